@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+DEVDB := $(PY) -m smartweb.devdb run --
+# migrate as the owner role; everything else runs as the runtime role (under RLS)
+MIGRATE := DATABASE_URL=$$DATABASE_OWNER_URL $(PY) manage.py migrate --no-input
+
+.PHONY: install run test lint format migrations-check bench stop-db
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(DEVDB) sh -c '$(MIGRATE) && $(PY) manage.py seed_demo && \
+	  DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000'
+
+test: install
+	$(DEVDB) sh -c '$(PY) -m pytest $(PYTEST_ARGS)'
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations-check: install
+	$(DEVDB) sh -c 'DATABASE_URL=$$DATABASE_OWNER_URL $(PY) manage.py makemigrations --check --dry-run'
+
+bench: install
+	$(DEVDB) sh -c '$(PY) -m bench.run $(BENCH_ARGS)'
+
+stop-db: install
+	$(PY) -m smartweb.devdb stop

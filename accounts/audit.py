@@ -1,0 +1,70 @@
+"""Writing the security audit log (append-only for the runtime role)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from accounts.models import AuditLog
+from smartweb.tenancy.context import acting_user, current_organization_id
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "auth.login"
+    LOGIN_FAILED = "auth.login_failed"
+    LOGIN_LOCKED = "auth.login_locked"
+    LOGOUT = "auth.logout"
+    TOKEN_CREATED = "token.created"
+    TOKEN_REVOKED = "token.revoked"
+    SESSION_REVOKED = "session.revoked"
+    ROLE_CREATED = "role.created"
+    ROLE_CHANGED = "role.changed"
+    ROLE_DELETED = "role.deleted"
+    PERMISSIONS_CHANGED = "role.permissions_changed"
+    MEMBERSHIP_CREATED = "membership.created"
+    MEMBERSHIP_CHANGED = "membership.changed"
+    MEMBERSHIP_DELETED = "membership.deleted"
+    ORGANIZATION_CREATED = "organization.created"
+    ORGANIZATION_CHANGED = "organization.changed"
+    OBJECT_GRANTED = "object.granted"
+    CROSS_ORGANIZATION_ACCESS = "platform.cross_organization_access"
+    EXPORT = "data.export"
+    ERASURE = "data.erasure"
+
+
+def _client(request) -> tuple[str | None, str]:
+    if request is None:
+        return None, ""
+    meta = getattr(request, "META", {})
+    return meta.get("REMOTE_ADDR") or None, (meta.get("HTTP_USER_AGENT") or "")[:400]
+
+
+def record_audit_event(
+    *,
+    action: str,
+    actor: Any = None,
+    organization_id: Any = None,
+    target: Any = None,
+    request: Any = None,
+    details: dict | None = None,
+    actor_email: str = "",
+) -> AuditLog:
+    """Append one event. Defaults: the acting user and the current organization."""
+    actor = actor if actor is not None else acting_user()
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    ip, agent = _client(request)
+    return AuditLog.objects.create(
+        organization_id=organization_id
+        if organization_id is not None
+        else current_organization_id(),
+        actor=actor,
+        actor_email=actor_email or (actor.email if actor else ""),
+        action=action,
+        target_type=type(target)._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        ip_address=ip,
+        user_agent=agent,
+        details=details or {},
+    )

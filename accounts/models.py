@@ -1,0 +1,343 @@
+"""Organizations, users, teams, memberships, roles, sessions, OAuth links, API tokens,
+object grants and the security audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionAbstract, UserObjectPermissionAbstract
+
+from smartweb.models import TenantModel, TenantOwnedModel, TimeStampedModel, active_unique
+from smartweb.rbac import Action, Resource, Scope
+
+
+class Plan(models.TextChoices):
+    FREE = "free"
+    STARTER = "starter"
+    PROFESSIONAL = "professional"
+    ENTERPRISE = "enterprise"
+
+
+class Organization(TimeStampedModel):
+    """A tenant. The registry of tenants itself is not tenant-owned (see ADR 0002)."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
+    settings = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(plan__in=Plan.values), name="organization_plan_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person; logs in with an email. Belongs to organizations through memberships."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(max_length=254, unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="May log into the admin (within their organizations)."
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+    default_organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Team(TenantOwnedModel):
+    name = models.CharField(max_length=120)
+    manager = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_teams"
+    )
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["name"]
+        constraints = [active_unique("organization", "name", name="team_name_unique_per_org")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(TenantOwnedModel):
+    """A named set of permissions in one organization; the defaults are `is_system`."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80)
+    description = models.TextField(blank=True)
+    is_system = models.BooleanField(default=False, editable=False)
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["name"]
+        constraints = [
+            active_unique("organization", "slug", name="role_slug_unique_per_org"),
+            active_unique("organization", "name", name="role_name_unique_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RolePermission(TenantModel):
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="permissions")
+    resource = models.CharField(max_length=40, choices=Resource.choices)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.ALL)
+
+    class Meta:
+        ordering = ["resource", "action"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["role", "resource", "action"], name="role_permission_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(resource__in=Resource.values), name="role_permission_resource_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=Action.values), name="role_permission_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(scope__in=Scope.values), name="role_permission_scope_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "role"], name="rolepermission_org_role")]
+
+    def __str__(self) -> str:
+        return f"{self.resource}:{self.action}:{self.scope}"
+
+
+class Membership(TenantOwnedModel):
+    """A user's place in one organization: their role and team."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="memberships"
+    )
+    is_active = models.BooleanField(default=True)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["joined_at"]
+        constraints = [active_unique("organization", "user", name="membership_unique_per_org")]
+        indexes = [
+            *TenantOwnedModel.Meta.indexes,
+            models.Index(fields=["user", "organization"], name="membership_user_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization_id}"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class APIToken(TenantModel):
+    """A named, expiring, revocable API credential of one user in one organization.
+
+    Only a SHA-256 of the secret is stored. The token's text carries the organization
+    id, so authentication can enter that organization's context before looking it up.
+    """
+
+    PREFIX = "swt"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=120)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_prefix = models.CharField(max_length=16, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "user"], name="apitoken_org_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_prefix}…)"
+
+    @classmethod
+    def new_secret(cls, organization_id: uuid.UUID) -> str:
+        return f"{cls.PREFIX}_{organization_id.hex}_{secrets.token_urlsafe(32)}"
+
+    @property
+    def is_usable(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class UserSession(TimeStampedModel):
+    """A signed-in device of a user (admin or API session); the user may revoke it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="device_sessions")
+    session_key = models.CharField(max_length=64, unique=True)
+    device = models.CharField(max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.device or 'unknown device'}"
+
+
+class OAuthAccount(TimeStampedModel):
+    """A link to an external identity; provider tokens are encrypted at rest."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="oauth_accounts")
+    provider = models.CharField(max_length=40)
+    provider_account_id = models.CharField(max_length=255)
+    access_token_encrypted = models.TextField(blank=True, editable=False)
+    refresh_token_encrypted = models.TextField(blank=True, editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_account_id"], name="oauth_account_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.provider_account_id}"
+
+    def set_tokens(self, *, access: str = "", refresh: str = "") -> None:
+        from accounts.crypto import encrypt
+
+        self.access_token_encrypted = encrypt(access) if access else ""
+        self.refresh_token_encrypted = encrypt(refresh) if refresh else ""
+
+    def get_access_token(self) -> str:
+        from accounts.crypto import decrypt
+
+        return decrypt(self.access_token_encrypted) if self.access_token_encrypted else ""
+
+
+class UserObjectGrant(UserObjectPermissionAbstract):
+    """django-guardian's per-object grant, carrying organization_id to sit under RLS."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+
+    class Meta(UserObjectPermissionAbstract.Meta):
+        abstract = False
+        indexes = [
+            models.Index(
+                fields=["organization", "content_type", "object_pk"], name="objgrant_org_obj"
+            )
+        ]
+
+
+class GroupObjectGrant(GroupObjectPermissionAbstract):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+
+    class Meta(GroupObjectPermissionAbstract.Meta):
+        abstract = False
+
+
+class AuditLog(models.Model):
+    """Append-only security log. organization is NULL for events with no tenant (a failed
+    login for an unknown email); the insert policy admits those, the read policy does not."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_email = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=60)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "audit_logs"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="audit_org_created"),
+            models.Index(fields=["organization", "action"], name="audit_org_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+
+# Membership lookups before an organization is chosen: the policy on memberships lets a
+# user see their own rows (user_id = the context's user), in any organization.
+Membership.add_to_class("for_user_lookup", models.Manager())

@@ -1,0 +1,97 @@
+"""Choosing the organization of a request: X-Organization header, token, or default.
+
+A header naming an organization the user is not an active member of is refused (403);
+so is a deactivated membership or organization. Platform super admins may name any
+organization, and enter it through `platform_access` (audited).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+
+from accounts.models import Membership, Organization
+from smartweb.tenancy import context
+
+ORGANIZATION_HEADER = "HTTP_X_ORGANIZATION"
+
+
+def _matches(requested: str) -> Q:
+    try:
+        return Q(organization_id=uuid.UUID(requested))
+    except ValueError:
+        return Q(organization__slug=requested)
+
+
+def find_organization(requested: str) -> Organization | None:
+    try:
+        query = Q(pk=uuid.UUID(requested))
+    except ValueError:
+        query = Q(slug=requested)
+    return Organization.objects.filter(query).first()
+
+
+def user_memberships(user):
+    """The user's memberships in every organization (visible by the user-own policy)."""
+    return (
+        Membership.for_user_lookup.filter(user=user, deleted_at__isnull=True)
+        .select_related("organization")
+        .order_by("joined_at")
+    )
+
+
+def choose_membership(user, requested: str | None) -> Membership | None:
+    """The membership the request acts through, or None (sees nothing). Raises 403."""
+    memberships = user_memberships(user)
+    if requested:
+        membership = memberships.filter(_matches(requested)).first()
+        if membership is None:
+            raise PermissionDenied("You are not a member of that organization.")
+    else:
+        candidates = list(memberships)
+        usable = [m for m in candidates if m.is_active and m.organization.is_active]
+        default = [m for m in candidates if m.organization_id == user.default_organization_id]
+        preferred = default or usable or candidates
+        if not preferred:
+            return None
+        membership = preferred[0]
+    if not membership.is_active:
+        raise PermissionDenied("Your membership of this organization is deactivated.")
+    if not membership.organization.is_active:
+        raise PermissionDenied("This organization is deactivated.")
+    return membership
+
+
+def activate_request(request, user, *, requested: str | None, token=None) -> None:
+    """Set the organization context for the rest of the request's transaction."""
+    context.activate(organization_id=None, user=user)
+    if token is not None:
+        organization = token.organization
+        if requested and requested not in (str(organization.pk), organization.slug):
+            raise PermissionDenied("This token belongs to another organization.")
+        requested = str(organization.pk)
+    try:
+        membership = choose_membership(user, requested)
+    except PermissionDenied:
+        if requested and user.is_superuser and token is None:
+            _enter_as_platform_admin(request, user, requested)
+            return
+        raise
+    if membership is None:
+        return
+    context.activate(organization_id=membership.organization_id, user=user, membership=membership)
+    request.organization = membership.organization
+    request.membership = membership
+
+
+def _enter_as_platform_admin(request, user, requested: str) -> None:
+    organization = find_organization(requested)
+    if organization is None:
+        raise PermissionDenied("No such organization.")
+    context.activate_platform_access(
+        actor=user, organization_id=organization.pk, reason="super admin request", request=request
+    )
+    request.organization = organization
+    request.membership = None

@@ -1,0 +1,157 @@
+"""The permission service: one answer for the API, the admin and the services.
+
+    can(user, Action.UPDATE, Resource.LEADS, obj=lead)   -> bool
+    visible(user, Action.READ, Lead.objects.all())        -> the rows the user may see
+
+Role permissions give a scope per (resource, action): own (the object's owner field is
+the user), team (owned by a member of the user's team), all (the whole organization).
+Explicit object grants (django-guardian, `UserObjectGrant`) add single objects on top.
+Models say who owns a row with `scope_owner_field` (a field path such as
+"assigned_to" or "lead__assigned_to") and which resource they are with `rbac_resource`.
+Everything is evaluated in the current organization context and fails closed.
+"""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, QuerySet
+
+from smartweb.rbac import SCOPE_RANK, Action, Resource, Scope
+from smartweb.tenancy.context import current_membership, current_organization_id
+
+_DJANGO_ACTION = {
+    Action.READ: "view",
+    Action.UPDATE: "change",
+    Action.DELETE: "delete",
+    Action.CREATE: "add",
+}
+
+
+def _platform_admin(user) -> bool:
+    """A super admin inside an organization they entered through platform access."""
+    return bool(
+        getattr(user, "is_superuser", False)
+        and current_organization_id() is not None
+        and current_membership() is None
+    )
+
+
+def role_grants(membership) -> dict[tuple[str, str], str]:
+    """(resource, action) -> scope for the membership's role, cached on the instance."""
+    cached = getattr(membership, "_role_grants", None)
+    if cached is None:
+        from accounts.models import RolePermission
+
+        cached = {}
+        for resource, action, scope in RolePermission.objects.filter(
+            role_id=membership.role_id
+        ).values_list("resource", "action", "scope"):
+            key = (resource, action)
+            if key not in cached or SCOPE_RANK[Scope(scope)] > SCOPE_RANK[Scope(cached[key])]:
+                cached[key] = scope
+        membership._role_grants = cached
+    return cached
+
+
+def scope_for(user, action: str, resource: str) -> Scope | None:
+    """The widest scope the current membership has for (resource, action), or None."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if _platform_admin(user):
+        return Scope.ALL
+    membership = current_membership()
+    if membership is None or membership.user_id != user.pk or not membership.is_active:
+        return None
+    scope = role_grants(membership).get((resource, action))
+    return Scope(scope) if scope else None
+
+
+def team_member_ids(membership) -> list:
+    """Users in the membership's team (the user alone when they have no team)."""
+    from accounts.models import Membership
+
+    if membership is None or membership.team_id is None:
+        return [membership.user_id] if membership else []
+    return list(
+        Membership.objects.filter(team_id=membership.team_id, is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _owner_q(model, user, scope: Scope) -> Q | None:
+    """The filter of rows within `scope`; None means no filter (all)."""
+    if scope == Scope.ALL:
+        return None
+    owner_field = getattr(model, "scope_owner_field", None)
+    if owner_field is None:
+        return Q(pk__in=[])
+    if scope == Scope.OWN:
+        return Q(**{owner_field: user.pk})
+    return Q(**{f"{owner_field}__in": team_member_ids(current_membership())})
+
+
+def _granted_q(user, action: str, model) -> Q:
+    from accounts.models import UserObjectGrant
+
+    codename = f"{_DJANGO_ACTION[Action(action)]}_{model._meta.model_name}"
+    granted = UserObjectGrant.objects.filter(
+        organization_id=current_organization_id(),
+        user_id=user.pk,
+        permission__codename=codename,
+        content_type=ContentType.objects.get_for_model(model),
+    ).values_list("object_pk", flat=True)
+    return Q(pk__in=list(granted))
+
+
+def resource_of(model) -> str:
+    return model.rbac_resource
+
+
+def visible(user, action: str, queryset: QuerySet, resource: str | None = None) -> QuerySet:
+    """The rows of `queryset` the user may act on with `action`."""
+    model = queryset.model
+    resource = resource or resource_of(model)
+    scope = scope_for(user, action, resource)
+    granted = _granted_q(user, action, model) if _has_object_grants(user) else None
+    if scope is None:
+        return queryset.filter(granted) if granted is not None else queryset.none()
+    owner_q = _owner_q(model, user, scope)
+    if owner_q is None:
+        return queryset
+    return queryset.filter(owner_q | granted if granted is not None else owner_q)
+
+
+def _has_object_grants(user) -> bool:
+    from accounts.models import UserObjectGrant
+
+    cache = getattr(user, "_has_object_grants", None)
+    if cache is None or cache[0] != current_organization_id():
+        exists = UserObjectGrant.objects.filter(
+            organization_id=current_organization_id(), user_id=user.pk
+        ).exists()
+        cache = (current_organization_id(), exists)
+        user._has_object_grants = cache
+    return cache[1]
+
+
+def can(user, action: str, resource: str, obj=None) -> bool:
+    """May `user` do `action` on `resource` (on `obj`, when given)?"""
+    scope = scope_for(user, action, resource)
+    if obj is None:
+        return scope is not None or _has_object_grants(user)
+    if obj.organization_id != current_organization_id():
+        return False
+    if scope == Scope.ALL:
+        return True
+    model = type(obj)
+    if scope is not None:
+        owner_q = _owner_q(model, user, scope)
+        if model._default_manager.filter(owner_q, pk=obj.pk).exists():
+            return True
+    return _has_object_grants(user) and (
+        model._default_manager.filter(_granted_q(user, action, model), pk=obj.pk).exists()
+    )
+
+
+__all__ = ["Action", "Resource", "Scope", "can", "scope_for", "visible"]

@@ -1,0 +1,60 @@
+"""Errors are JSON of one shape: {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Conflict(exceptions.APIException):
+    """An invalid state transition; `details` names the allowed next states."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object is not in a state that allows this."
+    default_code = "conflict"
+
+    def __init__(self, detail=None, *, allowed=None):
+        super().__init__(detail)
+        self.allowed = allowed
+
+
+def _code(exc) -> str:
+    codes = exc.get_codes() if hasattr(exc, "get_codes") else None
+    if isinstance(codes, str):
+        return codes
+    return getattr(exc, "default_code", "error")
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, IntegrityError):
+        exc = Conflict("The change conflicts with existing data (a duplicate or a reference).")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        message, details = "Invalid input.", data
+    else:
+        message = data.get("detail", str(exc)) if isinstance(data, dict) else str(data)
+        details = {}
+    if isinstance(exc, Conflict) and exc.allowed is not None:
+        details = {"allowed": exc.allowed}
+    body = {"error": {"code": _code(exc), "message": str(message), "details": details}}
+    return Response(body, status=response.status_code, headers=_headers(response))
+
+
+def _headers(response) -> dict:
+    return {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After")}

