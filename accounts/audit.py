@@ -15,8 +15,8 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "auth.login_failed"
     LOGIN_LOCKED = "auth.login_locked"
     LOGOUT = "auth.logout"
-    TOKEN_CREATED = "token.created"
-    TOKEN_REVOKED = "token.revoked"
+    TOKEN_CREATED = "token.created"  # noqa: S105  (an event name, not a secret)
+    TOKEN_REVOKED = "token.revoked"  # noqa: S105  (an event name, not a secret)
     SESSION_REVOKED = "session.revoked"
     ROLE_CREATED = "role.created"
     ROLE_CHANGED = "role.changed"

@@ -106,6 +106,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class Team(TenantOwnedModel):
+    rbac_resource = Resource.TEAMS
+
     name = models.CharField(max_length=120)
     manager = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_teams"
@@ -121,6 +123,8 @@ class Team(TenantOwnedModel):
 
 class Role(TenantOwnedModel):
     """A named set of permissions in one organization; the defaults are `is_system`."""
+
+    rbac_resource = Resource.ROLES
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=80)
@@ -139,6 +143,8 @@ class Role(TenantOwnedModel):
 
 
 class RolePermission(TenantModel):
+    rbac_resource = Resource.ROLES
+
     role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="permissions")
     resource = models.CharField(max_length=40, choices=Resource.choices)
     action = models.CharField(max_length=20, choices=Action.choices)
@@ -168,6 +174,9 @@ class RolePermission(TenantModel):
 
 class Membership(TenantOwnedModel):
     """A user's place in one organization: their role and team."""
+
+    rbac_resource = Resource.USERS
+    scope_owner_field = "user"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships")
@@ -202,6 +211,9 @@ class APIToken(TenantModel):
     Only a SHA-256 of the secret is stored. The token's text carries the organization
     id, so authentication can enter that organization's context before looking it up.
     """
+
+    rbac_resource = Resource.USERS
+    scope_owner_field = "user"
 
     PREFIX = "swt"
 
@@ -309,6 +321,8 @@ class GroupObjectGrant(GroupObjectPermissionAbstract):
 class AuditLog(models.Model):
     """Append-only security log. organization is NULL for events with no tenant (a failed
     login for an unknown email); the insert policy admits those, the read policy does not."""
+
+    rbac_resource = Resource.AUDIT_LOGS
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(

@@ -122,7 +122,11 @@ def membership_create(
     *, user: User, role: Role, team=None, acting_user: User | None = None
 ) -> Membership:
     membership = Membership.objects.create(
-        user=user, role=role, team=team, invited_by=acting_user, organization_id=role.organization_id
+        user=user,
+        role=role,
+        team=team,
+        invited_by=acting_user,
+        organization_id=role.organization_id,
     )
     record_audit_event(
         action=AuditAction.MEMBERSHIP_CREATED,
@@ -177,9 +181,7 @@ def token_create(
         name=name[:120] or "API token",
         key_hash=hash_token(raw),
         key_prefix=raw[:12],
-        expires_at=timezone.now() + dt.timedelta(days=expires_in_days)
-        if expires_in_days
-        else None,
+        expires_at=timezone.now() + dt.timedelta(days=expires_in_days) if expires_in_days else None,
     )
     record_audit_event(
         action=AuditAction.TOKEN_CREATED,

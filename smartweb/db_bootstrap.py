@@ -70,7 +70,9 @@ def _with_credentials(admin_url: str, user: str, password: str, dbname: str) -> 
 def _ensure_role(cur, role: str, password: str, *, createdb: bool) -> None:
     cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
     verb = "ALTER" if cur.fetchone() else "CREATE"
-    attrs = "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE " + ("CREATEDB" if createdb else "NOCREATEDB")
+    attrs = "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE " + (
+        "CREATEDB" if createdb else "NOCREATEDB"
+    )
     cur.execute(
         sql.SQL(verb + " ROLE {} WITH " + attrs + " PASSWORD {}").format(
             sql.Identifier(role), sql.Literal(password)
@@ -93,18 +95,17 @@ def bootstrap(admin_url: str) -> RoleURLs:
             )
     # template1 too, so the test database the owner creates has the extensions.
     for dbname in (DATABASE_NAME, "template1"):
-        with psycopg.connect(
-            _with_credentials_admin(admin_url, dbname), autocommit=True
-        ) as conn, conn.cursor() as cur:
+        with (
+            psycopg.connect(_with_credentials_admin(admin_url, dbname), autocommit=True) as conn,
+            conn.cursor() as cur,
+        ):
             for extension in EXTENSIONS:
                 cur.execute(
                     sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension))
                 )
     return RoleURLs(
         owner=_with_credentials(admin_url, OWNER_ROLE, passwords[OWNER_ROLE], DATABASE_NAME),
-        runtime=_with_credentials(
-            admin_url, RUNTIME_ROLE, passwords[RUNTIME_ROLE], DATABASE_NAME
-        ),
+        runtime=_with_credentials(admin_url, RUNTIME_ROLE, passwords[RUNTIME_ROLE], DATABASE_NAME),
     )
 
 

@@ -90,8 +90,6 @@ DEFAULT_ROLES: dict[str, tuple[str, dict]] = {
     ),
     "read_only": (
         "Read Only",
-        _grants(
-            [r for r in Resource if r not in (Resource.AUDIT_LOGS,)], [Action.READ], Scope.ALL
-        ),
+        _grants([r for r in Resource if r not in (Resource.AUDIT_LOGS,)], [Action.READ], Scope.ALL),
     ),
 }

@@ -1,8 +1,8 @@
 """Shared people: two organizations, and in A one user of each default role.
 
-    org_a, org_b                      organizations
-    admin_a, manager_a, rep_a, rep_a2, readonly_a    people of A (rep_a in manager_a's team)
-    admin_b                           an outsider: admin of B, no access to A
+org_a, org_b                      organizations
+admin_a, manager_a, rep_a, rep_a2, readonly_a    people of A (rep_a in manager_a's team)
+admin_b                           an outsider: admin of B, no access to A
 """
 
 import pytest

@@ -4,7 +4,11 @@ from django.conf import settings
 from django.db import migrations
 
 from smartweb.tenancy.operations import TenantTable
-from smartweb.tenancy.sql import CURRENT_ORGANIZATION_FUNCTION, CURRENT_USER_FUNCTION, TENANT_PREDICATE
+from smartweb.tenancy.sql import (
+    CURRENT_ORGANIZATION_FUNCTION,
+    CURRENT_USER_FUNCTION,
+    TENANT_PREDICATE,
+)
 
 # A user sees their own memberships in every organization, to choose one.
 MEMBERSHIP_USING = f"{TENANT_PREDICATE} OR user_id = (SELECT {CURRENT_USER_FUNCTION}())"

@@ -4,9 +4,9 @@ every queryset and object. A new endpoint subclassing these is secure by default
 from __future__ import annotations
 
 from django.db import transaction
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from django.shortcuts import get_object_or_404
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -27,7 +27,14 @@ ORGANIZATION_PARAMETER = OpenApiParameter(
 
 
 class OrganizationContextMixin:
-    """Sets the organization context right after DRF authenticates the request."""
+    """Sets the organization context right after DRF authenticates the request.
+
+    `resource` (the RBAC resource) defaults to the queryset model's `rbac_resource`.
+    """
+
+    @property
+    def resource(self) -> str:
+        return self.queryset.model.rbac_resource
 
     def perform_authentication(self, request):
         super().perform_authentication(request)
@@ -53,7 +60,6 @@ class TenantModelViewSet(OrganizationContextMixin, viewsets.ModelViewSet):
     - DELETE soft-deletes; `POST …/{id}/restore/` brings a row back.
     """
 
-    resource: str
     permission_classes = [HasResourcePermission]
     action_permissions: dict[str, str] = {"restore": Action.DELETE}
     lookup_value_regex = "[0-9a-fA-F-]{36}"
@@ -89,7 +95,6 @@ class TenantModelViewSet(OrganizationContextMixin, viewsets.ModelViewSet):
 
 
 class TenantReadOnlyViewSet(OrganizationContextMixin, viewsets.ReadOnlyModelViewSet):
-    resource: str
     permission_classes = [HasResourcePermission]
 
     def get_queryset(self):

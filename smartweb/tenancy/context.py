@@ -39,7 +39,11 @@ class _State:
     membership: Any = None
 
 
-_state: contextvars.ContextVar[_State] = contextvars.ContextVar("smartweb_tenant", default=_State())
+# _State is a frozen dataclass, so sharing the default instance is safe.
+_state: contextvars.ContextVar[_State] = contextvars.ContextVar(
+    "smartweb_tenant",
+    default=_State(),  # noqa: B039
+)
 
 
 def current_organization_id() -> uuid.UUID | None:

@@ -1,0 +1,87 @@
+"""Admin base classes: scoped by the permission service, soft-delete aware, with history.
+
+Register tenant models with `TenantModelAdmin` (or `TenantOwnedModelAdmin` for
+soft-deletable ones) and set `resource`. Querysets, foreign-key dropdowns, autocomplete
+and actions then only ever see the current organization's rows the user may see.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from smartweb import access
+from smartweb.rbac import Action
+
+
+class TenantModelAdmin(admin.ModelAdmin):
+    @property
+    def resource(self) -> str:
+        return self.model.rbac_resource
+
+    def get_queryset(self, request):
+        return access.visible(request.user, Action.READ, self.base_queryset(), self.resource)
+
+    def base_queryset(self):
+        return self.model._default_manager.all()
+
+    def has_module_permission(self, request):
+        return access.can(request.user, Action.READ, self.resource)
+
+    def has_view_permission(self, request, obj=None):
+        return access.can(request.user, Action.READ, self.resource, obj=obj)
+
+    def has_add_permission(self, request):
+        return access.can(request.user, Action.CREATE, self.resource)
+
+    def has_change_permission(self, request, obj=None):
+        return access.can(request.user, Action.UPDATE, self.resource, obj=obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return access.can(request.user, Action.DELETE, self.resource, obj=obj)
+
+
+class DeletedListFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("deleted", "Deleted"), ("all", "All")]
+
+    def choices(self, changelist):
+        value = self.value() or "active"
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "active"
+        if value == "active":
+            return queryset.filter(deleted_at__isnull=True)
+        if value == "deleted":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+
+class TenantOwnedModelAdmin(TenantModelAdmin, SimpleHistoryAdmin):
+    """Soft-deleted rows are listed under the "Deleted" state and can be restored."""
+
+    actions = ["restore_selected"]
+
+    def base_queryset(self):
+        return self.model.all_objects.all()
+
+    def get_list_filter(self, request):
+        return [DeletedListFilter, *super().get_list_filter(request)]
+
+    @admin.action(description="Restore selected deleted rows")
+    def restore_selected(self, request, queryset):
+        allowed = access.visible(request.user, Action.DELETE, queryset)
+        restored = allowed.restore()
+        self.message_user(request, f"Restored {restored} row(s).", messages.SUCCESS)
+
+    def delete_queryset(self, request, queryset):
+        access.visible(request.user, Action.DELETE, queryset).delete()

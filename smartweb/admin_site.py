@@ -1,0 +1,101 @@
+"""The admin site: every admin view runs in the organization context of its user.
+
+The organization is the one chosen with the switcher (kept in the session) or the user's
+default membership. Platform super admins may switch into any organization; each entry
+is audited (see `activate_platform_access`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.contrib import admin, messages
+from django.contrib.admin.apps import AdminConfig
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from smartweb.tenancy.context import current_membership, current_organization_id
+
+SESSION_KEY = "smartweb_organization"
+
+
+class TenantAdminSite(admin.AdminSite):
+    site_header = "SmartWeb CRM"
+    site_title = "SmartWeb CRM"
+    index_title = "Back office"
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        @functools.wraps(inner)
+        def with_organization(request, *args, **kwargs):
+            user = request.user
+            if user.is_authenticated and user.is_active and user.is_staff:
+                self._activate(request)
+            return inner(request, *args, **kwargs)
+
+        return with_organization
+
+    def _activate(self, request) -> None:
+        from accounts.tenancy import activate_request
+
+        try:
+            activate_request(request, request.user, requested=request.session.get(SESSION_KEY))
+        except PermissionDenied:
+            # The stored choice is no longer valid: fall back to the default membership.
+            request.session.pop(SESSION_KEY, None)
+            activate_request(request, request.user, requested=None)
+
+    def has_permission(self, request):
+        if not super().has_permission(request):
+            return False
+        return request.user.is_superuser or current_membership() is not None
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        if request.user.is_authenticated:
+            context["organization_choices"] = self.organization_choices(request.user)
+            context["current_organization_id"] = current_organization_id()
+        return context
+
+    @staticmethod
+    def organization_choices(user) -> list[tuple[str, str]]:
+        from accounts.models import Organization
+        from accounts.tenancy import user_memberships
+
+        if user.is_superuser:
+            return [(str(o.pk), o.name) for o in Organization.objects.order_by("name")]
+        return [
+            (str(m.organization_id), m.organization.name)
+            for m in user_memberships(user).filter(is_active=True)
+        ]
+
+    def get_urls(self):
+        return [
+            path(
+                "switch-organization/",
+                self.admin_view(self.switch_organization),
+                name="switch_organization",
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(require_POST)
+    def switch_organization(self, request):
+        requested = request.POST.get("organization", "")
+        if requested not in {value for value, _ in self.organization_choices(request.user)}:
+            messages.error(request, "You cannot switch to that organization.")
+        else:
+            request.session[SESSION_KEY] = requested
+        target = request.POST.get("next") or reverse("admin:index")
+        if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+            target = reverse("admin:index")
+        return HttpResponseRedirect(target)
+
+
+class TenantAdminConfig(AdminConfig):
+    default_site = "smartweb.admin_site.TenantAdminSite"
