@@ -9,6 +9,7 @@ import dj_database_url
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.test import TransactionTestCase
 
 pytest_plugins = ["tests.fixtures"]
 
@@ -26,6 +27,20 @@ def _as_owner():
     finally:
         connection.close()
         connection.settings_dict.update(runtime)
+
+
+def _flush_as_owner(original):
+    """Transactional tests end with a TRUNCATE, which the runtime role may not run (and
+    must not: TRUNCATE ignores RLS). The owner role does it instead."""
+
+    def teardown(self):
+        with _as_owner():
+            original(self)
+
+    return teardown
+
+
+TransactionTestCase._fixture_teardown = _flush_as_owner(TransactionTestCase._fixture_teardown)
 
 
 @pytest.fixture(scope="session")
