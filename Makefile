@@ -16,9 +16,10 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
+# Local development: DEBUG on unless asked otherwise (admin static files, dev secret key).
 run: install
-	$(DEVDB) sh -c '$(MIGRATE) && $(PY) manage.py seed_demo && \
-	  DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000'
+	DEBUG=$${DEBUG:-1} $(DEVDB) sh -c '$(MIGRATE) && $(PY) manage.py seed_demo && \
+	  $(PY) manage.py runserver 127.0.0.1:8000'
 
 test: install
 	$(DEVDB) sh -c '$(PY) -m pytest $(PYTEST_ARGS)'
