@@ -85,15 +85,21 @@ def database_env() -> tuple[dict[str, str], bool]:
 
 
 def run(command: list[str]) -> int:
+    """Run `command` in its own process group; forward INT/TERM to the whole group so
+    that servers and their reloader children stop, then stop the database we started."""
     env, started = database_env()
-    child = subprocess.Popen(command, env=env)
+    child = subprocess.Popen(command, env=env, start_new_session=True)
+
+    def forward(signum, frame):
+        try:
+            os.killpg(child.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
     try:
-        while True:
-            try:
-                return child.wait()
-            except KeyboardInterrupt:
-                # The child got the same SIGINT; wait for it to finish cleanly.
-                child.send_signal(signal.SIGINT)
+        return child.wait()
     finally:
         if started:
             stop_embedded()
