@@ -1,1 +1,369 @@
-"""Lead generation models."""
+"""Lead generation: companies, their leads, every interaction, enrichment and tags.
+
+Every model is tenant-owned (organization_id under RLS, composite foreign keys),
+soft-deletable and keeps history, except `LeadTag`, the lead-tag junction, which is a
+tenant row with history but no soft delete (a tag is either on a lead or not).
+
+Scope (own/team/all) follows the lead's assigned user: a company through its lead, an
+interaction or enrichment through the lead it belongs to. Tags have no owner; they are
+the organization's vocabulary and are visible to whoever may read leads.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex, GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from leads.choices import (
+    BusinessType,
+    CompanySize,
+    Direction,
+    InteractionType,
+    LeadSource,
+    LeadStatus,
+    Outcome,
+    WebsiteStatus,
+)
+from leads.normalize import validate_phone
+from smartweb.models import TenantModel, TenantOwnedModel, _history_user, active_unique
+from smartweb.rbac import Resource
+
+SEARCH_CONFIG = "simple"
+
+
+def _choice_check(field: str, choices: type[models.TextChoices], *, blank: bool = False):
+    condition = Q(**{f"{field}__in": choices.values})
+    if blank:
+        condition |= Q(**{field: ""})
+    return models.CheckConstraint(condition=condition, name=f"%(app_label)s_%(class)s_{field}")
+
+
+def _active_index(*fields: str, name: str, **kwargs) -> models.Index:
+    return models.Index(
+        fields=list(fields), name=name, condition=Q(deleted_at__isnull=True), **kwargs
+    )
+
+
+class Company(TenantOwnedModel):
+    """A trade business: who they are, how to reach them, how they look online."""
+
+    rbac_resource = Resource.COMPANIES
+    scope_owner_field = "lead__assigned_to"
+
+    name = models.CharField(max_length=200)
+    business_type = models.CharField(
+        max_length=30, choices=BusinessType.choices, default=BusinessType.OTHER
+    )
+    size = models.CharField(max_length=10, choices=CompanySize.choices, blank=True)
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_phone])
+    email = models.EmailField(max_length=254, blank=True)
+    website = models.URLField(max_length=300, blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        default="GB",
+        validators=[RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO country code.")],
+    )
+    online_presence = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='{"website_status": "none|outdated|modern", "google_rating": 4.6, '
+        '"google_review_count": 37, "social_profiles": {"facebook": "https://…"}}',
+    )
+    is_customer = models.BooleanField(default=False)
+    customer_since = models.DateField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    # De-duplication keys, maintained by the services from the fields above.
+    phone_normalized = models.CharField(max_length=20, blank=True, editable=False)
+    email_normalized = models.CharField(max_length=254, blank=True, editable=False)
+    website_domain = models.CharField(max_length=255, blank=True, editable=False)
+
+    search_vector = models.GeneratedField(
+        expression=SearchVector("name", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("city", "region", "postal_code", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("email", "website", "phone", weight="C", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta(TenantOwnedModel.Meta):
+        verbose_name_plural = "companies"
+        ordering = ["name"]
+        constraints = [
+            _choice_check("business_type", BusinessType),
+            _choice_check("size", CompanySize, blank=True),
+            models.CheckConstraint(
+                condition=Q(online_presence__website_status__in=WebsiteStatus.values)
+                | Q(online_presence__website_status__isnull=True),
+                name="%(app_label)s_%(class)s_website_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_customer=True) | Q(customer_since__isnull=True),
+                name="%(app_label)s_%(class)s_customer_since",
+            ),
+        ]
+        indexes = [
+            *TenantOwnedModel.Meta.indexes,
+            GinIndex(fields=["search_vector"], name="company_search"),
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="company_name_trgm"),
+            _active_index("organization", "name", name="company_org_name"),
+            _active_index("organization", "phone_normalized", name="company_org_phone"),
+            _active_index("organization", "email_normalized", name="company_org_email"),
+            _active_index("organization", "website_domain", name="company_org_domain"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def website_status(self) -> str:
+        return (self.online_presence or {}).get("website_status", "")
+
+
+class Tag(TenantOwnedModel):
+    """A label of the organization's own vocabulary ("hot", "needs-photos")."""
+
+    rbac_resource = Resource.LEADS
+
+    name = models.CharField(max_length=60)
+    color = models.CharField(
+        max_length=7,
+        default="#64748b",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #1e90ff.")],
+    )
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                F("organization"),
+                Lower("name"),
+                condition=Q(deleted_at__isnull=True),
+                name="leads_tag_name_unique_per_org",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(TenantOwnedModel):
+    """The sales prospect of one company: status, score, owner and consent."""
+
+    rbac_resource = Resource.LEADS
+    scope_owner_field = "assigned_to"
+
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="leads", related_query_name="lead"
+    )
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_title = models.CharField(max_length=100, blank=True)
+    contact_email = models.EmailField(max_length=254, blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True, validators=[validate_phone])
+    status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.MANUAL)
+    lead_score = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    score_breakdown = models.JSONField(default=dict, blank=True, editable=False)
+    scored_at = models.DateTimeField(null=True, blank=True, editable=False)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_leads",
+    )
+    last_contacted_at = models.DateTimeField(null=True, blank=True)
+    next_follow_up_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    consent_to_contact = models.BooleanField(default=False)
+    consent_updated_at = models.DateTimeField(null=True, blank=True)
+    do_not_contact = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    tags = models.ManyToManyField(Tag, through="LeadTag", related_name="leads", blank=True)
+
+    contact_phone_normalized = models.CharField(max_length=20, blank=True, editable=False)
+    contact_email_normalized = models.CharField(max_length=254, blank=True, editable=False)
+
+    search_vector = models.GeneratedField(
+        expression=SearchVector("contact_name", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("contact_email", "contact_phone", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("notes", weight="C", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["-created_at"]
+        constraints = [
+            active_unique("organization", "company", name="leads_lead_one_per_company"),
+            _choice_check("status", LeadStatus),
+            _choice_check("source", LeadSource),
+            models.CheckConstraint(
+                condition=Q(lead_score__gte=0, lead_score__lte=100),
+                name="%(app_label)s_%(class)s_score_range",
+            ),
+        ]
+        indexes = [
+            *TenantOwnedModel.Meta.indexes,
+            models.Index(
+                F("organization"), F("status"), F("lead_score").desc(), name="lead_org_status_score"
+            ),
+            models.Index(
+                F("organization"),
+                F("status"),
+                F("lead_score").desc(),
+                name="lead_active_status_score",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            _active_index("organization", "-lead_score", name="lead_active_score"),
+            _active_index("organization", "assigned_to", "-lead_score", name="lead_org_assignee"),
+            _active_index("organization", "next_follow_up_at", name="lead_org_follow_up"),
+            _active_index("organization", "-created_at", name="lead_org_created"),
+            _active_index("organization", "contact_phone_normalized", name="lead_org_phone"),
+            _active_index("organization", "contact_email_normalized", name="lead_org_email"),
+            GinIndex(fields=["search_vector"], name="lead_search"),
+        ]
+
+    def __str__(self) -> str:
+        name = self.contact_name or "lead"
+        return f"{name} ({self.company})" if self.company_id else name
+
+
+class LeadTag(TenantModel):
+    """Lead <-> tag, carrying organization_id like every junction table here."""
+
+    rbac_resource = Resource.LEADS
+    scope_owner_field = "lead__assigned_to"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="lead_tags")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="lead_tags")
+    history = HistoricalRecords(get_user=_history_user)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["lead", "tag"], name="leads_leadtag_unique")]
+        indexes = [models.Index(fields=["organization", "tag"], name="leadtag_org_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} on {self.lead_id}"
+
+
+class Interaction(TenantOwnedModel):
+    """One touchpoint with a lead: a call, an email, a meeting, a note, an AI call…"""
+
+    rbac_resource = Resource.INTERACTIONS
+    scope_owner_field = "lead__assigned_to"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="interactions")
+    type = models.CharField(max_length=20, choices=InteractionType.choices)
+    direction = models.CharField(
+        max_length=10, choices=Direction.choices, default=Direction.OUTBOUND
+    )
+    subject = models.CharField(max_length=200, blank=True)
+    content = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    duration_seconds = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(24 * 3600)]
+    )
+    outcome = models.CharField(max_length=30, choices=Outcome.choices, blank=True)
+    ai_analysis = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='{"sentiment": "positive", "intent": "…", "summary": "…", "next_steps": […]}',
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    search_vector = models.GeneratedField(
+        expression=SearchVector("subject", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("content", weight="B", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["-occurred_at"]
+        constraints = [
+            _choice_check("type", InteractionType),
+            _choice_check("direction", Direction),
+            _choice_check("outcome", Outcome, blank=True),
+            models.CheckConstraint(
+                condition=Q(duration_seconds__isnull=True)
+                | Q(duration_seconds__gte=0, duration_seconds__lte=24 * 3600),
+                name="%(app_label)s_%(class)s_duration",
+            ),
+        ]
+        indexes = [
+            *TenantOwnedModel.Meta.indexes,
+            models.Index(
+                F("organization"),
+                F("lead"),
+                F("type"),
+                F("created_at").desc(),
+                name="interaction_lead_type_created",
+            ),
+            _active_index("organization", "lead", "-occurred_at", name="interaction_timeline"),
+            BrinIndex(fields=["created_at"], name="interaction_created_brin"),
+            GinIndex(fields=["search_vector"], name="interaction_search"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class LeadEnrichment(TenantOwnedModel):
+    """Data about a lead's business fetched from a provider (maps, registries, a scan)."""
+
+    rbac_resource = Resource.LEADS
+    scope_owner_field = "lead__assigned_to"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="enrichments")
+    provider = models.SlugField(max_length=60)
+    data = models.JSONField(default=dict, blank=True)
+    confidence = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["-fetched_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=0, confidence__lte=1),
+                name="%(app_label)s_%(class)s_confidence",
+            )
+        ]
+        indexes = [
+            *TenantOwnedModel.Meta.indexes,
+            _active_index("organization", "lead", "-fetched_at", name="enrichment_lead"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.fetched_at:%Y-%m-%d}"
