@@ -154,4 +154,38 @@ def can(user, action: str, resource: str, obj=None) -> bool:
     )
 
 
-__all__ = ["Action", "Resource", "Scope", "can", "scope_for", "visible"]
+def grant(*, user, action: str, obj, acting_user=None):
+    """Share one object with one user (a django-guardian grant carrying the organization).
+
+    The grant lives in `accounts.UserObjectGrant`, a tenant table under RLS; it adds to the
+    user's role scope for this object only.
+    """
+    from django.contrib.auth.models import Permission
+
+    from accounts.audit import AuditAction, record_audit_event
+    from accounts.models import UserObjectGrant
+
+    model = type(obj)
+    codename = f"{_DJANGO_ACTION[Action(action)]}_{model._meta.model_name}"
+    permission = Permission.objects.get(
+        content_type=ContentType.objects.get_for_model(model), codename=codename
+    )
+    row, created = UserObjectGrant.objects.get_or_create(
+        organization_id=obj.organization_id,
+        user=user,
+        permission=permission,
+        content_type=permission.content_type,
+        object_pk=str(obj.pk),
+    )
+    if created:
+        record_audit_event(
+            action=AuditAction.OBJECT_GRANTED,
+            actor=acting_user,
+            target=obj,
+            details={"user": user.email, "permission": codename},
+        )
+    user.__dict__.pop("_has_object_grants", None)
+    return row
+
+
+__all__ = ["Action", "Resource", "Scope", "can", "grant", "scope_for", "visible"]

@@ -12,6 +12,7 @@ DATABASE_OWNER_URL to the owner role (see smartweb.db_bootstrap).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -91,10 +92,8 @@ def run(command: list[str]) -> int:
     child = subprocess.Popen(command, env=env, start_new_session=True)
 
     def forward(signum, frame):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signum)
-        except ProcessLookupError:
-            pass
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
