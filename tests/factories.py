@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 
 import factory
 from rest_framework.test import APIClient
@@ -84,3 +85,13 @@ def session_client(user: User, organization: Organization | None = None) -> APIC
     if organization is not None:
         client.defaults["HTTP_X_ORGANIZATION"] = str(organization.pk)
     return client
+
+
+@contextmanager
+def acting_as(user: User, organization: Organization):
+    """Run the block as `user` through their membership of `organization`, as a request
+    would (the permission service reads the membership from the context)."""
+    with tenant_context(organization):
+        membership = Membership.objects.select_related("role").get(user=user)
+    with tenant_context(organization, user=user, membership=membership):
+        yield membership

@@ -88,37 +88,46 @@ def test_context_of_a_cannot_update_or_delete_b(two_orgs):
 
 def test_context_of_a_cannot_insert_for_b(two_orgs):
     a, b, _ = two_orgs
-    with pytest.raises(DatabaseError, match="row-level security"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            _set_org(cursor, a.pk)
-            cursor.execute(
-                "INSERT INTO accounts_team (id, organization_id, name, created_at, updated_at)"
-                " VALUES (%s, %s, 'sneaky', now(), now())",
-                [uuid.uuid4(), b.pk],
-            )
+    with (
+        pytest.raises(DatabaseError, match="row-level security"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        _set_org(cursor, a.pk)
+        cursor.execute(
+            "INSERT INTO accounts_team (id, organization_id, name, created_at, updated_at)"
+            " VALUES (%s, %s, 'sneaky', now(), now())",
+            [uuid.uuid4(), b.pk],
+        )
 
 
 def test_moving_a_row_into_b_is_refused(two_orgs):
     a, b, _ = two_orgs
     with tenant_context(a):
         team_a = Team.objects.create(name="Alpha team")
-    with pytest.raises(DatabaseError, match="row-level security"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            _set_org(cursor, a.pk)
-            cursor.execute(
-                "UPDATE accounts_team SET organization_id = %s WHERE id = %s", [b.pk, team_a.pk]
-            )
+    with (
+        pytest.raises(DatabaseError, match="row-level security"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        _set_org(cursor, a.pk)
+        cursor.execute(
+            "UPDATE accounts_team SET organization_id = %s WHERE id = %s", [b.pk, team_a.pk]
+        )
 
 
 def test_no_context_cannot_insert(two_orgs):
     a, _, _ = two_orgs
-    with pytest.raises(DatabaseError, match="row-level security"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO accounts_team (id, organization_id, name, created_at, updated_at)"
-                " VALUES (%s, %s, 'orphan', now(), now())",
-                [uuid.uuid4(), a.pk],
-            )
+    with (
+        pytest.raises(DatabaseError, match="row-level security"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO accounts_team (id, organization_id, name, created_at, updated_at)"
+            " VALUES (%s, %s, 'orphan', now(), now())",
+            [uuid.uuid4(), a.pk],
+        )
 
 
 def test_foreign_key_cannot_point_into_another_organization(two_orgs):
@@ -127,16 +136,19 @@ def test_foreign_key_cannot_point_into_another_organization(two_orgs):
     with tenant_context(a):
         role_a = Role.objects.get(slug="sales_rep")
     user = factories.UserFactory()
-    with pytest.raises(DatabaseError, match="foreign key"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            _set_org(cursor, a.pk)
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(
-                "INSERT INTO accounts_membership (id, organization_id, user_id, role_id, team_id,"
-                " is_active, joined_at, created_at, updated_at)"
-                " VALUES (%s, %s, %s, %s, %s, true, now(), now(), now())",
-                [uuid.uuid4(), a.pk, user.pk, role_a.pk, team_b.pk],
-            )
+    with (
+        pytest.raises(DatabaseError, match="foreign key"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        _set_org(cursor, a.pk)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "INSERT INTO accounts_membership (id, organization_id, user_id, role_id, team_id,"
+            " is_active, joined_at, created_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, true, now(), now(), now())",
+            [uuid.uuid4(), a.pk, user.pk, role_a.pk, team_b.pk],
+        )
 
 
 def test_orm_without_context_fails_closed(two_orgs):
