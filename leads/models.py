@@ -179,6 +179,12 @@ class Lead(TenantOwnedModel):
     lead_score = models.PositiveSmallIntegerField(
         default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
+    score_override = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="A score set by hand; it replaces the computed one, whose breakdown stays.",
+    )
     score_breakdown = models.JSONField(default=dict, blank=True, editable=False)
     scored_at = models.DateTimeField(null=True, blank=True, editable=False)
     assigned_to = models.ForeignKey(
@@ -220,6 +226,11 @@ class Lead(TenantOwnedModel):
             models.CheckConstraint(
                 condition=Q(lead_score__gte=0, lead_score__lte=100),
                 name="%(app_label)s_%(class)s_score_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(score_override__isnull=True)
+                | Q(score_override__gte=0, score_override__lte=100),
+                name="%(app_label)s_%(class)s_score_override_range",
             ),
         ]
         indexes = [

@@ -1,0 +1,157 @@
+"""Read paths of lead generation with non-trivial queries: scoring inputs, duplicates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from leads.choices import POSITIVE_OUTCOMES, InteractionType
+from leads.models import Interaction, Lead
+from leads.scoring import ENGAGEMENT_WINDOW_DAYS
+
+# Interactions that reach the lead (a note is internal, a website visit is theirs alone).
+CONTACT_TYPES = (
+    InteractionType.CALL,
+    InteractionType.EMAIL,
+    InteractionType.SMS,
+    InteractionType.MEETING,
+    InteractionType.AI_CALL,
+)
+# Which of a lead's keys are compared for de-duplication: kind -> lead field paths.
+DUPLICATE_KEYS: dict[str, tuple[str, ...]] = {
+    "phone": ("company__phone_normalized", "contact_phone_normalized"),
+    "email": ("company__email_normalized", "contact_email_normalized"),
+    "website": ("company__website_domain",),
+}
+MAX_DUPLICATE_GROUPS = 500
+
+
+def _engagement_filters(now: dt.datetime) -> tuple[Q, Q]:
+    since = now - dt.timedelta(days=ENGAGEMENT_WINDOW_DAYS)
+    recent = Q(
+        interactions__deleted_at__isnull=True,
+        interactions__occurred_at__gte=since,
+    ) & ~Q(interactions__type=InteractionType.NOTE)
+    positive = recent & Q(interactions__outcome__in=POSITIVE_OUTCOMES)
+    return recent, positive
+
+
+def with_engagement(queryset: QuerySet[Lead], *, now: dt.datetime | None = None) -> QuerySet:
+    """Annotate leads with the engagement the score needs, in the same query."""
+    recent, positive = _engagement_filters(now or timezone.now())
+    return queryset.annotate(
+        recent_interactions=Count("interactions", filter=recent),
+        positive_outcomes=Count("interactions", filter=positive),
+    )
+
+
+def engagement_of(lead: Lead, *, now: dt.datetime | None = None) -> tuple[int, int]:
+    since = (now or timezone.now()) - dt.timedelta(days=ENGAGEMENT_WINDOW_DAYS)
+    counts = (
+        Interaction.objects.filter(lead=lead, occurred_at__gte=since)
+        .exclude(type=InteractionType.NOTE)
+        .aggregate(
+            recent=Count("id"),
+            positive=Count("id", filter=Q(outcome__in=POSITIVE_OUTCOMES)),
+        )
+    )
+    return counts["recent"], counts["positive"]
+
+
+def keys_of(lead: Lead) -> dict[str, set[str]]:
+    """The lead's de-duplication keys by kind (its company's and its contact's)."""
+    company = lead.company
+    values = {
+        "company__phone_normalized": company.phone_normalized,
+        "contact_phone_normalized": lead.contact_phone_normalized,
+        "company__email_normalized": company.email_normalized,
+        "contact_email_normalized": lead.contact_email_normalized,
+        "company__website_domain": company.website_domain,
+    }
+    return {
+        kind: {values[path] for path in paths if values[path]}
+        for kind, paths in DUPLICATE_KEYS.items()
+    }
+
+
+def duplicates_query(keys: dict[str, set[str]]) -> Q | None:
+    query = Q()
+    for kind, paths in DUPLICATE_KEYS.items():
+        if keys.get(kind):
+            for path in paths:
+                query |= Q(**{f"{path}__in": sorted(keys[kind])})
+    return query or None
+
+
+@dataclass
+class Duplicate:
+    lead: Lead
+    matched_on: list[str] = field(default_factory=list)
+
+
+def duplicates_of(
+    lead: Lead | None = None, *, keys: dict[str, set[str]] | None = None, queryset=None
+) -> list[Duplicate]:
+    """Active leads sharing a normalized phone, email or website domain with `lead`."""
+    keys = keys if keys is not None else keys_of(lead)
+    query = duplicates_query(keys)
+    if query is None:
+        return []
+    candidates = (queryset if queryset is not None else Lead.objects.all()).filter(query)
+    if lead is not None and lead.pk:
+        candidates = candidates.exclude(pk=lead.pk)
+    found = []
+    for candidate in candidates.select_related("company", "assigned_to").order_by("created_at"):
+        theirs = keys_of(candidate)
+        matched = [kind for kind in DUPLICATE_KEYS if keys.get(kind, set()) & theirs[kind]]
+        found.append(Duplicate(candidate, matched))
+    return found
+
+
+def duplicate_groups(queryset: QuerySet[Lead]) -> tuple[list[dict], bool]:
+    """Groups of leads in `queryset` that share a key, and whether the list was cut.
+
+    One query over the (already scoped) leads; the grouping is a union-find in Python,
+    so a lead matching two others on different keys joins them into one group.
+    """
+    paths = [path for paths in DUPLICATE_KEYS.values() for path in paths]
+    rows = queryset.order_by().values_list("id", *paths)
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    first_with_key: dict[tuple[str, str], object] = {}
+    matched: dict = defaultdict(set)
+    for lead_id, *values in rows:
+        by_path = dict(zip(paths, values, strict=True))
+        for kind, kind_paths in DUPLICATE_KEYS.items():
+            for value in {by_path[p] for p in kind_paths if by_path[p]}:
+                other = first_with_key.setdefault((kind, value), lead_id)
+                if other != lead_id:
+                    parent[find(lead_id)] = find(other)
+                    matched[lead_id].add(kind)
+                    matched[other].add(kind)
+    members: dict = defaultdict(list)
+    for lead_id in matched:
+        members[find(lead_id)].append(lead_id)
+    groups = sorted(members.values(), key=len, reverse=True)
+    truncated = len(groups) > MAX_DUPLICATE_GROUPS
+    groups = groups[:MAX_DUPLICATE_GROUPS]
+    wanted = [lead_id for group in groups for lead_id in group]
+    leads = queryset.filter(pk__in=wanted).select_related("company", "assigned_to").in_bulk()
+    result = [
+        {
+            "leads": [leads[i] for i in group if i in leads],
+            "matched_on": sorted(set().union(*(matched[i] for i in group))),
+        }
+        for group in groups
+    ]
+    return result, truncated

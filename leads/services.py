@@ -1,0 +1,933 @@
+"""Writes of lead generation. The API, the admin, imports and commands all call these.
+
+Each function is one transaction, takes `acting_user` (None for system jobs such as
+commands and demo data) and checks it against the permission service, so a bulk action
+or a secondary endpoint cannot skip the object permission. Input is validated here, with
+the same normalizers whatever the path, and a failure writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from accounts.models import Membership, Organization, User
+from leads import scoring, selectors
+from leads.choices import Direction, InteractionType, LeadStatus, WebsiteStatus
+from leads.exceptions import DuplicateLead, InvalidTransition
+from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
+from leads.normalize import (
+    DEFAULT_COUNTRY_CODE,
+    normalize_email,
+    normalize_phone,
+    normalize_website,
+    website_domain,
+)
+from smartweb import access
+from smartweb.rbac import Action, Resource, Scope
+from smartweb.tenancy.context import current_membership, current_organization_id
+
+# The lead workflow: status -> the statuses it may move to.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    LeadStatus.NEW: (
+        LeadStatus.CONTACTED,
+        LeadStatus.QUALIFIED,
+        LeadStatus.UNQUALIFIED,
+        LeadStatus.NURTURING,
+        LeadStatus.LOST,
+    ),
+    LeadStatus.CONTACTED: (
+        LeadStatus.QUALIFIED,
+        LeadStatus.UNQUALIFIED,
+        LeadStatus.NURTURING,
+        LeadStatus.CONVERTED,
+        LeadStatus.LOST,
+    ),
+    LeadStatus.NURTURING: (
+        LeadStatus.CONTACTED,
+        LeadStatus.QUALIFIED,
+        LeadStatus.UNQUALIFIED,
+        LeadStatus.CONVERTED,
+        LeadStatus.LOST,
+    ),
+    LeadStatus.QUALIFIED: (
+        LeadStatus.CONVERTED,
+        LeadStatus.NURTURING,
+        LeadStatus.UNQUALIFIED,
+        LeadStatus.LOST,
+    ),
+    LeadStatus.UNQUALIFIED: (LeadStatus.NURTURING, LeadStatus.LOST),
+    LeadStatus.LOST: (LeadStatus.NURTURING,),
+    LeadStatus.CONVERTED: (),
+}
+DEFAULT_QUALIFICATION_THRESHOLD = 50
+
+COMPANY_FIELDS = frozenset(
+    {
+        "name",
+        "business_type",
+        "size",
+        "phone",
+        "email",
+        "website",
+        "address_line1",
+        "address_line2",
+        "city",
+        "region",
+        "postal_code",
+        "country",
+        "online_presence",
+        "is_customer",
+        "customer_since",
+        "metadata",
+    }
+)
+LEAD_FIELDS = frozenset(
+    {
+        "contact_name",
+        "contact_title",
+        "contact_email",
+        "contact_phone",
+        "source",
+        "assigned_to",
+        "next_follow_up_at",
+        "consent_to_contact",
+        "do_not_contact",
+        "notes",
+        "score_override",
+    }
+)
+INTERACTION_FIELDS = frozenset(
+    {
+        "type",
+        "direction",
+        "subject",
+        "content",
+        "occurred_at",
+        "duration_seconds",
+        "outcome",
+        "ai_analysis",
+    }
+)
+TAG_FIELDS = frozenset({"name", "color", "description"})
+SENTIMENTS = ("positive", "neutral", "negative")
+
+
+# --- permissions -------------------------------------------------------------------
+
+
+def _authorize(user: User | None, action: str, resource: str, obj=None) -> None:
+    """None is the system (commands, demo data); anyone else needs the permission."""
+    if user is not None and not access.can(user, action, resource, obj=obj):
+        raise PermissionDenied("You do not have permission to do this.")
+
+
+def _authorize_for_lead(user: User | None, action: str, resource: str, lead: Lead) -> None:
+    """A new row belonging to `lead` (interaction, enrichment) is in the lead's scope."""
+    if user is None:
+        return
+    allowed = access.visible(user, action, Lead.objects.filter(pk=lead.pk), resource=resource)
+    if not allowed.exists():
+        raise PermissionDenied("You do not have permission to do this for that lead.")
+
+
+def _check_assignee(user: User | None, assignee: User | None, action: str) -> None:
+    """Assignees are active members; the role's scope bounds whom one may assign to."""
+    if assignee is not None and not (
+        assignee.is_active and Membership.objects.filter(user=assignee, is_active=True).exists()
+    ):
+        raise ValidationError({"assigned_to": "Not an active member of this organization."})
+    if user is None:
+        return
+    scope = access.scope_for(user, action, Resource.LEADS)
+    if scope == Scope.ALL:
+        return
+    if scope == Scope.TEAM:
+        members = access.team_member_ids(_membership_of(user))
+        if assignee is None or assignee.pk not in members:
+            raise ValidationError({"assigned_to": "You may only assign leads within your team."})
+    elif assignee != user:
+        raise ValidationError({"assigned_to": "You may only assign leads to yourself."})
+
+
+def _membership_of(user: User):
+    membership = current_membership()
+    return membership if membership is not None and membership.user_id == user.pk else None
+
+
+# --- organization settings ---------------------------------------------------------
+
+
+def organization_settings(organization_id=None) -> dict:
+    organization_id = organization_id or current_organization_id()
+    value = (
+        Organization.objects.filter(pk=organization_id).values_list("settings", flat=True).first()
+    )
+    return value if isinstance(value, dict) else {}
+
+
+def qualification_threshold(settings: Mapping) -> int:
+    value = settings.get("qualification_threshold", DEFAULT_QUALIFICATION_THRESHOLD)
+    valid = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100
+    return value if valid else DEFAULT_QUALIFICATION_THRESHOLD
+
+
+def country_code(settings: Mapping) -> str:
+    value = str(settings.get("default_country_code", DEFAULT_COUNTRY_CODE))
+    return value if value.isdigit() and 1 <= len(value) <= 3 else DEFAULT_COUNTRY_CODE
+
+
+def allowed_transitions(status: str) -> list[str]:
+    return [str(s) for s in TRANSITIONS.get(status, ())]
+
+
+# --- validation --------------------------------------------------------------------
+
+
+def _full_clean(instance, errors: dict) -> None:
+    """Field validation without the per-field foreign key and constraint queries.
+
+    Foreign keys are checked by the callers (within the organization) and by the
+    composite keys in the database; uniqueness by the partial unique indexes.
+    """
+    exclude = {f.name for f in instance._meta.fields if f.is_relation} | set(errors)
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _set_fields(instance, data: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationError({name: "This field cannot be set here." for name in unknown})
+    for name, value in data.items():
+        setattr(instance, name, value)
+
+
+def _normalize(errors: dict, field: str, func: Callable[[], Any]) -> Any:
+    try:
+        return func()
+    except ValidationError as exc:
+        errors.setdefault(field, []).extend(exc.messages)
+        return None
+
+
+def clean_online_presence(value: Any) -> dict:
+    """`{"website_status", "google_rating", "google_review_count", "social_profiles"}`."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError("Online presence is a JSON object.")
+    status = value.get("website_status")
+    if status is not None and status not in WebsiteStatus.values:
+        raise ValidationError(f"website_status is one of {', '.join(WebsiteStatus.values)}.")
+    rating = value.get("google_rating")
+    if rating is not None and (
+        isinstance(rating, bool) or not isinstance(rating, int | float) or not 0 <= rating <= 5
+    ):
+        raise ValidationError("google_rating is a number from 0 to 5.")
+    reviews = value.get("google_review_count")
+    if reviews is not None and (
+        isinstance(reviews, bool) or not isinstance(reviews, int) or reviews < 0
+    ):
+        raise ValidationError("google_review_count is a whole number, 0 or more.")
+    profiles = value.get("social_profiles")
+    if profiles is not None:
+        if not isinstance(profiles, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in profiles.items()
+        ):
+            raise ValidationError("social_profiles maps a network to a URL.")
+        for url in profiles.values():
+            normalize_website(url)
+    return value
+
+
+def clean_ai_analysis(value: Any) -> dict:
+    """`{"sentiment": positive|neutral|negative, "intent", "summary", "next_steps": [...]}`."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError("AI analysis is a JSON object.")
+    if value.get("sentiment") not in (None, *SENTIMENTS):
+        raise ValidationError(f"sentiment is one of {', '.join(SENTIMENTS)}.")
+    for key in ("intent", "summary"):
+        if not isinstance(value.get(key, ""), str):
+            raise ValidationError(f"{key} is text.")
+    steps = value.get("next_steps", [])
+    if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
+        raise ValidationError("next_steps is a list of texts.")
+    return value
+
+
+def _prepare_company(company: Company, data: Mapping[str, Any], settings: Mapping) -> None:
+    """Apply and validate company fields, and derive its de-duplication keys."""
+    _set_fields(company, data, COMPANY_FIELDS)
+    errors: dict = {}
+    company.name = (company.name or "").strip()
+    company.country = (company.country or "").strip().upper()
+    phone = _normalize(
+        errors, "phone", lambda: normalize_phone(company.phone, country_code=country_code(settings))
+    )
+    company.phone_normalized = phone or ""
+    company.email = _normalize(errors, "email", lambda: normalize_email(company.email)) or ""
+    company.email_normalized = company.email
+    company.website = _normalize(errors, "website", lambda: normalize_website(company.website))
+    company.website = company.website or ""
+    company.website_domain = website_domain(company.website)
+    company.online_presence = _normalize(
+        errors, "online_presence", lambda: clean_online_presence(company.online_presence)
+    )
+    if not isinstance(company.metadata, dict):
+        errors["metadata"] = ["Metadata is a JSON object."]
+    if company.is_customer and company.customer_since is None:
+        company.customer_since = timezone.now().date()
+    elif not company.is_customer:
+        company.customer_since = None
+    _full_clean(company, errors)
+
+
+def _prepare_lead(lead: Lead, data: Mapping[str, Any], settings: Mapping) -> None:
+    consent_before = lead.consent_to_contact
+    _set_fields(lead, data, LEAD_FIELDS)
+    errors: dict = {}
+    phone = _normalize(
+        errors,
+        "contact_phone",
+        lambda: normalize_phone(lead.contact_phone, country_code=country_code(settings)),
+    )
+    lead.contact_phone_normalized = phone or ""
+    lead.contact_email = (
+        _normalize(errors, "contact_email", lambda: normalize_email(lead.contact_email)) or ""
+    )
+    lead.contact_email_normalized = lead.contact_email
+    if lead.consent_to_contact != consent_before or (
+        lead._state.adding and lead.consent_to_contact and lead.consent_updated_at is None
+    ):
+        lead.consent_updated_at = timezone.now()
+    _full_clean(lead, errors)
+
+
+# --- scoring -----------------------------------------------------------------------
+
+
+def _apply_score(lead: Lead, weights: Mapping[str, float], recent: int, positive: int) -> bool:
+    """Set the lead's score and breakdown; True when they changed."""
+    inputs = scoring.inputs_for(lead, recent_interactions=recent, positive_outcomes=positive)
+    score, breakdown = scoring.compute(inputs, weights)
+    if lead.score_override is not None:
+        breakdown["override"] = lead.score_override
+        score = lead.score_override
+    changed = score != lead.lead_score or breakdown != lead.score_breakdown
+    lead.lead_score = score
+    lead.score_breakdown = breakdown
+    lead.scored_at = timezone.now()
+    return changed
+
+
+def _rescore(lead: Lead, settings: Mapping | None = None) -> Lead:
+    settings = settings if settings is not None else organization_settings(lead.organization_id)
+    recent, positive = selectors.engagement_of(lead)
+    if _apply_score(lead, scoring.weights_for(settings), recent, positive):
+        lead.save(update_fields=["lead_score", "score_breakdown", "scored_at", "updated_at"])
+    return lead
+
+
+@transaction.atomic
+def lead_rescore(*, lead: Lead, acting_user: User | None) -> Lead:
+    _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    return _rescore(lead)
+
+
+def leads_rescore(
+    *,
+    queryset,
+    acting_user: User | None,
+    batch_size: int = 1000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Recompute the score of every lead in `queryset`; the number that changed.
+
+    Batches are keyset-paginated and each is its own transaction, so a long run holds no
+    long locks; the engagement counts come with the leads in the same query.
+    """
+    if acting_user is not None:
+        queryset = access.visible(acting_user, Action.UPDATE, queryset)
+    weights = scoring.weights_for(organization_settings())
+    changed_total = 0
+    last = None
+    base = selectors.with_engagement(queryset.select_related("company")).order_by("pk")
+    while True:
+        batch = list((base.filter(pk__gt=last) if last else base)[:batch_size])
+        if not batch:
+            return changed_total
+        changed = [
+            lead
+            for lead in batch
+            if _apply_score(lead, weights, lead.recent_interactions, lead.positive_outcomes)
+        ]
+        with transaction.atomic():
+            bulk_update_with_history(
+                changed,
+                Lead,
+                ["lead_score", "score_breakdown", "scored_at"],
+                batch_size=batch_size,
+                default_user=acting_user,
+                default_change_reason="rescore",
+            )
+        changed_total += len(changed)
+        last = batch[-1].pk
+        if progress:
+            progress(len(batch))
+
+
+# --- companies ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def company_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Company:
+    _authorize(acting_user, Action.CREATE, Resource.COMPANIES)
+    company = Company(organization_id=current_organization_id())
+    _prepare_company(company, data, organization_settings())
+    company.save()
+    return company
+
+
+@transaction.atomic
+def company_update(*, company: Company, acting_user: User | None, data: Mapping) -> Company:
+    _authorize(acting_user, Action.UPDATE, Resource.COMPANIES, company)
+    settings = organization_settings(company.organization_id)
+    _prepare_company(company, data, settings)
+    company.save()
+    for lead in company.leads.select_related("company"):
+        lead.company = company
+        _rescore(lead, settings)
+    return company
+
+
+@transaction.atomic
+def company_delete(*, company: Company, acting_user: User | None) -> None:
+    """Soft-delete the company and its lead (a lead without its company means nothing)."""
+    _authorize(acting_user, Action.DELETE, Resource.COMPANIES, company)
+    for lead in company.leads.all():
+        lead.delete()
+    company.delete()
+
+
+# --- leads -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    acting_user: User | None,
+    data: Mapping[str, Any],
+    company: Company | None = None,
+    company_data: Mapping[str, Any] | None = None,
+    tags: Sequence[Tag] = (),
+    allow_duplicate: bool = False,
+) -> Lead:
+    """A lead for an existing company, or for a new one described by `company_data`.
+
+    Raises `DuplicateLead` when the business matches existing leads, unless
+    `allow_duplicate`. A Sales Rep's new lead is theirs; assignment follows the scope.
+    """
+    _authorize(acting_user, Action.CREATE, Resource.LEADS)
+    settings = organization_settings()
+    data = dict(data)
+    if acting_user is not None and "assigned_to" not in data:
+        scope = access.scope_for(acting_user, Action.CREATE, Resource.LEADS)
+        data["assigned_to"] = None if scope == Scope.ALL else acting_user
+    if "assigned_to" in data:
+        _check_assignee(acting_user, data["assigned_to"], Action.CREATE)
+    if company is None:
+        if company_data is None:
+            raise ValidationError({"company": "A lead needs a company, existing or new."})
+        _authorize(acting_user, Action.CREATE, Resource.COMPANIES)
+        company = Company(organization_id=current_organization_id())
+        _prepare_company(company, company_data, settings)
+    elif company.is_deleted or company.organization_id != current_organization_id():
+        raise ValidationError({"company": "Unknown company."})
+    elif company.leads.exists():
+        raise ValidationError({"company": "This company already has a lead."})
+    lead = Lead(organization_id=current_organization_id(), company=company)
+    _prepare_lead(lead, data, settings)
+    if not allow_duplicate:
+        duplicates = selectors.duplicates_of(keys=selectors.keys_of(lead))
+        if duplicates:
+            raise DuplicateLead(duplicates)
+    _apply_score(lead, scoring.weights_for(settings), 0, 0)
+    if company._state.adding:
+        company.save()
+    lead.save()
+    _add_tags(lead, tags, acting_user)
+    return lead
+
+
+@transaction.atomic
+def lead_update(
+    *,
+    lead: Lead,
+    acting_user: User | None,
+    data: Mapping[str, Any] | None = None,
+    company_data: Mapping[str, Any] | None = None,
+    tags: Sequence[Tag] | None = None,
+    status_reason: str = "",
+) -> Lead:
+    """Change a lead (and its company); a status change follows the workflow."""
+    _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    settings = organization_settings(lead.organization_id)
+    data = dict(data or {})
+    status = data.pop("status", None)
+    if "assigned_to" in data and data["assigned_to"] != lead.assigned_to:
+        _check_assignee(acting_user, data["assigned_to"], Action.UPDATE)
+    if company_data:
+        _authorize(acting_user, Action.UPDATE, Resource.COMPANIES, lead.company)
+        _prepare_company(lead.company, company_data, settings)
+        lead.company.save()
+    _prepare_lead(lead, data, settings)
+    lead.save()
+    if tags is not None:
+        lead_set_tags(lead=lead, tags=tags, acting_user=acting_user)
+    if status is not None and status != lead.status:
+        lead = lead_change_status(
+            lead=lead, status=status, acting_user=acting_user, reason=status_reason
+        )
+    return _rescore(lead, settings)
+
+
+@transaction.atomic
+def lead_delete(*, lead: Lead, acting_user: User | None) -> None:
+    _authorize(acting_user, Action.DELETE, Resource.LEADS, lead)
+    lead.delete()
+
+
+@transaction.atomic
+def lead_change_status(
+    *, lead: Lead, status: str, acting_user: User | None, reason: str = ""
+) -> Lead:
+    """Move a lead along the workflow, recorded as a note on its timeline.
+
+    Raises `InvalidTransition` (with the allowed next states) off the graph, and a
+    ValidationError when qualifying below the organization's threshold without a reason.
+    """
+    _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    if status not in LeadStatus.values:
+        raise ValidationError({"status": f"Unknown status '{status}'."})
+    locked = Lead.objects.select_for_update().select_related("company").get(pk=lead.pk)
+    if locked.status == status:
+        return locked
+    allowed = allowed_transitions(locked.status)
+    if status not in allowed:
+        raise InvalidTransition(current=locked.status, requested=status, allowed=allowed)
+    reason = (reason or "").strip()
+    if status == LeadStatus.QUALIFIED:
+        settings = organization_settings(locked.organization_id)
+        _rescore(locked, settings)
+        threshold = qualification_threshold(settings)
+        if locked.lead_score < threshold and not reason:
+            raise ValidationError(
+                {
+                    "reason": f"The score {locked.lead_score} is below the qualification"
+                    f" threshold of {threshold}: give a reason to qualify this lead."
+                }
+            )
+    previous = locked.status
+    locked.status = status
+    locked.status_changed_at = timezone.now()
+    locked.save(update_fields=["status", "status_changed_at", "updated_at"])
+    Interaction.objects.create(
+        organization_id=locked.organization_id,
+        lead=locked,
+        type=InteractionType.NOTE,
+        direction=Direction.INTERNAL,
+        subject=f"Status changed from {previous} to {status}",
+        content=reason,
+        created_by=_user_or_none(acting_user),
+        ai_analysis={},
+    )
+    return locked
+
+
+def lead_qualify(*, lead: Lead, acting_user: User | None, reason: str = "") -> Lead:
+    return lead_change_status(
+        lead=lead, status=LeadStatus.QUALIFIED, acting_user=acting_user, reason=reason
+    )
+
+
+@transaction.atomic
+def leads_change_status(
+    *, leads: Iterable[Lead], status: str, acting_user: User | None, reason: str = ""
+) -> tuple[int, dict[str, str]]:
+    """The bulk form: changed count and, per lead left unchanged, why."""
+    changed, failed = 0, {}
+    for lead in leads:
+        try:
+            with transaction.atomic():
+                lead_change_status(lead=lead, status=status, acting_user=acting_user, reason=reason)
+            changed += 1
+        except (InvalidTransition, ValidationError, PermissionDenied) as exc:
+            failed[str(lead)] = _message(exc)
+    return changed, failed
+
+
+@transaction.atomic
+def leads_assign(
+    *, leads: Iterable[Lead], assignee: User | None, acting_user: User | None
+) -> int:
+    _check_assignee(acting_user, assignee, Action.UPDATE)
+    count = 0
+    for lead in leads:
+        _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+        if lead.assigned_to_id != getattr(assignee, "pk", None):
+            lead.assigned_to = assignee
+            lead.save(update_fields=["assigned_to", "updated_at"])
+            count += 1
+    return count
+
+
+# --- tags --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tag_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Tag:
+    _authorize(acting_user, Action.CREATE, Resource.LEADS)
+    tag = Tag(organization_id=current_organization_id())
+    return _save_tag(tag, data)
+
+
+@transaction.atomic
+def tag_update(*, tag: Tag, acting_user: User | None, data: Mapping[str, Any]) -> Tag:
+    _authorize_tag_admin(acting_user, Action.UPDATE)
+    return _save_tag(tag, data)
+
+
+@transaction.atomic
+def tag_delete(*, tag: Tag, acting_user: User | None) -> None:
+    """Soft-delete the tag and take it off every lead (with history)."""
+    _authorize_tag_admin(acting_user, Action.DELETE)
+    for lead_tag in LeadTag.objects.filter(tag=tag):
+        lead_tag.delete()
+    tag.delete()
+
+
+def _authorize_tag_admin(user: User | None, action: str) -> None:
+    """Renaming or removing a tag touches every lead carrying it: team scope or more."""
+    if user is not None and access.scope_for(user, action, Resource.LEADS) not in (
+        Scope.TEAM,
+        Scope.ALL,
+    ):
+        raise PermissionDenied("Only managers and admins may change the tag list.")
+
+
+def _save_tag(tag: Tag, data: Mapping[str, Any]) -> Tag:
+    _set_fields(tag, data, TAG_FIELDS)
+    tag.name = (tag.name or "").strip()
+    errors: dict = {}
+    if tag.name and Tag.objects.filter(name__iexact=tag.name).exclude(pk=tag.pk).exists():
+        errors["name"] = ["A tag with this name exists."]
+    _full_clean(tag, errors)
+    tag.save()
+    return tag
+
+
+def _check_tags(lead: Lead, tags: Iterable[Tag]) -> list[Tag]:
+    tags = list(dict.fromkeys(tags))
+    if any(t.organization_id != lead.organization_id or t.is_deleted for t in tags):
+        raise ValidationError({"tags": "Unknown tag."})
+    return tags
+
+
+def _add_tags(lead: Lead, tags: Iterable[Tag], acting_user: User | None) -> None:
+    tags = _check_tags(lead, tags)
+    present = set(LeadTag.objects.filter(lead=lead).values_list("tag_id", flat=True))
+    new = [
+        LeadTag(organization_id=lead.organization_id, lead=lead, tag=tag)
+        for tag in tags
+        if tag.pk not in present
+    ]
+    if new:
+        bulk_create_with_history(new, LeadTag, default_user=_user_or_none(acting_user))
+
+
+@transaction.atomic
+def lead_set_tags(*, lead: Lead, tags: Sequence[Tag], acting_user: User | None) -> Lead:
+    _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    tags = _check_tags(lead, tags)
+    keep = {tag.pk for tag in tags}
+    for lead_tag in LeadTag.objects.filter(lead=lead).exclude(tag_id__in=keep):
+        lead_tag.delete()
+    _add_tags(lead, tags, acting_user)
+    return lead
+
+
+@transaction.atomic
+def leads_add_tag(*, leads: Iterable[Lead], tag: Tag, acting_user: User | None) -> int:
+    count = 0
+    for lead in leads:
+        _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+        if not LeadTag.objects.filter(lead=lead, tag=tag).exists():
+            _add_tags(lead, [tag], acting_user)
+            count += 1
+    return count
+
+
+# --- interactions and enrichment ---------------------------------------------------
+
+
+def _user_or_none(user: User | None) -> User | None:
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def _prepare_interaction(interaction: Interaction, data: Mapping[str, Any]) -> None:
+    _set_fields(interaction, data, INTERACTION_FIELDS)
+    errors: dict = {}
+    interaction.ai_analysis = _normalize(
+        errors, "ai_analysis", lambda: clean_ai_analysis(interaction.ai_analysis)
+    )
+    if interaction.occurred_at is None:
+        interaction.occurred_at = timezone.now()
+    elif timezone.is_naive(interaction.occurred_at):
+        errors["occurred_at"] = ["Give the time with its timezone."]
+    _full_clean(interaction, errors)
+
+
+def _touch_last_contacted(lead: Lead, interaction: Interaction) -> None:
+    """Move last_contacted_at forward only, in one statement (no read-modify-write)."""
+    occurred = interaction.occurred_at
+    if interaction.type not in selectors.CONTACT_TYPES or occurred > timezone.now():
+        return
+    updated = Lead.objects.filter(
+        Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=occurred), pk=lead.pk
+    ).update(last_contacted_at=occurred, updated_at=timezone.now())
+    if updated:
+        lead.last_contacted_at = occurred
+
+
+@transaction.atomic
+def interaction_log(
+    *, lead: Lead, acting_user: User | None, data: Mapping[str, Any]
+) -> Interaction:
+    """Record a touchpoint; a contact moves last_contacted_at, and the lead is re-scored."""
+    _authorize_for_lead(acting_user, Action.CREATE, Resource.INTERACTIONS, lead)
+    if lead.is_deleted:
+        raise ValidationError({"lead": "This lead is deleted."})
+    interaction = Interaction(
+        organization_id=lead.organization_id, lead=lead, created_by=_user_or_none(acting_user)
+    )
+    _prepare_interaction(interaction, data)
+    interaction.save()
+    _touch_last_contacted(lead, interaction)
+    _rescore(lead)
+    return interaction
+
+
+@transaction.atomic
+def interaction_update(
+    *, interaction: Interaction, acting_user: User | None, data: Mapping[str, Any]
+) -> Interaction:
+    _authorize(acting_user, Action.UPDATE, Resource.INTERACTIONS, interaction)
+    _prepare_interaction(interaction, data)
+    interaction.save()
+    _touch_last_contacted(interaction.lead, interaction)
+    _rescore(interaction.lead)
+    return interaction
+
+
+@transaction.atomic
+def interaction_delete(*, interaction: Interaction, acting_user: User | None) -> None:
+    _authorize(acting_user, Action.DELETE, Resource.INTERACTIONS, interaction)
+    interaction.delete()
+    _rescore(interaction.lead)
+
+
+# Enrichment keys copied into the company's online presence.
+PRESENCE_KEYS = ("website_status", "google_rating", "google_review_count", "social_profiles")
+# Company fields an enrichment may fill when they are empty.
+FILLABLE_COMPANY_FIELDS = ("phone", "email", "website", "size", "city", "postal_code")
+
+
+@transaction.atomic
+def enrichment_record(
+    *,
+    lead: Lead,
+    acting_user: User | None,
+    provider: str,
+    data: Mapping[str, Any],
+    confidence: Decimal | float | str | None = None,
+    fetched_at: dt.datetime | None = None,
+    apply: bool = True,
+) -> LeadEnrichment:
+    """Store what a provider found; with `apply`, copy it onto the company and re-score."""
+    _authorize_for_lead(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    errors: dict = {}
+    if not isinstance(data, dict):
+        errors["data"] = ["Enrichment data is a JSON object."]
+    if confidence is not None:
+        try:
+            confidence = Decimal(str(confidence))
+        except InvalidOperation:
+            errors["confidence"] = ["A number from 0 to 1."]
+    enrichment = LeadEnrichment(
+        organization_id=lead.organization_id,
+        lead=lead,
+        provider=provider,
+        data=data,
+        confidence=confidence,
+        fetched_at=fetched_at or timezone.now(),
+    )
+    _full_clean(enrichment, errors)
+    enrichment.save()
+    if apply:
+        company = lead.company
+        presence = {**company.online_presence}
+        presence.update({k: data[k] for k in PRESENCE_KEYS if k in data})
+        changes: dict[str, Any] = {"online_presence": presence}
+        for name in FILLABLE_COMPANY_FIELDS:
+            if data.get(name) and not getattr(company, name):
+                changes[name] = data[name]
+        try:
+            _prepare_company(company, changes, organization_settings(lead.organization_id))
+        except ValidationError as exc:
+            raise ValidationError({"data": [f"{k}: {' '.join(v)}" for k, v in exc}]) from exc
+        company.save()
+        _rescore(lead)
+    return enrichment
+
+
+# --- de-duplication ----------------------------------------------------------------
+
+# Lead fields a merge copies from a duplicate when the primary has none.
+MERGE_FILL_FIELDS = (
+    "contact_name",
+    "contact_title",
+    "contact_email",
+    "contact_phone",
+    "contact_email_normalized",
+    "contact_phone_normalized",
+    "assigned_to_id",
+    "next_follow_up_at",
+)
+MERGE_FILL_COMPANY_FIELDS = (
+    "phone",
+    "phone_normalized",
+    "email",
+    "email_normalized",
+    "website",
+    "website_domain",
+    "size",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+)
+
+
+@transaction.atomic
+def leads_merge(*, primary: Lead, duplicates: Sequence[Lead], acting_user: User | None) -> Lead:
+    """Fold duplicates into `primary`, keeping everything and its history.
+
+    Interactions, enrichments, tags and every other row pointing at a duplicate (the
+    crm's opportunities included) move to the primary; empty fields of the primary
+    and its company are filled from the duplicates; each duplicate is soft-deleted
+    with `merged_into` set, its company too, and a note records the merge.
+    """
+    _authorize(acting_user, Action.UPDATE, Resource.LEADS, primary)
+    ids = {d.pk for d in duplicates} - {primary.pk}
+    if not ids:
+        raise ValidationError({"duplicates": "Name at least one other lead to merge."})
+    locked = {
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update()
+        .select_related("company")
+        .filter(pk__in=ids | {primary.pk})
+    }
+    if primary.pk not in locked or set(locked) - {primary.pk} != ids:
+        raise ValidationError({"duplicates": "Unknown or deleted lead."})
+    primary = locked.pop(primary.pk)
+    for duplicate in locked.values():
+        _authorize(acting_user, Action.DELETE, Resource.LEADS, duplicate)
+        _merge_one(primary, duplicate, acting_user)
+    primary.save()
+    primary.company.save()
+    Interaction.objects.create(
+        organization_id=primary.organization_id,
+        lead=primary,
+        type=InteractionType.NOTE,
+        direction=Direction.INTERNAL,
+        subject=f"Merged {len(locked)} duplicate lead(s)",
+        content="\n".join(f"{d.company.name} ({d.pk})" for d in locked.values()),
+        created_by=_user_or_none(acting_user),
+        ai_analysis={},
+    )
+    return _rescore(primary)
+
+
+def _merge_one(primary: Lead, duplicate: Lead, acting_user: User | None) -> None:
+    for name in MERGE_FILL_FIELDS:
+        if not getattr(primary, name) and getattr(duplicate, name):
+            setattr(primary, name, getattr(duplicate, name))
+    for name in MERGE_FILL_COMPANY_FIELDS:
+        if not getattr(primary.company, name) and getattr(duplicate.company, name):
+            setattr(primary.company, name, getattr(duplicate.company, name))
+    primary.company.online_presence = {
+        **(duplicate.company.online_presence or {}),
+        **(primary.company.online_presence or {}),
+    }
+    # Safety first: if either record says do not contact, the merged one does.
+    primary.do_not_contact = primary.do_not_contact or duplicate.do_not_contact
+    if (duplicate.last_contacted_at or dt.datetime.min.replace(tzinfo=dt.UTC)) > (
+        primary.last_contacted_at or dt.datetime.min.replace(tzinfo=dt.UTC)
+    ):
+        primary.last_contacted_at = duplicate.last_contacted_at
+    if duplicate.notes:
+        primary.notes = "\n\n".join(filter(None, [primary.notes, duplicate.notes]))
+    _add_tags(primary, list(duplicate.tags.all()), acting_user)
+    _move_related_rows(duplicate, primary, acting_user)
+    duplicate.merged_into = primary
+    duplicate.save(update_fields=["merged_into", "updated_at"])
+    duplicate.delete()
+    if duplicate.company_id != primary.company_id and not duplicate.company.leads.exists():
+        duplicate.company.delete()
+
+
+def _move_related_rows(source: Lead, target: Lead, acting_user: User | None) -> None:
+    """Re-point every foreign key to `source` at `target`, writing history where kept."""
+    for relation in Lead._meta.related_objects:
+        model = relation.related_model
+        if relation.many_to_many or model is LeadTag or model is Lead:
+            continue
+        field = relation.field
+        rows = model._base_manager.filter(**{field.name: source})
+        if hasattr(model._meta, "simple_history_manager_attribute"):
+            objs = list(rows)
+            for obj in objs:
+                setattr(obj, field.name, target)
+            bulk_update_with_history(
+                objs,
+                model,
+                [field.name],
+                default_user=_user_or_none(acting_user),
+                default_change_reason="merge",
+                manager=model._base_manager,
+            )
+        else:
+            rows.update(**{field.name: target})
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
