@@ -583,9 +583,7 @@ def leads_change_status(
 
 
 @transaction.atomic
-def leads_assign(
-    *, leads: Iterable[Lead], assignee: User | None, acting_user: User | None
-) -> int:
+def leads_assign(*, leads: Iterable[Lead], assignee: User | None, acting_user: User | None) -> int:
     _check_assignee(acting_user, assignee, Action.UPDATE)
     count = 0
     for lead in leads:
@@ -800,7 +798,8 @@ def enrichment_record(
         try:
             _prepare_company(company, changes, organization_settings(lead.organization_id))
         except ValidationError as exc:
-            raise ValidationError({"data": [f"{k}: {' '.join(v)}" for k, v in exc}]) from exc
+            messages = [f"{name}: {' '.join(errors)}" for name, errors in exc]
+            raise ValidationError({"data": messages}) from exc
         company.save()
         _rescore(lead)
     return enrichment
