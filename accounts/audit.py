@@ -18,6 +18,10 @@ class AuditAction(models.TextChoices):
     TOKEN_CREATED = "token.created"  # noqa: S105  (an event name, not a secret)
     TOKEN_REVOKED = "token.revoked"  # noqa: S105  (an event name, not a secret)
     SESSION_REVOKED = "session.revoked"
+    USER_CHANGED = "user.changed"
+    TEAM_CREATED = "team.created"
+    TEAM_CHANGED = "team.changed"
+    TEAM_DELETED = "team.deleted"
     ROLE_CREATED = "role.created"
     ROLE_CHANGED = "role.changed"
     ROLE_DELETED = "role.deleted"

@@ -259,6 +259,29 @@ class UserSession(TimeStampedModel):
         return f"{self.user} on {self.device or 'unknown device'}"
 
 
+class LoginAttempt(models.Model):
+    """One password check, for the login lockout (accounts.login_guard).
+
+    Not tenant data: a login happens before any organization is chosen, and the email may
+    belong to no one. Kept only for the lockout window; the audit log is the record.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    email = models.CharField(max_length=254)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    success = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "-created_at"], name="loginattempt_email"),
+            models.Index(fields=["ip_address", "-created_at"], name="loginattempt_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} {'ok' if self.success else 'failed'} {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class OAuthAccount(TimeStampedModel):
     """A link to an external identity; provider tokens are encrypted at rest."""
 

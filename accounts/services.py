@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.text import slugify
@@ -19,13 +22,22 @@ from accounts.models import (
     APIToken,
     Membership,
     Organization,
+    Plan,
     Role,
     RolePermission,
+    Team,
     User,
+    UserSession,
     hash_token,
 )
-from smartweb.rbac import DEFAULT_ROLES, Action, Resource, Scope
-from smartweb.tenancy.context import tenant_context
+from smartweb import access
+from smartweb.rbac import DEFAULT_ROLES, SCOPE_RANK, Action, Resource, Scope
+from smartweb.tenancy.context import (
+    current_membership,
+    current_organization_id,
+    platform_access,
+    tenant_context,
+)
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -149,6 +161,7 @@ def role_set_permissions(
             raise ValidationError(f"Unknown permission {resource}:{action}.")
         if scope not in Scope.values:
             raise ValidationError(f"Unknown scope {scope}.")
+    ensure_grantable(grants=grants, acting_user=acting_user)
     RolePermission.objects.filter(role=role).delete()
     RolePermission.objects.bulk_create(
         RolePermission(
@@ -202,3 +215,408 @@ def token_revoke(*, token: APIToken, acting_user: User, request=None) -> APIToke
             action=AuditAction.TOKEN_REVOKED, actor=acting_user, target=token, request=request
         )
     return token
+
+
+# --- Organizations, members, teams, roles and sessions: the writes behind the API and the
+# admin. Each runs in the organization context of the caller (a request or `tenant_context`)
+# and checks that every referenced row belongs to that organization, so that a bad
+# reference is a clear error here rather than a deferred foreign key failure at commit.
+
+ADMIN_ROLE_SLUGS = ("org_admin", "super_admin")
+MEMBERSHIP_FIELDS = ("role", "team", "is_active")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able form of a field value for audit details."""
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if value is None or isinstance(value, bool | int | str | dict | list):
+        return value
+    return str(value)
+
+
+def _apply(instance: models.Model, changes: Mapping[str, Any], allowed) -> dict:
+    """Set the changed fields; return {field: [before, after]} of those that differ."""
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    diff = {}
+    for field, value in changes.items():
+        before = getattr(instance, field)
+        if before != value:
+            setattr(instance, field, value)
+            diff[field] = [_plain(before), _plain(value)]
+    return diff
+
+
+def _ensure_in_organization(*objects) -> None:
+    """Every given tenant row (or member user) belongs to the current organization."""
+    organization_id = current_organization_id()
+    for obj in objects:
+        if obj is None:
+            continue
+        if isinstance(obj, User):
+            if not Membership.objects.filter(user=obj).exists():
+                raise ValidationError(f"{obj} is not a member of this organization.")
+        elif organization_id is None or obj.organization_id != organization_id:
+            raise ValidationError(f"{obj} does not belong to this organization.")
+
+
+def _ensure_unique(model, *, exclude=None, **lookup) -> None:
+    """Per-organization uniqueness as a clear error (the partial unique index backs it)."""
+    queryset = model.objects.filter(**{f"{k}__iexact": v for k, v in lookup.items()})
+    if exclude is not None:
+        queryset = queryset.exclude(pk=exclude.pk)
+    if queryset.exists():
+        field, value = next(iter(lookup.items()))
+        raise ValidationError({field: f"A {model._meta.verbose_name} '{value}' exists already."})
+
+
+def role_grant_map(role: Role) -> dict[tuple[str, str], str]:
+    return {
+        (resource, action): scope
+        for resource, action, scope in RolePermission.objects.filter(role=role).values_list(
+            "resource", "action", "scope"
+        )
+    }
+
+
+def ensure_grantable(*, grants: Mapping[tuple[str, str], str], acting_user: User | None) -> None:
+    """A member may hand out only permissions they hold, at no wider scope.
+
+    Requests act through a membership and are checked; commands, jobs and platform access
+    run without one and are trusted.
+    """
+    if acting_user is None or current_membership() is None:
+        return
+    for (resource, action), scope in sorted(grants.items()):
+        own = access.scope_for(acting_user, action, resource)
+        if own is None or SCOPE_RANK[own] < SCOPE_RANK[Scope(scope)]:
+            raise ValidationError(
+                f"You cannot grant {resource}:{action} with scope {scope}: "
+                "it goes beyond your own permissions."
+            )
+
+
+def _is_active_admin(membership: Membership) -> bool:
+    return membership.is_active and membership.role.slug in ADMIN_ROLE_SLUGS
+
+
+def _ensure_admin_remains(membership: Membership, *, removing: bool = False) -> None:
+    """An organization keeps at least one active administrator."""
+    others = (
+        Membership.objects.filter(is_active=True, role__slug__in=ADMIN_ROLE_SLUGS)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+    if not others and (removing or not _is_active_admin(membership)):
+        raise ValidationError(
+            "The organization needs at least one active Organization Admin; "
+            "make someone else admin first."
+        )
+
+
+# Organizations
+
+
+@transaction.atomic
+def organization_update(
+    *, organization: Organization, changes: Mapping[str, Any], acting_user: User | None
+) -> Organization:
+    """Change name, plan, settings or is_active. Plan and is_active are the platform's.
+
+    Runs in the organization's own context; a platform super admin editing another
+    organization enters it through `platform_access` (audited).
+    """
+    if ({"plan", "is_active"} & set(changes)) and not getattr(acting_user, "is_superuser", False):
+        raise PermissionDenied("Only platform super admins change the plan or deactivate.")
+    if "name" in changes and not (changes["name"] or "").strip():
+        raise ValidationError({"name": "An organization needs a name."})
+    if "plan" in changes and changes["plan"] not in Plan.values:
+        raise ValidationError({"plan": f"Unknown plan {changes['plan']}."})
+    if current_organization_id() == organization.pk:
+        entered = contextlib.nullcontext()
+    else:
+        entered = platform_access(
+            actor=acting_user, organization=organization, reason="organization update"
+        )
+    with entered:
+        diff = _apply(organization, changes, ("name", "plan", "settings", "is_active"))
+        if diff:
+            organization.save()
+            record_audit_event(
+                action=AuditAction.ORGANIZATION_CHANGED,
+                actor=acting_user,
+                target=organization,
+                details={"changes": diff},
+            )
+    return organization
+
+
+# Users and memberships
+
+
+@transaction.atomic
+def user_invite(
+    *,
+    email: str,
+    role: Role,
+    team: Team | None = None,
+    full_name: str = "",
+    password: str | None = None,
+    is_staff: bool = False,
+    acting_user: User | None = None,
+) -> Membership:
+    """Add a person to the current organization, creating their user if the email is new.
+
+    An existing user keeps their name and password; without a password a new user
+    cannot log in with one until it is set.
+    """
+    email = (email or "").strip().lower()
+    validate_email(email)
+    _ensure_in_organization(role, team)
+    ensure_grantable(grants=role_grant_map(role), acting_user=acting_user)
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        if password:
+            validate_password(password, User(email=email, full_name=full_name))
+        user = User.objects.create_user(
+            email,
+            password or None,
+            full_name=full_name,
+            is_staff=is_staff,
+            default_organization_id=role.organization_id,
+        )
+    elif Membership.objects.filter(user=user).exists():
+        raise ValidationError({"email": "This person is a member of the organization already."})
+    elif is_staff and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return membership_create(user=user, role=role, team=team, acting_user=acting_user)
+
+
+@transaction.atomic
+def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | None) -> User:
+    """Change a user's own fields (never the password: see set_password)."""
+    allowed = ["full_name", "is_staff"]
+    if getattr(acting_user, "is_superuser", False):
+        allowed += ["email", "is_active", "is_superuser", "default_organization"]
+    if "email" in changes:
+        changes = {**changes, "email": (changes["email"] or "").strip().lower()}
+        validate_email(changes["email"])
+        if User.objects.filter(email__iexact=changes["email"]).exclude(pk=user.pk).exists():
+            raise ValidationError({"email": "Another user has this email."})
+    diff = _apply(user, changes, allowed)
+    if diff:
+        user.save()
+        record_audit_event(
+            action=AuditAction.USER_CHANGED,
+            actor=acting_user,
+            target=user,
+            details={"user": user.email, "changes": diff},
+        )
+    return user
+
+
+def membership_check(
+    *, membership: Membership, changes: Mapping[str, Any], acting_user: User | None
+) -> None:
+    """Refuse a membership change that would be invalid (the admin forms call this too)."""
+    unknown = set(changes) - set(MEMBERSHIP_FIELDS)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    _ensure_in_organization(membership, changes.get("role"), changes.get("team"))
+    role = changes.get("role")
+    if role is not None and role.pk != membership.role_id:
+        ensure_grantable(grants=role_grant_map(role), acting_user=acting_user)
+    if _is_active_admin(membership):
+        after = Membership(
+            pk=membership.pk,
+            role=role or membership.role,
+            is_active=changes.get("is_active", membership.is_active),
+        )
+        _ensure_admin_remains(after)
+
+
+@transaction.atomic
+def membership_update(
+    *, membership: Membership, changes: Mapping[str, Any], acting_user: User | None
+) -> Membership:
+    """Change a member's role, team or active flag (a deactivated member sees nothing)."""
+    membership_check(membership=membership, changes=changes, acting_user=acting_user)
+    diff = _apply(membership, changes, MEMBERSHIP_FIELDS)
+    if diff:
+        membership.save()
+        record_audit_event(
+            action=AuditAction.MEMBERSHIP_CHANGED,
+            actor=acting_user,
+            target=membership,
+            details={"user": membership.user.email, "changes": diff},
+        )
+    return membership
+
+
+def membership_delete_check(*, membership: Membership) -> None:
+    _ensure_in_organization(membership)
+    if _is_active_admin(membership):
+        _ensure_admin_remains(membership, removing=True)
+
+
+@transaction.atomic
+def membership_delete(*, membership: Membership, acting_user: User | None) -> None:
+    """Remove a person from the organization (soft delete: history keeps the row)."""
+    membership_delete_check(membership=membership)
+    membership.delete()
+    record_audit_event(
+        action=AuditAction.MEMBERSHIP_DELETED,
+        actor=acting_user,
+        target=membership,
+        details={"user": membership.user.email, "role": membership.role.slug},
+    )
+
+
+# Teams
+
+
+def team_check(*, name: str, manager: User | None, team: Team | None = None) -> None:
+    if not (name or "").strip():
+        raise ValidationError({"name": "A team needs a name."})
+    _ensure_unique(Team, name=name.strip(), exclude=team)
+    _ensure_in_organization(manager)
+
+
+@transaction.atomic
+def team_create(*, name: str, manager: User | None = None, acting_user: User | None) -> Team:
+    team_check(name=name, manager=manager)
+    team = Team.objects.create(name=name.strip(), manager=manager)
+    record_audit_event(
+        action=AuditAction.TEAM_CREATED,
+        actor=acting_user,
+        target=team,
+        details={"name": team.name, "manager": _plain(manager)},
+    )
+    return team
+
+
+@transaction.atomic
+def team_update(*, team: Team, changes: Mapping[str, Any], acting_user: User | None) -> Team:
+    _ensure_in_organization(team)
+    team_check(
+        name=changes.get("name", team.name), manager=changes.get("manager", team.manager), team=team
+    )
+    if "name" in changes:
+        changes = {**changes, "name": changes["name"].strip()}
+    diff = _apply(team, changes, ("name", "manager"))
+    if diff:
+        team.save()
+        record_audit_event(
+            action=AuditAction.TEAM_CHANGED,
+            actor=acting_user,
+            target=team,
+            details={"changes": diff},
+        )
+    return team
+
+
+@transaction.atomic
+def team_delete(*, team: Team, acting_user: User | None) -> None:
+    """Delete a team; its members stay in the organization without a team."""
+    _ensure_in_organization(team)
+    for membership in Membership.objects.filter(team=team):
+        membership_update(membership=membership, changes={"team": None}, acting_user=acting_user)
+    team.delete()
+    record_audit_event(
+        action=AuditAction.TEAM_DELETED, actor=acting_user, target=team, details={"name": team.name}
+    )
+
+
+# Roles
+
+
+def role_check(*, name: str, slug: str, role: Role | None = None) -> None:
+    if role is not None and role.is_system:
+        raise ValidationError("The default roles cannot be changed; create a custom role.")
+    if not (name or "").strip():
+        raise ValidationError({"name": "A role needs a name."})
+    _ensure_unique(Role, name=name.strip(), exclude=role)
+    _ensure_unique(Role, slug=slug, exclude=role)
+
+
+@transaction.atomic
+def role_create(
+    *,
+    name: str,
+    grants: Mapping[tuple[str, str], str],
+    slug: str | None = None,
+    description: str = "",
+    acting_user: User | None = None,
+) -> Role:
+    """A custom role of the current organization with its permissions."""
+    slug = _clean_slug(name, slug)
+    role_check(name=name, slug=slug)
+    role = Role.objects.create(name=name.strip(), slug=slug, description=description)
+    record_audit_event(
+        action=AuditAction.ROLE_CREATED,
+        actor=acting_user,
+        target=role,
+        details={"name": role.name, "slug": role.slug},
+    )
+    return role_set_permissions(role=role, grants=grants, acting_user=acting_user)
+
+
+@transaction.atomic
+def role_update(*, role: Role, changes: Mapping[str, Any], acting_user: User | None) -> Role:
+    """Rename or describe a custom role (permissions: `role_set_permissions`)."""
+    _ensure_in_organization(role)
+    if "slug" in changes:
+        changes = {**changes, "slug": _clean_slug(changes.get("name", role.name), changes["slug"])}
+    role_check(name=changes.get("name", role.name), slug=changes.get("slug", role.slug), role=role)
+    diff = _apply(role, changes, ("name", "slug", "description"))
+    if diff:
+        role.save()
+        record_audit_event(
+            action=AuditAction.ROLE_CHANGED,
+            actor=acting_user,
+            target=role,
+            details={"changes": diff},
+        )
+    return role
+
+
+def role_delete_check(*, role: Role) -> None:
+    _ensure_in_organization(role)
+    if role.is_system:
+        raise ValidationError("The default roles cannot be deleted.")
+    if Membership.objects.filter(role=role).exists():
+        raise ValidationError("Members still have this role; give them another role first.")
+
+
+@transaction.atomic
+def role_delete(*, role: Role, acting_user: User | None) -> None:
+    role_delete_check(role=role)
+    role.delete()
+    record_audit_event(
+        action=AuditAction.ROLE_DELETED,
+        actor=acting_user,
+        target=role,
+        details={"name": role.name, "slug": role.slug},
+    )
+
+
+# Sessions
+
+
+@transaction.atomic
+def session_revoke(*, session: UserSession, acting_user: User, request=None) -> UserSession:
+    """Sign a device out: the session middleware refuses a revoked session from now on."""
+    if session.revoked_at is None:
+        session.revoked_at = timezone.now()
+        session.save(update_fields=["revoked_at", "updated_at"])
+        record_audit_event(
+            action=AuditAction.SESSION_REVOKED,
+            actor=acting_user,
+            target=session,
+            request=request,
+            details={"device": session.device},
+        )
+    return session

@@ -1,1 +1,22 @@
-urlpatterns = []
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from accounts.api import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("auth/tokens", views.TokenViewSet, basename="token")
+router.register("me/sessions", views.SessionViewSet, basename="session")
+router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("users", views.UserViewSet, basename="user")
+router.register("memberships", views.MembershipViewSet, basename="membership")
+router.register("teams", views.TeamViewSet, basename="team")
+router.register("roles", views.RoleViewSet, basename="role")
+router.register("audit-logs", views.AuditLogViewSet, basename="auditlog")
+
+urlpatterns = [
+    path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),
+    path("auth/token/revoke/", views.TokenRevokeView.as_view(), name="token-revoke"),
+    path("me/", views.MeView.as_view(), name="me"),
+    *router.urls,
+]

@@ -1,0 +1,284 @@
+"""Serializers of the accounts API. Writes go through `accounts.services`; references to
+roles, teams and users are looked up in the current organization only, so another
+organization's id is an unknown id (400), never a link."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import (
+    APIToken,
+    AuditLog,
+    Membership,
+    Organization,
+    Plan,
+    Role,
+    Team,
+    User,
+    UserSession,
+)
+from smartweb.rbac import Action, Resource, Scope
+
+# Managers, not querysets: the default managers are scoped to the organization of the
+# request, and DRF calls `.all()` on a manager per request.
+ROLES = Role.objects
+TEAMS = Team.objects
+
+
+class MemberField(serializers.PrimaryKeyRelatedField):
+    """A user who is a member of the current organization."""
+
+    def get_queryset(self):
+        return User.objects.filter(pk__in=Membership.objects.values("user_id"))
+
+
+# Authentication and tokens
+
+
+class TokenObtainSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, write_only=True)
+    organization = serializers.CharField(
+        required=False, allow_blank=True, help_text="Organization id or slug (default: yours)."
+    )
+    name = serializers.CharField(required=False, max_length=120, default="API token")
+    expires_in_days = serializers.IntegerField(
+        required=False, min_value=1, max_value=365, default=90
+    )
+
+
+class TokenIssuedSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Shown once: only a hash is stored.")
+    id = serializers.UUIDField()
+    organization = serializers.UUIDField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    is_current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = APIToken
+        fields = [
+            "id",
+            "name",
+            "key_prefix",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+            "last_used_at",
+            "is_current",
+        ]
+        read_only_fields = fields
+
+    def get_is_current(self, token) -> bool:
+        request = self.context.get("request")
+        auth = getattr(request, "auth", None)
+        return isinstance(auth, APIToken) and auth.pk == token.pk
+
+
+class TokenRevokeSerializer(serializers.Serializer):
+    id = serializers.UUIDField(
+        required=False, help_text="A token of yours; default: the token of this request."
+    )
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    is_current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UserSession
+        fields = [
+            "id",
+            "device",
+            "ip_address",
+            "created_at",
+            "last_seen_at",
+            "revoked_at",
+            "is_current",
+        ]
+        read_only_fields = fields
+
+    def get_is_current(self, session) -> bool:
+        request = self.context.get("request")
+        current = getattr(getattr(request, "session", None), "session_key", None)
+        return current is not None and current == session.session_key
+
+
+# Organizations
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "plan", "settings", "is_active", "created_at", "updated_at"]
+        read_only_fields = ["id", "slug", "created_at", "updated_at"]
+
+
+class OrganizationCreateSerializer(serializers.Serializer):
+    """A new organization with its default roles and first admin (platform super admins)."""
+
+    name = serializers.CharField(max_length=200)
+    slug = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    plan = serializers.ChoiceField(choices=Plan.choices, default=Plan.FREE)
+    admin_email = serializers.EmailField()
+    admin_password = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, trim_whitespace=False
+    )
+
+
+# People: users (members), memberships, teams
+
+
+class RoleSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Role
+        fields = ["id", "name", "slug"]
+
+
+class TeamSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name"]
+
+
+class UserSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name"]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    """A member of the current organization: the user, with their membership."""
+
+    id = serializers.UUIDField(source="user.id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    full_name = serializers.CharField(source="user.full_name", read_only=True)
+    is_staff = serializers.BooleanField(source="user.is_staff", read_only=True)
+    membership_id = serializers.UUIDField(source="id", read_only=True)
+    role = RoleSummarySerializer(read_only=True)
+    team = TeamSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Membership
+        fields = [
+            "id",
+            "email",
+            "full_name",
+            "is_staff",
+            "membership_id",
+            "role",
+            "team",
+            "is_active",
+            "joined_at",
+        ]
+        read_only_fields = fields
+
+
+class MemberInviteSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    role = serializers.PrimaryKeyRelatedField(queryset=ROLES)
+    team = serializers.PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
+    password = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, trim_whitespace=False
+    )
+    is_staff = serializers.BooleanField(
+        required=False, default=False, help_text="May log into the back office."
+    )
+
+
+class MemberUpdateSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    is_staff = serializers.BooleanField(required=False)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    user = UserSummarySerializer(read_only=True)
+    role = serializers.PrimaryKeyRelatedField(queryset=ROLES)
+    role_name = serializers.CharField(source="role.name", read_only=True)
+    team = serializers.PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
+    invited_by = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = [
+            "id",
+            "user",
+            "role",
+            "role_name",
+            "team",
+            "is_active",
+            "invited_by",
+            "joined_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "joined_at", "created_at", "updated_at"]
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    manager = MemberField(required=False, allow_null=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "manager", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+# Roles
+
+
+class PermissionSerializer(serializers.Serializer):
+    resource = serializers.ChoiceField(choices=Resource.choices)
+    action = serializers.ChoiceField(choices=Action.choices)
+    scope = serializers.ChoiceField(choices=Scope.choices)
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    slug = serializers.SlugField(max_length=80, required=False)
+    permissions = PermissionSerializer(many=True)
+
+    class Meta:
+        model = Role
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "is_system",
+            "permissions",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "is_system", "created_at", "updated_at"]
+
+    def validate_permissions(self, permissions):
+        grants = {}
+        for item in permissions:
+            key = (item["resource"], item["action"])
+            if key in grants:
+                raise serializers.ValidationError(f"{key[0]}:{key[1]} is listed twice.")
+            grants[key] = item["scope"]
+        return grants
+
+
+# Audit log
+
+
+class AuditLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditLog
+        fields = [
+            "id",
+            "action",
+            "actor",
+            "actor_email",
+            "target_type",
+            "target_id",
+            "ip_address",
+            "user_agent",
+            "details",
+            "created_at",
+        ]
+        read_only_fields = fields
