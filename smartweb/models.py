@@ -5,7 +5,8 @@
   current organization's rows (none without a context), RLS being the wall underneath.
 - `TenantOwnedModel`: a tenant model with soft delete and history, the base of every
   domain model. Subclasses declare `class Meta(TenantOwnedModel.Meta)` to keep the
-  partial index on active rows.
+  partial index on active rows, and `soft_delete_children` (reverse accessor names) for
+  the rows deleted and restored with them.
 """
 
 from __future__ import annotations
@@ -78,11 +79,17 @@ class SoftDeleteQuerySet(TenantQuerySet):
 
     @transaction.atomic
     def delete(self):
-        """Soft-delete each row through the model, so that history records every one."""
+        """Soft-delete each row through the model, so that history records every one.
+
+        Rows are fetched one at a time: deleting one may cascade to another in the set,
+        which then keeps its parent's timestamp (and is restored with it).
+        """
         count = 0
-        for obj in self.alive():
-            obj.delete()
-            count += 1
+        for pk in list(self.alive().values_list("pk", flat=True)):
+            obj = self.alive().filter(pk=pk).first()
+            if obj is not None:
+                obj.delete()
+                count += 1
         return count, {self.model._meta.label: count}
 
     @transaction.atomic
@@ -119,7 +126,15 @@ def _history_user(instance=None, request=None, **kwargs):
 
 
 class TenantOwnedModel(TenantModel):
-    """Tenant-owned, soft-deletable, with a history table under RLS like its source."""
+    """Tenant-owned, soft-deletable, with a history table under RLS like its source.
+
+    `soft_delete_children` names reverse relations (e.g. `("interactions",)`) whose
+    active rows are soft-deleted with this row, with the same `deleted_at`; `restore()`
+    brings back exactly those (the same timestamp marks one deletion), not children that
+    were deleted on their own before.
+    """
+
+    soft_delete_children: tuple[str, ...] = ()
 
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     deleted_by = models.ForeignKey(
@@ -154,19 +169,39 @@ class TenantOwnedModel(TenantModel):
         if hard:
             return super().delete(using=using, keep_parents=keep_parents)
         if self.deleted_at is None:
-            self.deleted_at = timezone.now()
-            self.deleted_by = _authenticated(acting_user())
-            self.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+            with transaction.atomic():
+                self._soft_delete(timezone.now(), _authenticated(acting_user()))
         return 1, {self._meta.label: 1}
+
+    def _soft_delete(self, deleted_at, deleted_by) -> None:
+        self.deleted_at = deleted_at
+        self.deleted_by = deleted_by
+        self.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+        for child in self._soft_delete_child_rows(deleted_at__isnull=True):
+            child._soft_delete(deleted_at, deleted_by)
 
     def hard_delete(self):
         return self.delete(hard=True)
 
     def restore(self) -> None:
-        if self.deleted_at is not None:
+        if self.deleted_at is None:
+            return
+        with transaction.atomic():
+            deleted_at = self.deleted_at
             self.deleted_at = None
             self.deleted_by = None
             self.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+            for child in self._soft_delete_child_rows(deleted_at=deleted_at):
+                child.restore()
+
+    def _soft_delete_child_rows(self, **filters):
+        """Rows of the `soft_delete_children` relations matching `filters`."""
+        relations = {r.get_accessor_name(): r for r in self._meta.related_objects}
+        for name in self.soft_delete_children:
+            relation = relations[name]
+            yield from relation.related_model.all_objects.filter(
+                **{relation.field.name: self, **filters}
+            )
 
 
 def _authenticated(user):

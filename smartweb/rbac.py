@@ -19,6 +19,8 @@ class Resource(models.TextChoices):
     AI_CALLS = "ai_calls"
     TASKS = "tasks"
     AUDIT_LOGS = "audit_logs"
+    # Data subject rights: read = export and the compliance page, delete = erasure.
+    COMPLIANCE = "compliance"
 
 
 class Action(models.TextChoices):
@@ -90,6 +92,10 @@ DEFAULT_ROLES: dict[str, tuple[str, dict]] = {
     ),
     "read_only": (
         "Read Only",
-        _grants([r for r in Resource if r not in (Resource.AUDIT_LOGS,)], [Action.READ], Scope.ALL),
+        _grants(
+            [r for r in Resource if r not in (Resource.AUDIT_LOGS, Resource.COMPLIANCE)],
+            [Action.READ],
+            Scope.ALL,
+        ),
     ),
 }
