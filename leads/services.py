@@ -124,7 +124,7 @@ SENTIMENTS = ("positive", "neutral", "negative")
 # --- permissions -------------------------------------------------------------------
 
 
-def _authorize(user: User | None, action: str, resource: str, obj=None) -> None:
+def authorize(user: User | None, action: str, resource: str, obj=None) -> None:
     """None is the system (commands, demo data); anyone else needs the permission."""
     if user is not None and not access.can(user, action, resource, obj=obj):
         raise PermissionDenied("You do not have permission to do this.")
@@ -139,7 +139,7 @@ def _authorize_for_lead(user: User | None, action: str, resource: str, lead: Lea
         raise PermissionDenied("You do not have permission to do this for that lead.")
 
 
-def _check_assignee(user: User | None, assignee: User | None, action: str) -> None:
+def check_assignee(user: User | None, assignee: User | None, action: str) -> None:
     """Assignees are active members; the role's scope bounds whom one may assign to."""
     if assignee is not None and not (
         assignee.is_active and Membership.objects.filter(user=assignee, is_active=True).exists()
@@ -271,7 +271,7 @@ def clean_ai_analysis(value: Any) -> dict:
     return value
 
 
-def _prepare_company(company: Company, data: Mapping[str, Any], settings: Mapping) -> None:
+def clean_company_fields(company: Company, data: Mapping[str, Any], settings: Mapping) -> None:
     """Apply and validate company fields, and derive its de-duplication keys."""
     _set_fields(company, data, COMPANY_FIELDS)
     errors: dict = {}
@@ -298,7 +298,7 @@ def _prepare_company(company: Company, data: Mapping[str, Any], settings: Mappin
     _full_clean(company, errors)
 
 
-def _prepare_lead(lead: Lead, data: Mapping[str, Any], settings: Mapping) -> None:
+def clean_lead_fields(lead: Lead, data: Mapping[str, Any], settings: Mapping) -> None:
     consent_before = lead.consent_to_contact
     _set_fields(lead, data, LEAD_FIELDS)
     errors: dict = {}
@@ -322,7 +322,7 @@ def _prepare_lead(lead: Lead, data: Mapping[str, Any], settings: Mapping) -> Non
 # --- scoring -----------------------------------------------------------------------
 
 
-def _apply_score(lead: Lead, weights: Mapping[str, float], recent: int, positive: int) -> bool:
+def apply_score(lead: Lead, weights: Mapping[str, float], recent: int, positive: int) -> bool:
     """Set the lead's score and breakdown; True when they changed."""
     inputs = scoring.inputs_for(lead, recent_interactions=recent, positive_outcomes=positive)
     score, breakdown = scoring.compute(inputs, weights)
@@ -339,14 +339,14 @@ def _apply_score(lead: Lead, weights: Mapping[str, float], recent: int, positive
 def _rescore(lead: Lead, settings: Mapping | None = None) -> Lead:
     settings = settings if settings is not None else organization_settings(lead.organization_id)
     recent, positive = selectors.engagement_of(lead)
-    if _apply_score(lead, scoring.weights_for(settings), recent, positive):
+    if apply_score(lead, scoring.weights_for(settings), recent, positive):
         lead.save(update_fields=["lead_score", "score_breakdown", "scored_at", "updated_at"])
     return lead
 
 
 @transaction.atomic
 def lead_rescore(*, lead: Lead, acting_user: User | None) -> Lead:
-    _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
     return _rescore(lead)
 
 
@@ -375,7 +375,7 @@ def leads_rescore(
         changed = [
             lead
             for lead in batch
-            if _apply_score(lead, weights, lead.recent_interactions, lead.positive_outcomes)
+            if apply_score(lead, weights, lead.recent_interactions, lead.positive_outcomes)
         ]
         with transaction.atomic():
             bulk_update_with_history(
@@ -397,18 +397,18 @@ def leads_rescore(
 
 @transaction.atomic
 def company_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Company:
-    _authorize(acting_user, Action.CREATE, Resource.COMPANIES)
+    authorize(acting_user, Action.CREATE, Resource.COMPANIES)
     company = Company(organization_id=current_organization_id())
-    _prepare_company(company, data, organization_settings())
+    clean_company_fields(company, data, organization_settings())
     company.save()
     return company
 
 
 @transaction.atomic
 def company_update(*, company: Company, acting_user: User | None, data: Mapping) -> Company:
-    _authorize(acting_user, Action.UPDATE, Resource.COMPANIES, company)
+    authorize(acting_user, Action.UPDATE, Resource.COMPANIES, company)
     settings = organization_settings(company.organization_id)
-    _prepare_company(company, data, settings)
+    clean_company_fields(company, data, settings)
     company.save()
     for lead in company.leads.select_related("company"):
         lead.company = company
@@ -419,7 +419,7 @@ def company_update(*, company: Company, acting_user: User | None, data: Mapping)
 @transaction.atomic
 def company_delete(*, company: Company, acting_user: User | None) -> None:
     """Soft-delete the company and its lead (a lead without its company means nothing)."""
-    _authorize(acting_user, Action.DELETE, Resource.COMPANIES, company)
+    authorize(acting_user, Action.DELETE, Resource.COMPANIES, company)
     for lead in company.leads.all():
         lead.delete()
     company.delete()
@@ -443,31 +443,31 @@ def lead_create(
     Raises `DuplicateLead` when the business matches existing leads, unless
     `allow_duplicate`. A Sales Rep's new lead is theirs; assignment follows the scope.
     """
-    _authorize(acting_user, Action.CREATE, Resource.LEADS)
+    authorize(acting_user, Action.CREATE, Resource.LEADS)
     settings = organization_settings()
     data = dict(data)
     if acting_user is not None and "assigned_to" not in data:
         scope = access.scope_for(acting_user, Action.CREATE, Resource.LEADS)
         data["assigned_to"] = None if scope == Scope.ALL else acting_user
     if "assigned_to" in data:
-        _check_assignee(acting_user, data["assigned_to"], Action.CREATE)
+        check_assignee(acting_user, data["assigned_to"], Action.CREATE)
     if company is None:
         if company_data is None:
             raise ValidationError({"company": "A lead needs a company, existing or new."})
-        _authorize(acting_user, Action.CREATE, Resource.COMPANIES)
+        authorize(acting_user, Action.CREATE, Resource.COMPANIES)
         company = Company(organization_id=current_organization_id())
-        _prepare_company(company, company_data, settings)
+        clean_company_fields(company, company_data, settings)
     elif company.is_deleted or company.organization_id != current_organization_id():
         raise ValidationError({"company": "Unknown company."})
     elif company.leads.exists():
         raise ValidationError({"company": "This company already has a lead."})
     lead = Lead(organization_id=current_organization_id(), company=company)
-    _prepare_lead(lead, data, settings)
+    clean_lead_fields(lead, data, settings)
     if not allow_duplicate:
         duplicates = selectors.duplicates_of(keys=selectors.keys_of(lead))
         if duplicates:
             raise DuplicateLead(duplicates)
-    _apply_score(lead, scoring.weights_for(settings), 0, 0)
+    apply_score(lead, scoring.weights_for(settings), 0, 0)
     if company._state.adding:
         company.save()
     lead.save()
@@ -486,17 +486,17 @@ def lead_update(
     status_reason: str = "",
 ) -> Lead:
     """Change a lead (and its company); a status change follows the workflow."""
-    _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
     settings = organization_settings(lead.organization_id)
     data = dict(data or {})
     status = data.pop("status", None)
     if "assigned_to" in data and data["assigned_to"] != lead.assigned_to:
-        _check_assignee(acting_user, data["assigned_to"], Action.UPDATE)
+        check_assignee(acting_user, data["assigned_to"], Action.UPDATE)
     if company_data:
-        _authorize(acting_user, Action.UPDATE, Resource.COMPANIES, lead.company)
-        _prepare_company(lead.company, company_data, settings)
+        authorize(acting_user, Action.UPDATE, Resource.COMPANIES, lead.company)
+        clean_company_fields(lead.company, company_data, settings)
         lead.company.save()
-    _prepare_lead(lead, data, settings)
+    clean_lead_fields(lead, data, settings)
     lead.save()
     if tags is not None:
         lead_set_tags(lead=lead, tags=tags, acting_user=acting_user)
@@ -509,7 +509,7 @@ def lead_update(
 
 @transaction.atomic
 def lead_delete(*, lead: Lead, acting_user: User | None) -> None:
-    _authorize(acting_user, Action.DELETE, Resource.LEADS, lead)
+    authorize(acting_user, Action.DELETE, Resource.LEADS, lead)
     lead.delete()
 
 
@@ -522,7 +522,7 @@ def lead_change_status(
     Raises `InvalidTransition` (with the allowed next states) off the graph, and a
     ValidationError when qualifying below the organization's threshold without a reason.
     """
-    _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
     if status not in LeadStatus.values:
         raise ValidationError({"status": f"Unknown status '{status}'."})
     locked = Lead.objects.select_for_update().select_related("company").get(pk=lead.pk)
@@ -554,7 +554,7 @@ def lead_change_status(
         direction=Direction.INTERNAL,
         subject=f"Status changed from {previous} to {status}",
         content=reason,
-        created_by=_user_or_none(acting_user),
+        created_by=user_or_none(acting_user),
         ai_analysis={},
     )
     return locked
@@ -584,10 +584,10 @@ def leads_change_status(
 
 @transaction.atomic
 def leads_assign(*, leads: Iterable[Lead], assignee: User | None, acting_user: User | None) -> int:
-    _check_assignee(acting_user, assignee, Action.UPDATE)
+    check_assignee(acting_user, assignee, Action.UPDATE)
     count = 0
     for lead in leads:
-        _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+        authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
         if lead.assigned_to_id != getattr(assignee, "pk", None):
             lead.assigned_to = assignee
             lead.save(update_fields=["assigned_to", "updated_at"])
@@ -600,7 +600,7 @@ def leads_assign(*, leads: Iterable[Lead], assignee: User | None, acting_user: U
 
 @transaction.atomic
 def tag_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Tag:
-    _authorize(acting_user, Action.CREATE, Resource.LEADS)
+    authorize(acting_user, Action.CREATE, Resource.LEADS)
     tag = Tag(organization_id=current_organization_id())
     return _save_tag(tag, data)
 
@@ -618,6 +618,13 @@ def tag_delete(*, tag: Tag, acting_user: User | None) -> None:
     for lead_tag in LeadTag.objects.filter(tag=tag):
         lead_tag.delete()
     tag.delete()
+
+
+@transaction.atomic
+def tag_restore(*, tag: Tag, acting_user: User | None) -> Tag:
+    _authorize_tag_admin(acting_user, Action.DELETE)
+    tag.restore()
+    return tag
 
 
 def _authorize_tag_admin(user: User | None, action: str) -> None:
@@ -656,12 +663,12 @@ def _add_tags(lead: Lead, tags: Iterable[Tag], acting_user: User | None) -> None
         if tag.pk not in present
     ]
     if new:
-        bulk_create_with_history(new, LeadTag, default_user=_user_or_none(acting_user))
+        bulk_create_with_history(new, LeadTag, default_user=user_or_none(acting_user))
 
 
 @transaction.atomic
 def lead_set_tags(*, lead: Lead, tags: Sequence[Tag], acting_user: User | None) -> Lead:
-    _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
     tags = _check_tags(lead, tags)
     keep = {tag.pk for tag in tags}
     for lead_tag in LeadTag.objects.filter(lead=lead).exclude(tag_id__in=keep):
@@ -674,7 +681,7 @@ def lead_set_tags(*, lead: Lead, tags: Sequence[Tag], acting_user: User | None) 
 def leads_add_tag(*, leads: Iterable[Lead], tag: Tag, acting_user: User | None) -> int:
     count = 0
     for lead in leads:
-        _authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+        authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
         if not LeadTag.objects.filter(lead=lead, tag=tag).exists():
             _add_tags(lead, [tag], acting_user)
             count += 1
@@ -684,7 +691,7 @@ def leads_add_tag(*, leads: Iterable[Lead], tag: Tag, acting_user: User | None) 
 # --- interactions and enrichment ---------------------------------------------------
 
 
-def _user_or_none(user: User | None) -> User | None:
+def user_or_none(user: User | None) -> User | None:
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
@@ -722,7 +729,7 @@ def interaction_log(
     if lead.is_deleted:
         raise ValidationError({"lead": "This lead is deleted."})
     interaction = Interaction(
-        organization_id=lead.organization_id, lead=lead, created_by=_user_or_none(acting_user)
+        organization_id=lead.organization_id, lead=lead, created_by=user_or_none(acting_user)
     )
     _prepare_interaction(interaction, data)
     interaction.save()
@@ -735,7 +742,7 @@ def interaction_log(
 def interaction_update(
     *, interaction: Interaction, acting_user: User | None, data: Mapping[str, Any]
 ) -> Interaction:
-    _authorize(acting_user, Action.UPDATE, Resource.INTERACTIONS, interaction)
+    authorize(acting_user, Action.UPDATE, Resource.INTERACTIONS, interaction)
     _prepare_interaction(interaction, data)
     interaction.save()
     _touch_last_contacted(interaction.lead, interaction)
@@ -745,7 +752,7 @@ def interaction_update(
 
 @transaction.atomic
 def interaction_delete(*, interaction: Interaction, acting_user: User | None) -> None:
-    _authorize(acting_user, Action.DELETE, Resource.INTERACTIONS, interaction)
+    authorize(acting_user, Action.DELETE, Resource.INTERACTIONS, interaction)
     interaction.delete()
     _rescore(interaction.lead)
 
@@ -796,12 +803,30 @@ def enrichment_record(
             if data.get(name) and not getattr(company, name):
                 changes[name] = data[name]
         try:
-            _prepare_company(company, changes, organization_settings(lead.organization_id))
+            clean_company_fields(company, changes, organization_settings(lead.organization_id))
         except ValidationError as exc:
             messages = [f"{name}: {' '.join(errors)}" for name, errors in exc]
             raise ValidationError({"data": messages}) from exc
         company.save()
         _rescore(lead)
+    return enrichment
+
+
+ENRICHMENT_FIELDS = frozenset({"provider", "data", "confidence", "fetched_at"})
+
+
+@transaction.atomic
+def enrichment_update(
+    *, enrichment: LeadEnrichment, acting_user: User | None, data: Mapping[str, Any]
+) -> LeadEnrichment:
+    """Correct a stored enrichment; it is not applied to the company again."""
+    authorize(acting_user, Action.UPDATE, Resource.LEADS, enrichment)
+    _set_fields(enrichment, data, ENRICHMENT_FIELDS)
+    errors: dict = {}
+    if not isinstance(enrichment.data, dict):
+        errors["data"] = ["Enrichment data is a JSON object."]
+    _full_clean(enrichment, errors)
+    enrichment.save()
     return enrichment
 
 
@@ -843,7 +868,7 @@ def leads_merge(*, primary: Lead, duplicates: Sequence[Lead], acting_user: User 
     and its company are filled from the duplicates; each duplicate is soft-deleted
     with `merged_into` set, its company too, and a note records the merge.
     """
-    _authorize(acting_user, Action.UPDATE, Resource.LEADS, primary)
+    authorize(acting_user, Action.UPDATE, Resource.LEADS, primary)
     ids = {d.pk for d in duplicates} - {primary.pk}
     if not ids:
         raise ValidationError({"duplicates": "Name at least one other lead to merge."})
@@ -857,7 +882,7 @@ def leads_merge(*, primary: Lead, duplicates: Sequence[Lead], acting_user: User 
         raise ValidationError({"duplicates": "Unknown or deleted lead."})
     primary = locked.pop(primary.pk)
     for duplicate in locked.values():
-        _authorize(acting_user, Action.DELETE, Resource.LEADS, duplicate)
+        authorize(acting_user, Action.DELETE, Resource.LEADS, duplicate)
         _merge_one(primary, duplicate, acting_user)
     primary.save()
     primary.company.save()
@@ -868,7 +893,7 @@ def leads_merge(*, primary: Lead, duplicates: Sequence[Lead], acting_user: User 
         direction=Direction.INTERNAL,
         subject=f"Merged {len(locked)} duplicate lead(s)",
         content="\n".join(f"{d.company.name} ({d.pk})" for d in locked.values()),
-        created_by=_user_or_none(acting_user),
+        created_by=user_or_none(acting_user),
         ai_analysis={},
     )
     return _rescore(primary)
@@ -918,7 +943,7 @@ def _move_related_rows(source: Lead, target: Lead, acting_user: User | None) -> 
                 objs,
                 model,
                 [field.name],
-                default_user=_user_or_none(acting_user),
+                default_user=user_or_none(acting_user),
                 default_change_reason="merge",
                 manager=model._base_manager,
             )

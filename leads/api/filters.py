@@ -1,0 +1,142 @@
+"""Query-string filters of the leads API (django-filter), full-text `search=` included.
+
+References are plain UUID filters: a model-choice filter would build its queryset at
+import time, outside any organization, and list every tenant's rows in browsable forms.
+
+Search matches the maintained `search_vector` columns with `websearch_to_tsquery`
+('simple' configuration: names and towns are not stemmed), and company names by
+substring (trigram-indexed). Under RLS PostgreSQL does not use a non-LEAKPROOF operator
+such as `@@` as an index condition, so these filters run on the rows the organization
+filter (added by the managers, indexed by organization_id) selects.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import Exists, OuterRef, Q
+
+from leads.choices import (
+    BusinessType,
+    CompanySize,
+    Direction,
+    InteractionType,
+    LeadSource,
+    LeadStatus,
+    Outcome,
+    WebsiteStatus,
+)
+from leads.models import SEARCH_CONFIG, Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
+
+SEARCH_MAX_LENGTH = 200
+
+
+class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
+    """`?tags=<uuid>,<uuid>`"""
+
+
+def _search_query(value: str) -> SearchQuery:
+    return SearchQuery(value, search_type="websearch", config=SEARCH_CONFIG)
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", max_length=SEARCH_MAX_LENGTH)
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(search_vector=_search_query(value))
+
+
+class CompanyFilter(SearchFilterSet):
+    business_type = django_filters.MultipleChoiceFilter(choices=BusinessType.choices)
+    size = django_filters.MultipleChoiceFilter(choices=CompanySize.choices)
+    website_status = django_filters.ChoiceFilter(
+        choices=WebsiteStatus.choices, field_name="online_presence__website_status"
+    )
+    city = django_filters.CharFilter(lookup_expr="iexact")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Company
+        fields = ["is_customer", "country"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(search_vector=_search_query(value)) | Q(name__icontains=value))
+
+
+class LeadFilter(SearchFilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices)
+    source = django_filters.MultipleChoiceFilter(choices=LeadSource.choices)
+    business_type = django_filters.MultipleChoiceFilter(
+        choices=BusinessType.choices, field_name="company__business_type"
+    )
+    score_min = django_filters.NumberFilter(
+        field_name="lead_score", lookup_expr="gte", min_value=0, max_value=100
+    )
+    score_max = django_filters.NumberFilter(
+        field_name="lead_score", lookup_expr="lte", min_value=0, max_value=100
+    )
+    assigned_to = django_filters.UUIDFilter(field_name="assigned_to")
+    unassigned = django_filters.BooleanFilter(field_name="assigned_to", lookup_expr="isnull")
+    tags = UUIDInFilter(method="filter_tags", help_text="Leads with any of these tag ids.")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    last_contacted_after = django_filters.IsoDateTimeFilter(
+        field_name="last_contacted_at", lookup_expr="gte"
+    )
+    last_contacted_before = django_filters.IsoDateTimeFilter(
+        field_name="last_contacted_at", lookup_expr="lt"
+    )
+    follow_up_before = django_filters.IsoDateTimeFilter(
+        field_name="next_follow_up_at", lookup_expr="lt"
+    )
+    is_customer = django_filters.BooleanFilter(field_name="company__is_customer")
+    company = django_filters.UUIDFilter(field_name="company")
+
+    class Meta:
+        model = Lead
+        fields = ["do_not_contact", "consent_to_contact"]
+
+    def filter_tags(self, queryset, name, value):
+        # EXISTS rather than a join: no duplicate rows, no DISTINCT.
+        return queryset.filter(
+            Exists(LeadTag.objects.filter(lead=OuterRef("pk"), tag_id__in=value))
+        )
+
+    def filter_search(self, queryset, name, value):
+        query = _search_query(value)
+        return queryset.filter(
+            Q(search_vector=query)
+            | Q(company__search_vector=query)
+            | Q(company__name__icontains=value)
+        )
+
+
+class InteractionFilter(SearchFilterSet):
+    type = django_filters.MultipleChoiceFilter(choices=InteractionType.choices)
+    direction = django_filters.ChoiceFilter(choices=Direction.choices)
+    outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    lead = django_filters.UUIDFilter(field_name="lead")
+    created_by = django_filters.UUIDFilter(field_name="created_by")
+
+    class Meta:
+        model = Interaction
+        fields = ["lead", "created_by"]
+
+
+class EnrichmentFilter(django_filters.FilterSet):
+    lead = django_filters.UUIDFilter(field_name="lead")
+
+    class Meta:
+        model = LeadEnrichment
+        fields = ["lead", "provider"]
+
+
+class TagFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Tag
+        fields = ["name"]

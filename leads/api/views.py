@@ -1,0 +1,376 @@
+"""The leads API: companies, leads, interactions, tags and enrichments.
+
+The base viewset scopes every queryset through the permission service (other
+organizations' rows and rows outside one's scope are 404) and checks the role permission
+(403). Views stay thin: input serializers validate shapes and references, the services
+do the work, and the output serializers read rows fetched with their relations.
+"""
+
+from __future__ import annotations
+
+import io
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from leads import csv_io, selectors, services
+from leads.api import filters
+from leads.api import serializers as s
+from leads.exceptions import DuplicateLead, InvalidTransition
+from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
+from smartweb import access
+from smartweb.api.errors import Conflict
+from smartweb.api.pagination import LargeListCursorPagination
+from smartweb.api.permissions import HasResourcePermission, required_action
+from smartweb.api.viewsets import TenantModelViewSet
+from smartweb.rbac import Action, Resource, Scope
+
+
+class ServiceModelViewSet(TenantModelViewSet):
+    """CRUD whose writes call services: `input_serializers` per action, output otherwise."""
+
+    input_serializers: dict[str, type] = {}
+
+    def get_serializer_class(self):
+        return self.input_serializers.get(self.action, self.serializer_class)
+
+    def respond(self, instance, status_code=status.HTTP_200_OK) -> Response:
+        fresh = self.base_queryset().get(pk=instance.pk)
+        return Response(self.serializer_class(fresh).data, status=status_code)
+
+    def validated(self, serializer_class=None, **kwargs) -> dict:
+        serializer = (serializer_class or self.get_serializer_class())(
+            data=self.request.data, context=self.get_serializer_context(), **kwargs
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def update(self, request, *args, **kwargs):
+        # PUT and PATCH both change only the fields given: every field is optional.
+        instance = self.get_object()
+        data = self.validated(partial=True)
+        return self.respond(self.perform_service_update(instance, data))
+
+    def perform_service_update(self, instance, data):
+        raise NotImplementedError
+
+
+class CompanyViewSet(ServiceModelViewSet):
+    queryset = Company.objects.all()
+    serializer_class = s.CompanySerializer
+    filterset_class = filters.CompanyFilter
+    ordering_fields = ["name", "created_at", "updated_at", "city", "business_type"]
+    ordering = ["name", "id"]
+
+    def base_queryset(self):
+        return Company.objects.defer("search_vector")
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        # Below "all", rows are found through the company's lead(s): one row per company.
+        scope = access.scope_for(self.request.user, Action.READ, self.resource)
+        return queryset if scope == Scope.ALL else queryset.distinct()
+
+    def create(self, request, *args, **kwargs):
+        company = services.company_create(acting_user=request.user, data=self.validated())
+        return self.respond(company, status.HTTP_201_CREATED)
+
+    def perform_service_update(self, instance, data):
+        return services.company_update(company=instance, acting_user=self.request.user, data=data)
+
+    def perform_destroy(self, instance):
+        services.company_delete(company=instance, acting_user=self.request.user)
+
+
+def _conflict(exc: InvalidTransition) -> Conflict:
+    return Conflict(str(exc), allowed=exc.allowed)
+
+
+def _duplicates_error(exc: DuplicateLead) -> ValidationError:
+    return ValidationError(
+        {
+            "non_field_errors": [str(exc)],
+            "duplicates": [
+                {"id": str(d.lead.pk), "company": d.lead.company.name, "matched_on": d.matched_on}
+                for d in exc.duplicates
+            ],
+        }
+    )
+
+
+class LeadViewSet(ServiceModelViewSet):
+    queryset = Lead.objects.all()
+    serializer_class = s.LeadSerializer
+    input_serializers = {
+        "create": s.LeadCreateSerializer,
+        "update": s.LeadUpdateSerializer,
+        "partial_update": s.LeadUpdateSerializer,
+        "qualify": s.ReasonSerializer,
+        "change_status": s.ChangeStatusSerializer,
+        "merge": s.MergeSerializer,
+    }
+    filterset_class = filters.LeadFilter
+    ordering_fields = [
+        "lead_score",
+        "created_at",
+        "updated_at",
+        "last_contacted_at",
+        "next_follow_up_at",
+        "status",
+        "company__name",
+    ]
+    ordering = ["-lead_score", "-created_at", "id"]
+    action_permissions = {
+        "restore": Action.DELETE,
+        "qualify": Action.UPDATE,
+        "change_status": Action.UPDATE,
+        "rescore": Action.UPDATE,
+        "merge": Action.UPDATE,
+    }
+
+    def base_queryset(self):
+        return (
+            Lead.objects.select_related("company", "assigned_to")
+            .prefetch_related("tags")
+            .defer("search_vector", "company__search_vector")
+        )
+
+    @extend_schema(request=s.LeadCreateSerializer, responses={201: s.LeadSerializer})
+    def create(self, request, *args, **kwargs):
+        data = self.validated()
+        try:
+            lead = services.lead_create(
+                acting_user=request.user,
+                data={k: v for k, v in data.items() if k in s.LeadWriteSerializer.LEAD_FIELDS},
+                company=data.get("company_id"),
+                company_data=data.get("company"),
+                tags=data.get("tags", ()),
+                allow_duplicate=data["allow_duplicate"],
+            )
+        except DuplicateLead as exc:
+            raise _duplicates_error(exc) from exc
+        return self.respond(lead, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.LeadUpdateSerializer, responses=s.LeadSerializer)
+    def update(self, request, *args, **kwargs):
+        return super().update(request, *args, **kwargs)
+
+    @extend_schema(request=s.LeadUpdateSerializer, responses=s.LeadSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        return super().partial_update(request, *args, **kwargs)
+
+    def perform_service_update(self, instance, data):
+        try:
+            return services.lead_update(
+                lead=instance,
+                acting_user=self.request.user,
+                data={k: v for k, v in data.items() if k in s.LeadUpdateSerializer.LEAD_FIELDS},
+                company_data=data.get("company"),
+                tags=data.get("tags"),
+                status_reason=data.get("status_reason", ""),
+            )
+        except InvalidTransition as exc:
+            raise _conflict(exc) from exc
+
+    def perform_destroy(self, instance):
+        services.lead_delete(lead=instance, acting_user=self.request.user)
+
+    @extend_schema(request=s.ReasonSerializer, responses=s.LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def qualify(self, request, *args, **kwargs):
+        """Qualify the lead; below the organization's threshold a reason is required."""
+        lead = self.get_object()
+        data = self.validated()
+        try:
+            lead = services.lead_qualify(lead=lead, acting_user=request.user, reason=data["reason"])
+        except InvalidTransition as exc:
+            raise _conflict(exc) from exc
+        return self.respond(lead)
+
+    @extend_schema(request=s.ChangeStatusSerializer, responses=s.LeadSerializer)
+    @action(detail=True, methods=["post"], url_path="change-status")
+    def change_status(self, request, *args, **kwargs):
+        """Move the lead along the workflow; 409 with the allowed next states if not."""
+        lead = self.get_object()
+        data = self.validated()
+        try:
+            lead = services.lead_change_status(
+                lead=lead, status=data["status"], acting_user=request.user, reason=data["reason"]
+            )
+        except InvalidTransition as exc:
+            raise _conflict(exc) from exc
+        return self.respond(lead)
+
+    @extend_schema(request=None, responses=s.LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def rescore(self, request, *args, **kwargs):
+        lead = services.lead_rescore(lead=self.get_object(), acting_user=request.user)
+        return self.respond(lead)
+
+    @extend_schema(request=s.MergeSerializer, responses=s.LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def merge(self, request, *args, **kwargs):
+        """Merge the given duplicates into this lead (they need your delete permission)."""
+        lead = self.get_object()
+        data = self.validated()
+        lead = services.leads_merge(
+            primary=lead, duplicates=data["duplicates"], acting_user=request.user
+        )
+        return self.respond(lead)
+
+    @extend_schema(responses=s.DuplicateSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def duplicates(self, request, *args, **kwargs):
+        """Leads you can see that share this lead's phone, email or website domain."""
+        lead = self.get_object()
+        found = selectors.duplicates_of(lead, queryset=self.get_queryset())
+        data = [{"lead": d.lead, "matched_on": d.matched_on} for d in found]
+        return Response(s.DuplicateSerializer(data, many=True).data)
+
+    @extend_schema(responses=s.DuplicateReportSerializer)
+    @action(detail=False, methods=["get"], url_path="duplicates")
+    def duplicate_groups(self, request, *args, **kwargs):
+        """Groups of duplicate leads among those you can see (filters apply)."""
+        groups, truncated = selectors.duplicate_groups(self.filter_queryset(self.get_queryset()))
+        return Response(
+            s.DuplicateReportSerializer({"groups": groups, "truncated": truncated}).data
+        )
+
+    @extend_schema(responses=s.InteractionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def timeline(self, request, *args, **kwargs):
+        """The lead's interactions, newest first."""
+        lead = self.get_object()
+        interactions = access.visible(
+            request.user,
+            Action.READ,
+            Interaction.objects.filter(lead=lead)
+            .select_related("created_by")
+            .defer("search_vector"),
+        ).order_by("-occurred_at", "-created_at")
+        page = self.paginate_queryset(interactions)
+        return self.get_paginated_response(s.InteractionSerializer(page, many=True).data)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=False, methods=["get"])
+    def export(self, request, *args, **kwargs):
+        """The leads you can see (filters apply) as CSV; the export is audited."""
+        out = io.StringIO()
+        csv_io.export_leads(
+            queryset=self.filter_queryset(self.get_queryset()),
+            out=out,
+            acting_user=request.user,
+            request=request._request,
+            description=request.GET.urlencode()[:500],
+        )
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        name = f"leads-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+class InteractionViewSet(ServiceModelViewSet):
+    queryset = Interaction.objects.all()
+    serializer_class = s.InteractionSerializer
+    input_serializers = {
+        "create": s.InteractionCreateSerializer,
+        "update": s.InteractionWriteSerializer,
+        "partial_update": s.InteractionWriteSerializer,
+    }
+    filterset_class = filters.InteractionFilter
+    # Interactions grow into the millions: cursor pages, no COUNT(*).
+    pagination_class = LargeListCursorPagination
+    ordering_fields = ["created_at", "occurred_at"]
+    ordering = ["-created_at"]
+
+    def base_queryset(self):
+        return Interaction.objects.select_related("created_by").defer("search_vector")
+
+    def create(self, request, *args, **kwargs):
+        data = dict(self.validated())
+        lead = data.pop("lead")
+        interaction = services.interaction_log(lead=lead, acting_user=request.user, data=data)
+        return self.respond(interaction, status.HTTP_201_CREATED)
+
+    def perform_service_update(self, instance, data):
+        return services.interaction_update(
+            interaction=instance, acting_user=self.request.user, data=data
+        )
+
+    def perform_destroy(self, instance):
+        services.interaction_delete(interaction=instance, acting_user=self.request.user)
+
+
+class EnrichmentViewSet(ServiceModelViewSet):
+    queryset = LeadEnrichment.objects.all()
+    serializer_class = s.EnrichmentSerializer
+    input_serializers = {
+        "create": s.EnrichmentCreateSerializer,
+        "update": s.EnrichmentWriteSerializer,
+        "partial_update": s.EnrichmentWriteSerializer,
+    }
+    filterset_class = filters.EnrichmentFilter
+    ordering_fields = ["fetched_at", "created_at"]
+    ordering = ["-fetched_at", "id"]
+
+    def create(self, request, *args, **kwargs):
+        data = dict(self.validated())
+        enrichment = services.enrichment_record(acting_user=request.user, **data)
+        return self.respond(enrichment, status.HTTP_201_CREATED)
+
+    def perform_service_update(self, instance, data):
+        data = dict(data)
+        data.pop("apply", None)
+        return services.enrichment_update(
+            enrichment=instance, acting_user=self.request.user, data=data
+        )
+
+
+class TagPermission(HasResourcePermission):
+    """Tags are the organization's vocabulary: whoever may read leads reads them all;
+    creating needs lead creation; renaming or deleting needs team scope or more."""
+
+    def has_object_permission(self, request, view, obj):
+        needed = required_action(request, view)
+        if needed == Action.READ:
+            return True
+        return access.scope_for(request.user, needed, Resource.LEADS) in (Scope.TEAM, Scope.ALL)
+
+
+class TagViewSet(ServiceModelViewSet):
+    queryset = Tag.objects.all()
+    serializer_class = s.TagSerializer
+    permission_classes = [TagPermission]
+    filterset_class = filters.TagFilter
+    ordering_fields = ["name", "created_at"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False) or not access.can(
+            self.request.user, Action.READ, Resource.LEADS
+        ):
+            return Tag.objects.none()
+        return Tag.objects.all()
+
+    def create(self, request, *args, **kwargs):
+        tag = services.tag_create(acting_user=request.user, data=self.validated())
+        return self.respond(tag, status.HTTP_201_CREATED)
+
+    def perform_service_update(self, instance, data):
+        return services.tag_update(tag=instance, acting_user=self.request.user, data=data)
+
+    def perform_destroy(self, instance):
+        services.tag_delete(tag=instance, acting_user=self.request.user)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def restore(self, request, *args, **kwargs):
+        tag = self.get_object_from(Tag.all_objects.filter(deleted_at__isnull=False))
+        services.tag_restore(tag=tag, acting_user=request.user)
+        return self.respond(tag)

@@ -1,0 +1,566 @@
+"""CSV import and export of leads with their companies.
+
+Import: the file is read whole (up to `LEADS_IMPORT_MAX_BYTES`), every row is checked
+with the same normalizers and model validation as the services, duplicates (within the
+organization and within the file) are reported and never written, and then either
+nothing is written (any error, the default) or the good rows are (`skip_bad_rows`).
+Rows are written with `bulk_create` in batches, history rows included, in one
+transaction.
+
+Export: the leads the user may see, one row each, in the import's columns (a file
+exported here imports back), and an audit event.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from simple_history.utils import bulk_create_with_history
+
+from accounts.audit import AuditAction, record_audit_event
+from accounts.models import User
+from leads import scoring, selectors, services
+from leads.choices import LeadSource, LeadStatus
+from leads.models import Company, Lead, LeadTag, Tag
+from smartweb import access
+from smartweb.rbac import Action, Resource
+from smartweb.tenancy.context import current_organization_id
+
+MAX_BYTES = getattr(django_settings, "LEADS_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+MAX_ROWS = getattr(django_settings, "LEADS_IMPORT_MAX_ROWS", 200_000)
+BATCH_SIZE = 2000
+
+# Canonical columns -> (target, attribute). Targets: company, presence (the company's
+# online presence), lead, or special handling (status, assignee, tags).
+COLUMNS: dict[str, tuple[str, str]] = {
+    "company_name": ("company", "name"),
+    "business_type": ("company", "business_type"),
+    "size": ("company", "size"),
+    "phone": ("company", "phone"),
+    "email": ("company", "email"),
+    "website": ("company", "website"),
+    "address_line1": ("company", "address_line1"),
+    "address_line2": ("company", "address_line2"),
+    "city": ("company", "city"),
+    "region": ("company", "region"),
+    "postal_code": ("company", "postal_code"),
+    "country": ("company", "country"),
+    "website_status": ("presence", "website_status"),
+    "google_rating": ("presence", "google_rating"),
+    "google_review_count": ("presence", "google_review_count"),
+    "contact_name": ("lead", "contact_name"),
+    "contact_title": ("lead", "contact_title"),
+    "contact_email": ("lead", "contact_email"),
+    "contact_phone": ("lead", "contact_phone"),
+    "source": ("lead", "source"),
+    "consent_to_contact": ("lead", "consent_to_contact"),
+    "do_not_contact": ("lead", "do_not_contact"),
+    "next_follow_up_at": ("lead", "next_follow_up_at"),
+    "notes": ("lead", "notes"),
+    "status": ("status", "status"),
+    "assigned_to": ("assignee", "email"),
+    "tags": ("tags", "names"),
+}
+# Export-only columns, ignored on import so that an export imports back.
+EXPORT_ONLY = ("id", "lead_score", "created_at")
+EXPORT_COLUMNS = ["id", *COLUMNS, "lead_score", "created_at"]
+ALIASES = {
+    "company": "company_name",
+    "business": "company_name",
+    "business_name": "company_name",
+    "name": "company_name",
+    "trade": "business_type",
+    "type": "business_type",
+    "telephone": "phone",
+    "company_phone": "phone",
+    "company_email": "email",
+    "url": "website",
+    "web": "website",
+    "address": "address_line1",
+    "town": "city",
+    "county": "region",
+    "state": "region",
+    "postcode": "postal_code",
+    "zip": "postal_code",
+    "contact": "contact_name",
+    "contact_person": "contact_name",
+    "owner": "assigned_to",
+    "assignee": "assigned_to",
+    "rating": "google_rating",
+    "reviews": "google_review_count",
+}
+# Model field -> column, to name the column in errors from model validation.
+_COLUMN_OF = {(target, attr): column for column, (target, attr) in COLUMNS.items()}
+TRUE = {"1", "true", "yes", "y", "t"}
+FALSE = {"", "0", "false", "no", "n", "f"}
+TAG_SEPARATOR = ";"
+# Cells starting with these are escaped with a quote on export (spreadsheet formulas).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ImportRefused(Exception):
+    """The whole file is unusable (too large, not CSV, no company name column…)."""
+
+
+@dataclass
+class RowIssue:
+    row: int
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "field": self.field, "reason": self.reason}
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    errors: list[RowIssue] = field(default_factory=list)
+    duplicates: list[RowIssue] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    committed: bool = False
+
+    @property
+    def bad_rows(self) -> int:
+        return len({issue.row for issue in self.errors})
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "committed": self.committed,
+            "bad_rows": self.bad_rows,
+            "errors": [e.as_dict() for e in self.errors],
+            "duplicates": [d.as_dict() for d in self.duplicates],
+            "ignored_columns": self.ignored_columns,
+        }
+
+
+@dataclass
+class _Row:
+    number: int
+    company: Company
+    lead: Lead
+    tags: list[str]
+
+
+def _header_key(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
+    """`["Business=company_name", …]` -> {"business": "company_name"}; raises ValueError."""
+    mapping = {}
+    for pair in pairs:
+        column, sep, target = pair.partition("=")
+        if not sep or not column.strip() or target.strip() not in COLUMNS:
+            raise ValueError(
+                f"Bad mapping '{pair}': use CSVCOLUMN=FIELD, FIELD one of {', '.join(COLUMNS)}."
+            )
+        mapping[_header_key(column)] = target.strip()
+    return mapping
+
+
+def _read_text(source: IO) -> str:
+    data = source.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ImportRefused(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ImportRefused("The file is not UTF-8 text: save it as 'CSV UTF-8'.") from exc
+    if "\x00" in data:
+        raise ImportRefused("The file is binary, not CSV text.")
+    if not data.strip():
+        raise ImportRefused("The file is empty.")
+    return data
+
+
+def _dialect(text: str):
+    try:
+        return csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
+def _resolve_columns(header: list[str], mapping: Mapping[str, str]) -> tuple[list, list[str]]:
+    columns, ignored, seen = [], [], set()
+    for name in header:
+        key = _header_key(name)
+        target = mapping.get(key) or (key if key in COLUMNS else ALIASES.get(key))
+        if target is None or target in seen:
+            columns.append(None)
+            if key not in EXPORT_ONLY:
+                ignored.append(name)
+            continue
+        seen.add(target)
+        columns.append((name, target))
+    if "company_name" not in seen:
+        raise ImportRefused(
+            "No company name column: name one 'company_name' or map it (CSVCOLUMN=company_name)."
+        )
+    return columns, ignored
+
+
+def _unescape(cell: str) -> str:
+    """Undo the export's formula guard ("'+44…" -> "+44…")."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_PREFIXES else cell
+
+
+def _parse_bool(value: str) -> bool:
+    key = value.strip().lower()
+    if key in TRUE:
+        return True
+    if key in FALSE:
+        return False
+    raise ValidationError("Use yes or no.")
+
+
+def _parse_datetime(value: str) -> dt.datetime | None:
+    if not value.strip():
+        return None
+    parsed = parse_datetime(value.strip())
+    if parsed is None:
+        raise ValidationError("Use an ISO 8601 date and time, e.g. 2026-03-01T09:30:00Z.")
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
+
+
+def _parse_number(value: str, kind: type) -> Any:
+    if not value.strip():
+        return None
+    try:
+        return kind(value.strip())
+    except ValueError as exc:
+        raise ValidationError("Not a number." if kind is float else "Not a whole number.") from exc
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "consent_to_contact": _parse_bool,
+    "do_not_contact": _parse_bool,
+    "next_follow_up_at": _parse_datetime,
+    "google_rating": lambda v: _parse_number(v, float),
+    "google_review_count": lambda v: _parse_number(v, int),
+}
+
+
+class _Importer:
+    def __init__(self, *, acting_user: User | None):
+        self.acting_user = acting_user
+        self.organization_id = current_organization_id()
+        self.settings = services.organization_settings(self.organization_id)
+        self.weights = scoring.weights_for(self.settings)
+        self.members = {u.email.lower(): u for u in _members()}
+        self.assignees_checked: dict[str, str | None] = {}
+        self.report = ImportReport()
+        self.known_keys = self._existing_keys()
+        self.columns: list = []
+        self.headers: dict[str, str] = {}
+
+    def _existing_keys(self) -> dict[tuple[str, str], str]:
+        """(kind, key) -> a description of the lead that has it, for the organization."""
+        keys = {}
+        paths = [path for paths in selectors.DUPLICATE_KEYS.values() for path in paths]
+        for lead_id, *values in Lead.objects.order_by().values_list("id", *paths):
+            by_path = dict(zip(paths, values, strict=True))
+            for kind, kind_paths in selectors.DUPLICATE_KEYS.items():
+                for path in kind_paths:
+                    if by_path[path]:
+                        keys.setdefault((kind, by_path[path]), f"existing lead {lead_id}")
+        return keys
+
+    def error(self, row: int, column: str, reason: str) -> None:
+        self.report.errors.append(RowIssue(row, column, reason))
+
+    def _column(self, target: str, attr: str) -> str:
+        canonical = _COLUMN_OF.get((target, attr), attr)
+        return self.headers.get(canonical, canonical)
+
+    def parse(self, text: str, mapping: Mapping[str, str], progress) -> list[_Row]:
+        reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
+        try:
+            header = next(reader)
+        except (StopIteration, csv.Error) as exc:
+            raise ImportRefused("The file has no header row.") from exc
+        self.columns, self.report.ignored_columns = _resolve_columns(header, mapping)
+        self.headers = {c[1]: c[0] for c in self.columns if c}
+        rows = []
+        number = 1
+        try:
+            for record in reader:
+                number += 1
+                if not any(cell.strip() for cell in record):
+                    continue
+                self.report.rows += 1
+                if self.report.rows > MAX_ROWS:
+                    raise ImportRefused(f"The file has more than {MAX_ROWS} rows.")
+                row = self._parse_row(number, header, record)
+                if row is not None:
+                    rows.append(row)
+                if progress:
+                    progress("checked", 1)
+        except csv.Error as exc:
+            raise ImportRefused(f"Malformed CSV near row {number + 1}: {exc}.") from exc
+        return rows
+
+    def _parse_row(self, number: int, header: list[str], record: list[str]) -> _Row | None:
+        if len(record) != len(header):
+            self.error(number, "", f"Expected {len(header)} fields, found {len(record)}.")
+            return None
+        values: dict[str, Any] = {}
+        failed = False
+        for column, cell in zip(self.columns, record, strict=True):
+            if column is None:
+                continue
+            name, target = column
+            cell = _unescape(cell)
+            try:
+                values[target] = _PARSERS[target](cell) if target in _PARSERS else cell.strip()
+            except ValidationError as exc:
+                self.error(number, name, " ".join(exc.messages))
+                failed = True
+        company_data, presence, lead_data = {}, {}, {}
+        for target, value in values.items():
+            kind, attr = COLUMNS[target]
+            if kind == "company":
+                company_data[attr] = value
+            elif kind == "presence" and value not in ("", None):
+                presence[attr] = value
+            elif kind == "lead":
+                lead_data[attr] = value
+        if presence:
+            company_data["online_presence"] = presence
+        if not lead_data.get("source"):
+            lead_data["source"] = LeadSource.IMPORT
+        for key in ("consent_to_contact", "do_not_contact"):
+            lead_data[key] = bool(lead_data.get(key))
+        company = Company(organization_id=self.organization_id, id=uuid.uuid4())
+        lead = Lead(organization_id=self.organization_id, id=uuid.uuid4(), company=company)
+        failed |= self._clean(
+            number,
+            "company",
+            lambda: services.clean_company_fields(company, company_data, self.settings),
+        )
+        failed |= self._clean(
+            number, "lead", lambda: services.clean_lead_fields(lead, lead_data, self.settings)
+        )
+        status = values.get("status") or LeadStatus.NEW
+        if status not in LeadStatus.values:
+            self.error(number, self._column("status", "status"), f"Unknown status '{status}'.")
+            failed = True
+        lead.status = status
+        failed |= not self._assign(number, lead, values.get("assigned_to", ""))
+        if failed:
+            return None
+        tags = [t.strip() for t in values.get("tags", "").split(TAG_SEPARATOR) if t.strip()]
+        return _Row(number, company, lead, tags)
+
+    def _clean(self, number: int, target: str, clean: Callable[[], None]) -> bool:
+        try:
+            clean()
+        except ValidationError as exc:
+            for attr, messages in exc.message_dict.items():
+                column = self._column("presence" if attr == "online_presence" else target, attr)
+                self.error(number, column, " ".join(messages))
+            return True
+        return False
+
+    def _assign(self, number: int, lead: Lead, email: str) -> bool:
+        email = email.strip().lower()
+        if email not in self.assignees_checked:
+            self.assignees_checked[email] = self._check_assignee(email)
+        problem = self.assignees_checked[email]
+        if problem:
+            self.error(number, self._column("assignee", "email"), problem)
+            return False
+        lead.assigned_to = self.members.get(email) if email else self._default_assignee()
+        return True
+
+    def _default_assignee(self) -> User | None:
+        user = self.acting_user
+        if user is None or access.scope_for(user, Action.CREATE, Resource.LEADS) == "all":
+            return None
+        return user
+
+    def _check_assignee(self, email: str) -> str | None:
+        if email and email not in self.members:
+            return f"No active member with the email {email}."
+        try:
+            assignee = self.members.get(email) if email else self._default_assignee()
+            services.check_assignee(self.acting_user, assignee, Action.CREATE)
+        except ValidationError as exc:
+            return " ".join(exc.messages)
+        return None
+
+    def deduplicate(self, rows: list[_Row]) -> list[_Row]:
+        unique = []
+        for row in rows:
+            keys = selectors.keys_of(row.lead)
+            clash = next(
+                (
+                    (kind, self.known_keys[(kind, key)])
+                    for kind, kind_keys in keys.items()
+                    for key in sorted(kind_keys)
+                    if (kind, key) in self.known_keys
+                ),
+                None,
+            )
+            if clash:
+                kind, what = clash
+                self.report.duplicates.append(
+                    RowIssue(row.number, self._duplicate_column(kind), f"Duplicate of {what}.")
+                )
+                continue
+            for kind, kind_keys in keys.items():
+                for key in kind_keys:
+                    self.known_keys[(kind, key)] = f"row {row.number}"
+            unique.append(row)
+        return unique
+
+    def _duplicate_column(self, kind: str) -> str:
+        return {
+            "phone": self._column("company", "phone"),
+            "email": self._column("company", "email"),
+        }.get(kind, self._column("company", "website"))
+
+    def write(self, rows: list[_Row], progress) -> int:
+        user = services.user_or_none(self.acting_user)
+        tags = self._tags({name for row in rows for name in row.tags}, user)
+        for start in range(0, len(rows), BATCH_SIZE):
+            batch = rows[start : start + BATCH_SIZE]
+            for row in batch:
+                services.apply_score(row.lead, self.weights, 0, 0)
+            bulk_create_with_history(
+                [row.company for row in batch], Company, batch_size=BATCH_SIZE, default_user=user
+            )
+            bulk_create_with_history(
+                [row.lead for row in batch], Lead, batch_size=BATCH_SIZE, default_user=user
+            )
+            lead_tags = [
+                LeadTag(organization_id=self.organization_id, lead=row.lead, tag=tags[name.lower()])
+                for row in batch
+                for name in dict.fromkeys(n.lower() for n in row.tags)
+            ]
+            if lead_tags:
+                bulk_create_with_history(
+                    lead_tags, LeadTag, batch_size=BATCH_SIZE, default_user=user
+                )
+            if progress:
+                progress("written", len(batch))
+        return len(rows)
+
+    def _tags(self, names: set[str], user: User | None) -> dict[str, Tag]:
+        existing = {t.name.lower(): t for t in Tag.objects.all()}
+        missing = {}
+        for name in sorted(names):
+            if name.lower() not in existing and name.lower() not in missing:
+                missing[name.lower()] = Tag(organization_id=self.organization_id, name=name[:60])
+        if missing:
+            bulk_create_with_history(list(missing.values()), Tag, default_user=user)
+        return {**existing, **missing}
+
+
+def _members():
+    return User.objects.filter(
+        is_active=True,
+        memberships__organization_id=current_organization_id(),
+        memberships__is_active=True,
+        memberships__deleted_at__isnull=True,
+    )
+
+
+def import_leads(
+    *,
+    source: IO,
+    acting_user: User | None,
+    mapping: Mapping[str, str] | None = None,
+    skip_bad_rows: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> ImportReport:
+    """Import a CSV of leads into the current organization. Raises `ImportRefused`."""
+    services.authorize(acting_user, Action.CREATE, Resource.LEADS)
+    services.authorize(acting_user, Action.CREATE, Resource.COMPANIES)
+    text = _read_text(source)
+    importer = _Importer(acting_user=acting_user)
+    rows = importer.parse(text, {_header_key(k): v for k, v in (mapping or {}).items()}, progress)
+    rows = importer.deduplicate(rows)
+    report = importer.report
+    if report.errors and not skip_bad_rows:
+        return report
+    with transaction.atomic():
+        report.created = importer.write(rows, progress)
+    report.committed = True
+    return report
+
+
+# --- export ------------------------------------------------------------------------
+
+
+def _safe(value: Any) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _export_row(lead: Lead) -> list[str]:
+    company = lead.company
+    presence = company.online_presence or {}
+    values = {
+        "id": lead.pk,
+        "company_name": company.name,
+        "website_status": presence.get("website_status", ""),
+        "google_rating": presence.get("google_rating", ""),
+        "google_review_count": presence.get("google_review_count", ""),
+        "status": lead.status,
+        "assigned_to": lead.assigned_to.email if lead.assigned_to else "",
+        "tags": f"{TAG_SEPARATOR} ".join(t.name for t in lead.tags.all()),
+        "lead_score": lead.lead_score,
+        "created_at": lead.created_at.isoformat(),
+        "next_follow_up_at": lead.next_follow_up_at.isoformat() if lead.next_follow_up_at else "",
+        "consent_to_contact": "yes" if lead.consent_to_contact else "no",
+        "do_not_contact": "yes" if lead.do_not_contact else "no",
+    }
+    for column, (target, attr) in COLUMNS.items():
+        if column not in values:
+            values[column] = getattr(company if target == "company" else lead, attr)
+    return [_safe(values[column]) for column in EXPORT_COLUMNS]
+
+
+@transaction.atomic
+def export_leads(
+    *, queryset, out: IO[str], acting_user: User | None, request=None, description: str = ""
+) -> int:
+    """Write the leads of `queryset` the user may read as CSV; audited. Returns the count."""
+    if acting_user is not None:
+        queryset = access.visible(acting_user, Action.READ, queryset)
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    rows = (
+        queryset.select_related("company", "assigned_to")
+        .prefetch_related("tags")
+        .defer("search_vector", "company__search_vector")
+        .order_by("created_at", "pk")
+    )
+    for lead in rows.iterator(chunk_size=BATCH_SIZE):
+        writer.writerow(_export_row(lead))
+        count += 1
+    record_audit_event(
+        action=AuditAction.EXPORT,
+        actor=acting_user,
+        request=request,
+        details={"resource": "leads", "rows": count, "description": description},
+    )
+    return count
