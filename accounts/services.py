@@ -356,6 +356,28 @@ def organization_update(
 # Users and memberships
 
 
+def user_invite_check(
+    *,
+    email: str,
+    role: Role,
+    team: Team | None = None,
+    full_name: str = "",
+    password: str | None = None,
+    acting_user: User | None = None,
+) -> str:
+    """Refuse an invitation that would be invalid; the normalized email (forms call this)."""
+    email = (email or "").strip().lower()
+    validate_email(email)
+    _ensure_in_organization(role, team)
+    ensure_grantable(grants=role_grant_map(role), acting_user=acting_user)
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None and password:
+        validate_password(password, User(email=email, full_name=full_name))
+    elif user is not None and Membership.objects.filter(user=user).exists():
+        raise ValidationError({"email": "This person is a member of the organization already."})
+    return email
+
+
 @transaction.atomic
 def user_invite(
     *,
@@ -369,17 +391,19 @@ def user_invite(
 ) -> Membership:
     """Add a person to the current organization, creating their user if the email is new.
 
-    An existing user keeps their name and password; without a password a new user
-    cannot log in with one until it is set.
+    An existing user keeps their name and password; a new user without a password cannot
+    log in with one until it is set.
     """
-    email = (email or "").strip().lower()
-    validate_email(email)
-    _ensure_in_organization(role, team)
-    ensure_grantable(grants=role_grant_map(role), acting_user=acting_user)
+    email = user_invite_check(
+        email=email,
+        role=role,
+        team=team,
+        full_name=full_name,
+        password=password,
+        acting_user=acting_user,
+    )
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
-        if password:
-            validate_password(password, User(email=email, full_name=full_name))
         user = User.objects.create_user(
             email,
             password or None,
@@ -387,8 +411,6 @@ def user_invite(
             is_staff=is_staff,
             default_organization_id=role.organization_id,
         )
-    elif Membership.objects.filter(user=user).exists():
-        raise ValidationError({"email": "This person is a member of the organization already."})
     elif is_staff and not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
@@ -533,13 +555,17 @@ def team_delete(*, team: Team, acting_user: User | None) -> None:
 # Roles
 
 
-def role_check(*, name: str, slug: str, role: Role | None = None) -> None:
+def role_check(*, name: str, slug: str | None = None, role: Role | None = None) -> str:
+    """Refuse an invalid role name or slug; the slug to use (derived from the name if
+    not given). Forms call this too."""
     if role is not None and role.is_system:
         raise ValidationError("The default roles cannot be changed; create a custom role.")
     if not (name or "").strip():
         raise ValidationError({"name": "A role needs a name."})
+    slug = _clean_slug(name, slug)
     _ensure_unique(Role, name=name.strip(), exclude=role)
     _ensure_unique(Role, slug=slug, exclude=role)
+    return slug
 
 
 @transaction.atomic
@@ -552,8 +578,7 @@ def role_create(
     acting_user: User | None = None,
 ) -> Role:
     """A custom role of the current organization with its permissions."""
-    slug = _clean_slug(name, slug)
-    role_check(name=name, slug=slug)
+    slug = role_check(name=name, slug=slug)
     role = Role.objects.create(name=name.strip(), slug=slug, description=description)
     record_audit_event(
         action=AuditAction.ROLE_CREATED,
@@ -568,9 +593,11 @@ def role_create(
 def role_update(*, role: Role, changes: Mapping[str, Any], acting_user: User | None) -> Role:
     """Rename or describe a custom role (permissions: `role_set_permissions`)."""
     _ensure_in_organization(role)
+    slug = role_check(
+        name=changes.get("name", role.name), slug=changes.get("slug", role.slug), role=role
+    )
     if "slug" in changes:
-        changes = {**changes, "slug": _clean_slug(changes.get("name", role.name), changes["slug"])}
-    role_check(name=changes.get("name", role.name), slug=changes.get("slug", role.slug), role=role)
+        changes = {**changes, "slug": slug}
     diff = _apply(role, changes, ("name", "slug", "description"))
     if diff:
         role.save()

@@ -17,6 +17,7 @@ from accounts.models import (
     User,
     UserSession,
 )
+from accounts.selectors import member_users
 from smartweb.rbac import Action, Resource, Scope
 
 # Managers, not querysets: the default managers are scoped to the organization of the
@@ -29,7 +30,7 @@ class MemberField(serializers.PrimaryKeyRelatedField):
     """A user who is a member of the current organization."""
 
     def get_queryset(self):
-        return User.objects.filter(pk__in=Membership.objects.values("user_id"))
+        return member_users()
 
 
 # Authentication and tokens
