@@ -1,0 +1,314 @@
+"""Organizations, members (users), memberships and teams through the API."""
+
+import pytest
+
+from accounts.audit import AuditAction
+from accounts.models import Membership, Organization, Role, Team, User
+from smartweb.tenancy.context import tenant_context
+from tests import factories
+from tests.accounts.conftest import audit_actions, audit_rows
+
+pytestmark = pytest.mark.django_db
+
+
+def role(organization, slug):
+    with tenant_context(organization):
+        return Role.objects.get(slug=slug)
+
+
+def membership_of(user, organization):
+    with tenant_context(organization):
+        return Membership.all_objects.select_related("role", "team", "invited_by").get(user=user)
+
+
+# Organizations
+
+
+def test_organizations_list_shows_own_organizations(admin_a, org_a, org_b):
+    response = factories.api_client(admin_a, org_a).get("/api/v1/organizations/")
+
+    assert response.status_code == 200
+    assert [o["slug"] for o in response.json()["results"]] == ["acme"]
+
+
+def test_organization_of_another_is_404(admin_a, org_a, org_b):
+    client = factories.api_client(admin_a, org_a)
+    assert client.get(f"/api/v1/organizations/{org_b.pk}/").status_code == 404
+    assert client.patch(f"/api/v1/organizations/{org_b.pk}/", {"name": "Mine"}).status_code == 404
+    org_b.refresh_from_db()
+    assert org_b.name == "Bravo Leads"
+
+
+def test_org_admin_renames_the_organization(admin_a, org_a):
+    client = factories.api_client(admin_a, org_a)
+
+    response = client.patch(f"/api/v1/organizations/{org_a.pk}/", {"name": "Acme Websites"})
+
+    assert response.status_code == 200 and response.json()["name"] == "Acme Websites"
+    (row,) = audit_rows(org_a, action=AuditAction.ORGANIZATION_CHANGED)
+    assert row.details == {"changes": {"name": ["Acme Web Sales", "Acme Websites"]}}
+
+
+def test_plan_and_deactivation_are_for_platform_admins(admin_a, org_a):
+    client = factories.api_client(admin_a, org_a)
+    assert client.patch(
+        f"/api/v1/organizations/{org_a.pk}/", {"plan": "enterprise"}
+    ).status_code == (403)
+    assert client.patch(f"/api/v1/organizations/{org_a.pk}/", {"is_active": False}).status_code == (
+        403
+    )
+
+
+@pytest.mark.parametrize("person", ["rep_a", "readonly_a", "manager_a"])
+def test_organization_update_needs_the_permission(person, org_a, request):
+    client = factories.api_client(request.getfixturevalue(person), org_a)
+    assert client.get(f"/api/v1/organizations/{org_a.pk}/").status_code == 200
+    assert client.patch(f"/api/v1/organizations/{org_a.pk}/", {"name": "X"}).status_code == 403
+
+
+def test_only_platform_admins_create_organizations(admin_a, org_a):
+    payload = {
+        "name": "Charlie",
+        "admin_email": "boss@charlie.test",
+        "admin_password": "x7-Long-pw!",
+    }
+    assert factories.api_client(admin_a, org_a).post(
+        "/api/v1/organizations/", payload
+    ).status_code == (403)
+
+    root = factories.UserFactory(is_superuser=True)
+    response = factories.session_client(root).post("/api/v1/organizations/", payload)
+
+    assert response.status_code == 201 and response.json()["slug"] == "charlie"
+    charlie = Organization.objects.get(slug="charlie")
+    with tenant_context(charlie):
+        assert Membership.objects.get().user.email == "boss@charlie.test"
+    assert factories.session_client(root).post("/api/v1/organizations/", payload).status_code == 400
+
+
+# Members (users)
+
+
+def test_members_list(admin_a, rep_a, readonly_a, org_a, admin_b):
+    response = factories.api_client(readonly_a, org_a).get("/api/v1/users/")
+
+    assert response.status_code == 200
+    emails = {u["email"] for u in response.json()["results"]}
+    assert emails == {admin_a.email, rep_a.email, readonly_a.email}
+    member = next(u for u in response.json()["results"] if u["email"] == rep_a.email)
+    assert member["id"] == str(rep_a.pk) and member["role"]["slug"] == "sales_rep"
+    assert member["team"]["name"] == "North"
+
+
+def test_member_of_another_organization_is_404(admin_a, org_a, admin_b):
+    client = factories.api_client(admin_a, org_a)
+    assert client.get(f"/api/v1/users/{admin_b.pk}/").status_code == 404
+    assert client.patch(f"/api/v1/users/{admin_b.pk}/", {"full_name": "Hacked"}).status_code == 404
+    assert client.post(f"/api/v1/users/{admin_b.pk}/deactivate/").status_code == 404
+    admin_b.refresh_from_db()
+    assert admin_b.full_name != "Hacked"
+
+
+def test_invite_a_new_person(admin_a, org_a, team_a):
+    client = factories.api_client(admin_a, org_a)
+    payload = {
+        "email": "New.Person@Example.test",
+        "full_name": "New Person",
+        "role": str(role(org_a, "sales_rep").pk),
+        "team": str(team_a.pk),
+        "password": "a-Long-enough-pw-42",
+    }
+
+    response = client.post("/api/v1/users/", payload)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["email"] == "new.person@example.test" and body["role"]["slug"] == "sales_rep"
+    user = User.objects.get(email="new.person@example.test")
+    assert user.check_password("a-Long-enough-pw-42") and user.default_organization == org_a
+    membership = membership_of(user, org_a)
+    assert membership.invited_by == admin_a and membership.team == team_a
+    assert AuditAction.MEMBERSHIP_CREATED in audit_actions(org_a, target_id=str(membership.pk))
+
+
+def test_invite_an_existing_user_of_another_organization(admin_a, org_a, admin_b, org_b):
+    client = factories.api_client(admin_a, org_a)
+    payload = {"email": admin_b.email, "role": str(role(org_a, "read_only").pk)}
+
+    response = client.post("/api/v1/users/", payload)
+
+    assert response.status_code == 201
+    assert membership_of(admin_b, org_a).role.slug == "read_only"
+    assert membership_of(admin_b, org_b).role.slug == "org_admin"
+    # Inviting a member again is refused.
+    assert client.post("/api/v1/users/", payload).status_code == 400
+
+
+def test_invite_with_another_organizations_role_or_team_is_400(admin_a, org_a, org_b):
+    client = factories.api_client(admin_a, org_a)
+    b_team = factories.make_team(org_b, "Bravo team")
+    own_role = str(role(org_a, "sales_rep").pk)
+
+    foreign_role = client.post(
+        "/api/v1/users/", {"email": "x@example.test", "role": str(role(org_b, "sales_rep").pk)}
+    )
+    foreign_team = client.post(
+        "/api/v1/users/", {"email": "x@example.test", "role": own_role, "team": str(b_team.pk)}
+    )
+
+    assert foreign_role.status_code == 400 and "role" in foreign_role.json()["error"]["details"]
+    assert foreign_team.status_code == 400 and "team" in foreign_team.json()["error"]["details"]
+    assert not User.objects.filter(email="x@example.test").exists()
+
+
+@pytest.mark.parametrize("person", ["rep_a", "readonly_a", "manager_a"])
+def test_invite_and_deactivate_need_the_permission(person, rep_a2, org_a, request):
+    client = factories.api_client(request.getfixturevalue(person), org_a)
+    payload = {"email": "x@example.test", "role": str(role(org_a, "sales_rep").pk)}
+
+    assert client.post("/api/v1/users/", payload).status_code == 403
+    assert client.post(f"/api/v1/users/{rep_a2.pk}/deactivate/").status_code == 403
+    assert client.patch(f"/api/v1/users/{rep_a2.pk}/", {"full_name": "Renamed"}).status_code == 403
+    assert membership_of(rep_a2, org_a).is_active
+
+
+def test_deactivate_and_reactivate_a_member(admin_a, rep_a, org_a):
+    admin = factories.api_client(admin_a, org_a)
+    rep = factories.api_client(rep_a, org_a)
+
+    response = admin.post(f"/api/v1/users/{rep_a.pk}/deactivate/")
+
+    assert response.status_code == 200 and response.json()["is_active"] is False
+    assert rep.get("/api/v1/me/").status_code == 403
+    assert admin.post(f"/api/v1/users/{rep_a.pk}/activate/").status_code == 200
+    assert rep.get("/api/v1/me/").status_code == 200
+    (deactivated, activated) = audit_rows(org_a, action=AuditAction.MEMBERSHIP_CHANGED)
+    assert deactivated.details["changes"] == {"is_active": [True, False]}
+    assert activated.details["changes"] == {"is_active": [False, True]}
+
+
+def test_the_last_admin_cannot_be_deactivated(admin_a, org_a):
+    client = factories.api_client(admin_a, org_a)
+
+    response = client.post(f"/api/v1/users/{admin_a.pk}/deactivate/")
+
+    assert response.status_code == 400
+    assert "at least one active Organization Admin" in response.json()["error"]["message"] + str(
+        response.json()["error"]["details"]
+    )
+    assert membership_of(admin_a, org_a).is_active
+
+
+def test_rename_a_member(admin_a, rep_a, org_a):
+    response = factories.api_client(admin_a, org_a).patch(
+        f"/api/v1/users/{rep_a.pk}/", {"full_name": "Riley Rep"}
+    )
+
+    assert response.status_code == 200 and response.json()["full_name"] == "Riley Rep"
+    assert AuditAction.USER_CHANGED in audit_actions(org_a)
+
+
+# Memberships
+
+
+def test_change_role_and_team_of_a_membership(admin_a, rep_a2, org_a, team_a):
+    client = factories.api_client(admin_a, org_a)
+    membership = membership_of(rep_a2, org_a)
+    manager_role = role(org_a, "sales_manager")
+
+    response = client.patch(
+        f"/api/v1/memberships/{membership.pk}/",
+        {"role": str(manager_role.pk), "team": str(team_a.pk)},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["role_name"] == "Sales Manager"
+    membership = membership_of(rep_a2, org_a)
+    assert membership.role == manager_role and membership.team == team_a
+    (row,) = audit_rows(org_a, action=AuditAction.MEMBERSHIP_CHANGED)
+    assert row.actor == admin_a and set(row.details["changes"]) == {"role", "team"}
+
+
+def test_membership_with_another_organizations_role_is_400(admin_a, rep_a, org_a, org_b):
+    client = factories.api_client(admin_a, org_a)
+    membership = membership_of(rep_a, org_a)
+
+    response = client.patch(
+        f"/api/v1/memberships/{membership.pk}/", {"role": str(role(org_b, "org_admin").pk)}
+    )
+
+    assert response.status_code == 400
+    assert membership_of(rep_a, org_a).role.slug == "sales_rep"
+
+
+def test_memberships_cannot_be_created_directly(admin_a, org_a, admin_b):
+    client = factories.api_client(admin_a, org_a)
+    payload = {"user": str(admin_b.pk), "role": str(role(org_a, "org_admin").pk)}
+    assert client.post("/api/v1/memberships/", payload).status_code == 405
+
+
+def test_remove_a_member(admin_a, rep_a, org_a):
+    client = factories.api_client(admin_a, org_a)
+    membership = membership_of(rep_a, org_a)
+
+    assert client.delete(f"/api/v1/memberships/{membership.pk}/").status_code == 204
+
+    assert membership_of(rep_a, org_a).is_deleted
+    assert client.get(f"/api/v1/users/{rep_a.pk}/").status_code == 404
+    assert AuditAction.MEMBERSHIP_DELETED in audit_actions(org_a)
+    assert factories.session_client(rep_a).get("/api/v1/me/").json()["organization"] is None
+
+
+def test_membership_changes_need_the_permission(manager_a, rep_a, org_a):
+    client = factories.api_client(manager_a, org_a)
+    membership = membership_of(rep_a, org_a)
+    url = f"/api/v1/memberships/{membership.pk}/"
+
+    assert client.get(url).status_code == 200
+    assert client.patch(url, {"is_active": False}).status_code == 403
+    assert client.delete(url).status_code == 403
+
+
+# Teams
+
+
+def test_team_crud(admin_a, manager_a, org_a):
+    client = factories.api_client(admin_a, org_a)
+
+    created = client.post("/api/v1/teams/", {"name": "South", "manager": str(manager_a.pk)})
+    assert created.status_code == 201
+    team_id = created.json()["id"]
+    assert client.post("/api/v1/teams/", {"name": "South"}).status_code == 400  # duplicate
+    renamed = client.patch(f"/api/v1/teams/{team_id}/", {"name": "South-West"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "South-West"
+    assert client.delete(f"/api/v1/teams/{team_id}/").status_code == 204
+    assert client.get(f"/api/v1/teams/{team_id}/").status_code == 404
+    assert audit_actions(org_a, target_id=team_id) == [
+        AuditAction.TEAM_CREATED,
+        AuditAction.TEAM_CHANGED,
+        AuditAction.TEAM_DELETED,
+    ]
+
+
+def test_deleting_a_team_leaves_its_members_without_one(admin_a, rep_a, org_a, team_a):
+    factories.api_client(admin_a, org_a).delete(f"/api/v1/teams/{team_a.pk}/")
+    assert membership_of(rep_a, org_a).team is None
+
+
+def test_team_manager_must_be_a_member(admin_a, org_a, admin_b):
+    client = factories.api_client(admin_a, org_a)
+
+    response = client.post("/api/v1/teams/", {"name": "South", "manager": str(admin_b.pk)})
+
+    assert response.status_code == 400 and "manager" in response.json()["error"]["details"]
+    with tenant_context(org_a):
+        assert not Team.objects.filter(name="South").exists()
+
+
+@pytest.mark.parametrize("person", ["rep_a", "readonly_a"])
+def test_team_writes_need_the_permission(person, org_a, team_a, request):
+    client = factories.api_client(request.getfixturevalue(person), org_a)
+    assert client.get(f"/api/v1/teams/{team_a.pk}/").status_code == 200
+    assert client.post("/api/v1/teams/", {"name": "South"}).status_code == 403
+    assert client.patch(f"/api/v1/teams/{team_a.pk}/", {"name": "X"}).status_code == 403
+    assert client.delete(f"/api/v1/teams/{team_a.pk}/").status_code == 403
