@@ -33,7 +33,12 @@ from smartweb.rbac import Action, Resource, Scope
 
 
 class ServiceModelViewSet(TenantModelViewSet):
-    """CRUD whose writes call services: `input_serializers` per action, output otherwise."""
+    """CRUD whose writes call services: `input_serializers` per action, output otherwise.
+
+    Subclasses define `base_queryset()`: a class-level `queryset` is built at import
+    time, outside any organization, where the tenant managers return no rows; it only
+    names the model here.
+    """
 
     input_serializers: dict[str, type] = {}
 
@@ -319,6 +324,9 @@ class EnrichmentViewSet(ServiceModelViewSet):
     ordering_fields = ["fetched_at", "created_at"]
     ordering = ["-fetched_at", "id"]
 
+    def base_queryset(self):
+        return LeadEnrichment.objects.all()
+
     def create(self, request, *args, **kwargs):
         data = dict(self.validated())
         enrichment = services.enrichment_record(acting_user=request.user, **data)
@@ -351,12 +359,15 @@ class TagViewSet(ServiceModelViewSet):
     ordering_fields = ["name", "created_at"]
     ordering = ["name", "id"]
 
+    def base_queryset(self):
+        return Tag.objects.all()
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False) or not access.can(
             self.request.user, Action.READ, Resource.LEADS
         ):
             return Tag.objects.none()
-        return Tag.objects.all()
+        return self.base_queryset()
 
     def create(self, request, *args, **kwargs):
         tag = services.tag_create(acting_user=request.user, data=self.validated())
