@@ -175,6 +175,8 @@ class RoleAdmin(AccountsAdmin):
             services.role_set_permissions(
                 role=form.instance, grants=formset.grants(), acting_user=request.user
             )
+        # The service replaced the rows; the admin's change message lists none of them.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def delete_model(self, request, obj):
         services.role_delete(role=obj, acting_user=request.user)

@@ -1,0 +1,385 @@
+"""The accounts back office: an organization admin works within their organization only,
+people without the permission are refused, writes are audited."""
+
+import uuid
+
+import pytest
+
+from accounts import services
+from accounts.audit import AuditAction
+from accounts.models import APIToken, AuditLog, Membership, Organization, Role, Team, User
+from smartweb.tenancy.context import tenant_context
+from tests import factories
+from tests.accounts.conftest import admin_client, audit_actions, audit_rows
+
+pytestmark = pytest.mark.django_db
+
+ADMIN = "/admin/accounts"
+
+
+@pytest.fixture
+def rows_a(org_a, admin_a, rep_a, team_a):
+    """One row of A per admin page."""
+    factories.api_client(rep_a, org_a)
+    with tenant_context(org_a):
+        return {
+            "team": team_a,
+            "role": Role.objects.get(slug="sales_rep"),
+            "membership": Membership.objects.get(user=rep_a),
+            "apitoken": APIToken.objects.get(user=rep_a),
+            "auditlog": AuditLog.objects.first(),
+            "user": rep_a,
+            "organization": org_a,
+        }
+
+
+def changelist_pks(client, model: str) -> set[str]:
+    response = client.get(f"{ADMIN}/{model}/")
+    assert response.status_code == 200
+    return {str(obj.pk) for obj in response.context["cl"].result_list}
+
+
+@pytest.mark.parametrize(
+    "model", ["team", "role", "membership", "apitoken", "auditlog", "user", "organization"]
+)
+def test_org_admin_sees_own_rows(model, rows_a, admin_a):
+    assert str(rows_a[model].pk) in changelist_pks(admin_client(admin_a), model)
+    change = admin_client(admin_a).get(f"{ADMIN}/{model}/{rows_a[model].pk}/change/")
+    assert change.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model", ["team", "role", "membership", "apitoken", "auditlog", "user", "organization"]
+)
+def test_another_organizations_admin_sees_none_of_them(model, rows_a, admin_b):
+    client = admin_client(admin_b)
+
+    assert str(rows_a[model].pk) not in changelist_pks(client, model)
+    for page in ("change", "history", "delete"):
+        response = client.get(f"{ADMIN}/{model}/{rows_a[model].pk}/{page}/")
+        # Exactly the answer for an id that exists nowhere: a redirect to the index with
+        # "does not exist", a 404, or a 403 where the page is refused for every row.
+        unknown = client.get(f"{ADMIN}/{model}/{uuid.uuid4()}/{page}/")
+        assert response.status_code == unknown.status_code, page
+        assert response.get("Location") == unknown.get("Location")
+        assert response.status_code in (302, 403, 404)
+
+
+def test_another_organizations_admin_cannot_edit_a_user_or_role(rows_a, admin_b, org_a, rep_a):
+    client = admin_client(admin_b)
+    with tenant_context(org_a):
+        custom = services.role_create(name="Custom", grants={})
+
+    user_post = client.post(
+        f"{ADMIN}/user/{rep_a.pk}/change/", {"full_name": "Taken over", "is_staff": "on"}
+    )
+    role_post = client.post(
+        f"{ADMIN}/role/{custom.pk}/change/",
+        {"name": "Taken over", "slug": "taken", "permissions-TOTAL_FORMS": "0"},
+    )
+
+    assert user_post.status_code in (302, 404) and role_post.status_code in (302, 404)
+    rep_a.refresh_from_db()
+    assert rep_a.full_name != "Taken over"
+    with tenant_context(org_a):
+        assert Role.objects.get(pk=custom.pk).name == "Custom"
+
+
+@pytest.mark.parametrize("person", ["rep_a", "readonly_a"])
+def test_people_without_the_permission_are_refused(person, rows_a, request):
+    client = admin_client(request.getfixturevalue(person))
+    team, role, membership, user = (rows_a[k] for k in ("team", "role", "membership", "user"))
+
+    assert client.get(f"{ADMIN}/team/").status_code == 200  # they may read teams
+    assert client.post(f"{ADMIN}/team/{team.pk}/change/", {"name": "X"}).status_code == 403
+    assert client.get(f"{ADMIN}/team/add/").status_code == 403
+    assert client.post(f"{ADMIN}/team/{team.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get(f"{ADMIN}/role/add/").status_code == 403
+    assert client.post(f"{ADMIN}/membership/{membership.pk}/change/", {}).status_code == 403
+    assert client.get(f"{ADMIN}/user/add/").status_code == 403
+    assert client.post(f"{ADMIN}/user/{user.pk}/change/", {"full_name": "X"}).status_code == 403
+    assert client.get(f"{ADMIN}/apitoken/").status_code == 403
+    assert client.get(f"{ADMIN}/auditlog/").status_code == 403
+    assert client.post(
+        f"{ADMIN}/organization/{rows_a['organization'].pk}/change/", {}
+    ).status_code == (403)
+    with tenant_context(rows_a["organization"]):
+        assert Team.objects.get(pk=team.pk).name == "North"
+
+
+def test_user_dropdowns_offer_members_only(admin_a, manager_a, admin_b, team_a):
+    response = admin_client(admin_a).get(f"{ADMIN}/team/{team_a.pk}/change/")
+
+    choices = {str(pk) for pk, _ in response.context["adminform"].form.fields["manager"].choices}
+    assert str(manager_a.pk) in choices and str(admin_a.pk) in choices
+    assert str(admin_b.pk) not in choices
+
+
+def test_team_with_another_organizations_manager_is_refused(admin_a, admin_b, org_a, team_a):
+    response = admin_client(admin_a).post(
+        f"{ADMIN}/team/{team_a.pk}/change/", {"name": "North", "manager": str(admin_b.pk)}
+    )
+
+    assert response.status_code == 200 and response.context["adminform"].form.errors
+    with tenant_context(org_a):
+        assert Team.objects.get(pk=team_a.pk).manager is None
+
+
+def test_team_add_change_delete_are_audited(admin_a, manager_a, org_a):
+    client = admin_client(admin_a)
+
+    assert client.post(f"{ADMIN}/team/add/", {"name": "South"}).status_code == 302
+    with tenant_context(org_a):
+        team = Team.objects.get(name="South")
+    client.post(f"{ADMIN}/team/{team.pk}/change/", {"name": "South", "manager": manager_a.pk})
+    client.post(f"{ADMIN}/team/{team.pk}/delete/", {"post": "yes"})
+
+    assert audit_actions(org_a, target_id=str(team.pk)) == [
+        AuditAction.TEAM_CREATED,
+        AuditAction.TEAM_CHANGED,
+        AuditAction.TEAM_DELETED,
+    ]
+
+
+def test_duplicate_team_name_is_a_form_error(admin_a, team_a):
+    response = admin_client(admin_a).post(f"{ADMIN}/team/add/", {"name": "North"})
+    assert response.status_code == 200
+    assert "exists already" in str(response.context["adminform"].form.errors)
+
+
+def role_post(name: str, permissions: list[tuple[str, str, str]], **extra) -> dict:
+    data = {
+        "name": name,
+        "slug": "",
+        "description": "",
+        "permissions-TOTAL_FORMS": str(len(permissions)),
+        "permissions-INITIAL_FORMS": "0",
+        **extra,
+    }
+    for n, (resource, action, scope) in enumerate(permissions):
+        data.update(
+            {
+                f"permissions-{n}-resource": resource,
+                f"permissions-{n}-action": action,
+                f"permissions-{n}-scope": scope,
+            }
+        )
+    return data
+
+
+def test_custom_role_with_permissions(admin_a, org_a):
+    client = admin_client(admin_a)
+
+    response = client.post(
+        f"{ADMIN}/role/add/",
+        role_post("Team lead", [("teams", "read", "all"), ("teams", "update", "team")]),
+    )
+
+    assert response.status_code == 302
+    with tenant_context(org_a):
+        role = Role.objects.get(name="Team lead")
+        grants = set(role.permissions.values_list("resource", "action", "scope"))
+    assert role.slug == "team-lead" and not role.is_system
+    assert grants == {("teams", "read", "all"), ("teams", "update", "team")}
+    actions = audit_actions(org_a, target_id=str(role.pk))
+    assert actions[0] == AuditAction.ROLE_CREATED
+    assert actions[-1] == AuditAction.PERMISSIONS_CHANGED
+    assert audit_rows(org_a, target_id=str(role.pk))[-1].details["permissions"] == [
+        "teams:read:all",
+        "teams:update:team",
+    ]
+
+
+def test_duplicate_permissions_are_a_form_error(admin_a, org_a):
+    response = admin_client(admin_a).post(
+        f"{ADMIN}/role/add/",
+        role_post("Twice", [("teams", "read", "all"), ("teams", "read", "own")]),
+    )
+    assert response.status_code == 200
+    with tenant_context(org_a):
+        assert not Role.objects.filter(name="Twice").exists()
+
+
+def test_system_roles_are_read_only(admin_a, org_a, rows_a):
+    client = admin_client(admin_a)
+    role = rows_a["role"]
+
+    page = client.get(f"{ADMIN}/role/{role.pk}/change/")
+    post = client.post(f"{ADMIN}/role/{role.pk}/change/", role_post("Seller", []))
+    delete = client.post(f"{ADMIN}/role/{role.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 200 and not page.context["has_change_permission"]
+    assert post.status_code == 403 and delete.status_code == 403
+    with tenant_context(org_a):
+        assert Role.objects.get(pk=role.pk).permissions.count() > 0
+
+
+def test_membership_change_is_audited(admin_a, rep_a2, org_a, team_a):
+    with tenant_context(org_a):
+        membership = Membership.objects.get(user=rep_a2)
+        manager_role = Role.objects.get(slug="sales_manager")
+
+    response = admin_client(admin_a).post(
+        f"{ADMIN}/membership/{membership.pk}/change/",
+        {"role": manager_role.pk, "team": team_a.pk, "is_active": "on"},
+    )
+
+    assert response.status_code == 302
+    (row,) = audit_rows(org_a, action=AuditAction.MEMBERSHIP_CHANGED)
+    assert set(row.details["changes"]) == {"role", "team"} and row.actor == admin_a
+
+
+def test_the_last_admin_cannot_be_demoted_in_the_admin(admin_a, org_a):
+    with tenant_context(org_a):
+        membership = Membership.objects.get(user=admin_a)
+        rep_role = Role.objects.get(slug="sales_rep")
+
+    response = admin_client(admin_a).post(
+        f"{ADMIN}/membership/{membership.pk}/change/", {"role": rep_role.pk, "is_active": "on"}
+    )
+
+    assert response.status_code == 200
+    assert "at least one active Organization Admin" in str(
+        response.context["adminform"].form.errors
+    )
+    delete = admin_client(admin_a).post(
+        f"{ADMIN}/membership/{membership.pk}/delete/", {"post": "yes"}
+    )
+    assert delete.status_code == 403
+    with tenant_context(org_a):
+        assert Membership.objects.filter(pk=membership.pk, role__slug="org_admin").exists()
+
+
+def test_memberships_are_not_added_directly(admin_a):
+    assert admin_client(admin_a).get(f"{ADMIN}/membership/add/").status_code == 403
+
+
+def test_invite_a_person_in_the_admin(admin_a, org_a, admin_b):
+    client = admin_client(admin_a)
+    with tenant_context(org_a):
+        rep_role = Role.objects.get(slug="sales_rep")
+
+    new = client.post(
+        f"{ADMIN}/user/add/",
+        {
+            "email": "fresh@example.test",
+            "full_name": "Fresh Face",
+            "is_staff": "on",
+            "role": rep_role.pk,
+            "password1": "a-Long-enough-pw-42",
+            "password2": "a-Long-enough-pw-42",
+        },
+    )
+    existing = client.post(f"{ADMIN}/user/add/", {"email": admin_b.email, "role": rep_role.pk})
+    again = client.post(f"{ADMIN}/user/add/", {"email": admin_b.email, "role": rep_role.pk})
+    no_password = client.post(
+        f"{ADMIN}/user/add/", {"email": "x@example.test", "role": rep_role.pk}
+    )
+
+    assert new.status_code == 302 and existing.status_code == 302
+    fresh = User.objects.get(email="fresh@example.test")
+    assert fresh.is_staff and fresh.check_password("a-Long-enough-pw-42")
+    with tenant_context(org_a):
+        assert set(Membership.objects.values_list("user__email", flat=True)) >= {
+            "fresh@example.test",
+            admin_b.email,
+        }
+    assert again.status_code == 200 and "member of the organization" in again.content.decode()
+    assert no_password.status_code == 200 and "needs a password" in no_password.content.decode()
+    assert audit_actions(org_a).count(AuditAction.MEMBERSHIP_CREATED) == 2
+
+
+def test_org_admin_edits_only_name_and_access_of_members(admin_a, rep_a, org_a):
+    client = admin_client(admin_a)
+    old_name = rep_a.full_name
+
+    response = client.post(
+        f"{ADMIN}/user/{rep_a.pk}/change/",
+        {"full_name": "Riley Rep", "email": "mine@example.test", "is_superuser": "on"},
+    )
+
+    assert response.status_code == 302
+    rep_a.refresh_from_db()
+    assert rep_a.full_name == "Riley Rep" and not rep_a.is_staff
+    assert rep_a.email != "mine@example.test" and not rep_a.is_superuser
+    (row,) = audit_rows(org_a, action=AuditAction.USER_CHANGED)
+    assert row.details["changes"] == {
+        "full_name": [old_name, "Riley Rep"],
+        "is_staff": [True, False],
+    }
+    # Passwords are the person's own business (or a platform super admin's).
+    assert client.get(f"{ADMIN}/user/{rep_a.pk}/password/").status_code == 403
+    assert client.get(f"{ADMIN}/user/{admin_a.pk}/password/").status_code == 200
+
+
+def test_users_cannot_be_deleted_from_the_admin(admin_a, rep_a):
+    assert admin_client(admin_a).get(f"{ADMIN}/user/{rep_a.pk}/delete/").status_code == 403
+
+
+def test_revoke_tokens_from_the_admin(admin_a, rows_a, org_a):
+    token = rows_a["apitoken"]
+
+    response = admin_client(admin_a).post(
+        f"{ADMIN}/apitoken/",
+        {"action": "revoke_selected", "_selected_action": [str(token.pk)]},
+    )
+
+    assert response.status_code == 302
+    with tenant_context(org_a):
+        assert APIToken.objects.get(pk=token.pk).revoked_at is not None
+    assert AuditAction.TOKEN_REVOKED in audit_actions(org_a)
+
+
+def test_token_pages_never_show_the_hash(admin_a, rows_a):
+    client = admin_client(admin_a)
+    token = rows_a["apitoken"]
+
+    for url in (f"{ADMIN}/apitoken/", f"{ADMIN}/apitoken/{token.pk}/change/"):
+        assert token.key_hash not in client.get(url).content.decode()
+    assert client.post(f"{ADMIN}/apitoken/{token.pk}/change/", {"name": "X"}).status_code == 403
+    assert client.get(f"{ADMIN}/apitoken/add/").status_code == 403
+
+
+def test_the_audit_log_is_read_only(admin_a, rows_a):
+    client = admin_client(admin_a)
+    row = rows_a["auditlog"]
+
+    assert client.get(f"{ADMIN}/auditlog/add/").status_code == 403
+    assert client.post(f"{ADMIN}/auditlog/{row.pk}/change/", {"action": "x"}).status_code == 403
+    assert client.post(f"{ADMIN}/auditlog/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    page = client.get(f"{ADMIN}/auditlog/{row.pk}/change/")
+    assert page.status_code == 200 and not page.context["has_change_permission"]
+
+
+def test_org_admin_renames_their_organization(admin_a, org_a, org_b):
+    client = admin_client(admin_a)
+
+    response = client.post(
+        f"{ADMIN}/organization/{org_a.pk}/change/",
+        {"name": "Acme Websites", "settings": "{}", "plan": "enterprise"},
+    )
+
+    assert response.status_code == 302
+    org_a.refresh_from_db()
+    assert org_a.name == "Acme Websites" and org_a.plan == "free"
+    assert AuditAction.ORGANIZATION_CHANGED in audit_actions(org_a)
+    assert changelist_pks(client, "organization") == {str(org_a.pk)}
+
+
+def test_platform_admins_see_every_user_and_organization(admin_a, admin_b, org_a, org_b):
+    root = factories.UserFactory(is_superuser=True)
+    client = admin_client(root)
+
+    assert {str(admin_a.pk), str(admin_b.pk)} <= changelist_pks(client, "user")
+    assert {str(org_a.pk), str(org_b.pk)} <= changelist_pks(client, "organization")
+    response = client.post(
+        f"{ADMIN}/organization/{org_b.pk}/change/",
+        {"name": "Bravo", "plan": "starter", "is_active": "on", "settings": "{}"},
+    )
+    assert response.status_code == 302
+    assert Organization.objects.get(pk=org_b.pk).plan == "starter"
+    # Entering another organization is audited there.
+    assert audit_actions(org_b)[-2:] == [
+        AuditAction.CROSS_ORGANIZATION_ACCESS,
+        AuditAction.ORGANIZATION_CHANGED,
+    ]
