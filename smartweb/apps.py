@@ -6,4 +6,6 @@ class SmartwebConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self):
-        from smartweb import checks  # noqa: F401  (registers the system checks)
+        # Imported for their registrations: system checks and the OpenAPI auth scheme.
+        from smartweb import checks  # noqa: F401
+        from smartweb.api import schema  # noqa: F401
