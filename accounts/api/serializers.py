@@ -106,6 +106,51 @@ class SessionSerializer(serializers.ModelSerializer):
         return current is not None and current == session.session_key
 
 
+# The signed-in user
+
+
+class MeUserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "is_staff", "is_superuser", "default_organization"]
+        read_only_fields = fields
+
+
+class OrganizationSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "is_active"]
+        read_only_fields = fields
+
+
+class MeMembershipSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    organization = OrganizationSummarySerializer()
+    role = serializers.SerializerMethodField()
+    is_active = serializers.BooleanField()
+    joined_at = serializers.DateTimeField()
+
+    def get_role(self, membership) -> dict | None:
+        # Set by the view, which reads each role in its own organization.
+        role = getattr(membership, "role_in_own_organization", None)
+        return RoleSummarySerializer(role).data if role else None
+
+
+class MeSerializer(serializers.Serializer):
+    user = MeUserSerializer()
+    organization = serializers.SerializerMethodField()
+    membership = serializers.UUIDField(allow_null=True, help_text="The current membership.")
+    memberships = MeMembershipSerializer(many=True, help_text="In every organization.")
+    permissions = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField()),
+        help_text="Effective permissions here: resource -> action -> scope.",
+    )
+
+    def get_organization(self, me) -> dict | None:
+        organization = me["organization"]
+        return OrganizationSerializer(organization).data if organization else None
+
+
 # Organizations
 
 

@@ -139,47 +139,27 @@ class MeView(OrganizationContextMixin, APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(responses=s.MeSerializer)
     def get(self, request):
         user = request.user
-        organization = getattr(request._request, "organization", None)
         membership = current_membership()
-        return Response(
-            {
-                "user": {
-                    "id": user.pk,
-                    "email": user.email,
-                    "full_name": user.full_name,
-                    "is_staff": user.is_staff,
-                    "is_superuser": user.is_superuser,
-                    "default_organization": user.default_organization_id,
-                },
-                "organization": s.OrganizationSerializer(organization).data
-                if organization
-                else None,
-                "membership": str(membership.pk) if membership else None,
-                "memberships": [self._membership(user, m) for m in user_memberships(user)],
-                "permissions": self._permissions(user),
-            }
-        )
+        me = {
+            "user": user,
+            "organization": getattr(request._request, "organization", None),
+            "membership": membership.pk if membership else None,
+            "memberships": [self._with_role(user, m) for m in user_memberships(user)],
+            "permissions": self._permissions(user),
+        }
+        return Response(s.MeSerializer(me).data)
 
     @staticmethod
-    def _membership(user, membership: Membership) -> dict:
+    def _with_role(user, membership: Membership) -> Membership:
         # Roles are tenant rows: read each in its own organization, where the user is a member.
         with tenant_context(membership.organization_id, user=user):
-            role = Role.all_objects.filter(pk=membership.role_id).first()
-        organization = membership.organization
-        return {
-            "id": membership.pk,
-            "organization": {
-                "id": organization.pk,
-                "name": organization.name,
-                "slug": organization.slug,
-                "is_active": organization.is_active,
-            },
-            "role": s.RoleSummarySerializer(role).data if role else None,
-            "is_active": membership.is_active,
-            "joined_at": membership.joined_at,
-        }
+            membership.role_in_own_organization = Role.all_objects.filter(
+                pk=membership.role_id
+            ).first()
+        return membership
 
     @staticmethod
     def _permissions(user) -> dict:
