@@ -328,7 +328,12 @@ def organization_update(
     Runs in the organization's own context; a platform super admin editing another
     organization enters it through `platform_access` (audited).
     """
-    if ({"plan", "is_active"} & set(changes)) and not getattr(acting_user, "is_superuser", False):
+    platform_fields = {
+        field
+        for field in ("plan", "is_active")
+        if field in changes and changes[field] != getattr(organization, field)
+    }
+    if platform_fields and not getattr(acting_user, "is_superuser", False):
         raise PermissionDenied("Only platform super admins change the plan or deactivate.")
     if "name" in changes and not (changes["name"] or "").strip():
         raise ValidationError({"name": "An organization needs a name."})

@@ -51,6 +51,10 @@ def test_org_admin_renames_the_organization(admin_a, org_a):
 
 def test_plan_and_deactivation_are_for_platform_admins(admin_a, org_a):
     client = factories.api_client(admin_a, org_a)
+    unchanged = {"name": "Acme", "plan": "free", "is_active": True, "settings": {}}
+    assert client.put(
+        f"/api/v1/organizations/{org_a.pk}/", unchanged, format="json"
+    ).status_code == (200)
     assert client.patch(
         f"/api/v1/organizations/{org_a.pk}/", {"plan": "enterprise"}
     ).status_code == (403)
