@@ -1,9 +1,9 @@
 """OpenAPI description of the organization token authentication."""
 
-from drf_spectacular.extensions import OpenApiAuthenticatorExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class OrganizationTokenScheme(OpenApiAuthenticatorExtension):
+class OrganizationTokenScheme(OpenApiAuthenticationExtension):
     target_class = "smartweb.api.authentication.OrganizationTokenAuthentication"
     name = "tokenAuth"
 
