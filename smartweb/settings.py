@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "simple_history",
+    "procrastinate.contrib.django",
     "smartweb",
     "accounts",
     "leads",
@@ -157,6 +158,26 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Status, type and outcome fields of the CRM and of lead generation have different
+    # choices under the same field names: each set gets its own component name.
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.choices.LeadStatus",
+        "InteractionTypeEnum": "leads.choices.InteractionType",
+        "InteractionOutcomeEnum": "leads.choices.Outcome",
+        **{
+            f"{name}Enum": f"crm.choices.{name}"
+            for name in (
+                "OpportunityStatus",
+                "ProposalStatus",
+                "ContractStatus",
+                "CampaignStatus",
+                "AICallStatus",
+                "TaskStatus",
+                "TaskType",
+                "CallOutcome",
+            )
+        },
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -179,4 +200,8 @@ LOGGING = {
 }
 
 # Called with organization=… inside the new organization's context when it is created.
-ORGANIZATION_SETUP_STEPS: list[str] = []
+ORGANIZATION_SETUP_STEPS: list[str] = ["crm.services.pipeline_create_default"]
+
+# Background jobs: procrastinate on this PostgreSQL database (`manage.py procrastinate worker`).
+# Job modules are named jobs.py, so that they are not confused with the CRM's Task model.
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs"

@@ -1,0 +1,862 @@
+"""Back office of the CRM: pipelines and their board, opportunities (converted from
+qualified leads) with their proposals and tasks, proposals with priced lines, contracts,
+AI call campaigns and their calls, tasks, and a sales dashboard.
+
+Every write goes through `crm.services` (the same rules as the API); a refusal shows as
+an error message and writes nothing. Every list, dropdown and page is scoped to the
+current organization and the user's permission scope.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from accounts.models import User
+from crm import selectors, services
+from crm.choices import ContractStatus, ProposalStatus, TaskStatus
+from crm.exceptions import InvalidTransition
+from crm.models import (
+    AICall,
+    AICallWebhookSecret,
+    Campaign,
+    Contract,
+    Opportunity,
+    Pipeline,
+    PipelineStage,
+    Proposal,
+    ProposalLineItem,
+    Task,
+)
+from leads.choices import LeadStatus
+from leads.exceptions import InvalidTransition as LeadInvalidTransition
+from leads.models import Lead
+from smartweb import access
+from smartweb.admin import TenantOwnedModelAdmin
+from smartweb.rbac import Action, Resource
+
+REFUSALS = (ValidationError, InvalidTransition, LeadInvalidTransition, PermissionDenied)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or "You do not have permission to do this."
+
+
+def _adopt(obj, saved) -> None:
+    """Make the admin's unsaved instance stand for the row a service saved (the change
+    log entry, the inlines and the redirect use it)."""
+    obj.__dict__.update(saved.__dict__)
+
+
+def _changes(form, names) -> dict:
+    return {name: form.cleaned_data[name] for name in names if name in form.changed_data}
+
+
+class CRMAdmin(TenantOwnedModelAdmin):
+    """Users offered as owners or assignees are active members of the organization;
+    a service's refusal during a save is shown as a message and rolls the save back."""
+
+    list_per_page = 50
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is User:
+            kwargs["queryset"] = selectors.active_members()
+        elif hasattr(db_field.related_model, "rbac_resource"):
+            kwargs["queryset"] = access.visible(
+                request.user, Action.READ, db_field.related_model.objects.all()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            with transaction.atomic():
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except REFUSALS as exc:
+            self.message_user(request, _message(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def run_step(self, request, queryset, step, done: str, **kwargs) -> None:
+        """Apply a workflow step to each selected row; report what worked and what not."""
+        succeeded, refused = 0, []
+        for obj in queryset:
+            try:
+                with transaction.atomic():
+                    step(obj, **kwargs)
+                succeeded += 1
+            except REFUSALS as exc:
+                refused.append(f"{obj}: {_message(exc)}")
+        if succeeded:
+            self.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+
+    def tools_context(self, tools) -> dict:
+        return {"crm_tools": tools}
+
+
+class CRMInline(admin.TabularInline):
+    """An inline under the permission service, like its admin."""
+
+    extra = 0
+
+    def get_queryset(self, request):
+        return access.visible(request.user, Action.READ, super().get_queryset(request))
+
+    def _can(self, request, action: str) -> bool:
+        return access.can(request.user, action, self.model.rbac_resource)
+
+    def has_view_permission(self, request, obj=None):
+        return self._can(request, Action.READ)
+
+    def has_add_permission(self, request, obj=None):
+        return self._can(request, Action.CREATE)
+
+    def has_change_permission(self, request, obj=None):
+        return self._can(request, Action.UPDATE)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._can(request, Action.DELETE)
+
+
+# --- pipelines ------------------------------------------------------------------------
+
+
+class StageInline(CRMInline):
+    model = PipelineStage
+    fields = ["position", "name", "probability", "is_won", "is_lost"]
+    ordering = ["position"]
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(CRMAdmin):
+    list_display = ["name", "is_default", "board_link", "created_at"]
+    search_fields = ["name"]
+    fields = ["name", "description", "is_default"]
+    change_list_template = "crm/admin/change_list.html"
+
+    def get_inlines(self, request, obj):
+        # A new pipeline starts with the standard stages; edit them once it exists.
+        return [StageInline] if obj is not None else []
+
+    @admin.display(description="Board")
+    def board_link(self, obj):
+        return format_html(
+            '<a href="{}">Open the board</a>', reverse("admin:crm_pipeline_board", args=[obj.pk])
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = _changes(form, ["name", "description", "is_default"])
+        if change:
+            _adopt(obj, services.pipeline_update(pipeline=obj, acting_user=request.user, **data))
+        else:
+            _adopt(obj, services.pipeline_create(acting_user=request.user, **form.cleaned_data))
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not PipelineStage:
+            return super().save_formset(request, form, formset, change)
+        for inline in formset.deleted_forms:
+            if inline.instance.pk:
+                services.stage_delete(stage=inline.instance, acting_user=request.user)
+        for inline in formset.forms:
+            if inline in formset.deleted_forms or not inline.has_changed():
+                continue
+            data = {k: inline.cleaned_data[k] for k in StageInline.fields}
+            stage = inline.instance if inline.instance.pk else None
+            if stage is None:
+                data["pipeline"] = form.instance
+            services.stage_save(stage=stage, acting_user=request.user, **data)
+
+    def delete_model(self, request, obj):
+        services.pipeline_delete(pipeline=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for pipeline in queryset:
+            services.pipeline_delete(pipeline=pipeline, acting_user=request.user)
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:object_id>/board/",
+                self.admin_site.admin_view(self.board_view),
+                name="crm_pipeline_board",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        tools = [(reverse("admin:crm_opportunity_dashboard"), "Sales dashboard")]
+        default = Pipeline.objects.filter(is_default=True).first()
+        if default is not None:
+            tools.insert(0, (reverse("admin:crm_pipeline_board", args=[default.pk]), "Board"))
+        return super().changelist_view(
+            request, {**(extra_context or {}), **self.tools_context(tools)}
+        )
+
+    def board_view(self, request, object_id):
+        pipeline = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_view_permission(request, pipeline):
+            raise PermissionDenied
+        columns = selectors.pipeline_board(pipeline=pipeline, user=request.user, per_stage=25)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{pipeline.name}: board",
+            "opts": self.model._meta,
+            "pipeline": pipeline,
+            "pipelines": self.get_queryset(request).filter(deleted_at__isnull=True),
+            "columns": columns,
+        }
+        return TemplateResponse(request, "crm/admin/board.html", context)
+
+
+# --- opportunities --------------------------------------------------------------------
+
+
+class ProposalInline(CRMInline):
+    model = Proposal
+    fields = ["number", "title", "status", "currency", "total", "valid_until"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class TaskInline(CRMInline):
+    model = Task
+    fk_name = "opportunity"
+    fields = ["title", "type", "priority", "status", "due_at", "assigned_to"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is User:
+            kwargs["queryset"] = selectors.active_members()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ConvertLeadForm(forms.Form):
+    lead = forms.ModelChoiceField(queryset=Lead.objects.none(), help_text="Qualified leads only.")
+    name = forms.CharField(max_length=200, required=False)
+    value = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, initial=0)
+    currency = forms.CharField(max_length=3, required=False)
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    expected_close_date = forms.DateField(required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        qualified = Lead.objects.filter(status=LeadStatus.QUALIFIED).select_related("company")
+        self.fields["lead"].queryset = access.visible(user, Action.READ, qualified)
+        self.fields["owner"].queryset = selectors.active_members()
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(CRMAdmin):
+    list_display = [
+        "name",
+        "lead",
+        "stage",
+        "status",
+        "value",
+        "currency",
+        "probability",
+        "weighted_value",
+        "owner",
+        "expected_close_date",
+    ]
+    list_filter = ["status", "pipeline", "stage", ("owner", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["lead__company", "stage", "owner"]
+    search_fields = ["name", "lead__company__name"]
+    ordering = ["-weighted_value"]
+    fields = [
+        "name",
+        "lead",
+        "pipeline",
+        "stage",
+        "status",
+        "value",
+        "currency",
+        "probability",
+        "weighted_value",
+        "owner",
+        "expected_close_date",
+        "lost_reason",
+        "closed_at",
+    ]
+    readonly_fields = [
+        "lead",
+        "pipeline",
+        "stage",
+        "status",
+        "weighted_value",
+        "lost_reason",
+        "closed_at",
+    ]
+    inlines = [ProposalInline, TaskInline]
+    actions = [*CRMAdmin.actions, "move_to_next_stage"]
+    change_list_template = "crm/admin/change_list.html"
+    editable_fields = ["name", "value", "currency", "probability", "owner", "expected_close_date"]
+
+    def has_add_permission(self, request):
+        # Opportunities are converted from qualified leads (the "Convert a lead" page).
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = _changes(form, self.editable_fields)
+        _adopt(obj, services.opportunity_update(opportunity=obj, acting_user=request.user, **data))
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Task:
+            return super().save_formset(request, form, formset, change)
+        for inline in formset.deleted_forms:
+            if inline.instance.pk:
+                inline.instance.delete()
+        for inline in formset.forms:
+            if inline in formset.deleted_forms or not inline.has_changed():
+                continue
+            data = {k: inline.cleaned_data[k] for k in TaskInline.fields}
+            if inline.instance.pk:
+                services.task_update(task=inline.instance, acting_user=request.user, **data)
+            else:
+                services.task_create(acting_user=request.user, opportunity=form.instance, **data)
+
+    @admin.action(description="Move to the next stage", permissions=["change"])
+    def move_to_next_stage(self, request, queryset):
+        def step(opportunity):
+            stage = (
+                opportunity.pipeline.stages.filter(position__gt=opportunity.stage.position)
+                .filter(is_lost=False)
+                .order_by("position")
+                .first()
+            )
+            if stage is None:
+                raise ValidationError("It is in the last stage.")
+            services.opportunity_move_stage(
+                opportunity=opportunity, stage=stage, acting_user=request.user
+            )
+
+        self.run_step(request, queryset.select_related("stage", "pipeline"), step, "Moved")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("dashboard/", view(self.dashboard_view), name="crm_opportunity_dashboard"),
+            path("convert/", view(self.convert_view), name="crm_opportunity_convert"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        tools = [(reverse("admin:crm_opportunity_dashboard"), "Sales dashboard")]
+        if access.can(request.user, Action.CREATE, Resource.OPPORTUNITIES):
+            tools.insert(0, (reverse("admin:crm_opportunity_convert"), "Convert a lead"))
+        return super().changelist_view(
+            request, {**(extra_context or {}), **self.tools_context(tools)}
+        )
+
+    def convert_view(self, request):
+        if not access.can(request.user, Action.CREATE, Resource.OPPORTUNITIES):
+            raise PermissionDenied
+        form = ConvertLeadForm(request.POST or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+            try:
+                with transaction.atomic():
+                    opportunity = services.lead_convert(acting_user=request.user, **data)
+            except REFUSALS as exc:
+                form.add_error(None, _message(exc))
+            else:
+                self.message_user(
+                    request, f"Opportunity “{opportunity}” created.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:crm_opportunity_change", args=[opportunity.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Convert a qualified lead into an opportunity",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "crm/admin/convert.html", context)
+
+    def dashboard_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Sales dashboard",
+            "opts": self.model._meta,
+            **dashboard_charts(request.user),
+        }
+        return TemplateResponse(request, "crm/admin/dashboard.html", context)
+
+
+def _share(value, largest) -> float:
+    """A bar's length in percent of the largest one (at least a sliver when not zero)."""
+    if not largest or not value:
+        return 0.0
+    return max(round(float(value) * 100 / float(largest), 1), 1.0)
+
+
+def dashboard_charts(user) -> dict:
+    """The dashboard's four charts, as rows with their bar lengths computed."""
+    pipeline = Pipeline.objects.filter(is_default=True).first()
+    funnel = selectors.funnel(pipeline=pipeline, user=user) if pipeline else []
+    most = max((row["count"] for row in funnel), default=0)
+    for row in funnel:
+        row["share"] = _share(row["count"], most)
+    months = selectors.forecast(user=user, months=6)
+    highest = max((max(r["weighted_value"], r["won_value"]) for r in months), default=Decimal(0))
+    for index, row in enumerate(months):
+        # SVG columns: 150 px tall at most, standing on the axis at y = 160.
+        row["x"] = 10 + index * (400 // max(len(months), 1))
+        row["weighted_h"] = round(_share(row["weighted_value"], highest) * 1.5)
+        row["won_h"] = round(_share(row["won_value"], highest) * 1.5)
+        row["weighted_y"] = 160 - row["weighted_h"]
+        row["won_y"] = 160 - row["won_h"]
+    sources = selectors.lead_sources(user=user)
+    most_leads = max((row["count"] for row in sources), default=0)
+    for row in sources:
+        row["share"] = _share(row["count"], most_leads)
+        row["converted_share"] = _share(row["converted"], most_leads)
+    outcomes = selectors.call_outcomes(access.visible(user, Action.READ, AICall.objects.all()))
+    most_calls = max((row["count"] for row in outcomes["by_outcome"]), default=0)
+    for row in outcomes["by_outcome"]:
+        row["share"] = _share(row["count"], most_calls)
+    return {
+        "pipeline": pipeline,
+        "funnel": funnel,
+        "months": months,
+        "sources": sources,
+        "outcomes": outcomes,
+    }
+
+
+# --- proposals ------------------------------------------------------------------------
+
+
+class LineItemInline(CRMInline):
+    model = ProposalLineItem
+    fields = [
+        "position",
+        "description",
+        "quantity",
+        "unit_price",
+        "discount_percent",
+        "tax_rate",
+        "subtotal",
+        "discount_amount",
+        "tax_amount",
+        "total",
+    ]
+    readonly_fields = ["subtotal", "discount_amount", "tax_amount", "total"]
+    ordering = ["position"]
+
+    def _draft(self, obj) -> bool:
+        return obj is None or obj.status == ProposalStatus.DRAFT
+
+    def has_add_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_delete_permission(request, obj)
+
+
+class ProposalForm(forms.ModelForm):
+    class Meta:
+        model = Proposal
+        fields = ["opportunity", "title", "currency", "valid_until", "notes"]
+
+    def clean(self):
+        cleaned = super().clean()
+        opportunity = cleaned.get("opportunity")
+        if opportunity is not None and self.instance._state.adding:
+            try:
+                services.proposal_check_opportunity(
+                    opportunity=opportunity, currency=cleaned.get("currency", "")
+                )
+            except REFUSALS as exc:
+                raise ValidationError(_message(exc)) from exc
+        return cleaned
+
+
+@admin.register(Proposal)
+class ProposalAdmin(CRMAdmin):
+    form = ProposalForm
+    list_display = ["number", "title", "opportunity", "status", "total", "currency", "valid_until"]
+    list_filter = ["status"]
+    list_select_related = ["opportunity"]
+    search_fields = ["number", "title", "opportunity__name"]
+    inlines = [LineItemInline]
+    actions = [*CRMAdmin.actions, "send", "mark_accepted", "mark_rejected"]
+    readonly_fields = [
+        "number",
+        "status",
+        "subtotal",
+        "discount_total",
+        "tax_total",
+        "total",
+        "sent_at",
+        "accepted_at",
+        "rejected_at",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return [*self.readonly_fields, "opportunity", "currency"]
+        return self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        # Sent proposals are documents of record: viewed, not edited.
+        editable = obj is None or obj.status == ProposalStatus.DRAFT
+        return editable and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            data = _changes(form, ["title", "valid_until", "notes"])
+            saved = services.proposal_update(proposal=obj, acting_user=request.user, **data)
+        else:
+            saved = services.proposal_create(acting_user=request.user, **form.cleaned_data)
+        _adopt(obj, saved)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        _adopt(
+            form.instance,
+            services.proposal_reprice(proposal=form.instance, acting_user=request.user),
+        )
+
+    @admin.action(description="Send", permissions=["change"])
+    def send(self, request, queryset):
+        self.run_step(
+            request,
+            queryset,
+            lambda p: services.proposal_send(proposal=p, acting_user=request.user),
+            "Sent",
+        )
+
+    @admin.action(description="Mark accepted (drafts the contract)", permissions=["change"])
+    def mark_accepted(self, request, queryset):
+        self.run_step(
+            request,
+            queryset,
+            lambda p: services.proposal_accept(proposal=p, acting_user=request.user),
+            "Accepted",
+        )
+
+    @admin.action(description="Mark rejected", permissions=["change"])
+    def mark_rejected(self, request, queryset):
+        self.run_step(
+            request,
+            queryset,
+            lambda p: services.proposal_reject(proposal=p, acting_user=request.user),
+            "Rejected",
+        )
+
+
+# --- contracts ------------------------------------------------------------------------
+
+
+@admin.register(Contract)
+class ContractAdmin(CRMAdmin):
+    list_display = [
+        "number",
+        "title",
+        "opportunity",
+        "status",
+        "value",
+        "currency",
+        "start_date",
+        "signed_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["opportunity"]
+    search_fields = ["number", "title", "signer_name"]
+    fields = [
+        "number",
+        "title",
+        "opportunity",
+        "proposal",
+        "status",
+        "value",
+        "currency",
+        "start_date",
+        "end_date",
+        "terms",
+        "signer_name",
+        "signer_email",
+        "sent_at",
+        "signed_at",
+    ]
+    readonly_fields = [
+        "number",
+        "opportunity",
+        "proposal",
+        "status",
+        "value",
+        "currency",
+        "sent_at",
+        "signed_at",
+    ]
+    actions = [*CRMAdmin.actions, "send", "sign", "activate", "terminate"]
+    editable_fields = ["title", "start_date", "end_date", "terms", "signer_name", "signer_email"]
+
+    def has_add_permission(self, request):
+        # Contracts are drawn from accepted proposals.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        editable = obj is None or obj.status in (ContractStatus.DRAFT, ContractStatus.SENT)
+        return editable and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = _changes(form, self.editable_fields)
+        _adopt(obj, services.contract_update(contract=obj, acting_user=request.user, **data))
+
+    @admin.action(description="Send", permissions=["change"])
+    def send(self, request, queryset):
+        self.run_step(
+            request,
+            queryset,
+            lambda c: services.contract_send(contract=c, acting_user=request.user),
+            "Sent",
+        )
+
+    @admin.action(description="Record the signature (wins the opportunity)", permissions=["change"])
+    def sign(self, request, queryset):
+        self.run_step(
+            request,
+            queryset,
+            lambda c: services.contract_sign(
+                contract=c,
+                signer_name=c.signer_name,
+                signer_email=c.signer_email,
+                acting_user=request.user,
+            ),
+            "Signed",
+        )
+
+    @admin.action(description="Activate", permissions=["change"])
+    def activate(self, request, queryset):
+        self._set_status(request, queryset, ContractStatus.ACTIVE, "Activated")
+
+    @admin.action(description="Terminate", permissions=["change"])
+    def terminate(self, request, queryset):
+        self._set_status(request, queryset, ContractStatus.TERMINATED, "Terminated")
+
+    def _set_status(self, request, queryset, status, done):
+        self.run_step(
+            request,
+            queryset,
+            lambda c: services.contract_set_status(
+                contract=c, status=status, acting_user=request.user
+            ),
+            done,
+        )
+
+
+# --- campaigns and calls --------------------------------------------------------------
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = sorted(services.CAMPAIGN_FIELDS)
+
+    def clean_lead_filter(self):
+        value = self.cleaned_data.get("lead_filter") or {}
+        try:
+            return services.validate_lead_filter(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+
+
+@admin.register(Campaign)
+class CampaignAdmin(CRMAdmin):
+    form = CampaignForm
+    list_display = ["name", "status", "timezone", "launched_at", "completed_at", "calls_link"]
+    list_filter = ["status"]
+    search_fields = ["name"]
+    readonly_fields = ["status", "launched_at", "paused_at", "completed_at", "results"]
+    actions = [*CRMAdmin.actions, "launch", "pause", "cancel"]
+    change_list_template = "crm/admin/change_list.html"
+
+    def save_model(self, request, obj, form, change):
+        data = _changes(form, services.CAMPAIGN_FIELDS) if change else form.cleaned_data
+        _adopt(
+            obj,
+            services.campaign_save(
+                campaign=obj if change else None, acting_user=request.user, **data
+            ),
+        )
+
+    @admin.display(description="Calls")
+    def calls_link(self, obj):
+        url = reverse("admin:crm_aicall_changelist") + f"?campaign__id__exact={obj.pk}"
+        return format_html('<a href="{}">Calls</a>', url)
+
+    @admin.display(description="Results")
+    def results(self, obj):
+        if obj.pk is None:
+            return "—"
+        # Counts only: no call or lead detail, so the campaign's viewers may see them.
+        outcomes = selectors.call_outcomes(obj.calls.all())
+        parts = [f"{r['status']}: {r['count']}" for r in outcomes["by_status"]]
+        parts += [f"{r['outcome']}: {r['count']}" for r in outcomes["by_outcome"]]
+        return ", ".join(parts) or "No calls yet."
+
+    def _step(self, request, queryset, service, done):
+        self.run_step(
+            request, queryset, lambda c: service(campaign=c, acting_user=request.user), done
+        )
+
+    @admin.action(description="Launch or resume", permissions=["change"])
+    def launch(self, request, queryset):
+        self._step(request, queryset, services.campaign_launch, "Launched")
+
+    @admin.action(description="Pause", permissions=["change"])
+    def pause(self, request, queryset):
+        self._step(request, queryset, services.campaign_pause, "Paused")
+
+    @admin.action(description="Cancel", permissions=["change"])
+    def cancel(self, request, queryset):
+        self._step(request, queryset, services.campaign_cancel, "Cancelled")
+
+    def get_urls(self):
+        return [
+            path(
+                "webhook-secret/",
+                self.admin_site.admin_view(self.webhook_secret_view),
+                name="crm_campaign_webhook_secret",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        tools = []
+        if access.can(request.user, Action.UPDATE, Resource.CAMPAIGNS):
+            tools.append((reverse("admin:crm_campaign_webhook_secret"), "Webhook secret"))
+        return super().changelist_view(
+            request, {**(extra_context or {}), **self.tools_context(tools)}
+        )
+
+    def webhook_secret_view(self, request):
+        """Rotate the provider's signing secret; the new one is shown this once."""
+        if not access.can(request.user, Action.UPDATE, Resource.CAMPAIGNS):
+            raise PermissionDenied
+        secret = None
+        if request.method == "POST":
+            secret = services.webhook_secret_rotate(acting_user=request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "AI call webhook secret",
+            "opts": self.model._meta,
+            "secret": secret,
+            "current": AICallWebhookSecret.objects.first(),
+            "webhook_url": request.build_absolute_uri("/api/v1/webhooks/ai-calls/"),
+        }
+        return TemplateResponse(request, "crm/admin/webhook_secret.html", context)
+
+
+@admin.register(AICall)
+class AICallAdmin(CRMAdmin):
+    list_display = [
+        "__str__",
+        "campaign",
+        "lead",
+        "status",
+        "outcome",
+        "sentiment",
+        "duration_seconds",
+        "cost",
+        "started_at",
+    ]
+    list_filter = ["status", "outcome", "sentiment", "campaign"]
+    list_select_related = ["campaign", "lead__company"]
+    search_fields = ["provider_call_id", "lead__company__name", "summary"]
+    actions: list = []
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Call records are what the provider reported: read-only.
+        return False
+
+
+# --- tasks ----------------------------------------------------------------------------
+
+
+class DueFilter(admin.SimpleListFilter):
+    title = "due"
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Overdue"), ("today", "Due today")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            return queryset.overdue()
+        if self.value() == "today":
+            return queryset.due_today()
+        return queryset
+
+
+@admin.register(Task)
+class TaskAdmin(CRMAdmin):
+    list_display = ["title", "type", "priority", "status", "due_at", "assigned_to", "lead"]
+    list_filter = [
+        DueFilter,
+        "status",
+        "type",
+        "priority",
+        ("assigned_to", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["assigned_to", "lead__company"]
+    search_fields = ["title", "description"]
+    ordering = ["due_at"]
+    raw_id_fields = ["lead", "opportunity"]
+    fields = [
+        "title",
+        "description",
+        "type",
+        "priority",
+        "status",
+        "due_at",
+        "assigned_to",
+        "lead",
+        "opportunity",
+        "completed_at",
+    ]
+    readonly_fields = ["completed_at"]
+    actions = [*CRMAdmin.actions, "mark_done"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            saved = services.task_update(
+                task=obj, acting_user=request.user, **_changes(form, services.TASK_FIELDS)
+            )
+        else:
+            saved = services.task_create(acting_user=request.user, **form.cleaned_data)
+        _adopt(obj, saved)
+
+    @admin.action(description="Mark done", permissions=["change"])
+    def mark_done(self, request, queryset):
+        self.run_step(
+            request,
+            queryset.filter(status__in=[TaskStatus.OPEN, TaskStatus.IN_PROGRESS]),
+            lambda t: services.task_complete(task=t, acting_user=request.user),
+            "Done",
+        )

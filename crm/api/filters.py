@@ -1,0 +1,117 @@
+"""Query-string filters of the CRM API (django-filter).
+
+References are plain UUID filters: a model-choice filter builds its queryset at import
+time, outside any organization (and for users, across every organization).
+"""
+
+from __future__ import annotations
+
+import django_filters
+
+from crm.choices import (
+    AICallStatus,
+    CallOutcome,
+    CampaignStatus,
+    ContractStatus,
+    OpportunityStatus,
+    ProposalStatus,
+    TaskPriority,
+    TaskStatus,
+    TaskType,
+)
+from crm.models import (
+    AICall,
+    Campaign,
+    Contract,
+    Opportunity,
+    PipelineStage,
+    Proposal,
+    ProposalLineItem,
+    Task,
+)
+
+
+class OpportunityFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=OpportunityStatus.choices)
+    pipeline = django_filters.UUIDFilter()
+    stage = django_filters.UUIDFilter()
+    owner = django_filters.UUIDFilter()
+    lead = django_filters.UUIDFilter()
+    currency = django_filters.CharFilter(lookup_expr="iexact")
+    value_min = django_filters.NumberFilter(field_name="value", lookup_expr="gte")
+    value_max = django_filters.NumberFilter(field_name="value", lookup_expr="lte")
+    close_after = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="gte")
+    close_before = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="lte")
+
+    class Meta:
+        model = Opportunity
+        fields: list[str] = []
+
+
+class PipelineStageFilter(django_filters.FilterSet):
+    pipeline = django_filters.UUIDFilter()
+
+    class Meta:
+        model = PipelineStage
+        fields = ["is_won", "is_lost"]
+
+
+class ProposalFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=ProposalStatus.choices)
+    opportunity = django_filters.UUIDFilter()
+
+    class Meta:
+        model = Proposal
+        fields = ["number", "currency"]
+
+
+class ProposalLineItemFilter(django_filters.FilterSet):
+    proposal = django_filters.UUIDFilter()
+
+    class Meta:
+        model = ProposalLineItem
+        fields: list[str] = []
+
+
+class ContractFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=ContractStatus.choices)
+    opportunity = django_filters.UUIDFilter()
+    proposal = django_filters.UUIDFilter()
+
+    class Meta:
+        model = Contract
+        fields = ["number"]
+
+
+class CampaignFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=CampaignStatus.choices)
+
+    class Meta:
+        model = Campaign
+        fields: list[str] = []
+
+
+class AICallFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=AICallStatus.choices)
+    outcome = django_filters.MultipleChoiceFilter(choices=CallOutcome.choices)
+    campaign = django_filters.UUIDFilter()
+    lead = django_filters.UUIDFilter()
+
+    class Meta:
+        model = AICall
+        fields = ["provider_call_id"]
+
+
+class TaskFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices)
+    type = django_filters.MultipleChoiceFilter(choices=TaskType.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=TaskPriority.choices)
+    assigned_to = django_filters.UUIDFilter()
+    lead = django_filters.UUIDFilter()
+    opportunity = django_filters.UUIDFilter()
+    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+
+    class Meta:
+        model = Task
+        fields: list[str] = []

@@ -1,0 +1,492 @@
+"""Input and output shapes of the CRM API. Writes go through `crm.services`.
+
+Every reference in input (lead, pipeline, stage, opportunity, owner, assignee) is looked
+up among the rows the requesting user may read in the current organization: another
+organization's id answers "does not exist", exactly like an id that exists nowhere.
+Money is a decimal string with two places; negative or non-numeric amounts are refused.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from accounts.api.serializers import UserSummarySerializer
+from crm import pricing
+from crm.choices import ContractStatus
+from crm.models import (
+    MONEY,
+    PERCENT,
+    AICall,
+    Campaign,
+    Contract,
+    Opportunity,
+    Pipeline,
+    PipelineStage,
+    Proposal,
+    ProposalLineItem,
+    Task,
+)
+from crm.selectors import active_members
+from crm.services import validate_lead_filter
+from leads.models import Lead
+from smartweb import access
+from smartweb.rbac import Action
+
+MAX_LINES = 200
+
+
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """A UUID reference to a row of `model` the requesting user may read. The queryset
+    is built per request: at import time no organization is active."""
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        kwargs.setdefault("pk_field", serializers.UUIDField())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return access.visible(self.context["request"].user, Action.READ, self.model.objects.all())
+
+
+class MemberField(serializers.PrimaryKeyRelatedField):
+    """A UUID reference to an active member of the current organization."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("pk_field", serializers.UUIDField())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return active_members()
+
+
+def money_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(**MONEY, min_value=Decimal("0"), **kwargs)
+
+
+def percent_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        **PERCENT, min_value=Decimal("0"), max_value=Decimal("100"), **kwargs
+    )
+
+
+# --- pipelines ------------------------------------------------------------------------
+
+
+class PipelineStageSerializer(serializers.ModelSerializer):
+    pipeline = VisibleRelatedField(Pipeline)
+    probability = percent_field(required=False)
+
+    class Meta:
+        model = PipelineStage
+        fields = [
+            "id",
+            "pipeline",
+            "name",
+            "position",
+            "probability",
+            "is_won",
+            "is_lost",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class StageInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+    probability = percent_field()
+    is_won = serializers.BooleanField(default=False)
+    is_lost = serializers.BooleanField(default=False)
+
+
+class PipelineSerializer(serializers.ModelSerializer):
+    stages = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Pipeline
+        fields = ["id", "name", "description", "is_default", "stages", "created_at", "updated_at"]
+        read_only_fields = ["id", "stages", "created_at", "updated_at"]
+
+    def get_stages(self, pipeline) -> list[dict]:
+        return [
+            {
+                "id": str(stage.pk),
+                "name": stage.name,
+                "position": stage.position,
+                "probability": str(stage.probability),
+                "is_won": stage.is_won,
+                "is_lost": stage.is_lost,
+            }
+            for stage in pipeline.stages.all()
+        ]
+
+
+class PipelineCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    is_default = serializers.BooleanField(default=False)
+    stages = StageInputSerializer(many=True, required=False)
+
+
+# --- opportunities --------------------------------------------------------------------
+
+
+class OpportunitySerializer(serializers.ModelSerializer):
+    owner = UserSummarySerializer(read_only=True)
+    lead_name = serializers.CharField(source="lead.company.name", read_only=True)
+    stage_name = serializers.CharField(source="stage.name", read_only=True)
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "id",
+            "lead",
+            "lead_name",
+            "pipeline",
+            "stage",
+            "stage_name",
+            "name",
+            "value",
+            "currency",
+            "probability",
+            "weighted_value",
+            "owner",
+            "expected_close_date",
+            "status",
+            "lost_reason",
+            "closed_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class OpportunityConvertSerializer(serializers.Serializer):
+    """Convert a qualified lead into an opportunity."""
+
+    lead = VisibleRelatedField(Lead)
+    pipeline = VisibleRelatedField(Pipeline, required=False)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    value = money_field(default=Decimal("0"))
+    currency = serializers.CharField(max_length=3, required=False, allow_blank=True, default="")
+    owner = MemberField(required=False, allow_null=True)
+    expected_close_date = serializers.DateField(required=False, allow_null=True)
+
+
+class OpportunityUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    value = money_field()
+    currency = serializers.CharField(max_length=3)
+    probability = percent_field()
+    owner = MemberField(allow_null=True)
+    expected_close_date = serializers.DateField(allow_null=True)
+
+
+class MoveStageSerializer(serializers.Serializer):
+    stage = VisibleRelatedField(PipelineStage)
+    probability = percent_field(required=False, allow_null=True)
+    lost_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reopen = serializers.BooleanField(default=False)
+
+
+# --- proposals ------------------------------------------------------------------------
+
+
+class LineItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProposalLineItem
+        fields = [
+            "id",
+            "position",
+            "description",
+            "quantity",
+            "unit_price",
+            "discount_percent",
+            "tax_rate",
+            "subtotal",
+            "discount_amount",
+            "tax_amount",
+            "total",
+        ]
+        read_only_fields = fields
+
+
+class ProposalLineItemSerializer(LineItemSerializer):
+    class Meta(LineItemSerializer.Meta):
+        fields = ["proposal", *LineItemSerializer.Meta.fields, "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class LineInputSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=500)
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    unit_price = money_field()
+    discount_percent = percent_field(default=Decimal("0"))
+    tax_rate = percent_field(default=Decimal("0"))
+    total = money_field(
+        required=False, help_text="Optional: refused if the line adds up otherwise."
+    )
+
+    def to_line(self, data: dict) -> pricing.LineInput:
+        return pricing.LineInput(
+            description=data["description"],
+            quantity=data["quantity"],
+            unit_price=data["unit_price"],
+            discount_percent=data["discount_percent"],
+            tax_rate=data["tax_rate"],
+            expected_total=data.get("total"),
+        )
+
+
+class ProposalSerializer(serializers.ModelSerializer):
+    line_items = LineItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Proposal
+        fields = [
+            "id",
+            "opportunity",
+            "number",
+            "title",
+            "status",
+            "currency",
+            "valid_until",
+            "notes",
+            "subtotal",
+            "discount_total",
+            "tax_total",
+            "total",
+            "line_items",
+            "sent_at",
+            "viewed_at",
+            "accepted_at",
+            "rejected_at",
+            "rejection_reason",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ProposalWriteSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    valid_until = serializers.DateField(required=False, allow_null=True)
+    notes = serializers.CharField(required=False, allow_blank=True)
+    lines = LineInputSerializer(many=True, required=False, max_length=MAX_LINES)
+    total = money_field(
+        required=False, help_text="Optional: refused if the lines add up to another total."
+    )
+
+    def service_arguments(self) -> dict:
+        data = dict(self.validated_data)
+        if "lines" in data:
+            line = LineInputSerializer()
+            data["lines"] = [line.to_line(item) for item in data["lines"]]
+        if "total" in data:
+            data["expected_total"] = data.pop("total")
+        return data
+
+
+class ProposalCreateSerializer(ProposalWriteSerializer):
+    opportunity = VisibleRelatedField(Opportunity)
+    number = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    lines = LineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+
+class RejectionSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+# --- contracts ------------------------------------------------------------------------
+
+
+class ContractSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contract
+        fields = [
+            "id",
+            "opportunity",
+            "proposal",
+            "number",
+            "title",
+            "status",
+            "start_date",
+            "end_date",
+            "value",
+            "currency",
+            "terms",
+            "sent_at",
+            "signed_at",
+            "signer_name",
+            "signer_email",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            f for f in fields if f not in ("title", "start_date", "end_date", "terms")
+        ]
+
+    def validate(self, attrs):
+        start = attrs.get("start_date", getattr(self.instance, "start_date", None))
+        end = attrs.get("end_date", getattr(self.instance, "end_date", None))
+        if start and end and end < start:
+            raise serializers.ValidationError({"end_date": "The end is before the start."})
+        return attrs
+
+
+class SignSerializer(serializers.Serializer):
+    signer_name = serializers.CharField(max_length=200)
+    signer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    signed_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ContractStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[ContractStatus.ACTIVE, ContractStatus.TERMINATED, ContractStatus.EXPIRED]
+    )
+
+
+# --- campaigns and calls --------------------------------------------------------------
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    calling_days = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6), max_length=7, required=False
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "description",
+            "status",
+            "script",
+            "provider",
+            "starts_at",
+            "ends_at",
+            "calling_hours_start",
+            "calling_hours_end",
+            "calling_days",
+            "timezone",
+            "lead_filter",
+            "daily_call_limit",
+            "total_call_limit",
+            "max_attempts_per_lead",
+            "launched_at",
+            "paused_at",
+            "completed_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "status",
+            "launched_at",
+            "paused_at",
+            "completed_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "daily_call_limit": {"min_value": 1},
+            "total_call_limit": {"min_value": 1},
+            "max_attempts_per_lead": {"min_value": 1, "max_value": 10},
+        }
+
+    def validate_lead_filter(self, value):
+        return validate_lead_filter(value)
+
+    def validate_calling_days(self, value):
+        return sorted(set(value))
+
+    def validate(self, attrs):
+        def current(name):
+            return attrs.get(name, getattr(self.instance, name, None))
+
+        start, end = current("calling_hours_start"), current("calling_hours_end")
+        if start and end and end <= start:
+            raise serializers.ValidationError(
+                {"calling_hours_end": "Calling hours end after they start."}
+            )
+        if (
+            current("starts_at")
+            and current("ends_at")
+            and current("ends_at") <= current("starts_at")
+        ):
+            raise serializers.ValidationError({"ends_at": "The campaign ends after it starts."})
+        return attrs
+
+
+class AICallSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AICall
+        fields = [
+            "id",
+            "campaign",
+            "lead",
+            "provider",
+            "provider_call_id",
+            "status",
+            "started_at",
+            "ended_at",
+            "duration_seconds",
+            "recording_url",
+            "transcript",
+            "summary",
+            "sentiment",
+            "outcome",
+            "analysis",
+            "cost",
+            "failure_reason",
+            "result_recorded_at",
+            "interaction",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+# --- tasks ----------------------------------------------------------------------------
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    assigned_to = MemberField(required=False, allow_null=True)
+    lead = VisibleRelatedField(Lead, required=False, allow_null=True)
+    opportunity = VisibleRelatedField(Opportunity, required=False, allow_null=True)
+    is_overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "title",
+            "description",
+            "type",
+            "priority",
+            "status",
+            "due_at",
+            "assigned_to",
+            "lead",
+            "opportunity",
+            "ai_call",
+            "is_overdue",
+            "completed_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "ai_call",
+            "completed_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]

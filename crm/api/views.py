@@ -1,0 +1,489 @@
+"""CRM endpoints. Thin: input serializers validate shapes, `crm.services` does the work,
+output serializers answer. Querysets are scoped by the base viewset (other
+organizations' rows and rows outside the user's scope are 404)."""
+
+from __future__ import annotations
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, filters, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from crm import selectors, services
+from crm.api import filters as crm_filters
+from crm.api import serializers as s
+from crm.exceptions import InvalidTransition
+from crm.models import (
+    AICall,
+    Campaign,
+    Contract,
+    Opportunity,
+    Pipeline,
+    PipelineStage,
+    Proposal,
+    ProposalLineItem,
+    Task,
+)
+from leads.exceptions import InvalidTransition as LeadInvalidTransition
+from smartweb.api.errors import Conflict
+from smartweb.api.viewsets import TenantModelViewSet, TenantReadOnlyViewSet
+from smartweb.rbac import Action
+
+FILTER_BACKENDS = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+
+
+class CRMViewSet(TenantModelViewSet):
+    """Base of the CRM viewsets: refusals of the workflows become 409 with the allowed
+    next states; `input_serializers` name the input shape of each action, and
+    `serializer_class` is the output. `queryset` is the model's manager, not a queryset:
+    the organization filter must be read per request, never at import."""
+
+    filter_backends = FILTER_BACKENDS
+    input_serializers: dict = {}
+    action_permissions = {**TenantModelViewSet.action_permissions}
+
+    def get_serializer_class(self):
+        return self.input_serializers.get(self.action, self.serializer_class)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, InvalidTransition | LeadInvalidTransition):
+            exc = Conflict(str(exc), allowed=exc.allowed)
+        return super().handle_exception(exc)
+
+    def read_input(self, partial: bool = False):
+        serializer = self.get_serializer(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def answer(self, instance, code=status.HTTP_200_OK) -> Response:
+        output = self.serializer_class(instance, context=self.get_serializer_context())
+        return Response(output.data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        return self.answer(self.perform_write(None, self.read_input()), status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        instance = self.get_object()
+        data = self.read_input(partial=kwargs.get("partial", False))
+        return self.answer(self.perform_write(instance, data))
+
+    def perform_write(self, instance, data):
+        raise exceptions.MethodNotAllowed(self.request.method)
+
+
+# --- pipelines ------------------------------------------------------------------------
+
+
+class PipelineViewSet(CRMViewSet):
+    queryset = Pipeline.objects
+
+    def base_queryset(self):
+        return Pipeline.objects.prefetch_related("stages")
+
+    serializer_class = s.PipelineSerializer
+    input_serializers = {"create": s.PipelineCreateSerializer}
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+
+    def perform_write(self, instance, data):
+        user = self.request.user
+        if instance is None:
+            return services.pipeline_create(acting_user=user, **data)
+        return services.pipeline_update(pipeline=instance, acting_user=user, **data)
+
+    def perform_destroy(self, instance):
+        services.pipeline_delete(pipeline=instance, acting_user=self.request.user)
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("per_stage", OpenApiTypes.INT, description="1–200")],
+    )
+    @action(detail=True, methods=["get"])
+    def board(self, request, *args, **kwargs):
+        """The pipeline's stages, each with its opportunities, count and summed values."""
+        pipeline = self.get_object()
+        per_stage = _bounded_int(request.query_params.get("per_stage"), "per_stage", 50, 1, 200)
+        columns = selectors.pipeline_board(
+            pipeline=pipeline, user=request.user, per_stage=per_stage
+        )
+        context = self.get_serializer_context()
+        return Response(
+            {
+                "pipeline": {"id": str(pipeline.pk), "name": pipeline.name},
+                "stages": [
+                    {
+                        "id": str(column.stage.pk),
+                        "name": column.stage.name,
+                        "position": column.stage.position,
+                        "probability": str(column.stage.probability),
+                        "is_won": column.stage.is_won,
+                        "is_lost": column.stage.is_lost,
+                        "count": column.money.count,
+                        "totals": [
+                            {
+                                "currency": total["currency"],
+                                "value": str(total["value"]),
+                                "weighted_value": str(total["weighted_value"]),
+                            }
+                            for total in column.money.totals()
+                        ],
+                        "opportunities": s.OpportunitySerializer(
+                            column.opportunities, many=True, context=context
+                        ).data,
+                    }
+                    for column in columns
+                ],
+            }
+        )
+
+
+def _bounded_int(raw, name: str, default: int, low: int, high: int) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise exceptions.ValidationError({name: "A whole number."}) from exc
+    if not low <= value <= high:
+        raise exceptions.ValidationError({name: f"Between {low} and {high}."})
+    return value
+
+
+class PipelineStageViewSet(CRMViewSet):
+    queryset = PipelineStage.objects
+    serializer_class = s.PipelineStageSerializer
+    filterset_class = crm_filters.PipelineStageFilter
+    ordering_fields = ["position", "name", "created_at"]
+
+    def perform_write(self, instance, data):
+        return services.stage_save(stage=instance, acting_user=self.request.user, **data)
+
+    def perform_destroy(self, instance):
+        services.stage_delete(stage=instance, acting_user=self.request.user)
+
+
+# --- opportunities --------------------------------------------------------------------
+
+
+class OpportunityViewSet(CRMViewSet):
+    """Opportunities. Creating one converts a qualified lead (also `POST …/convert/`)."""
+
+    queryset = Opportunity.objects
+    serializer_class = s.OpportunitySerializer
+    input_serializers = {
+        "create": s.OpportunityConvertSerializer,
+        "convert": s.OpportunityConvertSerializer,
+        "update": s.OpportunityUpdateSerializer,
+        "partial_update": s.OpportunityUpdateSerializer,
+        "move_stage": s.MoveStageSerializer,
+    }
+    action_permissions = {
+        **CRMViewSet.action_permissions,
+        "convert": Action.CREATE,
+        "move_stage": Action.UPDATE,
+    }
+    filterset_class = crm_filters.OpportunityFilter
+    search_fields = ["name", "lead__company__name"]
+    ordering_fields = ["weighted_value", "value", "expected_close_date", "created_at", "name"]
+    ordering = ["-created_at"]
+
+    def base_queryset(self):
+        return Opportunity.objects.select_related("owner", "stage", "lead__company")
+
+    def perform_write(self, instance, data):
+        user = self.request.user
+        if instance is None:
+            opportunity = services.lead_convert(acting_user=user, **data)
+        else:
+            opportunity = services.opportunity_update(
+                opportunity=instance, acting_user=user, **data
+            )
+        return self.base_queryset().get(pk=opportunity.pk)
+
+    @extend_schema(responses={201: s.OpportunitySerializer})
+    @action(detail=False, methods=["post"])
+    def convert(self, request, *args, **kwargs):
+        """Convert a qualified lead into an opportunity (409 for any other lead)."""
+        return self.create(request, *args, **kwargs)
+
+    @extend_schema(responses={200: s.OpportunitySerializer})
+    @action(detail=True, methods=["post"], url_path="move-stage")
+    def move_stage(self, request, *args, **kwargs):
+        opportunity = self.get_object()
+        data = self.read_input()
+        services.opportunity_move_stage(opportunity=opportunity, acting_user=request.user, **data)
+        return self.answer(self.base_queryset().get(pk=opportunity.pk))
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("months", OpenApiTypes.INT, description="1–24")],
+    )
+    @action(detail=False, methods=["get"])
+    def forecast(self, request, *args, **kwargs):
+        """Per month: open value and weighted value expected to close, and value won."""
+        months = _bounded_int(request.query_params.get("months"), "months", 6, 1, 24)
+        rows = selectors.forecast(user=request.user, months=months)
+        money = ("value", "weighted_value", "won_value")
+        return Response(
+            {"months": [{k: str(v) if k in money else v for k, v in row.items()} for row in rows]}
+        )
+
+
+# --- proposals ------------------------------------------------------------------------
+
+
+class ProposalViewSet(CRMViewSet):
+    queryset = Proposal.objects
+    serializer_class = s.ProposalSerializer
+    input_serializers = {
+        "create": s.ProposalCreateSerializer,
+        "update": s.ProposalWriteSerializer,
+        "partial_update": s.ProposalWriteSerializer,
+        "reject": s.RejectionSerializer,
+    }
+    action_permissions = {
+        **CRMViewSet.action_permissions,
+        "send": Action.UPDATE,
+        "mark_viewed": Action.UPDATE,
+        "accept": Action.UPDATE,
+        "reject": Action.UPDATE,
+    }
+    filterset_class = crm_filters.ProposalFilter
+    search_fields = ["number", "title"]
+    ordering_fields = ["created_at", "number", "total", "valid_until"]
+
+    def base_queryset(self):
+        return Proposal.objects.prefetch_related("line_items")
+
+    def read_input(self, partial: bool = False):
+        serializer = self.get_serializer(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        if hasattr(serializer, "service_arguments"):
+            return serializer.service_arguments()
+        return serializer.validated_data
+
+    def perform_write(self, instance, data):
+        user = self.request.user
+        if instance is None:
+            proposal = services.proposal_create(acting_user=user, **data)
+        else:
+            proposal = services.proposal_update(proposal=instance, acting_user=user, **data)
+        return self.base_queryset().get(pk=proposal.pk)
+
+    @extend_schema(request=None, responses={200: s.ProposalSerializer})
+    @action(detail=True, methods=["post"])
+    def send(self, request, *args, **kwargs):
+        proposal = services.proposal_send(proposal=self.get_object(), acting_user=request.user)
+        return self.answer(self.base_queryset().get(pk=proposal.pk))
+
+    @extend_schema(request=None, responses={200: s.ProposalSerializer})
+    @action(detail=True, methods=["post"], url_path="mark-viewed")
+    def mark_viewed(self, request, *args, **kwargs):
+        proposal = services.proposal_mark_viewed(
+            proposal=self.get_object(), acting_user=request.user
+        )
+        return self.answer(self.base_queryset().get(pk=proposal.pk))
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, *args, **kwargs):
+        """Accept: the answer holds the proposal and the draft contract drawn from it."""
+        contract = services.proposal_accept(proposal=self.get_object(), acting_user=request.user)
+        context = self.get_serializer_context()
+        return Response(
+            {
+                "proposal": self.serializer_class(
+                    self.base_queryset().get(pk=contract.proposal_id), context=context
+                ).data,
+                "contract": s.ContractSerializer(contract, context=context).data,
+            }
+        )
+
+    @extend_schema(responses={200: s.ProposalSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        proposal = services.proposal_reject(
+            proposal=self.get_object(), acting_user=request.user, **self.read_input()
+        )
+        return self.answer(self.base_queryset().get(pk=proposal.pk))
+
+
+class ProposalLineItemViewSet(TenantReadOnlyViewSet):
+    """Line items, read-only: they are written with their proposal, as a whole."""
+
+    queryset = ProposalLineItem.objects
+    serializer_class = s.ProposalLineItemSerializer
+    filter_backends = FILTER_BACKENDS
+    filterset_class = crm_filters.ProposalLineItemFilter
+    ordering_fields = ["position", "created_at"]
+
+
+# --- contracts ------------------------------------------------------------------------
+
+
+class ContractViewSet(CRMViewSet):
+    """Contracts are drawn from accepted proposals (`POST /proposals/{id}/accept/`)."""
+
+    queryset = Contract.objects
+    serializer_class = s.ContractSerializer
+    input_serializers = {"sign": s.SignSerializer, "set_status": s.ContractStatusSerializer}
+    action_permissions = {
+        **CRMViewSet.action_permissions,
+        "send": Action.UPDATE,
+        "sign": Action.UPDATE,
+        "set_status": Action.UPDATE,
+    }
+    filterset_class = crm_filters.ContractFilter
+    search_fields = ["number", "title", "signer_name"]
+    ordering_fields = ["created_at", "number", "value", "signed_at", "start_date"]
+
+    def perform_write(self, instance, data):
+        if instance is None:
+            raise exceptions.MethodNotAllowed(
+                "POST", "Contracts are drawn from accepted proposals: POST /proposals/{id}/accept/."
+            )
+        return services.contract_update(contract=instance, acting_user=self.request.user, **data)
+
+    @extend_schema(request=None, responses={200: s.ContractSerializer})
+    @action(detail=True, methods=["post"])
+    def send(self, request, *args, **kwargs):
+        return self.answer(
+            services.contract_send(contract=self.get_object(), acting_user=request.user)
+        )
+
+    @extend_schema(responses={200: s.ContractSerializer})
+    @action(detail=True, methods=["post"])
+    def sign(self, request, *args, **kwargs):
+        """Record the signature: the opportunity is won, the company a customer, the lead
+        converted."""
+        contract = services.contract_sign(
+            contract=self.get_object(), acting_user=request.user, **self.read_input()
+        )
+        return self.answer(contract)
+
+    @extend_schema(responses={200: s.ContractSerializer})
+    @action(detail=True, methods=["post"], url_path="set-status")
+    def set_status(self, request, *args, **kwargs):
+        contract = services.contract_set_status(
+            contract=self.get_object(), acting_user=request.user, **self.read_input()
+        )
+        return self.answer(contract)
+
+
+# --- campaigns and calls --------------------------------------------------------------
+
+
+class CampaignViewSet(CRMViewSet):
+    queryset = Campaign.objects
+    serializer_class = s.CampaignSerializer
+    action_permissions = {
+        **CRMViewSet.action_permissions,
+        "launch": Action.UPDATE,
+        "pause": Action.UPDATE,
+        "cancel": Action.UPDATE,
+        "webhook_secret": Action.UPDATE,
+    }
+    filterset_class = crm_filters.CampaignFilter
+    search_fields = ["name"]
+    ordering_fields = ["created_at", "name", "launched_at"]
+
+    def perform_write(self, instance, data):
+        return services.campaign_save(campaign=instance, acting_user=self.request.user, **data)
+
+    def _step(self, service):
+        return self.answer(service(campaign=self.get_object(), acting_user=self.request.user))
+
+    @extend_schema(request=None, responses={200: s.CampaignSerializer})
+    @action(detail=True, methods=["post"])
+    def launch(self, request, *args, **kwargs):
+        """Start or resume calling; the first pass is queued at once."""
+        return self._step(services.campaign_launch)
+
+    @extend_schema(request=None, responses={200: s.CampaignSerializer})
+    @action(detail=True, methods=["post"])
+    def pause(self, request, *args, **kwargs):
+        return self._step(services.campaign_pause)
+
+    @extend_schema(request=None, responses={200: s.CampaignSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        return self._step(services.campaign_cancel)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def stats(self, request, *args, **kwargs):
+        """Leads still to call, and the campaign's calls by status and by outcome."""
+        campaign = self.get_object()
+        return Response(
+            {
+                "targets_remaining": services.campaign_targets(campaign).count(),
+                **selectors.call_outcomes(campaign.calls.all()),
+            }
+        )
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"], url_path="webhook-secret")
+    def webhook_secret(self, request, *args, **kwargs):
+        """A new webhook signing secret for the AI call provider, shown this once."""
+        secret = services.webhook_secret_rotate(acting_user=request.user)
+        return Response({"secret": secret, "webhook_url": "/api/v1/webhooks/ai-calls/"})
+
+
+class AICallViewSet(CRMViewSet):
+    """AI call records: written by the campaign jobs and the provider's webhook."""
+
+    queryset = AICall.objects
+    serializer_class = s.AICallSerializer
+    http_method_names = ["get", "post", "delete", "head", "options"]
+    filterset_class = crm_filters.AICallFilter
+    ordering_fields = ["created_at", "started_at", "cost", "duration_seconds"]
+
+    def perform_write(self, instance, data):
+        raise exceptions.MethodNotAllowed(
+            "POST", "AI calls are queued by launching a campaign: POST /campaigns/{id}/launch/."
+        )
+
+
+# --- tasks ----------------------------------------------------------------------------
+
+
+class TaskViewSet(CRMViewSet):
+    queryset = Task.objects
+    serializer_class = s.TaskSerializer
+    action_permissions = {**CRMViewSet.action_permissions, "complete": Action.UPDATE}
+    filterset_class = crm_filters.TaskFilter
+    search_fields = ["title", "description"]
+    ordering_fields = ["due_at", "priority", "created_at", "status"]
+
+    def perform_write(self, instance, data):
+        user = self.request.user
+        if instance is None:
+            return services.task_create(acting_user=user, **data)
+        return services.task_update(task=instance, acting_user=user, **data)
+
+    def _list(self, queryset):
+        page = self.paginate_queryset(self.filter_queryset(queryset))
+        data = self.serializer_class(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+    @action(detail=False, methods=["get"])
+    def mine(self, request, *args, **kwargs):
+        """My open tasks, soonest first."""
+        return self._list(self.get_queryset().open().filter(assigned_to=request.user))
+
+    @action(detail=False, methods=["get"])
+    def overdue(self, request, *args, **kwargs):
+        """Open tasks past their due time, within my scope."""
+        return self._list(self.get_queryset().overdue())
+
+    @action(detail=False, methods=["get"], url_path="due-today")
+    def due_today(self, request, *args, **kwargs):
+        """Open tasks due today (UTC day), within my scope."""
+        return self._list(self.get_queryset().due_today())
+
+    @extend_schema(request=None, responses={200: s.TaskSerializer})
+    @action(detail=True, methods=["post"])
+    def complete(self, request, *args, **kwargs):
+        return self.answer(services.task_complete(task=self.get_object(), acting_user=request.user))

@@ -1,0 +1,113 @@
+"""Background jobs of the CRM, on procrastinate (a job queue in this PostgreSQL database).
+
+Run a worker with `manage.py procrastinate worker`. Each job names its organization
+and the rows it works on by id only (no personal data in the queue, which is not a tenant
+table) and does its work inside `tenant_context(organization_id)`, under RLS.
+
+- `run_campaign`: one pass of a campaign (`services.campaign_run`), which defers its
+  next pass while there is work left;
+- `place_ai_call`: hands one queued call to the provider, retried with exponential
+  backoff while the provider is unavailable. The provider request carries the call's
+  id as idempotency key, so a retry never places a second call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import close_old_connections, connection
+from procrastinate import RetryStrategy
+from procrastinate.contrib.django import app
+from procrastinate.exceptions import AlreadyEnqueued
+
+from crm import services
+from crm.models import Campaign
+from crm.providers import ProviderError, ProviderUnavailable, get_provider
+from smartweb.tenancy.context import tenant_context
+
+log = logging.getLogger(__name__)
+
+QUEUE = "crm"
+# Waits 4, 16, 64, 256 and 1024 seconds: the last attempt is about 23 minutes in.
+PLACE_CALL_RETRY = RetryStrategy(
+    max_attempts=5, exponential_wait=4, retry_exceptions={ProviderUnavailable}
+)
+RUN_RETRY = RetryStrategy(max_attempts=3, exponential_wait=10)
+
+
+@contextmanager
+def _job_connection() -> Iterator[None]:
+    """The worker runs synchronous jobs on pooled threads that no request cycle cleans
+    up: start from a usable connection and close it after the job."""
+    close_old_connections()
+    try:
+        yield
+    finally:
+        connection.close()
+
+
+def defer_campaign_run(*, organization_id, campaign_id, at: dt.datetime | None = None) -> None:
+    """Queue a pass of the campaign (at `at`, or now); one waiting pass per campaign."""
+    try:
+        run_campaign.configure(queueing_lock=f"crm.campaign:{campaign_id}", schedule_at=at).defer(
+            organization_id=str(organization_id), campaign_id=str(campaign_id)
+        )
+    except AlreadyEnqueued:
+        log.debug("A pass of campaign %s is already queued.", campaign_id)
+
+
+def defer_place_call(*, organization_id, ai_call_id) -> None:
+    """Queue the placing of one call; one waiting job per call, never two running."""
+    key = f"crm.ai_call:{ai_call_id}"
+    try:
+        place_ai_call.configure(lock=key, queueing_lock=key).defer(
+            organization_id=str(organization_id), ai_call_id=str(ai_call_id)
+        )
+    except AlreadyEnqueued:
+        log.debug("AI call %s is already queued.", ai_call_id)
+
+
+@app.task(name="crm.run_campaign", queue=QUEUE, retry=RUN_RETRY)
+def run_campaign(*, organization_id: str, campaign_id: str) -> int:
+    with _job_connection():
+        with tenant_context(organization_id):
+            campaign = Campaign.objects.filter(pk=campaign_id).first()
+            if campaign is None:
+                return 0
+            result = services.campaign_run(campaign=campaign)
+        if result.next_run_at is not None:
+            defer_campaign_run(
+                organization_id=organization_id, campaign_id=campaign_id, at=result.next_run_at
+            )
+        return result.queued
+
+
+@app.task(name="crm.place_ai_call", queue=QUEUE, retry=PLACE_CALL_RETRY, pass_context=True)
+def place_ai_call(context, *, organization_id: str, ai_call_id: str) -> str:
+    with _job_connection():
+        with tenant_context(organization_id):
+            placement = services.ai_call_prepare(ai_call_id=ai_call_id)
+        if placement is None:
+            return "skipped"
+        provider_name, request = placement
+        # The provider is called outside any transaction: no row lock is held meanwhile.
+        try:
+            started = get_provider(provider_name).start_call(request)
+        except ProviderUnavailable as exc:
+            if context.job.attempts >= PLACE_CALL_RETRY.max_attempts:
+                _fail(organization_id, ai_call_id, str(exc))
+            raise
+        except ProviderError as exc:
+            _fail(organization_id, ai_call_id, str(exc))
+            return "failed"
+        with tenant_context(organization_id):
+            services.ai_call_mark_started(ai_call_id=ai_call_id, started=started)
+        return started.provider_call_id
+
+
+def _fail(organization_id: str, ai_call_id: str, reason: str) -> None:
+    with tenant_context(organization_id):
+        services.ai_call_mark_failed(ai_call_id=ai_call_id, reason=reason)

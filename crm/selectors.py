@@ -1,0 +1,201 @@
+"""Read paths of the CRM with non-trivial queries: the pipeline board, the forecast and
+the dashboard. Each takes the requesting user and returns only what the permission
+service lets them see, in a fixed number of queries (no N+1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber, TruncMonth
+from django.utils import timezone
+
+from accounts.models import Membership, User
+from crm.choices import AICallStatus, OpportunityStatus
+from crm.models import AICall, Opportunity, Pipeline, PipelineStage
+from crm.services import organization_currency
+from leads.choices import LeadStatus
+from leads.models import Lead
+from smartweb import access
+from smartweb.rbac import Action
+
+ZERO = Decimal("0.00")
+
+
+def active_members() -> QuerySet[User]:
+    """Users who may own or be assigned CRM work: active members of the current
+    organization (none without an organization context)."""
+    members = Membership.objects.filter(is_active=True).values("user_id")
+    return User.objects.filter(pk__in=members, is_active=True).order_by("email")
+
+
+def visible_opportunities(user) -> QuerySet[Opportunity]:
+    return access.visible(user, Action.READ, Opportunity.objects.all())
+
+
+@dataclass
+class Money:
+    """Sums per currency: amounts in different currencies are never added together."""
+
+    count: int = 0
+    by_currency: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+    def add(self, currency: str, count: int, value: Decimal, weighted: Decimal) -> None:
+        self.count += count
+        entry = self.by_currency.setdefault(currency, {"value": ZERO, "weighted_value": ZERO})
+        entry["value"] += value or ZERO
+        entry["weighted_value"] += weighted or ZERO
+
+    def totals(self) -> list[dict]:
+        return [{"currency": c, **amounts} for c, amounts in sorted(self.by_currency.items())]
+
+
+@dataclass
+class BoardColumn:
+    stage: PipelineStage
+    money: Money = field(default_factory=Money)
+    opportunities: list[Opportunity] = field(default_factory=list)
+
+
+def pipeline_board(*, pipeline: Pipeline, user, per_stage: int = 50) -> list[BoardColumn]:
+    """The pipeline's stages in order, each with the count and sums of the opportunities
+    the user may see and the first `per_stage` of them by weighted value. Three queries."""
+    columns = {stage.pk: BoardColumn(stage) for stage in pipeline.stages.all()}
+    opportunities = visible_opportunities(user).filter(pipeline=pipeline)
+    sums = (
+        opportunities.order_by()
+        .values("stage_id", "currency")
+        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum("weighted_value"))
+    )
+    for row in sums:
+        if row["stage_id"] in columns:
+            columns[row["stage_id"]].money.add(
+                row["currency"], row["n"], row["value"], row["weighted"]
+            )
+    ranked = (
+        opportunities.select_related("owner", "lead__company")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("stage_id")],
+                order_by=[F("weighted_value").desc(), F("created_at").desc()],
+            )
+        )
+        .filter(rank__lte=per_stage)
+        .order_by("stage_id", "rank")
+    )
+    for opportunity in ranked:
+        if opportunity.stage_id in columns:
+            columns[opportunity.stage_id].opportunities.append(opportunity)
+    return list(columns.values())
+
+
+def _month_starts(first: dt.date, months: int) -> list[dt.date]:
+    starts, year, month = [], first.year, first.month
+    for _ in range(months):
+        starts.append(dt.date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return starts
+
+
+def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dict]:
+    """Per month from this one: open opportunities expected to close in it (count, value,
+    weighted value) and opportunities won in it, per currency. Two queries."""
+    today = today or timezone.localdate()
+    starts = _month_starts(today.replace(day=1), months + 1)
+    first, end = starts[0], starts[-1]
+    visible = visible_opportunities(user)
+    buckets: dict[tuple[dt.date, str], dict] = defaultdict(
+        lambda: {
+            "open_count": 0,
+            "value": ZERO,
+            "weighted_value": ZERO,
+            "won_count": 0,
+            "won_value": ZERO,
+        }
+    )
+    open_rows = (
+        visible.open()
+        .filter(expected_close_date__gte=first, expected_close_date__lt=end)
+        .annotate(month=TruncMonth("expected_close_date"))
+        .values("month", "currency")
+        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum("weighted_value"))
+        .order_by()
+    )
+    for row in open_rows:
+        bucket = buckets[(row["month"], row["currency"])]
+        bucket.update(open_count=row["n"], value=row["value"], weighted_value=row["weighted"])
+    tz = timezone.get_current_timezone()
+    won_rows = (
+        visible.filter(
+            status=OpportunityStatus.WON,
+            closed_at__gte=dt.datetime.combine(first, dt.time(), tzinfo=tz),
+            closed_at__lt=dt.datetime.combine(end, dt.time(), tzinfo=tz),
+        )
+        .annotate(month=TruncMonth("closed_at"))
+        .values("month", "currency")
+        .annotate(n=Count("pk"), value=Sum("value"))
+        .order_by()
+    )
+    for row in won_rows:
+        bucket = buckets[(timezone.localtime(row["month"]).date(), row["currency"])]
+        bucket.update(won_count=row["n"], won_value=row["value"])
+    rows = []
+    for month in starts[:-1]:
+        currencies = sorted(c for (m, c) in buckets if m == month) or [organization_currency()]
+        rows.extend(
+            {"month": month.strftime("%Y-%m"), "currency": currency, **buckets[(month, currency)]}
+            for currency in currencies
+        )
+    return rows
+
+
+def funnel(*, pipeline: Pipeline, user) -> list[dict]:
+    """Per stage: how many opportunities and how much weighted value (all currencies)."""
+    counts = {
+        row["stage_id"]: row
+        for row in visible_opportunities(user)
+        .filter(pipeline=pipeline)
+        .order_by()
+        .values("stage_id")
+        .annotate(n=Count("pk"), weighted=Sum("weighted_value"), value=Sum("value"))
+    }
+    return [
+        {
+            "stage": stage,
+            "count": counts.get(stage.pk, {}).get("n", 0),
+            "value": counts.get(stage.pk, {}).get("value") or ZERO,
+            "weighted_value": counts.get(stage.pk, {}).get("weighted") or ZERO,
+        }
+        for stage in pipeline.stages.all()
+    ]
+
+
+def lead_sources(*, user) -> list[dict]:
+    """Leads per source, and how many of them were converted."""
+    return list(
+        access.visible(user, Action.READ, Lead.objects.all())
+        .order_by()
+        .values("source")
+        .annotate(count=Count("pk"), converted=Count("pk", filter=Q(status=LeadStatus.CONVERTED)))
+        .order_by("-count")
+    )
+
+
+def call_outcomes(calls: QuerySet[AICall]) -> dict:
+    """Calls by status and by outcome: counts only."""
+    by_status = list(
+        calls.order_by().values("status").annotate(count=Count("pk")).order_by("-count")
+    )
+    by_outcome = list(
+        calls.exclude(outcome="")
+        .order_by()
+        .values("outcome")
+        .annotate(count=Count("pk"))
+        .order_by("-count")
+    )
+    completed = sum(r["count"] for r in by_status if r["status"] == AICallStatus.COMPLETED)
+    return {"by_status": by_status, "by_outcome": by_outcome, "completed": completed}
