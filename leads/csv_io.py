@@ -262,7 +262,7 @@ class _Importer:
         self.organization_id = current_organization_id()
         self.settings = services.organization_settings(self.organization_id)
         self.weights = scoring.weights_for(self.settings)
-        self.members = {u.email.lower(): u for u in _members()}
+        self.members = {u.email.lower(): u for u in selectors.organization_members()}
         self.assignees_checked: dict[str, str | None] = {}
         self.report = ImportReport()
         self.known_keys = self._existing_keys()
@@ -470,15 +470,6 @@ class _Importer:
         if missing:
             bulk_create_with_history(list(missing.values()), Tag, default_user=user)
         return {**existing, **missing}
-
-
-def _members():
-    return User.objects.filter(
-        is_active=True,
-        memberships__organization_id=current_organization_id(),
-        memberships__is_active=True,
-        memberships__deleted_at__isnull=True,
-    )
 
 
 def import_leads(

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from leads.choices import POSITIVE_OUTCOMES, InteractionType
 from leads.models import Interaction, Lead
 from leads.scoring import ENGAGEMENT_WINDOW_DAYS
+from smartweb.tenancy.context import current_organization_id
 
 # Interactions that reach the lead (a note is internal, a website visit is theirs alone).
 CONTACT_TYPES = (
@@ -28,6 +30,17 @@ DUPLICATE_KEYS: dict[str, tuple[str, ...]] = {
     "website": ("company__website_domain",),
 }
 MAX_DUPLICATE_GROUPS = 500
+
+
+def organization_members() -> QuerySet[User]:
+    """Active users with an active membership of the current organization: whom leads
+    may be assigned to (users are global rows; never offer `User.objects`)."""
+    return User.objects.filter(
+        is_active=True,
+        memberships__organization_id=current_organization_id(),
+        memberships__is_active=True,
+        memberships__deleted_at__isnull=True,
+    )
 
 
 def _engagement_filters(now: dt.datetime) -> tuple[Q, Q]:

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from rest_framework import serializers
 
 from accounts.models import User
+from leads import selectors
 from leads.choices import LeadStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from leads.services import allowed_transitions
 from smartweb import access
 from smartweb.rbac import Action
-from smartweb.tenancy.context import current_organization_id
 
 
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
@@ -46,13 +46,7 @@ def organization_tags(request):
 
 
 def organization_members(request):
-    """Active users with an active membership of the current organization."""
-    return User.objects.filter(
-        is_active=True,
-        memberships__organization_id=current_organization_id(),
-        memberships__is_active=True,
-        memberships__deleted_at__isnull=True,
-    )
+    return selectors.organization_members()
 
 
 # --- output ------------------------------------------------------------------------

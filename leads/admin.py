@@ -1,0 +1,754 @@
+"""Back office of lead generation: companies, leads (with their timeline, tags and score
+breakdown), interactions, enrichments and tags of the current organization.
+
+Writes go through `leads.services` (permission-checked, validated, history kept); the
+forms run the same checks first, so a refused change is a form error. Bulk actions work
+on the rows the user may change and report the others. Foreign-key choices and list
+filters offer only the current organization's rows.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from leads import csv_io, selectors, services
+from leads.choices import LeadStatus, WebsiteStatus
+from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
+from leads.normalize import normalize_email, normalize_phone
+from smartweb import access
+from smartweb.admin import TenantOwnedModelAdmin
+from smartweb.rbac import Action, Resource, Scope
+
+ACTION_TEMPLATE = "admin/leads/action_form.html"
+
+
+def members():
+    """Active members of the current organization: the only users one may assign."""
+    return selectors.organization_members().order_by("email")
+
+
+def _stored(obj):
+    """The row as stored: the admin has already written the form's values onto `obj`,
+    and the services compare old and new values (consent, assignment, status)."""
+    return type(obj).all_objects.get(pk=obj.pk)
+
+
+def _adopt(obj, saved) -> None:
+    """Make the admin's instance stand for the row the service saved (log, redirect,
+    inlines use it)."""
+    obj.__dict__.update(saved.__dict__)
+
+
+class LeadsAdmin(TenantOwnedModelAdmin):
+    """Another organization's row is a 404, as in the API (never a redirect that tells
+    whether the id exists); history is shown but not reverted around the services."""
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such row in this organization.")
+        return obj
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in ("assigned_to", "created_by"):
+            kwargs["queryset"] = members()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.request = request
+        return form
+
+
+def _form_errors(form: forms.Form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A read-only list of a lead's rows, under the lead's own permissions."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return access.can(request.user, Action.READ, Resource.LEADS, obj=obj)
+
+
+class InteractionInline(ReadOnlyInline):
+    model = Interaction
+    verbose_name_plural = "timeline"
+    fields = ["occurred_at", "type", "direction", "subject", "outcome", "created_by"]
+    readonly_fields = fields
+    ordering = ["-occurred_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("created_by").defer("search_vector")
+
+
+class EnrichmentInline(ReadOnlyInline):
+    model = LeadEnrichment
+    fields = ["provider", "fetched_at", "confidence", "data"]
+    readonly_fields = fields
+
+
+class LeadTagInline(admin.TabularInline):
+    """Tag editing on the lead (each link and unlink is kept in history)."""
+
+    model = LeadTag
+    extra = 1
+    autocomplete_fields = ["tag"]
+    verbose_name = "tag"
+    verbose_name_plural = "tags"
+
+    def _lead_permission(self, request, obj, action=Action.UPDATE):
+        return access.can(request.user, action, Resource.LEADS, obj=obj)
+
+    def has_view_permission(self, request, obj=None):
+        return self._lead_permission(request, obj, Action.READ)
+
+    def has_add_permission(self, request, obj=None):
+        return obj is not None and self._lead_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is not None and self._lead_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and self._lead_permission(request, obj)
+
+
+class ScoreBandFilter(admin.SimpleListFilter):
+    title = "score"
+    parameter_name = "score"
+    BANDS = {"hot": (70, 100), "warm": (40, 69), "cold": (0, 39)}
+
+    def lookups(self, request, model_admin):
+        return [(key, f"{key.title()} ({low}–{high})") for key, (low, high) in self.BANDS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.BANDS:
+            low, high = self.BANDS[self.value()]
+            return queryset.filter(lead_score__gte=low, lead_score__lte=high)
+        return queryset
+
+
+class WebsiteStatusFilter(admin.SimpleListFilter):
+    title = "website"
+    parameter_name = "website_status"
+
+    def lookups(self, request, model_admin):
+        return WebsiteStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in WebsiteStatus.values:
+            return queryset.filter(online_presence__website_status=self.value())
+        return queryset
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = "assigned to"
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        return [("none", "Unassigned"), *((str(u.pk), u.email) for u in members())]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(assigned_to__isnull=True)
+        if self.value():
+            return queryset.filter(assigned_to_id__in=members().filter(pk=self.value()))
+        return queryset
+
+
+# --- companies ---------------------------------------------------------------------
+
+
+class CompanyAdminForm(forms.ModelForm):
+    website = forms.URLField(max_length=300, required=False, assume_scheme="https")
+
+    class Meta:
+        model = Company
+        fields = sorted(services.COMPANY_FIELDS - {"customer_since"})
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            services.clean_online_presence(cleaned.get("online_presence"))
+        except ValidationError as exc:
+            self.add_error("online_presence", exc)
+        return cleaned
+
+
+@admin.register(Company)
+class CompanyAdmin(LeadsAdmin):
+    form = CompanyAdminForm
+    list_display = ["name", "business_type", "city", "phone", "website_link", "is_customer"]
+    list_filter = ["business_type", "size", WebsiteStatusFilter, "is_customer", "country"]
+    search_fields = ["name", "city", "postal_code", "phone", "email", "website_domain"]
+    readonly_fields = ["customer_since", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "business_type", "size"]}),
+        ("Contact", {"fields": ["phone", "email", "website"]}),
+        (
+            "Address",
+            {"fields": ["address_line1", "address_line2", "city", "region", "postal_code"]},
+        ),
+        (None, {"fields": ["country", "online_presence", "metadata"]}),
+        ("Customer", {"fields": ["is_customer", "customer_since"]}),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def base_queryset(self):
+        return Company.all_objects.defer("search_vector")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        scope = access.scope_for(request.user, Action.READ, Resource.COMPANIES)
+        return queryset if scope == Scope.ALL else queryset.distinct()
+
+    @admin.display(description="website", ordering="website_domain")
+    def website_link(self, obj):
+        return (
+            format_html('<a href="{}">{}</a>', obj.website, obj.website_domain)
+            if obj.website
+            else ""
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.changed_data}
+        if change:
+            saved = services.company_update(
+                company=_stored(obj), acting_user=request.user, data=data
+            )
+            _adopt(obj, saved)
+        else:
+            _adopt(obj, services.company_create(acting_user=request.user, data=data))
+
+    def delete_model(self, request, obj):
+        services.company_delete(company=obj, acting_user=request.user)
+
+
+# --- leads -------------------------------------------------------------------------
+
+
+class LeadAdminForm(forms.ModelForm):
+    allow_duplicate = forms.BooleanField(
+        required=False,
+        help_text="Create the lead even though it matches existing ones (phone, email, website).",
+    )
+
+    class Meta:
+        model = Lead
+        fields = ["company", *sorted(services.LEAD_FIELDS)]
+
+    def clean(self):
+        cleaned = super().clean()
+        user = self.request.user
+        action = Action.UPDATE if self.instance.pk and not self.instance._state.adding else None
+        if "assigned_to" in self.changed_data:
+            try:
+                services.check_assignee(user, cleaned.get("assigned_to"), action or Action.CREATE)
+            except ValidationError as exc:
+                _form_errors(self, exc)
+        company = cleaned.get("company")
+        if action is None and company is not None and not cleaned.get("allow_duplicate"):
+            self._refuse_duplicates(company, cleaned)
+        return cleaned
+
+    def _refuse_duplicates(self, company: Company, cleaned: dict) -> None:
+        keys = selectors.keys_of(Lead(company=company))
+        for kind, value in (
+            ("phone", _quiet(normalize_phone, cleaned.get("contact_phone"))),
+            ("email", _quiet(normalize_email, cleaned.get("contact_email"))),
+        ):
+            if value:
+                keys[kind].add(value)
+        found = [d for d in selectors.duplicates_of(keys=keys) if d.lead.company_id != company.pk]
+        if found:
+            names = ", ".join(f"{d.lead} ({', '.join(d.matched_on)})" for d in found[:5])
+            self.add_error(
+                None, f"Possible duplicate of: {names}. Tick 'allow duplicate' to go on."
+            )
+
+
+def _quiet(normalize, value):
+    try:
+        return normalize(value or "")
+    except ValidationError:
+        return ""
+
+
+class TagChoiceForm(forms.Form):
+    tag = forms.ModelChoiceField(queryset=Tag.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].queryset = Tag.objects.all()
+
+
+class AssignForm(forms.Form):
+    assigned_to = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Unassigned", label="Assign to"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assigned_to"].queryset = members()
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=LeadStatus.choices)
+    reason = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text=f"CSV, UTF-8, at most {csv_io.MAX_BYTES // 2**20} MB.")
+    skip_bad_rows = forms.BooleanField(
+        required=False, help_text="Import the good rows and report the bad ones."
+    )
+    mapping = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One CSVCOLUMN=FIELD per line, e.g. Business=company_name.",
+    )
+
+    def clean_mapping(self):
+        try:
+            return csv_io.parse_mapping(self.cleaned_data["mapping"].split())
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+@admin.register(Lead)
+class LeadAdmin(LeadsAdmin):
+    form = LeadAdminForm
+    list_display = [
+        "__str__",
+        "status",
+        "lead_score",
+        "assigned_to",
+        "tag_list",
+        "last_contacted_at",
+        "next_follow_up_at",
+    ]
+    list_filter = [
+        "status",
+        ScoreBandFilter,
+        "source",
+        "company__business_type",
+        AssigneeFilter,
+        ("tags", admin.RelatedOnlyFieldListFilter),
+        "do_not_contact",
+    ]
+    list_select_related = ["company", "assigned_to"]
+    search_fields = [
+        "company__name",
+        "contact_name",
+        "contact_email",
+        "company__phone",
+        "company__email",
+        "company__website_domain",
+    ]
+    autocomplete_fields = ["company"]
+    readonly_fields = [
+        "status",
+        "lead_score",
+        "score_table",
+        "scored_at",
+        "status_changed_at",
+        "last_contacted_at",
+        "consent_updated_at",
+        "merged_into",
+        "created_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["company", "allow_duplicate", "status", "source", "assigned_to"]}),
+        (
+            "Contact",
+            {"fields": ["contact_name", "contact_title", "contact_email", "contact_phone"]},
+        ),
+        (
+            "Score",
+            {"fields": ["lead_score", "score_override", "score_table", "scored_at"]},
+        ),
+        (
+            "Follow-up and consent",
+            {
+                "fields": [
+                    "last_contacted_at",
+                    "next_follow_up_at",
+                    "consent_to_contact",
+                    "consent_updated_at",
+                    "do_not_contact",
+                ]
+            },
+        ),
+        (None, {"fields": ["notes", "status_changed_at", "merged_into", "created_at"]}),
+    ]
+    inlines = [LeadTagInline, InteractionInline, EnrichmentInline]
+    actions = [
+        "restore_selected",
+        "assign_selected",
+        "tag_selected",
+        "change_status_selected",
+        "rescore_selected",
+        "export_csv",
+    ]
+    change_list_template = "admin/leads/lead/change_list.html"
+
+    def base_queryset(self):
+        return Lead.all_objects.defer("search_vector", "company__search_vector")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tags")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "company"] if obj is not None else fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        first = [f for f in fieldsets[0][1]["fields"] if f != "allow_duplicate"]
+        return [(None, {"fields": first}), *fieldsets[1:]]
+
+    @admin.display(description="tags")
+    def tag_list(self, obj):
+        return ", ".join(tag.name for tag in obj.tags.all())
+
+    @admin.display(description="breakdown")
+    def score_table(self, obj):
+        factors = (obj.score_breakdown or {}).get("factors", {})
+        if not factors:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((name, f["weight"], f["points"], f["reason"]) for name, f in factors.items()),
+        )
+        override = (obj.score_breakdown or {}).get("override")
+        note = format_html("<p>Set by hand to {}.</p>", override) if override is not None else ""
+        return format_html(
+            "{}<table><tr><th>factor</th><th>weight</th><th>points</th><th>why</th></tr>{}</table>",
+            note,
+            rows,
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.LEAD_FIELDS
+        }
+        if change:
+            _adopt(
+                obj, services.lead_update(lead=_stored(obj), acting_user=request.user, data=data)
+            )
+        else:
+            lead = services.lead_create(
+                acting_user=request.user,
+                data=data,
+                company=form.cleaned_data["company"],
+                allow_duplicate=True,
+            )
+            _adopt(obj, lead)
+
+    def delete_model(self, request, obj):
+        services.lead_delete(lead=obj, acting_user=request.user)
+
+    # Bulk actions: each goes through a service that checks every lead.
+
+    def _intermediate(self, request, queryset, form, title, action):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "queryset": queryset,
+            "action": action,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, ACTION_TEMPLATE, context)
+
+    def _changeable(self, request, queryset):
+        return access.visible(request.user, Action.UPDATE, queryset)
+
+    @admin.action(description="Assign selected leads")
+    def assign_selected(self, request, queryset):
+        form = AssignForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._intermediate(request, queryset, form, "Assign leads", "assign_selected")
+        try:
+            count = services.leads_assign(
+                leads=self._changeable(request, queryset),
+                assignee=form.cleaned_data["assigned_to"],
+                acting_user=request.user,
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            self.message_user(request, _message(exc), messages.ERROR)
+            return None
+        self.message_user(request, f"Assigned {count} lead(s).", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Tag selected leads")
+    def tag_selected(self, request, queryset):
+        form = TagChoiceForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._intermediate(request, queryset, form, "Tag leads", "tag_selected")
+        count = services.leads_add_tag(
+            leads=self._changeable(request, queryset),
+            tag=form.cleaned_data["tag"],
+            acting_user=request.user,
+        )
+        self.message_user(request, f"Tagged {count} lead(s).", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Change status of selected leads")
+    def change_status_selected(self, request, queryset):
+        form = StatusForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._intermediate(
+                request, queryset, form, "Change status", "change_status_selected"
+            )
+        changed, failed = services.leads_change_status(
+            leads=self._changeable(request, queryset),
+            status=form.cleaned_data["status"],
+            reason=form.cleaned_data["reason"],
+            acting_user=request.user,
+        )
+        self.message_user(request, f"Changed {changed} lead(s).", messages.SUCCESS)
+        for name, reason in failed.items():
+            self.message_user(request, f"{name}: {reason}", messages.WARNING)
+        return None
+
+    @admin.action(description="Re-score selected leads")
+    def rescore_selected(self, request, queryset):
+        changed = services.leads_rescore(
+            queryset=queryset.filter(deleted_at__isnull=True), acting_user=request.user
+        )
+        self.message_user(request, f"{changed} score(s) changed.", messages.SUCCESS)
+
+    @admin.action(description="Export selected leads as CSV")
+    def export_csv(self, request, queryset):
+        out = io.StringIO()
+        csv_io.export_leads(
+            queryset=queryset,
+            out=out,
+            acting_user=request.user,
+            request=request,
+            description="admin selection",
+        )
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        name = f"leads-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    # CSV import page.
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="leads_lead_import"), *super().get_urls()]
+
+    def import_view(self, request):
+        if not (
+            access.can(request.user, Action.CREATE, Resource.LEADS)
+            and access.can(request.user, Action.CREATE, Resource.COMPANIES)
+        ):
+            raise PermissionDenied
+        report = None
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                report = csv_io.import_leads(
+                    source=form.cleaned_data["file"],
+                    acting_user=request.user,
+                    mapping=form.cleaned_data["mapping"],
+                    skip_bad_rows=form.cleaned_data["skip_bad_rows"],
+                )
+            except csv_io.ImportRefused as exc:
+                form.add_error("file", str(exc))
+            else:
+                level = messages.SUCCESS if report.committed else messages.ERROR
+                summary = (
+                    f"Imported {report.created} lead(s)."
+                    if report.committed
+                    else f"Nothing imported: {report.bad_rows} row(s) have errors."
+                )
+                self.message_user(request, summary, level)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import leads from CSV",
+            "form": form,
+            "report": report,
+            "columns": list(csv_io.COLUMNS),
+            "opts": self.model._meta,
+            "changelist_url": reverse("admin:leads_lead_changelist"),
+        }
+        return TemplateResponse(request, "admin/leads/lead/import.html", context)
+
+
+def _message(exc: Exception) -> str:
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+# --- interactions, enrichments, tags -----------------------------------------------
+
+
+class InteractionAdminForm(forms.ModelForm):
+    class Meta:
+        model = Interaction
+        fields = ["lead", *sorted(services.INTERACTION_FIELDS)]
+
+    def clean_ai_analysis(self):
+        return services.clean_ai_analysis(self.cleaned_data.get("ai_analysis"))
+
+
+@admin.register(Interaction)
+class InteractionAdmin(LeadsAdmin):
+    form = InteractionAdminForm
+    list_display = ["occurred_at", "type", "direction", "lead", "subject", "outcome", "created_by"]
+    list_filter = ["type", "direction", "outcome"]
+    list_select_related = ["lead__company", "created_by"]
+    search_fields = ["subject", "content", "lead__company__name", "lead__contact_name"]
+    autocomplete_fields = ["lead"]
+    readonly_fields = ["created_by", "created_at"]
+    date_hierarchy = "occurred_at"
+
+    def base_queryset(self):
+        return Interaction.all_objects.defer("search_vector")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "lead"] if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        data = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.INTERACTION_FIELDS
+        }
+        if change:
+            services.interaction_update(interaction=obj, acting_user=request.user, data=data)
+        else:
+            saved = services.interaction_log(
+                lead=form.cleaned_data["lead"], acting_user=request.user, data=data
+            )
+            _adopt(obj, saved)
+
+    def delete_model(self, request, obj):
+        services.interaction_delete(interaction=obj, acting_user=request.user)
+
+
+@admin.register(LeadEnrichment)
+class EnrichmentAdmin(LeadsAdmin):
+    list_display = ["lead", "provider", "confidence", "fetched_at"]
+    list_filter = ["provider"]
+    list_select_related = ["lead__company"]
+    search_fields = ["provider", "lead__company__name"]
+    autocomplete_fields = ["lead"]
+    readonly_fields = ["pretty_data"]
+
+    @admin.display(description="data (formatted)")
+    def pretty_data(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, sort_keys=True))
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in services.ENRICHMENT_FIELDS}
+        if change:
+            services.enrichment_update(enrichment=obj, acting_user=request.user, data=data)
+        else:
+            saved = services.enrichment_record(
+                lead=form.cleaned_data["lead"], acting_user=request.user, **data
+            )
+            _adopt(obj, saved)
+
+
+@admin.register(Tag)
+class TagAdmin(LeadsAdmin):
+    """The organization's tag list: read by whoever reads leads, edited by managers."""
+
+    list_display = ["name", "colour", "description", "lead_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        if not access.can(request.user, Action.READ, Resource.LEADS):
+            return Tag.objects.none()
+        return Tag.all_objects.annotate(
+            active_leads=models.Count("leads", filter=models.Q(leads__deleted_at__isnull=True))
+        )
+
+    def _may(self, request, action):
+        return access.scope_for(request.user, action, Resource.LEADS) in (Scope.TEAM, Scope.ALL)
+
+    def has_view_permission(self, request, obj=None):
+        return access.can(request.user, Action.READ, Resource.LEADS)
+
+    def has_add_permission(self, request):
+        return access.can(request.user, Action.CREATE, Resource.LEADS)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request, Action.UPDATE)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may(request, Action.DELETE)
+
+    @admin.display(description="colour")
+    def colour(self, obj):
+        return format_html('<span style="color:{}">■</span> {}', obj.color, obj.color)
+
+    @admin.display(description="leads", ordering="active_leads")
+    def lead_count(self, obj):
+        return obj.active_leads
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in services.TAG_FIELDS}
+        if change:
+            services.tag_update(tag=obj, acting_user=request.user, data=data)
+        else:
+            _adopt(obj, services.tag_create(acting_user=request.user, data=data))
+
+    def delete_model(self, request, obj):
+        services.tag_delete(tag=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for tag in queryset:
+            services.tag_delete(tag=tag, acting_user=request.user)
+
+    @admin.action(description="Restore selected deleted rows")
+    def restore_selected(self, request, queryset):
+        restored = 0
+        for tag in queryset.filter(deleted_at__isnull=False):
+            services.tag_restore(tag=tag, acting_user=request.user)
+            restored += 1
+        self.message_user(request, f"Restored {restored} tag(s).", messages.SUCCESS)

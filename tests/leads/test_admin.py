@@ -1,0 +1,263 @@
+"""The back office of leads: scoped lists, 404 across organizations, forms, actions."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import AuditLog
+from leads.models import Interaction, Lead, LeadTag
+from smartweb.tenancy.context import tenant_context
+from tests.leads.factories import InteractionFactory, TagFactory, make_lead
+
+pytestmark = pytest.mark.django_db
+
+MODELS = ["company", "lead", "interaction", "tag", "leadenrichment"]
+# The lead form's inlines (tags, timeline, enrichments), none of them changed here.
+INLINE_MANAGEMENT = {
+    f"{prefix}-{name}": "0"
+    for prefix in ("lead_tags", "interactions", "enrichments")
+    for name in ("TOTAL_FORMS", "INITIAL_FORMS")
+}
+
+
+@pytest.fixture
+def rows_a(lead_a, interaction_a, tag_a, enrichment_a):
+    return {
+        "company": lead_a.company,
+        "lead": lead_a,
+        "interaction": interaction_a,
+        "tag": tag_a,
+        "leadenrichment": enrichment_a,
+    }
+
+
+def _login(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_another_organizations_rows_are_404_and_absent_from_lists(
+    client, model, rows_a, admin_b, lead_b
+):
+    _login(client, admin_b)
+    obj = rows_a[model]
+    changelist = client.get(reverse(f"admin:leads_{model}_changelist") + "?state=all")
+    assert changelist.status_code == 200
+    assert str(obj.pk) not in changelist.content.decode()
+    for view in ("change", "history", "delete"):
+        response = client.get(reverse(f"admin:leads_{model}_{view}", args=[obj.pk]))
+        assert response.status_code == 404, view
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_own_organizations_rows_are_listed_and_open(client, model, rows_a, admin_a):
+    _login(client, admin_a)
+    obj = rows_a[model]
+    changelist = client.get(reverse(f"admin:leads_{model}_changelist"))
+    assert changelist.status_code == 200
+    assert reverse(f"admin:leads_{model}_change", args=[obj.pk]) in changelist.content.decode()
+    assert client.get(reverse(f"admin:leads_{model}_change", args=[obj.pk])).status_code == 200
+    assert client.get(reverse(f"admin:leads_{model}_history", args=[obj.pk])).status_code == 200
+
+
+def test_a_rep_lists_only_own_leads(client, rep_a, lead_a, lead_a2):
+    _login(client, rep_a)
+    body = client.get(reverse("admin:leads_lead_changelist")).content.decode()
+    assert str(lead_a.pk) in body and str(lead_a2.pk) not in body
+    assert client.get(reverse("admin:leads_lead_change", args=[lead_a2.pk])).status_code == 404
+
+
+def test_lead_page_shows_timeline_breakdown_and_tags(client, org_a, admin_a, lead_a, tag_a):
+    InteractionFactory(organization=org_a, lead=lead_a, subject="First call about a website")
+    _login(client, admin_a)
+    body = client.get(reverse("admin:leads_lead_change", args=[lead_a.pk])).content.decode()
+    assert "First call about a website" in body
+    assert "<th>factor</th>" in body and "Trade: plumber" in body
+    assert "leadtag_set" in body or "lead_tags" in body
+
+
+def test_dropdowns_and_filters_offer_only_this_organization(
+    client, org_a, admin_a, admin_b, lead_a, lead_b
+):
+    _login(client, admin_a)
+    add = client.get(reverse("admin:leads_lead_add")).content.decode()
+    assert admin_a.email in add and admin_b.email not in add
+    changelist = client.get(reverse("admin:leads_lead_changelist")).content.decode()
+    assert admin_b.email not in changelist
+    search = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "leads", "model_name": "lead", "field_name": "company", "term": "o"},
+    ).json()
+    names = {row["text"] for row in search["results"]}
+    assert "Drip Drop Plumbing" in names and "Bravo Roofing" not in names
+
+
+def test_edit_through_the_form_goes_through_the_services(client, org_a, admin_a, lead_a):
+    _login(client, admin_a)
+    url = reverse("admin:leads_lead_change", args=[lead_a.pk])
+    form = {
+        "source": "referral",
+        "assigned_to": str(lead_a.assigned_to_id),
+        "contact_name": "Dana Drip",
+        "contact_title": "",
+        "contact_email": "dana@drip.test",
+        "contact_phone": "07700 900123",
+        "score_override": "",
+        "next_follow_up_at_0": "",
+        "next_follow_up_at_1": "",
+        "consent_to_contact": "on",
+        "notes": "",
+        **INLINE_MANAGEMENT,
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, (
+        response.context["adminform"].form.errors,
+        [f.formset.errors for f in response.context["inline_admin_formsets"]],
+        [f.formset.non_form_errors() for f in response.context["inline_admin_formsets"]],
+    )
+    with tenant_context(org_a):
+        lead = Lead.objects.get(pk=lead_a.pk)
+    assert lead.contact_phone_normalized == "+447700900123"
+    assert lead.consent_updated_at is not None and lead.source == "referral"
+    bad = client.post(url, {**form, "contact_phone": "nope"})
+    assert bad.status_code == 200 and "phone number" in bad.content.decode()
+
+
+def test_bulk_actions_change_only_permitted_leads(client, org_a, manager_a, rep_a, lead_a, lead_a2):
+    tag = TagFactory(organization=org_a, name="spring")
+    _login(client, manager_a)
+    url = reverse("admin:leads_lead_changelist")
+    selected = [str(lead_a.pk), str(lead_a2.pk)]
+    first = client.post(url, {"action": "tag_selected", "_selected_action": selected})
+    assert first.status_code == 200 and "Apply" in first.content.decode()
+    client.post(
+        url,
+        {"action": "tag_selected", "_selected_action": selected, "apply": "1", "tag": tag.pk},
+    )
+    client.post(
+        url,
+        {
+            "action": "change_status_selected",
+            "_selected_action": selected,
+            "apply": "1",
+            "status": "contacted",
+            "reason": "",
+        },
+    )
+    with tenant_context(org_a):
+        assert list(LeadTag.objects.values_list("lead_id", flat=True)) == [lead_a.pk]
+        assert Lead.objects.get(pk=lead_a.pk).status == "contacted"
+        assert Lead.objects.get(pk=lead_a2.pk).status == "new"
+        assert Interaction.objects.filter(lead=lead_a, type="note").count() == 1
+
+
+def test_invalid_bulk_status_change_is_reported(client, org_a, admin_a, lead_a):
+    _login(client, admin_a)
+    response = client.post(
+        reverse("admin:leads_lead_changelist"),
+        {
+            "action": "change_status_selected",
+            "_selected_action": [str(lead_a.pk)],
+            "apply": "1",
+            "status": "converted",
+            "reason": "",
+        },
+        follow=True,
+    )
+    assert "cannot go from" in response.content.decode()
+
+
+def test_bulk_assign_and_export(client, org_a, admin_a, rep_a2, lead_a, lead_b):
+    _login(client, admin_a)
+    url = reverse("admin:leads_lead_changelist")
+    client.post(
+        url,
+        {
+            "action": "assign_selected",
+            "_selected_action": [str(lead_a.pk)],
+            "apply": "1",
+            "assigned_to": str(rep_a2.pk),
+        },
+    )
+    with tenant_context(org_a):
+        assert Lead.objects.get(pk=lead_a.pk).assigned_to == rep_a2
+    export = client.post(url, {"action": "export_csv", "_selected_action": [str(lead_a.pk)]})
+    assert export["Content-Type"].startswith("text/csv")
+    assert "Drip Drop Plumbing" in export.content.decode()
+    with tenant_context(org_a):
+        assert AuditLog.objects.filter(action="data.export").exists()
+
+
+def test_soft_deleted_leads_are_listed_under_deleted_and_restorable(client, org_a, admin_a, lead_a):
+    _login(client, admin_a)
+    delete_url = reverse("admin:leads_lead_delete", args=[lead_a.pk])
+    assert client.post(delete_url, {"post": "yes"}).status_code == 302
+    url = reverse("admin:leads_lead_changelist")
+    assert str(lead_a.pk) not in client.get(url).content.decode()
+    assert str(lead_a.pk) in client.get(url + "?state=deleted").content.decode()
+    client.post(
+        url + "?state=deleted",
+        {"action": "restore_selected", "_selected_action": [str(lead_a.pk)]},
+    )
+    with tenant_context(org_a):
+        assert not Lead.all_objects.get(pk=lead_a.pk).is_deleted
+
+
+def test_csv_import_page(client, org_a, admin_a, readonly_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    _login(client, admin_a)
+    url = reverse("admin:leads_lead_import")
+    assert client.get(url).status_code == 200
+    upload = SimpleUploadedFile(
+        "leads.csv", b"company_name,phone\nDrip,01632 960001\nBad,nope\n", "text/csv"
+    )
+    response = client.post(url, {"file": upload, "skip_bad_rows": "on", "mapping": ""})
+    body = response.content.decode()
+    assert response.status_code == 200 and "Imported 1 lead" in body
+    assert "<td>3</td><td>phone</td>" in body
+    refused = client.post(url, {"file": SimpleUploadedFile("x.csv", b"\x00\x01", "text/csv")})
+    assert "binary" in refused.content.decode()
+    client.force_login(readonly_a)
+    assert client.get(url).status_code == 403
+
+
+def test_a_rep_cannot_rename_tags(client, rep_a, tag_a):
+    _login(client, rep_a)
+    url = reverse("admin:leads_tag_change", args=[tag_a.pk])
+    response = client.post(url, {"name": "renamed", "color": "#000000", "description": ""})
+    assert response.status_code == 403
+
+
+def test_add_lead_refuses_a_duplicate_unless_allowed(client, org_a, admin_a, lead_a):
+    other = make_lead(org_a, company={"name": "Drip Drop again", "phone": "01632 960555"})
+    with tenant_context(org_a):
+        from leads.models import Company
+
+        lone = Company.objects.create(
+            name="Lone", phone="01632 960001", phone_normalized="+441632960001"
+        )
+    _login(client, admin_a)
+    form = {
+        "company": str(lone.pk),
+        "source": "manual",
+        "assigned_to": "",
+        "contact_name": "",
+        "contact_title": "",
+        "contact_email": "",
+        "contact_phone": "",
+        "score_override": "",
+        "next_follow_up_at_0": "",
+        "next_follow_up_at_1": "",
+        "notes": "",
+        **INLINE_MANAGEMENT,
+    }
+    url = reverse("admin:leads_lead_add")
+    refused = client.post(url, form)
+    assert refused.status_code == 200 and "Possible duplicate" in refused.content.decode()
+    allowed = client.post(url, {**form, "allow_duplicate": "on"})
+    assert allowed.status_code == 302
+    with tenant_context(org_a):
+        assert Lead.objects.filter(company=lone).exists()
+        assert Lead.objects.count() == 3
+    assert other

@@ -1,0 +1,172 @@
+"""CSV import and export: per-row errors, both modes, duplicates, refused files."""
+
+import csv
+import io
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from accounts.models import AuditLog
+from leads import csv_io
+from leads.models import Company, Lead, LeadTag, Tag
+from smartweb.tenancy.context import tenant_context
+from tests.leads.factories import acting_as, make_lead
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "company_name,business_type,phone,email,website,contact_name,status,tags,assigned_to\n"
+
+
+def _import(org, user, text, **kwargs):
+    source = io.BytesIO(text.encode() if isinstance(text, str) else text)
+    with acting_as(org, user):
+        return csv_io.import_leads(source=source, acting_user=user, **kwargs)
+
+
+def _leads(org):
+    with tenant_context(org):
+        return list(Lead.objects.select_related("company", "assigned_to").order_by("company__name"))
+
+
+def test_a_good_file_imports_everything(org_a, admin_a, rep_a):
+    text = HEADER + (
+        "Drip Drop,plumber,01632 960001,office@drip.test,drip.test,Dana,new,hot; wet,"
+        f"{rep_a.email}\n"
+        'Sparky,electrician,01632 960002,,,"Sam, Jr",contacted,hot,\n'
+    )
+    report = _import(org_a, admin_a, text)
+    assert report.committed and report.created == 2 and not report.errors
+    drip, sparky = _leads(org_a)
+    assert drip.company.website == "https://drip.test" and drip.assigned_to == rep_a
+    assert drip.source == "import" and drip.lead_score > 0
+    assert sparky.contact_name == "Sam, Jr" and sparky.status == "contacted"
+    with tenant_context(org_a):
+        assert set(Tag.objects.values_list("name", flat=True)) == {"hot", "wet"}
+        assert LeadTag.objects.count() == 3
+        assert drip.history.count() == 1 and drip.company.history.count() == 1
+
+
+def test_errors_name_the_row_the_field_and_the_reason(org_a, admin_a):
+    text = HEADER + (
+        "Good,plumber,01632 960001,,,,new,,\n"
+        "Bad phone,plumber,phone me,,,,new,,\n"
+        "Bad all,astronaut,,not-an-email,http://,,sleeping,,nobody@x.test\n"
+        ",plumber,,,,,new,,\n"
+        "Short row,plumber\n"
+    )
+    report = _import(org_a, admin_a, text)
+    assert not report.committed and report.created == 0
+    issues = {(e.row, e.field) for e in report.errors}
+    assert (3, "phone") in issues
+    assert {(4, "business_type"), (4, "email"), (4, "website")} <= issues
+    assert (4, "status") in issues and (4, "assigned_to") in issues
+    assert (5, "company_name") in issues
+    assert (6, "") in issues
+    assert report.bad_rows == 4
+    assert all(e.reason for e in report.errors)
+    assert _leads(org_a) == []
+
+
+def test_skip_bad_rows_imports_the_good_ones(org_a, admin_a):
+    text = HEADER + "Good,plumber,01632 960001,,,,new,,\nBad,plumber,nope,,,,new,,\n"
+    report = _import(org_a, admin_a, text, skip_bad_rows=True)
+    assert report.committed and report.created == 1 and report.bad_rows == 1
+    assert [lead.company.name for lead in _leads(org_a)] == ["Good"]
+
+
+def test_duplicates_are_reported_not_doubled(org_a, admin_a):
+    make_lead(org_a, company={"name": "Existing", "phone": "01632 960001"})
+    text = HEADER + (
+        "Same phone,plumber,+44 1632 960001,,,,new,,\n"
+        "New one,plumber,01632 960009,a@new.test,,,new,,\n"
+        "Same email in file,plumber,,A@NEW.TEST,,,new,,\n"
+    )
+    report = _import(org_a, admin_a, text)
+    assert report.committed and report.created == 1
+    assert [(d.row, d.field) for d in report.duplicates] == [(2, "phone"), (4, "email")]
+    assert "existing lead" in report.duplicates[0].reason
+    assert report.duplicates[1].reason == "Duplicate of row 3."
+    assert _import(org_a, admin_a, text).created == 0
+    assert len(_leads(org_a)) == 2
+
+
+def test_column_mapping_and_aliases(org_a, admin_a):
+    text = "Business,Telephone,Postcode,Ref\nDrip,01632 960001,LS1 1AA,77\n"
+    report = _import(org_a, admin_a, text, mapping={"business": "company_name"})
+    assert report.created == 1 and report.ignored_columns == ["Ref"]
+    company = _leads(org_a)[0].company
+    assert company.phone_normalized == "+441632960001" and company.postal_code == "LS1 1AA"
+    with pytest.raises(ValueError):
+        csv_io.parse_mapping(["Business=colour"])
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty"),
+        (b"\xff\xfe\x00n\x00a\x00m\x00e", "UTF-8"),
+        (b"name\x00,x\n", "binary"),
+        (b"contact_name\nDana\n", "company name column"),
+    ],
+)
+def test_malformed_files_are_refused_clearly(org_a, admin_a, content, message):
+    with pytest.raises(csv_io.ImportRefused, match=message):
+        _import(org_a, admin_a, content)
+    assert _leads(org_a) == []
+
+
+def test_an_unterminated_quote_is_a_bad_row_not_a_crash(org_a, admin_a):
+    report = _import(org_a, admin_a, b'company_name,phone\nGood,\n"Open quote,01632 960001\n')
+    assert not report.committed
+    assert [(e.row, e.field) for e in report.errors] == [(3, "")]
+
+
+def test_oversized_files_are_refused(org_a, admin_a, monkeypatch):
+    monkeypatch.setattr(csv_io, "MAX_BYTES", 100)
+    with pytest.raises(csv_io.ImportRefused, match="larger than"):
+        _import(org_a, admin_a, HEADER + "x" * 200)
+    monkeypatch.setattr(csv_io, "MAX_BYTES", 10_000)
+    monkeypatch.setattr(csv_io, "MAX_ROWS", 2)
+    with pytest.raises(csv_io.ImportRefused, match="more than 2 rows"):
+        _import(org_a, admin_a, HEADER + "A,,,,,,,,\nB,,,,,,,,\nC,,,,,,,,\n")
+
+
+def test_a_rep_imports_leads_for_themselves_only(org_a, rep_a, rep_a2):
+    text = HEADER + "Mine,plumber,,,,,new,,\n" + f"Theirs,plumber,,,,,new,,{rep_a2.email}\n"
+    report = _import(org_a, rep_a, text)
+    assert not report.committed
+    assert [(e.row, e.field) for e in report.errors] == [(3, "assigned_to")]
+    _import(org_a, rep_a, HEADER + "Mine,plumber,,,,,new,,\n")
+    assert _leads(org_a)[0].assigned_to == rep_a
+
+
+def test_readonly_users_cannot_import(org_a, readonly_a):
+    with pytest.raises(PermissionDenied):
+        _import(org_a, readonly_a, HEADER)
+
+
+def test_export_round_trips_and_guards_formulas(org_a, admin_a, lead_a, lead_b):
+    make_lead(org_a, company={"name": "=HYPERLINK(evil)", "phone": "+44 1632 960099"})
+    out = io.StringIO()
+    with acting_as(org_a, admin_a):
+        count = csv_io.export_leads(queryset=Lead.objects.all(), out=out, acting_user=admin_a)
+        assert AuditLog.objects.filter(action="data.export", actor=admin_a).exists()
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert count == 2 == len(rows)
+    evil = next(r for r in rows if "HYPERLINK" in r["company_name"])
+    assert evil["company_name"] == "'=HYPERLINK(evil)" and evil["phone"] == "'+44 1632 960099"
+    assert "Bravo Roofing" not in out.getvalue()
+    with tenant_context(org_a):
+        Lead.objects.all().delete()
+        Company.objects.all().delete()
+    report = _import(org_a, admin_a, out.getvalue())
+    assert report.created == 2, report.as_dict()
+    names = {lead.company.name for lead in _leads(org_a)}
+    assert names == {"=HYPERLINK(evil)", "Drip Drop Plumbing"}
+
+
+def test_export_respects_the_users_scope(org_a, rep_a, lead_a, lead_a2):
+    out = io.StringIO()
+    with acting_as(org_a, rep_a):
+        csv_io.export_leads(queryset=Lead.objects.all(), out=out, acting_user=rep_a)
+    assert "Drip Drop" in out.getvalue() and "Sparky" not in out.getvalue()
