@@ -10,7 +10,13 @@ It is idempotent. It creates
 - the runtime role (LOGIN, nothing else): the application connects as it, so Row Level
   Security applies to every query it runs;
 - the database, owned by the owner role, with the extensions the schema needs
-  (created here because some of them need a superuser).
+  (created here because some of them need a superuser);
+- the search role (NOLOGIN, BYPASSRLS): it only owns the SECURITY DEFINER search
+  functions, which filter by the context's organization themselves (see
+  docs/decisions/0004-search-under-rls.md). The owner role is made a member so that its
+  migration can hand those functions to it; the runtime role never is;
+- `pg_read_all_stats` for the runtime role, so that `manage.py db_report` can read the
+  statements of every role in pg_stat_statements.
 
 It prints (or writes, with --env-file) the two connection URLs. Passwords are generated
 once and kept in var/db-roles.json so that a second run changes nothing.
@@ -34,6 +40,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SECRETS_FILE = BASE_DIR / "var" / "db-roles.json"
 OWNER_ROLE = os.environ.get("DATABASE_OWNER_ROLE", "smartweb_owner")
 RUNTIME_ROLE = os.environ.get("DATABASE_RUNTIME_ROLE", "smartweb_app")
+SEARCH_ROLE = os.environ.get("DATABASE_SEARCH_ROLE", "smartweb_search")
 DATABASE_NAME = os.environ.get("SMARTWEB_DATABASE_NAME", "smartweb")
 EXTENSIONS = ("pg_trgm", "btree_gin", "pg_stat_statements")
 
@@ -80,12 +87,31 @@ def _ensure_role(cur, role: str, password: str, *, createdb: bool) -> None:
     )
 
 
+def _ensure_search_role(cur) -> None:
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [SEARCH_ROLE])
+    verb = "ALTER" if cur.fetchone() else "CREATE"
+    cur.execute(
+        sql.SQL(
+            verb + " ROLE {} WITH NOLOGIN NOINHERIT BYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE"
+        ).format(sql.Identifier(SEARCH_ROLE))
+    )
+    cur.execute(
+        sql.SQL("GRANT {} TO {}").format(sql.Identifier(SEARCH_ROLE), sql.Identifier(OWNER_ROLE))
+    )
+
+
+def _grant_statistics(cur) -> None:
+    cur.execute(sql.SQL("GRANT pg_read_all_stats TO {}").format(sql.Identifier(RUNTIME_ROLE)))
+
+
 def bootstrap(admin_url: str) -> RoleURLs:
     """Create roles, database and extensions; return the owner and runtime URLs."""
     passwords = _passwords()
     with psycopg.connect(admin_url, autocommit=True) as conn, conn.cursor() as cur:
         _ensure_role(cur, OWNER_ROLE, passwords[OWNER_ROLE], createdb=True)
         _ensure_role(cur, RUNTIME_ROLE, passwords[RUNTIME_ROLE], createdb=False)
+        _ensure_search_role(cur)
+        _grant_statistics(cur)
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME])
         if not cur.fetchone():
             cur.execute(

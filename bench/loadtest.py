@@ -1,0 +1,230 @@
+"""Concurrent load against a real HTTP server: gunicorn on 127.0.0.1, bounded in time.
+
+Several organizations (the three largest and two small ones), each with a real API
+token of its admin and of a sales rep, mixed reads and writes. Reports throughput,
+latency percentiles per operation and every error.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import requests
+
+from bench import databases, measure
+
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+# operation -> (weight, actor)
+OPERATIONS = {
+    "list_leads": (20, "admin"),
+    "rep_leads": (10, "rep"),
+    "timeline": (15, "rep"),
+    "board": (5, "admin"),
+    "search": (10, "admin"),
+    "top_opportunities": (10, "admin"),
+    "log_interaction": (20, "rep"),
+    "update_lead": (10, "rep"),
+}
+
+
+def _request(session: requests.Session, base: str, op: str, target: dict, rng: random.Random):
+    lead = rng.choice(target["leads"])
+    if op == "list_leads" or op == "rep_leads":
+        return session.get(f"{base}/api/v1/leads/?status={rng.choice(['new', 'contacted'])}")
+    if op == "timeline":
+        return session.get(f"{base}/api/v1/leads/{lead}/timeline/")
+    if op == "board":
+        return session.get(f"{base}/api/v1/pipelines/{target['pipeline']}/board/")
+    if op == "search":
+        return session.get(f"{base}/api/v1/companies/?search={target['term']}")
+    if op == "top_opportunities":
+        return session.get(f"{base}/api/v1/opportunities/?status=open&ordering=-weighted_value")
+    if op == "log_interaction":
+        body = {"lead": lead, "type": "note", "subject": "Load test", "content": "Called back."}
+        return session.post(f"{base}/api/v1/interactions/", json=body)
+    if op == "update_lead":
+        return session.patch(
+            f"{base}/api/v1/leads/{lead}/", json={"notes": f"Checked {rng.random()}"}
+        )
+    raise ValueError(op)
+
+
+def targets(runtime_url: str) -> list[dict]:
+    """Tokens, leads of the rep, pipeline and a search term of five organizations."""
+    from accounts import services
+    from accounts.models import User
+    from smartweb.tenancy.context import tenant_context
+
+    with measure.connect(runtime_url) as conn:
+        slugs = [
+            r[0]
+            for r in conn.execute(
+                "SELECT slug FROM accounts_organization WHERE slug LIKE 'bench-%' ORDER BY slug"
+            ).fetchall()
+        ]
+    chosen = slugs[:3] + slugs[-2:] if len(slugs) > 5 else slugs
+    found = []
+    with measure.connect(runtime_url) as conn:
+        for slug in chosen:
+            with conn.transaction():
+                org = conn.execute(
+                    "SELECT id FROM accounts_organization WHERE slug = %s", [slug]
+                ).fetchone()[0]
+                conn.execute(measure.CONTEXT, [str(org), ""])
+                admin = conn.execute(
+                    "SELECT m.user_id FROM accounts_membership m JOIN accounts_role r"
+                    " ON r.id = m.role_id WHERE r.slug = 'org_admin'"
+                ).fetchone()[0]
+                (rep,) = conn.execute(
+                    "SELECT assigned_to_id FROM leads_lead WHERE assigned_to_id IS NOT NULL"
+                    " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                ).fetchone()
+                leads = [
+                    str(r[0])
+                    for r in conn.execute(
+                        "SELECT id FROM leads_lead WHERE assigned_to_id = %s AND deleted_at IS NULL"
+                        " AND status NOT IN ('converted', 'lost') LIMIT 200",
+                        [rep],
+                    ).fetchall()
+                ]
+                pipeline = conn.execute("SELECT id FROM crm_pipeline WHERE is_default").fetchone()[
+                    0
+                ]
+                term = conn.execute(
+                    "SELECT split_part(name, ' ', 1) FROM leads_company LIMIT 1"
+                ).fetchone()[0]
+            tokens = {}
+            for actor, user_id in (("admin", admin), ("rep", rep)):
+                user = User.objects.get(pk=user_id)
+                with tenant_context(org, user=user):
+                    _, tokens[actor] = services.token_create(
+                        user=user, organization_id=org, name="load test", expires_in_days=1
+                    )
+            found.append(
+                {
+                    "slug": slug,
+                    "tokens": tokens,
+                    "leads": leads,
+                    "pipeline": str(pipeline),
+                    "term": term,
+                }
+            )
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        try:
+            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("gunicorn did not become ready")
+
+
+def run(runtime_url: str, *, seconds: int, workers: int, clients: int) -> dict:
+    found = targets(runtime_url)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(
+        databases.django_env(runtime_url),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        LOG_LEVEL="WARNING",
+    )
+    proc = subprocess.Popen(
+        [
+            str(GUNICORN),
+            "smartweb.wsgi:application",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=databases.BASE_DIR,
+        env=env,
+        start_new_session=True,
+    )
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    lock = threading.Lock()
+    try:
+        _wait_ready(base, proc)
+        deadline = time.monotonic() + seconds
+        names = list(OPERATIONS)
+        weights = [OPERATIONS[n][0] for n in names]
+
+        def client(index: int) -> None:
+            rng = random.Random(index)
+            sessions = {}
+            for t in found:
+                for actor, token in t["tokens"].items():
+                    s = requests.Session()
+                    s.headers["Authorization"] = f"Bearer {token}"
+                    sessions[(t["slug"], actor)] = s
+            while time.monotonic() < deadline:
+                target = rng.choice(found)
+                op = rng.choices(names, weights)[0]
+                session = sessions[(target["slug"], OPERATIONS[op][1])]
+                started = time.perf_counter()
+                try:
+                    response = _request(session, base, op, target, rng)
+                    failed = (
+                        None
+                        if response.status_code < 400
+                        else (f"{op} {response.status_code} {response.text[:200]}")
+                    )
+                except requests.RequestException as exc:
+                    failed = f"{op} {exc.__class__.__name__}: {exc}"
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    latencies[op].append(elapsed)
+                    if failed:
+                        errors.append(failed)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.monotonic() - started
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    everything = [x for samples in latencies.values() for x in samples]
+    return {
+        "seconds": round(wall, 1),
+        "gunicorn_workers": workers,
+        "clients": clients,
+        "organizations": [t["slug"] for t in found],
+        "total": {
+            "requests": len(everything),
+            "throughput_rps": round(len(everything) / wall, 1),
+            "errors": len(errors),
+            **measure.Timing(everything).summary(),
+        },
+        "operations": {op: measure.Timing(s).summary() for op, s in sorted(latencies.items())},
+        "error_samples": errors[:10],
+    }

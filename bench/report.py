@@ -1,0 +1,75 @@
+"""Markdown tables of a benchmark report (the measured part of bench/README.md)."""
+
+from __future__ import annotations
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}×" if b else "–"
+
+
+def _verdict(value: float, target: float | None) -> str:
+    if target is None:
+        return ""
+    return "✅" if value < target else "❌"
+
+
+def render(report: dict, cases) -> str:
+    m = report["machine"]
+    out = [
+        f"Measured {m['date']} on {m['nproc']} cores, {m['memory_gib']} GiB, PostgreSQL "
+        f"{m['postgresql']} (shared_buffers {m['shared_buffers']}), Python {m['python']}; "
+        f"load average at start {m['load_average_at_start']}.",
+        "",
+    ]
+    for scale, result in report["scales"].items():
+        p = result["params"]
+        out += [
+            f"### {scale} leads",
+            "",
+            f"Largest organization `{p['slug']}`: {p['organization_leads']:,} leads; its busiest "
+            f"rep has {p['rep_leads']:,}; the lead of the history has {p['lead_interactions']} "
+            f"interactions; search term `{p['term']}`, fuzzy fragment `{p['fragment']}`.",
+            "",
+            "| query | rows | SQL under RLS p50 / p95 / p99 (ms) | target p95"
+            " | without RLS p50 / p95 (ms) | RLS overhead (p50) | API p50 / p95 (ms)"
+            " | API target p95 | API/SQL (p50) |",
+            "|---|---:|---|---:|---|---:|---|---:|---:|",
+        ]
+        for case in cases:
+            r = result["cases"].get(case.name)
+            if r is None:
+                continue
+            rls, plain, api = r["rls"], r["no_rls"], r["api"]
+            sql_target = f"{case.sql_target_ms:g} {_verdict(rls['p95'], case.sql_target_ms)}"
+            api_target = (
+                f"{case.api_target_ms:g} {_verdict(api['p95'], case.api_target_ms)}"
+                if case.api_target_ms
+                else "–"
+            )
+            out.append(
+                f"| {case.title} | {r['rows']} | {rls['p50']:.2f} / {rls['p95']:.2f} / "
+                f"{rls['p99']:.2f} | {sql_target} | {plain['p50']:.2f} / {plain['p95']:.2f}"
+                f" | {_ratio(rls['p50'], plain['p50'])} | {api['p50']:.2f} / {api['p95']:.2f}"
+                f" | {api_target} | {_ratio(api['p50'], rls['p50'])} |"
+            )
+        load = result.get("load")
+        if load:
+            t = load["total"]
+            out += [
+                "",
+                f"Load: gunicorn {load['gunicorn_workers']} workers, {load['clients']} concurrent "
+                f"clients, {load['seconds']} s, organizations {', '.join(load['organizations'])}: "
+                f"**{t['requests']} requests, {t['throughput_rps']} req/s, p50 {t['p50']:.1f} ms, "
+                f"p95 {t['p95']:.1f} ms, p99 {t['p99']:.1f} ms, {t['errors']} errors**.",
+                "",
+                "| operation | n | p50 (ms) | p95 (ms) | p99 (ms) |",
+                "|---|---:|---:|---:|---:|",
+            ]
+            for op, s in load["operations"].items():
+                out.append(
+                    f"| {op} | {s['n']} | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} |"
+                )
+            for sample in load["error_samples"]:
+                out.append(f"\n    {sample}")
+        out.append("")
+    return "\n".join(out) + "\n"

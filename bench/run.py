@@ -1,0 +1,351 @@
+"""Benchmark the key queries at two scales, under RLS and without, in SQL and through the API.
+
+    make bench                                    # 100k and 1m, then the load test
+    make bench BENCH_ARGS="--scales 100k --load-seconds 10"
+
+For each case the runner makes the API request once as a real user with a real token
+(Django test client) and captures the SQL the application runs for it. Then it times:
+- those statements as the runtime role under RLS, each run in its own transaction with
+  the organization context set like the app does (`set_config(…, true)`);
+- the same statements as the owner role with FORCE ROW LEVEL SECURITY lifted inside a
+  transaction that is rolled back (the statements keep the app's explicit organization
+  filter): the RLS overhead is the ratio of the two medians;
+- the API request end to end (routing, authentication, context, permission service,
+  serializers, JSON): the API/SQL ratio.
+Then `bench.loadtest` runs gunicorn on 127.0.0.1 and drives it with mixed reads and writes
+for several organizations. Results go to bench/results.json and bench/README.md.
+
+The databases come from `python -m bench.generate --scale …`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from bench import databases, measure
+
+RESULTS = Path(__file__).with_name("results.json")
+README = Path(__file__).with_name("README.md")
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+# Statements that set up the request (authentication, context, permissions), not the data.
+PLUMBING = (
+    "set_config",
+    '"accounts_apitoken"',
+    '"accounts_membership"',
+    '"accounts_rolepermission"',
+    '"accounts_userobjectgrant"',
+    '"accounts_organization"',
+    '"django_content_type"',
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    title: str
+    actor: str  # "admin" or "rep" of the largest organization
+    path: Callable[[dict], str]
+    tables: tuple[str, ...]
+    sql_target_ms: float
+    api_target_ms: float | None = None
+
+
+CASES = (
+    Case(
+        "rep_leads",
+        "Sales rep's leads: status filter, by score, first page",
+        "rep",
+        lambda p: "/api/v1/leads/?status=new",
+        ("leads_lead",),
+        2,
+        25,
+    ),
+    Case(
+        "org_leads",
+        "Organization's leads: status filter, by score, first page",
+        "admin",
+        lambda p: "/api/v1/leads/?status=new",
+        ("leads_lead",),
+        2,
+        25,
+    ),
+    Case(
+        "lead_history",
+        "A lead's interaction history (timeline)",
+        "admin",
+        lambda p: f"/api/v1/leads/{p['lead']}/timeline/",
+        ("leads_interaction",),
+        2,
+        25,
+    ),
+    Case(
+        "pipeline_board",
+        "Pipeline board (per stage: counts, sums, top 50)",
+        "admin",
+        lambda p: f"/api/v1/pipelines/{p['pipeline']}/board/",
+        ("crm_opportunity", "crm_pipelinestage"),
+        2,
+    ),
+    Case(
+        "top_opportunities",
+        "Top open opportunities by weighted value",
+        "admin",
+        lambda p: "/api/v1/opportunities/?status=open&ordering=-weighted_value",
+        ("crm_opportunity",),
+        2,
+        25,
+    ),
+    Case(
+        "search_companies",
+        "Full-text search of companies",
+        "admin",
+        lambda p: f"/api/v1/companies/?search={p['term']}",
+        ("leads_company",),
+        5,
+        25,
+    ),
+    Case(
+        "search_leads",
+        "Full-text search of leads (and their companies)",
+        "admin",
+        lambda p: f"/api/v1/leads/?search={p['term']}",
+        ("leads_lead",),
+        5,
+        25,
+    ),
+    Case(
+        "fuzzy_company",
+        "Fuzzy company-name search (substring, trigram)",
+        "admin",
+        lambda p: f"/api/v1/companies/?search={p['fragment']}",
+        ("leads_company",),
+        5,
+        25,
+    ),
+    Case(
+        "dashboard",
+        "Dashboard aggregates (forecast by month)",
+        "admin",
+        lambda p: "/api/v1/opportunities/forecast/",
+        ("crm_opportunity",),
+        25,
+    ),
+)
+
+
+def _django(url: str) -> None:
+    os.environ.update(
+        databases.django_env(url),
+        ALLOWED_HOSTS="testserver,127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",
+        LOG_LEVEL="WARNING",
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartweb.settings")
+    import django
+
+    django.setup()
+
+
+def _switch_database(url: str) -> None:
+    from django.db import connection
+
+    connection.close()
+    connection.settings_dict["NAME"] = url.rsplit("/", 1)[1]
+
+
+def discover(runtime_url: str) -> dict:
+    """The largest organization, its admin and busiest rep, a busy lead, its pipeline and
+    search terms taken from its own companies, read as the runtime role in its context."""
+    with measure.connect(runtime_url) as conn, conn.transaction():
+        org_id, slug = conn.execute(
+            "SELECT id, slug FROM accounts_organization WHERE slug = 'bench-0000'"
+        ).fetchone()
+        conn.execute(measure.CONTEXT, [str(org_id), ""])
+        admin = conn.execute(
+            "SELECT u.id FROM accounts_membership m JOIN accounts_user u ON u.id = m.user_id"
+            " JOIN accounts_role r ON r.id = m.role_id WHERE r.slug = 'org_admin'"
+        ).fetchone()[0]
+        rep, rep_leads = conn.execute(
+            "SELECT assigned_to_id, count(*) FROM leads_lead WHERE assigned_to_id IS NOT NULL"
+            " GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
+        ).fetchone()
+        lead, interactions = conn.execute(
+            "SELECT lead_id, count(*) FROM leads_interaction GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
+        ).fetchone()
+        pipeline = conn.execute("SELECT id FROM crm_pipeline WHERE is_default").fetchone()[0]
+        # A family name as people search for a customer: the most common one of the org.
+        (term,) = conn.execute(
+            "SELECT split_part(name, ' ', 1) AS w FROM leads_company GROUP BY 1"
+            " ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+        leads = conn.execute("SELECT count(*) FROM leads_lead").fetchone()[0]
+    return {
+        "organization": org_id,
+        "slug": slug,
+        "organization_leads": leads,
+        "admin": str(admin),
+        "rep": str(rep),
+        "rep_leads": rep_leads,
+        "lead": str(lead),
+        "lead_interactions": interactions,
+        "pipeline": str(pipeline),
+        "term": term,
+        "fragment": term[1:-1].lower(),
+    }
+
+
+def api_clients(params: dict) -> dict:
+    """A test client per actor, each with a real API token of the organization."""
+    from rest_framework.test import APIClient
+
+    from accounts import services
+    from accounts.models import User
+    from smartweb.tenancy.context import tenant_context
+
+    clients = {}
+    for actor in ("admin", "rep"):
+        user = User.objects.get(pk=params[actor])
+        with tenant_context(params["organization"], user=user):
+            _, raw = services.token_create(
+                user=user, organization_id=params["organization"], name="bench", expires_in_days=1
+            )
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        clients[actor] = client
+    return clients
+
+
+def captured_sql(client, path: str, tables: tuple[str, ...]) -> list[str]:
+    """The data statements the application runs for `path` (plumbing left out)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path}: {response.status_code} {response.content[:300]!r}")
+    statements = []
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        data = sql.startswith("SELECT") and any(f'"{t}"' in sql for t in tables)
+        if data and not any(marker in sql for marker in PLUMBING):
+            statements.append(sql)
+    return statements
+
+
+def api_timing(client, path: str, **repeat_args) -> measure.Timing:
+    import time
+
+    def run() -> float:
+        started = time.perf_counter()
+        response = client.get(path)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path}: {response.status_code}")
+        return elapsed
+
+    return measure.repeat(run, **repeat_args)
+
+
+def run_scale(scale: str, args) -> dict:
+    dbname = databases.database_name(scale)
+    runtime, owner = databases.runtime_url(dbname), databases.owner_url(dbname)
+    _switch_database(runtime)
+    params = discover(runtime)
+    clients = api_clients(params)
+    repeat_args = {"iterations": args.iterations, "seconds": args.seconds}
+    results = {"params": params, "cases": {}}
+    for case in CASES:
+        path = case.path(params)
+        client = clients[case.actor]
+        statements = captured_sql(client, path, case.tables)
+        user = str(params[case.actor])
+        rls, rows = measure.under_rls(
+            runtime, params["organization"], user, statements, **repeat_args
+        )
+        plain, plain_rows = measure.without_rls(owner, statements, **repeat_args)
+        api = api_timing(client, path, **repeat_args)
+        results["cases"][case.name] = {
+            "path": path,
+            "statements": statements,
+            "rows": rows,
+            "rows_without_rls": plain_rows,
+            "rls": rls.summary(),
+            "no_rls": plain.summary(),
+            "api": api.summary(),
+        }
+        print(
+            f"{scale:>5} {case.name:<18} rows={rows:<5} rls p95={rls.percentile(95):7.2f} ms"
+            f"  no-rls p95={plain.percentile(95):7.2f} ms  api p95={api.percentile(95):7.2f} ms",
+            flush=True,
+        )
+    if args.load_seconds:
+        from bench import loadtest
+
+        results["load"] = loadtest.run(
+            runtime, seconds=args.load_seconds, workers=args.load_workers, clients=args.load_clients
+        )
+        print(f"{scale:>5} load {json.dumps(results['load']['total'])}", flush=True)
+    return results
+
+
+def machine() -> dict:
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    with psycopg.connect(os.environ["DATABASE_OWNER_URL"]) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+        shared_buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
+    load = os.getloadavg()
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": int(subprocess.run(["nproc"], capture_output=True, text=True).stdout),
+        "memory_gib": round(total_kb / 1024 / 1024, 1),
+        "postgresql": version,
+        "shared_buffers": shared_buffers,
+        "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in load],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="100k,1m", help="comma-separated: 10k,100k,1m")
+    parser.add_argument("--iterations", type=int, default=200, help="per measurement, at most")
+    parser.add_argument("--seconds", type=float, default=8, help="per measurement, at most")
+    parser.add_argument("--load-seconds", type=int, default=30, help="0: no load test")
+    parser.add_argument("--load-workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--load-clients", type=int, default=6, help="concurrent clients")
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
+    args = parser.parse_args(argv)
+    scales = [s for s in args.scales.split(",") if s]
+    missing = [s for s in scales if not databases.exists(databases.database_name(s))]
+    if missing:
+        raise SystemExit(
+            f"Generate first: python -m bench.generate --scale {missing[0]} (missing {missing})"
+        )
+    report = {"machine": machine(), "scales": {}}
+    _django(databases.runtime_url(databases.database_name(scales[0])))
+    for scale in scales:
+        report["scales"][scale] = run_scale(scale, args)
+    RESULTS.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if not args.no_readme:
+        from bench.report import render
+
+        text = README.read_text()
+        head, tail = text.split(START)[0], text.split(END)[1]
+        README.write_text(head + START + "\n" + render(report, CASES) + END + tail)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
