@@ -43,7 +43,6 @@ from bench.rows import (
     LEAD_STATUSES,
     NOTE_WORDS,
     OUTCOMES,
-    STAGES,
     SUBJECTS,
     TAGS,
     TITLES,
@@ -249,6 +248,7 @@ def _tables():
 
 def setup_rows(plan: OrganizationPlan, ctx: Context, rng: random.Random) -> dict[str, list[str]]:
     """Default roles and their permissions, teams, memberships, tags, pipeline, campaigns."""
+    from crm.services import DEFAULT_STAGES
     from smartweb.rbac import DEFAULT_ROLES
 
     t = _tables()
@@ -293,9 +293,10 @@ def setup_rows(plan: OrganizationPlan, ctx: Context, rng: random.Random) -> dict
         plan.tags.append(tag_id)
         rows["tag"].append(t["tag"].line(tag_id, org, ts, ts, name, color))
     plan.pipeline = uid(rng)
-    rows["pipeline"].append(t["pipeline"].line(plan.pipeline, org, ts, ts, "Sales", "t"))
-    for position, (name, probability, won, lost) in enumerate(STAGES):
-        stage_id = uid(rng)
+    rows["pipeline"].append(t["pipeline"].line(plan.pipeline, org, ts, ts, "Sales pipeline", "t"))
+    # The stages of crm.services.pipeline_create_default, the app's organization setup step.
+    for position, (name, percent, won, lost) in enumerate(DEFAULT_STAGES):
+        stage_id, probability = uid(rng), f"{percent}.00"
         plan.stages.append((stage_id, probability, won, lost))
         rows["stage"].append(
             t["stage"].line(

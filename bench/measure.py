@@ -100,3 +100,14 @@ def without_rls(url: str, statements: list[str], **repeat_args) -> tuple[Timing,
             return elapsed
 
         return repeat(run, **repeat_args), found
+
+
+def explain(url: str, organization_id: str, user_id: str, statements: list[str]) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of each statement as the runtime role, under RLS."""
+    plans = []
+    with connect(url) as conn, conn.transaction(force_rollback=True):
+        conn.execute(CONTEXT, [organization_id, user_id])
+        for statement in statements:
+            rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement).fetchall()
+            plans.append("\n".join(row[0] for row in rows))
+    return plans

@@ -508,14 +508,6 @@ TAGS = (
     ("vip", "#9333ea"),
     ("seasonal", "#0891b2"),
 )
-STAGES = (  # name, probability, is_won, is_lost
-    ("Qualification", "10.00", False, False),
-    ("Needs analysis", "25.00", False, False),
-    ("Proposal", "50.00", False, False),
-    ("Negotiation", "75.00", False, False),
-    ("Won", "100.00", True, False),
-    ("Lost", "0.00", False, True),
-)
 
 
 def surname(rng: random.Random) -> str:

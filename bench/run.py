@@ -270,6 +270,12 @@ def run_scale(scale: str, args) -> dict:
         client = clients[case.actor]
         statements = captured_sql(client, path, case.tables)
         user = str(params[case.actor])
+        if args.explain:
+            if case.name in args.explain.split(","):
+                plans = measure.explain(runtime, str(params["organization"]), user, statements)
+                for statement, plan in zip(statements, plans, strict=True):
+                    print(f"-- {scale} {case.name}\n{statement}\n{plan}\n", flush=True)
+            continue
         rls, rows = measure.under_rls(
             runtime, params["organization"], user, statements, **repeat_args
         )
@@ -289,7 +295,7 @@ def run_scale(scale: str, args) -> dict:
             f"  no-rls p95={plain.percentile(95):7.2f} ms  api p95={api.percentile(95):7.2f} ms",
             flush=True,
         )
-    if args.load_seconds:
+    if args.load_seconds and not args.explain:
         from bench import loadtest
 
         results["load"] = loadtest.run(
@@ -325,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load-seconds", type=int, default=30, help="0: no load test")
     parser.add_argument("--load-workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--load-clients", type=int, default=6, help="concurrent clients")
+    parser.add_argument(
+        "--explain",
+        metavar="CASES",
+        help="print the plans of these cases (comma-separated), no timing",
+    )
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
     args = parser.parse_args(argv)
     scales = [s for s in args.scales.split(",") if s]
@@ -337,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     _django(databases.runtime_url(databases.database_name(scales[0])))
     for scale in scales:
         report["scales"][scale] = run_scale(scale, args)
+    if args.explain:
+        return 0
     RESULTS.write_text(json.dumps(report, indent=2, default=str) + "\n")
     if not args.no_readme:
         from bench.report import render

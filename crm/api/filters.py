@@ -29,10 +29,11 @@ from crm.models import (
     ProposalLineItem,
     Task,
 )
+from smartweb.api.filters import MultipleChoiceFilter
 
 
 class OpportunityFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=OpportunityStatus.choices)
+    status = MultipleChoiceFilter(choices=OpportunityStatus.choices)
     pipeline = django_filters.UUIDFilter()
     stage = django_filters.UUIDFilter()
     owner = django_filters.UUIDFilter()
@@ -57,7 +58,7 @@ class PipelineStageFilter(django_filters.FilterSet):
 
 
 class ProposalFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=ProposalStatus.choices)
+    status = MultipleChoiceFilter(choices=ProposalStatus.choices)
     opportunity = django_filters.UUIDFilter()
 
     class Meta:
@@ -74,7 +75,7 @@ class ProposalLineItemFilter(django_filters.FilterSet):
 
 
 class ContractFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=ContractStatus.choices)
+    status = MultipleChoiceFilter(choices=ContractStatus.choices)
     opportunity = django_filters.UUIDFilter()
     proposal = django_filters.UUIDFilter()
 
@@ -84,7 +85,7 @@ class ContractFilter(django_filters.FilterSet):
 
 
 class CampaignFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=CampaignStatus.choices)
+    status = MultipleChoiceFilter(choices=CampaignStatus.choices)
 
     class Meta:
         model = Campaign
@@ -92,8 +93,8 @@ class CampaignFilter(django_filters.FilterSet):
 
 
 class AICallFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=AICallStatus.choices)
-    outcome = django_filters.MultipleChoiceFilter(choices=CallOutcome.choices)
+    status = MultipleChoiceFilter(choices=AICallStatus.choices)
+    outcome = MultipleChoiceFilter(choices=CallOutcome.choices)
     campaign = django_filters.UUIDFilter()
     lead = django_filters.UUIDFilter()
 
@@ -103,9 +104,9 @@ class AICallFilter(django_filters.FilterSet):
 
 
 class TaskFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices)
-    type = django_filters.MultipleChoiceFilter(choices=TaskType.choices)
-    priority = django_filters.MultipleChoiceFilter(choices=TaskPriority.choices)
+    status = MultipleChoiceFilter(choices=TaskStatus.choices)
+    type = MultipleChoiceFilter(choices=TaskType.choices)
+    priority = MultipleChoiceFilter(choices=TaskPriority.choices)
     assigned_to = django_filters.UUIDFilter()
     lead = django_filters.UUIDFilter()
     opportunity = django_filters.UUIDFilter()

@@ -6,15 +6,16 @@ import time, outside any organization, and list every tenant's rows in browsable
 Search matches the maintained `search_vector` columns with `websearch_to_tsquery`
 ('simple' configuration: names and towns are not stemmed), and company names by
 substring (trigram-indexed). Under RLS PostgreSQL does not use a non-LEAKPROOF operator
-such as `@@` as an index condition, so these filters run on the rows the organization
-filter (added by the managers, indexed by organization_id) selects.
+such as `@@` as an index condition, so companies and leads are searched through the SQL
+functions of `leads.search`, which use those indexes for the current organization only
+(docs/decisions/0004-search-under-rls.md).
 """
 
 from __future__ import annotations
 
 import django_filters
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 
 from leads.choices import (
     BusinessType,
@@ -27,6 +28,8 @@ from leads.choices import (
     WebsiteStatus,
 )
 from leads.models import SEARCH_CONFIG, Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
+from leads.search import matching_company_ids, matching_lead_ids
+from smartweb.api.filters import MultipleChoiceFilter
 
 SEARCH_MAX_LENGTH = 200
 
@@ -47,8 +50,8 @@ class SearchFilterSet(django_filters.FilterSet):
 
 
 class CompanyFilter(SearchFilterSet):
-    business_type = django_filters.MultipleChoiceFilter(choices=BusinessType.choices)
-    size = django_filters.MultipleChoiceFilter(choices=CompanySize.choices)
+    business_type = MultipleChoiceFilter(choices=BusinessType.choices)
+    size = MultipleChoiceFilter(choices=CompanySize.choices)
     website_status = django_filters.ChoiceFilter(
         choices=WebsiteStatus.choices, field_name="online_presence__website_status"
     )
@@ -61,13 +64,13 @@ class CompanyFilter(SearchFilterSet):
         fields = ["is_customer", "country"]
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(Q(search_vector=_search_query(value)) | Q(name__icontains=value))
+        return queryset.filter(pk__in=matching_company_ids(value))
 
 
 class LeadFilter(SearchFilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices)
-    source = django_filters.MultipleChoiceFilter(choices=LeadSource.choices)
-    business_type = django_filters.MultipleChoiceFilter(
+    status = MultipleChoiceFilter(choices=LeadStatus.choices)
+    source = MultipleChoiceFilter(choices=LeadSource.choices)
+    business_type = MultipleChoiceFilter(
         choices=BusinessType.choices, field_name="company__business_type"
     )
     score_min = django_filters.NumberFilter(
@@ -104,18 +107,13 @@ class LeadFilter(SearchFilterSet):
         )
 
     def filter_search(self, queryset, name, value):
-        query = _search_query(value)
-        return queryset.filter(
-            Q(search_vector=query)
-            | Q(company__search_vector=query)
-            | Q(company__name__icontains=value)
-        )
+        return queryset.filter(pk__in=matching_lead_ids(value))
 
 
 class InteractionFilter(SearchFilterSet):
-    type = django_filters.MultipleChoiceFilter(choices=InteractionType.choices)
+    type = MultipleChoiceFilter(choices=InteractionType.choices)
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
-    outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
+    outcome = MultipleChoiceFilter(choices=Outcome.choices)
     occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     lead = django_filters.UUIDFilter(field_name="lead")
