@@ -36,6 +36,12 @@ class OrganizationContextMixin:
     def resource(self) -> str:
         return self.queryset.model.rbac_resource
 
+    def base_queryset(self):
+        """A fresh queryset per request. A class-level `queryset` is built at import,
+        outside any organization, and the tenant manager has made it empty; only its model
+        is used. Override to add select_related/prefetch_related."""
+        return self.queryset.model._default_manager.all()
+
     def perform_authentication(self, request):
         super().perform_authentication(request)
         user = request.user
@@ -63,9 +69,6 @@ class TenantModelViewSet(OrganizationContextMixin, viewsets.ModelViewSet):
     permission_classes = [HasResourcePermission]
     action_permissions: dict[str, str] = {"restore": Action.DELETE}
     lookup_value_regex = "[0-9a-fA-F-]{36}"
-
-    def base_queryset(self):
-        return self.queryset.all()
 
     def get_queryset(self):
         queryset = self.base_queryset()
@@ -98,9 +101,10 @@ class TenantReadOnlyViewSet(OrganizationContextMixin, viewsets.ReadOnlyModelView
     permission_classes = [HasResourcePermission]
 
     def get_queryset(self):
+        queryset = self.base_queryset()
         if getattr(self, "swagger_fake_view", False):
-            return self.queryset.none()
-        return access.visible(self.request.user, Action.READ, self.queryset.all(), self.resource)
+            return queryset.none()
+        return access.visible(self.request.user, Action.READ, queryset, self.resource)
 
 
 __all__ = [
