@@ -27,6 +27,7 @@ class TenantAdminSite(admin.AdminSite):
     site_header = "SmartWeb CRM"
     site_title = "SmartWeb CRM"
     index_title = "Back office"
+    site_url = "/api/docs/"
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
