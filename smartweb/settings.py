@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "accounts",
     "leads",
     "crm",
+    "compliance",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +165,9 @@ SPECTACULAR_SETTINGS = {
         "LeadStatusEnum": "leads.choices.LeadStatus",
         "InteractionTypeEnum": "leads.choices.InteractionType",
         "InteractionOutcomeEnum": "leads.choices.Outcome",
+        "LeadSourceEnum": "leads.choices.LeadSource",
+        "ConsentSourceEnum": "compliance.choices.ConsentSource",
+        "SubjectRequestStatusEnum": "compliance.choices.RequestStatus",
         **{
             f"{name}Enum": f"crm.choices.{name}"
             for name in (

@@ -1,0 +1,328 @@
+"""Back office of data subject rights: the compliance page of the current organization,
+requests, consent records, the suppression list, and two actions on leads (export the
+person's data, erase it). Every write goes through `compliance.services`.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from accounts.audit import AuditAction
+from accounts.models import AuditLog, Organization
+from compliance import retention, services
+from compliance.choices import RequestKind, RequestStatus
+from compliance.models import ComplianceOverview, ConsentRecord, SubjectRequest, SuppressionEntry
+from leads.models import Lead
+from smartweb import access
+from smartweb.admin import TenantModelAdmin
+from smartweb.rbac import Action, Resource
+from smartweb.tenancy.context import current_organization_id
+
+CONFIRM_TEMPLATE = "admin/compliance/confirm.html"
+RECENT = 20
+
+
+def _message(exc: Exception) -> str:
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+def _confirm(modeladmin, request, queryset, *, title, action, warning, form=None):
+    """The intermediate page of an action that cannot be undone."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "warning": warning,
+        "queryset": queryset,
+        "form": form,
+        "action": action,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, CONFIRM_TEMPLATE, context)
+
+
+def _download(exports: list[services.ExportFile]) -> HttpResponse:
+    """One export as its file; several as a zip of them."""
+    if len(exports) == 1:
+        content, content_type, filename = (
+            exports[0].content,
+            exports[0].content_type,
+            exports[0].filename,
+        )
+    else:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            for export in exports:
+                bundle.writestr(export.filename, export.content)
+        content, content_type = buffer.getvalue(), "application/zip"
+        filename = f"subjects-{timezone.now():%Y%m%dT%H%M%SZ}.zip"
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _export(modeladmin, request, pairs):
+    """Export each (lead, open request or None); a download, or None after an error."""
+    try:
+        exports = [
+            services.export_subject(
+                lead=lead, acting_user=request.user, subject_request=pending, request=request
+            )
+            for lead, pending in pairs
+        ]
+    except (PermissionDenied, ValidationError) as exc:
+        modeladmin.message_user(request, _message(exc), messages.ERROR)
+        return None
+    return _download(exports) if exports else None
+
+
+def _erase(modeladmin, request, pairs) -> None:
+    erased = 0
+    for lead, pending in pairs:
+        try:
+            services.erase_subject(
+                lead=lead, acting_user=request.user, subject_request=pending, request=request
+            )
+        except (PermissionDenied, ValidationError) as exc:
+            modeladmin.message_user(request, f"{lead.pk}: {_message(exc)}", messages.ERROR)
+        else:
+            erased += 1
+    if erased:
+        modeladmin.message_user(request, f"Erased {erased} person(s).", messages.SUCCESS)
+
+
+ERASE_WARNING = (
+    "The personal data of these people will be overwritten everywhere, history included, "
+    "and their emails and phones put on the suppression list. This cannot be undone."
+)
+
+
+# --- actions on leads --------------------------------------------------------------
+
+
+@admin.action(description="Export the person's data (GDPR access request)")
+def export_subject_data(modeladmin, request, queryset):
+    return _export(modeladmin, request, [(lead, None) for lead in queryset])
+
+
+@admin.action(description="Erase the person's data (GDPR erasure, irreversible)")
+def erase_subject_data(modeladmin, request, queryset):
+    if request.POST.get("confirm") != "yes":
+        return _confirm(
+            modeladmin,
+            request,
+            queryset,
+            title="Erase personal data",
+            action="erase_subject_data",
+            warning=ERASE_WARNING,
+        )
+    _erase(modeladmin, request, [(lead, None) for lead in queryset])
+    return None
+
+
+def _extend_lead_admin() -> None:
+    lead_admin = admin.site.get_model_admin(Lead)
+    lead_admin.actions = [*lead_admin.actions, export_subject_data, erase_subject_data]
+
+
+_extend_lead_admin()
+
+
+# --- requests ----------------------------------------------------------------------
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+@admin.register(SubjectRequest)
+class SubjectRequestAdmin(TenantModelAdmin):
+    list_display = ["kind", "status", "lead_reference", "received_at", "due_at", "completed_at"]
+    list_filter = ["kind", "status"]
+    raw_id_fields = ["lead"]
+    fields = ["kind", "lead", "received_at", "notes"]
+    readonly_fields = ["result"]
+    actions = ["fulfil_export", "fulfil_erasure", "reject_selected"]
+    ordering = ["status", "due_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        return self.fields if obj is None else [*self.fields, "status", "result"]
+
+    def save_model(self, request, obj, form, change):
+        saved = services.subject_request_open(
+            kind=obj.kind,
+            lead=obj.lead,
+            acting_user=request.user,
+            notes=obj.notes,
+            received_at=obj.received_at,
+        )
+        obj.__dict__.update(saved.__dict__)
+
+    def _open(self, request, queryset, kind):
+        chosen = list(queryset.filter(status=RequestStatus.OPEN, kind=kind, lead__isnull=False))
+        if len(chosen) != queryset.count():
+            self.message_user(
+                request, f"Only open {kind} requests with a lead are fulfilled.", messages.WARNING
+            )
+        return chosen
+
+    @admin.action(description="Fulfil selected export requests (download)")
+    def fulfil_export(self, request, queryset):
+        chosen = self._open(request, queryset, RequestKind.EXPORT)
+        return _export(self, request, [(r.lead, r) for r in chosen])
+
+    @admin.action(description="Fulfil selected erasure requests (irreversible)")
+    def fulfil_erasure(self, request, queryset):
+        if request.POST.get("confirm") != "yes":
+            return _confirm(
+                self,
+                request,
+                queryset,
+                title="Fulfil erasure requests",
+                action="fulfil_erasure",
+                warning=ERASE_WARNING,
+            )
+        _erase(
+            self, request, [(r.lead, r) for r in self._open(request, queryset, RequestKind.ERASURE)]
+        )
+        return None
+
+    @admin.action(description="Reject selected requests")
+    def reject_selected(self, request, queryset):
+        form = RejectForm(request.POST if request.POST.get("confirm") == "yes" else None)
+        if not form.is_valid():
+            return _confirm(
+                self,
+                request,
+                queryset,
+                title="Reject requests",
+                action="reject_selected",
+                warning="Say why (identity not verified, not our data…): it is kept with them.",
+                form=form,
+            )
+        rejected = 0
+        for subject_request in queryset.filter(status=RequestStatus.OPEN):
+            try:
+                services.subject_request_reject(
+                    subject_request=subject_request,
+                    acting_user=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, _message(exc), messages.ERROR)
+                return None
+            rejected += 1
+        self.message_user(request, f"Rejected {rejected} request(s).", messages.SUCCESS)
+        return None
+
+
+# --- consent -----------------------------------------------------------------------
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(TenantModelAdmin):
+    """Append-only: a change of mind is a new record."""
+
+    list_display = ["lead", "purpose", "granted", "recorded_at", "source", "recorded_by"]
+    list_filter = ["purpose", "granted", "source"]
+    list_select_related = ["lead__company", "recorded_by"]
+    raw_id_fields = ["lead"]
+    fields = ["lead", "purpose", "granted", "recorded_at", "source", "evidence"]
+
+    def get_queryset(self, request):
+        leads = access.visible(request.user, Action.READ, Lead.all_objects.all(), Resource.LEADS)
+        return super().get_queryset(request).filter(lead__in=leads)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = services.consent_record(
+            lead=obj.lead,
+            purpose=obj.purpose,
+            granted=obj.granted,
+            source=obj.source,
+            evidence=obj.evidence,
+            recorded_at=obj.recorded_at,
+            acting_user=request.user,
+        )
+        obj.__dict__.update(saved.__dict__)
+
+
+@admin.register(SuppressionEntry)
+class SuppressionEntryAdmin(TenantModelAdmin):
+    """Hashes only; deleting an entry lets the person be created again."""
+
+    list_display = ["kind", "value_hash", "reason", "created_at"]
+    list_filter = ["kind", "reason"]
+    readonly_fields = ["kind", "value_hash", "reason", "subject_request", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- the compliance page -----------------------------------------------------------
+
+
+@admin.register(ComplianceOverview)
+class ComplianceOverviewAdmin(TenantModelAdmin):
+    """The compliance page: open requests, recent exports and erasures, consent
+    withdrawals, and what the retention settings will purge next (a dry run)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        organization = Organization.objects.get(pk=current_organization_id())
+        today = timezone.now()
+        open_requests = SubjectRequest.objects.filter(status=RequestStatus.OPEN).order_by("due_at")
+        leads = access.visible(request.user, Action.READ, Lead.all_objects.all(), Resource.LEADS)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Compliance — {organization.name}",
+            "opts": self.model._meta,
+            "now": today,
+            "open_requests": open_requests,
+            "closed_requests": SubjectRequest.objects.exclude(status=RequestStatus.OPEN).order_by(
+                "-completed_at"
+            )[:RECENT],
+            "events": AuditLog.objects.filter(
+                organization_id=organization.pk,
+                action__in=[AuditAction.EXPORT, AuditAction.ERASURE],
+            ).order_by("-created_at")[:RECENT],
+            "withdrawals": ConsentRecord.objects.filter(granted=False, lead__in=leads)
+            .select_related("lead__company")
+            .order_by("-recorded_at")[:RECENT],
+            "retention": retention.retention_of(organization),
+            "purge_plan": retention.plan(organization),
+            "suppressed": SuppressionEntry.objects.count(),
+        }
+        return TemplateResponse(request, "admin/compliance/overview.html", context)

@@ -1,0 +1,275 @@
+"""Erasure: the subject's personal data is overwritten in place, history included.
+
+Rows stay (with their ids, statuses, amounts and dates), so counts, pipeline totals and
+reports do not change; what identifies or describes the person does not survive:
+
+- fields that only hold personal data are cleared (`clear`);
+- labels that may mention the person (an opportunity's name, a task's title) keep their
+  text with every identifier of the subject replaced (`redact`);
+- JSON documents keep only keys known to be impersonal (`keep_keys`).
+
+The same UPDATE runs on the current rows and on their history rows (simple-history
+keeps old values). Search vectors are generated columns and follow their sources. The
+admin's change log (`django_admin_log`) names objects too and is scrubbed as well.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Case, F, Func, Value, When
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Cast, Left
+from django.utils import timezone
+
+from compliance.models import ConsentRecord, SubjectRequest
+from compliance.subject import Part, Subject, history_model
+from crm.choices import AICallStatus
+from crm.models import AICall, Contract, Opportunity, Proposal, ProposalLineItem, Task
+from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
+from leads.normalize import DEFAULT_COUNTRY_CODE, normalize_phone
+
+ERASED = "[erased]"
+CANCELLED_REASON = "Cancelled: the person's data was erased."
+# A name part shorter than this is not redacted inside labels ("Al" in "Alarm").
+MIN_NAME_PART = 3
+_SEPARATORS = "[-. ()/]*"
+
+
+@dataclass(frozen=True)
+class Scrub:
+    clear: dict[str, Any] = field(default_factory=dict)
+    redact: tuple[str, ...] = ()
+    # Free text that must stay non-empty when it was (a lost deal needs its reason).
+    replace_if_set: tuple[str, ...] = ()
+    keep_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Current rows only: history keeps what the flags were at the time.
+    current: dict[str, Any] = field(default_factory=dict)
+
+
+SCRUBS: dict[type[models.Model], Scrub] = {
+    Lead: Scrub(
+        clear={
+            "contact_name": "",
+            "contact_title": "",
+            "contact_email": "",
+            "contact_phone": "",
+            "notes": "",
+            "contact_email_normalized": "",
+            "contact_phone_normalized": "",
+        },
+        current={"consent_to_contact": False, "do_not_contact": True},
+    ),
+    Company: Scrub(
+        clear={
+            "name": ERASED,
+            "phone": "",
+            "email": "",
+            "website": "",
+            "address_line1": "",
+            "address_line2": "",
+            "postal_code": "",
+            "metadata": {},
+            "phone_normalized": "",
+            "email_normalized": "",
+            "website_domain": "",
+        },
+        keep_keys={"online_presence": ("website_status", "google_rating", "google_review_count")},
+    ),
+    # Tags are the organization's vocabulary: only a tag that names the person changes.
+    Tag: Scrub(redact=("name", "description")),
+    Interaction: Scrub(
+        clear={"subject": "", "content": ""}, keep_keys={"ai_analysis": ("sentiment",)}
+    ),
+    LeadEnrichment: Scrub(clear={"data": {}}),
+    Opportunity: Scrub(redact=("name",), replace_if_set=("lost_reason",)),
+    Proposal: Scrub(redact=("title",), clear={"notes": "", "rejection_reason": ""}),
+    ProposalLineItem: Scrub(redact=("description",)),
+    Contract: Scrub(redact=("title",), clear={"terms": "", "signer_name": "", "signer_email": ""}),
+    AICall: Scrub(
+        clear={"transcript": "", "summary": "", "recording_url": "", "analysis": {}},
+        redact=("failure_reason",),
+    ),
+    Task: Scrub(redact=("title",), clear={"description": ""}),
+    ConsentRecord: Scrub(clear={"evidence": {}}),
+    SubjectRequest: Scrub(clear={"notes": ""}),
+}
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """What identifies the subject, gathered before anything is overwritten."""
+
+    names: frozenset[str]
+    emails: frozenset[str]
+    phones: frozenset[str]
+    websites: frozenset[str]
+
+    def pattern(self) -> str:
+        """A PostgreSQL regular expression matching any of them ('' when none)."""
+        literals = {*self.names, *self.emails, *self.websites}
+        words = {
+            part
+            for name in self.names
+            for part in re.split(r"[\W_]+", name)
+            if len(part) >= MIN_NAME_PART
+        }
+        pieces = sorted(
+            [re.escape(v) for v in literals if v]
+            + [rf"\m{re.escape(w)}\M" for w in words]
+            + [p for phone in self.phones for p in _phone_patterns(phone)],
+            key=len,
+            reverse=True,
+        )
+        return "|".join(pieces)
+
+
+def _phone_patterns(raw: str) -> list[str]:
+    """A phone number in any spelling: +44 7700 900123, 0044…, 07700-900123."""
+    try:
+        normalized = normalize_phone(raw)
+    except ValidationError:
+        return [re.escape(raw)] if raw else []
+    if not normalized:
+        return []
+    digits = normalized.lstrip("+")
+    patterns = [r"(\+|00)?" + _SEPARATORS.join(digits)]
+    if digits.startswith(DEFAULT_COUNTRY_CODE):
+        patterns.append("0" + _SEPARATORS.join(digits[len(DEFAULT_COUNTRY_CODE) :]))
+    return patterns
+
+
+def _values(part: Part, fields: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for queryset in (part.rows(), part.history()):
+        for row in queryset.values_list(*fields):
+            found.update(v.strip() for v in row if v and v.strip())
+    return found
+
+
+def identifiers_of(subject: Subject) -> Identifiers:
+    lead, company, contract = (
+        subject.part(Lead),
+        subject.part(Company),
+        subject.part(Contract),
+    )
+    return Identifiers(
+        names=frozenset(
+            _values(lead, ["contact_name"])
+            | _values(company, ["name"])
+            | _values(contract, ["signer_name"])
+        ),
+        emails=frozenset(
+            _values(lead, ["contact_email"])
+            | _values(company, ["email"])
+            | _values(contract, ["signer_email"])
+        ),
+        phones=frozenset(_values(lead, ["contact_phone"]) | _values(company, ["phone"])),
+        websites=frozenset(_values(company, ["website", "website_domain"])),
+    )
+
+
+def _regexp_replace(model: type[models.Model], column: str, pattern: str) -> Func:
+    replaced = Func(
+        F(column),
+        Value(pattern),
+        Value(ERASED),
+        Value("gi"),
+        function="regexp_replace",
+        output_field=models.TextField(),
+    )
+    max_length = model._meta.get_field(column).max_length
+    # The placeholder may be longer than a short name it replaces.
+    return Left(replaced, max_length) if max_length else replaced
+
+
+def _keep_keys(column: str, keys: tuple[str, ...]) -> Func:
+    """The JSON object in `column` with only `keys` (missing or null ones left out)."""
+    pairs = [
+        expression
+        for key in keys
+        for expression in (Cast(Value(key), models.TextField()), KeyTransform(key, column))
+    ]
+    built = Func(*pairs, function="jsonb_build_object", output_field=models.JSONField())
+    return Func(built, function="jsonb_strip_nulls", output_field=models.JSONField())
+
+
+def _changes(
+    model: type[models.Model], scrub: Scrub, pattern: str, *, history: bool
+) -> dict[str, Any]:
+    changes: dict[str, Any] = dict(scrub.clear)
+    redacted = [*scrub.redact, "history_change_reason"] if history else list(scrub.redact)
+    if pattern:
+        changes.update({name: _regexp_replace(model, name, pattern) for name in redacted})
+    changes.update(
+        {
+            name: Case(When(**{name: ""}, then=Value("")), default=Value(ERASED))
+            for name in scrub.replace_if_set
+        }
+    )
+    changes.update({name: _keep_keys(name, keys) for name, keys in scrub.keep_keys.items()})
+    if not history:
+        changes.update(scrub.current)
+        changes["updated_at"] = timezone.now()
+    return changes
+
+
+def cancel_calls(subject: Subject) -> int:
+    """Fail the subject's calls not yet placed or finished, and close every call to
+    provider reports: a late webhook delivery then finds the result recorded and writes
+    nothing back."""
+    from crm import services as crm_services
+
+    calls = subject.part(AICall).rows()
+    active = list(
+        calls.filter(status__in=[AICallStatus.QUEUED, AICallStatus.IN_PROGRESS]).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in active:
+        crm_services.ai_call_mark_failed(ai_call_id=pk, reason=CANCELLED_REASON)
+    calls.filter(result_recorded_at__isnull=True).update(result_recorded_at=timezone.now())
+    return len(active)
+
+
+def scrub(subject: Subject, identifiers: Identifiers) -> dict[str, dict[str, int]]:
+    """Overwrite the subject's personal data; returns rows changed per model."""
+    pattern = identifiers.pattern()
+    counts = {}
+    for part in subject:
+        spec = SCRUBS.get(part.model)
+        if spec is None:
+            continue
+        historical = history_model(part.model)
+        counts[part.label] = {
+            "records": part.rows().update(**_changes(part.model, spec, pattern, history=False)),
+            "history": part.history().update(**_changes(historical, spec, pattern, history=True))
+            if historical
+            else 0,
+        }
+    counts["admin.logentry"] = {"records": _scrub_admin_log(subject, pattern)}
+    return counts
+
+
+def _scrub_admin_log(subject: Subject, pattern: str) -> int:
+    """The admin's change log is not tenant data: it is found by (content type, id)."""
+    total = 0
+    for part in subject:
+        ids = [str(pk) for pk in part.rows().values_list("pk", flat=True)]
+        if not ids:
+            continue
+        entries = LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(part.model), object_id__in=ids
+        )
+        changes: dict[str, Any] = {"object_repr": ERASED}
+        if pattern:
+            changes["change_message"] = _regexp_replace(LogEntry, "change_message", pattern)
+        total += entries.update(**changes)
+    return total

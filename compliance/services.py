@@ -1,0 +1,291 @@
+"""Writes of the compliance domain: the API, the admin and the commands all call these.
+
+Each is one transaction and takes `acting_user` (None for operators' commands), checked
+against the permission service: exporting needs `compliance:read`, erasing
+`compliance:delete`, both on top of the lead being in the user's scope; recording consent
+needs `leads:update` on the lead. Exports and erasures are written to the security audit
+log with ids and counts, never with the data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import AuditAction, record_audit_event
+from accounts.models import User
+from compliance import erasure, export, suppression
+from compliance.choices import ConsentPurpose, ConsentSource, RequestKind, RequestStatus
+from compliance.models import ConsentRecord, SubjectRequest
+from compliance.subject import subject_of
+from crm.choices import AICallStatus
+from crm.models import AICall
+from leads.models import Lead
+from smartweb import access
+from smartweb.rbac import Action, Resource
+
+CONSENT_WITHDRAWN_REASON = "Cancelled: consent to contact withdrawn."
+
+
+def authorize(user: User | None, action: str, resource: str, obj=None) -> None:
+    """None is the system (an operator's command); anyone else needs the permission."""
+    if user is not None and not access.can(user, action, resource, obj=obj):
+        raise PermissionDenied("You do not have permission to do this.")
+
+
+def _authorize_subject(user: User | None, action: str, lead: Lead) -> None:
+    authorize(user, action, Resource.COMPLIANCE)
+    authorize(user, Action.READ, Resource.LEADS, lead)
+    if action == Action.DELETE:
+        authorize(user, Action.DELETE, Resource.LEADS, lead)
+
+
+def _user(user: User | None) -> User | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+# --- requests ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def subject_request_open(
+    *,
+    kind: str,
+    lead: Lead,
+    acting_user: User | None,
+    notes: str = "",
+    received_at: dt.datetime | None = None,
+) -> SubjectRequest:
+    """Record a person's request, to be answered within a month."""
+    _authorize_subject(acting_user, Action.READ, lead)
+    if kind not in RequestKind.values:
+        raise ValidationError({"kind": f"Unknown request kind '{kind}'."})
+    if received_at is not None and received_at > timezone.now():
+        raise ValidationError({"received_at": "A request cannot be received in the future."})
+    return SubjectRequest.objects.create(
+        organization_id=lead.organization_id,
+        kind=kind,
+        lead=lead,
+        notes=notes,
+        received_at=received_at or timezone.now(),
+        requested_by=_user(acting_user),
+    )
+
+
+@transaction.atomic
+def subject_request_reject(
+    *, subject_request: SubjectRequest, acting_user: User | None, reason: str
+) -> SubjectRequest:
+    authorize(acting_user, Action.UPDATE, Resource.COMPLIANCE)
+    if subject_request.status != RequestStatus.OPEN:
+        raise ValidationError("Only an open request can be rejected.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the request is rejected."})
+    subject_request.notes = "\n\n".join(filter(None, [subject_request.notes, reason.strip()]))
+    return _close(subject_request, RequestStatus.REJECTED, acting_user, {})
+
+
+def _request_for(
+    kind: str, lead: Lead, subject_request: SubjectRequest | None, acting_user: User | None
+) -> SubjectRequest:
+    if subject_request is None:
+        return SubjectRequest.objects.create(
+            organization_id=lead.organization_id,
+            kind=kind,
+            lead=lead,
+            requested_by=_user(acting_user),
+        )
+    if subject_request.kind != kind or subject_request.lead_id != lead.pk:
+        raise ValidationError(f"That request is not an {kind} request for this lead.")
+    if subject_request.status != RequestStatus.OPEN:
+        raise ValidationError("That request is already closed.")
+    return subject_request
+
+
+def _close(
+    subject_request: SubjectRequest, status: str, acting_user: User | None, result: dict
+) -> SubjectRequest:
+    subject_request.status = status
+    subject_request.completed_at = timezone.now()
+    subject_request.completed_by = _user(acting_user)
+    subject_request.result = result
+    subject_request.save()
+    return subject_request
+
+
+# --- export ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    content: bytes
+    content_type: str
+    filename: str
+    subject_request: SubjectRequest
+
+
+@transaction.atomic
+def export_subject(
+    *,
+    lead: Lead,
+    acting_user: User | None,
+    fmt: str = "json",
+    subject_request: SubjectRequest | None = None,
+    request=None,
+) -> ExportFile:
+    """Everything held about the lead's person, as JSON or a zip of CSV files."""
+    _authorize_subject(acting_user, Action.READ, lead)
+    if fmt not in export.RENDERERS:
+        raise ValidationError({"format": f"Choose one of {', '.join(export.RENDERERS)}."})
+    render, content_type, extension = export.RENDERERS[fmt]
+    subject_request = _request_for(RequestKind.EXPORT, lead, subject_request, acting_user)
+    document = export.build_document(subject_of(lead), organization=lead.organization)
+    content = render(document)
+    counts = export.counts(document)
+    _close(subject_request, RequestStatus.COMPLETED, acting_user, {"format": fmt, "rows": counts})
+    record_audit_event(
+        action=AuditAction.EXPORT,
+        actor=_user(acting_user),
+        target=lead,
+        request=request,
+        details={
+            "subject_request": str(subject_request.pk),
+            "format": fmt,
+            "lead_ids": document["subject"]["lead_ids"],
+            "rows": counts,
+        },
+    )
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    return ExportFile(
+        content=content,
+        content_type=content_type,
+        filename=f"subject-{lead.pk}-{stamp}.{extension}",
+        subject_request=subject_request,
+    )
+
+
+# --- erasure -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def erase_subject(
+    *,
+    lead: Lead,
+    acting_user: User | None,
+    subject_request: SubjectRequest | None = None,
+    request=None,
+) -> SubjectRequest:
+    """Anonymize the lead's person everywhere, in one transaction; irreversible.
+
+    Their emails and phones go on the suppression list (as hashes) first, their calls
+    that have not happened are cancelled, then every row and history row is scrubbed.
+    """
+    _authorize_subject(acting_user, Action.DELETE, lead)
+    subject_request = _request_for(RequestKind.ERASURE, lead, subject_request, acting_user)
+    subject = subject_of(lead)
+    identifiers = erasure.identifiers_of(subject)
+    suppressed = suppression.suppress(
+        emails=identifiers.emails, phones=identifiers.phones, subject_request=subject_request
+    )
+    cancelled = erasure.cancel_calls(subject)
+    rows = erasure.scrub(subject, identifiers)
+    result = {
+        "lead_ids": sorted(map(str, subject.lead_ids)),
+        "rows": rows,
+        "suppression_entries": suppressed,
+        "cancelled_calls": cancelled,
+    }
+    subject_request.refresh_from_db()
+    _close(subject_request, RequestStatus.COMPLETED, acting_user, result)
+    record_audit_event(
+        action=AuditAction.ERASURE,
+        actor=_user(acting_user),
+        target=lead,
+        request=request,
+        details={"subject_request": str(subject_request.pk), **result},
+    )
+    return subject_request
+
+
+# --- consent -----------------------------------------------------------------------
+
+
+def _clean_consent(purpose: str, source: str, evidence: Any, recorded_at) -> dict:
+    errors = {}
+    if purpose not in ConsentPurpose.values:
+        errors["purpose"] = f"Choose one of {', '.join(ConsentPurpose.values)}."
+    if source not in ConsentSource.values:
+        errors["source"] = f"Choose one of {', '.join(ConsentSource.values)}."
+    if evidence is not None and not isinstance(evidence, Mapping):
+        errors["evidence"] = "Evidence is a JSON object."
+    if recorded_at is not None and recorded_at > timezone.now():
+        errors["recorded_at"] = "Consent cannot be recorded in the future."
+    if errors:
+        raise ValidationError(errors)
+    return dict(evidence or {})
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    lead: Lead,
+    purpose: str,
+    granted: bool,
+    source: str,
+    acting_user: User | None,
+    evidence: Mapping | None = None,
+    recorded_at: dt.datetime | None = None,
+) -> ConsentRecord:
+    """Record a consent given or withdrawn; it takes effect at once when it is the latest.
+
+    The contact consent is mirrored on the lead (campaigns and calls check it there);
+    withdrawing it also cancels the lead's queued AI calls.
+    """
+    from leads import services as lead_services
+
+    authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    evidence = _clean_consent(purpose, source, evidence, recorded_at)
+    record = ConsentRecord.objects.create(
+        organization_id=lead.organization_id,
+        lead=lead,
+        purpose=purpose,
+        granted=bool(granted),
+        source=source,
+        evidence=evidence,
+        recorded_at=recorded_at or timezone.now(),
+        recorded_by=_user(acting_user),
+    )
+    latest = (
+        ConsentRecord.objects.filter(lead=lead, purpose=purpose)
+        .order_by("-recorded_at", "-created_at")
+        .first()
+    )
+    if purpose == ConsentPurpose.CONTACT and latest == record:
+        if lead.consent_to_contact != record.granted:
+            lead_services.lead_update(
+                lead=lead, acting_user=acting_user, data={"consent_to_contact": record.granted}
+            )
+        if not record.granted:
+            cancel_queued_calls(lead)
+    return record
+
+
+def cancel_queued_calls(lead: Lead) -> int:
+    """Fail the lead's calls still waiting to be placed (a call in progress cannot be
+    recalled; its result is recorded as usual)."""
+    from crm import services as crm_services
+
+    queued = AICall.objects.filter(lead=lead, status=AICallStatus.QUEUED).values_list(
+        "pk", flat=True
+    )
+    count = 0
+    for pk in list(queued):
+        crm_services.ai_call_mark_failed(ai_call_id=pk, reason=CONSENT_WITHDRAWN_REASON)
+        count += 1
+    return count

@@ -1,0 +1,119 @@
+"""The suppression list: emails and phones of erased people, as salted hashes.
+
+Lead creation, CSV import and the AI call webhook ask `is_suppressed` (or call
+`ensure_not_suppressed`) so that an erased person is flagged instead of silently
+re-created. Values are normalized with the leads app's own normalizers, so every
+spelling of a number or address gives the same hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from compliance.choices import SuppressionKind, SuppressionReason
+from compliance.models import SuppressionEntry
+from leads.normalize import normalize_email, normalize_phone
+from smartweb.tenancy.context import NoOrganizationContext, current_organization_id
+
+SUPPRESSED_MESSAGE = (
+    "This email or phone belongs to a person whose data was erased at their request; "
+    "it is on the suppression list and the person cannot be re-created."
+)
+
+
+class SuppressedContact(ValidationError):
+    """A lead or import row carries a suppressed email or phone (HTTP 400)."""
+
+    def __init__(self):
+        super().__init__(SUPPRESSED_MESSAGE, code="suppressed")
+
+
+_NORMALIZERS = {SuppressionKind.EMAIL: normalize_email, SuppressionKind.PHONE: normalize_phone}
+
+
+def _normalized(kind: str, value: str | None) -> str:
+    try:
+        return _NORMALIZERS[kind](value or "")
+    except ValidationError:
+        # Unusable input is refused by the caller's own validation, not here.
+        return ""
+
+
+def value_hash(kind: str, value: str | None) -> str:
+    """The stored digest of `value` in the current organization ('' for no value)."""
+    normalized = _normalized(kind, value)
+    organization_id = current_organization_id()
+    if organization_id is None:
+        raise NoOrganizationContext("The suppression list belongs to an organization.")
+    if not normalized:
+        return ""
+    return hashlib.sha256(f"{organization_id}:{kind}:{normalized}".encode()).hexdigest()
+
+
+def _hashes(kind: str, values: Iterable[str | None]) -> set[str]:
+    return {digest for value in values if (digest := value_hash(kind, value))}
+
+
+def _entries(emails: Iterable[str | None], phones: Iterable[str | None]) -> set[tuple[str, str]]:
+    return {
+        (kind, digest)
+        for kind, values in ((SuppressionKind.EMAIL, emails), (SuppressionKind.PHONE, phones))
+        for digest in _hashes(kind, values)
+    }
+
+
+def _matching(entries: set[tuple[str, str]]):
+    query = Q(pk__in=[])
+    for kind, digest in entries:
+        query |= Q(kind=kind, value_hash=digest)
+    return SuppressionEntry.objects.filter(query)
+
+
+def any_suppressed(*, emails: Iterable[str | None] = (), phones: Iterable[str | None] = ()) -> bool:
+    entries = _entries(emails, phones)
+    return bool(entries) and _matching(entries).exists()
+
+
+def is_suppressed(*, email: str | None = None, phone: str | None = None) -> bool:
+    """Is this email or phone on the current organization's suppression list?"""
+    return any_suppressed(emails=[email], phones=[phone])
+
+
+def ensure_not_suppressed(
+    *, emails: Iterable[str | None] = (), phones: Iterable[str | None] = ()
+) -> None:
+    """Raise `SuppressedContact` when any of the values is suppressed."""
+    if any_suppressed(emails=emails, phones=phones):
+        raise SuppressedContact()
+
+
+def suppress(
+    *,
+    emails: Iterable[str | None] = (),
+    phones: Iterable[str | None] = (),
+    reason: str = SuppressionReason.ERASURE,
+    subject_request=None,
+) -> int:
+    """Add the values to the list; returns how many entries are new."""
+    entries = _entries(emails, phones)
+    if not entries:
+        return 0
+    new = entries - set(_matching(entries).values_list("kind", "value_hash"))
+    SuppressionEntry.objects.bulk_create(
+        [
+            SuppressionEntry(
+                organization_id=current_organization_id(),
+                kind=kind,
+                value_hash=digest,
+                reason=reason,
+                subject_request=subject_request,
+            )
+            for kind, digest in sorted(new)
+        ],
+        ignore_conflicts=True,
+    )
+    return len(new)
