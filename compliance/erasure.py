@@ -105,19 +105,24 @@ SCRUBS: dict[type[models.Model], Scrub] = {
 
 @dataclass(frozen=True)
 class Identifiers:
-    """What identifies the subject, gathered before anything is overwritten."""
+    """What identifies the subject, gathered before anything is overwritten.
 
-    names: frozenset[str]
+    A person's name is also matched word by word ("Mr Smith"); a business name only as
+    a whole, since its words ("Plumbing") say nothing about anyone.
+    """
+
+    people: frozenset[str]
+    businesses: frozenset[str]
     emails: frozenset[str]
     phones: frozenset[str]
     websites: frozenset[str]
 
     def pattern(self) -> str:
         """A PostgreSQL regular expression matching any of them ('' when none)."""
-        literals = {*self.names, *self.emails, *self.websites}
+        literals = {*self.people, *self.businesses, *self.emails, *self.websites}
         words = {
             part
-            for name in self.names
+            for name in self.people
             for part in re.split(r"[\W_]+", name)
             if len(part) >= MIN_NAME_PART
         }
@@ -161,11 +166,8 @@ def identifiers_of(subject: Subject) -> Identifiers:
         subject.part(Contract),
     )
     return Identifiers(
-        names=frozenset(
-            _values(lead, ["contact_name"])
-            | _values(company, ["name"])
-            | _values(contract, ["signer_name"])
-        ),
+        people=frozenset(_values(lead, ["contact_name"]) | _values(contract, ["signer_name"])),
+        businesses=frozenset(_values(company, ["name"])),
         emails=frozenset(
             _values(lead, ["contact_email"])
             | _values(company, ["email"])
@@ -262,6 +264,8 @@ def _scrub_admin_log(subject: Subject, pattern: str) -> int:
     """The admin's change log is not tenant data: it is found by (content type, id)."""
     total = 0
     for part in subject:
+        if part.model not in SCRUBS:
+            continue
         ids = [str(pk) for pk in part.rows().values_list("pk", flat=True)]
         if not ids:
             continue

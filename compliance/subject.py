@@ -98,9 +98,6 @@ class Subject:
     def part(self, model: type[models.Model]) -> Part:
         return next(p for p in self.parts if p.model is model)
 
-    def ids(self, model: type[models.Model]) -> set:
-        return set(self.part(model).rows().values_list("pk", flat=True))
-
     def __iter__(self) -> Iterator[Part]:
         return iter(self.parts)
 

@@ -23,6 +23,7 @@ from leads.models import Company, Interaction, Lead
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.compliance.conftest import tables_containing
+from tests.crm import factories as crm_factories
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +140,26 @@ def test_queued_calls_are_cancelled_and_late_reports_write_nothing(org_a, admin_
             )
         )
     assert not written and call.transcript == ""
+
+
+def test_a_late_webhook_delivery_for_an_erased_subject_is_not_recorded(
+    client, org_a, admin_a, subject
+):
+    secret = crm_factories.webhook_secret(org_a)
+    _erase(admin_a, org_a, subject.lead)
+    response = crm_factories.deliver(
+        client,
+        org_a,
+        secret,
+        {
+            "call_id": subject.rows["done_call"].provider_call_id,
+            "status": "completed",
+            "transcript": f"{subject.name} on {subject.phone}",
+            "summary": subject.email,
+        },
+    )
+    assert response.status_code == 200 and response.json()["recorded"] is False
+    assert tables_containing(org_a, subject.markers()) == {}
 
 
 def test_erase_command_needs_yes(org_a, subject):
