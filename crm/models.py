@@ -210,9 +210,13 @@ class Opportunity(TenantOwnedModel):
             models.Index(
                 F("organization"), F("weighted_value").desc(), name="crm_opp_org_weighted"
             ),
-            # The pipeline board: one organization's pipeline, by stage and status.
+            # The pipeline board: each stage's biggest deals first, read in index order.
             models.Index(
-                fields=["organization", "pipeline", "stage", "status"], name="crm_opp_board"
+                F("organization"),
+                F("pipeline"),
+                F("stage"),
+                F("weighted_value").desc(),
+                name="crm_opp_board_stage_top",
             ),
             models.Index(fields=["organization", "owner", "status"], name="crm_opp_org_owner"),
             models.Index(

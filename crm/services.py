@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce, Substr
@@ -94,10 +94,8 @@ AUDIT_WEBHOOK_SECRET_ROTATED = "crm.webhook_secret_rotated"  # noqa: S105 (an ev
 # --- helpers ------------------------------------------------------------------------
 
 
-def _authorize(user: User | None, action: str, resource: str, obj=None) -> None:
-    """None is the system (jobs, the webhook, demo data); anyone else needs the permission."""
-    if user is not None and not access.can(user, action, resource, obj=obj):
-        raise PermissionDenied("You do not have permission to do this.")
+# None is the system (jobs, the webhook, demo data); anyone else needs the permission.
+_authorize = lead_services.authorize
 
 
 def _require_transition(kind: str, graph: dict, current: str, target: str) -> None:

@@ -135,6 +135,7 @@ class PipelineCreateSerializer(serializers.Serializer):
 
 class OpportunitySerializer(serializers.ModelSerializer):
     owner = UserSummarySerializer(read_only=True)
+    weighted_value = serializers.DecimalField(**MONEY, read_only=True)
     lead_name = serializers.CharField(source="lead.company.name", read_only=True)
     stage_name = serializers.CharField(source="stage.name", read_only=True)
 
@@ -230,13 +231,14 @@ class LineInputSerializer(serializers.Serializer):
     )
 
     def to_line(self, data: dict) -> pricing.LineInput:
+        # A partial update (PATCH) skips the defaults of nested fields: LineInput has them.
+        optional = {k: data[k] for k in ("discount_percent", "tax_rate") if k in data}
         return pricing.LineInput(
             description=data["description"],
             quantity=data["quantity"],
             unit_price=data["unit_price"],
-            discount_percent=data["discount_percent"],
-            tax_rate=data["tax_rate"],
             expected_total=data.get("total"),
+            **optional,
         )
 
 

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dj_database_url
@@ -46,7 +47,10 @@ def opp_b(org_b, admin_b):
     return factories.opportunity(org_b, owner=admin_b, name="Bravo website")
 
 
-def _truncate_as_owner() -> None:
+@contextmanager
+def owner_connection():
+    """A connection to the test database as the owner role (which may TRUNCATE and
+    ANALYZE), outside Django."""
     owner = dj_database_url.parse(settings.DATABASE_OWNER_URL)
     with psycopg.connect(
         host=owner["HOST"] or None,
@@ -55,15 +59,20 @@ def _truncate_as_owner() -> None:
         password=owner["PASSWORD"] or None,
         dbname=connection.settings_dict["NAME"],
         autocommit=True,
-    ) as owner_connection:
+    ) as owner_conn:
+        yield owner_conn
+
+
+def _truncate_as_owner() -> None:
+    with owner_connection() as owner_conn:
         tables = [
             row[0]
-            for row in owner_connection.execute(
+            for row in owner_conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
             )
             if row[0] not in KEPT_TABLES
         ]
-        owner_connection.execute(
+        owner_conn.execute(
             "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
         )
 

@@ -1,0 +1,198 @@
+"""The CRM back office: every page works for the organization's people, shows nothing of
+another organization, and writes through the services."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from crm import services
+from crm.choices import ContractStatus, ProposalStatus
+from crm.models import AICallWebhookSecret, Contract, Opportunity, Proposal, Task
+from smartweb.tenancy.context import tenant_context
+from tests.crm import factories
+
+pytestmark = pytest.mark.django_db
+
+MODELS = ["pipeline", "opportunity", "proposal", "contract", "campaign", "aicall", "task"]
+
+
+def _admin(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def deal_a(org_a, rep_a, opp_a):
+    """A sent proposal, its draft contract, a campaign with a call and a task, all in A."""
+    proposal = factories.proposal(org_a, opp_a, title="Acme proposal")
+    with tenant_context(org_a):
+        services.proposal_send(proposal=proposal, acting_user=None)
+        contract = services.proposal_accept(proposal=proposal, acting_user=None)
+    campaign = factories.campaign(org_a, name="Acme spring calls")
+    call = factories.ai_call(org_a, in_campaign=campaign)
+    task = factories.task(org_a, title="Acme follow-up", assigned_to=rep_a, opportunity=opp_a)
+    return {
+        "pipeline": opp_a.pipeline,
+        "opportunity": opp_a,
+        "proposal": proposal,
+        "contract": contract,
+        "campaign": campaign,
+        "aicall": call,
+        "task": task,
+    }
+
+
+def test_every_page_works_for_the_organization_admin(deal_a, admin_a):
+    client = _admin(admin_a)
+    for name in MODELS:
+        listed = client.get(reverse(f"admin:crm_{name}_changelist"))
+        assert listed.status_code == 200, name
+        changed = client.get(reverse(f"admin:crm_{name}_change", args=[deal_a[name].pk]))
+        assert changed.status_code == 200, name
+    board = client.get(reverse("admin:crm_pipeline_board", args=[deal_a["pipeline"].pk]))
+    assert board.status_code == 200 and b"Drip Drop website" in board.content
+    dashboard = client.get(reverse("admin:crm_opportunity_dashboard"))
+    assert dashboard.status_code == 200
+    for chart in (b"Pipeline funnel", b"Weighted value by month", b"Lead sources", b"<svg"):
+        assert chart in dashboard.content
+    assert client.get(reverse("admin:crm_opportunity_convert")).status_code == 200
+    assert client.get(reverse("admin:crm_campaign_webhook_secret")).status_code == 200
+
+
+def test_another_organization_sees_none_of_it(deal_a, admin_b, opp_b):
+    client = _admin(admin_b)
+    for name in MODELS:
+        listed = client.get(reverse(f"admin:crm_{name}_changelist"))
+        assert listed.status_code == 200, name
+        assert str(deal_a[name].pk).encode() not in listed.content, name
+        changed = client.get(reverse(f"admin:crm_{name}_change", args=[deal_a[name].pk]))
+        assert changed.status_code == 302, name  # Django's "does not exist" redirect
+        history = client.get(reverse(f"admin:crm_{name}_history", args=[deal_a[name].pk]))
+        assert history.status_code in (302, 404), name
+    for text in (b"Drip Drop", b"Acme"):
+        for page in (
+            "crm_opportunity_dashboard",
+            "crm_opportunity_changelist",
+            "crm_task_changelist",
+        ):
+            assert text not in client.get(reverse(f"admin:{page}")).content
+    board = client.get(reverse("admin:crm_pipeline_board", args=[deal_a["pipeline"].pk]))
+    assert board.status_code == 404
+    own = client.get(reverse("admin:crm_pipeline_board", args=[opp_b.pipeline_id]))
+    assert own.status_code == 200 and b"Bravo website" in own.content
+    assert b"Drip Drop" not in own.content
+
+
+def test_read_only_people_view_but_do_not_change(deal_a, readonly_a):
+    client = _admin(readonly_a)
+    assert client.get(reverse("admin:crm_opportunity_changelist")).status_code == 200
+    assert client.get(reverse("admin:crm_opportunity_convert")).status_code == 403
+    assert client.get(reverse("admin:crm_campaign_webhook_secret")).status_code == 403
+    url = reverse("admin:crm_task_change", args=[deal_a["task"].pk])
+    client.post(url, {"title": "Renamed", "type": "todo", "priority": "normal", "status": "open"})
+    with tenant_context(deal_a["task"].organization_id):
+        assert Task.objects.get(pk=deal_a["task"].pk).title == "Acme follow-up"
+
+
+def test_convert_a_lead_from_the_admin(org_a, admin_a):
+    lead = factories.qualified_lead(org_a)
+    unqualified = factories.lead(org_a)
+    client = _admin(admin_a)
+    url = reverse("admin:crm_opportunity_convert")
+    refused = client.post(url, {"lead": str(unqualified.pk), "value": "100"})
+    assert refused.status_code == 200 and b"Select a valid choice" in refused.content
+    done = client.post(url, {"lead": str(lead.pk), "value": "1500.00", "currency": "EUR"})
+    assert done.status_code == 302
+    with tenant_context(org_a):
+        opportunity = Opportunity.objects.get()
+        assert opportunity.lead_id == lead.pk and str(opportunity.weighted_value) == "150.00"
+
+
+def test_proposal_with_lines_from_the_admin_is_priced_and_sent(org_a, admin_a, opp_a):
+    client = _admin(admin_a)
+    prefix = "line_items"
+    data = {
+        "opportunity": str(opp_a.pk),
+        "title": "Website and hosting",
+        "currency": "EUR",
+        "notes": "",
+        f"{prefix}-TOTAL_FORMS": "2",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+        f"{prefix}-0-position": "0",
+        f"{prefix}-0-description": "Website",
+        f"{prefix}-0-quantity": "1",
+        f"{prefix}-0-unit_price": "2000.00",
+        f"{prefix}-0-discount_percent": "5",
+        f"{prefix}-0-tax_rate": "20",
+        f"{prefix}-1-position": "1",
+        f"{prefix}-1-description": "Hosting",
+        f"{prefix}-1-quantity": "12",
+        f"{prefix}-1-unit_price": "9.99",
+        f"{prefix}-1-discount_percent": "0",
+        f"{prefix}-1-tax_rate": "20",
+    }
+    response = client.post(reverse("admin:crm_proposal_add"), data)
+    assert response.status_code == 302, response.content[:2000]
+    with tenant_context(org_a):
+        proposal = Proposal.objects.get()
+        assert proposal.number.startswith("P-")
+        assert str(proposal.subtotal) == "2119.88" and str(proposal.total) == "2423.86"
+    changelist = reverse("admin:crm_proposal_changelist")
+    client.post(changelist, {"action": "send", "_selected_action": [str(proposal.pk)]})
+    client.post(changelist, {"action": "mark_accepted", "_selected_action": [str(proposal.pk)]})
+    with tenant_context(org_a):
+        assert Proposal.objects.get().status == ProposalStatus.ACCEPTED
+        assert Contract.objects.get().value == proposal.total
+
+
+def test_a_proposal_for_a_foreign_currency_is_a_form_error(org_a, admin_a, opp_a):
+    data = {
+        "opportunity": str(opp_a.pk),
+        "title": "Dollars",
+        "currency": "USD",
+        "line_items-TOTAL_FORMS": "0",
+        "line_items-INITIAL_FORMS": "0",
+    }
+    response = _admin(admin_a).post(reverse("admin:crm_proposal_add"), data)
+    assert response.status_code == 200 and b"priced in EUR" in response.content
+    with tenant_context(org_a):
+        assert not Proposal.objects.exists()
+
+
+def test_contract_actions_report_refusals(deal_a, org_a, admin_a):
+    client = _admin(admin_a)
+    contract = deal_a["contract"]
+    changelist = reverse("admin:crm_contract_changelist")
+    refused = client.post(
+        changelist, {"action": "sign", "_selected_action": [str(contract.pk)]}, follow=True
+    )
+    assert b"Who signed the contract?" in refused.content
+    with tenant_context(org_a):
+        Contract.objects.filter(pk=contract.pk).update(signer_name="Dana Drip")
+    client.post(changelist, {"action": "sign", "_selected_action": [str(contract.pk)]})
+    with tenant_context(org_a):
+        assert Contract.objects.get(pk=contract.pk).status == ContractStatus.SIGNED
+        assert Opportunity.objects.get(pk=deal_a["opportunity"].pk).status == "won"
+
+
+def test_webhook_secret_page_shows_a_new_secret_once(org_a, admin_a):
+    client = _admin(admin_a)
+    url = reverse("admin:crm_campaign_webhook_secret")
+    shown = client.post(url)
+    assert shown.status_code == 200 and b"whsec_" in shown.content
+    assert b"whsec_" not in client.get(url).content
+    with tenant_context(org_a):
+        assert AICallWebhookSecret.objects.count() == 1
+
+
+def test_campaign_launch_action_reports_a_missing_secret(org_a, admin_a, provider_url):
+    campaign = factories.campaign(org_a)
+    client = _admin(admin_a)
+    changelist = reverse("admin:crm_campaign_changelist")
+    response = client.post(
+        changelist, {"action": "launch", "_selected_action": [str(campaign.pk)]}, follow=True
+    )
+    assert b"webhook secret" in response.content
