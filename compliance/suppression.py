@@ -83,6 +83,18 @@ def is_suppressed(*, email: str | None = None, phone: str | None = None) -> bool
     return any_suppressed(emails=[email], phones=[phone])
 
 
+class SuppressionList:
+    """The current organization's list loaded once, to check many rows (CSV imports)."""
+
+    def __init__(self):
+        self._entries = set(SuppressionEntry.objects.values_list("kind", "value_hash"))
+
+    def matches(
+        self, *, emails: Iterable[str | None] = (), phones: Iterable[str | None] = ()
+    ) -> bool:
+        return bool(self._entries) and not self._entries.isdisjoint(_entries(emails, phones))
+
+
 def ensure_not_suppressed(
     *, emails: Iterable[str | None] = (), phones: Iterable[str | None] = ()
 ) -> None:

@@ -30,6 +30,8 @@ from simple_history.utils import bulk_create_with_history
 
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import User
+from compliance.consent import exclude_do_not_sell
+from compliance.suppression import SUPPRESSED_MESSAGE, SuppressionList
 from leads import scoring, selectors, services
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Company, Lead, LeadTag, Tag
@@ -406,7 +408,14 @@ class _Importer:
 
     def deduplicate(self, rows: list[_Row]) -> list[_Row]:
         unique = []
+        suppressed = SuppressionList()
         for row in rows:
+            if suppressed.matches(
+                emails=[row.lead.contact_email, row.company.email],
+                phones=[row.lead.contact_phone, row.company.phone],
+            ):
+                self.error(row.number, "", SUPPRESSED_MESSAGE)
+                continue
             keys = selectors.keys_of(row.lead)
             clash = next(
                 (
@@ -533,7 +542,10 @@ def _export_row(lead: Lead) -> list[str]:
 def export_leads(
     *, queryset, out: IO[str], acting_user: User | None, request=None, description: str = ""
 ) -> int:
-    """Write the leads of `queryset` the user may read as CSV; audited. Returns the count."""
+    """Write the leads of `queryset` the user may read as CSV; audited. Returns the count.
+
+    Leads who opted out of the sale or sharing of their data (CCPA) are left out."""
+    queryset = exclude_do_not_sell(queryset)
     if acting_user is not None:
         queryset = access.visible(acting_user, Action.READ, queryset)
     writer = csv.writer(out)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Membership, Organization, User
+from compliance.suppression import ensure_not_suppressed
 from leads import scoring, selectors
 from leads.choices import Direction, InteractionType, LeadStatus, WebsiteStatus
 from leads.exceptions import DuplicateLead, InvalidTransition
@@ -418,10 +419,9 @@ def company_update(*, company: Company, acting_user: User | None, data: Mapping)
 
 @transaction.atomic
 def company_delete(*, company: Company, acting_user: User | None) -> None:
-    """Soft-delete the company and its lead (a lead without its company means nothing)."""
+    """Soft-delete the company and its lead (a lead without its company means nothing);
+    the lead goes with it in the same deletion, so restoring the company restores it."""
     authorize(acting_user, Action.DELETE, Resource.COMPANIES, company)
-    for lead in company.leads.all():
-        lead.delete()
     company.delete()
 
 
@@ -463,6 +463,10 @@ def lead_create(
         raise ValidationError({"company": "This company already has a lead."})
     lead = Lead(organization_id=current_organization_id(), company=company)
     clean_lead_fields(lead, data, settings)
+    # A person erased at their request is not silently re-created.
+    ensure_not_suppressed(
+        emails=[lead.contact_email, company.email], phones=[lead.contact_phone, company.phone]
+    )
     if not allow_duplicate:
         duplicates = selectors.duplicates_of(keys=selectors.keys_of(lead))
         if duplicates:
