@@ -1331,7 +1331,8 @@ def ai_call_record_result(*, report: CallReport) -> tuple[AICall, bool]:
         return call, False
     _apply_report(call, report)
     lead = Lead.objects.select_related("company").get(pk=call.lead_id)
-    if call.status == AICallStatus.COMPLETED or call.outcome:
+    # An unanswered or failed attempt reached nobody: no touchpoint on the timeline.
+    if call.status == AICallStatus.COMPLETED:
         call.interaction = _log_call(call, lead)
     call.save()
     _follow_up(call, lead, report)

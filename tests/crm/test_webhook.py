@@ -242,7 +242,7 @@ def test_no_answer_records_the_call_without_a_task(org_a, call_a, secret_a):
     with tenant_context(org_a):
         call = AICall.objects.get()
         assert call.status == AICallStatus.NO_ANSWER and call.outcome == CallOutcome.NO_ANSWER
-        assert not Task.objects.exists()
+        assert call.interaction is None and not Task.objects.exists()
 
 
 @pytest.mark.django_db
