@@ -15,7 +15,8 @@ from compliance.choices import ConsentPurpose
 from compliance.models import ConsentRecord
 
 
-def _latest(purpose: str, lead_ref) -> QuerySet:
+def latest(purpose: str, lead_ref) -> QuerySet:
+    """A lead's records for `purpose`, the current one first."""
     return ConsentRecord.objects.filter(lead_id=lead_ref, purpose=purpose).order_by(
         "-recorded_at", "-created_at"
     )
@@ -25,21 +26,20 @@ def current_consents(lead_ids: Iterable) -> dict[str, dict | None]:
     """purpose -> the latest record's {granted, recorded_at, source} across `lead_ids`."""
     result: dict[str, dict | None] = {}
     for purpose in ConsentPurpose.values:
-        latest = (
+        result[purpose] = (
             ConsentRecord.objects.filter(lead_id__in=list(lead_ids), purpose=purpose)
             .order_by("-recorded_at", "-created_at")
             .values("granted", "recorded_at", "source")
             .first()
         )
-        result[purpose] = latest
     return result
 
 
 def do_not_sell_leads() -> QuerySet:
     """Ids of the leads whose latest `data_sale` record withdraws it (for `pk__in`)."""
-    latest = _latest(ConsentPurpose.DATA_SALE, OuterRef("lead_id")).values("pk")[:1]
+    current = latest(ConsentPurpose.DATA_SALE, OuterRef("lead_id")).values("pk")[:1]
     return ConsentRecord.objects.filter(
-        purpose=ConsentPurpose.DATA_SALE, granted=False, pk=Subquery(latest)
+        purpose=ConsentPurpose.DATA_SALE, granted=False, pk=Subquery(current)
     ).values("lead_id")
 
 
@@ -49,5 +49,5 @@ def exclude_do_not_sell(leads: QuerySet) -> QuerySet:
 
 
 def is_do_not_sell(lead) -> bool:
-    latest = _latest(ConsentPurpose.DATA_SALE, lead.pk).values_list("granted", flat=True).first()
-    return latest is False
+    current = latest(ConsentPurpose.DATA_SALE, lead.pk).values_list("granted", flat=True).first()
+    return current is False

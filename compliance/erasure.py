@@ -31,13 +31,11 @@ from django.utils import timezone
 
 from compliance.models import ConsentRecord, SubjectRequest
 from compliance.subject import Part, Subject, history_model
-from crm.choices import AICallStatus
 from crm.models import AICall, Contract, Opportunity, Proposal, ProposalLineItem, Task
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from leads.normalize import DEFAULT_COUNTRY_CODE, normalize_phone
 
 ERASED = "[erased]"
-CANCELLED_REASON = "Cancelled: the person's data was erased."
 # A name part shorter than this is not redacted inside labels ("Al" in "Alarm").
 MIN_NAME_PART = 3
 _SEPARATORS = "[-. ()/]*"
@@ -223,22 +221,15 @@ def _changes(
     return changes
 
 
-def cancel_calls(subject: Subject) -> int:
-    """Fail the subject's calls not yet placed or finished, and close every call to
-    provider reports: a late webhook delivery then finds the result recorded and writes
-    nothing back."""
-    from crm import services as crm_services
-
-    calls = subject.part(AICall).rows()
-    active = list(
-        calls.filter(status__in=[AICallStatus.QUEUED, AICallStatus.IN_PROGRESS]).values_list(
-            "pk", flat=True
-        )
+def close_calls(subject: Subject) -> int:
+    """Close every call of the subject to provider reports: a late webhook delivery then
+    finds the result recorded and writes nothing back."""
+    return (
+        subject.part(AICall)
+        .rows()
+        .filter(result_recorded_at__isnull=True)
+        .update(result_recorded_at=timezone.now())
     )
-    for pk in active:
-        crm_services.ai_call_mark_failed(ai_call_id=pk, reason=CANCELLED_REASON)
-    calls.filter(result_recorded_at__isnull=True).update(result_recorded_at=timezone.now())
-    return len(active)
 
 
 def scrub(subject: Subject, identifiers: Identifiers) -> dict[str, dict[str, int]]:

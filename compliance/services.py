@@ -20,17 +20,21 @@ from django.utils import timezone
 
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import User
-from compliance import erasure, export, suppression
+from compliance import consent, erasure, export, suppression
 from compliance.choices import ConsentPurpose, ConsentSource, RequestKind, RequestStatus
 from compliance.models import ConsentRecord, SubjectRequest
 from compliance.subject import subject_of
+from crm import services as crm_services
 from crm.choices import AICallStatus
 from crm.models import AICall
+from leads import services as lead_services
 from leads.models import Lead
 from smartweb import access
 from smartweb.rbac import Action, Resource
 
 CONSENT_WITHDRAWN_REASON = "Cancelled: consent to contact withdrawn."
+ERASED_REASON = "Cancelled: the person's data was erased."
+ACTIVE_CALL_STATUSES = (AICallStatus.QUEUED, AICallStatus.IN_PROGRESS)
 
 
 def authorize(user: User | None, action: str, resource: str, obj=None) -> None:
@@ -193,7 +197,10 @@ def erase_subject(
     suppressed = suppression.suppress(
         emails=identifiers.emails, phones=identifiers.phones, subject_request=subject_request
     )
-    cancelled = erasure.cancel_calls(subject)
+    cancelled = _fail_calls(
+        subject.part(AICall).rows().filter(status__in=ACTIVE_CALL_STATUSES), ERASED_REASON
+    )
+    erasure.close_calls(subject)
     rows = erasure.scrub(subject, identifiers)
     result = {
         "lead_ids": sorted(map(str, subject.lead_ids)),
@@ -247,8 +254,6 @@ def consent_record(
     The contact consent is mirrored on the lead (campaigns and calls check it there);
     withdrawing it also cancels the lead's queued AI calls.
     """
-    from leads import services as lead_services
-
     authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
     evidence = _clean_consent(purpose, source, evidence, recorded_at)
     record = ConsentRecord.objects.create(
@@ -261,31 +266,22 @@ def consent_record(
         recorded_at=recorded_at or timezone.now(),
         recorded_by=_user(acting_user),
     )
-    latest = (
-        ConsentRecord.objects.filter(lead=lead, purpose=purpose)
-        .order_by("-recorded_at", "-created_at")
-        .first()
-    )
-    if purpose == ConsentPurpose.CONTACT and latest == record:
+    if purpose == ConsentPurpose.CONTACT and consent.latest(purpose, lead.pk).first() == record:
         if lead.consent_to_contact != record.granted:
             lead_services.lead_update(
                 lead=lead, acting_user=acting_user, data={"consent_to_contact": record.granted}
             )
         if not record.granted:
-            cancel_queued_calls(lead)
+            _fail_calls(
+                AICall.objects.filter(lead=lead, status=AICallStatus.QUEUED),
+                CONSENT_WITHDRAWN_REASON,
+            )
     return record
 
 
-def cancel_queued_calls(lead: Lead) -> int:
-    """Fail the lead's calls still waiting to be placed (a call in progress cannot be
-    recalled; its result is recorded as usual)."""
-    from crm import services as crm_services
-
-    queued = AICall.objects.filter(lead=lead, status=AICallStatus.QUEUED).values_list(
-        "pk", flat=True
-    )
-    count = 0
-    for pk in list(queued):
-        crm_services.ai_call_mark_failed(ai_call_id=pk, reason=CONSENT_WITHDRAWN_REASON)
-        count += 1
-    return count
+def _fail_calls(calls, reason: str) -> int:
+    """Fail the calls (through the CRM's own service, which writes their history)."""
+    pks = list(calls.values_list("pk", flat=True))
+    for pk in pks:
+        crm_services.ai_call_mark_failed(ai_call_id=pk, reason=reason)
+    return len(pks)
