@@ -1320,7 +1320,9 @@ def ai_call_record_result(*, report: CallReport) -> tuple[AICall, bool]:
         .select_related("campaign")
         .get(provider_call_id=report.provider_call_id)
     )
-    if call.result_recorded_at is not None:
+    if call.result_recorded_at is not None or call.status in AI_CALL_FINAL_STATUSES:
+        # Recorded already, or closed on our side (the lead opted out or was erased while
+        # the call was in flight): a late report writes nothing.
         return call, False
     if report.status not in AI_CALL_FINAL_STATUSES:
         if call.status == AICallStatus.QUEUED and report.status == AICallStatus.IN_PROGRESS:
@@ -1330,12 +1332,14 @@ def ai_call_record_result(*, report: CallReport) -> tuple[AICall, bool]:
             return call, True
         return call, False
     _apply_report(call, report)
-    lead = Lead.objects.select_related("company").get(pk=call.lead_id)
-    # An unanswered or failed attempt reached nobody: no touchpoint on the timeline.
-    if call.status == AICallStatus.COMPLETED:
+    lead = Lead.all_objects.select_related("company").get(pk=call.lead_id)
+    # An unanswered or failed attempt reached nobody: no touchpoint on the timeline; nor
+    # is there one, or a follow-up, for a lead deleted meanwhile.
+    if call.status == AICallStatus.COMPLETED and not lead.is_deleted:
         call.interaction = _log_call(call, lead)
     call.save()
-    _follow_up(call, lead, report)
+    if not lead.is_deleted:
+        _follow_up(call, lead, report)
     return call, True
 
 

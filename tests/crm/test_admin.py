@@ -58,6 +58,8 @@ def test_every_page_works_for_the_organization_admin(deal_a, admin_a):
         assert chart in dashboard.content
     assert client.get(reverse("admin:crm_opportunity_convert")).status_code == 200
     assert client.get(reverse("admin:crm_campaign_webhook_secret")).status_code == 200
+    app_index = client.get(reverse("admin:app_list", args=["crm"]))
+    assert app_index.status_code == 200 and b"Sales dashboard" in app_index.content
 
 
 def test_another_organization_sees_none_of_it(deal_a, admin_b, opp_b):

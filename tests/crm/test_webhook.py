@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from crm import services
 from crm.choices import AICallStatus, CallOutcome, TaskType
 from crm.models import AICall, Task
 from leads.choices import InteractionType, LeadStatus
@@ -277,3 +278,23 @@ def test_two_concurrent_deliveries_write_once(live_org):
     assert sorted(a.status_code for a in answers) == [200, 200]
     assert sorted(a.json()["recorded"] for a in answers) == [False, True]
     assert _counts(organization) == (1, 1, 1)
+
+
+@pytest.mark.django_db
+def test_a_call_closed_on_our_side_ignores_a_late_report(org_a, call_a, secret_a):
+    with tenant_context(org_a):
+        services.ai_call_mark_failed(ai_call_id=call_a.pk, reason="The lead opted out.")
+    response = factories.deliver(Client(), org_a, secret_a, _report(call_a))
+    assert response.status_code == 200 and response.json()["recorded"] is False
+    assert _counts(org_a) == (0, 0, 0)
+    with tenant_context(org_a):
+        assert AICall.objects.get().transcript == ""
+
+
+@pytest.mark.django_db
+def test_a_report_for_a_lead_deleted_meanwhile_writes_nothing(org_a, call_a, secret_a):
+    with tenant_context(org_a):
+        Lead.objects.get(pk=call_a.lead_id).delete()  # its calls go with it
+    response = factories.deliver(Client(), org_a, secret_a, _report(call_a))
+    assert response.status_code == 404
+    assert _counts(org_a) == (0, 0, 0)
