@@ -83,7 +83,9 @@ def under_rls(
         return repeat(run, **repeat_args), found
 
 
-def without_rls(url: str, statements: list[str], **repeat_args) -> tuple[Timing, int]:
+def without_rls(
+    url: str, organization_id: str, user_id: str, statements: list[str], **repeat_args
+) -> tuple[Timing, int]:
     """As the owner role, inside one transaction that lifts FORCE ROW LEVEL SECURITY from
     every table and is rolled back at the end: the owner is then not subject to the
     policies, nothing is changed for anyone else, and a crash leaves nothing behind. The
@@ -93,6 +95,7 @@ def without_rls(url: str, statements: list[str], **repeat_args) -> tuple[Timing,
     with connect(url) as conn, conn.transaction(force_rollback=True):
         for (table,) in conn.execute(FORCED_TABLES).fetchall():
             conn.execute(f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY')
+        conn.execute(CONTEXT, [organization_id, user_id])
 
         def run() -> float:
             nonlocal found

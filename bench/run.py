@@ -66,7 +66,7 @@ CASES = (
         "Sales rep's leads: status filter, by score, first page",
         "rep",
         lambda p: "/api/v1/leads/?status=new",
-        ("leads_lead",),
+        ("leads_lead", "leads_company", "leads_tag"),
         2,
         25,
     ),
@@ -75,7 +75,7 @@ CASES = (
         "Organization's leads: status filter, by score, first page",
         "admin",
         lambda p: "/api/v1/leads/?status=new",
-        ("leads_lead",),
+        ("leads_lead", "leads_company", "leads_tag"),
         2,
         25,
     ),
@@ -237,7 +237,7 @@ def captured_sql(client, path: str, tables: tuple[str, ...]) -> list[str]:
     statements = []
     for query in captured.captured_queries:
         sql = query["sql"]
-        data = sql.startswith("SELECT") and any(f'"{t}"' in sql for t in tables)
+        data = sql.lstrip("(").startswith("SELECT") and any(f'"{t}"' in sql for t in tables)
         if data and not any(marker in sql for marker in PLUMBING):
             statements.append(sql)
     return statements
@@ -279,7 +279,9 @@ def run_scale(scale: str, args) -> dict:
         rls, rows = measure.under_rls(
             runtime, params["organization"], user, statements, **repeat_args
         )
-        plain, plain_rows = measure.without_rls(owner, statements, **repeat_args)
+        plain, plain_rows = measure.without_rls(
+            owner, str(params["organization"]), user, statements, **repeat_args
+        )
         api = api_timing(client, path, **repeat_args)
         results["cases"][case.name] = {
             "path": path,

@@ -210,6 +210,13 @@ class Opportunity(TenantOwnedModel):
             models.Index(
                 F("organization"), F("weighted_value").desc(), name="crm_opp_org_weighted"
             ),
+            # Top open opportunities: read in order, and their count, from this index alone.
+            models.Index(
+                F("organization"),
+                F("weighted_value").desc(),
+                name="crm_opp_open_weighted",
+                condition=Q(status=OpportunityStatus.OPEN, deleted_at__isnull=True),
+            ),
             # The pipeline board: each stage's biggest deals first, read in index order.
             models.Index(
                 F("organization"),

@@ -119,6 +119,14 @@ class Company(TenantOwnedModel):
             *TenantOwnedModel.Meta.indexes,
             GinIndex(fields=["search_vector"], name="company_search"),
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="company_name_trgm"),
+            # Searches are per organization (leads.search): the organization first (btree_gin)
+            # keeps a large organization's search from reading every organization's matches.
+            GinIndex(fields=["organization", "search_vector"], name="company_org_search"),
+            GinIndex(
+                fields=["organization", "name"],
+                opclasses=["", "gin_trgm_ops"],
+                name="company_org_name_trgm",
+            ),
             _active_index("organization", "name", name="company_org_name"),
             _active_index("organization", "phone_normalized", name="company_org_phone"),
             _active_index("organization", "email_normalized", name="company_org_email"),
@@ -252,6 +260,7 @@ class Lead(TenantOwnedModel):
             _active_index("organization", "contact_phone_normalized", name="lead_org_phone"),
             _active_index("organization", "contact_email_normalized", name="lead_org_email"),
             GinIndex(fields=["search_vector"], name="lead_search"),
+            GinIndex(fields=["organization", "search_vector"], name="lead_org_search"),
         ]
 
     def __str__(self) -> str:
@@ -271,7 +280,11 @@ class LeadTag(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["lead", "tag"], name="leads_leadtag_unique")]
-        indexes = [models.Index(fields=["organization", "tag"], name="leadtag_org_tag")]
+        indexes = [
+            models.Index(fields=["organization", "tag"], name="leadtag_org_tag"),
+            # A page of leads prefetches its tags by lead id, under RLS.
+            models.Index(fields=["organization", "lead"], name="leadtag_org_lead"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.tag_id} on {self.lead_id}"

@@ -88,20 +88,34 @@ def _ensure_role(cur, role: str, password: str, *, createdb: bool) -> None:
 
 
 def _ensure_search_role(cur) -> None:
-    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [SEARCH_ROLE])
-    verb = "ALTER" if cur.fetchone() else "CREATE"
+    # Statements only when something is missing: concurrent bootstraps (parallel test
+    # runs) would otherwise race on the same catalog rows.
     cur.execute(
-        sql.SQL(
-            verb + " ROLE {} WITH NOLOGIN NOINHERIT BYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE"
-        ).format(sql.Identifier(SEARCH_ROLE))
+        "SELECT rolcanlogin, rolbypassrls, pg_has_role(%s, oid, 'MEMBER')"
+        " FROM pg_roles WHERE rolname = %s",
+        [OWNER_ROLE, SEARCH_ROLE],
     )
-    cur.execute(
-        sql.SQL("GRANT {} TO {}").format(sql.Identifier(SEARCH_ROLE), sql.Identifier(OWNER_ROLE))
-    )
+    row = cur.fetchone()
+    if row is None or row[:2] != (False, True):
+        verb = "ALTER" if row else "CREATE"
+        cur.execute(
+            sql.SQL(
+                verb
+                + " ROLE {} WITH NOLOGIN NOINHERIT BYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE"
+            ).format(sql.Identifier(SEARCH_ROLE))
+        )
+    if row is None or not row[2]:
+        cur.execute(
+            sql.SQL("GRANT {} TO {}").format(
+                sql.Identifier(SEARCH_ROLE), sql.Identifier(OWNER_ROLE)
+            )
+        )
 
 
 def _grant_statistics(cur) -> None:
-    cur.execute(sql.SQL("GRANT pg_read_all_stats TO {}").format(sql.Identifier(RUNTIME_ROLE)))
+    cur.execute("SELECT pg_has_role(%s, 'pg_read_all_stats', 'MEMBER')", [RUNTIME_ROLE])
+    if not cur.fetchone()[0]:
+        cur.execute(sql.SQL("GRANT pg_read_all_stats TO {}").format(sql.Identifier(RUNTIME_ROLE)))
 
 
 def bootstrap(admin_url: str) -> RoleURLs:

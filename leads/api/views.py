@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -140,10 +141,15 @@ class LeadViewSet(ServiceModelViewSet):
     }
 
     def base_queryset(self):
+        # The company comes by a second query, not a join: under RLS the planner cannot
+        # size a joined tenant table and, for a large organization, drove the page from
+        # the companies (790 ms instead of 1 ms at 1M leads, bench/README.md).
         return (
-            Lead.objects.select_related("company", "assigned_to")
-            .prefetch_related("tags")
-            .defer("search_vector", "company__search_vector")
+            Lead.objects.select_related("assigned_to")
+            .prefetch_related(
+                Prefetch("company", queryset=Company.all_objects.defer("search_vector")), "tags"
+            )
+            .defer("search_vector")
         )
 
     @extend_schema(request=s.LeadCreateSerializer, responses={201: s.LeadSerializer})

@@ -1,0 +1,116 @@
+"""The key queries of the benchmark, as the app runs them, use their intended indexes
+under RLS: EXPLAIN (FORMAT JSON) as the runtime role with the organization context set.
+
+The dataset is small, so sequential scans are disabled for the EXPLAIN: the guard asks
+"can this query use its index under RLS?", which a plan at 1M leads relies on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import psycopg
+import pytest
+
+from bench import measure
+from bench import run as bench_run
+from tests.perf.conftest import owner_url, runtime_url
+
+pytestmark = pytest.mark.django_db
+CASES = {case.name: case for case in bench_run.CASES}
+# case -> the indexes of which at least one must appear in the plans of its statements
+INTENDED = {
+    "rep_leads": {"lead_org_assignee", "lead_active_status_score", "lead_org_status_score"},
+    "org_leads": {"lead_active_status_score", "lead_org_status_score"},
+    "lead_history": {"interaction_timeline"},
+    "pipeline_board": {"crm_opp_board_stage_top"},
+    # At this size the planner may sort the few open ones read by the other partial index.
+    "top_opportunities": {"crm_opp_open_weighted", "crm_opp_open_close_date"},
+    "dashboard": {"crm_opp_open_close_date"},
+    "search_companies": set(),
+    "search_leads": set(),
+    "fuzzy_company": set(),
+}
+NEVER_SCANNED = {"leads_lead", "leads_interaction", "leads_company", "crm_opportunity"}
+SEARCH = importlib.import_module("leads.migrations.0004_search_functions")
+
+
+def _nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _plans(statements: list[str], organization: str, user: str) -> list[dict]:
+    plans = []
+    with measure.connect(runtime_url()) as conn, conn.transaction(force_rollback=True):
+        conn.execute(measure.CONTEXT, [organization, user])
+        conn.execute("SET LOCAL enable_seqscan = off")
+        for statement in statements:
+            (result,) = conn.execute("EXPLAIN (FORMAT JSON) " + statement).fetchone()
+            plans.extend(_nodes(result[0]["Plan"]))
+    return plans
+
+
+@pytest.mark.parametrize("name", list(INTENDED))
+def test_key_query_uses_its_index_under_rls(name, params):
+    case = CASES[name]
+    client = bench_run.api_clients(params)[case.actor]
+    statements = bench_run.captured_sql(client, case.path(params), case.tables)
+    assert statements, name
+    nodes = _plans(statements, str(params["organization"]), str(params[case.actor]))
+    scanned = {n["Relation Name"] for n in nodes if n["Node Type"] == "Seq Scan"}
+    assert not scanned & NEVER_SCANNED, f"{name}: sequential scan of {scanned & NEVER_SCANNED}"
+    used = {n["Index Name"] for n in nodes if "Index Name" in n}
+    if INTENDED[name]:
+        assert used & INTENDED[name], f"{name}: uses {sorted(used)}"
+    else:
+        functions = {n.get("Function Name") for n in nodes if n["Node Type"] == "Function Scan"}
+        assert functions & {"smartweb_search_companies", "smartweb_search_leads"}, name
+
+
+COMPANY_TEXT = {"company_org_search", "company_search"}
+COMPANY_NAME = {"company_org_name_trgm", "company_name_trgm"}
+LEAD_TEXT = {"lead_org_search", "lead_search"}
+
+
+@pytest.mark.parametrize(
+    "query, kinds",
+    [
+        (SEARCH.COMPANY_QUERY, [COMPANY_TEXT, COMPANY_NAME]),
+        (SEARCH.LEAD_QUERY, [LEAD_TEXT, COMPANY_TEXT, COMPANY_NAME]),
+    ],
+)
+def test_search_functions_use_the_full_text_and_trigram_indexes(query, kinds, params):
+    """The functions' own query (run by their BYPASSRLS owner, so without policies): the
+    owner role, FORCE lifted in a rolled-back transaction, stands in for it."""
+    sql = query.replace("$1", "%(organization)s").replace("$2", "%(q)s").replace("$3", "%(like)s")
+    values = {
+        "organization": params["organization"],
+        "q": params["term"],
+        "like": f"%{params['fragment']}%",
+    }
+    with (
+        psycopg.connect(owner_url(), cursor_factory=psycopg.ClientCursor) as conn,
+        conn.transaction(force_rollback=True),
+    ):
+        for table in ("leads_company", "leads_lead"):
+            conn.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        conn.execute("SET LOCAL enable_seqscan = off")
+        (result,) = conn.execute("EXPLAIN (FORMAT JSON) " + sql, values).fetchone()
+    used = {n["Index Name"] for n in _nodes(result[0]["Plan"]) if "Index Name" in n}
+    for kind in kinds:
+        assert used & kind, sorted(used)
+
+
+def _canonical(definition: str) -> str:
+    """An index definition without casts, parentheses and spaces: PostgreSQL deparses a
+    re-parsed predicate with its casts placed differently, the index being the same."""
+    return re.sub(r"::[a-z ]+(\[\])?|[()\s]", "", definition)
+
+
+def test_the_load_recreates_exactly_the_migration_defined_indexes(dataset):
+    before = {k: _canonical(v) for k, v in dataset["indexes_before"].items()}
+    after = {k: _canonical(v) for k, v in dataset["indexes_after"].items()}
+    assert after == before

@@ -1,0 +1,110 @@
+"""The search functions run with a BYPASSRLS owner, so they carry their own isolation:
+they read the organization from the context only, return nothing without one, and never
+another organization's rows (docs/decisions/0004-search-under-rls.md)."""
+
+from __future__ import annotations
+
+import importlib
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from leads.search import COMPANY_FUNCTION, LEAD_FUNCTION
+from smartweb import db_bootstrap
+from smartweb.tenancy.context import tenant_context
+from tests.factories import api_client
+from tests.leads.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+SEARCH = importlib.import_module("leads.migrations.0004_search_functions")
+
+
+@pytest.fixture
+def twins(org_a, org_b):
+    """The same business name, city and contact in two organizations."""
+    leads = {}
+    for org in (org_a, org_b):
+        leads[org.pk] = LeadFactory(
+            organization=org,
+            contact_name="Robin Ashbrook",
+            company__name="Ashbrook Plumbing Ltd",
+            company__organization=org,
+        )
+    return leads
+
+
+def _ids(function: str, text: str) -> set:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {function}(%s)", [text])
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("function", [COMPANY_FUNCTION, LEAD_FUNCTION])
+def test_without_an_organization_nothing_is_found(twins, function):
+    assert _ids(function, "Ashbrook") == set()
+
+
+@pytest.mark.parametrize("text", ["Ashbrook", "ashbrook plumbing", "shbroo", "Robin"])
+def test_an_organization_finds_only_its_own_rows(twins, org_a, org_b, text):
+    for org, other in ((org_a, org_b), (org_b, org_a)):
+        mine, theirs = twins[org.pk], twins[other.pk]
+        with tenant_context(org):
+            leads = _ids(LEAD_FUNCTION, text)
+            companies = _ids(COMPANY_FUNCTION, text)
+        assert leads == {mine.pk}
+        assert theirs.pk not in leads
+        if text != "Robin":  # a contact name is the lead's, not the company's
+            assert companies == {mine.company_id}
+        assert theirs.company_id not in companies
+
+
+def test_like_wildcards_in_the_search_text_are_literal(twins, org_a):
+    with tenant_context(org_a):
+        assert _ids(COMPANY_FUNCTION, "%") == set()
+        assert _ids(COMPANY_FUNCTION, "Ash_rook") == set()
+
+
+def test_the_api_search_returns_only_the_callers_rows(twins, org_a, admin_a):
+    client = api_client(admin_a, org_a)
+    for path in ("/api/v1/companies/?search=Ashbrook", "/api/v1/leads/?search=shbroo"):
+        response = client.get(path)
+        assert response.status_code == 200
+        ids = {row["id"] for row in response.json()["results"]}
+        mine = twins[org_a.pk]
+        assert ids == {str(mine.company_id if "companies" in path else mine.pk)}
+
+
+def test_functions_are_definer_owned_by_the_search_role_with_a_pinned_path():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proname, proowner::regrole::text, prosecdef, proconfig, pronargs"
+            " FROM pg_proc WHERE proname = ANY(%s)",
+            [[COMPANY_FUNCTION, LEAD_FUNCTION]],
+        )
+        rows = cursor.fetchall()
+    assert len(rows) == 2
+    for _, owner, definer, config, arguments in rows:
+        assert owner == db_bootstrap.SEARCH_ROLE
+        assert definer
+        assert config == ["search_path=pg_catalog, public, pg_temp"]
+        assert arguments == 1  # the search text only: never an organization
+
+
+def test_the_search_role_cannot_log_in_and_the_runtime_role_cannot_become_it():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rolcanlogin, rolbypassrls, pg_has_role(%s, rolname, 'MEMBER')"
+            " FROM pg_roles WHERE rolname = %s",
+            [settings.DATABASE_RUNTIME_ROLE, db_bootstrap.SEARCH_ROLE],
+        )
+        can_login, bypass, runtime_is_member = cursor.fetchone()
+    assert (can_login, bypass, runtime_is_member) == (False, True, False)
+
+
+def test_the_migration_fails_clearly_without_the_search_role(monkeypatch):
+    monkeypatch.setattr(SEARCH, "SEARCH_ROLE", "smartweb_no_such_role")
+    editor = SimpleNamespace(connection=connection)
+    with pytest.raises(RuntimeError, match="python -m smartweb.db_bootstrap"):
+        SEARCH.create_functions(None, editor)
