@@ -8,7 +8,7 @@ from accounts import services
 from accounts.models import Membership, Organization, Role, Team, User
 from smartweb.tenancy.context import tenant_context
 
-DEMO_PASSWORD = "demo-password-2026"
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (the published demo login)
 
 
 @dataclass(frozen=True)
