@@ -16,14 +16,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import operator
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import JSONField
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from simple_history.utils import bulk_create_with_history
@@ -36,12 +38,12 @@ from leads import scoring, selectors, services
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Company, Lead, LeadTag, Tag
 from smartweb import access
-from smartweb.rbac import Action, Resource
+from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_organization_id
 
 MAX_BYTES = getattr(django_settings, "LEADS_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 MAX_ROWS = getattr(django_settings, "LEADS_IMPORT_MAX_ROWS", 200_000)
-BATCH_SIZE = 2000
+BATCH_SIZE = 10_000
 
 # Canonical columns -> (target, attribute). Targets: company, presence (the company's
 # online presence), lead, or special handling (status, assignee, tags).
@@ -104,6 +106,7 @@ ALIASES = {
 }
 # Model field -> column, to name the column in errors from model validation.
 _COLUMN_OF = {(target, attr): column for column, (target, attr) in COLUMNS.items()}
+STATUSES = frozenset(LeadStatus.values)
 TRUE = {"1", "true", "yes", "y", "t"}
 FALSE = {"", "0", "false", "no", "n", "f"}
 TAG_SEPARATOR = ";"
@@ -265,7 +268,7 @@ class _Importer:
         self.settings = services.organization_settings(self.organization_id)
         self.weights = scoring.weights_for(self.settings)
         self.members = {u.email.lower(): u for u in selectors.organization_members()}
-        self.assignees_checked: dict[str, str | None] = {}
+        self.assignees: dict[str, tuple[User | None, str | None]] = {}
         self.report = ImportReport()
         self.known_keys = self._existing_keys()
         self.columns: list = []
@@ -359,7 +362,7 @@ class _Importer:
             number, "lead", lambda: services.clean_lead_fields(lead, lead_data, self.settings)
         )
         status = values.get("status") or LeadStatus.NEW
-        if status not in LeadStatus.values:
+        if status not in STATUSES:
             self.error(number, self._column("status", "status"), f"Unknown status '{status}'.")
             failed = True
         lead.status = status
@@ -381,30 +384,32 @@ class _Importer:
 
     def _assign(self, number: int, lead: Lead, email: str) -> bool:
         email = email.strip().lower()
-        if email not in self.assignees_checked:
-            self.assignees_checked[email] = self._check_assignee(email)
-        problem = self.assignees_checked[email]
+        if email not in self.assignees:
+            self.assignees[email] = self._resolve_assignee(email)
+        assignee, problem = self.assignees[email]
         if problem:
             self.error(number, self._column("assignee", "email"), problem)
             return False
-        lead.assigned_to = self.members.get(email) if email else self._default_assignee()
+        lead.assigned_to = assignee
         return True
 
-    def _default_assignee(self) -> User | None:
-        user = self.acting_user
-        if user is None or access.scope_for(user, Action.CREATE, Resource.LEADS) == "all":
-            return None
-        return user
-
-    def _check_assignee(self, email: str) -> str | None:
+    def _resolve_assignee(self, email: str) -> tuple[User | None, str | None]:
+        """The assignee for `email` (blank: the importer, unless they see everything)
+        and what is wrong with it, checked once per distinct value."""
         if email and email not in self.members:
-            return f"No active member with the email {email}."
+            return None, f"No active member with the email {email}."
+        user = self.acting_user
+        if email:
+            assignee = self.members[email]
+        elif user is None or access.scope_for(user, Action.CREATE, Resource.LEADS) == Scope.ALL:
+            assignee = None
+        else:
+            assignee = user
         try:
-            assignee = self.members.get(email) if email else self._default_assignee()
-            services.check_assignee(self.acting_user, assignee, Action.CREATE)
+            services.check_assignee(user, assignee, Action.CREATE)
         except ValidationError as exc:
-            return " ".join(exc.messages)
-        return None
+            return None, " ".join(exc.messages)
+        return assignee, None
 
     def deduplicate(self, rows: list[_Row]) -> list[_Row]:
         unique = []
@@ -447,25 +452,32 @@ class _Importer:
     def write(self, rows: list[_Row], progress) -> int:
         user = services.user_or_none(self.acting_user)
         tags = self._tags({name for row in rows for name in row.tags}, user)
+        now = timezone.now()
+        tag_fields = _copy_fields(LeadTag)
         for start in range(0, len(rows), BATCH_SIZE):
             batch = rows[start : start + BATCH_SIZE]
             for row in batch:
                 services.apply_score(row.lead, self.weights, 0, 0)
-            bulk_create_with_history(
-                [row.company for row in batch], Company, batch_size=BATCH_SIZE, default_user=user
-            )
-            bulk_create_with_history(
-                [row.lead for row in batch], Lead, batch_size=BATCH_SIZE, default_user=user
-            )
-            lead_tags = [
-                LeadTag(organization_id=self.organization_id, lead=row.lead, tag=tags[name.lower()])
+            # Plain rows rather than hundreds of thousands of model instances.
+            links = (
+                {
+                    "id": uuid.uuid4(),
+                    "created_at": now,
+                    "updated_at": now,
+                    "organization_id": self.organization_id,
+                    "lead_id": row.lead.pk,
+                    "tag_id": tags[name].pk,
+                }
                 for row in batch
                 for name in dict.fromkeys(n.lower() for n in row.tags)
-            ]
-            if lead_tags:
-                bulk_create_with_history(
-                    lead_tags, LeadTag, batch_size=BATCH_SIZE, default_user=user
-                )
+            )
+            lead_tags = [[link[f.attname] for f in tag_fields] for link in links]
+            for model, values in (
+                (Company, map(_values_of(Company, now), (row.company for row in batch))),
+                (Lead, map(_values_of(Lead, now), (row.lead for row in batch))),
+                (LeadTag, lead_tags),
+            ):
+                copy_insert(model, values, history_user=user, now=now)
             if progress:
                 progress("written", len(batch))
         return len(rows)
@@ -479,6 +491,65 @@ class _Importer:
         if missing:
             bulk_create_with_history(list(missing.values()), Tag, default_user=user)
         return {**existing, **missing}
+
+
+def _copy_fields(model) -> list:
+    return [f for f in model._meta.concrete_fields if not f.generated]
+
+
+def copy_insert(
+    model, rows: Iterable[Sequence], *, history_user: User | None, now: dt.datetime
+) -> None:
+    """Insert `rows` (values in the order of the model's stored columns) and their
+    "created" history rows, fast.
+
+    `bulk_create` with history managed a few thousand rows a second here, most of it
+    spent building parameters. COPY is the fast path, but PostgreSQL refuses COPY FROM
+    into a table under row level security, so the rows are copied into a temporary
+    table and moved with INSERT … SELECT, where the table's policy checks every row.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    quote = db.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _copy_fields(model))
+    table = quote(model._meta.db_table)
+    temporary = quote(f"import_{model._meta.db_table}")
+    history = quote(model.history.model._meta.db_table)
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {temporary} ON COMMIT DROP AS"
+            f" SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {temporary} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temporary}")
+        cursor.execute(
+            f"INSERT INTO {history} ({columns}, history_id, history_date, history_type,"
+            f" history_user_id) SELECT {columns}, gen_random_uuid(), %s, '+', %s"
+            f" FROM {temporary}",
+            [now, getattr(history_user, "pk", None)],
+        )
+        cursor.execute(f"DROP TABLE {temporary}")
+
+
+def _values_of(model, now: dt.datetime) -> Callable[[Any], list]:
+    """A validated instance as a COPY row. Only JSON needs adapting (psycopg takes str,
+    int, bool, Decimal, UUID, date and aware datetimes as they are); auto_now fields
+    are stamped as `save()` would."""
+    db = connections[DEFAULT_DB_ALIAS]
+    readers = []
+    for model_field in _copy_fields(model):
+        if getattr(model_field, "auto_now", False):
+            readers.append(lambda obj: now)
+        elif isinstance(model_field, JSONField):
+            readers.append(
+                lambda obj, a=model_field.attname, e=model_field.encoder: db.ops.adapt_json_value(
+                    getattr(obj, a), e
+                )
+            )
+        else:
+            readers.append(operator.attrgetter(model_field.attname))
+    return lambda obj: [read(obj) for read in readers]
 
 
 def import_leads(

@@ -120,6 +120,7 @@ INTERACTION_FIELDS = frozenset(
 )
 TAG_FIELDS = frozenset({"name", "color", "description"})
 SENTIMENTS = ("positive", "neutral", "negative")
+WEBSITE_STATUSES = tuple(WebsiteStatus.values)
 
 
 # --- permissions -------------------------------------------------------------------
@@ -193,13 +194,27 @@ def allowed_transitions(status: str) -> list[str]:
 # --- validation --------------------------------------------------------------------
 
 
-def _full_clean(instance, errors: dict) -> None:
-    """Field validation without the per-field foreign key and constraint queries.
+def _full_clean(
+    instance, errors: dict, fields: Iterable[str] | None = None, normalized: Iterable[str] = ()
+) -> None:
+    """Field validation of `fields` (default: all), without foreign key and constraint
+    queries, merged with the `errors` found so far. `normalized` fields went through
+    the normalizers, which ran their validators already: only their length is left.
 
+    Only the fields a change sets need checking: the others hold values validated when
+    they were set (or valid defaults), and skipping them keeps a 100,000-row import fast.
     Foreign keys are checked by the callers (within the organization) and by the
     composite keys in the database; uniqueness by the partial unique indexes.
     """
+    names = {f.name for f in instance._meta.fields}
     exclude = {f.name for f in instance._meta.fields if f.is_relation} | set(errors)
+    if fields is not None:
+        exclude |= names - set(fields)
+    for name in set(normalized) - exclude:
+        limit = instance._meta.get_field(name).max_length
+        if limit and len(getattr(instance, name)) > limit:
+            errors[name] = [f"Ensure this value has at most {limit} characters."]
+    exclude |= set(normalized)
     try:
         instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
@@ -232,8 +247,8 @@ def clean_online_presence(value: Any) -> dict:
     if not isinstance(value, dict):
         raise ValidationError("Online presence is a JSON object.")
     status = value.get("website_status")
-    if status is not None and status not in WebsiteStatus.values:
-        raise ValidationError(f"website_status is one of {', '.join(WebsiteStatus.values)}.")
+    if status is not None and status not in WEBSITE_STATUSES:
+        raise ValidationError(f"website_status is one of {', '.join(WEBSITE_STATUSES)}.")
     rating = value.get("google_rating")
     if rating is not None and (
         isinstance(rating, bool) or not isinstance(rating, int | float) or not 0 <= rating <= 5
@@ -296,7 +311,12 @@ def clean_company_fields(company: Company, data: Mapping[str, Any], settings: Ma
         company.customer_since = timezone.now().date()
     elif not company.is_customer:
         company.customer_since = None
-    _full_clean(company, errors)
+    _full_clean(
+        company,
+        errors,
+        {*data, "name"},
+        normalized=("phone", "email", "website", "online_presence"),
+    )
 
 
 def clean_lead_fields(lead: Lead, data: Mapping[str, Any], settings: Mapping) -> None:
@@ -317,7 +337,7 @@ def clean_lead_fields(lead: Lead, data: Mapping[str, Any], settings: Mapping) ->
         lead._state.adding and lead.consent_to_contact and lead.consent_updated_at is None
     ):
         lead.consent_updated_at = timezone.now()
-    _full_clean(lead, errors)
+    _full_clean(lead, errors, data, normalized=("contact_phone", "contact_email"))
 
 
 # --- scoring -----------------------------------------------------------------------
@@ -646,7 +666,7 @@ def _save_tag(tag: Tag, data: Mapping[str, Any]) -> Tag:
     errors: dict = {}
     if tag.name and Tag.objects.filter(name__iexact=tag.name).exclude(pk=tag.pk).exists():
         errors["name"] = ["A tag with this name exists."]
-    _full_clean(tag, errors)
+    _full_clean(tag, errors, {*data, "name", "color"})
     tag.save()
     return tag
 
@@ -709,7 +729,7 @@ def _prepare_interaction(interaction: Interaction, data: Mapping[str, Any]) -> N
         interaction.occurred_at = timezone.now()
     elif timezone.is_naive(interaction.occurred_at):
         errors["occurred_at"] = ["Give the time with its timezone."]
-    _full_clean(interaction, errors)
+    _full_clean(interaction, errors, {*data, "type", "direction", "occurred_at"})
 
 
 def _touch_last_contacted(lead: Lead, interaction: Interaction) -> None:
