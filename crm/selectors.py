@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum, prefetch_related_objects
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -62,9 +62,12 @@ class BoardColumn:
 
 def pipeline_board(*, pipeline: Pipeline, user, per_stage: int = 50) -> list[BoardColumn]:
     """The pipeline's stages in order, each with the count and sums of the opportunities
-    the user may see and its `per_stage` biggest by weighted value. Three queries, however
-    many opportunities: the stages, the sums, and one UNION ALL of each stage's top rows,
-    which reads each stage in the order of the `crm_opp_board_stage_top` index."""
+    the user may see and its `per_stage` biggest by weighted value. Four queries, however
+    many opportunities: the stages, the sums, one UNION ALL of each stage's top rows, which
+    reads each stage in the order of the `crm_opp_board_stage_top` index, and their leads
+    with companies. The leads are not joined into the UNION: under RLS the planner cannot
+    size a joined tenant table and would join every opportunity of a large organization's
+    stage before taking its top rows (760 ms instead of a few ms at 1M leads)."""
     columns = {stage.pk: BoardColumn(stage) for stage in pipeline.stages.all()}
     opportunities = visible_opportunities(user).filter(pipeline=pipeline)
     sums = (
@@ -77,16 +80,20 @@ def pipeline_board(*, pipeline: Pipeline, user, per_stage: int = 50) -> list[Boa
             columns[row["stage_id"]].money.add(
                 row["currency"], row["n"], row["value"], row["weighted"]
             )
-    cards = opportunities.select_related("owner", "stage", "lead__company").defer(
-        "lead__search_vector", "lead__company__search_vector"
-    )
+    cards = opportunities.select_related("owner")
     tops = [
         cards.filter(stage_id=stage_id).order_by("-weighted_value", "-created_at")[:per_stage]
         for stage_id in columns
     ]
-    if tops:
-        for opportunity in tops[0].union(*tops[1:], all=True):
-            columns[opportunity.stage_id].opportunities.append(opportunity)
+    found = list(tops[0].union(*tops[1:], all=True)) if tops else []
+    leads = Lead.all_objects.select_related("company").defer(
+        "search_vector", "company__search_vector"
+    )
+    prefetch_related_objects(found, Prefetch("lead", queryset=leads))
+    for opportunity in found:
+        column = columns[opportunity.stage_id]
+        opportunity.stage = column.stage
+        column.opportunities.append(opportunity)
     return list(columns.values())
 
 

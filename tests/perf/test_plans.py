@@ -25,6 +25,7 @@ INTENDED = {
     "org_leads": {"lead_active_status_score", "lead_org_status_score"},
     "lead_history": {"interaction_timeline"},
     "pipeline_board": {"crm_opp_board_stage_top"},
+    "board_totals": {"crm_opp_board_stage_top"},
     # At this size the planner may sort the few open ones read by the other partial index.
     "top_opportunities": {"crm_opp_open_weighted", "crm_opp_open_close_date"},
     "dashboard": {"crm_opp_open_close_date"},
@@ -57,7 +58,7 @@ def _plans(statements: list[str], organization: str, user: str) -> list[dict]:
 def test_key_query_uses_its_index_under_rls(name, params):
     case = CASES[name]
     client = bench_run.api_clients(params)[case.actor]
-    statements = bench_run.captured_sql(client, case.path(params), case.tables)
+    statements = bench_run.captured_sql(client, case.path(params), case.tables, case.match)
     assert statements, name
     nodes = _plans(statements, str(params["organization"]), str(params[case.actor]))
     scanned = {n["Relation Name"] for n in nodes if n["Node Type"] == "Seq Scan"}
