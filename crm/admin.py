@@ -35,13 +35,14 @@ from crm.models import (
     PipelineStage,
     Proposal,
     ProposalLineItem,
+    SalesDashboard,
     Task,
 )
 from leads.choices import LeadStatus
 from leads.exceptions import InvalidTransition as LeadInvalidTransition
 from leads.models import Lead
 from smartweb import access
-from smartweb.admin import TenantOwnedModelAdmin
+from smartweb.admin import TenantModelAdmin, TenantOwnedModelAdmin
 from smartweb.rbac import Action, Resource
 
 REFUSALS = (ValidationError, InvalidTransition, LeadInvalidTransition, PermissionDenied)
@@ -196,7 +197,7 @@ class PipelineAdmin(CRMAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        tools = [(reverse("admin:crm_opportunity_dashboard"), "Sales dashboard")]
+        tools = [(reverse("admin:crm_salesdashboard_changelist"), "Sales dashboard")]
         default = Pipeline.objects.filter(is_default=True).first()
         if default is not None:
             tools.insert(0, (reverse("admin:crm_pipeline_board", args=[default.pk]), "Board"))
@@ -350,13 +351,12 @@ class OpportunityAdmin(CRMAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("dashboard/", view(self.dashboard_view), name="crm_opportunity_dashboard"),
             path("convert/", view(self.convert_view), name="crm_opportunity_convert"),
             *super().get_urls(),
         ]
 
     def changelist_view(self, request, extra_context=None):
-        tools = [(reverse("admin:crm_opportunity_dashboard"), "Sales dashboard")]
+        tools = [(reverse("admin:crm_salesdashboard_changelist"), "Sales dashboard")]
         if access.can(request.user, Action.CREATE, Resource.OPPORTUNITIES):
             tools.insert(0, (reverse("admin:crm_opportunity_convert"), "Convert a lead"))
         return super().changelist_view(
@@ -389,7 +389,22 @@ class OpportunityAdmin(CRMAdmin):
         }
         return TemplateResponse(request, "crm/admin/convert.html", context)
 
-    def dashboard_view(self, request):
+
+@admin.register(SalesDashboard)
+class SalesDashboardAdmin(TenantModelAdmin):
+    """The dashboard: pipeline funnel, weighted value by month, lead sources and AI call
+    outcomes, for whoever may read opportunities (each chart within their scope)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied
         context = {

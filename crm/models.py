@@ -653,3 +653,18 @@ class AICallWebhookSecret(TenantModel):
 
     def __str__(self) -> str:
         return f"Webhook secret rotated {self.rotated_at:%Y-%m-%d}"
+
+
+class SalesDashboard(models.Model):
+    """The admin's sales dashboard, listed on the admin index like a model. No table: the
+    admin's list page of it is the dashboard (`crm.admin.SalesDashboardAdmin`)."""
+
+    rbac_resource = Resource.OPPORTUNITIES
+
+    class Meta:
+        managed = False
+        verbose_name = "sales dashboard"
+        verbose_name_plural = "sales dashboard"
+
+    def __str__(self) -> str:
+        return "Sales dashboard"
