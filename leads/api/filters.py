@@ -116,6 +116,9 @@ class InteractionFilter(SearchFilterSet):
     outcome = MultipleChoiceFilter(choices=Outcome.choices)
     occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    # Served by the BRIN index on created_at (interactions are appended in time order).
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     lead = django_filters.UUIDFilter(field_name="lead")
     created_by = django_filters.UUIDFilter(field_name="created_by")
 
