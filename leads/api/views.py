@@ -27,7 +27,7 @@ from leads.exceptions import DuplicateLead, InvalidTransition
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from smartweb import access
 from smartweb.api.errors import Conflict
-from smartweb.api.pagination import LargeListCursorPagination
+from smartweb.api.pagination import CappedCountPagination, LargeListCursorPagination
 from smartweb.api.permissions import HasResourcePermission, required_action
 from smartweb.api.viewsets import TenantModelViewSet
 from smartweb.rbac import Action, Resource, Scope
@@ -70,6 +70,7 @@ class ServiceModelViewSet(TenantModelViewSet):
 class CompanyViewSet(ServiceModelViewSet):
     queryset = Company.objects.all()
     serializer_class = s.CompanySerializer
+    pagination_class = CappedCountPagination
     filterset_class = filters.CompanyFilter
     ordering_fields = ["name", "created_at", "updated_at", "city", "business_type"]
     ordering = ["name", "id"]
@@ -113,6 +114,7 @@ def _duplicates_error(exc: DuplicateLead) -> ValidationError:
 class LeadViewSet(ServiceModelViewSet):
     queryset = Lead.objects.all()
     serializer_class = s.LeadSerializer
+    pagination_class = CappedCountPagination
     input_serializers = {
         "create": s.LeadCreateSerializer,
         "update": s.LeadUpdateSerializer,
