@@ -88,13 +88,13 @@ class CRMAdmin(TenantOwnedModelAdmin):
             self.message_user(request, _message(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    def run_step(self, request, queryset, step, done: str, **kwargs) -> None:
+    def run_step(self, request, queryset, step, done: str) -> None:
         """Apply a workflow step to each selected row; report what worked and what not."""
         succeeded, refused = 0, []
         for obj in queryset:
             try:
                 with transaction.atomic():
-                    step(obj, **kwargs)
+                    step(obj)
                 succeeded += 1
             except REFUSALS as exc:
                 refused.append(f"{obj}: {_message(exc)}")
@@ -102,9 +102,6 @@ class CRMAdmin(TenantOwnedModelAdmin):
             self.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
         for line in refused:
             self.message_user(request, line, messages.ERROR)
-
-    def tools_context(self, tools) -> dict:
-        return {"crm_tools": tools}
 
 
 class CRMInline(admin.TabularInline):
@@ -201,9 +198,7 @@ class PipelineAdmin(CRMAdmin):
         default = Pipeline.objects.filter(is_default=True).first()
         if default is not None:
             tools.insert(0, (reverse("admin:crm_pipeline_board", args=[default.pk]), "Board"))
-        return super().changelist_view(
-            request, {**(extra_context or {}), **self.tools_context(tools)}
-        )
+        return super().changelist_view(request, {**(extra_context or {}), "crm_tools": tools})
 
     def board_view(self, request, object_id):
         pipeline = get_object_or_404(self.get_queryset(request), pk=object_id)
@@ -359,9 +354,7 @@ class OpportunityAdmin(CRMAdmin):
         tools = [(reverse("admin:crm_salesdashboard_changelist"), "Sales dashboard")]
         if access.can(request.user, Action.CREATE, Resource.OPPORTUNITIES):
             tools.insert(0, (reverse("admin:crm_opportunity_convert"), "Convert a lead"))
-        return super().changelist_view(
-            request, {**(extra_context or {}), **self.tools_context(tools)}
-        )
+        return super().changelist_view(request, {**(extra_context or {}), "crm_tools": tools})
 
     def convert_view(self, request):
         if not access.can(request.user, Action.CREATE, Resource.OPPORTUNITIES):
@@ -764,9 +757,7 @@ class CampaignAdmin(CRMAdmin):
         tools = []
         if access.can(request.user, Action.UPDATE, Resource.CAMPAIGNS):
             tools.append((reverse("admin:crm_campaign_webhook_secret"), "Webhook secret"))
-        return super().changelist_view(
-            request, {**(extra_context or {}), **self.tools_context(tools)}
-        )
+        return super().changelist_view(request, {**(extra_context or {}), "crm_tools": tools})
 
     def webhook_secret_view(self, request):
         """Rotate the provider's signing secret; the new one is shown this once."""

@@ -188,27 +188,14 @@ def _next_number(model, prefix: str) -> str:
 
 @transaction.atomic
 def pipeline_create_default(*, organization: Organization) -> Pipeline:
-    """The organization's default sales pipeline with its standard stages (idempotent).
+    """The organization's default sales pipeline with the standard stages (idempotent).
 
-    An organization setup step (settings.ORGANIZATION_SETUP_STEPS).
+    An organization setup step (settings.ORGANIZATION_SETUP_STEPS), run in its context.
     """
     existing = Pipeline.objects.filter(is_default=True).first()
     if existing is not None:
         return existing
-    pipeline = Pipeline.objects.create(
-        organization=organization, name="Sales pipeline", is_default=True
-    )
-    for position, (name, probability, is_won, is_lost) in enumerate(DEFAULT_STAGES):
-        PipelineStage.objects.create(
-            organization=organization,
-            pipeline=pipeline,
-            name=name,
-            position=position,
-            probability=Decimal(probability),
-            is_won=is_won,
-            is_lost=is_lost,
-        )
-    return pipeline
+    return pipeline_create(name="Sales pipeline", acting_user=None, is_default=True)
 
 
 def default_pipeline() -> Pipeline:
