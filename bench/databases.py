@@ -69,9 +69,12 @@ def recreate(dbname: str) -> None:
     )
 
 
-def exists(dbname: str) -> bool:
+def generated(dbname: str) -> bool:
+    """Whether the database exists and its generation finished (it leaves a comment)."""
     admin = owner_url(urlsplit(_required("DATABASE_OWNER_URL")).path.lstrip("/"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        return bool(
-            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
-        )
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [dbname],
+        ).fetchone()
+    return bool(row and row[0])

@@ -15,7 +15,7 @@ For each case the runner makes the API request once as a real user with a real t
 Then `bench.loadtest` runs gunicorn on 127.0.0.1 and drives it with mixed reads and writes
 for several organizations. Results go to bench/results.json and bench/README.md.
 
-The databases come from `python -m bench.generate --scale …`.
+The databases come from `python -m bench.generate --scale …` (run first when missing).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -353,11 +354,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
     args = parser.parse_args(argv)
     scales = [s for s in args.scales.split(",") if s]
-    missing = [s for s in scales if not databases.exists(databases.database_name(s))]
-    if missing:
-        raise SystemExit(
-            f"Generate first: python -m bench.generate --scale {missing[0]} (missing {missing})"
-        )
+    for scale in scales:
+        if not databases.generated(databases.database_name(scale)):
+            print(f"No {databases.database_name(scale)} yet: generating it first.", flush=True)
+            subprocess.run([sys.executable, "-m", "bench.generate", "--scale", scale], check=True)
     report = {"machine": machine(), "scales": {}}
     _django(databases.runtime_url(databases.database_name(scales[0])))
     for scale in scales:
