@@ -7,6 +7,7 @@ up by its hash: tokens are tenant rows like any other.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.utils import timezone
@@ -16,6 +17,9 @@ from accounts.models import APIToken, hash_token
 from smartweb.tenancy import context
 
 KEYWORDS = (b"bearer", b"token")
+# `last_used_at` is kept to the minute: a write (and a lock on the token's row, shared by
+# a client's concurrent requests) on every read request costs more than it tells.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def parse_organization(raw: str) -> uuid.UUID | None:
@@ -59,7 +63,9 @@ class OrganizationTokenAuthentication(authentication.BaseAuthentication):
         token = lookup_token(raw)
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
-        APIToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            APIToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 
     def authenticate_header(self, request):
