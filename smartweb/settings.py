@@ -85,6 +85,11 @@ DATABASES = {
         DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
     )
 }
+# A Unix-socket URL (user@/db?host=/dir, as the embedded server's) leaves the directory in
+# OPTIONS; make it the HOST, so everything that connects from these settings (the job
+# queue, tooling, tests) reaches the same server.
+if "host" in DATABASES["default"]["OPTIONS"]:
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 # Every request runs in one transaction: the organization context is transaction-local.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_smartweb")}
