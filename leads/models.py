@@ -117,10 +117,9 @@ class Company(TenantOwnedModel):
         ]
         indexes = [
             *TenantOwnedModel.Meta.indexes,
-            GinIndex(fields=["search_vector"], name="company_search"),
-            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="company_name_trgm"),
             # Searches are per organization (leads.search): the organization first (btree_gin)
             # keeps a large organization's search from reading every organization's matches.
+            # No index without it: each GIN index costs every import and every write.
             GinIndex(fields=["organization", "search_vector"], name="company_org_search"),
             GinIndex(
                 fields=["organization", "name"],
@@ -259,7 +258,6 @@ class Lead(TenantOwnedModel):
             _active_index("organization", "-created_at", name="lead_org_created"),
             _active_index("organization", "contact_phone_normalized", name="lead_org_phone"),
             _active_index("organization", "contact_email_normalized", name="lead_org_email"),
-            GinIndex(fields=["search_vector"], name="lead_search"),
             GinIndex(fields=["organization", "search_vector"], name="lead_org_search"),
         ]
 
