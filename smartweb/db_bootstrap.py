@@ -65,7 +65,7 @@ def _passwords() -> dict[str, str]:
     return stored
 
 
-def _with_credentials(admin_url: str, user: str, password: str, dbname: str) -> str:
+def with_credentials(admin_url: str, user: str, password: str, dbname: str) -> str:
     parts = urlsplit(admin_url)
     host = parts.hostname or ""
     if parts.port:
@@ -136,7 +136,7 @@ def bootstrap(admin_url: str) -> RoleURLs:
     # template1 too, so the test database the owner creates has the extensions.
     for dbname in (DATABASE_NAME, "template1"):
         with (
-            psycopg.connect(_with_credentials_admin(admin_url, dbname), autocommit=True) as conn,
+            psycopg.connect(with_database(admin_url, dbname), autocommit=True) as conn,
             conn.cursor() as cur,
         ):
             for extension in EXTENSIONS:
@@ -144,12 +144,12 @@ def bootstrap(admin_url: str) -> RoleURLs:
                     sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension))
                 )
     return RoleURLs(
-        owner=_with_credentials(admin_url, OWNER_ROLE, passwords[OWNER_ROLE], DATABASE_NAME),
-        runtime=_with_credentials(admin_url, RUNTIME_ROLE, passwords[RUNTIME_ROLE], DATABASE_NAME),
+        owner=with_credentials(admin_url, OWNER_ROLE, passwords[OWNER_ROLE], DATABASE_NAME),
+        runtime=with_credentials(admin_url, RUNTIME_ROLE, passwords[RUNTIME_ROLE], DATABASE_NAME),
     )
 
 
-def _with_credentials_admin(admin_url: str, dbname: str) -> str:
+def with_database(admin_url: str, dbname: str) -> str:
     parts = urlsplit(admin_url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
 

@@ -15,14 +15,17 @@ from django.db import connection
 
 from bench import generate
 from bench import run as bench_run
+from smartweb import db_bootstrap
 
 LEADS = 2_400
 ORGANIZATIONS = 3
 
 
 def _url(user: str, password: str) -> str:
-    s = connection.settings_dict
-    return f"postgresql://{user}:{password}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+    """The test database's URL for `user` (host, port or socket as in the owner URL)."""
+    return db_bootstrap.with_credentials(
+        settings.DATABASE_OWNER_URL, user, password, connection.settings_dict["NAME"]
+    )
 
 
 def owner_url() -> str:
