@@ -88,7 +88,7 @@ DATABASES = {
 # A Unix-socket URL (user@/db?host=/dir, as the embedded server's) leaves the directory in
 # OPTIONS; make it the HOST, so everything that connects from these settings (the job
 # queue, tooling, tests) reaches the same server.
-if "host" in DATABASES["default"]["OPTIONS"]:
+if "host" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 # Every request runs in one transaction: the organization context is transaction-local.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
