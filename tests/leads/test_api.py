@@ -504,6 +504,12 @@ def test_bad_filters_are_400(org_a, admin_a, query):
     assert response.status_code == 400
 
 
+def _warm(client):
+    """A first request records the token's use (once a minute): keep it out of counts."""
+    assert client.get("/api/v1/tags/").status_code == 200
+    return client
+
+
 def _queries(client, url) -> int:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
@@ -524,7 +530,7 @@ def _populate(org, user, n):
 @pytest.mark.parametrize("who", ["admin_a", "rep_a"])
 def test_list_query_count_does_not_grow_with_rows(request, org_a, who, url):
     user = request.getfixturevalue(who)
-    client = api_client(user, org_a)
+    client = _warm(api_client(user, org_a))
     _populate(org_a, user, 5)
     few = _queries(client, url)
     _populate(org_a, user, 15)
@@ -533,7 +539,7 @@ def test_list_query_count_does_not_grow_with_rows(request, org_a, who, url):
 
 
 def test_timeline_query_count_does_not_grow(org_a, rep_a, lead_a):
-    client = api_client(rep_a, org_a)
+    client = _warm(api_client(rep_a, org_a))
     url = f"/api/v1/leads/{lead_a.pk}/timeline/"
     for _ in range(3):
         InteractionFactory(organization=org_a, lead=lead_a, created_by=rep_a)
