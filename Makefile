@@ -17,9 +17,10 @@ $(VENV)/.installed: requirements.txt
 install: $(VENV)/.installed
 
 # Local development: DEBUG on unless asked otherwise (admin static files, dev secret key).
+# The job worker (AI call campaigns) runs beside the server and stops with it.
 run: install
-	DEBUG=$${DEBUG:-1} $(DEVDB) sh -c '$(MIGRATE) && $(PY) manage.py seed_demo && \
-	  $(PY) manage.py runserver 127.0.0.1:8000'
+	DEBUG=$${DEBUG:-1} $(DEVDB) sh -c 'trap "kill 0" EXIT; $(MIGRATE) && $(PY) manage.py seed_demo && \
+	  { $(PY) manage.py procrastinate worker & } && $(PY) manage.py runserver 127.0.0.1:8000'
 
 test: install
 	$(DEVDB) sh -c '$(PY) -m pytest $(PYTEST_ARGS)'

@@ -10,16 +10,6 @@ from smartweb.tenancy.context import tenant_context
 DEMO_LOADERS = ("leads.demo.load_demo", "crm.demo.load_demo")
 
 
-def _loaders():
-    loaders = []
-    for path in DEMO_LOADERS:
-        try:
-            loaders.append(import_string(path))
-        except ImportError:
-            continue
-    return loaders
-
-
 class Command(BaseCommand):
     help = "Load the demo organizations, their users and sales data (safe to run again)."
 
@@ -27,7 +17,7 @@ class Command(BaseCommand):
         for spec in DEMO_ORGANIZATIONS:
             organization, users = ensure_organization(spec)
             with tenant_context(organization, user=users["admin"]):
-                for load in _loaders():
+                for load in map(import_string, DEMO_LOADERS):
                     load(organization=organization, users=users)
             self.stdout.write(f"Demo organization {organization.name} ({organization.slug}) ready.")
         self.stdout.write(
