@@ -206,8 +206,7 @@ class Context:
 def people_rows(plans: list[OrganizationPlan], ctx: Context) -> tuple[list[str], list[str]]:
     organizations, users = [], []
     created = ctx.clock.at(0)
-    loader_tables = _tables()
-    org_t, user_t = loader_tables["organization"], loader_tables["user"]
+    org_t, user_t = tables()["organization"], tables()["user"]
     for plan in plans:
         plan_kind = (
             "enterprise" if plan.index < 10 else "professional" if plan.leads > 500 else "starter"
@@ -220,8 +219,8 @@ def people_rows(plans: list[OrganizationPlan], ctx: Context) -> tuple[list[str],
         people = [("admin", plan.admin), ("viewer", plan.viewer)]
         people += [(f"manager{i}", u) for i, u in enumerate(plan.managers)]
         people += [(f"rep{i}", u) for i, u in enumerate(plan.reps)]
-        for local, user_id in people:
-            name = f"{FIRST_NAMES[hash(user_id) % len(FIRST_NAMES)]} {local.title()}"
+        for n, (local, user_id) in enumerate(people):
+            name = f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {local.title()}"
             users.append(
                 user_t.line(
                     user_id,
@@ -236,22 +235,12 @@ def people_rows(plans: list[OrganizationPlan], ctx: Context) -> tuple[list[str],
     return organizations, users
 
 
-_TABLES: dict | None = None
-
-
-def _tables():
-    global _TABLES
-    if _TABLES is None:
-        _TABLES = tables()
-    return _TABLES
-
-
 def setup_rows(plan: OrganizationPlan, ctx: Context, rng: random.Random) -> dict[str, list[str]]:
     """Default roles and their permissions, teams, memberships, tags, pipeline, campaigns."""
     from crm.services import DEFAULT_STAGES
     from smartweb.rbac import DEFAULT_ROLES
 
-    t = _tables()
+    t = tables()
     org = plan.id
     ts = ctx.clock.at(0)
     rows: dict[str, list[str]] = {
@@ -338,7 +327,7 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
     """Companies and leads [start, start + count) of one organization, with their
     interactions, tags, AI calls, opportunities, proposals, contracts and tasks."""
     rng = random.Random(seed)
-    t = _tables()
+    t = tables()
     clock = ctx.clock
     org = plan.id
     out: dict[str, list[str]] = {name: [] for name in BULK_TABLES}
@@ -752,7 +741,7 @@ def load(
     """Load the tenants into the (migrated, empty) database at `url`, as the owner role."""
     ctx = Context(now or dt.datetime.now(dt.UTC), _password_hash())
     plans = plan_organizations(leads, organizations, seed)
-    bulk_names = [_tables()[name].name for name in BULK_TABLES]
+    bulk_names = [tables()[name].name for name in BULK_TABLES]
     loader = Loader(url)
     with loader.conn.transaction():
         organizations_rows, users = people_rows(plans, ctx)

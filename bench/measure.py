@@ -37,7 +37,12 @@ class Timing:
         }
 
 
-def repeat(run: Callable[[], float], *, iterations: int, seconds: float, warmup: int = 3) -> Timing:
+WARMUP = 3
+
+
+def repeat(
+    run: Callable[[], float], *, iterations: int, seconds: float, warmup: int = WARMUP
+) -> Timing:
     """Call `run` (which returns its own duration in ms) up to `iterations` times, or for
     `seconds`, after a few unmeasured calls that bring the data into the caches."""
     for _ in range(warmup):
@@ -57,30 +62,40 @@ def connect(url: str) -> psycopg.Connection:
     return conn
 
 
-def _execute_all(conn, statements: list[str]) -> tuple[float, int]:
+def _execute_all(
+    conn, statements: list[str], each: list[list[float]] | None = None
+) -> tuple[float, int]:
+    """Run the statements in order; their total time (ms) and the largest row count.
+    With `each`, every statement's own time is appended to its list."""
     rows = 0
     started = time.perf_counter()
-    for statement in statements:
+    for index, statement in enumerate(statements):
+        begun = time.perf_counter()
         rows = max(rows, len(conn.execute(statement).fetchall()))
+        if each is not None:
+            each[index].append((time.perf_counter() - begun) * 1000)
     return (time.perf_counter() - started) * 1000, rows
 
 
 def under_rls(
     url: str, organization_id: str, user_id: str, statements: list[str], **repeat_args
-) -> tuple[Timing, int]:
+) -> tuple[Timing, int, list[Timing]]:
     """As the runtime role, each run in its own transaction with the context set the way
-    the application sets it (transaction-local); only the statements are timed."""
+    the application sets it (transaction-local); only the statements are timed. Also each
+    statement's own timing."""
     found = 0
+    each: list[list[float]] = [[] for _ in statements]
     with connect(url) as conn:
 
         def run() -> float:
             nonlocal found
             with conn.transaction():
                 conn.execute(CONTEXT, [organization_id, user_id])
-                elapsed, found = _execute_all(conn, statements)
+                elapsed, found = _execute_all(conn, statements, each)
             return elapsed
 
-        return repeat(run, **repeat_args), found
+        total = repeat(run, warmup=WARMUP, **repeat_args)
+    return total, found, [Timing(samples[WARMUP:]) for samples in each]
 
 
 def without_rls(

@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
+
+def _kind(statement: str) -> str:
+    table = re.search(r'FROM "(\w+)"', statement)
+    name = table.group(1) if table else "?"
+    if "UNION ALL" in statement:
+        return f"top per stage {name}"
+    if "GROUP BY" in statement:
+        return f"aggregate {name}"
+    if "COUNT(" in statement:
+        return f"count {name}"
+    if "LIMIT" in statement:
+        return f"page {name}"
+    return f"by id {name}"
+
 
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b else "–"
@@ -52,6 +68,22 @@ def render(report: dict, cases) -> str:
                 f" | {_ratio(rls['p50'], plain['p50'])} | {api['p50']:.2f} / {api['p95']:.2f}"
                 f" | {api_target} | {_ratio(api['p50'], rls['p50'])} |"
             )
+        out += [
+            "",
+            "Each statement of a request under RLS, p50 (ms):",
+            "",
+            "| query | statements |",
+            "|---|---|",
+        ]
+        for case in cases:
+            r = result["cases"].get(case.name)
+            if r is None:
+                continue
+            parts = [
+                f"{_kind(statement)} {timing['p50']:.2f}"
+                for statement, timing in zip(r["statements"], r["rls_each_statement"], strict=True)
+            ]
+            out.append(f"| {case.name} | {'; '.join(parts)} |")
         load = result.get("load")
         if load:
             t = load["total"]

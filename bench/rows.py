@@ -10,6 +10,7 @@ backslashes, so they need no COPY escaping.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import random
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class Table:
         return "\t".join(NULL if v is None else v for v in values) + self.suffix
 
 
+@functools.cache
 def tables() -> dict[str, Table]:
     """The tables the generator fills, keyed by short name."""
     from accounts.models import Membership, Organization, Role, RolePermission, Team, User

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
-from tests.conftest import _as_owner
+from tests.perf.conftest import owner_url
 
 SECTIONS = (
     "Slowest statements",
@@ -37,13 +37,18 @@ def test_report_has_every_section_and_passes_on_the_migrated_schema():
     assert text.rstrip().endswith("none")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_report_fails_on_a_tenant_table_without_rls():
-    with _as_owner(), connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE perf_unprotected (id int, organization_id uuid)")
-    try:
-        with pytest.raises(CommandError, match="1 tenant table"):
-            _report()
-    finally:
-        with _as_owner(), connection.cursor() as cursor:
-            cursor.execute("DROP TABLE perf_unprotected")
+@pytest.fixture
+def unprotected_table(django_db_setup, django_db_blocker):
+    """A table with organization_id and no RLS, created and dropped by the owner role
+    outside the test's transaction (which holds a lock on it until it ends)."""
+    with django_db_blocker.unblock():
+        with psycopg.connect(owner_url(), autocommit=True) as conn:
+            conn.execute("CREATE TABLE perf_unprotected (id int, organization_id uuid)")
+        yield
+        with psycopg.connect(owner_url(), autocommit=True) as conn:
+            conn.execute("DROP TABLE perf_unprotected")
+
+
+def test_report_fails_on_a_tenant_table_without_rls(unprotected_table, db):
+    with pytest.raises(CommandError, match="1 tenant table"):
+        _report()

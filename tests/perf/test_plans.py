@@ -61,7 +61,9 @@ def _plans(statements: list[str], organization: str, user: str) -> list[dict]:
 def test_key_query_uses_its_index_under_rls(name, params):
     case = CASES[name]
     client = bench_run.api_clients(params)[case.actor]
-    statements = bench_run.captured_sql(client, case.path(params), case.tables, case.match)
+    statements = bench_run.captured_sql(
+        client, case.path(params), case.tables, case.match, case.exclude
+    )
     assert statements, name
     nodes = _plans(statements, str(params["organization"]), str(params[case.actor]))
     scanned = {n["Relation Name"] for n in nodes if n["Node Type"] == "Seq Scan"}
