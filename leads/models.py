@@ -254,6 +254,14 @@ class Lead(TenantOwnedModel):
             ),
             _active_index("organization", "-lead_score", name="lead_active_score"),
             _active_index("organization", "assigned_to", "-lead_score", name="lead_org_assignee"),
+            # A rep's leads of one status by score, and their count, from the index alone.
+            _active_index(
+                "organization",
+                "assigned_to",
+                "status",
+                "-lead_score",
+                name="lead_org_assignee_status",
+            ),
             _active_index("organization", "next_follow_up_at", name="lead_org_follow_up"),
             _active_index("organization", "-created_at", name="lead_org_created"),
             _active_index("organization", "contact_phone_normalized", name="lead_org_phone"),

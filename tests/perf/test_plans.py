@@ -22,7 +22,7 @@ CASES = {case.name: case for case in bench_run.CASES}
 # case -> the indexes (or name prefixes, for Django's hashed foreign key indexes) of which
 # at least one must appear in the plans of its statements
 INTENDED = {
-    "rep_leads": {"lead_org_assignee", "lead_active_status_score", "lead_org_status_score"},
+    "rep_leads": {"lead_org_assignee_status", "lead_org_assignee"},
     "org_leads": {"lead_active_status_score", "lead_org_status_score"},
     "lead_history": {"interaction_timeline"},
     # A stage or pipeline determines the organization (dependency statistics, crm 0006),
