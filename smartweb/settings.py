@@ -206,6 +206,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # procrastinate announces every task it registers at INFO, on every start-up.
+    "loggers": {"procrastinate": {"level": "WARNING"}},
 }
 
 # Called with organization=… inside the new organization's context when it is created.
