@@ -80,11 +80,16 @@ if not DATABASE_URL:
         "DATABASE_URL is not set. Use `make run` / `make test` (they start the embedded "
         "PostgreSQL) or point DATABASE_URL at the runtime role."
     )
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
-    )
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    }
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a postgresql://user:password@host:port/name URL."
+    ) from exc
 # A Unix-socket URL (user@/db?host=/dir, as the embedded server's) leaves the directory in
 # OPTIONS; make it the HOST, so everything that connects from these settings (the job
 # queue, tooling, tests) reaches the same server.
