@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -106,6 +107,29 @@ def _require_transition(kind: str, graph: dict, current: str, target: str) -> No
             f"A {kind} cannot go from '{current}' to '{target}'. Allowed: {names}.",
             allowed=allowed,
         )
+
+
+# What a status change of each kind of row is checked against: its name in messages,
+# the permission it needs and its transitions.
+_STEPS = {
+    Proposal: ("proposal", Resource.PROPOSALS, PROPOSAL_TRANSITIONS),
+    Contract: ("contract", Resource.CONTRACTS, CONTRACT_TRANSITIONS),
+    Campaign: ("campaign", Resource.CAMPAIGNS, CAMPAIGN_TRANSITIONS),
+}
+
+
+_Stepped = TypeVar("_Stepped", Proposal, Contract, Campaign)
+
+
+def _step(row: _Stepped, target: str, acting_user: User | None) -> _Stepped:
+    """Authorize a status change of a proposal, contract or campaign, lock its row and
+    refuse a transition its graph does not allow; the locked row."""
+    model = row._meta.concrete_model
+    kind, resource, graph = _STEPS[model]
+    _authorize(acting_user, Action.UPDATE, resource, row)
+    row = model.objects.select_for_update().get(pk=row.pk)
+    _require_transition(kind, graph, row.status, target)
+    return row
 
 
 def _require_member(user: User | None, field_name: str) -> None:
@@ -688,16 +712,9 @@ def proposal_update(
     return proposal
 
 
-def _proposal_step(proposal: Proposal, target: str, acting_user: User | None) -> Proposal:
-    _authorize(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
-    proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
-    _require_transition("proposal", PROPOSAL_TRANSITIONS, proposal.status, target)
-    return proposal
-
-
 @transaction.atomic
 def proposal_send(*, proposal: Proposal, acting_user: User | None) -> Proposal:
-    proposal = _proposal_step(proposal, ProposalStatus.SENT, acting_user)
+    proposal = _step(proposal, ProposalStatus.SENT, acting_user)
     if not proposal.line_items.exists():
         raise ValidationError({"lines": "A proposal needs at least one line to be sent."})
     proposal.status = ProposalStatus.SENT
@@ -708,7 +725,7 @@ def proposal_send(*, proposal: Proposal, acting_user: User | None) -> Proposal:
 
 @transaction.atomic
 def proposal_mark_viewed(*, proposal: Proposal, acting_user: User | None) -> Proposal:
-    proposal = _proposal_step(proposal, ProposalStatus.VIEWED, acting_user)
+    proposal = _step(proposal, ProposalStatus.VIEWED, acting_user)
     proposal.status = ProposalStatus.VIEWED
     proposal.viewed_at = timezone.now()
     proposal.save(update_fields=["status", "viewed_at", "updated_at"])
@@ -719,7 +736,7 @@ def proposal_mark_viewed(*, proposal: Proposal, acting_user: User | None) -> Pro
 def proposal_accept(*, proposal: Proposal, acting_user: User | None) -> Contract:
     """The customer accepts: the opportunity takes the proposal's value, and a draft
     contract is drawn from it. Returns the contract."""
-    proposal = _proposal_step(proposal, ProposalStatus.ACCEPTED, acting_user)
+    proposal = _step(proposal, ProposalStatus.ACCEPTED, acting_user)
     today = timezone.localdate()
     if proposal.valid_until is not None and proposal.valid_until < today:
         raise InvalidTransition(
@@ -747,7 +764,7 @@ def proposal_accept(*, proposal: Proposal, acting_user: User | None) -> Contract
 
 @transaction.atomic
 def proposal_reject(*, proposal: Proposal, acting_user: User | None, reason: str = "") -> Proposal:
-    proposal = _proposal_step(proposal, ProposalStatus.REJECTED, acting_user)
+    proposal = _step(proposal, ProposalStatus.REJECTED, acting_user)
     proposal.status = ProposalStatus.REJECTED
     proposal.rejected_at = timezone.now()
     proposal.rejection_reason = (reason or "").strip()
@@ -758,16 +775,9 @@ def proposal_reject(*, proposal: Proposal, acting_user: User | None, reason: str
 # --- contracts ----------------------------------------------------------------------
 
 
-def _contract_step(contract: Contract, target: str, acting_user: User | None) -> Contract:
-    _authorize(acting_user, Action.UPDATE, Resource.CONTRACTS, contract)
-    contract = Contract.objects.select_for_update().get(pk=contract.pk)
-    _require_transition("contract", CONTRACT_TRANSITIONS, contract.status, target)
-    return contract
-
-
 @transaction.atomic
 def contract_send(*, contract: Contract, acting_user: User | None) -> Contract:
-    contract = _contract_step(contract, ContractStatus.SENT, acting_user)
+    contract = _step(contract, ContractStatus.SENT, acting_user)
     contract.status = ContractStatus.SENT
     contract.sent_at = timezone.now()
     contract.save(update_fields=["status", "sent_at", "updated_at"])
@@ -784,7 +794,7 @@ def contract_sign(
     signed_at: dt.datetime | None = None,
 ) -> Contract:
     """Signed: the opportunity is won, the company becomes a customer, the lead converted."""
-    contract = _contract_step(contract, ContractStatus.SIGNED, acting_user)
+    contract = _step(contract, ContractStatus.SIGNED, acting_user)
     if not (signer_name or "").strip():
         raise ValidationError({"signer_name": "Who signed the contract?"})
     signed_at = signed_at or timezone.now()
@@ -854,7 +864,7 @@ def contract_set_status(*, contract: Contract, status: str, acting_user: User | 
     """The later life of a contract: active, terminated, expired."""
     if status in (ContractStatus.SIGNED, ContractStatus.SENT):
         raise ValidationError({"status": f"Use the {status.removesuffix('ed')} step."})
-    contract = _contract_step(contract, status, acting_user)
+    contract = _step(contract, status, acting_user)
     contract.status = status
     contract.save(update_fields=["status", "updated_at"])
     return contract
@@ -1024,17 +1034,10 @@ def campaign_save(
     return campaign
 
 
-def _campaign_step(campaign: Campaign, target: str, acting_user: User | None) -> Campaign:
-    _authorize(acting_user, Action.UPDATE, Resource.CAMPAIGNS, campaign)
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    _require_transition("campaign", CAMPAIGN_TRANSITIONS, campaign.status, target)
-    return campaign
-
-
 @transaction.atomic
 def campaign_launch(*, campaign: Campaign, acting_user: User | None) -> Campaign:
     """Start (or resume) calling. The first run is queued when the transaction commits."""
-    campaign = _campaign_step(campaign, CampaignStatus.ACTIVE, acting_user)
+    campaign = _step(campaign, CampaignStatus.ACTIVE, acting_user)
     if not campaign.script.strip():
         raise ValidationError({"script": "The AI agent needs a script or prompt."})
     try:
@@ -1058,7 +1061,7 @@ def campaign_launch(*, campaign: Campaign, acting_user: User | None) -> Campaign
 @transaction.atomic
 def campaign_pause(*, campaign: Campaign, acting_user: User | None) -> Campaign:
     """Stop placing calls; queued calls wait for the campaign to resume."""
-    campaign = _campaign_step(campaign, CampaignStatus.PAUSED, acting_user)
+    campaign = _step(campaign, CampaignStatus.PAUSED, acting_user)
     campaign.status = CampaignStatus.PAUSED
     campaign.paused_at = timezone.now()
     campaign.save(update_fields=["status", "paused_at", "updated_at"])
@@ -1067,7 +1070,7 @@ def campaign_pause(*, campaign: Campaign, acting_user: User | None) -> Campaign:
 
 @transaction.atomic
 def campaign_cancel(*, campaign: Campaign, acting_user: User | None) -> Campaign:
-    campaign = _campaign_step(campaign, CampaignStatus.CANCELLED, acting_user)
+    campaign = _step(campaign, CampaignStatus.CANCELLED, acting_user)
     campaign.status = CampaignStatus.CANCELLED
     campaign.save(update_fields=["status", "updated_at"])
     return campaign
