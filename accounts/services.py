@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -249,6 +249,29 @@ def _apply(instance: models.Model, changes: Mapping[str, Any], allowed) -> dict:
     return diff
 
 
+def _save_changes(
+    instance: models.Model,
+    changes: Mapping[str, Any],
+    allowed,
+    *,
+    action: str,
+    acting_user: User | None,
+    details: Callable[[Any], dict] | None = None,
+) -> None:
+    """Apply `changes` (only `allowed` fields); if any field differs, save the row and
+    audit `action` with the {field: [before, after]} changes, after what `details`
+    says of the changed row."""
+    diff = _apply(instance, changes, allowed)
+    if diff:
+        instance.save()
+        record_audit_event(
+            action=action,
+            actor=acting_user,
+            target=instance,
+            details={**(details(instance) if details else {}), "changes": diff},
+        )
+
+
 def _ensure_in_organization(*objects) -> None:
     """Every given tenant row (or member user) belongs to the current organization."""
     organization_id = current_organization_id()
@@ -346,15 +369,13 @@ def organization_update(
             actor=acting_user, organization=organization, reason="organization update"
         )
     with entered:
-        diff = _apply(organization, changes, ("name", "plan", "settings", "is_active"))
-        if diff:
-            organization.save()
-            record_audit_event(
-                action=AuditAction.ORGANIZATION_CHANGED,
-                actor=acting_user,
-                target=organization,
-                details={"changes": diff},
-            )
+        _save_changes(
+            organization,
+            changes,
+            ("name", "plan", "settings", "is_active"),
+            action=AuditAction.ORGANIZATION_CHANGED,
+            acting_user=acting_user,
+        )
     return organization
 
 
@@ -433,15 +454,14 @@ def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | N
         validate_email(changes["email"])
         if User.objects.filter(email__iexact=changes["email"]).exclude(pk=user.pk).exists():
             raise ValidationError({"email": "Another user has this email."})
-    diff = _apply(user, changes, allowed)
-    if diff:
-        user.save()
-        record_audit_event(
-            action=AuditAction.USER_CHANGED,
-            actor=acting_user,
-            target=user,
-            details={"user": user.email, "changes": diff},
-        )
+    _save_changes(
+        user,
+        changes,
+        allowed,
+        action=AuditAction.USER_CHANGED,
+        acting_user=acting_user,
+        details=lambda row: {"user": row.email},
+    )
     return user
 
 
@@ -471,15 +491,14 @@ def membership_update(
 ) -> Membership:
     """Change a member's role, team or active flag (a deactivated member sees nothing)."""
     membership_check(membership=membership, changes=changes, acting_user=acting_user)
-    diff = _apply(membership, changes, MEMBERSHIP_FIELDS)
-    if diff:
-        membership.save()
-        record_audit_event(
-            action=AuditAction.MEMBERSHIP_CHANGED,
-            actor=acting_user,
-            target=membership,
-            details={"user": membership.user.email, "changes": diff},
-        )
+    _save_changes(
+        membership,
+        changes,
+        MEMBERSHIP_FIELDS,
+        action=AuditAction.MEMBERSHIP_CHANGED,
+        acting_user=acting_user,
+        details=lambda row: {"user": row.user.email},
+    )
     return membership
 
 
@@ -533,15 +552,9 @@ def team_update(*, team: Team, changes: Mapping[str, Any], acting_user: User | N
     )
     if "name" in changes:
         changes = {**changes, "name": changes["name"].strip()}
-    diff = _apply(team, changes, ("name", "manager"))
-    if diff:
-        team.save()
-        record_audit_event(
-            action=AuditAction.TEAM_CHANGED,
-            actor=acting_user,
-            target=team,
-            details={"changes": diff},
-        )
+    _save_changes(
+        team, changes, ("name", "manager"), action=AuditAction.TEAM_CHANGED, acting_user=acting_user
+    )
     return team
 
 
@@ -603,15 +616,13 @@ def role_update(*, role: Role, changes: Mapping[str, Any], acting_user: User | N
     )
     if "slug" in changes:
         changes = {**changes, "slug": slug}
-    diff = _apply(role, changes, ("name", "slug", "description"))
-    if diff:
-        role.save()
-        record_audit_event(
-            action=AuditAction.ROLE_CHANGED,
-            actor=acting_user,
-            target=role,
-            details={"changes": diff},
-        )
+    _save_changes(
+        role,
+        changes,
+        ("name", "slug", "description"),
+        action=AuditAction.ROLE_CHANGED,
+        acting_user=acting_user,
+    )
     return role
 
 
