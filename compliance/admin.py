@@ -23,15 +23,12 @@ from compliance.models import ComplianceOverview, ConsentRecord, SubjectRequest,
 from leads.models import Lead
 from smartweb import access
 from smartweb.admin import TenantModelAdmin
+from smartweb.errors import refusal_message
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
 
 CONFIRM_TEMPLATE = "admin/compliance/confirm.html"
 RECENT = 20
-
-
-def _message(exc: Exception) -> str:
-    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
 
 
 def _confirm(modeladmin, request, queryset, *, title, action, warning, form=None):
@@ -79,7 +76,7 @@ def _export(modeladmin, request, pairs):
             for lead, pending in pairs
         ]
     except (PermissionDenied, ValidationError) as exc:
-        modeladmin.message_user(request, _message(exc), messages.ERROR)
+        modeladmin.message_user(request, refusal_message(exc), messages.ERROR)
         return None
     return _download(exports) if exports else None
 
@@ -92,7 +89,7 @@ def _erase(modeladmin, request, pairs) -> None:
                 lead=lead, acting_user=request.user, subject_request=pending, request=request
             )
         except (PermissionDenied, ValidationError) as exc:
-            modeladmin.message_user(request, f"{lead.pk}: {_message(exc)}", messages.ERROR)
+            modeladmin.message_user(request, f"{lead.pk}: {refusal_message(exc)}", messages.ERROR)
         else:
             erased += 1
     if erased:
@@ -223,7 +220,7 @@ class SubjectRequestAdmin(TenantModelAdmin):
                     reason=form.cleaned_data["reason"],
                 )
             except (PermissionDenied, ValidationError) as exc:
-                self.message_user(request, _message(exc), messages.ERROR)
+                self.message_user(request, refusal_message(exc), messages.ERROR)
                 return None
             rejected += 1
         self.message_user(request, f"Rejected {rejected} request(s).", messages.SUCCESS)

@@ -43,15 +43,14 @@ from leads.exceptions import InvalidTransition as LeadInvalidTransition
 from leads.models import Lead
 from smartweb import access
 from smartweb.admin import TenantModelAdmin, TenantOwnedModelAdmin
+from smartweb.errors import refusal_message
 from smartweb.rbac import Action, Resource
 
 REFUSALS = (ValidationError, InvalidTransition, LeadInvalidTransition, PermissionDenied)
 
 
 def _message(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or "You do not have permission to do this."
+    return refusal_message(exc, default="You do not have permission to do this.")
 
 
 def _adopt(obj, saved) -> None:

@@ -28,6 +28,7 @@ from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Ta
 from leads.normalize import normalize_email, normalize_phone
 from smartweb import access
 from smartweb.admin import TenantOwnedModelAdmin
+from smartweb.errors import refusal_message
 from smartweb.rbac import Action, Resource, Scope
 
 ACTION_TEMPLATE = "admin/leads/action_form.html"
@@ -516,7 +517,7 @@ class LeadAdmin(LeadsAdmin):
                 acting_user=request.user,
             )
         except (ValidationError, PermissionDenied) as exc:
-            self.message_user(request, _message(exc), messages.ERROR)
+            self.message_user(request, refusal_message(exc), messages.ERROR)
             return None
         self.message_user(request, f"Assigned {count} lead(s).", messages.SUCCESS)
         return None
@@ -616,10 +617,6 @@ class LeadAdmin(LeadsAdmin):
             "changelist_url": reverse("admin:leads_lead_changelist"),
         }
         return TemplateResponse(request, "admin/leads/lead/import.html", context)
-
-
-def _message(exc: Exception) -> str:
-    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
 
 
 # --- interactions, enrichments, tags -----------------------------------------------

@@ -33,6 +33,7 @@ from leads.normalize import (
     website_domain,
 )
 from smartweb import access
+from smartweb.errors import refusal_message
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
 
@@ -602,7 +603,7 @@ def leads_change_status(
                 lead_change_status(lead=lead, status=status, acting_user=acting_user, reason=reason)
             changed += 1
         except (InvalidTransition, ValidationError, PermissionDenied) as exc:
-            failed[str(lead)] = _message(exc)
+            failed[str(lead)] = refusal_message(exc)
     return changed, failed
 
 
@@ -973,9 +974,3 @@ def _move_related_rows(source: Lead, target: Lead, acting_user: User | None) -> 
             )
         else:
             rows.update(**{field.name: target})
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc)
