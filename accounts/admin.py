@@ -25,17 +25,11 @@ from accounts.models import (
 )
 from accounts.selectors import member_users
 from smartweb import access
-from smartweb.admin import TenantModelAdmin, TenantOwnedModelAdmin
+from smartweb.admin import TenantModelAdmin, TenantOwnedModelAdmin, adopt
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
 
 admin.site.login_form = forms.LoginForm
-
-
-def _adopt(obj, saved) -> None:
-    """Make the admin's unsaved instance stand for the row a service saved (the change
-    log entry, the redirect and the inlines use it)."""
-    obj.__dict__.update(saved.__dict__)
 
 
 def _passes(check, **kwargs) -> bool:
@@ -94,7 +88,7 @@ class TeamAdmin(AccountsAdmin):
                 acting_user=request.user,
             )
         else:
-            _adopt(
+            adopt(
                 obj,
                 services.team_create(
                     name=form.cleaned_data["name"],
@@ -159,7 +153,7 @@ class RoleAdmin(AccountsAdmin):
                 acting_user=request.user,
             )
         else:
-            _adopt(
+            adopt(
                 obj,
                 services.role_create(
                     name=form.cleaned_data["name"],
@@ -457,7 +451,7 @@ class UserAdmin(DjangoUserAdmin):
             is_staff=data.get("is_staff", False),
             acting_user=request.user,
         )
-        _adopt(obj, membership.user)
+        adopt(obj, membership.user)
 
     def save_related(self, request, form, formsets, change):
         # The services saved everything; users have no inlines or many-to-many here.

@@ -22,7 +22,7 @@ from compliance.choices import RequestKind, RequestStatus
 from compliance.models import ComplianceOverview, ConsentRecord, SubjectRequest, SuppressionEntry
 from leads.models import Lead
 from smartweb import access
-from smartweb.admin import TenantModelAdmin
+from smartweb.admin import TenantModelAdmin, adopt
 from smartweb.errors import refusal_message
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
@@ -167,7 +167,7 @@ class SubjectRequestAdmin(TenantModelAdmin):
             notes=obj.notes,
             received_at=obj.received_at,
         )
-        obj.__dict__.update(saved.__dict__)
+        adopt(obj, saved)
 
     def _open(self, request, queryset, kind):
         chosen = list(queryset.filter(status=RequestStatus.OPEN, kind=kind, lead__isnull=False))
@@ -260,7 +260,7 @@ class ConsentRecordAdmin(TenantModelAdmin):
             recorded_at=obj.recorded_at,
             acting_user=request.user,
         )
-        obj.__dict__.update(saved.__dict__)
+        adopt(obj, saved)
 
 
 @admin.register(SuppressionEntry)

@@ -42,7 +42,7 @@ from leads.choices import LeadStatus
 from leads.exceptions import InvalidTransition as LeadInvalidTransition
 from leads.models import Lead
 from smartweb import access
-from smartweb.admin import TenantModelAdmin, TenantOwnedModelAdmin
+from smartweb.admin import TenantModelAdmin, TenantOwnedModelAdmin, adopt
 from smartweb.errors import refusal_message
 from smartweb.rbac import Action, Resource
 
@@ -51,12 +51,6 @@ REFUSALS = (ValidationError, InvalidTransition, LeadInvalidTransition, Permissio
 
 def _message(exc: Exception) -> str:
     return refusal_message(exc, default="You do not have permission to do this.")
-
-
-def _adopt(obj, saved) -> None:
-    """Make the admin's unsaved instance stand for the row a service saved (the change
-    log entry, the inlines and the redirect use it)."""
-    obj.__dict__.update(saved.__dict__)
 
 
 def _changes(form, names) -> dict:
@@ -156,9 +150,9 @@ class PipelineAdmin(CRMAdmin):
     def save_model(self, request, obj, form, change):
         data = _changes(form, ["name", "description", "is_default"])
         if change:
-            _adopt(obj, services.pipeline_update(pipeline=obj, acting_user=request.user, **data))
+            adopt(obj, services.pipeline_update(pipeline=obj, acting_user=request.user, **data))
         else:
-            _adopt(obj, services.pipeline_create(acting_user=request.user, **form.cleaned_data))
+            adopt(obj, services.pipeline_create(acting_user=request.user, **form.cleaned_data))
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not PipelineStage:
@@ -308,7 +302,7 @@ class OpportunityAdmin(CRMAdmin):
 
     def save_model(self, request, obj, form, change):
         data = _changes(form, self.editable_fields)
-        _adopt(obj, services.opportunity_update(opportunity=obj, acting_user=request.user, **data))
+        adopt(obj, services.opportunity_update(opportunity=obj, acting_user=request.user, **data))
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Task:
@@ -537,11 +531,11 @@ class ProposalAdmin(CRMAdmin):
             saved = services.proposal_update(proposal=obj, acting_user=request.user, **data)
         else:
             saved = services.proposal_create(acting_user=request.user, **form.cleaned_data)
-        _adopt(obj, saved)
+        adopt(obj, saved)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        _adopt(
+        adopt(
             form.instance,
             services.proposal_reprice(proposal=form.instance, acting_user=request.user),
         )
@@ -631,7 +625,7 @@ class ContractAdmin(CRMAdmin):
 
     def save_model(self, request, obj, form, change):
         data = _changes(form, self.editable_fields)
-        _adopt(obj, services.contract_update(contract=obj, acting_user=request.user, **data))
+        adopt(obj, services.contract_update(contract=obj, acting_user=request.user, **data))
 
     @admin.action(description="Send", permissions=["change"])
     def send(self, request, queryset):
@@ -703,7 +697,7 @@ class CampaignAdmin(CRMAdmin):
 
     def save_model(self, request, obj, form, change):
         data = _changes(form, services.CAMPAIGN_FIELDS) if change else form.cleaned_data
-        _adopt(
+        adopt(
             obj,
             services.campaign_save(
                 campaign=obj if change else None, acting_user=request.user, **data
@@ -856,7 +850,7 @@ class TaskAdmin(CRMAdmin):
             )
         else:
             saved = services.task_create(acting_user=request.user, **form.cleaned_data)
-        _adopt(obj, saved)
+        adopt(obj, saved)
 
     @admin.action(description="Mark done", permissions=["change"])
     def mark_done(self, request, queryset):

@@ -27,7 +27,7 @@ from leads.choices import LeadStatus, WebsiteStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.normalize import normalize_email, normalize_phone
 from smartweb import access
-from smartweb.admin import TenantOwnedModelAdmin
+from smartweb.admin import TenantOwnedModelAdmin, adopt
 from smartweb.errors import refusal_message
 from smartweb.rbac import Action, Resource, Scope
 
@@ -43,12 +43,6 @@ def _stored(obj):
     """The row as stored: the admin has already written the form's values onto `obj`,
     and the services compare old and new values (consent, assignment, status)."""
     return type(obj).all_objects.get(pk=obj.pk)
-
-
-def _adopt(obj, saved) -> None:
-    """Make the admin's instance stand for the row the service saved (log, redirect,
-    inlines use it)."""
-    obj.__dict__.update(saved.__dict__)
 
 
 class LeadsAdmin(TenantOwnedModelAdmin):
@@ -249,9 +243,9 @@ class CompanyAdmin(LeadsAdmin):
             saved = services.company_update(
                 company=_stored(obj), acting_user=request.user, data=data
             )
-            _adopt(obj, saved)
+            adopt(obj, saved)
         else:
-            _adopt(obj, services.company_create(acting_user=request.user, data=data))
+            adopt(obj, services.company_create(acting_user=request.user, data=data))
 
     def delete_model(self, request, obj):
         services.company_delete(company=obj, acting_user=request.user)
@@ -473,9 +467,7 @@ class LeadAdmin(LeadsAdmin):
             if name in services.LEAD_FIELDS
         }
         if change:
-            _adopt(
-                obj, services.lead_update(lead=_stored(obj), acting_user=request.user, data=data)
-            )
+            adopt(obj, services.lead_update(lead=_stored(obj), acting_user=request.user, data=data))
         else:
             lead = services.lead_create(
                 acting_user=request.user,
@@ -483,7 +475,7 @@ class LeadAdmin(LeadsAdmin):
                 company=form.cleaned_data["company"],
                 allow_duplicate=True,
             )
-            _adopt(obj, lead)
+            adopt(obj, lead)
 
     def delete_model(self, request, obj):
         services.lead_delete(lead=obj, acting_user=request.user)
@@ -661,7 +653,7 @@ class InteractionAdmin(LeadsAdmin):
             saved = services.interaction_log(
                 lead=form.cleaned_data["lead"], acting_user=request.user, data=data
             )
-            _adopt(obj, saved)
+            adopt(obj, saved)
 
     def delete_model(self, request, obj):
         services.interaction_delete(interaction=obj, acting_user=request.user)
@@ -688,7 +680,7 @@ class EnrichmentAdmin(LeadsAdmin):
             saved = services.enrichment_record(
                 lead=form.cleaned_data["lead"], acting_user=request.user, **data
             )
-            _adopt(obj, saved)
+            adopt(obj, saved)
 
 
 @admin.register(Tag)
@@ -733,7 +725,7 @@ class TagAdmin(LeadsAdmin):
         if change:
             services.tag_update(tag=obj, acting_user=request.user, data=data)
         else:
-            _adopt(obj, services.tag_create(acting_user=request.user, data=data))
+            adopt(obj, services.tag_create(acting_user=request.user, data=data))
 
     def delete_model(self, request, obj):
         services.tag_delete(tag=obj, acting_user=request.user)

@@ -14,6 +14,12 @@ from smartweb import access
 from smartweb.rbac import Action
 
 
+def adopt(obj, saved) -> None:
+    """Make the admin's instance stand for the row a service saved (the change log entry,
+    the inlines and the redirect use it)."""
+    obj.__dict__.update(saved.__dict__)
+
+
 class TenantModelAdmin(admin.ModelAdmin):
     @property
     def resource(self) -> str:
