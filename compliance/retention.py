@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import dj_database_url
 import psycopg
 from django.apps import apps
 from django.conf import settings
@@ -41,6 +40,7 @@ from django.utils import timezone
 
 from accounts.models import AuditLog, Organization
 from compliance.subject import history_model
+from smartweb import db_bootstrap
 from smartweb.models import TenantOwnedModel
 from smartweb.tenancy.context import ORGANIZATION_SETTING
 
@@ -271,15 +271,8 @@ def owner_connection() -> Iterator[psycopg.Connection]:
             "Purging security logs needs DATABASE_OWNER_URL (the owner role): the runtime "
             "role may not delete from the audit log."
         )
-    owner = dj_database_url.parse(settings.DATABASE_OWNER_URL)
-    current = connection.settings_dict
-    with psycopg.connect(
-        host=current["HOST"] or owner["HOST"],
-        port=current["PORT"] or owner["PORT"],
-        dbname=current["NAME"],
-        user=owner["USER"],
-        password=owner["PASSWORD"],
-    ) as owner_conn:
+    url = db_bootstrap.with_database(settings.DATABASE_OWNER_URL, connection.settings_dict["NAME"])
+    with psycopg.connect(url) as owner_conn:
         yield owner_conn
 
 

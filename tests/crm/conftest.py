@@ -10,12 +10,12 @@ from collections import deque
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import dj_database_url
 import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
 
+from smartweb import db_bootstrap
 from tests import factories as people
 from tests.crm import factories
 
@@ -51,15 +51,8 @@ def opp_b(org_b, admin_b):
 def owner_connection():
     """A connection to the test database as the owner role (which may TRUNCATE and
     ANALYZE), outside Django."""
-    owner = dj_database_url.parse(settings.DATABASE_OWNER_URL)
-    with psycopg.connect(
-        host=owner["HOST"] or None,
-        port=owner["PORT"] or None,
-        user=owner["USER"],
-        password=owner["PASSWORD"] or None,
-        dbname=connection.settings_dict["NAME"],
-        autocommit=True,
-    ) as owner_conn:
+    url = db_bootstrap.with_database(settings.DATABASE_OWNER_URL, connection.settings_dict["NAME"])
+    with psycopg.connect(url, autocommit=True) as owner_conn:
         yield owner_conn
 
 
