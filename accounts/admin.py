@@ -26,6 +26,7 @@ from accounts.models import (
 from accounts.selectors import member_users
 from smartweb import access
 from smartweb.admin import TenantModelAdmin, TenantOwnedModelAdmin, adopt
+from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
 
@@ -84,7 +85,7 @@ class TeamAdmin(AccountsAdmin):
         if change:
             services.team_update(
                 team=Team.objects.get(pk=obj.pk),
-                changes=forms.changes(form),
+                changes=form_changes(form),
                 acting_user=request.user,
             )
         else:
@@ -149,7 +150,7 @@ class RoleAdmin(AccountsAdmin):
         if change:
             services.role_update(
                 role=Role.objects.get(pk=obj.pk),
-                changes=forms.changes(form),
+                changes=form_changes(form),
                 acting_user=request.user,
             )
         else:
@@ -199,7 +200,7 @@ class MembershipAdmin(AccountsAdmin):
     def save_model(self, request, obj, form, change):
         services.membership_update(
             membership=Membership.objects.get(pk=obj.pk),
-            changes=forms.changes(form),
+            changes=form_changes(form),
             acting_user=request.user,
         )
 
@@ -337,7 +338,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.organization_update(
             organization=Organization.objects.get(pk=obj.pk),
-            changes=forms.changes(form),
+            changes=form_changes(form),
             acting_user=request.user,
         )
 
@@ -437,7 +438,7 @@ class UserAdmin(DjangoUserAdmin):
         if change:
             services.user_update(
                 user=User.objects.get(pk=obj.pk),
-                changes=forms.changes(form),
+                changes=form_changes(form),
                 acting_user=request.user,
             )
             return

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from accounts import login_guard, services
 from accounts.models import Membership, Role, Team, User
+from smartweb.forms import form_changes
 from smartweb.tenancy.context import acting_user
 
 
@@ -42,11 +43,6 @@ class LoginForm(AdminAuthenticationForm):
             self.confirm_login_allowed(self.user_cache)
             login_guard.login_succeeded(self.request, self.user_cache, method="admin")
         return self.cleaned_data
-
-
-def changes(form: forms.ModelForm) -> dict:
-    """The changed model fields of a bound form, for the update services."""
-    return {name: form.cleaned_data[name] for name in form.changed_data}
 
 
 class ServiceCheckedForm(forms.ModelForm):
@@ -117,7 +113,7 @@ class MembershipForm(ServiceCheckedForm):
 
     def service_check(self, cleaned_data):
         services.membership_check(
-            membership=self.instance, changes=changes(self), acting_user=acting_user()
+            membership=self.instance, changes=form_changes(self), acting_user=acting_user()
         )
 
 

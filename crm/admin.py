@@ -44,6 +44,7 @@ from leads.models import Lead
 from smartweb import access
 from smartweb.admin import TenantModelAdmin, TenantOwnedModelAdmin, adopt
 from smartweb.errors import refusal_message
+from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource
 
 REFUSALS = (ValidationError, InvalidTransition, LeadInvalidTransition, PermissionDenied)
@@ -51,10 +52,6 @@ REFUSALS = (ValidationError, InvalidTransition, LeadInvalidTransition, Permissio
 
 def _message(exc: Exception) -> str:
     return refusal_message(exc, default="You do not have permission to do this.")
-
-
-def _changes(form, names) -> dict:
-    return {name: form.cleaned_data[name] for name in names if name in form.changed_data}
 
 
 class CRMAdmin(TenantOwnedModelAdmin):
@@ -148,7 +145,7 @@ class PipelineAdmin(CRMAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        data = _changes(form, ["name", "description", "is_default"])
+        data = form_changes(form, ["name", "description", "is_default"])
         if change:
             adopt(obj, services.pipeline_update(pipeline=obj, acting_user=request.user, **data))
         else:
@@ -301,7 +298,7 @@ class OpportunityAdmin(CRMAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        data = _changes(form, self.editable_fields)
+        data = form_changes(form, self.editable_fields)
         adopt(obj, services.opportunity_update(opportunity=obj, acting_user=request.user, **data))
 
     def save_formset(self, request, form, formset, change):
@@ -527,7 +524,7 @@ class ProposalAdmin(CRMAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            data = _changes(form, ["title", "valid_until", "notes"])
+            data = form_changes(form, ["title", "valid_until", "notes"])
             saved = services.proposal_update(proposal=obj, acting_user=request.user, **data)
         else:
             saved = services.proposal_create(acting_user=request.user, **form.cleaned_data)
@@ -624,7 +621,7 @@ class ContractAdmin(CRMAdmin):
         return editable and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        data = _changes(form, self.editable_fields)
+        data = form_changes(form, self.editable_fields)
         adopt(obj, services.contract_update(contract=obj, acting_user=request.user, **data))
 
     @admin.action(description="Send", permissions=["change"])
@@ -696,7 +693,7 @@ class CampaignAdmin(CRMAdmin):
     change_list_template = "crm/admin/change_list.html"
 
     def save_model(self, request, obj, form, change):
-        data = _changes(form, services.CAMPAIGN_FIELDS) if change else form.cleaned_data
+        data = form_changes(form, services.CAMPAIGN_FIELDS) if change else form.cleaned_data
         adopt(
             obj,
             services.campaign_save(
@@ -846,7 +843,7 @@ class TaskAdmin(CRMAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             saved = services.task_update(
-                task=obj, acting_user=request.user, **_changes(form, services.TASK_FIELDS)
+                task=obj, acting_user=request.user, **form_changes(form, services.TASK_FIELDS)
             )
         else:
             saved = services.task_create(acting_user=request.user, **form.cleaned_data)

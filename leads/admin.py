@@ -29,6 +29,7 @@ from leads.normalize import normalize_email, normalize_phone
 from smartweb import access
 from smartweb.admin import TenantOwnedModelAdmin, adopt
 from smartweb.errors import refusal_message
+from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource, Scope
 
 ACTION_TEMPLATE = "admin/leads/action_form.html"
@@ -238,7 +239,7 @@ class CompanyAdmin(LeadsAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in form.changed_data}
+        data = form_changes(form)
         if change:
             saved = services.company_update(
                 company=_stored(obj), acting_user=request.user, data=data
@@ -461,11 +462,7 @@ class LeadAdmin(LeadsAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        data = {
-            name: form.cleaned_data[name]
-            for name in form.changed_data
-            if name in services.LEAD_FIELDS
-        }
+        data = form_changes(form, services.LEAD_FIELDS)
         if change:
             adopt(obj, services.lead_update(lead=_stored(obj), acting_user=request.user, data=data))
         else:
@@ -642,11 +639,7 @@ class InteractionAdmin(LeadsAdmin):
         return [*fields, "lead"] if obj is not None else fields
 
     def save_model(self, request, obj, form, change):
-        data = {
-            name: form.cleaned_data[name]
-            for name in form.changed_data
-            if name in services.INTERACTION_FIELDS
-        }
+        data = form_changes(form, services.INTERACTION_FIELDS)
         if change:
             services.interaction_update(interaction=obj, acting_user=request.user, data=data)
         else:
