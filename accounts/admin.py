@@ -25,7 +25,7 @@ from accounts.models import (
 )
 from accounts.selectors import member_users
 from smartweb import access
-from smartweb.admin import TenantModelAdmin, TenantOwnedModelAdmin, adopt
+from smartweb.admin import ReadOnlyAdminMixin, TenantModelAdmin, TenantOwnedModelAdmin, adopt
 from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
@@ -256,7 +256,7 @@ class APITokenAdmin(TenantModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(TenantModelAdmin):
+class AuditLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     """The security audit log of the current organization: read-only, append-only."""
 
     list_display = ["created_at", "action", "actor_email", "target_type", "target_id", "ip_address"]
@@ -278,15 +278,6 @@ class AuditLogAdmin(TenantModelAdmin):
 
     def base_queryset(self):
         return AuditLog.objects.filter(organization_id=current_organization_id())
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Organization)

@@ -22,7 +22,12 @@ from compliance.choices import RequestKind, RequestStatus
 from compliance.models import ComplianceOverview, ConsentRecord, SubjectRequest, SuppressionEntry
 from leads.models import Lead
 from smartweb import access
-from smartweb.admin import TenantModelAdmin, adopt
+from smartweb.admin import (
+    AppendOnlyAdminMixin,
+    ReadOnlyAdminMixin,
+    TenantModelAdmin,
+    adopt,
+)
 from smartweb.errors import refusal_message
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
@@ -141,7 +146,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(SubjectRequest)
-class SubjectRequestAdmin(TenantModelAdmin):
+class SubjectRequestAdmin(AppendOnlyAdminMixin, TenantModelAdmin):
     list_display = ["kind", "status", "lead_reference", "received_at", "due_at", "completed_at"]
     list_filter = ["kind", "status"]
     raw_id_fields = ["lead"]
@@ -149,12 +154,6 @@ class SubjectRequestAdmin(TenantModelAdmin):
     readonly_fields = ["result"]
     actions = ["fulfil_export", "fulfil_erasure", "reject_selected"]
     ordering = ["status", "due_at"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_fields(self, request, obj=None):
         return self.fields if obj is None else [*self.fields, "status", "result"]
@@ -231,7 +230,7 @@ class SubjectRequestAdmin(TenantModelAdmin):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(TenantModelAdmin):
+class ConsentRecordAdmin(AppendOnlyAdminMixin, TenantModelAdmin):
     """Append-only: a change of mind is a new record."""
 
     list_display = ["lead", "purpose", "granted", "recorded_at", "source", "recorded_by"]
@@ -243,12 +242,6 @@ class ConsentRecordAdmin(TenantModelAdmin):
     def get_queryset(self, request):
         leads = access.visible(request.user, Action.READ, Lead.all_objects.all(), Resource.LEADS)
         return super().get_queryset(request).filter(lead__in=leads)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def save_model(self, request, obj, form, change):
         saved = services.consent_record(
@@ -282,18 +275,9 @@ class SuppressionEntryAdmin(TenantModelAdmin):
 
 
 @admin.register(ComplianceOverview)
-class ComplianceOverviewAdmin(TenantModelAdmin):
+class ComplianceOverviewAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     """The compliance page: open requests, recent exports and erasures, consent
     withdrawals, and what the retention settings will purge next (a dry run)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):

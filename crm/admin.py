@@ -42,7 +42,7 @@ from leads.choices import LeadStatus
 from leads.exceptions import InvalidTransition as LeadInvalidTransition
 from leads.models import Lead
 from smartweb import access
-from smartweb.admin import TenantModelAdmin, TenantOwnedModelAdmin, adopt
+from smartweb.admin import ReadOnlyAdminMixin, TenantModelAdmin, TenantOwnedModelAdmin, adopt
 from smartweb.errors import refusal_message
 from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource
@@ -374,18 +374,9 @@ class OpportunityAdmin(CRMAdmin):
 
 
 @admin.register(SalesDashboard)
-class SalesDashboardAdmin(TenantModelAdmin):
+class SalesDashboardAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     """The dashboard: pipeline funnel, weighted value by month, lead sources and AI call
     outcomes, for whoever may read opportunities (each chart within their scope)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):

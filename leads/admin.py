@@ -27,7 +27,7 @@ from leads.choices import LeadStatus, WebsiteStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.normalize import normalize_email, normalize_phone
 from smartweb import access
-from smartweb.admin import TenantOwnedModelAdmin, adopt
+from smartweb.admin import ReadOnlyAdminMixin, TenantOwnedModelAdmin, adopt
 from smartweb.errors import refusal_message
 from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource, Scope
@@ -78,22 +78,13 @@ def _form_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     """A read-only list of a lead's rows, under the lead's own permissions."""
 
     extra = 0
     max_num = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return access.can(request.user, Action.READ, Resource.LEADS, obj=obj)

@@ -20,6 +20,23 @@ def adopt(obj, saved) -> None:
     obj.__dict__.update(saved.__dict__)
 
 
+class AppendOnlyAdminMixin:
+    """Rows are added here (through the services) but never changed or deleted."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdminMixin(AppendOnlyAdminMixin):
+    """Rows are only viewed here (a model admin or an inline)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class TenantModelAdmin(admin.ModelAdmin):
     @property
     def resource(self) -> str:
