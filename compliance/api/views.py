@@ -117,19 +117,26 @@ class SubjectErasureView(SubjectView):
         return Response(s.SubjectRequestSerializer(done).data, status=status.HTTP_200_OK)
 
 
+class ListCreateView(OrganizationContextMixin, generics.ListCreateAPIView):
+    """Lists with `serializer_class`; a POST is read with `create_serializer_class`."""
+
+    create_serializer_class: type | None = None
+
+    def get_serializer_class(self):
+        if self.request.method == "POST":
+            return self.create_serializer_class
+        return self.serializer_class
+
+
 @extend_schema(parameters=[ORGANIZATION_PARAMETER])
-class ConsentRecordListView(OrganizationContextMixin, generics.ListCreateAPIView):
+class ConsentRecordListView(ListCreateView):
     """A lead's consent records, newest first; a new record takes effect at once."""
 
     resource = Resource.LEADS
     permission_classes = [HasResourcePermission]
     serializer_class = s.ConsentRecordSerializer
+    create_serializer_class = s.ConsentRecordCreateSerializer
     queryset = ConsentRecord.objects.none()
-
-    def get_serializer_class(self):
-        if self.request.method == "POST":
-            return s.ConsentRecordCreateSerializer
-        return s.ConsentRecordSerializer
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -147,18 +154,14 @@ class ConsentRecordListView(OrganizationContextMixin, generics.ListCreateAPIView
 
 
 @extend_schema(parameters=[ORGANIZATION_PARAMETER])
-class SubjectRequestListView(OrganizationContextMixin, generics.ListCreateAPIView):
+class SubjectRequestListView(ListCreateView):
     """Data subject requests, newest first (`?status=open` for the open ones)."""
 
     resource = Resource.COMPLIANCE
     permission_classes = [HasResourcePermission]
     serializer_class = s.SubjectRequestSerializer
+    create_serializer_class = s.SubjectRequestCreateSerializer
     queryset = SubjectRequest.objects.none()
-
-    def get_serializer_class(self):
-        if self.request.method == "POST":
-            return s.SubjectRequestCreateSerializer
-        return s.SubjectRequestSerializer
 
     def get_queryset(self):
         requests = SubjectRequest.objects.all()
