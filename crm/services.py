@@ -132,6 +132,13 @@ def _step(row: _Stepped, target: str, acting_user: User | None) -> _Stepped:
     return row
 
 
+def _only_fields(given, allowed, message: str) -> None:
+    """Refuse, field by field with `message`, what is given but not allowed."""
+    unknown = set(given) - set(allowed)
+    if unknown:
+        raise ValidationError({name: message for name in unknown})
+
+
 def _require_member(user: User | None, field_name: str) -> None:
     """People referenced by a row must be active members of the current organization."""
     if user is not None and not (
@@ -302,9 +309,7 @@ def pipeline_create(
 def pipeline_update(*, pipeline: Pipeline, acting_user: User | None, **changes) -> Pipeline:
     """Rename or describe a pipeline, or make it the default (`is_default=True`)."""
     _authorize(acting_user, Action.UPDATE, Resource.PIPELINES, pipeline)
-    unknown = set(changes) - {"name", "description", "is_default"}
-    if unknown:
-        raise ValidationError({name: "This field cannot be changed." for name in unknown})
+    _only_fields(changes, {"name", "description", "is_default"}, "This field cannot be changed.")
     make_default = changes.pop("is_default", None)
     if make_default is False and pipeline.is_default:
         raise ValidationError({"is_default": "Make another pipeline the default instead."})
@@ -349,9 +354,11 @@ def stage_save(
         _authorize(acting_user, Action.UPDATE, Resource.PIPELINES, stage)
         if "pipeline" in fields and fields.pop("pipeline").pk != stage.pipeline_id:
             raise ValidationError({"pipeline": "A stage stays in its pipeline."})
-    unknown = set(fields) - {"name", "position", "probability", "is_won", "is_lost"}
-    if unknown:
-        raise ValidationError({name: "This field cannot be set." for name in unknown})
+    _only_fields(
+        fields,
+        {"name", "position", "probability", "is_won", "is_lost"},
+        "This field cannot be set.",
+    )
     flags_before = (stage.is_won, stage.is_lost)
     for name, value in fields.items():
         setattr(stage, name, value)
@@ -437,11 +444,7 @@ def opportunity_update(
 ) -> Opportunity:
     """Edit the plain fields of an opportunity (stage and status move by workflow only)."""
     allowed = {"name", "value", "currency", "probability", "owner", "expected_close_date"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationError(
-            {name: "This field is changed by a workflow step." for name in unknown}
-        )
+    _only_fields(changes, allowed, "This field is changed by a workflow step.")
     _authorize(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
     opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if "value" in changes:
@@ -696,9 +699,9 @@ def proposal_update(
     _authorize(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
     _require_draft(proposal)
-    unknown = set(changes) - {"title", "valid_until", "notes", "currency"}
-    if unknown:
-        raise ValidationError({name: "This field cannot be changed." for name in unknown})
+    _only_fields(
+        changes, {"title", "valid_until", "notes", "currency"}, "This field cannot be changed."
+    )
     if "currency" in changes and _require_currency(changes["currency"]) != proposal.currency:
         raise ValidationError({"currency": "A proposal stays in its opportunity's currency."})
     changes.pop("currency", None)
@@ -841,16 +844,18 @@ def contract_update(*, contract: Contract, acting_user: User | None, **changes) 
             f"The contract is {contract.status}; a signed contract is not edited.",
             allowed=CONTRACT_TRANSITIONS[contract.status],
         )
-    unknown = set(changes) - {
-        "title",
-        "start_date",
-        "end_date",
-        "terms",
-        "signer_name",
-        "signer_email",
-    }
-    if unknown:
-        raise ValidationError({name: "This field cannot be changed." for name in unknown})
+    _only_fields(
+        changes,
+        {
+            "title",
+            "start_date",
+            "end_date",
+            "terms",
+            "signer_name",
+            "signer_email",
+        },
+        "This field cannot be changed.",
+    )
     for name, value in changes.items():
         setattr(contract, name, value)
     if contract.start_date and contract.end_date and contract.end_date < contract.start_date:
@@ -1003,9 +1008,7 @@ def campaign_save(
     *, acting_user: User | None, campaign: Campaign | None = None, **fields
 ) -> Campaign:
     """Create a campaign (a draft) or change one that has not finished."""
-    unknown = set(fields) - CAMPAIGN_FIELDS
-    if unknown:
-        raise ValidationError({name: "This field cannot be set." for name in unknown})
+    _only_fields(fields, CAMPAIGN_FIELDS, "This field cannot be set.")
     if campaign is None:
         _authorize(acting_user, Action.CREATE, Resource.CAMPAIGNS)
         campaign = Campaign(created_by=acting_user)
@@ -1486,9 +1489,7 @@ TASK_FIELDS = {
 
 
 def _apply_task_fields(task: Task, changes: dict, acting_user: User | None) -> None:
-    unknown = set(changes) - TASK_FIELDS
-    if unknown:
-        raise ValidationError({name: "This field cannot be set." for name in unknown})
+    _only_fields(changes, TASK_FIELDS, "This field cannot be set.")
     if "assigned_to" in changes and (
         task._state.adding or changes["assigned_to"] != task.assigned_to
     ):
