@@ -235,11 +235,15 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _apply(instance: models.Model, changes: Mapping[str, Any], allowed) -> dict:
-    """Set the changed fields; return {field: [before, after]} of those that differ."""
+def _refuse_unknown(changes: Mapping[str, Any], allowed) -> None:
     unknown = set(changes) - set(allowed)
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+
+
+def _apply(instance: models.Model, changes: Mapping[str, Any], allowed) -> dict:
+    """Set the changed fields; return {field: [before, after]} of those that differ."""
+    _refuse_unknown(changes, allowed)
     diff = {}
     for field, value in changes.items():
         before = getattr(instance, field)
@@ -469,9 +473,7 @@ def membership_check(
     *, membership: Membership, changes: Mapping[str, Any], acting_user: User | None
 ) -> None:
     """Refuse a membership change that would be invalid (the admin forms call this too)."""
-    unknown = set(changes) - set(MEMBERSHIP_FIELDS)
-    if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    _refuse_unknown(changes, MEMBERSHIP_FIELDS)
     _ensure_in_organization(membership, changes.get("role"), changes.get("team"))
     role = changes.get("role")
     if role is not None and role.pk != membership.role_id:
