@@ -34,7 +34,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 migrations-check: install
-	$(DEVDB) sh -c 'DATABASE_URL=$$DATABASE_OWNER_URL $(PY) manage.py makemigrations --check --dry-run'
+	DEBUG=1 $(DEVDB) sh -c 'DATABASE_URL=$$DATABASE_OWNER_URL $(PY) manage.py makemigrations --check --dry-run'
 
 bench: install
 	$(DEVDB) sh -c '$(PY) -m bench.run $(BENCH_ARGS)'
