@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
@@ -86,6 +85,10 @@ class LeadCompanySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# What a lead list loads of each lead's company: the serialized fields, nothing else.
+LEAD_COMPANY_COLUMNS = ("organization", *LeadCompanySerializer.Meta.fields)
+
+
 class CompanySerializer(serializers.ModelSerializer):
     """Companies, in and out. Phone, email and website are normalized by the service."""
 
@@ -123,7 +126,7 @@ class CompanySerializer(serializers.ModelSerializer):
 class LeadSerializer(serializers.ModelSerializer):
     company = LeadCompanySerializer(read_only=True)
     assigned_to = LeadUserSerializer(read_only=True)
-    tags = serializers.SerializerMethodField()
+    tags = LeadTagSummarySerializer(many=True, read_only=True, source="tag_list")
     allowed_transitions = serializers.SerializerMethodField()
 
     class Meta:
@@ -160,17 +163,6 @@ class LeadSerializer(serializers.ModelSerializer):
 
     def get_allowed_transitions(self, lead) -> list[str]:
         return allowed_transitions(lead.status)
-
-    @extend_schema_field(LeadTagSummarySerializer(many=True))
-    def get_tags(self, lead) -> list:
-        # Lists prefetch the lead-tag links (filtered by the literal organization, which
-        # lets the planner read them by lead id under RLS, see LeadViewSet.base_queryset).
-        if "lead_tags" in getattr(lead, "_prefetched_objects_cache", {}):
-            linked = (link.tag for link in lead.lead_tags.all())
-            tags = sorted((tag for tag in linked if tag is not None), key=lambda tag: tag.name)
-        else:
-            tags = lead.tags.all()
-        return LeadTagSummarySerializer(tags, many=True).data
 
 
 class InteractionSerializer(serializers.ModelSerializer):

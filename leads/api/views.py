@@ -151,9 +151,9 @@ class LeadViewSet(ServiceModelViewSet):
         return (
             Lead.objects.select_related("assigned_to")
             .prefetch_related(
-                Prefetch("company", queryset=Company.all_objects.defer("search_vector")),
-                Prefetch("lead_tags", queryset=LeadTag.objects.all()),
-                Prefetch("lead_tags__tag", queryset=Tag.objects.all()),
+                Prefetch("company", queryset=Company.all_objects.only(*s.LEAD_COMPANY_COLUMNS)),
+                Prefetch("lead_tags", queryset=LeadTag.objects.all(), to_attr="tag_links"),
+                Prefetch("tag_links__tag", queryset=Tag.objects.all()),
             )
             .defer("search_vector")
         )
