@@ -217,13 +217,16 @@ class Opportunity(TenantOwnedModel):
                 name="crm_opp_open_weighted",
                 condition=Q(status=OpportunityStatus.OPEN, deleted_at__isnull=True),
             ),
-            # The pipeline board: each stage's biggest deals first, read in index order.
+            # The pipeline board: each stage's biggest deals first (ties newest first, as
+            # in a Lost stage where every weighted value is 0), read in index order.
             models.Index(
                 F("organization"),
                 F("pipeline"),
                 F("stage"),
                 F("weighted_value").desc(),
+                F("created_at").desc(),
                 name="crm_opp_board_stage_top",
+                condition=Q(deleted_at__isnull=True),
             ),
             models.Index(fields=["organization", "owner", "status"], name="crm_opp_org_owner"),
             models.Index(

@@ -86,9 +86,8 @@ def pipeline_board(*, pipeline: Pipeline, user, per_stage: int = 50) -> list[Boa
         for stage_id in columns
     ]
     found = list(tops[0].union(*tops[1:], all=True)) if tops else []
-    leads = Lead.all_objects.select_related("company").defer(
-        "search_vector", "company__search_vector"
-    )
+    # A card names its lead by the company: that is all that is read of either.
+    leads = Lead.all_objects.select_related("company").only("company__name")
     prefetch_related_objects(found, Prefetch("lead", queryset=leads))
     for opportunity in found:
         column = columns[opportunity.stage_id]
