@@ -284,6 +284,8 @@ def run_scale(scale: str, args) -> dict:
     repeat_args = {"iterations": args.iterations, "seconds": args.seconds}
     results = {"params": params, "cases": {}}
     for case in CASES:
+        if args.cases and case.name not in args.cases.split(","):
+            continue
         path = case.path(params)
         client = clients[case.actor]
         statements = captured_sql(client, path, case.tables, case.match, case.exclude)
@@ -313,7 +315,8 @@ def run_scale(scale: str, args) -> dict:
         }
         print(
             f"{scale:>5} {case.name:<18} rows={rows:<5} rls p95={rls.percentile(95):7.2f} ms"
-            f"  no-rls p95={plain.percentile(95):7.2f} ms  api p95={api.percentile(95):7.2f} ms",
+            f"  no-rls p95={plain.percentile(95):7.2f} ms  api p95={api.percentile(95):7.2f} ms"
+            f"  (each statement p95: {', '.join(f'{t.percentile(95):.2f}' for t in each)})",
             flush=True,
         )
     if args.load_seconds and not args.explain:
@@ -357,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="CASES",
         help="print the plans of these cases (comma-separated), no timing",
     )
+    parser.add_argument("--cases", help="only these cases (comma-separated); implies --no-readme")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
     args = parser.parse_args(argv)
     scales = [s for s in args.scales.split(",") if s]
@@ -370,8 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         report["scales"][scale] = run_scale(scale, args)
     if args.explain:
         return 0
-    RESULTS.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    if not args.no_readme:
+    if not args.cases:
+        RESULTS.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if not (args.no_readme or args.cases):
         from bench.report import render
 
         text = README.read_text()

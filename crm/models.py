@@ -218,13 +218,11 @@ class Opportunity(TenantOwnedModel):
                 condition=Q(status=OpportunityStatus.OPEN, deleted_at__isnull=True),
             ),
             # The pipeline board: each stage's biggest deals first (ties newest first, as
-            # in a Lost stage where every weighted value is 0), read in index order.
+            # in a Lost stage where every weighted value is 0), read in index order. The
+            # ids it carries let the board pick each stage's cards from the index alone.
             models.Index(
-                F("organization"),
-                F("pipeline"),
-                F("stage"),
-                F("weighted_value").desc(),
-                F("created_at").desc(),
+                fields=["organization", "pipeline", "stage", "-weighted_value", "-created_at"],
+                include=["id"],
                 name="crm_opp_board_stage_top",
                 condition=Q(deleted_at__isnull=True),
             ),

@@ -1,5 +1,6 @@
 """The board orders ties by `created_at` (a Lost stage: every weighted value is 0), so
-the index carries it; soft-deleted deals are never on the board, so it leaves them out."""
+the index carries it, and the ids, so each stage's cards are picked from the index alone;
+soft-deleted deals are never on the board, so it leaves them out."""
 
 from django.db import migrations, models
 
@@ -15,12 +16,9 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="opportunity",
             index=models.Index(
-                models.F("organization"),
-                models.F("pipeline"),
-                models.F("stage"),
-                models.OrderBy(models.F("weighted_value"), descending=True),
-                models.OrderBy(models.F("created_at"), descending=True),
                 condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organization", "pipeline", "stage", "-weighted_value", "-created_at"],
+                include=("id",),
                 name="crm_opp_board_stage_top",
             ),
         ),
