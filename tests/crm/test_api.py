@@ -202,6 +202,27 @@ def test_board_groups_by_stage_with_counts_and_sums_without_n_plus_one(org_a, ad
     assert [c["name"] for c in board["stages"]][-2:] == ["Won", "Lost"]
 
 
+def test_board_shows_each_stages_biggest_cards_first_within_the_users_scope(
+    org_a, admin_a, rep_a, rep_a2
+):
+    for value in ("10.00", "300.00", "20.00"):
+        factories.opportunity(org_a, owner=rep_a, value=Decimal(value))
+    factories.opportunity(org_a, owner=rep_a2, value=Decimal("999.00"))
+    pipeline = api_client(admin_a, org_a).get("/api/v1/pipelines/").json()["results"][0]
+    url = f"/api/v1/pipelines/{pipeline['id']}/board/"
+
+    def new_column(user, query=""):
+        board = api_client(user, org_a).get(url + query).json()
+        return next(column for column in board["stages"] if column["name"] == "New")
+
+    everyone = new_column(admin_a, "?per_stage=2")
+    assert everyone["count"] == 4
+    assert [card["value"] for card in everyone["opportunities"]] == ["999.00", "300.00"]
+    own = new_column(rep_a)
+    assert own["count"] == 3
+    assert [card["value"] for card in own["opportunities"]] == ["300.00", "20.00", "10.00"]
+
+
 def test_forecast_by_month(org_a, admin_a, rep_a):
     this_month = timezone.localdate().replace(day=15)
     factories.opportunity(
