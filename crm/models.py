@@ -218,11 +218,12 @@ class Opportunity(TenantOwnedModel):
                 condition=Q(status=OpportunityStatus.OPEN, deleted_at__isnull=True),
             ),
             # The pipeline board: each stage's biggest deals first (ties newest first, as
-            # in a Lost stage where every weighted value is 0), read in index order. The
-            # ids it carries let the board pick each stage's cards from the index alone.
+            # in a Lost stage where every weighted value is 0), read in index order. What
+            # it carries lets the board pick each stage's cards and sum its values from
+            # the index alone (the owner for a rep's own scope).
             models.Index(
                 fields=["organization", "pipeline", "stage", "-weighted_value", "-created_at"],
-                include=["id"],
+                include=["id", "owner", "currency", "value"],
                 name="crm_opp_board_stage_top",
                 condition=Q(deleted_at__isnull=True),
             ),

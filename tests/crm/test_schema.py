@@ -81,7 +81,7 @@ def test_references_between_tenant_tables_are_composite():
         (
             "crm_opp_board_stage_top",
             "(organization_id, pipeline_id, stage_id, weighted_value DESC, created_at DESC)"
-            " INCLUDE (id) WHERE (deleted_at IS NULL)",
+            " INCLUDE (id, owner_id, currency, value) WHERE (deleted_at IS NULL)",
         ),
         ("crm_task_org_assignee", "(organization_id, assigned_to_id, status, due_at)"),
         ("crm_opp_open_close_date", "((status)::text = 'open'::text)"),
