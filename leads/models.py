@@ -11,8 +11,6 @@ the organization's vocabulary and are visible to whoever may read leads.
 
 from __future__ import annotations
 
-from operator import attrgetter
-
 from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -36,8 +34,6 @@ from leads.choices import (
 from leads.normalize import validate_phone
 from smartweb.models import TenantModel, TenantOwnedModel, _history_user, active_unique
 from smartweb.rbac import Resource
-
-_name = attrgetter("name")
 
 SEARCH_CONFIG = "simple"
 
@@ -277,14 +273,16 @@ class Lead(TenantOwnedModel):
         name = self.contact_name or "lead"
         return f"{name} ({self.company})" if self.company_id else name
 
+    # Lists read the company and the tags in the lead query (leads.selectors.
+    # with_company_and_tags: JSON objects); a lead read alone falls back to the rows.
     @property
-    def tag_list(self) -> list[Tag]:
-        """The lead's tags by name. Lists prefetch the links into `tag_links` (a list, so
-        no related manager is built per lead); a lone lead reads them here."""
-        links = getattr(self, "tag_links", None)
-        if links is None:
-            return list(self.tags.all())
-        return sorted((link.tag for link in links if link.tag is not None), key=_name)
+    def company_summary(self):
+        return self.__dict__.get("listed_company") or self.company
+
+    @property
+    def tag_list(self) -> list:
+        listed = self.__dict__.get("listed_tags")
+        return listed if listed is not None else list(self.tags.all())
 
 
 class LeadTag(TenantModel):

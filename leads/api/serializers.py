@@ -85,10 +85,6 @@ class LeadCompanySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# What a lead list loads of each lead's company: the serialized fields, nothing else.
-LEAD_COMPANY_COLUMNS = ("organization", *LeadCompanySerializer.Meta.fields)
-
-
 class CompanySerializer(serializers.ModelSerializer):
     """Companies, in and out. Phone, email and website are normalized by the service."""
 
@@ -124,7 +120,7 @@ class CompanySerializer(serializers.ModelSerializer):
 
 
 class LeadSerializer(serializers.ModelSerializer):
-    company = LeadCompanySerializer(read_only=True)
+    company = LeadCompanySerializer(read_only=True, source="company_summary")
     assigned_to = LeadUserSerializer(read_only=True)
     tags = LeadTagSummarySerializer(many=True, read_only=True, source="tag_list")
     allowed_transitions = serializers.SerializerMethodField()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 
-from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -24,7 +23,7 @@ from leads import csv_io, selectors, services
 from leads.api import filters
 from leads.api import serializers as s
 from leads.exceptions import DuplicateLead, InvalidTransition
-from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
+from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from smartweb import access
 from smartweb.api.errors import Conflict
 from smartweb.api.pagination import CappedCountPagination, LargeListCursorPagination
@@ -143,19 +142,11 @@ class LeadViewSet(ServiceModelViewSet):
     }
 
     def base_queryset(self):
-        # The company and the tags come by their own queries, not joins, and the tag links
-        # through their tenant manager (a literal organization): under RLS the planner
-        # cannot size a joined tenant table. For a large organization it drove the page
-        # from the companies (790 ms instead of 1 ms at 1M leads) and read the tag links
-        # tag by tag (7 ms instead of 1 ms), bench/README.md. Deleted tags are not fetched.
-        return (
-            Lead.objects.select_related("assigned_to")
-            .prefetch_related(
-                Prefetch("company", queryset=Company.all_objects.only(*s.LEAD_COMPANY_COLUMNS)),
-                Prefetch("lead_tags", queryset=LeadTag.objects.all(), to_attr="tag_links"),
-                Prefetch("tag_links__tag", queryset=Tag.objects.all()),
-            )
-            .defer("search_vector")
+        leads = Lead.objects.select_related("assigned_to").defer("search_vector")
+        if self.action == "export":  # reads its own columns, for every row
+            return leads
+        return selectors.with_company_and_tags(
+            leads, s.LeadCompanySerializer.Meta.fields, s.LeadTagSummarySerializer.Meta.fields
         )
 
     @extend_schema(request=s.LeadCreateSerializer, responses={201: s.LeadSerializer})

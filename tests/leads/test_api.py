@@ -1,13 +1,16 @@
 """The leads API: other organizations, permissions, scopes, input, workflow, queries."""
 
 import datetime as dt
+import json
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from accounts.models import AuditLog
+from leads.api.serializers import LeadSerializer
 from leads.models import Company, Interaction, Lead, LeadTag, Tag
 from smartweb.tenancy.context import tenant_context
 from tests.factories import api_client
@@ -434,6 +437,25 @@ def test_tags_are_shared_vocabulary_changed_by_managers(org_a, rep_a, manager_a,
     assert clash.status_code == 400
     bad_colour = manager.post("/api/v1/tags/", {"name": "c", "color": "red"}, format="json")
     assert bad_colour.status_code == 400
+
+
+def test_a_listed_lead_shows_its_company_and_tags_by_name_as_its_detail_does(
+    org_a, admin_a, lead_a, lead_a2, tag_a
+):
+    warm, gone = TagFactory(organization=org_a, name="warm"), TagFactory(organization=org_a)
+    for tag in (warm, tag_a, gone):
+        LeadTagFactory(organization=org_a, lead=lead_a, tag=tag)
+    client = api_client(admin_a, org_a)
+    assert client.delete(f"/api/v1/tags/{gone.pk}/").status_code == 204
+    listed = {row["id"]: row for row in client.get("/api/v1/leads/").json()["results"]}
+    assert [t["name"] for t in listed[str(lead_a.pk)]["tags"]] == ["hot", "warm"]
+    assert listed[str(lead_a2.pk)]["tags"] == []
+    assert listed[str(lead_a.pk)]["company"]["name"] == "Drip Drop Plumbing"
+    for lead in (lead_a, lead_a2):
+        assert listed[str(lead.pk)] == client.get(f"/api/v1/leads/{lead.pk}/").json()
+        with tenant_context(org_a):  # a lead read alone, from its rows
+            alone = LeadSerializer(Lead.objects.get(pk=lead.pk)).data
+        assert listed[str(lead.pk)] == json.loads(JSONRenderer().render(alone))
 
 
 def test_deleting_a_tag_takes_it_off_leads(org_a, admin_a, lead_a, tag_a):
