@@ -247,6 +247,18 @@ class Opportunity(TenantOwnedModel):
     def is_open(self) -> bool:
         return self.status == OpportunityStatus.OPEN
 
+    # Lists read these names in the opportunity query (crm.selectors.with_names); an
+    # opportunity read alone falls back to its rows.
+    @property
+    def lead_name(self) -> str:
+        listed = self.__dict__.get("listed_lead_name")
+        return listed if listed is not None else self.lead.company.name
+
+    @property
+    def stage_name(self) -> str:
+        listed = self.__dict__.get("listed_stage_name")
+        return listed if listed is not None else self.stage.name
+
 
 class Proposal(TenantOwnedModel):
     """A priced offer for an opportunity; totals are the sum of its line items."""

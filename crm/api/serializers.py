@@ -136,8 +136,8 @@ class PipelineCreateSerializer(serializers.Serializer):
 class OpportunitySerializer(serializers.ModelSerializer):
     owner = UserSummarySerializer(read_only=True)
     weighted_value = serializers.DecimalField(**MONEY, read_only=True)
-    lead_name = serializers.CharField(source="lead.company.name", read_only=True)
-    stage_name = serializers.CharField(source="stage.name", read_only=True)
+    lead_name = serializers.CharField(read_only=True)
+    stage_name = serializers.CharField(read_only=True)
 
     class Meta:
         model = Opportunity

@@ -223,6 +223,16 @@ def test_board_shows_each_stages_biggest_cards_first_within_the_users_scope(
     assert [card["value"] for card in own["opportunities"]] == ["300.00", "20.00", "10.00"]
 
 
+def test_listed_opportunities_name_their_lead_and_stage_as_their_detail_does(org_a, admin_a, rep_a):
+    deal = factories.opportunity(org_a, owner=rep_a, value=Decimal("700.00"))
+    client = api_client(admin_a, org_a)
+    listed = client.get("/api/v1/opportunities/?ordering=-weighted_value").json()["results"]
+    with tenant_context(org_a):
+        company = Opportunity.objects.get(pk=deal.pk).lead.company.name
+    assert listed[0]["lead_name"] == company and listed[0]["stage_name"] == "New"
+    assert listed[0] == client.get(f"/api/v1/opportunities/{deal.pk}/").json()
+
+
 def test_forecast_by_month(org_a, admin_a, rep_a):
     this_month = timezone.localdate().replace(day=15)
     factories.opportunity(
