@@ -37,6 +37,10 @@ class Timing:
         }
 
 
+def merged(timings: list[Timing]) -> Timing:
+    return Timing([sample for timing in timings for sample in timing.samples])
+
+
 WARMUP = 3
 
 

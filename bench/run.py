@@ -281,7 +281,10 @@ def run_scale(scale: str, args) -> dict:
     _switch_database(runtime)
     params = discover(runtime)
     clients = api_clients(params)
-    repeat_args = {"iterations": args.iterations, "seconds": args.seconds}
+    repeat_args = {
+        "iterations": max(20, args.iterations // args.rounds),
+        "seconds": args.seconds / args.rounds,
+    }
     results = {"params": params, "cases": {}}
     for case in CASES:
         if args.cases and case.name not in args.cases.split(","):
@@ -296,13 +299,22 @@ def run_scale(scale: str, args) -> dict:
                 for statement, plan in zip(statements, plans, strict=True):
                     print(f"-- {scale} {case.name}\n{statement}\n{plan}\n", flush=True)
             continue
-        rls, rows, each = measure.under_rls(
-            runtime, params["organization"], user, statements, **repeat_args
-        )
-        plain, plain_rows = measure.without_rls(
-            owner, str(params["organization"]), user, statements, **repeat_args
-        )
-        api = api_timing(client, path, **repeat_args)
+        # In alternating rounds, so that a drift of the machine's speed (a shared host)
+        # weighs on the three alike rather than skewing their ratios.
+        rls_runs, plain_runs, api_runs, each_runs = [], [], [], []
+        for _ in range(args.rounds):
+            rls, rows, each = measure.under_rls(
+                runtime, params["organization"], user, statements, **repeat_args
+            )
+            plain, plain_rows = measure.without_rls(
+                owner, str(params["organization"]), user, statements, **repeat_args
+            )
+            rls_runs.append(rls)
+            each_runs.append(each)
+            plain_runs.append(plain)
+            api_runs.append(api_timing(client, path, **repeat_args))
+        rls, plain, api = map(measure.merged, (rls_runs, plain_runs, api_runs))
+        each = [measure.merged(list(timings)) for timings in zip(*each_runs, strict=True)]
         results["cases"][case.name] = {
             "path": path,
             "statements": statements,
@@ -352,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scales", default="100k,1m", help="comma-separated: 10k,100k,1m")
     parser.add_argument("--iterations", type=int, default=200, help="per measurement, at most")
     parser.add_argument("--seconds", type=float, default=8, help="per measurement, at most")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternating rounds the runs are split into"
+    )
     parser.add_argument("--load-seconds", type=int, default=30, help="0: no load test")
     parser.add_argument("--load-workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--load-clients", type=int, default=6, help="concurrent clients")
