@@ -8,7 +8,7 @@ import re
 def _kind(statement: str) -> str:
     table = re.search(r'FROM "(\w+)"', statement)
     name = table.group(1) if table else "?"
-    if "UNION ALL" in statement:
+    if "UNION ALL" in statement or "ARRAY(" in statement:
         return f"top per stage {name}"
     if "GROUP BY" in statement:
         return f"aggregate {name}"
@@ -38,6 +38,18 @@ def _verdict(value: float, target: float | None) -> str:
     return "✅" if value < target else "❌"
 
 
+def _reference(result: dict) -> list[str]:
+    if "reference" not in result:
+        return []
+    r = result["reference"]
+    return [
+        f"Reference, the floor of this host: the largest organization's first page of lead"
+        f" ids by score, raw SQL through its index under RLS, p50 {r['p50']:.2f} / p95"
+        f" {r['p95']:.2f} ms (the targets assume about 0.2 ms).",
+        "",
+    ]
+
+
 def render(report: dict, cases) -> str:
     m = report["machine"]
     out = [
@@ -55,6 +67,7 @@ def render(report: dict, cases) -> str:
             f"rep has {p['rep_leads']:,}; the lead of the history has {p['lead_interactions']} "
             f"interactions; search term `{p['term']}`, fuzzy fragment `{p['fragment']}`.",
             "",
+            *_reference(result),
             "| query | rows | main statement under RLS p50 / p95 (ms) | target p95"
             " | whole request's SQL under RLS p50 / p95 / p99 (ms) | without RLS p50 / p95 (ms)"
             " | RLS overhead (p50) | API p50 / p95 (ms) | API target p95 | API/SQL (p50) |",
