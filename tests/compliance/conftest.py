@@ -66,7 +66,9 @@ class Person:
             self.email.split("@")[0],
             self.old_email.split("@")[0],
             self.domain,
-            self.phone[-6:],
+            # Ten digits, as in the raw, normalized and tokenized forms alike: a shorter
+            # run turns up by chance in microseconds of timestamps or in UUIDs.
+            self.phone[-10:],
         ]
 
 
@@ -261,19 +263,19 @@ def build_person(organization, *, first, last, phone, owner=None) -> Person:
 
 @pytest.fixture
 def subject(org_a):
-    return build_person(org_a, first="Zebulon", last="Quixotefield", phone="07700 913579")
+    return build_person(org_a, first="Zebulon", last="Quixotefield", phone="07700913579")
 
 
 @pytest.fixture
 def neighbour(org_a):
     """Another person of the same organization, whose data must stay untouched."""
-    return build_person(org_a, first="Ottoline", last="Brackenbury", phone="07700 824681")
+    return build_person(org_a, first="Ottoline", last="Brackenbury", phone="07700824681")
 
 
 @pytest.fixture
 def outsider(org_b):
     """A person of organization B."""
-    return build_person(org_b, first="Peregrine", last="Wolstenholme", phone="07700 735792")
+    return build_person(org_b, first="Peregrine", last="Wolstenholme", phone="07700735792")
 
 
 def tables_containing(organization, needles: list[str]) -> dict[str, int]:

@@ -103,7 +103,7 @@ def test_consent_api_follows_the_leads_permissions(org_a, org_b, admin_b, readon
 def test_a_rep_records_consent_only_for_their_own_leads(org_a, rep_a, rep_a2):
     from tests.compliance.conftest import build_person
 
-    theirs = build_person(org_a, first="Ambrose", last="Fettiplace", phone="07700 946802")
+    theirs = build_person(org_a, first="Ambrose", last="Fettiplace", phone="07700946802")
     with tenant_context(org_a):
         Lead.objects.filter(pk=theirs.lead.pk).update(assigned_to=rep_a)
     body = {"purpose": "data_sale", "granted": False, "source": "phone"}
