@@ -86,9 +86,9 @@ class BoardColumn:
 
 def pipeline_board(*, pipeline: Pipeline, user, per_stage: int = 50) -> list[BoardColumn]:
     """The pipeline's stages in order, each with the count and sums of the opportunities
-    the user may see and its `per_stage` biggest by weighted value. Four queries, however
-    many opportunities: the stages with the ids of their top cards, the sums, the cards,
-    their leads with companies.
+    the user may see and its `per_stage` biggest by weighted value. Three queries, however
+    many opportunities: the stages with the ids of their top cards, the sums, the cards
+    with their lead and stage names (`with_names`).
 
     A stage's top ids are a correlated `ARRAY(SELECT id … ORDER BY … LIMIT n)` read from
     the `crm_opp_board_stage_top` index alone (it carries the ids): one small plan, where a
