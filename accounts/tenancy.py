@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from accounts.models import Membership, Organization
+from smartweb import access
 from smartweb.tenancy import context
 
 ORGANIZATION_HEADER = "HTTP_X_ORGANIZATION"
@@ -47,8 +48,6 @@ def choose_membership(user, requested: str | None) -> Membership | None:
     memberships = user_memberships(user)
     if requested:
         membership = memberships.filter(_matches(requested)).first()
-        if membership is None:
-            raise PermissionDenied("You are not a member of that organization.")
     else:
         candidates = list(memberships)
         usable = [m for m in candidates if m.is_active and m.organization.is_active]
@@ -57,6 +56,12 @@ def choose_membership(user, requested: str | None) -> Membership | None:
         if not preferred:
             return None
         membership = preferred[0]
+    return _usable(membership)
+
+
+def _usable(membership: Membership | None) -> Membership:
+    if membership is None:
+        raise PermissionDenied("You are not a member of that organization.")
     if not membership.is_active:
         raise PermissionDenied("Your membership of this organization is deactivated.")
     if not membership.organization.is_active:
@@ -64,23 +69,35 @@ def choose_membership(user, requested: str | None) -> Membership | None:
     return membership
 
 
+def token_membership(token, user, requested: str | None) -> Membership:
+    """The membership of a token's user in the token's organization, read in that
+    organization's context (authentication left it there) with the role's grants."""
+    organization = token.organization
+    if requested and requested not in (str(organization.pk), organization.slug):
+        raise PermissionDenied("This token belongs to another organization.")
+    membership = access.with_grants(
+        Membership.objects.filter(user_id=user.pk, deleted_at__isnull=True)
+    ).first()
+    if membership is not None:
+        membership.organization = organization
+    return _usable(membership)
+
+
 def activate_request(request, user, *, requested: str | None, token=None) -> None:
     """Set the organization context for the rest of the request's transaction."""
-    context.activate(organization_id=None, user=user)
     if token is not None:
-        organization = token.organization
-        if requested and requested not in (str(organization.pk), organization.slug):
-            raise PermissionDenied("This token belongs to another organization.")
-        requested = str(organization.pk)
-    try:
-        membership = choose_membership(user, requested)
-    except PermissionDenied:
-        if requested and user.is_superuser and token is None:
-            _enter_as_platform_admin(request, user, requested)
+        membership = token_membership(token, user, requested)
+    else:
+        context.activate(organization_id=None, user=user)
+        try:
+            membership = choose_membership(user, requested)
+        except PermissionDenied:
+            if requested and user.is_superuser:
+                _enter_as_platform_admin(request, user, requested)
+                return
+            raise
+        if membership is None:
             return
-        raise
-    if membership is None:
-        return
     context.activate(organization_id=membership.organization_id, user=user, membership=membership)
     request.organization = membership.organization
     request.membership = membership

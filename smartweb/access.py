@@ -14,7 +14,9 @@ Everything is evaluated in the current organization context and fails closed.
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import JSONObject
 
 from smartweb.rbac import SCOPE_RANK, Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
@@ -36,16 +38,43 @@ def _platform_admin(user) -> bool:
     )
 
 
+def with_grants(memberships: QuerySet) -> QuerySet:
+    """Memberships read with what this service needs of them, in the same query: their
+    role's grants (`listed_role_grants`) and whether the user holds object grants
+    (`listed_object_grants`). Only in the memberships' organization context, where the
+    policies show those rows; API token requests start in it, saving two statements."""
+    from accounts.models import RolePermission, UserObjectGrant
+
+    grants = RolePermission.objects.filter(role_id=OuterRef("role_id")).order_by()
+    return memberships.annotate(
+        listed_role_grants=ArraySubquery(
+            grants.values(json=JSONObject(resource="resource", action="action", scope="scope"))
+        ),
+        listed_object_grants=Exists(
+            UserObjectGrant.objects.filter(
+                organization_id=OuterRef("organization_id"), user_id=OuterRef("user_id")
+            )
+        ),
+    )
+
+
+def _role_grant_rows(membership):
+    listed = getattr(membership, "listed_role_grants", None)
+    if listed is not None:
+        return [(row["resource"], row["action"], row["scope"]) for row in listed]
+    from accounts.models import RolePermission
+
+    return RolePermission.objects.filter(role_id=membership.role_id).values_list(
+        "resource", "action", "scope"
+    )
+
+
 def role_grants(membership) -> dict[tuple[str, str], str]:
     """(resource, action) -> scope for the membership's role, cached on the instance."""
     cached = getattr(membership, "_role_grants", None)
     if cached is None:
-        from accounts.models import RolePermission
-
         cached = {}
-        for resource, action, scope in RolePermission.objects.filter(
-            role_id=membership.role_id
-        ).values_list("resource", "action", "scope"):
+        for resource, action, scope in _role_grant_rows(membership):
             key = (resource, action)
             if key not in cached or SCOPE_RANK[Scope(scope)] > SCOPE_RANK[Scope(cached[key])]:
                 cached[key] = scope
@@ -127,9 +156,13 @@ def _has_object_grants(user) -> bool:
 
     cache = getattr(user, "_has_object_grants", None)
     if cache is None or cache[0] != current_organization_id():
-        exists = UserObjectGrant.objects.filter(
-            organization_id=current_organization_id(), user_id=user.pk
-        ).exists()
+        # the flag read with the membership is used once: a grant made later drops the cache
+        membership = current_membership()
+        exists = vars(membership).pop("listed_object_grants", None) if membership else None
+        if exists is None or membership.user_id != user.pk:
+            exists = UserObjectGrant.objects.filter(
+                organization_id=current_organization_id(), user_id=user.pk
+            ).exists()
         cache = (current_organization_id(), exists)
         user._has_object_grants = cache
     return cache[1]

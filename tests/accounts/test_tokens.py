@@ -4,14 +4,19 @@ import datetime as dt
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import login_guard
 from accounts.audit import AuditAction, record_audit_event
-from accounts.models import APIToken, Membership, Role, hash_token
+from accounts.models import APIToken, Membership, Role, RolePermission, hash_token
+from smartweb import access
+from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.accounts.conftest import audit_actions, audit_rows, bearer, obtain_token
+from tests.leads.factories import make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -218,3 +223,55 @@ def test_token_of_a_deactivated_member_is_refused(rep_a, org_a):
         Membership.objects.filter(user=rep_a).update(is_active=False)
 
     assert client.get("/api/v1/me/").status_code == 403
+
+
+def test_token_of_a_removed_member_is_refused(rep_a, org_a):
+    client = factories.api_client(rep_a, org_a)
+    with tenant_context(org_a):
+        Membership.objects.get(user=rep_a).delete()
+
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 403
+    assert "not a member" in response.json()["error"]["message"]
+
+
+def test_a_role_change_applies_to_the_next_token_request(rep_a, org_a):
+    client = factories.api_client(rep_a, org_a)
+    assert client.get("/api/v1/leads/").status_code == 200
+    with tenant_context(org_a):
+        RolePermission.objects.filter(
+            role__memberships__user=rep_a, resource=Resource.LEADS, action=Action.READ
+        ).delete()
+
+    assert client.get("/api/v1/leads/").status_code == 403
+
+
+def test_an_object_grant_is_seen_through_a_token(org_a, rep_a, rep_a2, admin_a):
+    shared = make_lead(org_a, contact_name="Shared", assigned_to=rep_a)
+    make_lead(org_a, contact_name="Private", assigned_to=rep_a)
+    client = factories.api_client(rep_a2, org_a)
+    assert client.get("/api/v1/leads/").json()["results"] == []
+    with tenant_context(org_a, user=admin_a):
+        access.grant(user=rep_a2, action=Action.READ, obj=shared, acting_user=admin_a)
+
+    listed = client.get("/api/v1/leads/").json()["results"]
+    assert [lead["id"] for lead in listed] == [str(shared.pk)]
+
+
+def test_a_token_request_enters_its_organization_in_four_statements(admin_a, org_a):
+    """Context, token, membership with its grants, context with the user: the permission
+    checks of the view read nothing more."""
+    client = factories.api_client(admin_a, org_a)
+    client.get("/api/v1/me/")  # the first use records the token's use (one write)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/api/v1/tags/").status_code == 200
+    # the request's transaction is a savepoint inside the test's
+    others = [
+        q["sql"]
+        for q in captured.captured_queries
+        if '"leads_tag"' not in q["sql"] and "SAVEPOINT" not in q["sql"]
+    ]
+    assert len(others) == 4, others
+    assert "set_config" in others[0] and "set_config" in others[3]
+    assert '"accounts_apitoken"' in others[1]
+    assert '"accounts_membership"' in others[2] and '"accounts_rolepermission"' in others[2]
