@@ -17,6 +17,7 @@ from leads.choices import LeadStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from leads.services import allowed_transitions
 from smartweb import access
+from smartweb.api.serializers import ListedSummarySerializer
 from smartweb.rbac import Action
 
 
@@ -59,14 +60,14 @@ class LeadUserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LeadTagSummarySerializer(serializers.ModelSerializer):
+class LeadTagSummarySerializer(ListedSummarySerializer):
     class Meta:
         model = Tag
         fields = ["id", "name", "color"]
         read_only_fields = fields
 
 
-class LeadCompanySerializer(serializers.ModelSerializer):
+class LeadCompanySerializer(ListedSummarySerializer):
     class Meta:
         model = Company
         fields = [

@@ -11,6 +11,7 @@ from rest_framework.renderers import JSONRenderer
 
 from accounts.models import AuditLog
 from leads.api.serializers import LeadSerializer
+from leads.choices import CompanySize
 from leads.models import Company, Interaction, Lead, LeadTag, Tag
 from smartweb.tenancy.context import tenant_context
 from tests.factories import api_client
@@ -445,6 +446,16 @@ def test_a_listed_lead_shows_its_company_and_tags_by_name_as_its_detail_does(
     warm, gone = TagFactory(organization=org_a, name="warm"), TagFactory(organization=org_a)
     for tag in (warm, tag_a, gone):
         LeadTagFactory(organization=org_a, lead=lead_a, tag=tag)
+    with tenant_context(org_a):  # every summary field set, JSON of several types included
+        Company.objects.filter(pk=lead_a.company_id).update(
+            size=CompanySize.SMALL,
+            email="office@dripdrop.test",
+            website="https://dripdrop.test/",
+            city="Leeds",
+            postal_code="LS1 4AP",
+            online_presence={"google_rating": 4.6, "social_profiles": {"facebook": "x"}},
+            is_customer=True,
+        )
     client = api_client(admin_a, org_a)
     assert client.delete(f"/api/v1/tags/{gone.pk}/").status_code == 204
     listed = {row["id"]: row for row in client.get("/api/v1/leads/").json()["results"]}
