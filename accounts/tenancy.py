@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from accounts.models import Membership, Organization
-from smartweb import access
 from smartweb.tenancy import context
 
 ORGANIZATION_HEADER = "HTTP_X_ORGANIZATION"
@@ -69,15 +68,13 @@ def _usable(membership: Membership | None) -> Membership:
     return membership
 
 
-def token_membership(token, user, requested: str | None) -> Membership:
-    """The membership of a token's user in the token's organization, read in that
-    organization's context (authentication left it there) with the role's grants."""
+def token_membership(token, requested: str | None) -> Membership:
+    """The membership a token acts through: its user's in its organization, read with
+    the token (`smartweb.api.authentication.lookup_token`)."""
     organization = token.organization
     if requested and requested not in (str(organization.pk), organization.slug):
         raise PermissionDenied("This token belongs to another organization.")
-    membership = access.with_grants(
-        Membership.objects.filter(user_id=user.pk, deleted_at__isnull=True)
-    ).first()
+    membership = token.membership
     if membership is not None:
         membership.organization = organization
     return _usable(membership)
@@ -86,7 +83,7 @@ def token_membership(token, user, requested: str | None) -> Membership:
 def activate_request(request, user, *, requested: str | None, token=None) -> None:
     """Set the organization context for the rest of the request's transaction."""
     if token is not None:
-        membership = token_membership(token, user, requested)
+        membership = token_membership(token, requested)
     else:
         context.activate(organization_id=None, user=user)
         try:

@@ -14,9 +14,7 @@ Everything is evaluated in the current organization context and fails closed.
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import JSONObject
+from django.db.models import Q, QuerySet
 
 from smartweb.rbac import SCOPE_RANK, Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
@@ -38,30 +36,12 @@ def _platform_admin(user) -> bool:
     )
 
 
-def with_grants(memberships: QuerySet) -> QuerySet:
-    """Memberships read with what this service needs of them, in the same query: their
-    role's grants (`listed_role_grants`) and whether the user holds object grants
-    (`listed_object_grants`). Only in the memberships' organization context, where the
-    policies show those rows; API token requests start in it, saving two statements."""
-    from accounts.models import RolePermission, UserObjectGrant
-
-    grants = RolePermission.objects.filter(role_id=OuterRef("role_id")).order_by()
-    return memberships.annotate(
-        listed_role_grants=ArraySubquery(
-            grants.values(json=JSONObject(resource="resource", action="action", scope="scope"))
-        ),
-        listed_object_grants=Exists(
-            UserObjectGrant.objects.filter(
-                organization_id=OuterRef("organization_id"), user_id=OuterRef("user_id")
-            )
-        ),
-    )
-
-
 def _role_grant_rows(membership):
+    """(resource, action, scope) rows; an API token's look-up reads them with the
+    membership (`listed_role_grants`), other requests here."""
     listed = getattr(membership, "listed_role_grants", None)
     if listed is not None:
-        return [(row["resource"], row["action"], row["scope"]) for row in listed]
+        return listed
     from accounts.models import RolePermission
 
     return RolePermission.objects.filter(role_id=membership.role_id).values_list(

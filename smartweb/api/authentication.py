@@ -8,12 +8,14 @@ up by its hash: tokens are tenant rows like any other.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from accounts.models import APIToken, hash_token
+from accounts.models import APIToken, Membership, Organization, User, hash_token
 from smartweb.tenancy import context
 
 KEYWORDS = (b"bearer", b"token")
@@ -32,17 +34,78 @@ def parse_organization(raw: str) -> uuid.UUID | None:
         return None
 
 
+# Parts of the look-up row: each model's concrete columns, in order, under its alias.
+_PARTS = (
+    (APIToken, "t"),
+    (User, "u"),
+    (Organization, "o"),
+    (Membership, "m"),
+)
+
+
+@functools.cache
+def _lookup_statement() -> str:
+    """The token, its user and organization, the user's membership there with its role's
+    grants and whether the user holds object grants: one statement, in the token's
+    organization context (the policies apply as to any query), instead of four ORM
+    queries whose building cost more than their execution."""
+    columns = ", ".join(
+        f'{alias}."{field.column}"' for model, alias in _PARTS for field in _fields(model)
+    )
+    return f"""
+        SELECT {columns},
+            ARRAY(SELECT ARRAY[p.resource, p.action, p.scope]
+                    FROM accounts_rolepermission p
+                   WHERE p.organization_id = t.organization_id AND p.role_id = m.role_id),
+            EXISTS(SELECT FROM accounts_userobjectgrant g
+                    WHERE g.organization_id = t.organization_id AND g.user_id = t.user_id)
+          FROM accounts_apitoken t
+          JOIN accounts_user u ON u.id = t.user_id
+          JOIN accounts_organization o ON o.id = t.organization_id
+          LEFT JOIN accounts_membership m ON m.organization_id = t.organization_id
+               AND m.user_id = t.user_id AND m.deleted_at IS NULL
+         WHERE t.organization_id = %s AND t.key_hash = %s
+    """
+
+
+def _fields(model):
+    return model._meta.concrete_fields
+
+
+def _instances(row) -> list:
+    """The row's model instances (None for a missing membership) and its remaining values."""
+    instances, start = [], 0
+    for model, _ in _PARTS:
+        fields = _fields(model)
+        values = row[start : start + len(fields)]
+        start += len(fields)
+        exists = values[0] is not None
+        instances.append(
+            model.from_db(DEFAULT_DB_ALIAS, [f.attname for f in fields], values) if exists else None
+        )
+    return [*instances, *row[start:]]
+
+
 def lookup_token(raw: str) -> APIToken | None:
-    """The usable token for `raw`, with the DB context left on its organization."""
+    """The usable token for `raw`, with the DB context left on its organization.
+
+    `token.user` and `token.organization` are loaded, and `token.membership` is the user's
+    membership there (None if there is none), carrying its role's grants for the
+    permission service."""
     organization_id = parse_organization(raw)
     if organization_id is None:
         return None
     context.activate(organization_id=organization_id)
-    token = (
-        APIToken.objects.select_related("user", "organization")
-        .filter(key_hash=hash_token(raw))
-        .first()
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_lookup_statement(), [organization_id, hash_token(raw)])
+        row = cursor.fetchone()
+    token = None
+    if row is not None:
+        token, user, organization, membership, role_grants, object_grants = _instances(row)
+        token.user, token.organization, token.membership = user, organization, membership
+        if membership is not None:
+            membership.listed_role_grants = role_grants
+            membership.listed_object_grants = object_grants
     if token is None or not token.is_usable:
         context.activate(organization_id=None)
         return None
