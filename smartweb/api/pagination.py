@@ -1,4 +1,5 @@
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Count, Window
 from django.utils.functional import cached_property
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
@@ -30,16 +31,55 @@ class CappedCountPaginator(Paginator):
         ids = self.object_list.order_by().values("pk")
         return min(ids[: self.COUNT_CAP + 1].count(), self.COUNT_CAP)
 
+    @property
+    def count_capped(self) -> bool:
+        return self.count >= self.COUNT_CAP
+
+
+class SearchPaginator(CappedCountPaginator):
+    """A search's page statement carries the number of matches (`COUNT(*) OVER ()`): the
+    matches are found once, not once for the count and again for the page. Finding them
+    is the costly part of a search (leads.search: 2-3 ms for a name in the largest
+    organization, 80-700 ms for a two-letter fragment). The count is exact; an empty
+    page past the first is out of range."""
+
+    count_capped = False
+    # Past any real number of matches, and keeps the OFFSET within PostgreSQL's bigint.
+    MAX_PAGE = 10**9
+
+    def page(self, number):
+        try:
+            number = int(number)
+        except (TypeError, ValueError) as exc:
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from exc
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        if number > self.MAX_PAGE:
+            raise EmptyPage(self.error_messages["no_results"])
+        bottom = (number - 1) * self.per_page
+        with_total = self.object_list.annotate(listed_total=Window(Count("*")))
+        rows = list(with_total[bottom : bottom + self.per_page])
+        if not rows and number > 1:
+            raise EmptyPage(self.error_messages["no_results"])
+        self.count = rows[0].listed_total if rows else 0
+        return self._get_page(rows, number, self)
+
 
 class CappedCountPagination(StandardPagination):
     """Page numbers for lists that grow large (leads, companies): `count` is exact up to
-    10,000 and `count_capped` says when there are more (narrow the filter, or search)."""
+    10,000 and `count_capped` says when there are more (narrow the filter, or search).
+    A search (`?search=`) is counted with its page (SearchPaginator)."""
 
     django_paginator_class = CappedCountPaginator
 
+    def paginate_queryset(self, queryset, request, view=None):
+        if request.query_params.get("search"):
+            self.django_paginator_class = SearchPaginator
+        return super().paginate_queryset(queryset, request, view)
+
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
-        response.data["count_capped"] = self.page.paginator.count >= CappedCountPaginator.COUNT_CAP
+        response.data["count_capped"] = self.page.paginator.count_capped
         return response
 
     def get_paginated_response_schema(self, schema):

@@ -528,6 +528,32 @@ def test_filters_search_and_ordering(org_a, admin_a, lead_a, lead_a2, tag_a, rep
     assert client.get("/api/v1/interactions/?search=call").status_code == 200
 
 
+def test_a_search_finds_its_matches_once_and_counts_them_with_the_page(org_a, admin_a):
+    for n in range(5):
+        make_lead(org_a, company={"name": f"Ashbrook Roofing {n}"}, contact_name=f"Roofer {n}")
+    make_lead(org_a, company={"name": "Other Trade"}, contact_name="Zed")
+    client = api_client(admin_a, org_a)
+    url = "/api/v1/leads/?search=ashbrook&page_size=2"
+    with CaptureQueriesContext(connection) as captured:
+        first = client.get(url).json()
+    assert [
+        q["sql"].count("smartweb_search_leads")
+        for q in captured.captured_queries
+        if "smartweb_search_leads" in q["sql"]
+    ] == [1]
+    assert (first["count"], first["count_capped"], len(first["results"])) == (5, False, 2)
+    assert first["next"] and first["previous"] is None
+    second, last = (client.get(f"{url}&page={page}").json() for page in (2, 3))
+    assert (last["count"], len(last["results"]), last["next"]) == (5, 1, None)
+    pages = (first, second, last)
+    assert len({row["id"] for page in pages for row in page["results"]}) == 5
+    assert client.get(f"{url}&page=4").status_code == 404
+    assert client.get(f"{url}&page=x").status_code == 404
+    assert client.get(f"{url}&page={10**20}").status_code == 404
+    assert client.get("/api/v1/leads/?search=nobody").json()["count"] == 0
+    assert client.get("/api/v1/companies/?search=ashbrook&page_size=2").json()["count"] == 5
+
+
 @pytest.mark.parametrize(
     "query",
     ["score_min=150", "score_max=-1", "tags=nope", "assigned_to=nope", "created_after=soon"],
