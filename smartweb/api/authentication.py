@@ -15,7 +15,15 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from accounts.models import APIToken, Membership, Organization, User, hash_token
+from accounts.models import (
+    APIToken,
+    Membership,
+    Organization,
+    RolePermission,
+    User,
+    UserObjectGrant,
+    hash_token,
+)
 from smartweb.tenancy import context
 
 KEYWORDS = (b"bearer", b"token")
@@ -52,17 +60,18 @@ def _lookup_statement() -> str:
     columns = ", ".join(
         f'{alias}."{field.column}"' for model, alias in _PARTS for field in _fields(model)
     )
+    token, user, organization, membership = (model._meta.db_table for model, _ in _PARTS)
+    grants, object_grants = RolePermission._meta.db_table, UserObjectGrant._meta.db_table
     return f"""
         SELECT {columns},
-            ARRAY(SELECT ARRAY[p.resource, p.action, p.scope]
-                    FROM accounts_rolepermission p
+            ARRAY(SELECT ARRAY[p.resource, p.action, p.scope] FROM {grants} p
                    WHERE p.organization_id = t.organization_id AND p.role_id = m.role_id),
-            EXISTS(SELECT FROM accounts_userobjectgrant g
+            EXISTS(SELECT FROM {object_grants} g
                     WHERE g.organization_id = t.organization_id AND g.user_id = t.user_id)
-          FROM accounts_apitoken t
-          JOIN accounts_user u ON u.id = t.user_id
-          JOIN accounts_organization o ON o.id = t.organization_id
-          LEFT JOIN accounts_membership m ON m.organization_id = t.organization_id
+          FROM {token} t
+          JOIN {user} u ON u.id = t.user_id
+          JOIN {organization} o ON o.id = t.organization_id
+          LEFT JOIN {membership} m ON m.organization_id = t.organization_id
                AND m.user_id = t.user_id AND m.deleted_at IS NULL
          WHERE t.organization_id = %s AND t.key_hash = %s
     """
@@ -79,7 +88,7 @@ def _instances(row) -> list:
         fields = _fields(model)
         values = row[start : start + len(fields)]
         start += len(fields)
-        exists = values[0] is not None
+        exists = values[fields.index(model._meta.pk)] is not None
         instances.append(
             model.from_db(DEFAULT_DB_ALIAS, [f.attname for f in fields], values) if exists else None
         )
