@@ -39,6 +39,7 @@ from smartweb.models import (
     TenantModel,
     TenantOwnedModel,
     active_unique,
+    listed_or,
 )
 from smartweb.rbac import Resource
 
@@ -247,17 +248,9 @@ class Opportunity(TenantOwnedModel):
     def is_open(self) -> bool:
         return self.status == OpportunityStatus.OPEN
 
-    # Lists read these names in the opportunity query (crm.selectors.with_names); an
-    # opportunity read alone falls back to its rows.
-    @property
-    def lead_name(self) -> str:
-        listed = self.__dict__.get("listed_lead_name")
-        return listed if listed is not None else self.lead.company.name
-
-    @property
-    def stage_name(self) -> str:
-        listed = self.__dict__.get("listed_stage_name")
-        return listed if listed is not None else self.stage.name
+    # Lists read these names in the opportunity query (crm.selectors.with_names).
+    lead_name = listed_or("listed_lead_name", lambda opportunity: opportunity.lead.company.name)
+    stage_name = listed_or("listed_stage_name", lambda opportunity: opportunity.stage.name)
 
 
 class Proposal(TenantOwnedModel):

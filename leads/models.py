@@ -32,7 +32,13 @@ from leads.choices import (
     WebsiteStatus,
 )
 from leads.normalize import validate_phone
-from smartweb.models import TenantModel, TenantOwnedModel, _history_user, active_unique
+from smartweb.models import (
+    TenantModel,
+    TenantOwnedModel,
+    _history_user,
+    active_unique,
+    listed_or,
+)
 from smartweb.rbac import Resource
 
 SEARCH_CONFIG = "simple"
@@ -273,16 +279,10 @@ class Lead(TenantOwnedModel):
         name = self.contact_name or "lead"
         return f"{name} ({self.company})" if self.company_id else name
 
-    # Lists read the company and the tags in the lead query (leads.selectors.
-    # with_company_and_tags: JSON objects); a lead read alone falls back to the rows.
-    @property
-    def company_summary(self):
-        return self.__dict__.get("listed_company") or self.company
-
-    @property
-    def tag_list(self) -> list:
-        listed = self.__dict__.get("listed_tags")
-        return listed if listed is not None else list(self.tags.all())
+    # Lists read these in the lead query (leads.selectors.with_summaries, JSON objects).
+    company_summary = listed_or("listed_company", lambda lead: lead.company)
+    assignee_summary = listed_or("listed_assignee", lambda lead: lead.assigned_to)
+    tag_list = listed_or("listed_tags", lambda lead: list(lead.tags.all()))
 
 
 class LeadTag(TenantModel):

@@ -208,6 +208,17 @@ def _authenticated(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
+def listed_or(annotation: str, fallback) -> property:
+    """A related value that lists read in their own query as the `annotation` (JSON or a
+    name, see the apps' selectors); a row read alone falls back to `fallback(row)`."""
+
+    def read(row):
+        listed = row.__dict__.get(annotation)
+        return listed if listed is not None else fallback(row)
+
+    return property(read)
+
+
 def active_unique(*fields: str, name: str) -> models.UniqueConstraint:
     """A unique constraint among active (not soft-deleted) rows."""
     return models.UniqueConstraint(

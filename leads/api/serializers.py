@@ -53,7 +53,7 @@ def organization_members(request):
 # --- output ------------------------------------------------------------------------
 
 
-class LeadUserSerializer(serializers.ModelSerializer):
+class LeadUserSerializer(ListedSummarySerializer):
     class Meta:
         model = User
         fields = ["id", "email", "full_name"]
@@ -122,7 +122,7 @@ class CompanySerializer(serializers.ModelSerializer):
 
 class LeadSerializer(serializers.ModelSerializer):
     company = LeadCompanySerializer(read_only=True, source="company_summary")
-    assigned_to = LeadUserSerializer(read_only=True)
+    assigned_to = LeadUserSerializer(read_only=True, source="assignee_summary")
     tags = LeadTagSummarySerializer(many=True, read_only=True, source="tag_list")
     allowed_transitions = serializers.SerializerMethodField()
 

@@ -142,11 +142,14 @@ class LeadViewSet(ServiceModelViewSet):
     }
 
     def base_queryset(self):
-        leads = Lead.objects.select_related("assigned_to").defer("search_vector")
+        leads = Lead.objects.defer("search_vector")
         if self.action == "export":  # reads its own columns, for every row
-            return leads
-        return selectors.with_company_and_tags(
-            leads, s.LeadCompanySerializer.Meta.fields, s.LeadTagSummarySerializer.Meta.fields
+            return leads.select_related("assigned_to")
+        return selectors.with_summaries(
+            leads,
+            company=s.LeadCompanySerializer.Meta.fields,
+            assignee=s.LeadUserSerializer.Meta.fields,
+            tags=s.LeadTagSummarySerializer.Meta.fields,
         )
 
     @extend_schema(request=s.LeadCreateSerializer, responses={201: s.LeadSerializer})
