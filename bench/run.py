@@ -94,6 +94,15 @@ CASES = (
         25,
     ),
     Case(
+        "org_interactions",
+        "Organization's interactions, newest first (cursor page)",
+        "admin",
+        lambda p: "/api/v1/interactions/",
+        ("leads_interaction",),
+        2,
+        25,
+    ),
+    Case(
         "pipeline_board",
         "Pipeline board: each stage's top 50 deals (and their leads, companies)",
         "admin",

@@ -367,6 +367,9 @@ class Interaction(TenantOwnedModel):
                 name="interaction_lead_type_created",
             ),
             _active_index("organization", "lead", "-occurred_at", name="interaction_timeline"),
+            # The organization's interactions newest first (API cursor pages, the admin).
+            _active_index("organization", "-created_at", name="interaction_org_created"),
+            _active_index("organization", "-occurred_at", name="interaction_org_occurred"),
             BrinIndex(fields=["created_at"], name="interaction_created_brin"),
             GinIndex(fields=["search_vector"], name="interaction_search"),
         ]

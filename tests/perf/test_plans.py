@@ -25,6 +25,7 @@ INTENDED = {
     "rep_leads": {"lead_org_assignee_status", "lead_org_assignee"},
     "org_leads": {"lead_active_status_score", "lead_org_status_score"},
     "lead_history": {"interaction_timeline"},
+    "org_interactions": {"interaction_org_created"},
     # A stage or pipeline determines the organization (dependency statistics, crm 0006),
     # so at this size the planner may also read the foreign key's own index.
     "pipeline_board": {"crm_opp_board_stage_top", "crm_opportunity_stage_id"},
