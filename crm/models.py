@@ -38,6 +38,7 @@ from smartweb.models import (
     SoftDeleteQuerySet,
     TenantModel,
     TenantOwnedModel,
+    active_index,
     active_unique,
     listed_or,
 )
@@ -229,6 +230,7 @@ class Opportunity(TenantOwnedModel):
                 condition=Q(deleted_at__isnull=True),
             ),
             models.Index(fields=["organization", "owner", "status"], name="crm_opp_org_owner"),
+            active_index("organization", "-created_at", name="crm_opp_org_created"),
             models.Index(
                 fields=["organization", "expected_close_date"],
                 condition=Q(status=OpportunityStatus.OPEN, deleted_at__isnull=True),
@@ -305,6 +307,7 @@ class Proposal(TenantOwnedModel):
             *TenantOwnedModel.Meta.indexes,
             models.Index(fields=["organization", "opportunity"], name="crm_proposal_org_opp"),
             models.Index(fields=["organization", "status"], name="crm_proposal_org_status"),
+            active_index("organization", "-created_at", name="crm_proposal_org_created"),
         ]
 
     def __str__(self) -> str:
@@ -401,6 +404,7 @@ class Contract(TenantOwnedModel):
             *TenantOwnedModel.Meta.indexes,
             models.Index(fields=["organization", "opportunity"], name="crm_contract_org_opp"),
             models.Index(fields=["organization", "status"], name="crm_contract_org_status"),
+            active_index("organization", "-created_at", name="crm_contract_org_created"),
         ]
 
     def __str__(self) -> str:
@@ -542,6 +546,7 @@ class AICall(TenantOwnedModel):
                 fields=["organization", "campaign", "status"], name="crm_aicall_org_campaign"
             ),
             models.Index(fields=["organization", "lead", "created_at"], name="crm_aicall_org_lead"),
+            active_index("organization", "-created_at", name="crm_aicall_org_created"),
         ]
 
     def __str__(self) -> str:
@@ -630,6 +635,7 @@ class Task(TenantOwnedModel):
                 condition=Q(status__in=TASK_OPEN_STATUSES, deleted_at__isnull=True),
                 name="crm_task_open_due",
             ),
+            active_index("organization", "due_at", "-created_at", name="crm_task_org_due"),
         ]
 
     def __str__(self) -> str:

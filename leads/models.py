@@ -36,6 +36,7 @@ from smartweb.models import (
     TenantModel,
     TenantOwnedModel,
     _history_user,
+    active_index,
     active_unique,
     listed_or,
 )
@@ -49,12 +50,6 @@ def _choice_check(field: str, choices: type[models.TextChoices], *, blank: bool 
     if blank:
         condition |= Q(**{field: ""})
     return models.CheckConstraint(condition=condition, name=f"%(app_label)s_%(class)s_{field}")
-
-
-def _active_index(*fields: str, name: str, **kwargs) -> models.Index:
-    return models.Index(
-        fields=list(fields), name=name, condition=Q(deleted_at__isnull=True), **kwargs
-    )
 
 
 class Company(TenantOwnedModel):
@@ -132,10 +127,10 @@ class Company(TenantOwnedModel):
                 opclasses=["", "gin_trgm_ops"],
                 name="company_org_name_trgm",
             ),
-            _active_index("organization", "name", name="company_org_name"),
-            _active_index("organization", "phone_normalized", name="company_org_phone"),
-            _active_index("organization", "email_normalized", name="company_org_email"),
-            _active_index("organization", "website_domain", name="company_org_domain"),
+            active_index("organization", "name", name="company_org_name"),
+            active_index("organization", "phone_normalized", name="company_org_phone"),
+            active_index("organization", "email_normalized", name="company_org_email"),
+            active_index("organization", "website_domain", name="company_org_domain"),
         ]
 
     def __str__(self) -> str:
@@ -258,20 +253,20 @@ class Lead(TenantOwnedModel):
                 name="lead_active_status_score",
                 condition=Q(deleted_at__isnull=True),
             ),
-            _active_index("organization", "-lead_score", name="lead_active_score"),
-            _active_index("organization", "assigned_to", "-lead_score", name="lead_org_assignee"),
+            active_index("organization", "-lead_score", name="lead_active_score"),
+            active_index("organization", "assigned_to", "-lead_score", name="lead_org_assignee"),
             # A rep's leads of one status by score, and their count, from the index alone.
-            _active_index(
+            active_index(
                 "organization",
                 "assigned_to",
                 "status",
                 "-lead_score",
                 name="lead_org_assignee_status",
             ),
-            _active_index("organization", "next_follow_up_at", name="lead_org_follow_up"),
-            _active_index("organization", "-created_at", name="lead_org_created"),
-            _active_index("organization", "contact_phone_normalized", name="lead_org_phone"),
-            _active_index("organization", "contact_email_normalized", name="lead_org_email"),
+            active_index("organization", "next_follow_up_at", name="lead_org_follow_up"),
+            active_index("organization", "-created_at", name="lead_org_created"),
+            active_index("organization", "contact_phone_normalized", name="lead_org_phone"),
+            active_index("organization", "contact_email_normalized", name="lead_org_email"),
             GinIndex(fields=["organization", "search_vector"], name="lead_org_search"),
         ]
 
@@ -366,10 +361,10 @@ class Interaction(TenantOwnedModel):
                 F("created_at").desc(),
                 name="interaction_lead_type_created",
             ),
-            _active_index("organization", "lead", "-occurred_at", name="interaction_timeline"),
+            active_index("organization", "lead", "-occurred_at", name="interaction_timeline"),
             # The organization's interactions newest first (API cursor pages, the admin).
-            _active_index("organization", "-created_at", name="interaction_org_created"),
-            _active_index("organization", "-occurred_at", name="interaction_org_occurred"),
+            active_index("organization", "-created_at", name="interaction_org_created"),
+            active_index("organization", "-occurred_at", name="interaction_org_occurred"),
             BrinIndex(fields=["created_at"], name="interaction_created_brin"),
             GinIndex(fields=["search_vector"], name="interaction_search"),
         ]
@@ -406,7 +401,7 @@ class LeadEnrichment(TenantOwnedModel):
         ]
         indexes = [
             *TenantOwnedModel.Meta.indexes,
-            _active_index("organization", "lead", "-fetched_at", name="enrichment_lead"),
+            active_index("organization", "lead", "-fetched_at", name="enrichment_lead"),
         ]
 
     def __str__(self) -> str:

@@ -219,6 +219,13 @@ def listed_or(annotation: str, fallback) -> property:
     return property(read)
 
 
+def active_index(*fields: str, name: str, **kwargs) -> models.Index:
+    """An index of the active (not soft-deleted) rows, which is all that lists read."""
+    return models.Index(
+        fields=list(fields), name=name, condition=Q(deleted_at__isnull=True), **kwargs
+    )
+
+
 def active_unique(*fields: str, name: str) -> models.UniqueConstraint:
     """A unique constraint among active (not soft-deleted) rows."""
     return models.UniqueConstraint(
