@@ -8,6 +8,7 @@ and actions then only ever see the current organization's rows the user may see.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from simple_history.admin import SimpleHistoryAdmin
 
 from smartweb import access
@@ -37,10 +38,25 @@ class ReadOnlyAdminMixin(AppendOnlyAdminMixin):
         return False
 
 
+class TenantChangeList(ChangeList):
+    """A changelist reads its page alone, then the `list_select_related` relations by id
+    (prefetched), never joined: under RLS a joined tenant table hides its organization
+    from the planner, which then drove a page of 100 interactions from their leads and
+    companies (2.9 s at 1M leads, bench/README.md)."""
+
+    def apply_select_related(self, qs):
+        if isinstance(self.list_select_related, list | tuple) and self.list_select_related:
+            return qs.prefetch_related(*self.list_select_related)
+        return super().apply_select_related(qs)
+
+
 class TenantModelAdmin(admin.ModelAdmin):
     @property
     def resource(self) -> str:
         return self.model.rbac_resource
+
+    def get_changelist(self, request, **kwargs):
+        return TenantChangeList
 
     def get_queryset(self, request):
         return access.visible(request.user, Action.READ, self.base_queryset(), self.resource)
