@@ -157,7 +157,14 @@ class TenantOwnedModel(TenantModel):
                 fields=["organization", "id"],
                 name="%(app_label)s_%(class)s_active",
                 condition=Q(deleted_at__isnull=True),
-            )
+            ),
+            # The deleted rows alone, by when (the trash, the retention purge and its
+            # preview): a few rows, where the indexes above hold only active ones.
+            models.Index(
+                fields=["organization", "deleted_at"],
+                name="%(app_label)s_%(class)s_deleted",
+                condition=Q(deleted_at__isnull=False),
+            ),
         ]
 
     @property
