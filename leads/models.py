@@ -366,7 +366,7 @@ class Interaction(TenantOwnedModel):
             active_index("organization", "-created_at", name="interaction_org_created"),
             active_index("organization", "-occurred_at", name="interaction_org_occurred"),
             BrinIndex(fields=["created_at"], name="interaction_created_brin"),
-            GinIndex(fields=["search_vector"], name="interaction_search"),
+            GinIndex(fields=["organization", "search_vector"], name="interaction_org_search"),
         ]
 
     def __str__(self) -> str:

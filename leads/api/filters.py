@@ -5,17 +5,19 @@ import time, outside any organization, and list every tenant's rows in browsable
 
 Search matches the maintained `search_vector` columns with `websearch_to_tsquery`
 ('simple' configuration: names and towns are not stemmed), and company names by
-substring (trigram-indexed). Under RLS PostgreSQL does not use a non-LEAKPROOF operator
-such as `@@` as an index condition, so companies and leads are searched through the SQL
-functions of `leads.search`, which use those indexes for the current organization only
-(docs/decisions/0004-search-under-rls.md).
+substring from three characters on (trigram-indexed). Under RLS PostgreSQL does not use a
+non-LEAKPROOF operator such as `@@` as an index condition, so companies, leads and
+interactions are searched through the SQL functions of `leads.search`, which use those
+indexes for the current organization only (docs/decisions/0004-search-under-rls.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import django_filters
-from django.contrib.postgres.search import SearchQuery
 from django.db.models import Exists, OuterRef
+from django.db.models.expressions import RawSQL
 
 from leads.choices import (
     BusinessType,
@@ -27,8 +29,8 @@ from leads.choices import (
     Outcome,
     WebsiteStatus,
 )
-from leads.models import SEARCH_CONFIG, Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
-from leads.search import matching_company_ids, matching_lead_ids
+from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
+from leads.search import matching_company_ids, matching_interaction_ids, matching_lead_ids
 from smartweb.api.filters import MultipleChoiceFilter
 
 SEARCH_MAX_LENGTH = 200
@@ -38,18 +40,18 @@ class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
     """`?tags=<uuid>,<uuid>`"""
 
 
-def _search_query(value: str) -> SearchQuery:
-    return SearchQuery(value, search_type="websearch", config=SEARCH_CONFIG)
-
-
 class SearchFilterSet(django_filters.FilterSet):
+    """`?search=`: the rows whose ids the model's search function finds (leads.search)."""
+
     search = django_filters.CharFilter(method="filter_search", max_length=SEARCH_MAX_LENGTH)
+    matching_ids: Callable[[str], RawSQL]
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(search_vector=_search_query(value))
+        return queryset.filter(pk__in=self.matching_ids(value))
 
 
 class CompanyFilter(SearchFilterSet):
+    matching_ids = staticmethod(matching_company_ids)
     business_type = MultipleChoiceFilter(choices=BusinessType.choices)
     size = MultipleChoiceFilter(choices=CompanySize.choices)
     website_status = django_filters.ChoiceFilter(
@@ -63,11 +65,9 @@ class CompanyFilter(SearchFilterSet):
         model = Company
         fields = ["is_customer", "country"]
 
-    def filter_search(self, queryset, name, value):
-        return queryset.filter(pk__in=matching_company_ids(value))
-
 
 class LeadFilter(SearchFilterSet):
+    matching_ids = staticmethod(matching_lead_ids)
     status = MultipleChoiceFilter(choices=LeadStatus.choices)
     source = MultipleChoiceFilter(choices=LeadSource.choices)
     business_type = MultipleChoiceFilter(
@@ -106,11 +106,9 @@ class LeadFilter(SearchFilterSet):
             Exists(LeadTag.objects.filter(lead=OuterRef("pk"), tag_id__in=value))
         )
 
-    def filter_search(self, queryset, name, value):
-        return queryset.filter(pk__in=matching_lead_ids(value))
-
 
 class InteractionFilter(SearchFilterSet):
+    matching_ids = staticmethod(matching_interaction_ids)
     type = MultipleChoiceFilter(choices=InteractionType.choices)
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
     outcome = MultipleChoiceFilter(choices=Outcome.choices)

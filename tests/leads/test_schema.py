@@ -51,7 +51,11 @@ def test_foreign_keys_between_tenant_tables_are_composite():
         ("company_org_name_trgm", "USING gin (organization_id, name gin_trgm_ops)"),
         ("company_org_search", "USING gin (organization_id, search_vector)"),
         ("lead_org_search", "USING gin (organization_id, search_vector)"),
-        ("interaction_search", "USING gin (search_vector)"),
+        ("interaction_org_search", "USING gin (organization_id, search_vector)"),
+        (
+            "interaction_org_created",
+            "(organization_id, created_at DESC) WHERE (deleted_at IS NULL)",
+        ),
         ("lead_active_status_score", "WHERE (deleted_at IS NULL)"),
     ],
 )

@@ -38,7 +38,7 @@ INTENDED = {
     "fuzzy_company": set(),
 }
 NEVER_SCANNED = {"leads_lead", "leads_interaction", "leads_company", "crm_opportunity"}
-SEARCH = importlib.import_module("leads.migrations.0004_search_functions")
+SEARCH = importlib.import_module("leads.migrations.0011_search_interactions_and_short_fragments")
 
 
 def _nodes(plan: dict):
@@ -81,6 +81,7 @@ def test_key_query_uses_its_index_under_rls(name, params):
 COMPANY_TEXT = {"company_org_search", "company_search"}
 COMPANY_NAME = {"company_org_name_trgm", "company_name_trgm"}
 LEAD_TEXT = {"lead_org_search", "lead_search"}
+INTERACTION_TEXT = {"interaction_org_search"}
 
 
 @pytest.mark.parametrize(
@@ -88,6 +89,7 @@ LEAD_TEXT = {"lead_org_search", "lead_search"}
     [
         (SEARCH.COMPANY_QUERY, [COMPANY_TEXT, COMPANY_NAME]),
         (SEARCH.LEAD_QUERY, [LEAD_TEXT, COMPANY_TEXT, COMPANY_NAME]),
+        (SEARCH.INTERACTION_QUERY, [INTERACTION_TEXT]),
     ],
 )
 def test_search_functions_use_the_full_text_and_trigram_indexes(query, kinds, params):
@@ -103,7 +105,7 @@ def test_search_functions_use_the_full_text_and_trigram_indexes(query, kinds, pa
         psycopg.connect(owner_url(), cursor_factory=psycopg.ClientCursor) as conn,
         conn.transaction(force_rollback=True),
     ):
-        for table in ("leads_company", "leads_lead"):
+        for table in ("leads_company", "leads_lead", "leads_interaction"):
             conn.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         conn.execute("SET LOCAL enable_seqscan = off")
         (result,) = conn.execute("EXPLAIN (FORMAT JSON) " + sql, values).fetchone()

@@ -11,19 +11,20 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from leads.search import COMPANY_FUNCTION, LEAD_FUNCTION
+from leads.search import COMPANY_FUNCTION, INTERACTION_FUNCTION, LEAD_FUNCTION
 from smartweb import db_bootstrap
 from smartweb.tenancy.context import tenant_context
 from tests.factories import api_client
-from tests.leads.factories import LeadFactory
+from tests.leads.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 SEARCH = importlib.import_module("leads.migrations.0004_search_functions")
+FUNCTIONS = [COMPANY_FUNCTION, LEAD_FUNCTION, INTERACTION_FUNCTION]
 
 
 @pytest.fixture
 def twins(org_a, org_b):
-    """The same business name, city and contact in two organizations."""
+    """The same business name, city, contact and call notes in two organizations."""
     leads = {}
     for org in (org_a, org_b):
         leads[org.pk] = LeadFactory(
@@ -31,6 +32,12 @@ def twins(org_a, org_b):
             contact_name="Robin Ashbrook",
             company__name="Ashbrook Plumbing Ltd",
             company__organization=org,
+        )
+        InteractionFactory(
+            organization=org,
+            lead=leads[org.pk],
+            subject="Boiler quote",
+            content="Asked for a quote on the boiler service",
         )
     return leads
 
@@ -41,9 +48,12 @@ def _ids(function: str, text: str) -> set:
         return {row[0] for row in cursor.fetchall()}
 
 
-@pytest.mark.parametrize("function", [COMPANY_FUNCTION, LEAD_FUNCTION])
-def test_without_an_organization_nothing_is_found(twins, function):
-    assert _ids(function, "Ashbrook") == set()
+@pytest.mark.parametrize(
+    "function, text",
+    [(COMPANY_FUNCTION, "Ashbrook"), (LEAD_FUNCTION, "Ashbrook"), (INTERACTION_FUNCTION, "boiler")],
+)
+def test_without_an_organization_nothing_is_found(twins, function, text):
+    assert _ids(function, text) == set()
 
 
 @pytest.mark.parametrize("text", ["Ashbrook", "ashbrook plumbing", "shbroo", "Robin"])
@@ -60,6 +70,26 @@ def test_an_organization_finds_only_its_own_rows(twins, org_a, org_b, text):
         assert theirs.company_id not in companies
 
 
+def test_an_organization_finds_only_its_own_interactions(twins, org_a, org_b):
+    for org in (org_a, org_b):
+        with tenant_context(org):
+            mine = set(twins[org.pk].interactions.values_list("pk", flat=True))
+            assert len(mine) == 1
+            assert _ids(INTERACTION_FUNCTION, "boiler quote") == mine
+            assert _ids(INTERACTION_FUNCTION, "Ashbrook") == set()
+
+
+def test_a_name_matches_by_substring_from_three_characters_on(twins, org_a):
+    short = LeadFactory(organization=org_a, company__name="Al Heating", company__organization=org_a)
+    with tenant_context(org_a):
+        ashbrook = twins[org_a.pk].company_id
+        assert _ids(COMPANY_FUNCTION, "shb") == {ashbrook}
+        assert _ids(COMPANY_FUNCTION, "sh") == set()  # no substring below three characters
+        assert _ids(COMPANY_FUNCTION, "Al") == {short.company_id}  # a whole word still
+        assert _ids(LEAD_FUNCTION, "sh") == set()
+        assert _ids(LEAD_FUNCTION, "shb") == {twins[org_a.pk].pk}
+
+
 def test_like_wildcards_in_the_search_text_are_literal(twins, org_a):
     with tenant_context(org_a):
         assert _ids(COMPANY_FUNCTION, "%") == set()
@@ -68,12 +98,18 @@ def test_like_wildcards_in_the_search_text_are_literal(twins, org_a):
 
 def test_the_api_search_returns_only_the_callers_rows(twins, org_a, admin_a):
     client = api_client(admin_a, org_a)
-    for path in ("/api/v1/companies/?search=Ashbrook", "/api/v1/leads/?search=shbroo"):
+    mine = twins[org_a.pk]
+    with tenant_context(org_a):
+        call = mine.interactions.get()
+    expected = {
+        "/api/v1/companies/?search=Ashbrook": mine.company_id,
+        "/api/v1/leads/?search=shbroo": mine.pk,
+        "/api/v1/interactions/?search=boiler": call.pk,
+    }
+    for path, pk in expected.items():
         response = client.get(path)
         assert response.status_code == 200
-        ids = {row["id"] for row in response.json()["results"]}
-        mine = twins[org_a.pk]
-        assert ids == {str(mine.company_id if "companies" in path else mine.pk)}
+        assert {row["id"] for row in response.json()["results"]} == {str(pk)}
 
 
 def test_functions_are_definer_owned_by_the_search_role_with_a_pinned_path():
@@ -81,10 +117,10 @@ def test_functions_are_definer_owned_by_the_search_role_with_a_pinned_path():
         cursor.execute(
             "SELECT proname, proowner::regrole::text, prosecdef, proconfig, pronargs"
             " FROM pg_proc WHERE proname = ANY(%s)",
-            [[COMPANY_FUNCTION, LEAD_FUNCTION]],
+            [FUNCTIONS],
         )
         rows = cursor.fetchall()
-    assert len(rows) == 2
+    assert len(rows) == 3
     for _, owner, definer, config, arguments in rows:
         assert owner == db_bootstrap.SEARCH_ROLE
         assert definer
