@@ -1,4 +1,4 @@
-"""Full-text and name search of companies and leads under Row Level Security.
+"""Full-text and name search of companies, leads and interactions under Row Level Security.
 
 `@@` and `ILIKE` are not LEAKPROOF, so under RLS PostgreSQL evaluates them only after the
 policy and never uses the GIN indexes for them: a search in a large organization reads
