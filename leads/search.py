@@ -10,11 +10,18 @@ tenant manager as usual, then reads the rows. See docs/decisions/0004-search-und
 
 from __future__ import annotations
 
+from django.contrib.postgres.search import SearchQuery
+from django.db import connection
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
+
+from leads.models import SEARCH_CONFIG
 
 COMPANY_FUNCTION = "smartweb_search_companies"
 LEAD_FUNCTION = "smartweb_search_leads"
 INTERACTION_FUNCTION = "smartweb_search_interactions"
+# The interactions function returns the newest matches, at most one more than this.
+INTERACTION_MATCHES_LISTED = 1_000
 
 
 def _ids(function: str, value: str) -> RawSQL:
@@ -22,18 +29,29 @@ def _ids(function: str, value: str) -> RawSQL:
     return RawSQL(f"SELECT * FROM {function}(%s)", [value])  # noqa: S611
 
 
-def matching_company_ids(value: str) -> RawSQL:
+def company_matches(value: str) -> Q:
     """Companies whose search vector matches `value` (websearch syntax) or whose name
-    contains it (from three characters on), in the current organization: use as
-    `pk__in=`."""
-    return _ids(COMPANY_FUNCTION, value)
+    contains it (from three characters on), in the current organization."""
+    return Q(pk__in=_ids(COMPANY_FUNCTION, value))
 
 
-def matching_lead_ids(value: str) -> RawSQL:
+def lead_matches(value: str) -> Q:
     """Leads matching `value` by their own search vector or their company's (as above)."""
-    return _ids(LEAD_FUNCTION, value)
+    return Q(pk__in=_ids(LEAD_FUNCTION, value))
 
 
-def matching_interaction_ids(value: str) -> RawSQL:
-    """Interactions whose subject or content match `value` (websearch syntax)."""
-    return _ids(INTERACTION_FUNCTION, value)
+def interaction_matches(value: str) -> Q:
+    """Interactions whose subject or content match `value` (websearch syntax).
+
+    The function finds a rare word's few matches through the GIN index; a common word
+    matches a large part of a big organization's interactions (a quarter million at 1M
+    leads), too many to collect. So the function returns at most the newest
+    INTERACTION_MATCHES_LISTED + 1: when there are no more than the limit, those are all
+    of them; when there are more, the list filters by the words itself, walking its own
+    index in order, where a common word soon fills a page."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {INTERACTION_FUNCTION}(%s)", [value])
+        ids = [row[0] for row in cursor.fetchall()]
+    if len(ids) <= INTERACTION_MATCHES_LISTED:
+        return Q(pk__in=ids)
+    return Q(search_vector=SearchQuery(value, search_type="websearch", config=SEARCH_CONFIG))

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import django_filters
-from django.db.models import Exists, OuterRef
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, OuterRef, Q
 
 from leads.choices import (
     BusinessType,
@@ -30,7 +29,7 @@ from leads.choices import (
     WebsiteStatus,
 )
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
-from leads.search import matching_company_ids, matching_interaction_ids, matching_lead_ids
+from leads.search import company_matches, interaction_matches, lead_matches
 from smartweb.api.filters import MultipleChoiceFilter
 
 SEARCH_MAX_LENGTH = 200
@@ -41,17 +40,17 @@ class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
 
 
 class SearchFilterSet(django_filters.FilterSet):
-    """`?search=`: the rows whose ids the model's search function finds (leads.search)."""
+    """`?search=`: the rows the model's search function finds (leads.search)."""
 
     search = django_filters.CharFilter(method="filter_search", max_length=SEARCH_MAX_LENGTH)
-    matching_ids: Callable[[str], RawSQL]
+    matches: Callable[[str], Q]
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(pk__in=self.matching_ids(value))
+        return queryset.filter(self.matches(value))
 
 
 class CompanyFilter(SearchFilterSet):
-    matching_ids = staticmethod(matching_company_ids)
+    matches = staticmethod(company_matches)
     business_type = MultipleChoiceFilter(choices=BusinessType.choices)
     size = MultipleChoiceFilter(choices=CompanySize.choices)
     website_status = django_filters.ChoiceFilter(
@@ -67,7 +66,7 @@ class CompanyFilter(SearchFilterSet):
 
 
 class LeadFilter(SearchFilterSet):
-    matching_ids = staticmethod(matching_lead_ids)
+    matches = staticmethod(lead_matches)
     status = MultipleChoiceFilter(choices=LeadStatus.choices)
     source = MultipleChoiceFilter(choices=LeadSource.choices)
     business_type = MultipleChoiceFilter(
@@ -108,7 +107,7 @@ class LeadFilter(SearchFilterSet):
 
 
 class InteractionFilter(SearchFilterSet):
-    matching_ids = staticmethod(matching_interaction_ids)
+    matches = staticmethod(interaction_matches)
     type = MultipleChoiceFilter(choices=InteractionType.choices)
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
     outcome = MultipleChoiceFilter(choices=Outcome.choices)

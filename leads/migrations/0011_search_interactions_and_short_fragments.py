@@ -1,9 +1,10 @@
 """Search functions, second version (docs/decisions/0004, "Amended").
 
-- `smartweb_search_interactions(text)`: interactions by full text, like the others
-  (SECURITY DEFINER, owned by the search role, the organization from the context only).
-  Under RLS the `@@` filter of the interactions list read the organization's every
-  interaction (1.5 s at 1M leads for a word that matches nothing).
+- `smartweb_search_interactions(text)`: the newest 1,001 interactions matching by full
+  text at most, like the others (SECURITY DEFINER, owned by the search role, the
+  organization from the context only). Under RLS the `@@` filter of the interactions list
+  read the organization's every interaction (1.5 s at 1M leads for a word that matches
+  nothing).
 - Companies and leads: a company name is matched by substring only from three characters
   on. A shorter fragment has no trigram to look up, so the trigram index read every name
   of the organization (0.4-0.5 s at 1M leads); full-text matching of whole words is kept
@@ -38,9 +39,14 @@ SELECT l.id FROM public.leads_lead l
  WHERE c.organization_id = $1 AND l.organization_id = $1
    AND (c.search_vector @@ websearch_to_tsquery('simple', $2) OR {NAME_LIKE})
 """
+# The newest 1,001 matches at most: with the limit the planner either looks the words up
+# (rare) or walks the newest interactions until enough match (common); leads.search
+# filters in the list itself when there are more (INTERACTION_MATCHES_LISTED + 1).
 INTERACTION_QUERY = """
 SELECT i.id FROM public.leads_interaction i
- WHERE i.organization_id = $1 AND i.search_vector @@ websearch_to_tsquery('simple', $2)
+ WHERE i.organization_id = $1 AND i.deleted_at IS NULL
+   AND i.search_vector @@ websearch_to_tsquery('simple', $2)
+ ORDER BY i.created_at DESC LIMIT 1001
 """
 
 FUNCTIONS = {

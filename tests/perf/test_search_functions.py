@@ -4,14 +4,22 @@ another organization's rows (docs/decisions/0004-search-under-rls.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
-from leads.search import COMPANY_FUNCTION, INTERACTION_FUNCTION, LEAD_FUNCTION
+from leads.models import Interaction
+from leads.search import (
+    COMPANY_FUNCTION,
+    INTERACTION_FUNCTION,
+    INTERACTION_MATCHES_LISTED,
+    LEAD_FUNCTION,
+)
 from smartweb import db_bootstrap
 from smartweb.tenancy.context import tenant_context
 from tests.factories import api_client
@@ -77,6 +85,35 @@ def test_an_organization_finds_only_its_own_interactions(twins, org_a, org_b):
             assert len(mine) == 1
             assert _ids(INTERACTION_FUNCTION, "boiler quote") == mine
             assert _ids(INTERACTION_FUNCTION, "Ashbrook") == set()
+
+
+def test_a_common_word_is_searched_in_the_list_itself(org_a, admin_a):
+    """Past INTERACTION_MATCHES_LISTED matches the function stops collecting, and the
+    list filters by the words: the newest matches first, on every page, none left out."""
+    lead = LeadFactory(organization=org_a, company__organization=org_a)
+    start = timezone.now() - dt.timedelta(days=30)
+    count = INTERACTION_MATCHES_LISTED + 5
+    with tenant_context(org_a):
+        Interaction.objects.bulk_create(
+            Interaction(
+                organization=org_a,
+                lead=lead,
+                type="note",
+                subject=f"Boiler visit {n}",
+                occurred_at=start,
+                created_at=start + dt.timedelta(minutes=n),
+            )
+            for n in range(count)
+        )
+        assert len(_ids(INTERACTION_FUNCTION, "boiler")) == INTERACTION_MATCHES_LISTED + 1
+    client = api_client(admin_a, org_a)
+    url, seen = "/api/v1/interactions/?search=boiler&page_size=200", []
+    while url:
+        page = client.get(url).json()
+        seen += [row["subject"] for row in page["results"]]
+        url = page["next"]
+    assert len(seen) == count
+    assert seen[0] == f"Boiler visit {count - 1}"
 
 
 def test_a_name_matches_by_substring_from_three_characters_on(twins, org_a):
