@@ -6,17 +6,22 @@ import re
 
 
 def _kind(statement: str) -> str:
-    table = re.search(r'FROM "(\w+)"', statement)
-    name = table.group(1) if table else "?"
+    first_from = re.search(r'FROM "(\w+)"', statement)
+    name = first_from.group(1) if first_from else "?"
+    # the table of the first selected column: the statement's own, not a sub-select's
+    own = re.match(r'\(?SELECT "(\w+)"\.', statement)
+    main = own.group(1) if own else name
     if "UNION ALL" in statement or "ARRAY(" in statement:
         return f"top per stage {name}"
     if "GROUP BY" in statement:
         return f"aggregate {name}"
+    if "OVER ()" in statement:
+        return f"page with its count {main}"
     if "COUNT(" in statement:
         return f"count {name}"
     if "LIMIT" in statement:
-        return f"page {name}"
-    return f"by id {name}"
+        return f"page {main}"
+    return f"by id {main}"
 
 
 def main_statement(statements: list[str]) -> int:
