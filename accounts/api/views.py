@@ -19,6 +19,7 @@ from accounts.api import serializers as s
 from accounts.models import APIToken, AuditLog, Membership, Organization, Role, Team, UserSession
 from accounts.tenancy import choose_membership, user_memberships
 from smartweb import access
+from smartweb.api.filters import FilterSet
 from smartweb.api.pagination import LargeListCursorPagination
 from smartweb.api.permissions import HasResourcePermission
 from smartweb.api.viewsets import (
@@ -444,7 +445,7 @@ class RoleViewSet(AccountsViewSet):
 # Audit log
 
 
-class AuditLogFilter(django_filters.FilterSet):
+class AuditLogFilter(FilterSet):
     action = django_filters.CharFilter(help_text="An event name such as auth.login_failed.")
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")

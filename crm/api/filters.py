@@ -29,10 +29,10 @@ from crm.models import (
     ProposalLineItem,
     Task,
 )
-from smartweb.api.filters import MultipleChoiceFilter
+from smartweb.api.filters import FilterSet, MultipleChoiceFilter
 
 
-class OpportunityFilter(django_filters.FilterSet):
+class OpportunityFilter(FilterSet):
     status = MultipleChoiceFilter(choices=OpportunityStatus.choices)
     pipeline = django_filters.UUIDFilter()
     stage = django_filters.UUIDFilter()
@@ -49,7 +49,7 @@ class OpportunityFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class PipelineStageFilter(django_filters.FilterSet):
+class PipelineStageFilter(FilterSet):
     pipeline = django_filters.UUIDFilter()
 
     class Meta:
@@ -57,7 +57,7 @@ class PipelineStageFilter(django_filters.FilterSet):
         fields = ["is_won", "is_lost"]
 
 
-class ProposalFilter(django_filters.FilterSet):
+class ProposalFilter(FilterSet):
     status = MultipleChoiceFilter(choices=ProposalStatus.choices)
     opportunity = django_filters.UUIDFilter()
 
@@ -66,7 +66,7 @@ class ProposalFilter(django_filters.FilterSet):
         fields = ["number", "currency"]
 
 
-class ProposalLineItemFilter(django_filters.FilterSet):
+class ProposalLineItemFilter(FilterSet):
     proposal = django_filters.UUIDFilter()
 
     class Meta:
@@ -74,7 +74,7 @@ class ProposalLineItemFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class ContractFilter(django_filters.FilterSet):
+class ContractFilter(FilterSet):
     status = MultipleChoiceFilter(choices=ContractStatus.choices)
     opportunity = django_filters.UUIDFilter()
     proposal = django_filters.UUIDFilter()
@@ -84,7 +84,7 @@ class ContractFilter(django_filters.FilterSet):
         fields = ["number"]
 
 
-class CampaignFilter(django_filters.FilterSet):
+class CampaignFilter(FilterSet):
     status = MultipleChoiceFilter(choices=CampaignStatus.choices)
 
     class Meta:
@@ -92,7 +92,7 @@ class CampaignFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class AICallFilter(django_filters.FilterSet):
+class AICallFilter(FilterSet):
     status = MultipleChoiceFilter(choices=AICallStatus.choices)
     outcome = MultipleChoiceFilter(choices=CallOutcome.choices)
     campaign = django_filters.UUIDFilter()
@@ -103,7 +103,7 @@ class AICallFilter(django_filters.FilterSet):
         fields = ["provider_call_id"]
 
 
-class TaskFilter(django_filters.FilterSet):
+class TaskFilter(FilterSet):
     status = MultipleChoiceFilter(choices=TaskStatus.choices)
     type = MultipleChoiceFilter(choices=TaskType.choices)
     priority = MultipleChoiceFilter(choices=TaskPriority.choices)

@@ -30,7 +30,7 @@ from leads.choices import (
 )
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.search import company_matches, interaction_matches, lead_matches
-from smartweb.api.filters import MultipleChoiceFilter
+from smartweb.api.filters import FilterSet, MultipleChoiceFilter
 
 SEARCH_MAX_LENGTH = 200
 
@@ -39,7 +39,7 @@ class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
     """`?tags=<uuid>,<uuid>`"""
 
 
-class SearchFilterSet(django_filters.FilterSet):
+class SearchFilterSet(FilterSet):
     """`?search=`: the rows the model's search function finds (leads.search)."""
 
     search = django_filters.CharFilter(method="filter_search", max_length=SEARCH_MAX_LENGTH)
@@ -124,7 +124,7 @@ class InteractionFilter(SearchFilterSet):
         fields = ["lead", "created_by"]
 
 
-class EnrichmentFilter(django_filters.FilterSet):
+class EnrichmentFilter(FilterSet):
     lead = django_filters.UUIDFilter(field_name="lead")
 
     class Meta:
@@ -132,7 +132,7 @@ class EnrichmentFilter(django_filters.FilterSet):
         fields = ["lead", "provider"]
 
 
-class TagFilter(django_filters.FilterSet):
+class TagFilter(FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
