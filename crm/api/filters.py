@@ -7,6 +7,7 @@ time, outside any organization (and for users, across every organization).
 from __future__ import annotations
 
 import django_filters
+from django.db.models import Q
 
 from crm.choices import (
     AICallStatus,
@@ -29,6 +30,9 @@ from crm.models import (
     ProposalLineItem,
     Task,
 )
+from leads.api.filters import SEARCH_MAX_LENGTH
+from leads.models import Lead
+from leads.search import lead_matches
 from smartweb.api.filters import FilterSet, MultipleChoiceFilter
 
 
@@ -43,10 +47,22 @@ class OpportunityFilter(FilterSet):
     value_max = django_filters.NumberFilter(field_name="value", lookup_expr="lte")
     close_after = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="gte")
     close_before = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="lte")
+    search = django_filters.CharFilter(
+        method="filter_search",
+        max_length=SEARCH_MAX_LENGTH,
+        help_text="The opportunity's name contains it, or its lead matches it as in the"
+        " leads search (contact, company words, company name from three characters).",
+    )
 
     class Meta:
         model = Opportunity
         fields: list[str] = []
+
+    def filter_search(self, queryset, name, value):
+        # The lead's match by id (the leads search function), not by a join to leads and
+        # companies: under RLS that join read every opportunity's lead (0.4-0.8 s at 1M).
+        leads = Lead.objects.filter(lead_matches(value)).values("pk")
+        return queryset.filter(Q(name__icontains=value) | Q(lead__in=leads))
 
 
 class PipelineStageFilter(FilterSet):

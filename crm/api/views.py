@@ -193,7 +193,6 @@ class OpportunityViewSet(CRMViewSet):
         "move_stage": Action.UPDATE,
     }
     filterset_class = crm_filters.OpportunityFilter
-    search_fields = ["name", "lead__company__name"]
     ordering_fields = ["weighted_value", "value", "expected_close_date", "created_at", "name"]
     ordering = ["-created_at"]
 

@@ -4,12 +4,6 @@ from django.utils.functional import cached_property
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 
-class StandardPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
 class LargeListCursorPagination(CursorPagination):
     """For lists that grow to millions of rows: no COUNT(*), stable under inserts."""
 
@@ -40,14 +34,16 @@ class SearchPaginator(CappedCountPaginator):
     """A search's page statement carries the number of matches (`COUNT(*) OVER ()`): the
     matches are found once, not once for the count and again for the page. Finding them
     is the costly part of a search (leads.search: 2-3 ms for a name in the largest
-    organization, 80-700 ms for a two-letter fragment). The count is exact; an empty
-    page past the first is out of range."""
+    organization at 1M leads; the opportunities' name filter reads all of theirs). The
+    count is exact; an empty page past the first is out of range."""
 
-    count_capped = False
+    exact = False  # the count was read with the page
     # Past any real number of matches, and keeps the OFFSET within PostgreSQL's bigint.
     MAX_PAGE = 10**9
 
     def page(self, number):
+        if self.object_list.query.distinct:  # the window would count rows DISTINCT drops
+            return super().page(number)
         try:
             number = int(number)
         except (TypeError, ValueError) as exc:
@@ -62,20 +58,33 @@ class SearchPaginator(CappedCountPaginator):
         if not rows and number > 1:
             raise EmptyPage(self.error_messages["no_results"])
         self.count = rows[0].listed_total if rows else 0
+        self.exact = True
         return self._get_page(rows, number, self)
 
+    @property
+    def count_capped(self) -> bool:
+        return not self.exact and super().count_capped
 
-class CappedCountPagination(StandardPagination):
-    """Page numbers for lists that grow large (leads, companies): `count` is exact up to
-    10,000 and `count_capped` says when there are more (narrow the filter, or search).
-    A search (`?search=`) is counted with its page (SearchPaginator)."""
 
-    django_paginator_class = CappedCountPaginator
+class StandardPagination(PageNumberPagination):
+    """Page numbers; a search (`?search=`) is counted with its page (SearchPaginator)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
 
     def paginate_queryset(self, queryset, request, view=None):
         if request.query_params.get("search"):
             self.django_paginator_class = SearchPaginator
         return super().paginate_queryset(queryset, request, view)
+
+
+class CappedCountPagination(StandardPagination):
+    """Page numbers for lists that grow large (leads, companies): `count` is exact up to
+    10,000 and `count_capped` says when there are more (narrow the filter, or search).
+    A search (`?search=`) is counted with its page (StandardPagination)."""
+
+    django_paginator_class = CappedCountPaginator
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)

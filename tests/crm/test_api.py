@@ -233,6 +233,25 @@ def test_listed_opportunities_name_their_lead_and_stage_as_their_detail_does(org
     assert listed[0] == client.get(f"/api/v1/opportunities/{deal.pk}/").json()
 
 
+def test_opportunity_search_by_name_or_lead_finds_only_this_organizations(org_a, org_b, admin_a):
+    by_company = factories.opportunity(
+        org_a, lead=factories.qualified_lead(org_a, company_name="Ashbrook Roofing")
+    )
+    by_name = factories.opportunity(org_a, name="Ashbrook extension site")
+    factories.opportunity(org_a, name="Unrelated")
+    factories.opportunity(
+        org_b, lead=factories.qualified_lead(org_b, company_name="Ashbrook Roofing")
+    )
+    client = api_client(admin_a, org_a)
+    with CaptureQueriesContext(connection) as captured:
+        found = client.get("/api/v1/opportunities/?search=ashbrook").json()
+    assert {row["id"] for row in found["results"]} == {str(by_company.pk), str(by_name.pk)}
+    assert found["count"] == 2
+    searches = [q for q in captured.captured_queries if "smartweb_search_leads" in q["sql"]]
+    assert len(searches) == 1  # counted with its page
+    assert client.get("/api/v1/opportunities/?search=nobody").json()["count"] == 0
+
+
 def test_forecast_by_month(org_a, admin_a, rep_a):
     this_month = timezone.localdate().replace(day=15)
     factories.opportunity(
