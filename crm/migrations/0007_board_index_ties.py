@@ -1,7 +1,6 @@
 """The board orders ties by `created_at` (a Lost stage: every weighted value is 0), so
-the index carries it; it also carries what the board reads of each deal to pick each
-stage's cards and sum its values from the index alone. Soft-deleted deals are never on
-the board, so it leaves them out."""
+the index carries it, and the ids, so each stage's cards are picked from the index alone;
+soft-deleted deals are never on the board, so it leaves them out."""
 
 from django.db import migrations, models
 
@@ -19,7 +18,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 condition=models.Q(("deleted_at__isnull", True)),
                 fields=["organization", "pipeline", "stage", "-weighted_value", "-created_at"],
-                include=("id", "owner", "currency", "value"),
+                include=("id",),
                 name="crm_opp_board_stage_top",
             ),
         ),
