@@ -13,10 +13,8 @@ indexes for the current organization only (docs/decisions/0004-search-under-rls.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 
 from leads.choices import (
     BusinessType,
@@ -30,23 +28,11 @@ from leads.choices import (
 )
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.search import company_matches, interaction_matches, lead_matches
-from smartweb.api.filters import FilterSet, MultipleChoiceFilter
-
-SEARCH_MAX_LENGTH = 200
+from smartweb.api.filters import FilterSet, MultipleChoiceFilter, SearchFilterSet
 
 
 class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
     """`?tags=<uuid>,<uuid>`"""
-
-
-class SearchFilterSet(FilterSet):
-    """`?search=`: the rows the model's search function finds (leads.search)."""
-
-    search = django_filters.CharFilter(method="filter_search", max_length=SEARCH_MAX_LENGTH)
-    matches: Callable[[str], Q]
-
-    def filter_search(self, queryset, name, value):
-        return queryset.filter(self.matches(value))
 
 
 class CompanyFilter(SearchFilterSet):

@@ -1,6 +1,11 @@
 """Filters shared by the API's filter sets."""
 
+from collections.abc import Callable
+
 import django_filters
+from django.db.models import Q
+
+SEARCH_MAX_LENGTH = 200
 
 
 class MultipleChoiceFilter(django_filters.MultipleChoiceFilter):
@@ -33,3 +38,16 @@ class FilterSet(django_filters.FilterSet):
             if not any(getattr(f, "queryset", None) is not None for f in self.filters.values()):
                 cls._shared_form_class = form_class
         return form_class
+
+
+class SearchFilterSet(FilterSet):
+    """`?search=`: the rows that `matches(text)` finds. The apps search through
+    organization-scoped functions (leads.search), never through a filter that RLS keeps
+    from using its index; a page-numbered search is counted with its page
+    (smartweb.api.pagination.SearchPaginator)."""
+
+    search = django_filters.CharFilter(method="filter_search", max_length=SEARCH_MAX_LENGTH)
+    matches: Callable[[str], Q]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(self.matches(value))
