@@ -36,30 +36,34 @@ def _platform_admin(user) -> bool:
     )
 
 
-def _role_grant_rows(membership):
-    """(resource, action, scope) rows; an API token's look-up reads them with the
-    membership (`listed_role_grants`), other requests here."""
-    listed = getattr(membership, "listed_role_grants", None)
-    if listed is not None:
-        return listed
-    from accounts.models import RolePermission
-
-    return RolePermission.objects.filter(role_id=membership.role_id).values_list(
-        "resource", "action", "scope"
-    )
+def _widest(rows) -> dict[tuple[str, str], str]:
+    """(resource, action) -> the widest scope among (resource, action, scope) rows."""
+    grants: dict[tuple[str, str], str] = {}
+    for resource, action, scope in rows:
+        key = (resource, action)
+        if key not in grants or SCOPE_RANK[Scope(scope)] > SCOPE_RANK[Scope(grants[key])]:
+            grants[key] = scope
+    return grants
 
 
 def role_grants(membership) -> dict[tuple[str, str], str]:
     """(resource, action) -> scope for the membership's role, cached on the instance."""
     cached = getattr(membership, "_role_grants", None)
     if cached is None:
-        cached = {}
-        for resource, action, scope in _role_grant_rows(membership):
-            key = (resource, action)
-            if key not in cached or SCOPE_RANK[Scope(scope)] > SCOPE_RANK[Scope(cached[key])]:
-                cached[key] = scope
-        membership._role_grants = cached
+        from accounts.models import RolePermission
+
+        rows = RolePermission.objects.filter(role_id=membership.role_id).values_list(
+            "resource", "action", "scope"
+        )
+        cached = membership._role_grants = _widest(rows)
     return cached
+
+
+def preload(user, membership, *, role_rows, has_object_grants: bool) -> None:
+    """Hand this service what it would read of a membership, read already by the caller
+    in the membership's organization (the API token look-up reads it with the token)."""
+    membership._role_grants = _widest(role_rows)
+    user._has_object_grants = (membership.organization_id, has_object_grants)
 
 
 def scope_for(user, action: str, resource: str) -> Scope | None:
@@ -136,13 +140,9 @@ def _has_object_grants(user) -> bool:
 
     cache = getattr(user, "_has_object_grants", None)
     if cache is None or cache[0] != current_organization_id():
-        # the flag read with the membership is used once: a grant made later drops the cache
-        membership = current_membership()
-        exists = vars(membership).pop("listed_object_grants", None) if membership else None
-        if exists is None or membership.user_id != user.pk:
-            exists = UserObjectGrant.objects.filter(
-                organization_id=current_organization_id(), user_id=user.pk
-            ).exists()
+        exists = UserObjectGrant.objects.filter(
+            organization_id=current_organization_id(), user_id=user.pk
+        ).exists()
         cache = (current_organization_id(), exists)
         user._has_object_grants = cache
     return cache[1]

@@ -24,6 +24,7 @@ from accounts.models import (
     UserObjectGrant,
     hash_token,
 )
+from smartweb import access
 from smartweb.tenancy import context
 
 KEYWORDS = (b"bearer", b"token")
@@ -99,8 +100,8 @@ def lookup_token(raw: str) -> APIToken | None:
     """The usable token for `raw`, with the DB context left on its organization.
 
     `token.user` and `token.organization` are loaded, and `token.membership` is the user's
-    membership there (None if there is none), carrying its role's grants for the
-    permission service."""
+    membership there (None if there is none); its role's grants and the object-grant flag
+    are handed to the permission service."""
     organization_id = parse_organization(raw)
     if organization_id is None:
         return None
@@ -113,8 +114,7 @@ def lookup_token(raw: str) -> APIToken | None:
         token, user, organization, membership, role_grants, object_grants = _instances(row)
         token.user, token.organization, token.membership = user, organization, membership
         if membership is not None:
-            membership.listed_role_grants = role_grants
-            membership.listed_object_grants = object_grants
+            access.preload(user, membership, role_rows=role_grants, has_object_grants=object_grants)
     if token is None or not token.is_usable:
         context.activate(organization_id=None)
         return None
