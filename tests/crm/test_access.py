@@ -2,6 +2,8 @@
 403 without the role's permission, and scoped by owner or assignee within one."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from crm import services
@@ -170,3 +172,32 @@ def test_a_rep_works_their_own_deal_to_the_end(org_a, rep_a, opp_a):
 def test_unauthenticated_requests_are_401(rows_a):
     for endpoint in rows_a:
         assert APIClient().get(f"/api/v1/{endpoint}/").status_code == 401
+
+
+def test_reps_see_the_calls_and_proposals_of_their_own_live_leads_and_deals(
+    org_a, rep_a, rep_a2, manager_a, opp_a, opp_a2
+):
+    mine = factories.ai_call(org_a, for_lead=factories.lead(org_a, assigned_to=rep_a))
+    theirs = factories.ai_call(org_a, for_lead=factories.lead(org_a, assigned_to=rep_a2))
+    trashed_lead = factories.lead(org_a, assigned_to=rep_a)
+    in_trash = factories.ai_call(org_a, for_lead=trashed_lead)
+    with tenant_context(org_a):
+        trashed_lead.delete()
+    my_proposal = factories.proposal(org_a, opp_a)
+    their_proposal = factories.proposal(org_a, opp_a2)
+    client = api_client(rep_a, org_a)
+    with CaptureQueriesContext(connection) as captured:
+        calls = {c["id"] for c in client.get("/api/v1/ai-calls/").json()["results"]}
+    # the lead is read in a sub-select that names the organization, not joined
+    listed = [q["sql"] for q in captured.captured_queries if '"crm_aicall"' in q["sql"]]
+    assert listed and not any('JOIN "leads_lead"' in sql for sql in listed)
+    assert calls == {str(mine.pk)}
+    assert client.get(f"/api/v1/ai-calls/{theirs.pk}/").status_code == 404
+    assert client.get(f"/api/v1/ai-calls/{in_trash.pk}/").status_code == 404
+    proposals = {p["id"] for p in client.get("/api/v1/proposals/").json()["results"]}
+    assert proposals == {str(my_proposal.pk)}
+    assert client.get(f"/api/v1/proposals/{their_proposal.pk}/").status_code == 404
+    # a manager's team scope goes through the same sub-select
+    manager = api_client(manager_a, org_a)
+    team = {c["id"] for c in manager.get("/api/v1/ai-calls/").json()["results"]}
+    assert team == {str(mine.pk)}
