@@ -313,6 +313,9 @@ class Proposal(TenantOwnedModel):
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
 
+    # Lists prefetch these into a plain list (crm.selectors.with_line_items).
+    line_item_list = listed_or("listed_line_items", lambda row: list(row.line_items.all()))
+
 
 class ProposalLineItem(TenantOwnedModel):
     """One priced line: quantity × unit price, less a discount, plus tax (all stored)."""

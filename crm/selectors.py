@@ -13,6 +13,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     Count,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from crm.choices import AICallStatus, OpportunityStatus
-from crm.models import AICall, Opportunity, Pipeline, PipelineStage
+from crm.models import AICall, Opportunity, Pipeline, PipelineStage, Proposal
 from crm.services import organization_currency
 from leads.choices import LeadStatus
 from leads.models import Lead
@@ -58,6 +59,14 @@ def with_names(opportunities: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
         listed_lead_name=Subquery(lead.values("company__name")),
         listed_stage_name=Subquery(stage.values("name")),
     )
+
+
+def with_line_items(proposals: QuerySet[Proposal]) -> QuerySet[Proposal]:
+    """Proposals with their line items in position order, prefetched in one query into a
+    plain list per proposal (`listed_line_items`). Not the related manager's cache: that
+    builds a manager and a queryset per proposal when prefetching and again when
+    serializing, ~40% of a list of 50 proposals (bench/README.md)."""
+    return proposals.prefetch_related(Prefetch("line_items", to_attr="listed_line_items"))
 
 
 @dataclass

@@ -32,6 +32,7 @@ from crm.selectors import active_members
 from crm.services import validate_lead_filter
 from leads.models import Lead
 from smartweb import access
+from smartweb.api.serializers import ModelSerializer, StoredDecimalField
 from smartweb.rbac import Action
 
 MAX_LINES = 200
@@ -74,7 +75,7 @@ def percent_field(**kwargs) -> serializers.DecimalField:
 # --- pipelines ------------------------------------------------------------------------
 
 
-class PipelineStageSerializer(serializers.ModelSerializer):
+class PipelineStageSerializer(ModelSerializer):
     pipeline = VisibleRelatedField(Pipeline)
     probability = percent_field(required=False)
 
@@ -101,7 +102,7 @@ class StageInputSerializer(serializers.Serializer):
     is_lost = serializers.BooleanField(default=False)
 
 
-class PipelineSerializer(serializers.ModelSerializer):
+class PipelineSerializer(ModelSerializer):
     stages = serializers.SerializerMethodField()
 
     class Meta:
@@ -133,9 +134,9 @@ class PipelineCreateSerializer(serializers.Serializer):
 # --- opportunities --------------------------------------------------------------------
 
 
-class OpportunitySerializer(serializers.ModelSerializer):
+class OpportunitySerializer(ModelSerializer):
     owner = UserSummarySerializer(read_only=True)
-    weighted_value = serializers.DecimalField(**MONEY, read_only=True)
+    weighted_value = StoredDecimalField(**MONEY, read_only=True)
     lead_name = serializers.CharField(read_only=True)
     stage_name = serializers.CharField(read_only=True)
 
@@ -195,7 +196,7 @@ class MoveStageSerializer(serializers.Serializer):
 # --- proposals ------------------------------------------------------------------------
 
 
-class LineItemSerializer(serializers.ModelSerializer):
+class LineItemSerializer(ModelSerializer):
     class Meta:
         model = ProposalLineItem
         fields = [
@@ -242,8 +243,8 @@ class LineInputSerializer(serializers.Serializer):
         )
 
 
-class ProposalSerializer(serializers.ModelSerializer):
-    line_items = LineItemSerializer(many=True, read_only=True)
+class ProposalSerializer(ModelSerializer):
+    line_items = LineItemSerializer(many=True, read_only=True, source="line_item_list")
 
     class Meta:
         model = Proposal
@@ -306,7 +307,7 @@ class RejectionSerializer(serializers.Serializer):
 # --- contracts ------------------------------------------------------------------------
 
 
-class ContractSerializer(serializers.ModelSerializer):
+class ContractSerializer(ModelSerializer):
     class Meta:
         model = Contract
         fields = [
@@ -355,7 +356,7 @@ class ContractStatusSerializer(serializers.Serializer):
 # --- campaigns and calls --------------------------------------------------------------
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(ModelSerializer):
     calling_days = serializers.ListField(
         child=serializers.IntegerField(min_value=0, max_value=6), max_length=7, required=False
     )
@@ -426,7 +427,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class AICallSerializer(serializers.ModelSerializer):
+class AICallSerializer(ModelSerializer):
     class Meta:
         model = AICall
         fields = [
@@ -458,7 +459,7 @@ class AICallSerializer(serializers.ModelSerializer):
 # --- tasks ----------------------------------------------------------------------------
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(ModelSerializer):
     assigned_to = MemberField(required=False, allow_null=True)
     lead = VisibleRelatedField(Lead, required=False, allow_null=True)
     opportunity = VisibleRelatedField(Opportunity, required=False, allow_null=True)

@@ -262,7 +262,7 @@ class ProposalViewSet(CRMViewSet):
     ordering_fields = ["created_at", "number", "total", "valid_until"]
 
     def base_queryset(self):
-        return Proposal.objects.prefetch_related("line_items")
+        return selectors.with_line_items(Proposal.objects.all())
 
     def read_input(self, partial: bool = False):
         serializer = self.get_serializer(data=self.request.data, partial=partial)

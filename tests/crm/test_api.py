@@ -469,3 +469,16 @@ def test_tasks_refuse_foreign_references(org_a, org_b, admin_a, admin_b, opp_b):
         response = client.post("/api/v1/tasks/", {"title": "X", **bad})
         assert response.status_code == 400, bad
     assert _count(org_a, Task) == 0
+
+
+def test_listed_proposals_carry_their_lines_in_order_as_their_detail_does(org_a, admin_a, opp_a):
+    prices = (("Site", "900.00"), ("SEO", "120.50"))
+    lines = [factories.line(description=d, unit_price=p) for d, p in prices]
+    proposal = factories.proposal(org_a, opp_a, lines=lines)
+    factories.proposal(org_a, opp_a, lines=[factories.line(description="Other")])
+    client = api_client(admin_a, org_a)
+    listed = client.get("/api/v1/proposals/").json()["results"]
+    row = next(p for p in listed if p["id"] == str(proposal.pk))
+    assert [line["description"] for line in row["line_items"]] == ["Site", "SEO"]
+    assert row["line_items"][1]["unit_price"] == "120.50"
+    assert row == client.get(f"/api/v1/proposals/{proposal.pk}/").json()
