@@ -18,6 +18,7 @@ from accounts.models import (
     UserSession,
 )
 from accounts.selectors import member_users
+from smartweb.api.serializers import ModelSerializer
 from smartweb.rbac import Action, Resource, Scope
 
 # Managers, not querysets: the default managers are scoped to the organization of the
@@ -55,7 +56,7 @@ class TokenIssuedSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
-class TokenSerializer(serializers.ModelSerializer):
+class TokenSerializer(ModelSerializer):
     is_current = serializers.SerializerMethodField()
 
     class Meta:
@@ -84,7 +85,7 @@ class TokenRevokeSerializer(serializers.Serializer):
     )
 
 
-class SessionSerializer(serializers.ModelSerializer):
+class SessionSerializer(ModelSerializer):
     is_current = serializers.SerializerMethodField()
 
     class Meta:
@@ -109,14 +110,14 @@ class SessionSerializer(serializers.ModelSerializer):
 # The signed-in user
 
 
-class MeUserSerializer(serializers.ModelSerializer):
+class MeUserSerializer(ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "full_name", "is_staff", "is_superuser", "default_organization"]
         read_only_fields = fields
 
 
-class OrganizationSummarySerializer(serializers.ModelSerializer):
+class OrganizationSummarySerializer(ModelSerializer):
     class Meta:
         model = Organization
         fields = ["id", "name", "slug", "is_active"]
@@ -154,7 +155,7 @@ class MeSerializer(serializers.Serializer):
 # Organizations
 
 
-class OrganizationSerializer(serializers.ModelSerializer):
+class OrganizationSerializer(ModelSerializer):
     class Meta:
         model = Organization
         fields = ["id", "name", "slug", "plan", "settings", "is_active", "created_at", "updated_at"]
@@ -176,25 +177,25 @@ class OrganizationCreateSerializer(serializers.Serializer):
 # People: users (members), memberships, teams
 
 
-class RoleSummarySerializer(serializers.ModelSerializer):
+class RoleSummarySerializer(ModelSerializer):
     class Meta:
         model = Role
         fields = ["id", "name", "slug"]
 
 
-class TeamSummarySerializer(serializers.ModelSerializer):
+class TeamSummarySerializer(ModelSerializer):
     class Meta:
         model = Team
         fields = ["id", "name"]
 
 
-class UserSummarySerializer(serializers.ModelSerializer):
+class UserSummarySerializer(ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "full_name"]
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(ModelSerializer):
     """A member of the current organization: the user, with their membership."""
 
     id = serializers.UUIDField(source="user.id", read_only=True)
@@ -239,7 +240,7 @@ class MemberUpdateSerializer(serializers.Serializer):
     is_staff = serializers.BooleanField(required=False)
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(ModelSerializer):
     user = UserSummarySerializer(read_only=True)
     role = serializers.PrimaryKeyRelatedField(queryset=ROLES)
     role_name = serializers.CharField(source="role.name", read_only=True)
@@ -263,7 +264,7 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "joined_at", "created_at", "updated_at"]
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(ModelSerializer):
     manager = MemberField(required=False, allow_null=True)
 
     class Meta:
@@ -281,7 +282,7 @@ class PermissionSerializer(serializers.Serializer):
     scope = serializers.ChoiceField(choices=Scope.choices)
 
 
-class RoleSerializer(serializers.ModelSerializer):
+class RoleSerializer(ModelSerializer):
     slug = serializers.SlugField(max_length=80, required=False)
     permissions = PermissionSerializer(many=True)
 
@@ -312,7 +313,7 @@ class RoleSerializer(serializers.ModelSerializer):
 # Audit log
 
 
-class AuditLogSerializer(serializers.ModelSerializer):
+class AuditLogSerializer(ModelSerializer):
     class Meta:
         model = AuditLog
         fields = [

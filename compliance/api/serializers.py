@@ -6,9 +6,10 @@ from rest_framework import serializers
 
 from compliance.choices import ConsentPurpose, ConsentSource, RequestKind
 from compliance.models import ConsentRecord, SubjectRequest
+from smartweb.api.serializers import ModelSerializer
 
 
-class ConsentRecordSerializer(serializers.ModelSerializer):
+class ConsentRecordSerializer(ModelSerializer):
     recorded_by = serializers.EmailField(source="recorded_by.email", read_only=True, default=None)
 
     class Meta:
@@ -35,7 +36,7 @@ class ConsentRecordCreateSerializer(serializers.Serializer):
     recorded_at = serializers.DateTimeField(required=False)
 
 
-class SubjectRequestSerializer(serializers.ModelSerializer):
+class SubjectRequestSerializer(ModelSerializer):
     class Meta:
         model = SubjectRequest
         fields = [

@@ -17,7 +17,7 @@ from leads.choices import LeadStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from leads.services import allowed_transitions
 from smartweb import access
-from smartweb.api.serializers import ListedSummarySerializer
+from smartweb.api.serializers import ListedSummarySerializer, ModelSerializer
 from smartweb.rbac import Action
 
 
@@ -86,7 +86,7 @@ class LeadCompanySerializer(ListedSummarySerializer):
         read_only_fields = fields
 
 
-class CompanySerializer(serializers.ModelSerializer):
+class CompanySerializer(ModelSerializer):
     """Companies, in and out. Phone, email and website are normalized by the service."""
 
     website = serializers.CharField(max_length=300, allow_blank=True, required=False)
@@ -120,7 +120,7 @@ class CompanySerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at", "deleted_at"]
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(ModelSerializer):
     company = LeadCompanySerializer(read_only=True, source="company_summary")
     assigned_to = LeadUserSerializer(read_only=True, source="assignee_summary")
     tags = LeadTagSummarySerializer(many=True, read_only=True, source="tag_list")
@@ -162,7 +162,7 @@ class LeadSerializer(serializers.ModelSerializer):
         return allowed_transitions(lead.status)
 
 
-class InteractionSerializer(serializers.ModelSerializer):
+class InteractionSerializer(ModelSerializer):
     created_by = LeadUserSerializer(read_only=True)
 
     class Meta:
@@ -186,7 +186,7 @@ class InteractionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EnrichmentSerializer(serializers.ModelSerializer):
+class EnrichmentSerializer(ModelSerializer):
     class Meta:
         model = LeadEnrichment
         fields = [
@@ -203,7 +203,7 @@ class EnrichmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TagSerializer(serializers.ModelSerializer):
+class TagSerializer(ModelSerializer):
     class Meta:
         model = Tag
         fields = ["id", "name", "color", "description", "created_at", "updated_at", "deleted_at"]
@@ -308,7 +308,7 @@ class MergeSerializer(serializers.Serializer):
     duplicates = ScopedRelatedField(queryset_for=visible_leads, many=True, allow_empty=False)
 
 
-class InteractionWriteSerializer(serializers.ModelSerializer):
+class InteractionWriteSerializer(ModelSerializer):
     class Meta:
         model = Interaction
         fields = [
@@ -331,7 +331,7 @@ class InteractionCreateSerializer(InteractionWriteSerializer):
         fields = ["lead", *InteractionWriteSerializer.Meta.fields]
 
 
-class EnrichmentWriteSerializer(serializers.ModelSerializer):
+class EnrichmentWriteSerializer(ModelSerializer):
     apply = serializers.BooleanField(
         default=True, write_only=True, help_text="Copy known keys onto the company."
     )

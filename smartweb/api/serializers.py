@@ -1,8 +1,61 @@
-"""Serializer helpers shared by the apps' APIs."""
+"""Serializer helpers shared by the apps' APIs: the project's ModelSerializer, whose date
+times and decimals read out fast, and the JSON pass-through of listed summaries."""
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+
+from django.db import models
 from rest_framework import serializers
+from rest_framework.settings import ISO_8601, api_settings
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """DRF's DateTimeField, whose output of an aware value skips the look-up of the
+    current time zone (Django's thread-local, ~15 µs a value on the bench host: a third of
+    serializing a page of leads). The API speaks UTC: settings.TIME_ZONE, and no request
+    activates another one. Input, and any other format, is DRF's."""
+
+    def to_representation(self, value):
+        if (
+            isinstance(value, dt.datetime)
+            and value.tzinfo is not None
+            and not hasattr(self, "timezone")
+            and getattr(self, "format", api_settings.DATETIME_FORMAT).lower() == ISO_8601
+        ):
+            text = value.astimezone(dt.UTC).isoformat()
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+        return super().to_representation(value)
+
+
+class StoredDecimalField(serializers.DecimalField):
+    """DRF's DecimalField, whose output of a value already at the field's scale (every
+    value read from its column) is its plain text as it is, without DRF's quantizing in a
+    copied decimal context (~4 µs a value on the bench host): the same text."""
+
+    def to_representation(self, value):
+        if (
+            isinstance(value, decimal.Decimal)
+            and getattr(self, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+            and not (self.localize or self.normalize_output)
+            and self.decimal_places
+        ):
+            text = f"{value:f}"
+            if "." in text and len(text) - text.index(".") - 1 == self.decimal_places:
+                return text
+        return super().to_representation(value)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """The apps' base: model date times and decimals through the fields above."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+        models.DecimalField: StoredDecimalField,
+    }
+
 
 # Fields whose API form is the value itself, as PostgreSQL's JSON also renders it (text,
 # numbers, booleans, JSON). Dates and decimals are not: their API text differs.
@@ -16,7 +69,7 @@ JSON_NATIVE_FIELDS = (
 )
 
 
-class ListedSummarySerializer(serializers.ModelSerializer):
+class ListedSummarySerializer(ModelSerializer):
     """A nested summary that lists read as a JSON object of exactly its fields, built in
     the page query (`JSONObject`): that object is already in API form and is returned as
     it is; a model instance (a row read alone) is serialized as usual.
