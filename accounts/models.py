@@ -91,6 +91,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
+    # How other rows show a user (an owner, an assignee): the API's summary, as lists read it.
+    SUMMARY_FIELDS = ("id", "email", "full_name")
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]

@@ -250,9 +250,10 @@ class Opportunity(TenantOwnedModel):
     def is_open(self) -> bool:
         return self.status == OpportunityStatus.OPEN
 
-    # Lists read these names in the opportunity query (crm.selectors.with_names).
+    # Lists read these in the opportunity query (crm.selectors.with_names).
     lead_name = listed_or("listed_lead_name", lambda opportunity: opportunity.lead.company.name)
     stage_name = listed_or("listed_stage_name", lambda opportunity: opportunity.stage.name)
+    owner_summary = listed_or("listed_owner", lambda opportunity: opportunity.owner)
 
 
 class Proposal(TenantOwnedModel):

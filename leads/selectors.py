@@ -7,7 +7,6 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import Count, JSONField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -16,6 +15,7 @@ from accounts.models import User
 from leads.choices import POSITIVE_OUTCOMES, InteractionType
 from leads.models import Company, Interaction, Lead, LeadTag, Tag
 from leads.scoring import ENGAGEMENT_WINDOW_DAYS
+from smartweb import listing
 from smartweb.tenancy.context import current_organization_id
 
 # Interactions that reach the lead (a note is internal, a website visit is theirs alone).
@@ -35,68 +35,46 @@ DUPLICATE_KEYS: dict[str, tuple[str, ...]] = {
 MAX_DUPLICATE_GROUPS = 500
 
 
-def with_summaries(
-    leads: QuerySet[Lead], *, company: list[str], assignee: list[str], tags: list[str]
-) -> QuerySet[Lead]:
+def with_summaries(leads: QuerySet[Lead], *, company: list[str], tags: list[str]) -> QuerySet[Lead]:
     """Each lead with its company (`listed_company`), its assignee (`listed_assignee`) and
-    its tags by name (`listed_tags`, a list) as JSON objects of the given fields, read in
-    the lead query itself: per listed lead, an index look-up of the company and of the
-    user by id and of the tag links by lead id, tenant rows filtered on the current
-    organization explicitly (a literal for the planner, as the tenant managers give).
-
-    Not joins: under RLS the planner cannot size a joined tenant table, so a page joined
-    to companies was driven from the companies (790 ms instead of 1 ms at 1M leads), and
-    links joined to tags were read tag by tag (11 ms instead of 0.4). Not prefetches
-    either: three more queries, and a related manager per lead, took ~10 ms of Python a
-    page. Written as SQL rather than ORM subqueries, whose building and compiling took
-    ~3 ms a request; JSON rather than models, which cost more to build than to serialize
-    (bench/README.md). For the lead list's own query: the SQL names the lead table, so
-    these annotations are not for a lead query nested in another."""
-    company_sql, assignee_sql, tags_sql = _summaries_sql(
-        tuple(company), tuple(assignee), tuple(tags)
-    )
+    its tags by name (`listed_tags`, a list) as JSON objects of the given fields (the
+    assignee's: `User.SUMMARY_FIELDS`), read in
+    the lead query itself (smartweb.listing): per listed lead, an index look-up of the
+    company and of the user by id and of the tag links by lead id. Links joined to tags
+    were read tag by tag (11 ms instead of 0.4); SQL rather than ORM subqueries, whose
+    building and compiling took ~3 ms a request; JSON rather than models, which cost more
+    to build than to serialize (bench/README.md)."""
+    company_sql, tags_sql = _summaries_sql(tuple(company), tuple(tags))
     organization_id = current_organization_id()
     # The SQL is made of model metadata and field names from code; values are parameters.
     return leads.annotate(
         listed_company=RawSQL(  # noqa: S611
             company_sql, [organization_id], output_field=JSONField()
         ),
-        listed_assignee=RawSQL(assignee_sql, [], output_field=JSONField()),  # noqa: S611
+        listed_assignee=RawSQL(  # noqa: S611
+            listing.user_summary(Lead, "assigned_to"), [], output_field=JSONField()
+        ),
         listed_tags=RawSQL(  # noqa: S611
             tags_sql, [organization_id, organization_id], output_field=JSONField()
         ),
     )
 
 
-def _json_object(model, alias: str, fields: tuple[str, ...]) -> str:
-    quote = connection.ops.quote_name
-    pairs = (f"'{name}', {alias}.{quote(model._meta.get_field(name).column)}" for name in fields)
-    return f"jsonb_build_object({', '.join(pairs)})"
-
-
 @functools.cache
-def _summaries_sql(
-    company: tuple[str, ...], assignee: tuple[str, ...], tags: tuple[str, ...]
-) -> tuple[str, str, str]:
-    lead = connection.ops.quote_name(Lead._meta.db_table)
+def _summaries_sql(company: tuple[str, ...], tags: tuple[str, ...]) -> tuple[str, str]:
     company_sql = (
-        f"(SELECT {_json_object(Company, 'c', company)} FROM {Company._meta.db_table} c"
-        f" WHERE c.organization_id = %s AND c.id = {lead}.company_id)"
-    )
-    # users are global rows, not tenant rows
-    assignee_sql = (
-        f"(SELECT {_json_object(User, 'u', assignee)} FROM {User._meta.db_table} u"
-        f" WHERE u.id = {lead}.assigned_to_id)"
+        f"(SELECT {listing.json_object(Company, 'c', company)} FROM {Company._meta.db_table} c"
+        f" WHERE c.organization_id = %s AND c.id = {listing.column(Lead, 'company')})"
     )
     # one JSON array per lead: decoded once, not once per tag
     tags_sql = (
-        f"(SELECT coalesce(jsonb_agg({_json_object(Tag, 't', tags)} ORDER BY t.name), '[]')"
-        f" FROM {Tag._meta.db_table} t"
+        f"(SELECT coalesce(jsonb_agg({listing.json_object(Tag, 't', tags)} ORDER BY t.name),"
+        f" '[]') FROM {Tag._meta.db_table} t"
         " WHERE t.organization_id = %s AND t.deleted_at IS NULL AND t.id IN ("
         f"SELECT l.tag_id FROM {LeadTag._meta.db_table} l"
-        f" WHERE l.organization_id = %s AND l.lead_id = {lead}.id))"
+        f" WHERE l.organization_id = %s AND l.lead_id = {listing.column(Lead, 'id')}))"
     )
-    return company_sql, assignee_sql, tags_sql
+    return company_sql, tags_sql
 
 
 def organization_members() -> QuerySet[User]:

@@ -18,7 +18,7 @@ from accounts.models import (
     UserSession,
 )
 from accounts.selectors import member_users
-from smartweb.api.serializers import ModelSerializer
+from smartweb.api.serializers import ListedSummarySerializer, ModelSerializer
 from smartweb.rbac import Action, Resource, Scope
 
 # Managers, not querysets: the default managers are scoped to the organization of the
@@ -189,10 +189,13 @@ class TeamSummarySerializer(ModelSerializer):
         fields = ["id", "name"]
 
 
-class UserSummarySerializer(ModelSerializer):
+class UserSummarySerializer(ListedSummarySerializer):
+    """A user as other rows show them (an owner, an assignee); lists read it as JSON."""
+
     class Meta:
         model = User
-        fields = ["id", "email", "full_name"]
+        fields = list(User.SUMMARY_FIELDS)
+        read_only_fields = fields
 
 
 class MemberSerializer(ModelSerializer):

@@ -197,7 +197,7 @@ class OpportunityViewSet(CRMViewSet):
     ordering = ["-created_at"]
 
     def base_queryset(self):
-        return selectors.with_names(Opportunity.objects.select_related("owner"))
+        return selectors.with_names(Opportunity.objects.all())
 
     def perform_write(self, instance, data):
         user = self.request.user

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.api.serializers import UserSummarySerializer
 from leads import selectors
 from leads.choices import LeadStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
@@ -51,13 +51,6 @@ def organization_members(request):
 
 
 # --- output ------------------------------------------------------------------------
-
-
-class LeadUserSerializer(ListedSummarySerializer):
-    class Meta:
-        model = User
-        fields = ["id", "email", "full_name"]
-        read_only_fields = fields
 
 
 class LeadTagSummarySerializer(ListedSummarySerializer):
@@ -122,7 +115,7 @@ class CompanySerializer(ModelSerializer):
 
 class LeadSerializer(ModelSerializer):
     company = LeadCompanySerializer(read_only=True, source="company_summary")
-    assigned_to = LeadUserSerializer(read_only=True, source="assignee_summary")
+    assigned_to = UserSummarySerializer(read_only=True, source="assignee_summary")
     tags = LeadTagSummarySerializer(many=True, read_only=True, source="tag_list")
     allowed_transitions = serializers.SerializerMethodField()
 
@@ -163,7 +156,7 @@ class LeadSerializer(ModelSerializer):
 
 
 class InteractionSerializer(ModelSerializer):
-    created_by = LeadUserSerializer(read_only=True)
+    created_by = UserSummarySerializer(read_only=True)
 
     class Meta:
         model = Interaction

@@ -148,7 +148,6 @@ class LeadViewSet(ServiceModelViewSet):
         return selectors.with_summaries(
             leads,
             company=s.LeadCompanySerializer.Meta.fields,
-            assignee=s.LeadUserSerializer.Meta.fields,
             tags=s.LeadTagSummarySerializer.Meta.fields,
         )
 

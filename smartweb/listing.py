@@ -1,0 +1,41 @@
+"""SQL for the related rows a list reads in its own page query: a correlated sub-select
+per listed row, by id, written once from model metadata.
+
+Not joins: under RLS the planner cannot size a joined tenant table, and drove pages from
+the related side (a lead page joined to companies took 790 ms instead of 1 ms at 1M
+leads). Not prefetches either: a query and a related manager or model per row cost more
+Python than the page itself (bench/README.md). Tenant rows are filtered on the current
+organization explicitly, a literal for the planner as the tenant managers give. The SQL
+names the outer table, so these are for a list's own query, not one nested in another.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.db import connection
+
+from accounts.models import User
+
+
+def column(model, field: str, alias: str | None = None) -> str:
+    """`alias.column` (the table name when no alias) of a model field, quoted."""
+    quote = connection.ops.quote_name
+    table = alias or quote(model._meta.db_table)
+    return f"{table}.{quote(model._meta.get_field(field).column)}"
+
+
+def json_object(model, alias: str, fields: tuple[str, ...]) -> str:
+    """A JSON object of the fields of `alias`, a row of `model`, keyed by field name."""
+    pairs = (f"'{name}', {column(model, name, alias)}" for name in fields)
+    return f"jsonb_build_object({', '.join(pairs)})"
+
+
+@functools.cache
+def user_summary(model, foreign_key: str) -> str:
+    """The user that `model.foreign_key` points to, as a JSON object of its summary fields
+    (`User.SUMMARY_FIELDS`; users are global rows: no organization filter)."""
+    return (
+        f"(SELECT {json_object(User, 'u', User.SUMMARY_FIELDS)} FROM {User._meta.db_table} u"
+        f" WHERE u.id = {column(model, foreign_key)})"
+    )
