@@ -33,6 +33,9 @@ INTENDED = {
     # At this size the planner may sort the few open ones read by the other partial index.
     "top_opportunities": {"crm_opp_open_weighted", "crm_opp_open_close_date"},
     "dashboard": {"crm_opp_open_close_date"},
+    # owned through a parent: the owner's leads or deals by an organization-first index
+    "rep_ai_calls": {"lead_org_assignee"},
+    "rep_proposals": {"crm_opp_org_owner"},
     "search_companies": set(),
     "search_leads": set(),
     "fuzzy_company": set(),
