@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import CharField, Count, JSONField, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import CharField, Count, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -57,9 +57,7 @@ def with_names(opportunities: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
         listed_stage_name=RawSQL(  # noqa: S611
             stage_name_sql, [organization_id], output_field=CharField()
         ),
-        listed_owner=RawSQL(  # noqa: S611
-            listing.user_summary(Opportunity, "owner"), [], output_field=JSONField()
-        ),
+        listed_owner=listing.listed(listing.user_summary(Opportunity, "owner"), []),
     )
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 
 from django.db import connection
+from django.db.models import JSONField
+from django.db.models.expressions import RawSQL
 
 from accounts.models import User
 
@@ -25,10 +27,26 @@ def column(model, field: str, alias: str | None = None) -> str:
     return f"{table}.{quote(model._meta.get_field(field).column)}"
 
 
+class ListedJSONField(JSONField):
+    """The output field of a `json` sub-select. `json`, not `jsonb`: built as text as it
+    goes, in the fields' order, where `jsonb` is built as a tree, sorted, then printed
+    (0.1-0.3 ms of a lead page's ~4 ms in PostgreSQL at 1M leads). psycopg decodes `json`
+    itself (Django hands only `jsonb` to the field), so the value arrives decoded."""
+
+    def from_db_value(self, value, expression, connection):
+        return value
+
+
 def json_object(model, alias: str, fields: tuple[str, ...]) -> str:
     """A JSON object of the fields of `alias`, a row of `model`, keyed by field name."""
     pairs = (f"'{name}', {column(model, name, alias)}" for name in fields)
-    return f"jsonb_build_object({', '.join(pairs)})"
+    return f"json_build_object({', '.join(pairs)})"
+
+
+def listed(sql: str, params: list) -> RawSQL:
+    """A JSON sub-select as an annotation. Its SQL is made of model metadata and field
+    names from code; values are parameters."""
+    return RawSQL(sql, params, output_field=ListedJSONField())  # noqa: S611
 
 
 @functools.cache
