@@ -372,6 +372,9 @@ class Interaction(TenantOwnedModel):
     def __str__(self) -> str:
         return f"{self.get_type_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
 
+    # Lists read it in the interaction query (leads.selectors.with_creator, JSON).
+    creator_summary = listed_or("listed_creator", lambda interaction: interaction.created_by)
+
 
 class LeadEnrichment(TenantOwnedModel):
     """Data about a lead's business fetched from a provider (maps, registries, a scan)."""

@@ -156,7 +156,7 @@ class LeadSerializer(ModelSerializer):
 
 
 class InteractionSerializer(ModelSerializer):
-    created_by = UserSummarySerializer(read_only=True)
+    created_by = UserSummarySerializer(read_only=True, source="creator_summary")
 
     class Meta:
         model = Interaction

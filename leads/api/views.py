@@ -260,9 +260,7 @@ class LeadViewSet(ServiceModelViewSet):
         interactions = access.visible(
             request.user,
             Action.READ,
-            Interaction.objects.filter(lead=lead)
-            .select_related("created_by")
-            .defer("search_vector"),
+            selectors.with_creator(Interaction.objects.filter(lead=lead).defer("search_vector")),
         ).order_by("-occurred_at", "-created_at")
         page = self.paginate_queryset(interactions)
         return self.get_paginated_response(s.InteractionSerializer(page, many=True).data)
@@ -300,7 +298,7 @@ class InteractionViewSet(ServiceModelViewSet):
     ordering = ["-created_at"]
 
     def base_queryset(self):
-        return Interaction.objects.select_related("created_by").defer("search_vector")
+        return selectors.with_creator(Interaction.objects.defer("search_vector"))
 
     def create(self, request, *args, **kwargs):
         data = dict(self.validated())

@@ -378,6 +378,16 @@ def test_logging_an_interaction_updates_the_lead(org_a, rep_a, lead_a):
     lead = client.get(f"/api/v1/leads/{lead_a.pk}/").json()
     assert lead["last_contacted_at"] == response.json()["occurred_at"]
     assert lead["lead_score"] > lead_a.lead_score
+    logged = response.json()
+    assert logged["created_by"] == {
+        "id": str(rep_a.pk),
+        "email": rep_a.email,
+        "full_name": rep_a.full_name,
+    }
+    # listed in the timeline and the organization's list exactly as created
+    timeline = client.get(f"/api/v1/leads/{lead_a.pk}/timeline/").json()["results"]
+    listed = client.get("/api/v1/interactions/").json()["results"]
+    assert logged in timeline and logged in listed
 
 
 @pytest.mark.parametrize(
