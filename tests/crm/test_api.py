@@ -1,6 +1,7 @@
 """The CRM API: workflows end to end, money, the generated column, the board and the
 forecast, task lists, and bad input that writes nothing."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -260,12 +261,21 @@ def test_forecast_by_month(org_a, admin_a, rep_a):
     factories.opportunity(
         org_a, owner=rep_a, value=Decimal("500.00"), expected_close_date=this_month
     )
+    # a month's edges: its last day is in it, the next month's first day is not
+    next_month = (this_month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    last_day = next_month - dt.timedelta(days=1)
+    factories.opportunity(org_a, owner=rep_a, value=Decimal("10.00"), expected_close_date=last_day)
+    factories.opportunity(
+        org_a, owner=rep_a, value=Decimal("20.00"), expected_close_date=next_month
+    )
     months = api_client(admin_a, org_a).get("/api/v1/opportunities/forecast/?months=3").json()
     rows = months["months"]
     assert len(rows) == 3
     assert rows[0]["month"] == this_month.strftime("%Y-%m")
-    assert rows[0]["open_count"] == 2 and rows[0]["value"] == "1500.00"
-    assert rows[0]["weighted_value"] == "150.00"
+    assert rows[0]["open_count"] == 3 and rows[0]["value"] == "1510.00"
+    assert rows[0]["weighted_value"] == "151.00"
+    assert rows[1]["month"] == next_month.strftime("%Y-%m")
+    assert rows[1]["open_count"] == 1 and rows[1]["value"] == "20.00"
     assert (
         api_client(admin_a, org_a).get("/api/v1/opportunities/forecast/?months=99").status_code
         == 400
