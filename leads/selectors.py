@@ -39,10 +39,9 @@ def with_summaries(leads: QuerySet[Lead], *, company: list[str], tags: list[str]
     its tags by name (`listed_tags`, a list) as JSON objects of the given fields (the
     assignee's: `User.SUMMARY_FIELDS`), read in the lead query itself (smartweb.listing):
     per listed lead, an index look-up of the company and of the user by id and of the tag
-    links by lead id. Links joined to tags
-    were read tag by tag (11 ms instead of 0.4); SQL rather than ORM subqueries, whose
-    building and compiling took ~3 ms a request; JSON rather than models, which cost more
-    to build than to serialize (bench/README.md)."""
+    links by lead id. Links joined to tags were read tag by tag (11 ms instead of 0.4);
+    SQL rather than ORM subqueries, whose building and compiling took ~3 ms a request;
+    JSON rather than models, which cost more to build than to serialize (bench/README.md)."""
     company_sql, tags_sql = _summaries_sql(tuple(company), tuple(tags))
     organization_id = current_organization_id()
     return leads.annotate(
