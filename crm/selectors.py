@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import CharField, Count, DateField, Func, OuterRef, Prefetch, Q, QuerySet, Sum
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -40,25 +39,26 @@ def visible_opportunities(user) -> QuerySet[Opportunity]:
     return access.visible(user, Action.READ, Opportunity.objects.all())
 
 
-def with_names(opportunities: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
-    """Each opportunity with its lead's company name (`listed_lead_name`), its stage name
-    (`listed_stage_name`) and its owner as a JSON object of `User.SUMMARY_FIELDS`
-    (`listed_owner`), read in the opportunity query by id (smartweb.listing). Joined to
-    stages, leads and companies under RLS, the top opportunities were read stage by stage
-    (380 ms instead of ~1 ms at 1M leads); the owner joined in was a user model built per
-    card (bench/README.md)."""
+def with_names(
+    opportunities: QuerySet[Opportunity], *, stage_name: bool = True
+) -> QuerySet[Opportunity]:
+    """Each opportunity with its lead's company name (`listed_lead_name`), its owner as a
+    JSON object of `User.SUMMARY_FIELDS` (`listed_owner`) and, unless the caller has the
+    stage already (the board), its stage name (`listed_stage_name`), read in the
+    opportunity query by id (smartweb.listing). Joined to stages, leads and companies
+    under RLS, the top opportunities were read stage by stage (380 ms instead of ~1 ms at
+    1M leads); the owner joined in was a user model built per card (bench/README.md)."""
     lead_name_sql, stage_name_sql = _names_sql()
     organization_id = current_organization_id()
-    # The SQL is made of model metadata and field names from code; values are parameters.
-    return opportunities.annotate(
-        listed_lead_name=RawSQL(  # noqa: S611
-            lead_name_sql, [organization_id, organization_id], output_field=CharField()
+    names = {
+        "listed_lead_name": listing.listed(
+            lead_name_sql, [organization_id, organization_id], CharField()
         ),
-        listed_stage_name=RawSQL(  # noqa: S611
-            stage_name_sql, [organization_id], output_field=CharField()
-        ),
-        listed_owner=listing.listed(listing.user_summary(Opportunity, "owner"), []),
-    )
+        "listed_owner": listing.listed(listing.user_summary(Opportunity, "owner"), []),
+    }
+    if stage_name:
+        names["listed_stage_name"] = listing.listed(stage_name_sql, [organization_id], CharField())
+    return opportunities.annotate(**names)
 
 
 @functools.cache
@@ -139,7 +139,8 @@ def pipeline_board(*, pipeline: Pipeline, user, per_stage: int = 50) -> list[Boa
                 row["currency"], row["n"], row["value"], row["weighted"]
             )
     wanted = [pk for column in columns.values() for pk in column.stage.top_ids]
-    cards = with_names(opportunities).order_by().in_bulk(wanted)
+    # Each card's stage is its column's (set below): its name is not read again per card.
+    cards = with_names(opportunities, stage_name=False).order_by().in_bulk(wanted)
     for column in columns.values():
         for pk in column.stage.top_ids:
             if pk in cards:

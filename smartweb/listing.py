@@ -43,10 +43,11 @@ def json_object(model, alias: str, fields: tuple[str, ...]) -> str:
     return f"json_build_object({', '.join(pairs)})"
 
 
-def listed(sql: str, params: list) -> RawSQL:
-    """A JSON sub-select as an annotation. Its SQL is made of model metadata and field
-    names from code; values are parameters."""
-    return RawSQL(sql, params, output_field=ListedJSONField())  # noqa: S611
+def listed(sql: str, params: list, output_field=None) -> RawSQL:
+    """A sub-select as an annotation: a JSON object (the default) or a single value of
+    `output_field`. Its SQL is made of model metadata and field names from code; values
+    are parameters."""
+    return RawSQL(sql, params, output_field=output_field or ListedJSONField())  # noqa: S611
 
 
 @functools.cache

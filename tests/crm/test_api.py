@@ -199,6 +199,8 @@ def test_board_groups_by_stage_with_counts_and_sums_without_n_plus_one(org_a, ad
     assert len(many) == len(few)
     new = next(column for column in board["stages"] if column["name"] == "New")
     assert new["count"] == 4 and len(new["opportunities"]) == 4
+    # a card names its stage from its column, without reading it again
+    assert {card["stage_name"] for card in new["opportunities"]} == {"New"}
     assert new["totals"] == [{"currency": "EUR", "value": "3600.49", "weighted_value": "360.05"}]
     assert [c["name"] for c in board["stages"]][-2:] == ["Won", "Lost"]
 
