@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from smartweb import dbjson
+
 CONTEXT = (
     "SELECT set_config('smartweb.organization_id', %s::text, true),"
     " set_config('smartweb.user_id', %s::text, true)"
@@ -60,9 +62,11 @@ def repeat(
 
 def connect(url: str) -> psycopg.Connection:
     # No server-side prepared statements: Django's client-side binding never makes them,
-    # and a generic plan would not be what the application gets.
+    # and a generic plan would not be what the application gets. Values are decoded as on
+    # the application's connections.
     conn = psycopg.connect(url, autocommit=True)
     conn.prepare_threshold = None
+    dbjson.configure(conn)
     return conn
 
 

@@ -6,6 +6,11 @@ class SmartwebConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self):
-        # Imported for their registrations: system checks and the OpenAPI auth scheme.
-        from smartweb import checks  # noqa: F401
+        from django.db.backends.signals import connection_created
+
+        # checks and schema are imported for their registrations: the system checks and
+        # the OpenAPI auth scheme.
+        from smartweb import checks, dbjson  # noqa: F401
         from smartweb.api import schema  # noqa: F401
+
+        connection_created.connect(dbjson.on_connection_created)
