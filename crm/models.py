@@ -229,7 +229,12 @@ class Opportunity(TenantOwnedModel):
                 name="crm_opp_board_stage_top",
                 condition=Q(deleted_at__isnull=True),
             ),
-            models.Index(fields=["organization", "owner", "status"], name="crm_opp_org_owner"),
+            # A rep's deals; carries the id so that a rep's own scope over rows owned
+            # through their deals (proposals, contracts, smartweb.access) reads the index
+            # alone.
+            active_index(
+                "organization", "owner", "status", name="crm_opp_org_owner", include=["id"]
+            ),
             active_index("organization", "-created_at", name="crm_opp_org_created"),
             models.Index(
                 fields=["organization", "expected_close_date"],

@@ -254,7 +254,15 @@ class Lead(TenantOwnedModel):
                 condition=Q(deleted_at__isnull=True),
             ),
             active_index("organization", "-lead_score", name="lead_active_score"),
-            active_index("organization", "assigned_to", "-lead_score", name="lead_org_assignee"),
+            # A rep's leads by score; carries the id so that a rep's own scope over rows
+            # owned through their leads (AI calls, smartweb.access) reads the index alone.
+            active_index(
+                "organization",
+                "assigned_to",
+                "-lead_score",
+                name="lead_org_assignee",
+                include=["id"],
+            ),
             # A rep's leads of one status by score, and their count, from the index alone.
             active_index(
                 "organization",
