@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from smartweb import dbjson
+from smartweb import dbloaders
 
 CONTEXT = (
     "SELECT set_config('smartweb.organization_id', %s::text, true),"
@@ -66,7 +66,7 @@ def connect(url: str) -> psycopg.Connection:
     # the application's connections.
     conn = psycopg.connect(url, autocommit=True)
     conn.prepare_threshold = None
-    dbjson.configure(conn)
+    dbloaders.configure(conn)
     return conn
 
 

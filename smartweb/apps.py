@@ -10,7 +10,7 @@ class SmartwebConfig(AppConfig):
 
         # checks and schema are imported for their registrations: the system checks and
         # the OpenAPI auth scheme.
-        from smartweb import checks, dbjson  # noqa: F401
+        from smartweb import checks, dbloaders  # noqa: F401
         from smartweb.api import schema  # noqa: F401
 
-        connection_created.connect(dbjson.on_connection_created)
+        connection_created.connect(dbloaders.on_connection_created)
