@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 
 from smartweb import dbloaders
+from smartweb.db_bootstrap import SEARCH_ROLE
 
 CONTEXT = (
     "SELECT set_config('smartweb.organization_id', %s::text, true),"
     " set_config('smartweb.user_id', %s::text, true)"
 )
-FORCED_TABLES = """
-SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relforcerowsecurity
-"""
 
 
 @dataclass
@@ -39,25 +38,30 @@ class Timing:
         }
 
 
-def merged(timings: list[Timing]) -> Timing:
-    return Timing([sample for timing in timings for sample in timing.samples])
-
-
 WARMUP = 3
 
 
-def repeat(
-    run: Callable[[], float], *, iterations: int, seconds: float, warmup: int = WARMUP
-) -> Timing:
-    """Call `run` (which returns its own duration in ms) up to `iterations` times, or for
-    `seconds`, after a few unmeasured calls that bring the data into the caches."""
+def interleaved(
+    runs: dict[str, Callable[[], float]], *, iterations: int, seconds: float, warmup: int = WARMUP
+) -> dict[str, Timing]:
+    """Call each of `runs` (each returns its own duration in ms) in turn, up to `iterations`
+    times or for `seconds` (at least 20 times), after a few unmeasured turns that bring the
+    data into the caches. In turn, one call of each after the other, not all of one run
+    then all of the next: the host is shared and its speed drifts within seconds, and a
+    drift then weighs on every run alike instead of skewing their ratios. The order
+    rotates, so that none always runs first."""
+    order = list(runs)
     for _ in range(warmup):
-        run()
-    samples: list[float] = []
+        for name in order:
+            runs[name]()
+    samples: dict[str, list[float]] = {name: [] for name in order}
     deadline = time.perf_counter() + seconds
-    while len(samples) < iterations and (len(samples) < 20 or time.perf_counter() < deadline):
-        samples.append(run())
-    return Timing(samples)
+    turn = 0
+    while turn < iterations and (turn < 20 or time.perf_counter() < deadline):
+        for name in order[turn % len(order) :] + order[: turn % len(order)]:
+            samples[name].append(runs[name]())
+        turn += 1
+    return {name: Timing(values) for name, values in samples.items()}
 
 
 def connect(url: str) -> psycopg.Connection:
@@ -70,62 +74,62 @@ def connect(url: str) -> psycopg.Connection:
     return conn
 
 
-def _execute_all(
-    conn, statements: list[str], each: list[list[float]] | None = None
-) -> tuple[float, int]:
-    """Run the statements in order; their total time (ms) and the largest row count.
-    With `each`, every statement's own time is appended to its list."""
-    rows = 0
-    started = time.perf_counter()
-    for index, statement in enumerate(statements):
-        begun = time.perf_counter()
-        rows = max(rows, len(conn.execute(statement).fetchall()))
-        if each is not None:
-            each[index].append((time.perf_counter() - begun) * 1000)
-    return (time.perf_counter() - started) * 1000, rows
+class Statements:
+    """A request's statements on one connection, run in order by each call, which returns
+    their total time (ms); only the statements are timed (send, execute, fetch). Keeps the
+    largest row count and each statement's own times."""
+
+    def __init__(self, conn, statements: list[str], context: list[str] | None):
+        self.conn, self.statements, self.context = conn, statements, context
+        self.rows = 0
+        self._each: list[list[float]] = [[] for _ in statements]
+
+    def __call__(self) -> float:
+        if self.context is None:
+            return self._execute()
+        # each run in its own transaction, the context set transaction-locally as the app does
+        with self.conn.transaction():
+            self.conn.execute(CONTEXT, self.context)
+            return self._execute()
+
+    def _execute(self) -> float:
+        started = time.perf_counter()
+        for index, statement in enumerate(self.statements):
+            begun = time.perf_counter()
+            self.rows = max(self.rows, len(self.conn.execute(statement).fetchall()))
+            self._each[index].append((time.perf_counter() - begun) * 1000)
+        return (time.perf_counter() - started) * 1000
+
+    def each(self, measured: int) -> list[Timing]:
+        """Each statement's times in the last `measured` runs (the warm-up ones before)."""
+        return [Timing(samples[len(samples) - measured :]) for samples in self._each]
 
 
+@contextmanager
 def under_rls(
-    url: str, organization_id: str, user_id: str, statements: list[str], **repeat_args
-) -> tuple[Timing, int, list[Timing]]:
-    """As the runtime role, each run in its own transaction with the context set the way
-    the application sets it (transaction-local); only the statements are timed. Also each
-    statement's own timing."""
-    found = 0
-    each: list[list[float]] = [[] for _ in statements]
+    url: str, organization_id: str, user_id: str, statements: list[str]
+) -> Iterator[Statements]:
+    """As the runtime role, each run in its own transaction with the organization context."""
     with connect(url) as conn:
-
-        def run() -> float:
-            nonlocal found
-            with conn.transaction():
-                conn.execute(CONTEXT, [organization_id, user_id])
-                elapsed, found = _execute_all(conn, statements, each)
-            return elapsed
-
-        total = repeat(run, warmup=WARMUP, **repeat_args)
-    return total, found, [Timing(samples[WARMUP:]) for samples in each]
+        yield Statements(conn, statements, [str(organization_id), str(user_id)])
 
 
+@contextmanager
 def without_rls(
-    url: str, organization_id: str, user_id: str, statements: list[str], **repeat_args
-) -> tuple[Timing, int]:
-    """As the owner role, inside one transaction that lifts FORCE ROW LEVEL SECURITY from
-    every table and is rolled back at the end: the owner is then not subject to the
-    policies, nothing is changed for anyone else, and a crash leaves nothing behind. The
-    statements carry the app's explicit organization filter, so they return the same rows.
-    """
-    found = 0
+    url: str, organization_id: str, user_id: str, statements: list[str]
+) -> Iterator[Statements]:
+    """As the search role (BYPASSRLS, smartweb.db_bootstrap), which the owner role may
+    become: not subject to the policies. Inside one transaction, rolled back at the end,
+    that first grants it SELECT on every table: nothing changes for anyone else, no table
+    is locked against the runtime role's runs in between, and a crash leaves nothing
+    behind. The statements carry the app's explicit organization filter, so they return
+    the same rows; the context is set for what reads it outside the policies."""
     with connect(url) as conn, conn.transaction(force_rollback=True):
-        for (table,) in conn.execute(FORCED_TABLES).fetchall():
-            conn.execute(f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY')
-        conn.execute(CONTEXT, [organization_id, user_id])
-
-        def run() -> float:
-            nonlocal found
-            elapsed, found = _execute_all(conn, statements)
-            return elapsed
-
-        return repeat(run, **repeat_args), found
+        role = sql.Identifier(SEARCH_ROLE)
+        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(role))
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(role))
+        conn.execute(CONTEXT, [str(organization_id), str(user_id)])
+        yield Statements(conn, statements, None)
 
 
 def explain(url: str, organization_id: str, user_id: str, statements: list[str]) -> list[str]:

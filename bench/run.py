@@ -7,11 +7,13 @@ For each case the runner makes the API request once as a real user with a real t
 (Django test client) and captures the SQL the application runs for it. Then it times:
 - those statements as the runtime role under RLS, each run in its own transaction with
   the organization context set like the app does (`set_config(…, true)`);
-- the same statements as the owner role with FORCE ROW LEVEL SECURITY lifted inside a
-  transaction that is rolled back (the statements keep the app's explicit organization
-  filter): the RLS overhead is the ratio of the two medians;
+- the same statements as a role not subject to the policies (measure.without_rls; the
+  statements keep the app's explicit organization filter): the RLS overhead is the ratio
+  of the two medians;
 - the API request end to end (routing, authentication, context, permission service,
   serializers, JSON): the API/SQL ratio.
+The three run in turn, one run of each after the other, so that the shared host's drift
+weighs on them alike.
 Then `bench.loadtest` runs gunicorn on 127.0.0.1 and drives it with mixed reads and writes
 for several organizations. Results go to bench/results.json and bench/README.md.
 
@@ -288,7 +290,8 @@ def captured_sql(
     return statements
 
 
-def api_timing(client, path: str, **repeat_args) -> measure.Timing:
+def api_run(client, path: str) -> Callable[[], float]:
+    """One request through Django (the test client, in process); its duration in ms."""
     import time
 
     def run() -> float:
@@ -299,7 +302,7 @@ def api_timing(client, path: str, **repeat_args) -> measure.Timing:
             raise RuntimeError(f"GET {path}: {response.status_code}")
         return elapsed
 
-    return measure.repeat(run, **repeat_args)
+    return run
 
 
 # The floor the targets are set against: the largest organization's first page of lead
@@ -316,19 +319,11 @@ def run_scale(scale: str, args) -> dict:
     _switch_database(runtime)
     params = discover(runtime)
     clients = api_clients(params)
-    repeat_args = {
-        "iterations": max(20, args.iterations // args.rounds),
-        "seconds": args.seconds / args.rounds,
-    }
+    measured = {"iterations": args.iterations, "seconds": args.seconds}
     results = {"params": params, "cases": {}}
-    reference, _, _ = measure.under_rls(
-        runtime,
-        params["organization"],
-        params["admin"],
-        [REFERENCE.format(organization=params["organization"])],
-        iterations=args.iterations,
-        seconds=args.seconds,
-    )
+    reference_sql = [REFERENCE.format(organization=params["organization"])]
+    with measure.under_rls(runtime, params["organization"], params["admin"], reference_sql) as raw:
+        reference = measure.interleaved({"reference": raw}, **measured)["reference"]
     results["reference"] = reference.summary()
     print(f"{scale:>5} reference: raw first page p50 {reference.percentile(50):.2f} ms", flush=True)
     for case in CASES:
@@ -344,22 +339,20 @@ def run_scale(scale: str, args) -> dict:
                 for statement, plan in zip(statements, plans, strict=True):
                     print(f"-- {scale} {case.name}\n{statement}\n{plan}\n", flush=True)
             continue
-        # In alternating rounds, so that a drift of the machine's speed (a shared host)
-        # weighs on the three alike rather than skewing their ratios.
-        rls_runs, plain_runs, api_runs, each_runs = [], [], [], []
-        for _ in range(args.rounds):
-            rls, rows, each = measure.under_rls(
-                runtime, params["organization"], user, statements, **repeat_args
+        # The three in turn, run by run: a drift of the shared host's speed weighs on
+        # them alike instead of skewing their ratios (measure.interleaved).
+        organization = str(params["organization"])
+        with (
+            measure.under_rls(runtime, organization, user, statements) as under,
+            measure.without_rls(owner, organization, user, statements) as plain_run,
+        ):
+            timings = measure.interleaved(
+                {"rls": under, "no_rls": plain_run, "api": api_run(client, path)},
+                iterations=args.iterations,
+                seconds=args.seconds * 3,
             )
-            plain, plain_rows = measure.without_rls(
-                owner, str(params["organization"]), user, statements, **repeat_args
-            )
-            rls_runs.append(rls)
-            each_runs.append(each)
-            plain_runs.append(plain)
-            api_runs.append(api_timing(client, path, **repeat_args))
-        rls, plain, api = map(measure.merged, (rls_runs, plain_runs, api_runs))
-        each = [measure.merged(list(timings)) for timings in zip(*each_runs, strict=True)]
+        rls, plain, api = timings["rls"], timings["no_rls"], timings["api"]
+        each, rows, plain_rows = under.each(len(rls.samples)), under.rows, plain_run.rows
         results["cases"][case.name] = {
             "path": path,
             "statements": statements,
@@ -407,10 +400,9 @@ def machine() -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="100k,1m", help="comma-separated: 10k,100k,1m")
-    parser.add_argument("--iterations", type=int, default=200, help="per measurement, at most")
-    parser.add_argument("--seconds", type=float, default=8, help="per measurement, at most")
+    parser.add_argument("--iterations", type=int, default=200, help="runs of each, at most")
     parser.add_argument(
-        "--rounds", type=int, default=4, help="alternating rounds the runs are split into"
+        "--seconds", type=float, default=8, help="per run kind (RLS, without, API), at most"
     )
     parser.add_argument("--load-seconds", type=int, default=30, help="0: no load test")
     parser.add_argument("--load-workers", type=int, default=3, help="gunicorn workers")
