@@ -361,6 +361,19 @@ def test_the_timeline_is_newest_first(org_a, rep_a, lead_a):
     assert len(times) == 3 and times == sorted(times, reverse=True)
 
 
+def test_the_timeline_reads_its_lead_only_to_check_access(org_a, rep_a, lead_a, tag_a):
+    LeadTagFactory(organization=org_a, lead=lead_a, tag=tag_a)
+    client = api_client(rep_a, org_a)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(f"/api/v1/leads/{lead_a.pk}/timeline/").status_code == 200
+    lead_reads = [
+        q["sql"] for q in captured.captured_queries if q["sql"].startswith('SELECT "leads_lead"')
+    ]
+    assert len(lead_reads) == 1
+    # no company, assignee or tags read for a lead the timeline does not show
+    assert "json_build_object" not in lead_reads[0]
+
+
 def test_logging_an_interaction_updates_the_lead(org_a, rep_a, lead_a):
     client = api_client(rep_a, org_a)
     response = client.post(
