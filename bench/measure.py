@@ -79,17 +79,17 @@ class Statements:
     their total time (ms); only the statements are timed (send, execute, fetch). Keeps the
     largest row count and each statement's own times."""
 
-    def __init__(self, conn, statements: list[str], context: list[str] | None):
+    def __init__(self, conn, statements: list[str], context: list[str] | None = None):
         self.conn, self.statements, self.context = conn, statements, context
         self.rows = 0
         self._each: list[list[float]] = [[] for _ in statements]
 
     def __call__(self) -> float:
-        if self.context is None:
-            return self._execute()
-        # each run in its own transaction, the context set transaction-locally as the app does
-        with self.conn.transaction():
-            self.conn.execute(CONTEXT, self.context)
+        # Each run in a transaction of its own, or a savepoint rolled back, which releases
+        # the locks its statements took: every run takes its locks anew, as a request does.
+        with self.conn.transaction(force_rollback=self.context is None):
+            if self.context is not None:  # set transaction-locally, as the app does
+                self.conn.execute(CONTEXT, self.context)
             return self._execute()
 
     def _execute(self) -> float:
@@ -123,13 +123,14 @@ def without_rls(
     that first grants it SELECT on every table: nothing changes for anyone else, no table
     is locked against the runtime role's runs in between, and a crash leaves nothing
     behind. The statements carry the app's explicit organization filter, so they return
-    the same rows; the context is set for what reads it outside the policies."""
+    the same rows; the context is set for what reads it outside the policies. Each run
+    is a savepoint, rolled back (Statements)."""
     with connect(url) as conn, conn.transaction(force_rollback=True):
         role = sql.Identifier(SEARCH_ROLE)
         conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(role))
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(role))
         conn.execute(CONTEXT, [str(organization_id), str(user_id)])
-        yield Statements(conn, statements, None)
+        yield Statements(conn, statements)
 
 
 def explain(url: str, organization_id: str, user_id: str, statements: list[str]) -> list[str]:

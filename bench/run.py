@@ -313,6 +313,10 @@ REFERENCE = (
 )
 
 
+def _pair(timing: measure.Timing) -> str:
+    return f"{timing.percentile(50):.2f}/{timing.percentile(95):.2f}"
+
+
 def run_scale(scale: str, args) -> dict:
     dbname = databases.database_name(scale)
     runtime, owner = databases.runtime_url(dbname), databases.owner_url(dbname)
@@ -364,9 +368,9 @@ def run_scale(scale: str, args) -> dict:
             "api": api.summary(),
         }
         print(
-            f"{scale:>5} {case.name:<18} rows={rows:<5} rls p95={rls.percentile(95):7.2f} ms"
-            f"  no-rls p95={plain.percentile(95):7.2f} ms  api p95={api.percentile(95):7.2f} ms"
-            f"  (each statement p95: {', '.join(f'{t.percentile(95):.2f}' for t in each)})",
+            f"{scale:>5} {case.name:<18} rows={rows:<5} p50/p95 ms: rls {_pair(rls)}"
+            f"  no-rls {_pair(plain)} ({rls.percentile(50) / plain.percentile(50):.2f}×)"
+            f"  api {_pair(api)}  each statement {', '.join(_pair(t) for t in each)}",
             flush=True,
         )
     if args.load_seconds and not args.explain:
