@@ -12,8 +12,8 @@ For each case the runner makes the API request once as a real user with a real t
   of the two medians;
 - the API request end to end (routing, authentication, context, permission service,
   serializers, JSON): the API/SQL ratio.
-The three run in turn, one run of each after the other, so that the shared host's drift
-weighs on them alike.
+The two SQL measurements run in turn, one run of each after the other, so that the shared
+host's drift weighs on them alike; the API after them.
 Then `bench.loadtest` runs gunicorn on 127.0.0.1 and drives it with mixed reads and writes
 for several organizations. Results go to bench/results.json and bench/README.md.
 
@@ -343,19 +343,24 @@ def run_scale(scale: str, args) -> dict:
                 for statement, plan in zip(statements, plans, strict=True):
                     print(f"-- {scale} {case.name}\n{statement}\n{plan}\n", flush=True)
             continue
-        # The three in turn, run by run: a drift of the shared host's speed weighs on
-        # them alike instead of skewing their ratios (measure.interleaved).
+        # Under RLS and without it in turn, run by run: a drift of the shared host's speed
+        # weighs on both alike instead of skewing their ratio (measure.interleaved). The
+        # API after them: a request between two statement runs would leave them the CPU's
+        # caches cold, and the SQL is timed as the reference is, warm.
         organization = str(params["organization"])
         with (
             measure.under_rls(runtime, organization, user, statements) as under,
             measure.without_rls(owner, organization, user, statements) as plain_run,
         ):
             timings = measure.interleaved(
-                {"rls": under, "no_rls": plain_run, "api": api_run(client, path)},
+                {"rls": under, "no_rls": plain_run},
                 iterations=args.iterations,
-                seconds=args.seconds * 3,
+                seconds=args.seconds * 2,
             )
-        rls, plain, api = timings["rls"], timings["no_rls"], timings["api"]
+        rls, plain = timings["rls"], timings["no_rls"]
+        api = measure.interleaved(
+            {"api": api_run(client, path)}, iterations=args.iterations, seconds=args.seconds
+        )["api"]
         each, rows, plain_rows = under.each(len(rls.samples)), under.rows, plain_run.rows
         results["cases"][case.name] = {
             "path": path,
