@@ -697,11 +697,14 @@ def rebuild_indexes(url: str, indexes: list[tuple[str, str, int]], workers: int)
             result.result()
 
 
-def vacuum_analyze(url: str, table_names: list[str], workers: int) -> None:
+def vacuum(url: str, table_names: list[str], workers: int, *, analyze: bool = True) -> None:
+    """VACUUM the tables (and ANALYZE them, unless told not to), `workers` at a time."""
+    statement = "VACUUM (ANALYZE) {}" if analyze else "VACUUM {}"
+
     def run(names):
         with psycopg.connect(url, autocommit=True) as conn:
             for name in names:
-                conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(name)))
+                conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
 
     with ThreadPoolExecutor(workers) as pool:
         for result in [pool.submit(run, table_names[i::workers]) for i in range(workers)]:
@@ -812,7 +815,7 @@ def main(argv: list[str] | None = None) -> int:
                 " WHERE schemaname = 'public' AND tableowner = current_user"
             ).fetchall()
         ]
-    vacuum_analyze(url, names, args.workers)
+    vacuum(url, names, args.workers)
     seconds = round(time.monotonic() - started)
     summary = {
         "scale": args.scale,

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import databases, measure
+from bench import databases, generate, measure
 
 RESULTS = Path(__file__).with_name("results.json")
 README = Path(__file__).with_name("README.md")
@@ -317,9 +317,19 @@ def _pair(timing: measure.Timing) -> str:
     return f"{timing.percentile(50):.2f}/{timing.percentile(95):.2f}"
 
 
+def vacuum_bulk_tables(owner: str) -> None:
+    """The load test of an earlier run updated the largest organizations' leads: 3,200 dead
+    row versions at 1M, all at the top of the lists measured, made the lead pages ~50%
+    slower (planning reads the indexes' ends through them, scans check each on the heap).
+    VACUUM restores the state of the data as generated; its statistics are kept."""
+    tables = [generate.tables()[name].name for name in generate.BULK_TABLES]
+    generate.vacuum(owner, tables, workers=2, analyze=False)
+
+
 def run_scale(scale: str, args) -> dict:
     dbname = databases.database_name(scale)
     runtime, owner = databases.runtime_url(dbname), databases.owner_url(dbname)
+    vacuum_bulk_tables(owner)
     _switch_database(runtime)
     params = discover(runtime)
     clients = api_clients(params)

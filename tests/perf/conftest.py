@@ -46,7 +46,7 @@ def dataset(django_db_setup, django_db_blocker):
         with generate.psycopg.connect(url) as conn:
             before = generate.index_definitions(conn, tables)
         plans = generate.load(url, leads=LEADS, organizations=ORGANIZATIONS, workers=1)
-        generate.vacuum_analyze(url, tables, workers=1)
+        generate.vacuum(url, tables, workers=1)
         with generate.psycopg.connect(url) as conn:
             after = generate.index_definitions(conn, tables)
         yield {"plans": plans, "indexes_before": before, "indexes_after": after}
