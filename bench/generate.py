@@ -53,8 +53,10 @@ from bench.rows import (
     tables,
     uid,
 )
+from leads import scoring
 
 LARGEST_SHARE = 0.13
+SCORE_WEIGHTS = scoring.weights_for(None)  # the organizations keep the defaults
 LEADS_PER_ORGANIZATION = 1_000
 CHUNK_LEADS = 10_000
 INTERACTIONS_PER_LEAD = 5
@@ -347,10 +349,11 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
         domain = f"{family.lower()}{kind.replace('_', '')}{n}.co.uk"
         phone_digits = f"{rng.randrange(10**9, 10**10)}"
         company_id, lead_id = uid(rng), uid(rng)
+        website_status, rating = rng.choice(WEBSITE_STATUSES), round(rng.uniform(2.5, 5), 1)
+        reviews, size = rng.randrange(300), rng.choice(("solo", "small", "medium", "large"))
         presence = (
-            f'{{"website_status": "{rng.choice(WEBSITE_STATUSES)}",'
-            f' "google_rating": {rng.uniform(2.5, 5):.1f},'
-            f' "google_review_count": {rng.randrange(300)}}}'
+            f'{{"website_status": "{website_status}", "google_rating": {rating},'
+            f' "google_review_count": {reviews}}}'
         )
         out["company"].append(
             company_t.line(
@@ -360,7 +363,7 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
                 created,
                 f"{family} {trade} {rng.choice(COMPANY_SUFFIXES)}".rstrip(),
                 kind,
-                rng.choice(("solo", "small", "medium", "large")),
+                size,
                 f"+44 {phone_digits}",
                 f"info@{domain}",
                 f"https://www.{domain}",
@@ -379,6 +382,26 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
         assignee = rng.choice(plan.reps) if rng.random() < 0.9 else None
         touched = clock.at(rng.randrange(created_i, last))
         email = f"{first.lower()}@{domain}"
+        consent = rng.random() < 0.6
+        # floor() of an exponential of mean m averages about m - 0.5
+        interactions = min(25, int(rng.expovariate(1 / (INTERACTIONS_PER_LEAD + 0.5))))
+        # Scored as the app scores (leads.scoring), its breakdown stored with it: a lead
+        # list reads and decodes ~600 bytes of JSON a lead, as it does on real data.
+        score, breakdown = scoring.compute(
+            scoring.ScoreInputs(
+                website_status=website_status,
+                google_rating=rating,
+                google_review_count=reviews,
+                business_type=kind,
+                size=size,
+                has_phone=True,
+                has_email=True,
+                consent_to_contact=consent,
+                recent_interactions=min(interactions, rng.randrange(6)),
+                positive_outcomes=rng.randrange(3) if interactions else 0,
+            ),
+            SCORE_WEIGHTS,
+        )
         out["lead"].append(
             lead_t.line(
                 lead_id,
@@ -392,12 +415,14 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
                 f"07{phone_digits[:9]}",
                 status,
                 rng.choice(LEAD_SOURCES),
-                str(min(100, int(rng.betavariate(2, 3) * 101))),
+                str(score),
+                json.dumps(breakdown),
+                touched,
                 assignee,
                 touched,
                 clock.future_day(rng) if rng.random() < 0.3 else None,
                 touched,
-                "t" if rng.random() < 0.6 else "f",
+                "t" if consent else "f",
                 " ".join(rng.sample(NOTE_WORDS, 5)),
                 f"+447{phone_digits[:9]}",
                 email,
@@ -407,8 +432,7 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
             out["leadtag"].append(
                 tag_t.line(uid(rng), org, created, created, lead_id, rng.choice(plan.tags))
             )
-        # floor() of an exponential of mean m averages about m - 0.5
-        for _ in range(min(25, int(rng.expovariate(1 / (INTERACTIONS_PER_LEAD + 0.5))))):
+        for _ in range(interactions):
             _interaction(
                 out,
                 inter_t,

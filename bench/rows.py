@@ -146,6 +146,8 @@ def tables() -> dict[str, Table]:
                 "status",
                 "source",
                 "lead_score",
+                "score_breakdown",
+                "scored_at",
                 "assigned_to_id",
                 "last_contacted_at",
                 "next_follow_up_at",
