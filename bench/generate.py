@@ -386,7 +386,7 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
         # floor() of an exponential of mean m averages about m - 0.5
         interactions = min(25, int(rng.expovariate(1 / (INTERACTIONS_PER_LEAD + 0.5))))
         # Scored as the app scores (leads.scoring), its breakdown stored with it: a lead
-        # list reads and decodes ~600 bytes of JSON a lead, as it does on real data.
+        # list reads and decodes ~680 bytes of JSON a lead, as it does on real data.
         score, breakdown = scoring.compute(
             scoring.ScoreInputs(
                 website_status=website_status,
