@@ -385,6 +385,9 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
         consent = rng.random() < 0.6
         # floor() of an exponential of mean m averages about m - 0.5
         interactions = min(25, int(rng.expovariate(1 / (INTERACTIONS_PER_LEAD + 0.5))))
+        # the recent ones among them, and the positive ones among those
+        recent = min(interactions, rng.randrange(6))
+        positive = rng.randrange(min(recent, 2) + 1)
         # Scored as the app scores (leads.scoring), its breakdown stored with it: a lead
         # list reads and decodes ~680 bytes of JSON a lead, as it does on real data.
         score, breakdown = scoring.compute(
@@ -397,8 +400,8 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
                 has_phone=True,
                 has_email=True,
                 consent_to_contact=consent,
-                recent_interactions=min(interactions, rng.randrange(6)),
-                positive_outcomes=rng.randrange(3) if interactions else 0,
+                recent_interactions=recent,
+                positive_outcomes=positive,
             ),
             SCORE_WEIGHTS,
         )

@@ -4,6 +4,8 @@ points add up to it (leads.scoring)."""
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 import pytest
 
@@ -11,6 +13,10 @@ from leads import scoring
 from tests.perf.conftest import owner_url
 
 pytestmark = pytest.mark.django_db
+
+
+def engagement_reason(breakdown: dict) -> str:
+    return breakdown["factors"]["engagement"]["reason"]
 
 
 def test_every_generated_lead_carries_its_score_breakdown(dataset):
@@ -27,4 +33,7 @@ def test_every_generated_lead_carries_its_score_breakdown(dataset):
         assert set(breakdown["factors"]) == set(scoring.FACTORS)
         points = sum(factor["points"] for factor in breakdown["factors"].values())
         assert abs(points - score) <= 1  # each factor's points are rounded
+        # "R interactions in 90 days, P positive": the positive ones are among the recent
+        recent, _days, positive = map(int, re.findall(r"\d+", engagement_reason(breakdown)))
+        assert positive <= recent
     assert len({score for score, _, _ in rows}) > 30  # spread, not one value
