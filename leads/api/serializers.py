@@ -155,6 +155,15 @@ class LeadSerializer(ModelSerializer):
         return allowed_transitions(lead.status)
 
 
+class LeadListSerializer(LeadSerializer):
+    """A lead as lists show it: its score without the score's breakdown, which the lead's
+    own page and every write's response carry (docs/decisions/0007)."""
+
+    class Meta(LeadSerializer.Meta):
+        fields = [name for name in LeadSerializer.Meta.fields if name != "score_breakdown"]
+        read_only_fields = fields
+
+
 class InteractionSerializer(ModelSerializer):
     created_by = UserSummarySerializer(read_only=True, source="creator_summary")
 

@@ -141,8 +141,15 @@ class LeadViewSet(ServiceModelViewSet):
         "merge": Action.UPDATE,
     }
 
+    def get_serializer_class(self):
+        if self.action == "list":
+            return s.LeadListSerializer
+        return super().get_serializer_class()
+
     def base_queryset(self):
         leads = Lead.objects.defer("search_vector")
+        if self.action == "list":  # its serializer leaves the breakdown out (ADR 0007)
+            leads = leads.defer("score_breakdown")
         if self.action == "export":  # reads its own columns, for every row
             return leads.select_related("assigned_to")
         if self.action == "timeline":  # the lead is read to check access, not shown

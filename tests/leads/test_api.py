@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from accounts.models import AuditLog
-from leads.api.serializers import LeadSerializer
+from leads.api.serializers import LeadListSerializer
 from leads.choices import CompanySize
 from leads.models import Company, Interaction, Lead, LeadTag, Tag
 from smartweb.tenancy.context import tenant_context
@@ -486,9 +486,11 @@ def test_a_listed_lead_shows_its_company_and_tags_by_name_as_its_detail_does(
     assert listed[str(lead_a2.pk)]["tags"] == []
     assert listed[str(lead_a.pk)]["company"]["name"] == "Drip Drop Plumbing"
     for lead in (lead_a, lead_a2):
-        assert listed[str(lead.pk)] == client.get(f"/api/v1/leads/{lead.pk}/").json()
+        detail = client.get(f"/api/v1/leads/{lead.pk}/").json()
+        detail.pop("score_breakdown")  # the lead's own, not a list's (ADR 0007)
+        assert listed[str(lead.pk)] == detail
         with tenant_context(org_a):  # a lead read alone, from its rows
-            alone = LeadSerializer(Lead.objects.get(pk=lead.pk)).data
+            alone = LeadListSerializer(Lead.objects.get(pk=lead.pk)).data
         assert listed[str(lead.pk)] == json.loads(JSONRenderer().render(alone))
 
 
@@ -629,3 +631,17 @@ def test_timeline_query_count_does_not_grow(org_a, rep_a, lead_a):
     for _ in range(12):
         InteractionFactory(organization=org_a, lead=lead_a, created_by=rep_a)
     assert _queries(client, url) == few
+
+
+def test_a_list_shows_the_score_and_the_lead_its_breakdown(org_a, rep_a, lead_a):
+    client = api_client(rep_a, org_a)
+    with CaptureQueriesContext(connection) as queries:
+        listed = client.get("/api/v1/leads/").json()["results"]
+    assert [lead["id"] for lead in listed] == [str(lead_a.pk)]
+    assert listed[0]["lead_score"] == lead_a.lead_score and "score_breakdown" not in listed[0]
+    page = next(
+        q["sql"] for q in queries if 'FROM "leads_lead"' in q["sql"] and "LIMIT" in q["sql"]
+    )
+    assert "score_breakdown" not in page
+    lead = client.get(f"/api/v1/leads/{lead_a.pk}/").json()
+    assert lead["score_breakdown"]["factors"]["website"]["reason"]
