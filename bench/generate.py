@@ -49,6 +49,7 @@ from bench.rows import (
     TRADES,
     WEBSITE_STATUSES,
     Clock,
+    copy_text,
     surname,
     tables,
     uid,
@@ -351,9 +352,12 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
         company_id, lead_id = uid(rng), uid(rng)
         website_status, rating = rng.choice(WEBSITE_STATUSES), round(rng.uniform(2.5, 5), 1)
         reviews, size = rng.randrange(300), rng.choice(("solo", "small", "medium", "large"))
-        presence = (
-            f'{{"website_status": "{website_status}", "google_rating": {rating},'
-            f' "google_review_count": {reviews}}}'
+        presence = copy_text(
+            {
+                "website_status": website_status,
+                "google_rating": rating,
+                "google_review_count": reviews,
+            }
         )
         out["company"].append(
             company_t.line(
@@ -419,7 +423,7 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
                 status,
                 rng.choice(LEAD_SOURCES),
                 str(score),
-                json.dumps(breakdown),
+                copy_text(breakdown),
                 touched,
                 assignee,
                 touched,

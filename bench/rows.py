@@ -26,13 +26,16 @@ def uid(rng: random.Random) -> str:
     return f"{rng.getrandbits(128):032x}"
 
 
-def _text(value) -> str:
+def copy_text(value) -> str:
+    """A value as a field of COPY's text format. JSON is written by `json.dumps`, whose
+    output has no raw tab or newline but may hold backslashes (its escapes of quotes,
+    control and non-ASCII characters), which COPY would read as its own: they are doubled."""
     if value is None:
         return NULL
     if isinstance(value, bool):
         return "t" if value else "f"
-    if isinstance(value, dict | list) and not isinstance(value, str):
-        return json.dumps(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value).replace("\\", "\\\\")
     return str(value)
 
 
@@ -60,7 +63,7 @@ class Table:
                 value = ""
             else:
                 raise ValueError(f"{self.name}.{column} is NOT NULL and has no default")
-            rest.append((column, _text(value)))
+            rest.append((column, copy_text(value)))
         self.all_columns = columns + tuple(column for column, _ in rest)
         self.suffix = "".join("\t" + text for _, text in rest) + "\n"
         self.column_list = ", ".join(f'"{c}"' for c in self.all_columns)

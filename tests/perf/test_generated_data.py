@@ -9,6 +9,7 @@ import re
 import psycopg
 import pytest
 
+from bench.rows import copy_text
 from leads import scoring
 from tests.perf.conftest import owner_url
 
@@ -37,3 +38,13 @@ def test_every_generated_lead_carries_its_score_breakdown(dataset):
         recent, _days, positive = map(int, re.findall(r"\d+", engagement_reason(breakdown)))
         assert positive <= recent
     assert len({score for score, _, _ in rows}) > 30  # spread, not one value
+
+
+def test_json_is_copied_as_it_was_given():
+    # json.dumps writes backslash escapes, which COPY's text format would read as its own
+    value = {"reason": 'Café "Bar" \\ tab\there', "lines": ["one\ntwo"], "n": 1.5}
+    with psycopg.connect(owner_url()) as conn, conn.transaction(force_rollback=True):
+        conn.execute("CREATE TEMPORARY TABLE copied (value jsonb, also text)")
+        with conn.cursor().copy("COPY copied FROM STDIN") as copy:
+            copy.write(f"{copy_text(value)}\t{copy_text(None)}\n")
+        assert conn.execute("SELECT value, also FROM copied").fetchall() == [(value, None)]
