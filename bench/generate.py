@@ -762,6 +762,11 @@ def chunks(plans: list[OrganizationPlan], seed: int):
             )
 
 
+def bulk_table_names() -> list[str]:
+    """The database names of the tables filled per chunk (BULK_TABLES)."""
+    return [tables()[name].name for name in BULK_TABLES]
+
+
 def load(
     url: str,
     *,
@@ -775,7 +780,7 @@ def load(
     """Load the tenants into the (migrated, empty) database at `url`, as the owner role."""
     ctx = Context(now or dt.datetime.now(dt.UTC), _password_hash())
     plans = plan_organizations(leads, organizations, seed)
-    bulk_names = [tables()[name].name for name in BULK_TABLES]
+    bulk_names = bulk_table_names()
     loader = Loader(url)
     with loader.conn.transaction():
         organizations_rows, users = people_rows(plans, ctx)

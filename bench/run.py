@@ -322,8 +322,7 @@ def vacuum_bulk_tables(owner: str) -> None:
     row versions at 1M, all at the top of the lists measured, made the lead pages ~50%
     slower (planning reads the indexes' ends through them, scans check each on the heap).
     VACUUM restores the state of the data as generated; its statistics are kept."""
-    tables = [generate.tables()[name].name for name in generate.BULK_TABLES]
-    generate.vacuum(owner, tables, workers=2, analyze=False)
+    generate.vacuum(owner, generate.bulk_table_names(), workers=2, analyze=False)
 
 
 def run_scale(scale: str, args) -> dict:

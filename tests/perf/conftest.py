@@ -42,7 +42,7 @@ def dataset(django_db_setup, django_db_blocker):
     """The organizations' plans, and the index definitions before and after the load."""
     with django_db_blocker.unblock():
         url = owner_url()
-        tables = [generate.tables()[name].name for name in generate.BULK_TABLES]
+        tables = generate.bulk_table_names()
         with generate.psycopg.connect(url) as conn:
             before = generate.index_definitions(conn, tables)
         plans = generate.load(url, leads=LEADS, organizations=ORGANIZATIONS, workers=1)
