@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import psycopg
 from psycopg import sql
@@ -352,13 +353,12 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
         company_id, lead_id = uid(rng), uid(rng)
         website_status, rating = rng.choice(WEBSITE_STATUSES), round(rng.uniform(2.5, 5), 1)
         reviews, size = rng.randrange(300), rng.choice(("solo", "small", "medium", "large"))
-        presence = copy_text(
-            {
-                "website_status": website_status,
-                "google_rating": rating,
-                "google_review_count": reviews,
-            }
-        )
+        presence = {
+            "website_status": website_status,
+            "google_rating": rating,
+            "google_review_count": reviews,
+        }
+        company_phone, company_email = f"+44{phone_digits}", f"info@{domain}"
         out["company"].append(
             company_t.line(
                 company_id,
@@ -375,9 +375,9 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
                 city,
                 region,
                 f"{postcode}{rng.randrange(1, 30)} {rng.randrange(1, 9)}AB",
-                presence,
-                f"+44{phone_digits}",
-                f"info@{domain}",
+                copy_text(presence),
+                company_phone,
+                company_email,
                 domain,
             )
         )
@@ -385,28 +385,30 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
         status = rng.choice(statuses)
         assignee = rng.choice(plan.reps) if rng.random() < 0.9 else None
         touched = clock.at(rng.randrange(created_i, last))
-        email = f"{first.lower()}@{domain}"
+        email, phone = f"{first.lower()}@{domain}", f"+447{phone_digits[:9]}"
         consent = rng.random() < 0.6
         # floor() of an exponential of mean m averages about m - 0.5
         interactions = min(25, int(rng.expovariate(1 / (INTERACTIONS_PER_LEAD + 0.5))))
         # the recent ones among them, and the positive ones among those
         recent = min(interactions, rng.randrange(6))
         positive = rng.randrange(min(recent, 2) + 1)
-        # Scored as the app scores (leads.scoring), its breakdown stored with it: a lead
-        # list reads and decodes ~680 bytes of JSON a lead, as it does on real data.
-        score, breakdown = scoring.compute(
-            scoring.ScoreInputs(
-                website_status=website_status,
-                google_rating=rating,
-                google_review_count=reviews,
+        # Scored as the app scores its rows (leads.scoring.inputs_for), with the breakdown
+        # it stores (~680 bytes of JSON a lead, which a lead's page reads).
+        scored = SimpleNamespace(
+            company=SimpleNamespace(
+                online_presence=presence,
                 business_type=kind,
                 size=size,
-                has_phone=True,
-                has_email=True,
-                consent_to_contact=consent,
-                recent_interactions=recent,
-                positive_outcomes=positive,
+                phone_normalized=company_phone,
+                email_normalized=company_email,
             ),
+            contact_phone_normalized=phone,
+            contact_email_normalized=email,
+            consent_to_contact=consent,
+            do_not_contact=False,
+        )
+        score, breakdown = scoring.compute(
+            scoring.inputs_for(scored, recent_interactions=recent, positive_outcomes=positive),
             SCORE_WEIGHTS,
         )
         out["lead"].append(
@@ -431,7 +433,7 @@ def chunk_rows(plan: OrganizationPlan, start: int, count: int, ctx: Context, see
                 touched,
                 "t" if consent else "f",
                 " ".join(rng.sample(NOTE_WORDS, 5)),
-                f"+447{phone_digits[:9]}",
+                phone,
                 email,
             )
         )
