@@ -51,7 +51,8 @@ MIDDLEWARE = [
     "accounts.device_sessions.UserSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "smartweb.tenancy.middleware.TenantContextResetMiddleware",
+    # Last: the request's transaction wraps the view and the rendering of its response.
+    "smartweb.tenancy.middleware.RequestTransactionMiddleware",
 ]
 
 ROOT_URLCONF = "smartweb.urls"
@@ -95,8 +96,9 @@ except ValueError as exc:
 # queue, tooling, tests) reaches the same server.
 if "host" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
-# Every request runs in one transaction: the organization context is transaction-local.
-DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# Every request runs in one transaction, opened by RequestTransactionMiddleware around the
+# view *and* its rendering (ATOMIC_REQUESTS would end it before a template is rendered).
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_smartweb")}
 # The owner role runs migrations (and creates the test database); optional at runtime.
 DATABASE_OWNER_URL = env_str("DATABASE_OWNER_URL")

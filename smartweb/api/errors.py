@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -31,6 +31,10 @@ def _code(exc) -> str:
 
 
 def exception_handler(exc, context):
+    # A refused request writes nothing: roll back the request's transaction (DRF's own
+    # rollback looks for ATOMIC_REQUESTS, which RequestTransactionMiddleware replaces).
+    if transaction.get_connection().in_atomic_block:
+        transaction.set_rollback(True)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -77,7 +77,7 @@ def activate(
 ) -> contextvars.Token:
     """Set the context for the rest of the current transaction (must be inside one).
 
-    Used by request handling, where ATOMIC_REQUESTS provides the transaction. Returns a
+    Used by request handling, where RequestTransactionMiddleware provides the transaction. Returns a
     token for `deactivate`; the request middleware resets in any case.
     """
     if not connection.in_atomic_block:

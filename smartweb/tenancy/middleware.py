@@ -1,19 +1,66 @@
-"""Clear the Python side of the organization context after every request.
+"""One transaction per request, around the view *and* the rendering of its response.
 
-The database side is transaction-local and ends with the request's transaction; this
-makes sure a reused worker thread never starts a request with the previous one's state.
+The organization context lives in the request's transaction (`set_config(…, true)`), so
+that transaction must last until the response is complete. Django's ATOMIC_REQUESTS
+wraps the view alone: a `TemplateResponse` (every admin page, DRF's browsable API) is
+rendered after the view returns, when that transaction and the context have ended, and
+every query made while rendering (form choices, inlines, action confirmations) saw no
+rows. Here the transaction wraps the whole of the view handling, rendering included; a
+streamed response, consumed after the request's handling ends, runs in a transaction
+of its own with the same context (docs/decisions/0008).
+
+The Python side of the context is cleared before and after, so a reused worker thread
+never starts a request with the previous one's state; the database side is
+transaction-local and ends with each transaction.
 """
 
-from smartweb.tenancy.context import _State, _state
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from django.db import transaction
+
+from smartweb.tenancy.context import _State, _state, activate, deactivate
 
 
-class TenantContextResetMiddleware:
+class RequestTransactionMiddleware:
+    """Must be the last middleware: it wraps exactly the view and its rendering."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         token = _state.set(_State())
         try:
-            return self.get_response(request)
+            with transaction.atomic():
+                response = self.get_response(request)
+                if response.status_code >= 500:
+                    # An error the view did not survive: nothing it wrote may stay.
+                    transaction.set_rollback(True)
+                state = _state.get()
+            if response.streaming and state.organization_id is not None:
+                response.streaming_content = _streamed_in_context(
+                    state, response.streaming_content
+                )
+            return response
         finally:
             _state.reset(token)
+
+    def process_exception(self, request, exception):
+        # The view (or the rendering of its response) raised: roll its writes back,
+        # whatever response the exception becomes.
+        transaction.set_rollback(True)
+
+
+def _streamed_in_context(state: _State, chunks: Iterable) -> Iterator:
+    """Produce a streamed response's chunks in a transaction with the request's context;
+    the transaction ends with the stream (or when the client goes away)."""
+    with transaction.atomic():
+        activate(
+            organization_id=state.organization_id, user=state.user, membership=state.membership
+        )
+        try:
+            yield from chunks
+        finally:
+            # Not a token reset: a server may resume the stream in another context.
+            deactivate()
