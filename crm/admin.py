@@ -42,7 +42,13 @@ from leads.choices import LeadStatus
 from leads.exceptions import InvalidTransition as LeadInvalidTransition
 from leads.models import Lead
 from smartweb import access
-from smartweb.admin import ReadOnlyAdminMixin, TenantModelAdmin, TenantOwnedModelAdmin, adopt
+from smartweb.admin import (
+    CurrentChoicesInlineMixin,
+    ReadOnlyAdminMixin,
+    TenantModelAdmin,
+    TenantOwnedModelAdmin,
+    adopt,
+)
 from smartweb.errors import refusal_message
 from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource
@@ -71,6 +77,9 @@ class CRMAdmin(TenantOwnedModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method != "POST":
+            # Opening a page one may not open is a 403, not a redirect back to it.
+            return super().changeform_view(request, object_id, form_url, extra_context)
         try:
             with transaction.atomic():
                 return super().changeform_view(request, object_id, form_url, extra_context)
@@ -94,7 +103,28 @@ class CRMAdmin(TenantOwnedModelAdmin):
             self.message_user(request, line, messages.ERROR)
 
 
-class CRMInline(admin.TabularInline):
+def save_inline_rows(formset, fields, *, save, delete) -> None:
+    """Save an inline's rows through the services: `delete(row)` for rows marked for
+    deletion, `save(row or None, changed values)` for changed and new rows. Records them
+    on the formset as `formset.save()` would, for the admin's change message."""
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    for inline in formset.deleted_forms:
+        if not inline.instance._state.adding:
+            delete(inline.instance)
+            formset.deleted_objects.append(inline.instance)
+    for inline in formset.forms:
+        if inline in formset.deleted_forms or not inline.has_changed():
+            continue
+        if inline.instance._state.adding:
+            data = {name: inline.cleaned_data[name] for name in fields}
+            formset.new_objects.append(save(None, data))
+        else:
+            stored = type(inline.instance)._base_manager.get(pk=inline.instance.pk)
+            saved = save(stored, form_changes(inline, fields))
+            formset.changed_objects.append((saved, inline.changed_data))
+
+
+class CRMInline(CurrentChoicesInlineMixin, admin.TabularInline):
     """An inline under the permission service, like its admin."""
 
     extra = 0
@@ -154,17 +184,18 @@ class PipelineAdmin(CRMAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not PipelineStage:
             return super().save_formset(request, form, formset, change)
-        for inline in formset.deleted_forms:
-            if inline.instance.pk:
-                services.stage_delete(stage=inline.instance, acting_user=request.user)
-        for inline in formset.forms:
-            if inline in formset.deleted_forms or not inline.has_changed():
-                continue
-            data = {k: inline.cleaned_data[k] for k in StageInline.fields}
-            stage = inline.instance if inline.instance.pk else None
+
+        def save(stage, data):
             if stage is None:
                 data["pipeline"] = form.instance
-            services.stage_save(stage=stage, acting_user=request.user, **data)
+            return services.stage_save(stage=stage, acting_user=request.user, **data)
+
+        save_inline_rows(
+            formset,
+            StageInline.fields,
+            save=save,
+            delete=lambda stage: services.stage_delete(stage=stage, acting_user=request.user),
+        )
 
     def delete_model(self, request, obj):
         services.pipeline_delete(pipeline=obj, acting_user=request.user)
@@ -226,8 +257,10 @@ class TaskInline(CRMInline):
     fields = ["title", "type", "priority", "status", "due_at", "assigned_to"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is User:
-            kwargs["queryset"] = selectors.active_members()
+        if db_field.name == "assigned_to":
+            kwargs["queryset"] = access.assignable_users(
+                request.user, Action.UPDATE, Resource.TASKS
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -243,11 +276,15 @@ class ConvertLeadForm(forms.Form):
         super().__init__(*args, **kwargs)
         qualified = Lead.objects.filter(status=LeadStatus.QUALIFIED).select_related("company")
         self.fields["lead"].queryset = access.visible(user, Action.READ, qualified)
-        self.fields["owner"].queryset = selectors.active_members()
+        self.fields["owner"].queryset = access.assignable_users(
+            user, Action.CREATE, Resource.OPPORTUNITIES
+        )
+        self.fields["owner"].initial = user.pk
 
 
 @admin.register(Opportunity)
 class OpportunityAdmin(CRMAdmin):
+    assignee_field = "owner"
     list_display = [
         "name",
         "lead",
@@ -304,17 +341,20 @@ class OpportunityAdmin(CRMAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not Task:
             return super().save_formset(request, form, formset, change)
-        for inline in formset.deleted_forms:
-            if inline.instance.pk:
-                inline.instance.delete()
-        for inline in formset.forms:
-            if inline in formset.deleted_forms or not inline.has_changed():
-                continue
-            data = {k: inline.cleaned_data[k] for k in TaskInline.fields}
-            if inline.instance.pk:
-                services.task_update(task=inline.instance, acting_user=request.user, **data)
-            else:
-                services.task_create(acting_user=request.user, opportunity=form.instance, **data)
+
+        def save(task, data):
+            if task is None:
+                return services.task_create(
+                    acting_user=request.user, opportunity=form.instance, **data
+                )
+            return services.task_update(task=task, acting_user=request.user, **data)
+
+        save_inline_rows(
+            formset,
+            TaskInline.fields,
+            save=save,
+            delete=lambda task: services.task_delete(task=task, acting_user=request.user),
+        )
 
     @admin.action(description="Move to the next stage", permissions=["change"])
     def move_to_next_stage(self, request, queryset):
@@ -804,6 +844,7 @@ class DueFilter(admin.SimpleListFilter):
 
 @admin.register(Task)
 class TaskAdmin(CRMAdmin):
+    assignee_field = "assigned_to"
     list_display = ["title", "type", "priority", "status", "due_at", "assigned_to", "lead"]
     list_filter = [
         DueFilter,

@@ -1528,6 +1528,13 @@ def task_update(*, task: Task, acting_user: User | None, **changes) -> Task:
 
 
 @transaction.atomic
+def task_delete(*, task: Task, acting_user: User | None) -> None:
+    """Move a task to the trash (restorable)."""
+    _authorize(acting_user, Action.DELETE, Resource.TASKS, task)
+    task.delete()
+
+
+@transaction.atomic
 def task_complete(*, task: Task, acting_user: User | None) -> Task:
     if task.status not in TASK_OPEN_STATUSES:
         raise InvalidTransition(f"The task is already {task.status}.", allowed=[TaskStatus.OPEN])

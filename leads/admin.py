@@ -27,7 +27,12 @@ from leads.choices import LeadStatus, WebsiteStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.normalize import normalize_email, normalize_phone
 from smartweb import access
-from smartweb.admin import ReadOnlyAdminMixin, TenantOwnedModelAdmin, adopt
+from smartweb.admin import (
+    CurrentChoicesInlineMixin,
+    ReadOnlyAdminMixin,
+    TenantOwnedModelAdmin,
+    adopt,
+)
 from smartweb.errors import refusal_message
 from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource, Scope
@@ -107,7 +112,7 @@ class EnrichmentInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class LeadTagInline(admin.TabularInline):
+class LeadTagInline(CurrentChoicesInlineMixin, admin.TabularInline):
     """Tag editing on the lead (each link and unlink is kept in history)."""
 
     model = LeadTag
@@ -339,6 +344,7 @@ class ImportForm(forms.Form):
 @admin.register(Lead)
 class LeadAdmin(LeadsAdmin):
     form = LeadAdminForm
+    assignee_field = "assigned_to"
     list_display = [
         "__str__",
         "status",

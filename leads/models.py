@@ -56,7 +56,9 @@ class Company(TenantOwnedModel):
     """A trade business: who they are, how to reach them, how they look online."""
 
     rbac_resource = Resource.COMPANIES
-    scope_owner_field = "lead__assigned_to"
+    # A company is its lead's assignee's, and its creator's: one recorded before its lead
+    # must not vanish from the lists of whoever recorded it.
+    scope_owner_field = ("lead__assigned_to", "created_by")
 
     name = models.CharField(max_length=200)
     business_type = models.CharField(
@@ -86,6 +88,14 @@ class Company(TenantOwnedModel):
     is_customer = models.BooleanField(default=False)
     customer_since = models.DateField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     # De-duplication keys, maintained by the services from the fields above.
     phone_normalized = models.CharField(max_length=20, blank=True, editable=False)

@@ -420,7 +420,7 @@ def leads_rescore(
 @transaction.atomic
 def company_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Company:
     authorize(acting_user, Action.CREATE, Resource.COMPANIES)
-    company = Company(organization_id=current_organization_id())
+    company = Company(organization_id=current_organization_id(), created_by=acting_user)
     clean_company_fields(company, data, organization_settings())
     company.save()
     return company
@@ -510,8 +510,11 @@ def lead_update(
     tags: Sequence[Tag] | None = None,
     status_reason: str = "",
 ) -> Lead:
-    """Change a lead (and its company); a status change follows the workflow."""
+    """Change a lead (and its company); a status change follows the workflow. Nothing to
+    change writes nothing (no history row, no re-score)."""
     authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    if not (data or company_data or status_reason) and tags is None:
+        return lead
     settings = organization_settings(lead.organization_id)
     data = dict(data or {})
     status = data.pop("status", None)

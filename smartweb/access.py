@@ -7,7 +7,8 @@ Role permissions give a scope per (resource, action): own (the object's owner fi
 the user), team (owned by a member of the user's team), all (the whole organization).
 Explicit object grants (django-guardian, `UserObjectGrant`) add single objects on top.
 Models say who owns a row with `scope_owner_field` (a field path such as
-"assigned_to" or "lead__assigned_to") and which resource they are with `rbac_resource`.
+"assigned_to" or "lead__assigned_to", or a tuple of paths any of which owns it) and
+which resource they are with `rbac_resource`.
 Everything is evaluated in the current organization context and fails closed.
 """
 
@@ -92,16 +93,39 @@ def team_member_ids(membership) -> list:
     )
 
 
+def assignable_users(user, action: str, resource: str) -> QuerySet:
+    """Whom `user` may make the owner or assignee of a `resource` row: every active
+    member with "all" scope, their team's with "team", themselves alone with "own"."""
+    from accounts.models import Membership, User
+
+    scope = scope_for(user, action, resource)
+    members = Membership.objects.filter(is_active=True)
+    if scope == Scope.TEAM:
+        members = members.filter(user_id__in=team_member_ids(current_membership()))
+    elif scope == Scope.OWN:
+        members = members.filter(user_id=user.pk)
+    elif scope != Scope.ALL:
+        return User.objects.none()
+    return User.objects.filter(is_active=True, pk__in=members.values("user_id")).order_by("email")
+
+
 def _owner_q(model, user, scope: Scope) -> Q | None:
     """The filter of rows within `scope`; None means no filter (all)."""
     if scope == Scope.ALL:
         return None
-    owner_field = getattr(model, "scope_owner_field", None)
-    if owner_field is None:
+    owner_fields = getattr(model, "scope_owner_field", None)
+    if owner_fields is None:
         return Q(pk__in=[])
+    if isinstance(owner_fields, str):
+        owner_fields = (owner_fields,)
     if scope == Scope.OWN:
-        return _owned_q(model, owner_field, "", user.pk)
-    return _owned_q(model, owner_field, "__in", team_member_ids(current_membership()))
+        lookup, owners = "", user.pk
+    else:
+        lookup, owners = "__in", team_member_ids(current_membership())
+    owned = Q()
+    for path in owner_fields:
+        owned |= _owned_q(model, path, lookup, owners)
+    return owned
 
 
 def _owned_q(model, path: str, lookup: str, owners) -> Q:
@@ -216,4 +240,13 @@ def grant(*, user, action: str, obj, acting_user=None):
     return row
 
 
-__all__ = ["Action", "Resource", "Scope", "can", "grant", "scope_for", "visible"]
+__all__ = [
+    "Action",
+    "Resource",
+    "Scope",
+    "assignable_users",
+    "can",
+    "grant",
+    "scope_for",
+    "visible",
+]

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth.models import Group
+from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
+from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
 
 from smartweb import access
-from smartweb.rbac import Action
+from smartweb.forms import keep_current_choices
+from smartweb.rbac import Action, Scope
 
 
 def adopt(obj, saved) -> None:
@@ -38,6 +42,16 @@ class ReadOnlyAdminMixin(AppendOnlyAdminMixin):
         return False
 
 
+class CurrentChoicesInlineMixin:
+    """Inline rows keep their current related values among the choices (see
+    `keep_current_choices`)."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = keep_current_choices(formset.form)
+        return formset
+
+
 class TenantChangeList(ChangeList):
     """A changelist reads its page alone, then the `list_select_related` relations by id
     (prefetched), never joined: under RLS a joined tenant table hides its organization
@@ -51,15 +65,50 @@ class TenantChangeList(ChangeList):
 
 
 class TenantModelAdmin(admin.ModelAdmin):
+    # The user field that makes a row someone's own ("assigned_to", "owner"), if any: it
+    # offers whom the user may assign to, and a new row is the user's own by default.
+    assignee_field: str | None = None
+
     @property
     def resource(self) -> str:
         return self.model.rbac_resource
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name != self.assignee_field:
+            return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        kwargs["queryset"] = access.assignable_users(request.user, Action.UPDATE, self.resource)
+        own = access.scope_for(request.user, Action.UPDATE, self.resource) == Scope.OWN
+        if own:
+            # Whoever may only see their own rows may not leave one unassigned: it would
+            # vanish from their lists the moment it is saved.
+            kwargs["empty_label"] = None
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field.required = field.required or own
+        return field
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        if self.assignee_field:
+            initial.setdefault(self.assignee_field, request.user.pk)
+        return initial
 
     def get_changelist(self, request, **kwargs):
         return TenantChangeList
 
     def get_queryset(self, request):
         return access.visible(request.user, Action.READ, self.base_queryset(), self.resource)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return keep_current_choices(super().get_form(request, obj, change, **kwargs))
+
+    def save_form(self, request, form, change):
+        """On a change, the row as stored, not the form's instance: validation has
+        written every field of the form onto that instance, as the widgets rendered them
+        (a time without its microseconds), and a service that saves the instance it is
+        given would write them all. `save_model` hands the services the changed fields
+        (`form_changes`) to apply to the stored row."""
+        instance = super().save_form(request, form, change)  # also readies form.save_m2m
+        return self.model._base_manager.get(pk=instance.pk) if change else instance
 
     def base_queryset(self):
         return self.model._default_manager.all()
@@ -124,3 +173,36 @@ class TenantOwnedModelAdmin(TenantModelAdmin, SimpleHistoryAdmin):
 
     def delete_queryset(self, request, queryset):
         access.visible(request.user, Action.DELETE, queryset).delete()
+
+
+class PlatformOnlyAdminMixin:
+    """Pages of global tables that hold every organization's data (the job queue):
+    platform super admins only, whatever Django permissions a staff user holds."""
+
+    platform_only = True
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class PlatformJobAdmin(PlatformOnlyAdminMixin, ProcrastinateJobAdmin):
+    pass
+
+
+# Roles and grants are the project's own (accounts); Django's global groups are unused,
+# and a page of them would let a staff user edit rows shared by every organization.
+admin.site.unregister(Group)
+admin.site.unregister(ProcrastinateJob)
+admin.site.register(ProcrastinateJob, PlatformJobAdmin)

@@ -15,3 +15,40 @@ def form_changes(form: forms.BaseForm, names: Container[str] | None = None) -> d
         for name in form.changed_data
         if names is None or name in names
     }
+
+
+def keep_current_choices(form_class: type[forms.BaseModelForm]) -> type[forms.BaseModelForm]:
+    """The form with each related field's current value kept among its choices.
+
+    Choices are narrowed to what the user may pick now (their scope, live rows), but a
+    row may point at something outside that: a lead assigned by a manager, a tag since
+    deleted. Without its current value the dropdown shows blank and an unchanged save is
+    refused or, worse, clears the link."""
+
+    def __init__(self, *args, **kwargs):
+        form_class.__init__(self, *args, **kwargs)
+        if self.instance.pk is None:
+            return
+        for name, field in self.fields.items():
+            if isinstance(field, forms.ModelChoiceField) and hasattr(field, "queryset"):
+                current = _current_pks(self.instance, name)
+                if current:
+                    extra = field.queryset.model._base_manager.filter(pk__in=current)
+                    if field.queryset.query.distinct:
+                        extra = extra.distinct()
+                    field.queryset = field.queryset | extra
+
+    return type(form_class.__name__, (form_class,), {"__init__": __init__})
+
+
+def _current_pks(instance, name: str) -> list:
+    try:
+        field = instance._meta.get_field(name)
+    except Exception:  # noqa: BLE001  (a form field that is no model field)
+        return []
+    if field.many_to_many:
+        return list(getattr(instance, name).values_list("pk", flat=True))
+    if field.many_to_one or field.one_to_one:
+        value = getattr(instance, field.attname)
+        return [value] if value is not None else []
+    return []

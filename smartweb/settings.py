@@ -133,6 +133,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Static files are found where the apps keep them (no collectstatic step before the first
+# start); files collected into STATIC_ROOT are served from there, compressed.
+WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Security: production defaults, relaxed only with DEBUG for local development.

@@ -39,9 +39,7 @@ class RequestTransactionMiddleware:
                     transaction.set_rollback(True)
                 state = _state.get()
             if response.streaming and state.organization_id is not None:
-                response.streaming_content = _streamed_in_context(
-                    state, response.streaming_content
-                )
+                response.streaming_content = _streamed_in_context(state, response.streaming_content)
             return response
         finally:
             _state.reset(token)

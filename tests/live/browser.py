@@ -1,0 +1,166 @@
+"""A thin driver of the admin in Chromium: log in as someone, open a page, read what a
+person sees (messages, errors, the options of a dropdown), press buttons.
+
+HTTP status codes are not visible to a browser; `status` asks the same server with the
+browser's session cookie and follows redirects itself, so a loop is seen as one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+from selenium.common.exceptions import NoSuchElementException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.ui import WebDriverWait
+
+from accounts.demo import DEMO_PASSWORD
+
+MAX_REDIRECTS = 5
+
+
+class RedirectLoop(AssertionError):
+    pass
+
+
+class Browser:
+    def __init__(self, driver, base_url: str):
+        self.driver = driver
+        self.base_url = base_url
+
+    # --- navigation -------------------------------------------------------------------
+
+    def login(self, email: str, password: str = DEMO_PASSWORD) -> None:
+        self.driver.delete_all_cookies()
+        self.open("/admin/login/")
+        self.driver.find_element(By.NAME, "username").send_keys(email)
+        self.driver.find_element(By.NAME, "password").send_keys(password)
+        self.click("input[type=submit]")
+        assert self.driver.find_elements(By.ID, "user-tools"), f"{email} could not log in"
+
+    def open(self, path: str) -> None:
+        self.driver.get(self.base_url + path)
+
+    @property
+    def path(self) -> str:
+        return self.driver.current_url.removeprefix(self.base_url)
+
+    def status(self, path: str) -> int:
+        """The status a page ends with, following redirects (a loop raises)."""
+        session = requests.Session()
+        for cookie in self.driver.get_cookies():
+            session.cookies.set(cookie["name"], cookie["value"])
+        url = self.base_url + path
+        for _ in range(MAX_REDIRECTS):
+            response = session.get(url, allow_redirects=False, timeout=60)
+            if response.status_code not in (301, 302, 303, 307, 308):
+                return response.status_code
+            url = requests.compat.urljoin(url, response.headers["Location"])
+        raise RedirectLoop(f"{path} redirects more than {MAX_REDIRECTS} times (to {url})")
+
+    # --- reading ----------------------------------------------------------------------
+
+    def find(self, css: str):
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css: str) -> list:
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def exists(self, css: str) -> bool:
+        return bool(self.find_all(css))
+
+    def texts(self, css: str) -> list[str]:
+        return [element.text.strip() for element in self.find_all(css)]
+
+    def messages(self) -> list[str]:
+        return self.texts("ul.messagelist li")
+
+    def errors(self) -> list[str]:
+        return self.texts(".errornote, ul.errorlist li")
+
+    def options(self, name: str) -> dict[str, str]:
+        """value -> label of a dropdown's options, blank choice excluded."""
+        select = self.find(f"select[name='{name}']")
+        return {
+            option.get_attribute("value"): option.text.strip()
+            for option in select.find_elements(By.TAG_NAME, "option")
+            if option.get_attribute("value")
+        }
+
+    def selected(self, name: str) -> list[str]:
+        select = Select(self.find(f"select[name='{name}']"))
+        return [o.get_attribute("value") for o in select.all_selected_options]
+
+    def result_links(self) -> list[str]:
+        """The change links of a changelist's rows, in order."""
+        return [
+            a.get_attribute("href").removeprefix(self.base_url)
+            for a in self.find_all("#result_list tbody tr th a, #result_list tbody tr td a")
+            if "/change/" in (a.get_attribute("href") or "")
+        ]
+
+    # --- acting -----------------------------------------------------------------------
+
+    def click(self, css: str, *, navigates: bool = True) -> None:
+        """Click an element; by default wait for the page it leads to."""
+        element = self.find(css)
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        element.click()
+        if navigates:
+            WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(page))
+            WebDriverWait(self.driver, 60).until(
+                lambda d: d.execute_script("return document.readyState") == "complete"
+            )
+
+    def fill(self, name: str, value: str) -> None:
+        field = self.find(f"[name='{name}']")
+        field.clear()
+        field.send_keys(value)
+
+    def choose(self, name: str, *, label: str | None = None, value: str | None = None) -> None:
+        select = Select(self.find(f"select[name='{name}']"))
+        if value is not None:
+            select.select_by_value(value)
+        else:
+            select.select_by_visible_text(label)
+
+    def autocomplete(self, name: str, text: str) -> None:
+        """Pick the first match of `text` in a select2 autocomplete field."""
+        self.find(f"select[name='{name}'] + .select2").click()
+        search = WebDriverWait(self.driver, 10).until(
+            expected_conditions.visibility_of_element_located(
+                (By.CSS_SELECTOR, ".select2-container--open .select2-search__field")
+            )
+        )
+        search.send_keys(text)
+        WebDriverWait(self.driver, 10).until(
+            expected_conditions.element_to_be_clickable(
+                (By.CSS_SELECTOR, ".select2-results__option--highlighted")
+            )
+        ).click()
+
+    def run_action(self, action: str, rows: list[str]) -> None:
+        """Tick the rows (by primary key) of a changelist and run an action on them."""
+        for pk in rows:
+            box = self.find(f"input.action-select[value='{pk}']")
+            if not box.is_selected():
+                box.click()
+        self.choose("action", value=action)
+        self.click("button[name='index']")
+
+    def save(self, button: str = "_continue") -> None:
+        self.click(f"input[name='{button}'], button[name='{button}']")
+
+    # --- failures ---------------------------------------------------------------------
+
+    def keep(self, stem: Path) -> None:
+        """A screenshot and the HTML of the current page, for a failed test."""
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.driver.save_screenshot(f"{stem}.png")
+            stem.parent.joinpath(f"{stem.name}.html").write_text(self.driver.page_source)
+        except (OSError, NoSuchElementException):
+            pass

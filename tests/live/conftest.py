@@ -1,0 +1,161 @@
+"""The admin as it is really used: a gunicorn server with two workers as the runtime role,
+outside any test transaction, driven by headless Chromium (Debian's chromium and
+chromium-driver; nothing is downloaded).
+
+The demo organizations are loaded once for the package (`seed_demo`, as `make run` does)
+and the database is flushed when the package ends. Tests read the database through
+`read` (in the organization's context, as the runtime role). A failing test leaves a
+screenshot and the page's HTML under ARTIFACTS, printed in the run's header.
+
+Without the browser the tests are skipped with a message; CI sets
+SMARTWEB_REQUIRE_BROWSER=1, which turns a missing browser into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+from django.conf import settings
+from django.core.management import call_command
+
+from tests.conftest import _as_owner
+from tests.live.browser import Browser
+
+ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts" / "live"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def pytest_report_header(config):
+    return f"live admin tests: screenshots of failures under {ARTIFACTS}"
+
+
+def _browser_missing() -> str | None:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    if not missing:
+        return None
+    return f"no browser ({', '.join(missing)}): apt-get install chromium chromium-driver"
+
+
+def _database_url() -> str:
+    """The test database as the runtime role, for the server's own connections."""
+    db = settings.DATABASES["default"]
+    credentials = f"{quote(db['USER'], safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
+    host = db["HOST"] or ""
+    if host.startswith("/"):
+        return f"postgresql://{credentials}@/{db['NAME']}?host={quote(host)}"
+    return f"postgresql://{credentials}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="package")
+def demo(django_db_setup, django_db_blocker):
+    """The demo organizations of `make run`; the database is emptied afterwards."""
+    with django_db_blocker.unblock():
+        call_command("seed_demo", verbosity=0)
+        yield
+        with _as_owner():
+            call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def read(django_db_blocker):
+    """Database access for a test's own checks (outside any wrapping transaction)."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture(scope="package")
+def live_url(demo):
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("SMARTWEB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"SMARTWEB_REQUIRE_BROWSER=1 but {missing}", pytrace=False)
+        pytest.skip(missing)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DEBUG": "0",
+        "SMARTWEB_TESTING": "1",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CONN_MAX_AGE": "60",
+    }
+    log = (ARTIFACTS / "server.log").open("w")
+    # Threaded workers: a browser opens idle connections ahead of use, and a sync worker
+    # waits on one until its timeout while the real request queues.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "smartweb.wsgi", "--bind", f"127.0.0.1:{port}"]
+        + ["--workers", "2", "--worker-class", "gthread", "--threads", "4"]
+        + ["--timeout", "120", "--access-logfile", "-"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=settings.BASE_DIR,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"the server did not start; see {ARTIFACTS / 'server.log'}")
+        time.sleep(0.2)
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="package")
+def driver(live_url):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(argument)
+    chrome = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    chrome.implicitly_wait(0)
+    yield chrome
+    chrome.quit()
+
+
+@pytest.fixture
+def browser(driver, live_url):
+    return Browser(driver, live_url)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" and report.failed and "browser" in item.funcargs:
+        name = item.nodeid.split("::", 1)[-1].replace("/", "_")[:150]
+        item.funcargs["browser"].keep(ARTIFACTS / name)
+    return report

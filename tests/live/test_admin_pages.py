@@ -1,0 +1,106 @@
+"""Every registered admin model, as the demo admin, manager and rep, on the live server:
+the list, the add page and a real row's change page open (200, or 403 where the role
+may not; never a 5xx or a redirect loop); every dropdown offers the organization's rows
+and no other organization's; autocomplete answers likewise; and saving a change page
+unchanged leaves the row, its links and its inlines' rows as they were."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from django.urls import reverse
+
+from tests.live import pages
+
+ADMINS = {a.model._meta.label: a for a in pages.registered_admins()}
+
+
+def _url(model_admin, view: str, *args) -> str:
+    opts = model_admin.model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def as_role(browser):
+    def login(role: str):
+        browser.login(pages.email_of(role))
+        return browser
+
+    return login
+
+
+@pytest.mark.parametrize("role", pages.ROLES)
+@pytest.mark.parametrize("label", sorted(ADMINS))
+def test_pages_dropdowns_and_an_unchanged_save(as_role, read, role, label):
+    model_admin = ADMINS[label]
+    browser = as_role(role)
+    list_status = browser.status(_url(model_admin, "changelist"))
+    assert list_status in (200, 403), f"list answered {list_status}"
+    if getattr(model_admin, "platform_only", False):
+        assert list_status == 403, "a global table's page is for platform super admins"
+    elif role == "admin":
+        assert list_status == 200, "the organization admin may read every page"
+    add_status = browser.status(_url(model_admin, "add"))
+    assert add_status in (200, 403), f"add page answered {add_status}"
+    if add_status == 200:
+        browser.open(_url(model_admin, "add"))
+        _check_dropdowns(browser, model_admin)
+    if list_status != 200:
+        return
+    browser.open(_url(model_admin, "changelist"))
+    links = browser.result_links()
+    if not links:
+        pytest.skip(f"the {role} sees no {label} row in the demo data")
+    change_path = links[0]
+    assert browser.status(change_path) == 200
+    browser.open(change_path)
+    _check_dropdowns(browser, model_admin)
+    _check_autocomplete(browser, model_admin)
+    if not browser.exists("input[name='_continue']"):
+        return
+    pk = change_path.rstrip("/").split("/")[-2]
+    before = pages.snapshot(model_admin, pk)
+    browser.save()
+    assert browser.errors() == [], "an unchanged form was refused"
+    assert browser.messages(), "the save said nothing"
+    assert pages.differences(before, pages.snapshot(model_admin, pk)) == {}
+
+
+def _check_dropdowns(browser, model_admin) -> None:
+    for select in browser.find_all("#content-main form select[name]"):
+        name = select.get_attribute("name")
+        if "__prefix__" in name:
+            continue
+        related = pages.relation_of(model_admin.model, name)
+        if related is None:
+            continue
+        values = list(browser.options(name))
+        assert pages.foreign_options(related, values) == [], f"{name} offers foreign rows"
+        autocomplete = "admin-autocomplete" in (select.get_attribute("class") or "")
+        if not autocomplete and pages.has_candidates(related):
+            assert values, f"{name} offers nothing, though the organization has rows"
+
+
+def _check_autocomplete(browser, model_admin) -> None:
+    opts = model_admin.model._meta
+    session = requests.Session()
+    for cookie in browser.driver.get_cookies():
+        session.cookies.set(cookie["name"], cookie["value"])
+    for field_name in model_admin.get_autocomplete_fields(None):
+        response = session.get(
+            f"{browser.base_url}{reverse('admin:autocomplete')}",
+            params={
+                "app_label": opts.app_label,
+                "model_name": opts.model_name,
+                "field_name": field_name,
+            },
+            timeout=60,
+        )
+        assert response.status_code in (200, 403), f"autocomplete of {field_name}"
+        if response.status_code != 200:
+            continue
+        values = [row["id"] for row in response.json()["results"]]
+        related = opts.get_field(field_name).related_model
+        assert pages.foreign_options(related, values) == [], f"{field_name} offers foreign rows"
+        if pages.has_candidates(related):
+            assert values, f"autocomplete of {field_name} offers nothing"
