@@ -3,12 +3,7 @@ provider URL, and committed data for the tests that need other connections to se
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections import deque
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import pytest
@@ -18,6 +13,7 @@ from django.db import connection
 from smartweb import db_bootstrap
 from tests import factories as people
 from tests.crm import factories
+from tests.fake_provider import serve_provider
 
 # Tables the test database keeps between tests (Django fills them at migrate).
 KEPT_TABLES = ("django_migrations", "django_content_type", "auth_permission")
@@ -95,57 +91,9 @@ def live_org(committed):
     )
 
 
-class FakeProvider:
-    """An AI call provider on 127.0.0.1: records each request and answers with the next
-    queued (status, body, delay) or, by default, 200 and a new call id."""
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.answers: deque = deque()
-        self.lock = threading.Lock()
-
-    def answer(self, status: int, body: dict | str, delay: float = 0.0) -> None:
-        self.answers.append((status, body, delay))
-
-    def handler(self):
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with provider.lock:
-                    provider.requests.append(
-                        {"path": self.path, "headers": dict(self.headers), "json": json.loads(raw)}
-                    )
-                    n = len(provider.requests)
-                    status, body, delay = (
-                        provider.answers.popleft()
-                        if provider.answers
-                        else (200, {"call_id": f"prov-call-{n}", "status": "queued"}, 0.0)
-                    )
-                time.sleep(delay)
-                payload = body if isinstance(body, str) else json.dumps(body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(payload.encode())
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-
 @pytest.fixture
 def fake_provider(settings):
-    provider = FakeProvider()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), provider.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.AI_CALL_PROVIDER_URL = f"http://127.0.0.1:{server.server_port}/v1"
-    settings.AI_CALL_PROVIDER_KEY = "test-key"
-    try:
+    with serve_provider() as provider:
+        settings.AI_CALL_PROVIDER_URL = provider.url
+        settings.AI_CALL_PROVIDER_KEY = "test-key"
         yield provider
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -47,11 +47,16 @@ class Browser:
     def path(self) -> str:
         return self.driver.current_url.removeprefix(self.base_url)
 
-    def status(self, path: str) -> int:
-        """The status a page ends with, following redirects (a loop raises)."""
+    def session(self) -> requests.Session:
+        """An HTTP client with the browser's cookies (its login and CSRF token)."""
         session = requests.Session()
         for cookie in self.driver.get_cookies():
             session.cookies.set(cookie["name"], cookie["value"])
+        return session
+
+    def status(self, path: str) -> int:
+        """The status a page ends with, following redirects (a loop raises)."""
+        session = self.session()
         url = self.base_url + path
         for _ in range(MAX_REDIRECTS):
             response = session.get(url, allow_redirects=False, timeout=60)
@@ -136,11 +141,12 @@ class Browser:
             )
         )
         search.send_keys(text)
+        # The first answer (to the empty search) may still be showing: wait for a match.
+        match = (By.CSS_SELECTOR, ".select2-results__option--highlighted")
         WebDriverWait(self.driver, 10).until(
-            expected_conditions.element_to_be_clickable(
-                (By.CSS_SELECTOR, ".select2-results__option--highlighted")
-            )
-        ).click()
+            expected_conditions.text_to_be_present_in_element(match, text)
+        )
+        self.driver.find_element(*match).click()
 
     def run_action(self, action: str, rows: list[str]) -> None:
         """Tick the rows (by primary key) of a changelist and run an action on them."""
@@ -150,6 +156,24 @@ class Browser:
                 box.click()
         self.choose("action", value=action)
         self.click("button[name='index']")
+
+    def post_action(self, changelist: str, action: str, pks: list[str]) -> requests.Response:
+        """The POST a changelist's action form sends, for a response a browser would
+        download (a file) or that a test reads as it is (status, headers)."""
+        session = self.session()
+        url = self.base_url + changelist
+        return session.post(
+            url,
+            data={
+                "action": action,
+                "_selected_action": pks,
+                "index": "0",
+                "csrfmiddlewaretoken": session.cookies.get("csrftoken"),
+            },
+            headers={"Referer": url},
+            allow_redirects=False,
+            timeout=60,
+        )
 
     def save(self, button: str = "_continue") -> None:
         self.click(f"input[name='{button}'], button[name='{button}']")

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from tests.conftest import _as_owner
+from tests.fake_provider import serve_provider
 from tests.live.browser import Browser
 
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts" / "live"
@@ -80,22 +81,54 @@ def read(django_db_blocker):
 
 
 @pytest.fixture(scope="package")
-def live_url(demo):
+def provider():
+    """The AI call provider the server's job worker calls."""
+    with serve_provider() as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def server_env(demo, provider):
+    """The environment of the server and its job worker: the test database as the runtime
+    role, production settings but for TLS, the local provider."""
     missing = _browser_missing()
     if missing:
         if os.environ.get("SMARTWEB_REQUIRE_BROWSER") == "1":
             pytest.fail(f"SMARTWEB_REQUIRE_BROWSER=1 but {missing}", pytrace=False)
         pytest.skip(missing)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "DEBUG": "0",
         "SMARTWEB_TESTING": "1",
         "ALLOWED_HOSTS": "127.0.0.1",
         "CONN_MAX_AGE": "60",
+        "AI_CALL_PROVIDER_URL": provider.url,
+        "AI_CALL_PROVIDER_KEY": "live-test-key",
     }
+
+
+@pytest.fixture(scope="package")
+def worker(server_env):
+    """The background job worker, as `make run` starts it."""
+    log = (ARTIFACTS / "worker.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "procrastinate", "worker"],
+        env=server_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=settings.BASE_DIR,
+    )
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="package")
+def live_url(server_env):
+    port = _free_port()
     log = (ARTIFACTS / "server.log").open("w")
     # Threaded workers: a browser opens idle connections ahead of use, and a sync worker
     # waits on one until its timeout while the real request queues.
@@ -103,7 +136,7 @@ def live_url(demo):
         [sys.executable, "-m", "gunicorn", "smartweb.wsgi", "--bind", f"127.0.0.1:{port}"]
         + ["--workers", "2", "--worker-class", "gthread", "--threads", "4"]
         + ["--timeout", "120", "--access-logfile", "-"],
-        env=env,
+        env=server_env,
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=settings.BASE_DIR,
