@@ -187,11 +187,31 @@ def _has_object_grants(user) -> bool:
     return cache[1]
 
 
+def _granted_any(user, action: str, resource: str) -> bool:
+    """Does the user hold a grant for `action` on some row of `resource`? Grants are of
+    one action on one object, never of creation: they answer only for those."""
+    if action == Action.CREATE or not _has_object_grants(user):
+        return False
+    from django.apps import apps
+
+    from accounts.models import UserObjectGrant
+
+    models = [m for m in apps.get_models() if getattr(m, "rbac_resource", None) == resource]
+    codename = _DJANGO_ACTION[Action(action)]
+    return UserObjectGrant.objects.filter(
+        organization_id=current_organization_id(),
+        user_id=user.pk,
+        permission__codename__in=[f"{codename}_{m._meta.model_name}" for m in models],
+        content_type__in=[ContentType.objects.get_for_model(m) for m in models],
+    ).exists()
+
+
 def can(user, action: str, resource: str, obj=None) -> bool:
-    """May `user` do `action` on `resource` (on `obj`, when given)?"""
+    """May `user` do `action` on `resource` (on `obj`, when given)? Without an object: may
+    they do it on some row, by their role or by a grant of that action on that resource."""
     scope = scope_for(user, action, resource)
     if obj is None:
-        return scope is not None or _has_object_grants(user)
+        return scope is not None or _granted_any(user, action, resource)
     if obj.organization_id != current_organization_id():
         return False
     if scope == Scope.ALL:

@@ -13,7 +13,7 @@ from leads.models import Company, Interaction, Lead
 from smartweb import access
 from smartweb.rbac import Action, Scope
 from smartweb.tenancy.context import tenant_context
-from tests.factories import acting_as
+from tests.factories import acting_as, api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +101,31 @@ def test_object_grant_shares_one_lead_beyond_the_scope(org_a, rep_a, rep_a2, adm
         assert shared.pk in seen and private.pk not in seen
         assert access.can(rep_a2, Action.READ, "leads", obj=shared)
         assert not access.can(rep_a2, Action.UPDATE, "leads", obj=shared)
+
+
+def test_an_object_grant_answers_for_its_action_and_resource_only(
+    org_a, readonly_a, rep_a, admin_a
+):
+    """One read grant on one lead must not turn every object-less check into a yes
+    (creating leads, changing users, reading audit logs)."""
+    with tenant_context(org_a, user=admin_a):
+        shared = build_lead(org_a, rep_a)
+        access.grant(user=readonly_a, action=Action.READ, obj=shared, acting_user=admin_a)
+        access.grant(user=rep_a, action=Action.READ, obj=shared, acting_user=admin_a)
+    with acting_as(readonly_a, org_a):
+        assert access.can(readonly_a, Action.READ, "leads")
+        assert not access.can(readonly_a, Action.CREATE, "leads")
+        assert not access.can(readonly_a, Action.UPDATE, "leads")
+    with acting_as(rep_a, org_a):
+        assert not access.can(rep_a, Action.UPDATE, "users")
+        assert not access.can(rep_a, Action.READ, "audit_logs")
+
+
+def test_a_read_grant_does_not_let_a_read_only_user_create_leads(org_a, readonly_a, admin_a, rep_a):
+    with tenant_context(org_a, user=admin_a):
+        shared = build_lead(org_a, rep_a)
+        access.grant(user=readonly_a, action=Action.READ, obj=shared, acting_user=admin_a)
+    client = api_client(readonly_a, org_a)
+    assert client.get(f"/api/v1/leads/{shared.pk}/").status_code == 200
+    response = client.post("/api/v1/leads/", {"company": {"name": "Sneaky Ltd"}}, format="json")
+    assert response.status_code == 403
