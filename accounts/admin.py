@@ -25,7 +25,13 @@ from accounts.models import (
 )
 from accounts.selectors import member_users
 from smartweb import access
-from smartweb.admin import ReadOnlyAdminMixin, TenantModelAdmin, TenantOwnedModelAdmin, adopt
+from smartweb.admin import (
+    ReadOnlyAdminMixin,
+    RefusalsAsMessagesMixin,
+    TenantModelAdmin,
+    TenantOwnedModelAdmin,
+    adopt,
+)
 from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
@@ -335,7 +341,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(RefusalsAsMessagesMixin, DjangoUserAdmin):
     """Organization admins see the members of their organization and may edit only what
     belongs to no single organization's business but the person's name and back-office
     access; membership (role, team, active) is edited on the Memberships page. Platform

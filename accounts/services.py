@@ -449,7 +449,10 @@ def user_invite(
 
 @transaction.atomic
 def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | None) -> User:
-    """Change a user's own fields (never the password: see set_password)."""
+    """Change a user's own fields (never the password: see set_password). The user
+    themselves, a platform super admin, or whoever may update the user's membership of
+    the current organization."""
+    _authorize_user_change(user, acting_user)
     allowed = ["full_name", "is_staff"]
     if getattr(acting_user, "is_superuser", False):
         allowed += ["email", "is_active", "is_superuser", "default_organization"]
@@ -467,6 +470,16 @@ def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | N
         details=lambda row: {"user": row.email},
     )
     return user
+
+
+def _authorize_user_change(user: User, acting_user: User | None) -> None:
+    if acting_user is None or acting_user.pk == user.pk or acting_user.is_superuser:
+        return
+    membership = Membership.objects.filter(user=user).first()
+    if membership is None or not access.can(
+        acting_user, Action.UPDATE, Resource.USERS, obj=membership
+    ):
+        raise PermissionDenied("You may not change this user.")
 
 
 def membership_check(

@@ -24,7 +24,6 @@ from django.utils.html import format_html
 from accounts.models import User
 from crm import selectors, services
 from crm.choices import ContractStatus, ProposalStatus, TaskStatus
-from crm.exceptions import InvalidTransition
 from crm.models import (
     AICall,
     AICallWebhookSecret,
@@ -39,7 +38,6 @@ from crm.models import (
     Task,
 )
 from leads.choices import LeadStatus
-from leads.exceptions import InvalidTransition as LeadInvalidTransition
 from leads.models import Lead
 from smartweb import access
 from smartweb.admin import (
@@ -49,11 +47,9 @@ from smartweb.admin import (
     TenantOwnedModelAdmin,
     adopt,
 )
-from smartweb.errors import refusal_message
+from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource
-
-REFUSALS = (ValidationError, InvalidTransition, LeadInvalidTransition, PermissionDenied)
 
 
 def _message(exc: Exception) -> str:
@@ -75,17 +71,6 @@ class CRMAdmin(TenantOwnedModelAdmin):
                 request.user, Action.READ, db_field.related_model.objects.all()
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if request.method != "POST":
-            # Opening a page one may not open is a 403, not a redirect back to it.
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        try:
-            with transaction.atomic():
-                return super().changeform_view(request, object_id, form_url, extra_context)
-        except REFUSALS as exc:
-            self.message_user(request, _message(exc), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
     def run_step(self, request, queryset, step, done: str) -> None:
         """Apply a workflow step to each selected row; report what worked and what not."""

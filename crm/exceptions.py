@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from smartweb.errors import Refusal
 
-class InvalidTransition(Exception):
+
+class InvalidTransition(Refusal):
     """A workflow step the object's state does not allow (HTTP 409 with the allowed ones)."""
 
     def __init__(self, message: str, *, allowed: Iterable[str] = ()):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from smartweb.errors import Refusal
 
-class InvalidTransition(Exception):
+
+class InvalidTransition(Refusal):
     """A status change that the lead workflow does not allow (HTTP 409)."""
 
     def __init__(self, *, current: str, requested: str, allowed: list[str]):
@@ -16,7 +18,7 @@ class InvalidTransition(Exception):
         )
 
 
-class DuplicateLead(Exception):
+class DuplicateLead(Refusal):
     """A new lead matches existing ones on a normalized phone, email or website."""
 
     def __init__(self, duplicates: list):

@@ -10,11 +10,14 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Group
+from django.db import transaction
+from django.http import HttpResponseRedirect
 from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
 
 from smartweb import access
+from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import keep_current_choices
 from smartweb.rbac import Action, Scope
 
@@ -64,7 +67,24 @@ class TenantChangeList(ChangeList):
         return super().apply_select_related(qs)
 
 
-class TenantModelAdmin(admin.ModelAdmin):
+class RefusalsAsMessagesMixin:
+    """A save the services refuse (a rule, a permission, an invalid transition) shows as
+    an error message on the same page and writes nothing. Opening a page one may not
+    open stays a 403: a refusal is redirected back to the page only after a POST."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            with transaction.atomic():
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except REFUSALS as exc:
+            message = refusal_message(exc, default="You do not have permission to do this.")
+            self.message_user(request, message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class TenantModelAdmin(RefusalsAsMessagesMixin, admin.ModelAdmin):
     # The user field that makes a row someone's own ("assigned_to", "owner"), if any: it
     # offers whom the user may assign to, and a new row is the user's own by default.
     assignee_field: str | None = None

@@ -145,10 +145,10 @@ def live_url(server_env):
     deadline = time.monotonic() + 60
     while True:
         try:
-            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+            if requests.get(f"{url}/healthz", timeout=10).status_code == 200:
                 break
-        except requests.ConnectionError:
-            pass
+        except requests.RequestException:
+            pass  # not listening yet, or still loading the application
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
             pytest.fail(f"the server did not start; see {ARTIFACTS / 'server.log'}")
