@@ -8,10 +8,12 @@ and actions then only ever see the current organization's rows the user may see.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
@@ -75,6 +77,7 @@ class RefusalsAsMessagesMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method != "POST":
             return super().changeform_view(request, object_id, form_url, extra_context)
+        self._check_may_post(request, object_id)
         try:
             with transaction.atomic():
                 return super().changeform_view(request, object_id, form_url, extra_context)
@@ -82,6 +85,19 @@ class RefusalsAsMessagesMixin:
             message = refusal_message(exc, default="You do not have permission to do this.")
             self.message_user(request, message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def _check_may_post(self, request, object_id) -> None:
+        """The page's own permission, checked before the save: one who may not post here
+        at all gets the 403, not a message (a refusal is about this save)."""
+        if object_id is None:
+            permitted = self.has_add_permission(request)
+        else:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None:
+                raise Http404("No such row.")
+            permitted = self.has_change_permission(request, obj)
+        if not permitted:
+            raise PermissionDenied
 
 
 class TenantModelAdmin(RefusalsAsMessagesMixin, admin.ModelAdmin):
@@ -117,6 +133,14 @@ class TenantModelAdmin(RefusalsAsMessagesMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return access.visible(request.user, Action.READ, self.base_queryset(), self.resource)
+
+    def get_object(self, request, object_id, from_field=None):
+        """Another organization's row, or one outside the user's scope, is a 404 as in
+        the API (never Django's redirect, which tells whether the id exists)."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such row.")
+        return obj
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         return keep_current_choices(super().get_form(request, obj, change, **kwargs))

@@ -76,8 +76,16 @@ class Browser:
     def exists(self, css: str) -> bool:
         return bool(self.find_all(css))
 
+    def read(self, script: str, css: str):
+        """Read the page in one script: atomic, so a node replaced meanwhile (a script of
+        the page re-rendering it) cannot go stale between two reads."""
+        return self.driver.execute_script(script, css)
+
     def texts(self, css: str) -> list[str]:
-        return [element.text.strip() for element in self.find_all(css)]
+        return self.read(
+            "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText.trim())",
+            css,
+        )
 
     def messages(self) -> list[str]:
         return self.texts("ul.messagelist li")
@@ -87,24 +95,40 @@ class Browser:
 
     def options(self, name: str) -> dict[str, str]:
         """value -> label of a dropdown's options, blank choice excluded."""
-        select = self.find(f"select[name='{name}']")
-        return {
-            option.get_attribute("value"): option.text.strip()
-            for option in select.find_elements(By.TAG_NAME, "option")
-            if option.get_attribute("value")
-        }
+        pairs = self.read(
+            "return Array.from(document.querySelector(arguments[0]).options,"
+            " o => [o.value, o.text.trim()])",
+            f"select[name='{name}']",
+        )
+        return {value: label for value, label in pairs if value}
 
     def selected(self, name: str) -> list[str]:
-        select = Select(self.find(f"select[name='{name}']"))
-        return [o.get_attribute("value") for o in select.all_selected_options]
+        return self.read(
+            "return Array.from(document.querySelector(arguments[0]).selectedOptions, o => o.value)",
+            f"select[name='{name}']",
+        )
+
+    def dropdowns(self) -> list[tuple[str, bool]]:
+        """(name, is an autocomplete) of each dropdown of the page's form."""
+        return self.read(
+            "return Array.from(document.querySelectorAll(arguments[0]),"
+            " s => [s.name, s.classList.contains('admin-autocomplete')])",
+            "#content-main form select[name]",
+        )
 
     def result_links(self) -> list[str]:
         """The change links of a changelist's rows, in order."""
-        return [
-            a.get_attribute("href").removeprefix(self.base_url)
-            for a in self.find_all("#result_list tbody tr th a, #result_list tbody tr td a")
-            if "/change/" in (a.get_attribute("href") or "")
-        ]
+        hrefs = self.read(
+            "return Array.from(document.querySelectorAll(arguments[0]), a => a.href)",
+            "#result_list tbody tr th a, #result_list tbody tr td a",
+        )
+        return [h.removeprefix(self.base_url) for h in hrefs if "/change/" in h]
+
+    def values(self, css: str) -> list[str]:
+        """The `value` of each element matching `css` (checkboxes, hidden inputs)."""
+        return self.read(
+            "return Array.from(document.querySelectorAll(arguments[0]), e => e.value)", css
+        )
 
     # --- acting -----------------------------------------------------------------------
 

@@ -20,8 +20,8 @@ def registered_admins() -> list[admin.ModelAdmin]:
     return sorted(admin.site._registry.values(), key=lambda a: a.model._meta.label)
 
 
-def demo_organization() -> Organization:
-    return Organization.objects.get(slug="demo")
+def demo_organization(slug: str = "demo") -> Organization:
+    return Organization.objects.get(slug=slug)
 
 
 def snapshot(model_admin: admin.ModelAdmin, pk) -> dict:
@@ -70,9 +70,9 @@ def _inline_models(model):
     return [inline.model for inline in getattr(model_admin, "inlines", [])]
 
 
-def foreign_options(related_model, values: list[str]) -> list[str]:
-    """The offered values that are not rows of the demo organization (should be none)."""
-    organization = demo_organization()
+def foreign_options(related_model, values: list[str], slug: str = "demo") -> list[str]:
+    """The offered values that are not rows of the organization (should be none)."""
+    organization = demo_organization(slug)
     if related_model is User:
         members = Membership._base_manager
         with tenant_context(organization):

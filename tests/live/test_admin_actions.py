@@ -52,11 +52,11 @@ def test_assign_through_the_confirmation_page(browser, organization, two_leads):
     browser.open(f"{LEADS}?q=Trade+Co")
     browser.run_action("assign_selected", _pks(two_leads))
     _confirmation(browser, 2)
-    rep = User.objects.get(email=pages.email_of("rep"))
-    browser.choose("assigned_to", value=str(rep.pk))
+    manager = User.objects.get(email=pages.email_of("manager"))
+    browser.choose("assigned_to", value=str(manager.pk))
     browser.click("input[type=submit]")
     assert "Assigned 2 lead(s)." in browser.messages()
-    assert {lead.assigned_to_id for lead in _leads(two_leads)} == {rep.pk}
+    assert {lead.assigned_to_id for lead in _leads(two_leads)} == {manager.pk}
 
 
 def test_tag_through_the_confirmation_page(browser, organization, two_leads):
@@ -149,12 +149,12 @@ def test_every_action_ends_on_a_page(browser, read, role, label):
     if browser.status(changelist) != 200:
         pytest.skip(f"the {role} has no {label} list")
     browser.open(changelist)
-    boxes = browser.find_all("input.action-select")
+    rows = browser.values("input.action-select")
     offered = browser.options("action") if browser.exists("select[name='action']") else {}
     actions = [v for v in offered if v != "delete_selected"]
-    if not boxes or not actions:
+    if not rows or not actions:
         pytest.skip(f"no row or no action for the {role} on {label}")
-    row = boxes[0].get_attribute("value")
+    row = rows[0]
     for action in actions:
         response = browser.post_action(changelist, action, [row])
         assert response.status_code < 500, f"{action} answered {response.status_code}"

@@ -67,8 +67,7 @@ def test_pages_dropdowns_and_an_unchanged_save(as_role, read, role, label):
 
 
 def _check_dropdowns(browser, model_admin) -> None:
-    for select in browser.find_all("#content-main form select[name]"):
-        name = select.get_attribute("name")
+    for name, autocomplete in browser.dropdowns():
         if "__prefix__" in name:
             continue
         related = pages.relation_of(model_admin.model, name)
@@ -76,7 +75,6 @@ def _check_dropdowns(browser, model_admin) -> None:
             continue
         values = list(browser.options(name))
         assert pages.foreign_options(related, values) == [], f"{name} offers foreign rows"
-        autocomplete = "admin-autocomplete" in (select.get_attribute("class") or "")
         if not autocomplete and pages.has_candidates(related):
             assert values, f"{name} offers nothing, though the organization has rows"
 
