@@ -33,6 +33,8 @@ class Browser:
     # --- navigation -------------------------------------------------------------------
 
     def login(self, email: str, password: str = DEMO_PASSWORD) -> None:
+        # Leave the previous page first: its scripts may still touch the document.
+        self.driver.get("about:blank")
         self.driver.delete_all_cookies()
         self.open("/admin/login/")
         self.driver.find_element(By.NAME, "username").send_keys(email)

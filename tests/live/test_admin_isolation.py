@@ -15,7 +15,9 @@ from tests.live import pages
 TENANT_ADMINS = {
     a.model._meta.label: a
     for a in pages.registered_admins()
-    if a.model not in (User, Organization) and not getattr(a, "platform_only", False)
+    if a.model not in (User, Organization)
+    and a.model._meta.managed
+    and not getattr(a, "platform_only", False)
 }
 
 
