@@ -33,8 +33,9 @@ class Browser:
     # --- navigation -------------------------------------------------------------------
 
     def login(self, email: str, password: str = DEMO_PASSWORD) -> None:
-        # Leave the previous page first: its scripts may still touch the document.
-        self.driver.get("about:blank")
+        # Cookies are deleted for the current page's site: be on it, on a page of no
+        # consequence, then start from a fresh login page.
+        self.open("/healthz")
         self.driver.delete_all_cookies()
         self.open("/admin/login/")
         self.driver.find_element(By.NAME, "username").send_keys(email)
