@@ -90,7 +90,7 @@ class TeamAdmin(AccountsAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             services.team_update(
-                team=Team.objects.get(pk=obj.pk),
+                team=obj,
                 changes=form_changes(form),
                 acting_user=request.user,
             )
@@ -155,7 +155,7 @@ class RoleAdmin(AccountsAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             services.role_update(
-                role=Role.objects.get(pk=obj.pk),
+                role=obj,
                 changes=form_changes(form),
                 acting_user=request.user,
             )
@@ -205,7 +205,7 @@ class MembershipAdmin(AccountsAdmin):
 
     def save_model(self, request, obj, form, change):
         services.membership_update(
-            membership=Membership.objects.get(pk=obj.pk),
+            membership=obj,
             changes=form_changes(form),
             acting_user=request.user,
         )

@@ -45,12 +45,6 @@ def members():
     return selectors.organization_members().order_by("email")
 
 
-def _stored(obj):
-    """The row as stored: the admin has already written the form's values onto `obj`,
-    and the services compare old and new values (consent, assignment, status)."""
-    return type(obj).all_objects.get(pk=obj.pk)
-
-
 class LeadsAdmin(TenantOwnedModelAdmin):
     """History is shown but not reverted around the services."""
 
@@ -230,9 +224,7 @@ class CompanyAdmin(LeadsAdmin):
     def save_model(self, request, obj, form, change):
         data = form_changes(form)
         if change:
-            saved = services.company_update(
-                company=_stored(obj), acting_user=request.user, data=data
-            )
+            saved = services.company_update(company=obj, acting_user=request.user, data=data)
             adopt(obj, saved)
         else:
             adopt(obj, services.company_create(acting_user=request.user, data=data))
@@ -454,7 +446,7 @@ class LeadAdmin(LeadsAdmin):
     def save_model(self, request, obj, form, change):
         data = form_changes(form, services.LEAD_FIELDS)
         if change:
-            adopt(obj, services.lead_update(lead=_stored(obj), acting_user=request.user, data=data))
+            adopt(obj, services.lead_update(lead=obj, acting_user=request.user, data=data))
         else:
             lead = services.lead_create(
                 acting_user=request.user,
