@@ -1,0 +1,31 @@
+"""A save the services refuse is a message on the page, not a server error, and writes
+nothing; a page the user may not open is a 403, never a redirect loop."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from leads.models import Lead
+from smartweb.tenancy.context import tenant_context
+from tests.crm import factories as crm_factories
+from tests.live import pages
+
+
+def test_a_second_lead_for_a_company_is_refused_with_a_message(browser, read):
+    organization = pages.demo_organization()
+    existing = crm_factories.lead(organization)
+    browser.login(pages.email_of("admin"))
+    browser.open(reverse("admin:leads_lead_add"))
+    browser.autocomplete("company", existing.company.name)
+    browser.fill("contact_name", "Second Contact")
+    browser.find("input[name='allow_duplicate']").click()
+    browser.save("_save")
+    assert "This company already has a lead." in " ".join(browser.messages() + browser.errors())
+    with tenant_context(organization):
+        assert Lead.objects.filter(company=existing.company).count() == 1
+
+
+def test_pages_a_rep_may_not_open_are_403(browser, read):
+    browser.login(pages.email_of("rep"))
+    for model in ("opportunity", "campaign", "pipeline", "contract", "aicall"):
+        assert browser.status(reverse(f"admin:crm_{model}_add")) == 403, model
