@@ -1,5 +1,6 @@
 """A save the services refuse is a message on the page, not a server error, and writes
-nothing; a page the user may not open is a 403, never a redirect loop."""
+nothing; a page the user may not open is a 403, never a redirect loop; what a rep adds
+stays in their lists."""
 
 from __future__ import annotations
 
@@ -29,3 +30,13 @@ def test_pages_a_rep_may_not_open_are_403(browser, read):
     browser.login(pages.email_of("rep"))
     for model in ("opportunity", "campaign", "pipeline", "contract", "aicall"):
         assert browser.status(reverse(f"admin:crm_{model}_add")) == 403, model
+
+
+def test_a_task_the_rep_adds_is_theirs_and_stays_in_their_list(browser, read):
+    browser.login(pages.email_of("rep"))
+    browser.open(reverse("admin:crm_task_add"))
+    browser.fill("title", "Call back the roofer")
+    browser.save("_save")
+    assert any("successfully" in m for m in browser.messages()), browser.messages()
+    browser.open(reverse("admin:crm_task_changelist") + "?q=Call+back+the+roofer")
+    assert "Call back the roofer" in browser.texts("#result_list tbody tr th a")

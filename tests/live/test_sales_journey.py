@@ -115,6 +115,8 @@ def test_from_a_new_company_to_a_signed_contract(browser, read, role, tmp_path):
     assert any("created" in m for m in browser.messages()), browser.messages()
     opportunity = _in_demo(lambda: Opportunity.objects.get(lead=lead))
     assert opportunity.owner_id == user.pk
+    page = browser.find("#content").text
+    assert name in page and "Sales pipeline" in page and "New" in page, "lead, pipeline, stage"
     for stage in ("Discovery", "Proposal"):
         browser.open(reverse("admin:crm_opportunity_changelist") + f"?q={name}")
         browser.run_action("move_to_next_stage", [str(opportunity.pk)])
