@@ -209,6 +209,12 @@ class TenantOwnedModelAdmin(TenantModelAdmin, SimpleHistoryAdmin):
     def get_list_filter(self, request):
         return [DeletedListFilter, *super().get_list_filter(request)]
 
+    def get_search_results(self, request, queryset, search_term):
+        """Autocomplete offers live rows only: the trash is listed, never chosen."""
+        if getattr(request.resolver_match, "url_name", None) == "autocomplete":
+            queryset = queryset.filter(deleted_at__isnull=True)
+        return super().get_search_results(request, queryset, search_term)
+
     @admin.action(description="Restore selected deleted rows")
     def restore_selected(self, request, queryset):
         allowed = access.visible(request.user, Action.DELETE, queryset)

@@ -92,6 +92,19 @@ def foreign_options(related_model, values: list[str], slug: str = "demo") -> lis
     return sorted(set(values) - found)
 
 
+def deleted_options(related_model, values: list[str]) -> list[str]:
+    """The offered values that are rows in the trash (an autocomplete should offer none)."""
+    if not hasattr(related_model, "all_objects"):
+        return []
+    with tenant_context(demo_organization()):
+        return sorted(
+            str(pk)
+            for pk in related_model.all_objects.filter(
+                pk__in=values, deleted_at__isnull=False
+            ).values_list("pk", flat=True)
+        )
+
+
 def has_candidates(related_model) -> bool:
     with tenant_context(demo_organization()):
         if related_model is User:

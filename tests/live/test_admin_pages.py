@@ -10,6 +10,8 @@ import pytest
 import requests
 from django.urls import reverse
 
+from leads.models import Tag
+from smartweb.tenancy.context import tenant_context
 from tests.live import pages
 
 ADMINS = {a.model._meta.label: a for a in pages.registered_admins()}
@@ -100,5 +102,24 @@ def _check_autocomplete(browser, model_admin) -> None:
         values = [row["id"] for row in response.json()["results"]]
         related = opts.get_field(field_name).related_model
         assert pages.foreign_options(related, values) == [], f"{field_name} offers foreign rows"
+        assert pages.deleted_options(related, values) == [], f"{field_name} offers the trash"
         if pages.has_candidates(related):
             assert values, f"autocomplete of {field_name} offers nothing"
+
+
+def test_autocomplete_offers_no_row_in_the_trash(browser, read):
+    with tenant_context(pages.demo_organization()):
+        Tag.objects.create(name="Binned kept")
+        Tag.objects.create(name="Binned gone").delete()
+    browser.login(pages.email_of("admin"))
+    response = browser.session().get(
+        browser.base_url + reverse("admin:autocomplete"),
+        params={
+            "app_label": "leads",
+            "model_name": "leadtag",
+            "field_name": "tag",
+            "term": "Binned",
+        },
+        timeout=60,
+    )
+    assert [row["text"] for row in response.json()["results"]] == ["Binned kept"]
