@@ -19,7 +19,7 @@ from accounts.api import serializers as s
 from accounts.models import APIToken, AuditLog, Membership, Organization, Role, Team, UserSession
 from accounts.tenancy import choose_membership, user_memberships
 from smartweb import access
-from smartweb.api.filters import FilterSet
+from smartweb.api.filters import FilterBackend, FilterSet
 from smartweb.api.pagination import LargeListCursorPagination
 from smartweb.api.permissions import HasResourcePermission
 from smartweb.api.viewsets import (
@@ -463,7 +463,7 @@ class AuditLogViewSet(TenantReadOnlyViewSet):
     queryset = AuditLog.objects
     serializer_class = s.AuditLogSerializer
     pagination_class = LargeListCursorPagination
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = AuditLogFilter
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 

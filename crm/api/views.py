@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from itertools import islice
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, filters, status
@@ -30,10 +29,11 @@ from crm.models import (
 )
 from leads.exceptions import InvalidTransition as LeadInvalidTransition
 from smartweb.api.errors import Conflict
+from smartweb.api.filters import FilterBackend
 from smartweb.api.viewsets import TenantModelViewSet, TenantReadOnlyViewSet
 from smartweb.rbac import Action
 
-FILTER_BACKENDS = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+FILTER_BACKENDS = [FilterBackend, filters.SearchFilter, filters.OrderingFilter]
 
 
 class CRMViewSet(TenantModelViewSet):

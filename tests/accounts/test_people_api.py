@@ -316,3 +316,13 @@ def test_team_writes_need_the_permission(person, org_a, team_a, request):
     assert client.post("/api/v1/teams/", {"name": "South"}).status_code == 403
     assert client.patch(f"/api/v1/teams/{team_a.pk}/", {"name": "X"}).status_code == 403
     assert client.delete(f"/api/v1/teams/{team_a.pk}/").status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/api/v1/memberships/", "/api/v1/teams/"])
+def test_filter_forms_offer_members_of_the_organization_only(rep_a, admin_a, admin_b, path):
+    """The browsable API's filter forms build their user choices from the user table:
+    they list this organization's members, never the accounts of another."""
+    client = factories.api_client(rep_a)
+    page = client.get(path, HTTP_ACCEPT="text/html").content.decode()
+    assert admin_a.email in page
+    assert admin_b.email not in page
