@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import requests
-from selenium.common.exceptions import NoSuchElementException
+from selenium.common.exceptions import NoSuchElementException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
@@ -138,13 +138,19 @@ class Browser:
     def click(self, css: str, *, navigates: bool = True) -> None:
         """Click an element; by default wait for the page it leads to."""
         element = self.find(css)
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        # A mark on the current page's window: the next page has none. (Waiting for the
+        # old <html> to go stale fails in Chromium with "Node ... does not belong to the
+        # document" instead of the stale-element error.)
+        self.driver.execute_script(
+            "window.__left = false; arguments[0].scrollIntoView({block: 'center'});", element
+        )
         element.click()
         if navigates:
-            WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(page))
-            WebDriverWait(self.driver, 60).until(
-                lambda d: d.execute_script("return document.readyState") == "complete"
+            # Asked while the page changes, the script may find no document to run in.
+            WebDriverWait(self.driver, 60, ignored_exceptions=(WebDriverException,)).until(
+                lambda d: d.execute_script(
+                    "return window.__left === undefined && document.readyState === 'complete'"
+                )
             )
 
     def fill(self, name: str, value: str) -> None:
