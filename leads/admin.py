@@ -651,10 +651,11 @@ class EnrichmentAdmin(LeadsAdmin):
         return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, sort_keys=True))
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in services.ENRICHMENT_FIELDS}
         if change:
+            data = form_changes(form, services.ENRICHMENT_FIELDS)
             services.enrichment_update(enrichment=obj, acting_user=request.user, data=data)
         else:
+            data = {name: form.cleaned_data[name] for name in services.ENRICHMENT_FIELDS}
             saved = services.enrichment_record(
                 lead=form.cleaned_data["lead"], acting_user=request.user, **data
             )
@@ -699,10 +700,11 @@ class TagAdmin(LeadsAdmin):
         return obj.active_leads
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in services.TAG_FIELDS}
         if change:
+            data = form_changes(form, services.TAG_FIELDS)
             services.tag_update(tag=obj, acting_user=request.user, data=data)
         else:
+            data = {name: form.cleaned_data[name] for name in services.TAG_FIELDS}
             adopt(obj, services.tag_create(acting_user=request.user, data=data))
 
     def delete_model(self, request, obj):

@@ -68,9 +68,37 @@ def demo(django_db_setup, django_db_blocker):
     """The demo organizations of `make run`; the database is emptied afterwards."""
     with django_db_blocker.unblock():
         call_command("seed_demo", verbosity=0)
+        _one_row_of_each_kind_the_demo_lacks()
         yield
         with _as_owner():
             call_command("flush", interactive=False, verbosity=0)
+
+
+def _one_row_of_each_kind_the_demo_lacks() -> None:
+    """A token, an enrichment, a consent record, a subject request and a suppression
+    entry, so that every admin model has a change page to open, on one of the rep's
+    leads (seen by the rep, the manager and the admin)."""
+    from accounts.models import Organization, User
+    from accounts.services import token_create
+    from compliance import services as compliance
+    from compliance.suppression import suppress
+    from leads.models import Lead
+    from leads.services import enrichment_record
+    from smartweb.tenancy.context import tenant_context
+
+    organization = Organization.objects.get(slug="demo")
+    rep = User.objects.get(email="rep@demo.smartweb.test")
+    with tenant_context(organization):
+        lead = Lead.objects.filter(assigned_to=rep).order_by("created_at").first()
+        token_create(user=rep, organization_id=organization.pk, name="Rep's integration")
+        enrichment_record(
+            lead=lead, acting_user=None, provider="google_places", data={"google_rating": 4.5}
+        )
+        compliance.consent_record(
+            lead=lead, purpose="contact", granted=True, source="email", acting_user=None
+        )
+        compliance.subject_request_open(kind="export", lead=lead, acting_user=None)
+        suppress(emails=["gone@example.test"])
 
 
 @pytest.fixture
