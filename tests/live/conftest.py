@@ -19,6 +19,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -137,54 +139,49 @@ def server_env(demo, provider):
     }
 
 
+@contextmanager
+def _running(command: list[str], env: dict, log_name: str) -> Iterator[subprocess.Popen]:
+    """A process of the project, its output in ARTIFACTS/log_name, ended with the block."""
+    with (ARTIFACTS / log_name).open("w") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 @pytest.fixture(scope="package")
 def worker(server_env):
     """The background job worker, as `make run` starts it."""
-    log = (ARTIFACTS / "worker.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "procrastinate", "worker"],
-        env=server_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=settings.BASE_DIR,
-    )
-    yield process
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    command = [sys.executable, "manage.py", "procrastinate", "worker"]
+    with _running(command, server_env, "worker.log") as process:
+        yield process
 
 
 @pytest.fixture(scope="package")
 def live_url(server_env):
     port = _free_port()
-    log = (ARTIFACTS / "server.log").open("w")
     # Threaded workers: a browser opens idle connections ahead of use, and a sync worker
     # waits on one until its timeout while the real request queues.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "smartweb.wsgi", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", "2", "--worker-class", "gthread", "--threads", "4"]
-        + ["--timeout", "120", "--access-logfile", "-"],
-        env=server_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=settings.BASE_DIR,
-    )
+    command = [sys.executable, "-m", "gunicorn", "smartweb.wsgi", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", "2", "--worker-class", "gthread", "--threads", "4"]
+    command += ["--timeout", "120", "--access-logfile", "-"]
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{url}/healthz", timeout=10).status_code == 200:
-                break
-        except requests.RequestException:
-            pass  # not listening yet, or still loading the application
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"the server did not start; see {ARTIFACTS / 'server.log'}")
-        time.sleep(0.2)
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+    with _running(command, server_env, "server.log") as server:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=10).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass  # not listening yet, or still loading the application
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not start; see {ARTIFACTS / 'server.log'}")
+            time.sleep(0.2)
+        yield url
 
 
 @pytest.fixture(scope="package")
