@@ -1,0 +1,79 @@
+"""The project's processes as they run in production, for tests outside any test
+transaction: a gunicorn server and the job worker on the test database as the runtime
+role, their output kept under var/test-artifacts/<suite>/."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+
+ARTIFACTS_ROOT = Path(settings.BASE_DIR) / "var" / "test-artifacts"
+
+
+def runtime_database_url() -> str:
+    """The test database as the runtime role, for the processes' own connections."""
+    db = settings.DATABASES["default"]
+    credentials = f"{quote(db['USER'], safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
+    host = db["HOST"] or ""
+    if host.startswith("/"):
+        return f"postgresql://{credentials}@/{db['NAME']}?host={quote(host)}"
+    return f"postgresql://{credentials}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running(command: list[str], env: dict, log: Path) -> Iterator[subprocess.Popen]:
+    """A process of the project, its output in `log`, ended with the block."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def job_worker(env: dict, log: Path):
+    """The background job worker, as `make run` starts it."""
+    return running([sys.executable, "manage.py", "procrastinate", "worker"], env, log)
+
+
+@contextmanager
+def web_server(env: dict, log: Path, *, workers: int = 2, threads: int = 4) -> Iterator[str]:
+    """gunicorn serving the project; yields its base URL once /healthz answers 200."""
+    # Threaded workers: a browser opens idle connections ahead of use, and a sync worker
+    # waits on one until its timeout while the real request queues.
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "smartweb.wsgi", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)]
+    command += ["--timeout", "120", "--access-logfile", "-"]
+    url = f"http://127.0.0.1:{port}"
+    with running(command, env, log) as server:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=10).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass  # not listening yet, or still loading the application
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start; see {log}")
+            time.sleep(0.2)
+        yield url
