@@ -1,0 +1,67 @@
+"""The project under concurrent clients and faults: a gunicorn server with four workers
+and the job worker as the runtime role, outside any test transaction, on the demo
+organizations (`seed_demo`, as `make run` loads them). The database is emptied when the
+package ends. Server and worker output: var/test-artifacts/reliability/."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.management import call_command
+
+from tests.conftest import _as_owner
+from tests.fake_provider import serve_provider
+from tests.servers import ARTIFACTS_ROOT, job_worker, runtime_database_url, web_server
+
+ARTIFACTS = ARTIFACTS_ROOT / "reliability"
+
+
+@pytest.fixture(scope="package")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("seed_demo", verbosity=0)
+        yield
+        with _as_owner():
+            call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def read(django_db_blocker):
+    """Database access for a test's own checks (outside any wrapping transaction)."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture(scope="package")
+def provider():
+    """The AI call provider the job worker calls."""
+    with serve_provider() as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def server_env(demo, provider):
+    """Production settings but for TLS, the test database as the runtime role."""
+    return {
+        **os.environ,
+        "DATABASE_URL": runtime_database_url(),
+        "DEBUG": "0",
+        "SMARTWEB_TESTING": "1",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CONN_MAX_AGE": "60",
+        "AI_CALL_PROVIDER_URL": provider.url,
+        "AI_CALL_PROVIDER_KEY": "reliability-test-key",
+    }
+
+
+@pytest.fixture(scope="package")
+def live_url(server_env):
+    with web_server(server_env, ARTIFACTS / "server.log", workers=4) as url:
+        yield url
+
+
+@pytest.fixture(scope="package")
+def worker(server_env):
+    with job_worker(server_env, ARTIFACTS / "worker.log") as process:
+        yield process
