@@ -564,10 +564,13 @@ def lead_change_status(
         settings = organization_settings(locked.organization_id)
         _rescore(locked, settings)
         threshold = qualification_threshold(settings)
-        if locked.lead_score < threshold and not reason:
+        # The computed score, not an override: a score typed in by hand is a judgement,
+        # and a judgement that passes the threshold needs its reason like any other.
+        computed = locked.score_breakdown.get("score", locked.lead_score)
+        if computed < threshold and not reason:
             raise ValidationError(
                 {
-                    "reason": f"The score {locked.lead_score} is below the qualification"
+                    "reason": f"The computed score {computed} is below the qualification"
                     f" threshold of {threshold}: give a reason to qualify this lead."
                 }
             )
