@@ -70,12 +70,13 @@ class World:
     unowned: dict[type, object] = field(default_factory=dict)
 
     def rows_for(self, user: User):
-        """(model, row, needed scope) of every row the matrix checks for `user`."""
+        """(model, row, needed scope) of every row the matrix checks for `user`; None
+        for a row no one owns."""
         for key, owner in (("own", user), ("team", self.teammate), ("all", self.outsider)):
             for model, row in self.chains[str(owner.pk)].items():
                 yield model, row, OWNERS[key]
         for model, row in self.unowned.items():
-            yield model, row, Scope.ALL
+            yield model, row, None
 
 
 _numbers = itertools.count(1)
