@@ -25,7 +25,8 @@ from smartweb.tenancy.context import tenant_context
 from tests import factories
 
 
-def populate_every_tenant_table(name: str = "Populated") -> Organization:
+def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False) -> Organization:
+    """With `trash`, a deleted row of each kind a chooser offers waits in the trash."""
     organization = factories.make_organization(name)
     admin = factories.org_admin(organization)
     team = factories.make_team(organization, f"{name} team")
@@ -91,4 +92,25 @@ def populate_every_tenant_table(name: str = "Populated") -> Organization:
             campaign=campaign, lead=lead, provider="http", status=AICallStatus.QUEUED
         )
         crm_services.task_create(acting_user=None, title="Call back", lead=lead)
+        if trash:
+            _fill_trash(organization, name)
     return organization
+
+
+def _fill_trash(organization: Organization, name: str) -> None:
+    deleted = lead_services.lead_create(
+        acting_user=None, data={}, company_data={"name": f"{name} Deleted Ltd"}
+    )
+    lead_services.company_delete(company=deleted.company, acting_user=None)
+    lead_services.tag_delete(
+        tag=lead_services.tag_create(acting_user=None, data={"name": f"{name} old tag"}),
+        acting_user=None,
+    )
+    crm_services.task_delete(
+        task=crm_services.task_create(acting_user=None, title="Old"), acting_user=None
+    )
+    crm_services.pipeline_delete(
+        pipeline=crm_services.pipeline_create(name=f"{name} old pipeline", acting_user=None),
+        acting_user=None,
+    )
+    factories.make_team(organization, f"{name} old team").delete()
