@@ -1,12 +1,13 @@
 """No chooser shows what the user may not see: every filter form and form of the
-browsable API, every admin dropdown and autocomplete offers only the organization's live
-rows within the user's read scope, and members of the organization.
+browsable API, every related field of the API's serializers, every admin dropdown and
+autocomplete offers only the organization's live rows within the user's read scope, and
+members of the organization.
 
-Generic: the pages are every tenant viewset the URL conf routes (its list and one row)
-and every tenant model admin (its add page, one row, its autocomplete fields); each
-`<option>` and autocomplete result naming a row is checked against what the user may
-read. Another organization's rows and a soft-deleted row of every chosen kind are there
-to be offered by mistake.
+Generic: the pages are every tenant viewset the URL conf routes (its list and one row,
+its serializers' related fields) and every tenant model admin (its add page, one row, its
+autocomplete fields); each `<option>`, field choice and autocomplete result naming a row
+is checked against what the user may read. Another organization's rows and a
+soft-deleted row of every chosen kind are there to be offered by mistake.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import re
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.test import RequestFactory
+from rest_framework import serializers
+from rest_framework.request import Request
 
 from accounts.models import Membership
 from smartweb import access
@@ -88,6 +92,37 @@ def _api_pages(organization, user):
             yield detail, response.status_code, _offered(response.content)
 
 
+def _related_fields(serializer):
+    """The writable related fields of a serializer and of those nested in it."""
+    for name, field in serializer.fields.items():
+        if isinstance(field, serializers.ListSerializer):
+            field = field.child
+        if isinstance(field, serializers.ManyRelatedField):
+            field = field.child_relation
+        if isinstance(field, serializers.BaseSerializer):
+            yield from ((f"{name}.{inner}", f) for inner, f in _related_fields(field))
+        elif isinstance(field, serializers.RelatedField) and not field.read_only:
+            yield name, field
+
+
+def _serializer_fields(organization, user):
+    """(serializer.field, ids) of every related field of the output and input serializers
+    of every tenant viewset the user may write to (where they choose), as offered."""
+    request = Request(RequestFactory().get("/"))
+    request.user = user
+    with acting_as(user, organization):
+        for _, cls in tenant_list_routes():
+            view = cls(request=request, format_kwarg=None, kwargs={})
+            if not any(access.can(user, a, view.resource) for a in (Action.CREATE, Action.UPDATE)):
+                continue
+            classes = {cls.serializer_class, *getattr(cls, "input_serializers", {}).values()}
+            for serializer_class in sorted(filter(None, classes), key=lambda c: c.__name__):
+                serializer = serializer_class(context={"request": request, "view": view})
+                for name, field in _related_fields(serializer):
+                    ids = {str(pk) for pk in field.get_queryset().values_list("pk", flat=True)}
+                    yield f"{serializer_class.__name__}.{name}", 200, ids
+
+
 def _tenant_admins():
     return [
         (model, model_admin)
@@ -130,7 +165,9 @@ def _trash(organization) -> set[str]:
 
 
 @pytest.mark.parametrize("role", ["org_admin", "sales_rep"])
-@pytest.mark.parametrize("surface", [_api_pages, _admin_pages], ids=["api", "admin"])
+@pytest.mark.parametrize(
+    "surface", [_api_pages, _serializer_fields, _admin_pages], ids=["api", "serializers", "admin"]
+)
 def test_every_chooser_offers_only_what_the_user_may_read(two_organizations, role, surface):
     organization = two_organizations
     user = factories.make_member(organization, role)
