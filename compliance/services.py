@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -37,17 +37,11 @@ ERASED_REASON = "Cancelled: the person's data was erased."
 ACTIVE_CALL_STATUSES = (AICallStatus.QUEUED, AICallStatus.IN_PROGRESS)
 
 
-def authorize(user: User | None, action: str, resource: str, obj=None) -> None:
-    """None is the system (an operator's command); anyone else needs the permission."""
-    if user is not None and not access.can(user, action, resource, obj=obj):
-        raise PermissionDenied("You do not have permission to do this.")
-
-
 def _authorize_subject(user: User | None, action: str, lead: Lead) -> None:
-    authorize(user, action, Resource.COMPLIANCE)
-    authorize(user, Action.READ, Resource.LEADS, lead)
+    access.require(user, action, Resource.COMPLIANCE)
+    access.require(user, Action.READ, Resource.LEADS, lead)
     if action == Action.DELETE:
-        authorize(user, Action.DELETE, Resource.LEADS, lead)
+        access.require(user, Action.DELETE, Resource.LEADS, lead)
 
 
 def _user(user: User | None) -> User | None:
@@ -86,7 +80,7 @@ def subject_request_open(
 def subject_request_reject(
     *, subject_request: SubjectRequest, acting_user: User | None, reason: str
 ) -> SubjectRequest:
-    authorize(acting_user, Action.UPDATE, Resource.COMPLIANCE)
+    access.require(acting_user, Action.UPDATE, Resource.COMPLIANCE)
     if subject_request.status != RequestStatus.OPEN:
         raise ValidationError("Only an open request can be rejected.")
     if not reason.strip():
@@ -254,7 +248,7 @@ def consent_record(
     The contact consent is mirrored on the lead (campaigns and calls check it there);
     withdrawing it also cancels the lead's queued AI calls.
     """
-    authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
     evidence = _clean_consent(purpose, source, evidence, recorded_at)
     record = ConsentRecord.objects.create(
         organization_id=lead.organization_id,

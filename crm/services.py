@@ -95,10 +95,6 @@ AUDIT_WEBHOOK_SECRET_ROTATED = "crm.webhook_secret_rotated"  # noqa: S105 (an ev
 # --- helpers ------------------------------------------------------------------------
 
 
-# None is the system (jobs, the webhook, demo data); anyone else needs the permission.
-_authorize = lead_services.authorize
-
-
 def _require_transition(kind: str, graph: dict, current: str, target: str) -> None:
     allowed = graph.get(current, ())
     if target not in allowed:
@@ -126,7 +122,7 @@ def _step(row: _Stepped, target: str, acting_user: User | None) -> _Stepped:
     refuse a transition its graph does not allow; the locked row."""
     model = row._meta.concrete_model
     kind, resource, graph = _STEPS[model]
-    _authorize(acting_user, Action.UPDATE, resource, row)
+    access.require(acting_user, Action.UPDATE, resource, row)
     row = model.objects.select_for_update().get(pk=row.pk)
     _require_transition(kind, graph, row.status, target)
     return row
@@ -241,7 +237,7 @@ def default_pipeline() -> Pipeline:
 @transaction.atomic
 def pipeline_set_default(*, pipeline: Pipeline, acting_user: User | None) -> Pipeline:
     """Make `pipeline` the default; the previous default stops being it."""
-    _authorize(acting_user, Action.UPDATE, Resource.PIPELINES, pipeline)
+    access.require(acting_user, Action.UPDATE, Resource.PIPELINES, pipeline)
     for other in (
         Pipeline.objects.select_for_update().filter(is_default=True).exclude(pk=pipeline.pk)
     ):
@@ -278,7 +274,7 @@ def pipeline_create(
     stages: Sequence[dict] | None = None,
 ) -> Pipeline:
     """A pipeline with its stages in order (the standard stages when none are given)."""
-    _authorize(acting_user, Action.CREATE, Resource.PIPELINES)
+    access.require(acting_user, Action.CREATE, Resource.PIPELINES)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "A pipeline needs a name."})
@@ -308,7 +304,7 @@ def pipeline_create(
 @transaction.atomic
 def pipeline_update(*, pipeline: Pipeline, acting_user: User | None, **changes) -> Pipeline:
     """Rename or describe a pipeline, or make it the default (`is_default=True`)."""
-    _authorize(acting_user, Action.UPDATE, Resource.PIPELINES, pipeline)
+    access.require(acting_user, Action.UPDATE, Resource.PIPELINES, pipeline)
     _only_fields(changes, {"name", "description", "is_default"}, "This field cannot be changed.")
     make_default = changes.pop("is_default", None)
     if make_default is False and pipeline.is_default:
@@ -329,7 +325,7 @@ def pipeline_update(*, pipeline: Pipeline, acting_user: User | None, **changes) 
 
 @transaction.atomic
 def pipeline_delete(*, pipeline: Pipeline, acting_user: User | None) -> None:
-    _authorize(acting_user, Action.DELETE, Resource.PIPELINES, pipeline)
+    access.require(acting_user, Action.DELETE, Resource.PIPELINES, pipeline)
     if pipeline.is_default:
         raise InvalidTransition("Make another pipeline the default before deleting this one.")
     if Opportunity.objects.open().filter(pipeline=pipeline).exists():
@@ -348,10 +344,10 @@ def stage_save(
 ) -> PipelineStage:
     """Add a stage to a pipeline, or change one; opportunities keep their probability."""
     if stage is None:
-        _authorize(acting_user, Action.CREATE, Resource.PIPELINES)
+        access.require(acting_user, Action.CREATE, Resource.PIPELINES)
         stage = PipelineStage(pipeline=fields.pop("pipeline"))
     else:
-        _authorize(acting_user, Action.UPDATE, Resource.PIPELINES, stage)
+        access.require(acting_user, Action.UPDATE, Resource.PIPELINES, stage)
         if "pipeline" in fields and fields.pop("pipeline").pk != stage.pipeline_id:
             raise ValidationError({"pipeline": "A stage stays in its pipeline."})
     _only_fields(
@@ -381,7 +377,7 @@ def stage_save(
 
 @transaction.atomic
 def stage_delete(*, stage: PipelineStage, acting_user: User | None) -> None:
-    _authorize(acting_user, Action.DELETE, Resource.PIPELINES, stage)
+    access.require(acting_user, Action.DELETE, Resource.PIPELINES, stage)
     if Opportunity.objects.filter(stage=stage).exists():
         raise InvalidTransition("Opportunities are in this stage; move them first.")
     stage.delete()
@@ -410,8 +406,8 @@ def lead_convert(
     pipeline: Pipeline | None = None,
 ) -> Opportunity:
     """A qualified lead becomes an opportunity in the first stage of the (default) pipeline."""
-    _authorize(acting_user, Action.CREATE, Resource.OPPORTUNITIES)
-    _authorize(acting_user, Action.READ, Resource.LEADS, lead)
+    access.require(acting_user, Action.CREATE, Resource.OPPORTUNITIES)
+    access.require(acting_user, Action.READ, Resource.LEADS, lead)
     lead = Lead.objects.select_for_update().select_related("company").get(pk=lead.pk)
     if lead.status not in CONVERTIBLE_LEAD_STATUSES:
         raise InvalidTransition(
@@ -445,7 +441,7 @@ def opportunity_update(
     """Edit the plain fields of an opportunity (stage and status move by workflow only)."""
     allowed = {"name", "value", "currency", "probability", "owner", "expected_close_date"}
     _only_fields(changes, allowed, "This field is changed by a workflow step.")
-    _authorize(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
+    access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
     opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if "value" in changes:
         changes["value"] = _require_money(changes["value"], "value")
@@ -496,7 +492,7 @@ def opportunity_move_stage(
     """Move to another stage of the same pipeline. The probability follows the stage unless
     given; a won or lost stage closes the opportunity; a closed one moves only when
     `reopen` says so explicitly."""
-    _authorize(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
+    access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
     opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if stage.pipeline_id != opportunity.pipeline_id:
         raise ValidationError({"stage": "This stage belongs to another pipeline."})
@@ -622,7 +618,7 @@ def proposal_check_opportunity(*, opportunity: Opportunity, currency: str = "") 
 def proposal_reprice(*, proposal: Proposal, acting_user: User | None) -> Proposal:
     """Recompute every line's amounts and the totals from the lines' own inputs (after the
     admin edited the lines of a draft)."""
-    _authorize(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
+    access.require(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
     _require_draft(proposal)
     all_amounts = []
@@ -662,8 +658,8 @@ def proposal_create(
 ) -> Proposal:
     """A draft proposal for an open opportunity, in the opportunity's currency (a draft
     may start without lines; it needs one to be sent)."""
-    _authorize(acting_user, Action.CREATE, Resource.PROPOSALS)
-    _authorize(acting_user, Action.READ, Resource.OPPORTUNITIES, opportunity)
+    access.require(acting_user, Action.CREATE, Resource.PROPOSALS)
+    access.require(acting_user, Action.READ, Resource.OPPORTUNITIES, opportunity)
     opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     currency = proposal_check_opportunity(opportunity=opportunity, currency=currency)
     priced = _lines(lines)
@@ -696,7 +692,7 @@ def proposal_update(
     **changes,
 ) -> Proposal:
     """Edit a draft: title, validity, notes, and its lines (replaced as a whole)."""
-    _authorize(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
+    access.require(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
     _require_draft(proposal)
     _only_fields(
@@ -837,7 +833,7 @@ def contract_sign(
 @transaction.atomic
 def contract_update(*, contract: Contract, acting_user: User | None, **changes) -> Contract:
     """Edit the wording, dates and signatory of a contract that is not signed yet."""
-    _authorize(acting_user, Action.UPDATE, Resource.CONTRACTS, contract)
+    access.require(acting_user, Action.UPDATE, Resource.CONTRACTS, contract)
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
     if contract.status not in (ContractStatus.DRAFT, ContractStatus.SENT):
         raise InvalidTransition(
@@ -1010,10 +1006,10 @@ def campaign_save(
     """Create a campaign (a draft) or change one that has not finished."""
     _only_fields(fields, CAMPAIGN_FIELDS, "This field cannot be set.")
     if campaign is None:
-        _authorize(acting_user, Action.CREATE, Resource.CAMPAIGNS)
+        access.require(acting_user, Action.CREATE, Resource.CAMPAIGNS)
         campaign = Campaign(created_by=acting_user)
     else:
-        _authorize(acting_user, Action.UPDATE, Resource.CAMPAIGNS, campaign)
+        access.require(acting_user, Action.UPDATE, Resource.CAMPAIGNS, campaign)
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if not CAMPAIGN_TRANSITIONS[campaign.status]:
             raise InvalidTransition(f"The campaign is {campaign.status}; it can no longer change.")
@@ -1438,7 +1434,9 @@ def _follow_up(call: AICall, lead: Lead, report: CallReport) -> None:
 
 @transaction.atomic
 def webhook_secret_rotate(*, acting_user: User | None) -> str:
-    """A new signing secret for the AI call webhook; returned once, stored encrypted."""
+    """A new signing secret for the AI call webhook; returned once, stored encrypted.
+    Whoever may change the campaigns may replace the secret that admits their results."""
+    access.require(acting_user, Action.UPDATE, Resource.CAMPAIGNS)
     secret = f"whsec_{secrets.token_urlsafe(32)}"
     row = AICallWebhookSecret.objects.select_for_update().first()
     if row is None:
@@ -1510,7 +1508,7 @@ def _apply_task_fields(task: Task, changes: dict, acting_user: User | None) -> N
 
 @transaction.atomic
 def task_create(*, acting_user: User | None, **fields) -> Task:
-    _authorize(acting_user, Action.CREATE, Resource.TASKS)
+    access.require(acting_user, Action.CREATE, Resource.TASKS)
     task = Task(created_by=acting_user)
     fields.setdefault("assigned_to", acting_user)
     _apply_task_fields(task, fields, acting_user)
@@ -1520,7 +1518,7 @@ def task_create(*, acting_user: User | None, **fields) -> Task:
 
 @transaction.atomic
 def task_update(*, task: Task, acting_user: User | None, **changes) -> Task:
-    _authorize(acting_user, Action.UPDATE, Resource.TASKS, task)
+    access.require(acting_user, Action.UPDATE, Resource.TASKS, task)
     task = Task.objects.select_for_update().get(pk=task.pk)
     _apply_task_fields(task, changes, acting_user)
     task.save()
@@ -1530,7 +1528,7 @@ def task_update(*, task: Task, acting_user: User | None, **changes) -> Task:
 @transaction.atomic
 def task_delete(*, task: Task, acting_user: User | None) -> None:
     """Move a task to the trash (restorable)."""
-    _authorize(acting_user, Action.DELETE, Resource.TASKS, task)
+    access.require(acting_user, Action.DELETE, Resource.TASKS, task)
     task.delete()
 
 

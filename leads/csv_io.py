@@ -561,8 +561,8 @@ def import_leads(
     progress: Callable[[str, int], None] | None = None,
 ) -> ImportReport:
     """Import a CSV of leads into the current organization. Raises `ImportRefused`."""
-    services.authorize(acting_user, Action.CREATE, Resource.LEADS)
-    services.authorize(acting_user, Action.CREATE, Resource.COMPANIES)
+    access.require(acting_user, Action.CREATE, Resource.LEADS)
+    access.require(acting_user, Action.CREATE, Resource.COMPANIES)
     text = _read_text(source)
     importer = _Importer(acting_user=acting_user)
     rows = importer.parse(text, {_header_key(k): v for k, v in (mapping or {}).items()}, progress)

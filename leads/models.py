@@ -40,7 +40,7 @@ from smartweb.models import (
     active_unique,
     listed_or,
 )
-from smartweb.rbac import Resource
+from smartweb.rbac import Action, Resource, Scope
 
 SEARCH_CONFIG = "simple"
 
@@ -155,6 +155,13 @@ class Tag(TenantOwnedModel):
     """A label of the organization's own vocabulary ("hot", "needs-photos")."""
 
     rbac_resource = Resource.LEADS
+    # Whoever reads leads reads the list; renaming or removing a tag touches every lead
+    # carrying it, so it takes team scope or more.
+    unowned_scope = {
+        Action.READ: Scope.OWN,
+        Action.UPDATE: Scope.TEAM,
+        Action.DELETE: Scope.TEAM,
+    }
 
     name = models.CharField(max_length=60)
     color = models.CharField(

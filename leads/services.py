@@ -127,12 +127,6 @@ WEBSITE_STATUSES = tuple(WebsiteStatus.values)
 # --- permissions -------------------------------------------------------------------
 
 
-def authorize(user: User | None, action: str, resource: str, obj=None) -> None:
-    """None is the system (commands, demo data); anyone else needs the permission."""
-    if user is not None and not access.can(user, action, resource, obj=obj):
-        raise PermissionDenied("You do not have permission to do this.")
-
-
 def _authorize_for_lead(user: User | None, action: str, resource: str, lead: Lead) -> None:
     """A new row belonging to `lead` (interaction, enrichment) is in the lead's scope."""
     if user is None:
@@ -368,7 +362,7 @@ def _rescore(lead: Lead, settings: Mapping | None = None) -> Lead:
 
 @transaction.atomic
 def lead_rescore(*, lead: Lead, acting_user: User | None) -> Lead:
-    authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
     return _rescore(lead)
 
 
@@ -419,7 +413,7 @@ def leads_rescore(
 
 @transaction.atomic
 def company_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Company:
-    authorize(acting_user, Action.CREATE, Resource.COMPANIES)
+    access.require(acting_user, Action.CREATE, Resource.COMPANIES)
     company = Company(organization_id=current_organization_id(), created_by=acting_user)
     clean_company_fields(company, data, organization_settings())
     company.save()
@@ -428,7 +422,7 @@ def company_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Comp
 
 @transaction.atomic
 def company_update(*, company: Company, acting_user: User | None, data: Mapping) -> Company:
-    authorize(acting_user, Action.UPDATE, Resource.COMPANIES, company)
+    access.require(acting_user, Action.UPDATE, Resource.COMPANIES, company)
     settings = organization_settings(company.organization_id)
     clean_company_fields(company, data, settings)
     company.save()
@@ -442,7 +436,7 @@ def company_update(*, company: Company, acting_user: User | None, data: Mapping)
 def company_delete(*, company: Company, acting_user: User | None) -> None:
     """Soft-delete the company and its lead (a lead without its company means nothing);
     the lead goes with it in the same deletion, so restoring the company restores it."""
-    authorize(acting_user, Action.DELETE, Resource.COMPANIES, company)
+    access.require(acting_user, Action.DELETE, Resource.COMPANIES, company)
     company.delete()
 
 
@@ -464,7 +458,7 @@ def lead_create(
     Raises `DuplicateLead` when the business matches existing leads, unless
     `allow_duplicate`. A Sales Rep's new lead is theirs; assignment follows the scope.
     """
-    authorize(acting_user, Action.CREATE, Resource.LEADS)
+    access.require(acting_user, Action.CREATE, Resource.LEADS)
     settings = organization_settings()
     data = dict(data)
     if acting_user is not None and "assigned_to" not in data:
@@ -475,7 +469,7 @@ def lead_create(
     if company is None:
         if company_data is None:
             raise ValidationError({"company": "A lead needs a company, existing or new."})
-        authorize(acting_user, Action.CREATE, Resource.COMPANIES)
+        access.require(acting_user, Action.CREATE, Resource.COMPANIES)
         company = Company(organization_id=current_organization_id())
         clean_company_fields(company, company_data, settings)
     elif company.is_deleted or company.organization_id != current_organization_id():
@@ -512,7 +506,7 @@ def lead_update(
 ) -> Lead:
     """Change a lead (and its company); a status change follows the workflow. Nothing to
     change writes nothing (no history row, no re-score)."""
-    authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
     if not (data or company_data or status_reason) and tags is None:
         return lead
     settings = organization_settings(lead.organization_id)
@@ -521,7 +515,7 @@ def lead_update(
     if "assigned_to" in data and data["assigned_to"] != lead.assigned_to:
         check_assignee(acting_user, data["assigned_to"], Action.UPDATE)
     if company_data:
-        authorize(acting_user, Action.UPDATE, Resource.COMPANIES, lead.company)
+        access.require(acting_user, Action.UPDATE, Resource.COMPANIES, lead.company)
         clean_company_fields(lead.company, company_data, settings)
         lead.company.save()
     clean_lead_fields(lead, data, settings)
@@ -537,7 +531,7 @@ def lead_update(
 
 @transaction.atomic
 def lead_delete(*, lead: Lead, acting_user: User | None) -> None:
-    authorize(acting_user, Action.DELETE, Resource.LEADS, lead)
+    access.require(acting_user, Action.DELETE, Resource.LEADS, lead)
     lead.delete()
 
 
@@ -550,7 +544,7 @@ def lead_change_status(
     Raises `InvalidTransition` (with the allowed next states) off the graph, and a
     ValidationError when qualifying below the organization's threshold without a reason.
     """
-    authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
     if status not in LeadStatus.values:
         raise ValidationError({"status": f"Unknown status '{status}'."})
     locked = Lead.objects.select_for_update().select_related("company").get(pk=lead.pk)
@@ -564,10 +558,13 @@ def lead_change_status(
         settings = organization_settings(locked.organization_id)
         _rescore(locked, settings)
         threshold = qualification_threshold(settings)
-        if locked.lead_score < threshold and not reason:
+        # The computed score, not an override: a score typed in by hand is a judgement,
+        # and a judgement that passes the threshold needs its reason like any other.
+        computed = locked.score_breakdown.get("score", locked.lead_score)
+        if computed < threshold and not reason:
             raise ValidationError(
                 {
-                    "reason": f"The score {locked.lead_score} is below the qualification"
+                    "reason": f"The computed score {computed} is below the qualification"
                     f" threshold of {threshold}: give a reason to qualify this lead."
                 }
             )
@@ -612,10 +609,12 @@ def leads_change_status(
 
 @transaction.atomic
 def leads_assign(*, leads: Iterable[Lead], assignee: User | None, acting_user: User | None) -> int:
+    leads = list(leads)
+    for lead in leads:
+        access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
     check_assignee(acting_user, assignee, Action.UPDATE)
     count = 0
     for lead in leads:
-        authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
         if lead.assigned_to_id != getattr(assignee, "pk", None):
             lead.assigned_to = assignee
             lead.save(update_fields=["assigned_to", "updated_at"])
@@ -628,21 +627,21 @@ def leads_assign(*, leads: Iterable[Lead], assignee: User | None, acting_user: U
 
 @transaction.atomic
 def tag_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Tag:
-    authorize(acting_user, Action.CREATE, Resource.LEADS)
+    access.require(acting_user, Action.CREATE, Resource.LEADS)
     tag = Tag(organization_id=current_organization_id())
     return _save_tag(tag, data)
 
 
 @transaction.atomic
 def tag_update(*, tag: Tag, acting_user: User | None, data: Mapping[str, Any]) -> Tag:
-    _authorize_tag_admin(acting_user, Action.UPDATE)
+    access.require(acting_user, Action.UPDATE, Resource.LEADS, tag)
     return _save_tag(tag, data)
 
 
 @transaction.atomic
 def tag_delete(*, tag: Tag, acting_user: User | None) -> None:
     """Soft-delete the tag and take it off every lead (with history)."""
-    _authorize_tag_admin(acting_user, Action.DELETE)
+    access.require(acting_user, Action.DELETE, Resource.LEADS, tag)
     for lead_tag in LeadTag.objects.filter(tag=tag):
         lead_tag.delete()
     tag.delete()
@@ -650,18 +649,9 @@ def tag_delete(*, tag: Tag, acting_user: User | None) -> None:
 
 @transaction.atomic
 def tag_restore(*, tag: Tag, acting_user: User | None) -> Tag:
-    _authorize_tag_admin(acting_user, Action.DELETE)
+    access.require(acting_user, Action.DELETE, Resource.LEADS, tag)
     tag.restore()
     return tag
-
-
-def _authorize_tag_admin(user: User | None, action: str) -> None:
-    """Renaming or removing a tag touches every lead carrying it: team scope or more."""
-    if user is not None and access.scope_for(user, action, Resource.LEADS) not in (
-        Scope.TEAM,
-        Scope.ALL,
-    ):
-        raise PermissionDenied("Only managers and admins may change the tag list.")
 
 
 def _save_tag(tag: Tag, data: Mapping[str, Any]) -> Tag:
@@ -696,7 +686,7 @@ def _add_tags(lead: Lead, tags: Iterable[Tag], acting_user: User | None) -> None
 
 @transaction.atomic
 def lead_set_tags(*, lead: Lead, tags: Sequence[Tag], acting_user: User | None) -> Lead:
-    authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
     tags = _check_tags(lead, tags)
     keep = {tag.pk for tag in tags}
     for lead_tag in LeadTag.objects.filter(lead=lead).exclude(tag_id__in=keep):
@@ -709,7 +699,7 @@ def lead_set_tags(*, lead: Lead, tags: Sequence[Tag], acting_user: User | None) 
 def leads_add_tag(*, leads: Iterable[Lead], tag: Tag, acting_user: User | None) -> int:
     count = 0
     for lead in leads:
-        authorize(acting_user, Action.UPDATE, Resource.LEADS, lead)
+        access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
         if not LeadTag.objects.filter(lead=lead, tag=tag).exists():
             _add_tags(lead, [tag], acting_user)
             count += 1
@@ -770,7 +760,7 @@ def interaction_log(
 def interaction_update(
     *, interaction: Interaction, acting_user: User | None, data: Mapping[str, Any]
 ) -> Interaction:
-    authorize(acting_user, Action.UPDATE, Resource.INTERACTIONS, interaction)
+    access.require(acting_user, Action.UPDATE, Resource.INTERACTIONS, interaction)
     _prepare_interaction(interaction, data)
     interaction.save()
     _touch_last_contacted(interaction.lead, interaction)
@@ -780,7 +770,7 @@ def interaction_update(
 
 @transaction.atomic
 def interaction_delete(*, interaction: Interaction, acting_user: User | None) -> None:
-    authorize(acting_user, Action.DELETE, Resource.INTERACTIONS, interaction)
+    access.require(acting_user, Action.DELETE, Resource.INTERACTIONS, interaction)
     interaction.delete()
     _rescore(interaction.lead)
 
@@ -848,7 +838,7 @@ def enrichment_update(
     *, enrichment: LeadEnrichment, acting_user: User | None, data: Mapping[str, Any]
 ) -> LeadEnrichment:
     """Correct a stored enrichment; it is not applied to the company again."""
-    authorize(acting_user, Action.UPDATE, Resource.LEADS, enrichment)
+    access.require(acting_user, Action.UPDATE, Resource.LEADS, enrichment)
     _set_fields(enrichment, data, ENRICHMENT_FIELDS)
     errors: dict = {}
     if not isinstance(enrichment.data, dict):
@@ -896,7 +886,7 @@ def leads_merge(*, primary: Lead, duplicates: Sequence[Lead], acting_user: User 
     and its company are filled from the duplicates; each duplicate is soft-deleted
     with `merged_into` set, its company too, and a note records the merge.
     """
-    authorize(acting_user, Action.UPDATE, Resource.LEADS, primary)
+    access.require(acting_user, Action.UPDATE, Resource.LEADS, primary)
     ids = {d.pk for d in duplicates} - {primary.pk}
     if not ids:
         raise ValidationError({"duplicates": "Name at least one other lead to merge."})
@@ -910,7 +900,7 @@ def leads_merge(*, primary: Lead, duplicates: Sequence[Lead], acting_user: User 
         raise ValidationError({"duplicates": "Unknown or deleted lead."})
     primary = locked.pop(primary.pk)
     for duplicate in locked.values():
-        authorize(acting_user, Action.DELETE, Resource.LEADS, duplicate)
+        access.require(acting_user, Action.DELETE, Resource.LEADS, duplicate)
         _merge_one(primary, duplicate, acting_user)
     primary.save()
     primary.company.save()

@@ -15,6 +15,7 @@ Everything is evaluated in the current organization context and fails closed.
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from smartweb.rbac import SCOPE_RANK, Action, Resource, Scope
@@ -109,13 +110,21 @@ def assignable_users(user, action: str, resource: str) -> QuerySet:
     return User.objects.filter(is_active=True, pk__in=members.values("user_id")).order_by("email")
 
 
-def _owner_q(model, user, scope: Scope) -> Q | None:
+def unowned_scope(model, action: str) -> Scope:
+    """The scope a row no one owns (a pipeline, a tag) needs for `action`: the model's
+    `unowned_scope` says so per action (the tag list is read at any scope, renamed from
+    team scope up), the whole organization's by default."""
+    return Scope(getattr(model, "unowned_scope", {}).get(action, Scope.ALL))
+
+
+def _owner_q(model, user, scope: Scope, action: str) -> Q | None:
     """The filter of rows within `scope`; None means no filter (all)."""
     if scope == Scope.ALL:
         return None
     owner_fields = getattr(model, "scope_owner_field", None)
     if owner_fields is None:
-        return Q(pk__in=[])
+        reached = SCOPE_RANK[scope] >= SCOPE_RANK[unowned_scope(model, action)]
+        return None if reached else Q(pk__in=[])
     if isinstance(owner_fields, str):
         owner_fields = (owner_fields,)
     if scope == Scope.OWN:
@@ -168,7 +177,7 @@ def visible(user, action: str, queryset: QuerySet, resource: str | None = None) 
     granted = _granted_q(user, action, model) if _has_object_grants(user) else None
     if scope is None:
         return queryset.filter(granted) if granted is not None else queryset.none()
-    owner_q = _owner_q(model, user, scope)
+    owner_q = _owner_q(model, user, scope, action)
     if owner_q is None:
         return queryset
     return queryset.filter(owner_q | granted if granted is not None else owner_q)
@@ -218,12 +227,20 @@ def can(user, action: str, resource: str, obj=None) -> bool:
         return True
     model = type(obj)
     if scope is not None:
-        owner_q = _owner_q(model, user, scope)
-        if model._default_manager.filter(owner_q, pk=obj.pk).exists():
+        owner_q = _owner_q(model, user, scope, action)
+        if owner_q is None or model._default_manager.filter(owner_q, pk=obj.pk).exists():
             return True
     return _has_object_grants(user) and (
         model._default_manager.filter(_granted_q(user, action, model), pk=obj.pk).exists()
     )
+
+
+def require(user, action: str, resource: str, obj=None) -> None:
+    """The check every service that writes makes itself, whoever called it (the API, the
+    admin, a command): PermissionDenied unless `user` may. None is the system (jobs,
+    commands, the provider's webhook, demo data), which acts for no user."""
+    if user is not None and not can(user, action, resource, obj=obj):
+        raise PermissionDenied("You do not have permission to do this.")
 
 
 def grant(*, user, action: str, obj, acting_user=None):
@@ -267,6 +284,8 @@ __all__ = [
     "assignable_users",
     "can",
     "grant",
+    "require",
     "scope_for",
+    "unowned_scope",
     "visible",
 ]

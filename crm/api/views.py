@@ -28,6 +28,7 @@ from crm.models import (
     Task,
 )
 from leads.exceptions import InvalidTransition as LeadInvalidTransition
+from smartweb import access
 from smartweb.api.errors import Conflict
 from smartweb.api.filters import FilterBackend
 from smartweb.api.viewsets import TenantModelViewSet, TenantReadOnlyViewSet
@@ -421,12 +422,15 @@ class CampaignViewSet(CRMViewSet):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
     def stats(self, request, *args, **kwargs):
-        """Leads still to call, and the campaign's calls by status and by outcome."""
+        """Leads still to call, and the campaign's calls by status and by outcome: of
+        the leads and calls the user may see (a rep counts their own)."""
         campaign = self.get_object()
+        user = request.user
+        targets = services.campaign_targets(campaign)
         return Response(
             {
-                "targets_remaining": services.campaign_targets(campaign).count(),
-                **selectors.call_outcomes(campaign.calls.all()),
+                "targets_remaining": access.visible(user, Action.READ, targets).count(),
+                **selectors.call_outcomes(access.visible(user, Action.READ, campaign.calls.all())),
             }
         )
 

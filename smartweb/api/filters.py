@@ -7,6 +7,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django_filters import rest_framework
 
+from smartweb import access
+from smartweb.rbac import Action
+
 SEARCH_MAX_LENGTH = 200
 
 
@@ -23,23 +26,32 @@ class MultipleChoiceFilter(django_filters.MultipleChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
-class MemberChoicesMixin:
-    """Users are global rows: a filter's choice of users (django-filter builds it from
-    the user table) offers the current organization's members only, never every
-    account. The other models' default managers are scoped to the organization."""
+class ScopedChoicesMixin:
+    """A filter's choices are what the requesting user may read. Users are global rows:
+    a choice of users (django-filter builds it from the user table) offers the current
+    organization's members only, never every account. Other rows are the organization's
+    (their default managers are) within the user's read scope: a rep is not offered the
+    organization's roles, nor another rep's leads."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         user_model = get_user_model()
+        user = getattr(self.request, "user", None)
         for one in self.filters.values():
-            if getattr(getattr(one, "queryset", None), "model", None) is user_model:
+            queryset = getattr(one, "queryset", None)
+            model = getattr(queryset, "model", None)
+            if model is user_model:
                 # Local import: the platform layer reads the accounts app only here.
                 from accounts.selectors import member_users
 
                 one.queryset = member_users()
+            elif getattr(model, "rbac_resource", None):
+                rows = queryset.all()
+                readable = rows.none() if user is None else access.visible(user, Action.READ, rows)
+                one.queryset = readable
 
 
-class GeneratedFilterSet(MemberChoicesMixin, rest_framework.FilterSet):
+class GeneratedFilterSet(ScopedChoicesMixin, rest_framework.FilterSet):
     """The base of the filter sets the API builds from a view's `filterset_fields`."""
 
 
@@ -47,7 +59,7 @@ class FilterBackend(rest_framework.DjangoFilterBackend):
     filterset_base = GeneratedFilterSet
 
 
-class FilterSet(MemberChoicesMixin, django_filters.FilterSet):
+class FilterSet(ScopedChoicesMixin, django_filters.FilterSet):
     """django-filter's FilterSet, its form class built once per filter set instead of on
     every request (~1 ms of a list request: a form field and a label per filter).
 

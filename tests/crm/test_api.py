@@ -494,3 +494,21 @@ def test_listed_proposals_carry_their_lines_in_order_as_their_detail_does(org_a,
     assert [line["description"] for line in row["line_items"]] == ["Site", "SEO"]
     assert row["line_items"][1]["unit_price"] == "120.50"
     assert row == client.get(f"/api/v1/proposals/{proposal.pk}/").json()
+
+
+def test_campaign_stats_count_only_what_the_user_may_see(org_a, admin_a, rep_a, rep_a2):
+    """A rep's view of a campaign counts their own leads and calls, not the organization's."""
+    campaign = factories.campaign(org_a)
+    mine = factories.lead(org_a, assigned_to=rep_a)
+    factories.ai_call(org_a, for_lead=mine, in_campaign=campaign)
+    for _ in range(2):
+        theirs = factories.lead(org_a, assigned_to=rep_a2)
+        factories.ai_call(org_a, for_lead=theirs, in_campaign=campaign)
+    factories.lead(org_a, assigned_to=rep_a2)
+    url = f"/api/v1/campaigns/{campaign.pk}/stats/"
+    everyone = api_client(admin_a, org_a).get(url).json()
+    assert everyone["by_status"] == [{"status": "in_progress", "count": 3}]
+    assert everyone["targets_remaining"] == 1
+    own = api_client(rep_a, org_a).get(url).json()
+    assert own["by_status"] == [{"status": "in_progress", "count": 1}]
+    assert own["targets_remaining"] == 0

@@ -189,6 +189,24 @@ def test_qualifying_below_threshold_needs_a_reason(org_a, admin_a):
         assert Interaction.objects.get(lead=lead).content == "Owner keen"
 
 
+def test_a_score_override_does_not_qualify_without_the_reason(org_a, rep_a):
+    """A rep who types in a score of 100 still owes the reason the computed score asks."""
+    lead = make_lead(
+        org_a,
+        assigned_to=rep_a,
+        company={"name": "Modern", "online_presence": {"website_status": "modern"}},
+    )
+    with acting_as(org_a, rep_a):
+        lead = services.lead_update(lead=lead, acting_user=rep_a, data={"score_override": 100})
+        assert lead.lead_score == 100
+        with pytest.raises(ValidationError) as exc:
+            services.lead_qualify(lead=lead, acting_user=rep_a)
+        assert "below the qualification threshold" in exc.value.message_dict["reason"][0]
+        assert Lead.objects.get(pk=lead.pk).status == LeadStatus.NEW
+        lead = services.lead_qualify(lead=lead, acting_user=rep_a, reason="Owner keen")
+        assert lead.status == LeadStatus.QUALIFIED
+
+
 def test_threshold_comes_from_the_organization(org_a, admin_a):
     Organization.objects.filter(pk=org_a.pk).update(settings={"qualification_threshold": 0})
     lead = make_lead(org_a, company={"name": "M", "online_presence": {"website_status": "modern"}})

@@ -1,0 +1,116 @@
+"""An organization with a row in every tenant table, written through the services (as
+the system) wherever one exists, so a check over every table cannot pass on empty ones.
+A new tenant table gets its row here; the RLS test names the tables still empty."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib.auth.models import Group, Permission
+
+from accounts import services as account_services
+from accounts.models import GroupObjectGrant, Organization
+from compliance import services as compliance_services
+from compliance.choices import ConsentPurpose, ConsentSource, RequestKind
+from crm import pricing
+from crm import services as crm_services
+from crm.choices import AICallStatus
+from crm.models import AICall
+from leads import services as lead_services
+from leads.choices import LeadStatus
+from smartweb import access
+from smartweb.rbac import Action
+from smartweb.tenancy.context import tenant_context
+from tests import factories
+
+
+def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False) -> Organization:
+    """With `trash`, a deleted row of each kind a chooser offers waits in the trash."""
+    organization = factories.make_organization(name)
+    admin = factories.org_admin(organization)
+    team = factories.make_team(organization, f"{name} team")
+    rep = factories.make_member(organization, "sales_rep", team=team)
+    with tenant_context(organization, user=admin):
+        account_services.token_create(user=rep, organization_id=organization.pk, name="populate")
+        tag = lead_services.tag_create(acting_user=None, data={"name": f"{name} tag"})
+        lead, erased = (
+            lead_services.lead_create(
+                acting_user=None,
+                data={"assigned_to": rep, "contact_phone": f"01632 96{n:04d}"},
+                company_data={"name": f"{name} Plumbing {n}", "business_type": "plumber"},
+                tags=[tag],
+            )
+            for n in (1, 2)
+        )
+        lead_services.interaction_log(lead=lead, acting_user=None, data={"type": "note"})
+        lead_services.enrichment_record(
+            lead=lead, acting_user=None, provider="test", data={"google_rating": 4.5}
+        )
+        access.grant(user=rep, action=Action.READ, obj=erased, acting_user=admin)
+        permission = Permission.objects.get(codename="view_lead")
+        GroupObjectGrant.objects.create(
+            organization=organization,
+            group=Group.objects.get_or_create(name="populate")[0],
+            permission=permission,
+            content_type=permission.content_type,
+            object_pk=str(lead.pk),
+        )
+        compliance_services.consent_record(
+            lead=lead,
+            purpose=ConsentPurpose.CONTACT,
+            granted=True,
+            source=ConsentSource.PHONE,
+            acting_user=None,
+        )
+        compliance_services.subject_request_open(
+            kind=RequestKind.EXPORT, lead=lead, acting_user=None
+        )
+        compliance_services.erase_subject(lead=erased, acting_user=None)
+
+        lead = lead_services.lead_change_status(
+            lead=lead, status=LeadStatus.QUALIFIED, acting_user=None, reason="populate"
+        )
+        deal = crm_services.lead_convert(lead=lead, acting_user=None, value=Decimal("1000"))
+        line = pricing.LineInput(
+            description="Website",
+            quantity=Decimal("1"),
+            unit_price=Decimal("1000.00"),
+            discount_percent=Decimal("0"),
+            tax_rate=Decimal("0"),
+        )
+        proposal = crm_services.proposal_create(
+            opportunity=deal, acting_user=None, lines=[line], valid_until=dt.date(2099, 1, 1)
+        )
+        crm_services.proposal_send(proposal=proposal, acting_user=None)
+        crm_services.proposal_accept(proposal=proposal, acting_user=None)
+        campaign = crm_services.campaign_save(
+            acting_user=None, name=f"{name} campaign", script="Offer a website."
+        )
+        crm_services.webhook_secret_rotate(acting_user=None)
+        AICall.objects.create(
+            campaign=campaign, lead=lead, provider="http", status=AICallStatus.QUEUED
+        )
+        crm_services.task_create(acting_user=None, title="Call back", lead=lead)
+        if trash:
+            _fill_trash(organization, name)
+    return organization
+
+
+def _fill_trash(organization: Organization, name: str) -> None:
+    deleted = lead_services.lead_create(
+        acting_user=None, data={}, company_data={"name": f"{name} Deleted Ltd"}
+    )
+    lead_services.company_delete(company=deleted.company, acting_user=None)
+    lead_services.tag_delete(
+        tag=lead_services.tag_create(acting_user=None, data={"name": f"{name} old tag"}),
+        acting_user=None,
+    )
+    crm_services.task_delete(
+        task=crm_services.task_create(acting_user=None, title="Old"), acting_user=None
+    )
+    crm_services.pipeline_delete(
+        pipeline=crm_services.pipeline_create(name=f"{name} old pipeline", acting_user=None),
+        acting_user=None,
+    )
+    factories.make_team(organization, f"{name} old team").delete()
