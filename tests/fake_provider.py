@@ -53,10 +53,13 @@ class FakeProvider:
                         provider.started.setdefault(key, body["call_id"])
                 time.sleep(delay)
                 payload = body if isinstance(body, str) else json.dumps(body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(payload.encode())
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(payload.encode())
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the caller gave up (timed out, or its process was killed)
 
             def log_message(self, *args):
                 pass

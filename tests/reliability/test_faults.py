@@ -129,13 +129,15 @@ def test_a_database_outage_answers_503_json_and_recovers(live_url, api, demo_org
         try:
             time.sleep(2)
             started = time.monotonic()
-            outage.begin()
-            time.sleep(3)
+            try:
+                outage.begin()
+                time.sleep(3)
+            finally:
+                outage.end()
+            ended = time.monotonic()
+            time.sleep(2)
         finally:
-            outage.end()
-        ended = time.monotonic()
-        time.sleep(2)
-        stop.set()
+            stop.set()
     for running in clients:
         running.result()
 
