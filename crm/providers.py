@@ -10,8 +10,10 @@ The HTTP provider is configured by `AI_CALL_PROVIDER_URL` and `AI_CALL_PROVIDER_
      "timezone": …, "metadata": {"organization_id": …, "campaign_id": …}}
 
 and expects `{"call_id": "…", "status": "queued"}` back. The result arrives later by the
-signed webhook (`crm.webhooks`). The idempotency key makes a retried job safe: the
-provider answers a repeated key with the call it already started.
+signed webhook (`crm.api.webhooks`), which carries our reference back. The idempotency
+key makes a retried job safe: the provider answers a repeated key with the call it
+already started. A job that dies after the provider started the call loses nothing: its
+retry gets the same call back, and the webhook finds the call by its reference.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -1144,15 +1145,7 @@ def campaign_run(*, campaign: Campaign, now: dt.datetime | None = None) -> Campa
             campaign=campaign, lead=lead, provider=campaign.provider, created_at=now
         )
         _schedule_call(call.organization_id, call.pk)
-    total_reached = (
-        campaign.total_call_limit is not None and _calls_made(campaign) >= campaign.total_call_limit
-    )
-    more_targets = not total_reached and campaign_targets(campaign).exists()
-    in_flight = campaign.calls.filter(
-        deleted_at__isnull=True,
-        status__in=[AICallStatus.QUEUED, AICallStatus.IN_PROGRESS],
-        created_at__gte=now - PENDING_CALL_HORIZON,
-    ).exists()
+    more_targets, in_flight = _work_left(campaign, now)
     if not more_targets and not in_flight:
         return _complete(campaign, now, queued=len(targets))
     daily_spent = (
@@ -1164,6 +1157,29 @@ def campaign_run(*, campaign: Campaign, now: dt.datetime | None = None) -> Campa
     else:
         next_run = now + CAMPAIGN_RUN_INTERVAL
     return CampaignRun(queued=len(targets), next_run_at=next_run)
+
+
+def _work_left(campaign: Campaign, now: dt.datetime) -> tuple[bool, bool]:
+    """Whether the campaign has leads left to call, and calls still in flight."""
+    total_reached = (
+        campaign.total_call_limit is not None and _calls_made(campaign) >= campaign.total_call_limit
+    )
+    more_targets = not total_reached and campaign_targets(campaign).exists()
+    in_flight = campaign.calls.filter(
+        deleted_at__isnull=True,
+        status__in=[AICallStatus.QUEUED, AICallStatus.IN_PROGRESS],
+        created_at__gte=now - PENDING_CALL_HORIZON,
+    ).exists()
+    return more_targets, in_flight
+
+
+def _complete_when_done(campaign_id) -> None:
+    """A call of the campaign ended: complete the campaign if it was the last one (its
+    next pass may be hours away, or its job may have died with a worker)."""
+    now = timezone.now()
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if campaign.status == CampaignStatus.ACTIVE and _work_left(campaign, now) == (False, False):
+        _complete(campaign, now)
 
 
 def _start_of_next_day(campaign: Campaign, now: dt.datetime) -> dt.datetime:
@@ -1255,6 +1271,7 @@ def ai_call_mark_failed(*, ai_call_id, reason: str) -> AICall | None:
     call.status = AICallStatus.FAILED
     call.failure_reason = reason[:300]
     call.save(update_fields=["status", "failure_reason", "updated_at"])
+    _complete_when_done(call.campaign_id)
     return call
 
 
@@ -1264,6 +1281,8 @@ class CallReport:
 
     provider_call_id: str
     status: str
+    # Our call id, sent as the idempotency key when placing the call and echoed back.
+    reference: uuid.UUID | None = None
     started_at: dt.datetime | None = None
     duration_seconds: int | None = None
     recording_url: str = ""
@@ -1301,25 +1320,30 @@ def ai_call_record_result(*, report: CallReport) -> tuple[AICall, bool]:
     result recorded and writes nothing. Raises AICall.DoesNotExist for an unknown call
     (another organization's calls are invisible here).
 
+    A report may come for a call whose placing job died before it stored the provider's
+    id: the call is then found by the `reference` the provider echoes, and takes the
+    provider's id from the report.
+
     A final report logs the AI call on the lead's timeline with its analysis (which
-    re-scores the lead), and creates the follow-up its outcome implies.
+    re-scores the lead), creates the follow-up its outcome implies, and completes the
+    campaign when it was its last call.
     """
-    call = (
-        AICall.objects.select_for_update(of=("self",))
-        .select_related("campaign")
-        .get(provider_call_id=report.provider_call_id)
-    )
+    call = _reported_call(report)
     if call.result_recorded_at is not None or call.status in AI_CALL_FINAL_STATUSES:
         # Recorded already, or closed on our side (the lead opted out or was erased while
         # the call was in flight): a late report writes nothing.
         return call, False
+    adopted = not call.provider_call_id
+    call.provider_call_id = report.provider_call_id
     if report.status not in AI_CALL_FINAL_STATUSES:
         if call.status == AICallStatus.QUEUED and report.status == AICallStatus.IN_PROGRESS:
             call.status = AICallStatus.IN_PROGRESS
             call.started_at = report.started_at or timezone.now()
-            call.save(update_fields=["status", "started_at", "updated_at"])
+            call.save(update_fields=["provider_call_id", "status", "started_at", "updated_at"])
             return call, True
-        return call, False
+        if adopted:
+            call.save(update_fields=["provider_call_id", "updated_at"])
+        return call, adopted
     _apply_report(call, report)
     lead = Lead.all_objects.select_related("company").get(pk=call.lead_id)
     # An unanswered or failed attempt reached nobody: no touchpoint on the timeline; nor
@@ -1329,7 +1353,19 @@ def ai_call_record_result(*, report: CallReport) -> tuple[AICall, bool]:
     call.save()
     if not lead.is_deleted:
         _follow_up(call, lead, report)
+    _complete_when_done(call.campaign_id)
     return call, True
+
+
+def _reported_call(report: CallReport) -> AICall:
+    """The call a provider's report is about, locked."""
+    calls = AICall.objects.select_for_update(of=("self",)).select_related("campaign")
+    try:
+        return calls.get(provider_call_id=report.provider_call_id)
+    except AICall.DoesNotExist:
+        if report.reference is None:
+            raise
+        return calls.get(pk=report.reference, provider_call_id="")
 
 
 def _apply_report(call: AICall, report: CallReport) -> None:

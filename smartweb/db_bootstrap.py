@@ -15,10 +15,13 @@ It is idempotent. It creates
   functions, which filter by the context's organization themselves (see
   docs/decisions/0004-search-under-rls.md). The owner role is made a member so that its
   migration can hand those functions to it; the runtime role never is;
+- the backup role (LOGIN, BYPASSRLS, read-only): `python -m smartweb.ops dump` connects
+  as it, so a dump holds every organization's rows (the owner is under FORCEd RLS and
+  dumps none). Its SELECT grants, present and future, come from a migration;
 - `pg_read_all_stats` for the runtime role, so that `manage.py db_report` can read the
   statements of every role in pg_stat_statements.
 
-It prints (or writes, with --env-file) the two connection URLs. Passwords are generated
+It prints (or writes, with --env-file) the connection URLs. Passwords are generated
 once and kept in var/db-roles.json so that a second run changes nothing.
 """
 
@@ -41,6 +44,7 @@ SECRETS_FILE = BASE_DIR / "var" / "db-roles.json"
 OWNER_ROLE = os.environ.get("DATABASE_OWNER_ROLE", "smartweb_owner")
 RUNTIME_ROLE = os.environ.get("DATABASE_RUNTIME_ROLE", "smartweb_app")
 SEARCH_ROLE = os.environ.get("DATABASE_SEARCH_ROLE", "smartweb_search")
+BACKUP_ROLE = os.environ.get("DATABASE_BACKUP_ROLE", "smartweb_backup")
 DATABASE_NAME = os.environ.get("SMARTWEB_DATABASE_NAME", "smartweb")
 EXTENSIONS = ("pg_trgm", "btree_gin", "pg_stat_statements")
 
@@ -49,12 +53,13 @@ EXTENSIONS = ("pg_trgm", "btree_gin", "pg_stat_statements")
 class RoleURLs:
     owner: str
     runtime: str
+    backup: str
 
 
 def _passwords() -> dict[str, str]:
     stored = json.loads(SECRETS_FILE.read_text()) if SECRETS_FILE.exists() else {}
     changed = False
-    for role in (OWNER_ROLE, RUNTIME_ROLE):
+    for role in (OWNER_ROLE, RUNTIME_ROLE, BACKUP_ROLE):
         if role not in stored:
             stored[role] = secrets.token_urlsafe(24)
             changed = True
@@ -83,6 +88,24 @@ def _ensure_role(cur, role: str, password: str, *, createdb: bool) -> None:
     cur.execute(
         sql.SQL(verb + " ROLE {} WITH " + attrs + " PASSWORD {}").format(
             sql.Identifier(role), sql.Literal(password)
+        )
+    )
+
+
+def _ensure_backup_role(cur, password: str) -> None:
+    """Reads everything, writes nothing: BYPASSRLS to see every organization's rows,
+    read-only transactions by default, and only SELECT grants (smartweb/migrations)."""
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [BACKUP_ROLE])
+    verb = "ALTER" if cur.fetchone() else "CREATE"
+    cur.execute(
+        sql.SQL(
+            verb + " ROLE {} WITH LOGIN BYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE"
+            " NOINHERIT PASSWORD {}"
+        ).format(sql.Identifier(BACKUP_ROLE), sql.Literal(password))
+    )
+    cur.execute(
+        sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(
+            sql.Identifier(BACKUP_ROLE)
         )
     )
 
@@ -124,6 +147,7 @@ def bootstrap(admin_url: str) -> RoleURLs:
     with psycopg.connect(admin_url, autocommit=True) as conn, conn.cursor() as cur:
         _ensure_role(cur, OWNER_ROLE, passwords[OWNER_ROLE], createdb=True)
         _ensure_role(cur, RUNTIME_ROLE, passwords[RUNTIME_ROLE], createdb=False)
+        _ensure_backup_role(cur, passwords[BACKUP_ROLE])
         _ensure_search_role(cur)
         _grant_statistics(cur)
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME])
@@ -146,6 +170,7 @@ def bootstrap(admin_url: str) -> RoleURLs:
     return RoleURLs(
         owner=with_credentials(admin_url, OWNER_ROLE, passwords[OWNER_ROLE], DATABASE_NAME),
         runtime=with_credentials(admin_url, RUNTIME_ROLE, passwords[RUNTIME_ROLE], DATABASE_NAME),
+        backup=with_credentials(admin_url, BACKUP_ROLE, passwords[BACKUP_ROLE], DATABASE_NAME),
     )
 
 
@@ -168,6 +193,8 @@ def env_lines(urls: RoleURLs) -> str:
         f"DATABASE_URL={urls.runtime}\n"
         f"DATABASE_OWNER_URL={urls.owner}\n"
         f"DATABASE_RUNTIME_ROLE={RUNTIME_ROLE}\n"
+        f"DATABASE_BACKUP_URL={urls.backup}\n"
+        f"DATABASE_BACKUP_ROLE={BACKUP_ROLE}\n"
     )
 
 

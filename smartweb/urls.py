@@ -4,6 +4,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from smartweb.health import healthz
 
+# A database outage is a 503 (JSON under /api/ and /healthz), not an HTML 500.
+handler500 = "smartweb.error_views.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

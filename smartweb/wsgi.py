@@ -5,6 +5,8 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartweb.settings")
+# A web request's statements, lock waits and transactions get the short bounds (settings).
+os.environ.setdefault("SMARTWEB_PROCESS", "web")
 application = get_wsgi_application()
 
 from smartweb.startup import ensure_secure_database_role  # noqa: E402

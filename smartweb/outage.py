@@ -1,0 +1,18 @@
+"""What a database outage looks like from here: the server unreachable, restarting or out
+of connections, a connection cut, a statement or lock wait over its time bound. The
+client can do nothing but try again a little later, so these answer 503 with
+`Retry-After` (smartweb.api.errors for the API, smartweb.error_views for the rest)."""
+
+from __future__ import annotations
+
+import psycopg
+from django.db import InterfaceError, OperationalError
+
+RETRY_AFTER_SECONDS = 5
+
+# Django wraps the driver's errors in its own; raw psycopg use raises the driver's.
+OUTAGE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    return isinstance(exc, OUTAGE_ERRORS)

@@ -1,0 +1,75 @@
+"""A backup holds the data: a dump made with `smartweb.ops` (as the backup role) of the
+demo organizations restores into a fresh database with every row of every table, and
+the backup role can read everything but change nothing."""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+from django.conf import settings
+from psycopg import sql
+
+from smartweb import ops
+from smartweb.db_bootstrap import with_database
+
+
+def _url(variable: str, database: str) -> str:
+    return with_database(os.environ[variable], database)
+
+
+def row_counts(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+            )
+        ]
+        return {
+            table: conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+            ).fetchone()[0]
+            for table in tables
+        }
+
+
+@pytest.fixture
+def fresh_database(demo):
+    """An empty database created by the owner role, dropped afterwards; its name."""
+    name = f"{settings.DATABASES['default']['NAME']}_restored"
+    owner = _url("DATABASE_OWNER_URL", "postgres")
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with psycopg.connect(owner, autocommit=True) as conn:
+        conn.execute(drop)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield name
+    with psycopg.connect(owner, autocommit=True) as conn:
+        conn.execute(drop)
+
+
+def test_a_dump_restores_every_row_of_every_organization(demo, read, fresh_database, tmp_path):
+    source = _url("DATABASE_BACKUP_URL", settings.DATABASES["default"]["NAME"])
+    before = row_counts(source)
+    assert before["leads_lead"] > 0 and before["crm_opportunity"] > 0
+    dump_file = tmp_path / "smartweb.dump"
+
+    assert ops.main(["dump", "--into", str(dump_file), "--database", source]) == 0
+    restored = _url("DATABASE_OWNER_URL", fresh_database)
+    assert ops.main(["restore", str(dump_file), "--database", restored]) == 0
+
+    assert row_counts(_url("DATABASE_BACKUP_URL", fresh_database)) == before
+
+
+def test_the_backup_role_reads_but_never_writes(demo, read):
+    source = _url("DATABASE_BACKUP_URL", settings.DATABASES["default"]["NAME"])
+    with psycopg.connect(source) as conn:
+        organizations = conn.execute("SELECT count(*) FROM accounts_organization").fetchone()[0]
+        assert organizations >= 2  # every organization, no context needed
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("DELETE FROM leads_lead")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute("SET default_transaction_read_only = off")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM leads_lead")
