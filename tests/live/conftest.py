@@ -15,23 +15,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-import requests
 from django.conf import settings
 from django.core.management import call_command
 
 from tests.conftest import _as_owner
 from tests.fake_provider import serve_provider
 from tests.live.browser import Browser
+from tests.liveserver import database_url, gunicorn, running
 
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts" / "live"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -47,22 +41,6 @@ def _browser_missing() -> str | None:
     if not missing:
         return None
     return f"no browser ({', '.join(missing)}): apt-get install chromium chromium-driver"
-
-
-def _database_url() -> str:
-    """The test database as the runtime role, for the server's own connections."""
-    db = settings.DATABASES["default"]
-    credentials = f"{quote(db['USER'], safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
-    host = db["HOST"] or ""
-    if host.startswith("/"):
-        return f"postgresql://{credentials}@/{db['NAME']}?host={quote(host)}"
-    return f"postgresql://{credentials}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="package")
@@ -129,7 +107,7 @@ def server_env(demo, provider):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "DEBUG": "0",
         "SMARTWEB_TESTING": "1",
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -139,49 +117,21 @@ def server_env(demo, provider):
     }
 
 
-@contextmanager
-def _running(command: list[str], env: dict, log_name: str) -> Iterator[subprocess.Popen]:
-    """A process of the project, its output in ARTIFACTS/log_name, ended with the block."""
-    with (ARTIFACTS / log_name).open("w") as log:
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR
-        )
-        try:
-            yield process
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
 @pytest.fixture(scope="package")
 def worker(server_env):
     """The background job worker, as `make run` starts it."""
     command = [sys.executable, "manage.py", "procrastinate", "worker"]
-    with _running(command, server_env, "worker.log") as process:
+    with running(command, server_env, ARTIFACTS / "worker.log") as process:
         yield process
 
 
 @pytest.fixture(scope="package")
 def live_url(server_env):
-    port = _free_port()
-    # Threaded workers: a browser opens idle connections ahead of use, and a sync worker
-    # waits on one until its timeout while the real request queues.
-    command = [sys.executable, "-m", "gunicorn", "smartweb.wsgi", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "2", "--worker-class", "gthread", "--threads", "4"]
-    command += ["--timeout", "120", "--access-logfile", "-"]
-    url = f"http://127.0.0.1:{port}"
-    with _running(command, server_env, "server.log") as server:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=10).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass  # not listening yet, or still loading the application
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start; see {ARTIFACTS / 'server.log'}")
-            time.sleep(0.2)
-        yield url
+    try:
+        with gunicorn(server_env, ARTIFACTS / "server.log") as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="package")
