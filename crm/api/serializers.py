@@ -135,7 +135,7 @@ class PipelineCreateSerializer(serializers.Serializer):
 
 
 class OpportunitySerializer(ModelSerializer):
-    owner = UserSummarySerializer(read_only=True, source="owner_summary")
+    owner = UserSummarySerializer(read_only=True, allow_null=True, source="owner_summary")
     weighted_value = StoredDecimalField(**MONEY, read_only=True)
     lead_name = serializers.CharField(read_only=True)
     stage_name = serializers.CharField(read_only=True)

@@ -56,6 +56,15 @@ class ModelSerializer(serializers.ModelSerializer):
         models.DecimalField: StoredDecimalField,
     }
 
+    def include_extra_kwargs(self, kwargs, extra_kwargs):
+        # DRF drops `allow_blank` from a field made read-only; a stored "" is still answered,
+        # and the schema must say so (an empty choice, an email or URL that may be "").
+        allow_blank = kwargs.get("allow_blank", False)
+        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
+        if allow_blank and kwargs.get("read_only"):
+            kwargs["allow_blank"] = True
+        return kwargs
+
 
 # Fields whose API form is the value itself, as PostgreSQL's JSON also renders it (text,
 # numbers, booleans, JSON). Dates and decimals are not: their API text differs.
