@@ -21,6 +21,10 @@ from rest_framework import permissions, serializers
 
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Any JSON value but null: drf-spectacular's "any" (`{}`) lets null through.
+ANY_BUT_NULL = {
+    "anyOf": [{"type": kind} for kind in ("object", "array", "string", "number", "boolean")]
+}
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -82,6 +86,13 @@ class AutoSchema(openapi.AutoSchema):
             return view.serializer_class  # what the view answers with (CRMViewSet.answer)
         return super().get_response_serializers()
 
+    def get_filter_backends(self):
+        # An action on one object (a lead's timeline, its duplicates) lists rows of its own:
+        # the resource list's filters do not apply there.
+        if "{" in self.path:
+            return []
+        return super().get_filter_backends()
+
     def _get_filter_parameters(self):
         # A filter given empty (`?until=`, as a filter form submits it) does not filter.
         parameters = super()._get_filter_parameters()
@@ -101,12 +112,26 @@ class AutoSchema(openapi.AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if isinstance(field, serializers.TimeField):
+        if isinstance(field, serializers.JSONField) and not field.allow_null and schema == {}:
+            schema = dict(ANY_BUT_NULL)
+        elif isinstance(field, serializers.DecimalField) and "pattern" in schema:
+            schema["pattern"] = _decimal_pattern(field)
+        elif isinstance(field, serializers.TimeField):
             schema.pop("format", None)
             schema.update(pattern=TIME_PATTERN, example="09:00:00")
         elif schema and schema.get("type") == "array":
             _array_bounds(schema, field)
         return schema
+
+
+def _decimal_pattern(field) -> str:
+    """A decimal as text with at least one digit (drf-spectacular's pattern lets "" and
+    "-" through, which DRF refuses)."""
+    places = field.decimal_places or 0
+    whole = f"{{1,{field.max_digits - places}}}" if field.max_digits else "+"
+    if not places:
+        return rf"^-?\d{whole}$"
+    return rf"^-?(\d{whole}(\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
 
 
 def _array_bounds(schema: dict, field) -> None:

@@ -47,11 +47,23 @@ class StoredDecimalField(serializers.DecimalField):
         return super().to_representation(value)
 
 
+class TextField(serializers.CharField):
+    """Text only: DRF's CharField takes a number for its digits, where the schema says a
+    string (a request the schema calls invalid is refused)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ModelSerializer(serializers.ModelSerializer):
-    """The apps' base: model date times and decimals through the fields above."""
+    """The apps' base: model date times, decimals and text through the fields above."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: TextField,
+        models.TextField: TextField,
         models.DateTimeField: UTCDateTimeField,
         models.DecimalField: StoredDecimalField,
     }
