@@ -231,6 +231,14 @@ class LineInputSerializer(serializers.Serializer):
         required=False, help_text="Optional: refused if the line adds up otherwise."
     )
 
+    def validate(self, attrs):
+        # A PATCH skips the required fields of nested rows, but a line is always given whole.
+        missing = [name for name in ("description", "quantity", "unit_price") if name not in attrs]
+        if missing:
+            required = self.fields["description"].error_messages["required"]
+            raise serializers.ValidationError({name: [required] for name in missing})
+        return attrs
+
     def to_line(self, data: dict) -> pricing.LineInput:
         # A partial update (PATCH) skips the defaults of nested fields: LineInput has them.
         optional = {k: data[k] for k in ("discount_percent", "tax_rate") if k in data}

@@ -21,6 +21,7 @@ from rest_framework import permissions, serializers
 
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+ANNOTATIONS = {"description", "title", "default", "example", "readOnly", "writeOnly"}
 # Any JSON value but null: drf-spectacular's "any" (`{}`) lets null through.
 ANY_BUT_NULL = {
     "anyOf": [{"type": kind} for kind in ("object", "array", "string", "number", "boolean")]
@@ -112,8 +113,9 @@ class AutoSchema(openapi.AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if isinstance(field, serializers.JSONField) and not field.allow_null and schema == {}:
-            schema = dict(ANY_BUT_NULL)
+        if isinstance(field, serializers.JSONField) and not field.allow_null:
+            if not set(schema) - ANNOTATIONS:  # any value: one that is not null
+                schema = {**schema, **ANY_BUT_NULL}
         elif isinstance(field, serializers.DecimalField) and "pattern" in schema:
             schema["pattern"] = _decimal_pattern(field)
         elif isinstance(field, serializers.TimeField):
@@ -125,13 +127,14 @@ class AutoSchema(openapi.AutoSchema):
 
 
 def _decimal_pattern(field) -> str:
-    """A decimal as text with at least one digit (drf-spectacular's pattern lets "" and
-    "-" through, which DRF refuses)."""
+    """A decimal as text with at least one digit, signed only if it may be negative
+    (drf-spectacular's pattern lets "", "-" and "-1" through where DRF refuses them)."""
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
     places = field.decimal_places or 0
     whole = f"{{1,{field.max_digits - places}}}" if field.max_digits else "+"
     if not places:
-        return rf"^-?\d{whole}$"
-    return rf"^-?(\d{whole}(\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
+        return rf"^{sign}\d{whole}$"
+    return rf"^{sign}(\d{whole}(\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
 
 
 def _array_bounds(schema: dict, field) -> None:

@@ -182,7 +182,7 @@ def test_the_schema_refuses_what_the_server_refuses(raw_schema):
     not offer them."""
     components = raw_schema["components"]["schemas"]
     value = components["OpportunityUpdateRequest"]["properties"]["value"]
-    assert value["pattern"] == r"^-?(\d{1,12}(\.\d{0,2})?|\.\d{1,2})$"
+    assert value["pattern"] == r"^(\d{1,12}(\.\d{0,2})?|\.\d{1,2})$"
     settings = components["OrganizationRequest"]["properties"]["settings"]
     assert {"type": "null"} not in settings["anyOf"] and "nullable" not in settings
     subject_request = raw_schema["paths"]["/api/v1/compliance/requests/"]["post"]
