@@ -6,7 +6,7 @@ DEVDB := $(PY) -m smartweb.devdb run --
 # migrate as the owner role; everything else runs as the runtime role (under RLS)
 MIGRATE := DATABASE_URL=$$DATABASE_OWNER_URL $(PY) manage.py migrate --no-input
 
-.PHONY: install run test lint format migrations-check bench stop-db
+.PHONY: install run test fuzz lint format migrations-check bench stop-db
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ run: install
 
 test: install
 	$(DEVDB) sh -c '$(PY) -m pytest $(PYTEST_ARGS)'
+
+# The OpenAPI schema against a real server, as the demo admin and the demo rep
+# (tests/contract/fuzz_schema.py): fails on any server error, answer or status code the
+# schema does not declare, invalid request accepted or valid one refused.
+fuzz: install
+	$(DEVDB) sh -c '$(PY) -m pytest tests/contract/fuzz_schema.py $(PYTEST_ARGS)'
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -182,7 +182,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "smartweb.api.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
         "smartweb.api.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -199,6 +199,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The API speaks JSON; the form parsers serve the browsable API's HTML forms, where an
+    # empty field means "not given", which no JSON schema can state.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     # Status, type and outcome fields of the CRM and of lead generation have different
     # choices under the same field names: each set gets its own component name.
     "ENUM_NAME_OVERRIDES": {

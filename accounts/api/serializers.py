@@ -248,7 +248,7 @@ class MembershipSerializer(ModelSerializer):
     role = serializers.PrimaryKeyRelatedField(queryset=ROLES)
     role_name = serializers.CharField(source="role.name", read_only=True)
     team = serializers.PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
-    invited_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    invited_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Membership

@@ -1,9 +1,9 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
 from accounts.api import views
+from smartweb.api.routers import Router
 
-router = DefaultRouter(trailing_slash=True)
+router = Router(trailing_slash=True)
 router.include_root_view = False
 router.register("auth/tokens", views.TokenViewSet, basename="token")
 router.register("me/sessions", views.SessionViewSet, basename="session")

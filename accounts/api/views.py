@@ -22,6 +22,7 @@ from smartweb import access
 from smartweb.api.filters import FilterBackend, FilterSet
 from smartweb.api.pagination import LargeListCursorPagination
 from smartweb.api.permissions import HasResourcePermission
+from smartweb.api.schema import ERROR
 from smartweb.api.viewsets import (
     OrganizationContextMixin,
     TenantModelViewSet,
@@ -48,7 +49,10 @@ class TokenObtainView(APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=s.TokenObtainSerializer, responses={201: s.TokenIssuedSerializer})
+    @extend_schema(
+        request=s.TokenObtainSerializer,
+        responses={201: s.TokenIssuedSerializer, 403: ERROR, 429: ERROR},
+    )
     def post(self, request):
         serializer = s.TokenObtainSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -105,7 +109,7 @@ class TokenRevokeView(OrganizationContextMixin, APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=s.TokenRevokeSerializer, responses={200: s.TokenSerializer})
+    @extend_schema(request=s.TokenRevokeSerializer, responses={200: s.TokenSerializer, 404: ERROR})
     def post(self, request):
         serializer = s.TokenRevokeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -26,6 +26,7 @@ from compliance.models import ConsentRecord, SubjectRequest
 from leads.models import Lead
 from smartweb import access
 from smartweb.api.permissions import HasResourcePermission
+from smartweb.api.schema import ERROR
 from smartweb.api.viewsets import ORGANIZATION_PARAMETER, OrganizationContextMixin
 from smartweb.rbac import Action, Resource
 
@@ -144,7 +145,10 @@ class ConsentRecordListView(ListCreateView):
         lead = visible_lead(self.request.user, self.kwargs["pk"])
         return ConsentRecord.objects.filter(lead=lead).select_related("recorded_by")
 
-    @extend_schema(request=s.ConsentRecordCreateSerializer, responses=s.ConsentRecordSerializer)
+    @extend_schema(
+        request=s.ConsentRecordCreateSerializer,
+        responses={201: s.ConsentRecordSerializer, 404: ERROR},  # a lead you cannot see
+    )
     def post(self, request, pk):
         lead = visible_lead(request.user, pk)
         data = self.get_serializer(data=request.data)
@@ -169,7 +173,10 @@ class SubjectRequestListView(ListCreateView):
             requests = requests.filter(status=self.request.query_params["status"])
         return requests
 
-    @extend_schema(request=s.SubjectRequestCreateSerializer, responses=s.SubjectRequestSerializer)
+    @extend_schema(
+        request=s.SubjectRequestCreateSerializer,
+        responses={201: s.SubjectRequestSerializer, 404: ERROR},  # a lead you cannot see
+    )
     def post(self, request):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)

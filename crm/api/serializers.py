@@ -135,7 +135,7 @@ class PipelineCreateSerializer(serializers.Serializer):
 
 
 class OpportunitySerializer(ModelSerializer):
-    owner = UserSummarySerializer(read_only=True, source="owner_summary")
+    owner = UserSummarySerializer(read_only=True, allow_null=True, source="owner_summary")
     weighted_value = StoredDecimalField(**MONEY, read_only=True)
     lead_name = serializers.CharField(read_only=True)
     stage_name = serializers.CharField(read_only=True)
@@ -230,6 +230,14 @@ class LineInputSerializer(serializers.Serializer):
     total = money_field(
         required=False, help_text="Optional: refused if the line adds up otherwise."
     )
+
+    def validate(self, attrs):
+        # A PATCH skips the required fields of nested rows, but a line is always given whole.
+        missing = [name for name in ("description", "quantity", "unit_price") if name not in attrs]
+        if missing:
+            required = self.fields["description"].error_messages["required"]
+            raise serializers.ValidationError({name: [required] for name in missing})
+        return attrs
 
     def to_line(self, data: dict) -> pricing.LineInput:
         # A partial update (PATCH) skips the defaults of nested fields: LineInput has them.

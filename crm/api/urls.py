@@ -1,10 +1,10 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
 from crm.api import views
 from crm.api.webhooks import AICallWebhookView
+from smartweb.api.routers import Router
 
-router = DefaultRouter()
+router = Router()
 router.register("pipelines", views.PipelineViewSet, basename="pipeline")
 router.register("pipeline-stages", views.PipelineStageViewSet, basename="pipelinestage")
 router.register("opportunities", views.OpportunityViewSet, basename="opportunity")

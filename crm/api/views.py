@@ -7,7 +7,7 @@ from __future__ import annotations
 from itertools import islice
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, filters, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -31,6 +31,7 @@ from leads.exceptions import InvalidTransition as LeadInvalidTransition
 from smartweb import access
 from smartweb.api.errors import Conflict
 from smartweb.api.filters import FilterBackend
+from smartweb.api.parameters import BoundedInt
 from smartweb.api.viewsets import TenantModelViewSet, TenantReadOnlyViewSet
 from smartweb.rbac import Action
 
@@ -78,6 +79,10 @@ class CRMViewSet(TenantModelViewSet):
 # --- pipelines ------------------------------------------------------------------------
 
 
+PER_STAGE = BoundedInt("per_stage", default=50, low=1, high=200)
+MONTHS = BoundedInt("months", default=6, low=1, high=24)
+
+
 class PipelineViewSet(CRMViewSet):
     queryset = Pipeline.objects
 
@@ -102,13 +107,13 @@ class PipelineViewSet(CRMViewSet):
 
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT},
-        parameters=[OpenApiParameter("per_stage", OpenApiTypes.INT, description="1–200")],
+        parameters=[PER_STAGE.parameter],
     )
     @action(detail=True, methods=["get"])
     def board(self, request, *args, **kwargs):
         """The pipeline's stages, each with its opportunities, count and summed values."""
         pipeline = self.get_object()
-        per_stage = _bounded_int(request.query_params.get("per_stage"), "per_stage", 50, 1, 200)
+        per_stage = PER_STAGE.read(request)
         columns = selectors.pipeline_board(
             pipeline=pipeline, user=request.user, per_stage=per_stage
         )
@@ -146,18 +151,6 @@ class PipelineViewSet(CRMViewSet):
                 ],
             }
         )
-
-
-def _bounded_int(raw, name: str, default: int, low: int, high: int) -> int:
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise exceptions.ValidationError({name: "A whole number."}) from exc
-    if not low <= value <= high:
-        raise exceptions.ValidationError({name: f"Between {low} and {high}."})
-    return value
 
 
 class PipelineStageViewSet(CRMViewSet):
@@ -226,12 +219,12 @@ class OpportunityViewSet(CRMViewSet):
 
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT},
-        parameters=[OpenApiParameter("months", OpenApiTypes.INT, description="1–24")],
+        parameters=[MONTHS.parameter],
     )
     @action(detail=False, methods=["get"])
     def forecast(self, request, *args, **kwargs):
         """Per month: open value and weighted value expected to close, and value won."""
-        months = _bounded_int(request.query_params.get("months"), "months", 6, 1, 24)
+        months = MONTHS.read(request)
         rows = selectors.forecast(user=request.user, months=months)
         money = ("value", "weighted_value", "won_value")
         return Response(
@@ -347,11 +340,9 @@ class ContractViewSet(CRMViewSet):
     search_fields = ["number", "title", "signer_name"]
     ordering_fields = ["created_at", "number", "value", "signed_at", "start_date"]
 
+    create = None  # drawn from accepted proposals: POST /proposals/{id}/accept/
+
     def perform_write(self, instance, data):
-        if instance is None:
-            raise exceptions.MethodNotAllowed(
-                "POST", "Contracts are drawn from accepted proposals: POST /proposals/{id}/accept/."
-            )
         return services.contract_update(contract=instance, acting_user=self.request.user, **data)
 
     @extend_schema(request=None, responses={200: s.ContractSerializer})
@@ -447,19 +438,20 @@ class AICallViewSet(CRMViewSet):
 
     queryset = AICall.objects
     serializer_class = s.AICallSerializer
-    http_method_names = ["get", "post", "delete", "head", "options"]
+    # queued by launching a campaign (POST /campaigns/{id}/launch/), never written here
+    create = update = partial_update = None
     filterset_class = crm_filters.AICallFilter
     ordering_fields = ["created_at", "started_at", "cost", "duration_seconds"]
-
-    def perform_write(self, instance, data):
-        raise exceptions.MethodNotAllowed(
-            "POST", "AI calls are queued by launching a campaign: POST /campaigns/{id}/launch/."
-        )
 
 
 # --- tasks ----------------------------------------------------------------------------
 
 
+# Lists of tasks like the main one: its filters, ordering and pages.
+TASK_LIST = extend_schema(responses=s.TaskSerializer(many=True))
+
+
+@extend_schema_view(mine=TASK_LIST, overdue=TASK_LIST, due_today=TASK_LIST)
 class TaskViewSet(CRMViewSet):
     queryset = Task.objects
     serializer_class = s.TaskSerializer

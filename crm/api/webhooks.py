@@ -36,6 +36,7 @@ from crm import services
 from crm.choices import AICallStatus, CallOutcome, Sentiment
 from crm.models import AICall
 from leads.services import clean_ai_analysis
+from smartweb.api.schema import ERROR
 from smartweb.tenancy.context import tenant_context
 
 SIGNATURE_HEADER = "HTTP_X_SIGNATURE"
@@ -95,7 +96,7 @@ class AICallWebhookView(APIView):
 
     @extend_schema(
         request=CallReportSerializer,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
         parameters=[
             OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)
             for name in ("X-Organization", "X-Timestamp", "X-Signature")

@@ -115,7 +115,7 @@ class CompanySerializer(ModelSerializer):
 
 class LeadSerializer(ModelSerializer):
     company = LeadCompanySerializer(read_only=True, source="company_summary")
-    assigned_to = UserSummarySerializer(read_only=True, source="assignee_summary")
+    assigned_to = UserSummarySerializer(read_only=True, allow_null=True, source="assignee_summary")
     tags = LeadTagSummarySerializer(many=True, read_only=True, source="tag_list")
     allowed_transitions = serializers.SerializerMethodField()
 
@@ -165,7 +165,7 @@ class LeadListSerializer(LeadSerializer):
 
 
 class InteractionSerializer(ModelSerializer):
-    created_by = UserSummarySerializer(read_only=True, source="creator_summary")
+    created_by = UserSummarySerializer(read_only=True, allow_null=True, source="creator_summary")
 
     class Meta:
         model = Interaction

@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from leads.api import views
+from smartweb.api.routers import Router
 
-router = DefaultRouter()
+router = Router()
 router.include_root_view = False
 router.register("companies", views.CompanyViewSet, basename="company")
 router.register("leads", views.LeadViewSet, basename="lead")

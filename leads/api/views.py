@@ -244,7 +244,7 @@ class LeadViewSet(ServiceModelViewSet):
         return self.respond(lead)
 
     @extend_schema(responses=s.DuplicateSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # every match, one list
     def duplicates(self, request, *args, **kwargs):
         """Leads you can see that share this lead's phone, email or website domain."""
         lead = self.get_object()

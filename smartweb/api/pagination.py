@@ -3,8 +3,31 @@ from django.db.models import Count, Window
 from django.utils.functional import cached_property
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
+from smartweb.api.parameters import whole_number
 
-class LargeListCursorPagination(CursorPagination):
+
+class StrictPageSizeMixin:
+    """`page_size` is a whole number from 1 (DRF silently lists a default page for any
+    other value); a larger one than `max_page_size` lists that many."""
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        return min(whole_number(raw, self.page_size_query_param, 1), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = (
+                    f"Rows per page, {self.page_size} by default, at most {self.max_page_size}."
+                )
+        return parameters
+
+
+class LargeListCursorPagination(StrictPageSizeMixin, CursorPagination):
     """For lists that grow to millions of rows: no COUNT(*), stable under inserts."""
 
     page_size = 50
@@ -66,7 +89,7 @@ class SearchPaginator(CappedCountPaginator):
         return not self.exact and super().count_capped
 
 
-class StandardPagination(PageNumberPagination):
+class StandardPagination(StrictPageSizeMixin, PageNumberPagination):
     """Page numbers; a search (`?search=`) is counted with its page (SearchPaginator)."""
 
     page_size = 50

@@ -1,6 +1,151 @@
-"""OpenAPI description of the organization token authentication."""
+"""The OpenAPI schema says what the server does (`make fuzz` holds it to that).
 
+`AutoSchema` is drf-spectacular's, with what every operation shares declared in one place:
+- the error answers an operation can give, in the API's error shape (a view declares only
+  those that follow from its own logic, e.g. `responses={429: ERROR}`);
+- object ids in paths are UUIDs;
+- a time of day is `HH:MM[:SS[.ffffff]]`, without the offset that JSON Schema's `time`
+  format demands (a field that may be stored empty declares `""`: see
+  smartweb.api.serializers.ModelSerializer);
+- a filter given empty does not filter, which its parameter declares;
+- a view that reads one serializer and answers with another (`input_serializers`)
+  documents each in its place.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import permissions, serializers
+
+TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+ANNOTATIONS = {"description", "title", "default", "example", "readOnly", "writeOnly"}
+# Any JSON value but null: drf-spectacular's "any" (`{}`) lets null through.
+ANY_BUT_NULL = {
+    "anyOf": [{"type": kind} for kind in ("object", "array", "string", "number", "boolean")]
+}
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable, e.g. `invalid`, `not_found`.")
+    message = serializers.CharField()
+    details = serializers.DictField(
+        help_text="Per field messages (400), the allowed next states (409), or empty."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every refusal: `{"error": {"code", "message", "details"}}`."""
+
+    error = ErrorBodySerializer()
+
+
+ERROR = ErrorSerializer
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: `details` names each field's problems.",
+    401: "Not authenticated, or the credentials are invalid.",
+    403: "Not a member of the organization, or the role does not allow this.",
+    404: "No such object among those you may see (or a page past the last).",
+    409: "The object's state or the existing data does not allow this change.",
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    def _error_statuses(self) -> list[int]:
+        """The refusals every operation of this kind can give, whatever its view."""
+        has_path = "{" in self.path
+        has_query = any(p["in"] == "query" for p in self._get_parameters())
+        authenticated = any(
+            not isinstance(p, permissions.AllowAny) for p in self.view.get_permissions()
+        )
+        statuses = [401]
+        if self.method in ("POST", "PUT", "PATCH") or has_path or has_query:
+            statuses.append(400)
+        if authenticated:
+            statuses.append(403)
+        if has_path or (has_query and self._is_list_view() and self._get_paginator()):
+            statuses.append(404)
+        if authenticated and self.method in WRITE_METHODS:
+            statuses.append(409)
+        return sorted(statuses)
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status in self._error_statuses():
+            if str(status) not in responses:
+                answer = OpenApiResponse(ERROR, description=ERROR_DESCRIPTIONS[status])
+                responses[str(status)] = self._get_response_for_code(
+                    answer, str(status), direction=direction
+                )
+        return responses
+
+    def get_response_serializers(self):
+        view = self.view
+        if getattr(view, "action", None) in getattr(view, "input_serializers", {}):
+            return view.serializer_class  # what the view answers with (CRMViewSet.answer)
+        return super().get_response_serializers()
+
+    def get_filter_backends(self):
+        # An action on one object (a lead's timeline, its duplicates) lists rows of its own:
+        # the resource list's filters do not apply there.
+        if "{" in self.path:
+            return []
+        return super().get_filter_backends()
+
+    def _get_filter_parameters(self):
+        # A filter given empty (`?until=`, as a filter form submits it) does not filter.
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            schema = parameter["schema"]
+            if schema.get("type") not in ("string", "array") or {"format", "enum"} & set(schema):
+                parameter["schema"] = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+        return parameters
+
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        lookup = getattr(self.view, "lookup_value_regex", None)
+        for parameter in parameters:
+            if lookup and parameter["schema"].get("pattern") == f"^{lookup}$":
+                parameter["schema"] = {"type": "string", "format": "uuid"}
+        return parameters
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.JSONField) and not field.allow_null:
+            if not set(schema) - ANNOTATIONS:  # any value: one that is not null
+                schema = {**schema, **ANY_BUT_NULL}
+        elif isinstance(field, serializers.DecimalField) and "pattern" in schema:
+            schema["pattern"] = _decimal_pattern(field)
+        elif isinstance(field, serializers.TimeField):
+            schema.pop("format", None)
+            schema.update(pattern=TIME_PATTERN, example="09:00:00")
+        elif schema and schema.get("type") == "array":
+            _array_bounds(schema, field)
+        return schema
+
+
+def _decimal_pattern(field) -> str:
+    """A decimal as text with at least one digit, signed only if it may be negative
+    (drf-spectacular's pattern lets "", "-" and "-1" through where DRF refuses them)."""
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    places = field.decimal_places or 0
+    whole = f"{{1,{field.max_digits - places}}}" if field.max_digits else "+"
+    if not places:
+        return rf"^{sign}\d{whole}$"
+    return rf"^{sign}(\d{whole}(\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
+
+
+def _array_bounds(schema: dict, field) -> None:
+    """The bounds of a list of rows or of related ids (DRF keeps them as attributes,
+    which drf-spectacular does not read)."""
+    low = getattr(field, "min_length", None) or (0 if getattr(field, "allow_empty", True) else 1)
+    high = getattr(field, "max_length", None)
+    if low:
+        schema["minItems"] = max(low, schema.get("minItems", 0))
+    if high is not None:
+        schema["maxItems"] = min(high, schema.get("maxItems", high))
 
 
 class OrganizationTokenScheme(OpenApiAuthenticationExtension):

@@ -47,14 +47,35 @@ class StoredDecimalField(serializers.DecimalField):
         return super().to_representation(value)
 
 
+class TextField(serializers.CharField):
+    """Text only: DRF's CharField takes a number for its digits, where the schema says a
+    string (a request the schema calls invalid is refused)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ModelSerializer(serializers.ModelSerializer):
-    """The apps' base: model date times and decimals through the fields above."""
+    """The apps' base: model date times, decimals and text through the fields above."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: TextField,
+        models.TextField: TextField,
         models.DateTimeField: UTCDateTimeField,
         models.DecimalField: StoredDecimalField,
     }
+
+    def include_extra_kwargs(self, kwargs, extra_kwargs):
+        # DRF drops `allow_blank` from a field made read-only; a stored "" is still answered,
+        # and the schema must say so (an empty choice, an email or URL that may be "").
+        allow_blank = kwargs.get("allow_blank", False)
+        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
+        if allow_blank and kwargs.get("read_only"):
+            kwargs["allow_blank"] = True
+        return kwargs
 
 
 # Fields whose API form is the value itself, as PostgreSQL's JSON also renders it (text,

@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.models import APIToken
@@ -51,6 +52,14 @@ class OrganizationContextMixin:
                 user,
                 requested=request.META.get(ORGANIZATION_HEADER) or None,
                 token=request.auth if isinstance(request.auth, APIToken) else None,
+            )
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # A PUT replaces the object: without a body it would be a silent no-op (or a reset).
+        if request.method == "PUT" and not request.data:
+            raise ValidationError(
+                {"non_field_errors": ["A PUT carries the whole object; to change a part, PATCH."]}
             )
 
 

@@ -354,6 +354,21 @@ def test_draft_proposals_are_edited_with_their_lines(org_a, admin_a, opp_a):
     assert items["count"] == 1 and items["results"][0]["description"] == "Shop"
 
 
+def test_a_patched_line_without_its_quantity_is_refused_and_the_proposal_kept(
+    org_a, admin_a, opp_a
+):
+    client = api_client(admin_a, org_a)
+    proposal = client.post("/api/v1/proposals/", _proposal_body(opp_a)).json()
+    response = client.patch(
+        f"/api/v1/proposals/{proposal['id']}/",
+        {"lines": [{"description": "Shop", "unit_price": "0.10"}]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "quantity" in response.json()["error"]["details"]["lines"]["0"]
+    assert client.get(f"/api/v1/proposals/{proposal['id']}/").json() == proposal
+
+
 def test_contracts_come_from_proposals_and_sign_once(org_a, admin_a, opp_a):
     client = api_client(admin_a, org_a)
     assert client.post("/api/v1/contracts/", {"title": "X"}).status_code == 405

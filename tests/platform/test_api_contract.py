@@ -1,0 +1,189 @@
+"""The OpenAPI schema is what the server does: answers validate against the schema served
+at /api/schema/ (checked by schemathesis, as `make fuzz` does on every operation), every
+operation documents the refusals it gives, operations that do not exist are not listed,
+and a request the schema calls invalid is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import requests
+import schemathesis
+from django.utils import timezone
+from schemathesis.core.transport import Response
+
+from accounts.models import Membership
+from leads.models import Interaction
+from smartweb.tenancy.context import tenant_context
+from tests.crm import factories as crm
+from tests.factories import api_client
+from tests.leads.factories import make_lead
+
+pytestmark = pytest.mark.django_db
+ERROR_SHAPE = {"code", "message", "details"}
+
+
+@pytest.fixture
+def schema(client):
+    served = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    return schemathesis.openapi.from_dict(served)
+
+
+@pytest.fixture
+def raw_schema(client):
+    return client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+
+def conforms(schema, path: str, method: str, response) -> None:
+    """The answer of the test client validates against the operation's schema (body and
+    status code); schemathesis raises on any difference."""
+    answer = Response(
+        status_code=response.status_code,
+        headers={key: [value] for key, value in response.items()},
+        content=response.content,
+        request=requests.Request(method, f"http://testserver{path}").prepare(),
+        elapsed=0.0,
+        verify=True,
+    )
+    schema[path][method].validate_response(answer)
+
+
+def test_answers_with_stored_blanks_and_nulls_keep_to_the_schema(schema, org_a, admin_a):
+    """An interaction without outcome, a lead without email, website or assignee, a
+    membership nobody invited, a campaign's calling hours: as stored, as declared."""
+    lead = make_lead(org_a, company={"name": "Bare Roofing"})
+    with tenant_context(org_a):
+        Interaction.objects.create(organization=org_a, lead=lead, type="note", subject="x")
+        assert Membership.objects.filter(invited_by__isnull=True).exists()
+    crm.campaign(org_a)
+    client = api_client(admin_a, org_a)
+    assert lead.contact_email == "" and lead.assigned_to is None
+    for path, template in [
+        (f"/api/v1/leads/{lead.pk}/", "/api/v1/leads/{id}/"),
+        ("/api/v1/leads/", "/api/v1/leads/"),
+        ("/api/v1/interactions/", "/api/v1/interactions/"),
+        ("/api/v1/memberships/", "/api/v1/memberships/"),
+        ("/api/v1/campaigns/", "/api/v1/campaigns/"),
+    ]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        conforms(schema, template, "GET", response)
+
+
+def test_task_lists_answer_pages_of_whole_tasks(schema, org_a, rep_a):
+    crm.task(org_a, assigned_to=rep_a, due_at=timezone.now() - dt.timedelta(hours=1))
+    client = api_client(rep_a, org_a)
+    for name in ("mine", "overdue", "due-today"):
+        response = client.get(f"/api/v1/tasks/{name}/")
+        assert "ai_call" in response.json()["results"][0], name
+        conforms(schema, f"/api/v1/tasks/{name}/", "GET", response)
+
+
+def test_a_leads_duplicates_are_one_list_as_documented(schema, raw_schema, org_a, admin_a):
+    lead = make_lead(org_a, company={"name": "Drip Co", "phone": "01632 960001"})
+    make_lead(org_a, company={"name": "Drip Copy", "phone": "01632 960001"})
+    response = api_client(admin_a, org_a).get(f"/api/v1/leads/{lead.pk}/duplicates/")
+    assert isinstance(response.json(), list) and len(response.json()) == 1
+    conforms(schema, "/api/v1/leads/{id}/duplicates/", "GET", response)
+    documented = raw_schema["paths"]["/api/v1/leads/{id}/duplicates/"]["get"]["responses"]
+    assert documented["200"]["content"]["application/json"]["schema"]["type"] == "array"
+
+
+def test_operations_that_do_not_exist_are_not_in_the_schema(raw_schema, org_a, admin_a):
+    paths = raw_schema["paths"]
+    assert "post" not in paths["/api/v1/contracts/"]
+    assert "post" not in paths["/api/v1/ai-calls/"]
+    assert {"put", "patch"}.isdisjoint(paths["/api/v1/ai-calls/{id}/"])
+    client = api_client(admin_a, org_a)
+    refused = client.post("/api/v1/contracts/", {"title": "X"}, format="json")
+    assert refused.status_code == 405
+    assert set(refused.json()["error"]) == ERROR_SHAPE
+
+
+def test_every_operation_documents_its_refusals_in_the_error_shape(raw_schema):
+    for path, operations in raw_schema["paths"].items():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            codes = set(operation["responses"])
+            assert "401" in codes, (method, path)
+            if "{id}" in path:
+                assert {"400", "404"} <= codes, (method, path)
+            if method != "get" and operation.get("security") not in (None, [], [{}]):
+                assert "409" in codes, (method, path)
+            refusal = operation["responses"]["401"]["content"]["application/json"]["schema"]
+            assert refusal == {"$ref": "#/components/schemas/Error"}
+    assert {"403", "429"} <= set(raw_schema["paths"]["/api/v1/auth/token/"]["post"]["responses"])
+
+
+def test_object_ids_in_paths_are_uuids(raw_schema):
+    parameters = raw_schema["paths"]["/api/v1/leads/{id}/restore/"]["post"]["parameters"]
+    assert {"type": "string", "format": "uuid"} in [p["schema"] for p in parameters]
+
+
+@pytest.mark.parametrize("value", ["null", "abc", "0", "-5", "2.5", ""])
+def test_a_page_size_that_is_no_whole_number_from_one_is_refused(org_a, admin_a, value):
+    client = api_client(admin_a, org_a)
+    for path in ("/api/v1/leads/", "/api/v1/audit-logs/", "/api/v1/auth/tokens/"):
+        response = client.get(path, {"page_size": value})
+        assert response.status_code == 400, path
+        assert "page_size" in response.json()["error"]["details"]
+
+
+def test_a_page_size_above_the_maximum_lists_the_maximum(org_a, admin_a):
+    for n in range(3):
+        make_lead(org_a, company={"name": f"Many {n}"})
+    response = api_client(admin_a, org_a).get("/api/v1/leads/", {"page_size": "100000"})
+    assert response.status_code == 200 and len(response.json()["results"]) == 3
+
+
+def test_bounded_parameters_declare_and_keep_their_bounds(raw_schema, org_a, admin_a):
+    parameters = raw_schema["paths"]["/api/v1/opportunities/forecast/"]["get"]["parameters"]
+    months = next(p for p in parameters if p["name"] == "months")
+    assert (months["schema"]["minimum"], months["schema"]["maximum"]) == (1, 24)
+    client = api_client(admin_a, org_a)
+    for value in ("0", "25", "x", ""):
+        response = client.get("/api/v1/opportunities/forecast/", {"months": value})
+        assert response.status_code == 400
+        assert "months" in response.json()["error"]["details"]
+    assert client.get("/api/v1/opportunities/forecast/", {"months": "24"}).status_code == 200
+
+
+def test_a_time_filter_that_is_no_iso_date_time_is_refused(org_a, admin_a):
+    client = api_client(admin_a, org_a)
+    for value in ("yesterday", "2026-13-01T00:00:00Z"):
+        response = client.get("/api/v1/audit-logs/", {"until": value})
+        assert response.status_code == 400
+        assert "until" in response.json()["error"]["details"]
+    # given empty, as a filter form submits it, it does not filter (and the schema says so)
+    assert client.get("/api/v1/audit-logs/", {"until": ""}).status_code == 200
+
+
+def test_a_put_without_a_body_is_refused_and_changes_nothing(org_a, admin_a, rep_a):
+    client = api_client(admin_a, org_a)
+    before = client.get(f"/api/v1/users/{rep_a.pk}/").json()
+    response = client.put(f"/api/v1/users/{rep_a.pk}/")
+    assert response.status_code == 400
+    assert set(response.json()["error"]) == ERROR_SHAPE
+    assert client.get(f"/api/v1/users/{rep_a.pk}/").json() == before
+
+
+def test_text_fields_take_text_only(org_a, admin_a):
+    client = api_client(admin_a, org_a)
+    response = client.post("/api/v1/tags/", {"name": "vans", "description": 0}, format="json")
+    assert response.status_code == 400
+    assert "description" in response.json()["error"]["details"]
+    assert client.get("/api/v1/tags/").json()["count"] == 0
+
+
+def test_the_schema_refuses_what_the_server_refuses(raw_schema):
+    """An empty decimal and a null JSON value are refused by the server: the schema does
+    not offer them."""
+    components = raw_schema["components"]["schemas"]
+    value = components["OpportunityUpdateRequest"]["properties"]["value"]
+    assert value["pattern"] == r"^(\d{1,12}(\.\d{0,2})?|\.\d{1,2})$"
+    settings = components["OrganizationRequest"]["properties"]["settings"]
+    assert {"type": "null"} not in settings["anyOf"] and "nullable" not in settings
+    subject_request = raw_schema["paths"]["/api/v1/compliance/requests/"]["post"]
+    assert "404" in subject_request["responses"]  # a lead the user cannot see
