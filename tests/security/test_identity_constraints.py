@@ -49,9 +49,8 @@ def test_a_lead_assigned_to_a_non_member_is_refused(org_a, rep_a, admin_b):
 
 def test_an_opportunity_owned_by_a_non_member_is_refused(org_a, rep_a, admin_b):
     opportunity = crm.opportunity(org_a, owner=rep_a)
-    with tenant_context(org_a):
-        with pytest.raises(IntegrityError), transaction.atomic():
-            Opportunity.objects.filter(pk=opportunity.pk).update(owner=admin_b)
+    with tenant_context(org_a), pytest.raises(IntegrityError), transaction.atomic():
+        Opportunity.objects.filter(pk=opportunity.pk).update(owner=admin_b)
 
 
 def test_a_task_assigned_to_a_non_member_is_refused(org_a, rep_a, admin_b):
