@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.views import invitation_accept
 from smartweb.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("invitations/<str:token>/", invitation_accept, name="invitation-accept"),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("leads.api.urls")),
     path("api/v1/", include("crm.api.urls")),
