@@ -133,13 +133,15 @@ class InvitationForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The managers are scoped to the organization of the request: evaluate them now.
-        self.fields["role"].queryset = Role.objects.order_by("name")
-        self.fields["team"].queryset = Team.objects.order_by("name")
+        # The managers are scoped to the organization of the request: evaluate them now
+        # (on the page of a sent invitation the fields are read-only, not in the form).
+        for name, model in (("role", Role), ("team", Team)):
+            if name in self.fields:
+                self.fields[name].queryset = model.objects.order_by("name")
 
     def clean(self):
         cleaned_data = super().clean()
-        if self.errors or self.instance.pk:  # a sent invitation is shown, never changed
+        if self.errors or not self.instance._state.adding:  # a sent one is never changed
             return cleaned_data
         try:
             cleaned_data["email"] = invitations.invitation_check(
