@@ -358,6 +358,7 @@ class UserViewSet(AccountsViewSet):
         serializer.is_valid(raise_exception=True)
         return invite(request, serializer.validated_data)
 
+    @extend_schema(responses=s.MemberSerializer)
     def update(self, request, *args, **kwargs):
         membership = self.get_object()
         serializer = self.get_serializer(data=request.data, partial=kwargs.get("partial", False))
@@ -366,6 +367,10 @@ class UserViewSet(AccountsViewSet):
             membership=membership, changes=serializer.validated_data, acting_user=request.user
         )
         return Response(s.MemberSerializer(membership).data)
+
+    @extend_schema(responses=s.MemberSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        return super().partial_update(request, *args, **kwargs)
 
     def _set_active(self, is_active: bool) -> Response:
         membership = services.membership_update(

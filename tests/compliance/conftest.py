@@ -276,7 +276,8 @@ def tables_containing(organization, needles: list[str]) -> dict[str, int]:
         cursor.execute(
             "SELECT table_name FROM information_schema.tables"
             " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-            " AND has_table_privilege(quote_ident(table_name), 'SELECT')"
+            " AND has_table_privilege(quote_ident(table_schema) || '.' || quote_ident(table_name),"
+            " 'SELECT')"
             " ORDER BY table_name"
         )
         tables = [row[0] for row in cursor.fetchall()]

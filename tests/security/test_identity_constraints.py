@@ -22,15 +22,15 @@ def _refused(error, sql, params=()):
         cursor.execute(sql, params)
 
 
-def test_the_runtime_role_cannot_raise_or_clear_platform_flags(admin_a):
+def test_the_runtime_role_cannot_raise_or_clear_platform_flags(rep_a):
     for column in ("is_superuser", "is_staff"):
         _refused(
             ProgrammingError,
             f"UPDATE accounts_user SET {column} = NOT {column} WHERE id = %s",
-            [admin_a.pk],
+            [rep_a.pk],
         )
-    admin_a.refresh_from_db()
-    assert admin_a.is_staff and not admin_a.is_superuser
+    rep_a.refresh_from_db()
+    assert rep_a.is_staff and not rep_a.is_superuser
 
 
 def test_a_save_that_leaves_the_flags_as_they_are_is_allowed(admin_a):
