@@ -168,6 +168,7 @@ class RoleAdmin(AccountsAdmin):
                     name=form.cleaned_data["name"],
                     slug=form.cleaned_data["slug"],
                     description=form.cleaned_data.get("description", ""),
+                    back_office=form.cleaned_data.get("back_office", True),
                     grants={},
                     acting_user=request.user,
                 ),

@@ -88,7 +88,7 @@ class RoleForm(ServiceCheckedForm):
 
     class Meta:
         model = Role
-        fields = ["name", "slug", "description"]
+        fields = ["name", "slug", "description", "back_office"]
 
     def service_check(self, cleaned_data):
         cleaned_data["slug"] = services.role_check(

@@ -586,11 +586,15 @@ def role_create(
     grants: Mapping[tuple[str, str], str],
     slug: str | None = None,
     description: str = "",
+    back_office: bool = True,
     acting_user: User | None = None,
 ) -> Role:
-    """A custom role of the current organization with its permissions."""
+    """A custom role of the current organization with its permissions (`back_office`:
+    whether its members may sign in to the admin)."""
     slug = role_check(name=name, slug=slug)
-    role = Role.objects.create(name=name.strip(), slug=slug, description=description)
+    role = Role.objects.create(
+        name=name.strip(), slug=slug, description=description, back_office=back_office
+    )
     record_audit_event(
         action=AuditAction.ROLE_CREATED,
         actor=acting_user,
@@ -612,7 +616,7 @@ def role_update(*, role: Role, changes: Mapping[str, Any], acting_user: User | N
     _save_changes(
         role,
         changes,
-        ("name", "slug", "description"),
+        ("name", "slug", "description", "back_office"),
         action=AuditAction.ROLE_CHANGED,
         acting_user=acting_user,
     )

@@ -370,6 +370,7 @@ class RoleSerializer(ModelSerializer):
             "slug",
             "description",
             "is_system",
+            "back_office",
             "permissions",
             "created_at",
             "updated_at",

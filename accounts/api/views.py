@@ -546,6 +546,7 @@ class RoleViewSet(AccountsViewSet):
             name=data["name"],
             slug=data.get("slug"),
             description=data.get("description", ""),
+            back_office=data.get("back_office", True),
             grants=data["permissions"],
             acting_user=self.request.user,
         )

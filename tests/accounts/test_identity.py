@@ -7,7 +7,7 @@ from django.test import Client
 
 from accounts import services
 from accounts.audit import AuditAction
-from accounts.models import Membership, Role, User
+from accounts.models import Membership, User
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.accounts.conftest import admin_client, audit_actions
@@ -103,9 +103,13 @@ def test_the_back_office_opens_through_the_membership_not_is_staff(org_a, rep_a)
 
 
 def test_a_role_without_the_back_office_or_a_deactivated_membership_is_refused(org_a, rep_a):
-    with tenant_context(org_a):
-        api_only = services.role_create(name="Integration", grants={})
-        Role.objects.filter(pk=api_only.pk).update(back_office=False)
+    admin = factories.api_client(factories.org_admin(org_a), org_a)
+    created = admin.post(
+        "/api/v1/roles/",
+        {"name": "Integration", "back_office": False, "permissions": []},
+        format="json",
+    )
+    assert created.status_code == 201 and created.json()["back_office"] is False
     integration = factories.make_member(org_a, "integration")
     with tenant_context(org_a):
         Membership.objects.filter(user=rep_a).update(is_active=False)
