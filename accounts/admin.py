@@ -12,10 +12,11 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts import forms, services
+from accounts import forms, invitations, services
 from accounts.models import (
     APIToken,
     AuditLog,
+    Invitation,
     Membership,
     Organization,
     Role,
@@ -26,6 +27,7 @@ from accounts.models import (
 from accounts.selectors import member_users
 from smartweb import access
 from smartweb.admin import (
+    HistoryNotChangeLogMixin,
     ReadOnlyAdminMixin,
     RefusalsAsMessagesMixin,
     TenantModelAdmin,
@@ -42,7 +44,7 @@ admin.site.login_form = forms.LoginForm
 def _passes(check, **kwargs) -> bool:
     try:
         check(**kwargs)
-    except ValidationError:
+    except (ValidationError, PermissionDenied):
         return False
     return True
 
@@ -166,6 +168,7 @@ class RoleAdmin(AccountsAdmin):
                     name=form.cleaned_data["name"],
                     slug=form.cleaned_data["slug"],
                     description=form.cleaned_data.get("description", ""),
+                    back_office=form.cleaned_data.get("back_office", True),
                     grants={},
                     acting_user=request.user,
                 ),
@@ -199,7 +202,9 @@ class MembershipAdmin(AccountsAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and not _passes(services.membership_delete_check, membership=obj):
+        if obj is not None and not _passes(
+            services.membership_delete_check, membership=obj, acting_user=request.user
+        ):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -287,7 +292,7 @@ class AuditLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(HistoryNotChangeLogMixin, admin.ModelAdmin):
     """An organization admin sees and edits their current organization; platform super
     admins see all. New organizations: `manage.py create_organization` or the API."""
 
@@ -341,57 +346,41 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(RefusalsAsMessagesMixin, DjangoUserAdmin):
-    """Organization admins see the members of their organization and may edit only what
-    belongs to no single organization's business but the person's name and back-office
-    access; membership (role, team, active) is edited on the Memberships page. Platform
-    super admins see and edit every user."""
+class UserAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, DjangoUserAdmin):
+    """Members of the current organization, read-only: a user is global and their
+    profile is theirs (ADR 0009). Each user edits their own name (and password, asking
+    for the current one); platform super admins see and edit every user, but not the
+    platform flags, which the database keeps to the operator. People join through
+    Invitations; their role, team and active flag are on the Memberships page."""
 
     form = forms.PlatformUserChangeForm
-    add_form = forms.UserInviteForm
     ordering = ["email"]
-    list_display = ["email", "full_name", "is_staff", "is_active", "last_login"]
-    list_filter = ["is_staff", "is_active"]
+    list_display = ["email", "full_name", "is_active", "last_login"]
+    list_filter = ["is_active"]
     search_fields = ["email", "full_name"]
     filter_horizontal: list = []
-    add_fieldsets = (
-        (
-            None,
-            {
-                "classes": ["wide"],
-                "fields": [
-                    "email",
-                    "full_name",
-                    "is_staff",
-                    "role",
-                    "team",
-                    "password1",
-                    "password2",
-                ],
-            },
-        ),
-    )
+    platform_readonly = ["is_staff", "is_superuser", "last_login", "date_joined"]
+
+    def _own(self, request, obj) -> bool:
+        return obj is not None and obj.pk == request.user.pk
 
     def get_fieldsets(self, request, obj=None):
-        if obj is None:
-            return self.add_fieldsets
         if request.user.is_superuser:
-            fields = [*forms.PlatformUserChangeForm.Meta.fields, "last_login", "date_joined"]
+            fields = [*forms.PlatformUserChangeForm.Meta.fields, *self.platform_readonly]
         else:
-            fields = ["email", *forms.MemberChangeForm.Meta.fields, "last_login", "date_joined"]
+            fields = ["email", "full_name", "last_login", "date_joined"]
         return ((None, {"fields": fields}),)
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and not request.user.is_superuser:
+        if request.user.is_superuser:
+            return self.platform_readonly
+        if self._own(request, obj):
             return ["email", "last_login", "date_joined"]
-        return ["last_login", "date_joined"]
+        return ["email", "full_name", "last_login", "date_joined"]
 
     def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            # The invite form's own fields: its email is not the model's unique field.
-            kwargs["fields"] = None
-        elif not request.user.is_superuser:
-            kwargs["form"] = forms.MemberChangeForm
+        if not request.user.is_superuser:
+            kwargs["form"] = forms.OwnProfileForm
         return super().get_form(request, obj, **kwargs)
 
     def get_queryset(self, request):
@@ -408,19 +397,16 @@ class UserAdmin(RefusalsAsMessagesMixin, DjangoUserAdmin):
         return request.user.is_superuser or access.can(request.user, Action.READ, Resource.USERS)
 
     def has_view_permission(self, request, obj=None):
-        if request.user.is_superuser:
+        if request.user.is_superuser or self._own(request, obj):
             return True
         return access.can(request.user, Action.READ, Resource.USERS) and self._visible(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        if request.user.is_superuser:
-            return True
-        return access.can(request.user, Action.UPDATE, Resource.USERS) and self._visible(
-            request, obj
-        )
+        return request.user.is_superuser or self._own(request, obj)
 
     def has_add_permission(self, request):
-        return access.can(request.user, Action.CREATE, Resource.USERS)
+        # Nobody creates another person's account: organizations invite (Invitations).
+        return False
 
     def has_delete_permission(self, request, obj=None):
         # A user may belong to other organizations: remove the membership instead.
@@ -432,25 +418,82 @@ class UserAdmin(RefusalsAsMessagesMixin, DjangoUserAdmin):
         return super().user_change_password(request, id, form_url)
 
     def save_model(self, request, obj, form, change):
-        if change:
-            services.user_update(
-                user=User.objects.get(pk=obj.pk),
-                changes=form_changes(form),
-                acting_user=request.user,
-            )
-            return
-        data = form.cleaned_data
-        membership = services.user_invite(
-            email=data["email"],
-            role=data["role"],
-            team=data.get("team"),
-            full_name=data.get("full_name", ""),
-            password=data.get("password1") or None,
-            is_staff=data.get("is_staff", False),
+        services.user_update(
+            user=User.objects.get(pk=obj.pk),
+            changes=form_changes(form),
             acting_user=request.user,
         )
-        adopt(obj, membership.user)
 
     def save_related(self, request, form, formsets, change):
-        # The services saved everything; users have no inlines or many-to-many here.
+        # The service saved everything; users have no inlines or many-to-many here.
         return None
+
+
+@admin.register(Invitation)
+class InvitationAdmin(TenantModelAdmin):
+    """Invite people by email; they join when they accept the emailed link. Pending
+    invitations may be revoked; none is edited. For whoever may invite (users:create)."""
+
+    form = forms.InvitationForm
+    list_display = ["email", "role", "team", "status", "invited_by", "expires_at", "created_at"]
+    list_filter = ["role", "accepted_at", "revoked_at"]
+    search_fields = ["email"]
+    list_select_related = ["role", "team", "invited_by"]
+    readonly_fields = ["status", "invited_by", "expires_at", "accepted_at", "revoked_at"]
+    actions = ["revoke_selected"]
+
+    def get_fields(self, request, obj=None):
+        return (
+            ["email", "role", "team"]
+            if obj is None
+            else ["email", "role", "team", *self.readonly_fields]
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return (
+            self.readonly_fields
+            if obj is None
+            else ["email", "role", "team", *self.readonly_fields]
+        )
+
+    def get_queryset(self, request):
+        return access.visible(request.user, Action.CREATE, self.base_queryset(), self.resource)
+
+    def _may_invite(self, request, obj=None) -> bool:
+        return access.can(request.user, Action.CREATE, self.resource, obj=obj)
+
+    def has_module_permission(self, request):
+        return self._may_invite(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may_invite(request, obj)
+
+    def has_add_permission(self, request):
+        return self._may_invite(request)
+
+    def has_change_permission(self, request, obj=None):
+        # Only the revoke action changes invitations; the page of one is read-only.
+        return obj is None and self._may_invite(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        adopt(
+            obj,
+            invitations.invitation_create(
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                team=form.cleaned_data.get("team"),
+                acting_user=request.user,
+                link=invitations.link_for(request),
+                request=request,
+            ),
+        )
+
+    @admin.action(description="Revoke selected invitations", permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        pending = [invitation for invitation in queryset if invitation.status == "pending"]
+        for invitation in pending:
+            invitations.invitation_revoke(invitation=invitation, acting_user=request.user)
+        self.message_user(request, f"Revoked {len(pending)} invitation(s).", messages.SUCCESS)

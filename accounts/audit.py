@@ -29,6 +29,10 @@ class AuditAction(models.TextChoices):
     MEMBERSHIP_CREATED = "membership.created"
     MEMBERSHIP_CHANGED = "membership.changed"
     MEMBERSHIP_DELETED = "membership.deleted"
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_REVOKED = "invitation.revoked"
+    INVITATION_ACCEPTED = "invitation.accepted"
+    PASSWORD_CHANGED = "user.password_changed"  # noqa: S105  (an event name, not a secret)
     ORGANIZATION_CREATED = "organization.created"
     ORGANIZATION_CHANGED = "organization.changed"
     OBJECT_GRANTED = "object.granted"

@@ -36,7 +36,7 @@ DEMO_PEOPLE = {
 def _user(email: str, full_name: str) -> User:
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
-        user = User.objects.create_user(email, DEMO_PASSWORD, full_name=full_name, is_staff=True)
+        user = User.objects.create_user(email, DEMO_PASSWORD, full_name=full_name)
     return user
 
 

@@ -10,8 +10,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
 
-from accounts import login_guard, services
-from accounts.models import Membership, Role, Team, User
+from accounts import invitations, login_guard, services
+from accounts.models import Invitation, Membership, Role, Team, User
 from smartweb.forms import form_changes
 from smartweb.tenancy.context import acting_user
 
@@ -43,6 +43,13 @@ class LoginForm(AdminAuthenticationForm):
             self.confirm_login_allowed(self.user_cache)
             login_guard.login_succeeded(self.request, self.user_cache, method="admin")
         return self.cleaned_data
+
+    def confirm_login_allowed(self, user):
+        """Any active account signs in; what it may open is the admin site's
+        `has_permission` (a membership whose role allows the back office), not
+        Django's `is_staff`."""
+        if not user.is_active:
+            raise ValidationError(self.error_messages["inactive"], code="inactive")
 
 
 class ServiceCheckedForm(forms.ModelForm):
@@ -81,7 +88,7 @@ class RoleForm(ServiceCheckedForm):
 
     class Meta:
         model = Role
-        fields = ["name", "slug", "description"]
+        fields = ["name", "slug", "description", "back_office"]
 
     def service_check(self, cleaned_data):
         cleaned_data["slug"] = services.role_check(
@@ -117,59 +124,30 @@ class MembershipForm(ServiceCheckedForm):
         )
 
 
-class UserInviteForm(forms.ModelForm):
-    """Add a person to the current organization: a new user, or an existing one by email.
-
-    `email` is not a model field of this form: an existing email is an invitation of that
-    user, not a uniqueness error.
-    """
-
-    email = forms.EmailField(max_length=254)
-    role = forms.ModelChoiceField(queryset=Role.objects.none())
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
-    password1 = forms.CharField(
-        label="Password",
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="Needed for a new user; an existing user keeps their password.",
-    )
-    password2 = forms.CharField(
-        label="Password confirmation",
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+class InvitationForm(forms.ModelForm):
+    """Invite a person by email: the same answer whether or not the email has an account."""
 
     class Meta:
-        model = User
-        fields = ["full_name", "is_staff"]
+        model = Invitation
+        fields = ["email", "role", "team"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The managers are scoped to the organization of the request: evaluate them now.
-        self.fields["role"].queryset = Role.objects.order_by("name")
-        self.fields["team"].queryset = Team.objects.order_by("name")
+        # The managers are scoped to the organization of the request: evaluate them now
+        # (on the page of a sent invitation the fields are read-only, not in the form).
+        for name, model in (("role", Role), ("team", Team)):
+            if name in self.fields:
+                self.fields[name].queryset = model.objects.order_by("name")
 
     def clean(self):
         cleaned_data = super().clean()
-        if self.errors:
+        if self.errors or not self.instance._state.adding:  # a sent one is never changed
             return cleaned_data
-        password = cleaned_data.get("password1") or None
-        if password != (cleaned_data.get("password2") or None):
-            raise ValidationError({"password2": "The two passwords differ."})
-        if (
-            password is None
-            and not User.objects.filter(email__iexact=cleaned_data["email"]).exists()
-        ):
-            raise ValidationError({"password1": "A new user needs a password."})
         try:
-            cleaned_data["email"] = services.user_invite_check(
+            cleaned_data["email"] = invitations.invitation_check(
                 email=cleaned_data["email"],
                 role=cleaned_data["role"],
                 team=cleaned_data.get("team"),
-                full_name=cleaned_data.get("full_name", ""),
-                password=password,
                 acting_user=acting_user(),
             )
         except ValidationError as exc:
@@ -180,25 +158,17 @@ class UserInviteForm(forms.ModelForm):
 
 
 class PlatformUserChangeForm(UserChangeForm):
-    """A platform super admin's view of a user."""
+    """A platform super admin's view of a user. The platform flags (is_staff,
+    is_superuser) are shown, not edited: the database refuses them to the application."""
 
     class Meta(UserChangeForm.Meta):
         model = User
-        fields = [
-            "email",
-            "password",
-            "full_name",
-            "is_active",
-            "is_staff",
-            "is_superuser",
-            "default_organization",
-        ]
+        fields = ["email", "password", "full_name", "is_active", "default_organization"]
 
 
-class MemberChangeForm(forms.ModelForm):
-    """An organization admin's view of a member: users are shared between organizations,
-    so only what cannot hurt the user's other organizations is editable."""
+class OwnProfileForm(forms.ModelForm):
+    """A user's own profile, as they edit it in the back office."""
 
     class Meta:
         model = User
-        fields = ["full_name", "is_staff"]
+        fields = ["full_name"]

@@ -132,6 +132,10 @@ class Role(TenantOwnedModel):
     slug = models.SlugField(max_length=80)
     description = models.TextField(blank=True)
     is_system = models.BooleanField(default=False, editable=False)
+    back_office = models.BooleanField(
+        default=True,
+        help_text="Members with this role may sign in to the back office (the admin).",
+    )
 
     class Meta(TenantOwnedModel.Meta):
         ordering = ["name"]
@@ -205,6 +209,60 @@ class Membership(TenantOwnedModel):
 
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class Invitation(TenantModel):
+    """An invitation to join the organization, sent by email.
+
+    Only a SHA-256 of the link's secret is stored; the link itself is signed and names
+    the organization, so accepting it can enter that organization's context before the
+    look-up. It is used once (accepted), may be revoked, and expires.
+    """
+
+    rbac_resource = Resource.USERS
+    scope_owner_field = "invited_by"
+
+    email = models.EmailField(max_length=254)
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="invitations")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations"
+    )
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One open invitation per email: inviting again replaces the link.
+            models.UniqueConstraint(
+                "organization",
+                Lower("email"),
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_open_unique_per_email",
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "email"], name="invitation_org_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.status})"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
 
 
 class APIToken(TenantModel):

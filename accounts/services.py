@@ -108,10 +108,7 @@ def organization_create(
             raise ValidationError({"slug": f"The slug '{slug}' is taken."}) from exc
         roles = roles_create_defaults(organization=organization)
         if admin is None:
-            admin = User.objects.create_user(admin_email, admin_password, is_staff=True)
-        elif not admin.is_staff:
-            admin.is_staff = True
-            admin.save(update_fields=["is_staff"])
+            admin = User.objects.create_user(admin_email, admin_password)
         if admin.default_organization_id is None:
             admin.default_organization = organization
             admin.save(update_fields=["default_organization"])
@@ -131,15 +128,27 @@ def organization_create(
 
 @transaction.atomic
 def membership_create(
-    *, user: User, role: Role, team=None, acting_user: User | None = None
+    *,
+    user: User,
+    role: Role,
+    team=None,
+    acting_user: User | None = None,
+    invited_by: User | None = None,
 ) -> Membership:
-    membership = Membership.objects.create(
-        user=user,
-        role=role,
-        team=team,
-        invited_by=acting_user,
-        organization_id=role.organization_id,
-    )
+    """Make `user` a member of the role's organization (people join by invitation:
+    `accounts.invitations`). A removed member's row is restored, not duplicated: owners
+    and assignees reference it (ADR 0009)."""
+    membership = Membership.all_objects.filter(user=user).first()
+    if membership is not None and not membership.is_deleted:
+        raise ValidationError({"email": "This person is a member of the organization already."})
+    if membership is None:
+        membership = Membership(user=user, organization_id=role.organization_id)
+    else:
+        membership.restore()
+    membership.role, membership.team, membership.is_active = role, team, True
+    membership.invited_by = invited_by or acting_user
+    membership.joined_at = timezone.now()
+    membership.save()
     record_audit_event(
         action=AuditAction.MEMBERSHIP_CREATED,
         actor=acting_user,
@@ -386,76 +395,23 @@ def organization_update(
 # Users and memberships
 
 
-def user_invite_check(
-    *,
-    email: str,
-    role: Role,
-    team: Team | None = None,
-    full_name: str = "",
-    password: str | None = None,
-    acting_user: User | None = None,
-) -> str:
-    """Refuse an invitation that would be invalid; the normalized email (forms call this)."""
-    email = (email or "").strip().lower()
-    validate_email(email)
-    _ensure_in_organization(role, team)
-    ensure_grantable(grants=role_grant_map(role), acting_user=acting_user)
-    user = User.objects.filter(email__iexact=email).first()
-    if user is None and password:
-        validate_password(password, User(email=email, full_name=full_name))
-    elif user is not None and Membership.objects.filter(user=user).exists():
-        raise ValidationError({"email": "This person is a member of the organization already."})
-    return email
-
-
-@transaction.atomic
-def user_invite(
-    *,
-    email: str,
-    role: Role,
-    team: Team | None = None,
-    full_name: str = "",
-    password: str | None = None,
-    is_staff: bool = False,
-    acting_user: User | None = None,
-) -> Membership:
-    """Add a person to the current organization, creating their user if the email is new.
-
-    An existing user keeps their name and password; a new user without a password cannot
-    log in with one until it is set.
-    """
-    email = user_invite_check(
-        email=email,
-        role=role,
-        team=team,
-        full_name=full_name,
-        password=password,
-        acting_user=acting_user,
-    )
-    user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        user = User.objects.create_user(
-            email,
-            password or None,
-            full_name=full_name,
-            is_staff=is_staff,
-            default_organization_id=role.organization_id,
-        )
-    elif is_staff and not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
-    return membership_create(user=user, role=role, team=team, acting_user=acting_user)
+USER_OWN_FIELDS = ("full_name",)
+PLATFORM_USER_FIELDS = ("full_name", "email", "is_active", "default_organization")
 
 
 @transaction.atomic
 def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | None) -> User:
-    """Change a user's own fields (never the password: see set_password). The user
-    themselves, a platform super admin, or whoever may update the user's membership of
-    the current organization."""
-    _authorize_user_change(user, acting_user)
-    allowed = ["full_name", "is_staff"]
-    if getattr(acting_user, "is_superuser", False):
-        allowed += ["email", "is_active", "is_superuser", "default_organization"]
+    """Change a user's global profile. Users are global (ADR 0002, 0009): only the user
+    (their name) and platform super admins (also email, active, default organization)
+    change it, never an organization admin, whose business is the membership. The
+    platform flags (is_staff, is_superuser) are the operator's: the database refuses
+    them to the application."""
+    if acting_user is not None and not acting_user.is_superuser and acting_user.pk != user.pk:
+        raise PermissionDenied(
+            "A user's profile is theirs: change their membership (role, team, active) instead."
+        )
+    allowed = PLATFORM_USER_FIELDS if acting_user is None or acting_user.is_superuser else ()
+    allowed = allowed or USER_OWN_FIELDS
     if "email" in changes:
         changes = {**changes, "email": (changes["email"] or "").strip().lower()}
         validate_email(changes["email"])
@@ -472,14 +428,34 @@ def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | N
     return user
 
 
-def _authorize_user_change(user: User, acting_user: User | None) -> None:
-    if acting_user is None or acting_user.pk == user.pk or acting_user.is_superuser:
+@transaction.atomic
+def password_change(*, user: User, current_password: str, new_password: str, request=None) -> User:
+    """The user changes their own password, proving the current one."""
+    if not user.check_password(current_password or ""):
+        raise ValidationError({"current_password": "The current password is not correct."})
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    record_audit_event(
+        action=AuditAction.PASSWORD_CHANGED, actor=user, target=user, request=request
+    )
+    return user
+
+
+def _ensure_not_above(membership: Membership, acting_user: User | None) -> None:
+    """A member manages only memberships whose role grants no more than their own: a
+    custom role with users:update does not reach the organization admin."""
+    if acting_user is not None and acting_user.pk == membership.user_id:
         return
-    membership = Membership.objects.filter(user=user).first()
-    if membership is None or not access.can(
-        acting_user, Action.UPDATE, Resource.USERS, obj=membership
-    ):
-        raise PermissionDenied("You may not change this user.")
+    try:
+        ensure_grantable(grants=role_grant_map(membership.role), acting_user=acting_user)
+    except ValidationError:
+        raise PermissionDenied(
+            "This member's role grants more than yours: you cannot change their membership."
+        ) from None
 
 
 def membership_check(
@@ -488,6 +464,7 @@ def membership_check(
     """Refuse a membership change that would be invalid (the admin forms call this too)."""
     _refuse_unknown(changes, MEMBERSHIP_FIELDS)
     _ensure_in_organization(membership, changes.get("role"), changes.get("team"))
+    _ensure_not_above(membership, acting_user)
     role = changes.get("role")
     if role is not None and role.pk != membership.role_id:
         ensure_grantable(grants=role_grant_map(role), acting_user=acting_user)
@@ -517,8 +494,9 @@ def membership_update(
     return membership
 
 
-def membership_delete_check(*, membership: Membership) -> None:
+def membership_delete_check(*, membership: Membership, acting_user: User | None) -> None:
     _ensure_in_organization(membership)
+    _ensure_not_above(membership, acting_user)
     if _is_active_admin(membership):
         _ensure_admin_remains(membership, removing=True)
 
@@ -526,7 +504,7 @@ def membership_delete_check(*, membership: Membership) -> None:
 @transaction.atomic
 def membership_delete(*, membership: Membership, acting_user: User | None) -> None:
     """Remove a person from the organization (soft delete: history keeps the row)."""
-    membership_delete_check(membership=membership)
+    membership_delete_check(membership=membership, acting_user=acting_user)
     membership.delete()
     record_audit_event(
         action=AuditAction.MEMBERSHIP_DELETED,
@@ -608,11 +586,15 @@ def role_create(
     grants: Mapping[tuple[str, str], str],
     slug: str | None = None,
     description: str = "",
+    back_office: bool = True,
     acting_user: User | None = None,
 ) -> Role:
-    """A custom role of the current organization with its permissions."""
+    """A custom role of the current organization with its permissions (`back_office`:
+    whether its members may sign in to the admin)."""
     slug = role_check(name=name, slug=slug)
-    role = Role.objects.create(name=name.strip(), slug=slug, description=description)
+    role = Role.objects.create(
+        name=name.strip(), slug=slug, description=description, back_office=back_office
+    )
     record_audit_event(
         action=AuditAction.ROLE_CREATED,
         actor=acting_user,
@@ -634,7 +616,7 @@ def role_update(*, role: Role, changes: Mapping[str, Any], acting_user: User | N
     _save_changes(
         role,
         changes,
-        ("name", "slug", "description"),
+        ("name", "slug", "description", "back_office"),
         action=AuditAction.ROLE_CHANGED,
         acting_user=acting_user,
     )

@@ -10,7 +10,7 @@ reports do not change; what identifies or describes the person does not survive:
 
 The same UPDATE runs on the current rows and on their history rows (simple-history
 keeps old values). Search vectors are generated columns and follow their sources. The
-admin's change log (`django_admin_log`) names objects too and is scrubbed as well.
+admin writes no change log (ADR 0009): nothing else names the subject.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.admin.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, Func, Value, When
@@ -247,24 +245,4 @@ def scrub(subject: Subject, identifiers: Identifiers) -> dict[str, dict[str, int
             if historical
             else 0,
         }
-    counts["admin.logentry"] = {"records": _scrub_admin_log(subject, pattern)}
     return counts
-
-
-def _scrub_admin_log(subject: Subject, pattern: str) -> int:
-    """The admin's change log is not tenant data: it is found by (content type, id)."""
-    total = 0
-    for part in subject:
-        if part.model not in SCRUBS:
-            continue
-        ids = [str(pk) for pk in part.rows().values_list("pk", flat=True)]
-        if not ids:
-            continue
-        entries = LogEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(part.model), object_id__in=ids
-        )
-        changes: dict[str, Any] = {"object_repr": ERASED}
-        if pattern:
-            changes["change_message"] = _regexp_replace(LogEntry, "change_message", pattern)
-        total += entries.update(**changes)
-    return total

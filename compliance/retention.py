@@ -30,8 +30,6 @@ from dataclasses import dataclass
 import psycopg
 from django.apps import apps
 from django.conf import settings
-from django.contrib.admin.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import ProtectedError, RestrictedError
@@ -199,12 +197,6 @@ def _delete_rows(model, pks) -> Counter:
         if historical is not None:
             count, _ = historical.objects.filter(id__in=deleted_pks).delete()
             removed[historical._meta.db_table] += count
-        # The admin's change log names the objects too.
-        count, _ = LogEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(deleted_model),
-            object_id__in=[str(pk) for pk in deleted_pks],
-        ).delete()
-        removed[LogEntry._meta.db_table] += count
     return removed
 
 

@@ -14,6 +14,8 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
@@ -69,6 +71,34 @@ class TenantChangeList(ChangeList):
         return super().apply_select_related(qs)
 
 
+class HistoryNotChangeLogMixin:
+    """The admin writes no change log (`django_admin_log`): it held tenant data (object
+    names, change messages) with no organization, outside RLS, and the runtime role may no
+    longer touch it (ADR 0009). What changed is kept by the history every domain model
+    already has (django-simple-history, under RLS) and by the audit log; the "History"
+    page shows the first, or for a model without history the audit events of the row."""
+
+    def log_addition(self, request, obj, message):
+        return None
+
+    def log_change(self, request, obj, message):
+        return None
+
+    def log_deletions(self, request, queryset):
+        return None
+
+    def history_view(self, request, object_id, extra_context=None):
+        if hasattr(self.model, "history"):
+            return super().history_view(request, object_id, extra_context)
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404("No such row.")
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        audit_log = reverse(f"{self.admin_site.name}:accounts_auditlog_changelist")
+        return HttpResponseRedirect(f"{audit_log}?{urlencode({'target_id': unquote(object_id)})}")
+
+
 class RefusalsAsMessagesMixin:
     """A save the services refuse (a rule, a permission, an invalid transition) shows as
     an error message on the same page and writes nothing. Opening a page one may not
@@ -100,7 +130,7 @@ class RefusalsAsMessagesMixin:
             raise PermissionDenied
 
 
-class TenantModelAdmin(RefusalsAsMessagesMixin, admin.ModelAdmin):
+class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.ModelAdmin):
     # The user field that makes a row someone's own ("assigned_to", "owner"), if any: it
     # offers whom the user may assign to, and a new row is the user's own by default.
     assignee_field: str | None = None
@@ -247,7 +277,7 @@ class PlatformOnlyAdminMixin:
         return request.user.is_superuser
 
 
-class PlatformJobAdmin(PlatformOnlyAdminMixin, ProcrastinateJobAdmin):
+class PlatformJobAdmin(HistoryNotChangeLogMixin, PlatformOnlyAdminMixin, ProcrastinateJobAdmin):
     pass
 
 

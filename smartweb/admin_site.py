@@ -35,7 +35,7 @@ class TenantAdminSite(admin.AdminSite):
         @functools.wraps(inner)
         def with_organization(request, *args, **kwargs):
             user = request.user
-            if user.is_authenticated and user.is_active and user.is_staff:
+            if user.is_authenticated and user.is_active:
                 self._activate(request)
             return inner(request, *args, **kwargs)
 
@@ -49,12 +49,23 @@ class TenantAdminSite(admin.AdminSite):
         except PermissionDenied:
             # The stored choice is no longer valid: fall back to the default membership.
             request.session.pop(SESSION_KEY, None)
-            activate_request(request, request.user, requested=None)
+            try:
+                activate_request(request, request.user, requested=None)
+            except PermissionDenied:
+                # No usable membership at all: no context, and `has_permission` refuses.
+                return
 
     def has_permission(self, request):
-        if not super().has_permission(request):
+        """The back office is open to platform super admins, and to a member whose
+        active membership of the current organization has a role that allows it. Not
+        `is_staff`: a flag on the global user that no organization may set or clear."""
+        user = request.user
+        if not (user.is_authenticated and user.is_active):
             return False
-        return request.user.is_superuser or current_membership() is not None
+        if user.is_superuser:
+            return True
+        membership = current_membership()
+        return membership is not None and membership.is_active and membership.role.back_office
 
     def each_context(self, request):
         context = super().each_context(request)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.views import invitation_accept
 from smartweb.health import healthz
 
 # A database outage is a 503 (JSON under /api/ and /healthz), not an HTML 500.
@@ -10,6 +11,7 @@ handler500 = "smartweb.error_views.server_error"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("invitations/<str:token>/", invitation_accept, name="invitation-accept"),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("leads.api.urls")),
     path("api/v1/", include("crm.api.urls")),

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from accounts.models import (
     APIToken,
     AuditLog,
+    Invitation,
     Membership,
     Organization,
     Plan,
@@ -225,22 +226,94 @@ class MemberSerializer(ModelSerializer):
         read_only_fields = fields
 
 
+def _refuse_profile_fields(serializer: serializers.Serializer, fields) -> None:
+    """A user's global profile is theirs (ADR 0009): say so, rather than ignore it."""
+    given = sorted(set(getattr(serializer, "initial_data", {}) or {}) & set(fields))
+    if given:
+        raise serializers.ValidationError(
+            {
+                field: "A user's profile belongs to the user; it cannot be set here."
+                for field in given
+            }
+        )
+
+
+PROFILE_FIELDS = ("full_name", "email", "password", "is_staff", "is_superuser")
+
+
 class MemberInviteSerializer(serializers.Serializer):
+    """Invite a person by email; they join when they accept the emailed link."""
+
     email = serializers.EmailField()
-    full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     role = serializers.PrimaryKeyRelatedField(queryset=ROLES)
     team = serializers.PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
+
+    def validate(self, attrs):
+        _refuse_profile_fields(self, ("full_name", "password", "is_staff", "is_superuser"))
+        return attrs
+
+
+class InvitationSerializer(ModelSerializer):
+    role = RoleSummarySerializer(read_only=True)
+    team = TeamSummarySerializer(read_only=True, allow_null=True)
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "email",
+            "role",
+            "team",
+            "status",
+            "invited_by",
+            "expires_at",
+            "accepted_at",
+            "revoked_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=1000)
+    full_name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="A new account's name."
+    )
     password = serializers.CharField(
-        required=False, allow_blank=True, write_only=True, trim_whitespace=False
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="A new account's password (an existing account signs in instead).",
     )
-    is_staff = serializers.BooleanField(
-        required=False, default=False, help_text="May log into the back office."
-    )
+
+
+class InvitationAcceptedSerializer(serializers.Serializer):
+    organization = OrganizationSummarySerializer()
+    membership = serializers.UUIDField()
+    email = serializers.EmailField()
 
 
 class MemberUpdateSerializer(serializers.Serializer):
-    full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    is_staff = serializers.BooleanField(required=False)
+    """What an organization changes of a member: the membership, never the profile."""
+
+    role = serializers.PrimaryKeyRelatedField(queryset=ROLES, required=False)
+    team = serializers.PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
+    is_active = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        _refuse_profile_fields(self, PROFILE_FIELDS)
+        return attrs
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=200, allow_blank=True)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = serializers.CharField(write_only=True, trim_whitespace=False)
+    new_password = serializers.CharField(write_only=True, trim_whitespace=False)
 
 
 class MembershipSerializer(ModelSerializer):
@@ -297,6 +370,7 @@ class RoleSerializer(ModelSerializer):
             "slug",
             "description",
             "is_system",
+            "back_office",
             "permissions",
             "created_at",
             "updated_at",

@@ -14,9 +14,18 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import login_guard, services
+from accounts import invitations, login_guard, services
 from accounts.api import serializers as s
-from accounts.models import APIToken, AuditLog, Membership, Organization, Role, Team, UserSession
+from accounts.models import (
+    APIToken,
+    AuditLog,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    UserSession,
+)
 from accounts.tenancy import choose_membership, user_memberships
 from smartweb import access
 from smartweb.api.filters import FilterBackend, FilterSet
@@ -157,6 +166,16 @@ class MeView(OrganizationContextMixin, APIView):
         }
         return Response(s.MeSerializer(me).data)
 
+    @extend_schema(request=s.MeUpdateSerializer, responses=s.MeSerializer)
+    def patch(self, request):
+        """Change your own profile (your name); it is the same in every organization."""
+        serializer = s.MeUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.user_update(
+            user=request.user, changes=serializer.validated_data, acting_user=request.user
+        )
+        return self.get(request)
+
     @staticmethod
     def _with_role(user, membership: Membership) -> Membership:
         # Roles are tenant rows: read each in its own organization, where the user is a member.
@@ -175,6 +194,24 @@ class MeView(OrganizationContextMixin, APIView):
                 if scope is not None:
                     granted.setdefault(resource.value, {})[act.value] = scope.value
         return granted
+
+
+class PasswordChangeView(OrganizationContextMixin, APIView):
+    """Change your own password: the current one is asked for."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=s.PasswordChangeSerializer, responses={204: None})
+    def post(self, request):
+        serializer = s.PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_change(
+            user=request.user,
+            current_password=serializer.validated_data["current_password"],
+            new_password=serializer.validated_data["new_password"],
+            request=request,
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class SessionViewSet(OrganizationContextMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -282,9 +319,23 @@ class AccountsViewSet(TenantModelViewSet):
     restore = None
 
 
+def invite(request, data) -> Response:
+    """Invite by email: the same answer whether or not the email has an account."""
+    invitation = invitations.invitation_create(
+        email=data["email"],
+        role=data["role"],
+        team=data.get("team"),
+        acting_user=request.user,
+        link=invitations.link_for(request),
+        request=request,
+    )
+    return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_202_ACCEPTED)
+
+
 class UserViewSet(AccountsViewSet):
-    """Members of the current organization. Inviting adds a person (creating their user
-    if the email is new); deactivating ends their access here and nowhere else."""
+    """Members of the current organization. `POST` invites a person by email (they join
+    when they accept, see /invitations/); changes are of the membership (role, team,
+    active), never of the person's profile, which is theirs (/me/)."""
 
     queryset = Membership.objects
     serializer_class = s.MemberSerializer
@@ -305,29 +356,25 @@ class UserViewSet(AccountsViewSet):
             return s.MemberUpdateSerializer
         return s.MemberSerializer
 
+    @extend_schema(responses={202: s.InvitationSerializer})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        membership = services.user_invite(
-            email=data["email"],
-            role=data["role"],
-            team=data.get("team"),
-            full_name=data.get("full_name", ""),
-            password=data.get("password") or None,
-            is_staff=data["is_staff"],
-            acting_user=request.user,
-        )
-        return Response(s.MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+        return invite(request, serializer.validated_data)
 
+    @extend_schema(responses=s.MemberSerializer)
     def update(self, request, *args, **kwargs):
         membership = self.get_object()
         serializer = self.get_serializer(data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        services.user_update(
-            user=membership.user, changes=serializer.validated_data, acting_user=request.user
+        membership = services.membership_update(
+            membership=membership, changes=serializer.validated_data, acting_user=request.user
         )
         return Response(s.MemberSerializer(membership).data)
+
+    @extend_schema(responses=s.MemberSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        return super().partial_update(request, *args, **kwargs)
 
     def _set_active(self, is_active: bool) -> Response:
         membership = services.membership_update(
@@ -370,6 +417,82 @@ class MembershipViewSet(AccountsViewSet):
 
     def perform_destroy(self, instance):
         services.membership_delete(membership=instance, acting_user=self.request.user)
+
+
+class InvitationViewSet(
+    OrganizationContextMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Invitations of the current organization, for whoever may invite (users:create):
+    list, invite (as `POST /users/`), revoke."""
+
+    queryset = Invitation.objects
+    serializer_class = s.InvitationSerializer
+    permission_classes = [HasResourcePermission]
+    action_permissions = {
+        "list": Action.CREATE,
+        "retrieve": Action.CREATE,
+        "create": Action.CREATE,
+        "revoke": Action.CREATE,
+    }
+    filterset_fields = ["email"]
+    ordering_fields = ["created_at", "expires_at"]
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+
+    def get_queryset(self):
+        queryset = Invitation.objects.select_related("role", "team").order_by("-created_at")
+        if getattr(self, "swagger_fake_view", False):
+            return queryset.none()
+        return access.visible(self.request.user, Action.CREATE, queryset, Resource.USERS)
+
+    def get_serializer_class(self):
+        return s.MemberInviteSerializer if self.action == "create" else self.serializer_class
+
+    @extend_schema(responses={202: s.InvitationSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return invite(request, serializer.validated_data)
+
+    @extend_schema(request=None, responses=s.InvitationSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        invitation = invitations.invitation_revoke(
+            invitation=self.get_object(), acting_user=request.user
+        )
+        return Response(s.InvitationSerializer(invitation).data)
+
+
+class InvitationAcceptView(APIView):
+    """Accept an invitation with the token of its link. A new email creates its account
+    (`full_name`, `password`); an existing account must be signed in as itself."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        request=s.InvitationAcceptSerializer, responses={201: s.InvitationAcceptedSerializer}
+    )
+    def post(self, request):
+        serializer = s.InvitationAcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = request.user if request.user.is_authenticated else None
+        membership = invitations.invitation_accept(
+            token=data["token"],
+            user=user,
+            full_name=data.get("full_name", ""),
+            password=data.get("password") or None,
+            request=request,
+        )
+        body = {
+            "organization": Organization.objects.get(pk=membership.organization_id),
+            "membership": membership.pk,
+            "email": membership.user.email,
+        }
+        return Response(s.InvitationAcceptedSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 class TeamViewSet(AccountsViewSet):
@@ -427,6 +550,7 @@ class RoleViewSet(AccountsViewSet):
             name=data["name"],
             slug=data.get("slug"),
             description=data.get("description", ""),
+            back_office=data.get("back_office", True),
             grants=data["permissions"],
             acting_user=self.request.user,
         )

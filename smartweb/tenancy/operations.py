@@ -136,3 +136,55 @@ class TenantForeignKey(Operation):
 
     def describe(self):
         return f"Composite tenant foreign key {self.model_name}.{self.field_name}"
+
+
+class MemberReference(Operation):
+    """A user column of a tenant table (an assignee, an owner) references a membership of
+    the row's organization: a composite foreign key (organization_id, column) onto
+    memberships (organization_id, user_id), checked at once (ADR 0009).
+
+    Rows that point at a non-member are first left unassigned (they were a leak across
+    organizations, never a valid assignment); the owner role reads every organization
+    for that by lifting FORCE ROW LEVEL SECURITY within the migration's transaction.
+    """
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, model_name: str, field_name: str):
+        self.model_name = model_name
+        self.field_name = field_name
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def _table_and_column(self, app_label, state) -> tuple[str, str]:
+        model = state.apps.get_model(app_label, self.model_name)
+        return model._meta.db_table, model._meta.get_field(self.field_name).column
+
+    @staticmethod
+    def constraint_name(table: str, column: str) -> str:
+        return f"{table[:30]}_{column[:20]}_member_fk"
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        table, column = self._table_and_column(app_label, to_state)
+        schema_editor.execute(
+            f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY;'
+            f' UPDATE "{table}" t SET "{column}" = NULL WHERE "{column}" IS NOT NULL'
+            " AND NOT EXISTS (SELECT 1 FROM accounts_membership m"
+            f' WHERE m.organization_id = t.organization_id AND m.user_id = t."{column}");'
+            f' ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY;'
+            f' ALTER TABLE "{table}" ADD CONSTRAINT "{self.constraint_name(table, column)}"'
+            f' FOREIGN KEY (organization_id, "{column}")'
+            " REFERENCES accounts_membership (organization_id, user_id);"
+        )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        table, column = self._table_and_column(app_label, from_state)
+        schema_editor.execute(
+            f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS'
+            f' "{self.constraint_name(table, column)}";'
+        )
+
+    def describe(self):
+        return f"{self.model_name}.{self.field_name} references a membership"

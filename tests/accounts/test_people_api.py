@@ -113,41 +113,6 @@ def test_member_of_another_organization_is_404(admin_a, org_a, admin_b):
     assert admin_b.full_name != "Hacked"
 
 
-def test_invite_a_new_person(admin_a, org_a, team_a):
-    client = factories.api_client(admin_a, org_a)
-    payload = {
-        "email": "New.Person@Example.test",
-        "full_name": "New Person",
-        "role": str(role(org_a, "sales_rep").pk),
-        "team": str(team_a.pk),
-        "password": "a-Long-enough-pw-42",
-    }
-
-    response = client.post("/api/v1/users/", payload)
-
-    assert response.status_code == 201
-    body = response.json()
-    assert body["email"] == "new.person@example.test" and body["role"]["slug"] == "sales_rep"
-    user = User.objects.get(email="new.person@example.test")
-    assert user.check_password("a-Long-enough-pw-42") and user.default_organization == org_a
-    membership = membership_of(user, org_a)
-    assert membership.invited_by == admin_a and membership.team == team_a
-    assert AuditAction.MEMBERSHIP_CREATED in audit_actions(org_a, target_id=str(membership.pk))
-
-
-def test_invite_an_existing_user_of_another_organization(admin_a, org_a, admin_b, org_b):
-    client = factories.api_client(admin_a, org_a)
-    payload = {"email": admin_b.email, "role": str(role(org_a, "read_only").pk)}
-
-    response = client.post("/api/v1/users/", payload)
-
-    assert response.status_code == 201
-    assert membership_of(admin_b, org_a).role.slug == "read_only"
-    assert membership_of(admin_b, org_b).role.slug == "org_admin"
-    # Inviting a member again is refused.
-    assert client.post("/api/v1/users/", payload).status_code == 400
-
-
 def test_invite_with_another_organizations_role_or_team_is_400(admin_a, org_a, org_b):
     client = factories.api_client(admin_a, org_a)
     b_team = factories.make_team(org_b, "Bravo team")
@@ -203,13 +168,24 @@ def test_the_last_admin_cannot_be_deactivated(admin_a, org_a):
     assert membership_of(admin_a, org_a).is_active
 
 
-def test_rename_a_member(admin_a, rep_a, org_a):
-    response = factories.api_client(admin_a, org_a).patch(
-        f"/api/v1/users/{rep_a.pk}/", {"full_name": "Riley Rep"}
+def test_an_organization_changes_the_membership_never_the_profile(admin_a, rep_a, org_a, team_a):
+    client = factories.api_client(admin_a, org_a)
+    old_name = rep_a.full_name
+
+    profile = client.patch(
+        f"/api/v1/users/{rep_a.pk}/", {"full_name": "Renamed", "is_staff": False}, format="json"
+    )
+    membership = client.patch(
+        f"/api/v1/users/{rep_a.pk}/", {"team": None, "is_active": False}, format="json"
     )
 
-    assert response.status_code == 200 and response.json()["full_name"] == "Riley Rep"
-    assert AuditAction.USER_CHANGED in audit_actions(org_a)
+    assert profile.status_code == 400
+    assert set(profile.json()["error"]["details"]) == {"full_name", "is_staff"}
+    rep_a.refresh_from_db()
+    assert rep_a.full_name == old_name and rep_a.is_staff
+    assert membership.status_code == 200, membership.content
+    assert membership.json()["team"] is None and membership.json()["is_active"] is False
+    assert AuditAction.USER_CHANGED not in audit_actions(org_a)
 
 
 # Memberships

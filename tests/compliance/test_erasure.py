@@ -77,7 +77,6 @@ def test_nothing_personal_is_left_in_any_table_and_figures_do_not_move(
         "leads_company",
         "leads_interaction",
         "crm_aicall",
-        "django_admin_log",
     }
     assert aggregates(org_a) == before
     with tenant_context(org_a):

@@ -52,10 +52,11 @@ def demo(django_db_setup, django_db_blocker):
 
 
 def _one_row_of_each_kind_the_demo_lacks() -> None:
-    """A token, an enrichment, a consent record, a subject request and a suppression
-    entry, so that every admin model has a change page to open, on one of the rep's
-    leads (seen by the rep, the manager and the admin)."""
-    from accounts.models import Organization, User
+    """A token, an invitation, an enrichment, a consent record, a subject request and a
+    suppression entry, so that every admin model has a change page to open, on one of
+    the rep's leads (seen by the rep, the manager and the admin)."""
+    from accounts.invitations import invitation_create
+    from accounts.models import Organization, Role, User
     from accounts.services import token_create
     from compliance import services as compliance
     from compliance.suppression import suppress
@@ -68,6 +69,12 @@ def _one_row_of_each_kind_the_demo_lacks() -> None:
     with tenant_context(organization):
         lead = Lead.objects.filter(assigned_to=rep).order_by("created_at").first()
         token_create(user=rep, organization_id=organization.pk, name="Rep's integration")
+        invitation_create(
+            email="invitee@example.test",
+            role=Role.objects.get(slug="sales_rep"),
+            acting_user=None,
+            link=lambda token: f"http://testserver/invitations/{token}/",
+        )
         enrichment_record(
             lead=lead, acting_user=None, provider="google_places", data={"google_rating": 4.5}
         )

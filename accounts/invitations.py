@@ -1,0 +1,248 @@
+"""Joining an organization by invitation (ADR 0009).
+
+Users are global: an organization admin never creates or pulls in an account. They
+invite an email; the person accepts with the emailed link, and only then becomes a
+member. A new email creates its account on accepting (setting its own name and password);
+an existing account must be signed in as itself. The answer to the admin is the same
+whether or not the email has an account.
+
+The link's token is signed (`django.core.signing`, so a forged or altered token is
+refused before any look-up) and names the organization, so that accepting can enter that
+organization's context before reading the invitation (a tenant row under RLS). Only a
+SHA-256 of its secret is stored: the invitation is single-use, revocable and expiring.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.audit import AuditAction, record_audit_event
+from accounts.models import Invitation, Membership, Organization, Role, Team, User, hash_token
+from accounts.services import ensure_grantable, membership_create, role_grant_map
+from smartweb.tenancy.context import current_organization_id, tenant_context
+
+SALT = "accounts.invitation"
+DEFAULT_DAYS = 7
+
+
+class InvalidInvitation(ValidationError):
+    """Unknown, altered, expired, used or revoked: the same answer for each."""
+
+    def __init__(self):
+        super().__init__(
+            {"token": "This invitation link is invalid or has expired; ask for a new one."},
+        )
+
+
+def lifetime() -> dt.timedelta:
+    return dt.timedelta(days=getattr(settings, "INVITATION_DAYS", DEFAULT_DAYS))
+
+
+def link_for(request) -> Callable[[str], str]:
+    """How a request builds the absolute URL of an invitation's page, for the email."""
+    return lambda token: request.build_absolute_uri(reverse("invitation-accept", args=[token]))
+
+
+def _token(invitation: Invitation, secret: str) -> str:
+    payload = {"o": invitation.organization_id.hex, "i": invitation.pk.hex, "s": secret}
+    return signing.dumps(payload, salt=SALT)
+
+
+def invitation_check(*, email: str, role: Role, team: Team | None, acting_user: User | None) -> str:
+    """Refuse an invitation that would be invalid; the normalized email (forms call
+    this). Whether the email has an account is never part of the answer."""
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid email address."}) from None
+    organization_id = current_organization_id()
+    for row in (role, team):
+        if row is not None and row.organization_id != organization_id:
+            raise ValidationError(f"{row} does not belong to this organization.")
+    ensure_grantable(grants=role_grant_map(role), acting_user=acting_user)
+    if Membership.objects.filter(user__email__iexact=email).exists():
+        raise ValidationError({"email": "This person is a member of the organization already."})
+    return email
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    email: str,
+    role: Role,
+    team: Team | None = None,
+    acting_user: User | None,
+    link: Callable[[str], str],
+    request=None,
+) -> Invitation:
+    """Invite `email` to the current organization and send them the link (`link(token)`
+    is its absolute URL). An open invitation of the same email is replaced."""
+    email = invitation_check(email=email, role=role, team=team, acting_user=acting_user)
+    now = timezone.now()
+    Invitation.objects.filter(
+        email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now, updated_at=now)
+    secret = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        email=email,
+        role=role,
+        team=team,
+        invited_by=acting_user,
+        key_hash=hash_token(secret),
+        expires_at=now + lifetime(),
+    )
+    organization = Organization.objects.get(pk=invitation.organization_id)
+    url = link(_token(invitation, secret))
+    inviter = acting_user.get_full_name() if acting_user else organization.name
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"You are invited to {organization.name} on SmartWeb CRM",
+            message=(
+                f"{inviter} invites you to join {organization.name} on SmartWeb CRM "
+                f"as {role.name}.\n\nAccept the invitation: {url}\n\n"
+                f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
+                " If you did not expect it, ignore this email."
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    record_audit_event(
+        action=AuditAction.INVITATION_CREATED,
+        actor=acting_user,
+        target=invitation,
+        request=request,
+        details={"email": email, "role": role.slug},
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, acting_user: User | None) -> Invitation:
+    if invitation.status != "pending":
+        raise ValidationError(f"This invitation is {invitation.status}; it cannot be revoked.")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at", "updated_at"])
+    record_audit_event(
+        action=AuditAction.INVITATION_REVOKED,
+        actor=acting_user,
+        target=invitation,
+        details={"email": invitation.email},
+    )
+    return invitation
+
+
+@dataclass(frozen=True)
+class OpenInvitation:
+    """A valid invitation read from its link, with what the page needs to show."""
+
+    invitation: Invitation
+    organization: Organization
+    role_name: str
+    has_account: bool
+
+
+def _payload(token: str) -> tuple[uuid.UUID, uuid.UUID, str]:
+    try:
+        data = signing.loads(token, salt=SALT, max_age=lifetime())
+        return uuid.UUID(data["o"]), uuid.UUID(data["i"]), str(data["s"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise InvalidInvitation from None
+
+
+def open_invitation(token: str, *, for_update: bool = False) -> OpenInvitation:
+    """The pending invitation of `token`, in its organization's context (the caller's
+    transaction). Raises InvalidInvitation."""
+    organization_id, invitation_id, secret = _payload(token)
+    with tenant_context(organization_id):
+        queryset = Invitation.objects.select_related("role")
+        if for_update:
+            queryset = queryset.select_for_update(of=("self",))
+        invitation = queryset.filter(pk=invitation_id).first()
+        if (
+            invitation is None
+            or not hmac.compare_digest(invitation.key_hash, hash_token(secret))
+            or invitation.status != "pending"
+        ):
+            raise InvalidInvitation
+        return OpenInvitation(
+            invitation=invitation,
+            organization=Organization.objects.get(pk=organization_id),
+            role_name=invitation.role.name,
+            has_account=User.objects.filter(email__iexact=invitation.email).exists(),
+        )
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    token: str,
+    user: User | None = None,
+    full_name: str = "",
+    password: str | None = None,
+    request=None,
+) -> Membership:
+    """Join the organization of `token`.
+
+    An email with an account joins as that account, signed in (`user`); a new email
+    creates its account with `full_name` and `password`. The invitation is used up.
+    """
+    opened = open_invitation(token, for_update=True)
+    invitation = opened.invitation
+    account = User.objects.filter(email__iexact=invitation.email).first()
+    if account is not None:
+        if user is None or not user.is_authenticated:
+            raise PermissionDenied(f"Sign in as {invitation.email} to accept this invitation.")
+        if user.pk != account.pk:
+            raise PermissionDenied(f"This invitation is for {invitation.email}, not for you.")
+    else:
+        if user is not None and user.is_authenticated:
+            raise PermissionDenied(f"This invitation is for {invitation.email}, not for you.")
+        if not password:
+            raise ValidationError({"password": "Choose a password for your new account."})
+        full_name = (full_name or "").strip()[:200]
+        try:
+            validate_password(password, User(email=invitation.email, full_name=full_name))
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        account = User.objects.create_user(
+            invitation.email,
+            password,
+            full_name=full_name,
+            default_organization_id=invitation.organization_id,
+        )
+    with tenant_context(invitation.organization_id, user=account):
+        membership = membership_create(
+            user=account,
+            role=invitation.role,
+            team=invitation.team,
+            acting_user=account,
+            invited_by=invitation.invited_by,
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = account
+        invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+        record_audit_event(
+            action=AuditAction.INVITATION_ACCEPTED,
+            actor=account,
+            target=invitation,
+            request=request,
+            details={"email": invitation.email},
+        )
+    return membership

@@ -1,0 +1,141 @@
+"""A user's identity is theirs: their profile and password change only by them (or a
+platform super admin), and the back office opens through a membership, not a global
+flag that another organization could clear."""
+
+import pytest
+from django.test import Client
+
+from accounts import services
+from accounts.audit import AuditAction
+from accounts.models import Membership, User
+from smartweb.tenancy.context import tenant_context
+from tests import factories
+from tests.accounts.conftest import admin_client, audit_actions
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "a-Long-enough-pw-42"
+
+
+def test_a_user_renames_themselves(rep_a, org_a):
+    response = factories.api_client(rep_a, org_a).patch(
+        "/api/v1/me/", {"full_name": "Riley Renamed"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["user"]["full_name"] == "Riley Renamed"
+    rep_a.refresh_from_db()
+    assert rep_a.full_name == "Riley Renamed"
+
+
+def test_changing_ones_password_needs_the_current_one(rep_a, org_a):
+    client = factories.api_client(rep_a, org_a)
+
+    wrong = client.post(
+        "/api/v1/me/password/",
+        {"current_password": "not-it", "new_password": NEW_PASSWORD},
+        format="json",
+    )
+    weak = client.post(
+        "/api/v1/me/password/",
+        {"current_password": factories.PASSWORD, "new_password": "123"},
+        format="json",
+    )
+    right = client.post(
+        "/api/v1/me/password/",
+        {"current_password": factories.PASSWORD, "new_password": NEW_PASSWORD},
+        format="json",
+    )
+
+    assert wrong.status_code == 400 and "current_password" in wrong.json()["error"]["details"]
+    assert weak.status_code == 400 and "new_password" in weak.json()["error"]["details"]
+    assert right.status_code == 204
+    rep_a.refresh_from_db()
+    assert rep_a.check_password(NEW_PASSWORD)
+    assert AuditAction.PASSWORD_CHANGED in audit_actions(org_a)
+
+
+@pytest.fixture
+def user_manager_a(org_a):
+    """A member whose custom role may read and update users (memberships)."""
+    with tenant_context(org_a):
+        services.role_create(
+            name="People desk",
+            grants={("users", "read"): "all", ("users", "update"): "all"},
+        )
+    return factories.make_member(org_a, "people-desk")
+
+
+def test_a_custom_role_with_users_update_does_not_reach_the_admin(user_manager_a, admin_a, org_a):
+    second_admin = factories.make_member(org_a, "org_admin")
+    client = factories.api_client(user_manager_a, org_a)
+    old_name = admin_a.full_name
+
+    profile = client.patch(f"/api/v1/users/{admin_a.pk}/", {"full_name": "Owned"}, format="json")
+    deactivate = client.post(f"/api/v1/users/{second_admin.pk}/deactivate/")
+    page = admin_client(user_manager_a).post(
+        f"/admin/accounts/user/{admin_a.pk}/change/", {"full_name": "Owned"}
+    )
+
+    assert profile.status_code == 400 and page.status_code == 403
+    assert deactivate.status_code == 403
+    admin_a.refresh_from_db()
+    assert admin_a.full_name == old_name
+    with tenant_context(org_a):
+        assert Membership.objects.get(user=second_admin).is_active
+
+
+def test_a_custom_role_manages_members_with_no_more_rights(user_manager_a, rep_a, org_a):
+    client = factories.api_client(user_manager_a, org_a)
+
+    response = client.post(f"/api/v1/users/{rep_a.pk}/deactivate/")
+
+    assert response.status_code == 403  # a rep creates leads; the people desk does not
+
+
+def test_the_back_office_opens_through_the_membership_not_is_staff(org_a, rep_a):
+    # A flag on the global user, which no organization sets any more, changes nothing.
+    no_flag = factories.make_member(org_a, "sales_rep", is_staff=False)
+    outsider = factories.UserFactory(is_staff=True)
+
+    assert admin_client(no_flag).get("/admin/").status_code == 200
+    assert admin_client(outsider).get("/admin/").status_code == 302
+
+
+def test_a_role_without_the_back_office_or_a_deactivated_membership_is_refused(org_a, rep_a):
+    admin = factories.api_client(factories.org_admin(org_a), org_a)
+    created = admin.post(
+        "/api/v1/roles/",
+        {"name": "Integration", "back_office": False, "permissions": []},
+        format="json",
+    )
+    assert created.status_code == 201 and created.json()["back_office"] is False
+    integration = factories.make_member(org_a, "integration")
+    with tenant_context(org_a):
+        Membership.objects.filter(user=rep_a).update(is_active=False)
+
+    assert admin_client(integration).get("/admin/").status_code == 302
+    assert admin_client(rep_a).get("/admin/").status_code == 302
+
+
+def test_the_admin_login_admits_a_member_without_is_staff(org_a):
+    member = factories.make_member(org_a, "sales_rep", is_staff=False)
+    client = Client()
+
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": member.email, "password": factories.PASSWORD},
+    )
+
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_new_organizations_existing_admin_keeps_their_flags(admin_a):
+    User.objects.filter(pk=admin_a.pk).update()  # flags as they are
+    staff_before = admin_a.is_staff
+
+    factories.make_organization("Third", admin_email=admin_a.email)
+
+    admin_a.refresh_from_db()
+    assert admin_a.is_staff == staff_before

@@ -1,0 +1,251 @@
+"""Joining an organization by invitation: an admin invites an email, the person accepts
+the emailed link. An existing account is never pulled in without its consent, and the
+answer to the admin does not tell whether the email has an account."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client, TestCase
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.audit import AuditAction
+from accounts.models import Invitation, Membership, Role, User
+from smartweb.tenancy.context import tenant_context
+from tests import factories
+from tests.accounts.conftest import admin_client, audit_actions
+
+pytestmark = pytest.mark.django_db
+
+ACCEPT = "/api/v1/invitations/accept/"
+NEW_PASSWORD = "a-Long-enough-pw-42"
+
+
+def _role(organization, slug):
+    with tenant_context(organization):
+        return Role.objects.get(slug=slug)
+
+
+def invite(admin, organization, email, role="sales_rep", **extra):
+    """POST /users/ as `admin`; the email goes out when the invitation commits."""
+    client = factories.api_client(admin, organization)
+    payload = {"email": email, "role": str(_role(organization, role).pk), **extra}
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post("/api/v1/users/", payload, format="json")
+
+
+def link_token(message) -> str:
+    return re.search(r"/invitations/([^/\s]+)/", message.body).group(1)
+
+
+def test_a_new_email_creates_its_account_when_it_accepts(admin_a, org_a, team_a):
+    response = invite(admin_a, org_a, "New.Person@Example.test", team=str(team_a.pk))
+
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "pending"
+    assert not User.objects.filter(email__iexact="new.person@example.test").exists()
+    (message,) = mail.outbox
+    assert message.to == ["new.person@example.test"] and org_a.name in message.subject
+    token = link_token(message)
+
+    accepted = APIClient().post(
+        ACCEPT, {"token": token, "full_name": "New Person", "password": NEW_PASSWORD}
+    )
+
+    assert accepted.status_code == 201, accepted.content
+    assert accepted.json()["organization"]["id"] == str(org_a.pk)
+    user = User.objects.get(email="new.person@example.test")
+    assert user.full_name == "New Person" and user.check_password(NEW_PASSWORD)
+    assert user.default_organization == org_a
+    with tenant_context(org_a):
+        membership = Membership.objects.get(user=user)
+        assert membership.role.slug == "sales_rep" and membership.team == team_a
+        assert membership.invited_by == admin_a
+        assert Invitation.objects.get().status == "accepted"
+    assert {AuditAction.INVITATION_CREATED, AuditAction.INVITATION_ACCEPTED} <= set(
+        audit_actions(org_a)
+    )
+    # The person can now sign in to the organization.
+    assert factories.api_client(user, org_a).get("/api/v1/me/").status_code == 200
+
+
+def test_the_answer_is_the_same_whether_or_not_the_email_has_an_account(
+    admin_a, org_a, admin_b, org_b
+):
+    admin_b.full_name = "Bea Bravo"
+    admin_b.save(update_fields=["full_name"])
+    existing = invite(admin_a, org_a, admin_b.email)
+    new = invite(admin_a, org_a, "nobody@example.test")
+
+    assert existing.status_code == new.status_code == 202
+    assert existing.json().keys() == new.json().keys()
+    body = existing.content.decode()
+    assert str(admin_b.pk) not in body and admin_b.full_name not in body
+    # Not a member until they accept: nothing of theirs changed, here or in their organization.
+    with tenant_context(org_a):
+        assert not Membership.objects.filter(user=admin_b).exists()
+    assert factories.api_client(admin_b, org_b).get("/api/v1/me/").json()["user"]["full_name"] == (
+        admin_b.full_name
+    )
+
+
+def test_an_existing_account_joins_only_signed_in_as_itself(admin_a, org_a, admin_b, org_b, rep_a):
+    invite(admin_a, org_a, admin_b.email, role="read_only")
+    token = link_token(mail.outbox[0])
+
+    anonymous = APIClient().post(ACCEPT, {"token": token, "password": NEW_PASSWORD})
+    someone_else = factories.api_client(rep_a, org_a).post(ACCEPT, {"token": token})
+    themselves = factories.api_client(admin_b, org_b).post(ACCEPT, {"token": token})
+
+    assert anonymous.status_code == 403 and someone_else.status_code == 403
+    assert themselves.status_code == 201, themselves.content
+    admin_b.refresh_from_db()
+    assert not admin_b.check_password(NEW_PASSWORD)
+    with tenant_context(org_a):
+        assert Membership.objects.get(user=admin_b).role.slug == "read_only"
+    with tenant_context(org_b):
+        assert Membership.objects.get(user=admin_b).role.slug == "org_admin"
+
+
+def _refused(token):
+    response = APIClient().post(ACCEPT, {"token": token, "password": NEW_PASSWORD})
+    assert response.status_code == 400, response.content
+    assert "token" in response.json()["error"]["details"]
+    return response
+
+
+def test_a_used_link_cannot_be_used_again(admin_a, org_a):
+    invite(admin_a, org_a, "once@example.test")
+    token = link_token(mail.outbox[0])
+    assert APIClient().post(ACCEPT, {"token": token, "password": NEW_PASSWORD}).status_code == 201
+
+    _refused(token)
+
+
+def test_an_expired_or_altered_link_is_refused(admin_a, org_a):
+    invite(admin_a, org_a, "late@example.test")
+    token = link_token(mail.outbox[0])
+    with tenant_context(org_a):
+        Invitation.objects.update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+
+    _refused(token)
+    _refused(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    assert not User.objects.filter(email="late@example.test").exists()
+
+
+def test_a_revoked_invitation_cannot_be_accepted(admin_a, org_a):
+    response = invite(admin_a, org_a, "revoked@example.test")
+    token = link_token(mail.outbox[0])
+    client = factories.api_client(admin_a, org_a)
+
+    revoked = client.post(f"/api/v1/invitations/{response.json()['id']}/revoke/")
+
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    _refused(token)
+    assert AuditAction.INVITATION_REVOKED in audit_actions(org_a)
+
+
+def test_inviting_again_replaces_the_previous_link(admin_a, org_a):
+    invite(admin_a, org_a, "twice@example.test")
+    invite(admin_a, org_a, "twice@example.test")
+    first, second = (link_token(message) for message in mail.outbox)
+
+    _refused(first)
+    accepted = APIClient().post(ACCEPT, {"token": second, "password": NEW_PASSWORD})
+    assert accepted.status_code == 201
+
+
+def test_a_new_account_needs_a_valid_password_and_nothing_is_half_written(admin_a, org_a):
+    invite(admin_a, org_a, "weak@example.test")
+    token = link_token(mail.outbox[0])
+
+    response = APIClient().post(ACCEPT, {"token": token, "password": "123"})
+
+    assert response.status_code == 400 and "password" in response.json()["error"]["details"]
+    assert not User.objects.filter(email="weak@example.test").exists()
+    with tenant_context(org_a):
+        assert Invitation.objects.get().status == "pending"
+
+
+def test_the_invitation_page_creates_the_account_and_opens_the_back_office(admin_a, org_a):
+    invite(admin_a, org_a, "page@example.test")
+    token = link_token(mail.outbox[0])
+    client = Client()
+
+    page = client.get(f"/invitations/{token}/")
+    joined = client.post(
+        f"/invitations/{token}/",
+        {"full_name": "Page Person", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+
+    assert page.status_code == 200 and org_a.name in page.content.decode()
+    assert joined.status_code == 302
+    assert client.get("/admin/").status_code == 200
+    assert client.get(f"/invitations/{token}/").status_code == 404
+
+
+def test_a_removed_member_invited_again_gets_their_membership_back(admin_a, rep_a, org_a):
+    client = factories.api_client(admin_a, org_a)
+    assert client.delete(f"/api/v1/memberships/{_membership(rep_a, org_a).pk}/").status_code == 204
+    invite(admin_a, org_a, rep_a.email, role="read_only")
+
+    accepted = factories.api_client(rep_a).post(ACCEPT, {"token": link_token(mail.outbox[0])})
+
+    assert accepted.status_code == 201, accepted.content
+    membership = _membership(rep_a, org_a)
+    assert membership.deleted_at is None and membership.role.slug == "read_only"
+
+
+def _membership(user, organization):
+    with tenant_context(organization):
+        return Membership.all_objects.select_related("role").get(user=user)
+
+
+# Who may see and revoke invitations
+
+
+def test_invitations_are_listed_to_their_organization_only(admin_a, org_a, admin_b, org_b):
+    response = invite(admin_a, org_a, "listed@example.test")
+    invitation_id = response.json()["id"]
+    other = factories.api_client(admin_b, org_b)
+
+    mine = factories.api_client(admin_a, org_a).get("/api/v1/invitations/")
+
+    assert [row["email"] for row in mine.json()["results"]] == ["listed@example.test"]
+    assert other.get("/api/v1/invitations/").json()["results"] == []
+    assert other.get(f"/api/v1/invitations/{invitation_id}/").status_code == 404
+    assert other.post(f"/api/v1/invitations/{invitation_id}/revoke/").status_code == 404
+    with tenant_context(org_a):
+        assert Invitation.objects.get().status == "pending"
+
+
+@pytest.mark.parametrize("person", ["rep_a", "readonly_a", "manager_a"])
+def test_inviting_and_revoking_need_the_permission(person, admin_a, org_a, request):
+    invitation_id = invite(admin_a, org_a, "guarded@example.test").json()["id"]
+    client = factories.api_client(request.getfixturevalue(person), org_a)
+    payload = {"email": "x@example.test", "role": str(_role(org_a, "sales_rep").pk)}
+
+    assert client.post("/api/v1/invitations/", payload).status_code == 403
+    assert client.get("/api/v1/invitations/").status_code == 403
+    assert client.post(f"/api/v1/invitations/{invitation_id}/revoke/").status_code == 403
+    assert len(mail.outbox) == 1
+
+
+def test_invitation_admin_is_per_organization(admin_a, org_a, admin_b, rep_a):
+    invite(admin_a, org_a, "admin-listed@example.test")
+    with tenant_context(org_a):
+        invitation = Invitation.objects.get()
+    url = f"/admin/accounts/invitation/{invitation.pk}/change/"
+
+    assert admin_client(admin_a).get(url).status_code == 200
+    assert admin_client(admin_b).get(url).status_code == 404
+    assert admin_client(rep_a).get("/admin/accounts/invitation/").status_code == 403
+    revoked = admin_client(admin_a).post(
+        "/admin/accounts/invitation/",
+        {"action": "revoke_selected", "_selected_action": [invitation.pk]},
+    )
+    assert revoked.status_code == 302
+    with tenant_context(org_a):
+        assert Invitation.objects.get().status == "revoked"
