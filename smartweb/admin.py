@@ -105,13 +105,22 @@ class RefusalsAsMessagesMixin:
             raise PermissionDenied
 
 
+class VersionField(forms.CharField):
+    """The version a form was opened on: carried along, never a change of the row."""
+
+    widget = forms.HiddenInput
+
+    def has_changed(self, initial, data) -> bool:
+        return False
+
+
 def versioned(form_class: type[forms.BaseModelForm]) -> type[forms.BaseModelForm]:
     """The change form with the version of the row it was opened on: a save made after
     someone else changed the row is refused, the form shown again with its input and what
     changed since (saving again then overwrites, knowingly)."""
 
     class VersionedForm(form_class):
-        _version = forms.CharField(widget=forms.HiddenInput, required=False)
+        _version = VersionField(required=False)
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)

@@ -24,8 +24,9 @@ def version_of(updated_at: dt.datetime) -> str:
     return str((updated_at - EPOCH) // dt.timedelta(microseconds=1))
 
 
-def etag_of(updated_at: dt.datetime) -> str:
-    return f'"{version_of(updated_at)}"'
+def etag(version: str) -> str:
+    """The version as an HTTP entity tag (strong: compared byte for byte)."""
+    return f'"{version}"'
 
 
 def locked_version(model: type[models.Model], pk) -> str | None:

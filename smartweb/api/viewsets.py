@@ -19,7 +19,7 @@ from smartweb.api import idempotency
 from smartweb.api.errors import PreconditionFailed, PreconditionRequired
 from smartweb.api.permissions import HasResourcePermission
 from smartweb.rbac import Action
-from smartweb.versioning import etag_of, locked_version, stored_version
+from smartweb.versioning import etag, is_versioned, locked_version, stored_version, version_of
 
 ORGANIZATION_PARAMETER = OpenApiParameter(
     name="X-Organization",
@@ -87,9 +87,7 @@ class OrganizationContextMixin:
         new one), never another row an action answers with."""
         model = getattr(getattr(self, "queryset", None), "model", None)
         data = getattr(response, "data", None)
-        if model is None or not isinstance(data, dict) or "ETag" in response:
-            return
-        if not any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        if model is None or not is_versioned(model) or not isinstance(data, dict):
             return
         pk = data.get("id")
         lookup = self.kwargs.get(getattr(self, "lookup_url_kwarg", None) or "pk")
@@ -97,7 +95,7 @@ class OrganizationContextMixin:
             return
         version = stored_version(model, pk)
         if version is not None:
-            response["ETag"] = f'"{version}"'
+            response["ETag"] = etag(version)
 
 
 @extend_schema_view(
@@ -139,11 +137,11 @@ class TenantModelViewSet(OrganizationContextMixin, viewsets.ModelViewSet):
                 raise PreconditionRequired()
             return
         version = locked_version(type(obj), obj.pk)
-        if header.strip() == "*" or f'"{version}"' in {t.strip() for t in header.split(",")}:
+        if header.strip() == "*" or etag(version) in {t.strip() for t in header.split(",")}:
             return
         current = self.base_queryset().get(pk=obj.pk)
         data = self.serializer_class(current, context=self.get_serializer_context()).data
-        raise PreconditionFailed(current=data, etag=etag_of(current.updated_at))
+        raise PreconditionFailed(current=data, etag=etag(version_of(current.updated_at)))
 
     def perform_destroy(self, instance):
         instance.delete()
