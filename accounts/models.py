@@ -435,6 +435,32 @@ class AuditLog(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
 
 
+class IdempotentRequest(TenantModel):
+    """The first answer to a POST sent with an `Idempotency-Key`, replayed to its retries.
+
+    One row per organization, user, key and endpoint; `fingerprint` (a SHA-256 of the
+    request's input) tells a retry from another request reusing the key. Kept until
+    `expires_at`.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    endpoint = models.CharField(max_length=300)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    response_headers = models.JSONField(default=dict)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "key", "endpoint"], name="idempotent_request_key"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "expires_at"], name="idempotent_expiry")]
+
+
 # Membership lookups before an organization is chosen: the policy on memberships lets a
 # user see their own rows (user_id = the context's user), in any organization.
 Membership.add_to_class("for_user_lookup", models.Manager())

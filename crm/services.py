@@ -72,6 +72,7 @@ from leads.models import Interaction, Lead
 from smartweb import access
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
+from smartweb.writes import locked, save_changed, values_of
 
 # name, probability %, is_won, is_lost
 DEFAULT_STAGES: tuple[tuple[str, int, bool, bool], ...] = (
@@ -307,6 +308,8 @@ def pipeline_update(*, pipeline: Pipeline, acting_user: User | None, **changes) 
     """Rename or describe a pipeline, or make it the default (`is_default=True`)."""
     access.require(acting_user, Action.UPDATE, Resource.PIPELINES, pipeline)
     _only_fields(changes, {"name", "description", "is_default"}, "This field cannot be changed.")
+    pipeline = locked(pipeline)
+    before = values_of(pipeline)
     make_default = changes.pop("is_default", None)
     if make_default is False and pipeline.is_default:
         raise ValidationError({"is_default": "Make another pipeline the default instead."})
@@ -318,7 +321,7 @@ def pipeline_update(*, pipeline: Pipeline, acting_user: User | None, **changes) 
             raise ValidationError({"name": f"A pipeline named '{changes['name']}' exists."})
     for name, value in changes.items():
         setattr(pipeline, name, value)
-    pipeline.save()
+    save_changed(pipeline, before)
     if make_default:
         pipeline_set_default(pipeline=pipeline, acting_user=acting_user)
     return pipeline
@@ -443,7 +446,8 @@ def opportunity_update(
     allowed = {"name", "value", "currency", "probability", "owner", "expected_close_date"}
     _only_fields(changes, allowed, "This field is changed by a workflow step.")
     access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
-    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    opportunity = locked(opportunity)
+    before = values_of(opportunity)
     if "value" in changes:
         changes["value"] = _require_money(changes["value"], "value")
     if "probability" in changes:
@@ -463,7 +467,7 @@ def opportunity_update(
         raise ValidationError({"name": "An opportunity needs a name."})
     for name, value in changes.items():
         setattr(opportunity, name, value)
-    opportunity.save()
+    save_changed(opportunity, before)
     return opportunity
 
 
@@ -694,7 +698,8 @@ def proposal_update(
 ) -> Proposal:
     """Edit a draft: title, validity, notes, and its lines (replaced as a whole)."""
     access.require(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
-    proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+    proposal = locked(proposal)
+    before = values_of(proposal)
     _require_draft(proposal)
     _only_fields(
         changes, {"title", "valid_until", "notes", "currency"}, "This field cannot be changed."
@@ -708,7 +713,7 @@ def proposal_update(
         priced = _lines(lines)
         _check_expected(pricing.sum_amounts(a for _, a in priced), expected_total)
         _write_lines(proposal, priced)
-    proposal.save()
+    save_changed(proposal, before)
     return proposal
 
 
@@ -835,7 +840,8 @@ def contract_sign(
 def contract_update(*, contract: Contract, acting_user: User | None, **changes) -> Contract:
     """Edit the wording, dates and signatory of a contract that is not signed yet."""
     access.require(acting_user, Action.UPDATE, Resource.CONTRACTS, contract)
-    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    contract = locked(contract)
+    before = values_of(contract)
     if contract.status not in (ContractStatus.DRAFT, ContractStatus.SENT):
         raise InvalidTransition(
             f"The contract is {contract.status}; a signed contract is not edited.",
@@ -857,7 +863,7 @@ def contract_update(*, contract: Contract, acting_user: User | None, **changes) 
         setattr(contract, name, value)
     if contract.start_date and contract.end_date and contract.end_date < contract.start_date:
         raise ValidationError({"end_date": "The end is before the start."})
-    contract.save()
+    save_changed(contract, before)
     return contract
 
 
@@ -1011,9 +1017,10 @@ def campaign_save(
         campaign = Campaign(created_by=acting_user)
     else:
         access.require(acting_user, Action.UPDATE, Resource.CAMPAIGNS, campaign)
-        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        campaign = locked(campaign)
         if not CAMPAIGN_TRANSITIONS[campaign.status]:
             raise InvalidTransition(f"The campaign is {campaign.status}; it can no longer change.")
+    before = None if campaign._state.adding else values_of(campaign)
     for name, value in fields.items():
         setattr(campaign, name, value)
     campaign.name = (campaign.name or "").strip()
@@ -1030,7 +1037,10 @@ def campaign_save(
         )
     except ValidationError as exc:
         raise ValidationError(exc.message_dict) from exc
-    campaign.save()
+    if before is None:
+        campaign.save()
+    else:
+        save_changed(campaign, before)
     return campaign
 
 
@@ -1555,9 +1565,10 @@ def task_create(*, acting_user: User | None, **fields) -> Task:
 @transaction.atomic
 def task_update(*, task: Task, acting_user: User | None, **changes) -> Task:
     access.require(acting_user, Action.UPDATE, Resource.TASKS, task)
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    task = locked(task)
+    before = values_of(task)
     _apply_task_fields(task, changes, acting_user)
-    task.save()
+    save_changed(task, before)
     return task
 
 
@@ -1570,6 +1581,10 @@ def task_delete(*, task: Task, acting_user: User | None) -> None:
 
 @transaction.atomic
 def task_complete(*, task: Task, acting_user: User | None) -> Task:
+    """Done, once: the status is checked on the locked row, so of two completions at once
+    the second sees the first's and is refused."""
+    access.require(acting_user, Action.UPDATE, Resource.TASKS, task)
+    task = locked(task)
     if task.status not in TASK_OPEN_STATUSES:
         raise InvalidTransition(f"The task is already {task.status}.", allowed=[TaskStatus.OPEN])
     return task_update(task=task, acting_user=acting_user, status=TaskStatus.DONE)

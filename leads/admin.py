@@ -626,7 +626,10 @@ class InteractionAdmin(LeadsAdmin):
     def save_model(self, request, obj, form, change):
         data = form_changes(form, services.INTERACTION_FIELDS)
         if change:
-            services.interaction_update(interaction=obj, acting_user=request.user, data=data)
+            adopt(
+                obj,
+                services.interaction_update(interaction=obj, acting_user=request.user, data=data),
+            )
         else:
             saved = services.interaction_log(
                 lead=form.cleaned_data["lead"], acting_user=request.user, data=data
@@ -653,7 +656,10 @@ class EnrichmentAdmin(LeadsAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             data = form_changes(form, services.ENRICHMENT_FIELDS)
-            services.enrichment_update(enrichment=obj, acting_user=request.user, data=data)
+            adopt(
+                obj,
+                services.enrichment_update(enrichment=obj, acting_user=request.user, data=data),
+            )
         else:
             data = {name: form.cleaned_data[name] for name in services.ENRICHMENT_FIELDS}
             saved = services.enrichment_record(
@@ -702,7 +708,7 @@ class TagAdmin(LeadsAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             data = form_changes(form, services.TAG_FIELDS)
-            services.tag_update(tag=obj, acting_user=request.user, data=data)
+            adopt(obj, services.tag_update(tag=obj, acting_user=request.user, data=data))
         else:
             data = {name: form.cleaned_data[name] for name in services.TAG_FIELDS}
             adopt(obj, services.tag_create(acting_user=request.user, data=data))

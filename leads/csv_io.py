@@ -38,6 +38,7 @@ from leads import scoring, selectors, services
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Company, Lead, LeadTag, Tag
 from smartweb import access
+from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_organization_id
 
@@ -270,7 +271,7 @@ class _Importer:
         self.members = {u.email.lower(): u for u in selectors.organization_members()}
         self.assignees: dict[str, tuple[User | None, str | None]] = {}
         self.report = ImportReport()
-        self.known_keys = self._existing_keys()
+        self.known_keys: dict[tuple[str, str], str] = {}
         self.columns: list = []
         self.headers: dict[str, str] = {}
 
@@ -412,6 +413,9 @@ class _Importer:
         return assignee, None
 
     def deduplicate(self, rows: list[_Row]) -> list[_Row]:
+        """The rows whose keys no lead of the organization, nor an earlier row, has.
+        Run under the import lock, so that no lead is created between check and write."""
+        self.known_keys = self._existing_keys()
         unique = []
         suppressed = SuppressionList()
         for row in rows:
@@ -566,11 +570,14 @@ def import_leads(
     text = _read_text(source)
     importer = _Importer(acting_user=acting_user)
     rows = importer.parse(text, {_header_key(k): v for k, v in (mapping or {}).items()}, progress)
-    rows = importer.deduplicate(rows)
     report = importer.report
-    if report.errors and not skip_bad_rows:
-        return report
     with transaction.atomic():
+        # One import per organization at a time, and no lead created meanwhile (see
+        # services.lock_duplicate_keys): the check below sees every lead written before.
+        advisory_xact_lock(services.IMPORT_LOCK, importer.organization_id)
+        rows = importer.deduplicate(rows)
+        if report.errors and not skip_bad_rows:
+            return report
         report.created = importer.write(rows, progress)
     report.committed = True
     return report

@@ -34,8 +34,10 @@ from leads.normalize import (
 )
 from smartweb import access
 from smartweb.errors import refusal_message
+from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
+from smartweb.writes import locked, save_changed, values_of
 
 # The lead workflow: status -> the statuses it may move to.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -393,11 +395,13 @@ def leads_rescore(
             for lead in batch
             if apply_score(lead, weights, lead.recent_interactions, lead.positive_outcomes)
         ]
+        for lead in changed:  # a new score is a new version of the lead (its ETag)
+            lead.updated_at = lead.scored_at
         with transaction.atomic():
             bulk_update_with_history(
                 changed,
                 Lead,
-                ["lead_score", "score_breakdown", "scored_at"],
+                ["lead_score", "score_breakdown", "scored_at", "updated_at"],
                 batch_size=batch_size,
                 default_user=acting_user,
                 default_change_reason="rescore",
@@ -423,12 +427,14 @@ def company_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Comp
 @transaction.atomic
 def company_update(*, company: Company, acting_user: User | None, data: Mapping) -> Company:
     access.require(acting_user, Action.UPDATE, Resource.COMPANIES, company)
+    company = locked(company)
+    before = values_of(company)
     settings = organization_settings(company.organization_id)
     clean_company_fields(company, data, settings)
-    company.save()
-    for lead in company.leads.select_related("company"):
-        lead.company = company
-        _rescore(lead, settings)
+    if save_changed(company, before):
+        for lead in company.leads.select_related("company"):
+            lead.company = company
+            _rescore(lead, settings)
     return company
 
 
@@ -483,7 +489,9 @@ def lead_create(
         emails=[lead.contact_email, company.email], phones=[lead.contact_phone, company.phone]
     )
     if not allow_duplicate:
-        duplicates = selectors.duplicates_of(keys=selectors.keys_of(lead))
+        keys = selectors.keys_of(lead)
+        lock_duplicate_keys(keys)
+        duplicates = selectors.duplicates_of(keys=keys)
         if duplicates:
             raise DuplicateLead(duplicates)
     apply_score(lead, scoring.weights_for(settings), 0, 0)
@@ -492,6 +500,20 @@ def lead_create(
     lead.save()
     _add_tags(lead, tags, acting_user)
     return lead
+
+
+# The lock an import holds for its organization; a lead created meanwhile waits for it.
+IMPORT_LOCK = "leads-import"
+
+
+def lock_duplicate_keys(keys: Mapping[str, Iterable[str]]) -> None:
+    """Serialise the duplicate check of creates sharing a key: the second waits until the
+    first commits, then finds its lead. Keys are locked in one order (no deadlock), after
+    the organization's import lock (shared: creates do not wait for each other)."""
+    organization_id = current_organization_id()
+    advisory_xact_lock(IMPORT_LOCK, organization_id, shared=True)
+    for kind, key in sorted((kind, key) for kind, values in keys.items() for key in values):
+        advisory_xact_lock("lead-key", organization_id, kind, key)
 
 
 @transaction.atomic
@@ -505,10 +527,14 @@ def lead_update(
     status_reason: str = "",
 ) -> Lead:
     """Change a lead (and its company); a status change follows the workflow. Nothing to
-    change writes nothing (no history row, no re-score)."""
+    change writes nothing (no history row, no re-score).
+
+    The lead and its company are changed as stored, under their row locks, and only the
+    fields that change are written: concurrent changes of other fields survive."""
     access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
     if not (data or company_data or status_reason) and tags is None:
         return lead
+    lead = locked(lead, "company")
     settings = organization_settings(lead.organization_id)
     data = dict(data or {})
     status = data.pop("status", None)
@@ -516,10 +542,12 @@ def lead_update(
         check_assignee(acting_user, data["assigned_to"], Action.UPDATE)
     if company_data:
         access.require(acting_user, Action.UPDATE, Resource.COMPANIES, lead.company)
+        company_before = values_of(lead.company)
         clean_company_fields(lead.company, company_data, settings)
-        lead.company.save()
+        save_changed(lead.company, company_before)
+    before = values_of(lead)
     clean_lead_fields(lead, data, settings)
-    lead.save()
+    save_changed(lead, before)
     if tags is not None:
         lead_set_tags(lead=lead, tags=tags, acting_user=acting_user)
     if status is not None and status != lead.status:
@@ -635,7 +663,7 @@ def tag_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Tag:
 @transaction.atomic
 def tag_update(*, tag: Tag, acting_user: User | None, data: Mapping[str, Any]) -> Tag:
     access.require(acting_user, Action.UPDATE, Resource.LEADS, tag)
-    return _save_tag(tag, data)
+    return _save_tag(locked(tag), data)
 
 
 @transaction.atomic
@@ -655,13 +683,17 @@ def tag_restore(*, tag: Tag, acting_user: User | None) -> Tag:
 
 
 def _save_tag(tag: Tag, data: Mapping[str, Any]) -> Tag:
+    before = {} if tag._state.adding else values_of(tag)
     _set_fields(tag, data, TAG_FIELDS)
     tag.name = (tag.name or "").strip()
     errors: dict = {}
     if tag.name and Tag.objects.filter(name__iexact=tag.name).exclude(pk=tag.pk).exists():
         errors["name"] = ["A tag with this name exists."]
     _full_clean(tag, errors, {*data, "name", "color"})
-    tag.save()
+    if tag._state.adding:
+        tag.save()
+    else:
+        save_changed(tag, before)
     return tag
 
 
@@ -761,8 +793,10 @@ def interaction_update(
     *, interaction: Interaction, acting_user: User | None, data: Mapping[str, Any]
 ) -> Interaction:
     access.require(acting_user, Action.UPDATE, Resource.INTERACTIONS, interaction)
+    interaction = locked(interaction)
+    before = values_of(interaction)
     _prepare_interaction(interaction, data)
-    interaction.save()
+    save_changed(interaction, before)
     _touch_last_contacted(interaction.lead, interaction)
     _rescore(interaction.lead)
     return interaction
@@ -813,7 +847,8 @@ def enrichment_record(
     _full_clean(enrichment, errors)
     enrichment.save()
     if apply:
-        company = lead.company
+        company = locked(lead.company)
+        before = values_of(company)
         presence = {**company.online_presence}
         presence.update({k: data[k] for k in PRESENCE_KEYS if k in data})
         changes: dict[str, Any] = {"online_presence": presence}
@@ -825,7 +860,8 @@ def enrichment_record(
         except ValidationError as exc:
             messages = [f"{name}: {' '.join(errors)}" for name, errors in exc]
             raise ValidationError({"data": messages}) from exc
-        company.save()
+        save_changed(company, before)
+        lead.company = company
         _rescore(lead)
     return enrichment
 
@@ -839,12 +875,14 @@ def enrichment_update(
 ) -> LeadEnrichment:
     """Correct a stored enrichment; it is not applied to the company again."""
     access.require(acting_user, Action.UPDATE, Resource.LEADS, enrichment)
+    enrichment = locked(enrichment)
+    before = values_of(enrichment)
     _set_fields(enrichment, data, ENRICHMENT_FIELDS)
     errors: dict = {}
     if not isinstance(enrichment.data, dict):
         errors["data"] = ["Enrichment data is a JSON object."]
     _full_clean(enrichment, errors)
-    enrichment.save()
+    save_changed(enrichment, before)
     return enrichment
 
 

@@ -7,11 +7,12 @@ and actions then only ever see the current organization's rows the user may see.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
@@ -24,6 +25,10 @@ from smartweb import access
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import keep_current_choices
 from smartweb.rbac import Action, Scope
+from smartweb.versioning import changes_since, is_versioned, locked_version, version_of
+
+# The hidden field of a change form that carries the version of the row it shows.
+VERSION_FIELD = "_version"
 
 
 def adopt(obj, saved) -> None:
@@ -130,6 +135,52 @@ class RefusalsAsMessagesMixin:
             raise PermissionDenied
 
 
+class VersionField(forms.CharField):
+    """The version a form was opened on: carried along, never a change of the row."""
+
+    widget = forms.HiddenInput
+
+    def has_changed(self, initial, data) -> bool:
+        return False
+
+
+def versioned(form_class: type[forms.BaseModelForm]) -> type[forms.BaseModelForm]:
+    """The change form with the version of the row it was opened on: a save made after
+    someone else changed the row is refused, the form shown again with its input and what
+    changed since (saving again then overwrites, knowingly)."""
+
+    class VersionedForm(form_class):
+        _version = VersionField(required=False)
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields[VERSION_FIELD].initial = version_of(self.instance.updated_at)
+
+        def clean(self):
+            cleaned = super().clean()
+            sent = cleaned.get(VERSION_FIELD)
+            current = locked_version(type(self.instance), self.instance.pk)
+            if sent and current and sent != current:
+                self.data = self.data.copy()
+                self.data[self.add_prefix(VERSION_FIELD)] = current
+                raise ValidationError(stale_message(self.instance, sent))
+            return cleaned
+
+    VersionedForm.__name__ = form_class.__name__
+    return VersionedForm
+
+
+def stale_message(instance, version: str) -> str:
+    changes, users = changes_since(instance, version)
+    who = f" by {', '.join(users)}" if users else ""
+    what = "; ".join(f"{field} is now “{value}”" for field, value in changes)
+    return (
+        f"This {instance._meta.verbose_name} was changed{who} since you opened it"
+        f"{': ' + what if what else ''}. Your input is kept below: check it, and save again"
+        " to replace those changes."
+    )
+
+
 class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.ModelAdmin):
     # The user field that makes a row someone's own ("assigned_to", "owner"), if any: it
     # offers whom the user may assign to, and a new row is the user's own by default.
@@ -173,7 +224,25 @@ class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.
         return obj
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        return keep_current_choices(super().get_form(request, obj, change, **kwargs))
+        if "fields" not in kwargs:
+            kwargs["fields"] = flatten_fieldsets(self.get_fieldsets(request, obj))
+        if kwargs["fields"] is not None:  # the version is the form's own field
+            kwargs["fields"] = [name for name in kwargs["fields"] if name != VERSION_FIELD]
+        form = keep_current_choices(super().get_form(request, obj, change, **kwargs))
+        return versioned(form) if obj is not None and is_versioned(self.model) else form
+
+    def get_fieldsets(self, request, obj=None):
+        """A change form shows the version as a hidden field (at the end)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if (
+            obj is None
+            or not is_versioned(self.model)
+            or not self.has_change_permission(request, obj)
+            or VERSION_FIELD in flatten_fieldsets(fieldsets)
+        ):
+            return fieldsets
+        *rest, (name, options) = fieldsets
+        return [*rest, (name, {**options, "fields": [*options["fields"], VERSION_FIELD]})]
 
     def save_form(self, request, form, change):
         """On a change, the row as stored, not the form's instance: validation has

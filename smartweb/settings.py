@@ -236,6 +236,12 @@ ANONYMOUS_USER_NAME = None
 
 SIMPLE_HISTORY_HISTORY_ID_USE_UUID = True
 
+# Optimistic concurrency (ADR 0009): with REQUIRE_IF_MATCH, an API change (PUT, PATCH,
+# DELETE) without an If-Match header is refused with 428. A POST's Idempotency-Key is
+# remembered this long.
+REQUIRE_IF_MATCH = env_bool("REQUIRE_IF_MATCH", False)
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
+
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 

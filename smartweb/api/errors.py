@@ -35,6 +35,38 @@ class DatabaseUnavailable(exceptions.APIException):
     wait = outage.RETRY_AFTER_SECONDS  # DRF sends it as Retry-After
 
 
+class PreconditionFailed(exceptions.APIException):
+    """A change sent with an `If-Match` version that is no longer the row's."""
+
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = (
+        "This was changed since you read it: see its current state in details.current,"
+        " and send your change again with the new ETag."
+    )
+    default_code = "precondition_failed"
+
+    def __init__(self, *, current: dict, etag: str):
+        super().__init__()
+        self.current = current
+        self.etag = etag
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = "Send If-Match with the ETag of the version you are changing."
+    default_code = "precondition_required"
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    """An `Idempotency-Key` sent again with another request than its first."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = (
+        "This Idempotency-Key was used for a different request; use a new key for a new one."
+    )
+    default_code = "idempotency_key_reused"
+
+
 def error_body(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -72,10 +104,14 @@ def exception_handler(exc, context):
     else:
         message = data.get("detail", str(exc)) if isinstance(data, dict) else str(data)
         details = {}
+    headers = _headers(response)
     if isinstance(exc, Conflict) and exc.allowed is not None:
         details = {"allowed": exc.allowed}
+    if isinstance(exc, PreconditionFailed):
+        details = {"current": exc.current}
+        headers["ETag"] = exc.etag
     body = error_body(_code(exc), str(message), details)
-    return Response(body, status=response.status_code, headers=_headers(response))
+    return Response(body, status=response.status_code, headers=headers)
 
 
 def _headers(response) -> dict:

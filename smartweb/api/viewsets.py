@@ -3,6 +3,7 @@ every queryset and object. A new endpoint subclassing these is secure by default
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -15,8 +16,11 @@ from rest_framework.response import Response
 from accounts.models import APIToken
 from accounts.tenancy import ORGANIZATION_HEADER, activate_request
 from smartweb import access
+from smartweb.api import idempotency
+from smartweb.api.errors import PreconditionFailed, PreconditionRequired
 from smartweb.api.permissions import HasResourcePermission
 from smartweb.rbac import Action
+from smartweb.versioning import etag, is_versioned, locked_version, stored_version, version_of
 
 ORGANIZATION_PARAMETER = OpenApiParameter(
     name="X-Organization",
@@ -27,11 +31,19 @@ ORGANIZATION_PARAMETER = OpenApiParameter(
 )
 
 
+# Changes that must name the version they change when `If-Match` is sent (ADR 0009).
+CONDITIONAL_METHODS = ("PUT", "PATCH", "DELETE")
+
+
 class OrganizationContextMixin:
     """Sets the organization context right after DRF authenticates the request.
 
     `resource` (the RBAC resource) defaults to the queryset model's `rbac_resource`.
+    Every POST honours `Idempotency-Key`, and an answer that is a versioned row carries
+    its `ETag`.
     """
+
+    idempotent_request = None
 
     @property
     def resource(self) -> str:
@@ -61,6 +73,35 @@ class OrganizationContextMixin:
             raise ValidationError(
                 {"non_field_errors": ["A PUT carries the whole object; to change a part, PATCH."]}
             )
+        self.idempotent_request = idempotency.claim(request)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.Replay):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if 200 <= response.status_code < 300:
+            self._tag_with_version(response)
+        if self.idempotent_request is not None and not transaction.get_rollback():
+            idempotency.remember(self.idempotent_request, response)
+        return response
+
+    def _tag_with_version(self, response) -> None:
+        """The `ETag` of the row an answer shows: the viewset's own row (its detail or a
+        new one), never another row an action answers with."""
+        model = getattr(getattr(self, "queryset", None), "model", None)
+        data = getattr(response, "data", None)
+        if model is None or not is_versioned(model) or not isinstance(data, dict):
+            return
+        pk = data.get("id")
+        lookup = self.kwargs.get(getattr(self, "lookup_url_kwarg", None) or "pk")
+        if pk is None or (str(pk) != str(lookup) and getattr(self, "action", "") != "create"):
+            return
+        version = stored_version(model, pk)
+        if version is not None:
+            response["ETag"] = etag(version)
 
 
 @extend_schema_view(
@@ -84,6 +125,29 @@ class TenantModelViewSet(OrganizationContextMixin, viewsets.ModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return queryset.none()
         return access.visible(self.request.user, Action.READ, queryset, self.resource)
+
+    def get_object(self):
+        obj = super().get_object()
+        if self.request.method in CONDITIONAL_METHODS:
+            self.check_if_match(obj)
+        return obj
+
+    def check_if_match(self, obj) -> None:
+        """Honour `If-Match`: the row is locked and its version compared; a stale version
+        is a 412 with the row as it now is. With `REQUIRE_IF_MATCH` a change without one
+        is a 428. The lock holds until the request's transaction ends, so no one writes
+        between this check and the change."""
+        header = self.request.headers.get("If-Match")
+        if header is None:
+            if settings.REQUIRE_IF_MATCH:
+                raise PreconditionRequired()
+            return
+        version = locked_version(type(obj), obj.pk)
+        if header.strip() == "*" or etag(version) in {t.strip() for t in header.split(",")}:
+            return
+        current = self.base_queryset().get(pk=obj.pk)
+        data = self.serializer_class(current, context=self.get_serializer_context()).data
+        raise PreconditionFailed(current=data, etag=etag(version_of(current.updated_at)))
 
     def perform_destroy(self, instance):
         instance.delete()

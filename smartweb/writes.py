@@ -1,0 +1,43 @@
+"""Writing only what a change changed, on a row read under its lock.
+
+A service that reads a row, applies a change and saves the whole row undoes whatever
+another request wrote in between (a lost update). Services instead lock the row
+(`locked`), remember its values (`values_of`), apply the change and save the fields
+that differ (`save_changed`): concurrent changes of different fields all survive, and
+the history snapshot (taken from the locked, updated row) records exactly this write.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from django.db import models
+
+
+def locked(instance: models.Model, *related: str) -> models.Model:
+    """The row of `instance` as stored, locked until the transaction ends (with the
+    `related` rows joined, and locked, too)."""
+    manager = type(instance)._base_manager
+    return manager.select_related(*related).select_for_update().get(pk=instance.pk)
+
+
+def values_of(instance: models.Model) -> dict:
+    """The instance's stored values, to compare with after a change."""
+    deferred = instance.get_deferred_fields()
+    return {
+        field.attname: copy.deepcopy(getattr(instance, field.attname))
+        for field in instance._meta.concrete_fields
+        if not field.primary_key
+        and not getattr(field, "generated", False)
+        and field.attname not in deferred
+    }
+
+
+def save_changed(instance: models.Model, before: dict) -> list[str]:
+    """Save the fields that differ from `before` (and the row's `updated_at`); the changed
+    names. Nothing changed writes nothing: no history row, the version stays."""
+    changed = [name for name, value in before.items() if getattr(instance, name) != value]
+    if changed:
+        stamp = ["updated_at"] if "updated_at" in before and "updated_at" not in changed else []
+        instance.save(update_fields=[*changed, *stamp])
+    return changed

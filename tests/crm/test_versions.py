@@ -1,0 +1,41 @@
+"""CRM rows under concurrency: a transition checked on the locked row, and versions."""
+
+import pytest
+
+from crm import services
+from crm.exceptions import InvalidTransition
+from crm.models import Task
+from smartweb.tenancy.context import tenant_context
+from tests.factories import api_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def task_a(org_a, admin_a):
+    with tenant_context(org_a):
+        return services.task_create(acting_user=None, title="Call back", assigned_to=admin_a)
+
+
+def test_a_task_completed_from_a_stale_read_is_refused(org_a, task_a):
+    """Two completions of one task read while it was open: the second is refused, as
+    its status is checked on the locked row, not on the copy it was given."""
+    with tenant_context(org_a):
+        stale = Task.objects.get(pk=task_a.pk)
+        services.task_complete(task=task_a, acting_user=None)
+        with pytest.raises(InvalidTransition):
+            services.task_complete(task=stale, acting_user=None)
+        assert task_a.history.filter(status="done").count() == 1
+
+
+def test_a_task_answers_its_version_and_refuses_a_stale_change(org_a, admin_a, task_a):
+    client = api_client(admin_a, org_a)
+    url = f"/api/v1/tasks/{task_a.pk}/"
+    etag = client.get(url).headers["ETag"]
+    completed = client.post(f"{url}complete/")
+    assert completed.status_code == 200 and completed.headers["ETag"] != etag
+    refused = client.patch(url, {"title": "Call again"}, format="json", HTTP_IF_MATCH=etag)
+    assert refused.status_code == 412
+    assert refused.json()["error"]["details"]["current"]["status"] == "done"
+    with tenant_context(org_a):
+        assert Task.objects.get(pk=task_a.pk).title == "Call back"

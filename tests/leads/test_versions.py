@@ -1,0 +1,152 @@
+"""Versions of leads: the ETag and If-Match of the API, the admin's refusal of a stale
+save, and updates that write only what they change."""
+
+import pytest
+from django.urls import reverse
+
+from leads import services
+from leads.models import Lead
+from smartweb.tenancy.context import tenant_context
+from tests.factories import api_client
+from tests.leads.test_admin import INLINE_MANAGEMENT
+
+pytestmark = pytest.mark.django_db
+
+VERSION = "_version"  # the admin form's hidden field
+
+
+def _url(lead):
+    return f"/api/v1/leads/{lead.pk}/"
+
+
+def _stored(org, lead) -> Lead:
+    with tenant_context(org):
+        return Lead.objects.select_related("company").get(pk=lead.pk)
+
+
+def test_a_change_with_the_current_etag_is_made_and_answers_the_new_one(org_a, admin_a, lead_a):
+    client = api_client(admin_a, org_a)
+    etag = client.get(_url(lead_a)).headers["ETag"]
+    changed = client.patch(
+        _url(lead_a), {"contact_name": "Dana D."}, format="json", HTTP_IF_MATCH=etag
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.headers["ETag"] not in ("", etag)
+    assert client.get(_url(lead_a)).headers["ETag"] == changed.headers["ETag"]
+
+
+def test_a_change_with_a_stale_etag_is_refused_with_the_current_state(org_a, admin_a, lead_a):
+    client = api_client(admin_a, org_a)
+    stale = client.get(_url(lead_a)).headers["ETag"]
+    first = client.patch(_url(lead_a), {"contact_name": "First"}, format="json")
+    refused = client.patch(
+        _url(lead_a), {"contact_name": "Second"}, format="json", HTTP_IF_MATCH=stale
+    )
+    assert refused.status_code == 412
+    error = refused.json()["error"]
+    assert error["code"] == "precondition_failed"
+    assert error["details"]["current"]["contact_name"] == "First"
+    assert refused.headers["ETag"] == first.headers["ETag"]
+    assert _stored(org_a, lead_a).contact_name == "First"
+    deleted = client.delete(_url(lead_a), HTTP_IF_MATCH=stale)
+    assert deleted.status_code == 412
+    assert not _stored(org_a, lead_a).is_deleted
+    assert client.delete(_url(lead_a), HTTP_IF_MATCH=first.headers["ETag"]).status_code == 204
+
+
+def test_an_unchanged_save_writes_nothing_and_keeps_the_version(org_a, admin_a, lead_a):
+    client = api_client(admin_a, org_a)
+    etag = client.get(_url(lead_a)).headers["ETag"]
+    with tenant_context(org_a):
+        versions = Lead.history.filter(id=lead_a.pk).count()
+    same = client.patch(_url(lead_a), {"contact_name": lead_a.contact_name}, format="json")
+    assert same.status_code == 200 and same.headers["ETag"] == etag
+    with tenant_context(org_a):
+        assert Lead.history.filter(id=lead_a.pk).count() == versions
+
+
+def test_if_match_can_be_required(org_a, admin_a, lead_a, settings):
+    settings.REQUIRE_IF_MATCH = True
+    client = api_client(admin_a, org_a)
+    missing = client.patch(_url(lead_a), {"contact_name": "X"}, format="json")
+    assert missing.status_code == 428
+    assert missing.json()["error"]["code"] == "precondition_required"
+    assert _stored(org_a, lead_a).contact_name == "Dana Drip"
+    etag = client.get(_url(lead_a)).headers["ETag"]
+    given = client.patch(_url(lead_a), {"contact_name": "X"}, format="json", HTTP_IF_MATCH=etag)
+    assert given.status_code == 200
+
+
+def test_another_organization_or_no_permission_learns_nothing_of_the_version(
+    org_a, org_b, admin_a, admin_b, readonly_a, lead_a
+):
+    etag = api_client(admin_a, org_a).get(_url(lead_a)).headers["ETag"]
+    other = api_client(admin_b, org_b)
+    assert other.get(_url(lead_a)).status_code == 404
+    assert other.patch(_url(lead_a), {}, format="json", HTTP_IF_MATCH='"1"').status_code == 404
+    viewer = api_client(readonly_a, org_a)
+    refused = viewer.patch(_url(lead_a), {"notes": "x"}, format="json", HTTP_IF_MATCH=etag)
+    assert refused.status_code == 403
+
+
+def test_an_update_from_a_stale_read_keeps_what_others_wrote(org_a, admin_a, lead_a):
+    """A service given a row read before another change writes only its own fields, and
+    the history's snapshot holds both changes."""
+    stale = _stored(org_a, lead_a)
+    with tenant_context(org_a):
+        services.lead_update(
+            lead=_stored(org_a, lead_a),
+            acting_user=None,
+            data={"contact_name": "Dana Renamed"},
+            company_data={"city": "Leeds"},
+        )
+        services.lead_update(lead=stale, acting_user=None, data={"notes": "Call after 5"})
+        services.company_update(company=stale.company, acting_user=None, data={"size": "small"})
+    stored = _stored(org_a, lead_a)
+    assert (stored.contact_name, stored.notes) == ("Dana Renamed", "Call after 5")
+    assert (stored.company.city, stored.company.size) == ("Leeds", "small")
+    with tenant_context(org_a):
+        latest = Lead.history.filter(id=lead_a.pk).order_by("-history_date").first()
+    assert (latest.contact_name, latest.notes) == ("Dana Renamed", "Call after 5")
+
+
+def _lead_form(lead, **changes):
+    return {
+        "source": lead.source,
+        "assigned_to": str(lead.assigned_to_id),
+        "contact_name": lead.contact_name,
+        "contact_title": lead.contact_title,
+        "contact_email": lead.contact_email,
+        "contact_phone": lead.contact_phone,
+        "score_override": "",
+        "next_follow_up_at_0": "",
+        "next_follow_up_at_1": "",
+        "notes": lead.notes,
+        **INLINE_MANAGEMENT,
+        **changes,
+    }
+
+
+def test_the_admin_refuses_a_stale_save_and_keeps_the_input(client, org_a, admin_a, lead_a):
+    client.force_login(admin_a)
+    url = reverse("admin:leads_lead_change", args=[lead_a.pk])
+    opened = client.get(url)
+    version = opened.context["adminform"].form[VERSION].value()
+    assert f'name="{VERSION}" value="{version}"' in opened.content.decode()
+    meanwhile = api_client(admin_a, org_a).patch(
+        f"/api/v1/leads/{lead_a.pk}/", {"contact_name": "Changed Meanwhile"}, format="json"
+    )
+    assert meanwhile.status_code == 200
+    form = _lead_form(lead_a, notes="My careful notes", **{VERSION: version})
+    refused = client.post(url, form)
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "changed by" in page and "since you opened it" in page
+    assert "Changed Meanwhile" in page and "My careful notes" in page
+    assert _stored(org_a, lead_a).notes != "My careful notes"
+    # Saving again, having seen the changes, goes through with the new version.
+    again = refused.context["adminform"].form[VERSION].value()
+    assert again != version
+    saved = client.post(url, {**form, VERSION: again})
+    assert saved.status_code == 302
+    assert _stored(org_a, lead_a).notes == "My careful notes"
