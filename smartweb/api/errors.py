@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class TooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
 
 
 class Conflict(exceptions.APIException):
@@ -45,6 +54,9 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = TooLarge(f"The request body is larger than {limit} bytes.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -56,9 +68,35 @@ def exception_handler(exc, context):
         details = {}
     if isinstance(exc, Conflict) and exc.allowed is not None:
         details = {"allowed": exc.allowed}
-    body = {"error": {"code": _code(exc), "message": str(message), "details": details}}
+    body = error_body(_code(exc), str(message), details)
     return Response(body, status=response.status_code, headers=_headers(response))
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
 def _headers(response) -> dict:
     return {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After")}
+
+
+# Django's own error pages (URLs no view matched, exceptions no view handled, suspicious
+# requests, denials outside DRF): under /api/ in the API's shape, elsewhere Django's HTML.
+
+
+def _error_page(status_code: int, code: str, message: str, html_view):
+    def view(request, exception=None):
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse(error_body(code, message), status=status_code)
+        return html_view(request) if exception is None else html_view(request, exception)
+
+    return view
+
+
+API_PREFIX = "/api/"
+bad_request = _error_page(400, "bad_request", "The request is malformed.", defaults.bad_request)
+permission_denied = _error_page(
+    403, "permission_denied", "You do not have permission.", defaults.permission_denied
+)
+page_not_found = _error_page(404, "not_found", "Not found.", defaults.page_not_found)
+server_error = _error_page(500, "server_error", "A server error occurred.", defaults.server_error)
