@@ -77,6 +77,9 @@ class CheckedJSONFormField(forms.JSONField):
 
 
 class DeclaredJSONField(models.JSONField):
+    # Only a missing value skips the validators: "", [] and {} are values to check too.
+    empty_values = [None]
+
     def __init__(self, *args, schema: str, **kwargs):
         self.schema = schema
         self.default_validators = [SchemaValidator(schema)]
