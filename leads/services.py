@@ -243,7 +243,7 @@ def clean_online_presence(value: Any) -> dict:
     """The declared online presence (leads.json_schemas), its profile URLs valid."""
     if value in (None, ""):
         return {}
-    json_schema.validate(Company, "online_presence", value)
+    json_schema.check(Company, "online_presence", value)
     for url in value.get("social_profiles", {}).values():
         normalize_website(url)
     return value
@@ -253,7 +253,7 @@ def clean_ai_analysis(value: Any) -> dict:
     """The declared AI analysis (leads.json_schemas) of an interaction or a call."""
     if value in (None, ""):
         return {}
-    json_schema.validate(Interaction, "ai_analysis", value)
+    json_schema.check(Interaction, "ai_analysis", value)
     return value
 
 

@@ -5,8 +5,8 @@ value must match that JSON Schema (draft 2020-12, the `jsonschema` package) and 
 `json_input.check` (depth, NUL characters). The check is one of the field's validators,
 so every path that writes it sees it: a model's `full_clean` (the services), the admin's
 model forms (the error shows on the field) and DRF's model serializers (a 400 naming the
-field); `validate(model, field, value)` serves services that set a value without a
-full clean. The admin's form also decodes the text it is given with `json_input`.
+field); `validate(model, field, value)` (its error keyed by the field) and `check`
+serve services that set a value without a full clean. The admin's form also decodes the text it is given with `json_input`.
 
 The schema is named by its dotted path, so a migration records the name, not the schema.
 """
@@ -95,9 +95,15 @@ class DeclaredJSONField(models.JSONField):
         )
 
 
+def check(model: type[models.Model], field: str, value: Any) -> None:
+    """Run `model.field`'s validators on `value`: a ValidationError of its messages (for
+    a form field's or a column's own cleaning)."""
+    model._meta.get_field(field).run_validators(value)
+
+
 def validate(model: type[models.Model], field: str, value: Any) -> None:
-    """Run `model.field`'s validators on `value`; ValidationError {field: messages}."""
+    """`check`, its ValidationError keyed by the field: {field: messages}."""
     try:
-        model._meta.get_field(field).run_validators(value)
+        check(model, field, value)
     except ValidationError as exc:
         raise ValidationError({field: exc.messages}) from exc

@@ -123,3 +123,24 @@ def test_enrichment_data_and_consent_evidence_of_the_wrong_shape_are_refused(org
     )
     assert consent.status_code == 400, consent.content
     assert "evidence" in consent.json()["error"]["details"]
+
+
+def test_the_admin_shows_a_bad_ai_analysis_on_the_field(org_a, admin_a):
+    lead = make_lead(org_a)
+    client = admin_client(admin_a)
+    response = client.post(
+        "/admin/leads/interaction/add/",
+        {
+            "lead": str(lead.pk),
+            "type": "note",
+            "direction": "outbound",
+            "occurred_at_0": "2026-12-01",
+            "occurred_at_1": "10:00:00",
+            "ai_analysis": '{"sentiment": "furious", "next_steps": "call"}',
+        },
+    )
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors["ai_analysis"]) == [
+        "next_steps: 'call' is not of type 'array'",
+        "sentiment: 'furious' is not one of ['positive', 'neutral', 'negative']",
+    ]
