@@ -52,7 +52,7 @@ def test_a_bad_setting_is_refused_by_the_api_and_lead_creation_keeps_working(org
     )
     assert response.status_code == 400, response.content
     assert response.json()["error"]["details"] == {
-        "settings": ["lead_scoring: 'x' is not of type 'object'"]
+        "settings": ['lead_scoring: "x" is not of type "object"']
     }
     created = client.post("/api/v1/leads/", {"company": {"name": "Drip Drop"}}, format="json")
     assert created.status_code == 201, created.content
@@ -90,7 +90,7 @@ def test_good_settings_are_kept(org_a, admin_a):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ('{"lead_scoring": "x"}', "lead_scoring: 'x' is not of type 'object'"),
+        ('{"lead_scoring": "x"}', 'lead_scoring: "x" is not of type "object"'),
         ("[" * 50_000, "JSON nested deeper than 32 levels is not accepted."),
         ('{"note": "a\\u0000b"}', "note: Null characters are not allowed."),
     ],
@@ -114,7 +114,7 @@ def test_enrichment_data_and_consent_evidence_of_the_wrong_shape_are_refused(org
     )
     assert enrichment.status_code == 400, enrichment.content
     assert enrichment.json()["error"]["details"] == {
-        "data": ["google_rating: 'x' is not of type 'number'"]
+        "data": ['google_rating: "x" is not of type "number"']
     }
     consent = client.post(
         f"/api/v1/leads/{lead_a.pk}/consents/",
@@ -141,6 +141,6 @@ def test_the_admin_shows_a_bad_ai_analysis_on_the_field(org_a, admin_a):
     )
     assert response.status_code == 200
     assert list(response.context["adminform"].form.errors["ai_analysis"]) == [
-        "next_steps: 'call' is not of type 'array'",
-        "sentiment: 'furious' is not one of ['positive', 'neutral', 'negative']",
+        'next_steps: "call" is not of type "array"',
+        'sentiment: "furious" is not one of "positive", "neutral" or "negative"',
     ]
