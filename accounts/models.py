@@ -15,6 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionAbstract, UserObjectPermissionAbstract
 
+from smartweb.json_schema import DeclaredJSONField
 from smartweb.models import TenantModel, TenantOwnedModel, TimeStampedModel, active_unique
 from smartweb.rbac import Action, Resource, Scope
 
@@ -32,7 +33,9 @@ class Organization(TimeStampedModel):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
-    settings = models.JSONField(default=dict, blank=True)
+    settings = DeclaredJSONField(
+        default=dict, blank=True, schema="accounts.json_schemas.ORGANIZATION_SETTINGS"
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

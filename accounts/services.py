@@ -30,7 +30,7 @@ from accounts.models import (
     UserSession,
     hash_token,
 )
-from smartweb import access
+from smartweb import access, json_schema
 from smartweb.rbac import DEFAULT_ROLES, SCOPE_RANK, Action, Resource, Scope
 from smartweb.tenancy.context import (
     current_membership,
@@ -375,6 +375,8 @@ def organization_update(
         raise ValidationError({"name": "An organization needs a name."})
     if "plan" in changes and changes["plan"] not in Plan.values:
         raise ValidationError({"plan": f"Unknown plan {changes['plan']}."})
+    if "settings" in changes:
+        json_schema.validate(Organization, "settings", changes["settings"])
     if current_organization_id() == organization.pk:
         entered = contextlib.nullcontext()
     else:

@@ -12,7 +12,6 @@ and `<label>.history.csv`.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -23,6 +22,7 @@ from django.utils import timezone
 
 from compliance.consent import current_consents
 from compliance.subject import Subject, history_model, stored_fields
+from smartweb import csv_output
 
 FORMAT = "smartweb.subject-export/1"
 
@@ -78,7 +78,7 @@ def _cell(value: Any) -> str:
 
 def _csv(fields: list[str], rows: list[dict]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_output.writer(buffer)
     writer.writerow(fields)
     for row in rows:
         writer.writerow([_cell(row.get(name)) for name in fields])

@@ -23,6 +23,7 @@ from compliance.choices import (
     SuppressionKind,
     SuppressionReason,
 )
+from smartweb.json_schema import DeclaredJSONField
 from smartweb.models import TenantModel, _history_user
 from smartweb.rbac import Resource
 
@@ -125,9 +126,10 @@ class ConsentRecord(TenantModel):
     granted = models.BooleanField()
     recorded_at = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=20, choices=ConsentSource.choices)
-    evidence = models.JSONField(
+    evidence = DeclaredJSONField(
         default=dict,
         blank=True,
+        schema="compliance.json_schemas.CONSENT_EVIDENCE",
         help_text='What proves it: {"form_url": "…", "ip": "…", "text": "…"}.',
     )
     recorded_by = models.ForeignKey(

@@ -29,7 +29,7 @@ from crm.choices import AICallStatus
 from crm.models import AICall
 from leads import services as lead_services
 from leads.models import Lead
-from smartweb import access
+from smartweb import access, json_schema
 from smartweb.rbac import Action, Resource
 
 CONSENT_WITHDRAWN_REASON = "Cancelled: consent to contact withdrawn."
@@ -223,8 +223,11 @@ def _clean_consent(purpose: str, source: str, evidence: Any, recorded_at) -> dic
         errors["purpose"] = f"Choose one of {', '.join(ConsentPurpose.values)}."
     if source not in ConsentSource.values:
         errors["source"] = f"Choose one of {', '.join(ConsentSource.values)}."
-    if evidence is not None and not isinstance(evidence, Mapping):
-        errors["evidence"] = "Evidence is a JSON object."
+    if evidence is not None:
+        try:
+            json_schema.validate(ConsentRecord, "evidence", evidence)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if recorded_at is not None and recorded_at > timezone.now():
         errors["recorded_at"] = "Consent cannot be recorded in the future."
     if errors:

@@ -32,6 +32,7 @@ from crm.choices import (
     TaskStatus,
     TaskType,
 )
+from smartweb.json_schema import DeclaredJSONField
 from smartweb.models import (
     ActiveManager,
     AllObjectsManager,
@@ -455,7 +456,7 @@ class Campaign(TenantOwnedModel):
         help_text="Weekdays to call on, Monday = 0.",
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    lead_filter = models.JSONField(default=dict, blank=True)
+    lead_filter = DeclaredJSONField(default=dict, blank=True, schema="crm.json_schemas.LEAD_FILTER")
     daily_call_limit = models.PositiveIntegerField(null=True, blank=True)
     total_call_limit = models.PositiveIntegerField(null=True, blank=True)
     max_attempts_per_lead = models.PositiveSmallIntegerField(default=1)
@@ -526,7 +527,7 @@ class AICall(TenantOwnedModel):
     summary = models.TextField(blank=True)
     sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
     outcome = models.CharField(max_length=20, choices=CallOutcome.choices, blank=True)
-    analysis = models.JSONField(default=dict, blank=True)
+    analysis = DeclaredJSONField(default=dict, blank=True, schema="leads.json_schemas.AI_ANALYSIS")
     cost = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
     # Set once, when the provider's final report is recorded: deliveries are idempotent.

@@ -61,15 +61,12 @@ from crm.models import (
 from crm.providers import CallRequest, CallStarted, ProviderNotConfigured, get_provider
 from leads import services as lead_services
 from leads.choices import (
-    BusinessType,
     Direction,
     InteractionType,
-    LeadSource,
     LeadStatus,
-    WebsiteStatus,
 )
 from leads.models import Interaction, Lead
-from smartweb import access
+from smartweb import access, json_schema
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
 from smartweb.writes import locked, save_changed, values_of
@@ -880,12 +877,6 @@ def contract_set_status(*, contract: Contract, status: str, acting_user: User | 
 
 # --- campaigns ----------------------------------------------------------------------
 
-LEAD_FILTER_KEYS = {
-    "statuses": LeadStatus.values,
-    "sources": LeadSource.values,
-    "business_types": BusinessType.values,
-    "website_statuses": WebsiteStatus.values,
-}
 DEFAULT_TARGET_STATUSES = [
     LeadStatus.NEW,
     LeadStatus.CONTACTED,
@@ -895,30 +886,10 @@ DEFAULT_TARGET_STATUSES = [
 
 
 def validate_lead_filter(value) -> dict:
-    """The campaign's lead filter: lists of allowed values, a score range, tag names."""
-    if not isinstance(value, dict):
-        raise ValidationError({"lead_filter": "The lead filter is an object."})
-    errors = {}
-    for key, item in value.items():
-        if key in LEAD_FILTER_KEYS:
-            if not isinstance(item, list) or not all(
-                v in LEAD_FILTER_KEYS[key] for v in item if isinstance(v, str)
-            ):
-                errors[key] = f"A list of: {', '.join(LEAD_FILTER_KEYS[key])}."
-            elif not all(isinstance(v, str) for v in item):
-                errors[key] = "A list of strings."
-        elif key in ("min_score", "max_score"):
-            if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= 100:
-                errors[key] = "A whole number between 0 and 100."
-        elif key == "tags":
-            if not isinstance(item, list) or not all(isinstance(v, str) and v for v in item):
-                errors[key] = "A list of tag names."
-        else:
-            errors[key] = "Unknown filter."
-    if not errors and value.get("min_score", 0) > value.get("max_score", 100):
-        errors["min_score"] = "The minimum score is above the maximum."
-    if errors:
-        raise ValidationError({"lead_filter": [f"{k}: {v}" for k, v in errors.items()]})
+    """The campaign's declared lead filter (crm.json_schemas), its score range in order."""
+    json_schema.validate(Campaign, "lead_filter", value)
+    if value.get("min_score", 0) > value.get("max_score", 100):
+        raise ValidationError({"lead_filter": ["min_score: the minimum is above the maximum."]})
     return value
 
 

@@ -37,7 +37,7 @@ from compliance.suppression import SUPPRESSED_MESSAGE, SuppressionList
 from leads import scoring, selectors, services
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Company, Lead, LeadTag, Tag
-from smartweb import access
+from smartweb import access, csv_output
 from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_organization_id
@@ -111,8 +111,6 @@ STATUSES = frozenset(LeadStatus.values)
 TRUE = {"1", "true", "yes", "y", "t"}
 FALSE = {"", "0", "false", "no", "n", "f"}
 TAG_SEPARATOR = ";"
-# Cells starting with these are escaped with a quote on export (spreadsheet formulas).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ImportRefused(Exception):
@@ -221,11 +219,6 @@ def _resolve_columns(header: list[str], mapping: Mapping[str, str]) -> tuple[lis
     return columns, ignored
 
 
-def _unescape(cell: str) -> str:
-    """Undo the export's formula guard ("'+44…" -> "+44…")."""
-    return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_PREFIXES else cell
-
-
 def _parse_bool(value: str) -> bool:
     key = value.strip().lower()
     if key in TRUE:
@@ -331,7 +324,7 @@ class _Importer:
             if column is None:
                 continue
             name, target = column
-            cell = _unescape(cell)
+            cell = csv_output.unescape(cell)
             try:
                 values[target] = _PARSERS[target](cell) if target in _PARSERS else cell.strip()
             except ValidationError as exc:
@@ -586,12 +579,6 @@ def import_leads(
 # --- export ------------------------------------------------------------------------
 
 
-def _safe(value: Any) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 def _export_row(lead: Lead) -> list[str]:
     company = lead.company
     presence = company.online_presence or {}
@@ -613,7 +600,7 @@ def _export_row(lead: Lead) -> list[str]:
     for column, (target, attr) in COLUMNS.items():
         if column not in values:
             values[column] = getattr(company if target == "company" else lead, attr)
-    return [_safe(values[column]) for column in EXPORT_COLUMNS]
+    return [values[column] for column in EXPORT_COLUMNS]
 
 
 @transaction.atomic
@@ -626,7 +613,7 @@ def export_leads(
     queryset = exclude_do_not_sell(queryset)
     if acting_user is not None:
         queryset = access.visible(acting_user, Action.READ, queryset)
-    writer = csv.writer(out)
+    writer = csv_output.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     rows = (

@@ -32,6 +32,7 @@ from leads.choices import (
     WebsiteStatus,
 )
 from leads.normalize import validate_phone
+from smartweb.json_schema import DeclaredJSONField
 from smartweb.models import (
     TenantModel,
     TenantOwnedModel,
@@ -79,15 +80,16 @@ class Company(TenantOwnedModel):
         default="GB",
         validators=[RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO country code.")],
     )
-    online_presence = models.JSONField(
+    online_presence = DeclaredJSONField(
         default=dict,
         blank=True,
+        schema="leads.json_schemas.ONLINE_PRESENCE",
         help_text='{"website_status": "none|outdated|modern", "google_rating": 4.6, '
         '"google_review_count": 37, "social_profiles": {"facebook": "https://…"}}',
     )
     is_customer = models.BooleanField(default=False)
     customer_since = models.DateField(null=True, blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = DeclaredJSONField(default=dict, blank=True, schema="leads.json_schemas.METADATA")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -345,9 +347,10 @@ class Interaction(TenantOwnedModel):
         null=True, blank=True, validators=[MaxValueValidator(24 * 3600)]
     )
     outcome = models.CharField(max_length=30, choices=Outcome.choices, blank=True)
-    ai_analysis = models.JSONField(
+    ai_analysis = DeclaredJSONField(
         default=dict,
         blank=True,
+        schema="leads.json_schemas.AI_ANALYSIS",
         help_text='{"sentiment": "positive", "intent": "…", "summary": "…", "next_steps": […]}',
     )
     created_by = models.ForeignKey(
@@ -409,7 +412,7 @@ class LeadEnrichment(TenantOwnedModel):
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="enrichments")
     provider = models.SlugField(max_length=60)
-    data = models.JSONField(default=dict, blank=True)
+    data = DeclaredJSONField(default=dict, blank=True, schema="leads.json_schemas.ENRICHMENT_DATA")
     confidence = models.DecimalField(
         max_digits=4,
         decimal_places=3,

@@ -22,7 +22,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from accounts.models import Membership, Organization, User
 from compliance.suppression import ensure_not_suppressed
 from leads import scoring, selectors
-from leads.choices import Direction, InteractionType, LeadStatus, WebsiteStatus
+from leads.choices import Direction, InteractionType, LeadStatus
 from leads.exceptions import DuplicateLead, InvalidTransition
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.normalize import (
@@ -32,7 +32,7 @@ from leads.normalize import (
     normalize_website,
     website_domain,
 )
-from smartweb import access
+from smartweb import access, json_schema
 from smartweb.errors import refusal_message
 from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import Action, Resource, Scope
@@ -122,8 +122,6 @@ INTERACTION_FIELDS = frozenset(
     }
 )
 TAG_FIELDS = frozenset({"name", "color", "description"})
-SENTIMENTS = ("positive", "neutral", "negative")
-WEBSITE_STATUSES = tuple(WebsiteStatus.values)
 
 
 # --- permissions -------------------------------------------------------------------
@@ -238,49 +236,20 @@ def _normalize(errors: dict, field: str, func: Callable[[], Any]) -> Any:
 
 
 def clean_online_presence(value: Any) -> dict:
-    """`{"website_status", "google_rating", "google_review_count", "social_profiles"}`."""
+    """The declared online presence (leads.json_schemas), its profile URLs valid."""
     if value in (None, ""):
         return {}
-    if not isinstance(value, dict):
-        raise ValidationError("Online presence is a JSON object.")
-    status = value.get("website_status")
-    if status is not None and status not in WEBSITE_STATUSES:
-        raise ValidationError(f"website_status is one of {', '.join(WEBSITE_STATUSES)}.")
-    rating = value.get("google_rating")
-    if rating is not None and (
-        isinstance(rating, bool) or not isinstance(rating, int | float) or not 0 <= rating <= 5
-    ):
-        raise ValidationError("google_rating is a number from 0 to 5.")
-    reviews = value.get("google_review_count")
-    if reviews is not None and (
-        isinstance(reviews, bool) or not isinstance(reviews, int) or reviews < 0
-    ):
-        raise ValidationError("google_review_count is a whole number, 0 or more.")
-    profiles = value.get("social_profiles")
-    if profiles is not None:
-        if not isinstance(profiles, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in profiles.items()
-        ):
-            raise ValidationError("social_profiles maps a network to a URL.")
-        for url in profiles.values():
-            normalize_website(url)
+    json_schema.check(Company, "online_presence", value)
+    for url in value.get("social_profiles", {}).values():
+        normalize_website(url)
     return value
 
 
 def clean_ai_analysis(value: Any) -> dict:
-    """`{"sentiment": positive|neutral|negative, "intent", "summary", "next_steps": [...]}`."""
+    """The declared AI analysis (leads.json_schemas) of an interaction or a call."""
     if value in (None, ""):
         return {}
-    if not isinstance(value, dict):
-        raise ValidationError("AI analysis is a JSON object.")
-    if value.get("sentiment") not in (None, *SENTIMENTS):
-        raise ValidationError(f"sentiment is one of {', '.join(SENTIMENTS)}.")
-    for key in ("intent", "summary"):
-        if not isinstance(value.get(key, ""), str):
-            raise ValidationError(f"{key} is text.")
-    steps = value.get("next_steps", [])
-    if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
-        raise ValidationError("next_steps is a list of texts.")
+    json_schema.check(Interaction, "ai_analysis", value)
     return value
 
 
@@ -302,8 +271,6 @@ def clean_company_fields(company: Company, data: Mapping[str, Any], settings: Ma
     company.online_presence = _normalize(
         errors, "online_presence", lambda: clean_online_presence(company.online_presence)
     )
-    if not isinstance(company.metadata, dict):
-        errors["metadata"] = ["Metadata is a JSON object."]
     if company.is_customer and company.customer_since is None:
         company.customer_since = timezone.now().date()
     elif not company.is_customer:
@@ -829,8 +796,6 @@ def enrichment_record(
     """Store what a provider found; with `apply`, copy it onto the company and re-score."""
     _authorize_for_lead(acting_user, Action.UPDATE, Resource.LEADS, lead)
     errors: dict = {}
-    if not isinstance(data, dict):
-        errors["data"] = ["Enrichment data is a JSON object."]
     if confidence is not None:
         try:
             confidence = Decimal(str(confidence))
@@ -878,10 +843,7 @@ def enrichment_update(
     enrichment = locked(enrichment)
     before = values_of(enrichment)
     _set_fields(enrichment, data, ENRICHMENT_FIELDS)
-    errors: dict = {}
-    if not isinstance(enrichment.data, dict):
-        errors["data"] = ["Enrichment data is a JSON object."]
-    _full_clean(enrichment, errors)
+    _full_clean(enrichment, {})
     save_changed(enrichment, before)
     return enrichment
 

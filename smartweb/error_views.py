@@ -1,7 +1,7 @@
 """The server error page, which tells a database outage from a fault of the program:
 an outage is 503 with `Retry-After` (JSON under /api/ and for /healthz, a short page
-elsewhere); anything else is Django's 500. Django calls the handler while handling the
-exception, which is how `sys.exc_info()` names it. Nothing here touches the database.
+elsewhere); anything else is the plain 500 (in the API's shape under /api/). Django
+calls the handler while handling the exception, which is how `sys.exc_info()` names it. Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 
 from django.http import HttpResponse, JsonResponse
-from django.views import defaults
 
 from smartweb import health, outage
+from smartweb.api import errors
 from smartweb.api.errors import DatabaseUnavailable, error_body
 
 OUTAGE_PAGE = """<!doctype html>
@@ -24,7 +24,7 @@ OUTAGE_PAGE = """<!doctype html>
 
 def server_error(request):
     if not outage.is_outage(sys.exc_info()[1]):
-        return defaults.server_error(request)
+        return errors.server_error(request)
     headers = {"Retry-After": str(outage.RETRY_AFTER_SECONDS)}
     if request.path == "/healthz":
         return health.unavailable(headers=headers)

@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "smartweb.query_params.RefuseNulInQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.device_sessions.UserSessionMiddleware",
@@ -182,6 +183,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The API speaks JSON only, through one parser with depth and NUL checks.
+    "DEFAULT_PARSER_CLASSES": ["smartweb.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "smartweb.api.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
         "smartweb.api.filters.FilterBackend",

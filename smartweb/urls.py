@@ -19,3 +19,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+handler400 = "smartweb.api.errors.bad_request"
+handler403 = "smartweb.api.errors.permission_denied"
+handler404 = "smartweb.api.errors.page_not_found"

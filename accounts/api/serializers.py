@@ -357,6 +357,14 @@ class PermissionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=Action.choices)
     scope = serializers.ChoiceField(choices=Scope.choices)
 
+    def validate(self, attrs):
+        # A PATCH makes DRF skip missing fields, nested ones included; a permission listed
+        # in a PATCH is still a whole one.
+        missing = {name: ["This field is required."] for name in self.fields if name not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing, code="required")
+        return attrs
+
 
 class RoleSerializer(ModelSerializer):
     slug = serializers.SlugField(max_length=80, required=False)

@@ -20,7 +20,6 @@ not_interested|do_not_call|voicemail|wrong_number|no_answer|other, "callback_at"
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -36,6 +35,7 @@ from crm import services
 from crm.choices import AICallStatus, CallOutcome, Sentiment
 from crm.models import AICall
 from leads.services import clean_ai_analysis
+from smartweb.api.parsers import parse_json
 from smartweb.api.schema import ERROR
 from smartweb.tenancy.context import tenant_context
 
@@ -117,10 +117,7 @@ class AICallWebhookView(APIView):
                 body=body,
             ):
                 raise exceptions.AuthenticationFailed("Invalid or stale signature.")
-            try:
-                payload = json.loads(body)
-            except (UnicodeDecodeError, ValueError) as exc:
-                raise exceptions.ParseError("The body is not JSON.") from exc
+            payload = parse_json(body)
             if not isinstance(payload, dict):
                 raise exceptions.ParseError("The body is a JSON object.")
             serializer = CallReportSerializer(data=payload)

@@ -82,12 +82,21 @@ def _fields(model):
     return model._meta.concrete_fields
 
 
+def _converted(field, value):
+    """The value as the ORM reads it: a raw row skips the fields' converters (a JSON
+    column would stay text)."""
+    for convert in field.get_db_converters(connection):
+        value = convert(value, field, connection)
+    return value
+
+
 def _instances(row) -> list:
     """The row's model instances (None for a missing membership) and its remaining values."""
     instances, start = [], 0
     for model, _ in _PARTS:
         fields = _fields(model)
         values = row[start : start + len(fields)]
+        values = [_converted(f, v) for f, v in zip(fields, values, strict=True)]
         start += len(fields)
         exists = values[fields.index(model._meta.pk)] is not None
         instances.append(

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from smartweb import outage
+
+
+class TooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
 
 
 class Conflict(exceptions.APIException):
@@ -95,6 +104,9 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif outage.is_outage(exc):
         exc = DatabaseUnavailable()
+    elif isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = TooLarge(f"The request body is larger than {limit} bytes.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -116,3 +128,25 @@ def exception_handler(exc, context):
 
 def _headers(response) -> dict:
     return {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After")}
+
+
+# Django's own error pages (URLs no view matched, exceptions no view handled, suspicious
+# requests, denials outside DRF): under /api/ in the API's shape, elsewhere Django's HTML.
+
+
+def _error_page(status_code: int, code: str, message: str, html_view):
+    def view(request, exception=None):
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse(error_body(code, message), status=status_code)
+        return html_view(request) if exception is None else html_view(request, exception)
+
+    return view
+
+
+API_PREFIX = "/api/"
+bad_request = _error_page(400, "bad_request", "The request is malformed.", defaults.bad_request)
+permission_denied = _error_page(
+    403, "permission_denied", "You do not have permission.", defaults.permission_denied
+)
+page_not_found = _error_page(404, "not_found", "Not found.", defaults.page_not_found)
+server_error = _error_page(500, "server_error", "A server error occurred.", defaults.server_error)
