@@ -1,7 +1,8 @@
 """The server error page, which tells a database outage from a fault of the program:
 an outage is 503 with `Retry-After` (JSON under /api/ and for /healthz, a short page
 elsewhere); anything else is the plain 500 (in the API's shape under /api/). Django
-calls the handler while handling the exception, which is how `sys.exc_info()` names it. Nothing here touches the database.
+calls the handler while handling the exception, which is how `sys.exc_info()` names it.
+Nothing here touches the database.
 """
 
 from __future__ import annotations
