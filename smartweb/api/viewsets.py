@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from accounts.models import APIToken
 from accounts.tenancy import ORGANIZATION_HEADER, activate_request
 from smartweb import access
+from smartweb.api.history import HistoryMixin
 from smartweb.api.permissions import HasResourcePermission
 from smartweb.rbac import Action
 
@@ -58,12 +59,13 @@ class OrganizationContextMixin:
     list=extend_schema(parameters=[ORGANIZATION_PARAMETER]),
     retrieve=extend_schema(parameters=[ORGANIZATION_PARAMETER]),
 )
-class TenantModelViewSet(OrganizationContextMixin, viewsets.ModelViewSet):
+class TenantModelViewSet(HistoryMixin, OrganizationContextMixin, viewsets.ModelViewSet):
     """CRUD on a tenant model. Subclasses set `queryset`, `resource`, serializers.
 
     - the queryset is narrowed to the rows the user may read (others are 404);
     - writes need the role permission (403) and the object scope;
-    - DELETE soft-deletes; `POST …/{id}/restore/` brings a row back.
+    - DELETE soft-deletes; `POST …/{id}/restore/` brings a row back;
+    - `GET …/{id}/history/` lists the row's changes (smartweb.api.history).
     """
 
     permission_classes = [HasResourcePermission]
@@ -97,7 +99,7 @@ class TenantModelViewSet(OrganizationContextMixin, viewsets.ModelViewSet):
         return obj
 
 
-class TenantReadOnlyViewSet(OrganizationContextMixin, viewsets.ReadOnlyModelViewSet):
+class TenantReadOnlyViewSet(HistoryMixin, OrganizationContextMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [HasResourcePermission]
 
     def get_queryset(self):
