@@ -9,8 +9,9 @@ reports do not change; what identifies or describes the person does not survive:
 - JSON documents keep only keys known to be impersonal (`keep_keys`).
 
 The same UPDATE runs on the current rows and on their history rows (simple-history
-keeps old values), which also lose the client address and user agent of each change. Search vectors are generated columns and follow their sources. The
-admin's change log (`django_admin_log`) names objects too and is scrubbed as well.
+keeps old values), which also lose the client address and user agent of each change.
+Search vectors are generated columns and follow their sources. The admin's change log
+(`django_admin_log`) names objects too and is scrubbed as well.
 """
 
 from __future__ import annotations

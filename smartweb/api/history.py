@@ -13,6 +13,7 @@ import decimal
 import uuid
 from typing import Any
 
+from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -74,10 +75,12 @@ def _plain(value: Any) -> Any:
 
 
 def _values(record) -> dict[str, Any]:
+    """The record's values; generated columns (search vectors, weighted values) are left
+    out: they follow the fields they are computed from."""
     return {
         field.name: _plain(getattr(record, field.attname))
         for field in record.tracked_fields
-        if field.name not in _UNINFORMATIVE
+        if field.name not in _UNINFORMATIVE and not isinstance(field, models.GeneratedField)
     }
 
 
