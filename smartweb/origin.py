@@ -55,7 +55,7 @@ def _new_id(prefix: str = "") -> str:
 
 
 @contextmanager
-def _running_as(origin: Origin) -> Iterator[Origin]:
+def running_as(origin: Origin) -> Iterator[Origin]:
     token = _origin.set(origin)
     try:
         yield origin
@@ -108,7 +108,7 @@ class RequestOriginMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        with _running_as(request_origin(request)) as origin:
+        with running_as(request_origin(request)) as origin:
             request.request_id = origin.request_id
             response = self.get_response(request)
         response[REQUEST_ID_HEADER] = origin.request_id
@@ -118,14 +118,14 @@ class RequestOriginMiddleware:
 @contextmanager
 def job_origin(job_id, task_name: str) -> Iterator[Origin]:
     """A background job: its id (`job:<task>:<procrastinate job id>`), no address."""
-    with _running_as(Origin(request_id=f"job:{task_name}:{job_id}")) as origin:
+    with running_as(Origin(request_id=f"job:{task_name}:{job_id}")) as origin:
         yield origin
 
 
 @contextmanager
 def command_origin(name: str) -> Iterator[Origin]:
     """A management command run: `command:<name>:<random>`, no address."""
-    with _running_as(Origin(request_id=_new_id(f"command:{name}:"))) as origin:
+    with running_as(Origin(request_id=_new_id(f"command:{name}:"))) as origin:
         yield origin
 
 
