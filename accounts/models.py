@@ -265,7 +265,8 @@ class LoginAttempt(models.Model):
     """One password check, for the login lockout (accounts.login_guard).
 
     Not tenant data: a login happens before any organization is chosen, and the email may
-    belong to no one. Kept only for the lockout window; the audit log is the record.
+    belong to no one. Failures are kept for the lockout window, successes as long as they
+    make an address one of the account's usual ones; the audit log is the record.
     """
 
     id = models.BigAutoField(primary_key=True)

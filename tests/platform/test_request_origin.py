@@ -155,3 +155,19 @@ def test_log_lines_of_a_request_carry_its_id(client):
 
     assert response.status_code == 404
     assert "[log-trace-4242] Not Found: /api/v1/no-such-thing/" in stream.getvalue()
+
+
+def test_the_admin_history_page_shows_where_each_change_came_from(client, org_a, admin_a, lead_a):
+    _rename(
+        factories.api_client(admin_a, org_a),
+        lead_a,
+        REMOTE_ADDR="192.0.2.44",
+        HTTP_USER_AGENT="Quill browser 7",
+        HTTP_X_REQUEST_ID="trace-0a1b2c3d4e",
+    )
+    client.force_login(admin_a)
+
+    page = client.get(f"/admin/leads/lead/{lead_a.pk}/history/").content.decode()
+
+    for shown in ("192.0.2.44", "Quill browser 7", "trace-0a1b2c3d4e", "Ada Lovelace", "Ada King"):
+        assert shown in page
