@@ -219,10 +219,9 @@ def test_erasure_clears_where_the_subjects_changes_came_from(org_a, admin_a, sub
         assert erased.filter(history_request_id=f"erasure-test-{subject.lead.pk}").exists()
         assert not erased.filter(history_ip_address__isnull=False).exists()
         assert not erased.exclude(history_user_agent="").exists()
-        kept = Lead.history.get(
+        kept = Lead.history.filter(
             id=neighbour.lead.pk, history_request_id=f"erasure-test-{neighbour.lead.pk}"
         )
-        assert (kept.history_ip_address, kept.history_user_agent) == (
-            "198.51.100.23",
-            "Quill browser 7",
-        )
+        assert set(kept.values_list("history_ip_address", "history_user_agent")) == {
+            ("198.51.100.23", "Quill browser 7")
+        }

@@ -87,3 +87,20 @@ def test_history_of_each_resource(prefix, viewset, scene, org_a, org_b, admin_a,
     refused = factories.api_client(scene, org_a).get(url)
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "permission_denied"
+
+
+def test_the_schema_documents_each_history_as_a_page_of_entries(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    for prefix, _ in ROUTES:
+        operation = schema["paths"][f"/api/v1/{prefix}/{{id}}/history/"]["get"]
+        answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert answer == {"$ref": "#/components/schemas/PaginatedHistoryEntryList"}, prefix
+        assert {"page", "page_size"} <= {p["name"] for p in operation["parameters"]}, prefix
+    components = schema["components"]["schemas"]
+    entry = components["HistoryEntry"]
+    assert entry["properties"]["type"] == {"$ref": "#/components/schemas/HistoryEntryTypeEnum"}
+    assert components["HistoryEntryTypeEnum"]["enum"] == ["created", "changed", "deleted"]
+    assert entry["properties"]["changes"]["additionalProperties"] == {
+        "$ref": "#/components/schemas/FieldChange"
+    }
