@@ -126,6 +126,20 @@ def history_entries(instance, records: list) -> list[dict[str, Any]]:
     return [_entry(record, prior) for record, prior in zip(records, previous, strict=True)]
 
 
+HISTORY_SCHEMA = extend_schema(
+    responses=HistoryEntrySerializer(many=True), summary="The record's history, newest first"
+)
+
+
+def history_page(view, instance):
+    """The paged history response of `instance` (the view's paginator)."""
+    records = instance.history.select_related("history_user").order_by("-history_date")
+    page = view.paginate_queryset(records)
+    return view.get_paginated_response(
+        HistoryEntrySerializer(history_entries(instance, list(page)), many=True).data
+    )
+
+
 class HistoryMixin:
     """Adds `history` to a tenant viewset whose model keeps history (and only then)."""
 
@@ -136,10 +150,7 @@ class HistoryMixin:
             return actions
         return [extra for extra in actions if extra.__name__ != "history"]
 
-    @extend_schema(
-        responses=HistoryEntrySerializer(many=True),
-        summary="The record's history, newest first",
-    )
+    @HISTORY_SCHEMA
     @action(
         detail=True,
         methods=["get"],
@@ -148,9 +159,17 @@ class HistoryMixin:
         serializer_class=HistoryEntrySerializer,
     )
     def history(self, request, *args, **kwargs):
-        instance = self.get_object()
-        records = instance.history.select_related("history_user").order_by("-history_date")
-        page = self.paginate_queryset(records)
-        return self.get_paginated_response(
-            HistoryEntrySerializer(history_entries(instance, list(page)), many=True).data
-        )
+        return history_page(self, self.get_object())
+
+
+class RecordHistoryMixin:
+    """The same for a plain detail view (not a viewset): put it before the view whose
+    record it shows, and route `…/{id}/history/` to the combination."""
+
+    pagination_class = StandardPagination
+    filter_backends: list = []
+    serializer_class = HistoryEntrySerializer
+
+    @HISTORY_SCHEMA
+    def get(self, request, *args, **kwargs):
+        return history_page(self, self.get_object())

@@ -7,6 +7,8 @@ import pytest
 
 from accounts.api.urls import router as accounts_router
 from accounts.models import Role
+from compliance import services as compliance_services
+from compliance.choices import RequestKind
 from crm.api.urls import router as crm_router
 from leads.api.urls import router as leads_router
 from smartweb.api.history import has_history
@@ -104,3 +106,20 @@ def test_the_schema_documents_each_history_as_a_page_of_entries(client):
     assert entry["properties"]["changes"]["additionalProperties"] == {
         "$ref": "#/components/schemas/FieldChange"
     }
+
+
+def test_history_of_a_subject_request(org_a, org_b, admin_a, admin_b, rep_a):
+    """A compliance request is a plain view, not a viewset: the same history."""
+    person = build_person(org_a, first="Hester", last="Pumphrey", phone="07700900456")
+    with tenant_context(org_a):
+        opened = compliance_services.subject_request_open(
+            kind=RequestKind.EXPORT, lead=person.lead, acting_user=None
+        )
+    url = f"/api/v1/compliance/requests/{opened.pk}/history/"
+
+    response = factories.api_client(admin_a, org_a).get(url)
+
+    assert response.status_code == 200, response.content
+    assert [e["type"] for e in response.json()["results"]] == ["created"]
+    assert factories.api_client(admin_b, org_b).get(url).status_code == 404
+    assert factories.api_client(rep_a, org_a).get(url).status_code == 403
