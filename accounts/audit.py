@@ -7,6 +7,7 @@ from typing import Any
 from django.db import models
 
 from accounts.models import AuditLog
+from smartweb.origin import client_ip, current_origin, user_agent
 from smartweb.tenancy.context import acting_user, current_organization_id
 
 
@@ -41,13 +42,6 @@ class AuditAction(models.TextChoices):
     ERASURE = "data.erasure"
 
 
-def _client(request) -> tuple[str | None, str]:
-    if request is None:
-        return None, ""
-    meta = getattr(request, "META", {})
-    return meta.get("REMOTE_ADDR") or None, (meta.get("HTTP_USER_AGENT") or "")[:400]
-
-
 def record_audit_event(
     *,
     action: str,
@@ -58,11 +52,12 @@ def record_audit_event(
     details: dict | None = None,
     actor_email: str = "",
 ) -> AuditLog:
-    """Append one event. Defaults: the acting user and the current organization."""
+    """Append one event. Defaults: the acting user and the current organization; the
+    client's address and user agent from `request`, else from the current origin."""
     actor = actor if actor is not None else acting_user()
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    ip, agent = _client(request)
+    origin = current_origin()
     return AuditLog.objects.create(
         organization_id=organization_id
         if organization_id is not None
@@ -72,7 +67,8 @@ def record_audit_event(
         action=action,
         target_type=type(target)._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
-        ip_address=ip,
-        user_agent=agent,
+        ip_address=client_ip(request) if request is not None else origin.ip_address,
+        user_agent=user_agent(request) if request is not None else origin.user_agent,
+        request_id=origin.request_id,
         details=details or {},
     )

@@ -11,17 +11,14 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import UserSession
+from smartweb.origin import client_ip, user_agent
 
 # last_seen_at is refreshed at most this often, not written on every request.
 LAST_SEEN_RESOLUTION = dt.timedelta(minutes=5)
 
 
 def _client(request) -> dict:
-    meta = getattr(request, "META", {})
-    return {
-        "device": (meta.get("HTTP_USER_AGENT") or "")[:255],
-        "ip_address": meta.get("REMOTE_ADDR") or None,
-    }
+    return {"device": user_agent(request)[:255], "ip_address": client_ip(request)}
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.record_user_session")

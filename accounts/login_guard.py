@@ -1,11 +1,22 @@
 """Password logins with lockout, shared by the API token endpoint and the admin login.
 
-After `LOGIN_FAILURE_LIMIT` failed attempts within `LOGIN_LOCKOUT_SECONDS` for one email,
-or separately from one IP address, every attempt is refused, even with the right
-password, until enough failures have left the window. The counters live in the database
-(`LoginAttempt`) so that every worker process sees the same ones. A successful login
-clears the email's count; the IP count only ages out, so logging into one's own account
-does not reset a password-guessing run from the same address.
+Failed attempts within `LOGIN_LOCKOUT_SECONDS` are counted three ways, by the client's
+address as `smartweb.origin.client_ip` reads it (through the trusted proxies):
+
+- per address and account: `LOGIN_FAILURE_LIMIT` failures for one email from one
+  address lock that email from that address;
+- per address: `LOGIN_ADDRESS_FAILURE_LIMIT` failures from one address, whatever the
+  emails, lock that address (a run of guesses over many accounts);
+- per account: `LOGIN_ACCOUNT_FAILURE_LIMIT` failures for one email, from any addresses,
+  lock that email, but only from addresses that are not its usual ones (where it signed
+  in within `LOGIN_USUAL_ADDRESS_DAYS`): an attacker elsewhere, even spread over many
+  addresses, cannot lock the owner out of their office or home.
+
+A locked attempt is refused even with the right password. A successful login clears the
+counts that involve its email (failures before it are not counted); the address count
+only ages out, so logging into one's own account does not reset a guessing run from the
+same address. The counters live in the database (`LoginAttempt`) so that every worker
+process sees the same ones; successes are kept as long as they make an address usual.
 
 Locked attempts are not counted: the lock lifts on time even while an attacker retries.
 """
@@ -23,12 +34,18 @@ from django.utils import timezone
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import LoginAttempt, User
 from accounts.tenancy import choose_membership
+from smartweb.origin import client_ip
 from smartweb.tenancy.context import tenant_context, user_context
 
 
+class LockReason:
+    ADDRESS_AND_ACCOUNT = "address_and_account"
+    ADDRESS = "address"
+    ACCOUNT = "account"
+
+
 class LoginLocked(Exception):
-    """Too many failures for the email or the IP address (`reason`): refuse for
-    `retry_after` seconds."""
+    """Too many failures (`reason`, a `LockReason`): refuse for `retry_after` seconds."""
 
     def __init__(self, retry_after: int, reason: str):
         super().__init__(f"Login locked ({reason}) for {retry_after} s.")
@@ -36,23 +53,20 @@ class LoginLocked(Exception):
         self.reason = reason
 
 
-def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def _window() -> dt.timedelta:
     return dt.timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
 
 
-def _lock_remaining(now, **lookup) -> int | None:
-    """Seconds until fewer than the limit of failures matching `lookup` are in the window."""
-    limit = settings.LOGIN_FAILURE_LIMIT
+def _usual_window() -> dt.timedelta:
+    return dt.timedelta(days=settings.LOGIN_USUAL_ADDRESS_DAYS)
+
+
+def _lock_remaining(now, limit: int, **lookup) -> int | None:
+    """Seconds until fewer than `limit` failures matching `lookup` are in the window."""
     since = now - _window()
     if "email" in lookup:
         last_success = (
-            LoginAttempt.objects.filter(success=True, created_at__gt=since, **lookup)
+            LoginAttempt.objects.filter(success=True, created_at__gt=since, email=lookup["email"])
             .order_by("-created_at")
             .values_list("created_at", flat=True)
             .first()
@@ -69,21 +83,39 @@ def _lock_remaining(now, **lookup) -> int | None:
     return max(1, math.ceil((failures[-1] + _window() - now).total_seconds()))
 
 
+def is_usual_address(email: str, ip: str | None, now=None) -> bool:
+    """Whether `email` signed in from `ip` within `LOGIN_USUAL_ADDRESS_DAYS`."""
+    now = now or timezone.now()
+    return bool(ip) and (
+        LoginAttempt.objects.filter(
+            email=email, ip_address=ip, success=True, created_at__gt=now - _usual_window()
+        ).exists()
+    )
+
+
 def lock_status(email: str, ip: str | None) -> LoginLocked | None:
     now = timezone.now()
-    remaining = _lock_remaining(now, email=email)
-    if remaining is not None:
-        return LoginLocked(remaining, "email")
+    checks = []
     if ip:
-        remaining = _lock_remaining(now, ip_address=ip)
+        checks += [
+            (LockReason.ADDRESS_AND_ACCOUNT, settings.LOGIN_FAILURE_LIMIT, {"ip_address": ip}),
+            (LockReason.ADDRESS, settings.LOGIN_ADDRESS_FAILURE_LIMIT, {"ip_address": ip}),
+        ]
+    if not is_usual_address(email, ip, now):
+        checks.append((LockReason.ACCOUNT, settings.LOGIN_ACCOUNT_FAILURE_LIMIT, {}))
+    for reason, limit, lookup in checks:
+        if reason != LockReason.ADDRESS:
+            lookup = {**lookup, "email": email}
+        remaining = _lock_remaining(now, limit, **lookup)
         if remaining is not None:
-            return LoginLocked(remaining, "ip")
+            return LoginLocked(remaining, reason)
     return None
 
 
 def _record_attempt(email: str, ip: str | None, *, success: bool) -> None:
     now = timezone.now()
-    LoginAttempt.objects.filter(created_at__lt=now - _window()).delete()
+    LoginAttempt.objects.filter(success=False, created_at__lt=now - _window()).delete()
+    LoginAttempt.objects.filter(success=True, created_at__lt=now - _usual_window()).delete()
     LoginAttempt.objects.create(email=email, ip_address=ip, success=success, created_at=now)
 
 
@@ -118,7 +150,7 @@ def check_credentials(
 ) -> User | None:
     """The user for these credentials, or None (a counted, audited failure).
 
-    Raises `LoginLocked` while the email or the client's IP address is locked out.
+    Raises `LoginLocked` while the email, the client's address, or the pair is locked.
     `organization` (id or slug) only chooses where the events are audited.
     """
     email = (email or "").strip().lower()
@@ -150,9 +182,9 @@ def check_credentials(
 
 
 def login_succeeded(request, user: User, *, organization_id=None, method: str) -> None:
-    """Clear the email's failure count and audit the login (in `organization_id`, or the
-    user's default organization)."""
-    _record_attempt(user.email, client_ip(request), success=True)
+    """Clear the email's failure counts, make the address one of its usual ones, and audit
+    the login (in `organization_id`, or the user's default organization)."""
+    _record_attempt(user.email.lower(), client_ip(request), success=True)
     if organization_id is None:
         organization_id = _home_organization_id(user, None)
     with tenant_context(organization_id, user=user):

@@ -326,7 +326,8 @@ class LoginAttempt(models.Model):
     """One password check, for the login lockout (accounts.login_guard).
 
     Not tenant data: a login happens before any organization is chosen, and the email may
-    belong to no one. Kept only for the lockout window; the audit log is the record.
+    belong to no one. Failures are kept for the lockout window, successes as long as they
+    make an address one of the account's usual ones; the audit log is the record.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -423,6 +424,7 @@ class AuditLog(models.Model):
     target_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
+    request_id = models.CharField(max_length=160, blank=True)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -9,8 +9,9 @@ reports do not change; what identifies or describes the person does not survive:
 - JSON documents keep only keys known to be impersonal (`keep_keys`).
 
 The same UPDATE runs on the current rows and on their history rows (simple-history
-keeps old values). Search vectors are generated columns and follow their sources. The
-admin writes no change log (ADR 0009): nothing else names the subject.
+keeps old values), which also lose the client address and user agent of each change.
+Search vectors are generated columns and follow their sources. The admin writes no change
+log (ADR 0009): nothing else names the subject.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from leads.normalize import DEFAULT_COUNTRY_CODE, normalize_phone
 
 ERASED = "[erased]"
+HISTORY_ORIGIN_CLEARED = {"history_ip_address": None, "history_user_agent": ""}
 # A name part shorter than this is not redacted inside labels ("Al" in "Alarm").
 MIN_NAME_PART = 3
 _SEPARATORS = "[-. ()/]*"
@@ -213,7 +215,11 @@ def _changes(
         }
     )
     changes.update({name: _keep_keys(name, keys) for name, keys in scrub.keep_keys.items()})
-    if not history:
+    if history:
+        # Where each change came from identifies the person who made it; the request id
+        # stays, so the change can still be matched with the logs.
+        changes.update(HISTORY_ORIGIN_CLEARED)
+    else:
         changes.update(scrub.current)
         changes["updated_at"] = timezone.now()
     return changes

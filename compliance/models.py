@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from compliance.choices import (
     ConsentPurpose,
@@ -24,7 +23,7 @@ from compliance.choices import (
     SuppressionReason,
 )
 from smartweb.json_schema import DeclaredJSONField
-from smartweb.models import TenantModel, _history_user
+from smartweb.models import TenantModel, tracked_history
 from smartweb.rbac import Resource
 
 # GDPR art. 12(3): one month to answer a request.
@@ -80,7 +79,7 @@ class SubjectRequest(TenantModel):
     notes = models.TextField(blank=True)
     # Counts and ids of what was exported or erased; never the data itself.
     result = models.JSONField(default=dict, blank=True, editable=False)
-    history = HistoricalRecords(get_user=_history_user)
+    history = tracked_history()
 
     class Meta:
         ordering = ["-received_at"]
@@ -140,7 +139,7 @@ class ConsentRecord(TenantModel):
         related_name="+",
         editable=False,
     )
-    history = HistoricalRecords(get_user=_history_user)
+    history = tracked_history()
 
     class Meta:
         ordering = ["-recorded_at", "-created_at"]

@@ -26,6 +26,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from crm import services
 from crm.models import Campaign
 from crm.providers import ProviderError, ProviderUnavailable, get_provider
+from smartweb.origin import job_origin
 from smartweb.tenancy.context import tenant_context
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,14 @@ RUN_RETRY = RetryStrategy(max_attempts=3, exponential_wait=10)
 
 
 @contextmanager
-def _job_connection() -> Iterator[None]:
+def _job_connection(context) -> Iterator[None]:
     """The worker runs synchronous jobs on pooled threads that no request cycle cleans
-    up: start from a usable connection and close it after the job."""
+    up: start from a usable connection and close it after the job. What the job writes
+    names it as its origin."""
     close_old_connections()
     try:
-        yield
+        with job_origin(context.job.id, context.job.task_name):
+            yield
     finally:
         connection.close()
 
@@ -70,9 +73,9 @@ def defer_place_call(*, organization_id, ai_call_id) -> None:
         log.debug("AI call %s is already queued.", ai_call_id)
 
 
-@app.task(name="crm.run_campaign", queue=QUEUE, retry=RUN_RETRY)
-def run_campaign(*, organization_id: str, campaign_id: str) -> int:
-    with _job_connection():
+@app.task(name="crm.run_campaign", queue=QUEUE, retry=RUN_RETRY, pass_context=True)
+def run_campaign(context, *, organization_id: str, campaign_id: str) -> int:
+    with _job_connection(context):
         with tenant_context(organization_id):
             campaign = Campaign.objects.filter(pk=campaign_id).first()
             if campaign is None:
@@ -87,7 +90,7 @@ def run_campaign(*, organization_id: str, campaign_id: str) -> int:
 
 @app.task(name="crm.place_ai_call", queue=QUEUE, retry=PLACE_CALL_RETRY, pass_context=True)
 def place_ai_call(context, *, organization_id: str, ai_call_id: str) -> str:
-    with _job_connection():
+    with _job_connection(context):
         with tenant_context(organization_id):
             placement = services.ai_call_prepare(ai_call_id=ai_call_id)
         if placement is None:

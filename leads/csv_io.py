@@ -38,6 +38,7 @@ from leads import scoring, selectors, services
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Company, Lead, LeadTag, Tag
 from smartweb import access, csv_output
+from smartweb.history import origin_attrs
 from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_organization_id
@@ -520,11 +521,16 @@ def copy_insert(
             for row in rows:
                 copy.write_row(row)
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temporary}")
+        # Where the import came from, as every history row records it (smartweb.history).
+        origin = origin_attrs()
+        origin_columns = ", ".join(quote(name) for name in origin)
+        origin_values = ", ".join(["%s"] * len(origin))
         cursor.execute(
             f"INSERT INTO {history} ({columns}, history_id, history_date, history_type,"
-            f" history_user_id) SELECT {columns}, gen_random_uuid(), %s, '+', %s"
+            f" history_user_id, {origin_columns})"
+            f" SELECT {columns}, gen_random_uuid(), %s, '+', %s, {origin_values}"
             f" FROM {temporary}",
-            [now, getattr(history_user, "pk", None)],
+            [now, getattr(history_user, "pk", None), *origin.values()],
         )
         cursor.execute(f"DROP TABLE {temporary}")
 

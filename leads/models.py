@@ -19,7 +19,6 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from leads.choices import (
     BusinessType,
@@ -36,10 +35,10 @@ from smartweb.json_schema import DeclaredJSONField
 from smartweb.models import (
     TenantModel,
     TenantOwnedModel,
-    _history_user,
     active_index,
     active_unique,
     listed_or,
+    tracked_history,
 )
 from smartweb.rbac import Action, Resource, Scope
 
@@ -315,7 +314,7 @@ class LeadTag(TenantModel):
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="lead_tags")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="lead_tags")
-    history = HistoricalRecords(get_user=_history_user)
+    history = tracked_history()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["lead", "tag"], name="leads_leadtag_unique")]

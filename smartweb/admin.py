@@ -298,9 +298,11 @@ class DeletedListFilter(admin.SimpleListFilter):
 
 
 class TenantOwnedModelAdmin(TenantModelAdmin, SimpleHistoryAdmin):
-    """Soft-deleted rows are listed under the "Deleted" state and can be restored."""
+    """Soft-deleted rows are listed under the "Deleted" state and can be restored. The
+    history page shows each change's values and where it came from."""
 
     actions = ["restore_selected"]
+    history_list_display = ["history_ip_address", "history_user_agent", "history_request_id"]
 
     def base_queryset(self):
         return self.model.all_objects.all()

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from smartweb.history import HistoryOrigin, OriginHistoryManager
 from smartweb.tenancy.context import NoOrganizationContext, acting_user, current_organization_id
 
 
@@ -125,6 +126,17 @@ def _history_user(instance=None, request=None, **kwargs):
     return getattr(request, "user", None) if request is not None else None
 
 
+def tracked_history(**options) -> HistoricalRecords:
+    """History of a tenant model: who (the acting user), when, the values, and where
+    from (request id, client address, user agent: `smartweb.history`)."""
+    return HistoricalRecords(
+        get_user=_history_user,
+        bases=[HistoryOrigin],
+        history_manager=OriginHistoryManager,
+        **options,
+    )
+
+
 class TenantOwnedModel(TenantModel):
     """Tenant-owned, soft-deletable, with a history table under RLS like its source.
 
@@ -148,7 +160,7 @@ class TenantOwnedModel(TenantModel):
 
     objects = ActiveManager()
     all_objects = AllObjectsManager()
-    history = HistoricalRecords(inherit=True, get_user=_history_user)
+    history = tracked_history(inherit=True)
 
     class Meta:
         abstract = True

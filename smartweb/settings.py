@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, redirects and refusals included, carries the request id.
+    "smartweb.origin.RequestOriginMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -245,8 +247,18 @@ SIMPLE_HISTORY_HISTORY_ID_USE_UUID = True
 REQUIRE_IF_MATCH = env_bool("REQUIRE_IF_MATCH", False)
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 
+# Proxies in front of the app that append to X-Forwarded-For (0: the app is reached
+# directly, and the header, which any client can write, is ignored).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Login protection (accounts.login_guard): failures within the window, per client address
+# and account, per address across accounts, and per account from unusual addresses.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 20)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+# An address an account signed in from within this many days is one of its usual ones.
+LOGIN_USUAL_ADDRESS_DAYS = env_int("LOGIN_USUAL_ADDRESS_DAYS", 90)
 
 # Invitation emails: printed on the console in development, SMTP (EMAIL_HOST…) otherwise.
 EMAIL_BACKEND = env_str(
@@ -266,7 +278,17 @@ INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "smartweb.origin.RequestIdLogFilter"}},
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "line",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # procrastinate announces every task it registers at INFO, on every start-up.
     "loggers": {"procrastinate": {"level": "WARNING"}},

@@ -410,6 +410,7 @@ class AuditLogSerializer(ModelSerializer):
             "target_id",
             "ip_address",
             "user_agent",
+            "request_id",
             "details",
             "created_at",
         ]

@@ -19,4 +19,9 @@ urlpatterns = [
         views.SubjectRequestDetailView.as_view(),
         name="subject-request-detail",
     ),
+    path(
+        "compliance/requests/<uuid:pk>/history/",
+        views.SubjectRequestHistoryView.as_view(),
+        name="subject-request-history",
+    ),
 ]

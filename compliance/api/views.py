@@ -25,6 +25,7 @@ from compliance.api import serializers as s
 from compliance.models import ConsentRecord, SubjectRequest
 from leads.models import Lead
 from smartweb import access
+from smartweb.api.history import RecordHistoryMixin
 from smartweb.api.permissions import HasResourcePermission
 from smartweb.api.schema import ERROR
 from smartweb.api.viewsets import ORGANIZATION_PARAMETER, OrganizationContextMixin
@@ -194,3 +195,7 @@ class SubjectRequestDetailView(OrganizationContextMixin, generics.RetrieveAPIVie
 
     def get_queryset(self):
         return SubjectRequest.objects.all()
+
+
+class SubjectRequestHistoryView(RecordHistoryMixin, SubjectRequestDetailView):
+    """`GET compliance/requests/{id}/history/`: who opened, answered and closed it."""

@@ -18,6 +18,7 @@ from accounts.tenancy import ORGANIZATION_HEADER, activate_request
 from smartweb import access
 from smartweb.api import idempotency
 from smartweb.api.errors import PreconditionFailed, PreconditionRequired
+from smartweb.api.history import HistoryMixin
 from smartweb.api.permissions import HasResourcePermission
 from smartweb.rbac import Action
 from smartweb.versioning import etag, is_versioned, locked_version, stored_version, version_of
@@ -108,12 +109,13 @@ class OrganizationContextMixin:
     list=extend_schema(parameters=[ORGANIZATION_PARAMETER]),
     retrieve=extend_schema(parameters=[ORGANIZATION_PARAMETER]),
 )
-class TenantModelViewSet(OrganizationContextMixin, viewsets.ModelViewSet):
+class TenantModelViewSet(HistoryMixin, OrganizationContextMixin, viewsets.ModelViewSet):
     """CRUD on a tenant model. Subclasses set `queryset`, `resource`, serializers.
 
     - the queryset is narrowed to the rows the user may read (others are 404);
     - writes need the role permission (403) and the object scope;
-    - DELETE soft-deletes; `POST …/{id}/restore/` brings a row back.
+    - DELETE soft-deletes; `POST …/{id}/restore/` brings a row back;
+    - `GET …/{id}/history/` lists the row's changes (smartweb.api.history).
     """
 
     permission_classes = [HasResourcePermission]
@@ -170,7 +172,7 @@ class TenantModelViewSet(OrganizationContextMixin, viewsets.ModelViewSet):
         return obj
 
 
-class TenantReadOnlyViewSet(OrganizationContextMixin, viewsets.ReadOnlyModelViewSet):
+class TenantReadOnlyViewSet(HistoryMixin, OrganizationContextMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [HasResourcePermission]
 
     def get_queryset(self):

@@ -44,7 +44,10 @@ def admin_client(user) -> Client:
 
 @pytest.fixture
 def login_limit(settings):
-    """A small lockout limit and window for the tests."""
+    """Small lockout limits and window for the tests: 3 failures per address and account,
+    6 per address, 6 per account from unusual addresses."""
     settings.LOGIN_FAILURE_LIMIT = 3
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 6
+    settings.LOGIN_ACCOUNT_FAILURE_LIMIT = 6
     settings.LOGIN_LOCKOUT_SECONDS = 600
     return settings.LOGIN_FAILURE_LIMIT

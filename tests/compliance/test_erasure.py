@@ -194,3 +194,33 @@ def test_an_open_request_is_fulfilled_by_the_erasure(org_a, admin_a, subject):
     with tenant_context(org_a):
         pending.refresh_from_db()
     assert pending.status == RequestStatus.COMPLETED and pending.notes == ""
+
+
+def test_erasure_clears_where_the_subjects_changes_came_from(org_a, admin_a, subject, neighbour):
+    """The client address and user agent of each change identify a person too; the
+    request id stays, to match the change with the logs."""
+    client = factories.api_client(admin_a, org_a)
+    for person in (subject, neighbour):
+        response = client.patch(
+            f"/api/v1/leads/{person.lead.pk}/",
+            {"notes": "Called back"},
+            format="json",
+            REMOTE_ADDR="198.51.100.23",
+            HTTP_USER_AGENT="Quill browser 7",
+            HTTP_X_REQUEST_ID=f"erasure-test-{person.lead.pk}",
+        )
+        assert response.status_code == 200, response.content
+
+    assert _erase(admin_a, org_a, subject.lead).status_code == 200
+
+    with tenant_context(org_a):
+        erased = Lead.history.filter(id=subject.lead.pk)
+        assert erased.filter(history_request_id=f"erasure-test-{subject.lead.pk}").exists()
+        assert not erased.filter(history_ip_address__isnull=False).exists()
+        assert not erased.exclude(history_user_agent="").exists()
+        kept = Lead.history.filter(
+            id=neighbour.lead.pk, history_request_id=f"erasure-test-{neighbour.lead.pk}"
+        )
+        assert set(kept.values_list("history_ip_address", "history_user_agent")) == {
+            ("198.51.100.23", "Quill browser 7")
+        }

@@ -58,6 +58,14 @@ def test_campaign_to_calls_to_webhook_to_task_and_new_score(live_org, fake_provi
     assert {c.lead_id for c in calls} == {t.pk for t in targets}
     assert {c.status for c in calls} == {AICallStatus.IN_PROGRESS}
     assert all(c.provider_call_id.startswith("prov-call-") for c in calls)
+    # Each call's history names the job that placed it, with no client address.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM procrastinate_jobs WHERE task_name = 'crm.place_ai_call'")
+        job_ids = {f"job:crm.place_ai_call:{row[0]}" for row in cursor.fetchall()}
+    with tenant_context(organization):
+        started = AICall.history.filter(status=AICallStatus.IN_PROGRESS)
+        assert set(started.values_list("history_request_id", flat=True)) == job_ids
+        assert not started.filter(history_ip_address__isnull=False).exists()
     # The queue holds ids only, never the lead's personal data.
     with connection.cursor() as cursor:
         cursor.execute("SELECT args::text FROM procrastinate_jobs")

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from accounts.models import AuditLog
 from leads import csv_io
 from leads.models import Company, Lead, LeadTag, Tag
+from smartweb.origin import command_origin
 from smartweb.tenancy.context import tenant_context
 from tests.leads.factories import acting_as, make_lead
 
@@ -34,7 +35,8 @@ def test_a_good_file_imports_everything(org_a, admin_a, rep_a):
         f"{rep_a.email}\n"
         'Sparky,electrician,01632 960002,,,"Sam, Jr",contacted,hot,\n'
     )
-    report = _import(org_a, admin_a, text)
+    with command_origin("import_leads") as origin:
+        report = _import(org_a, admin_a, text)
     assert report.committed and report.created == 2 and not report.errors
     drip, sparky = _leads(org_a)
     assert drip.company.website == "https://drip.test" and drip.assigned_to == rep_a
@@ -44,6 +46,12 @@ def test_a_good_file_imports_everything(org_a, admin_a, rep_a):
         assert set(Tag.objects.values_list("name", flat=True)) == {"hot", "wet"}
         assert LeadTag.objects.count() == 3
         assert drip.history.count() == 1 and drip.company.history.count() == 1
+        # The rows written in bulk name the command that wrote them, like any other.
+        assert (
+            {drip.history.get().history_request_id}
+            == {drip.company.history.get().history_request_id}
+            == {origin.request_id}
+        )
 
 
 def test_errors_name_the_row_the_field_and_the_reason(org_a, admin_a):
