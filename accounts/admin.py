@@ -348,7 +348,7 @@ class OrganizationAdmin(HistoryNotChangeLogMixin, admin.ModelAdmin):
 @admin.register(User)
 class UserAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, DjangoUserAdmin):
     """Members of the current organization, read-only: a user is global and their
-    profile is theirs (ADR 0009). Each user edits their own name (and password, asking
+    profile is theirs (ADR 0011). Each user edits their own name (and password, asking
     for the current one); platform super admins see and edit every user, but not the
     platform flags, which the database keeps to the operator. People join through
     Invitations; their role, team and active flag are on the Memberships page."""

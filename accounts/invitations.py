@@ -1,4 +1,4 @@
-"""Joining an organization by invitation (ADR 0009).
+"""Joining an organization by invitation (ADR 0011).
 
 Users are global: an organization admin never creates or pulls in an account. They
 invite an email; the person accepts with the emailed link, and only then becomes a

@@ -137,7 +137,7 @@ def membership_create(
 ) -> Membership:
     """Make `user` a member of the role's organization (people join by invitation:
     `accounts.invitations`). A removed member's row is restored, not duplicated: owners
-    and assignees reference it (ADR 0009)."""
+    and assignees reference it (ADR 0011)."""
     membership = Membership.all_objects.filter(user=user).first()
     if membership is not None and not membership.is_deleted:
         raise ValidationError({"email": "This person is a member of the organization already."})
@@ -403,7 +403,7 @@ PLATFORM_USER_FIELDS = ("full_name", "email", "is_active", "default_organization
 
 @transaction.atomic
 def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | None) -> User:
-    """Change a user's global profile. Users are global (ADR 0002, 0009): only the user
+    """Change a user's global profile. Users are global (ADR 0002, 0011): only the user
     (their name) and platform super admins (also email, active, default organization)
     change it, never an organization admin, whose business is the membership. The
     platform flags (is_staff, is_superuser) are the operator's: the database refuses

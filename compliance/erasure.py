@@ -11,7 +11,7 @@ reports do not change; what identifies or describes the person does not survive:
 The same UPDATE runs on the current rows and on their history rows (simple-history
 keeps old values), which also lose the client address and user agent of each change.
 Search vectors are generated columns and follow their sources. The admin writes no change
-log (ADR 0009): nothing else names the subject.
+log (ADR 0011): nothing else names the subject.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ class TenantChangeList(ChangeList):
 class HistoryNotChangeLogMixin:
     """The admin writes no change log (`django_admin_log`): it held tenant data (object
     names, change messages) with no organization, outside RLS, and the runtime role may no
-    longer touch it (ADR 0009). What changed is kept by the history every domain model
+    longer touch it (ADR 0011). What changed is kept by the history every domain model
     already has (django-simple-history, under RLS) and by the audit log; the "History"
     page shows the first, or for a model without history the audit events of the row."""
 

@@ -1,4 +1,4 @@
-"""The version of a tenant row, for optimistic concurrency (ADR 0009).
+"""The version of a tenant row, for optimistic concurrency (ADR 0012).
 
 A row's version is its `updated_at` at microsecond precision: every write through the
 model (services, soft delete, restore) sets it, so a version read earlier that no longer

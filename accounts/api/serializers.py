@@ -227,7 +227,7 @@ class MemberSerializer(ModelSerializer):
 
 
 def _refuse_profile_fields(serializer: serializers.Serializer, fields) -> None:
-    """A user's global profile is theirs (ADR 0009): say so, rather than ignore it."""
+    """A user's global profile is theirs (ADR 0011): say so, rather than ignore it."""
     given = sorted(set(getattr(serializer, "initial_data", {}) or {}) & set(fields))
     if given:
         raise serializers.ValidationError(

@@ -32,7 +32,7 @@ ORGANIZATION_PARAMETER = OpenApiParameter(
 )
 
 
-# Changes that must name the version they change when `If-Match` is sent (ADR 0009).
+# Changes that must name the version they change when `If-Match` is sent (ADR 0012).
 CONDITIONAL_METHODS = ("PUT", "PATCH", "DELETE")
 
 

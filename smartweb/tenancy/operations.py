@@ -141,7 +141,7 @@ class TenantForeignKey(Operation):
 class MemberReference(Operation):
     """A user column of a tenant table (an assignee, an owner) references a membership of
     the row's organization: a composite foreign key (organization_id, column) onto
-    memberships (organization_id, user_id), checked at once (ADR 0009).
+    memberships (organization_id, user_id), checked at once (ADR 0011).
 
     Rows that point at a non-member are first left unassigned (they were a leak across
     organizations, never a valid assignment); the owner role reads every organization
