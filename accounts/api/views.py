@@ -472,8 +472,10 @@ class InvitationAcceptView(APIView):
 
     permission_classes = [permissions.AllowAny]
 
+    # 403: signed in as another account; 409: accepted twice at once.
     @extend_schema(
-        request=s.InvitationAcceptSerializer, responses={201: s.InvitationAcceptedSerializer}
+        request=s.InvitationAcceptSerializer,
+        responses={201: s.InvitationAcceptedSerializer, 403: ERROR, 409: ERROR},
     )
     def post(self, request):
         serializer = s.InvitationAcceptSerializer(data=request.data)

@@ -14,8 +14,9 @@ import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from accounts import invitations
 from accounts import services as account_services
-from accounts.models import Membership, Organization, User
+from accounts.models import Invitation, Membership, Organization, Role, User
 from compliance import services as compliance_services
 from compliance.choices import ConsentPurpose, ConsentSource, RequestKind
 from crm import pricing
@@ -131,6 +132,13 @@ def _chain(user: User, campaign: Campaign, tag: Tag) -> dict[type, object]:
     token, _ = account_services.token_create(
         user=user, organization_id=lead.organization_id, name="matrix"
     )
+    invitation = invitations.invitation_create(
+        email=f"invitee{n}@matrix.test",
+        role=Role.objects.get(slug="read_only"),
+        acting_user=None,
+        link=str,
+    )
+    Invitation.objects.filter(pk=invitation.pk).update(invited_by=user)
     rows = [
         lead.company,
         lead,
@@ -146,6 +154,7 @@ def _chain(user: User, campaign: Campaign, tag: Tag) -> dict[type, object]:
         task,
         Membership.objects.get(user=user),
         token,
+        Invitation.objects.get(pk=invitation.pk),
     ]
     return {type(row): row for row in rows}
 

@@ -8,9 +8,11 @@ import datetime as dt
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
 
+from accounts import invitations
 from accounts import services as account_services
-from accounts.models import GroupObjectGrant, Organization
+from accounts.models import GroupObjectGrant, IdempotentRequest, Organization, Role
 from compliance import services as compliance_services
 from compliance.choices import ConsentPurpose, ConsentSource, RequestKind
 from crm import pricing
@@ -33,6 +35,22 @@ def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False)
     rep = factories.make_member(organization, "sales_rep", team=team)
     with tenant_context(organization, user=admin):
         account_services.token_create(user=rep, organization_id=organization.pk, name="populate")
+        invitations.invitation_create(
+            email=f"invitee@{organization.slug}.test",
+            role=Role.objects.get(slug="read_only"),
+            acting_user=None,
+            link=str,
+        )
+        # The first answer to a retried POST, as the API's idempotency layer stores it.
+        IdempotentRequest.objects.create(
+            user=rep,
+            key="populate",
+            endpoint="/api/v1/tasks/",
+            fingerprint="0" * 64,
+            status_code=201,
+            response_body={},
+            expires_at=timezone.now() + dt.timedelta(hours=1),
+        )
         tag = lead_services.tag_create(acting_user=None, data={"name": f"{name} tag"})
         lead, erased = (
             lead_services.lead_create(

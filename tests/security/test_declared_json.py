@@ -22,6 +22,8 @@ SYSTEM_WRITTEN = {
     "accounts.AuditLog.details",
     "leads.Lead.score_breakdown",
     "compliance.SubjectRequest.result",
+    "accounts.IdempotentRequest.response_body",
+    "accounts.IdempotentRequest.response_headers",
 }
 
 
