@@ -14,7 +14,9 @@ table, each run in its own transaction inside the organization's context:
 - history rows older than `history_days`;
 - security log rows older than `security_log_days`. The runtime role may not delete from
   the append-only audit log, so this step opens its own connection as the owner role
-  (`DATABASE_OWNER_URL`); without it the step is skipped and says so.
+  (`DATABASE_OWNER_URL`); without it the step is skipped and says so;
+- remembered answers of `Idempotency-Key` requests past their `expires_at`, whatever the
+  settings (a retry after that is a new request anyway).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from django.db.models import ProtectedError, RestrictedError
 from django.db.models.signals import post_delete
 from django.utils import timezone
 
-from accounts.models import AuditLog, Organization
+from accounts.models import AuditLog, IdempotentRequest, Organization
 from compliance.subject import history_model
 from smartweb import db_bootstrap
 from smartweb.models import TenantOwnedModel
@@ -124,7 +126,7 @@ def history_models() -> list[type[models.Model]]:
 class Step:
     """One table's share of the purge: `count()` for a dry run, `run()` to delete."""
 
-    kind: str  # "deleted", "history" or "security_logs"
+    kind: str  # "deleted", "history", "security_logs" or "idempotency_keys"
     table: str
     count: Callable[[], int]
     run: Callable[[], Counter]
@@ -140,6 +142,14 @@ def steps(organization: Organization, now: dt.datetime | None = None) -> list[St
         found += [_history_step(m, limits["history_days"]) for m in history_models()]
     if limits["security_log_days"] is not None:
         found.append(_security_log_step(organization, limits["security_log_days"]))
+    moment = now or timezone.now()
+    found.append(
+        _expired_rows_step(
+            "idempotency_keys",
+            IdempotentRequest,
+            lambda: IdempotentRequest.objects.filter(expires_at__lt=moment),
+        )
+    )
     return found
 
 
@@ -221,19 +231,21 @@ def _hard_delete(model: type[models.Model], pks: list) -> Counter:
 
 
 def _history_step(historical: type[models.Model], cutoff: dt.datetime) -> Step:
-    def expired():
-        return historical.objects.filter(history_date__lt=cutoff)
+    return _expired_rows_step(
+        "history", historical, lambda: historical.objects.filter(history_date__lt=cutoff)
+    )
+
+
+def _expired_rows_step(
+    kind: str, model: type[models.Model], expired: Callable[[], models.QuerySet]
+) -> Step:
+    """Rows deleted outright once expired (nothing references them)."""
 
     def run() -> Counter:
         count, _ = expired().delete()
-        return Counter({historical._meta.db_table: count})
+        return Counter({model._meta.db_table: count})
 
-    return Step(
-        kind="history",
-        table=historical._meta.db_table,
-        count=lambda: expired().count(),
-        run=run,
-    )
+    return Step(kind=kind, table=model._meta.db_table, count=lambda: expired().count(), run=run)
 
 
 # --- security logs -----------------------------------------------------------------

@@ -9,10 +9,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.models import AuditLog
+from accounts.models import AuditLog, IdempotentRequest
 from compliance import retention
 from leads.models import Company, Interaction, Lead
 from smartweb.tenancy.context import tenant_context
+from tests import factories
 from tests.leads.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +38,9 @@ def _deleted(organization, name: str, when: dt.datetime) -> Lead:
 
 
 def _exists(organization, model, pk) -> bool:
+    """Deleted or not, as the organization's context (RLS) sees it."""
     with tenant_context(organization):
-        return model.all_objects.filter(pk=pk).exists()
+        return model._base_manager.filter(pk=pk).exists()
 
 
 def test_purge_removes_only_what_expired(org_a, org_b):
@@ -99,6 +101,35 @@ def test_security_logs_are_purged_by_the_owner_role(transactional_db, org_a, org
     assert retention.purge_unassigned_security_logs(dry_run=True) == 0
     with tenant_context(org_b):
         assert not AuditLog.objects.filter(pk=other.pk).exists()
+
+
+def _remembered_answer(organization, key: str, expires_at: dt.datetime) -> IdempotentRequest:
+    with tenant_context(organization):
+        return IdempotentRequest.objects.create(
+            user=factories.org_admin(organization),
+            key=key,
+            endpoint="/api/v1/tasks/",
+            fingerprint="0" * 64,
+            status_code=201,
+            response_body={},
+            expires_at=expires_at,
+        )
+
+
+def test_expired_idempotency_keys_are_purged_whatever_the_settings(org_a, org_b):
+    expired = _remembered_answer(org_a, "old", LAST_WEEK)
+    live = _remembered_answer(org_a, "new", timezone.now() + dt.timedelta(hours=1))
+    other = _remembered_answer(org_b, "old", LAST_WEEK)
+    with tenant_context(org_a):
+        org_a.settings = {"retention": {"deleted_days": None, "history_days": None}}
+        org_a.save(update_fields=["settings"])
+        assert retention.plan(org_a) == {"idempotency_keys": {"accounts_idempotentrequest": 1}}
+
+    call_command("purge_expired", organization="acme", no_progress=True, stdout=io.StringIO())
+
+    assert not _exists(org_a, IdempotentRequest, expired.pk)
+    assert _exists(org_a, IdempotentRequest, live.pk)
+    assert _exists(org_b, IdempotentRequest, other.pk)
 
 
 def test_dry_run_deletes_nothing(org_a):
