@@ -5,6 +5,8 @@ client can do nothing but try again a little later, so these answer 503 with
 
 from __future__ import annotations
 
+import logging
+
 import psycopg
 from django.db import InterfaceError, OperationalError
 
@@ -16,3 +18,19 @@ OUTAGE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psy
 
 def is_outage(exc: BaseException | None) -> bool:
     return isinstance(exc, OUTAGE_ERRORS)
+
+
+class OutageLogFilter(logging.Filter):
+    """An outage logs one line a request, not a traceback: the cause is the database,
+    named in the line, and a traceback through the request's code says nothing more (a
+    restart under load would otherwise bury the log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if is_outage(exc):
+            cause = " ".join(str(exc).split()) or type(exc).__name__
+            record.msg = f"{record.getMessage()} (database unavailable: {cause})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True

@@ -278,14 +278,17 @@ INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "smartweb.origin.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "smartweb.origin.RequestIdLogFilter"},
+        "outage": {"()": "smartweb.outage.OutageLogFilter"},
+    },
     "formatters": {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "outage"],
             "formatter": "line",
         }
     },
