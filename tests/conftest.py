@@ -54,3 +54,11 @@ def django_db_setup(request, django_test_environment, django_db_blocker):
     yield
     with django_db_blocker.unblock(), _as_owner():
         teardown_databases(db_cfg, verbosity=0)
+
+
+@pytest.fixture
+def read(django_db_blocker):
+    """Database access for a test's own checks outside any wrapping transaction (the
+    suites that run the project as processes: live, reliability)."""
+    with django_db_blocker.unblock():
+        yield

@@ -85,13 +85,6 @@ def _one_row_of_each_kind_the_demo_lacks() -> None:
         suppress(emails=["gone@example.test"])
 
 
-@pytest.fixture
-def read(django_db_blocker):
-    """Database access for a test's own checks (outside any wrapping transaction)."""
-    with django_db_blocker.unblock():
-        yield
-
-
 @pytest.fixture(scope="package")
 def provider():
     """The AI call provider the server's job worker calls."""

@@ -26,13 +26,6 @@ def demo(django_db_setup, django_db_blocker):
             call_command("flush", interactive=False, verbosity=0)
 
 
-@pytest.fixture
-def read(django_db_blocker):
-    """Database access for a test's own checks (outside any wrapping transaction)."""
-    with django_db_blocker.unblock():
-        yield
-
-
 @pytest.fixture(scope="package")
 def provider():
     """The AI call provider the job worker calls."""
