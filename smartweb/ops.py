@@ -28,6 +28,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -145,25 +146,56 @@ def _search_role_may_create(url: str) -> Iterator[None]:
             conn.execute(revoke)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m smartweb.ops", description=__doc__)
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time; without a zone it is UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m smartweb.ops",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+    backup_url = os.environ.get("DATABASE_BACKUP_URL")
     dumping = commands.add_parser("dump", help="dump every row, as the backup role")
     dumping.add_argument("--into", required=True, type=Path, help="the file to write")
-    dumping.add_argument(
-        "--database", default=os.environ.get("DATABASE_BACKUP_URL"), help="DATABASE_BACKUP_URL"
+    dumping.add_argument("--database", default=backup_url, help="DATABASE_BACKUP_URL")
+    restoring = commands.add_parser(
+        "restore", help="a dump into an empty database, or (--to, --into) a new cluster"
     )
-    restoring = commands.add_parser("restore", help="restore a dump into an empty database")
-    restoring.add_argument("file", type=Path)
-    restoring.add_argument("--database", required=True, help="the owner's or a superuser's URL")
-    args = parser.parse_args(argv)
+    restoring.add_argument("file", nargs="?", type=Path, help="a dump file")
+    restoring.add_argument("--database", help="the owner's or a superuser's URL (a dump)")
+    restoring.add_argument("--to", type=_moment, help="ISO time to recover to (UTC if no zone)")
+    restoring.add_argument("--into", type=Path, help="a new or empty directory for the cluster")
+    restoring.add_argument("--start", action="store_true", help="start it and wait for recovery")
+    taking = commands.add_parser("backup", help="a base backup now, into BACKUP_DIR")
+    listing = commands.add_parser("backups", help="base backups with age, size and WAL range")
+    verifying = commands.add_parser("verify", help="restore the latest backup and check it")
+    for command in (taking, listing, restoring, verifying):
+        command.add_argument("--backup-dir", type=Path, help="BACKUP_DIR (default var/backups)")
+    for command in (taking, verifying):
+        command.add_argument("--database", default=backup_url, help="DATABASE_BACKUP_URL")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
+        if args.command in ("dump", "backup", "verify") and not args.database:
+            raise OpsError("Set DATABASE_BACKUP_URL (smartweb.db_bootstrap prints it).")
         if args.command == "dump":
-            if not args.database:
-                raise OpsError("Set DATABASE_BACKUP_URL (smartweb.db_bootstrap prints it).")
             dump(args.database, args.into)
-        else:
+        elif args.command == "restore" and args.file:
+            if not args.database:
+                raise OpsError("restore FILE needs --database.")
             restore(args.file, args.database)
+        else:
+            from smartweb import pitr_commands
+
+            return pitr_commands.run(args)
     except (OpsError, psycopg.Error) as exc:
         sys.stderr.write(f"{exc}\n")
         return 1
