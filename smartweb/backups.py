@@ -133,7 +133,7 @@ def take(url: str, root: Path) -> Backup:
     """A base backup of the server at `url` (a role with REPLICATION), now."""
     major = server_major_version(url)
     started_at, segment_size = _server_facts(url)
-    label = started_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    label = started_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     partial = root / "base" / f"{label}.partial"
     partial.mkdir(parents=True)
     try:

@@ -18,6 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import make_conninfo
@@ -73,10 +74,9 @@ class Cluster:
     def log(self) -> Path:
         return self.datadir.with_name(self.datadir.name + ".log")
 
-    def url(self, user: str = SUPERUSER, password: str | None = None, dbname: str = "postgres"):
-        return make_conninfo(
-            host="127.0.0.1", port=str(self.port), user=user, password=password, dbname=dbname
-        )
+    def url(self, password: str, user: str = SUPERUSER, dbname: str = "postgres") -> str:
+        secret = quote(password, safe="")
+        return f"postgresql://{quote(user)}:{secret}@127.0.0.1:{self.port}/{dbname}"
 
     def pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         command = [program("pg_ctl", self.major), "-D", str(self.datadir), *args]

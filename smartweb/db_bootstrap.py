@@ -15,9 +15,10 @@ It is idempotent. It creates
   functions, which filter by the context's organization themselves (see
   docs/decisions/0004-search-under-rls.md). The owner role is made a member so that its
   migration can hand those functions to it; the runtime role never is;
-- the backup role (LOGIN, BYPASSRLS, read-only): `python -m smartweb.ops dump` connects
-  as it, so a dump holds every organization's rows (the owner is under FORCEd RLS and
-  dumps none). Its SELECT grants, present and future, come from a migration;
+- the backup role (LOGIN, BYPASSRLS, REPLICATION, read-only): `python -m smartweb.ops
+  dump` and `backup` connect as it, so a dump holds every organization's rows (the
+  owner is under FORCEd RLS and dumps none). Its SELECT grants, present and future,
+  come from a migration;
 - `pg_read_all_stats` for the runtime role, so that `manage.py db_report` can read the
   statements of every role in pg_stat_statements.
 
@@ -94,13 +95,16 @@ def _ensure_role(cur, role: str, password: str, *, createdb: bool) -> None:
 
 def _ensure_backup_role(cur, password: str) -> None:
     """Reads everything, writes nothing: BYPASSRLS to see every organization's rows,
-    read-only transactions by default, and only SELECT grants (smartweb/migrations)."""
+    read-only transactions by default, and only SELECT grants (smartweb/migrations).
+    REPLICATION (when this connection may grant it) for base backups (pg_basebackup)."""
     cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [BACKUP_ROLE])
     verb = "ALTER" if cur.fetchone() else "CREATE"
+    cur.execute("SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user")
+    replication = " REPLICATION" if cur.fetchone()[0] else ""
     cur.execute(
         sql.SQL(
-            verb + " ROLE {} WITH LOGIN BYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE"
-            " NOINHERIT PASSWORD {}"
+            verb + " ROLE {} WITH LOGIN BYPASSRLS" + replication + " NOSUPERUSER NOCREATEDB"
+            " NOCREATEROLE NOINHERIT PASSWORD {}"
         ).format(sql.Identifier(BACKUP_ROLE), sql.Literal(password))
     )
     cur.execute(

@@ -203,4 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Through the imported module, so that its OpsError is the one the others raise.
+    from smartweb import ops
+
+    raise SystemExit(ops.main())
