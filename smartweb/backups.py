@@ -286,3 +286,25 @@ def last_backup_age(root: Path) -> float | None:
     if not backups:
         return None
     return max(0.0, time.time() - backups[-1].finished_at.timestamp())
+
+
+def health(cursor, root: Path, max_age_hours: float) -> dict:
+    """The last base backup's age and the WAL archiver's state, for /healthz?full=1 and
+    db_report. `status` is "degraded" when WAL archiving is off or failing, or the last
+    backup is older than `max_age_hours` (or missing) in a backup directory this machine
+    sees; a machine without it reports the archiver only."""
+    archiving = archiver_status_from(cursor)
+    problems = []
+    if archiving["archive_mode"] == "off":
+        problems.append("WAL archiving is off")
+    if archiving["failing"]:
+        problems.append(f"archive_command failing since {archiving['last_failed_time']}")
+    report = {"archiving": archiving, "backups": {"dir_visible": root.is_dir()}}
+    if root.is_dir():
+        age = last_backup_age(root)
+        report["backups"]["last_backup_age_seconds"] = None if age is None else round(age)
+        if age is None or age > max_age_hours * 3600:
+            problems.append(f"no base backup in the last {max_age_hours:g} h")
+    report["status"] = "degraded" if problems else "ok"
+    report["problems"] = problems
+    return report

@@ -1,10 +1,14 @@
-"""Liveness and database readiness in one cheap endpoint."""
+"""Liveness and database readiness in one cheap endpoint; with `?full=1`, for the
+platform's staff or a caller with HEALTH_TOKEN, backups and WAL archiving too."""
 
+import hmac
+
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from smartweb import outage
+from smartweb import backups, outage
 
 
 def unavailable(**kwargs) -> JsonResponse:
@@ -13,12 +17,29 @@ def unavailable(**kwargs) -> JsonResponse:
     return JsonResponse({"status": "error", "database": "unreachable"}, status=503, **kwargs)
 
 
+def may_see_full_report(request) -> bool:
+    user = request.user
+    if user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser):
+        return True
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    expected = settings.HEALTH_TOKEN
+    return bool(expected) and scheme == "Bearer" and hmac.compare_digest(token, expected)
+
+
 @require_GET
 def healthz(request):
+    full = request.GET.get("full") == "1"
+    if full and not may_see_full_report(request):
+        return JsonResponse({"status": "forbidden", "detail": "staff or HEALTH_TOKEN"}, status=403)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+            report = (
+                backups.health(cursor, settings.BACKUP_DIR, settings.BACKUP_MAX_AGE_HOURS)
+                if full
+                else {"status": "ok"}
+            )
     except DatabaseError:
         return unavailable(headers={"Retry-After": str(outage.RETRY_AFTER_SECONDS)})
-    return JsonResponse({"status": "ok", "database": "ok"})
+    return JsonResponse({**report, "database": "ok"})

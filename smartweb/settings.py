@@ -131,6 +131,11 @@ DATABASE_OWNER_URL = env_str("DATABASE_OWNER_URL")
 DATABASE_RUNTIME_ROLE = env_str("DATABASE_RUNTIME_ROLE", "smartweb_app")
 # The read-only, BYPASSRLS role that dumps the database (`python -m smartweb.ops dump`).
 DATABASE_BACKUP_ROLE = env_str("DATABASE_BACKUP_ROLE", "smartweb_backup")
+# Base backups and the WAL archive (`python -m smartweb.ops backup`, docs/operations.md);
+# /healthz?full=1 (staff, or `Authorization: Bearer HEALTH_TOKEN`) reports their age.
+BACKUP_DIR = Path(env_str("BACKUP_DIR") or BASE_DIR / "var" / "backups")
+BACKUP_MAX_AGE_HOURS = env_int("BACKUP_MAX_AGE_HOURS", 26)
+HEALTH_TOKEN = env_str("HEALTH_TOKEN", "")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

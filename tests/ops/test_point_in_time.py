@@ -171,3 +171,25 @@ def test_the_archive_command_never_overwrites_a_different_segment(tmp_path, exis
     assert (done.returncode == 0) == (existing != b"different")
     assert (archive / "000000010000000000000007").read_bytes() == (existing or b"same")
     assert not list(archive.glob("*.part"))
+
+
+def test_a_failing_archive_command_shows_in_the_health_report_within_a_minute(archiving_server):
+    """Last in the module: the server stops archiving."""
+    server = archiving_server
+    with psycopg.connect(server.admin, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET archive_command = 'false'")
+        conn.execute("SELECT pg_reload_conf()")
+        time.sleep(1)
+        conn.execute("CREATE TABLE archive_probe (n int)")  # a segment to archive
+        conn.execute("SELECT pg_switch_wal()")
+        deadline = time.monotonic() + 60
+        with conn.cursor() as cursor:
+            while not (report := backups.health(cursor, server.backup_dir, 26))["archiving"][
+                "failing"
+            ]:
+                assert time.monotonic() < deadline, report
+                time.sleep(1)
+
+    assert report["status"] == "degraded"
+    assert report["archiving"]["failed_count"] >= 1
+    assert any("archive_command failing" in problem for problem in report["problems"])

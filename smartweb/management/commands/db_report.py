@@ -7,14 +7,19 @@
 - largest tables and indexes;
 - indexes never scanned since the statistics were reset (unique ones excluded: they
   enforce constraints);
+- backups: the last base backup's age (BACKUP_DIR) and WAL archiving (pg_stat_archiver:
+  archived and failed counts, last success and failure);
 - tenant tables (with an organization_id column) without ENABLEd and FORCEd row level
   security, or without a policy: there must be none, and the command fails if there are.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
+
+from smartweb import backups
 
 SLOWEST = """
 SELECT calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3),
@@ -99,6 +104,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name:<45} {table:<30} {_size(size):>10}")
         if not unused:
             self.stdout.write("  none")
+        self.backups()
         self.section("Tenant tables without row level security (must be none)")
         unprotected = self.rows(UNPROTECTED)
         for name, enabled, forced, policy in unprotected:
@@ -110,6 +116,27 @@ class Command(BaseCommand):
                 f"{len(unprotected)} tenant table(s) without enabled and forced RLS and a policy."
             )
         self.stdout.write(self.style.SUCCESS("  none"))
+
+    def backups(self) -> None:
+        self.section("Backups and WAL archiving")
+        with connection.cursor() as cursor:
+            report = backups.health(cursor, settings.BACKUP_DIR, settings.BACKUP_MAX_AGE_HOURS)
+        age = report["backups"].get("last_backup_age_seconds")
+        where = settings.BACKUP_DIR
+        if not report["backups"]["dir_visible"]:
+            self.stdout.write(f"  last base backup: {where} is not on this machine")
+        else:
+            shown = "none" if age is None else f"{age / 3600:.1f} h ago"
+            self.stdout.write(f"  last base backup: {shown} ({where})")
+        archiving = report["archiving"]
+        self.stdout.write(
+            f"  archive_mode={archiving['archive_mode']}  archived={archiving['archived_count']:,}"
+            f"  failed={archiving['failed_count']:,}"
+            f"  last archived {archiving['last_archived_time'] or 'never'}"
+            f"  last failed {archiving['last_failed_time'] or 'never'}"
+        )
+        for problem in report["problems"]:
+            self.stdout.write(self.style.WARNING(f"  {problem}"))
 
     def slowest(self, limit: int) -> None:
         self.section("Slowest statements by mean time (pg_stat_statements)")
