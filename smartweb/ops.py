@@ -1,7 +1,13 @@
-"""Operations on the database: a complete dump, and its restore.
+"""Operations on the database: a complete dump and its restore; base backups, the WAL
+archive and point-in-time recovery (smartweb.backups, smartweb.recovery, ADR 0022).
 
     python -m smartweb.ops dump --into FILE
     python -m smartweb.ops restore FILE --database URL
+    python -m smartweb.ops backup                       # a base backup now, into BACKUP_DIR
+    python -m smartweb.ops backups                      # age, size, WAL range of each
+    python -m smartweb.ops restore --to TIME --into DIR [--start]   # a NEW cluster at TIME
+    python -m smartweb.ops verify                       # restore the latest, check, remove
+    python -m smartweb.ops archiving --wal-dir DIR      # the settings that archive WAL
 
 `dump` connects as the backup role (DATABASE_BACKUP_URL; smartweb.db_bootstrap creates
 it): BYPASSRLS, so the dump holds every organization's rows, and read-only. The owner
@@ -170,11 +176,13 @@ def _parser() -> argparse.ArgumentParser:
     restoring.add_argument("--database", help="the owner's or a superuser's URL (a dump)")
     restoring.add_argument("--to", type=_moment, help="ISO time to recover to (UTC if no zone)")
     restoring.add_argument("--into", type=Path, help="a new or empty directory for the cluster")
-    restoring.add_argument("--start", action="store_true", help="start it and wait for recovery")
+    restoring.add_argument("--start", action="store_true", help="start it (as pg_ctl -w does)")
     taking = commands.add_parser("backup", help="a base backup now, into BACKUP_DIR")
     listing = commands.add_parser("backups", help="base backups with age, size and WAL range")
     verifying = commands.add_parser("verify", help="restore the latest backup and check it")
-    for command in (taking, listing, restoring, verifying):
+    archiving = commands.add_parser("archiving", help="the ALTER SYSTEM lines that archive WAL")
+    archiving.add_argument("--wal-dir", type=Path, required=True, help="BACKUP_DIR/wal")
+    for command in (taking, listing, restoring, verifying, archiving):
         command.add_argument("--backup-dir", type=Path, help="BACKUP_DIR (default var/backups)")
     for command in (taking, verifying):
         command.add_argument("--database", default=backup_url, help="DATABASE_BACKUP_URL")

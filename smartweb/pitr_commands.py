@@ -1,5 +1,5 @@
-"""The `backup`, `backups`, `restore --to --into` and `verify` commands of smartweb.ops:
-what they print. The work is in smartweb.backups and smartweb.recovery."""
+"""The `archiving`, `backup`, `backups`, `restore --to --into` and `verify` commands of
+smartweb.ops: what they print. The work is in smartweb.backups and smartweb.recovery."""
 
 from __future__ import annotations
 
@@ -27,7 +27,11 @@ def _out(line: str = "") -> None:
 
 def run(args: argparse.Namespace) -> int:
     root = args.backup_dir or backups.backup_dir()
-    if args.command == "backup":
+    if args.command == "archiving":
+        for name, value in backups.archiving_settings(args.wal_dir.resolve()).items():
+            quoted = value.replace("'", "''")
+            _out(f"ALTER SYSTEM SET {name} = '{quoted}';")
+    elif args.command == "backup":
         began = time.monotonic()
         backup = backups.take(args.database, root)
         _out(
