@@ -4,7 +4,6 @@ role, their output kept under var/test-artifacts/<suite>/."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from urllib.parse import quote
 
 import requests
 from django.conf import settings
+
+from smartweb.clusters import free_port
 
 ARTIFACTS_ROOT = Path(settings.BASE_DIR) / "var" / "test-artifacts"
 
@@ -27,12 +28,6 @@ def runtime_database_url() -> str:
     if host.startswith("/"):
         return f"postgresql://{credentials}@/{db['NAME']}?host={quote(host)}"
     return f"postgresql://{credentials}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
