@@ -230,9 +230,8 @@ class Coverage:
     def describe(self) -> str:
         if self.latest is None:
             return f"backup {self.backup.label}: its own end only (no archived transaction after)"
-        return (
-            f"backup {self.backup.label}: {self.earliest.isoformat()} to {self.latest.isoformat()}"
-        )
+        earliest, latest = (m.astimezone(UTC).isoformat() for m in (self.earliest, self.latest))
+        return f"backup {self.backup.label}: {earliest} to {latest}"
 
 
 def coverage(backup: Backup, root: Path) -> Coverage:

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from datetime import UTC
 from pathlib import Path
 
 import psycopg
@@ -100,7 +101,8 @@ def test_a_moment_outside_the_archive_is_refused_with_the_range_it_offers(archiv
 
     refusal = capsys.readouterr().err
     assert "outside the archived range" in refusal
-    assert f"backup {backup.label}: {backup.finished_at.isoformat()} to " in refusal
+    earliest = backup.finished_at.astimezone(UTC).isoformat()
+    assert f"backup {backup.label}: {earliest} to " in refusal
     assert not (server.scratch / "too-early").exists()
 
 
