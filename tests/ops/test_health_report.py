@@ -7,7 +7,9 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 
 from smartweb import backups
 from tests import factories
@@ -68,3 +70,15 @@ def test_db_report_shows_backups_and_archiving(settings, tmp_path):
     assert "Backups and WAL archiving" in text
     assert "last base backup: 2.0 h ago" in text
     assert "archive_mode=" in text and "failed=" in text
+
+
+@pytest.mark.skipif(
+    not str(settings.DATABASES["default"]["HOST"] or "").startswith("/"),
+    reason="the embedded server (make run) only: it listens on a socket",
+)
+def test_the_embedded_server_archives_its_wal_into_the_backup_directory():
+    with connection.cursor() as cursor:
+        report = backups.health(cursor, settings.BACKUP_DIR, 26)
+    assert report["archiving"]["archive_mode"] == "on"
+    assert not report["archiving"]["failing"]
+    assert backups.wal_dir(settings.BACKUP_DIR).is_dir()
