@@ -72,7 +72,8 @@ class Cluster:
 
     @property
     def log(self) -> Path:
-        return self.datadir.with_name(self.datadir.name + ".log")
+        # Inside the data directory: the cluster's system user may not write beside it.
+        return self.datadir / "server.log"
 
     def url(self, password: str, user: str = SUPERUSER, dbname: str = "postgres") -> str:
         secret = quote(password, safe="")
@@ -113,7 +114,6 @@ class Cluster:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.datadir, ignore_errors=True)
-        self.log.unlink(missing_ok=True)
 
 
 def initdb(datadir: Path, major: int, password: str, user: str | None) -> Cluster:
