@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "leads",
     "crm",
     "compliance",
+    "savedviews",
 ]
 
 MIDDLEWARE = [
