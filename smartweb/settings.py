@@ -217,6 +217,7 @@ SPECTACULAR_SETTINGS = {
         "LeadSourceEnum": "leads.choices.LeadSource",
         "ConsentSourceEnum": "compliance.choices.ConsentSource",
         "SubjectRequestStatusEnum": "compliance.choices.RequestStatus",
+        "SavedViewResourceEnum": "savedviews.models.ViewResource",
         **{
             f"{name}Enum": f"crm.choices.{name}"
             for name in (
