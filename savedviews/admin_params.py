@@ -126,7 +126,7 @@ def _ordering_to_api(value: str, model_admin, request, resource) -> tuple[list[s
     known = vocabulary(resource).ordering_fields
     terms, lost = [], False
     for part in value.split("."):
-        descending, _, index = part.rpartition("-")
+        descending, index = part.startswith("-"), part.lstrip("-")
         if not index.isdigit() or int(index) >= len(columns):
             lost = True
             continue
