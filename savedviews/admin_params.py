@@ -102,11 +102,16 @@ FILTERS = {
 
 
 def _columns(model_admin, request) -> list[str]:
-    """The list's columns as the admin numbers them in `o` (the checkbox first)."""
-    columns = list(model_admin.get_list_display(request))
-    if model_admin.get_actions(request):
-        columns.insert(0, "action_checkbox")
-    return columns
+    """The list's columns as the admin numbers them in `o` (the checkbox first), read
+    once per request: the actions' permission checks would be repeated for every view
+    of a "Views" box."""
+    known = request.__dict__.setdefault("_saved_view_columns", {})
+    if model_admin not in known:
+        columns = list(model_admin.get_list_display(request))
+        if model_admin.get_actions(request):
+            columns.insert(0, "action_checkbox")
+        known[model_admin] = columns
+    return known[model_admin]
 
 
 def _sorted_by(model_admin, name: str) -> str | None:
