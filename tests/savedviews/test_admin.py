@@ -5,7 +5,9 @@ opened with the filters back; refusals write nothing."""
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from savedviews import services
@@ -146,3 +148,18 @@ def test_api_filters_without_an_admin_filter_open_as_lookups(org_a, rep_a):
     page = _client(rep_a).get(LEADS).content.decode()
     assert "assignee=none" in page and "status__in=new%2Clost" in page
     assert view.pk
+
+
+def test_the_views_box_reads_as_many_queries_for_one_view_as_for_five(org_a, rep_a, teammate_a):
+    client = _client(rep_a)
+    _view(org_a, rep_a, "One", {"status": ["new"], "ordering": ["lead_score"]}, True)
+    client.get(LEADS)
+    with CaptureQueriesContext(connection) as one:
+        client.get(LEADS)
+    for n in range(2):
+        _view(org_a, rep_a, f"Mine {n}", {"ordering": ["-lead_score"]}, False)
+        _view(org_a, teammate_a, f"Theirs {n}", {"search": ["roof"]}, True)
+    with CaptureQueriesContext(connection) as five:
+        page = client.get(LEADS)
+    assert page.content.decode().count('class="saved-view-link"') == 5
+    assert len(five) == len(one)
