@@ -1,5 +1,6 @@
-"""The views box's query (one list's views of the user and their team) can read the
-saved views index that leads with the organization."""
+"""The views box's query (one list's views of the user and their team) reads an index
+that leads with the organization: a rep's through the unique key of their names (owner,
+list), an admin's (every shared view of the list) through the list's own index."""
 
 import pytest
 from django.db import connection
@@ -10,13 +11,17 @@ from tests.factories import acting_as
 pytestmark = pytest.mark.django_db
 
 
-def test_the_views_box_query_can_use_its_index(org_a, rep_a):
-    with acting_as(rep_a, org_a):
-        views = selectors.views_for(user=rep_a, resource="leads")
+def _plan(user, organization) -> str:
+    with acting_as(user, organization):
+        views = selectors.views_for(user=user, resource="leads")
         sql, params = views.query.sql_with_params()
         with connection.cursor() as cursor:
             # A handful of rows: without this the planner rightly reads the table.
             cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute(f"EXPLAIN {sql}", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "savedview_org_resource" in plan, plan
+            return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_views_box_query_reads_an_index(org_a, rep_a, admin_a):
+    assert "savedview_name_unique" in _plan(rep_a, org_a)
+    assert "savedview_org_resource" in _plan(admin_a, org_a)
