@@ -169,9 +169,19 @@ def resource_of(model) -> str:
     return model.rbac_resource
 
 
+def _kept_private(model, user) -> Q | None:
+    """The rows of a model that keeps some rows to their owner whatever a role's scope (a
+    private saved view): its `visible_to_q(user)` names those the user may see at all."""
+    visible_to_q = getattr(model, "visible_to_q", None)
+    return visible_to_q(user) if visible_to_q is not None else None
+
+
 def visible(user, action: str, queryset: QuerySet, resource: str | None = None) -> QuerySet:
     """The rows of `queryset` the user may act on with `action`."""
     model = queryset.model
+    private = _kept_private(model, user)
+    if private is not None and user is not None:
+        queryset = queryset.filter(private)
     resource = resource or resource_of(model)
     scope = scope_for(user, action, resource)
     granted = _granted_q(user, action, model) if _has_object_grants(user) else None
@@ -222,6 +232,8 @@ def can(user, action: str, resource: str, obj=None) -> bool:
     if obj is None:
         return scope is not None or _granted_any(user, action, resource)
     if obj.organization_id != current_organization_id():
+        return False
+    if getattr(obj, "hidden_from", None) is not None and obj.hidden_from(user):
         return False
     if scope == Scope.ALL:
         return True

@@ -21,6 +21,8 @@ class Resource(models.TextChoices):
     AUDIT_LOGS = "audit_logs"
     # Data subject rights: read = export and the compliance page, delete = erasure.
     COMPLIANCE = "compliance"
+    # A person's saved list filters; read reaches the views shared within the scope.
+    SAVED_VIEWS = "saved_views"
 
 
 class Action(models.TextChoices):
@@ -62,6 +64,12 @@ def _grants(resources, actions, scope):
 
 
 ALL_ACTIONS = tuple(Action)
+# Saved views for the sales roles: their own to write, their team's shared ones to read
+# (private views stay their owner's whatever the scope: savedviews.models).
+PERSONAL_VIEWS = {
+    **_grants([Resource.SAVED_VIEWS], [Action.CREATE, Action.UPDATE, Action.DELETE], Scope.OWN),
+    **_grants([Resource.SAVED_VIEWS], [Action.READ], Scope.TEAM),
+}
 # The default roles of every organization: slug -> (name, {(resource, action): scope}).
 # "super_admin" is the platform's (User.is_superuser), kept here as a role so the
 # specification's five defaults exist in every organization; it grants what org admin does.
@@ -76,6 +84,7 @@ DEFAULT_ROLES: dict[str, tuple[str, dict]] = {
             **_grants((Resource.USERS, Resource.TEAMS, Resource.ROLES), [Action.READ], Scope.ALL),
             **_grants([Resource.TEAMS], [Action.UPDATE], Scope.TEAM),
             **_grants([Resource.ORGANIZATIONS], [Action.READ], Scope.ALL),
+            **PERSONAL_VIEWS,
         },
     ),
     "sales_rep": (
@@ -88,6 +97,7 @@ DEFAULT_ROLES: dict[str, tuple[str, dict]] = {
                 Scope.ALL,
             ),
             **_grants([Resource.ORGANIZATIONS], [Action.READ], Scope.ALL),
+            **PERSONAL_VIEWS,
         },
     ),
     "read_only": (

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "leads",
     "crm",
     "compliance",
+    "savedviews",
 ]
 
 MIDDLEWARE = [
@@ -221,6 +222,7 @@ SPECTACULAR_SETTINGS = {
         "LeadSourceEnum": "leads.choices.LeadSource",
         "ConsentSourceEnum": "compliance.choices.ConsentSource",
         "SubjectRequestStatusEnum": "compliance.choices.RequestStatus",
+        "SavedViewResourceEnum": "savedviews.models.ViewResource",
         **{
             f"{name}Enum": f"crm.choices.{name}"
             for name in (

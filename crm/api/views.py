@@ -28,6 +28,7 @@ from crm.models import (
     Task,
 )
 from leads.exceptions import InvalidTransition as LeadInvalidTransition
+from savedviews.api.filters import SavedViewQuery
 from smartweb import access
 from smartweb.api.errors import Conflict
 from smartweb.api.filters import FilterBackend
@@ -36,6 +37,8 @@ from smartweb.api.viewsets import TenantModelViewSet, TenantReadOnlyViewSet
 from smartweb.rbac import Action
 
 FILTER_BACKENDS = [FilterBackend, filters.SearchFilter, filters.OrderingFilter]
+# The lists a view can be saved of read `?view=` first.
+SAVED_VIEW_BACKENDS = [SavedViewQuery, *FILTER_BACKENDS]
 
 
 class CRMViewSet(TenantModelViewSet):
@@ -186,6 +189,7 @@ class OpportunityViewSet(CRMViewSet):
         "convert": Action.CREATE,
         "move_stage": Action.UPDATE,
     }
+    filter_backends = SAVED_VIEW_BACKENDS
     filterset_class = crm_filters.OpportunityFilter
     ordering_fields = ["weighted_value", "value", "expected_close_date", "created_at", "name"]
     ordering = ["-created_at"]
@@ -456,6 +460,7 @@ class TaskViewSet(CRMViewSet):
     queryset = Task.objects
     serializer_class = s.TaskSerializer
     action_permissions = {**CRMViewSet.action_permissions, "complete": Action.UPDATE}
+    filter_backends = SAVED_VIEW_BACKENDS
     filterset_class = crm_filters.TaskFilter
     search_fields = ["title", "description"]
     ordering_fields = ["due_at", "priority", "created_at", "status"]

@@ -18,12 +18,14 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from leads import csv_io, selectors, services
 from leads.api import filters
 from leads.api import serializers as s
 from leads.exceptions import DuplicateLead, InvalidTransition
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
+from savedviews.api.filters import SavedViewQuery
 from smartweb import access
 from smartweb.api.errors import Conflict
 from smartweb.api.pagination import CappedCountPagination, LargeListCursorPagination
@@ -122,6 +124,8 @@ class LeadViewSet(ServiceModelViewSet):
         "change_status": s.ChangeStatusSerializer,
         "merge": s.MergeSerializer,
     }
+    # `?view=` (a saved view) first, then the usual filters and ordering.
+    filter_backends = [SavedViewQuery, *api_settings.DEFAULT_FILTER_BACKENDS]
     filterset_class = filters.LeadFilter
     ordering_fields = [
         "lead_score",

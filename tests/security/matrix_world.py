@@ -1,7 +1,8 @@
 """The organization the permission matrix is checked in: one member of each default role
 and of a custom role (all in one team), a teammate and an outsider, and for each of them
 one chain of owned rows (company, lead, interaction, enrichment, consent, deal,
-proposal with its line, contract, AI call, task, their membership and API token).
+proposal with its line, contract, AI call, task, their membership, API token and a
+saved view shared with their team).
 
 Each row is known by whose it is: the acting user's ("own"), their teammate's ("team")
 or the outsider's ("all"); rows no one owns (pipelines, campaigns, roles…) need "all".
@@ -26,6 +27,7 @@ from crm.models import AICall, Campaign
 from leads import services as lead_services
 from leads.choices import LeadStatus
 from leads.models import Lead, LeadTag, Tag
+from savedviews import services as saved_view_services
 from smartweb.rbac import DEFAULT_ROLES, Action, Resource, Scope
 from smartweb.tenancy.context import tenant_context
 from tests import factories
@@ -139,6 +141,15 @@ def _chain(user: User, campaign: Campaign, tag: Tag) -> dict[type, object]:
         link=str,
     )
     Invitation.objects.filter(pk=invitation.pk).update(invited_by=user)
+    # Shared: a private view is its owner's alone whatever the scope (tests/savedviews).
+    view = saved_view_services.saved_view_create(
+        acting_user=None,
+        owner=user,
+        resource="leads",
+        name="Hot leads",
+        query={"status": ["new"]},
+        shared=True,
+    )
     rows = [
         lead.company,
         lead,
@@ -155,6 +166,7 @@ def _chain(user: User, campaign: Campaign, tag: Tag) -> dict[type, object]:
         Membership.objects.get(user=user),
         token,
         Invitation.objects.get(pk=invitation.pk),
+        view,
     ]
     return {type(row): row for row in rows}
 

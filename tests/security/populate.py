@@ -21,6 +21,7 @@ from crm.choices import AICallStatus
 from crm.models import AICall
 from leads import services as lead_services
 from leads.choices import LeadStatus
+from savedviews import services as saved_view_services
 from smartweb import access
 from smartweb.rbac import Action
 from smartweb.tenancy.context import tenant_context
@@ -110,6 +111,9 @@ def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False)
             campaign=campaign, lead=lead, provider="http", status=AICallStatus.QUEUED
         )
         crm_services.task_create(acting_user=None, title="Call back", lead=lead)
+        saved_view_services.saved_view_create(
+            acting_user=None, owner=rep, resource="tasks", name="Open", query={"status": ["open"]}
+        )
         if trash:
             _fill_trash(organization, name)
     return organization

@@ -16,6 +16,8 @@ from crm import services as crm_services
 from crm.models import Campaign, Contract, Opportunity, Pipeline, PipelineStage, Proposal, Task
 from leads import services as lead_services
 from leads.models import Interaction, Lead, LeadEnrichment, Tag
+from savedviews import services as saved_view_services
+from savedviews.models import SavedView
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.factories import acting_as
@@ -24,7 +26,7 @@ from tests.security.populate import populate_every_tenant_table
 
 pytestmark = pytest.mark.django_db
 
-SERVICE_MODULES = (lead_services, crm_services, compliance_services)
+SERVICE_MODULES = (lead_services, crm_services, compliance_services, saved_view_services)
 # Bulk services filter what they are given to what the user may change, and say so.
 FILTERING = {"leads_rescore", "leads_change_status"}
 
@@ -63,6 +65,9 @@ def _rows():
         "campaign": first(Campaign),
         "task": first(Task),
         "subject_request": first(SubjectRequest),
+        "view": first(SavedView),
+        "resource": "leads",
+        "query": {},
         "status": "contacted",
         "assignee": None,
         "signer_name": "Dana",

@@ -1,0 +1,27 @@
+"""The views box's query (one list's views of the user and their team) reads an index
+that leads with the organization: a rep's through the unique key of their names (owner,
+list), an admin's (every shared view of the list) through the list's own index."""
+
+import pytest
+from django.db import connection
+
+from savedviews import selectors
+from tests.factories import acting_as
+
+pytestmark = pytest.mark.django_db
+
+
+def _plan(user, organization) -> str:
+    with acting_as(user, organization):
+        views = selectors.views_for(user=user, resource="leads")
+        sql, params = views.query.sql_with_params()
+        with connection.cursor() as cursor:
+            # A handful of rows: without this the planner rightly reads the table.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_views_box_query_reads_an_index(org_a, rep_a, admin_a):
+    assert "savedview_name_unique" in _plan(rep_a, org_a)
+    assert "savedview_org_resource" in _plan(admin_a, org_a)
