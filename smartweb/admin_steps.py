@@ -114,7 +114,9 @@ class StepsAdminMixin:
         if not step.available(obj):
             self.message_user(request, f"“{step.label}” is not possible now.", messages.ERROR)
             return HttpResponseRedirect(change_url)
-        form = step.form_class(request.POST or None, **step.form_kwargs(request, obj))
+        # Bound on a POST even when empty: a confirmation has no fields.
+        data = request.POST if request.method == "POST" else None
+        form = step.form_class(data, **step.form_kwargs(request, obj))
         if request.method == "POST" and form.is_valid():
             try:
                 with transaction.atomic():
