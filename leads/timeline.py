@@ -12,8 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import F, Model, Q, Window
-from django.db.models.functions import Lag
+from django.db.models import Model
 
 from crm.models import AICall, Opportunity, Proposal, Task
 from leads.choices import Direction, InteractionType
@@ -97,47 +96,40 @@ def _interaction_entry(interaction: Interaction) -> Entry:
 
 
 def _history_entries(lead: Lead, limit: int, notes: list[Interaction]) -> list[Entry]:
-    """Creation, status changes and score changes, from the lead's history rows: each row
-    compared with the one before it (a window over the lead's history, in the database)."""
-    order = [F("history_date").asc(), F("history_id").asc()]
-    rows = (
+    """Creation, status changes and score changes, from the lead's newest history rows,
+    each compared with the one before it."""
+    rows = list(
         Lead.history.filter(id=lead.pk)
-        .annotate(
-            previous_status=Window(Lag("status"), order_by=order),
-            previous_score=Window(Lag("lead_score"), order_by=order),
-        )
-        .filter(
-            Q(previous_status__isnull=True)
-            | ~Q(status=F("previous_status"))
-            | ~Q(lead_score=F("previous_score"))
-        )
         .select_related("history_user")
-        .order_by("-history_date", "-history_id")[:limit]
+        .only("history_id", "history_date", "history_type", "status", "lead_score", "history_user")
+        .order_by("-history_date", "-history_id")[: limit + 1]
     )
+    rows.reverse()
     reasons = _reasons(notes)
     entries = []
-    for row in reversed(list(rows)):
+    for previous, row in zip([None, *rows], rows, strict=False):
         by = _name(row.history_user)
-        if row.previous_status is None:
-            title = f"Lead created ({row.get_status_display()}, score {row.lead_score})"
-            entries.append(Entry(at=row.history_date, kind="created", title=title, by=by))
+        if previous is None:
+            if row.history_type == "+":
+                title = f"Lead created ({row.get_status_display()}, score {row.lead_score})"
+                entries.append(Entry(at=row.history_date, kind="created", title=title, by=by))
             continue
-        if row.status != row.previous_status:
+        if row.status != previous.status:
             entries.append(
                 Entry(
                     at=row.history_date,
                     kind="status",
-                    title=f"Status: {row.previous_status} → {row.status}",
-                    detail=_reason_for(reasons, row.previous_status, row.status, row.history_date),
+                    title=f"Status: {previous.status} → {row.status}",
+                    detail=_reason_for(reasons, previous.status, row.status, row.history_date),
                     by=by,
                 )
             )
-        if row.lead_score != row.previous_score:
+        if row.lead_score != previous.lead_score:
             entries.append(
                 Entry(
                     at=row.history_date,
                     kind="score",
-                    title=f"Score: {row.previous_score} → {row.lead_score}",
+                    title=f"Score: {previous.lead_score} → {row.lead_score}",
                     by=by,
                 )
             )
