@@ -93,6 +93,14 @@ def _request_for(
     kind: str, lead: Lead, subject_request: SubjectRequest | None, acting_user: User | None
 ) -> SubjectRequest:
     if subject_request is None:
+        # The person's own request, when they made one, is the one this answers.
+        subject_request = (
+            SubjectRequest.objects.select_for_update()
+            .filter(kind=kind, lead=lead, status=RequestStatus.OPEN)
+            .order_by("received_at")
+            .first()
+        )
+    if subject_request is None:
         return SubjectRequest.objects.create(
             organization_id=lead.organization_id,
             kind=kind,

@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.models import User
-from crm import selectors, services
+from crm import admin_steps, selectors, services
 from crm.choices import ContractStatus, ProposalStatus, TaskStatus
 from crm.models import (
     AICall,
@@ -47,6 +47,7 @@ from smartweb.admin import (
     TenantOwnedModelAdmin,
     adopt,
 )
+from smartweb.admin_steps import StepsAdminMixin
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource
@@ -268,7 +269,7 @@ class ConvertLeadForm(forms.Form):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(CRMAdmin):
+class OpportunityAdmin(StepsAdminMixin, CRMAdmin):
     assignee_field = "owner"
     list_display = [
         "name",
@@ -311,6 +312,7 @@ class OpportunityAdmin(CRMAdmin):
         "closed_at",
     ]
     inlines = [ProposalInline, TaskInline]
+    steps = admin_steps.OPPORTUNITY_STEPS
     actions = [*CRMAdmin.actions, "move_to_next_stage"]
     change_list_template = "crm/admin/change_list.html"
     editable_fields = ["name", "value", "currency", "probability", "owner", "expected_close_date"]
@@ -374,7 +376,9 @@ class OpportunityAdmin(CRMAdmin):
     def convert_view(self, request):
         if not access.can(request.user, Action.CREATE, Resource.OPPORTUNITIES):
             raise PermissionDenied
-        form = ConvertLeadForm(request.POST or None, user=request.user)
+        # Opened from a lead's page, the form starts on that lead.
+        initial = {"lead": request.GET.get("lead")}
+        form = ConvertLeadForm(request.POST or None, user=request.user, initial=initial)
         if request.method == "POST" and form.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
             try:
@@ -508,13 +512,14 @@ class ProposalForm(forms.ModelForm):
 
 
 @admin.register(Proposal)
-class ProposalAdmin(CRMAdmin):
+class ProposalAdmin(StepsAdminMixin, CRMAdmin):
     form = ProposalForm
     list_display = ["number", "title", "opportunity", "status", "total", "currency", "valid_until"]
     list_filter = ["status"]
     list_select_related = ["opportunity"]
     search_fields = ["number", "title", "opportunity__name"]
     inlines = [LineItemInline]
+    steps = admin_steps.PROPOSAL_STEPS
     actions = [*CRMAdmin.actions, "send", "mark_accepted", "mark_rejected"]
     readonly_fields = [
         "number",
@@ -585,7 +590,7 @@ class ProposalAdmin(CRMAdmin):
 
 
 @admin.register(Contract)
-class ContractAdmin(CRMAdmin):
+class ContractAdmin(StepsAdminMixin, CRMAdmin):
     list_display = [
         "number",
         "title",
@@ -626,6 +631,7 @@ class ContractAdmin(CRMAdmin):
         "signed_at",
     ]
     actions = [*CRMAdmin.actions, "send", "sign", "activate", "terminate"]
+    steps = admin_steps.CONTRACT_STEPS
     editable_fields = ["title", "start_date", "end_date", "terms", "signer_name", "signer_email"]
 
     def has_add_permission(self, request):

@@ -20,9 +20,10 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
-from leads import csv_io, selectors, services
+from leads import admin_hub, csv_io, selectors, services
+from leads.admin_hub import LeadHubMixin
 from leads.choices import LeadStatus, WebsiteStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.normalize import normalize_email, normalize_phone
@@ -80,17 +81,6 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return access.can(request.user, Action.READ, Resource.LEADS, obj=obj)
-
-
-class InteractionInline(ReadOnlyInline):
-    model = Interaction
-    verbose_name_plural = "timeline"
-    fields = ["occurred_at", "type", "direction", "subject", "outcome", "created_by"]
-    readonly_fields = fields
-    ordering = ["-occurred_at"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("created_by").defer("search_vector")
 
 
 class EnrichmentInline(ReadOnlyInline):
@@ -327,7 +317,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Lead)
-class LeadAdmin(LeadsAdmin):
+class LeadAdmin(LeadHubMixin, LeadsAdmin):
     form = LeadAdminForm
     assignee_field = "assigned_to"
     list_display = [
@@ -393,7 +383,8 @@ class LeadAdmin(LeadsAdmin):
         ),
         (None, {"fields": ["notes", "status_changed_at", "merged_into", "created_at"]}),
     ]
-    inlines = [LeadTagInline, InteractionInline, EnrichmentInline]
+    # The interactions are on the page's timeline (admin_hub), with everything else.
+    inlines = [LeadTagInline, EnrichmentInline]
     actions = [
         "restore_selected",
         "assign_selected",
@@ -427,21 +418,7 @@ class LeadAdmin(LeadsAdmin):
 
     @admin.display(description="breakdown")
     def score_table(self, obj):
-        factors = (obj.score_breakdown or {}).get("factors", {})
-        if not factors:
-            return "—"
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((name, f["weight"], f["points"], f["reason"]) for name, f in factors.items()),
-        )
-        override = (obj.score_breakdown or {}).get("override")
-        note = format_html("<p>Set by hand to {}.</p>", override) if override is not None else ""
-        return format_html(
-            "{}<table><tr><th>factor</th><th>weight</th><th>points</th><th>why</th></tr>{}</table>",
-            note,
-            rows,
-        )
+        return admin_hub.score_table(obj)
 
     def save_model(self, request, obj, form, change):
         data = form_changes(form, services.LEAD_FIELDS)

@@ -1,0 +1,351 @@
+"""The lead page as the hub of the sales work: the steps allowed now on this lead (qualify,
+disqualify or move along the status graph, log a call, email, meeting or note, create a
+task, convert, propose, erase the person's data), its timeline and its score explained.
+
+Each step runs the service the API runs (`leads.services`, `crm.services`,
+`compliance.services`). Conversion and proposals are done on the pages that exist for
+them (the convert page, the proposal form), opened on this lead.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from compliance import services as compliance_services
+from compliance.choices import RequestKind, RequestStatus
+from compliance.models import SubjectRequest
+from crm import services as crm_services
+from crm.choices import TaskPriority, TaskType
+from crm.models import Opportunity
+from leads import scoring, services, timeline
+from leads.choices import Direction, InteractionType, LeadStatus, Outcome
+from leads.models import Lead
+from smartweb import access
+from smartweb.admin_steps import Step, StepsAdminMixin
+from smartweb.rbac import Action, Resource
+
+# Statuses with a step of their own: qualify and disqualify have buttons, and a lead is
+# converted by the convert page (which creates its opportunity).
+OWN_STEP_STATUSES = (LeadStatus.QUALIFIED, LeadStatus.UNQUALIFIED, LeadStatus.CONVERTED)
+
+
+def _may_update(user, lead: Lead) -> bool:
+    return access.can(user, Action.UPDATE, Resource.LEADS, obj=lead)
+
+
+def _live(lead: Lead) -> bool:
+    return lead.deleted_at is None
+
+
+def _open_opportunity(lead: Lead) -> Opportunity | None:
+    """The lead's open opportunity (read once per page, kept on the lead)."""
+    if "_open_opportunity" not in lead.__dict__:
+        lead._open_opportunity = Opportunity.objects.open().filter(lead=lead).first()
+    return lead._open_opportunity
+
+
+# --- status ------------------------------------------------------------------------
+
+
+def _score_against_threshold(lead: Lead) -> tuple[int, int]:
+    threshold = services.qualification_threshold(services.organization_settings())
+    computed = (lead.score_breakdown or {}).get("score", lead.lead_score)
+    return computed, threshold
+
+
+class StatusForm(forms.Form):
+    reason = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, lead: Lead, target: str | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if target is None:
+            allowed = services.allowed_transitions(lead.status)
+            choices = [(s, LeadStatus(s).label) for s in allowed if s not in OWN_STEP_STATUSES]
+            self.fields = {"status": forms.ChoiceField(choices=choices), **self.fields}
+        elif target == LeadStatus.QUALIFIED:
+            computed, threshold = _score_against_threshold(lead)
+            if computed < threshold:
+                # The rule of `lead_change_status`, asked for before it refuses.
+                self.fields["reason"].required = True
+                self.fields["reason"].help_text = (
+                    f"Required: the computed score {computed} is below the qualification"
+                    f" threshold of {threshold}."
+                )
+
+
+class StatusStep(Step):
+    """A move along the lead status graph: to `target`, or to a status chosen on the form."""
+
+    form_class = StatusForm
+
+    def __init__(self, name: str, label: str, target: str | None = None):
+        self.name, self.label, self.target = name, label, target
+        self.done = "Status changed."
+
+    def _targets(self, lead: Lead) -> list[str]:
+        allowed = services.allowed_transitions(lead.status)
+        if self.target is not None:
+            return [self.target] if self.target in allowed else []
+        return [s for s in allowed if s not in OWN_STEP_STATUSES]
+
+    def permitted(self, user, obj) -> bool:
+        return _may_update(user, obj)
+
+    def available(self, obj) -> bool:
+        return _live(obj) and bool(self._targets(obj))
+
+    def form_kwargs(self, request, obj) -> dict:
+        return {"lead": obj, "target": self.target}
+
+    def run(self, request, obj, data):
+        services.lead_change_status(
+            lead=obj,
+            status=self.target or data["status"],
+            acting_user=request.user,
+            reason=data["reason"],
+        )
+
+
+# --- interactions ------------------------------------------------------------------
+
+
+class InteractionForm(forms.Form):
+    subject = forms.CharField(max_length=200, required=False)
+    content = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.OUTBOUND)
+    outcome = forms.ChoiceField(choices=[("", "—"), *Outcome.choices], required=False)
+    occurred_at = forms.DateTimeField(
+        required=False, help_text="When it happened (YYYY-MM-DD HH:MM); now if left empty."
+    )
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kind == InteractionType.NOTE:
+            # A note is the team's own: no direction, no outcome.
+            del self.fields["direction"], self.fields["outcome"]
+
+
+class LogStep(Step):
+    form_class = InteractionForm
+
+    def __init__(self, kind: str, label: str):
+        self.kind, self.name, self.label = kind, f"log-{kind}", label
+        self.done = f"{InteractionType(kind).label.capitalize()} logged."
+
+    def permitted(self, user, obj) -> bool:
+        # The rule of `interaction_log`: creating interactions, within the lead's scope.
+        leads = Lead.objects.filter(pk=obj.pk)
+        return access.visible(user, Action.CREATE, leads, resource=Resource.INTERACTIONS).exists()
+
+    def available(self, obj) -> bool:
+        return _live(obj)
+
+    def form_kwargs(self, request, obj) -> dict:
+        return {"kind": self.kind}
+
+    def run(self, request, obj, data):
+        values = {k: v for k, v in data.items() if v not in (None, "")}
+        values.setdefault("direction", Direction.INTERNAL)
+        services.interaction_log(
+            lead=obj, acting_user=request.user, data={**values, "type": self.kind}
+        )
+
+
+# --- tasks -------------------------------------------------------------------------
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    type = forms.ChoiceField(choices=TaskType.choices, initial=TaskType.FOLLOW_UP)
+    priority = forms.ChoiceField(choices=TaskPriority.choices, initial=TaskPriority.NORMAL)
+    due_at = forms.DateTimeField(required=False, help_text="YYYY-MM-DD HH:MM")
+    assigned_to = forms.ModelChoiceField(queryset=None, required=False, empty_label="Me")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        users = access.assignable_users(user, Action.CREATE, Resource.TASKS)
+        self.fields["assigned_to"].queryset = users.order_by("email")
+
+
+class TaskStep(Step):
+    name, label, done = "task", "Create a task", "Task created."
+    form_class = TaskForm
+
+    def permitted(self, user, obj) -> bool:
+        return access.can(user, Action.CREATE, Resource.TASKS)
+
+    def available(self, obj) -> bool:
+        return _live(obj)
+
+    def form_kwargs(self, request, obj) -> dict:
+        return {"user": request.user}
+
+    def run(self, request, obj, data):
+        values = {k: v for k, v in data.items() if v not in (None, "")}
+        crm_services.task_create(acting_user=request.user, lead=obj, **values)
+
+
+# --- conversion and proposals (on their own pages) ---------------------------------
+
+
+class ConvertStep(Step):
+    name, label = "convert", "Convert to an opportunity"
+
+    def permitted(self, user, obj) -> bool:
+        return access.can(user, Action.CREATE, Resource.OPPORTUNITIES)
+
+    def available(self, obj) -> bool:
+        return (
+            _live(obj)
+            and obj.status in crm_services.CONVERTIBLE_LEAD_STATUSES
+            and _open_opportunity(obj) is None
+        )
+
+    def link(self, obj) -> str:
+        return f"{reverse('admin:crm_opportunity_convert')}?{urlencode({'lead': obj.pk})}"
+
+
+class ProposalStep(Step):
+    name, label = "proposal", "Create a proposal"
+
+    def permitted(self, user, obj) -> bool:
+        opportunity = _open_opportunity(obj)
+        return (
+            opportunity is not None
+            and access.can(user, Action.CREATE, Resource.PROPOSALS)
+            and access.can(user, Action.READ, Resource.OPPORTUNITIES, obj=opportunity)
+        )
+
+    def available(self, obj) -> bool:
+        return _live(obj) and _open_opportunity(obj) is not None
+
+    def link(self, obj) -> str:
+        query = urlencode({"opportunity": _open_opportunity(obj).pk})
+        return f"{reverse('admin:crm_proposal_add')}?{query}"
+
+
+# --- erasure -----------------------------------------------------------------------
+
+
+class EraseStep(Step):
+    name, label = "erase", "Erase the person's data (GDPR)"
+    button = "Yes, erase this person's data"
+    done = "The person's data was erased."
+    warning = (
+        "The personal data of this lead's person will be overwritten everywhere, history"
+        " included, and their emails and phones put on the suppression list. An open"
+        " erasure request of theirs is answered by it. This cannot be undone."
+    )
+
+    def permitted(self, user, obj) -> bool:
+        return access.can(user, Action.DELETE, Resource.COMPLIANCE) and access.can(
+            user, Action.DELETE, Resource.LEADS, obj=obj
+        )
+
+    def available(self, obj) -> bool:
+        erased = SubjectRequest.objects.filter(
+            lead=obj, kind=RequestKind.ERASURE, status=RequestStatus.COMPLETED
+        )
+        return not erased.exists()
+
+    def run(self, request, obj, data):
+        compliance_services.erase_subject(lead=obj, acting_user=request.user, request=request)
+
+
+LEAD_STEPS: tuple[Step, ...] = (
+    StatusStep("qualify", "Qualify", LeadStatus.QUALIFIED),
+    StatusStep("disqualify", "Disqualify", LeadStatus.UNQUALIFIED),
+    StatusStep("status", "Change status"),
+    LogStep(InteractionType.CALL, "Log a call"),
+    LogStep(InteractionType.EMAIL, "Log an email"),
+    LogStep(InteractionType.MEETING, "Log a meeting"),
+    LogStep(InteractionType.NOTE, "Add a note"),
+    TaskStep(),
+    ConvertStep(),
+    ProposalStep(),
+    EraseStep(),
+)
+
+
+# --- the page ----------------------------------------------------------------------
+
+
+def admin_url(obj) -> str:
+    meta = obj._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+
+
+class LeadHubMixin(StepsAdminMixin):
+    """The lead's change page with its next steps and timeline (mix into the lead admin)."""
+
+    steps = LEAD_STEPS
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            entries = timeline.lead_timeline(lead=obj, user=request.user)
+            context["timeline"] = [
+                (entry, admin_url(entry.obj) if entry.obj is not None else "") for entry in entries
+            ]
+            context["timeline_limit"] = timeline.LIMIT
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+# --- the score ---------------------------------------------------------------------
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value or "—")
+
+
+def score_table(lead: Lead):
+    """The score and what made it: each factor's weight, how well the lead meets it, the
+    points it brings and why; the threshold a lead qualifies at; a score set by hand."""
+    breakdown = lead.score_breakdown or {}
+    factors = breakdown.get("factors") or {}
+    if not factors:
+        return "Not scored yet."
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                name.replace("_", " ").capitalize(),
+                _number(factor.get("weight")),
+                f"{round(100 * factor['value'])} %" if "value" in factor else "—",
+                _number(factor.get("points")),
+                factor.get("reason", ""),
+            )
+            for name, factor in factors.items()
+        ),
+    )
+    computed, threshold = _score_against_threshold(lead)
+    notes = [
+        format_html(
+            "Computed score <strong>{}</strong> (the sum of the points); a lead qualifies"
+            " from {} without a reason.",
+            computed,
+            threshold,
+        )
+    ]
+    if breakdown.get("do_not_contact"):
+        notes.append(format_html("The lead asked not to be contacted: its score is 0."))
+    if breakdown.get("override") is not None:
+        notes.append(format_html("Set by hand to <strong>{}</strong>.", breakdown["override"]))
+    unknown = set(factors) - set(scoring.FACTORS)
+    if unknown:
+        notes.append(format_html("Scored with factors no longer used: {}.", ", ".join(unknown)))
+    return format_html(
+        '<table class="score-breakdown"><thead><tr><th>factor</th><th>weight</th>'
+        "<th>met</th><th>points</th><th>why</th></tr></thead><tbody>{}</tbody></table>{}",
+        rows,
+        format_html_join("", "<p>{}</p>", ((note,) for note in notes)),
+    )
+
+
+__all__ = ["LEAD_STEPS", "LeadHubMixin", "admin_url", "score_table"]

@@ -1,0 +1,145 @@
+"""Next steps on a change page: the workflow steps allowed now, each a small form.
+
+A model admin lists its `steps`; its change page shows a button for each step the user
+may take on this row now (their permission and the row's state), and each step is a page
+of its own (`<id>/steps/<name>/`) whose form runs the same service function as the API.
+Another organization's row is a 404, a step the user may not take a 403; a step the
+services refuse shows their reason on the form, with the user's input kept.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from smartweb.errors import REFUSALS, refusal_message
+
+STEP_TEMPLATE = "admin/step_form.html"
+
+
+class Step:
+    """One workflow step of a row. Subclasses say who may take it (`permitted`), when
+    (`available`), what it asks (`form_class`, `form_kwargs`) and do it (`run`, which
+    calls a service and returns the row to show next, or None for this one). A step done
+    on a page that exists already (a convert page, an add form) gives its `link`."""
+
+    name = ""
+    label = ""
+    done = ""
+    # Shown above the form of a step that cannot be undone.
+    warning = ""
+    button = ""
+    form_class: type[forms.Form] = forms.Form
+
+    def permitted(self, user, obj) -> bool:
+        raise NotImplementedError
+
+    def available(self, obj) -> bool:
+        return True
+
+    def form_kwargs(self, request, obj) -> dict:
+        return {}
+
+    def run(self, request, obj, data: dict):
+        raise NotImplementedError
+
+    def link(self, obj) -> str | None:
+        return None
+
+
+def add_refusal(form: forms.Form, exc: Exception) -> None:
+    """A service's refusal on the form: each message on its field when the form has it."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, refusal_message(exc, default="You do not have permission to do this."))
+
+
+class StepsAdminMixin:
+    """Mix into a `TenantModelAdmin` before it; set `steps`."""
+
+    steps: tuple[Step, ...] = ()
+
+    def _step_url_name(self) -> str:
+        return f"{self.model._meta.app_label}_{self.model._meta.model_name}_step"
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/steps/<slug:name>/",
+                self.admin_site.admin_view(self.step_view),
+                name=self._step_url_name(),
+            ),
+            *super().get_urls(),
+        ]
+
+    def next_steps(self, request, obj) -> list[tuple[Step, str]]:
+        """The steps the user may take on `obj` now, each with where its button leads."""
+        offered = []
+        for step in self.steps:
+            if step.available(obj) and step.permitted(request.user, obj):
+                url = step.link(obj) or reverse(
+                    f"admin:{self._step_url_name()}", args=[obj.pk, step.name]
+                )
+                offered.append((step, url))
+        return offered
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            context["next_steps"] = self.next_steps(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def step_view(self, request, object_id, name):
+        obj = self.get_object(request, unquote(object_id))  # 404 outside the user's reach
+        if obj is None:
+            raise Http404("No such row.")
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        step = next((s for s in self.steps if s.name == name), None)
+        if step is None:
+            raise Http404("No such step.")
+        if not step.permitted(request.user, obj):
+            raise PermissionDenied
+        change_url = reverse(
+            f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_change",
+            args=[obj.pk],
+        )
+        if not step.available(obj):
+            self.message_user(request, f"“{step.label}” is not possible now.", messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        # Bound on a POST even when empty: a confirmation has no fields.
+        data = request.POST if request.method == "POST" else None
+        form = step.form_class(data, **step.form_kwargs(request, obj))
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():
+                    result = step.run(request, obj, form.cleaned_data)
+            except REFUSALS as exc:
+                add_refusal(form, exc)
+            else:
+                self.message_user(request, step.done, messages.SUCCESS)
+                return HttpResponseRedirect(self._after(result) or change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{step.label}: {obj}",
+            "opts": self.model._meta,
+            "original": obj,
+            "step": step,
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, STEP_TEMPLATE, context)
+
+    @staticmethod
+    def _after(result) -> str | None:
+        if result is None or getattr(result, "pk", None) is None:
+            return None
+        meta = result._meta
+        return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[result.pk])
