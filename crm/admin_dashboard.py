@@ -44,7 +44,7 @@ class DashboardFilter(forms.Form):
         end = cleaned["end"] = cleaned.get("end") or self.default.end
         if end < start:
             raise forms.ValidationError("The end of the period is before its start.")
-        if len(dashboard.Period(start, end).months()) >= dashboard.MAX_MONTHS:
+        if dashboard.month_count(start, end) > dashboard.MAX_MONTHS:
             raise forms.ValidationError("Choose a period of two years at most.")
         return cleaned
 

@@ -43,11 +43,8 @@ class Period:
         return cls(start=_add_months(month, -5), end=_add_months(month, 7) - dt.timedelta(days=1))
 
     def months(self) -> list[dt.date]:
-        first, months = self.start.replace(day=1), []
-        while first <= self.end and len(months) < MAX_MONTHS:
-            months.append(first)
-            first = _add_months(first, 1)
-        return months
+        count = min(month_count(self.start, self.end), MAX_MONTHS)
+        return [_add_months(self.start.replace(day=1), n) for n in range(count)]
 
     def moments(self) -> tuple[dt.datetime, dt.datetime]:
         """The range as [start, end) instants in the project's time zone."""
@@ -56,6 +53,11 @@ class Period:
             dt.datetime.combine(self.start, dt.time(), tzinfo=zone),
             dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), tzinfo=zone),
         )
+
+
+def month_count(start: dt.date, end: dt.date) -> int:
+    """How many calendar months the range touches."""
+    return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
 def _add_months(month: dt.date, n: int) -> dt.date:
@@ -192,6 +194,3 @@ def _label(choices, code: str) -> str:
         return str(choices(code).label)
     except ValueError:
         return code
-
-
-__all__ = ["Period", "by_month", "call_outcomes", "funnel", "lead_sources", "totals"]
