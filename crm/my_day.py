@@ -56,14 +56,23 @@ class MyDay:
 
 
 def can_see_team(user) -> bool:
-    """A toggle to the team's day for whoever reads the team's tasks or more."""
+    """A toggle to the team's day for a member of a team who reads its tasks or more."""
+    membership = current_membership()
     scope = access.scope_for(user, Action.READ, Resource.TASKS)
-    return scope in (Scope.TEAM, Scope.ALL)
+    return (
+        membership is not None
+        and membership.team_id is not None
+        and scope
+        in (
+            Scope.TEAM,
+            Scope.ALL,
+        )
+    )
 
 
 def _people(user, who: str) -> list:
     if who == TEAM:
-        return access.team_member_ids(current_membership()) or [user.pk]
+        return access.team_member_ids(current_membership())
     return [user.pk]
 
 
@@ -88,7 +97,8 @@ def my_day(*, user, who: str = ME, now: dt.datetime | None = None) -> MyDay:
     outcome; new leads newest first; open deals expected to close this month, soonest
     first, with their weighted value."""
     now = now or timezone.now()
-    team = who == TEAM and can_see_team(user)
+    allowed = can_see_team(user)
+    team = who == TEAM and allowed
     people = _people(user, TEAM if team else ME)
 
     tasks, tasks_readable = _visible(user, Task.objects.filter(status__in=TASK_OPEN_STATUSES))
@@ -135,7 +145,7 @@ def my_day(*, user, who: str = ME, now: dt.datetime | None = None) -> MyDay:
         task.outcome_label = CallOutcome(task.call_outcome).label if task.call_outcome else ""
     return MyDay(
         who=TEAM if team else ME,
-        can_see_team=can_see_team(user),
+        can_see_team=allowed,
         tasks=_section(due, tasks_readable),
         follow_ups=follow_up_section,
         new_leads=_section(leads, leads_readable),
