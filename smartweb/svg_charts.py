@@ -28,14 +28,17 @@ class Series:
     color: str = ""
 
 
-def ticks(largest, count: int = 5) -> list[Decimal]:
-    """Round values from 0 to at least `largest`, about `count` steps."""
+def ticks(largest, count: int = 5, *, whole: bool = False) -> list[Decimal]:
+    """Round values from 0 to at least `largest`, about `count` steps (whole numbers
+    only, for counts, when `whole`)."""
     largest = Decimal(largest or 0)
     if largest <= 0:
         return [Decimal(0), Decimal(1)]
     rough = largest / count
     magnitude = Decimal(10) ** math.floor(math.log10(rough))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= rough)
+    if whole:
+        step = max(step, Decimal(1))
     steps = math.ceil(largest / step)
     return [step * i for i in range(steps + 1)]
 
@@ -161,14 +164,16 @@ def hbar_chart(
     series: list[Series],
     *,
     label: str = "",
-    width: int = 640,
-    row: int = 26,
+    width: int = 480,
+    row: int = 24,
+    whole: bool = True,
 ) -> SafeString:
     """Horizontal bars, one row per category (labels on the left), values on the bottom
-    axis. Several series overlap in a row, the first the widest (e.g. leads, converted)."""
+    axis. Several series overlap in a row, the first the widest (e.g. leads, converted).
+    Counts by default: whole-number ticks."""
     series = _colored(series)
-    scale = ticks(max((v for s in series for v in s.values), default=0), count=4)
-    left, right, top, bottom = 150, 40, 22, 24
+    scale = ticks(max((v for s in series for v in s.values), default=0), count=4, whole=whole)
+    left, right, top, bottom = 120, 36, 22, 24
     plot_w = width - left - right
     height = top + row * max(len(categories), 1) + bottom
     base = height - bottom

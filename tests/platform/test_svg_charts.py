@@ -11,6 +11,8 @@ def test_ticks_are_round_and_cover_the_largest_value():
     assert ticks(7) == [0, 2, 4, 6, 8]
     assert ticks(Decimal("1234.50")) == [0, 500, 1000, 1500]
     assert ticks(0) == [0, 1]  # an empty chart still has an axis
+    assert ticks(2, count=4) == [0, Decimal("0.5"), 1, Decimal("1.5"), 2]
+    assert ticks(2, count=4, whole=True) == [0, 1, 2]  # no half a call
 
 
 def test_a_bar_chart_labels_each_category_once_with_an_axis():
