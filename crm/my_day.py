@@ -58,16 +58,9 @@ class MyDay:
 def can_see_team(user) -> bool:
     """A toggle to the team's day for a member of a team who reads its tasks or more."""
     membership = current_membership()
-    scope = access.scope_for(user, Action.READ, Resource.TASKS)
-    return (
-        membership is not None
-        and membership.team_id is not None
-        and scope
-        in (
-            Scope.TEAM,
-            Scope.ALL,
-        )
-    )
+    if membership is None or membership.team_id is None:
+        return False
+    return access.scope_for(user, Action.READ, Resource.TASKS) in (Scope.TEAM, Scope.ALL)
 
 
 def _people(user, who: str) -> list:
@@ -102,13 +95,19 @@ def my_day(*, user, who: str = ME, now: dt.datetime | None = None) -> MyDay:
     people = _people(user, TEAM if team else ME)
 
     tasks, tasks_readable = _visible(user, Task.objects.filter(status__in=TASK_OPEN_STATUSES))
-    tasks = tasks.filter(assigned_to__in=people).annotate(
-        call_outcome=Subquery(AICall.objects.filter(pk=OuterRef("ai_call_id")).values("outcome"))
-    )
+    tasks = tasks.filter(assigned_to__in=people)
     end_of_today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     end_of_today += dt.timedelta(days=1)
     due = tasks.filter(ai_call__isnull=True, due_at__lt=end_of_today).order_by("due_at")
-    follow_ups = tasks.filter(ai_call__isnull=False).order_by("due_at")
+    follow_ups = (
+        tasks.filter(ai_call__isnull=False)
+        .annotate(
+            call_outcome=Subquery(
+                AICall.objects.filter(pk=OuterRef("ai_call_id")).values("outcome")
+            )
+        )
+        .order_by("due_at")
+    )
 
     leads, leads_readable = _visible(user, Lead.objects.filter(status=LeadStatus.NEW))
     leads = (
