@@ -9,8 +9,6 @@ current organization and the user's permission scope.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,6 +21,7 @@ from django.utils.html import format_html
 
 from accounts.models import User
 from crm import admin_steps, selectors, services
+from crm.admin_dashboard import dashboard_view
 from crm.choices import ContractStatus, ProposalStatus, TaskStatus
 from crm.models import (
     AICall,
@@ -404,60 +403,12 @@ class OpportunityAdmin(StepsAdminMixin, CRMAdmin):
 
 @admin.register(SalesDashboard)
 class SalesDashboardAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
-    """The dashboard: pipeline funnel, weighted value by month, lead sources and AI call
-    outcomes, for whoever may read opportunities (each chart within their scope)."""
+    """The dashboard (`crm.admin_dashboard`): totals, value by month, pipeline funnel, lead
+    sources and AI call outcomes, for whoever may read opportunities (each chart within
+    their scope)."""
 
     def changelist_view(self, request, extra_context=None):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Sales dashboard",
-            "opts": self.model._meta,
-            **dashboard_charts(request.user),
-        }
-        return TemplateResponse(request, "crm/admin/dashboard.html", context)
-
-
-def _share(value, largest) -> float:
-    """A bar's length in percent of the largest one (at least a sliver when not zero)."""
-    if not largest or not value:
-        return 0.0
-    return max(round(float(value) * 100 / float(largest), 1), 1.0)
-
-
-def dashboard_charts(user) -> dict:
-    """The dashboard's four charts, as rows with their bar lengths computed."""
-    pipeline = Pipeline.objects.filter(is_default=True).first()
-    funnel = selectors.funnel(pipeline=pipeline, user=user) if pipeline else []
-    most = max((row["count"] for row in funnel), default=0)
-    for row in funnel:
-        row["share"] = _share(row["count"], most)
-    months = selectors.forecast(user=user, months=6)
-    highest = max((max(r["weighted_value"], r["won_value"]) for r in months), default=Decimal(0))
-    for index, row in enumerate(months):
-        # SVG columns: 150 px tall at most, standing on the axis at y = 160.
-        row["x"] = 10 + index * (400 // max(len(months), 1))
-        row["weighted_h"] = round(_share(row["weighted_value"], highest) * 1.5)
-        row["won_h"] = round(_share(row["won_value"], highest) * 1.5)
-        row["weighted_y"] = 160 - row["weighted_h"]
-        row["won_y"] = 160 - row["won_h"]
-    sources = selectors.lead_sources(user=user)
-    most_leads = max((row["count"] for row in sources), default=0)
-    for row in sources:
-        row["share"] = _share(row["count"], most_leads)
-        row["converted_share"] = _share(row["converted"], most_leads)
-    outcomes = selectors.call_outcomes(access.visible(user, Action.READ, AICall.objects.all()))
-    most_calls = max((row["count"] for row in outcomes["by_outcome"]), default=0)
-    for row in outcomes["by_outcome"]:
-        row["share"] = _share(row["count"], most_calls)
-    return {
-        "pipeline": pipeline,
-        "funnel": funnel,
-        "months": months,
-        "sources": sources,
-        "outcomes": outcomes,
-    }
+        return dashboard_view(self, request)
 
 
 # --- proposals ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import CharField, Count, DateField, Func, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import CharField, Count, DateField, Func, OuterRef, Prefetch, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -19,7 +19,6 @@ from accounts.models import Membership, User
 from crm.choices import AICallStatus, OpportunityStatus
 from crm.models import AICall, Opportunity, Pipeline, PipelineStage, Proposal
 from crm.services import organization_currency
-from leads.choices import LeadStatus
 from leads.models import Company, Lead
 from smartweb import access, listing
 from smartweb.rbac import Action
@@ -218,38 +217,6 @@ def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dic
             for currency in currencies
         )
     return rows
-
-
-def funnel(*, pipeline: Pipeline, user) -> list[dict]:
-    """Per stage: how many opportunities and how much weighted value (all currencies)."""
-    counts = {
-        row["stage_id"]: row
-        for row in visible_opportunities(user)
-        .filter(pipeline=pipeline)
-        .order_by()
-        .values("stage_id")
-        .annotate(n=Count("pk"), weighted=Sum("weighted_value"), value=Sum("value"))
-    }
-    return [
-        {
-            "stage": stage,
-            "count": counts.get(stage.pk, {}).get("n", 0),
-            "value": counts.get(stage.pk, {}).get("value") or ZERO,
-            "weighted_value": counts.get(stage.pk, {}).get("weighted") or ZERO,
-        }
-        for stage in pipeline.stages.all()
-    ]
-
-
-def lead_sources(*, user) -> list[dict]:
-    """Leads per source, and how many of them were converted."""
-    return list(
-        access.visible(user, Action.READ, Lead.objects.all())
-        .order_by()
-        .values("source")
-        .annotate(count=Count("pk"), converted=Count("pk", filter=Q(status=LeadStatus.CONVERTED)))
-        .order_by("-count")
-    )
 
 
 def call_outcomes(calls: QuerySet[AICall]) -> dict:

@@ -74,6 +74,14 @@ class TenantAdminSite(admin.AdminSite):
             context["current_organization_id"] = current_organization_id()
         return context
 
+    def index(self, request, extra_context=None):
+        """The home page: the user's day above the app list. Imported here: the platform
+        layer does not import an app at load time."""
+        from crm.my_day import my_day
+
+        day = my_day(user=request.user, who=request.GET.get("day", "me"))
+        return super().index(request, {"my_day": day, **(extra_context or {})})
+
     @staticmethod
     def organization_choices(user) -> list[tuple[str, str]]:
         from accounts.models import Organization

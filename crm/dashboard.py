@@ -1,0 +1,196 @@
+"""Read paths of the sales dashboard, filtered by a date range and an owner. Each takes the
+requesting user and reads only what the permission service lets them see. Money is summed
+per currency and never added across currencies; codes come with their choices' labels.
+
+The range means, per chart: the months shown (won in the month, or open and expected to
+close in it), the deals opened in it (funnel), the leads created in it (sources), the
+calls placed in it (outcomes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from crm.choices import AICallStatus, CallOutcome, OpportunityStatus
+from crm.models import AICall, Pipeline
+from crm.selectors import ZERO, Money, MonthOfDate, visible_opportunities
+from leads.choices import LeadSource, LeadStatus
+from leads.models import Lead
+from smartweb import access
+from smartweb.rbac import Action
+
+MAX_MONTHS = 24
+
+
+@dataclass(frozen=True)
+class Period:
+    """From `start` to `end`, both included; optionally one owner's (a user id)."""
+
+    start: dt.date
+    end: dt.date
+    owner_id: object = None
+
+    @classmethod
+    def default(cls, today: dt.date | None = None) -> Period:
+        """The last six months and the next six: what was won, and what is coming."""
+        month = (today or timezone.localdate()).replace(day=1)
+        return cls(start=_add_months(month, -5), end=_add_months(month, 7) - dt.timedelta(days=1))
+
+    def months(self) -> list[dt.date]:
+        count = min(month_count(self.start, self.end), MAX_MONTHS)
+        return [_add_months(self.start.replace(day=1), n) for n in range(count)]
+
+    def moments(self) -> tuple[dt.datetime, dt.datetime]:
+        """The range as [start, end) instants in the project's time zone."""
+        zone = timezone.get_current_timezone()
+        return (
+            dt.datetime.combine(self.start, dt.time(), tzinfo=zone),
+            dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), tzinfo=zone),
+        )
+
+
+def month_count(start: dt.date, end: dt.date) -> int:
+    """How many calendar months the range touches."""
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def _add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _owned(queryset: QuerySet, owner_field: str, period: Period) -> QuerySet:
+    return queryset.filter(**{owner_field: period.owner_id}) if period.owner_id else queryset
+
+
+def totals(*, user, period: Period) -> dict[str, Money]:
+    """The open pipeline expected to close in the range, and what was won in it."""
+    deals = _owned(visible_opportunities(user), "owner", period)
+    starts, ends = period.moments()
+    found = {"open": Money(), "won": Money()}
+    rows = (
+        deals.filter(
+            Q(
+                status=OpportunityStatus.OPEN,
+                expected_close_date__gte=period.start,
+                expected_close_date__lte=period.end,
+            )
+            | Q(status=OpportunityStatus.WON, closed_at__gte=starts, closed_at__lt=ends)
+        )
+        .order_by()
+        .values("status", "currency")
+        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum("weighted_value"))
+    )
+    for row in rows:
+        found[row["status"]].add(row["currency"], row["n"], row["value"], row["weighted"])
+    return found
+
+
+def by_month(*, user, period: Period) -> dict[str, list[dict]]:
+    """Per currency, per month of the range: the weighted value of the open deals expected
+    to close in it and the value won in it. Two queries."""
+    months = period.months()
+    deals = _owned(visible_opportunities(user), "owner", period)
+    found: dict[str, dict[dt.date, dict]] = defaultdict(
+        lambda: {m: {"month": m, "weighted_value": ZERO, "won_value": ZERO} for m in months}
+    )
+    last = _add_months(months[-1], 1) if months else period.start
+    opened = (
+        deals.open()
+        .filter(expected_close_date__gte=period.start, expected_close_date__lt=last)
+        .annotate(month=MonthOfDate("expected_close_date"))
+        .values("month", "currency")
+        .annotate(weighted=Sum("weighted_value"))
+        .order_by()
+    )
+    for row in opened:
+        found[row["currency"]][row["month"]]["weighted_value"] = row["weighted"] or ZERO
+    starts, _ = period.moments()
+    ends = dt.datetime.combine(last, dt.time(), tzinfo=timezone.get_current_timezone())
+    won = (
+        deals.filter(status=OpportunityStatus.WON, closed_at__gte=starts, closed_at__lt=ends)
+        .annotate(month=TruncMonth("closed_at"))
+        .values("month", "currency")
+        .annotate(value=Sum("value"))
+        .order_by()
+    )
+    for row in won:
+        month = timezone.localtime(row["month"]).date()
+        if month in months:
+            found[row["currency"]][month]["won_value"] = row["value"] or ZERO
+    return {currency: list(found[currency].values()) for currency in sorted(found)}
+
+
+def funnel(*, user, pipeline: Pipeline, period: Period) -> list[dict]:
+    """Per stage of the pipeline, the deals opened in the range: how many, and their
+    weighted value per currency (`money`)."""
+    starts, ends = period.moments()
+    rows = (
+        _owned(visible_opportunities(user), "owner", period)
+        .filter(pipeline=pipeline, created_at__gte=starts, created_at__lt=ends)
+        .order_by()
+        .values("stage_id", "currency")
+        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum("weighted_value"))
+    )
+    per_stage: dict = defaultdict(Money)
+    for row in rows:
+        per_stage[row["stage_id"]].add(row["currency"], row["n"], row["value"], row["weighted"])
+    return [
+        {"stage": stage, "count": per_stage[stage.pk].count, "money": per_stage[stage.pk]}
+        for stage in pipeline.stages.all()
+    ]
+
+
+def lead_sources(*, user, period: Period) -> list[dict]:
+    """Leads created in the range per source (its label), and how many were converted."""
+    starts, ends = period.moments()
+    rows = (
+        _owned(access.visible(user, Action.READ, Lead.objects.all()), "assigned_to", period)
+        .filter(created_at__gte=starts, created_at__lt=ends)
+        .order_by()
+        .values("source")
+        .annotate(count=Count("pk"), converted=Count("pk", filter=Q(status=LeadStatus.CONVERTED)))
+        .order_by("-count", "source")
+    )
+    return [{**row, "label": _label(LeadSource, row["source"])} for row in rows]
+
+
+def call_outcomes(*, user, period: Period) -> dict[str, list[dict]]:
+    """Calls placed in the range by outcome and by status, with their labels. The owner
+    of a call is its lead's (a sub-select of their leads, as the permission service)."""
+    starts, ends = period.moments()
+    calls = access.visible(user, Action.READ, AICall.objects.all()).filter(
+        created_at__gte=starts, created_at__lt=ends
+    )
+    if period.owner_id:
+        calls = calls.filter(lead__in=Lead.objects.filter(assigned_to=period.owner_id).values("pk"))
+    counted = list(
+        calls.order_by().values("status", "outcome").annotate(count=Count("pk")).order_by()
+    )
+    return {
+        "by_outcome": _counted(counted, "outcome", CallOutcome),
+        "by_status": _counted(counted, "status", AICallStatus),
+    }
+
+
+def _counted(rows: list[dict], key: str, choices) -> list[dict]:
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row[key]:
+            counts[row[key]] += row["count"]
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [{key: code, "label": _label(choices, code), "count": n} for code, n in ordered]
+
+
+def _label(choices, code: str) -> str:
+    """The choice's label; a code no longer among the choices is shown as it is."""
+    try:
+        return str(choices(code).label)
+    except ValueError:
+        return code

@@ -1,0 +1,72 @@
+"""Where a rep starts the day, in the browser: the admin home lists their overdue task,
+highlighted, and leads to it; the sales dashboard shows one total per currency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from tests.crm import factories as crm_factories
+from tests.live import pages
+
+
+def test_the_home_shows_the_reps_overdue_task_highlighted(browser, read):
+    rep = User.objects.get(email=pages.email_of("rep"))
+    task = crm_factories.task(
+        pages.demo_organization(),
+        title="Live overdue: call the roofer back",
+        assigned_to=rep,
+        # long overdue: listed first, whatever the demo data's own tasks
+        due_at=timezone.now() - dt.timedelta(days=1000),
+    )
+    browser.login(rep.email)
+    browser.open(reverse("admin:index"))
+    rows = browser.texts("#my-day-tasks tr.overdue")
+    assert any(row.startswith(task.title) and "Overdue" in row for row in rows), rows
+    background = browser.read(
+        "return getComputedStyle(document.querySelector(arguments[0])).backgroundColor",
+        "#my-day-tasks tr.overdue td",
+    )
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent"), background
+    browser.click(f"#my-day-tasks a[href='{reverse('admin:crm_task_change', args=[task.pk])}']")
+    assert browser.path.startswith(reverse("admin:crm_task_change", args=[task.pk]))
+
+    # The other organization's rep sees none of it.
+    browser.login(pages.email_of("rep", "northwind"))
+    browser.open(reverse("admin:index"))
+    assert task.title not in browser.find("#content").text
+
+
+def test_the_dashboard_shows_one_total_per_currency(browser, read):
+    rep = User.objects.get(email=pages.email_of("rep"))
+    close = timezone.localdate().replace(day=1) + dt.timedelta(days=2)
+    for currency in ("EUR", "GBP"):
+        crm_factories.opportunity(
+            pages.demo_organization(),
+            owner=rep,
+            value=Decimal("1000.00"),
+            currency=currency,
+            expected_close_date=close,
+            name=f"Live {currency} website",
+        )
+    browser.login(rep.email)
+    browser.open(reverse("admin:crm_salesdashboard_changelist"))
+    totals = browser.texts("#dashboard-totals .dashboard-total.open strong")
+    currencies = [text.split()[0] for text in totals]
+    assert "EUR" in currencies and "GBP" in currencies, totals
+    assert len(currencies) == len(set(currencies)), totals  # one total per currency
+    charts = browser.read(
+        "return Array.from(document.querySelectorAll(arguments[0]), e => e.dataset.currency)",
+        ".monthly-chart",
+    )
+    assert "EUR" in charts and "GBP" in charts
+    month = timezone.localdate().strftime("%b %Y")
+    labels = browser.read(  # SVG text has no innerText
+        "return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent)",
+        ".monthly-chart[data-currency='GBP'] svg text.category",
+    )
+    assert labels.count(month) == 1, labels
