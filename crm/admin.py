@@ -14,13 +14,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.models import User
-from crm import admin_steps, selectors, services
+from crm import admin_board, admin_steps, selectors, services
 from crm.admin_dashboard import dashboard_view
 from crm.choices import ContractStatus, ProposalStatus, TaskStatus
 from crm.models import (
@@ -190,11 +189,13 @@ class PipelineAdmin(CRMAdmin):
             services.pipeline_delete(pipeline=pipeline, acting_user=request.user)
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
+            path("<uuid:object_id>/board/", view(self.board_view), name="crm_pipeline_board"),
             path(
-                "<uuid:object_id>/board/",
-                self.admin_site.admin_view(self.board_view),
-                name="crm_pipeline_board",
+                "<uuid:object_id>/board/move/",
+                view(self.board_move_view),
+                name="crm_pipeline_board_move",
             ),
             *super().get_urls(),
         ]
@@ -207,19 +208,10 @@ class PipelineAdmin(CRMAdmin):
         return super().changelist_view(request, {**(extra_context or {}), "crm_tools": tools})
 
     def board_view(self, request, object_id):
-        pipeline = get_object_or_404(self.get_queryset(request), pk=object_id)
-        if not self.has_view_permission(request, pipeline):
-            raise PermissionDenied
-        columns = selectors.pipeline_board(pipeline=pipeline, user=request.user, per_stage=25)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{pipeline.name}: board",
-            "opts": self.model._meta,
-            "pipeline": pipeline,
-            "pipelines": self.get_queryset(request).filter(deleted_at__isnull=True),
-            "columns": columns,
-        }
-        return TemplateResponse(request, "crm/admin/board.html", context)
+        return admin_board.board_view(request, self, object_id)
+
+    def board_move_view(self, request, object_id):
+        return admin_board.move_view(request, self, object_id)
 
 
 # --- opportunities --------------------------------------------------------------------

@@ -108,18 +108,63 @@ class BoardColumn:
     opportunities: list[Opportunity] = field(default_factory=list)
 
 
-def pipeline_board(*, pipeline: Pipeline, user, per_stage: int = 50) -> list[BoardColumn]:
+@dataclass(frozen=True)
+class BoardFilters:
+    """What the board is narrowed to: one owner's deals, an expected close date range."""
+
+    owner_id: object = None
+    closes_from: dt.date | None = None
+    closes_until: dt.date | None = None
+
+    def apply(self, opportunities: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+        if self.owner_id is not None:
+            opportunities = opportunities.filter(owner_id=self.owner_id)
+        if self.closes_from is not None:
+            opportunities = opportunities.filter(expected_close_date__gte=self.closes_from)
+        if self.closes_until is not None:
+            opportunities = opportunities.filter(expected_close_date__lte=self.closes_until)
+        return opportunities
+
+
+def _board_opportunities(pipeline: Pipeline, user, filters: BoardFilters | None):
+    opportunities = visible_opportunities(user).filter(pipeline=pipeline)
+    return filters.apply(opportunities) if filters is not None else opportunities
+
+
+def _stage_money(opportunities: QuerySet[Opportunity]) -> dict:
+    """stage id -> Money of the given opportunities, in one aggregate query."""
+    money: dict = defaultdict(Money)
+    sums = (
+        opportunities.order_by()
+        .values("stage_id", "currency")
+        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum("weighted_value"))
+    )
+    for row in sums:
+        money[row["stage_id"]].add(row["currency"], row["n"], row["value"], row["weighted"])
+    return money
+
+
+def board_money(*, pipeline: Pipeline, user, filters: BoardFilters | None = None) -> dict:
+    """stage id -> count and sums per currency of the deals the user may see on the board
+    (after a move, the totals as they now are). One query."""
+    return _stage_money(_board_opportunities(pipeline, user, filters))
+
+
+def pipeline_board(
+    *, pipeline: Pipeline, user, per_stage: int = 50, filters: BoardFilters | None = None
+) -> list[BoardColumn]:
     """The pipeline's stages in order, each with the count and sums of the opportunities
-    the user may see and its `per_stage` biggest by weighted value. Three queries, however
-    many opportunities: the stages with the ids of their top cards, the sums, the cards
-    with their lead and stage names and their owners (`with_names`).
+    the user may see (narrowed by `filters`) and its `per_stage` biggest by weighted
+    value. Three queries, however many opportunities: the stages with the ids of their top
+    cards, the sums, the cards with their lead and stage names and their owners
+    (`with_names`).
 
     A stage's top ids are a correlated `ARRAY(SELECT id … ORDER BY … LIMIT n)` read from
     the `crm_opp_board_stage_top` index alone (it carries the ids): one small plan, where a
     UNION of a subquery per stage took milliseconds to plan. Nothing is joined to the
     opportunities: under RLS the planner cannot size a joined tenant table and would join
     every opportunity of a large organization's stage before taking its top rows."""
-    opportunities = visible_opportunities(user).filter(pipeline=pipeline)
+    opportunities = _board_opportunities(pipeline, user, filters)
     top_ids = opportunities.filter(stage_id=OuterRef("pk")).order_by(
         "-weighted_value", "-created_at"
     )
@@ -127,16 +172,9 @@ def pipeline_board(*, pipeline: Pipeline, user, per_stage: int = 50) -> list[Boa
         top_ids=ArraySubquery(top_ids.values("pk")[:per_stage])
     )
     columns = {stage.pk: BoardColumn(stage) for stage in stages}
-    sums = (
-        opportunities.order_by()
-        .values("stage_id", "currency")
-        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum("weighted_value"))
-    )
-    for row in sums:
-        if row["stage_id"] in columns:
-            columns[row["stage_id"]].money.add(
-                row["currency"], row["n"], row["value"], row["weighted"]
-            )
+    for stage_id, money in _stage_money(opportunities).items():
+        if stage_id in columns:
+            columns[stage_id].money = money
     wanted = [pk for column in columns.values() for pk in column.stage.top_ids]
     # Each card's stage is its column's (set below): its name is not read again per card.
     cards = with_names(opportunities, stage_name=False).order_by().in_bulk(wanted)

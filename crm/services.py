@@ -88,6 +88,8 @@ STALE_QUEUED_CALL = dt.timedelta(minutes=10)
 # Calls still unreported after this long no longer keep a campaign open.
 PENDING_CALL_HORIZON = dt.timedelta(hours=24)
 WEBHOOK_TOLERANCE = dt.timedelta(minutes=5)
+# The history's change reason column holds this much of why a deal was won.
+WON_REASON_MAX_LENGTH = 100
 AUDIT_WEBHOOK_SECRET_ROTATED = "crm.webhook_secret_rotated"  # noqa: S105 (an event name)
 
 
@@ -489,11 +491,13 @@ def opportunity_move_stage(
     acting_user: User | None,
     probability: Decimal | None = None,
     lost_reason: str = "",
+    won_reason: str = "",
     reopen: bool = False,
 ) -> Opportunity:
     """Move to another stage of the same pipeline. The probability follows the stage unless
     given; a won or lost stage closes the opportunity; a closed one moves only when
-    `reopen` says so explicitly."""
+    `reopen` says so explicitly. Why it was won, if said, is the change reason of the
+    history entry of the move (an opportunity has no field for it)."""
     access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
     opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if stage.pipeline_id != opportunity.pipeline_id:
@@ -519,6 +523,8 @@ def opportunity_move_stage(
     )
     if stage.is_closed:
         _close(opportunity, stage, lost_reason)
+    if stage.is_won and won_reason.strip():
+        opportunity._change_reason = won_reason.strip()[:WON_REASON_MAX_LENGTH]
     opportunity.save()
     return opportunity
 
