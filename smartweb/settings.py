@@ -238,6 +238,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The AI call provider (crm.providers): `AI_CALL_PROVIDER_URL` and `AI_CALL_PROVIDER_KEY`
+# are read from the environment when a campaign places calls. For local demos only (read
+# with DEBUG on): with AI_CALL_DEMO_WEBHOOK_URL set, calls go to a stand-in provider that
+# posts each result, signed, to that URL after AI_CALL_DEMO_DELAY_SECONDS (crm.demo_provider).
+AI_CALL_DEMO_WEBHOOK_URL = env_str("AI_CALL_DEMO_WEBHOOK_URL", "")
+AI_CALL_DEMO_DELAY_SECONDS = env_int("AI_CALL_DEMO_DELAY_SECONDS", 5)
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Object-level grants live in a tenant table of ours (it carries organization_id).
