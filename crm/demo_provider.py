@@ -14,6 +14,7 @@ result does not change when the report is sent again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -22,9 +23,10 @@ import time
 import requests
 from django.conf import settings
 from procrastinate import RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
 
 from accounts.crypto import decrypt
-from crm.models import AICallWebhookSecret
+from crm.models import AICall, AICallWebhookSecret
 from crm.providers import CallRequest, CallStarted, ProviderUnavailable
 from smartweb.tenancy.context import tenant_context
 
@@ -58,15 +60,16 @@ class DemoCallProvider:
         from crm import jobs
 
         call_id = f"demo-{request.reference}"  # the same key gets the same call
-        jobs.demo_report_call.configure(
-            queueing_lock=f"crm.demo_report:{call_id}", schedule_in={"seconds": delay_seconds()}
-        ).defer(
-            organization_id=request.metadata["organization_id"],
-            call_id=call_id,
-            reference=request.reference,
-            contact_name=request.contact_name,
-            company_name=request.company_name,
-        )
+        # Placed again (a retried job): its result is already on its way.
+        with contextlib.suppress(AlreadyEnqueued):
+            jobs.demo_report_call.configure(
+                queueing_lock=f"crm.demo_report:{call_id}",
+                schedule_in={"seconds": delay_seconds()},
+            ).defer(
+                organization_id=request.metadata["organization_id"],
+                call_id=call_id,
+                reference=request.reference,
+            )
         return CallStarted(provider_call_id=call_id)
 
 
@@ -110,19 +113,25 @@ def signed_headers(*, organization_id: str, secret: str, body: bytes) -> dict[st
     }
 
 
-def deliver_report(*, organization_id: str, call_id: str, **call) -> int:
+def deliver_report(*, organization_id: str, call_id: str, reference: str) -> int:
     """Send the call's result to the webhook, signed; the job (crm.jobs) retries on a
-    ProviderUnavailable."""
+    ProviderUnavailable. The job's arguments are ids only (the queue holds no personal
+    data): the names the conversation uses are read from the call."""
     url = webhook_url()
     if not url:
         return 0  # the demo provider was switched off meanwhile
     with tenant_context(organization_id):
         row = AICallWebhookSecret.objects.first()
         secret = decrypt(row.secret_encrypted) if row else ""
-    body = json.dumps(call_report(call_id=call_id, **call)).encode()
-    headers = signed_headers(organization_id=organization_id, secret=secret, body=body)
+        call = AICall.objects.select_related("lead__company").filter(pk=reference).first()
+        names = (call.lead.contact_name, call.lead.company.name) if call else ("", "")
+    body = call_report(
+        call_id=call_id, reference=reference, contact_name=names[0], company_name=names[1]
+    )
+    data = json.dumps(body).encode()
+    headers = signed_headers(organization_id=organization_id, secret=secret, body=data)
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=(3.05, 30))
+        response = requests.post(url, data=data, headers=headers, timeout=(3.05, 30))
     except requests.RequestException as exc:
         raise ProviderUnavailable(f"The result webhook is unreachable: {exc}") from exc
     if response.status_code >= 500:

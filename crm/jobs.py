@@ -123,6 +123,8 @@ def _fail(organization_id: str, ai_call_id: str, reason: str) -> None:
     retry=demo_provider.REPORT_RETRY,
     pass_context=True,
 )
-def demo_report_call(context, *, organization_id: str, **call) -> int:
+def demo_report_call(context, *, organization_id: str, call_id: str, reference: str) -> int:
     with _job_connection(context):
-        return demo_provider.deliver_report(organization_id=organization_id, **call)
+        return demo_provider.deliver_report(
+            organization_id=organization_id, call_id=call_id, reference=reference
+        )

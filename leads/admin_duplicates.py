@@ -33,7 +33,7 @@ def refuse_duplicate_company(form: forms.ModelForm, cleaned: dict) -> None:
     if not form.instance._state.adding or cleaned.get(ALLOW_FIELD):
         return
     probe = Company(organization_id=current_organization_id())
-    data = {name: cleaned[name] for name in form._meta.fields if name in cleaned}
+    data = {name: cleaned[name] for name in services.COMPANY_FIELDS if name in cleaned}
     try:
         services.clean_company_fields(probe, data, services.organization_settings())
     except ValidationError:

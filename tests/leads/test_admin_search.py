@@ -45,7 +45,7 @@ def _change(lead) -> str:
         "020 7946 0958",  # as the lead's contact phone was typed
         "+442079460958",  # as stored
         "robin@ashbrook-plumbing.test",
-        "Ashbruk Plumbng",  # misspelt company name
+        "Ashbrok Plumbing",  # misspelt company name
         "plumbng",
     ],
 )
@@ -64,7 +64,7 @@ def test_the_company_list_forgives_a_typo_too(client, admin_a, ashbrook):
 
 
 def test_another_organization_s_twin_is_never_found(client, admin_b, ashbrook, org_a):
-    html = _found(client, admin_b, LEADS, "Ashbruk Plumbng")
+    html = _found(client, admin_b, LEADS, "Ashbrok Plumbing")
     assert _change(ashbrook) not in html
     assert "Ashbrook Plumbing" in html  # their own
 

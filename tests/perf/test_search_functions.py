@@ -130,7 +130,7 @@ def test_a_name_matches_by_substring_from_three_characters_on(twins, org_a):
 
 def test_a_misspelt_name_finds_the_organization_s_own_company(twins, org_a, org_b):
     with tenant_context(org_a):
-        assert _ids(SIMILAR_COMPANY_FUNCTION, "Ashbruk Plumbng") == {twins[org_a.pk].company_id}
+        assert _ids(SIMILAR_COMPANY_FUNCTION, "Ashbrok Plumbing") == {twins[org_a.pk].company_id}
         assert _ids(SIMILAR_COMPANY_FUNCTION, "As") == set()  # no trigram below three
     assert _ids(SIMILAR_COMPANY_FUNCTION, "Ashbrook") == set()  # no organization
 
