@@ -25,8 +25,16 @@ pytestmark = pytest.mark.skipif(
 
 
 def _shoot(browser, name: str) -> None:
+    """The whole page (up to 2,000 px high) at the suite's width of 1,400 px."""
     GUIDE.mkdir(parents=True, exist_ok=True)
-    assert browser.driver.save_screenshot(str(GUIDE / f"{name}.png")), name
+    driver = browser.driver
+    width, height = driver.get_window_size().values()
+    page = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, min(max(page, height), 2000))
+    try:
+        assert driver.save_screenshot(str(GUIDE / f"{name}.png")), name
+    finally:
+        driver.set_window_size(width, height)
 
 
 @pytest.fixture
@@ -37,7 +45,7 @@ def signed(read):
     with tenant_context(pages.demo_organization()):
         return (
             Contract.objects.filter(status=ContractStatus.SIGNED)
-            .select_related("proposal__opportunity__lead")
+            .select_related("proposal__opportunity__lead__company")
             .order_by("number")
             .first()
         )

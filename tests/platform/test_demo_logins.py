@@ -20,6 +20,7 @@ def _readme_logins() -> set[str]:
     return set(re.findall(r"^\| `([^`]+@[^`]+)` \|", text, flags=re.MULTILINE))
 
 
+@pytest.mark.timeout(1200)  # the whole demo is loaded: minutes on a busy machine
 def test_the_readme_lists_every_seeded_login_and_the_data_is_in_the_organization_s_currency():
     call_command("seed_demo")
     seeded = set()
