@@ -17,10 +17,14 @@ $(VENV)/.installed: requirements.txt
 install: $(VENV)/.installed
 
 # Local development: DEBUG on unless asked otherwise (admin static files, dev secret key).
-# The job worker (AI call campaigns) runs beside the server and stops with it.
+# The job worker (AI call campaigns) runs beside the server and stops with it. Without
+# AI_CALL_PROVIDER_URL, campaigns call the demo provider, which reports to this server.
+RUN_PORT ?= 8000
+DEMO_WEBHOOK := http://127.0.0.1:$(RUN_PORT)/api/v1/webhooks/ai-calls/
 run: install
-	DEBUG=$${DEBUG:-1} $(DEVDB) sh -c 'trap "kill 0" EXIT; $(MIGRATE) && $(PY) manage.py seed_demo && \
-	  { $(PY) manage.py procrastinate worker & } && $(PY) manage.py runserver 127.0.0.1:8000'
+	DEBUG=$${DEBUG:-1} AI_CALL_DEMO_WEBHOOK_URL=$$([ -n "$$AI_CALL_PROVIDER_URL" ] || echo $(DEMO_WEBHOOK)) \
+	  $(DEVDB) sh -c 'trap "kill 0" EXIT; $(MIGRATE) && $(PY) manage.py seed_demo && \
+	  { $(PY) manage.py procrastinate worker & } && $(PY) manage.py runserver 127.0.0.1:$(RUN_PORT)'
 
 test: install
 	$(DEVDB) sh -c '$(PY) -m pytest $(PYTEST_ARGS)'

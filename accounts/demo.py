@@ -17,6 +17,9 @@ class DemoOrganization:
     name: str
     domain: str
     plan: str
+    # Both sell to British trades (Europe/London, +44 numbers): deals, proposals and
+    # contracts in pounds, not in the product's default currency (EUR).
+    settings: tuple[tuple[str, str], ...] = (("currency", "GBP"),)
 
 
 DEMO_ORGANIZATIONS = (
@@ -51,6 +54,10 @@ def ensure_organization(spec: DemoOrganization) -> tuple[Organization, dict[str,
             admin_email=f"admin@{spec.domain}",
             admin_password=DEMO_PASSWORD,
         )
+    missing = {k: v for k, v in spec.settings if k not in (organization.settings or {})}
+    if missing:  # before the sales data, which is priced in the organization's currency
+        organization.settings = {**(organization.settings or {}), **missing}
+        organization.save(update_fields=["settings"])
     users = {}
     with tenant_context(organization):
         team, _ = Team.objects.get_or_create(organization=organization, name="Field sales")

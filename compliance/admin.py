@@ -13,7 +13,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from accounts.audit import AuditAction
 from accounts.models import AuditLog, Organization
@@ -147,16 +149,28 @@ class RejectForm(forms.Form):
 
 @admin.register(SubjectRequest)
 class SubjectRequestAdmin(AppendOnlyAdminMixin, TenantModelAdmin):
-    list_display = ["kind", "status", "lead_reference", "received_at", "due_at", "completed_at"]
+    list_display = ["kind", "status", "person", "received_at", "due_at", "completed_at"]
     list_filter = ["kind", "status"]
-    raw_id_fields = ["lead"]
+    list_select_related = ["lead__company"]
+    autocomplete_fields = ["lead"]
     fields = ["kind", "lead", "received_at", "notes"]
-    readonly_fields = ["result"]
+    readonly_fields = ["person", "result"]
     actions = ["fulfil_export", "fulfil_erasure", "reject_selected"]
     ordering = ["status", "due_at"]
 
     def get_fields(self, request, obj=None):
-        return self.fields if obj is None else [*self.fields, "status", "result"]
+        if obj is None:
+            return self.fields
+        return ["kind", "person", "received_at", "notes", "status", "result"]
+
+    @admin.display(description="person")
+    def person(self, obj):
+        """Whom the request is about, by name, linked to their lead; an erased person
+        reads as erased, and a purged lead by the id the request keeps."""
+        if obj.lead is None:
+            return f"Lead {obj.lead_reference} (purged)"
+        url = reverse("admin:leads_lead_change", args=[obj.lead.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.lead)
 
     def save_model(self, request, obj, form, change):
         saved = services.subject_request_open(

@@ -437,6 +437,11 @@ class LineItemInline(CRMInline):
 
 
 class ProposalForm(forms.ModelForm):
+    # Blank, not the model's default (EUR): a proposal is in its opportunity's currency.
+    currency = forms.CharField(
+        max_length=3, required=False, help_text="Leave blank for the opportunity's currency."
+    )
+
     class Meta:
         model = Proposal
         fields = ["opportunity", "title", "currency", "valid_until", "notes"]

@@ -2,7 +2,9 @@
 stages of the default pipeline with their proposals and contracts, a finished AI call
 campaign with its call records (recorded as the provider's webhook would), and tasks.
 
-Everything goes through the services, as the system. Deterministic per organization and
+Everything goes through the services, as the system. The organization gets its AI call
+webhook secret, so that a campaign launched in the demo runs (with the demo provider of
+`make run`, crm.demo_provider). Deterministic per organization and
 idempotent: the demo campaign marks the data as loaded. Called by `manage.py seed_demo`
 inside the organization's context, after the leads demo.
 """
@@ -17,7 +19,7 @@ from django.utils import timezone
 
 from crm import pricing, services
 from crm.choices import AICallStatus, CampaignStatus, TaskPriority, TaskType
-from crm.models import AICall, Campaign, Opportunity
+from crm.models import AICall, AICallWebhookSecret, Campaign, Opportunity
 from leads import services as lead_services
 from leads.choices import LeadStatus
 from leads.models import Lead
@@ -61,6 +63,9 @@ CALLS = (
 
 
 def load_demo(*, organization, users: dict) -> None:
+    if not AICallWebhookSecret.objects.exists():
+        # A campaign launches only with a secret for its results (the demo provider's).
+        services.webhook_secret_rotate(acting_user=None)
     if Campaign.all_objects.filter(name=DEMO_CAMPAIGN).exists():
         return
     rng = random.Random(f"crm-demo-{organization.slug}")

@@ -8,7 +8,8 @@ table) and does its work inside `tenant_context(organization_id)`, under RLS.
   next pass while there is work left;
 - `place_ai_call`: hands one queued call to the provider, retried with exponential
   backoff while the provider is unavailable. The provider request carries the call's
-  id as idempotency key, so a retry never places a second call.
+  id as idempotency key, so a retry never places a second call;
+- `demo_report_call`: the local demo provider's result webhook (crm.demo_provider).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
-from crm import services
+from crm import demo_provider, services
 from crm.models import Campaign
 from crm.providers import ProviderError, ProviderUnavailable, get_provider
 from smartweb.origin import job_origin
@@ -114,3 +115,16 @@ def place_ai_call(context, *, organization_id: str, ai_call_id: str) -> str:
 def _fail(organization_id: str, ai_call_id: str, reason: str) -> None:
     with tenant_context(organization_id):
         services.ai_call_mark_failed(ai_call_id=ai_call_id, reason=reason)
+
+
+@app.task(
+    name="crm.demo_report_call",
+    queue=QUEUE,
+    retry=demo_provider.REPORT_RETRY,
+    pass_context=True,
+)
+def demo_report_call(context, *, organization_id: str, call_id: str, reference: str) -> int:
+    with _job_connection(context):
+        return demo_provider.deliver_report(
+            organization_id=organization_id, call_id=call_id, reference=reference
+        )

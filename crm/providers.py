@@ -122,7 +122,12 @@ def _setting(name: str) -> str:
 
 
 def get_provider(name: str = HTTPCallProvider.name) -> CallProvider:
-    """The configured provider called `name` (only "http" ships with the product)."""
+    """The configured provider called `name` (only "http" ships with the product), or
+    the local demo provider when `AI_CALL_DEMO_WEBHOOK_URL` is set with DEBUG on."""
+    from crm import demo_provider  # it queues jobs: imported when used
+
+    if demo_provider.webhook_url():
+        return demo_provider.DemoCallProvider()
     if name != HTTPCallProvider.name:
         raise ProviderNotConfigured(f"Unknown AI call provider '{name}'.")
     url = _setting("AI_CALL_PROVIDER_URL")

@@ -22,8 +22,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from leads import admin_hub, csv_io, selectors, services
+from leads import admin_duplicates, admin_hub, csv_io, selectors, services
 from leads.admin_hub import LeadHubMixin
+from leads.admin_search import CompanySearchMixin, LeadSearchMixin
 from leads.choices import LeadStatus, WebsiteStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.normalize import normalize_email, normalize_phone
@@ -162,6 +163,7 @@ class AssigneeFilter(admin.SimpleListFilter):
 
 class CompanyAdminForm(forms.ModelForm):
     website = forms.URLField(max_length=300, required=False, assume_scheme="https")
+    allow_duplicate = admin_duplicates.allow_duplicate_field()
 
     class Meta:
         model = Company
@@ -173,11 +175,12 @@ class CompanyAdminForm(forms.ModelForm):
             services.clean_online_presence(cleaned.get("online_presence"))
         except ValidationError as exc:
             self.add_error("online_presence", exc)
+        admin_duplicates.refuse_duplicate_company(self, cleaned)
         return cleaned
 
 
 @admin.register(Company)
-class CompanyAdmin(LeadsAdmin):
+class CompanyAdmin(CompanySearchMixin, LeadsAdmin):
     form = CompanyAdminForm
     list_display = ["name", "business_type", "city", "phone", "website_link", "is_customer"]
     list_filter = ["business_type", "size", WebsiteStatusFilter, "is_customer", "country"]
@@ -194,6 +197,14 @@ class CompanyAdmin(LeadsAdmin):
         ("Customer", {"fields": ["is_customer", "customer_since"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            return fieldsets
+        (title, options), *rest = fieldsets
+        first = {**options, "fields": [*options["fields"], admin_duplicates.ALLOW_FIELD]}
+        return [(title, first), *rest]
 
     def base_queryset(self):
         return Company.all_objects.defer("search_vector")
@@ -212,7 +223,7 @@ class CompanyAdmin(LeadsAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        data = form_changes(form)
+        data = form_changes(form, services.COMPANY_FIELDS)
         if change:
             saved = services.company_update(company=obj, acting_user=request.user, data=data)
             adopt(obj, saved)
@@ -317,7 +328,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Lead)
-class LeadAdmin(LeadHubMixin, LeadsAdmin):
+class LeadAdmin(LeadHubMixin, LeadSearchMixin, LeadsAdmin):
     form = LeadAdminForm
     assignee_field = "assigned_to"
     list_display = [
@@ -343,6 +354,7 @@ class LeadAdmin(LeadHubMixin, LeadsAdmin):
         "company__name",
         "contact_name",
         "contact_email",
+        "contact_phone",
         "company__phone",
         "company__email",
         "company__website_domain",

@@ -20,6 +20,8 @@ from leads.models import SEARCH_CONFIG
 COMPANY_FUNCTION = "smartweb_search_companies"
 LEAD_FUNCTION = "smartweb_search_leads"
 INTERACTION_FUNCTION = "smartweb_search_interactions"
+# Names typed with a mistake (docs/decisions/0021): trigram word similarity.
+SIMILAR_COMPANY_FUNCTION = "smartweb_search_similar_companies"
 # The interactions function returns the newest matches, at most one more than this.
 INTERACTION_MATCHES_LISTED = 1_000
 
@@ -38,6 +40,13 @@ def company_matches(value: str) -> Q:
 def lead_matches(value: str) -> Q:
     """Leads matching `value` by their own search vector or their company's (as above)."""
     return Q(pk__in=_ids(LEAD_FUNCTION, value))
+
+
+def similar_companies(value: str) -> RawSQL:
+    """Ids of the current organization's companies whose name holds a word similar to
+    `value` (a typo, a letter left out: "Plumbng" finds "Ashbrook Plumbing"), the closest
+    50; for a filter such as `Q(company_id__in=similar_companies(text))`."""
+    return _ids(SIMILAR_COMPANY_FUNCTION, value)
 
 
 def interaction_matches(value: str) -> Q:

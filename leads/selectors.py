@@ -169,6 +169,21 @@ def duplicates_of(
     return found
 
 
+def companies_like(company: Company, *, limit: int = 5) -> list[Company]:
+    """Live companies that may be `company` again: the same name (in any case), phone,
+    email or website domain (its normalized keys, as `clean_company_fields` derives them)."""
+    query = Q(name__iexact=company.name) if company.name else Q()
+    for field_name in ("phone_normalized", "email_normalized", "website_domain"):
+        if value := getattr(company, field_name):
+            query |= Q(**{field_name: value})
+    if not query:
+        return []
+    found = Company.objects.filter(query).defer("search_vector")
+    if company.pk:
+        found = found.exclude(pk=company.pk)
+    return list(found.order_by("created_at")[:limit])
+
+
 def duplicate_groups(queryset: QuerySet[Lead]) -> tuple[list[dict], bool]:
     """Groups of leads in `queryset` that share a key, and whether the list was cut.
 

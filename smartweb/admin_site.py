@@ -27,6 +27,8 @@ class TenantAdminSite(admin.AdminSite):
     site_header = "SmartWeb CRM"
     site_title = "SmartWeb CRM"
     index_title = "Back office"
+    # "View site": the API documentation, the server's one other page for people (served
+    # offline). The admin home is already the header's title link, and `/` leads here.
     site_url = "/api/docs/"
 
     def admin_view(self, view, cacheable=False):

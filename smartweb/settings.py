@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "simple_history",
     "procrastinate.contrib.django",
@@ -210,6 +211,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from the project's own static files: the docs work offline
+    # and behind a strict firewall, and no third-party CDN sees who reads them.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # The API speaks JSON; the form parsers serve the browsable API's HTML forms, where an
     # empty field means "not given", which no JSON schema can state.
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
@@ -238,6 +244,13 @@ SPECTACULAR_SETTINGS = {
         },
     },
 }
+
+# The AI call provider (crm.providers): `AI_CALL_PROVIDER_URL` and `AI_CALL_PROVIDER_KEY`
+# are read from the environment when a campaign places calls. For local demos only (read
+# with DEBUG on): with AI_CALL_DEMO_WEBHOOK_URL set, calls go to a stand-in provider that
+# posts each result, signed, to that URL after AI_CALL_DEMO_DELAY_SECONDS (crm.demo_provider).
+AI_CALL_DEMO_WEBHOOK_URL = env_str("AI_CALL_DEMO_WEBHOOK_URL", "")
+AI_CALL_DEMO_DELAY_SECONDS = env_int("AI_CALL_DEMO_DELAY_SECONDS", 5)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

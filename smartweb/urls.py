@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.views import invitation_accept
 from smartweb.health import healthz
@@ -9,6 +10,8 @@ from smartweb.health import healthz
 handler500 = "smartweb.error_views.server_error"
 
 urlpatterns = [
+    # The back office is the product's only page for people: the root leads there.
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="root"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("invitations/<str:token>/", invitation_accept, name="invitation-accept"),
@@ -19,6 +22,12 @@ urlpatterns = [
     path("api/v1/", include("savedviews.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path(
+        "api/redoc/",
+        # drf-spectacular's own ReDoc page loads Google's fonts: this one is self-contained.
+        SpectacularRedocView.as_view(url_name="schema", template_name="api_docs/redoc.html"),
+        name="redoc",
+    ),
 ]
 
 handler400 = "smartweb.api.errors.bad_request"

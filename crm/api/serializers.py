@@ -8,6 +8,7 @@ Money is a decimal string with two places; negative or non-numeric amounts are r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from rest_framework import serializers
@@ -283,20 +284,29 @@ class ProposalSerializer(ModelSerializer):
 
 
 class ProposalWriteSerializer(serializers.Serializer):
+    """A proposal's fields as written; its lines under `line_items`, the name it is read
+    by (`lines`, the name this API first took, is still read when `line_items` is not
+    given, undocumented)."""
+
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
     valid_until = serializers.DateField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True)
-    lines = LineInputSerializer(many=True, required=False, max_length=MAX_LINES)
+    line_items = LineInputSerializer(many=True, required=False, max_length=MAX_LINES)
     total = money_field(
         required=False, help_text="Optional: refused if the lines add up to another total."
     )
 
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping) and "lines" in data and "line_items" not in data:
+            data = {**data, "line_items": data["lines"]}
+        return super().to_internal_value(data)
+
     def service_arguments(self) -> dict:
         data = dict(self.validated_data)
-        if "lines" in data:
+        if "line_items" in data:
             line = LineInputSerializer()
-            data["lines"] = [line.to_line(item) for item in data["lines"]]
+            data["lines"] = [line.to_line(item) for item in data.pop("line_items")]
         if "total" in data:
             data["expected_total"] = data.pop("total")
         return data
@@ -305,7 +315,7 @@ class ProposalWriteSerializer(serializers.Serializer):
 class ProposalCreateSerializer(ProposalWriteSerializer):
     opportunity = VisibleRelatedField(Opportunity)
     number = serializers.CharField(max_length=30, required=False, allow_blank=True)
-    lines = LineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    line_items = LineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
 
 
 class RejectionSerializer(serializers.Serializer):

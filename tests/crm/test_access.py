@@ -156,7 +156,7 @@ def test_a_rep_works_their_own_deal_to_the_end(org_a, rep_a, opp_a):
         "/api/v1/proposals/",
         {
             "opportunity": str(opp_a.pk),
-            "lines": [{"description": "Site", "quantity": "1", "unit_price": "900"}],
+            "line_items": [{"description": "Site", "quantity": "1", "unit_price": "900"}],
         },
     )
     assert proposal.status_code == 201, proposal.content

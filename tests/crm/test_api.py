@@ -51,7 +51,7 @@ def test_lead_to_customer_through_the_api(org_a, admin_a, rep_a):
         {
             "opportunity": opportunity["id"],
             "valid_until": "2099-01-31",
-            "lines": [
+            "line_items": [
                 {
                     "description": "Website",
                     "quantity": "1",
@@ -290,7 +290,7 @@ def test_forecast_by_month(org_a, admin_a, rep_a):
 def _proposal_body(opportunity, **fields):
     return {
         "opportunity": str(opportunity.pk),
-        "lines": [{"description": "Website", "quantity": "3", "unit_price": "333.33"}],
+        "line_items": [{"description": "Website", "quantity": "3", "unit_price": "333.33"}],
         **fields,
     }
 
@@ -300,11 +300,15 @@ def _proposal_body(opportunity, **fields):
     [
         {"currency": "USD"},
         {"total": "1000.00"},
-        {"lines": [{"description": "X", "quantity": "1", "unit_price": "10", "total": "12"}]},
-        {"lines": [{"description": "X", "quantity": "0", "unit_price": "10"}]},
-        {"lines": [{"description": "X", "quantity": "1", "unit_price": "-10"}]},
-        {"lines": [{"description": "X", "quantity": "1", "unit_price": "10", "tax_rate": "101"}]},
-        {"lines": []},
+        {"line_items": [{"description": "X", "quantity": "1", "unit_price": "10", "total": "12"}]},
+        {"line_items": [{"description": "X", "quantity": "0", "unit_price": "10"}]},
+        {"line_items": [{"description": "X", "quantity": "1", "unit_price": "-10"}]},
+        {
+            "line_items": [
+                {"description": "X", "quantity": "1", "unit_price": "10", "tax_rate": "101"}
+            ]
+        },
+        {"line_items": []},
     ],
 )
 def test_bad_proposals_are_400_and_write_nothing(org_a, admin_a, opp_a, change):
@@ -342,7 +346,7 @@ def test_draft_proposals_are_edited_with_their_lines(org_a, admin_a, opp_a):
     edited = client.patch(
         f"/api/v1/proposals/{proposal['id']}/",
         {
-            "lines": [
+            "line_items": [
                 {"description": "Shop", "quantity": "1", "unit_price": "0.10", "tax_rate": "5"}
             ]
         },
@@ -354,6 +358,34 @@ def test_draft_proposals_are_edited_with_their_lines(org_a, admin_a, opp_a):
     assert items["count"] == 1 and items["results"][0]["description"] == "Shop"
 
 
+WRITTEN_LINE_FIELDS = ("description", "quantity", "unit_price", "discount_percent", "tax_rate")
+
+
+def test_a_proposal_s_line_items_are_read_and_written_under_one_name(org_a, admin_a, opp_a):
+    client = api_client(admin_a, org_a)
+    read = client.post("/api/v1/proposals/", _proposal_body(opp_a)).json()
+    url = f"/api/v1/proposals/{read['id']}/"
+    # What was read goes back as it is, with one more line.
+    lines = [{name: item[name] for name in WRITTEN_LINE_FIELDS} for item in read["line_items"]]
+    lines.append(
+        {"description": "Logo", "quantity": "1.00", "unit_price": "100.00"}
+        | {"discount_percent": "0.00", "tax_rate": "0.00"}
+    )
+    written = client.patch(url, {"line_items": lines}, format="json")
+    assert written.status_code == 200, written.content
+    items = written.json()["line_items"]
+    assert [{name: item[name] for name in WRITTEN_LINE_FIELDS} for item in items] == lines
+    assert written.json()["total"] == "1099.99"
+
+
+def test_the_former_name_of_the_lines_is_still_read(org_a, admin_a, opp_a):
+    body = _proposal_body(opp_a)
+    body["lines"] = body.pop("line_items")
+    response = api_client(admin_a, org_a).post("/api/v1/proposals/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["total"] == "999.99"
+
+
 def test_a_patched_line_without_its_quantity_is_refused_and_the_proposal_kept(
     org_a, admin_a, opp_a
 ):
@@ -361,11 +393,11 @@ def test_a_patched_line_without_its_quantity_is_refused_and_the_proposal_kept(
     proposal = client.post("/api/v1/proposals/", _proposal_body(opp_a)).json()
     response = client.patch(
         f"/api/v1/proposals/{proposal['id']}/",
-        {"lines": [{"description": "Shop", "unit_price": "0.10"}]},
+        {"line_items": [{"description": "Shop", "unit_price": "0.10"}]},
         format="json",
     )
     assert response.status_code == 400
-    assert "quantity" in response.json()["error"]["details"]["lines"]["0"]
+    assert "quantity" in response.json()["error"]["details"]["line_items"]["0"]
     assert client.get(f"/api/v1/proposals/{proposal['id']}/").json() == proposal
 
 

@@ -19,6 +19,7 @@ from leads.search import (
     INTERACTION_FUNCTION,
     INTERACTION_MATCHES_LISTED,
     LEAD_FUNCTION,
+    SIMILAR_COMPANY_FUNCTION,
 )
 from smartweb import db_bootstrap
 from smartweb.tenancy.context import tenant_context
@@ -27,7 +28,7 @@ from tests.leads.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 SEARCH = importlib.import_module("leads.migrations.0004_search_functions")
-FUNCTIONS = [COMPANY_FUNCTION, LEAD_FUNCTION, INTERACTION_FUNCTION]
+FUNCTIONS = [COMPANY_FUNCTION, LEAD_FUNCTION, INTERACTION_FUNCTION, SIMILAR_COMPANY_FUNCTION]
 
 
 @pytest.fixture
@@ -127,6 +128,13 @@ def test_a_name_matches_by_substring_from_three_characters_on(twins, org_a):
         assert _ids(LEAD_FUNCTION, "shb") == {twins[org_a.pk].pk}
 
 
+def test_a_misspelt_name_finds_the_organization_s_own_company(twins, org_a, org_b):
+    with tenant_context(org_a):
+        assert _ids(SIMILAR_COMPANY_FUNCTION, "Ashbrok Plumbing") == {twins[org_a.pk].company_id}
+        assert _ids(SIMILAR_COMPANY_FUNCTION, "As") == set()  # no trigram below three
+    assert _ids(SIMILAR_COMPANY_FUNCTION, "Ashbrook") == set()  # no organization
+
+
 def test_like_wildcards_in_the_search_text_are_literal(twins, org_a):
     with tenant_context(org_a):
         assert _ids(COMPANY_FUNCTION, "%") == set()
@@ -157,7 +165,7 @@ def test_functions_are_definer_owned_by_the_search_role_with_a_pinned_path():
             [FUNCTIONS],
         )
         rows = cursor.fetchall()
-    assert len(rows) == 3
+    assert len(rows) == len(FUNCTIONS)
     for _, owner, definer, config, arguments in rows:
         assert owner == db_bootstrap.SEARCH_ROLE
         assert definer

@@ -1,0 +1,50 @@
+"""Subject requests in the admin name the person they are about, not an id."""
+
+import pytest
+
+from compliance import services
+from compliance.choices import RequestKind
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/admin/compliance/subjectrequest/"
+
+
+def _request(organization, admin, person):
+    with factories.acting_as(admin, organization):
+        return services.subject_request_open(
+            kind=RequestKind.EXPORT, lead=person.lead, acting_user=admin
+        )
+
+
+def test_the_list_and_the_page_show_the_person_s_name(client, org_a, admin_a, subject):
+    request = _request(org_a, admin_a, subject)
+    client.force_login(admin_a)
+    listed = client.get(LIST).content.decode()
+    assert subject.name in listed and subject.company_name in listed
+    assert f"/admin/leads/lead/{subject.lead.pk}/change/" in listed
+    assert f">{request.lead_reference}<" not in listed  # the id is a link, not the text
+    page = client.get(f"{LIST}{request.pk}/change/")
+    assert page.status_code == 200
+    assert subject.name in page.content.decode()
+
+
+def test_an_erased_person_is_not_named_again(client, org_a, admin_a, subject):
+    with factories.acting_as(admin_a, org_a):
+        services.erase_subject(lead=subject.lead, acting_user=admin_a)
+    client.force_login(admin_a)
+    listed = client.get(LIST).content.decode()
+    assert "[erased]" in listed and subject.last not in listed
+
+
+def test_another_organization_and_a_member_without_the_right_see_nothing(
+    client, org_a, admin_a, admin_b, manager_a, subject
+):
+    request = _request(org_a, admin_a, subject)
+    client.force_login(admin_b)
+    assert subject.last not in client.get(LIST).content.decode()
+    assert client.get(f"{LIST}{request.pk}/change/").status_code in (302, 404)
+    client.force_login(manager_a)  # no right to compliance: the list is refused
+    assert client.get(LIST).status_code == 403
+    assert client.get(f"{LIST}{request.pk}/change/").status_code in (403, 404)
