@@ -18,11 +18,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from leads import csv_io, selectors, services
+from leads import admin_import, csv_io, selectors, services
 from leads.choices import LeadStatus, WebsiteStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.normalize import normalize_email, normalize_phone
@@ -308,24 +307,6 @@ class StatusForm(forms.Form):
     )
 
 
-class ImportForm(forms.Form):
-    file = forms.FileField(help_text=f"CSV, UTF-8, at most {csv_io.MAX_BYTES // 2**20} MB.")
-    skip_bad_rows = forms.BooleanField(
-        required=False, help_text="Import the good rows and report the bad ones."
-    )
-    mapping = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One CSVCOLUMN=FIELD per line, e.g. Business=company_name.",
-    )
-
-    def clean_mapping(self):
-        try:
-            return csv_io.parse_mapping(self.cleaned_data["mapping"].split())
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
-
-
 @admin.register(Lead)
 class LeadAdmin(LeadsAdmin):
     form = LeadAdminForm
@@ -546,48 +527,9 @@ class LeadAdmin(LeadsAdmin):
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
-    # CSV import page.
-
     def get_urls(self):
-        view = self.admin_site.admin_view(self.import_view)
-        return [path("import/", view, name="leads_lead_import"), *super().get_urls()]
-
-    def import_view(self, request):
-        if not (
-            access.can(request.user, Action.CREATE, Resource.LEADS)
-            and access.can(request.user, Action.CREATE, Resource.COMPANIES)
-        ):
-            raise PermissionDenied
-        report = None
-        form = ImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                report = csv_io.import_leads(
-                    source=form.cleaned_data["file"],
-                    acting_user=request.user,
-                    mapping=form.cleaned_data["mapping"],
-                    skip_bad_rows=form.cleaned_data["skip_bad_rows"],
-                )
-            except csv_io.ImportRefused as exc:
-                form.add_error("file", str(exc))
-            else:
-                level = messages.SUCCESS if report.committed else messages.ERROR
-                summary = (
-                    f"Imported {report.created} lead(s)."
-                    if report.committed
-                    else f"Nothing imported: {report.bad_rows} row(s) have errors."
-                )
-                self.message_user(request, summary, level)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Import leads from CSV",
-            "form": form,
-            "report": report,
-            "columns": list(csv_io.COLUMNS),
-            "opts": self.model._meta,
-            "changelist_url": reverse("admin:leads_lead_changelist"),
-        }
-        return TemplateResponse(request, "admin/leads/lead/import.html", context)
+        # The CSV import wizard (leads.admin_import).
+        return [*admin_import.ImportWizard(self).urls(), *super().get_urls()]
 
 
 # --- interactions, enrichments, tags -----------------------------------------------
