@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.models import User
-from crm import selectors, services
+from crm import admin_forms, selectors, services
 from crm.choices import ContractStatus, ProposalStatus, TaskStatus
 from crm.models import (
     AICall,
@@ -49,6 +49,7 @@ from smartweb.admin import (
 )
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import form_changes
+from smartweb.json_widgets import KeepsJSONOriginalsMixin
 from smartweb.rbac import Action, Resource
 
 
@@ -685,10 +686,19 @@ class ContractAdmin(CRMAdmin):
 # --- campaigns and calls --------------------------------------------------------------
 
 
-class CampaignForm(forms.ModelForm):
+class CampaignForm(KeepsJSONOriginalsMixin, forms.ModelForm):
+    lead_filter = admin_forms.lead_filter_field()
+
     class Meta:
         model = Campaign
         fields = sorted(services.CAMPAIGN_FIELDS)
+
+    class Media:
+        js = ["crm/lead_filter_count.js"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        admin_forms.with_live_count(self)
 
     def clean_lead_filter(self):
         value = self.cleaned_data.get("lead_filter") or {}
@@ -751,6 +761,11 @@ class CampaignAdmin(CRMAdmin):
 
     def get_urls(self):
         return [
+            path(
+                "lead-count/",
+                self.admin_site.admin_view(admin_forms.lead_count_view),
+                name="crm_campaign_lead_count",
+            ),
             path(
                 "webhook-secret/",
                 self.admin_site.admin_view(self.webhook_secret_view),

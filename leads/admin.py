@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from leads import admin_import, csv_io, selectors, services
+from leads import admin_forms, admin_import, csv_io, selectors, services
 from leads.choices import LeadStatus, WebsiteStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.normalize import normalize_email, normalize_phone
@@ -34,6 +34,7 @@ from smartweb.admin import (
 )
 from smartweb.errors import refusal_message
 from smartweb.forms import form_changes
+from smartweb.json_widgets import KeepsJSONOriginalsMixin
 from smartweb.rbac import Action, Resource, Scope
 
 ACTION_TEMPLATE = "admin/leads/action_form.html"
@@ -169,8 +170,9 @@ class AssigneeFilter(admin.SimpleListFilter):
 # --- companies ---------------------------------------------------------------------
 
 
-class CompanyAdminForm(forms.ModelForm):
+class CompanyAdminForm(KeepsJSONOriginalsMixin, forms.ModelForm):
     website = forms.URLField(max_length=300, required=False, assume_scheme="https")
+    online_presence = admin_forms.online_presence_field()
 
     class Meta:
         model = Company
@@ -535,7 +537,9 @@ class LeadAdmin(LeadsAdmin):
 # --- interactions, enrichments, tags -----------------------------------------------
 
 
-class InteractionAdminForm(forms.ModelForm):
+class InteractionAdminForm(KeepsJSONOriginalsMixin, forms.ModelForm):
+    ai_analysis = admin_forms.ai_analysis_field()
+
     class Meta:
         model = Interaction
         fields = ["lead", *sorted(services.INTERACTION_FIELDS)]
