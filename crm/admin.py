@@ -715,6 +715,7 @@ class CampaignAdmin(CRMAdmin):
     list_filter = ["status"]
     search_fields = ["name"]
     readonly_fields = ["status", "launched_at", "paused_at", "completed_at", "results"]
+    fieldsets = admin_forms.CAMPAIGN_FIELDSETS
     actions = [*CRMAdmin.actions, "launch", "pause", "cancel"]
     change_list_template = "crm/admin/change_list.html"
 

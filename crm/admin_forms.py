@@ -72,3 +72,27 @@ def lead_count_view(request):
     except ValidationError as exc:
         return JsonResponse({"errors": exc.messages}, status=400)
     return JsonResponse({"count": services.leads_matching(spec).count()})
+
+
+# A campaign's page in the order it is set up: who to call, what to say, when, how
+# much, then what happened.
+CAMPAIGN_FIELDSETS = [
+    (None, {"fields": ["name", "status", "description"]}),
+    ("Who to call", {"fields": [PREFIX]}),
+    ("What to say", {"fields": ["script", "provider"]}),
+    (
+        "When",
+        {
+            "fields": [
+                "timezone",
+                "calling_days",
+                "calling_hours_start",
+                "calling_hours_end",
+                "starts_at",
+                "ends_at",
+            ]
+        },
+    ),
+    ("Limits", {"fields": ["daily_call_limit", "total_call_limit", "max_attempts_per_lead"]}),
+    ("Results", {"fields": ["launched_at", "paused_at", "completed_at", "results"]}),
+]

@@ -561,6 +561,7 @@ class InteractionAdmin(LeadsAdmin):
     autocomplete_fields = ["lead"]
     readonly_fields = ["created_by", "created_at"]
     date_hierarchy = "occurred_at"
+    fieldsets = admin_forms.INTERACTION_FIELDSETS
 
     def base_queryset(self):
         return Interaction.all_objects.defer("search_vector")

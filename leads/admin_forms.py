@@ -50,3 +50,13 @@ def online_presence_field() -> JSONObjectField:
 
 def ai_analysis_field() -> JSONObjectField:
     return JSONObjectField(AIAnalysisForm, label="AI analysis")
+
+
+# An interaction's page in the order it is written: who and when, what happened, what
+# the AI made of it, then the record.
+INTERACTION_FIELDSETS = [
+    (None, {"fields": ["lead", "type", "direction", "occurred_at"]}),
+    ("What happened", {"fields": ["subject", "content", "outcome", "duration_seconds"]}),
+    ("AI analysis", {"fields": ["ai_analysis"]}),
+    ("Record", {"fields": ["created_by", "created_at"]}),
+]
