@@ -49,7 +49,7 @@ from smartweb.admin import (
 )
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import form_changes
-from smartweb.json_widgets import KeepsJSONOriginalsMixin
+from smartweb.json_widgets import KeepsJSONOriginalsMixin, json_object_html
 from smartweb.rbac import Action, Resource
 
 
@@ -816,6 +816,12 @@ class AICallAdmin(CRMAdmin):
     list_select_related = ["campaign", "lead__company"]
     search_fields = ["provider_call_id", "lead__company__name", "summary"]
     actions: list = []
+    exclude = ["analysis"]
+    readonly_fields = ["analysis_view"]
+
+    @admin.display(description="AI analysis")
+    def analysis_view(self, obj):
+        return json_object_html(obj.analysis)
 
     def has_add_permission(self, request):
         return False

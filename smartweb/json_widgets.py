@@ -14,6 +14,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 
 class JSONObjectForm(forms.Form):
@@ -151,3 +153,19 @@ class KeepsJSONOriginalsMixin:
         for name, field in self.fields.items():
             if isinstance(field, JSONObjectField):
                 field._original = getattr(self.instance, name, None) or {}
+
+
+def json_object_html(value) -> str:
+    """A stored JSON value for reading: an object as a list of its keys (capitalized,
+    "_" as spaces) and values, a list as a bulleted list, "—" when empty."""
+    if value in (None, "", [], {}):
+        return "—"
+    if isinstance(value, dict):
+        items = ((capfirst(k.replace("_", " ")), json_object_html(v)) for k, v in value.items())
+        return format_html(
+            '<dl class="json-view">{}</dl>', format_html_join("", "<dt>{}</dt><dd>{}</dd>", items)
+        )
+    if isinstance(value, list):
+        items = ((json_object_html(v),) for v in value)
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", items))
+    return format_html("{}", value)

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from crm.models import Campaign
+from crm.models import AICall, Campaign
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 from tests.html_forms import form_data
@@ -80,3 +80,15 @@ def test_the_live_count_is_refused_to_who_may_not_edit_campaigns(client, rep_a, 
     for user in (rep_a, readonly_a):
         client.force_login(user)
         assert client.get(COUNT).status_code == 403
+
+
+def test_a_calls_ai_analysis_reads_as_a_list_not_json(client, org_a, admin_a, campaign):
+    call = factories.ai_call(org_a, in_campaign=campaign)
+    analysis = {"sentiment": "positive", "next_steps": ["Send a quote", "Call <Monday>"]}
+    with tenant_context(org_a):
+        AICall.objects.filter(pk=call.pk).update(analysis=analysis)
+    client.force_login(admin_a)
+    body = client.get(reverse("admin:crm_aicall_change", args=[call.pk])).content.decode()
+    assert "<dt>Sentiment</dt><dd>positive</dd>" in body
+    assert "<li>Call &lt;Monday&gt;</li>" in body
+    assert '"next_steps"' not in body
