@@ -121,3 +121,25 @@ def test_list_pages_keep_rows_on_one_line_at_1400_px(browser, model):
     )
     assert heights, "the demo has rows to list"
     assert max(heights) <= ONE_LINE, heights
+
+
+def _count_text(browser, not_equal: str = "") -> str:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser.driver, 30).until(
+        lambda d: (text := browser.find("#lead-filter-count").text) not in ("", not_equal) and text
+    )
+
+
+def test_the_campaign_lead_filter_counts_matching_leads_as_it_changes(browser, read):
+    from crm.services import leads_matching
+
+    with tenant_context(pages.demo_organization()):
+        all_default = leads_matching({}).count()
+        qualified = leads_matching({"statuses": ["qualified"]}).count()
+    browser.login(pages.email_of("manager"))
+    browser.open(reverse("admin:crm_campaign_add"))
+    first = _count_text(browser)
+    assert first == f"{all_default} lead(s) match now."
+    browser.find("input[name='lead_filter-statuses'][value='qualified']").click()
+    assert _count_text(browser, first) == f"{qualified} lead(s) match now."

@@ -182,7 +182,7 @@ def test_an_ai_call_campaign_and_its_results(browser, read, worker, provider, ro
     browser.fill("script", "Offer a website with online booking.")
     browser.fill("calling_hours_start", "00:00")
     browser.fill("calling_hours_end", "23:59")
-    browser.fill("lead_filter", json.dumps({"tags": [tag]}))
+    browser.fill("lead_filter-tags", tag)
     browser.save("_save")
     _added(browser)
     campaign = _in_demo(lambda: Campaign.objects.get(name=f"Journey calls {role}"))
