@@ -199,9 +199,19 @@ class CompanyAdmin(LeadsAdmin):
         ("Contact", {"fields": ["phone", "email", "website"]}),
         (
             "Address",
-            {"fields": ["address_line1", "address_line2", "city", "region", "postal_code"]},
+            {
+                "fields": [
+                    "address_line1",
+                    "address_line2",
+                    "city",
+                    "region",
+                    "postal_code",
+                    "country",
+                ]
+            },
         ),
-        (None, {"fields": ["country", "online_presence", "metadata"]}),
+        ("Online presence", {"fields": ["online_presence"]}),
+        ("Notes", {"fields": ["metadata"]}),
         ("Customer", {"fields": ["is_customer", "customer_since"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
