@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.models import User
-from crm import admin_board, admin_steps, selectors, services
+from crm import admin_board, admin_forms, admin_steps, selectors, services
 from crm.admin_dashboard import dashboard_view
 from crm.choices import ContractStatus, ProposalStatus, TaskStatus
 from crm.models import (
@@ -48,6 +48,7 @@ from smartweb.admin import (
 from smartweb.admin_steps import StepsAdminMixin
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import form_changes
+from smartweb.json_widgets import KeepsJSONOriginalsMixin, json_object_html
 from smartweb.rbac import Action, Resource
 
 
@@ -639,10 +640,19 @@ class ContractAdmin(StepsAdminMixin, CRMAdmin):
 # --- campaigns and calls --------------------------------------------------------------
 
 
-class CampaignForm(forms.ModelForm):
+class CampaignForm(KeepsJSONOriginalsMixin, forms.ModelForm):
+    lead_filter = admin_forms.lead_filter_field()
+
     class Meta:
         model = Campaign
         fields = sorted(services.CAMPAIGN_FIELDS)
+
+    class Media:
+        js = ["crm/lead_filter_count.js"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        admin_forms.with_live_count(self)
 
     def clean_lead_filter(self):
         value = self.cleaned_data.get("lead_filter") or {}
@@ -659,6 +669,7 @@ class CampaignAdmin(CRMAdmin):
     list_filter = ["status"]
     search_fields = ["name"]
     readonly_fields = ["status", "launched_at", "paused_at", "completed_at", "results"]
+    fieldsets = admin_forms.CAMPAIGN_FIELDSETS
     actions = [*CRMAdmin.actions, "launch", "pause", "cancel"]
     change_list_template = "crm/admin/change_list.html"
 
@@ -705,6 +716,11 @@ class CampaignAdmin(CRMAdmin):
 
     def get_urls(self):
         return [
+            path(
+                "lead-count/",
+                self.admin_site.admin_view(admin_forms.lead_count_view),
+                name="crm_campaign_lead_count",
+            ),
             path(
                 "webhook-secret/",
                 self.admin_site.admin_view(self.webhook_secret_view),
@@ -754,6 +770,12 @@ class AICallAdmin(CRMAdmin):
     list_select_related = ["campaign", "lead__company"]
     search_fields = ["provider_call_id", "lead__company__name", "summary"]
     actions: list = []
+    exclude = ["analysis"]
+    readonly_fields = ["analysis_view"]
+
+    @admin.display(description="AI analysis")
+    def analysis_view(self, obj):
+        return json_object_html(obj.analysis)
 
     def has_add_permission(self, request):
         return False

@@ -904,11 +904,8 @@ def _contactable() -> Q:
     return Q(do_not_contact=False, consent_to_contact=True) & has_phone
 
 
-def campaign_targets(campaign: Campaign) -> QuerySet[Lead]:
-    """Leads the campaign may call now, best score first: matching its filter, consenting,
-    not on the do-not-contact list, with a phone, not finished with in this campaign
-    (completed, or out of attempts) and with no call in flight anywhere."""
-    spec = campaign.lead_filter or {}
+def leads_matching(spec: dict) -> QuerySet[Lead]:
+    """The contactable leads a campaign's lead filter `spec` selects (calls aside)."""
     leads = Lead.objects.filter(_contactable()).filter(
         status__in=spec.get("statuses") or DEFAULT_TARGET_STATUSES
     )
@@ -924,6 +921,14 @@ def campaign_targets(campaign: Campaign) -> QuerySet[Lead]:
         leads = leads.filter(lead_score__lte=spec["max_score"])
     if spec.get("tags"):
         leads = leads.filter(tags__name__in=spec["tags"]).distinct()
+    return leads
+
+
+def campaign_targets(campaign: Campaign) -> QuerySet[Lead]:
+    """Leads the campaign may call now, best score first: matching its filter, consenting,
+    not on the do-not-contact list, with a phone, not finished with in this campaign
+    (completed, or out of attempts) and with no call in flight anywhere."""
+    leads = leads_matching(campaign.lead_filter or {})
     calls = AICall.objects.filter(lead=OuterRef("pk"))
     in_flight = calls.filter(status__in=[AICallStatus.QUEUED, AICallStatus.IN_PROGRESS])
     this_campaign = calls.filter(campaign=campaign)

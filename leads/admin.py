@@ -18,11 +18,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from leads import admin_duplicates, admin_hub, csv_io, selectors, services
+from leads import (
+    admin_duplicates,
+    admin_forms,
+    admin_hub,
+    admin_import,
+    csv_io,
+    selectors,
+    services,
+)
 from leads.admin_hub import LeadHubMixin
 from leads.admin_search import CompanySearchMixin, LeadSearchMixin
 from leads.choices import LeadStatus, WebsiteStatus
@@ -37,6 +44,7 @@ from smartweb.admin import (
 )
 from smartweb.errors import refusal_message
 from smartweb.forms import form_changes
+from smartweb.json_widgets import KeepsJSONOriginalsMixin
 from smartweb.rbac import Action, Resource, Scope
 
 ACTION_TEMPLATE = "admin/leads/action_form.html"
@@ -161,9 +169,10 @@ class AssigneeFilter(admin.SimpleListFilter):
 # --- companies ---------------------------------------------------------------------
 
 
-class CompanyAdminForm(forms.ModelForm):
+class CompanyAdminForm(KeepsJSONOriginalsMixin, forms.ModelForm):
     website = forms.URLField(max_length=300, required=False, assume_scheme="https")
     allow_duplicate = admin_duplicates.allow_duplicate_field()
+    online_presence = admin_forms.online_presence_field()
 
     class Meta:
         model = Company
@@ -191,9 +200,19 @@ class CompanyAdmin(CompanySearchMixin, LeadsAdmin):
         ("Contact", {"fields": ["phone", "email", "website"]}),
         (
             "Address",
-            {"fields": ["address_line1", "address_line2", "city", "region", "postal_code"]},
+            {
+                "fields": [
+                    "address_line1",
+                    "address_line2",
+                    "city",
+                    "region",
+                    "postal_code",
+                    "country",
+                ]
+            },
         ),
-        (None, {"fields": ["country", "online_presence", "metadata"]}),
+        ("Online presence", {"fields": ["online_presence"]}),
+        ("Notes", {"fields": ["metadata"]}),
         ("Customer", {"fields": ["is_customer", "customer_since"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
@@ -307,24 +326,6 @@ class StatusForm(forms.Form):
     reason = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )
-
-
-class ImportForm(forms.Form):
-    file = forms.FileField(help_text=f"CSV, UTF-8, at most {csv_io.MAX_BYTES // 2**20} MB.")
-    skip_bad_rows = forms.BooleanField(
-        required=False, help_text="Import the good rows and report the bad ones."
-    )
-    mapping = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One CSVCOLUMN=FIELD per line, e.g. Business=company_name.",
-    )
-
-    def clean_mapping(self):
-        try:
-            return csv_io.parse_mapping(self.cleaned_data["mapping"].split())
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
 
 
 @admin.register(Lead)
@@ -535,54 +536,17 @@ class LeadAdmin(LeadHubMixin, LeadSearchMixin, LeadsAdmin):
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
-    # CSV import page.
-
     def get_urls(self):
-        view = self.admin_site.admin_view(self.import_view)
-        return [path("import/", view, name="leads_lead_import"), *super().get_urls()]
-
-    def import_view(self, request):
-        if not (
-            access.can(request.user, Action.CREATE, Resource.LEADS)
-            and access.can(request.user, Action.CREATE, Resource.COMPANIES)
-        ):
-            raise PermissionDenied
-        report = None
-        form = ImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                report = csv_io.import_leads(
-                    source=form.cleaned_data["file"],
-                    acting_user=request.user,
-                    mapping=form.cleaned_data["mapping"],
-                    skip_bad_rows=form.cleaned_data["skip_bad_rows"],
-                )
-            except csv_io.ImportRefused as exc:
-                form.add_error("file", str(exc))
-            else:
-                level = messages.SUCCESS if report.committed else messages.ERROR
-                summary = (
-                    f"Imported {report.created} lead(s)."
-                    if report.committed
-                    else f"Nothing imported: {report.bad_rows} row(s) have errors."
-                )
-                self.message_user(request, summary, level)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Import leads from CSV",
-            "form": form,
-            "report": report,
-            "columns": list(csv_io.COLUMNS),
-            "opts": self.model._meta,
-            "changelist_url": reverse("admin:leads_lead_changelist"),
-        }
-        return TemplateResponse(request, "admin/leads/lead/import.html", context)
+        # The CSV import wizard (leads.admin_import).
+        return [*admin_import.ImportWizard(self).urls(), *super().get_urls()]
 
 
 # --- interactions, enrichments, tags -----------------------------------------------
 
 
-class InteractionAdminForm(forms.ModelForm):
+class InteractionAdminForm(KeepsJSONOriginalsMixin, forms.ModelForm):
+    ai_analysis = admin_forms.ai_analysis_field()
+
     class Meta:
         model = Interaction
         fields = ["lead", *sorted(services.INTERACTION_FIELDS)]
@@ -604,6 +568,7 @@ class InteractionAdmin(LeadsAdmin):
     autocomplete_fields = ["lead"]
     readonly_fields = ["created_by", "created_at"]
     date_hierarchy = "occurred_at"
+    fieldsets = admin_forms.INTERACTION_FIELDSETS
 
     def base_queryset(self):
         return Interaction.all_objects.defer("search_vector")

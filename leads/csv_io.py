@@ -35,7 +35,7 @@ from accounts.models import User
 from compliance.consent import exclude_do_not_sell
 from compliance.suppression import SUPPRESSED_MESSAGE, SuppressionList
 from leads import scoring, selectors, services
-from leads.choices import LeadSource, LeadStatus
+from leads.choices import BusinessType, CompanySize, LeadSource, LeadStatus, WebsiteStatus
 from leads.models import Company, Lead, LeadTag, Tag
 from smartweb import access, csv_output
 from smartweb.history import origin_attrs
@@ -205,8 +205,9 @@ def _resolve_columns(header: list[str], mapping: Mapping[str, str]) -> tuple[lis
     columns, ignored, seen = [], [], set()
     for name in header:
         key = _header_key(name)
-        target = mapping.get(key) or (key if key in COLUMNS else ALIASES.get(key))
-        if target is None or target in seen:
+        # A column mapped to "" is ignored, even when its name is a known one.
+        target = mapping[key] if key in mapping else (key if key in COLUMNS else ALIASES.get(key))
+        if not target or target in seen:
             columns.append(None)
             if key not in EXPORT_ONLY:
                 ignored.append(name)
@@ -218,6 +219,41 @@ def _resolve_columns(header: list[str], mapping: Mapping[str, str]) -> tuple[lis
             "No company name column: name one 'company_name' or map it (CSVCOLUMN=company_name)."
         )
     return columns, ignored
+
+
+def suggested_targets(header: Sequence[str]) -> list[str]:
+    """The field each column imports into when not mapped ("" for none), as the
+    import itself resolves them."""
+    targets, seen = [], set()
+    for name in header:
+        key = _header_key(name)
+        target = key if key in COLUMNS else ALIASES.get(key, "")
+        targets.append("" if target in seen else target)
+        seen.add(target)
+    return targets
+
+
+@dataclass
+class Preview:
+    header: list[str]
+    rows: list[list[str]]
+    total: int
+
+
+def preview(source: IO, *, rows: int = 5) -> Preview:
+    """The header, the first `rows` non-blank rows and the number of rows of a file.
+    Raises `ImportRefused` for a file the import would refuse as a whole."""
+    text = _read_text(source)
+    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
+    try:
+        header = next(reader)
+        records = [r for r in reader if any(cell.strip() for cell in r)]
+    except StopIteration as exc:
+        raise ImportRefused("The file has no header row.") from exc
+    except csv.Error as exc:
+        raise ImportRefused(f"Malformed CSV: {exc}.") from exc
+    first = [[csv_output.unescape(cell) for cell in record] for record in records[:rows]]
+    return Preview(header, first, len(records))
 
 
 def _parse_bool(value: str) -> bool:
@@ -238,6 +274,27 @@ def _parse_datetime(value: str) -> dt.datetime | None:
     return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
 
 
+def _choice_parser(choices) -> Callable[[str], str]:
+    """A cell of a choice column to its stored value, whatever its case and whether it
+    names the value or the label ("Qualified", "GOOGLE_MAPS", "Google Maps"); anything
+    else is kept as written, for validation to name it."""
+    known = {}
+    for value, label in choices.choices:
+        for text in (value, str(label), str(label).replace(" ", "_")):
+            known.setdefault(text.lower(), value)
+    return lambda cell: known.get(cell.strip().lower(), cell.strip())
+
+
+# Columns with a fixed set of values, shown with their allowed values by the admin.
+CHOICES = {
+    "business_type": BusinessType,
+    "size": CompanySize,
+    "website_status": WebsiteStatus,
+    "source": LeadSource,
+    "status": LeadStatus,
+}
+
+
 def _parse_number(value: str, kind: type) -> Any:
     if not value.strip():
         return None
@@ -253,6 +310,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "next_follow_up_at": _parse_datetime,
     "google_rating": lambda v: _parse_number(v, float),
     "google_review_count": lambda v: _parse_number(v, int),
+    **{column: _choice_parser(choices) for column, choices in CHOICES.items()},
 }
 
 

@@ -182,6 +182,10 @@ def stale_message(instance, version: str) -> str:
 
 
 class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.ModelAdmin):
+    class Media:
+        # List pages keep each row on one line (smartweb/static/smartweb/admin_lists.css).
+        css = {"all": ["smartweb/admin_lists.css"]}
+
     # The user field that makes a row someone's own ("assigned_to", "owner"), if any: it
     # offers whom the user may assign to, and a new row is the user's own by default.
     assignee_field: str | None = None

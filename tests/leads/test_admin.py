@@ -203,25 +203,6 @@ def test_soft_deleted_leads_are_listed_under_deleted_and_restorable(client, org_
         assert not Lead.all_objects.get(pk=lead_a.pk).is_deleted
 
 
-def test_csv_import_page(client, org_a, admin_a, readonly_a):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    _login(client, admin_a)
-    url = reverse("admin:leads_lead_import")
-    assert client.get(url).status_code == 200
-    upload = SimpleUploadedFile(
-        "leads.csv", b"company_name,phone\nDrip,01632 960001\nBad,nope\n", "text/csv"
-    )
-    response = client.post(url, {"file": upload, "skip_bad_rows": "on", "mapping": ""})
-    body = response.content.decode()
-    assert response.status_code == 200 and "Imported 1 lead" in body
-    assert "<td>3</td><td>phone</td>" in body
-    refused = client.post(url, {"file": SimpleUploadedFile("x.csv", b"\x00\x01", "text/csv")})
-    assert "binary" in refused.content.decode()
-    client.force_login(readonly_a)
-    assert client.get(url).status_code == 403
-
-
 def test_a_rep_cannot_rename_tags(client, rep_a, tag_a):
     _login(client, rep_a)
     url = reverse("admin:leads_tag_change", args=[tag_a.pk])

@@ -178,3 +178,21 @@ def test_export_respects_the_users_scope(org_a, rep_a, lead_a, lead_a2):
     with acting_as(org_a, rep_a):
         csv_io.export_leads(queryset=Lead.objects.all(), out=out, acting_user=rep_a)
     assert "Drip Drop" in out.getvalue() and "Sparky" not in out.getvalue()
+
+
+def test_choice_values_are_accepted_in_any_case_or_by_their_label(org_a, admin_a):
+    text = (
+        "company_name,business_type,size,website_status,status,source\n"
+        "Drip Drop,Plumber,Sole trader,NO WEBSITE,Qualified,GOOGLE_MAPS\n"
+        "Sparky,ELECTRICIAN,SMALL,Modern,contacted,Google Maps\n"
+        "Odd,plumber,,,Sleeping,\n"
+    )
+    report = _import(org_a, admin_a, text, skip_bad_rows=True)
+    assert report.created == 2
+    assert [(e.row, e.field) for e in report.errors] == [(4, "status")]
+    drip, sparky = _leads(org_a)
+    assert (drip.company.business_type, drip.company.size) == ("plumber", "solo")
+    assert drip.company.online_presence == {"website_status": "none"}
+    assert (drip.status, drip.source) == ("qualified", "google_maps")
+    assert (sparky.company.business_type, sparky.company.size) == ("electrician", "small")
+    assert (sparky.status, sparky.source) == ("contacted", "google_maps")

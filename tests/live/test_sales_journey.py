@@ -85,6 +85,7 @@ def test_from_a_new_company_to_a_signed_contract(browser, read, role, tmp_path):
     browser.open(reverse("admin:leads_lead_import"))
     browser.find("input[name='file']").send_keys(str(csv))
     browser.click("input[type=submit]")
+    browser.click("#import-map input[type=submit]")  # the columns are recognised
     assert "Imported 2 lead(s)." in browser.messages()
     browser.open(reverse("admin:leads_lead_changelist") + f"?q=Import+Roofing+{role}+{number}")
     assert len(browser.find_all("input.action-select")) == 1, "the imported lead is not listed"
@@ -181,7 +182,7 @@ def test_an_ai_call_campaign_and_its_results(browser, read, worker, provider, ro
     browser.fill("script", "Offer a website with online booking.")
     browser.fill("calling_hours_start", "00:00")
     browser.fill("calling_hours_end", "23:59")
-    browser.fill("lead_filter", json.dumps({"tags": [tag]}))
+    browser.fill("lead_filter-tags", tag)
     browser.save("_save")
     _added(browser)
     campaign = _in_demo(lambda: Campaign.objects.get(name=f"Journey calls {role}"))

@@ -1,0 +1,139 @@
+"""The admin's lead import wizard: upload, map columns (headers with spaces), preview,
+import, the errors as CSV, the file kept after a failed import, and refusals."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from leads import admin_import
+from leads.models import Lead
+from smartweb.tenancy.context import tenant_context
+
+pytestmark = pytest.mark.django_db
+
+UPLOAD = reverse("admin:leads_lead_import")
+FILE = (
+    "Business Name,Phone Number,Lead Status,Lead Source,Ignored Notes\n"
+    "Drip Drop,01632 960001,Qualified,GOOGLE_MAPS,x\n"
+    "Sparky,01632 960002,CONTACTED,Google Maps,y\n"
+    "Bad Phone,phone me,new,referral,z\n"
+)
+MAPPING = {
+    "column_0": "company_name",
+    "column_1": "phone",
+    "column_2": "status",
+    "column_3": "source",
+    "column_4": "",
+}
+
+
+@pytest.fixture(autouse=True)
+def upload_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(admin_import, "UPLOAD_DIR", tmp_path)
+    return tmp_path
+
+
+def _upload(client, text=FILE, name="leads.csv"):
+    response = client.post(UPLOAD, {"file": SimpleUploadedFile(name, text.encode(), "text/csv")})
+    assert response.status_code == 302, response.content.decode()[:500]
+    return response["Location"]
+
+
+def _leads(org):
+    with tenant_context(org):
+        return {lead.company.name: lead for lead in Lead.objects.select_related("company")}
+
+
+def test_the_mapping_step_suggests_fields_and_previews_the_first_rows(client, admin_a):
+    client.force_login(admin_a)
+    assert client.get(UPLOAD).status_code == 200
+    page = client.get(_upload(client))
+    body = page.content.decode()
+    assert page.status_code == 200
+    form = page.context["form"]
+    # "Business Name" is a known alias; the others are picked by hand.
+    assert [f.initial for f in form.columns()] == ["company_name", "", "", "", ""]
+    assert [f.label for f in form.columns()][:2] == ["Business Name", "Phone Number"]
+    assert "<td>Drip Drop</td>" in body and "<td>phone me</td>" in body
+    assert "3 row(s)" in body
+    assert "google_maps (Google Maps)" in page.context["allowed"]["source"]
+
+
+def test_a_failed_import_keeps_the_file_and_offers_the_errors_as_csv(client, org_a, admin_a):
+    client.force_login(admin_a)
+    step2 = _upload(client)
+    failed = client.post(step2, MAPPING)
+    assert failed.status_code == 200
+    assert "Nothing imported" in failed.content.decode()
+    assert _leads(org_a) == {}
+    token = step2.rstrip("/").rsplit("/", 1)[-1]
+    errors = client.get(reverse("admin:leads_lead_import_errors", args=[token]))
+    assert errors["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(errors.content.decode())))
+    assert rows[0] == ["row", "field", "problem", "reason"]
+    assert rows[1][:3] == ["4", "Phone Number", "error"]
+
+    # The file is still there: import the good rows this time.
+    done = client.post(step2, {**MAPPING, "skip_bad_rows": "on"})
+    assert done.status_code == 302 and done["Location"] == step2
+    leads = _leads(org_a)
+    assert set(leads) == {"Drip Drop", "Sparky"}
+    # Choice values in any case, or by their label.
+    assert (leads["Drip Drop"].status, leads["Drip Drop"].source) == ("qualified", "google_maps")
+    assert (leads["Sparky"].status, leads["Sparky"].source) == ("contacted", "google_maps")
+    result = client.get(step2).content.decode()
+    assert "2 lead(s) created" in result and "import-errors-csv" in result
+    # Once imported, the upload itself is gone.
+    assert not list(admin_import.UPLOAD_DIR.glob("*.csv"))
+
+
+def test_the_mapping_needs_a_company_name_and_one_column_per_field(client, org_a, admin_a):
+    client.force_login(admin_a)
+    step2 = _upload(client)
+    no_name = client.post(step2, {**MAPPING, "column_0": ""})
+    assert "Pick the column that holds the company name" in no_name.content.decode()
+    twice = client.post(step2, {**MAPPING, "column_4": "phone"})
+    assert "phone has more" in twice.content.decode()
+    assert _leads(org_a) == {}
+
+
+@pytest.mark.parametrize(("content", "reason"), [(b"\n\n", "empty"), (b"\x00\x01", "binary")])
+def test_a_refused_file_says_why_on_the_upload_step(client, admin_a, upload_dir, content, reason):
+    client.force_login(admin_a)
+    page = client.post(UPLOAD, {"file": SimpleUploadedFile("x.csv", content, "text/csv")})
+    assert page.status_code == 200 and reason in page.content.decode()
+    assert not list(upload_dir.iterdir())
+
+
+def test_progress_is_readable_while_and_after_importing(client, admin_a):
+    client.force_login(admin_a)
+    step2 = _upload(client)
+    token = step2.rstrip("/").rsplit("/", 1)[-1]
+    url = reverse("admin:leads_lead_import_progress", args=[token])
+    assert client.get(url).json()["written"] == 0
+    client.post(step2, {**MAPPING, "skip_bad_rows": "on"})
+    assert client.get(url).json() == {"checked": 3, "written": 2, "total": 3, "done": True}
+
+
+def test_another_user_or_organization_cannot_open_an_upload(
+    client, admin_a, manager_a, admin_b, readonly_a
+):
+    client.force_login(admin_a)
+    step2 = _upload(client)
+    token = step2.rstrip("/").rsplit("/", 1)[-1]
+    urls = [
+        step2,
+        reverse("admin:leads_lead_import_errors", args=[token]),
+        reverse("admin:leads_lead_import_progress", args=[token]),
+    ]
+    for other in (admin_b, manager_a):
+        client.force_login(other)
+        for url in urls:
+            assert client.get(url).status_code == 404, (other, url)
+        assert client.post(step2, MAPPING).status_code == 404
+    client.force_login(readonly_a)
+    for url in [UPLOAD, *urls]:
+        assert client.get(url).status_code == 403, url
