@@ -19,7 +19,13 @@ from accounts.models import (
     UserSession,
 )
 from accounts.selectors import member_users
-from smartweb.api.serializers import ListedSummarySerializer, ModelSerializer
+from smartweb.api.serializers import (
+    BooleanField,
+    ListedSummarySerializer,
+    ModelSerializer,
+    PrimaryKeyRelatedField,
+    SlugField,
+)
 from smartweb.rbac import Action, Resource, Scope
 
 # Managers, not querysets: the default managers are scoped to the organization of the
@@ -28,7 +34,7 @@ ROLES = Role.objects
 TEAMS = Team.objects
 
 
-class MemberField(serializers.PrimaryKeyRelatedField):
+class MemberField(PrimaryKeyRelatedField):
     """A user who is a member of the current organization."""
 
     def get_queryset(self):
@@ -129,7 +135,7 @@ class MeMembershipSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     organization = OrganizationSummarySerializer()
     role = serializers.SerializerMethodField()
-    is_active = serializers.BooleanField()
+    is_active = BooleanField()
     joined_at = serializers.DateTimeField()
 
     def get_role(self, membership) -> dict | None:
@@ -205,7 +211,7 @@ class MemberSerializer(ModelSerializer):
     id = serializers.UUIDField(source="user.id", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
     full_name = serializers.CharField(source="user.full_name", read_only=True)
-    is_staff = serializers.BooleanField(source="user.is_staff", read_only=True)
+    is_staff = BooleanField(source="user.is_staff", read_only=True)
     membership_id = serializers.UUIDField(source="id", read_only=True)
     role = RoleSummarySerializer(read_only=True)
     team = TeamSummarySerializer(read_only=True, allow_null=True)
@@ -245,8 +251,8 @@ class MemberInviteSerializer(serializers.Serializer):
     """Invite a person by email; they join when they accept the emailed link."""
 
     email = serializers.EmailField()
-    role = serializers.PrimaryKeyRelatedField(queryset=ROLES)
-    team = serializers.PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
+    role = PrimaryKeyRelatedField(queryset=ROLES)
+    team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
 
     def validate(self, attrs):
         _refuse_profile_fields(self, ("full_name", "password", "is_staff", "is_superuser"))
@@ -298,9 +304,9 @@ class InvitationAcceptedSerializer(serializers.Serializer):
 class MemberUpdateSerializer(serializers.Serializer):
     """What an organization changes of a member: the membership, never the profile."""
 
-    role = serializers.PrimaryKeyRelatedField(queryset=ROLES, required=False)
-    team = serializers.PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
-    is_active = serializers.BooleanField(required=False)
+    role = PrimaryKeyRelatedField(queryset=ROLES, required=False)
+    team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
+    is_active = BooleanField(required=False)
 
     def validate(self, attrs):
         _refuse_profile_fields(self, PROFILE_FIELDS)
@@ -318,10 +324,10 @@ class PasswordChangeSerializer(serializers.Serializer):
 
 class MembershipSerializer(ModelSerializer):
     user = UserSummarySerializer(read_only=True)
-    role = serializers.PrimaryKeyRelatedField(queryset=ROLES)
+    role = PrimaryKeyRelatedField(queryset=ROLES)
     role_name = serializers.CharField(source="role.name", read_only=True)
-    team = serializers.PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
-    invited_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
+    invited_by = PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Membership
@@ -367,7 +373,7 @@ class PermissionSerializer(serializers.Serializer):
 
 
 class RoleSerializer(ModelSerializer):
-    slug = serializers.SlugField(max_length=80, required=False)
+    slug = SlugField(max_length=80, required=False)
     permissions = PermissionSerializer(many=True)
 
     class Meta:

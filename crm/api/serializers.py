@@ -32,31 +32,31 @@ from crm.selectors import active_members
 from crm.services import validate_lead_filter
 from leads.models import Lead
 from smartweb import access
-from smartweb.api.serializers import ModelSerializer, StoredDecimalField
+from smartweb.api.serializers import (
+    BooleanField,
+    ModelSerializer,
+    PrimaryKeyRelatedField,
+    StoredDecimalField,
+)
 from smartweb.rbac import Action
 
 MAX_LINES = 200
 
 
-class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+class VisibleRelatedField(PrimaryKeyRelatedField):
     """A UUID reference to a row of `model` the requesting user may read. The queryset
     is built per request: at import time no organization is active."""
 
     def __init__(self, model, **kwargs):
         self.model = model
-        kwargs.setdefault("pk_field", serializers.UUIDField())
         super().__init__(**kwargs)
 
     def get_queryset(self):
         return access.visible(self.context["request"].user, Action.READ, self.model.objects.all())
 
 
-class MemberField(serializers.PrimaryKeyRelatedField):
+class MemberField(PrimaryKeyRelatedField):
     """A UUID reference to an active member of the current organization."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("pk_field", serializers.UUIDField())
-        super().__init__(**kwargs)
 
     def get_queryset(self):
         return active_members()
@@ -98,8 +98,8 @@ class PipelineStageSerializer(ModelSerializer):
 class StageInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80)
     probability = percent_field()
-    is_won = serializers.BooleanField(default=False)
-    is_lost = serializers.BooleanField(default=False)
+    is_won = BooleanField(default=False)
+    is_lost = BooleanField(default=False)
 
 
 class PipelineSerializer(ModelSerializer):
@@ -127,7 +127,7 @@ class PipelineSerializer(ModelSerializer):
 class PipelineCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    is_default = serializers.BooleanField(default=False)
+    is_default = BooleanField(default=False)
     stages = StageInputSerializer(many=True, required=False)
 
 
@@ -190,7 +190,7 @@ class MoveStageSerializer(serializers.Serializer):
     stage = VisibleRelatedField(PipelineStage)
     probability = percent_field(required=False, allow_null=True)
     lost_reason = serializers.CharField(required=False, allow_blank=True, default="")
-    reopen = serializers.BooleanField(default=False)
+    reopen = BooleanField(default=False)
 
 
 # --- proposals ------------------------------------------------------------------------
@@ -471,7 +471,7 @@ class TaskSerializer(ModelSerializer):
     assigned_to = MemberField(required=False, allow_null=True)
     lead = VisibleRelatedField(Lead, required=False, allow_null=True)
     opportunity = VisibleRelatedField(Opportunity, required=False, allow_null=True)
-    is_overdue = serializers.BooleanField(read_only=True)
+    is_overdue = BooleanField(read_only=True)
 
     class Meta:
         model = Task

@@ -17,17 +17,21 @@ from leads.choices import LeadStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from leads.services import allowed_transitions
 from smartweb import access
-from smartweb.api.serializers import ListedSummarySerializer, ModelSerializer
+from smartweb.api.serializers import (
+    BooleanField,
+    ListedSummarySerializer,
+    ModelSerializer,
+    PrimaryKeyRelatedField,
+)
 from smartweb.rbac import Action
 
 
-class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+class ScopedRelatedField(PrimaryKeyRelatedField):
     """A UUID reference resolved in a queryset built per request (never at import time,
     when no organization is active and the tenant managers return nothing)."""
 
     def __init__(self, *, queryset_for: Callable, **kwargs):
         self.queryset_for = queryset_for
-        kwargs.setdefault("pk_field", serializers.UUIDField())
         super().__init__(**kwargs)
 
     def get_queryset(self):
@@ -224,7 +228,7 @@ class DuplicateGroupSerializer(serializers.Serializer):
 
 class DuplicateReportSerializer(serializers.Serializer):
     groups = DuplicateGroupSerializer(many=True)
-    truncated = serializers.BooleanField()
+    truncated = BooleanField()
 
 
 # --- input -------------------------------------------------------------------------
@@ -247,8 +251,8 @@ class LeadWriteSerializer(serializers.Serializer):
         queryset_for=organization_members, allow_null=True, required=False
     )
     next_follow_up_at = serializers.DateTimeField(allow_null=True, required=False)
-    consent_to_contact = serializers.BooleanField(required=False)
-    do_not_contact = serializers.BooleanField(required=False)
+    consent_to_contact = BooleanField(required=False)
+    do_not_contact = BooleanField(required=False)
     notes = serializers.CharField(allow_blank=True, required=False)
     score_override = serializers.IntegerField(
         min_value=0, max_value=100, allow_null=True, required=False
@@ -278,7 +282,7 @@ class LeadCreateSerializer(LeadWriteSerializer):
 
     company_id = ScopedRelatedField(queryset_for=visible_companies, required=False)
     company = CompanyInputSerializer(required=False)
-    allow_duplicate = serializers.BooleanField(default=False)
+    allow_duplicate = BooleanField(default=False)
 
     def validate(self, attrs):
         if ("company_id" in attrs) == ("company" in attrs):
@@ -334,7 +338,7 @@ class InteractionCreateSerializer(InteractionWriteSerializer):
 
 
 class EnrichmentWriteSerializer(ModelSerializer):
-    apply = serializers.BooleanField(
+    apply = BooleanField(
         default=True, write_only=True, help_text="Copy known keys onto the company."
     )
 

@@ -3,9 +3,10 @@
 from collections.abc import Callable
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django_filters import rest_framework
+from django_filters import rest_framework, widgets
 
 from smartweb import access
 from smartweb.rbac import Action
@@ -51,7 +52,48 @@ class ScopedChoicesMixin:
                 one.queryset = readable
 
 
-class GeneratedFilterSet(ScopedChoicesMixin, rest_framework.FilterSet):
+class BooleanWidget(widgets.BooleanWidget):
+    """The browsable API's yes/no select, handing the field the text as it was sent."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return super().render(name, BOOLEANS.get(value, value), attrs, renderer)
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+BOOLEANS = {"true": True, "false": False}
+
+
+class BooleanFormField(forms.NullBooleanField):
+    """`true`, `false`, or empty (not filtered), as the schema declares a boolean filter.
+    django-filter's widgets also read `1`, `0` and `True`, and anything else (`null`,
+    `yes`) as empty: the list is then not filtered, where a 400 is due."""
+
+    widget = BooleanWidget
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value not in BOOLEANS:
+            raise forms.ValidationError("Must be true or false.", code="invalid")
+        return BOOLEANS[value]
+
+
+class StrictBooleansMixin:
+    """Every boolean filter, declared or generated from a model field, reads its value
+    through BooleanFormField."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for one in self.filters.values():
+            if isinstance(one, django_filters.BooleanFilter):
+                one.field_class = BooleanFormField
+                one.extra.pop("widget", None)
+                vars(one).pop("_field", None)  # a form field built before the swap
+
+
+class GeneratedFilterSet(StrictBooleansMixin, ScopedChoicesMixin, rest_framework.FilterSet):
     """The base of the filter sets the API builds from a view's `filterset_fields`."""
 
 
@@ -59,7 +101,7 @@ class FilterBackend(rest_framework.DjangoFilterBackend):
     filterset_base = GeneratedFilterSet
 
 
-class FilterSet(ScopedChoicesMixin, django_filters.FilterSet):
+class FilterSet(StrictBooleansMixin, ScopedChoicesMixin, django_filters.FilterSet):
     """django-filter's FilterSet, its form class built once per filter set instead of on
     every request (~1 ms of a list request: a form field and a label per filter).
 
