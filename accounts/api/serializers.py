@@ -25,6 +25,7 @@ from smartweb.api.serializers import (
     ModelSerializer,
     PrimaryKeyRelatedField,
     SlugField,
+    TextField,
 )
 from smartweb.rbac import Action, Resource, Scope
 
@@ -46,18 +47,18 @@ class MemberField(PrimaryKeyRelatedField):
 
 class TokenObtainSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    password = serializers.CharField(trim_whitespace=False, write_only=True)
-    organization = serializers.CharField(
+    password = TextField(trim_whitespace=False, write_only=True)
+    organization = TextField(
         required=False, allow_blank=True, help_text="Organization id or slug (default: yours)."
     )
-    name = serializers.CharField(required=False, max_length=120, default="API token")
+    name = TextField(required=False, max_length=120, default="API token")
     expires_in_days = serializers.IntegerField(
         required=False, min_value=1, max_value=365, default=90
     )
 
 
 class TokenIssuedSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Shown once: only a hash is stored.")
+    token = TextField(help_text="Shown once: only a hash is stored.")
     id = serializers.UUIDField()
     organization = serializers.UUIDField()
     expires_at = serializers.DateTimeField(allow_null=True)
@@ -150,7 +151,7 @@ class MeSerializer(serializers.Serializer):
     membership = serializers.UUIDField(allow_null=True, help_text="The current membership.")
     memberships = MeMembershipSerializer(many=True, help_text="In every organization.")
     permissions = serializers.DictField(
-        child=serializers.DictField(child=serializers.CharField()),
+        child=serializers.DictField(child=TextField()),
         help_text="Effective permissions here: resource -> action -> scope.",
     )
 
@@ -172,11 +173,11 @@ class OrganizationSerializer(ModelSerializer):
 class OrganizationCreateSerializer(serializers.Serializer):
     """A new organization with its default roles and first admin (platform super admins)."""
 
-    name = serializers.CharField(max_length=200)
-    slug = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    name = TextField(max_length=200)
+    slug = TextField(max_length=80, required=False, allow_blank=True)
     plan = serializers.ChoiceField(choices=Plan.choices, default=Plan.FREE)
     admin_email = serializers.EmailField()
-    admin_password = serializers.CharField(
+    admin_password = TextField(
         required=False, allow_blank=True, write_only=True, trim_whitespace=False
     )
 
@@ -210,7 +211,7 @@ class MemberSerializer(ModelSerializer):
 
     id = serializers.UUIDField(source="user.id", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
-    full_name = serializers.CharField(source="user.full_name", read_only=True)
+    full_name = TextField(source="user.full_name", read_only=True)
     is_staff = BooleanField(source="user.is_staff", read_only=True)
     membership_id = serializers.UUIDField(source="id", read_only=True)
     role = RoleSummarySerializer(read_only=True)
@@ -262,7 +263,7 @@ class MemberInviteSerializer(serializers.Serializer):
 class InvitationSerializer(ModelSerializer):
     role = RoleSummarySerializer(read_only=True)
     team = TeamSummarySerializer(read_only=True, allow_null=True)
-    status = serializers.CharField(read_only=True)
+    status = TextField(read_only=True)
 
     class Meta:
         model = Invitation
@@ -282,11 +283,11 @@ class InvitationSerializer(ModelSerializer):
 
 
 class InvitationAcceptSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=1000)
-    full_name = serializers.CharField(
+    token = TextField(max_length=1000)
+    full_name = TextField(
         max_length=200, required=False, allow_blank=True, help_text="A new account's name."
     )
-    password = serializers.CharField(
+    password = TextField(
         required=False,
         allow_blank=True,
         write_only=True,
@@ -314,18 +315,18 @@ class MemberUpdateSerializer(serializers.Serializer):
 
 
 class MeUpdateSerializer(serializers.Serializer):
-    full_name = serializers.CharField(max_length=200, allow_blank=True)
+    full_name = TextField(max_length=200, allow_blank=True)
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    current_password = serializers.CharField(write_only=True, trim_whitespace=False)
-    new_password = serializers.CharField(write_only=True, trim_whitespace=False)
+    current_password = TextField(write_only=True, trim_whitespace=False)
+    new_password = TextField(write_only=True, trim_whitespace=False)
 
 
 class MembershipSerializer(ModelSerializer):
     user = UserSummarySerializer(read_only=True)
     role = PrimaryKeyRelatedField(queryset=ROLES)
-    role_name = serializers.CharField(source="role.name", read_only=True)
+    role_name = TextField(source="role.name", read_only=True)
     team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
     invited_by = PrimaryKeyRelatedField(read_only=True, allow_null=True)
 

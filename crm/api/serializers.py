@@ -37,6 +37,7 @@ from smartweb.api.serializers import (
     ModelSerializer,
     PrimaryKeyRelatedField,
     StoredDecimalField,
+    TextField,
 )
 from smartweb.rbac import Action
 
@@ -96,7 +97,7 @@ class PipelineStageSerializer(ModelSerializer):
 
 
 class StageInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=80)
+    name = TextField(max_length=80)
     probability = percent_field()
     is_won = BooleanField(default=False)
     is_lost = BooleanField(default=False)
@@ -125,8 +126,8 @@ class PipelineSerializer(ModelSerializer):
 
 
 class PipelineCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    name = TextField(max_length=120)
+    description = TextField(required=False, allow_blank=True, default="")
     is_default = BooleanField(default=False)
     stages = StageInputSerializer(many=True, required=False)
 
@@ -137,8 +138,8 @@ class PipelineCreateSerializer(serializers.Serializer):
 class OpportunitySerializer(ModelSerializer):
     owner = UserSummarySerializer(read_only=True, allow_null=True, source="owner_summary")
     weighted_value = StoredDecimalField(**MONEY, read_only=True)
-    lead_name = serializers.CharField(read_only=True)
-    stage_name = serializers.CharField(read_only=True)
+    lead_name = TextField(read_only=True)
+    stage_name = TextField(read_only=True)
 
     class Meta:
         model = Opportunity
@@ -170,17 +171,17 @@ class OpportunityConvertSerializer(serializers.Serializer):
 
     lead = VisibleRelatedField(Lead)
     pipeline = VisibleRelatedField(Pipeline, required=False)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    name = TextField(max_length=200, required=False, allow_blank=True, default="")
     value = money_field(default=Decimal("0"))
-    currency = serializers.CharField(max_length=3, required=False, allow_blank=True, default="")
+    currency = TextField(max_length=3, required=False, allow_blank=True, default="")
     owner = MemberField(required=False, allow_null=True)
     expected_close_date = serializers.DateField(required=False, allow_null=True)
 
 
 class OpportunityUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = TextField(max_length=200)
     value = money_field()
-    currency = serializers.CharField(max_length=3)
+    currency = TextField(max_length=3)
     probability = percent_field()
     owner = MemberField(allow_null=True)
     expected_close_date = serializers.DateField(allow_null=True)
@@ -189,7 +190,7 @@ class OpportunityUpdateSerializer(serializers.Serializer):
 class MoveStageSerializer(serializers.Serializer):
     stage = VisibleRelatedField(PipelineStage)
     probability = percent_field(required=False, allow_null=True)
-    lost_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    lost_reason = TextField(required=False, allow_blank=True, default="")
     reopen = BooleanField(default=False)
 
 
@@ -222,7 +223,7 @@ class ProposalLineItemSerializer(LineItemSerializer):
 
 
 class LineInputSerializer(serializers.Serializer):
-    description = serializers.CharField(max_length=500)
+    description = TextField(max_length=500)
     quantity = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     unit_price = money_field()
     discount_percent = percent_field(default=Decimal("0"))
@@ -283,10 +284,10 @@ class ProposalSerializer(ModelSerializer):
 
 
 class ProposalWriteSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    title = TextField(max_length=200, required=False, allow_blank=True)
+    currency = TextField(max_length=3, required=False, allow_blank=True)
     valid_until = serializers.DateField(required=False, allow_null=True)
-    notes = serializers.CharField(required=False, allow_blank=True)
+    notes = TextField(required=False, allow_blank=True)
     lines = LineInputSerializer(many=True, required=False, max_length=MAX_LINES)
     total = money_field(
         required=False, help_text="Optional: refused if the lines add up to another total."
@@ -304,12 +305,12 @@ class ProposalWriteSerializer(serializers.Serializer):
 
 class ProposalCreateSerializer(ProposalWriteSerializer):
     opportunity = VisibleRelatedField(Opportunity)
-    number = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    number = TextField(max_length=30, required=False, allow_blank=True)
     lines = LineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
 
 
 class RejectionSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = TextField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 # --- contracts ------------------------------------------------------------------------
@@ -350,7 +351,7 @@ class ContractSerializer(ModelSerializer):
 
 
 class SignSerializer(serializers.Serializer):
-    signer_name = serializers.CharField(max_length=200)
+    signer_name = TextField(max_length=200)
     signer_email = serializers.EmailField(required=False, allow_blank=True, default="")
     signed_at = serializers.DateTimeField(required=False, allow_null=True)
 

@@ -12,16 +12,18 @@ from collections.abc import Callable
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummarySerializer
-from leads import selectors
+from leads import normalize, selectors
 from leads.choices import LeadStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from leads.services import allowed_transitions
 from smartweb import access
 from smartweb.api.serializers import (
     BooleanField,
+    EmailField,
     ListedSummarySerializer,
     ModelSerializer,
     PrimaryKeyRelatedField,
+    TextField,
 )
 from smartweb.rbac import Action
 
@@ -86,9 +88,11 @@ class LeadCompanySerializer(ListedSummarySerializer):
 class CompanySerializer(ModelSerializer):
     """Companies, in and out. Phone, email and website are normalized by the service."""
 
-    website = serializers.CharField(max_length=300, allow_blank=True, required=False)
-    email = serializers.CharField(max_length=254, allow_blank=True, required=False)
-    phone = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    website = TextField(
+        max_length=300, allow_blank=True, required=False, validators=[normalize.website_form]
+    )
+    email = EmailField(max_length=254, allow_blank=True, required=False)
+    phone = TextField(max_length=40, allow_blank=True, required=False)
 
     class Meta:
         model = Company
@@ -218,12 +222,12 @@ class TagSerializer(ModelSerializer):
 
 class DuplicateSerializer(serializers.Serializer):
     lead = LeadSerializer()
-    matched_on = serializers.ListField(child=serializers.CharField())
+    matched_on = serializers.ListField(child=TextField())
 
 
 class DuplicateGroupSerializer(serializers.Serializer):
     leads = LeadSerializer(many=True)
-    matched_on = serializers.ListField(child=serializers.CharField())
+    matched_on = serializers.ListField(child=TextField())
 
 
 class DuplicateReportSerializer(serializers.Serializer):
@@ -242,10 +246,10 @@ class CompanyInputSerializer(CompanySerializer):
 
 
 class LeadWriteSerializer(serializers.Serializer):
-    contact_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
-    contact_title = serializers.CharField(max_length=100, allow_blank=True, required=False)
-    contact_email = serializers.CharField(max_length=254, allow_blank=True, required=False)
-    contact_phone = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    contact_name = TextField(max_length=200, allow_blank=True, required=False)
+    contact_title = TextField(max_length=100, allow_blank=True, required=False)
+    contact_email = EmailField(max_length=254, allow_blank=True, required=False)
+    contact_phone = TextField(max_length=40, allow_blank=True, required=False)
     source = serializers.ChoiceField(choices=Lead._meta.get_field("source").choices, required=False)
     assigned_to = ScopedRelatedField(
         queryset_for=organization_members, allow_null=True, required=False
@@ -253,7 +257,7 @@ class LeadWriteSerializer(serializers.Serializer):
     next_follow_up_at = serializers.DateTimeField(allow_null=True, required=False)
     consent_to_contact = BooleanField(required=False)
     do_not_contact = BooleanField(required=False)
-    notes = serializers.CharField(allow_blank=True, required=False)
+    notes = TextField(allow_blank=True, required=False)
     score_override = serializers.IntegerField(
         min_value=0, max_value=100, allow_null=True, required=False
     )
@@ -297,13 +301,13 @@ class LeadUpdateSerializer(LeadWriteSerializer):
 
     company = CompanyInputSerializer(required=False)
     status = serializers.ChoiceField(choices=LeadStatus.choices, required=False)
-    status_reason = serializers.CharField(allow_blank=True, required=False, max_length=2000)
+    status_reason = TextField(allow_blank=True, required=False, max_length=2000)
 
     LEAD_FIELDS = (*LeadWriteSerializer.LEAD_FIELDS, "status")
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, required=False, max_length=2000, default="")
+    reason = TextField(allow_blank=True, required=False, max_length=2000, default="")
 
 
 class ChangeStatusSerializer(ReasonSerializer):

@@ -1,5 +1,6 @@
 """Filters shared by the API's filter sets."""
 
+import datetime as dt
 from collections.abc import Callable
 
 import django_filters
@@ -7,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django_filters import rest_framework, widgets
+from django_filters.fields import IsoDateTimeField
 
 from smartweb import access
 from smartweb.rbac import Action
@@ -80,20 +82,42 @@ class BooleanFormField(forms.NullBooleanField):
         return BOOLEANS[value]
 
 
-class StrictBooleansMixin:
-    """Every boolean filter, declared or generated from a model field, reads its value
-    through BooleanFormField."""
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date time, read in UTC: Python takes offsets up to ±23:59 and years
+    from 1, PostgreSQL refuses an offset past ±15:59 (a server error, where the schema
+    says a date time). One that UTC cannot hold is a 400."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None or moment.tzinfo is None:
+            return moment
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError as exc:
+            raise forms.ValidationError("A date time out of range.", code="invalid") from exc
+
+
+class InputFieldsMixin:
+    """Every boolean and date-time filter, declared or generated from a model field,
+    reads its value through the form fields above."""
+
+    FIELD_CLASSES = (
+        (django_filters.BooleanFilter, BooleanFormField),
+        (django_filters.DateTimeFilter, UTCDateTimeField),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for one in self.filters.values():
-            if isinstance(one, django_filters.BooleanFilter):
-                one.field_class = BooleanFormField
-                one.extra.pop("widget", None)
-                vars(one).pop("_field", None)  # a form field built before the swap
+            for kind, field_class in self.FIELD_CLASSES:
+                if isinstance(one, kind):
+                    one.field_class = field_class
+                    if kind is django_filters.BooleanFilter:
+                        one.extra.pop("widget", None)  # django-filter's reads 1, 0, True
+                    vars(one).pop("_field", None)  # a form field built before the swap
 
 
-class GeneratedFilterSet(StrictBooleansMixin, ScopedChoicesMixin, rest_framework.FilterSet):
+class GeneratedFilterSet(InputFieldsMixin, ScopedChoicesMixin, rest_framework.FilterSet):
     """The base of the filter sets the API builds from a view's `filterset_fields`."""
 
 
@@ -101,7 +125,7 @@ class FilterBackend(rest_framework.DjangoFilterBackend):
     filterset_base = GeneratedFilterSet
 
 
-class FilterSet(StrictBooleansMixin, ScopedChoicesMixin, django_filters.FilterSet):
+class FilterSet(InputFieldsMixin, ScopedChoicesMixin, django_filters.FilterSet):
     """django-filter's FilterSet, its form class built once per filter set instead of on
     every request (~1 ms of a list request: a form field and a label per filter).
 

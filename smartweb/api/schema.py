@@ -25,6 +25,9 @@ from rest_framework import permissions, serializers
 
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# DRF trims text with str.strip() and refuses it blank: a text that may not be blank holds
+# a character that is not white space to Python (JSON Schema's \s is ECMA's, not Python's).
+NOT_BLANK = r"[^\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 ANNOTATIONS = {"description", "title", "default", "example", "readOnly", "writeOnly"}
 # Any JSON value but null: drf-spectacular's "any" (`{}`) lets null through.
 ANY_BUT_NULL = {
@@ -127,7 +130,18 @@ class AutoSchema(openapi.AutoSchema):
             schema.update(pattern=TIME_PATTERN, example="09:00:00")
         elif schema and schema.get("type") == "array":
             _array_bounds(schema, field)
+        if direction == "request" and _trimmed_not_blank(field) and "pattern" not in schema:
+            schema["pattern"] = NOT_BLANK
         return schema
+
+
+def _trimmed_not_blank(field) -> bool:
+    return (
+        isinstance(field, serializers.CharField)
+        and field.trim_whitespace
+        and not field.allow_blank
+        and not field.read_only
+    )
 
 
 def _decimal_pattern(field) -> str:
