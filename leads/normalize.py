@@ -20,13 +20,15 @@ _NON_DIGITS = re.compile(r"\D")
 _url_validator = URLValidator(schemes=["http", "https"])
 # A website's form, which the API schema states as its pattern: an optional http(s)
 # scheme, a host name of up to four labels (of up to 50 characters) and a top-level
-# domain (at most 224 characters: Django's URL validator refuses a host past 253), an
-# optional port, and a path of printable ASCII. Empty is no website. Every value of this
-# form passes Django's URL validator as well.
+# domain (at most 228 characters: Django's URL validator refuses a host past 253), an
+# optional port, then a path, query and fragment of the characters a URI takes as they
+# are (no %-escapes). Empty is no website. Every value of this form passes Django's URL
+# validator and is a URI.
+_URI_CHARS = r"a-zA-Z0-9._~!$&'()*+,;=:@/"
 WEBSITE_PATTERN = (
     r"^$|^([hH][tT][tT][pP][sS]?://)?"
-    r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,48}[a-zA-Z0-9])?\.){1,4}[a-zA-Z]{2,24}"
-    r"(:[0-9]{1,5})?([/?#][!-~]*)?$"
+    r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,48}[a-zA-Z0-9])?\.){1,4}[a-zA-Z]{2,24}(:[0-9]{1,5})?"
+    rf"(/[{_URI_CHARS}-]*)?(\?[{_URI_CHARS}?-]*)?(#[{_URI_CHARS}?-]*)?$"
 )
 website_form = RegexValidator(WEBSITE_PATTERN, "Enter a website such as https://example.com.")
 

@@ -88,8 +88,12 @@ class LeadCompanySerializer(ListedSummarySerializer):
 class CompanySerializer(ModelSerializer):
     """Companies, in and out. Phone, email and website are normalized by the service."""
 
+    # The stored website (300 characters) holds the scheme the service adds to a host name.
     website = TextField(
-        max_length=300, allow_blank=True, required=False, validators=[normalize.website_form]
+        max_length=300 - len("https://"),
+        allow_blank=True,
+        required=False,
+        validators=[normalize.website_form],
     )
     email = EmailField(max_length=254, allow_blank=True, required=False)
     phone = TextField(max_length=40, allow_blank=True, required=False)
