@@ -22,11 +22,11 @@ _url_validator = URLValidator(schemes=["http", "https"])
 # scheme, a host name of up to four labels (of up to 50 characters) and a top-level
 # domain (at most 228 characters: Django's URL validator refuses a host past 253), an
 # optional port, then a path, query and fragment of the characters a URI takes as they
-# are (no %-escapes). Empty is no website. Every value of this form passes Django's URL
-# validator and is a URI.
+# are (no %-escapes). Every value of this form passes Django's URL validator and is a
+# URI. Empty is no website, outside the pattern: the schema offers "" beside it.
 _URI_CHARS = r"a-zA-Z0-9._~!$&'()*+,;=:@/"
 WEBSITE_PATTERN = (
-    r"^$|^([hH][tT][tT][pP][sS]?://)?"
+    r"^([hH][tT][tT][pP][sS]?://)?"
     r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,48}[a-zA-Z0-9])?\.){1,4}[a-zA-Z]{2,24}(:[0-9]{1,5})?"
     rf"(/[{_URI_CHARS}-]*)?(\?[{_URI_CHARS}?-]*)?(#[{_URI_CHARS}?-]*)?$"
 )

@@ -1,6 +1,6 @@
 """`make fuzz`: the OpenAPI schema is the contract, checked by schemathesis against a real
 server (gunicorn as the runtime role on the test database, outside any test transaction),
-as the demo Organization Admin and as the demo Sales Rep.
+as a demo Organization Admin and a demo Sales Rep (each in its own demo organization).
 
 Every operation of the schema is exercised with examples, coverage cases (each
 parameter's boundaries and wrong types; as the admin) and generated data, and each
@@ -43,7 +43,13 @@ CHECKS = (
 )
 # Revoking the request's own token ends the run's authentication: it runs alone, last.
 REVOKE = "/api/v1/auth/token/revoke/"
-LOGINS = {"admin": "admin@demo.smartweb.test", "rep": "rep@demo.smartweb.test"}
+# login -> (demo organization, email). The two runs go side by side, so each role works in
+# its own organization: the admin's run deactivates members and changes their roles, which
+# would lock the rep out halfway through (and neither run may reach the other's rows).
+LOGINS = {
+    "admin": ("demo", "admin@demo.smartweb.test"),
+    "rep": ("northwind", "rep@northwind.smartweb.test"),
+}
 # The coverage phase (every parameter's boundaries and wrong types) is most of the run's
 # time and is about the schema, not the role: it runs once, as the admin, who may reach
 # every operation. The rep's run checks what a narrower role is answered.
@@ -62,16 +68,15 @@ def tokens(django_db_setup, django_db_blocker) -> dict[str, str]:
 
     with django_db_blocker.unblock():
         call_command("seed_demo", verbosity=0)
-        organization = Organization.objects.get(slug="demo")
-        with tenant_context(organization):
-            issued = {
-                login: token_create(
+        issued = {}
+        for login, (slug, email) in LOGINS.items():
+            organization = Organization.objects.get(slug=slug)
+            with tenant_context(organization):
+                issued[login] = token_create(
                     user=User.objects.get(email=email),
                     organization_id=organization.pk,
                     name=f"{login}'s schema check",
                 )[1]
-                for login, email in LOGINS.items()
-            }
         yield issued
         with _as_owner():
             call_command("flush", interactive=False, verbosity=0)
