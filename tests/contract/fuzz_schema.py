@@ -12,7 +12,7 @@ test_*.py: `make test` leaves it out, `make fuzz` names it.
 The run is bounded to a few minutes on two cores: the two roles run side by side,
 generated data is 3 examples per operation and mode, and the coverage phase leaves out PUT
 and PATCH (schemathesis.toml). FUZZ_MAX_EXAMPLES (default 3) and FUZZ_SEED (default
-fixed, so a finding reproduces) tune it; the reports land in var/fuzz/.
+fixed, so a finding reproduces) tune it; the reports land in var/fuzz/ (FUZZ_REPORTS).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from tests.conftest import _as_owner
 from tests.servers import runtime_database_url, web_server
 
 pytestmark = pytest.mark.timeout(900)
-REPORTS = Path(settings.BASE_DIR) / "var" / "fuzz"
+REPORTS = Path(os.environ.get("FUZZ_REPORTS") or Path(settings.BASE_DIR) / "var" / "fuzz")
 HERE = Path(__file__).parent
 CHECKS = (
     "not_a_server_error",
