@@ -21,6 +21,7 @@ from accounts.models import (
 from accounts.selectors import member_users
 from smartweb.api.serializers import (
     BooleanField,
+    EmailField,
     ListedSummarySerializer,
     ModelSerializer,
     PrimaryKeyRelatedField,
@@ -46,7 +47,7 @@ class MemberField(PrimaryKeyRelatedField):
 
 
 class TokenObtainSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    email = EmailField()
     password = TextField(trim_whitespace=False, write_only=True)
     organization = TextField(
         required=False, allow_blank=True, help_text="Organization id or slug (default: yours)."
@@ -176,7 +177,7 @@ class OrganizationCreateSerializer(serializers.Serializer):
     name = TextField(max_length=200)
     slug = TextField(max_length=80, required=False, allow_blank=True)
     plan = serializers.ChoiceField(choices=Plan.choices, default=Plan.FREE)
-    admin_email = serializers.EmailField()
+    admin_email = EmailField()
     admin_password = TextField(
         required=False, allow_blank=True, write_only=True, trim_whitespace=False
     )
@@ -210,7 +211,7 @@ class MemberSerializer(ModelSerializer):
     """A member of the current organization: the user, with their membership."""
 
     id = serializers.UUIDField(source="user.id", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
+    email = EmailField(source="user.email", read_only=True)
     full_name = TextField(source="user.full_name", read_only=True)
     is_staff = BooleanField(source="user.is_staff", read_only=True)
     membership_id = serializers.UUIDField(source="id", read_only=True)
@@ -251,7 +252,7 @@ PROFILE_FIELDS = ("full_name", "email", "password", "is_staff", "is_superuser")
 class MemberInviteSerializer(serializers.Serializer):
     """Invite a person by email; they join when they accept the emailed link."""
 
-    email = serializers.EmailField()
+    email = EmailField()
     role = PrimaryKeyRelatedField(queryset=ROLES)
     team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
 
@@ -299,7 +300,7 @@ class InvitationAcceptSerializer(serializers.Serializer):
 class InvitationAcceptedSerializer(serializers.Serializer):
     organization = OrganizationSummarySerializer()
     membership = serializers.UUIDField()
-    email = serializers.EmailField()
+    email = EmailField()
 
 
 class MemberUpdateSerializer(serializers.Serializer):

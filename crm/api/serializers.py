@@ -34,6 +34,7 @@ from leads.models import Lead
 from smartweb import access
 from smartweb.api.serializers import (
     BooleanField,
+    EmailField,
     ModelSerializer,
     PrimaryKeyRelatedField,
     StoredDecimalField,
@@ -64,13 +65,11 @@ class MemberField(PrimaryKeyRelatedField):
 
 
 def money_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(**MONEY, min_value=Decimal("0"), **kwargs)
+    return StoredDecimalField(**MONEY, min_value=Decimal("0"), **kwargs)
 
 
 def percent_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        **PERCENT, min_value=Decimal("0"), max_value=Decimal("100"), **kwargs
-    )
+    return StoredDecimalField(**PERCENT, min_value=Decimal("0"), max_value=Decimal("100"), **kwargs)
 
 
 # --- pipelines ------------------------------------------------------------------------
@@ -224,7 +223,7 @@ class ProposalLineItemSerializer(LineItemSerializer):
 
 class LineInputSerializer(serializers.Serializer):
     description = TextField(max_length=500)
-    quantity = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    quantity = StoredDecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     unit_price = money_field()
     discount_percent = percent_field(default=Decimal("0"))
     tax_rate = percent_field(default=Decimal("0"))
@@ -352,7 +351,7 @@ class ContractSerializer(ModelSerializer):
 
 class SignSerializer(serializers.Serializer):
     signer_name = TextField(max_length=200)
-    signer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    signer_email = EmailField(required=False, allow_blank=True, default="")
     signed_at = serializers.DateTimeField(required=False, allow_null=True)
 
 

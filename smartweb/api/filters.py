@@ -54,6 +54,12 @@ class ScopedChoicesMixin:
                 one.queryset = readable
 
 
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number (a NumberFilter reads `1.5` for an integer column)."""
+
+    field_class = forms.IntegerField
+
+
 class BooleanWidget(widgets.BooleanWidget):
     """The browsable API's yes/no select, handing the field the text as it was sent."""
 

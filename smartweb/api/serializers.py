@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
+from django.core.validators import RegexValidator
 from django.db import models
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -36,7 +37,17 @@ class UTCDateTimeField(serializers.DateTimeField):
         return super().to_representation(value)
 
 
-class StoredDecimalField(serializers.DecimalField):
+class TextOnlyMixin:
+    """Text only: DRF's CharField and its kinds (slug, email) take a number for its digits,
+    and its DecimalField a JSON number, where the schema says a string."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StoredDecimalField(TextOnlyMixin, serializers.DecimalField):
     """DRF's DecimalField, whose output of a value already at the field's scale (every
     value read from its column) is its plain text as it is, without DRF's quantizing in a
     copied decimal context (~4 µs a value on the bench host): the same text."""
@@ -54,14 +65,11 @@ class StoredDecimalField(serializers.DecimalField):
         return super().to_representation(value)
 
 
-class TextOnlyMixin:
-    """Text only: DRF's CharField and its kinds (slug, email, URL) take a number for its
-    digits, where the schema says a string."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+_ATOM = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+"
+EMAIL_PATTERN = (
+    rf"^{_ATOM}(\.{_ATOM})*@([a-zA-Z0-9]([a-zA-Z0-9-]{{0,61}}[a-zA-Z0-9])?\.)+[a-zA-Z]{{2,63}}$"
+)
+EMAIL_FORM = RegexValidator(EMAIL_PATTERN, "Enter a valid email address.")
 
 
 class TextField(TextOnlyMixin, serializers.CharField):
@@ -73,7 +81,13 @@ class SlugField(TextOnlyMixin, serializers.SlugField):
 
 
 class EmailField(TextOnlyMixin, serializers.EmailField):
-    pass
+    """An address of the form the schema states (EMAIL_PATTERN): Django's validator also
+    takes quoted local parts and address literals, and refuses a one-letter top-level
+    domain that JSON Schema's `email` format takes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(EMAIL_FORM)
 
 
 class BooleanField(serializers.BooleanField):

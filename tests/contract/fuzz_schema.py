@@ -30,7 +30,8 @@ from django.core.management import call_command
 from tests.conftest import _as_owner
 from tests.servers import runtime_database_url, web_server
 
-pytestmark = pytest.mark.timeout(900)
+# A safety net, the test database's setup included: the run is bounded by its settings.
+pytestmark = pytest.mark.timeout(2400)
 REPORTS = Path(os.environ.get("FUZZ_REPORTS") or Path(settings.BASE_DIR) / "var" / "fuzz")
 HERE = Path(__file__).parent
 CHECKS = (
