@@ -11,13 +11,26 @@ import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import RegexValidator, URLValidator, validate_email
 
 DEFAULT_COUNTRY_CODE = "44"
 _PHONE_CHARS = re.compile(r"^\+?[0-9()\-.\s/]+$")
 _EXTENSION = re.compile(r"\s*(?:x|ext\.?|extension)\s*\d{1,6}$", re.IGNORECASE)
 _NON_DIGITS = re.compile(r"\D")
 _url_validator = URLValidator(schemes=["http", "https"])
+# A website's form, which the API schema states as its pattern: an optional http(s)
+# scheme, a host name of up to four labels (of up to 50 characters) and a top-level
+# domain (at most 228 characters: Django's URL validator refuses a host past 253), an
+# optional port, then a path, query and fragment of the characters a URI takes as they
+# are (no %-escapes). Every value of this form passes Django's URL validator and is a
+# URI. Empty is no website, outside the pattern: the schema offers "" beside it.
+_URI_CHARS = r"a-zA-Z0-9._~!$&'()*+,;=:@/"
+WEBSITE_PATTERN = (
+    r"^([hH][tT][tT][pP][sS]?://)?"
+    r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,48}[a-zA-Z0-9])?\.){1,4}[a-zA-Z]{2,24}(:[0-9]{1,5})?"
+    rf"(/[{_URI_CHARS}-]*)?(\?[{_URI_CHARS}?-]*)?(#[{_URI_CHARS}?-]*)?$"
+)
+website_form = RegexValidator(WEBSITE_PATTERN, "Enter a website such as https://example.com.")
 
 
 def normalize_phone(raw: str, *, country_code: str = DEFAULT_COUNTRY_CODE) -> str:
@@ -58,6 +71,7 @@ def normalize_website(raw: str) -> str:
     value = (raw or "").strip()
     if not value:
         return ""
+    website_form(value)
     if "://" not in value:
         value = "https://" + value
     _url_validator(value)

@@ -19,7 +19,15 @@ from accounts.models import (
     UserSession,
 )
 from accounts.selectors import member_users
-from smartweb.api.serializers import ListedSummarySerializer, ModelSerializer
+from smartweb.api.serializers import (
+    BooleanField,
+    EmailField,
+    ListedSummarySerializer,
+    ModelSerializer,
+    PrimaryKeyRelatedField,
+    SlugField,
+    TextField,
+)
 from smartweb.rbac import Action, Resource, Scope
 
 # Managers, not querysets: the default managers are scoped to the organization of the
@@ -28,7 +36,7 @@ ROLES = Role.objects
 TEAMS = Team.objects
 
 
-class MemberField(serializers.PrimaryKeyRelatedField):
+class MemberField(PrimaryKeyRelatedField):
     """A user who is a member of the current organization."""
 
     def get_queryset(self):
@@ -39,19 +47,19 @@ class MemberField(serializers.PrimaryKeyRelatedField):
 
 
 class TokenObtainSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(trim_whitespace=False, write_only=True)
-    organization = serializers.CharField(
+    email = EmailField()
+    password = TextField(trim_whitespace=False, write_only=True)
+    organization = TextField(
         required=False, allow_blank=True, help_text="Organization id or slug (default: yours)."
     )
-    name = serializers.CharField(required=False, max_length=120, default="API token")
+    name = TextField(required=False, max_length=120, default="API token")
     expires_in_days = serializers.IntegerField(
         required=False, min_value=1, max_value=365, default=90
     )
 
 
 class TokenIssuedSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Shown once: only a hash is stored.")
+    token = TextField(help_text="Shown once: only a hash is stored.")
     id = serializers.UUIDField()
     organization = serializers.UUIDField()
     expires_at = serializers.DateTimeField(allow_null=True)
@@ -129,7 +137,7 @@ class MeMembershipSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     organization = OrganizationSummarySerializer()
     role = serializers.SerializerMethodField()
-    is_active = serializers.BooleanField()
+    is_active = BooleanField()
     joined_at = serializers.DateTimeField()
 
     def get_role(self, membership) -> dict | None:
@@ -144,7 +152,7 @@ class MeSerializer(serializers.Serializer):
     membership = serializers.UUIDField(allow_null=True, help_text="The current membership.")
     memberships = MeMembershipSerializer(many=True, help_text="In every organization.")
     permissions = serializers.DictField(
-        child=serializers.DictField(child=serializers.CharField()),
+        child=serializers.DictField(child=TextField()),
         help_text="Effective permissions here: resource -> action -> scope.",
     )
 
@@ -166,11 +174,11 @@ class OrganizationSerializer(ModelSerializer):
 class OrganizationCreateSerializer(serializers.Serializer):
     """A new organization with its default roles and first admin (platform super admins)."""
 
-    name = serializers.CharField(max_length=200)
-    slug = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    name = TextField(max_length=200)
+    slug = TextField(max_length=80, required=False, allow_blank=True)
     plan = serializers.ChoiceField(choices=Plan.choices, default=Plan.FREE)
-    admin_email = serializers.EmailField()
-    admin_password = serializers.CharField(
+    admin_email = EmailField()
+    admin_password = TextField(
         required=False, allow_blank=True, write_only=True, trim_whitespace=False
     )
 
@@ -203,9 +211,9 @@ class MemberSerializer(ModelSerializer):
     """A member of the current organization: the user, with their membership."""
 
     id = serializers.UUIDField(source="user.id", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
-    full_name = serializers.CharField(source="user.full_name", read_only=True)
-    is_staff = serializers.BooleanField(source="user.is_staff", read_only=True)
+    email = EmailField(source="user.email", read_only=True)
+    full_name = TextField(source="user.full_name", read_only=True)
+    is_staff = BooleanField(source="user.is_staff", read_only=True)
     membership_id = serializers.UUIDField(source="id", read_only=True)
     role = RoleSummarySerializer(read_only=True)
     team = TeamSummarySerializer(read_only=True, allow_null=True)
@@ -244,9 +252,9 @@ PROFILE_FIELDS = ("full_name", "email", "password", "is_staff", "is_superuser")
 class MemberInviteSerializer(serializers.Serializer):
     """Invite a person by email; they join when they accept the emailed link."""
 
-    email = serializers.EmailField()
-    role = serializers.PrimaryKeyRelatedField(queryset=ROLES)
-    team = serializers.PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
+    email = EmailField()
+    role = PrimaryKeyRelatedField(queryset=ROLES)
+    team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
 
     def validate(self, attrs):
         _refuse_profile_fields(self, ("full_name", "password", "is_staff", "is_superuser"))
@@ -256,7 +264,7 @@ class MemberInviteSerializer(serializers.Serializer):
 class InvitationSerializer(ModelSerializer):
     role = RoleSummarySerializer(read_only=True)
     team = TeamSummarySerializer(read_only=True, allow_null=True)
-    status = serializers.CharField(read_only=True)
+    status = TextField(read_only=True)
 
     class Meta:
         model = Invitation
@@ -276,11 +284,11 @@ class InvitationSerializer(ModelSerializer):
 
 
 class InvitationAcceptSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=1000)
-    full_name = serializers.CharField(
+    token = TextField(max_length=1000)
+    full_name = TextField(
         max_length=200, required=False, allow_blank=True, help_text="A new account's name."
     )
-    password = serializers.CharField(
+    password = TextField(
         required=False,
         allow_blank=True,
         write_only=True,
@@ -292,15 +300,15 @@ class InvitationAcceptSerializer(serializers.Serializer):
 class InvitationAcceptedSerializer(serializers.Serializer):
     organization = OrganizationSummarySerializer()
     membership = serializers.UUIDField()
-    email = serializers.EmailField()
+    email = EmailField()
 
 
 class MemberUpdateSerializer(serializers.Serializer):
     """What an organization changes of a member: the membership, never the profile."""
 
-    role = serializers.PrimaryKeyRelatedField(queryset=ROLES, required=False)
-    team = serializers.PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
-    is_active = serializers.BooleanField(required=False)
+    role = PrimaryKeyRelatedField(queryset=ROLES, required=False)
+    team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
+    is_active = BooleanField(required=False)
 
     def validate(self, attrs):
         _refuse_profile_fields(self, PROFILE_FIELDS)
@@ -308,20 +316,20 @@ class MemberUpdateSerializer(serializers.Serializer):
 
 
 class MeUpdateSerializer(serializers.Serializer):
-    full_name = serializers.CharField(max_length=200, allow_blank=True)
+    full_name = TextField(max_length=200, allow_blank=True)
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    current_password = serializers.CharField(write_only=True, trim_whitespace=False)
-    new_password = serializers.CharField(write_only=True, trim_whitespace=False)
+    current_password = TextField(write_only=True, trim_whitespace=False)
+    new_password = TextField(write_only=True, trim_whitespace=False)
 
 
 class MembershipSerializer(ModelSerializer):
     user = UserSummarySerializer(read_only=True)
-    role = serializers.PrimaryKeyRelatedField(queryset=ROLES)
-    role_name = serializers.CharField(source="role.name", read_only=True)
-    team = serializers.PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
-    invited_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    role = PrimaryKeyRelatedField(queryset=ROLES)
+    role_name = TextField(source="role.name", read_only=True)
+    team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
+    invited_by = PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Membership
@@ -367,7 +375,7 @@ class PermissionSerializer(serializers.Serializer):
 
 
 class RoleSerializer(ModelSerializer):
-    slug = serializers.SlugField(max_length=80, required=False)
+    slug = SlugField(max_length=80, required=False)
     permissions = PermissionSerializer(many=True)
 
     class Meta:

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from compliance.choices import ConsentPurpose, ConsentSource, RequestKind
 from compliance.models import ConsentRecord, SubjectRequest
-from smartweb.api.serializers import ModelSerializer
+from smartweb.api.serializers import BooleanField, ModelSerializer, TextField
 
 
 class ConsentRecordSerializer(ModelSerializer):
@@ -30,7 +30,7 @@ class ConsentRecordSerializer(ModelSerializer):
 
 class ConsentRecordCreateSerializer(serializers.Serializer):
     purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
-    granted = serializers.BooleanField()
+    granted = BooleanField()
     source = serializers.ChoiceField(choices=ConsentSource.choices)
     evidence = serializers.JSONField(required=False, default=dict)
     recorded_at = serializers.DateTimeField(required=False)
@@ -58,7 +58,7 @@ class SubjectRequestSerializer(ModelSerializer):
 class SubjectRequestCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=RequestKind.choices)
     lead = serializers.UUIDField()
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = TextField(required=False, allow_blank=True, default="")
     received_at = serializers.DateTimeField(required=False)
 
 

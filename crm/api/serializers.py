@@ -33,44 +33,44 @@ from crm.selectors import active_members
 from crm.services import validate_lead_filter
 from leads.models import Lead
 from smartweb import access
-from smartweb.api.serializers import ModelSerializer, StoredDecimalField
+from smartweb.api.serializers import (
+    BooleanField,
+    EmailField,
+    ModelSerializer,
+    PrimaryKeyRelatedField,
+    StoredDecimalField,
+    TextField,
+)
 from smartweb.rbac import Action
 
 MAX_LINES = 200
 
 
-class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+class VisibleRelatedField(PrimaryKeyRelatedField):
     """A UUID reference to a row of `model` the requesting user may read. The queryset
     is built per request: at import time no organization is active."""
 
     def __init__(self, model, **kwargs):
         self.model = model
-        kwargs.setdefault("pk_field", serializers.UUIDField())
         super().__init__(**kwargs)
 
     def get_queryset(self):
         return access.visible(self.context["request"].user, Action.READ, self.model.objects.all())
 
 
-class MemberField(serializers.PrimaryKeyRelatedField):
+class MemberField(PrimaryKeyRelatedField):
     """A UUID reference to an active member of the current organization."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("pk_field", serializers.UUIDField())
-        super().__init__(**kwargs)
 
     def get_queryset(self):
         return active_members()
 
 
 def money_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(**MONEY, min_value=Decimal("0"), **kwargs)
+    return StoredDecimalField(**MONEY, min_value=Decimal("0"), **kwargs)
 
 
 def percent_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        **PERCENT, min_value=Decimal("0"), max_value=Decimal("100"), **kwargs
-    )
+    return StoredDecimalField(**PERCENT, min_value=Decimal("0"), max_value=Decimal("100"), **kwargs)
 
 
 # --- pipelines ------------------------------------------------------------------------
@@ -97,10 +97,10 @@ class PipelineStageSerializer(ModelSerializer):
 
 
 class StageInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=80)
+    name = TextField(max_length=80)
     probability = percent_field()
-    is_won = serializers.BooleanField(default=False)
-    is_lost = serializers.BooleanField(default=False)
+    is_won = BooleanField(default=False)
+    is_lost = BooleanField(default=False)
 
 
 class PipelineSerializer(ModelSerializer):
@@ -126,9 +126,9 @@ class PipelineSerializer(ModelSerializer):
 
 
 class PipelineCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    is_default = serializers.BooleanField(default=False)
+    name = TextField(max_length=120)
+    description = TextField(required=False, allow_blank=True, default="")
+    is_default = BooleanField(default=False)
     stages = StageInputSerializer(many=True, required=False)
 
 
@@ -138,8 +138,8 @@ class PipelineCreateSerializer(serializers.Serializer):
 class OpportunitySerializer(ModelSerializer):
     owner = UserSummarySerializer(read_only=True, allow_null=True, source="owner_summary")
     weighted_value = StoredDecimalField(**MONEY, read_only=True)
-    lead_name = serializers.CharField(read_only=True)
-    stage_name = serializers.CharField(read_only=True)
+    lead_name = TextField(read_only=True)
+    stage_name = TextField(read_only=True)
 
     class Meta:
         model = Opportunity
@@ -171,17 +171,17 @@ class OpportunityConvertSerializer(serializers.Serializer):
 
     lead = VisibleRelatedField(Lead)
     pipeline = VisibleRelatedField(Pipeline, required=False)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    name = TextField(max_length=200, required=False, allow_blank=True, default="")
     value = money_field(default=Decimal("0"))
-    currency = serializers.CharField(max_length=3, required=False, allow_blank=True, default="")
+    currency = TextField(max_length=3, required=False, allow_blank=True, default="")
     owner = MemberField(required=False, allow_null=True)
     expected_close_date = serializers.DateField(required=False, allow_null=True)
 
 
 class OpportunityUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = TextField(max_length=200)
     value = money_field()
-    currency = serializers.CharField(max_length=3)
+    currency = TextField(max_length=3)
     probability = percent_field()
     owner = MemberField(allow_null=True)
     expected_close_date = serializers.DateField(allow_null=True)
@@ -190,8 +190,8 @@ class OpportunityUpdateSerializer(serializers.Serializer):
 class MoveStageSerializer(serializers.Serializer):
     stage = VisibleRelatedField(PipelineStage)
     probability = percent_field(required=False, allow_null=True)
-    lost_reason = serializers.CharField(required=False, allow_blank=True, default="")
-    reopen = serializers.BooleanField(default=False)
+    lost_reason = TextField(required=False, allow_blank=True, default="")
+    reopen = BooleanField(default=False)
 
 
 # --- proposals ------------------------------------------------------------------------
@@ -223,8 +223,8 @@ class ProposalLineItemSerializer(LineItemSerializer):
 
 
 class LineInputSerializer(serializers.Serializer):
-    description = serializers.CharField(max_length=500)
-    quantity = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    description = TextField(max_length=500)
+    quantity = StoredDecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     unit_price = money_field()
     discount_percent = percent_field(default=Decimal("0"))
     tax_rate = percent_field(default=Decimal("0"))
@@ -288,10 +288,10 @@ class ProposalWriteSerializer(serializers.Serializer):
     by (`lines`, the name this API first took, is still read when `line_items` is not
     given, undocumented)."""
 
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    title = TextField(max_length=200, required=False, allow_blank=True)
+    currency = TextField(max_length=3, required=False, allow_blank=True)
     valid_until = serializers.DateField(required=False, allow_null=True)
-    notes = serializers.CharField(required=False, allow_blank=True)
+    notes = TextField(required=False, allow_blank=True)
     line_items = LineInputSerializer(many=True, required=False, max_length=MAX_LINES)
     total = money_field(
         required=False, help_text="Optional: refused if the lines add up to another total."
@@ -314,12 +314,12 @@ class ProposalWriteSerializer(serializers.Serializer):
 
 class ProposalCreateSerializer(ProposalWriteSerializer):
     opportunity = VisibleRelatedField(Opportunity)
-    number = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    number = TextField(max_length=30, required=False, allow_blank=True)
     line_items = LineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
 
 
 class RejectionSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = TextField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 # --- contracts ------------------------------------------------------------------------
@@ -360,8 +360,8 @@ class ContractSerializer(ModelSerializer):
 
 
 class SignSerializer(serializers.Serializer):
-    signer_name = serializers.CharField(max_length=200)
-    signer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    signer_name = TextField(max_length=200)
+    signer_email = EmailField(required=False, allow_blank=True, default="")
     signed_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
@@ -481,7 +481,7 @@ class TaskSerializer(ModelSerializer):
     assigned_to = MemberField(required=False, allow_null=True)
     lead = VisibleRelatedField(Lead, required=False, allow_null=True)
     opportunity = VisibleRelatedField(Opportunity, required=False, allow_null=True)
-    is_overdue = serializers.BooleanField(read_only=True)
+    is_overdue = BooleanField(read_only=True)
 
     class Meta:
         model = Task

@@ -28,7 +28,7 @@ from leads.choices import (
 )
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.search import company_matches, interaction_matches, lead_matches
-from smartweb.api.filters import FilterSet, MultipleChoiceFilter, SearchFilterSet
+from smartweb.api.filters import FilterSet, IntegerFilter, MultipleChoiceFilter, SearchFilterSet
 
 
 class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
@@ -58,10 +58,10 @@ class LeadFilter(SearchFilterSet):
     business_type = MultipleChoiceFilter(
         choices=BusinessType.choices, field_name="company__business_type"
     )
-    score_min = django_filters.NumberFilter(
+    score_min = IntegerFilter(
         field_name="lead_score", lookup_expr="gte", min_value=0, max_value=100
     )
-    score_max = django_filters.NumberFilter(
+    score_max = IntegerFilter(
         field_name="lead_score", lookup_expr="lte", min_value=0, max_value=100
     )
     assigned_to = django_filters.UUIDFilter(field_name="assigned_to")

@@ -12,22 +12,28 @@ from collections.abc import Callable
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummarySerializer
-from leads import selectors
+from leads import normalize, selectors
 from leads.choices import LeadStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from leads.services import allowed_transitions
 from smartweb import access
-from smartweb.api.serializers import ListedSummarySerializer, ModelSerializer
+from smartweb.api.serializers import (
+    BooleanField,
+    EmailField,
+    ListedSummarySerializer,
+    ModelSerializer,
+    PrimaryKeyRelatedField,
+    TextField,
+)
 from smartweb.rbac import Action
 
 
-class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+class ScopedRelatedField(PrimaryKeyRelatedField):
     """A UUID reference resolved in a queryset built per request (never at import time,
     when no organization is active and the tenant managers return nothing)."""
 
     def __init__(self, *, queryset_for: Callable, **kwargs):
         self.queryset_for = queryset_for
-        kwargs.setdefault("pk_field", serializers.UUIDField())
         super().__init__(**kwargs)
 
     def get_queryset(self):
@@ -82,9 +88,15 @@ class LeadCompanySerializer(ListedSummarySerializer):
 class CompanySerializer(ModelSerializer):
     """Companies, in and out. Phone, email and website are normalized by the service."""
 
-    website = serializers.CharField(max_length=300, allow_blank=True, required=False)
-    email = serializers.CharField(max_length=254, allow_blank=True, required=False)
-    phone = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    # The stored website (300 characters) holds the scheme the service adds to a host name.
+    website = TextField(
+        max_length=300 - len("https://"),
+        allow_blank=True,
+        required=False,
+        validators=[normalize.website_form],
+    )
+    email = EmailField(max_length=254, allow_blank=True, required=False)
+    phone = TextField(max_length=40, allow_blank=True, required=False)
 
     class Meta:
         model = Company
@@ -214,17 +226,17 @@ class TagSerializer(ModelSerializer):
 
 class DuplicateSerializer(serializers.Serializer):
     lead = LeadSerializer()
-    matched_on = serializers.ListField(child=serializers.CharField())
+    matched_on = serializers.ListField(child=TextField())
 
 
 class DuplicateGroupSerializer(serializers.Serializer):
     leads = LeadSerializer(many=True)
-    matched_on = serializers.ListField(child=serializers.CharField())
+    matched_on = serializers.ListField(child=TextField())
 
 
 class DuplicateReportSerializer(serializers.Serializer):
     groups = DuplicateGroupSerializer(many=True)
-    truncated = serializers.BooleanField()
+    truncated = BooleanField()
 
 
 # --- input -------------------------------------------------------------------------
@@ -238,18 +250,18 @@ class CompanyInputSerializer(CompanySerializer):
 
 
 class LeadWriteSerializer(serializers.Serializer):
-    contact_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
-    contact_title = serializers.CharField(max_length=100, allow_blank=True, required=False)
-    contact_email = serializers.CharField(max_length=254, allow_blank=True, required=False)
-    contact_phone = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    contact_name = TextField(max_length=200, allow_blank=True, required=False)
+    contact_title = TextField(max_length=100, allow_blank=True, required=False)
+    contact_email = EmailField(max_length=254, allow_blank=True, required=False)
+    contact_phone = TextField(max_length=40, allow_blank=True, required=False)
     source = serializers.ChoiceField(choices=Lead._meta.get_field("source").choices, required=False)
     assigned_to = ScopedRelatedField(
         queryset_for=organization_members, allow_null=True, required=False
     )
     next_follow_up_at = serializers.DateTimeField(allow_null=True, required=False)
-    consent_to_contact = serializers.BooleanField(required=False)
-    do_not_contact = serializers.BooleanField(required=False)
-    notes = serializers.CharField(allow_blank=True, required=False)
+    consent_to_contact = BooleanField(required=False)
+    do_not_contact = BooleanField(required=False)
+    notes = TextField(allow_blank=True, required=False)
     score_override = serializers.IntegerField(
         min_value=0, max_value=100, allow_null=True, required=False
     )
@@ -278,7 +290,7 @@ class LeadCreateSerializer(LeadWriteSerializer):
 
     company_id = ScopedRelatedField(queryset_for=visible_companies, required=False)
     company = CompanyInputSerializer(required=False)
-    allow_duplicate = serializers.BooleanField(default=False)
+    allow_duplicate = BooleanField(default=False)
 
     def validate(self, attrs):
         if ("company_id" in attrs) == ("company" in attrs):
@@ -293,13 +305,13 @@ class LeadUpdateSerializer(LeadWriteSerializer):
 
     company = CompanyInputSerializer(required=False)
     status = serializers.ChoiceField(choices=LeadStatus.choices, required=False)
-    status_reason = serializers.CharField(allow_blank=True, required=False, max_length=2000)
+    status_reason = TextField(allow_blank=True, required=False, max_length=2000)
 
     LEAD_FIELDS = (*LeadWriteSerializer.LEAD_FIELDS, "status")
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, required=False, max_length=2000, default="")
+    reason = TextField(allow_blank=True, required=False, max_length=2000, default="")
 
 
 class ChangeStatusSerializer(ReasonSerializer):
@@ -334,7 +346,7 @@ class InteractionCreateSerializer(InteractionWriteSerializer):
 
 
 class EnrichmentWriteSerializer(ModelSerializer):
-    apply = serializers.BooleanField(
+    apply = BooleanField(
         default=True, write_only=True, help_text="Copy known keys onto the company."
     )
 

@@ -58,10 +58,11 @@ class ServiceModelViewSet(TenantModelViewSet):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def update(self, request, *args, **kwargs):
-        # PUT and PATCH both change only the fields given: every field is optional.
+    def update(self, request, *args, partial=False, **kwargs):
+        # Both change only the fields given; a PUT gives every field its schema requires
+        # (it carries the whole object), a PATCH any of them.
         instance = self.get_object()
-        data = self.validated(partial=True)
+        data = self.validated(partial=partial)
         return self.respond(self.perform_service_update(instance, data))
 
     def perform_service_update(self, instance, data):

@@ -1,11 +1,14 @@
 """Filters shared by the API's filter sets."""
 
+import datetime as dt
 from collections.abc import Callable
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django_filters import rest_framework
+from django_filters import rest_framework, widgets
+from django_filters.fields import IsoDateTimeField
 
 from smartweb import access
 from smartweb.rbac import Action
@@ -51,7 +54,76 @@ class ScopedChoicesMixin:
                 one.queryset = readable
 
 
-class GeneratedFilterSet(ScopedChoicesMixin, rest_framework.FilterSet):
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number (a NumberFilter reads `1.5` for an integer column)."""
+
+    field_class = forms.IntegerField
+
+
+class BooleanWidget(widgets.BooleanWidget):
+    """The browsable API's yes/no select, handing the field the text as it was sent."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return super().render(name, BOOLEANS.get(value, value), attrs, renderer)
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+BOOLEANS = {"true": True, "false": False}
+
+
+class BooleanFormField(forms.NullBooleanField):
+    """`true`, `false`, or empty (not filtered), as the schema declares a boolean filter.
+    django-filter's widgets also read `1`, `0` and `True`, and anything else (`null`,
+    `yes`) as empty: the list is then not filtered, where a 400 is due."""
+
+    widget = BooleanWidget
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value not in BOOLEANS:
+            raise forms.ValidationError("Must be true or false.", code="invalid")
+        return BOOLEANS[value]
+
+
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date time, read in UTC: Python takes offsets up to ±23:59 and years
+    from 1, PostgreSQL refuses an offset past ±15:59 (a server error, where the schema
+    says a date time). One that UTC cannot hold is a 400."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None or moment.tzinfo is None:
+            return moment
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError as exc:
+            raise forms.ValidationError("A date time out of range.", code="invalid") from exc
+
+
+class InputFieldsMixin:
+    """Every boolean and date-time filter, declared or generated from a model field,
+    reads its value through the form fields above."""
+
+    FIELD_CLASSES = (
+        (django_filters.BooleanFilter, BooleanFormField),
+        (django_filters.DateTimeFilter, UTCDateTimeField),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for one in self.filters.values():
+            for kind, field_class in self.FIELD_CLASSES:
+                if isinstance(one, kind):
+                    one.field_class = field_class
+                    if kind is django_filters.BooleanFilter:
+                        one.extra.pop("widget", None)  # django-filter's reads 1, 0, True
+                    vars(one).pop("_field", None)  # a form field built before the swap
+
+
+class GeneratedFilterSet(InputFieldsMixin, ScopedChoicesMixin, rest_framework.FilterSet):
     """The base of the filter sets the API builds from a view's `filterset_fields`."""
 
 
@@ -59,7 +131,7 @@ class FilterBackend(rest_framework.DjangoFilterBackend):
     filterset_base = GeneratedFilterSet
 
 
-class FilterSet(ScopedChoicesMixin, django_filters.FilterSet):
+class FilterSet(InputFieldsMixin, ScopedChoicesMixin, django_filters.FilterSet):
     """django-filter's FilterSet, its form class built once per filter set instead of on
     every request (~1 ms of a list request: a form field and a label per filter).
 

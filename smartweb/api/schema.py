@@ -7,7 +7,8 @@
 - a time of day is `HH:MM[:SS[.ffffff]]`, without the offset that JSON Schema's `time`
   format demands (a field that may be stored empty declares `""`: see
   smartweb.api.serializers.ModelSerializer);
-- a filter given empty does not filter, which its parameter declares;
+- a filter given empty does not filter, which its parameter declares; a number filter's
+  bounds are its parameter's;
 - a view that reads one serializer and answers with another (`input_serializers`)
   documents each in its place;
 - operations are grouped by resource (the path's first segment after `/api/v1/`), not
@@ -16,13 +17,19 @@
 
 from __future__ import annotations
 
+import decimal
+
 from drf_spectacular import openapi
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# DRF trims text with str.strip() and refuses it blank: a text that may not be blank holds
+# a character that is not white space to Python (JSON Schema's \s is ECMA's, not Python's).
+NOT_BLANK = r"[^\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 ANNOTATIONS = {"description", "title", "default", "example", "readOnly", "writeOnly"}
 # Any JSON value but null: drf-spectacular's "any" (`{}`) lets null through.
 ANY_BUT_NULL = {
@@ -133,18 +140,48 @@ class AutoSchema(openapi.AutoSchema):
             schema.update(pattern=TIME_PATTERN, example="09:00:00")
         elif schema and schema.get("type") == "array":
             _array_bounds(schema, field)
+        if direction == "request" and _trimmed_not_blank(field) and "pattern" not in schema:
+            schema["pattern"] = NOT_BLANK
         return schema
+
+
+def _trimmed_not_blank(field) -> bool:
+    return (
+        isinstance(field, serializers.CharField)
+        and field.trim_whitespace
+        and not field.allow_blank
+        and not field.read_only
+    )
 
 
 def _decimal_pattern(field) -> str:
     """A decimal as text with at least one digit, signed only if it may be negative
-    (drf-spectacular's pattern lets "", "-" and "-1" through where DRF refuses them)."""
-    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    (drf-spectacular's pattern lets "", "-" and "-1" through where DRF refuses them), within
+    the field's bounds: a pattern states a lower bound of 0 or of the smallest step (not
+    zero) and an upper bound that is a power of ten; any other bound is an error here
+    rather than a schema that says less than the server checks."""
+    low, high = field.min_value, field.max_value
     places = field.decimal_places or 0
-    whole = f"{{1,{field.max_digits - places}}}" if field.max_digits else "+"
-    if not places:
-        return rf"^{sign}\d{whole}$"
-    return rf"^{sign}(\d{whole}(\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
+    whole = field.max_digits - places if field.max_digits else None
+    step = decimal.Decimal(1).scaleb(-places)
+    if low is not None and low not in (0, step):
+        raise ValueError(f"{field!r}: a lower bound no pattern states")
+    power = None
+    if high is not None and (whole is None or high < 10**whole):
+        power = len(str(int(high))) - 1
+        if high != 10**power:
+            raise ValueError(f"{field!r}: an upper bound no pattern states")
+    fraction = rf"(\.\d{{0,{places}}})?" if places else ""
+    if power is None:
+        below = rf"\d{{1,{whole}}}" if whole else r"\d+"
+    else:  # below 10**power, and 10**power itself
+        below = rf"\d{{1,{power}}}" if power else "0"
+    numbers = [below + fraction] + ([rf"\.\d{{1,{places}}}"] if places else [])
+    if power is not None:
+        numbers.insert(0, "1" + "0" * power + (rf"(\.0{{0,{places}}})?" if places else ""))
+    sign = "" if low is not None else "-?"
+    not_zero = r"(?![0.]*$)" if low == step and low else ""
+    return rf"^{sign}{not_zero}({'|'.join(numbers)})$"
 
 
 def _array_bounds(schema: dict, field) -> None:
@@ -156,6 +193,24 @@ def _array_bounds(schema: dict, field) -> None:
         schema["minItems"] = max(low, schema.get("minItems", 0))
     if high is not None:
         schema["maxItems"] = min(high, schema.get("maxItems", high))
+
+
+class FilterExtension(DjangoFilterExtension):
+    """drf-spectacular's reading of the filter sets, with a number filter's bounds."""
+
+    target_class = "smartweb.api.filters.FilterBackend"
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        bounds = {"minimum": "min_value", "maximum": "max_value"}
+        for parameter in parameters:
+            for keyword, argument in bounds.items():
+                if filter_field.extra.get(argument) is not None:
+                    parameter["schema"][keyword] = filter_field.extra[argument]
+        return parameters
 
 
 class OrganizationTokenScheme(OpenApiAuthenticationExtension):

@@ -1,13 +1,21 @@
 """Serializer helpers shared by the apps' APIs: the project's ModelSerializer, whose date
-times and decimals read out fast, and the JSON pass-through of listed summaries."""
+times and decimals read out fast, and the JSON pass-through of listed summaries.
+
+Input is read as strictly as the schema states it (`make fuzz` holds the two together):
+DRF reads a number as text, `0`, `1`, `"yes"` or `"on"` as a boolean and `""` as no
+reference, where the schema says a string, a boolean and a UUID. The fields below refuse
+them; the ModelSerializer builds its fields from them, and a field declared by hand uses
+them too."""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
 
+from django.core.validators import RegexValidator
 from django.db import models
 from rest_framework import serializers
+from rest_framework.fields import empty
 from rest_framework.settings import ISO_8601, api_settings
 
 
@@ -29,7 +37,17 @@ class UTCDateTimeField(serializers.DateTimeField):
         return super().to_representation(value)
 
 
-class StoredDecimalField(serializers.DecimalField):
+class TextOnlyMixin:
+    """Text only: DRF's CharField and its kinds (slug, email) take a number for its digits,
+    and its DecimalField a JSON number, where the schema says a string."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StoredDecimalField(TextOnlyMixin, serializers.DecimalField):
     """DRF's DecimalField, whose output of a value already at the field's scale (every
     value read from its column) is its plain text as it is, without DRF's quantizing in a
     copied decimal context (~4 µs a value on the bench host): the same text."""
@@ -47,26 +65,68 @@ class StoredDecimalField(serializers.DecimalField):
         return super().to_representation(value)
 
 
-class TextField(serializers.CharField):
-    """Text only: DRF's CharField takes a number for its digits, where the schema says a
-    string (a request the schema calls invalid is refused)."""
+_ATOM = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+"
+EMAIL_PATTERN = (
+    rf"^{_ATOM}(\.{_ATOM})*@([a-zA-Z0-9]([a-zA-Z0-9-]{{0,61}}[a-zA-Z0-9])?\.)+[a-zA-Z]{{2,63}}$"
+)
+EMAIL_FORM = RegexValidator(EMAIL_PATTERN, "Enter a valid email address.")
+
+
+class TextField(TextOnlyMixin, serializers.CharField):
+    pass
+
+
+class SlugField(TextOnlyMixin, serializers.SlugField):
+    pass
+
+
+class EmailField(TextOnlyMixin, serializers.EmailField):
+    """An address of the form the schema states (EMAIL_PATTERN): Django's validator also
+    takes quoted local parts and address literals, and refuses a one-letter top-level
+    domain that JSON Schema's `email` format takes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(EMAIL_FORM)
+
+
+class BooleanField(serializers.BooleanField):
+    """`true` or `false` only (`null` where the field allows it, which DRF checks before)."""
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
+class PrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A reference by UUID. `""` is not read as null (DRF's related fields do): the
+    schema says a UUID, or null where the field allows it."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("pk_field", serializers.UUIDField())
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=empty):
+        # RelatedField.run_validation turns "" into None; Field's reads it as it is.
+        return serializers.Field.run_validation(self, data)
 
 
 class ModelSerializer(serializers.ModelSerializer):
-    """The apps' base: model date times, decimals and text through the fields above."""
+    """The apps' base: model date times, decimals, text, booleans and references through
+    the fields above."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
+        models.BooleanField: BooleanField,
         models.CharField: TextField,
         models.TextField: TextField,
+        models.SlugField: SlugField,
+        models.EmailField: EmailField,
         models.DateTimeField: UTCDateTimeField,
         models.DecimalField: StoredDecimalField,
     }
+    serializer_related_field = PrimaryKeyRelatedField
 
     def include_extra_kwargs(self, kwargs, extra_kwargs):
         # DRF drops `allow_blank` from a field made read-only; a stored "" is still answered,

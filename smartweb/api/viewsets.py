@@ -3,6 +3,7 @@ every queryset and object. A new endpoint subclassing these is secure by default
 
 from __future__ import annotations
 
+import django_filters
 from django.conf import settings
 from django.db import transaction
 from django.shortcuts import get_object_or_404
@@ -69,6 +70,7 @@ class OrganizationContextMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        _refuse_repeated_parameters(request, getattr(self, "filterset_class", None))
         # A PUT replaces the object: without a body it would be a silent no-op (or a reset).
         if request.method == "PUT" and not request.data:
             raise ValidationError(
@@ -103,6 +105,20 @@ class OrganizationContextMixin:
         version = stored_version(model, pk)
         if version is not None:
             response["ETag"] = etag(version)
+
+
+def _refuse_repeated_parameters(request, filterset_class) -> None:
+    """A query parameter given more than once is a 400 unless it takes several values (a
+    multiple-choice filter): DRF and django-filter would read one of them, unsaid which."""
+    filters = filterset_class.base_filters if filterset_class else {}
+    repeated = [
+        name
+        for name, values in request.query_params.lists()
+        if len(values) > 1
+        and not isinstance(filters.get(name), django_filters.MultipleChoiceFilter)
+    ]
+    if repeated:
+        raise ValidationError({name: ["Give this parameter once."] for name in repeated})
 
 
 @extend_schema_view(

@@ -6,6 +6,7 @@ and a request the schema calls invalid is refused."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import requests
@@ -14,6 +15,7 @@ from django.utils import timezone
 from schemathesis.core.transport import Response
 
 from accounts.models import Membership
+from leads import normalize
 from leads.models import Interaction
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories as crm
@@ -187,3 +189,94 @@ def test_the_schema_refuses_what_the_server_refuses(raw_schema):
     assert {"type": "null"} not in settings["anyOf"] and "nullable" not in settings
     subject_request = raw_schema["paths"]["/api/v1/compliance/requests/"]["post"]
     assert "404" in subject_request["responses"]  # a lead the user cannot see
+
+
+def test_booleans_are_true_or_false_in_filters_and_bodies(org_a, admin_a):
+    """DRF and django-filter read 1, 0, "yes" or null as booleans (or ignore them and do
+    not filter); the schema says true or false, and the server does as it says."""
+    client = api_client(admin_a, org_a)
+    for value in ("1", "0", "null", "True", "yes"):
+        response = client.get("/api/v1/companies/", {"is_customer": value})
+        assert response.status_code == 400, value
+        assert "is_customer" in response.json()["error"]["details"]
+    for value in ("true", "false", ""):
+        assert client.get("/api/v1/companies/", {"is_customer": value}).status_code == 200
+    assert client.get("/api/v1/roles/", {"is_system": "1"}).status_code == 400
+    for value in (1, "true", "on", None):
+        response = client.post(
+            "/api/v1/roles/", {"name": "Callers", "back_office": value}, format="json"
+        )
+        assert response.status_code == 400, value
+        assert "back_office" in response.json()["error"]["details"]
+
+
+def test_an_empty_reference_is_no_null(org_a, admin_a):
+    client = api_client(admin_a, org_a)
+    response = client.post("/api/v1/teams/", {"name": "North", "manager": ""}, format="json")
+    assert response.status_code == 400
+    assert "manager" in response.json()["error"]["details"]
+    response = client.post("/api/v1/teams/", {"name": "North", "manager": None}, format="json")
+    assert response.status_code == 201
+
+
+def test_a_parameter_given_twice_is_refused_unless_it_takes_several_values(org_a, admin_a):
+    client = api_client(admin_a, org_a)
+    for query in ("page=1&page=1", "search=a&search=b", "ordering=name&ordering=-name"):
+        response = client.get(f"/api/v1/companies/?{query}")
+        assert response.status_code == 400, query
+        assert query.split("=")[0] in response.json()["error"]["details"]
+    assert client.get("/api/v1/leads/?status=new&status=contacted").status_code == 200
+
+
+def test_a_date_time_filter_with_any_offset_is_read_in_utc(org_a, admin_a):
+    """PostgreSQL refuses an offset past ±15:59 that Python reads."""
+    client = api_client(admin_a, org_a)
+    response = client.get("/api/v1/leads/", {"created_after": "0327-02-06T06:34:44+19:24"})
+    assert response.status_code == 200
+    response = client.get("/api/v1/leads/", {"created_before": "0001-01-01T00:00:00+05:00"})
+    assert response.status_code == 400
+    assert "created_before" in response.json()["error"]["details"]
+
+
+def test_a_put_gives_the_whole_object_and_blank_text_is_refused(raw_schema, org_a, admin_a):
+    client = api_client(admin_a, org_a)
+    tag = client.post("/api/v1/tags/", {"name": "vans"}, format="json").json()
+    response = client.put(f"/api/v1/tags/{tag['id']}/", {"color": "#112233"}, format="json")
+    assert response.status_code == 400
+    assert "name" in response.json()["error"]["details"]
+    response = client.patch(f"/api/v1/tags/{tag['id']}/", {"name": "  "}, format="json")
+    assert response.status_code == 400
+    assert client.get(f"/api/v1/tags/{tag['id']}/").json()["name"] == "vans"
+    name = raw_schema["components"]["schemas"]["PatchedTagRequest"]["properties"]["name"]
+    assert re.search(name["pattern"], "  ") is None and re.search(name["pattern"], " a ")
+
+
+def test_the_schema_states_bounds_and_forms_the_server_checks(raw_schema, org_a, admin_a):
+    """A percentage of at most 100, a quantity of at least 0.01, a score filter of 0–100
+    and a website's form are in the schema, as patterns or bounds."""
+    components = raw_schema["components"]["schemas"]
+    probability = components["OpportunityUpdateRequest"]["properties"]["probability"]
+    quantity = components["LineInputRequest"]["properties"]["quantity"]
+    for pattern, good, bad in (
+        (probability["pattern"], ("100", "100.00", "99.99", "0"), ("100.01", "101", "-1")),
+        (quantity["pattern"], ("0.01", "1", "100.5"), ("0", "0.00", ".0", "-1")),
+    ):
+        assert all(re.search(pattern, value) for value in good), pattern
+        assert not any(re.search(pattern, value) for value in bad), pattern
+    parameters = raw_schema["paths"]["/api/v1/leads/"]["get"]["parameters"]
+    score_min = next(p for p in parameters if p["name"] == "score_min")["schema"]["anyOf"][0]
+    assert (score_min["minimum"], score_min["maximum"]) == (0, 100)
+    website = components["CompanyRequest"]["properties"]["website"]["oneOf"]
+    assert {"type": "string", "maxLength": 0} in website  # no website
+    assert website[0]["pattern"] == normalize.WEBSITE_PATTERN
+    client = api_client(admin_a, org_a)
+    for value in ("localhost", "https://user@example.com", "ftp://example.com"):
+        response = client.post(
+            "/api/v1/companies/", {"name": "Webless", "website": value}, format="json"
+        )
+        assert response.status_code == 400, value
+    response = client.post(
+        "/api/v1/companies/", {"name": "Webbed", "website": "shop.example.co.uk"}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["website"] == "https://shop.example.co.uk"
