@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from savedviews.json_schemas import MAX_VALUE_LENGTH, MAX_VALUES
 from savedviews.models import SavedView, ViewResource
-from smartweb.api.serializers import ModelSerializer
+from smartweb.api.serializers import BooleanField, ModelSerializer, TextField
 
 QUERY_HELP = (
     "Query-string parameters of the list's API, each with its values, e.g. "
@@ -17,7 +17,7 @@ QUERY_HELP = (
 
 def query_field(**kwargs) -> serializers.DictField:
     values = serializers.ListField(
-        child=serializers.CharField(max_length=MAX_VALUE_LENGTH, allow_blank=True),
+        child=TextField(max_length=MAX_VALUE_LENGTH, allow_blank=True),
         min_length=1,
         max_length=MAX_VALUES,
     )
@@ -45,9 +45,7 @@ class SavedViewSerializer(ModelSerializer):
 
 
 class SavedViewWriteSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=80)
+    name = TextField(max_length=80)
     resource = serializers.ChoiceField(choices=ViewResource.choices)
-    shared = serializers.BooleanField(
-        required=False, default=False, help_text="Offered to your team."
-    )
+    shared = BooleanField(required=False, default=False, help_text="Offered to your team.")
     query = query_field(required=False, default=dict)
