@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import decimal
 
+from django.core.validators import RegexValidator, URLValidator
 from drf_spectacular import openapi
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -146,12 +147,20 @@ class AutoSchema(openapi.AutoSchema):
 
 
 def _trimmed_not_blank(field) -> bool:
+    """A text that may not be blank and has no pattern of its own (drf-spectacular states a
+    regex validator's, e.g. an email's form, when it reads the validators, after this)."""
     return (
         isinstance(field, serializers.CharField)
         and field.trim_whitespace
         and not field.allow_blank
         and not field.read_only
+        and not any(_states_pattern(v) for v in field.validators)
     )
+
+
+def _states_pattern(validator) -> bool:
+    # A URL validator is a regex validator that drf-spectacular states as `format: uri`.
+    return isinstance(validator, RegexValidator) and not isinstance(validator, URLValidator)
 
 
 def _decimal_pattern(field) -> str:
