@@ -18,6 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
+from smartweb.models import SCOPE_MEMO
 from smartweb.rbac import SCOPE_RANK, Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
 
@@ -240,11 +241,21 @@ def can(user, action: str, resource: str, obj=None) -> bool:
     model = type(obj)
     if scope is not None:
         owner_q = _owner_q(model, user, scope, action)
-        if owner_q is None or model._default_manager.filter(owner_q, pk=obj.pk).exists():
+        if owner_q is None or _selects(obj, (user.pk, scope, action), lambda: owner_q):
             return True
-    return _has_object_grants(user) and (
-        model._default_manager.filter(_granted_q(user, action, model), pk=obj.pk).exists()
+    return _has_object_grants(user) and _selects(
+        obj, (user.pk, "granted", action), lambda: _granted_q(user, action, model)
     )
+
+
+def _selects(obj, key: tuple, condition) -> bool:
+    """Is `obj` among the rows `condition()` selects? Read once per object and key (the
+    user, and their scope or grants, for an action): a page asks it of one row for each of
+    its buttons and inlines. Saving the object forgets the answers (TenantModel.save)."""
+    memo = obj.__dict__.setdefault(SCOPE_MEMO, {})
+    if key not in memo:
+        memo[key] = type(obj)._default_manager.filter(condition(), pk=obj.pk).exists()
+    return memo[key]
 
 
 def require(user, action: str, resource: str, obj=None) -> None:

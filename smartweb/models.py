@@ -53,6 +53,10 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
         return super().get_queryset().for_current_organization()
 
 
+# Where `smartweb.access` keeps, on an instance, whether it is within a user's scope.
+SCOPE_MEMO = "_access_in_scope"
+
+
 class TenantModel(TimeStampedModel):
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="+", editable=False
@@ -68,6 +72,8 @@ class TenantModel(TimeStampedModel):
             self.organization_id = current_organization_id()
             if self.organization_id is None:
                 raise NoOrganizationContext(f"Cannot save {type(self).__name__} without one.")
+        # Its owner may have changed: the next permission check reads the row again.
+        self.__dict__.pop(SCOPE_MEMO, None)
         super().save(*args, **kwargs)
 
 
