@@ -180,3 +180,17 @@ def test_a_view_of_a_list_one_cannot_read_is_refused(org_a, rep_a):
         Membership.objects.filter(user=rep_a).update(role=role)
     response = _create(api_client(rep_a, org_a), name="Tasks", resource="tasks", query={})
     assert response.status_code == 400 and "resource" in response.json()["error"]["details"]
+
+
+def test_restoring_a_view_whose_name_was_taken_again_is_a_conflict(org_a, rep_a, admin_a):
+    owner = api_client(rep_a, org_a)
+    first = _create(owner, name="Hot", shared=True).json()
+    assert owner.delete(f"/api/v1/saved-views/{first['id']}/").status_code == 204
+    assert _create(owner, name="Hot", shared=True).status_code == 201
+
+    restored = api_client(admin_a, org_a).post(f"/api/v1/saved-views/{first['id']}/restore/")
+    assert restored.status_code == 409, restored.content
+    assert restored.json()["error"]["code"] == "conflict"
+    assert _count(org_a) == 2
+    with tenant_context(org_a):
+        assert SavedView.all_objects.get(pk=first["id"]).deleted_at is not None
