@@ -49,9 +49,15 @@ def lead_timeline(*, lead: Lead, user, limit: int = LIMIT) -> list[Entry]:
         *(_interaction_entry(i) for i in interactions if not _is_status_note(i)),
         *_history_entries(lead, limit, notes),
         *(_call_entry(c) for c in calls),
-        *(_task_entry(t) for t in _tasks(lead, user, limit)),
-        *(_opportunity_entry(o) for o in _opportunities(lead, user, limit)),
-        *(_proposal_entry(p) for p in _proposals(lead, user, limit)),
+        *(_task_entry(t) for t in _newest(user, Task, {"lead": lead}, ["assigned_to"], limit)),
+        *(
+            _opportunity_entry(o)
+            for o in _newest(user, Opportunity, {"lead": lead}, ["stage", "owner"], limit)
+        ),
+        *(
+            _proposal_entry(p)
+            for p in _newest(user, Proposal, {"opportunity__lead": lead}, ["created_by"], limit)
+        ),
     ]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
@@ -59,6 +65,12 @@ def lead_timeline(*, lead: Lead, user, limit: int = LIMIT) -> list[Entry]:
 
 def _visible(user, queryset):
     return access.visible(user, Action.READ, queryset)
+
+
+def _newest(user, model, of_lead: dict, related: list[str], limit: int) -> list:
+    """The newest `limit` rows of `model` of the lead that `user` may read."""
+    rows = _visible(user, model.objects.filter(**of_lead)).select_related(*related)
+    return list(rows.order_by("-created_at")[:limit])
 
 
 def _name(user) -> str:
@@ -167,11 +179,6 @@ def _call_entry(call: AICall) -> Entry:
     )
 
 
-def _tasks(lead: Lead, user, limit: int) -> list[Task]:
-    rows = _visible(user, Task.objects.filter(lead=lead)).select_related("assigned_to")
-    return list(rows.order_by("-created_at")[:limit])
-
-
 def _task_entry(task: Task) -> Entry:
     due = f", due {task.due_at:%Y-%m-%d %H:%M}" if task.due_at else ""
     return Entry(
@@ -182,11 +189,6 @@ def _task_entry(task: Task) -> Entry:
         by=_name(task.assigned_to),
         obj=task,
     )
-
-
-def _opportunities(lead: Lead, user, limit: int) -> list[Opportunity]:
-    rows = _visible(user, Opportunity.objects.filter(lead=lead)).select_related("stage", "owner")
-    return list(rows.order_by("-created_at")[:limit])
 
 
 def _opportunity_entry(opportunity: Opportunity) -> Entry:
@@ -202,11 +204,6 @@ def _opportunity_entry(opportunity: Opportunity) -> Entry:
         by=_name(opportunity.owner),
         obj=opportunity,
     )
-
-
-def _proposals(lead: Lead, user, limit: int) -> list[Proposal]:
-    rows = _visible(user, Proposal.objects.filter(opportunity__lead=lead))
-    return list(rows.select_related("created_by").order_by("-created_at")[:limit])
 
 
 def _proposal_entry(proposal: Proposal) -> Entry:
