@@ -37,10 +37,14 @@ def row_counts(url: str) -> dict[str, int]:
 
 @pytest.fixture
 def fresh_database(demo):
-    """An empty database created by the owner role, dropped afterwards; its name."""
+    """An empty database created by the owner role, dropped afterwards; its name.
+
+    Dropped without FORCE: after a restore an autovacuum worker is often at work in
+    it, and FORCE asks to terminate that worker, which only a superuser may; a plain
+    DROP DATABASE makes autovacuum let go by itself."""
     name = f"{settings.DATABASES['default']['NAME']}_restored"
     owner = _url("DATABASE_OWNER_URL", "postgres")
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    drop = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
     with psycopg.connect(owner, autocommit=True) as conn:
         conn.execute(drop)
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
