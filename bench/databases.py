@@ -11,10 +11,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
+
+from smartweb.db_bootstrap import with_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
@@ -22,11 +24,6 @@ SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 
 def database_name(scale: str) -> str:
     return f"smartweb_bench_{scale}"
-
-
-def with_database(url: str, dbname: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
 
 
 def _required(name: str) -> str:

@@ -32,6 +32,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 
@@ -204,7 +205,9 @@ def _switch_database(url: str) -> None:
     from django.db import connection
 
     connection.close()
-    connection.settings_dict["NAME"] = url.rsplit("/", 1)[1]
+    # The path, not the URL's tail: a Unix-socket URL (the embedded server's) ends in
+    # `?host=/…/pgdata`.
+    connection.settings_dict["NAME"] = urlsplit(url).path.lstrip("/")
 
 
 def discover(runtime_url: str) -> dict:
