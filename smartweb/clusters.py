@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -87,8 +88,9 @@ class Cluster:
             raise OpsError(f"pg_ctl {args[-1]} failed: {done.stderr.strip()}\n{log}")
         return done
 
-    def start(self) -> None:
-        options = f"-p {self.port} -h 127.0.0.1 -k ''"
+    def start(self, socket_dir: Path | None = None) -> None:
+        """Listening on 127.0.0.1, and on a Unix socket only in `socket_dir` if given."""
+        options = f"-p {self.port} -h 127.0.0.1 -k '{socket_dir or ''}'"
         self.pg_ctl("-w", "-t", "120", "-l", str(self.log), "-o", options, "start")
 
     def stop(self) -> None:
@@ -116,9 +118,12 @@ class Cluster:
         shutil.rmtree(self.datadir, ignore_errors=True)
 
 
-def initdb(datadir: Path, major: int, password: str, user: str | None) -> Cluster:
+def initdb(
+    datadir: Path, major: int, password: str, user: str | None, options: Sequence[str] = ()
+) -> Cluster:
     """A new cluster whose superuser `postgres` logs in with `password` over TCP only
-    (replication connections too, as initdb's pg_hba.conf allows)."""
+    (replication connections too, as initdb's pg_hba.conf allows); `options`: initdb's
+    further ones (locale, checksums)."""
     datadir.mkdir(mode=0o700)
     password_file = datadir.with_name(datadir.name + ".pw")
     password_file.write_text(password)
@@ -137,6 +142,7 @@ def initdb(datadir: Path, major: int, password: str, user: str | None) -> Cluste
                 "--auth-host=scram-sha-256",
                 "--encoding=UTF8",
                 "--no-instructions",
+                *options,
             ],
             capture_output=True,
             text=True,

@@ -8,6 +8,7 @@ archive and point-in-time recovery (smartweb.backups, smartweb.recovery, ADR 002
     python -m smartweb.ops restore --to TIME --into DIR [--start]   # a NEW cluster at TIME
     python -m smartweb.ops verify                       # restore the latest, check, remove
     python -m smartweb.ops archiving --wal-dir DIR      # the settings that archive WAL
+    python -m smartweb.ops upgrade-drill --to MAJOR     # upgrade a copy, check it, remove it
 
 `dump` connects as the backup role (DATABASE_BACKUP_URL; smartweb.db_bootstrap creates
 it): BYPASSRLS, so the dump holds every organization's rows, and read-only. The owner
@@ -182,9 +183,14 @@ def _parser() -> argparse.ArgumentParser:
     verifying = commands.add_parser("verify", help="restore the latest backup and check it")
     archiving = commands.add_parser("archiving", help="the ALTER SYSTEM lines that archive WAL")
     archiving.add_argument("--wal-dir", type=Path, required=True, help="BACKUP_DIR/wal")
-    for command in (taking, listing, restoring, verifying, archiving):
+    drilling = commands.add_parser(
+        "upgrade-drill", help="upgrade a copy of the server to a newer major version, check it"
+    )
+    drilling.add_argument("--to", type=int, required=True, help="the new major version")
+    drilling.add_argument("--method", choices=("pg_upgrade", "dump"), default="pg_upgrade")
+    for command in (taking, listing, restoring, verifying, archiving, drilling):
         command.add_argument("--backup-dir", type=Path, help="BACKUP_DIR (default var/backups)")
-    for command in (taking, verifying):
+    for command in (taking, verifying, drilling):
         command.add_argument("--database", default=backup_url, help="DATABASE_BACKUP_URL")
     return parser
 
@@ -192,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command in ("dump", "backup", "verify") and not args.database:
+        if args.command in ("dump", "backup", "verify", "upgrade-drill") and not args.database:
             raise OpsError("Set DATABASE_BACKUP_URL (smartweb.db_bootstrap prints it).")
         if args.command == "dump":
             dump(args.database, args.into)

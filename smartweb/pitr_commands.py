@@ -1,5 +1,6 @@
-"""The `archiving`, `backup`, `backups`, `restore --to --into` and `verify` commands of
-smartweb.ops: what they print. The work is in smartweb.backups and smartweb.recovery."""
+"""The `archiving`, `backup`, `backups`, `restore --to --into`, `verify` and
+`upgrade-drill` commands of smartweb.ops: what they print. The work is in
+smartweb.backups, smartweb.recovery and smartweb.upgrade_drill."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from smartweb import backups, recovery
+from smartweb import backups, recovery, upgrade_drill
 from smartweb.management.commands.db_report import _size
 from smartweb.ops import OpsError
 
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         listing(root)
     elif args.command == "restore":
         restore(args, root)
+    elif args.command == "upgrade-drill":
+        return upgrade_report(upgrade_drill.rehearse(args.database, args.to, args.method))
     else:
         began = time.monotonic()
         verification = recovery.verify(root, args.database)
@@ -93,3 +96,20 @@ def report(verification: recovery.Verification, seconds: float) -> None:
     for problem in verification.problems:
         _out(f"  PROBLEM: {problem}")
     _out("OK" if not verification.problems else "FAILED")
+
+
+def upgrade_report(rehearsal: upgrade_drill.Rehearsal) -> int:
+    after = rehearsal.after
+    _out(
+        f"A copy of this PostgreSQL {rehearsal.from_major} server upgraded to"
+        f" {rehearsal.to_major} by {rehearsal.method}, checked and removed:"
+    )
+    for step, seconds in rehearsal.seconds.items():
+        _out(f"  {step:<34} {seconds:>7.1f} s")
+    _out(f"  applied migrations: {after.migrations}")
+    _out(f"  tenant tables with forced row level security: {after.tenant_tables}")
+    _out(f"  rows: {sum(after.rows.values()):,} in {len(after.rows)} tables, as before")
+    for problem in rehearsal.problems:
+        _out(f"  PROBLEM: {problem}")
+    _out("OK" if not rehearsal.problems else "FAILED")
+    return 1 if rehearsal.problems else 0
