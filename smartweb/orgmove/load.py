@@ -1,0 +1,264 @@
+"""An exported organization into another database, all or nothing.
+
+Connect as that database's owner role (DATABASE_OWNER_URL) or a superuser. Everything
+runs in one transaction:
+1. refusals, before any write: the applied migrations differ from the manifest's; the
+   organization (its id or its slug) is already there; a table's columns differ; a
+   referenced content type, permission or group has no counterpart; an exported user's id
+   belongs to another email there;
+2. the organization's row, then the users the target lacks (matched by email, case
+   folded: an existing account is linked, not duplicated, and keeps its own password and
+   flags), then each tenant table in the manifest's order: COPY into a temporary staging
+   table (COPY FROM is refused on a table under row level security), references to
+   global rows rewritten to the target's ids, then INSERT … SELECT in the organization's
+   context (`set_config(…, true)`), so every row passes the policies' WITH CHECK;
+3. every table's row count and checksum, computed as the export computed them, must
+   match the manifest's, or nothing is committed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from smartweb.ops import OpsError
+from smartweb.orgmove import catalog
+from smartweb.orgmove.export import FORMAT, MANIFEST
+from smartweb.tenancy.context import ORGANIZATION_SETTING
+
+
+@dataclass
+class Loaded:
+    organization: str
+    rows: dict[str, int] = field(default_factory=dict)
+    users_created: int = 0
+    users_linked: int = 0
+    seconds: float = 0.0
+
+
+def read_manifest(directory: Path) -> dict:
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except (OSError, ValueError) as exc:
+        raise OpsError(f"{directory / MANIFEST} is not an organization export: {exc}") from exc
+    if manifest.get("format") != FORMAT:
+        raise OpsError(f"{directory} holds format {manifest.get('format')!r}, not {FORMAT}.")
+    return manifest
+
+
+def _copy_in(conn: psycopg.Connection, table: str, columns: list[str], path: Path) -> None:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with path.open("rb") as source, conn.cursor() as cur, cur.copy(statement) as copy:
+        while data := source.read(1 << 20):
+            copy.write(data)
+
+
+def _stage(conn: psycopg.Connection, table: str, columns: list[str], path: Path) -> str:
+    """A temporary copy of `table`'s columns (no constraints, no policies) holding the file."""
+    stage = f"move_stage_{table}"
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            sql.Identifier(stage),
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.Identifier(table),
+        )
+    )
+    _copy_in(conn, stage, columns, path)
+    return stage
+
+
+def _refusals(conn: psycopg.Connection, manifest: dict) -> list[str]:
+    problems = []
+    here = catalog.applied_migrations(conn)
+    missing = sorted(set(manifest["migrations"]) - set(here))
+    extra = sorted(set(here) - set(manifest["migrations"]))
+    if missing or extra:
+        problems.append(
+            "this database is at another migration state than the export"
+            f" (not applied here: {', '.join(missing) or 'none'};"
+            f" applied here only: {', '.join(extra) or 'none'}): migrate one side first"
+        )
+        return problems
+    organization = manifest["organization"]
+    present = conn.execute(
+        "SELECT id, slug FROM accounts_organization WHERE id = %s OR slug = %s",
+        [organization["id"], organization["slug"]],
+    ).fetchall()
+    for row_id, slug in present:
+        problems.append(
+            f"organization {slug} ({row_id}) is already in this database: "
+            "an organization is imported once, into a database that lacks it"
+        )
+    tables = {t.name: t for t in [catalog.organization_table(conn), *catalog.tenant_tables(conn)]}
+    exported = {entry["name"] for entry in manifest["tables"]}
+    for name in sorted(set(tables) - exported):
+        problems.append(f"table {name} is here but not in the export")
+    for entry in manifest["tables"]:
+        table = tables.get(entry["name"])
+        if table is None or table.columns != entry["columns"]:
+            problems.append(f"table {entry['name']} has other columns here than in the export")
+    return problems
+
+
+def _map_keys(conn: psycopg.Connection, directory: Path, manifest: dict) -> list[str]:
+    """move_map_<global>: exported id -> this database's id, by natural key."""
+    problems = []
+    for target in manifest["keys"]:
+        keys = f"move_keys_{target}"
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT id AS source_id, ''::text AS key"
+                " FROM {} WITH NO DATA"
+            ).format(sql.Identifier(keys), sql.Identifier(target))
+        )
+        _copy_in(conn, keys, ["source_id", "key"], directory / f"{target}.keys")
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT k.source_id, k.key,"
+                " (SELECT g.id FROM {} g WHERE {} = k.key) AS target_id FROM {} k"
+            ).format(
+                sql.Identifier(f"move_map_{target}"),
+                sql.Identifier(target),
+                sql.SQL(catalog.NATURAL_KEYS[target]),
+                sql.Identifier(keys),
+            )
+        )
+        if target == catalog.USER_TABLE:
+            continue  # the missing ones are created
+        unknown = conn.execute(
+            sql.SQL("SELECT key FROM {} WHERE target_id IS NULL ORDER BY 1").format(
+                sql.Identifier(f"move_map_{target}")
+            )
+        ).fetchall()
+        if unknown:
+            problems.append(f"{target} lacks {', '.join(row[0] for row in unknown)}")
+    return problems
+
+
+def _users(conn: psycopg.Connection, directory: Path, manifest: dict, loaded: Loaded) -> None:
+    """Create the users this database lacks (by email); map every exported user."""
+    if catalog.USER_TABLE not in manifest["keys"]:
+        return
+    columns = manifest["users"]["columns"]
+    stage = _stage(conn, catalog.USER_TABLE, columns, directory / f"{catalog.USER_TABLE}.copy")
+    taken = conn.execute(
+        sql.SQL(
+            "SELECT s.email FROM {} s JOIN accounts_user u ON u.id = s.id"
+            " WHERE lower(u.email) <> lower(s.email)"
+        ).format(sql.Identifier(stage))
+    ).fetchall()
+    if taken:
+        raise OpsError(
+            "user ids of the export belong to other accounts here: "
+            + ", ".join(row[0] for row in taken)
+        )
+    # The user's other organizations stay behind: a default pointing at one is cleared.
+    values = [
+        sql.SQL(
+            "CASE WHEN s.default_organization_id = {} THEN s.default_organization_id END"
+        ).format(sql.Literal(manifest["organization"]["id"]))
+        if column == "default_organization_id"
+        else sql.SQL("s.{}").format(sql.Identifier(column))
+        for column in columns
+    ]
+    created = conn.execute(
+        sql.SQL(
+            "INSERT INTO accounts_user ({}) SELECT {} FROM {} s WHERE NOT EXISTS"
+            " (SELECT 1 FROM accounts_user u WHERE lower(u.email) = lower(s.email))"
+        ).format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.SQL(", ").join(values),
+            sql.Identifier(stage),
+        )
+    ).rowcount
+    conn.execute(
+        "UPDATE move_map_accounts_user m SET target_id = u.id FROM accounts_user u"
+        " WHERE lower(u.email) = m.key"
+    )
+    loaded.users_created = created
+    loaded.users_linked = manifest["keys"][catalog.USER_TABLE] - created
+
+
+def _insert(conn: psycopg.Connection, directory: Path, entry: dict) -> None:
+    stage = _stage(conn, entry["name"], entry["columns"], directory / f"{entry['name']}.copy")
+    for column, target in entry["references"].items():
+        conn.execute(
+            sql.SQL(
+                "UPDATE {} s SET {} = m.target_id FROM {} m"
+                " WHERE s.{} = m.source_id AND m.target_id <> m.source_id"
+            ).format(
+                sql.Identifier(stage),
+                sql.Identifier(column),
+                sql.Identifier(f"move_map_{target}"),
+                sql.Identifier(column),
+            )
+        )
+    columns = sql.SQL(", ").join(map(sql.Identifier, entry["columns"]))
+    conn.execute(
+        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+            sql.Identifier(entry["name"]), columns, columns, sql.Identifier(stage)
+        )
+    )
+    conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(stage)))
+
+
+def _verify(conn: psycopg.Connection, manifest: dict, organization: uuid.UUID) -> list[str]:
+    tables = {t.name: t for t in [catalog.organization_table(conn), *catalog.tenant_tables(conn)]}
+    problems = []
+    for entry in manifest["tables"]:
+        rows, checksum = tables[entry["name"]].checksum(conn, organization)
+        if (rows, checksum) != (entry["rows"], entry["checksum"]):
+            problems.append(
+                f"{entry['name']}: {rows} rows (checksum {checksum}) here,"
+                f" {entry['rows']} ({entry['checksum']}) exported"
+            )
+    return problems
+
+
+def load(directory: Path, url: str) -> Loaded:
+    """Import the export in `directory` into the database at `url`, or refuse."""
+    manifest = read_manifest(directory)
+    organization = uuid.UUID(manifest["organization"]["id"])
+    loaded = Loaded(manifest["organization"]["slug"])
+    started = time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(catalog.SESSION)
+        conn.autocommit = False
+        try:
+            problems = _refusals(conn, manifest) or _map_keys(conn, directory, manifest)
+            if problems:
+                raise OpsError("Import refused, nothing written: " + "; ".join(problems) + ".")
+            conn.execute(
+                "SELECT set_config(%s, %s, true)", [ORGANIZATION_SETTING, str(organization)]
+            )
+            entries = manifest["tables"]
+            _copy_in(
+                conn,
+                entries[0]["name"],
+                entries[0]["columns"],
+                directory / f"{entries[0]['name']}.copy",
+            )
+            _users(conn, directory, manifest, loaded)
+            for entry in entries[1:]:
+                _insert(conn, directory, entry)
+                loaded.rows[entry["name"]] = entry["rows"]
+            problems = _verify(conn, manifest, organization)
+            if problems:
+                raise OpsError("Import rolled back, the copy differs: " + "; ".join(problems))
+            conn.commit()
+        except psycopg.Error as exc:
+            conn.rollback()
+            raise OpsError(f"Import rolled back: {exc}") from exc
+        except BaseException:
+            conn.rollback()
+            raise
+    loaded.seconds = round(time.monotonic() - started, 2)
+    return loaded
