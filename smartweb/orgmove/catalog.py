@@ -167,10 +167,25 @@ def tenant_tables(conn: psycopg.Connection) -> list[Table]:
                 f"{source}.{', '.join(fk_columns)} references {target}, which a move of an"
                 " organization does not know how to carry (smartweb/orgmove/catalog.py)."
             )
+    _inherit_history_references(tables)
     try:
         return [tables[name] for name in order.static_order()]
     except graphlib.CycleError as exc:
         raise OpsError(f"The tenant tables' foreign keys form a cycle: {exc.args[1]}") from exc
+
+
+def _inherit_history_references(tables: dict[str, Table]) -> None:
+    """django-simple-history copies a model's columns into `<app>_historical<model>`
+    without their foreign keys: the model's own table says which of them name a user (or
+    another global row), so a linked user is rewritten in its history too."""
+    for name, table in tables.items():
+        app, sep, model = name.partition("_historical")
+        base = tables.get(f"{app}_{model}") if sep else None
+        if base is None:
+            continue
+        for column, target in base.references.items():
+            if column in table.columns:
+                table.references.setdefault(column, target)
 
 
 def applied_migrations(conn: psycopg.Connection) -> list[str]:

@@ -1,0 +1,222 @@
+"""An organization moved between two real clusters: exported from the test database as
+the backup role, imported into the drill server's database as its owner role. Every
+tenant table's rows of that organization arrive as they left (a member whose email the
+target already knows is linked, not duplicated), the other organizations on both sides
+keep every row, and the bad imports (organization already there, another migration
+state, a tampered file) are refused with nothing written."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from psycopg import sql
+
+from smartweb.db_bootstrap import with_database
+from smartweb.ops import OpsError
+from smartweb.orgmove import export, load
+from tests.conftest import _as_owner
+from tests.ops.tenant_rows import NEW_ORGANIZATION, add_teams
+
+TENANT_TABLES = (
+    "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
+    " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')"
+    " AND a.attname = 'organization_id' AND NOT a.attisdropped ORDER BY 1"
+)
+LINKED_EMAIL = "Rep@Northwind.smartweb.test"  # rep@northwind.smartweb.test, another case
+
+
+@pytest.fixture(scope="module")
+def demo(archiving_server, django_db_blocker):
+    """The demo organizations in the test database (after the drill server copied its
+    schema), with an audit event and an object grant besides what seed_demo writes."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from accounts.audit import record_audit_event
+    from accounts.models import Organization, User, UserObjectGrant
+    from leads.models import Lead
+    from smartweb.tenancy.context import tenant_context
+
+    with django_db_blocker.unblock():
+        call_command("seed_demo", verbosity=0)
+        northwind = Organization.objects.get(slug="northwind")
+        admin = User.objects.get(email="admin@northwind.smartweb.test")
+        with tenant_context(northwind, user=admin):
+            record_audit_event(action="data.export", details={"why": "move test"})
+            UserObjectGrant.objects.create(
+                organization=northwind,
+                user=User.objects.get(email="rep@northwind.smartweb.test"),
+                permission=Permission.objects.get(codename="view_lead"),
+                content_type=ContentType.objects.get_for_model(Lead),
+                object_pk=str(Lead.objects.first().pk),
+            )
+        yield
+        with _as_owner():
+            call_command("flush", interactive=False, verbosity=0)
+
+
+def source_url() -> str:
+    return with_database(os.environ["DATABASE_BACKUP_URL"], settings.DATABASES["default"]["NAME"])
+
+
+def organization_id(url: str, slug: str) -> uuid.UUID | None:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT id FROM accounts_organization WHERE slug = %s", [slug])
+        return (row.fetchone() or [None])[0]
+
+
+def snapshot(url: str, organization: uuid.UUID) -> dict[str, list]:
+    """Every tenant table's rows of the organization, read past row level security."""
+    with psycopg.connect(url) as conn:
+        conn.execute("SET TimeZone = 'UTC'")  # the same tzinfo, so the same sort order
+        tables = [row[0] for row in conn.execute(TENANT_TABLES)]
+        return {
+            table: sorted(
+                conn.execute(
+                    sql.SQL("SELECT * FROM {} WHERE organization_id = %s").format(
+                        sql.Identifier(table)
+                    ),
+                    [organization],
+                ).fetchall(),
+                key=repr,
+            )
+            for table in tables
+        }
+
+
+def counts(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        tables = [row[0] for row in conn.execute(TENANT_TABLES)]
+        tables += ["accounts_organization", "accounts_user"]
+        return {
+            table: conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+            ).fetchone()[0]
+            for table in tables
+        }
+
+
+def replaced(rows: dict[str, list], old, new) -> dict[str, list]:
+    """The rows with every value `old` (a user id: uuids are unique) read as `new`."""
+    return {
+        table: sorted((tuple(new if v == old else v for v in row) for row in found), key=repr)
+        for table, found in rows.items()
+    }
+
+
+def test_an_organization_moves_whole_and_the_others_stay_untouched(
+    demo, archiving_server, tmp_path
+):
+    source, target = source_url(), archiving_server.admin
+    northwind, other_source = organization_id(source, "northwind"), organization_id(source, "demo")
+    # The target already has an organization of its own, and an account of a northwind rep.
+    resident, linked = uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(target) as conn:
+        conn.execute(NEW_ORGANIZATION, {"id": resident, "name": "resident"})
+        conn.execute(
+            "INSERT INTO accounts_user (id, password, email, full_name, is_superuser, is_active,"
+            " is_staff, date_joined) VALUES (%s, '!', %s, 'Resident Rep', false, true, false,"
+            " now())",
+            [linked, LINKED_EMAIL],
+        )
+    add_teams(archiving_server.roles.runtime, resident, "resident-team")
+    before = {
+        "source": snapshot(source, northwind),
+        "other source": snapshot(source, other_source),
+        "resident": snapshot(target, resident),
+    }
+
+    call_command(
+        "export_organization", "northwind", "--to", str(tmp_path / "nw"), "--database", source
+    )
+    call_command(
+        "import_organization", str(tmp_path / "nw"), "--database", archiving_server.roles.owner
+    )
+
+    manifest = load.read_manifest(tmp_path / "nw")
+    exported = {entry["name"] for entry in manifest["tables"]}
+    assert set(before["source"]) <= exported, "a tenant table is not exported"
+    for table in ("leads_lead", "leads_historicallead", "audit_logs", "accounts_userobjectgrant"):
+        assert before["source"][table], f"the demo data has no {table} row to move"
+    with psycopg.connect(source) as conn:
+        old_rep = conn.execute(
+            "SELECT id FROM accounts_user WHERE email = 'rep@northwind.smartweb.test'"
+        ).fetchone()[0]
+    moved, expected = snapshot(target, northwind), replaced(before["source"], old_rep, linked)
+    for table, rows in expected.items():
+        assert moved[table] == rows, table
+    with psycopg.connect(target) as conn:
+        reps = conn.execute(
+            "SELECT id FROM accounts_user WHERE lower(email) = 'rep@northwind.smartweb.test'"
+        ).fetchall()
+        assert reps == [(linked,)]  # linked to the existing account, not duplicated
+        admin_default = conn.execute(
+            "SELECT default_organization_id FROM accounts_user"
+            " WHERE email = 'admin@northwind.smartweb.test'"
+        ).fetchone()
+        assert admin_default == (northwind,)
+    assert snapshot(source, northwind) == before["source"]
+    assert snapshot(source, other_source) == before["other source"]
+    assert snapshot(target, resident) == before["resident"]
+    assert before["resident"]["accounts_team"]
+
+    # A second import of the same organization is refused and writes nothing.
+    unchanged = counts(target)
+    with pytest.raises(CommandError, match="northwind .* is already in this database"):
+        call_command(
+            "import_organization", str(tmp_path / "nw"), "--database", archiving_server.roles.owner
+        )
+    assert counts(target) == unchanged
+
+
+def test_an_import_at_another_migration_state_or_with_a_changed_file_writes_nothing(
+    demo, archiving_server, tmp_path
+):
+    directory = tmp_path / "demo"
+    export.export(source_url(), "demo", directory)
+    target = archiving_server.admin
+    unchanged = counts(target)
+    with psycopg.connect(target) as conn:
+        dropped = conn.execute(
+            "DELETE FROM django_migrations WHERE id = (SELECT max(id) FROM django_migrations)"
+            " RETURNING id, app, name, applied"
+        ).fetchone()
+    try:
+        with pytest.raises(OpsError, match=f"another migration state.*{dropped[1]}.{dropped[2]}"):
+            load.load(directory, archiving_server.roles.owner)
+    finally:
+        with psycopg.connect(target) as conn:
+            conn.execute("INSERT INTO django_migrations VALUES (%s, %s, %s, %s)", dropped)
+    assert counts(target) == unchanged
+
+    # A row changed after the export: the checksum catches it, everything rolls back.
+    companies = directory / "leads_company.copy"
+    text = companies.read_text()
+    first = text.splitlines()[0].split("\t")
+    name = first[manifest_columns(directory, "leads_company").index("name")]
+    companies.write_text(text.replace(name, name + " (changed)", 1))
+    with pytest.raises(OpsError, match="rolled back, the copy differs: leads_company"):
+        load.load(directory, archiving_server.roles.owner)
+    assert counts(target) == unchanged
+    assert organization_id(target, "demo") is None
+
+
+def manifest_columns(directory, table: str) -> list[str]:
+    entries = load.read_manifest(directory)["tables"]
+    return next(entry["columns"] for entry in entries if entry["name"] == table)
+
+
+def test_an_export_names_an_existing_organization_and_a_new_directory(demo, tmp_path):
+    with pytest.raises(OpsError, match="No organization 'nowhere'"):
+        export.export(source_url(), "nowhere", tmp_path / "x")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "file").write_text("")
+    with pytest.raises(OpsError, match="not empty"):
+        export.export(source_url(), "demo", tmp_path / "full")
+    with pytest.raises(OpsError, match="not an organization export"):
+        load.load(tmp_path / "full", os.environ["DATABASE_BACKUP_URL"])
