@@ -36,6 +36,7 @@ class AuditAction(models.TextChoices):
     PASSWORD_CHANGED = "user.password_changed"  # noqa: S105  (an event name, not a secret)
     ORGANIZATION_CREATED = "organization.created"
     ORGANIZATION_CHANGED = "organization.changed"
+    ORGANIZATION_IMPORTED = "organization.imported"  # from another database (smartweb.orgmove)
     OBJECT_GRANTED = "object.granted"
     CROSS_ORGANIZATION_ACCESS = "platform.cross_organization_access"
     EXPORT = "data.export"

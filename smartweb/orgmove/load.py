@@ -13,7 +13,8 @@ runs in one transaction:
    global rows rewritten to the target's ids, then INSERT … SELECT in the organization's
    context (`set_config(…, true)`), so every row passes the policies' WITH CHECK;
 3. every table's row count and checksum, computed as the export computed them, must
-   match the manifest's, or nothing is committed.
+   match the manifest's, or nothing is committed. Then one `organization.imported` event
+   in the organization's audit log says where the rows came from.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from smartweb.ops import OpsError
 from smartweb.orgmove import catalog
@@ -103,7 +105,7 @@ def _refusals(conn: psycopg.Connection, manifest: dict) -> list[str]:
         problems.append(f"table {name} is here but not in the export")
     for entry in manifest["tables"]:
         table = tables.get(entry["name"])
-        if table is None or table.columns != entry["columns"]:
+        if table is None or set(table.columns) != set(entry["columns"]):
             problems.append(f"table {entry['name']} has other columns here than in the export")
     return problems
 
@@ -214,13 +216,38 @@ def _verify(conn: psycopg.Connection, manifest: dict, organization: uuid.UUID) -
     tables = {t.name: t for t in [catalog.organization_table(conn), *catalog.tenant_tables(conn)]}
     problems = []
     for entry in manifest["tables"]:
-        rows, checksum = tables[entry["name"]].checksum(conn, organization)
+        table = tables[entry["name"]]
+        # Hashed in the export's column order, whatever the order here.
+        table.columns = entry["columns"]
+        rows, checksum = table.checksum(conn, organization)
         if (rows, checksum) != (entry["rows"], entry["checksum"]):
             problems.append(
                 f"{entry['name']}: {rows} rows (checksum {checksum}) here,"
                 f" {entry['rows']} ({entry['checksum']}) exported"
             )
     return problems
+
+
+def _audit(conn: psycopg.Connection, manifest: dict, loaded: Loaded) -> None:
+    from accounts.audit import AuditAction
+
+    details = {
+        "exported_at": manifest["exported_at"],
+        "rows": sum(entry["rows"] for entry in manifest["tables"]),
+        "users_created": loaded.users_created,
+        "users_linked": loaded.users_linked,
+    }
+    conn.execute(
+        "INSERT INTO audit_logs (id, created_at, organization_id, actor_email, action,"
+        " target_type, target_id, user_agent, request_id, details)"
+        " VALUES (gen_random_uuid(), now(), %s, '', %s, 'accounts.organization', %s, '', '', %s)",
+        [
+            manifest["organization"]["id"],
+            AuditAction.ORGANIZATION_IMPORTED.value,
+            manifest["organization"]["id"],
+            Jsonb(details),
+        ],
+    )
 
 
 def load(directory: Path, url: str) -> Loaded:
@@ -253,6 +280,7 @@ def load(directory: Path, url: str) -> Loaded:
             problems = _verify(conn, manifest, organization)
             if problems:
                 raise OpsError("Import rolled back, the copy differs: " + "; ".join(problems))
+            _audit(conn, manifest, loaded)
             conn.commit()
         except psycopg.Error as exc:
             conn.rollback()
