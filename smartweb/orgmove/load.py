@@ -8,10 +8,11 @@ runs in one transaction:
    belongs to another email there;
 2. the organization's row, then the users the target lacks (matched by email, case
    folded: an existing account is linked, not duplicated, and keeps its own password and
-   flags), then each tenant table in the manifest's order: COPY into a temporary staging
-   table (COPY FROM is refused on a table under row level security), references to
-   global rows rewritten to the target's ids, then INSERT … SELECT in the organization's
-   context (`set_config(…, true)`), so every row passes the policies' WITH CHECK;
+   flags; a new one gets no platform flag), then each tenant table in the manifest's
+   order: COPY into a temporary staging table (COPY FROM is refused on a table under row
+   level security), references to global rows rewritten to the target's ids, then
+   INSERT … SELECT in the organization's context (`set_config(…, true)`), so every row
+   passes the policies' WITH CHECK;
 3. every table's row count and checksum, computed as the export computed them, must
    match the manifest's, or nothing is committed. Then one `organization.imported` event
    in the organization's audit log says where the rows came from.
@@ -134,6 +135,7 @@ def _map_keys(conn: psycopg.Connection, directory: Path, manifest: dict) -> list
             )
         )
         if target == catalog.USER_TABLE:
+            problems += _user_ids_taken(conn, directory, manifest)
             continue  # the missing ones are created
         unknown = conn.execute(
             sql.SQL("SELECT key FROM {} WHERE target_id IS NULL ORDER BY 1").format(
@@ -145,31 +147,40 @@ def _map_keys(conn: psycopg.Connection, directory: Path, manifest: dict) -> list
     return problems
 
 
-def _users(conn: psycopg.Connection, directory: Path, manifest: dict, loaded: Loaded) -> None:
-    """Create the users this database lacks (by email); map every exported user."""
-    if catalog.USER_TABLE not in manifest["keys"]:
-        return
-    columns = manifest["users"]["columns"]
-    stage = _stage(conn, catalog.USER_TABLE, columns, directory / f"{catalog.USER_TABLE}.copy")
+def _user_ids_taken(conn: psycopg.Connection, directory: Path, manifest: dict) -> list[str]:
+    """Stage the exported users; an id this database gives to another email is refused."""
+    path = directory / f"{catalog.USER_TABLE}.copy"
+    stage = _stage(conn, catalog.USER_TABLE, manifest["users"]["columns"], path)
     taken = conn.execute(
         sql.SQL(
             "SELECT s.email FROM {} s JOIN accounts_user u ON u.id = s.id"
-            " WHERE lower(u.email) <> lower(s.email)"
+            " WHERE lower(u.email) <> lower(s.email) ORDER BY 1"
         ).format(sql.Identifier(stage))
     ).fetchall()
-    if taken:
-        raise OpsError(
-            "user ids of the export belong to other accounts here: "
-            + ", ".join(row[0] for row in taken)
-        )
+    if not taken:
+        return []
+    return [
+        "user ids of the export belong to other accounts here: " + ", ".join(r[0] for r in taken)
+    ]
+
+
+def _users(conn: psycopg.Connection, manifest: dict, loaded: Loaded) -> None:
+    """Create the staged users this database lacks (by email); map every exported user."""
+    if catalog.USER_TABLE not in manifest["keys"]:
+        return
+    columns = manifest["users"]["columns"]
+    stage = f"move_stage_{catalog.USER_TABLE}"
     # The user's other organizations stay behind: a default pointing at one is cleared.
-    values = [
-        sql.SQL(
+    # Platform flags are the target operator's to grant, not an organization's to carry.
+    overrides = {
+        "default_organization_id": sql.SQL(
             "CASE WHEN s.default_organization_id = {} THEN s.default_organization_id END"
-        ).format(sql.Literal(manifest["organization"]["id"]))
-        if column == "default_organization_id"
-        else sql.SQL("s.{}").format(sql.Identifier(column))
-        for column in columns
+        ).format(sql.Literal(manifest["organization"]["id"])),
+        "is_superuser": sql.SQL("false"),
+        "is_staff": sql.SQL("false"),
+    }
+    values = [
+        overrides.get(column, sql.SQL("s.{}").format(sql.Identifier(column))) for column in columns
     ]
     created = conn.execute(
         sql.SQL(
@@ -273,7 +284,7 @@ def load(directory: Path, url: str) -> Loaded:
                 entries[0]["columns"],
                 directory / f"{entries[0]['name']}.copy",
             )
-            _users(conn, directory, manifest, loaded)
+            _users(conn, manifest, loaded)
             for entry in entries[1:]:
                 _insert(conn, directory, entry)
                 loaded.rows[entry["name"]] = entry["rows"]

@@ -197,6 +197,27 @@ def test_an_import_at_another_migration_state_or_with_a_changed_file_writes_noth
             conn.execute("INSERT INTO django_migrations VALUES (%s, %s, %s, %s)", dropped)
     assert counts(target) == unchanged
 
+    # An exported user's id held here by another account.
+    with psycopg.connect(source_url()) as conn:
+        admin = conn.execute(
+            "SELECT id FROM accounts_user WHERE email = 'admin@demo.smartweb.test'"
+        ).fetchone()[0]
+    with psycopg.connect(target) as conn:
+        conn.execute(
+            "INSERT INTO accounts_user (id, password, email, full_name, is_superuser, is_active,"
+            " is_staff, date_joined) VALUES (%s, '!', 'someone@else.test', '', false, true,"
+            " false, now())",
+            [admin],
+        )
+    try:
+        with pytest.raises(OpsError, match="user ids of the export belong to other accounts"):
+            load.load(directory, archiving_server.roles.owner)
+        assert organization_id(target, "demo") is None
+    finally:
+        with psycopg.connect(target) as conn:
+            conn.execute("DELETE FROM accounts_user WHERE id = %s", [admin])
+    assert counts(target) == unchanged
+
     # A row changed after the export: the checksum catches it, everything rolls back.
     companies = directory / "leads_company.copy"
     text = companies.read_text()
