@@ -277,15 +277,12 @@ def load(directory: Path, url: str) -> Loaded:
             conn.execute(
                 "SELECT set_config(%s, %s, true)", [ORGANIZATION_SETTING, str(organization)]
             )
-            entries = manifest["tables"]
-            _copy_in(
-                conn,
-                entries[0]["name"],
-                entries[0]["columns"],
-                directory / f"{entries[0]['name']}.copy",
-            )
+            organization_row, *entries = manifest["tables"]  # the export writes it first
+            name = organization_row["name"]
+            _copy_in(conn, name, organization_row["columns"], directory / f"{name}.copy")
+            loaded.rows[name] = organization_row["rows"]
             _users(conn, manifest, loaded)
-            for entry in entries[1:]:
+            for entry in entries:
                 _insert(conn, directory, entry)
                 loaded.rows[entry["name"]] = entry["rows"]
             problems = _verify(conn, manifest, organization)
