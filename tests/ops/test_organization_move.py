@@ -18,7 +18,7 @@ from psycopg import sql
 
 from smartweb.db_bootstrap import with_database
 from smartweb.ops import OpsError
-from smartweb.orgmove import export, load
+from smartweb.orgmove import catalog, export, load
 from tests.conftest import _as_owner
 from tests.ops.tenant_rows import NEW_ORGANIZATION, add_teams
 
@@ -244,3 +244,21 @@ def test_an_export_names_an_existing_organization_and_a_new_directory(demo, tmp_
         export.export(source_url(), "demo", tmp_path / "full")
     with pytest.raises(OpsError, match="not an organization export"):
         load.load(tmp_path / "full", os.environ["DATABASE_BACKUP_URL"])
+
+
+def test_a_later_tenant_table_is_moved_in_order_and_an_unknown_global_reference_stops_it(
+    archiving_server,
+):
+    with psycopg.connect(archiving_server.admin) as conn:  # rolled back: the schema stays
+        conn.execute(
+            "CREATE TABLE leads_probe (id uuid PRIMARY KEY, organization_id uuid NOT NULL,"
+            " lead_id uuid NOT NULL, FOREIGN KEY (organization_id, lead_id)"
+            " REFERENCES leads_lead (organization_id, id))"
+        )
+        order = [table.name for table in catalog.tenant_tables(conn)]
+        assert order.index("leads_probe") > order.index("leads_lead")
+
+        conn.execute("ALTER TABLE leads_probe ADD job_id bigint REFERENCES procrastinate_jobs")
+        with pytest.raises(OpsError, match="leads_probe.job_id references procrastinate_jobs"):
+            catalog.tenant_tables(conn)
+        conn.rollback()
