@@ -229,6 +229,16 @@ def test_an_import_at_another_migration_state_or_with_a_changed_file_writes_noth
     assert counts(target) == unchanged
     assert organization_id(target, "demo") is None
 
+    # The source as it is now, in one command, once nothing stands in the way.
+    call_command(
+        "move_organization", "demo", "--from", source_url(), "--to", archiving_server.roles.owner
+    )
+    demo_id = organization_id(source_url(), "demo")
+    moved = snapshot(target, demo_id)
+    assert {t: len(r) for t, r in snapshot(source_url(), demo_id).items()} == {
+        t: len(r) - (t == "audit_logs") for t, r in moved.items()
+    }
+
 
 def manifest_columns(directory, table: str) -> list[str]:
     entries = load.read_manifest(directory)["tables"]
