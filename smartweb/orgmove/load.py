@@ -290,7 +290,7 @@ def load(directory: Path, url: str) -> Loaded:
                 raise OpsError("Import rolled back, the copy differs: " + "; ".join(problems))
             _audit(conn, manifest, loaded)
             conn.commit()
-        except psycopg.Error as exc:
+        except (psycopg.Error, OSError) as exc:  # a refused row, a missing or unreadable file
             conn.rollback()
             raise OpsError(f"Import rolled back: {exc}") from exc
         except BaseException:

@@ -227,6 +227,10 @@ def test_an_import_at_another_migration_state_or_with_a_changed_file_writes_noth
     with pytest.raises(OpsError, match="rolled back, the copy differs: leads_company"):
         load.load(directory, archiving_server.roles.owner)
     assert counts(target) == unchanged
+    (directory / "leads_lead.copy").unlink()
+    with pytest.raises(OpsError, match="rolled back: .*leads_lead.copy"):
+        load.load(directory, archiving_server.roles.owner)
+    assert counts(target) == unchanged
     assert organization_id(target, "demo") is None
 
     # The source as it is now, in one command, once nothing stands in the way.
