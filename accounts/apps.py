@@ -6,5 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and access"
 
     def ready(self):
-        # Connects the login/logout receivers that record signed-in devices.
-        from accounts import device_sessions  # noqa: F401
+        # Connects the login/logout receivers that record signed-in devices, and registers
+        # the deployment check of the encryption key.
+        from accounts import checks, device_sessions  # noqa: F401

@@ -349,6 +349,8 @@ class LoginAttempt(models.Model):
 class OAuthAccount(TimeStampedModel):
     """A link to an external identity; provider tokens are encrypted at rest."""
 
+    encrypted_fields = ("access_token_encrypted", "refresh_token_encrypted")
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="oauth_accounts")
     provider = models.CharField(max_length=40)
     provider_account_id = models.CharField(max_length=255)

@@ -664,6 +664,7 @@ class AICallWebhookSecret(TenantModel):
     """The organization's secret for signing AI call webhooks, encrypted at rest."""
 
     rbac_resource = Resource.CAMPAIGNS
+    encrypted_fields = ("secret_encrypted",)
 
     secret_encrypted = models.TextField(editable=False)
     rotated_at = models.DateTimeField(default=timezone.now, editable=False)

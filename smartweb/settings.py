@@ -17,6 +17,11 @@ if not SECRET_KEY:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-never-used-in-production-0123456789"  # noqa: S105
+# Earlier SECRET_KEYs, newest first: sessions and signed values they made stay valid.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+# The keys of the secrets stored in the database, newest first (accounts.crypto); unset,
+# a key derived from SECRET_KEY, which `check --deploy` warns about.
+FIELD_ENCRYPTION_KEY = env_list("FIELD_ENCRYPTION_KEY", [])
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

@@ -12,6 +12,7 @@ PRODUCTION_ENV = {
     "SMARTWEB_TESTING": "0",
     "SECRET_KEY": "a-long-random-production-secret-key-for-the-deploy-check-0123456789",
     "ALLOWED_HOSTS": "crm.example.com",
+    "FIELD_ENCRYPTION_KEY": "gCTZyF9vIn5lX3zK2bqLJ0m6d0V3qXz5r8sQm3hT0aE=",
     "DATABASE_URL": os.environ["DATABASE_URL"],
 }
 
@@ -31,6 +32,13 @@ def test_check_deploy_is_clean_in_production_mode():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_stored_secrets_have_no_key_of_their_own():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "FIELD_ENCRYPTION_KEY"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr + result.stdout
 
 
 def test_production_refuses_to_start_without_a_secret_key():
