@@ -10,7 +10,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
 
-from accounts import invitations, login_guard, services
+from accounts import invitations, login_guard, services, two_factor, two_factor_views
 from accounts.models import Invitation, Membership, Role, Team, User
 from smartweb.forms import form_changes
 from smartweb.tenancy.context import acting_user
@@ -22,6 +22,7 @@ class LoginForm(AdminAuthenticationForm):
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "locked": "Too many failed logins. Try again in %(minutes)s minute(s).",
+        "second_factor": "Enter the code of your second factor.",
     }
 
     def clean(self):
@@ -41,6 +42,10 @@ class LoginForm(AdminAuthenticationForm):
             if self.user_cache is None:
                 raise self.get_invalid_login_error()
             self.confirm_login_allowed(self.user_cache)
+            if two_factor.needed_at_sign_in(self.user_cache):
+                # Not signed in yet: the admin site sends the browser to the second step.
+                two_factor_views.hold_sign_in(self.request, self.user_cache)
+                raise ValidationError(self.error_messages["second_factor"], code="second_factor")
             login_guard.login_succeeded(self.request, self.user_cache, method="admin")
         return self.cleaned_data
 

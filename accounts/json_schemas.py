@@ -29,6 +29,8 @@ ORGANIZATION_SETTINGS = {
             "maximum": 999,
         },
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        # Who must sign in with a second factor (accounts.two_factor).
+        "two_factor": {"enum": ["off", "admins", "all"]},
         "retention": {
             "type": "object",
             "properties": dict.fromkeys(

@@ -112,7 +112,7 @@ def lock_status(email: str, ip: str | None) -> LoginLocked | None:
     return None
 
 
-def _record_attempt(email: str, ip: str | None, *, success: bool) -> None:
+def record_attempt(email: str, ip: str | None, *, success: bool) -> None:
     now = timezone.now()
     LoginAttempt.objects.filter(success=False, created_at__lt=now - _window()).delete()
     LoginAttempt.objects.filter(success=True, created_at__lt=now - _usual_window()).delete()
@@ -131,7 +131,9 @@ def _home_organization_id(user: User, requested: str | None):
     return None
 
 
-def _audit(action: str, *, request, email: str, user: User | None, requested, details) -> None:
+def audit_login_event(
+    action: str, *, request, email: str, user: User | None, requested, details
+) -> None:
     """An event in the user's organization, or with no organization for unknown emails."""
     organization_id = _home_organization_id(user, requested) if user is not None else None
     with tenant_context(organization_id):
@@ -158,7 +160,7 @@ def check_credentials(
     known = User.objects.filter(email__iexact=email).first()
     locked = lock_status(email, ip)
     if locked is not None:
-        _audit(
+        audit_login_event(
             AuditAction.LOGIN_LOCKED,
             request=request,
             email=email,
@@ -169,8 +171,8 @@ def check_credentials(
         raise locked
     user = authenticate(request, username=email, password=password)
     if user is None:
-        _record_attempt(email, ip, success=False)
-        _audit(
+        record_attempt(email, ip, success=False)
+        audit_login_event(
             AuditAction.LOGIN_FAILED,
             request=request,
             email=email,
@@ -184,7 +186,7 @@ def check_credentials(
 def login_succeeded(request, user: User, *, organization_id=None, method: str) -> None:
     """Clear the email's failure counts, make the address one of its usual ones, and audit
     the login (in `organization_id`, or the user's default organization)."""
-    _record_attempt(user.email.lower(), client_ip(request), success=True)
+    record_attempt(user.email.lower(), client_ip(request), success=True)
     if organization_id is None:
         organization_id = _home_organization_id(user, None)
     with tenant_context(organization_id, user=user):

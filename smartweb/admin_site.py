@@ -39,6 +39,8 @@ class TenantAdminSite(admin.AdminSite):
             user = request.user
             if user.is_authenticated and user.is_active:
                 self._activate(request)
+                if self._second_factor_missing(request):
+                    return self._sign_in_again(request)
             return inner(request, *args, **kwargs)
 
         return with_organization
@@ -56,6 +58,38 @@ class TenantAdminSite(admin.AdminSite):
             except PermissionDenied:
                 # No usable membership at all: no context, and `has_permission` refuses.
                 return
+
+    @staticmethod
+    def _second_factor_missing(request) -> bool:
+        """The current organization requires a second factor this session did not give
+        (it signed in before the requirement, or before the user enrolled)."""
+        from django_otp import DEVICE_ID_SESSION_KEY
+
+        from accounts import two_factor
+
+        membership = current_membership()
+        return (
+            membership is not None
+            and DEVICE_ID_SESSION_KEY not in request.session
+            and two_factor.membership_requires(membership)
+        )
+
+    def _sign_in_again(self, request):
+        from django.contrib.auth import logout
+
+        logout(request)
+        messages.warning(
+            request, "Your organization requires two-factor authentication: sign in again."
+        )
+        return HttpResponseRedirect(reverse("admin:login", current_app=self.name))
+
+    def login(self, request, extra_context=None):
+        """The password step; where a second factor is needed, the form signed nobody in
+        (accounts.forms.LoginForm) and the browser goes on to the second step."""
+        response = super().login(request, extra_context)
+        if getattr(request, "second_factor_pending", False):
+            return HttpResponseRedirect(reverse("admin:second_factor", current_app=self.name))
+        return response
 
     def has_permission(self, request):
         """The back office is open to platform super admins, and to a member whose
@@ -97,7 +131,11 @@ class TenantAdminSite(admin.AdminSite):
         ]
 
     def get_urls(self):
+        from accounts.two_factor_views import second_factor, two_factor_settings
+
         return [
+            path("second-factor/", second_factor, name="second_factor"),
+            path("two-factor/", self.admin_view(two_factor_settings), name="two_factor"),
             path(
                 "switch-organization/",
                 self.admin_view(self.switch_organization),

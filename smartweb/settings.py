@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "procrastinate.contrib.django",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "smartweb",
     "accounts",
     "leads",
@@ -149,6 +152,12 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Two-factor authentication (accounts.two_factor): the name authenticator apps show.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "SmartWeb CRM")
+# Wrong codes are counted by the login lockout, like wrong passwords (per address and
+# account, with the same messages): no second, per-device delay of django-otp's.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -53,6 +53,13 @@ class TokenObtainSerializer(serializers.Serializer):
         required=False, allow_blank=True, help_text="Organization id or slug (default: yours)."
     )
     name = TextField(required=False, max_length=120, default="API token")
+    otp_code = TextField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="The code of your second factor, if you have one or your organization "
+        "requires it: from your authenticator app, or a recovery code.",
+    )
     expires_in_days = serializers.IntegerField(
         required=False, min_value=1, max_value=365, default=90
     )

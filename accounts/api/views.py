@@ -14,7 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import invitations, login_guard, services
+from accounts import invitations, login_guard, services, two_factor
 from accounts.api import serializers as s
 from accounts.models import (
     APIToken,
@@ -52,6 +52,48 @@ def _error(status_code: int, code: str, message: str, *, details=None, headers=N
 # Tokens
 
 
+def _second_factor_refusal(request, user, code: str) -> Response | None:
+    """None when the second factor is not needed or `code` passes; else the refusal."""
+    if not two_factor.needed_at_sign_in(user):
+        return None
+    if not two_factor.is_enrolled(user):
+        return _error(
+            status.HTTP_403_FORBIDDEN,
+            "second_factor_enrolment_required",
+            "Your organization requires two-factor authentication: set it up in the back "
+            "office (Two-factor) before creating a token.",
+        )
+    if not code:
+        return _error(
+            status.HTTP_401_UNAUTHORIZED,
+            "second_factor_required",
+            "Send the code of your second factor as otp_code.",
+            headers={"WWW-Authenticate": 'Bearer realm="api"'},
+        )
+    try:
+        device = two_factor.verify(request, user, code)
+    except login_guard.LoginLocked as locked:
+        return _locked(locked)
+    if device is None:
+        return _error(
+            status.HTTP_401_UNAUTHORIZED,
+            "second_factor_invalid",
+            "The code of your second factor is not valid, or was used already.",
+            headers={"WWW-Authenticate": 'Bearer realm="api"'},
+        )
+    return None
+
+
+def _locked(locked) -> Response:
+    return _error(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        "login_locked",
+        "Too many failed logins. Try again later.",
+        details={"retry_after": locked.retry_after},
+        headers={"Retry-After": str(locked.retry_after)},
+    )
+
+
 class TokenObtainView(APIView):
     """Exchange email and password for an API token of one organization."""
 
@@ -72,13 +114,7 @@ class TokenObtainView(APIView):
                 request, email=data["email"], password=data["password"], organization=requested
             )
         except login_guard.LoginLocked as locked:
-            return _error(
-                status.HTTP_429_TOO_MANY_REQUESTS,
-                "login_locked",
-                "Too many failed logins. Try again later.",
-                details={"retry_after": locked.retry_after},
-                headers={"Retry-After": str(locked.retry_after)},
-            )
+            return _locked(locked)
         if user is None:
             return _error(
                 status.HTTP_401_UNAUTHORIZED,
@@ -86,6 +122,9 @@ class TokenObtainView(APIView):
                 "Invalid email or password.",
                 headers={"WWW-Authenticate": 'Bearer realm="api"'},
             )
+        refused = _second_factor_refusal(request, user, data.get("otp_code", ""))
+        if refused is not None:
+            return refused
         # No organization context yet: the user's own memberships are visible to choose from.
         context.activate(organization_id=None, user=user)
         membership = choose_membership(user, requested)

@@ -1,0 +1,142 @@
+"""Two-factor authentication: TOTP (an authenticator app) with recovery codes.
+
+Devices are django-otp's: a confirmed `TOTPDevice` and a `StaticDevice` holding the
+single-use recovery codes. A user who has a confirmed device is asked for a code at every
+password sign-in (admin and API token); an organization can require it of all its members
+or of its admins (`settings.two_factor`: "off", "admins", "all"), and a member it applies
+to who has no device yet enrols before being signed in. Wrong codes count as failed
+logins (the lockout of `login_guard`) and are audited; a TOTP code is accepted once
+(django-otp keeps the last time step used), a recovery code is deleted when used.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import login_guard
+from accounts.audit import AuditAction
+from accounts.models import Membership, User
+from accounts.tenancy import user_memberships
+from smartweb.origin import client_ip
+from smartweb.tenancy.context import tenant_context, user_context
+
+ADMIN_ROLE = "org_admin"
+RECOVERY_CODES = 10
+TOTP_NAME = "Authenticator app"
+RECOVERY_NAME = "Recovery codes"
+
+
+def _policy(organization) -> str:
+    return (organization.settings or {}).get("two_factor", "off")
+
+
+def membership_requires(membership: Membership) -> bool:
+    """Does the membership's organization require a second factor of this member? Read
+    in that organization's context (the member's role)."""
+    policy = _policy(membership.organization)
+    return policy == "all" or (policy == "admins" and membership.role.slug == ADMIN_ROLE)
+
+
+def required_for(user: User) -> bool:
+    """Must `user` sign in with a second factor: does any organization it is an active
+    member of require one of it (at sign-in, before one is chosen)?"""
+    with user_context(user):
+        memberships = list(user_memberships(user).filter(is_active=True))
+    for membership in memberships:
+        if _policy(membership.organization) == "all":
+            return True
+        if _policy(membership.organization) == "admins":
+            with tenant_context(membership.organization_id):
+                if Membership.objects.filter(user=user, role__slug=ADMIN_ROLE).exists():
+                    return True
+    return False
+
+
+def totp_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def is_enrolled(user: User) -> bool:
+    return totp_device(user) is not None
+
+
+def needed_at_sign_in(user: User) -> bool:
+    return is_enrolled(user) or required_for(user)
+
+
+def verify(request, user: User, code: str):
+    """The device that accepts `code` (TOTP or a recovery code), or None: a counted,
+    audited failure. Raises `login_guard.LoginLocked` while the sign-in is locked."""
+    email = user.email.lower()
+    ip = client_ip(request)
+    locked = login_guard.lock_status(email, ip)
+    if locked is not None:
+        login_guard.audit_login_event(
+            AuditAction.LOGIN_LOCKED,
+            request=request,
+            email=email,
+            user=user,
+            requested=None,
+            details={"reason": locked.reason, "retry_after": locked.retry_after, "factor": "otp"},
+        )
+        raise locked
+    code = "".join((code or "").split())
+    with transaction.atomic():
+        for device in [totp_device(user), StaticDevice.objects.filter(user=user).first()]:
+            if device is not None and code and device.verify_token(code):
+                return device
+    login_guard.record_attempt(email, ip, success=False)
+    login_guard.audit_login_event(
+        AuditAction.LOGIN_FAILED,
+        request=request,
+        email=email,
+        user=user,
+        requested=None,
+        details={"factor": "otp"},
+    )
+    return None
+
+
+def start_enrolment(user: User) -> TOTPDevice:
+    """An unconfirmed authenticator for `user` (replacing an earlier unconfirmed one)."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+
+
+def pending_enrolment(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+
+
+@transaction.atomic
+def confirm_enrolment(user: User, code: str) -> list[str] | None:
+    """Confirm the pending authenticator with a code from it; returns the new recovery
+    codes (shown once), or None when the code is wrong."""
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+    if device is None or not device.verify_token("".join((code or "").split())):
+        return None
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    return new_recovery_codes(user)
+
+
+@transaction.atomic
+def new_recovery_codes(user: User) -> list[str]:
+    """Replace the user's recovery codes; each works once."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def remaining_recovery_codes(user: User) -> int:
+    return StaticToken.objects.filter(device__user=user).count()
+
+
+@transaction.atomic
+def remove(user: User) -> None:
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()

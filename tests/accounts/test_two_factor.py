@@ -1,0 +1,270 @@
+"""Two-factor authentication: a user with an authenticator signs in with a code after the
+password (admin and API token alike); an organization can require it of all its members
+or of its admins, who enrol at their next sign-in; wrong, replayed and locked-out codes
+are refused with a clear message and an audit row."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import Client
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import two_factor
+from accounts.audit import AuditAction
+from accounts.models import Organization
+from tests.accounts.conftest import audit_rows, obtain_token
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+LOGIN_URL = "/admin/login/"
+SECOND_STEP = "/admin/second-factor/"
+SETTINGS_PAGE = "/admin/two-factor/"
+
+
+def code_for(device: TOTPDevice, steps_ahead: int = 1) -> str:
+    """The authenticator's code `steps_ahead` time steps from now: by default the next
+    one (enrolment used the current one, and a code is accepted once; the server allows
+    one step of clock difference)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():06d}"
+
+
+def enrol(user) -> tuple[TOTPDevice, list[str]]:
+    device = two_factor.start_enrolment(user)
+    codes = two_factor.confirm_enrolment(user, code_for(device, steps_ahead=0))
+    device.refresh_from_db()
+    return device, codes
+
+
+def require(organization, policy: str) -> None:
+    Organization.objects.filter(pk=organization.pk).update(settings={"two_factor": policy})
+
+
+def password_step(user, client: Client | None = None) -> Client:
+    client = client or Client()
+    response = client.post(LOGIN_URL, {"username": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.content
+    assert response["Location"] == SECOND_STEP
+    return client
+
+
+def signed_in(client: Client) -> bool:
+    return client.get("/admin/").status_code == 200
+
+
+def login_events(organization, action) -> list[dict]:
+    return [row.details for row in audit_rows(organization, action=action)]
+
+
+# --- the admin sign-in ---------------------------------------------------------------------
+
+
+def test_an_enrolled_user_is_signed_in_only_after_the_code(org_a, rep_a):
+    device, _ = enrol(rep_a)
+    client = password_step(rep_a)
+    assert not signed_in(client)
+    page = client.get(SECOND_STEP)
+    assert b"six-digit code" in page.content
+
+    response = client.post(SECOND_STEP, {"code": code_for(device)})
+
+    assert response.status_code == 302
+    assert signed_in(client)
+    assert {"method": "admin_two_factor"} in login_events(org_a, AuditAction.LOGIN)
+
+
+def test_a_wrong_code_is_refused_counted_and_audited(org_a, rep_a):
+    device, _ = enrol(rep_a)
+    client = password_step(rep_a)
+
+    response = client.post(SECOND_STEP, {"code": code_for(device, steps_ahead=20)})
+
+    assert response.status_code == 200
+    assert b"That code is not valid" in response.content
+    assert not signed_in(client)
+    assert {"factor": "otp"} in login_events(org_a, AuditAction.LOGIN_FAILED)
+
+
+def test_a_code_is_accepted_once(org_a, rep_a):
+    device, _ = enrol(rep_a)
+    code = code_for(device)
+    first = password_step(rep_a)
+    assert first.post(SECOND_STEP, {"code": code}).status_code == 302
+
+    again = password_step(rep_a)
+    response = again.post(SECOND_STEP, {"code": code})
+
+    assert b"used already" in response.content
+    assert not signed_in(again)
+
+
+def test_repeated_wrong_codes_lock_the_sign_in(org_a, rep_a, login_limit):
+    device, _ = enrol(rep_a)
+    client = password_step(rep_a)
+    for _ in range(login_limit):
+        client.post(SECOND_STEP, {"code": "000000" if code_for(device) != "000000" else "111111"})
+
+    response = client.post(SECOND_STEP, {"code": code_for(device)})
+
+    assert b"Too many failed attempts" in response.content
+    assert not signed_in(client)
+    assert login_events(org_a, AuditAction.LOGIN_LOCKED)
+
+
+def test_a_recovery_code_signs_in_once(org_a, rep_a):
+    _, codes = enrol(rep_a)
+    first = password_step(rep_a)
+    assert first.post(SECOND_STEP, {"code": codes[0]}).status_code == 302
+    assert signed_in(first)
+
+    again = password_step(rep_a)
+    assert again.post(SECOND_STEP, {"code": codes[0]}).status_code == 200
+    assert not signed_in(again)
+    assert two_factor.remaining_recovery_codes(rep_a) == len(codes) - 1
+
+
+def test_the_second_step_expires(org_a, rep_a):
+    device, _ = enrol(rep_a)
+    client = password_step(rep_a)
+    session = client.session
+    session["smartweb_second_factor_pending"]["at"] -= 301
+    session.save()
+
+    response = client.post(SECOND_STEP, {"code": code_for(device)})
+
+    assert response.status_code == 302 and response["Location"] == LOGIN_URL
+    assert not signed_in(client)
+
+
+def test_a_user_without_a_device_in_an_organization_without_the_rule_signs_in_as_before(
+    org_a, rep_a
+):
+    client = Client()
+    response = client.post(LOGIN_URL, {"username": rep_a.email, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] != SECOND_STEP
+    assert signed_in(client)
+
+
+# --- required by the organization ------------------------------------------------------------
+
+
+def test_a_required_member_enrols_before_being_signed_in(org_a, rep_a):
+    require(org_a, "all")
+    client = password_step(rep_a)
+    page = client.get(SECOND_STEP)
+    assert b"Set up two-factor authentication" in page.content
+    assert b"<svg" in page.content
+    device = TOTPDevice.objects.get(user=rep_a, confirmed=False)
+
+    wrong = client.post(SECOND_STEP, {"code": code_for(device, steps_ahead=20)})
+    assert b"That code is not right" in wrong.content
+    assert not signed_in(client)
+
+    done = client.post(SECOND_STEP, {"code": code_for(device, steps_ahead=0)})
+
+    assert done.status_code == 200
+    assert done.content.count(b"<li><code>") == two_factor.RECOVERY_CODES
+    assert signed_in(client)
+    assert two_factor.is_enrolled(rep_a)
+
+
+def test_the_admins_rule_applies_to_admins_only(org_a, admin_a, rep_a):
+    require(org_a, "admins")
+    password_step(admin_a)
+    rep = Client()
+    rep.post(LOGIN_URL, {"username": rep_a.email, "password": PASSWORD})
+    assert signed_in(rep)
+
+
+def test_a_session_from_before_the_rule_must_sign_in_again(org_a, rep_a):
+    client = Client()
+    client.post(LOGIN_URL, {"username": rep_a.email, "password": PASSWORD})
+    assert signed_in(client)
+    require(org_a, "all")
+
+    response = client.get("/admin/leads/lead/")
+
+    assert response.status_code == 302 and response["Location"] == LOGIN_URL
+    assert not signed_in(client)
+
+
+def test_an_unknown_rule_is_refused_in_the_settings(org_a, admin_a):
+    from tests.factories import api_client
+
+    response = api_client(admin_a, org_a).patch(
+        f"/api/v1/organizations/{org_a.pk}/",
+        {"settings": {"two_factor": "sometimes"}},
+        format="json",
+    )
+    assert response.status_code == 400
+
+
+# --- the user's own page ------------------------------------------------------------------
+
+
+def test_a_user_sets_up_renews_codes_and_turns_it_off(org_a, rep_a):
+    client = Client()
+    client.post(LOGIN_URL, {"username": rep_a.email, "password": PASSWORD})
+    assert b"Set up an authenticator app" in client.get(SETTINGS_PAGE).content
+    started = client.post(SETTINGS_PAGE, {"action": "start"})
+    assert b"<svg" in started.content
+    device = TOTPDevice.objects.get(user=rep_a, confirmed=False)
+    confirmed = client.post(
+        SETTINGS_PAGE, {"action": "confirm", "code": code_for(device, steps_ahead=0)}
+    )
+    assert confirmed.content.count(b"<li><code>") == two_factor.RECOVERY_CODES
+    device.refresh_from_db()
+
+    renewed = client.post(SETTINGS_PAGE, {"action": "recovery_codes", "code": code_for(device)})
+    new_codes = renewed.content.decode().split("<li><code>")[1:]
+    assert len(new_codes) == two_factor.RECOVERY_CODES
+
+    turned_off = client.post(
+        SETTINGS_PAGE, {"action": "remove", "code": new_codes[0].split("<")[0]}
+    )
+    assert turned_off.status_code == 302
+    assert not two_factor.is_enrolled(rep_a)
+
+
+def test_a_required_second_factor_cannot_be_turned_off(org_a, rep_a):
+    require(org_a, "all")
+    device, codes = enrol(rep_a)
+    client = password_step(rep_a)
+    client.post(SECOND_STEP, {"code": codes[0]})
+
+    response = client.post(SETTINGS_PAGE, {"action": "remove", "code": code_for(device)})
+
+    assert b"Your organization requires two-factor authentication" in response.content
+    assert two_factor.is_enrolled(rep_a)
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+def test_a_token_needs_the_code_of_an_enrolled_user(org_a, rep_a):
+    device, _ = enrol(rep_a)
+
+    missing = obtain_token(rep_a.email)
+    wrong = obtain_token(rep_a.email, otp_code=code_for(device, steps_ahead=20))
+    right = obtain_token(rep_a.email, otp_code=code_for(device))
+
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "second_factor_required"
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "second_factor_invalid"
+    assert right.status_code == 201, right.content
+    assert {"factor": "otp"} in login_events(org_a, AuditAction.LOGIN_FAILED)
+
+
+def test_no_token_before_enrolment_where_required(org_a, rep_a):
+    require(org_a, "all")
+
+    response = obtain_token(rep_a.email)
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "second_factor_enrolment_required"
