@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import forms, invitations, services
 from accounts.models import (
@@ -39,6 +41,9 @@ from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
 
 admin.site.login_form = forms.LoginForm
+# django-otp registers its devices' pages: every user's secrets in one global list. A
+# user manages their own second factor on the Two-factor page (accounts.two_factor_views).
+admin.site.unregister([TOTPDevice, StaticDevice])
 
 
 def _passes(check, **kwargs) -> bool:
