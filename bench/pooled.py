@@ -67,7 +67,11 @@ def measured(runtime_url: str, args, server_env: dict[str, str] | None = None) -
             operations=("list_leads",),
             server_env=server_env,
         )
-    return {**result["total"], "server_connections": connections.most}
+    return {
+        **result["total"],
+        "server_connections": connections.most,
+        "error_samples": result["error_samples"],
+    }
 
 
 def pooled(runtime_url: str, args, pool_size: int) -> dict:
