@@ -6,7 +6,7 @@ DEVDB := $(PY) -m smartweb.devdb run --
 # migrate as the owner role; everything else runs as the runtime role (under RLS)
 MIGRATE := DATABASE_URL=$$DATABASE_OWNER_URL $(PY) manage.py migrate --no-input
 
-.PHONY: install run test fuzz lint format migrations-check bench stop-db
+.PHONY: install run test test-pooled fuzz lint format migrations-check bench stop-db
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ run: install
 
 test: install
 	$(DEVDB) sh -c '$(PY) -m pytest $(PYTEST_ARGS)'
+
+# Through a transaction-mode PgBouncer (tests/pooler/fixtures.py; Debian's pgbouncer):
+# the pooler's own tests, the connection reuse leak tests and the API isolation tests,
+# with more clients than server connections. Skipped without pgbouncer unless
+# SMARTWEB_REQUIRE_POOLER=1.
+POOLED_TESTS := tests/pooler tests/security/test_connection_reuse.py \
+  tests/accounts/test_isolation_api.py tests/leads/test_api.py
+test-pooled: install
+	$(DEVDB) sh -c '$(PY) -m pytest --through-pooler $(POOLED_TESTS) $(PYTEST_ARGS)'
 
 # The OpenAPI schema against a real server, as the demo admin and the demo rep
 # (tests/contract/fuzz_schema.py): fails on any server error, answer or status code the

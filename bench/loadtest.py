@@ -141,7 +141,17 @@ def _wait_ready(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     raise RuntimeError("gunicorn did not become ready")
 
 
-def run(runtime_url: str, *, seconds: int, workers: int, clients: int) -> dict:
+def run(
+    runtime_url: str,
+    *,
+    seconds: int,
+    workers: int,
+    clients: int,
+    operations: tuple[str, ...] = tuple(OPERATIONS),
+    server_env: dict[str, str] | None = None,
+) -> dict:
+    """`operations` (of OPERATIONS, by their weights) for `seconds`; `server_env` on top
+    of gunicorn's environment (bench.pooled: DATABASE_URL through a pooler)."""
     found = targets(runtime_url)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -150,6 +160,7 @@ def run(runtime_url: str, *, seconds: int, workers: int, clients: int) -> dict:
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
+        **(server_env or {}),
     )
     proc = subprocess.Popen(
         [
@@ -172,7 +183,7 @@ def run(runtime_url: str, *, seconds: int, workers: int, clients: int) -> dict:
     try:
         _wait_ready(base, proc)
         deadline = time.monotonic() + seconds
-        names = list(OPERATIONS)
+        names = list(operations)
         weights = [OPERATIONS[n][0] for n in names]
 
         def client(index: int) -> None:

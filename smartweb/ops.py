@@ -9,6 +9,7 @@ archive and point-in-time recovery (smartweb.backups, smartweb.recovery, ADR 002
     python -m smartweb.ops verify                       # restore the latest, check, remove
     python -m smartweb.ops archiving --wal-dir DIR      # the settings that archive WAL
     python -m smartweb.ops upgrade-drill --to MAJOR     # upgrade a copy, check it, remove it
+    python -m smartweb.ops pooler [--port 6432]         # a transaction-mode PgBouncer, foreground
 
 `dump` connects as the backup role (DATABASE_BACKUP_URL; smartweb.db_bootstrap creates
 it): BYPASSRLS, so the dump holds every organization's rows, and read-only. The owner
@@ -188,6 +189,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     drilling.add_argument("--to", type=int, required=True, help="the new major version")
     drilling.add_argument("--method", choices=("pg_upgrade", "dump"), default="pg_upgrade")
+    pooling = commands.add_parser(
+        "pooler", help="run PgBouncer in transaction mode in front of DATABASE_URL's server"
+    )
+    pooling.add_argument("--port", type=int, default=6432, help="its port on 127.0.0.1")
+    pooling.add_argument("--pool-size", type=int, default=20, help="server connections per role")
+    pooling.add_argument("--directory", type=Path, default=Path("var/pooler"), help="its files")
     for command in (taking, listing, restoring, verifying, archiving, drilling):
         command.add_argument("--backup-dir", type=Path, help="BACKUP_DIR (default var/backups)")
     for command in (taking, verifying, drilling):
@@ -202,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
             raise OpsError("Set DATABASE_BACKUP_URL (smartweb.db_bootstrap prints it).")
         if args.command == "dump":
             dump(args.database, args.into)
+        elif args.command == "pooler":
+            from smartweb import pooler_command
+
+            return pooler_command.run(args)
         elif args.command == "restore" and args.file:
             if not args.database:
                 raise OpsError("restore FILE needs --database.")

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from smartweb import database_config
 from smartweb.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -94,44 +94,26 @@ if not DATABASE_URL:
         "DATABASE_URL is not set. Use `make run` / `make test` (they start the embedded "
         "PostgreSQL) or point DATABASE_URL at the runtime role."
     )
-try:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
-        )
-    }
-except ValueError as exc:
-    raise ImproperlyConfigured(
-        "DATABASE_URL must be a postgresql://user:password@host:port/name URL."
-    ) from exc
-# A Unix-socket URL (user@/db?host=/dir, as the embedded server's) leaves the directory in
-# OPTIONS; make it the HOST, so everything that connects from these settings (the job
-# queue, tooling, tests) reaches the same server.
-if "host" in DATABASES["default"].get("OPTIONS", {}):
-    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
-# Every statement, lock wait and open transaction is bounded, as the role's session
-# settings: a web request gets short bounds (a hung query answers 503, never a hung
-# worker), jobs and management commands larger ones. 0 turns a bound off. Seconds.
+# Behind a transaction-mode pooler (PgBouncer), DATABASE_URL is the pooler's and
+# DATABASE_DIRECT_URL the same role on the server: the job worker, migrate and the other
+# management commands connect there (smartweb.database_config, docs/operations.md).
+DATABASE_DIRECT_URL = env_str("DATABASE_DIRECT_URL") or None
+DATABASE_POOLED = env_bool("DATABASE_POOLED", DATABASE_DIRECT_URL is not None)
+# Every statement, lock wait and open transaction is bounded: a web request gets short
+# bounds, jobs and management commands larger ones (database_config.DEFAULT_TIMEOUTS).
 PROCESS_KIND = env_str("SMARTWEB_PROCESS", "command")  # smartweb.wsgi sets "web"
-_DEFAULT_TIMEOUTS = {
-    "web": {"STATEMENT": 15, "LOCK": 5, "IDLE_TRANSACTION": 30},
-    "command": {"STATEMENT": 1800, "LOCK": 60, "IDLE_TRANSACTION": 600},
-}
-if PROCESS_KIND not in _DEFAULT_TIMEOUTS:
-    raise ImproperlyConfigured("SMARTWEB_PROCESS must be 'web' or 'command'.")
-DATABASE_TIMEOUTS = {
-    name: env_int(f"{PROCESS_KIND.upper()}_{name}_TIMEOUT", seconds)
-    for name, seconds in _DEFAULT_TIMEOUTS[PROCESS_KIND].items()
-}
-_TIMEOUT_PARAMETERS = {
-    "STATEMENT": "statement_timeout",
-    "LOCK": "lock_timeout",
-    "IDLE_TRANSACTION": "idle_in_transaction_session_timeout",
-}
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(
-    f"-c {_TIMEOUT_PARAMETERS[name]}={seconds * 1000}"
-    for name, seconds in DATABASE_TIMEOUTS.items()
+DATABASE_TIMEOUTS = database_config.timeouts(PROCESS_KIND)
+_url, _pooled = database_config.chosen_url(
+    process_kind=PROCESS_KIND,
+    url=DATABASE_URL,
+    direct_url=DATABASE_DIRECT_URL,
+    pooled=DATABASE_POOLED,
 )
+DATABASES = {
+    "default": database_config.database(
+        _url, pooled=_pooled, bounds=DATABASE_TIMEOUTS, conn_max_age=env_int("CONN_MAX_AGE", 60)
+    )
+}
 # Every request runs in one transaction, opened by RequestTransactionMiddleware around the
 # view *and* its rendering (ATOMIC_REQUESTS would end it before a template is rendered).
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

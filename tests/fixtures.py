@@ -3,10 +3,14 @@
 org_a, org_b                      organizations
 admin_a, manager_a, rep_a, rep_a2, readonly_a    people of A (rep_a in manager_a's team)
 admin_b                           an outsider: admin of B, no access to A
+two_tenants                       two more organizations, each with an API client of its
+                                  admin and the names of its three leads
 """
 
 import pytest
 
+from leads.models import Company, Lead
+from smartweb.tenancy.context import tenant_context
 from tests import factories
 
 
@@ -54,3 +58,17 @@ def rep_a2(org_a):
 @pytest.fixture
 def readonly_a(org_a):
     return factories.make_member(org_a, "read_only")
+
+
+@pytest.fixture
+def two_tenants(db):
+    tenants = []
+    for name in ("Alpha Sites", "Beta Sites"):
+        organization = factories.make_organization(name)
+        admin = factories.org_admin(organization)
+        with tenant_context(organization):
+            names = {f"{name} lead {i}" for i in range(3)}
+            for company_name in names:
+                Lead.objects.create(company=Company.objects.create(name=company_name))
+        tenants.append((factories.api_client(admin, organization), names))
+    return tenants
