@@ -22,6 +22,7 @@ from crm.services import organization_currency
 from leads.models import Company, Lead
 from smartweb import access, listing
 from smartweb.rbac import Action
+from smartweb.replica import reporting_reads
 from smartweb.tenancy.context import current_organization_id
 
 ZERO = Decimal("0.00")
@@ -205,6 +206,7 @@ def _month_starts(first: dt.date, months: int) -> list[dt.date]:
     return starts
 
 
+@reporting_reads()
 def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dict]:
     """Per month from this one: open opportunities expected to close in it (count, value,
     weighted value) and opportunities won in it, per currency. Two queries."""
