@@ -153,7 +153,7 @@ def _open_route(stack: ExitStack) -> str:
         return REPLICA
     _count(refusal)
     log.warning(
-        "Reporting reads fall back to the primary: replica %s (lag %s s, limit %s s).",
+        "Reporting reads fall back to the primary (replica %s; lag %s s, limit %s s).",
         refusal,
         "unknown" if _health.lag is None else f"{_health.lag:.1f}",
         settings.REPLICA_MAX_LAG_SECONDS,
