@@ -259,8 +259,9 @@ def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dic
     return rows
 
 
+@reporting_reads()
 def call_outcomes(calls: QuerySet[AICall]) -> dict:
-    """Calls by status and by outcome: counts only."""
+    """Calls by status and by outcome: counts only (campaign statistics, a reporting read)."""
     by_status = list(
         calls.order_by().values("status").annotate(count=Count("pk")).order_by("-count")
     )

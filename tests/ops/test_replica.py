@@ -6,16 +6,21 @@ to the primary, logged and counted, with the right organization's rows."""
 
 from __future__ import annotations
 
+import io
+import re
 import time
 from decimal import Decimal
 
 import psycopg
 import pytest
+from django.core.management import call_command
 from django.db import connections, transaction
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Team
+from crm.models import Campaign
 from smartweb import clusters, replica
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories as crm
@@ -87,13 +92,20 @@ def routed(archiving_server, standby, django_db_blocker):
 
 @pytest.fixture(scope="module")
 def tenants(routed, standby):
-    """Two organizations with a team and an open opportunity closing this month each."""
+    """Two organizations with a team, a campaign and an open opportunity closing this
+    month each, from a lead of a company named after the organization."""
     this_month = timezone.localdate().replace(day=15)
     made = {}
     for name, value in (("acme", "1000.00"), ("bravo", "7.00")):
         organization = make_organization(f"Replica {name}")
         make_team(organization, f"{name}-team")
-        crm.opportunity(organization, value=Decimal(value), expected_close_date=this_month)
+        crm.campaign(organization, name=f"{name} campaign")
+        crm.opportunity(
+            organization,
+            lead=crm.qualified_lead(organization, company_name=f"{name} trades"),
+            value=Decimal(value),
+            expected_close_date=this_month,
+        )
         made[name] = organization
     standby.caught_up()
     return made
@@ -122,6 +134,38 @@ def test_a_forecast_request_reads_the_replica_with_its_organization_rows(tenants
     assert response["X-Read-From"] == "replica"
     (month,) = response.json()["months"]
     assert (month["open_count"], month["value"]) == (1, "1000.00")
+
+
+def test_the_dashboard_statistics_export_and_a_list_that_asks_read_the_replica(tenants):
+    acme = tenants["acme"]
+    client = session_client(org_admin(acme), acme)
+    with tenant_context(acme):
+        campaign = Campaign.objects.get()
+    answers = {
+        "dashboard": client.get(reverse("admin:crm_salesdashboard_changelist")),
+        "statistics": client.get(f"/api/v1/campaigns/{campaign.pk}/stats/"),
+        "export": client.get("/api/v1/leads/export/"),
+        "list": client.get("/api/v1/opportunities/", HTTP_X_READ_FROM="replica"),
+    }
+
+    for name, answer in answers.items():
+        assert (answer.status_code, answer["X-Read-From"]) == (200, "replica"), name
+    assert "1,000.00" in answers["dashboard"].content.decode()
+    statistics = answers["statistics"].json()
+    assert (statistics["targets_remaining"], statistics["by_status"]) == (1, [])  # acme's lead
+    export = answers["export"].content.decode()
+    assert "acme trades" in export and "bravo trades" not in export
+    assert [row["value"] for row in answers["list"].json()["results"]] == ["1000.00"]
+    # Without the header a list reads the primary, where the client's writes are.
+    assert "X-Read-From" not in client.get("/api/v1/opportunities/")
+
+
+def test_db_report_reads_the_table_sizes_from_the_replica_and_shows_its_lag(tenants):
+    out = io.StringIO()
+    call_command("db_report", stdout=out)
+    report = out.getvalue()
+    assert "from the replica)" in report
+    assert re.search(r"Read replica\n  ok  replay lag \d+\.\d s \(limit 5 s\)", report)
 
 
 def test_a_replica_read_sees_its_organization_only_and_without_context_nothing(tenants):
