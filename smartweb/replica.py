@@ -80,7 +80,7 @@ def _count(reason: str) -> None:
 def _found_down(exc: Exception) -> None:
     with _health.lock:
         _health.down_until = time.monotonic() + settings.REPLICA_RETRY_SECONDS
-        _health.lag = None
+        _health.lag, _health.lag_measured_at = None, float("-inf")
     with suppress(DatabaseError):
         connections[REPLICA].close()
     log.warning(
