@@ -30,6 +30,9 @@ FORECAST = "/api/v1/opportunities/forecast/?months=1"
 
 
 class Standby:
+    """The standby, and the superuser's URL on it and on its primary (the copy has the
+    primary's roles and passwords)."""
+
     def __init__(self, cluster: clusters.Cluster, primary_admin: str):
         self.cluster = cluster
         self.primary_admin = primary_admin
