@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -40,6 +41,12 @@ def sample_lag(url: str, stop: threading.Event) -> list[float]:
             samples.append(max(lag or 0.0, 0.0))
             stop.wait(SAMPLE_SECONDS)
     return samples
+
+
+def on_port(url: str, port: int) -> str:
+    """The same URL (a URL, which DATABASE_REPLICA_URL must be) on another port."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{parts.netloc.rpartition(':')[0]}:{port}"))
 
 
 def run(scale: str, seconds: int) -> dict:
@@ -76,7 +83,7 @@ def run(scale: str, seconds: int) -> dict:
                 workers=3,
                 clients=6,
                 operations={**loadtest.OPERATIONS, "forecast": (10, "admin")},
-                replica_url=clusters.with_address(runtime, standby.port),
+                replica_url=on_port(runtime, standby.port),
             )
         finally:
             stop.set()
@@ -90,6 +97,7 @@ def run(scale: str, seconds: int) -> dict:
             },
             "lag_samples": len(lags),
             "load": load["total"],
+            "error_samples": load["error_samples"],
             "forecast": load["operations"]["forecast"],
             "forecast_read_from": load["read_from"].get("forecast", {}),
         }
