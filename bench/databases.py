@@ -43,6 +43,10 @@ def runtime_url(dbname: str) -> str:
     return with_database(_required("DATABASE_URL"), dbname)
 
 
+def backup_url(dbname: str) -> str:
+    return with_database(_required("DATABASE_BACKUP_URL"), dbname)
+
+
 def django_env(url: str) -> dict[str, str]:
     """Environment for a Django process against `url` (bench only: a fixed secret key)."""
     env = dict(os.environ, DATABASE_URL=url)

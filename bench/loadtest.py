@@ -51,6 +51,8 @@ def _request(session: requests.Session, base: str, op: str, target: dict, rng: r
     if op == "log_interaction":
         body = {"lead": lead, "type": "note", "subject": "Load test", "content": "Called back."}
         return session.post(f"{base}/api/v1/interactions/", json=body)
+    if op == "forecast":
+        return session.get(f"{base}/api/v1/opportunities/forecast/")
     if op == "update_lead":
         return session.patch(
             f"{base}/api/v1/leads/{lead}/", json={"notes": f"Checked {rng.random()}"}
@@ -147,11 +149,12 @@ def run(
     seconds: int,
     workers: int,
     clients: int,
-    operations: tuple[str, ...] = tuple(OPERATIONS),
+    operations: dict[str, tuple[int, str]] = OPERATIONS,
     server_env: dict[str, str] | None = None,
 ) -> dict:
-    """`operations` (of OPERATIONS, by their weights) for `seconds`; `server_env` on top
-    of gunicorn's environment (bench.pooled: DATABASE_URL through a pooler)."""
+    """`operations`: the mix (name -> weight, actor) for `seconds`; `server_env` on top of
+    gunicorn's environment (bench.pooled: DATABASE_URL through a pooler; bench.replica_lag:
+    DATABASE_REPLICA_URL)."""
     found = targets(runtime_url)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -179,12 +182,14 @@ def run(
     )
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
+    # op -> X-Read-From -> count: where the server read the reporting answers from.
+    read_from: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     lock = threading.Lock()
     try:
         _wait_ready(base, proc)
         deadline = time.monotonic() + seconds
         names = list(operations)
-        weights = [OPERATIONS[n][0] for n in names]
+        weights = [operations[n][0] for n in names]
 
         def client(index: int) -> None:
             rng = random.Random(index)
@@ -197,7 +202,7 @@ def run(
             while time.monotonic() < deadline:
                 target = rng.choice(found)
                 op = rng.choices(names, weights)[0]
-                session = sessions[(target["slug"], OPERATIONS[op][1])]
+                session = sessions[(target["slug"], operations[op][1])]
                 started = time.perf_counter()
                 try:
                     response = _request(session, base, op, target, rng)
@@ -207,12 +212,15 @@ def run(
                         else (f"{op} {response.status_code} {response.text[:200]}")
                     )
                 except requests.RequestException as exc:
+                    response = None
                     failed = f"{op} {exc.__class__.__name__}: {exc}"
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     latencies[op].append(elapsed)
                     if failed:
                         errors.append(failed)
+                    if response is not None and "X-Read-From" in response.headers:
+                        read_from[op][response.headers["X-Read-From"]] += 1
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
         started = time.monotonic()
@@ -238,4 +246,5 @@ def run(
         },
         "operations": {op: measure.Timing(s).summary() for op, s in sorted(latencies.items())},
         "error_samples": errors[:10],
+        "read_from": {op: dict(sources) for op, sources in read_from.items()},
     }

@@ -64,7 +64,7 @@ def measured(runtime_url: str, args, server_env: dict[str, str] | None = None) -
             seconds=args.seconds,
             workers=args.workers,
             clients=args.clients,
-            operations=("list_leads",),
+            operations={"list_leads": loadtest.OPERATIONS["list_leads"]},
             server_env=server_env,
         )
     return {

@@ -11,6 +11,7 @@ from crm import dashboard
 from crm.models import Pipeline
 from smartweb import access
 from smartweb.rbac import Action, Resource
+from smartweb.replica import reporting_view
 from smartweb.svg_charts import Series, bar_chart, hbar_chart
 
 OPEN_COLOR, WON_COLOR = "#1565c0", "#2e7d32"
@@ -60,6 +61,7 @@ class DashboardFilter(forms.Form):
         )
 
 
+@reporting_view
 def dashboard_view(model_admin, request) -> TemplateResponse:
     if not model_admin.has_view_permission(request):
         raise PermissionDenied

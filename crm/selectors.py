@@ -22,6 +22,7 @@ from crm.services import organization_currency
 from leads.models import Company, Lead
 from smartweb import access, listing
 from smartweb.rbac import Action
+from smartweb.replica import reporting_reads
 from smartweb.tenancy.context import current_organization_id
 
 ZERO = Decimal("0.00")
@@ -205,6 +206,7 @@ def _month_starts(first: dt.date, months: int) -> list[dt.date]:
     return starts
 
 
+@reporting_reads()
 def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dict]:
     """Per month from this one: open opportunities expected to close in it (count, value,
     weighted value) and opportunities won in it, per currency. Two queries."""
@@ -257,8 +259,9 @@ def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dic
     return rows
 
 
+@reporting_reads()
 def call_outcomes(calls: QuerySet[AICall]) -> dict:
-    """Calls by status and by outcome: counts only."""
+    """Calls by status and by outcome: counts only (campaign statistics, a reporting read)."""
     by_status = list(
         calls.order_by().values("status").annotate(count=Count("pk")).order_by("-count")
     )

@@ -41,6 +41,7 @@ from smartweb import access, csv_output
 from smartweb.history import origin_attrs
 from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import Action, Resource, Scope
+from smartweb.replica import reporting_reads
 from smartweb.tenancy.context import current_organization_id
 
 MAX_BYTES = getattr(django_settings, "LEADS_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
@@ -686,9 +687,10 @@ def export_leads(
         .defer("search_vector", "company__search_vector")
         .order_by("created_at", "pk")
     )
-    for lead in rows.iterator(chunk_size=BATCH_SIZE):
-        writer.writerow(_export_row(lead))
-        count += 1
+    with reporting_reads():  # smartweb.replica: an export reads the replica when it may
+        for lead in rows.iterator(chunk_size=BATCH_SIZE):
+            writer.writerow(_export_row(lead))
+            count += 1
     record_audit_event(
         action=AuditAction.EXPORT,
         actor=acting_user,

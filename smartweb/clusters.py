@@ -1,7 +1,8 @@
 """Scratch PostgreSQL clusters: a data directory of one major version, started on a free
 port of 127.0.0.1 (no Unix socket), stopped and removed afterwards. `smartweb.ops verify`
 starts a restored backup as one; the restore drill creates a second server with WAL
-archiving on, beside the one the tests use.
+archiving on, beside the one the tests use, and the replica tests a streaming standby
+of it.
 
 PostgreSQL refuses to run as root. Run as root, a cluster runs as a system user: the
 owner of the files it must read (the WAL archive) when that is not root, else the
@@ -162,3 +163,29 @@ def append_settings(datadir: Path, settings: dict[str, str], why: str) -> None:
     )
     with (datadir / "postgresql.auto.conf").open("a") as conf:
         conf.write(f"# {why}\n{lines}")
+
+
+def standby(primary: Cluster, datadir: Path, replication_url: str) -> Cluster:
+    """A streaming standby of `primary` in `datadir` (not started): a base backup taken
+    by pg_basebackup of the same major with -R, which writes standby.signal and
+    primary_conninfo (`replication_url`: a role with REPLICATION) into the copy."""
+    done = subprocess.run(
+        [
+            program("pg_basebackup", primary.major),
+            "--pgdata",
+            str(datadir),
+            "--dbname",
+            replication_url,
+            "--write-recovery-conf",
+            "--wal-method=stream",
+            "--checkpoint=fast",
+        ],
+        capture_output=True,
+        text=True,
+        user=primary.user,
+    )
+    if done.returncode != 0:
+        raise OpsError(f"pg_basebackup failed: {done.stderr.strip()}")
+    # The copy holds the primary's log file; the standby writes its own.
+    (datadir / "server.log").unlink(missing_ok=True)
+    return Cluster(datadir, primary.major, free_port(), primary.user)

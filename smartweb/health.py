@@ -1,5 +1,6 @@
 """Liveness and database readiness in one cheap endpoint; with `?full=1`, for the
-platform's staff or a caller with HEALTH_TOKEN, backups and WAL archiving too."""
+platform's staff or a caller with HEALTH_TOKEN, backups, WAL archiving and the read
+replica too."""
 
 import hmac
 
@@ -8,7 +9,7 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from smartweb import backups, outage
+from smartweb import backups, outage, replica
 
 
 def unavailable(**kwargs) -> JsonResponse:
@@ -42,4 +43,16 @@ def healthz(request):
             )
     except DatabaseError:
         return unavailable(headers={"Retry-After": str(outage.RETRY_AFTER_SECONDS)})
+    if full:
+        report["replica"] = replica_report(report)
     return JsonResponse({**report, "database": "ok"})
+
+
+def replica_report(report: dict) -> dict:
+    """The read replica's state; one that cannot serve degrades the report (reporting
+    reads still work, from the primary)."""
+    state = replica.status()
+    if state["configured"] and state["state"] != "ok":
+        report["problems"].append(f"read replica {state['state']}: reporting reads on the primary")
+        report["status"] = "degraded"
+    return state

@@ -118,6 +118,38 @@ DATABASES = {
 # view *and* its rendering (ATOMIC_REQUESTS would end it before a template is rendered).
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_smartweb")}
+# An optional streaming standby of the same cluster for reporting reads (smartweb.replica,
+# docs/decisions/0024): the same runtime role under the same policies, the same bounds,
+# and a short connect timeout, so that a replica which is gone costs a request little
+# before it falls back to the primary. Without it every read goes to the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    try:
+        _replica = dj_database_url.parse(DATABASE_REPLICA_URL)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must be a postgresql://user:password@host:port/name URL."
+        ) from exc
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **{key: _replica[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT")},
+        "OPTIONS": {
+            **DATABASES["default"]["OPTIONS"],
+            **_replica.get("OPTIONS", {}),
+            "connect_timeout": env_int("REPLICA_CONNECT_TIMEOUT", 2),
+        },
+        # Tests read the test database through this alias; it is never created or migrated.
+        "TEST": {"MIRROR": "default"},
+    }
+    if "host" in DATABASES["replica"]["OPTIONS"]:
+        DATABASES["replica"]["HOST"] = DATABASES["replica"]["OPTIONS"].pop("host")
+DATABASE_ROUTERS = ["smartweb.replica.ReportingRouter"]
+# Reporting reads fall back to the primary when the replica replays more than this far
+# behind it, and skip a replica found down for REPLICA_RETRY_SECONDS. Seconds.
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 5)
+REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 10)
+# A process measures the replica's lag at most this often (0: on every reporting read).
+REPLICA_LAG_CHECK_SECONDS = env_int("REPLICA_LAG_CHECK_SECONDS", 1)
 # The owner role runs migrations (and creates the test database); optional at runtime.
 DATABASE_OWNER_URL = env_str("DATABASE_OWNER_URL")
 DATABASE_RUNTIME_ROLE = env_str("DATABASE_RUNTIME_ROLE", "smartweb_app")

@@ -35,6 +35,7 @@ from smartweb.api.filters import FilterBackend
 from smartweb.api.parameters import BoundedInt
 from smartweb.api.viewsets import TenantModelViewSet, TenantReadOnlyViewSet
 from smartweb.rbac import Action
+from smartweb.replica import reporting_view
 
 FILTER_BACKENDS = [FilterBackend, filters.SearchFilter, filters.OrderingFilter]
 # The lists a view can be saved of read `?view=` first.
@@ -226,6 +227,7 @@ class OpportunityViewSet(CRMViewSet):
         parameters=[MONTHS.parameter],
     )
     @action(detail=False, methods=["get"])
+    @reporting_view
     def forecast(self, request, *args, **kwargs):
         """Per month: open value and weighted value expected to close, and value won."""
         months = MONTHS.read(request)
@@ -416,6 +418,7 @@ class CampaignViewSet(CRMViewSet):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
+    @reporting_view
     def stats(self, request, *args, **kwargs):
         """Leads still to call, and the campaign's calls by status and by outcome: of
         the leads and calls the user may see (a rep counts their own)."""

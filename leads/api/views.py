@@ -32,6 +32,7 @@ from smartweb.api.pagination import CappedCountPagination, LargeListCursorPagina
 from smartweb.api.permissions import HasResourcePermission, required_action
 from smartweb.api.viewsets import TenantModelViewSet
 from smartweb.rbac import Action, Resource, Scope
+from smartweb.replica import reporting_view
 
 
 class ServiceModelViewSet(TenantModelViewSet):
@@ -281,6 +282,7 @@ class LeadViewSet(ServiceModelViewSet):
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"])
+    @reporting_view
     def export(self, request, *args, **kwargs):
         """The leads you can see (filters apply) as CSV; the export is audited."""
         out = io.StringIO()

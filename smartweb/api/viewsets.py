@@ -22,6 +22,7 @@ from smartweb.api.errors import PreconditionFailed, PreconditionRequired
 from smartweb.api.history import HistoryMixin
 from smartweb.api.permissions import HasResourcePermission
 from smartweb.rbac import Action
+from smartweb.replica import RESPONSE_HEADER, reporting_view
 from smartweb.versioning import etag, is_versioned, locked_version, stored_version, version_of
 
 ORGANIZATION_PARAMETER = OpenApiParameter(
@@ -30,6 +31,18 @@ ORGANIZATION_PARAMETER = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     required=False,
     description="Organization id or slug (default: your default or only membership).",
+)
+
+READ_FROM_PARAMETER = OpenApiParameter(
+    name=RESPONSE_HEADER,
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    enum=["replica"],
+    description=(
+        "`replica`: the list may come from the read replica, a few seconds behind at most;"
+        " the response's X-Read-From says where it came from."
+    ),
 )
 
 
@@ -107,6 +120,17 @@ class OrganizationContextMixin:
             response["ETag"] = etag(version)
 
 
+class ReplicaListMixin:
+    """A list asked for with `X-Read-From: replica` is a reporting read (smartweb.replica):
+    served by the read replica when it may, else by the primary. Without the header a
+    list reads the primary, so a client that has just written sees its change."""
+
+    def list(self, request, *args, **kwargs):
+        if request.headers.get(RESPONSE_HEADER) == "replica":
+            return reporting_view(super().list)(request, *args, **kwargs)
+        return super().list(request, *args, **kwargs)
+
+
 def _refuse_repeated_parameters(request, filterset_class) -> None:
     """A query parameter given more than once is a 400 unless it takes several values (a
     multiple-choice filter): DRF and django-filter would read one of them, unsaid which."""
@@ -122,10 +146,12 @@ def _refuse_repeated_parameters(request, filterset_class) -> None:
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[ORGANIZATION_PARAMETER]),
+    list=extend_schema(parameters=[ORGANIZATION_PARAMETER, READ_FROM_PARAMETER]),
     retrieve=extend_schema(parameters=[ORGANIZATION_PARAMETER]),
 )
-class TenantModelViewSet(HistoryMixin, OrganizationContextMixin, viewsets.ModelViewSet):
+class TenantModelViewSet(
+    HistoryMixin, ReplicaListMixin, OrganizationContextMixin, viewsets.ModelViewSet
+):
     """CRUD on a tenant model. Subclasses set `queryset`, `resource`, serializers.
 
     - the queryset is narrowed to the rows the user may read (others are 404);
@@ -188,7 +214,10 @@ class TenantModelViewSet(HistoryMixin, OrganizationContextMixin, viewsets.ModelV
         return obj
 
 
-class TenantReadOnlyViewSet(HistoryMixin, OrganizationContextMixin, viewsets.ReadOnlyModelViewSet):
+@extend_schema_view(list=extend_schema(parameters=[READ_FROM_PARAMETER]))
+class TenantReadOnlyViewSet(
+    HistoryMixin, ReplicaListMixin, OrganizationContextMixin, viewsets.ReadOnlyModelViewSet
+):
     permission_classes = [HasResourcePermission]
 
     def get_queryset(self):

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 if TYPE_CHECKING:
     from accounts.models import Membership, User
@@ -59,8 +59,8 @@ def current_membership() -> Membership | None:
     return _state.get().membership
 
 
-def _set_database(organization_id: uuid.UUID | None, user_id: Any) -> None:
-    with connection.cursor() as cursor:
+def _set_database(organization_id: uuid.UUID | None, user_id: Any, on=connection) -> None:
+    with on.cursor() as cursor:
         cursor.execute(
             "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
             [
@@ -94,6 +94,16 @@ def deactivate(token: contextvars.Token | None = None) -> None:
     if connection.in_atomic_block:
         state = _state.get()
         _set_database(state.organization_id, getattr(state.user, "pk", None))
+
+
+def apply_to(alias: str) -> None:
+    """Set the current context on another connection (a read replica, smartweb.replica)
+    for the rest of that connection's transaction, which must be open."""
+    other = connections[alias]
+    if not other.in_atomic_block:
+        raise RuntimeError(f"The organization context needs a transaction on {alias!r}.")
+    state = _state.get()
+    _set_database(state.organization_id, getattr(state.user, "pk", None), on=other)
 
 
 @contextmanager

@@ -4,9 +4,11 @@
   'pg_stat_statements'` on the server and the extension in the database; the embedded
   server has both; the runtime role reads other roles' statements through
   `pg_read_all_stats`, granted by `python -m smartweb.db_bootstrap`);
-- largest tables and indexes;
+- largest tables (read from the read replica when there is one that may serve,
+  smartweb.replica) and indexes;
 - indexes never scanned since the statistics were reset (unique ones excluded: they
   enforce constraints);
+- the read replica: whether it serves, its replay lag;
 - backups: the last base backup's age (BACKUP_DIR) and WAL archiving (pg_stat_archiver:
   archived and failed counts, last success and failure);
 - tenant tables (with an organization_id column) without ENABLEd and FORCEd row level
@@ -17,9 +19,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 
-from smartweb import backups
+from smartweb import backups, replica
 
 SLOWEST = """
 SELECT calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3),
@@ -85,15 +87,20 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.MIGRATE_HEADING(title))
 
-    def rows(self, sql: str, params=()) -> list[tuple]:
-        with connection.cursor() as cursor:
+    def rows(self, sql: str, params=(), alias: str = "default") -> list[tuple]:
+        with connections[alias].cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
     def handle(self, *args, limit: int, **options):
         self.slowest(limit)
-        self.section("Largest tables (total with indexes / table / estimated rows)")
-        for name, total, heap, estimate in self.rows(TABLES, [limit]):
+        with replica.reporting_reads() as alias:
+            tables = self.rows(TABLES, [limit], alias)
+        self.section(
+            "Largest tables (total with indexes / table / estimated rows;"
+            f" from the {replica.source_name(alias)})"
+        )
+        for name, total, heap, estimate in tables:
             self.stdout.write(f"  {name:<40} {_size(total):>10} {_size(heap):>10} {estimate:>12,}")
         self.section("Largest indexes (size / scans)")
         for name, table, size, scans in self.rows(INDEXES, [limit]):
@@ -104,6 +111,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name:<45} {table:<30} {_size(size):>10}")
         if not unused:
             self.stdout.write("  none")
+        self.replica()
         self.backups()
         self.section("Tenant tables without row level security (must be none)")
         unprotected = self.rows(UNPROTECTED)
@@ -116,6 +124,18 @@ class Command(BaseCommand):
                 f"{len(unprotected)} tenant table(s) without enabled and forced RLS and a policy."
             )
         self.stdout.write(self.style.SUCCESS("  none"))
+
+    def replica(self) -> None:
+        self.section("Read replica")
+        state = replica.status()
+        if not state["configured"]:
+            self.stdout.write("  none (DATABASE_REPLICA_URL is not set)")
+            return
+        lag = state["lag_seconds"]
+        self.stdout.write(
+            f"  {state['state']}  replay lag {'unknown' if lag is None else f'{lag:.1f} s'}"
+            f" (limit {state['max_lag_seconds']} s)"
+        )
 
     def backups(self) -> None:
         self.section("Backups and WAL archiving")
