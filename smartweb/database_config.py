@@ -69,13 +69,20 @@ def _user(url: str) -> str:
     return dj_database_url.parse(url).get("USER") or ""
 
 
-def database(url: str, *, pooled: bool, bounds: dict[str, int], conn_max_age: int) -> dict:
-    """The Django DATABASES entry for `url`."""
+def database(
+    url: str,
+    *,
+    pooled: bool,
+    bounds: dict[str, int],
+    conn_max_age: int,
+    setting: str = "DATABASE_URL",
+) -> dict:
+    """The Django DATABASES entry for `url` (read from the environment's `setting`)."""
     try:
         settings = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
     except ValueError as exc:
         raise ImproperlyConfigured(
-            "DATABASE_URL must be a postgresql://user:password@host:port/name URL."
+            f"{setting} must be a postgresql://user:password@host:port/name URL."
         ) from exc
     options = settings.setdefault("OPTIONS", {})
     # A Unix-socket URL (user@/db?host=/dir, as the embedded server's) leaves the

@@ -124,25 +124,17 @@ DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_smar
 # before it falls back to the primary. Without it every read goes to the primary.
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
 if DATABASE_REPLICA_URL:
-    try:
-        _replica = dj_database_url.parse(DATABASE_REPLICA_URL)
-    except ValueError as exc:
-        raise ImproperlyConfigured(
-            "DATABASE_REPLICA_URL must be a postgresql://user:password@host:port/name URL."
-        ) from exc
-    DATABASES["replica"] = {
-        **DATABASES["default"],
-        **{key: _replica[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT")},
-        "OPTIONS": {
-            **DATABASES["default"]["OPTIONS"],
-            **_replica.get("OPTIONS", {}),
-            "connect_timeout": env_int("REPLICA_CONNECT_TIMEOUT", 2),
-        },
-        # Tests read the test database through this alias; it is never created or migrated.
-        "TEST": {"MIRROR": "default"},
-    }
-    if "host" in DATABASES["replica"]["OPTIONS"]:
-        DATABASES["replica"]["HOST"] = DATABASES["replica"]["OPTIONS"].pop("host")
+    DATABASES["replica"] = database_config.database(
+        DATABASE_REPLICA_URL,
+        pooled=False,
+        bounds=DATABASE_TIMEOUTS,
+        conn_max_age=env_int("CONN_MAX_AGE", 60),
+        setting="DATABASE_REPLICA_URL",
+    )
+    DATABASES["replica"]["OPTIONS"]["connect_timeout"] = env_int("REPLICA_CONNECT_TIMEOUT", 2)
+    DATABASES["replica"]["ATOMIC_REQUESTS"] = False
+    # Tests read the test database through this alias; it is never created or migrated.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["smartweb.replica.ReportingRouter"]
 # Reporting reads fall back to the primary when the replica replays more than this far
 # behind it, and skip a replica found down for REPLICA_RETRY_SECONDS. Seconds.
