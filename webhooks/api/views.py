@@ -67,6 +67,7 @@ class EndpointViewSet(TenantModelViewSet):
 
 
 class DeliveryFilter(FilterSet):
+    endpoint = django_filters.UUIDFilter(field_name="endpoint_id", help_text="An endpoint's id.")
     status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
     event_type = django_filters.ChoiceFilter(
         field_name="event__event_type", choices=EventType.choices
@@ -74,7 +75,7 @@ class DeliveryFilter(FilterSet):
 
     class Meta:
         model = Delivery
-        fields = ["endpoint"]
+        fields = []
 
 
 class DeliveryViewSet(TenantReadOnlyViewSet):
