@@ -8,16 +8,19 @@ lost queueing missed). With no endpoint subscribed, nothing is written.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from smartweb.tenancy.context import current_organization_id
 from webhooks.choices import EventType
 from webhooks.models import Delivery, Endpoint, OutboxEvent
+
+NUDGE_MARK = "webhooks_nudge_for"
 
 
 def _json_ready(payload: dict[str, Any]) -> dict[str, Any]:
@@ -60,8 +63,20 @@ def emit(event_type: str, payload: dict[str, Any], *, dedupe_key: str = ""):
             )
             for endpoint_id in endpoints
         )
-    transaction.on_commit(lambda: _nudge(organization_id))
+    _nudge_on_commit(organization_id)
     return event
+
+
+def _nudge_on_commit(organization_id) -> None:
+    """Queue the organization's drain once the transaction commits: once per transaction,
+    however many events it emits (a CSV import emits one per lead). A callback of a
+    savepoint rolled back is dropped by Django, so the next emit registers it again."""
+    pending = connection.run_on_commit
+    if any(getattr(func, NUDGE_MARK, None) == organization_id for _, func, _ in pending):
+        return
+    nudge = functools.partial(_nudge, organization_id)
+    setattr(nudge, NUDGE_MARK, organization_id)
+    transaction.on_commit(nudge)
 
 
 def _nudge(organization_id) -> None:

@@ -83,6 +83,20 @@ def test_an_event_of_a_rolled_back_transaction_is_never_sent(receiver):
         assert OutboxEvent.objects.count() == 1
 
 
+@pytest.mark.usefixtures("committed")
+def test_a_transaction_of_many_events_queues_one_drain(receiver):
+    organization = people.make_organization("Live Web Sales")
+    make_endpoint(organization, receiver.url, [EventType.LEAD_CREATED])
+    with tenant_context(organization):
+        for n in range(3):
+            make_lead(organization, contact_name=f"Imported {n}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM procrastinate_jobs")
+        assert cursor.fetchone() == (1,)
+    run_worker()
+    assert len(receiver.requests) == 3
+
+
 @pytest.mark.django_db
 def test_an_event_rolled_back_inside_a_larger_transaction_writes_nothing(org_a, receiver):
     make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
