@@ -45,20 +45,31 @@ def due() -> QuerySet[Delivery]:
 def deliver_due(*, organization_id, limit: int = 100) -> int:
     """Send up to `limit` due deliveries of the organization; how many were attempted."""
     attempted = 0
-    while attempted < limit:
-        with tenant_context(organization_id):
-            delivery = (
-                due()
-                .select_for_update(skip_locked=True, of=("self",))
-                .select_related("event", "endpoint")
-                .order_by("next_attempt_at")
-                .first()
-            )
-            if delivery is None:
+    # Proxies from the environment are not used: a proxy would resolve the host itself,
+    # after the address check, and reach whatever it resolves to.
+    with requests.Session() as session:
+        session.trust_env = False
+        while attempted < limit:
+            if not _attempt_next(organization_id, session):
                 break
-            _attempt(delivery)
-        attempted += 1
+            attempted += 1
     return attempted
+
+
+def _attempt_next(organization_id, session: requests.Session) -> bool:
+    """Attempt the next due delivery, in a transaction of its own; False when none is due."""
+    with tenant_context(organization_id):
+        delivery = (
+            due()
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("event", "endpoint")
+            .order_by("next_attempt_at")
+            .first()
+        )
+        if delivery is None:
+            return False
+        _attempt(delivery, session)
+    return True
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -83,7 +94,7 @@ def envelope(delivery: Delivery) -> bytes:
     ).encode()
 
 
-def _post(delivery: Delivery, number: int) -> tuple[int | None, str]:
+def _post(delivery: Delivery, number: int, session: requests.Session) -> tuple[int | None, str]:
     """POST the delivery once: (status code or None, error or '')."""
     endpoint = delivery.endpoint
     body = envelope(delivery)
@@ -98,7 +109,7 @@ def _post(delivery: Delivery, number: int) -> tuple[int | None, str]:
     try:
         check_url(endpoint.url)  # again: the name may resolve elsewhere by now
         # Redirects are not followed (one could lead inside); the body is not read.
-        with requests.post(
+        with session.post(
             endpoint.url,
             data=body,
             headers=headers,
@@ -114,10 +125,10 @@ def _post(delivery: Delivery, number: int) -> tuple[int | None, str]:
     return code, "" if 200 <= code < 300 else f"HTTP {code}"
 
 
-def _attempt(delivery: Delivery) -> None:
+def _attempt(delivery: Delivery, session: requests.Session) -> None:
     number = delivery.attempts + 1
     started = time.monotonic()
-    code, error = _post(delivery, number)
+    code, error = _post(delivery, number, session)
     elapsed_ms = round((time.monotonic() - started) * 1000)
     succeeded = not error
     now = timezone.now()
