@@ -15,7 +15,7 @@ import time
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -59,6 +59,12 @@ def deliver_due(*, organization_id, limit: int = 100) -> int:
 def _attempt_next(organization_id, session: requests.Session) -> bool:
     """Attempt the next due delivery, in a transaction of its own; False when none is due."""
     with tenant_context(organization_id):
+        # The record of an attempt may be lost with the last moments before a crash: the
+        # delivery is then sent again, which at-least-once delivery allows (receivers
+        # drop repeats by X-Webhook-Id). Not waiting for the disk at each commit: 22–25 →
+        # 28 deliveries/s with one drain, 24–39 → 48 with two (bench/README.md).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
         delivery = (
             due()
             .select_for_update(skip_locked=True, of=("self",))

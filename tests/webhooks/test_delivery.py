@@ -23,6 +23,7 @@ from tests import factories as people
 from tests.crm import factories
 from tests.leads.factories import make_lead
 from tests.webhooks.conftest import SECRET, make_endpoint
+from webhooks import jobs
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.delivery import deliver_due
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint, OutboxEvent
@@ -95,6 +96,22 @@ def test_a_transaction_of_many_events_queues_one_drain(receiver):
         assert cursor.fetchone() == (1,)
     run_worker()
     assert len(receiver.requests) == 3
+
+
+@pytest.mark.usefixtures("committed")
+def test_the_sweep_sends_a_retry_when_it_comes_due(receiver):
+    organization = people.make_organization("Live Web Sales")
+    make_endpoint(organization, receiver.url, [EventType.LEAD_CREATED])
+    receiver.answer(500)
+    make_lead(organization, contact_name="Retried")
+    run_worker()  # the nudge's drain: the first attempt fails, the retry waits a minute
+    assert [d.status for d in deliveries(organization)] == [DeliveryStatus.PENDING]
+
+    make_due(organization)
+    jobs.sweep.defer(timestamp=0)  # as the periodic schedule does every minute
+    run_worker()
+    assert [d.status for d in deliveries(organization)] == [DeliveryStatus.DELIVERED]
+    assert len(receiver.requests) == 2
 
 
 @pytest.mark.django_db
