@@ -76,7 +76,13 @@ def endpoint_delete(*, endpoint: Endpoint, acting_user: User | None) -> None:
     """Move the endpoint to the trash; what it had still to receive is given up."""
     access.require(acting_user, Action.DELETE, Resource.WEBHOOKS, endpoint)
     endpoint.delete()
-    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
+    # A delivery being sent this moment is skipped, not waited for: its drain is about
+    # to lock the endpoint's row, which this transaction holds (a deadlock). It stays
+    # pending, and no drain takes a deleted endpoint's deliveries.
+    waiting = Delivery.objects.filter(
+        endpoint=endpoint, status=DeliveryStatus.PENDING
+    ).select_for_update(skip_locked=True)
+    Delivery.objects.filter(pk__in=list(waiting.values_list("pk", flat=True))).update(
         status=DeliveryStatus.FAILED,
         next_attempt_at=None,
         last_error="The endpoint was deleted.",

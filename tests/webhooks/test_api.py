@@ -13,7 +13,7 @@ from tests.factories import api_client
 from tests.leads.factories import make_lead
 from tests.webhooks.conftest import make_endpoint
 from webhooks.delivery import deliver_due
-from webhooks.models import Endpoint
+from webhooks.models import Delivery, Endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +165,15 @@ def test_enabling_a_disabled_endpoint_starts_its_count_afresh(org_a, admin_a, lo
     )
     assert response.status_code == 200, response.content
     assert (response.json()["is_active"], response.json()["consecutive_failures"]) == (True, 0)
+
+
+def test_deleting_an_endpoint_gives_up_what_it_had_still_to_receive(
+    org_a, admin_a, local_addresses
+):
+    endpoint = make_endpoint(org_a, "http://127.0.0.1:9/hooks", ["lead.created"])
+    make_lead(org_a, contact_name="Never sent")
+    assert api_client(admin_a, org_a).delete(f"{URL}{endpoint.pk}/").status_code == 204
+    with tenant_context(org_a):
+        [delivery] = Delivery.objects.all()
+    assert (delivery.status, delivery.last_error) == ("failed", "The endpoint was deleted.")
+    assert deliver_due(organization_id=org_a.pk) == 0
