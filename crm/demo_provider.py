@@ -18,7 +18,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import time
 
 import requests
 from django.conf import settings
@@ -28,6 +27,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from accounts.crypto import decrypt
 from crm.models import AICall, AICallWebhookSecret
 from crm.providers import CallRequest, CallStarted, ProviderUnavailable
+from smartweb import signing
 from smartweb.tenancy.context import tenant_context
 
 # Waits 2, 4, 8 … seconds: `make run` starts the worker and the server together.
@@ -102,14 +102,10 @@ def call_report(*, call_id: str, reference: str, contact_name: str, company_name
 
 
 def signed_headers(*, organization_id: str, secret: str, body: bytes) -> dict[str, str]:
-    from crm.services import webhook_signature
-
-    timestamp = str(int(time.time()))
     return {
         "Content-Type": "application/json",
         "X-Organization": organization_id,
-        "X-Timestamp": timestamp,
-        "X-Signature": "sha256=" + webhook_signature(secret, timestamp, body),
+        **signing.signed_headers(secret, body),
     }
 
 

@@ -10,24 +10,24 @@ table) and does its work inside `tenant_context(organization_id)`, under RLS.
   backoff while the provider is unavailable. The provider request carries the call's
   id as idempotency key, so a retry never places a second call;
 - `demo_report_call`: the local demo provider's result webhook (crm.demo_provider).
+- `report_overdue_tasks`: every five minutes, `task.overdue` webhook events for the
+  tasks that came due (`services.tasks_report_overdue`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from django.db import close_old_connections, connection
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
+from accounts.models import Organization
 from crm import demo_provider, services
 from crm.models import Campaign
 from crm.providers import ProviderError, ProviderUnavailable, get_provider
-from smartweb.origin import job_origin
+from smartweb.jobs import job_connection
 from smartweb.tenancy.context import tenant_context
 
 log = logging.getLogger(__name__)
@@ -38,19 +38,6 @@ PLACE_CALL_RETRY = RetryStrategy(
     max_attempts=5, exponential_wait=4, retry_exceptions={ProviderUnavailable}
 )
 RUN_RETRY = RetryStrategy(max_attempts=3, exponential_wait=10)
-
-
-@contextmanager
-def _job_connection(context) -> Iterator[None]:
-    """The worker runs synchronous jobs on pooled threads that no request cycle cleans
-    up: start from a usable connection and close it after the job. What the job writes
-    names it as its origin."""
-    close_old_connections()
-    try:
-        with job_origin(context.job.id, context.job.task_name):
-            yield
-    finally:
-        connection.close()
 
 
 def defer_campaign_run(*, organization_id, campaign_id, at: dt.datetime | None = None) -> None:
@@ -76,7 +63,7 @@ def defer_place_call(*, organization_id, ai_call_id) -> None:
 
 @app.task(name="crm.run_campaign", queue=QUEUE, retry=RUN_RETRY, pass_context=True)
 def run_campaign(context, *, organization_id: str, campaign_id: str) -> int:
-    with _job_connection(context):
+    with job_connection(context):
         with tenant_context(organization_id):
             campaign = Campaign.objects.filter(pk=campaign_id).first()
             if campaign is None:
@@ -91,7 +78,7 @@ def run_campaign(context, *, organization_id: str, campaign_id: str) -> int:
 
 @app.task(name="crm.place_ai_call", queue=QUEUE, retry=PLACE_CALL_RETRY, pass_context=True)
 def place_ai_call(context, *, organization_id: str, ai_call_id: str) -> str:
-    with _job_connection(context):
+    with job_connection(context):
         with tenant_context(organization_id):
             placement = services.ai_call_prepare(ai_call_id=ai_call_id)
         if placement is None:
@@ -124,7 +111,24 @@ def _fail(organization_id: str, ai_call_id: str, reason: str) -> None:
     pass_context=True,
 )
 def demo_report_call(context, *, organization_id: str, call_id: str, reference: str) -> int:
-    with _job_connection(context):
+    with job_connection(context):
         return demo_provider.deliver_report(
             organization_id=organization_id, call_id=call_id, reference=reference
         )
+
+
+@app.periodic(cron="*/5 * * * *")
+@app.task(
+    name="crm.report_overdue_tasks",
+    queue=QUEUE,
+    queueing_lock="crm.report_overdue_tasks",
+    pass_context=True,
+)
+def report_overdue_tasks(context, timestamp: int) -> int:
+    """Every five minutes, `task.overdue` for each organization's tasks that came due."""
+    reported = 0
+    with job_connection(context):
+        for organization_id in Organization.objects.values_list("pk", flat=True):
+            with tenant_context(organization_id):
+                reported += services.tasks_report_overdue()
+    return reported

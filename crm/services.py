@@ -9,8 +9,6 @@ written: the transaction rolls back.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -66,10 +64,12 @@ from leads.choices import (
     LeadStatus,
 )
 from leads.models import Interaction, Lead
-from smartweb import access, json_schema
+from smartweb import access, json_schema, signing
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
 from smartweb.writes import locked, save_changed, values_of
+from webhooks import outbox, payloads
+from webhooks.choices import EventType
 
 # name, probability %, is_won, is_lost
 DEFAULT_STAGES: tuple[tuple[str, int, bool, bool], ...] = (
@@ -87,7 +87,6 @@ CAMPAIGN_RUN_INTERVAL = dt.timedelta(minutes=15)
 STALE_QUEUED_CALL = dt.timedelta(minutes=10)
 # Calls still unreported after this long no longer keep a campaign open.
 PENDING_CALL_HORIZON = dt.timedelta(hours=24)
-WEBHOOK_TOLERANCE = dt.timedelta(minutes=5)
 # The history's change reason column holds this much of why a deal was won.
 WON_REASON_MAX_LENGTH = 100
 AUDIT_WEBHOOK_SECRET_ROTATED = "crm.webhook_secret_rotated"  # noqa: S105 (an event name)
@@ -499,7 +498,10 @@ def opportunity_move_stage(
     `reopen` says so explicitly. Why it was won, if said, is the change reason of the
     history entry of the move (an opportunity has no field for it)."""
     access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
-    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    opportunity = (
+        Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
+    )
+    previous_stage, previous_status = opportunity.stage, opportunity.status
     if stage.pipeline_id != opportunity.pipeline_id:
         raise ValidationError({"stage": "This stage belongs to another pipeline."})
     if not opportunity.is_open:
@@ -526,7 +528,29 @@ def opportunity_move_stage(
     if stage.is_won and won_reason.strip():
         opportunity._change_reason = won_reason.strip()[:WON_REASON_MAX_LENGTH]
     opportunity.save()
+    if previous_stage != stage:
+        outbox.emit(
+            EventType.OPPORTUNITY_STAGE_CHANGED,
+            {
+                "opportunity": payloads.opportunity(opportunity),
+                "previous_stage": payloads.stage(previous_stage),
+                "stage": payloads.stage(stage),
+            },
+        )
+    _report_closing(opportunity, previous_status)
     return opportunity
+
+
+def _report_closing(opportunity: Opportunity, previous_status: str) -> None:
+    """`opportunity.won` or `.lost` when this change closed the opportunity."""
+    if opportunity.status == previous_status:
+        return
+    closed = {
+        OpportunityStatus.WON: EventType.OPPORTUNITY_WON,
+        OpportunityStatus.LOST: EventType.OPPORTUNITY_LOST,
+    }.get(opportunity.status)
+    if closed is not None:
+        outbox.emit(closed, {"opportunity": payloads.opportunity(opportunity)})
 
 
 def _win(opportunity: Opportunity) -> Opportunity:
@@ -535,10 +559,12 @@ def _win(opportunity: Opportunity) -> Opportunity:
     won = opportunity.pipeline.stage_flagged("is_won")
     if won is not None:
         return opportunity_move_stage(opportunity=opportunity, stage=won, acting_user=None)
+    previous_status = opportunity.status
     opportunity.status = OpportunityStatus.WON
     opportunity.probability = Decimal("100")
     opportunity.closed_at = timezone.now()
     opportunity.save()
+    _report_closing(opportunity, previous_status)
     return opportunity
 
 
@@ -759,7 +785,7 @@ def proposal_accept(*, proposal: Proposal, acting_user: User | None) -> Contract
     proposal.save(update_fields=["status", "accepted_at", "updated_at"])
     opportunity.value = proposal.total
     opportunity.save()
-    return Contract.objects.create(
+    contract = Contract.objects.create(
         opportunity=opportunity,
         proposal=proposal,
         number=_next_number(Contract, "C"),
@@ -768,6 +794,11 @@ def proposal_accept(*, proposal: Proposal, acting_user: User | None) -> Contract
         currency=proposal.currency,
         start_date=today,
     )
+    outbox.emit(
+        EventType.PROPOSAL_ACCEPTED,
+        {"proposal": payloads.proposal(proposal), "contract": contract.pk},
+    )
+    return contract
 
 
 @transaction.atomic
@@ -836,6 +867,7 @@ def contract_sign(
         acting_user=None,
         reason=f"Contract {contract.number} signed by {contract.signer_name}.",
     )
+    outbox.emit(EventType.CONTRACT_SIGNED, {"contract": payloads.contract(contract)})
     return contract
 
 
@@ -1346,6 +1378,7 @@ def ai_call_record_result(*, report: CallReport) -> tuple[AICall, bool]:
     if not lead.is_deleted:
         _follow_up(call, lead, report)
     _complete_when_done(call.campaign_id)
+    outbox.emit(EventType.AI_CALL_COMPLETED, {"ai_call": payloads.ai_call(call)})
     return call, True
 
 
@@ -1476,27 +1509,20 @@ def webhook_secret_rotate(*, acting_user: User | None) -> str:
     return secret
 
 
-def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 over `timestamp + "." + body`, hex."""
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
 def webhook_verify(
     *, timestamp: str, signature: str, body: bytes, now: dt.datetime | None = None
 ) -> bool:
     """Is this delivery signed with the current organization's secret, and fresh?"""
-    try:
-        sent = dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return False
-    if abs((now or timezone.now()) - sent) > WEBHOOK_TOLERANCE:
-        return False
     row = AICallWebhookSecret.objects.first()
     if row is None:
         return False
-    expected = webhook_signature(decrypt(row.secret_encrypted), timestamp, body)
-    given = signature.removeprefix("sha256=").strip()
-    return hmac.compare_digest(expected, given)
+    return signing.verify(
+        secret=decrypt(row.secret_encrypted),
+        timestamp=timestamp,
+        given=signature,
+        body=body,
+        now=now or timezone.now(),
+    )
 
 
 # --- tasks ------------------------------------------------------------------------------
@@ -1559,6 +1585,30 @@ def task_delete(*, task: Task, acting_user: User | None) -> None:
     """Move a task to the trash (restorable)."""
     access.require(acting_user, Action.DELETE, Resource.TASKS, task)
     task.delete()
+
+
+# A task overdue for longer than this when the periodic report first sees it (the report
+# was not running, or no endpoint listened then) is not reported late.
+OVERDUE_REPORT_HORIZON = dt.timedelta(hours=24)
+
+
+@transaction.atomic
+def tasks_report_overdue(*, now: dt.datetime | None = None) -> int:
+    """Emit `task.overdue` for the open tasks whose due time has passed, once per task and
+    due time (a task given a new due time is reported again when that passes). The
+    periodic job `crm.report_overdue_tasks` runs this in each organization."""
+    now = now or timezone.now()
+    overdue = Task.objects.filter(
+        status__in=TASK_OPEN_STATUSES,
+        due_at__lte=now,
+        due_at__gt=now - OVERDUE_REPORT_HORIZON,
+    ).order_by("due_at")
+    reported = 0
+    for task in overdue:
+        key = f"task.overdue:{task.pk}:{task.due_at.isoformat()}"
+        if outbox.emit(EventType.TASK_OVERDUE, {"task": payloads.task(task)}, dedupe_key=key):
+            reported += 1
+    return reported
 
 
 @transaction.atomic

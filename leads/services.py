@@ -38,6 +38,8 @@ from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
 from smartweb.writes import locked, save_changed, values_of
+from webhooks import outbox, payloads
+from webhooks.choices import EventType
 
 # The lead workflow: status -> the statuses it may move to.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -466,6 +468,7 @@ def lead_create(
         company.save()
     lead.save()
     _add_tags(lead, tags, acting_user)
+    outbox.emit(EventType.LEAD_CREATED, {"lead": payloads.lead(lead)})
     return lead
 
 
@@ -576,6 +579,10 @@ def lead_change_status(
         content=reason,
         created_by=user_or_none(acting_user),
         ai_analysis={},
+    )
+    outbox.emit(
+        EventType.LEAD_STATUS_CHANGED,
+        {"lead": payloads.lead(locked), "previous_status": previous},
     )
     return locked
 

@@ -12,12 +12,30 @@ placed with its idempotency key, so a retry never places a second call).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import close_old_connections, connection
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import ProcrastinateException
 
+from smartweb.origin import job_origin
+
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def job_connection(context) -> Iterator[None]:
+    """The worker runs synchronous jobs on pooled threads that no request cycle cleans
+    up: start from a usable connection and close it after the job. What the job writes
+    names it as its origin."""
+    close_old_connections()
+    try:
+        with job_origin(context.job.id, context.job.task_name):
+            yield
+    finally:
+        connection.close()
 
 
 @app.periodic(cron=f"* * * * * */{settings.JOBS_STALLED_CHECK_SECONDS}")

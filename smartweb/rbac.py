@@ -23,6 +23,8 @@ class Resource(models.TextChoices):
     COMPLIANCE = "compliance"
     # A person's saved list filters; read reaches the views shared within the scope.
     SAVED_VIEWS = "saved_views"
+    # Outbound webhook endpoints and their delivery log: the organization admins' alone.
+    WEBHOOKS = "webhooks"
 
 
 class Action(models.TextChoices):
@@ -103,7 +105,11 @@ DEFAULT_ROLES: dict[str, tuple[str, dict]] = {
     "read_only": (
         "Read Only",
         _grants(
-            [r for r in Resource if r not in (Resource.AUDIT_LOGS, Resource.COMPLIANCE)],
+            [
+                r
+                for r in Resource
+                if r not in (Resource.AUDIT_LOGS, Resource.COMPLIANCE, Resource.WEBHOOKS)
+            ],
             [Action.READ],
             Scope.ALL,
         ),

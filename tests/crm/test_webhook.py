@@ -16,6 +16,7 @@ from crm.choices import AICallStatus, CallOutcome, CampaignStatus, TaskType
 from crm.models import AICall, Campaign, Task
 from leads.choices import InteractionType, LeadStatus
 from leads.models import Interaction, Lead
+from smartweb import signing
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 
@@ -123,7 +124,7 @@ def test_unsigned_or_badly_signed_deliveries_are_401(org_a, call_a, secret_a, he
 
 # A few seconds past the tolerance: the timestamp is whole seconds and the server reads
 # its clock a moment later, so exactly one second past would be a coin toss.
-OUTSIDE = int(services.WEBHOOK_TOLERANCE.total_seconds()) + 5
+OUTSIDE = int(signing.TOLERANCE.total_seconds()) + 5
 
 
 @pytest.mark.django_db

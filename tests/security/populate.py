@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, Permission
+from django.test import override_settings
 from django.utils import timezone
 
 from accounts import invitations
@@ -26,11 +27,16 @@ from smartweb import access
 from smartweb.rbac import Action
 from smartweb.tenancy.context import tenant_context
 from tests import factories
+from webhooks import outbox
+from webhooks import services as webhook_services
+from webhooks.choices import DeliveryStatus, EventType
+from webhooks.models import Delivery, DeliveryAttempt
 
 
 def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False) -> Organization:
     """With `trash`, a deleted row of each kind a chooser offers waits in the trash."""
     organization = factories.make_organization(name)
+    _webhook_endpoint(organization)
     admin = factories.org_admin(organization)
     team = factories.make_team(organization, f"{name} team")
     rep = factories.make_member(organization, "sales_rep", team=team)
@@ -117,6 +123,24 @@ def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False)
         if trash:
             _fill_trash(organization, name)
     return organization
+
+
+def _webhook_endpoint(organization: Organization) -> None:
+    """An endpoint listening to every event (the lead created below writes its outbox
+    event and delivery), with one attempt logged. Its URL is a closed port on loopback:
+    a worker that ran in a test would send nothing anywhere."""
+    with override_settings(WEBHOOK_ALLOW_PRIVATE_ADDRESSES=True), tenant_context(organization):
+        endpoint, _ = webhook_services.endpoint_create(
+            acting_user=None, url="http://127.0.0.1:9/hooks", event_types=list(EventType.values)
+        )
+        event = outbox.emit(EventType.TASK_OVERDUE, {"task": {"id": "populated"}})
+        delivery = Delivery.objects.get(event=event, endpoint=endpoint)
+        DeliveryAttempt.objects.create(
+            delivery=delivery, number=1, status_code=200, response_ms=12, succeeded=True
+        )
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.DELIVERED, attempts=1, delivered_at=timezone.now()
+        )
 
 
 def _fill_trash(organization: Organization, name: str) -> None:

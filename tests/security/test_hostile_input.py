@@ -29,6 +29,7 @@ from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.crm.factories import signed_headers, webhook_secret
 from tests.leads.factories import EnrichmentFactory
+from webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +77,14 @@ def demo(django_db_setup, django_db_blocker):
         with tenant_context(organization):
             role_create(name="Custom", grants={("leads", "read"): "own"})
             EnrichmentFactory(organization=organization, lead=Lead.objects.first())
+            # The demo has no webhook endpoint; an idle one, on a closed loopback port.
+            with override_settings(WEBHOOK_ALLOW_PRIVATE_ADDRESSES=True):
+                endpoint_create(
+                    acting_user=None,
+                    url="http://127.0.0.1:9/hooks",
+                    event_types=["lead.created"],
+                    is_active=False,
+                )
         yield organization
         transaction.set_rollback(True)
 

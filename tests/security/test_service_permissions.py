@@ -23,10 +23,18 @@ from tests import factories
 from tests.factories import acting_as
 from tests.security.conftest import committed_for_module
 from tests.security.populate import populate_every_tenant_table
+from webhooks import services as webhook_services
+from webhooks.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 
-SERVICE_MODULES = (lead_services, crm_services, compliance_services, saved_view_services)
+SERVICE_MODULES = (
+    lead_services,
+    crm_services,
+    compliance_services,
+    saved_view_services,
+    webhook_services,
+)
 # Bulk services filter what they are given to what the user may change, and say so.
 FILTERING = {"leads_rescore", "leads_change_status"}
 
@@ -66,6 +74,9 @@ def _rows():
         "task": first(Task),
         "subject_request": first(SubjectRequest),
         "view": first(SavedView),
+        "endpoint": first(Endpoint),
+        "url": "http://127.0.0.1:9/hooks",
+        "event_types": ["lead.created"],
         "resource": "leads",
         "query": {},
         "status": "contacted",

@@ -1,0 +1,205 @@
+"""Outbound webhooks: deliveries per second to a local receiver, and the outbox's lag
+(from an event's commit to its receiver's 2xx) under a steady load of events.
+
+    python -m smartweb.devdb run -- .venv/bin/python -m bench.webhooks [--events 2000]
+
+A database of its own (`smartweb_bench_webhooks`, dropped, created and migrated), one
+organization with one endpoint subscribed to `lead.created`, and a receiver on
+127.0.0.1 in a process of its own (a threading http.server answering 200 at once).
+
+1. Throughput: `--events` events are emitted (100 per transaction) and then drained by
+   1 and by 2 drains at once (threads, each its own connection, as two workers'
+   `webhooks.deliver` jobs would): deliveries per second.
+2. Lag: a producer commits `--rate` events per second, one per transaction, for
+   `--seconds`, while `--drains` drains poll for due deliveries (as the on-commit nudge
+   keeps a worker busy); the lag of each delivery is `delivered_at - created_at`.
+Every loop is bounded by a count and a time; the run stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from bench import databases
+
+DATABASE = "smartweb_bench_webhooks"
+DEADLINE_SECONDS = 300  # no phase runs longer than this
+
+
+class _Answer200(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def _serve(port_out) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer200)
+    server.daemon_threads = True
+    port_out.put(server.server_port)
+    server.serve_forever()
+
+
+def _setup(reuse: bool) -> None:
+    if not reuse:
+        databases.recreate(DATABASE)
+    os.environ.update(
+        databases.django_env(databases.runtime_url(DATABASE)),
+        LOG_LEVEL="WARNING",
+        WEBHOOK_ALLOW_PRIVATE_ADDRESSES="1",  # the receiver is on 127.0.0.1
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartweb.settings")
+    import django
+
+    django.setup()
+
+
+def _organization(url: str):
+    from accounts.services import organization_create
+    from smartweb.tenancy.context import tenant_context
+    from webhooks import services
+
+    slug = f"bench-webhooks-{time.time_ns()}"
+    organization = organization_create(
+        name=slug,
+        slug=slug,
+        admin_email=f"admin@{slug}.test",
+        admin_password="bench-only-password-2026",  # noqa: S106
+    )
+    with tenant_context(organization):
+        services.endpoint_create(acting_user=None, url=url, event_types=["lead.created"])
+    return organization
+
+
+def _emit(organization, count: int) -> None:
+    from smartweb.tenancy.context import tenant_context
+    from webhooks.outbox import emit
+
+    for start in range(0, count, 100):
+        with tenant_context(organization):
+            for n in range(start, min(start + 100, count)):
+                emit("lead.created", {"lead": {"id": n, "status": "new"}})
+
+
+def _drains(organization, count: int, *, stop: threading.Event | None = None) -> None:
+    """`count` drains at once until nothing is due (or, with `stop`, until it is set)."""
+    from django.db import connection
+
+    from webhooks.delivery import deliver_due
+
+    deadline = time.monotonic() + DEADLINE_SECONDS
+
+    def drain():
+        try:
+            while time.monotonic() < deadline:
+                if deliver_due(organization_id=organization.pk, limit=100) == 0:
+                    if stop is None or stop.is_set():
+                        return
+                    time.sleep(0.02)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=drain) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def throughput(organization, events: int, drains: int) -> float:
+    from smartweb.tenancy.context import tenant_context
+    from webhooks.models import Delivery
+
+    _emit(organization, events)
+    started = time.perf_counter()
+    _drains(organization, drains)
+    elapsed = time.perf_counter() - started
+    with tenant_context(organization):
+        left = Delivery.objects.filter(status="pending").count()
+    if left:
+        raise SystemExit(f"{left} deliveries were left undelivered")
+    return events / elapsed
+
+
+def lag(organization, rate: int, seconds: int, drains: int) -> dict[str, float]:
+    from django.db import connection
+    from django.db.models import F
+
+    from smartweb.tenancy.context import tenant_context
+    from webhooks.models import Delivery
+    from webhooks.outbox import emit
+
+    with tenant_context(organization):
+        Delivery.objects.all().delete()
+    stop = threading.Event()
+    consumers = threading.Thread(target=_drains, args=(organization, drains), kwargs={"stop": stop})
+    consumers.start()
+    started = time.perf_counter()
+    for n in range(rate * seconds):
+        due = started + n / rate
+        time.sleep(max(0.0, due - time.perf_counter()))
+        with tenant_context(organization):
+            emit("lead.created", {"lead": {"id": n, "status": "new"}})
+    achieved = rate * seconds / (time.perf_counter() - started)
+    stop.set()
+    consumers.join()
+    with tenant_context(organization):
+        lags = sorted(
+            (d.total_seconds() * 1000)
+            for d in Delivery.objects.filter(status="delivered")
+            .annotate(lag=F("delivered_at") - F("event__created_at"))
+            .values_list("lag", flat=True)
+        )
+    connection.close()
+    return {
+        "rate": achieved,
+        "delivered": len(lags),
+        "p50": statistics.median(lags),
+        "p95": lags[int(len(lags) * 0.95)],
+        "max": lags[-1],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--rate", type=int, default=50, help="events per second (lag phase)")
+    parser.add_argument("--seconds", type=int, default=20, help="length of the lag phase")
+    parser.add_argument("--drains", type=int, default=1, help="drains in the lag phase")
+    parser.add_argument("--reuse", action="store_true", help="keep the existing database")
+    args = parser.parse_args()
+    _setup(args.reuse)
+    ports = multiprocessing.Queue()
+    receiver = multiprocessing.Process(target=_serve, args=(ports,), daemon=True)
+    receiver.start()
+    try:
+        url = f"http://127.0.0.1:{ports.get(timeout=30)}/hooks"
+        organization = _organization(url)
+        for drains in (1, 2):
+            per_second = throughput(organization, args.events, drains)
+            print(f"throughput, {drains} drain(s): {per_second:.0f} deliveries/s")
+        result = lag(organization, args.rate, args.seconds, args.drains)
+        print(
+            f"lag at {result['rate']:.0f} events/s, {args.drains} drain(s),"
+            f" {result['delivered']} delivered: p50 {result['p50']:.0f} ms,"
+            f" p95 {result['p95']:.0f} ms, max {result['max']:.0f} ms"
+        )
+    finally:
+        receiver.terminate()
+        receiver.join(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""A webhook receiver on 127.0.0.1 for tests: a real http.server in a thread that keeps
+every request it gets (headers and body) and answers with the next queued status (or
+200), after an optional delay."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Receiver:
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.answers: deque[tuple[int, float]] = deque()
+        self.lock = threading.Lock()
+        self.url = ""
+
+    def answer(self, status: int, delay: float = 0.0, times: int = 1) -> None:
+        for _ in range(times):
+            self.answers.append((status, delay))
+
+    def events(self) -> list[dict]:
+        """The bodies received, as JSON."""
+        with self.lock:
+            return [json.loads(r["body"]) for r in self.requests]
+
+    def handler(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.requests.append(
+                        {"path": self.path, "headers": dict(self.headers), "body": body}
+                    )
+                    status, delay = receiver.answers.popleft() if receiver.answers else (200, 0)
+                time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+@contextmanager
+def serve_receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver.handler())
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    receiver.url = f"http://127.0.0.1:{server.server_port}/hooks"
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()

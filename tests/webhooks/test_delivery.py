@@ -1,0 +1,329 @@
+"""Outbound webhooks against a real receiver on 127.0.0.1: delivered if and only if the
+transaction committed, signed, retried with backoff, never to another organization's
+endpoint, never twice, bounded in time, and an endpoint that keeps failing disabled."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection, transaction
+from django.utils import timezone
+from procrastinate.contrib.django import app
+
+from crm import services as crm_services
+from smartweb import signing
+from smartweb.tenancy.context import tenant_context
+from tests import factories as people
+from tests.crm import factories
+from tests.leads.factories import make_lead
+from tests.webhooks.conftest import SECRET, make_endpoint
+from webhooks import jobs
+from webhooks.choices import DeliveryStatus, EventType
+from webhooks.delivery import deliver_due
+from webhooks.models import Delivery, DeliveryAttempt, Endpoint, OutboxEvent
+
+
+def run_worker() -> None:
+    """Run the queued webhook jobs that are due, then stop."""
+    with app.replace_connector(app.connector.get_worker_connector()):
+        app.run_worker(
+            queues=["webhooks"], wait=False, install_signal_handlers=False, listen_notify=False
+        )
+
+
+def make_due(organization) -> None:
+    """Retries wait for their time; bring them forward to now."""
+    with tenant_context(organization):
+        Delivery.objects.filter(status=DeliveryStatus.PENDING).update(
+            next_attempt_at=timezone.now()
+        )
+
+
+def deliveries(organization) -> list[Delivery]:
+    with tenant_context(organization):
+        return list(Delivery.objects.select_related("event").order_by("created_at"))
+
+
+def attempts(organization) -> list[tuple[int, int | None, bool]]:
+    with tenant_context(organization):
+        return list(
+            DeliveryAttempt.objects.order_by("delivery__created_at", "number").values_list(
+                "number", "status_code", "succeeded"
+            )
+        )
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.usefixtures("committed")
+def test_an_event_of_a_rolled_back_transaction_is_never_sent(receiver):
+    organization = people.make_organization("Live Web Sales")
+    make_endpoint(organization, receiver.url, [EventType.LEAD_CREATED])
+
+    with pytest.raises(Boom), tenant_context(organization):
+        make_lead(organization, contact_name="Rolled Back")
+        raise Boom
+    kept = make_lead(organization, contact_name="Committed")
+
+    # The commit queued one drain (the rolled-back transaction queued nothing); the
+    # worker runs it and the receiver gets the committed lead alone.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT task_name FROM procrastinate_jobs WHERE status = 'todo'")
+        assert cursor.fetchall() == [("webhooks.deliver",)]
+    run_worker()
+    assert [e["data"]["lead"]["id"] for e in receiver.events()] == [str(kept.pk)]
+    with tenant_context(organization):
+        assert OutboxEvent.objects.count() == 1
+
+
+@pytest.mark.usefixtures("committed")
+def test_a_transaction_of_many_events_queues_one_drain(receiver):
+    organization = people.make_organization("Live Web Sales")
+    make_endpoint(organization, receiver.url, [EventType.LEAD_CREATED])
+    with tenant_context(organization):
+        for n in range(3):
+            make_lead(organization, contact_name=f"Imported {n}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM procrastinate_jobs")
+        assert cursor.fetchone() == (1,)
+    run_worker()
+    assert len(receiver.requests) == 3
+
+
+@pytest.mark.usefixtures("committed")
+def test_the_sweep_sends_a_retry_when_it_comes_due(receiver):
+    organization = people.make_organization("Live Web Sales")
+    make_endpoint(organization, receiver.url, [EventType.LEAD_CREATED])
+    receiver.answer(500)
+    make_lead(organization, contact_name="Retried")
+    run_worker()  # the nudge's drain: the first attempt fails, the retry waits a minute
+    assert [d.status for d in deliveries(organization)] == [DeliveryStatus.PENDING]
+
+    make_due(organization)
+    jobs.sweep.defer(timestamp=0)  # as the periodic schedule does every minute
+    run_worker()
+    assert [d.status for d in deliveries(organization)] == [DeliveryStatus.DELIVERED]
+    assert len(receiver.requests) == 2
+
+
+@pytest.mark.django_db
+def test_an_event_rolled_back_inside_a_larger_transaction_writes_nothing(org_a, receiver):
+    make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    with pytest.raises(Boom), tenant_context(org_a), transaction.atomic():
+        make_lead(org_a, contact_name="Rolled Back")
+        raise Boom
+    assert deliver_due(organization_id=org_a.pk) == 0
+    assert receiver.requests == []
+    with tenant_context(org_a):
+        assert (OutboxEvent.objects.count(), Delivery.objects.count()) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_a_receiver_that_fails_twice_gets_the_event_on_the_third_try(org_a, receiver):
+    endpoint = make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    receiver.answer(500, times=2)
+    lead = make_lead(org_a, contact_name="Third Time")
+
+    for _ in range(3):
+        assert deliver_due(organization_id=org_a.pk) == 1
+        make_due(org_a)
+
+    assert [r["headers"]["X-Webhook-Attempt"] for r in receiver.requests] == ["1", "2", "3"]
+    assert len({r["headers"]["X-Webhook-Id"] for r in receiver.requests}) == 1
+    assert receiver.events()[-1]["data"]["lead"]["id"] == str(lead.pk)
+    [delivery] = deliveries(org_a)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
+        DeliveryStatus.DELIVERED,
+        3,
+        200,
+    )
+    assert attempts(org_a) == [(1, 500, False), (2, 500, False), (3, 200, True)]
+    with tenant_context(org_a):
+        assert Endpoint.objects.get(pk=endpoint.pk).consecutive_failures == 0
+    assert deliver_due(organization_id=org_a.pk) == 0  # nothing left
+
+
+@pytest.mark.django_db
+def test_the_signature_verifies_with_the_endpoints_secret(org_a, receiver):
+    make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    make_lead(org_a, contact_name="Signed")
+    deliver_due(organization_id=org_a.pk)
+
+    [request] = receiver.requests
+    headers, body = request["headers"], request["body"]
+    stamp = headers["X-Timestamp"]
+    # As a receiver would check it, with the standard library alone.
+    expected = hmac.new(SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256)
+    assert headers["X-Signature"] == f"sha256={expected.hexdigest()}"
+    assert signing.verify(
+        secret=SECRET, timestamp=stamp, given=headers["X-Signature"], body=body, now=timezone.now()
+    )
+    assert not signing.verify(
+        secret="another-secret-0123456789",
+        timestamp=stamp,
+        given=headers["X-Signature"],
+        body=body,
+        now=timezone.now(),
+    )
+    event = json.loads(body)
+    assert (headers["X-Webhook-Event"], event["type"]) == ("lead.created", "lead.created")
+    assert event["organization_id"] == str(org_a.pk)
+
+
+@pytest.mark.django_db
+def test_another_organizations_events_never_reach_this_endpoint(org_a, org_b, receiver):
+    make_endpoint(org_a, receiver.url + "/a", [EventType.LEAD_CREATED])
+    make_endpoint(org_b, receiver.url + "/b", [EventType.LEAD_CREATED])
+    make_lead(org_b, contact_name="Bravo's")
+    make_lead(org_b, contact_name="Bravo's too")
+    ours = make_lead(org_a, contact_name="Acme's")
+
+    assert deliver_due(organization_id=org_a.pk) == 1  # A's drain sends A's event only
+    assert deliver_due(organization_id=org_b.pk) == 2
+    by_path: dict[str, set] = {}
+    for request in receiver.requests:
+        event = json.loads(request["body"])
+        by_path.setdefault(request["path"], set()).add(event["organization_id"])
+    assert by_path == {"/hooks/a": {str(org_a.pk)}, "/hooks/b": {str(org_b.pk)}}
+    a_events = [json.loads(r["body"]) for r in receiver.requests if r["path"] == "/hooks/a"]
+    assert [e["data"]["lead"]["id"] for e in a_events] == [str(ours.pk)]
+
+
+@pytest.mark.django_db
+def test_running_the_drain_again_sends_nothing_twice(org_a, receiver):
+    make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    for n in range(3):
+        make_lead(org_a, contact_name=f"Once {n}")
+    assert deliver_due(organization_id=org_a.pk) == 3
+    assert deliver_due(organization_id=org_a.pk) == 0
+    assert len(receiver.requests) == 3
+    assert len({r["headers"]["X-Webhook-Id"] for r in receiver.requests}) == 3
+
+
+@pytest.mark.usefixtures("committed")
+def test_two_drains_at_once_send_each_event_once(receiver):
+    organization = people.make_organization("Live Web Sales")
+    make_endpoint(organization, receiver.url, [EventType.LEAD_CREATED])
+    for n in range(6):
+        make_lead(organization, contact_name=f"Concurrent {n}")
+    receiver.answer(200, delay=0.2, times=6)  # long enough for both drains to overlap
+
+    def drain():
+        try:
+            deliver_due(organization_id=organization.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=drain) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    ids = [r["headers"]["X-Webhook-Id"] for r in receiver.requests]
+    assert len(ids) == 6 and len(set(ids)) == 6
+    assert {d.status for d in deliveries(organization)} == {DeliveryStatus.DELIVERED}
+
+
+@pytest.mark.django_db
+def test_retries_back_off_doubling_and_give_up_after_a_day(org_a, receiver, settings):
+    settings.WEBHOOK_RETRY_MAX_SECONDS = 240
+    receiver.answer(503, times=10)
+    make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    make_lead(org_a, contact_name="Backoff")
+
+    waits = []
+    for _ in range(4):
+        before = timezone.now()
+        deliver_due(organization_id=org_a.pk)
+        [delivery] = deliveries(org_a)
+        waits.append(round((delivery.next_attempt_at - before).total_seconds() / 10) * 10)
+        make_due(org_a)
+    assert waits == [60, 120, 240, 240]  # 1 minute, doubling, capped
+
+    # A day after the event, a failure is the last attempt.
+    with tenant_context(org_a):
+        OutboxEvent.objects.update(created_at=timezone.now() - dt.timedelta(hours=24))
+    deliver_due(organization_id=org_a.pk)
+    [delivery] = deliveries(org_a)
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == (
+        DeliveryStatus.FAILED,
+        5,
+        None,
+    )
+    assert deliver_due(organization_id=org_a.pk) == 0
+
+
+@pytest.mark.django_db
+def test_a_receiver_that_never_answers_times_out_and_is_retried(org_a, receiver):
+    receiver.answer(200, delay=3)  # the timeout is 1 second here
+    make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    make_lead(org_a, contact_name="Silent")
+
+    deliver_due(organization_id=org_a.pk)
+    [delivery] = deliveries(org_a)
+    assert delivery.status == DeliveryStatus.PENDING
+    assert "Timeout" in delivery.last_error and delivery.last_status_code is None
+    assert 900 <= delivery.last_response_ms < 2500
+    make_due(org_a)
+    deliver_due(organization_id=org_a.pk)
+    assert deliveries(org_a)[0].status == DeliveryStatus.DELIVERED
+
+
+@pytest.mark.django_db
+def test_an_endpoint_failing_again_and_again_is_disabled_and_its_admins_told(
+    org_a, admin_a, receiver, settings, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_DISABLE_AFTER_FAILURES = 3
+    receiver.answer(500, times=10)
+    endpoint = make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    for n in range(4):
+        make_lead(org_a, contact_name=f"Failing {n}")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver_due(organization_id=org_a.pk) == 3  # then the endpoint is off
+    with tenant_context(org_a):
+        endpoint = Endpoint.objects.get(pk=endpoint.pk)
+        pending = Delivery.objects.filter(status=DeliveryStatus.PENDING).count()
+    assert (endpoint.is_active, endpoint.consecutive_failures) == (False, 3)
+    assert endpoint.disabled_at is not None
+    assert pending == 4  # kept, for when it is enabled again
+    assert len(receiver.requests) == 3
+    [message] = mail.outbox
+    assert message.to == [admin_a.email]
+    assert endpoint.url in message.body
+
+
+@pytest.mark.django_db
+def test_a_host_that_turned_private_is_refused_at_delivery(org_a, receiver, settings):
+    make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    make_lead(org_a, contact_name="Rebound")
+    # As in production: the name now leads to a loopback address (DNS rebinding).
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    deliver_due(organization_id=org_a.pk)
+    assert receiver.requests == []
+    [delivery] = deliveries(org_a)
+    assert delivery.status == DeliveryStatus.PENDING
+    assert "not a public address" in delivery.last_error
+
+
+@pytest.mark.django_db
+def test_an_overdue_task_is_reported_once(org_a, receiver):
+    make_endpoint(org_a, receiver.url, [EventType.TASK_OVERDUE])
+    late = factories.task(org_a, due_at=timezone.now() - dt.timedelta(minutes=5))
+    factories.task(org_a, due_at=timezone.now() + dt.timedelta(hours=1))
+
+    with tenant_context(org_a):
+        assert crm_services.tasks_report_overdue() == 1
+        assert crm_services.tasks_report_overdue() == 0  # once per task and due time
+    deliver_due(organization_id=org_a.pk)
+    [event] = receiver.events()
+    assert (event["type"], event["data"]["task"]["id"]) == ("task.overdue", str(late.pk))

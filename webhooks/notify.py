@@ -1,0 +1,34 @@
+"""Telling an organization's admins that one of their webhook endpoints was disabled:
+an email through Django's email backend (there is no in-app notification yet)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+from accounts.models import Membership
+
+
+def admin_emails() -> list[str]:
+    """The current organization's active admins' addresses (read in its context)."""
+    return sorted(
+        Membership.objects.filter(is_active=True, role__slug="org_admin", user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+
+
+def endpoint_disabled(endpoint, recipients: list[str]) -> None:
+    if not recipients:
+        return
+    send_mail(
+        subject="A webhook endpoint was disabled",
+        message=(
+            f"The webhook endpoint {endpoint.url} failed"
+            f" {endpoint.consecutive_failures} times in a row and was disabled.\n\n"
+            "Its undelivered events are kept for a day: fix the receiver, then enable the"
+            " endpoint again in the admin or through the API."
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=recipients,
+    )
