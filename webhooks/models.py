@@ -22,6 +22,7 @@ class Endpoint(TenantOwnedModel):
     its secret (stored encrypted, never shown again after it is set)."""
 
     rbac_resource = Resource.WEBHOOKS
+    encrypted_fields = ("secret_encrypted",)  # re-encrypted by rotate_encryption_key
 
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
