@@ -1,0 +1,189 @@
+"""Summary rows the dashboards read, kept by the database in the statement that changes
+the facts (ADR 0027).
+
+Each rollup is a tenant table of sums grouped by a few keys. Statement-level triggers on
+its facts table add, in the same transaction, what the statement's new rows count and
+subtract what its old rows counted (transition tables): every path that writes the facts
+keeps it, whether it goes through the services or not (soft delete and restore from the
+admin and the API, the retention job's hard deletes, imports in bulk, an organization's
+move). The triggers run as the writing role under its organization context, so the
+rollup rows pass the same policy as the facts.
+
+`rebuild` recomputes an organization's rows from its facts (after a repair of the facts
+by hand, or to check them: the `crm.rebuild_rollups` job); `differences` lists what a
+recomputation would change.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+
+log = logging.getLogger(__name__)
+
+# How long a rebuild waits for the writers of an organization's facts to finish.
+REBUILD_LOCK_TIMEOUT = "5s"
+
+
+def _local_day(column: str) -> str:
+    # The day in the project's zone, as the dashboards' periods mean it.
+    return f"(f.{column} AT TIME ZONE '{settings.TIME_ZONE}')::date"
+
+
+@dataclass(frozen=True)
+class Rollup:
+    table: str
+    facts: str
+    keys: dict[str, str]  # column -> SQL expression over the fact row `f`
+    measures: dict[str, str]  # column -> SQL expression summed
+    # One fact row counted on several rows (a LATERAL list), and which of those count.
+    expand: str = ""
+    where: str = "f.deleted_at IS NULL"
+
+    @property
+    def columns(self) -> list[str]:
+        return ["organization_id", *self.keys, *self.measures]
+
+    @property
+    def key_positions(self) -> str:
+        return ", ".join(str(n) for n in range(1, len(self.keys) + 2))
+
+    def summed(self, facts: str) -> str:
+        """The rollup rows of `facts` (a query of fact rows with a `delta` of 1 or -1)."""
+        sums = [f"sum(f.delta * {expression})" for expression in self.measures.values()]
+        return (
+            f"SELECT f.organization_id, {', '.join(self.keys.values())}, {', '.join(sums)}"
+            f" FROM ({facts}) f {self.expand} WHERE {self.where} GROUP BY {self.key_positions}"
+            f" HAVING {' OR '.join(f'{s} <> 0' for s in sums)}"
+        )
+
+    def apply(self, facts: str) -> str:
+        """Add the sums of `facts` to the rollup rows, in key order (two writers lock the
+        rows they share in the same order)."""
+        key = ", ".join(["organization_id", *self.keys])
+        added = ", ".join(f"{m} = r.{m} + EXCLUDED.{m}" for m in self.measures)
+        return (
+            f"INSERT INTO {self.table} AS r ({', '.join(self.columns)})"
+            f" {self.summed(facts)} ORDER BY {self.key_positions}"
+            f" ON CONFLICT ({key}) DO UPDATE SET {added}"
+        )
+
+    def recomputed(self) -> str:
+        """The organization's rows (parameter) computed from its facts."""
+        return self.summed(f"SELECT 1 AS delta, * FROM {self.facts} WHERE organization_id = %s")
+
+    def maintained(self) -> str:
+        counting = " OR ".join(f"{m} <> 0" for m in self.measures)
+        return (
+            f"SELECT {', '.join(self.columns)} FROM {self.table}"
+            f" WHERE organization_id = %s AND ({counting})"
+        )
+
+    def install_sql(self) -> str:
+        new = "SELECT 1 AS delta, * FROM new_rows"
+        old = "SELECT -1 AS delta, * FROM old_rows"
+        function = f"{self.table}_keep"
+        triggers = [
+            ("insert", "NEW TABLE AS new_rows"),
+            ("update", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+            ("delete", "OLD TABLE AS old_rows"),
+        ]
+        return (
+            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF TG_OP = 'INSERT' THEN {self.apply(new)};"
+            f" ELSIF TG_OP = 'UPDATE' THEN {self.apply(f'{new} UNION ALL {old}')};"
+            f" ELSE {self.apply(old)}; END IF; RETURN NULL; END $$;"
+            + "".join(
+                f" CREATE TRIGGER {self.table}_on_{event} AFTER {event.upper()} ON {self.facts}"
+                f" REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION {function}();"
+                for event, transition in triggers
+            )
+        )
+
+    def uninstall_sql(self) -> str:
+        return "".join(
+            f" DROP TRIGGER IF EXISTS {self.table}_on_{event} ON {self.facts};"
+            for event in ("insert", "update", "delete")
+        ) + (f" DROP FUNCTION IF EXISTS {self.table}_keep();")
+
+
+OPPORTUNITIES = Rollup(
+    table="crm_opportunityrollup",
+    facts="crm_opportunity",
+    keys={
+        "kind": "d.kind",
+        "day": "d.day",
+        "pipeline_id": "f.pipeline_id",
+        "stage_id": "f.stage_id",
+        "owner_id": "f.owner_id",
+        "currency": "f.currency",
+        "status": "f.status",
+    },
+    measures={"deals": "1", "value": "f.value", "weighted_value": "f.weighted_value"},
+    expand=(
+        "CROSS JOIN LATERAL (VALUES ('closes', f.expected_close_date),"
+        f" ('created', {_local_day('created_at')}), ('closed', {_local_day('closed_at')}))"
+        " AS d(kind, day)"
+    ),
+    where="f.deleted_at IS NULL AND (d.kind <> 'closed' OR f.closed_at IS NOT NULL)",
+)
+LEADS = Rollup(
+    table="crm_leadrollup",
+    facts="leads_lead",
+    keys={
+        "day": _local_day("created_at"),
+        "source": "f.source",
+        "assigned_to_id": "f.assigned_to_id",
+        "status": "f.status",
+    },
+    measures={"leads": "1"},
+)
+AI_CALLS = Rollup(
+    table="crm_aicallrollup",
+    facts="crm_aicall",
+    keys={
+        "day": _local_day("created_at"),
+        "campaign_id": "f.campaign_id",
+        "status": "f.status",
+        "outcome": "f.outcome",
+    },
+    measures={"calls": "1"},
+)
+ROLLUPS = (OPPORTUNITIES, LEADS, AI_CALLS)
+
+
+def differences(rollup: Rollup, organization_id) -> list[tuple]:
+    """Rows kept that a recomputation would not give, and the other way round, each
+    marked "kept" or "recomputed". Run in the organization's context."""
+    kept, recomputed = rollup.maintained(), rollup.recomputed()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"(SELECT 'kept', * FROM ({kept} EXCEPT {recomputed}) a)"
+            f" UNION ALL (SELECT 'recomputed', * FROM ({recomputed} EXCEPT {kept}) b)",
+            [organization_id] * 4,
+        )
+        return cursor.fetchall()
+
+
+def rebuild(rollup: Rollup, organization_id) -> int:
+    """Replace the organization's rows with those recomputed from its facts, in one
+    transaction, and return how many rows differed. The facts table is locked against
+    writers meanwhile (SHARE: a write committed between the recomputation and the
+    replacement would be lost), for at most REBUILD_LOCK_TIMEOUT of waiting; a failure
+    leaves the previous rows as they were."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{REBUILD_LOCK_TIMEOUT}'")
+        cursor.execute(f"LOCK TABLE {rollup.facts} IN SHARE MODE")
+        found = len(differences(rollup, organization_id))
+        if found:
+            cursor.execute(
+                f"DELETE FROM {rollup.table} WHERE organization_id = %s", [organization_id]
+            )
+            cursor.execute(
+                f"INSERT INTO {rollup.table} ({', '.join(rollup.columns)}) {rollup.recomputed()}",
+                [organization_id],
+            )
+        return found
