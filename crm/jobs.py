@@ -9,7 +9,9 @@ table) and does its work inside `tenant_context(organization_id)`, under RLS.
 - `place_ai_call`: hands one queued call to the provider, retried with exponential
   backoff while the provider is unavailable. The provider request carries the call's
   id as idempotency key, so a retry never places a second call;
-- `demo_report_call`: the local demo provider's result webhook (crm.demo_provider).
+- `demo_report_call`: the local demo provider's result webhook (crm.demo_provider);
+- `rebuild_rollups`: nightly, the dashboards' rollups checked against their facts
+  (crm.rollups).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
-from crm import demo_provider, services
+from accounts.models import Organization
+from crm import demo_provider, rollups, services
 from crm.models import Campaign
 from crm.providers import ProviderError, ProviderUnavailable, get_provider
 from smartweb.origin import job_origin
@@ -128,3 +131,17 @@ def demo_report_call(context, *, organization_id: str, call_id: str, reference: 
         return demo_provider.deliver_report(
             organization_id=organization_id, call_id=call_id, reference=reference
         )
+
+
+@app.periodic(cron="17 3 * * *")
+@app.task(name="crm.rebuild_rollups", queue=QUEUE, queueing_lock="crm.rebuild_rollups")
+def rebuild_rollups(timestamp: int) -> dict[str, int]:
+    """Nightly: each organization's dashboard rollups recomputed from their facts; rows
+    that differ (a repair of the facts by hand) are corrected and counted in the log. A
+    failure keeps the previous rows and fails the job (`/healthz?full=1` reports it)."""
+    close_old_connections()
+    try:
+        organizations = Organization.objects.values_list("pk", flat=True)
+        return rollups.rebuild_all(list(organizations))
+    finally:
+        connection.close()

@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 log = logging.getLogger(__name__)
 
@@ -187,3 +187,31 @@ def rebuild(rollup: Rollup, organization_id) -> int:
                 [organization_id],
             )
         return found
+
+
+class RebuildFailed(RuntimeError):
+    """Some organization's rollups could not be rebuilt; their previous rows are kept."""
+
+
+def rebuild_all(organization_ids) -> dict[str, int]:
+    """Rebuild every rollup of each organization, each in its own context and transaction;
+    rollup table -> rows corrected. A rebuild that fails is logged and the others go on,
+    then RebuildFailed names the failures (the job that ran it is recorded as failed)."""
+    from smartweb.tenancy.context import tenant_context
+
+    corrected: dict[str, int] = dict.fromkeys((r.table for r in ROLLUPS), 0)
+    failures = []
+    for organization_id in organization_ids:
+        for rollup in ROLLUPS:
+            try:
+                with tenant_context(organization_id):
+                    corrected[rollup.table] += rebuild(rollup, organization_id)
+            except DatabaseError as exc:
+                log.error("Rebuilding %s of %s failed: %s", rollup.table, organization_id, exc)
+                failures.append(f"{rollup.table} of {organization_id}: {exc}".strip())
+    for table, count in corrected.items():
+        if count:
+            log.warning("%s rows of %s differed from their facts; rebuilt.", count, table)
+    if failures:
+        raise RebuildFailed("; ".join(failures))
+    return corrected

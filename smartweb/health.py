@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from smartweb import backups, outage
+from smartweb import backups, jobs, outage
 
 
 def unavailable(**kwargs) -> JsonResponse:
@@ -40,6 +40,14 @@ def healthz(request):
                 if full
                 else {"status": "ok"}
             )
+            if full:
+                report = _with_failed_jobs(report, jobs.failed_tasks(cursor))
     except DatabaseError:
         return unavailable(headers={"Retry-After": str(outage.RETRY_AFTER_SECONDS)})
     return JsonResponse({**report, "database": "ok"})
+
+
+def _with_failed_jobs(report: dict, failed: list[str]) -> dict:
+    problems = [*report["problems"], *(f"last {name} job failed" for name in failed)]
+    status = "degraded" if problems else report["status"]
+    return {**report, "failed_jobs": failed, "problems": problems, "status": status}
