@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from crm.choices import AICallStatus, CallOutcome, OpportunityStatus
 from crm.models import AICall, AICallRollup, LeadRollup, OpportunityRollup, Pipeline
+from crm.rollups import period_q
 from crm.selectors import (
     ZERO,
     Money,
@@ -83,10 +84,11 @@ def totals(*, user, period: Period) -> dict[str, Money]:
     """The open pipeline expected to close in the range, and what was won in it."""
     rows = visible_rollups(OpportunityRollup, user, owner_id=period.owner_id)
     if rows is not None:
-        kinds, days = OpportunityRollup.Kind, (period.start, period.end)
+        kinds = OpportunityRollup.Kind
         rows = rows.filter(
-            Q(kind=kinds.CLOSES, status=OpportunityStatus.OPEN, day__range=days)
-            | Q(kind=kinds.CLOSED, status=OpportunityStatus.WON, day__range=days)
+            Q(kind=kinds.CLOSES, status=OpportunityStatus.OPEN)
+            | Q(kind=kinds.CLOSED, status=OpportunityStatus.WON),
+            period_q(period.start, period.end),
         )
     else:
         starts, ends = period.moments()
@@ -129,9 +131,9 @@ def funnel(*, user, pipeline: Pipeline, period: Period) -> list[dict]:
     rows = visible_rollups(OpportunityRollup, user, owner_id=period.owner_id)
     if rows is not None:
         rows = rows.filter(
+            period_q(period.start, period.end),
             kind=OpportunityRollup.Kind.CREATED,
             pipeline_id=pipeline.pk,
-            day__range=(period.start, period.end),
         )
     else:
         starts, ends = period.moments()
@@ -151,7 +153,7 @@ def lead_sources(*, user, period: Period) -> list[dict]:
     """Leads created in the range per source (its label), and how many were converted."""
     rows = visible_rollups(LeadRollup, user, owner_id=period.owner_id)
     if rows is not None:
-        rows = rows.filter(day__range=(period.start, period.end))
+        rows = rows.filter(period_q(period.start, period.end))
         counted = {
             "count": Sum("leads"),
             "converted": Coalesce(Sum("leads", filter=Q(status=LeadStatus.CONVERTED)), 0),
@@ -174,7 +176,7 @@ def call_outcomes(*, user, period: Period) -> dict[str, list[dict]]:
     of a call is its lead's (a sub-select of their leads, as the permission service)."""
     rows = visible_rollups(AICallRollup, user, owner_id=period.owner_id)
     if rows is not None:
-        rows = rows.filter(day__range=(period.start, period.end))
+        rows = rows.filter(period_q(period.start, period.end))
         count = Sum("calls")
     else:
         starts, ends = period.moments()

@@ -699,9 +699,16 @@ class Rollup(models.Model):
     like any tenant table. The ids it is keyed by are plain columns, not foreign keys: a
     row that counts nothing (all measures zero) may outlive what it names."""
 
+    class Grain(models.TextChoices):
+        DAY = "day"
+        MONTH = "month"  # `day` is the month's first day
+
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="+", editable=False
     )
+    # Each fact is counted on a day's row and on its month's: a period of whole months
+    # reads a month's rows, ~30 times fewer than its days' (crm.rollups.period_q).
+    grain = models.CharField(max_length=5, choices=Grain.choices)
 
     class Meta:
         abstract = True
@@ -736,6 +743,7 @@ class OpportunityRollup(Rollup):
                 fields=[
                     "organization",
                     "kind",
+                    "grain",
                     "day",
                     "pipeline_id",
                     "stage_id",
@@ -761,7 +769,7 @@ class LeadRollup(Rollup):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "day", "source", "assigned_to_id", "status"],
+                fields=["organization", "grain", "day", "source", "assigned_to_id", "status"],
                 nulls_distinct=False,
                 name="crm_leadrollup_key",
             )
@@ -780,7 +788,7 @@ class AICallRollup(Rollup):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "day", "campaign_id", "status", "outcome"],
+                fields=["organization", "grain", "day", "campaign_id", "status", "outcome"],
                 name="crm_aicallrollup_key",
             )
         ]

@@ -16,11 +16,13 @@ recomputation would change.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,14 @@ REBUILD_LOCK_TIMEOUT = "5s"
 def _local_day(column: str) -> str:
     # The day in the project's zone, as the dashboards' periods mean it.
     return f"(f.{column} AT TIME ZONE '{settings.TIME_ZONE}')::date"
+
+
+def _day_and_month(day: str) -> str:
+    """Each fact row twice: on its day (`g.grain` 'day') and on its month's first day."""
+    return (
+        f" CROSS JOIN LATERAL (VALUES ('day', {day}),"
+        f" ('month', date_trunc('month', {day})::date)) AS g(grain, day)"
+    )
 
 
 @dataclass(frozen=True)
@@ -115,7 +125,8 @@ OPPORTUNITIES = Rollup(
     facts="crm_opportunity",
     keys={
         "kind": "d.kind",
-        "day": "d.day",
+        "grain": "g.grain",
+        "day": "g.day",
         "pipeline_id": "f.pipeline_id",
         "stage_id": "f.stage_id",
         "owner_id": "f.owner_id",
@@ -126,7 +137,7 @@ OPPORTUNITIES = Rollup(
     expand=(
         "CROSS JOIN LATERAL (VALUES ('closes', f.expected_close_date),"
         f" ('created', {_local_day('created_at')}), ('closed', {_local_day('closed_at')}))"
-        " AS d(kind, day)"
+        " AS d(kind, day)" + _day_and_month("d.day")
     ),
     where="f.deleted_at IS NULL AND (d.kind <> 'closed' OR f.closed_at IS NOT NULL)",
 )
@@ -134,25 +145,54 @@ LEADS = Rollup(
     table="crm_leadrollup",
     facts="leads_lead",
     keys={
-        "day": _local_day("created_at"),
+        "grain": "g.grain",
+        "day": "g.day",
         "source": "f.source",
         "assigned_to_id": "f.assigned_to_id",
         "status": "f.status",
     },
     measures={"leads": "1"},
+    expand=_day_and_month(_local_day("created_at")),
 )
 AI_CALLS = Rollup(
     table="crm_aicallrollup",
     facts="crm_aicall",
     keys={
-        "day": _local_day("created_at"),
+        "grain": "g.grain",
+        "day": "g.day",
         "campaign_id": "f.campaign_id",
         "status": "f.status",
         "outcome": "f.outcome",
     },
     measures={"calls": "1"},
+    expand=_day_and_month(_local_day("created_at")),
 )
 ROLLUPS = (OPPORTUNITIES, LEADS, AI_CALLS)
+
+
+def _month_after(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def period_q(first: dt.date | None, last: dt.date | None) -> Q:
+    """The rollup rows that count the days from `first` to `last` (both included; None:
+    no bound, and rows without a day too) once each: the rows of the whole months, and
+    the days' rows of a month a bound cuts."""
+    whole_from = first if first is None or first.day == 1 else _month_after(first)
+    end = None if last is None else last + dt.timedelta(days=1)
+    whole_until = end if end is None or end.day == 1 else end.replace(day=1)
+    if first is not None and last is not None and whole_from >= whole_until:
+        return Q(grain="day", day__gte=first, day__lt=end)
+    rows = Q(grain="month")
+    if whole_from is not None:
+        rows &= Q(day__gte=whole_from)
+    if whole_until is not None:
+        rows &= Q(day__lt=whole_until)
+    if first is not None and first < whole_from:
+        rows |= Q(grain="day", day__gte=first, day__lt=whole_from)
+    if last is not None and whole_until < end:
+        rows |= Q(grain="day", day__gte=whole_until, day__lt=end)
+    return rows
 
 
 def differences(rollup: Rollup, organization_id) -> list[tuple]:

@@ -27,6 +27,7 @@ from crm.models import (
     PipelineStage,
     Proposal,
 )
+from crm.rollups import period_q
 from crm.services import organization_currency
 from leads.models import Company, Lead
 from smartweb import access, listing
@@ -181,11 +182,11 @@ def _stage_money(pipeline: Pipeline, user, filters: BoardFilters | None) -> dict
     if rows is None:
         rows = _board_opportunities(pipeline, user, filters)
     else:
-        rows = rows.filter(kind=OpportunityRollup.Kind.CLOSES, pipeline_id=pipeline.pk)
-        if filters.closes_from is not None:
-            rows = rows.filter(day__gte=filters.closes_from)
-        if filters.closes_until is not None:
-            rows = rows.filter(day__lte=filters.closes_until)
+        rows = rows.filter(
+            period_q(filters.closes_from, filters.closes_until),
+            kind=OpportunityRollup.Kind.CLOSES,
+            pipeline_id=pipeline.pk,
+        )
     money: dict = defaultdict(Money)
     for row in rows.order_by().values("stage_id", "currency").annotate(**deal_sums(rows)):
         money[row["stage_id"]].add(row["currency"], row["n"], row["value"], row["weighted"])
@@ -263,7 +264,7 @@ def open_and_won_by_month(
     rows = visible_rollups(OpportunityRollup, user, owner_id=owner_id)
     if rows is not None:
         monthly = (
-            rows.filter(day__gte=first, day__lt=end)
+            rows.filter(period_q(first, end - dt.timedelta(days=1)))
             .annotate(month=MonthOfDate("day"))
             .values("month", "currency")
             .annotate(**deal_sums(rows))

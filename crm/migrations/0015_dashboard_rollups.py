@@ -42,6 +42,10 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
+                (
+                    "grain",
+                    models.CharField(choices=[("day", "Day"), ("month", "Month")], max_length=5),
+                ),
                 ("day", models.DateField()),
                 ("campaign_id", models.UUIDField()),
                 ("status", models.CharField(max_length=12)),
@@ -60,7 +64,7 @@ class Migration(migrations.Migration):
             options={
                 "constraints": [
                     models.UniqueConstraint(
-                        fields=("organization", "day", "campaign_id", "status", "outcome"),
+                        fields=("organization", "grain", "day", "campaign_id", "status", "outcome"),
                         name="crm_aicallrollup_key",
                     )
                 ],
@@ -74,6 +78,10 @@ class Migration(migrations.Migration):
                     models.BigAutoField(
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
+                ),
+                (
+                    "grain",
+                    models.CharField(choices=[("day", "Day"), ("month", "Month")], max_length=5),
                 ),
                 ("day", models.DateField()),
                 ("source", models.CharField(max_length=20)),
@@ -93,7 +101,14 @@ class Migration(migrations.Migration):
             options={
                 "constraints": [
                     models.UniqueConstraint(
-                        fields=("organization", "day", "source", "assigned_to_id", "status"),
+                        fields=(
+                            "organization",
+                            "grain",
+                            "day",
+                            "source",
+                            "assigned_to_id",
+                            "status",
+                        ),
                         name="crm_leadrollup_key",
                         nulls_distinct=False,
                     )
@@ -108,6 +123,10 @@ class Migration(migrations.Migration):
                     models.BigAutoField(
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
+                ),
+                (
+                    "grain",
+                    models.CharField(choices=[("day", "Day"), ("month", "Month")], max_length=5),
                 ),
                 (
                     "kind",
@@ -150,6 +169,7 @@ class Migration(migrations.Migration):
                         fields=(
                             "organization",
                             "kind",
+                            "grain",
                             "day",
                             "pipeline_id",
                             "stage_id",
