@@ -334,15 +334,30 @@ def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dic
 
 def call_outcomes(calls: QuerySet[AICall]) -> dict:
     """Calls by status and by outcome: counts only."""
+    return _outcomes(calls, Count("pk"))
+
+
+def campaign_call_outcomes(*, user, campaign) -> dict:
+    """The campaign's calls the user may see, by status and by outcome: counted by the
+    rollup's month rows (crm.rollups) when it can say which calls those are (a user who
+    sees them all), else from the calls."""
+    rows = visible_rollups(AICallRollup, user)
+    if rows is None:
+        return call_outcomes(access.visible(user, Action.READ, campaign.calls.all()))
+    months = rows.filter(campaign_id=campaign.pk, grain=AICallRollup.Grain.MONTH)
+    return _outcomes(months, Sum("calls"))
+
+
+def _outcomes(rows: QuerySet, count) -> dict:
     by_status = list(
-        calls.order_by().values("status").annotate(count=Count("pk")).order_by("-count")
+        rows.order_by().values("status").annotate(count=count).order_by("-count", "status")
     )
     by_outcome = list(
-        calls.exclude(outcome="")
+        rows.exclude(outcome="")
         .order_by()
         .values("outcome")
-        .annotate(count=Count("pk"))
-        .order_by("-count")
+        .annotate(count=count)
+        .order_by("-count", "outcome")
     )
     completed = sum(r["count"] for r in by_status if r["status"] == AICallStatus.COMPLETED)
     return {"by_status": by_status, "by_outcome": by_outcome, "completed": completed}

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from compliance import services as compliance
 from crm import dashboard, rollups, selectors, services
-from crm.models import Opportunity, Pipeline, PipelineStage
+from crm.models import Campaign, Opportunity, Pipeline, PipelineStage
 from leads import csv_io
 from leads import services as lead_services
 from leads.models import Lead
@@ -85,6 +85,12 @@ class World:
         )
         csv_io.import_leads(source=io.BytesIO(text.encode()), acting_user=self.admin(org))
 
+    def call(self, org, people):
+        lead = self.pick(Lead.objects.all())
+        if lead is not None:
+            campaign = self.rng.choice([self.pick(Campaign.objects.all()), None])
+            factories.ai_call(org, for_lead=lead, in_campaign=campaign)
+
     def merge(self, org, people):
         # Two leads of which at most one has an open deal (a lead has one at most).
         dealing = Opportunity.objects.open().values("lead_id")
@@ -114,7 +120,16 @@ class World:
         return self.orgs[org][0]
 
 
-STEP_NAMES = ("create", "move", "update", "import_leads", "merge", "erase", "soft_delete")
+STEP_NAMES = (
+    "create",
+    "move",
+    "update",
+    "import_leads",
+    "call",
+    "merge",
+    "erase",
+    "soft_delete",
+)
 
 
 def _dashboards(org, user, rng: random.Random) -> list:
@@ -125,6 +140,8 @@ def _dashboards(org, user, rng: random.Random) -> list:
         pipeline = Pipeline.objects.get(is_default=True)
         shown.append(selectors.forecast(user=user, months=12, today=dt.date(2026, 3, 9)))
         shown.append(selectors.board_money(pipeline=pipeline, user=user))
+        for campaign in Campaign.objects.order_by("pk"):
+            shown.append(selectors.campaign_call_outcomes(user=user, campaign=campaign))
         for _ in range(6):
             start = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(0, 400))
             end = start + dt.timedelta(days=rng.randrange(0, 300))
