@@ -92,6 +92,14 @@ class Rollup:
             f" WHERE organization_id = %s AND ({counting})"
         )
 
+    def differences_sql(self) -> str:
+        """`differences`, with the organization's id as its four parameters."""
+        kept, recomputed = self.maintained(), self.recomputed()
+        return (
+            f"(SELECT 'kept', * FROM ({kept} EXCEPT {recomputed}) a)"
+            f" UNION ALL (SELECT 'recomputed', * FROM ({recomputed} EXCEPT {kept}) b)"
+        )
+
     def install_sql(self) -> str:
         new = "SELECT 1 AS delta, * FROM new_rows"
         old = "SELECT -1 AS delta, * FROM old_rows"
@@ -198,13 +206,8 @@ def period_q(first: dt.date | None, last: dt.date | None) -> Q:
 def differences(rollup: Rollup, organization_id) -> list[tuple]:
     """Rows kept that a recomputation would not give, and the other way round, each
     marked "kept" or "recomputed". Run in the organization's context."""
-    kept, recomputed = rollup.maintained(), rollup.recomputed()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"(SELECT 'kept', * FROM ({kept} EXCEPT {recomputed}) a)"
-            f" UNION ALL (SELECT 'recomputed', * FROM ({recomputed} EXCEPT {kept}) b)",
-            [organization_id] * 4,
-        )
+        cursor.execute(rollup.differences_sql(), [organization_id] * 4)
         return cursor.fetchall()
 
 
