@@ -119,7 +119,7 @@ CASES = (
         "Pipeline board: count and sums per stage (aggregate)",
         "admin",
         lambda p: f"/api/v1/pipelines/{p['pipeline']}/board/",
-        ("crm_opportunity",),
+        ("crm_opportunity", "crm_opportunityrollup"),
         25,
         match="GROUP BY",
     ),
@@ -182,7 +182,7 @@ CASES = (
         "Dashboard aggregates (forecast by month)",
         "admin",
         lambda p: "/api/v1/opportunities/forecast/",
-        ("crm_opportunity",),
+        ("crm_opportunity", "crm_opportunityrollup"),
         25,
     ),
 )

@@ -2,6 +2,9 @@
 requesting user and reads only what the permission service lets them see. Money is summed
 per currency and never added across currencies; codes come with their choices' labels.
 
+Each reads the organization's rollups (crm.rollups) when they can say what the user sees,
+and the rows themselves otherwise (object grants; the calls of one owner's leads).
+
 The range means, per chart: the months shown (won in the month, or open and expected to
 close in it), the deals opened in it (funnel), the leads created in it (sources), the
 calls placed in it (outcomes).
@@ -14,12 +17,20 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.choices import AICallStatus, CallOutcome, OpportunityStatus
-from crm.models import AICall, Pipeline
-from crm.selectors import ZERO, Money, MonthOfDate, visible_opportunities
+from crm.models import AICall, AICallRollup, LeadRollup, OpportunityRollup, Pipeline
+from crm.rollups import period_q
+from crm.selectors import (
+    ZERO,
+    Money,
+    deal_sums,
+    open_and_won_by_month,
+    visible_opportunities,
+    visible_rollups,
+)
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Lead
 from smartweb import access
@@ -71,11 +82,17 @@ def _owned(queryset: QuerySet, owner_field: str, period: Period) -> QuerySet:
 
 def totals(*, user, period: Period) -> dict[str, Money]:
     """The open pipeline expected to close in the range, and what was won in it."""
-    deals = _owned(visible_opportunities(user), "owner", period)
-    starts, ends = period.moments()
-    found = {"open": Money(), "won": Money()}
-    rows = (
-        deals.filter(
+    rows = visible_rollups(OpportunityRollup, user, owner_id=period.owner_id)
+    if rows is not None:
+        kinds = OpportunityRollup.Kind
+        rows = rows.filter(
+            Q(kind=kinds.CLOSES, status=OpportunityStatus.OPEN)
+            | Q(kind=kinds.CLOSED, status=OpportunityStatus.WON),
+            period_q(period.start, period.end),
+        )
+    else:
+        starts, ends = period.moments()
+        rows = _owned(visible_opportunities(user), "owner", period).filter(
             Q(
                 status=OpportunityStatus.OPEN,
                 expected_close_date__gte=period.start,
@@ -83,11 +100,8 @@ def totals(*, user, period: Period) -> dict[str, Money]:
             )
             | Q(status=OpportunityStatus.WON, closed_at__gte=starts, closed_at__lt=ends)
         )
-        .order_by()
-        .values("status", "currency")
-        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum("weighted_value"))
-    )
-    for row in rows:
+    found = {"open": Money(), "won": Money()}
+    for row in rows.order_by().values("status", "currency").annotate(**deal_sums(rows)):
         found[row["status"]].add(row["currency"], row["n"], row["value"], row["weighted"])
     return found
 
@@ -96,50 +110,38 @@ def by_month(*, user, period: Period) -> dict[str, list[dict]]:
     """Per currency, per month of the range: the weighted value of the open deals expected
     to close in it and the value won in it. Two queries."""
     months = period.months()
-    deals = _owned(visible_opportunities(user), "owner", period)
     found: dict[str, dict[dt.date, dict]] = defaultdict(
         lambda: {m: {"month": m, "weighted_value": ZERO, "won_value": ZERO} for m in months}
     )
     last = _add_months(months[-1], 1) if months else period.start
-    opened = (
-        deals.open()
-        .filter(expected_close_date__gte=period.start, expected_close_date__lt=last)
-        .annotate(month=MonthOfDate("expected_close_date"))
-        .values("month", "currency")
-        .annotate(weighted=Sum("weighted_value"))
-        .order_by()
+    opened, won = open_and_won_by_month(
+        user, first=period.start, end=last, owner_id=period.owner_id
     )
     for row in opened:
         found[row["currency"]][row["month"]]["weighted_value"] = row["weighted"] or ZERO
-    starts, _ = period.moments()
-    ends = dt.datetime.combine(last, dt.time(), tzinfo=timezone.get_current_timezone())
-    won = (
-        deals.filter(status=OpportunityStatus.WON, closed_at__gte=starts, closed_at__lt=ends)
-        .annotate(month=TruncMonth("closed_at"))
-        .values("month", "currency")
-        .annotate(value=Sum("value"))
-        .order_by()
-    )
     for row in won:
-        month = timezone.localtime(row["month"]).date()
-        if month in months:
-            found[row["currency"]][month]["won_value"] = row["value"] or ZERO
+        if row["month"] in months:
+            found[row["currency"]][row["month"]]["won_value"] = row["value"] or ZERO
     return {currency: list(found[currency].values()) for currency in sorted(found)}
 
 
 def funnel(*, user, pipeline: Pipeline, period: Period) -> list[dict]:
     """Per stage of the pipeline, the deals opened in the range: how many, and their
     weighted value per currency (`money`)."""
-    starts, ends = period.moments()
-    rows = (
-        _owned(visible_opportunities(user), "owner", period)
-        .filter(pipeline=pipeline, created_at__gte=starts, created_at__lt=ends)
-        .order_by()
-        .values("stage_id", "currency")
-        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum("weighted_value"))
-    )
+    rows = visible_rollups(OpportunityRollup, user, owner_id=period.owner_id)
+    if rows is not None:
+        rows = rows.filter(
+            period_q(period.start, period.end),
+            kind=OpportunityRollup.Kind.CREATED,
+            pipeline_id=pipeline.pk,
+        )
+    else:
+        starts, ends = period.moments()
+        rows = _owned(visible_opportunities(user), "owner", period).filter(
+            pipeline=pipeline, created_at__gte=starts, created_at__lt=ends
+        )
     per_stage: dict = defaultdict(Money)
-    for row in rows:
+    for row in rows.order_by().values("stage_id", "currency").annotate(**deal_sums(rows)):
         per_stage[row["stage_id"]].add(row["currency"], row["n"], row["value"], row["weighted"])
     return [
         {"stage": stage, "count": per_stage[stage.pk].count, "money": per_stage[stage.pk]}
@@ -149,30 +151,44 @@ def funnel(*, user, pipeline: Pipeline, period: Period) -> list[dict]:
 
 def lead_sources(*, user, period: Period) -> list[dict]:
     """Leads created in the range per source (its label), and how many were converted."""
-    starts, ends = period.moments()
-    rows = (
-        _owned(access.visible(user, Action.READ, Lead.objects.all()), "assigned_to", period)
-        .filter(created_at__gte=starts, created_at__lt=ends)
-        .order_by()
-        .values("source")
-        .annotate(count=Count("pk"), converted=Count("pk", filter=Q(status=LeadStatus.CONVERTED)))
-        .order_by("-count", "source")
-    )
+    rows = visible_rollups(LeadRollup, user, owner_id=period.owner_id)
+    if rows is not None:
+        rows = rows.filter(period_q(period.start, period.end))
+        counted = {
+            "count": Sum("leads"),
+            "converted": Coalesce(Sum("leads", filter=Q(status=LeadStatus.CONVERTED)), 0),
+        }
+    else:
+        starts, ends = period.moments()
+        rows = _owned(
+            access.visible(user, Action.READ, Lead.objects.all()), "assigned_to", period
+        ).filter(created_at__gte=starts, created_at__lt=ends)
+        counted = {
+            "count": Count("pk"),
+            "converted": Count("pk", filter=Q(status=LeadStatus.CONVERTED)),
+        }
+    rows = rows.order_by().values("source").annotate(**counted).order_by("-count", "source")
     return [{**row, "label": _label(LeadSource, row["source"])} for row in rows]
 
 
 def call_outcomes(*, user, period: Period) -> dict[str, list[dict]]:
     """Calls placed in the range by outcome and by status, with their labels. The owner
     of a call is its lead's (a sub-select of their leads, as the permission service)."""
-    starts, ends = period.moments()
-    calls = access.visible(user, Action.READ, AICall.objects.all()).filter(
-        created_at__gte=starts, created_at__lt=ends
-    )
-    if period.owner_id:
-        calls = calls.filter(lead__in=Lead.objects.filter(assigned_to=period.owner_id).values("pk"))
-    counted = list(
-        calls.order_by().values("status", "outcome").annotate(count=Count("pk")).order_by()
-    )
+    rows = visible_rollups(AICallRollup, user, owner_id=period.owner_id)
+    if rows is not None:
+        rows = rows.filter(period_q(period.start, period.end))
+        count = Sum("calls")
+    else:
+        starts, ends = period.moments()
+        rows = access.visible(user, Action.READ, AICall.objects.all()).filter(
+            created_at__gte=starts, created_at__lt=ends
+        )
+        if period.owner_id:
+            rows = rows.filter(
+                lead__in=Lead.objects.filter(assigned_to=period.owner_id).values("pk")
+            )
+        count = Count("pk")
+    counted = list(rows.order_by().values("status", "outcome").annotate(count=count).order_by())
     return {
         "by_outcome": _counted(counted, "outcome", CallOutcome),
         "by_status": _counted(counted, "status", AICallStatus),

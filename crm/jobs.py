@@ -9,9 +9,11 @@ table) and does its work inside `tenant_context(organization_id)`, under RLS.
 - `place_ai_call`: hands one queued call to the provider, retried with exponential
   backoff while the provider is unavailable. The provider request carries the call's
   id as idempotency key, so a retry never places a second call;
-- `demo_report_call`: the local demo provider's result webhook (crm.demo_provider).
+- `demo_report_call`: the local demo provider's result webhook (crm.demo_provider);
 - `report_overdue_tasks`: every five minutes, `task.overdue` webhook events for the
-  tasks that came due (`services.tasks_report_overdue`).
+  tasks that came due (`services.tasks_report_overdue`);
+- `rebuild_rollups`: nightly, the dashboards' rollups checked against their facts
+  (crm.rollups).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
 from accounts.models import Organization
-from crm import demo_provider, services
+from crm import demo_provider, rollups, services
 from crm.models import Campaign
 from crm.providers import ProviderError, ProviderUnavailable, get_provider
 from smartweb.jobs import job_connection
@@ -132,3 +134,16 @@ def report_overdue_tasks(context, timestamp: int) -> int:
             with tenant_context(organization_id):
                 reported += services.tasks_report_overdue()
     return reported
+
+
+@app.periodic(cron="17 3 * * *")
+@app.task(
+    name="crm.rebuild_rollups", queue=QUEUE, queueing_lock="crm.rebuild_rollups", pass_context=True
+)
+def rebuild_rollups(context, timestamp: int) -> dict[str, int]:
+    """Nightly: each organization's dashboard rollups recomputed from their facts; rows
+    that differ (a repair of the facts by hand) are corrected and counted in the log. A
+    failure keeps the previous rows and fails the job (`/healthz?full=1` reports it)."""
+    with job_connection(context):
+        organizations = Organization.objects.values_list("pk", flat=True)
+        return rollups.rebuild_all(list(organizations))

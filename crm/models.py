@@ -692,3 +692,104 @@ class SalesDashboard(models.Model):
 
     def __str__(self) -> str:
         return "Sales dashboard"
+
+
+class Rollup(models.Model):
+    """A per-organization summary row kept by database triggers from the rows it counts,
+    in the statement that changes them (`crm.rollups`, ADR 0027). Under the tenant policy
+    like any tenant table. The ids it is keyed by are plain columns, not foreign keys: a
+    row that counts nothing (all measures zero) may outlive what it names."""
+
+    class Grain(models.TextChoices):
+        DAY = "day"
+        MONTH = "month"  # `day` is the month's first day
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    # Each fact is counted on a day's row and on its month's: a period of whole months
+    # reads a month's rows, ~30 times fewer than its days' (crm.rollups.period_q).
+    grain = models.CharField(max_length=5, choices=Grain.choices)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"
+
+
+class OpportunityRollup(Rollup):
+    """Opportunities (count, value, weighted value) per pipeline, stage, owner, currency
+    and status, on a day of one `kind`: expected to close, created, or closed on it."""
+
+    class Kind(models.TextChoices):
+        CLOSES = "closes"
+        CREATED = "created"
+        CLOSED = "closed"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    day = models.DateField(null=True)
+    pipeline_id = models.UUIDField()
+    stage_id = models.UUIDField()
+    owner_id = models.UUIDField(null=True)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=6, choices=OpportunityStatus.choices)
+    deals = models.BigIntegerField()
+    value = models.DecimalField(max_digits=20, decimal_places=2)
+    weighted_value = models.DecimalField(max_digits=20, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "kind",
+                    "grain",
+                    "day",
+                    "pipeline_id",
+                    "stage_id",
+                    "owner_id",
+                    "currency",
+                    "status",
+                ],
+                nulls_distinct=False,
+                name="crm_opportunityrollup_key",
+            )
+        ]
+
+
+class LeadRollup(Rollup):
+    """Leads created on a day, per source, owner and status."""
+
+    day = models.DateField()
+    source = models.CharField(max_length=20)
+    assigned_to_id = models.UUIDField(null=True)
+    status = models.CharField(max_length=20)
+    leads = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "grain", "day", "source", "assigned_to_id", "status"],
+                nulls_distinct=False,
+                name="crm_leadrollup_key",
+            )
+        ]
+
+
+class AICallRollup(Rollup):
+    """AI calls created on a day, per campaign, status and outcome."""
+
+    day = models.DateField()
+    campaign_id = models.UUIDField()
+    status = models.CharField(max_length=12)
+    outcome = models.CharField(max_length=20)
+    calls = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "grain", "day", "campaign_id", "status", "outcome"],
+                name="crm_aicallrollup_key",
+            )
+        ]

@@ -17,11 +17,21 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from crm.choices import AICallStatus, OpportunityStatus
-from crm.models import AICall, Opportunity, Pipeline, PipelineStage, Proposal
+from crm.models import (
+    AICall,
+    AICallRollup,
+    LeadRollup,
+    Opportunity,
+    OpportunityRollup,
+    Pipeline,
+    PipelineStage,
+    Proposal,
+)
+from crm.rollups import period_q
 from crm.services import organization_currency
 from leads.models import Company, Lead
 from smartweb import access, listing
-from smartweb.rbac import Action
+from smartweb.rbac import Action, Resource
 from smartweb.replica import reporting_reads
 from smartweb.tenancy.context import current_organization_id
 
@@ -37,6 +47,38 @@ def active_members() -> QuerySet[User]:
 
 def visible_opportunities(user) -> QuerySet[Opportunity]:
     return access.visible(user, Action.READ, Opportunity.objects.all())
+
+
+# Each rollup's resource, its owner column (for the permission service's scope) and its
+# count column.
+_ROLLUP_OWNERS = {
+    OpportunityRollup: (Resource.OPPORTUNITIES, "owner_id", "deals"),
+    LeadRollup: (Resource.LEADS, "assigned_to_id", "leads"),
+    AICallRollup: (Resource.AI_CALLS, None, "calls"),  # owned through the lead: not kept
+}
+
+
+def visible_rollups(model, user, *, owner_id=None) -> QuerySet | None:
+    """The organization's rollup rows (crm.rollups) that count only rows the user may
+    read, narrowed to one owner's when `owner_id` is given; None when the rollup cannot
+    say which (object grants, or a scope through a parent): read the facts then. Rows
+    that count nothing are left out: the facts would not show their keys."""
+    resource, owner_field, counted = _ROLLUP_OWNERS[model]
+    owners = access.owners_in_scope(user, Action.READ, resource)
+    if owners is None or (owner_field is None and (owner_id or owners != access.ALL_OWNERS)):
+        return None
+    rows = model.objects.filter(organization_id=current_organization_id(), **{f"{counted}__gt": 0})
+    if owners != access.ALL_OWNERS:
+        rows = rows.filter(**{f"{owner_field}__in": owners})
+    if owner_id:
+        rows = rows.filter(**{owner_field: owner_id})
+    return rows
+
+
+def deal_sums(rows: QuerySet) -> dict:
+    """The count (`n`), value and weighted value of opportunities or of their rollup."""
+    count = Sum("deals") if rows.model is OpportunityRollup else Count("pk")
+    return {"n": count, "value": Sum("value"), "weighted": Sum("weighted_value")}
 
 
 def with_names(
@@ -132,15 +174,22 @@ def _board_opportunities(pipeline: Pipeline, user, filters: BoardFilters | None)
     return filters.apply(opportunities) if filters is not None else opportunities
 
 
-def _stage_money(opportunities: QuerySet[Opportunity]) -> dict:
-    """stage id -> Money of the given opportunities, in one aggregate query."""
+def _stage_money(pipeline: Pipeline, user, filters: BoardFilters | None) -> dict:
+    """stage id -> Money of the board's opportunities, in one aggregate query: of the
+    rollup's rows by expected close date (crm.rollups) when it can say what the user
+    sees, else of the opportunities."""
+    filters = filters or BoardFilters()
+    rows = visible_rollups(OpportunityRollup, user, owner_id=filters.owner_id)
+    if rows is None:
+        rows = _board_opportunities(pipeline, user, filters)
+    else:
+        rows = rows.filter(
+            period_q(filters.closes_from, filters.closes_until),
+            kind=OpportunityRollup.Kind.CLOSES,
+            pipeline_id=pipeline.pk,
+        )
     money: dict = defaultdict(Money)
-    sums = (
-        opportunities.order_by()
-        .values("stage_id", "currency")
-        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum("weighted_value"))
-    )
-    for row in sums:
+    for row in rows.order_by().values("stage_id", "currency").annotate(**deal_sums(rows)):
         money[row["stage_id"]].add(row["currency"], row["n"], row["value"], row["weighted"])
     return money
 
@@ -148,7 +197,7 @@ def _stage_money(opportunities: QuerySet[Opportunity]) -> dict:
 def board_money(*, pipeline: Pipeline, user, filters: BoardFilters | None = None) -> dict:
     """stage id -> count and sums per currency of the deals the user may see on the board
     (after a move, the totals as they now are). One query."""
-    return _stage_money(_board_opportunities(pipeline, user, filters))
+    return _stage_money(pipeline, user, filters)
 
 
 def pipeline_board(
@@ -173,7 +222,7 @@ def pipeline_board(
         top_ids=ArraySubquery(top_ids.values("pk")[:per_stage])
     )
     columns = {stage.pk: BoardColumn(stage) for stage in stages}
-    for stage_id, money in _stage_money(opportunities).items():
+    for stage_id, money in _stage_money(pipeline, user, filters).items():
         if stage_id in columns:
             columns[stage_id].money = money
     wanted = [pk for column in columns.values() for pk in column.stage.top_ids]
@@ -206,6 +255,52 @@ def _month_starts(first: dt.date, months: int) -> list[dt.date]:
     return starts
 
 
+def open_and_won_by_month(
+    user, *, first: dt.date, end: dt.date, owner_id=None
+) -> tuple[list[dict], list[dict]]:
+    """Per month (its first day) and currency from `first` until `end` (excluded): the open
+    deals expected to close in it, and the deals won in it, each with their count (`n`),
+    value and weighted value. Of the rollup (crm.rollups) when it can say what the user
+    sees, else of the opportunities. Two queries."""
+    rows = visible_rollups(OpportunityRollup, user, owner_id=owner_id)
+    if rows is not None:
+        monthly = (
+            rows.filter(period_q(first, end - dt.timedelta(days=1)))
+            .annotate(month=MonthOfDate("day"))
+            .values("month", "currency")
+            .annotate(**deal_sums(rows))
+            .order_by()
+        )
+        kinds = OpportunityRollup.Kind
+        opened = monthly.filter(kind=kinds.CLOSES, status=OpportunityStatus.OPEN)
+        won = monthly.filter(kind=kinds.CLOSED, status=OpportunityStatus.WON)
+        return list(opened), list(won)
+    deals = visible_opportunities(user)
+    if owner_id:
+        deals = deals.filter(owner=owner_id)
+    opened = (
+        deals.open()
+        .filter(expected_close_date__gte=first, expected_close_date__lt=end)
+        .annotate(month=MonthOfDate("expected_close_date"))
+        .values("month", "currency")
+        .annotate(**deal_sums(deals))
+        .order_by()
+    )
+    tz = timezone.get_current_timezone()
+    won = (
+        deals.filter(
+            status=OpportunityStatus.WON,
+            closed_at__gte=dt.datetime.combine(first, dt.time(), tzinfo=tz),
+            closed_at__lt=dt.datetime.combine(end, dt.time(), tzinfo=tz),
+        )
+        .annotate(month=TruncMonth("closed_at"))
+        .values("month", "currency")
+        .annotate(**deal_sums(deals))
+        .order_by()
+    )
+    return list(opened), [{**row, "month": timezone.localtime(row["month"]).date()} for row in won]
+
+
 @reporting_reads()
 def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dict]:
     """Per month from this one: open opportunities expected to close in it (count, value,
@@ -213,7 +308,6 @@ def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dic
     today = today or timezone.localdate()
     starts = _month_starts(today.replace(day=1), months + 1)
     first, end = starts[0], starts[-1]
-    visible = visible_opportunities(user)
     buckets: dict[tuple[dt.date, str], dict] = defaultdict(
         lambda: {
             "open_count": 0,
@@ -223,31 +317,12 @@ def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dic
             "won_value": ZERO,
         }
     )
-    open_rows = (
-        visible.open()
-        .filter(expected_close_date__gte=first, expected_close_date__lt=end)
-        .annotate(month=MonthOfDate("expected_close_date"))
-        .values("month", "currency")
-        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum("weighted_value"))
-        .order_by()
-    )
-    for row in open_rows:
+    opened, won = open_and_won_by_month(user, first=first, end=end)
+    for row in opened:
         bucket = buckets[(row["month"], row["currency"])]
         bucket.update(open_count=row["n"], value=row["value"], weighted_value=row["weighted"])
-    tz = timezone.get_current_timezone()
-    won_rows = (
-        visible.filter(
-            status=OpportunityStatus.WON,
-            closed_at__gte=dt.datetime.combine(first, dt.time(), tzinfo=tz),
-            closed_at__lt=dt.datetime.combine(end, dt.time(), tzinfo=tz),
-        )
-        .annotate(month=TruncMonth("closed_at"))
-        .values("month", "currency")
-        .annotate(n=Count("pk"), value=Sum("value"))
-        .order_by()
-    )
-    for row in won_rows:
-        bucket = buckets[(timezone.localtime(row["month"]).date(), row["currency"])]
+    for row in won:
+        bucket = buckets[(row["month"], row["currency"])]
         bucket.update(won_count=row["n"], won_value=row["value"])
     rows = []
     for month in starts[:-1]:
@@ -262,15 +337,30 @@ def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dic
 @reporting_reads()
 def call_outcomes(calls: QuerySet[AICall]) -> dict:
     """Calls by status and by outcome: counts only (campaign statistics, a reporting read)."""
+    return _outcomes(calls, Count("pk"))
+
+
+def campaign_call_outcomes(*, user, campaign) -> dict:
+    """The campaign's calls the user may see, by status and by outcome: counted by the
+    rollup's month rows (crm.rollups) when it can say which calls those are (a user who
+    sees them all), else from the calls."""
+    rows = visible_rollups(AICallRollup, user)
+    if rows is None:
+        return call_outcomes(access.visible(user, Action.READ, campaign.calls.all()))
+    months = rows.filter(campaign_id=campaign.pk, grain=AICallRollup.Grain.MONTH)
+    return _outcomes(months, Sum("calls"))
+
+
+def _outcomes(rows: QuerySet, count) -> dict:
     by_status = list(
-        calls.order_by().values("status").annotate(count=Count("pk")).order_by("-count")
+        rows.order_by().values("status").annotate(count=count).order_by("-count", "status")
     )
     by_outcome = list(
-        calls.exclude(outcome="")
+        rows.exclude(outcome="")
         .order_by()
         .values("outcome")
-        .annotate(count=Count("pk"))
-        .order_by("-count")
+        .annotate(count=count)
+        .order_by("-count", "outcome")
     )
     completed = sum(r["count"] for r in by_status if r["status"] == AICallStatus.COMPLETED)
     return {"by_status": by_status, "by_outcome": by_outcome, "completed": completed}

@@ -194,6 +194,27 @@ def visible(user, action: str, queryset: QuerySet, resource: str | None = None) 
     return queryset.filter(owner_q | granted if granted is not None else owner_q)
 
 
+# `owners_in_scope` of a user who may act on every row of the resource.
+ALL_OWNERS = "all"
+
+
+def owners_in_scope(user, action: str, resource: str):
+    """Whose rows of `resource` the user may act on, when their owners alone say it:
+    ALL_OWNERS, or a list of owner ids (none without a scope). None when object grants
+    add rows one by one: only the rows themselves can tell (summaries kept per owner,
+    crm.rollups, cannot)."""
+    if _has_object_grants(user):
+        return None
+    scope = scope_for(user, action, resource)
+    if scope is None:
+        return []
+    if scope == Scope.ALL:
+        return ALL_OWNERS
+    if scope == Scope.OWN:
+        return [user.pk]
+    return list(team_member_ids(current_membership()))
+
+
 def _has_object_grants(user) -> bool:
     from accounts.models import UserObjectGrant
 

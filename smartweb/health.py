@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from smartweb import backups, outage, replica
+from smartweb import backups, jobs, outage, replica
 
 
 def unavailable(**kwargs) -> JsonResponse:
@@ -41,6 +41,8 @@ def healthz(request):
                 if full
                 else {"status": "ok"}
             )
+            if full:
+                report = _with_failed_jobs(report, jobs.failed_tasks(cursor))
     except DatabaseError:
         return unavailable(headers={"Retry-After": str(outage.RETRY_AFTER_SECONDS)})
     if full:
@@ -56,3 +58,9 @@ def replica_report(report: dict) -> dict:
         report["problems"].append(f"read replica {state['state']}: reporting reads on the primary")
         report["status"] = "degraded"
     return state
+
+
+def _with_failed_jobs(report: dict, failed: list[str]) -> dict:
+    problems = [*report["problems"], *(f"last {name} job failed" for name in failed)]
+    status = "degraded" if problems else report["status"]
+    return {**report, "failed_jobs": failed, "problems": problems, "status": status}

@@ -55,3 +55,18 @@ async def retry_stalled_jobs(timestamp: int) -> int:
         retried += 1
         log.warning("Job %s (%s) of a dead worker is retried.", job.id, job.task_name)
     return retried
+
+
+LAST_FAILED_TASKS = """
+SELECT task_name FROM (
+    SELECT DISTINCT ON (task_name) task_name, status FROM procrastinate_jobs
+     WHERE status IN ('succeeded', 'failed') ORDER BY task_name, id DESC
+) last WHERE status = 'failed' ORDER BY 1
+"""
+
+
+def failed_tasks(cursor) -> list[str]:
+    """Tasks whose last finished job failed (a periodic job that no longer does its work),
+    for /healthz?full=1."""
+    cursor.execute(LAST_FAILED_TASKS)
+    return [name for (name,) in cursor.fetchall()]

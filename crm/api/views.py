@@ -428,7 +428,7 @@ class CampaignViewSet(CRMViewSet):
         return Response(
             {
                 "targets_remaining": access.visible(user, Action.READ, targets).count(),
-                **selectors.call_outcomes(access.visible(user, Action.READ, campaign.calls.all())),
+                **selectors.campaign_call_outcomes(user=user, campaign=campaign),
             }
         )
 

@@ -1,0 +1,116 @@
+"""The largest organization's dashboards, as its admin: at the database and end to end.
+
+    python -m smartweb.devdb run -- .venv/bin/python -m bench.dashboard --scale 100k
+
+Three requests, each captured once through Django (the test client: a logged-in session
+for the admin's sales dashboard page, a real API token for the API): the dashboard page
+(`/admin/crm/salesdashboard/`, its default period), the forecast
+(`/api/v1/opportunities/forecast/`) and the pipeline board's totals
+(`/api/v1/pipelines/<default>/board/`). Measured in turn (`measure.interleaved`):
+
+- each request's data statements together (plumbing left out, `run.captured_sql`) as the
+  runtime role under RLS, each run in its own transaction with the organization context;
+- each whole request through Django, in process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from bench import admin_pages, databases, measure, run
+
+# The tables a dashboard reads: the facts, and the rollups kept from them.
+TABLES = (
+    "crm_opportunity",
+    "crm_aicall",
+    "leads_lead",
+    "crm_opportunityrollup",
+    "crm_leadrollup",
+    "crm_aicallrollup",
+)
+
+
+def requests(params: dict) -> list[tuple[str, str, str, str]]:
+    """(name, the admin's client kind, path, the statements measured: containing this)."""
+    from django.urls import reverse
+
+    dashboard = reverse("admin:crm_salesdashboard_changelist")
+    board = f"/api/v1/pipelines/{params['pipeline']}/board/"
+    return [
+        ("sales dashboard (admin page)", "session", dashboard, ""),
+        ("forecast (API)", "token", "/api/v1/opportunities/forecast/", ""),
+        ("board, its totals (API)", "token", board, "GROUP BY"),
+    ]
+
+
+def measure_dashboards(scale: str, *, iterations: int, seconds: float) -> dict:
+    url = databases.runtime_url(databases.database_name(scale))
+    run._switch_database(url)
+    params = run.discover(url)
+    clients = {
+        "session": admin_pages._logged_in(params["admin"]),
+        "token": run.api_clients(params)["admin"],
+    }
+    listed = requests(params)
+    statements = {
+        name: run.captured_sql(clients[kind], path, TABLES, match=match)
+        for name, kind, path, match in listed
+    }
+    results: dict = {"scale": scale, "slug": params["slug"], "requests": {}}
+    with measure.connect(url) as conn:
+        sql_runs = {
+            name: measure.Statements(
+                conn, statements[name], [str(params["organization"]), params["admin"]]
+            )
+            for name, *_ in listed
+        }
+        runs = {f"{name}: SQL": sql_runs[name] for name, *_ in listed}
+        runs.update(
+            {f"{name}: request": run.api_run(clients[kind], path) for name, kind, path, _ in listed}
+        )
+        timings = measure.interleaved(runs, iterations=iterations, seconds=seconds)
+    for name, *_ in listed:
+        results["requests"][name] = {
+            "statements": len(statements[name]),
+            "rows": sql_runs[name].rows,
+            "sql": timings[f"{name}: SQL"].summary(),
+            "request": timings[f"{name}: request"].summary(),
+        }
+    return results
+
+
+def render(results: dict) -> str:
+    lines = [
+        "| request | statements | SQL p50 / p95 (ms) | request p50 / p95 (ms) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, row in results["requests"].items():
+        lines.append(
+            f"| {name} | {row['statements']} | {row['sql']['p50']:.2f} / {row['sql']['p95']:.2f}"
+            f" | {row['request']['p50']:.1f} / {row['request']['p95']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="100k", help="10k, 100k or 1m (generated first)")
+    parser.add_argument("--iterations", type=int, default=200, help="runs of each")
+    parser.add_argument("--seconds", type=float, default=30, help="at most, for all")
+    args = parser.parse_args(argv)
+    if not databases.generated(databases.database_name(args.scale)):
+        raise SystemExit(f"Generate it first: python -m bench.generate --scale {args.scale}")
+    run._django(databases.runtime_url(databases.database_name(args.scale)))
+    started = time.perf_counter()
+    results = measure_dashboards(args.scale, iterations=args.iterations, seconds=args.seconds)
+    results["machine"] = run.machine()
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(results, indent=2))
+    print(render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
