@@ -73,6 +73,7 @@ def attachments_erase(*, records: dict[str, object]) -> int:
     ids = list(rows.values_list("pk", flat=True))
     if not ids:
         return 0
-    Attachment.history.model.objects.filter(id__in=ids).delete()
     Attachment._base_manager.filter(pk__in=ids).delete()
+    # After the rows: deleting a row writes its last history row.
+    Attachment.history.model.objects.filter(id__in=ids).delete()
     return len(ids)
