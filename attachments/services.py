@@ -58,11 +58,6 @@ def attachment_delete(*, attachment: Attachment, acting_user) -> None:
     attachment.delete()
 
 
-def attachment_open(*, attachment: Attachment):
-    """The stored file, opened for reading."""
-    return files.storage().open(attachment.file, "rb")
-
-
 def attachments_erase(*, records: dict[str, object]) -> int:
     """Delete for good the attachments (and their history) of the given records, field ->
     queryset of record ids; their files go when the erasure commits."""

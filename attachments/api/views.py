@@ -8,7 +8,6 @@ rep's are 404, and a record one sees but may not change is a 403.
 from __future__ import annotations
 
 import django_filters
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, permissions, status, viewsets
@@ -18,6 +17,7 @@ from rest_framework.response import Response
 
 from attachments import content, files, selectors, services
 from attachments.api import serializers as s
+from attachments.downloads import file_response
 from attachments.models import RECORD_RESOURCES, Attachment
 from smartweb.api.errors import TooLarge
 from smartweb.api.filters import FilterSet
@@ -121,19 +121,4 @@ class AttachmentViewSet(
     )
     @action(detail=True, methods=["get"])
     def download(self, request, *args, **kwargs):
-        attachment = self.get_object()
-        response = FileResponse(
-            services.attachment_open(attachment=attachment),
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-        return secured(response)
-
-
-def secured(response):
-    """Headers of every download: never sniffed, never rendered, never cached shared."""
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+        return file_response(self.get_object())
