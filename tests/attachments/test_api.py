@@ -182,3 +182,11 @@ def test_a_trashed_records_files_leave_the_list_with_it(org_a, rep_a, records_a)
         records_a["opportunity"].delete()
         records_a["lead"].delete()
     assert api_client(rep_a, org_a).get(URL).json()["results"] == []
+
+
+def test_a_file_missing_from_the_storage_is_a_404(org_a, rep_a, records_a, media):
+    row = factories.attach(org_a, records_a["lead"])
+    (media / row.file).unlink()
+    response = api_client(rep_a, org_a).get(f"{URL}{row.pk}/download/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
