@@ -28,6 +28,9 @@ from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Left
 from django.utils import timezone
 
+from attachments.models import RECORD_RESOURCES
+from attachments.selectors import record_model
+from attachments.services import attachments_erase
 from compliance.models import ConsentRecord, SubjectRequest
 from compliance.subject import Part, Subject, history_model
 from crm.models import AICall, Contract, Opportunity, Proposal, ProposalLineItem, Task
@@ -252,3 +255,12 @@ def scrub(subject: Subject, identifiers: Identifiers) -> dict[str, dict[str, int
             else 0,
         }
     return counts
+
+
+def remove_attachments(subject: Subject) -> int:
+    """Delete for good every file attached to one of the subject's records, with its
+    history; the files leave the storage when the erasure commits."""
+    records = {
+        name: subject.part(record_model(name)).rows().values("pk") for name in RECORD_RESOURCES
+    }
+    return attachments_erase(records=records)

@@ -190,7 +190,8 @@ def erase_subject(
     """Anonymize the lead's person everywhere, in one transaction; irreversible.
 
     Their emails and phones go on the suppression list (as hashes) first, their calls
-    that have not happened are cancelled, then every row and history row is scrubbed.
+    that have not happened are cancelled, then every row and history row is scrubbed and
+    the files attached to any of their records are deleted (from storage on commit).
     """
     _authorize_subject(acting_user, Action.DELETE, lead)
     subject_request = _request_for(RequestKind.ERASURE, lead, subject_request, acting_user)
@@ -207,6 +208,7 @@ def erase_subject(
     result = {
         "lead_ids": sorted(map(str, subject.lead_ids)),
         "rows": rows,
+        "attachments": erasure.remove_attachments(subject),
         "suppression_entries": suppressed,
         "cancelled_calls": cancelled,
     }

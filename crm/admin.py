@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.models import User
+from attachments.admin import AttachmentsAdminMixin
 from crm import admin_board, admin_forms, admin_steps, selectors, services
 from crm.admin_dashboard import dashboard_view
 from crm.choices import ContractStatus, ProposalStatus, TaskStatus
@@ -261,7 +262,7 @@ class ConvertLeadForm(forms.Form):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(StepsAdminMixin, CRMAdmin):
+class OpportunityAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
     assignee_field = "owner"
     list_display = [
         "name",
@@ -461,7 +462,7 @@ class ProposalForm(forms.ModelForm):
 
 
 @admin.register(Proposal)
-class ProposalAdmin(StepsAdminMixin, CRMAdmin):
+class ProposalAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
     form = ProposalForm
     list_display = ["number", "title", "opportunity", "status", "total", "currency", "valid_until"]
     list_filter = ["status"]
@@ -539,7 +540,7 @@ class ProposalAdmin(StepsAdminMixin, CRMAdmin):
 
 
 @admin.register(Contract)
-class ContractAdmin(StepsAdminMixin, CRMAdmin):
+class ContractAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
     list_display = [
         "number",
         "title",

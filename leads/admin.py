@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from attachments.admin import AttachmentsAdminMixin
 from leads import (
     admin_duplicates,
     admin_forms,
@@ -189,7 +190,7 @@ class CompanyAdminForm(KeepsJSONOriginalsMixin, forms.ModelForm):
 
 
 @admin.register(Company)
-class CompanyAdmin(CompanySearchMixin, LeadsAdmin):
+class CompanyAdmin(AttachmentsAdminMixin, CompanySearchMixin, LeadsAdmin):
     form = CompanyAdminForm
     list_display = ["name", "business_type", "city", "phone", "website_link", "is_customer"]
     list_filter = ["business_type", "size", WebsiteStatusFilter, "is_customer", "country"]
@@ -329,7 +330,7 @@ class StatusForm(forms.Form):
 
 
 @admin.register(Lead)
-class LeadAdmin(LeadHubMixin, LeadSearchMixin, LeadsAdmin):
+class LeadAdmin(AttachmentsAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin):
     form = LeadAdminForm
     assignee_field = "assigned_to"
     list_display = [

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
+from attachments.admin import download_url
 from compliance import services as compliance_services
 from compliance.choices import RequestKind, RequestStatus
 from compliance.models import SubjectRequest
@@ -294,6 +295,8 @@ def timeline_html(entries) -> str:
     def link(entry):
         if entry.obj is None:
             return entry.title
+        if entry.kind == "file":
+            return format_html('<a href="{}">{}</a>', download_url(entry.obj), entry.title)
         model = type(entry.obj)
         if model not in urls:
             meta = model._meta

@@ -1,5 +1,6 @@
 """One lead's timeline, newest first: interactions with their content, tasks, status and
-score changes (from the lead's history), AI calls, opportunities and proposals.
+score changes (from the lead's history), AI calls, opportunities, proposals and the files
+attached to the lead.
 
 The lead is where the sales work around it is seen, so this reads the CRM's rows too.
 One query per kind of row, each bounded to the newest `limit`, whatever the lead holds:
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 
 from django.db.models import Model
 
+from attachments.models import Attachment
+from attachments.selectors import attachments_of
 from crm.models import AICall, Opportunity, Proposal, Task
 from leads.choices import Direction, InteractionType
 from leads.models import Interaction, Lead
@@ -31,7 +34,8 @@ STATUS_NOTE_DELAY = dt.timedelta(seconds=5)
 @dataclass(frozen=True)
 class Entry:
     at: dt.datetime
-    kind: str  # interaction, status, score, created, task, ai_call, opportunity, proposal
+    # interaction, status, score, created, task, ai_call, opportunity, proposal, file
+    kind: str
     title: str
     detail: str = ""
     by: str = ""
@@ -58,6 +62,8 @@ def lead_timeline(*, lead: Lead, user, limit: int = LIMIT) -> list[Entry]:
             _proposal_entry(p)
             for p in _newest(user, Proposal, {"opportunity__lead": lead}, ["created_by"], limit)
         ),
+        # The lead's own files: whoever reads the lead reads them (ADR 0030).
+        *(_file_entry(a) for a in attachments_of(lead).order_by("-created_at")[:limit]),
     ]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
@@ -217,4 +223,15 @@ def _proposal_entry(proposal: Proposal) -> Entry:
         detail=proposal.rejection_reason,
         by=_name(proposal.created_by),
         obj=proposal,
+    )
+
+
+def _file_entry(attachment: Attachment) -> Entry:
+    return Entry(
+        at=attachment.created_at,
+        kind="file",
+        title=f"File: {attachment.original_name}",
+        detail=f"{attachment.content_type}, {attachment.size} bytes",
+        by=_name(attachment.uploaded_by),
+        obj=attachment,
     )

@@ -180,6 +180,10 @@ def _kept_private(model, user) -> Q | None:
 def visible(user, action: str, queryset: QuerySet, resource: str | None = None) -> QuerySet:
     """The rows of `queryset` the user may act on with `action`."""
     model = queryset.model
+    # Rows whose access is their record's, of several kinds (attachments: ADR 0030).
+    records_q = getattr(model, "records_q", None)
+    if records_q is not None:
+        return queryset.filter(records_q(user, action))
     private = _kept_private(model, user)
     if private is not None and user is not None:
         queryset = queryset.filter(private)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "compliance",
     "savedviews",
     "webhooks",
+    "attachments",
 ]
 
 MIDDLEWARE = [
@@ -181,8 +182,31 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# Uploaded files (attachments): the file system under var/media by default, never served
+# at a URL of their own (downloads go through the API's checks). FILE_STORAGE_BACKEND names
+# another Django storage, such as django-storages' S3 backend (`storages.backends.s3.
+# S3Storage`, configured by its AWS_* settings, see docs/guide.md), installed apart.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "var" / "media")
+FILE_STORAGE_BACKEND = env_str(
+    "FILE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+)
+_S3 = FILE_STORAGE_BACKEND == "storages.backends.s3.S3Storage"
+# The largest attachment accepted, in bytes (10 MiB unless set).
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": FILE_STORAGE_BACKEND,
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", ""),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        }
+        if _S3
+        else {"location": MEDIA_ROOT, "base_url": None},
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not (DEBUG or TESTING)
@@ -239,7 +263,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The API speaks JSON; the form parsers serve the browsable API's HTML forms, where an
     # empty field means "not given", which no JSON schema can state.
-    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Attachments are uploaded as multipart/form-data (that endpoint alone).
+    "PARSER_WHITELIST": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Status, type and outcome fields of the CRM and of lead generation have different
     # choices under the same field names: each set gets its own component name.
     "ENUM_NAME_OVERRIDES": {

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts import invitations
 from accounts import services as account_services
 from accounts.models import GroupObjectGrant, IdempotentRequest, Organization, Role
+from attachments.models import Attachment
 from compliance import services as compliance_services
 from compliance.choices import ConsentPurpose, ConsentSource, RequestKind
 from crm import pricing
@@ -119,6 +120,15 @@ def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False)
         crm_services.task_create(acting_user=None, title="Call back", lead=lead)
         saved_view_services.saved_view_create(
             acting_user=None, owner=rep, resource="tasks", name="Open", query={"status": ["open"]}
+        )
+        # The row alone: its file does not matter to the tables' policies.
+        Attachment.objects.create(
+            lead=lead,
+            file=f"attachments/{organization.pk}/populated.txt",
+            original_name="notes.txt",
+            content_type="text/plain",
+            size=1,
+            sha256="0" * 64,
         )
         if trash:
             _fill_trash(organization, name)

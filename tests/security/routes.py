@@ -34,3 +34,9 @@ def tenant_list_routes() -> list[tuple[str, type]]:
 
     walk(get_resolver().url_patterns, "")
     return sorted(((url, cls) for cls, url in found.items()), key=lambda pair: pair[0])
+
+
+def resources_of(cls) -> tuple[str, ...]:
+    """The RBAC resources a viewset's permissions follow: its model's, or for rows that
+    follow their record's (attachments) each kind of record's."""
+    return getattr(cls, "record_resources", None) or (cls().resource,)

@@ -174,12 +174,17 @@ def test_a_nul_character_in_a_query_parameter_is_refused_naming_it(
 
 
 def test_every_view_parses_bodies_with_the_one_json_parser():
+    """Except the attachments' upload, which reads multipart/form-data (its file is
+    checked on its content: attachments.content)."""
+    from rest_framework.parsers import MultiPartParser
+
     from smartweb.api.parsers import JSONParser
 
     for _, path, _ in OPERATIONS:
         match = resolve(PARAMETER.sub(str(uuid.uuid4()), path))
         view = getattr(match.func, "cls", None) or match.func.view_class
-        assert [type(p) for p in view().get_parsers()] == [JSONParser], path
+        expected = MultiPartParser if path.startswith("/api/v1/attachments/") else JSONParser
+        assert [type(p) for p in view().get_parsers()] == [expected], path
 
 
 def test_the_token_endpoint_refuses_hostile_bodies_before_any_sign_in(db):

@@ -1,0 +1,102 @@
+"""The files of a record on its admin page: the list with download links, and an upload
+form for whoever may change the record. Mix `AttachmentsAdminMixin` into a record's model
+admin (before it); the page shows the module through `admin/change_form_steps.html`."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from attachments import content, files, services
+from attachments.downloads import file_response
+from attachments.models import RECORD_RESOURCES
+from attachments.selectors import attachments_of, record_field_of, record_model
+from smartweb import access
+from smartweb.errors import REFUSALS, refusal_message
+from smartweb.rbac import Action
+
+
+def download_url_name(model) -> str:
+    return f"{model._meta.app_label}_{model._meta.model_name}_attachment"
+
+
+def download_url(attachment) -> str:
+    """Where the admin sends the file, through its record's page (read without the
+    record: a timeline links many)."""
+    field = attachment.record_field
+    record_id = getattr(attachment, f"{field}_id")
+    name = download_url_name(record_model(field))
+    return reverse(f"admin:{name}", args=[record_id, attachment.pk])
+
+
+class AttachmentsAdminMixin:
+    def _upload_url_name(self) -> str:
+        return f"{self.model._meta.app_label}_{self.model._meta.model_name}_attach"
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/attachments/",
+                self.admin_site.admin_view(require_POST(self.attach_view)),
+                name=self._upload_url_name(),
+            ),
+            path(
+                "<path:object_id>/attachments/<uuid:attachment_id>/",
+                self.admin_site.admin_view(self.download_view),
+                name=download_url_name(self.model),
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            rows = list(attachments_of(obj)[:100])
+            for row in rows:
+                row.download_url = download_url(row)
+            context["attachments"] = rows
+            resource = RECORD_RESOURCES[record_field_of(obj)]
+            if access.can(request.user, Action.UPDATE, resource, obj=obj):
+                context["attachment_upload_url"] = reverse(
+                    f"admin:{self._upload_url_name()}", args=[obj.pk]
+                )
+                context["attachment_types"] = ", ".join(content.ALLOWED_EXTENSIONS)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _record(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))  # 404 outside the user's reach
+        if obj is None or not self.has_view_permission(request, obj):
+            raise Http404("No such row.")
+        return obj
+
+    def attach_view(self, request, object_id):
+        obj = self._record(request, object_id)
+        upload = request.FILES.get("file")
+        if upload is None:
+            self.message_user(request, "Choose a file to attach.", messages.ERROR)
+        else:
+            try:
+                with transaction.atomic():
+                    services.attachment_create(record=obj, upload=upload, acting_user=request.user)
+            except files.StorageFailed as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            except REFUSALS as exc:
+                if isinstance(exc, PermissionDenied):
+                    raise
+                self.message_user(request, refusal_message(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"“{upload.name}” attached.", messages.SUCCESS)
+        meta = self.model._meta
+        change = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+        return HttpResponseRedirect(f"{change}#attachments")
+
+    def download_view(self, request, object_id, attachment_id):
+        attachment = attachments_of(self._record(request, object_id)).filter(pk=attachment_id)
+        found = attachment.first()
+        if found is None:
+            raise Http404("No such file.")
+        return file_response(found)
