@@ -23,6 +23,8 @@ class Resource(models.TextChoices):
     COMPLIANCE = "compliance"
     # A person's saved list filters; read reaches the views shared within the scope.
     SAVED_VIEWS = "saved_views"
+    # Public lead-capture forms: the organization's configuration, for its admins.
+    LEAD_FORMS = "lead_forms"
 
 
 class Action(models.TextChoices):
@@ -52,6 +54,7 @@ SALES_RESOURCES = (
 )
 ADMIN_RESOURCES = (
     Resource.ORGANIZATIONS,
+    Resource.LEAD_FORMS,
     Resource.USERS,
     Resource.TEAMS,
     Resource.ROLES,
@@ -103,7 +106,11 @@ DEFAULT_ROLES: dict[str, tuple[str, dict]] = {
     "read_only": (
         "Read Only",
         _grants(
-            [r for r in Resource if r not in (Resource.AUDIT_LOGS, Resource.COMPLIANCE)],
+            [
+                r
+                for r in Resource
+                if r not in (Resource.AUDIT_LOGS, Resource.COMPLIANCE, Resource.LEAD_FORMS)
+            ],
             [Action.READ],
             Scope.ALL,
         ),
