@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from compliance.choices import ConsentPurpose, ConsentSource
@@ -274,7 +275,7 @@ def test_concurrent_submissions_take_turns_and_the_limit_holds(settings):
 
 
 def test_the_page_shows_a_standalone_form_that_submits(org_a, form_a):
-    client = APIClient()
+    client = Client()
     page = client.get(f"/forms/{form_a.public_key}/")
     html = page.content.decode()
     assert page.status_code == 200
@@ -292,7 +293,7 @@ def test_the_page_shows_a_standalone_form_that_submits(org_a, form_a):
 
 def test_the_page_shows_field_errors_and_redirects_when_set(org_a):
     form = make_form(org_a, redirect_url="https://acme.test/thanks")
-    client = APIClient()
+    client = Client()
     bad = client.post(f"/forms/{form.public_key}/", {"contact_email": "nope"})
     assert bad.status_code == 400
     assert 'value="nope"' in bad.content.decode()
