@@ -3,10 +3,11 @@
 - `/api/v1/lead-forms/`: the organization's forms, managed by whoever the `lead_forms`
   resource allows (the admin roles); another organization's forms are 404.
 - `POST /api/v1/forms/{public_key}/submit/`: the public endpoint, no authentication
-  (leads.form_intake gives the order of its checks and answers). JSON or form-encoded;
-  the answer is the same whether the person was new, known or suppressed, and when the
-  honeypot was filled. CORS: a browser on one of the form's allowed origins (any, when it
-  lists none) may post and read the answer.
+  (leads.form_intake gives the order of its checks and answers). JSON (a browser's
+  form posts to the page, leads.form_pages); the answer is the same whether the person
+  was new, known or suppressed, and when the honeypot was filled. CORS: a browser on
+  one of the form's allowed origins (any, when it lists none) may post and read the
+  answer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -102,7 +102,8 @@ def cors_headers(request, form: LeadForm | None) -> dict[str, str]:
 class LeadFormSubmitView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser, FormParser]
+    # JSON like the rest of the API; a browser's form posts to the page (leads.form_pages).
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=form_intake.SubmissionSerializer,
@@ -154,6 +155,8 @@ class LeadFormSubmitView(APIView):
 def _payload(request) -> dict:
     try:
         data = request.data
+    except exceptions.ValidationError as exc:  # nesting or NUL: the parser names where
+        raise ValidationError(exc.detail) from exc
     except (exceptions.ParseError, exceptions.UnsupportedMediaType) as exc:
         raise ValidationError({"non_field_errors": [str(exc.detail)]}) from exc
     if not isinstance(data, dict):
