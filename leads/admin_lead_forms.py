@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.urls import reverse
 
 from compliance.choices import ConsentPurpose
@@ -51,6 +52,7 @@ class LeadFormAdmin(TenantOwnedModelAdmin):
     list_filter = ["is_active", "assignment"]
     search_fields = ["name"]
     readonly_fields = ["public_key"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fields = [
         "name",
         "is_active",

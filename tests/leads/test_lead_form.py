@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.db import connection
 from django.test import Client
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from compliance.choices import ConsentPurpose, ConsentSource
@@ -343,3 +344,40 @@ def test_another_organizations_form_is_404(org_a, org_b, admin_b, form_a):
     assert client.get(f"/api/v1/lead-forms/{form_a.pk}/").status_code == 404
     assert client.patch(f"/api/v1/lead-forms/{form_a.pk}/", {"name": "X"}).status_code == 404
     assert client.get("/api/v1/lead-forms/").json()["results"] == []
+
+
+# --- the back office ---------------------------------------------------------------------
+
+
+def test_an_admin_sets_a_form_up_in_the_back_office_and_copies_its_snippet(
+    client, org_a, admin_a, form_a
+):
+    client.force_login(admin_a)
+    page = client.get(reverse("admin:leads_leadform_change", args=[form_a.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f"/forms/{form_a.public_key}/" in html and "&lt;iframe" in html
+    added = client.post(
+        reverse("admin:leads_leadform_add"),
+        {
+            "name": "Quote request",
+            "is_active": "on",
+            "required_fields": ["contact_phone"],
+            "consent_purposes": ["contact"],
+            "assignment": "round_robin",
+            "success_message": "Thanks",
+            "allowed_origins": "https://acme.test",
+        },
+    )
+    assert added.status_code == 302, added.content[:2000]
+    with tenant_context(org_a):
+        form = LeadForm.objects.get(name="Quote request")
+    assert (form.required_fields, form.allowed_origins) == (
+        ["contact_phone"],
+        ["https://acme.test"],
+    )
+
+
+def test_a_rep_has_no_forms_page(client, rep_a, form_a):
+    client.force_login(rep_a)
+    assert client.get(reverse("admin:leads_leadform_changelist")).status_code == 403
