@@ -36,6 +36,7 @@ def _setup() -> None:
     from django.conf import settings
 
     settings.LEAD_FORM_KEY_LIMIT = settings.LEAD_FORM_ADDRESS_LIMIT = 10**9
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
 
 
 def _form():
@@ -76,6 +77,7 @@ def _post(client, key: str, n: int) -> float:
         f"/api/v1/forms/{key}/submit/",
         body,
         content_type="application/json",
+        secure=True,
         REMOTE_ADDR=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}",
     )
     assert response.status_code == 201, response.content
