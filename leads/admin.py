@@ -682,3 +682,6 @@ class TagAdmin(LeadsAdmin):
             services.tag_restore(tag=tag, acting_user=request.user)
             restored += 1
         self.message_user(request, f"Restored {restored} tag(s).", messages.SUCCESS)
+
+
+from leads import admin_lead_forms  # noqa: E402,F401  (registers the forms page)

@@ -54,6 +54,7 @@ class LeadSource(models.TextChoices):
     CAMPAIGN = "campaign"
     EVENT = "event"
     IMPORT = "import", "CSV import"
+    WEB_FORM = "web_form", "Web form"
     OTHER = "other"
 
 
@@ -87,3 +88,21 @@ class Outcome(models.TextChoices):
 
 
 POSITIVE_OUTCOMES = (Outcome.INTERESTED, Outcome.CALLBACK_REQUESTED, Outcome.MEETING_BOOKED)
+
+
+class FormField(models.TextChoices):
+    """The fields a lead-capture form offers (leads.lead_forms), each may be required."""
+
+    CONTACT_NAME = "contact_name", "Name"
+    CONTACT_EMAIL = "contact_email", "Email"
+    CONTACT_PHONE = "contact_phone", "Phone"
+    COMPANY_NAME = "company_name", "Company"
+    WEBSITE = "website"
+    CITY = "city"
+    MESSAGE = "message"
+    CONSENT = "consent", "Consent box ticked"
+
+
+class FormAssignment(models.TextChoices):
+    ROUND_ROBIN = "round_robin", "Round robin among the sales reps"
+    UNASSIGNED = "unassigned", "Leave unassigned"

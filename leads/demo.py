@@ -14,24 +14,27 @@ import re
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from leads import scoring, services
+from compliance.choices import ConsentPurpose
+from leads import lead_forms, scoring, services
 from leads.choices import (
     POSITIVE_OUTCOMES,
     BusinessType,
     CompanySize,
     Direction,
+    FormField,
     InteractionType,
     LeadSource,
     LeadStatus,
     Outcome,
     WebsiteStatus,
 )
-from leads.models import Company, Interaction, Lead, LeadTag, Tag
+from leads.models import Company, Interaction, Lead, LeadForm, LeadTag, Tag
 from leads.normalize import normalize_phone, website_domain
 from leads.selectors import CONTACT_TYPES
 
 COMPANIES_PER_ORGANIZATION = 250
 DEMO_KEY = "demo_key"
+DEMO_FORM = "Website enquiry"
 
 TRADES = {
     BusinessType.PLUMBER: ["Plumbing", "Plumbing & Heating", "Drains"],
@@ -87,6 +90,7 @@ def load_demo(*, organization, users: dict) -> None:
         )
     )
     tags = _tags(organization)
+    _lead_form()
     weights = scoring.weights_for(services.organization_settings(organization.pk))
     now = timezone.now().replace(microsecond=0)
     owners = [users.get("rep")] * 2 + [users.get("manager"), None]
@@ -113,6 +117,21 @@ def load_demo(*, organization, users: dict) -> None:
     bulk_create_with_history(leads, Lead, batch_size=500, default_user=user)
     bulk_create_with_history(interactions, Interaction, batch_size=1000, default_user=user)
     bulk_create_with_history(lead_tags, LeadTag, batch_size=1000, default_user=user)
+
+
+def _lead_form() -> None:
+    """The organization's website enquiry form (leads.lead_forms), once."""
+    if not LeadForm.all_objects.filter(name=DEMO_FORM).exists():
+        lead_forms.lead_form_create(
+            acting_user=None,
+            data={
+                "name": DEMO_FORM,
+                "title": "Tell us about your business",
+                "consent_text": "I agree to be contacted about a new website.",
+                "consent_purposes": [ConsentPurpose.CONTACT],
+                "required_fields": [FormField.CONTACT_EMAIL],
+            },
+        )
 
 
 def _tags(organization) -> dict[str, Tag]:

@@ -11,7 +11,10 @@ the organization's vocabulary and are visible to whoever may read leads.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -20,10 +23,13 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from compliance.choices import ConsentPurpose
 from leads.choices import (
     BusinessType,
     CompanySize,
     Direction,
+    FormAssignment,
+    FormField,
     InteractionType,
     LeadSource,
     LeadStatus,
@@ -436,3 +442,72 @@ class LeadEnrichment(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.fetched_at:%Y-%m-%d}"
+
+
+def new_public_key() -> str:
+    """192 random bits, URL-safe: the key is public, but it cannot be guessed."""
+    return secrets.token_urlsafe(24)
+
+
+class LeadForm(TenantOwnedModel):
+    """A public lead-capture form of the organization (leads.lead_forms): anyone with its
+    key may submit it; each submission becomes (or updates) a lead with source web_form.
+
+    `last_assigned_to` is the round-robin state: the next new lead goes to the rep after
+    them. It is written under the form's row lock, without a history row (a pointer)."""
+
+    rbac_resource = Resource.LEAD_FORMS
+
+    public_key = models.CharField(max_length=64, default=new_public_key, editable=False)
+    name = models.CharField(max_length=120)
+    is_active = models.BooleanField(default=True)
+    title = models.CharField(max_length=200, blank=True, help_text="Heading of the form page.")
+    consent_text = models.TextField(
+        blank=True, help_text="The statement beside the consent box, stored as evidence."
+    )
+    consent_purposes = ArrayField(
+        models.CharField(max_length=20, choices=ConsentPurpose.choices),
+        default=list,
+        blank=True,
+        help_text="What a ticked consent box grants.",
+    )
+    required_fields = ArrayField(
+        models.CharField(max_length=20, choices=FormField.choices),
+        default=list,
+        blank=True,
+        help_text="Fields a submission must fill (an email or a phone is always needed).",
+    )
+    assignment = models.CharField(
+        max_length=20, choices=FormAssignment.choices, default=FormAssignment.ROUND_ROBIN
+    )
+    last_assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    success_message = models.CharField(
+        max_length=500, default="Thank you, we will be in touch shortly."
+    )
+    redirect_url = models.URLField(
+        max_length=500, blank=True, help_text="Where the page sends the visitor afterwards."
+    )
+    allowed_origins = ArrayField(
+        models.CharField(max_length=200),
+        default=list,
+        blank=True,
+        help_text="Sites that may post or embed the form (https://example.com); none: any.",
+    )
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["name"]
+        constraints = [
+            # Global: the public endpoint finds the form (and its organization) by key.
+            models.UniqueConstraint(fields=["public_key"], name="leadform_public_key_unique"),
+            _choice_check("assignment", FormAssignment),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -256,3 +256,24 @@ def active_unique(*fields: str, name: str) -> models.UniqueConstraint:
     return models.UniqueConstraint(
         fields=list(fields), condition=Q(deleted_at__isnull=True), name=name
     )
+
+
+class RateWindow(models.Model):
+    """Hits of one rate-limit bucket in one fixed window (smartweb.rate_limit).
+
+    Not tenant data: a limit is checked before any organization is known. The bucket is
+    a digest of what is limited (an address, a form), so no address is stored."""
+
+    id = models.BigAutoField(primary_key=True)
+    bucket = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bucket", "window_start"], name="ratewindow_unique")
+        ]
+        indexes = [models.Index(fields=["window_start"], name="ratewindow_start")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket[:12]} {self.window_start:%H:%M:%S} {self.hits}"

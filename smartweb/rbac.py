@@ -25,6 +25,8 @@ class Resource(models.TextChoices):
     SAVED_VIEWS = "saved_views"
     # Outbound webhook endpoints and their delivery log: the organization admins' alone.
     WEBHOOKS = "webhooks"
+    # Public lead-capture forms: the organization's configuration, for its admins.
+    LEAD_FORMS = "lead_forms"
 
 
 class Action(models.TextChoices):
@@ -54,6 +56,7 @@ SALES_RESOURCES = (
 )
 ADMIN_RESOURCES = (
     Resource.ORGANIZATIONS,
+    Resource.LEAD_FORMS,
     Resource.USERS,
     Resource.TEAMS,
     Resource.ROLES,
@@ -108,7 +111,13 @@ DEFAULT_ROLES: dict[str, tuple[str, dict]] = {
             [
                 r
                 for r in Resource
-                if r not in (Resource.AUDIT_LOGS, Resource.COMPLIANCE, Resource.WEBHOOKS)
+                if r
+                not in (
+                    Resource.AUDIT_LOGS,
+                    Resource.COMPLIANCE,
+                    Resource.WEBHOOKS,
+                    Resource.LEAD_FORMS,
+                )
             ],
             [Action.READ],
             Scope.ALL,

@@ -329,6 +329,13 @@ LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 # An address an account signed in from within this many days is one of its usual ones.
 LOGIN_USUAL_ADDRESS_DAYS = env_int("LOGIN_USUAL_ADDRESS_DAYS", 90)
 
+# Public lead-capture forms (leads.lead_forms): submissions per window from one client
+# address (all forms) and to one form (all addresses), and the largest body accepted.
+LEAD_FORM_RATE_WINDOW_SECONDS = env_int("LEAD_FORM_RATE_WINDOW_SECONDS", 60)
+LEAD_FORM_ADDRESS_LIMIT = env_int("LEAD_FORM_ADDRESS_LIMIT", 10)
+LEAD_FORM_KEY_LIMIT = env_int("LEAD_FORM_KEY_LIMIT", 120)
+LEAD_FORM_MAX_BODY_BYTES = env_int("LEAD_FORM_MAX_BODY_BYTES", 16 * 1024)
+
 # Invitation emails: printed on the console in development, SMTP (EMAIL_HOST…) otherwise.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.views import invitation_accept
+from leads.form_pages import lead_form_page
 from smartweb.health import healthz
 
 # A database outage is a 503 (JSON under /api/ and /healthz), not an HTML 500.
@@ -15,6 +16,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("invitations/<str:token>/", invitation_accept, name="invitation-accept"),
+    path("forms/<str:public_key>/", lead_form_page, name="lead-form-page"),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("leads.api.urls")),
     path("api/v1/", include("crm.api.urls")),

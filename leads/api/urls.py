@@ -1,4 +1,6 @@
-from leads.api import views
+from django.urls import path
+
+from leads.api import lead_forms, views
 from smartweb.api.routers import Router
 
 router = Router()
@@ -8,5 +10,13 @@ router.register("leads", views.LeadViewSet, basename="lead")
 router.register("interactions", views.InteractionViewSet, basename="interaction")
 router.register("tags", views.TagViewSet, basename="tag")
 router.register("enrichments", views.EnrichmentViewSet, basename="enrichment")
+router.register("lead-forms", lead_forms.LeadFormViewSet, basename="leadform")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path(
+        "forms/<str:public_key>/submit/",
+        lead_forms.LeadFormSubmitView.as_view(),
+        name="lead-form-submit",
+    ),
+]

@@ -21,6 +21,7 @@ from crm import pricing
 from crm import services as crm_services
 from crm.choices import AICallStatus
 from crm.models import AICall
+from leads import lead_forms
 from leads import services as lead_services
 from leads.choices import LeadStatus
 from savedviews import services as saved_view_services
@@ -60,6 +61,7 @@ def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False)
             expires_at=timezone.now() + dt.timedelta(hours=1),
         )
         tag = lead_services.tag_create(acting_user=None, data={"name": f"{name} tag"})
+        lead_forms.lead_form_create(acting_user=None, data={"name": f"{name} form"})
         lead, erased = (
             lead_services.lead_create(
                 acting_user=None,

@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Organization
 from accounts.services import role_create
-from leads.models import Lead
+from leads.models import Lead, LeadForm
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.crm.factories import signed_headers, webhook_secret
@@ -36,6 +36,7 @@ pytestmark = pytest.mark.django_db
 PARAMETER = re.compile(r"\{[^}]+\}")
 WEBHOOK = "/api/v1/webhooks/ai-calls/"
 TOKEN = "/api/v1/auth/token/"
+FORM_SUBMIT = "/api/v1/forms/{public_key}/submit/"
 
 
 def _operations() -> list[tuple[str, str, dict]]:
@@ -112,6 +113,9 @@ def _filled(client, path: str, organization) -> str:
 def _send(client, method: str, path: str, body: bytes, organization, **extra):
     if path == WEBHOOK:
         extra.update(signed_headers(organization, webhook_secret(organization), body))
+    if path == FORM_SUBMIT:  # public: the key is not listed, the demo's form has one
+        with tenant_context(organization):
+            path = path.replace("{public_key}", LeadForm.objects.first().public_key)
     return client.generic(
         method, _filled(client, path, organization), body, content_type="application/json", **extra
     )
@@ -126,7 +130,8 @@ def _error(response, status: int) -> dict:
 
 
 @pytest.mark.parametrize("method, path", WITH_BODY)
-def test_a_deeply_nested_body_is_refused(method, path, demo, platform_admin):
+def test_a_deeply_nested_body_is_refused(method, path, demo, platform_admin, settings):
+    settings.LEAD_FORM_MAX_BODY_BYTES = 100_000  # the public form's own limit is lower
     client = factories.api_client(platform_admin, demo)
     response = _send(client, method, path, b"[" * 50_000, demo)
     error = _error(response, 400)
