@@ -908,6 +908,8 @@ def leads_merge(*, primary: Lead, duplicates: Sequence[Lead], acting_user: User 
     primary = locked.pop(primary.pk)
     for duplicate in locked.values():
         access.require(acting_user, Action.DELETE, Resource.LEADS, duplicate)
+    _refuse_second_open_deal([primary, *locked.values()])
+    for duplicate in locked.values():
         _merge_one(primary, duplicate, acting_user)
     primary.save()
     primary.company.save()
@@ -922,6 +924,23 @@ def leads_merge(*, primary: Lead, duplicates: Sequence[Lead], acting_user: User 
         ai_analysis={},
     )
     return _rescore(primary)
+
+
+def _refuse_second_open_deal(leads: Sequence[Lead]) -> None:
+    """A lead has at most one open opportunity (crm): leads that have one each cannot be
+    merged until all but one are closed, or the constraint would stop the merge half-way."""
+    from crm.choices import OpportunityStatus
+
+    with_open = [
+        lead for lead in leads if lead.opportunities.filter(status=OpportunityStatus.OPEN).exists()
+    ]
+    if len(with_open) > 1:
+        raise ValidationError(
+            {
+                "duplicates": "Each of these leads has an open opportunity, and a lead keeps "
+                "one: win, lose or delete all but one first."
+            }
+        )
 
 
 def _merge_one(primary: Lead, duplicate: Lead, acting_user: User | None) -> None:

@@ -294,3 +294,16 @@ def test_rescore_all_writes_history_only_for_changes(org_a):
             "value"
         ] == pytest.approx(0.35)
         assert leads[1].history.count() == 2
+
+
+def test_two_leads_with_an_open_deal_each_are_not_merged(org_a, admin_a):
+    from crm.models import Opportunity
+    from tests.crm import factories as crm_factories
+
+    first = crm_factories.opportunity(org_a).lead
+    second = crm_factories.opportunity(org_a).lead
+    with acting_as(org_a, admin_a), pytest.raises(ValidationError, match="open opportunity"):
+        services.leads_merge(primary=first, duplicates=[second], acting_user=admin_a)
+    with tenant_context(org_a):
+        assert Lead.objects.filter(pk__in=[first.pk, second.pk]).count() == 2
+        assert Opportunity.objects.filter(lead=second).count() == 1
