@@ -15,10 +15,7 @@ data. The database is the one `bench.generate` made for the scale.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
-import time
 from collections.abc import Callable
 
 from bench import databases, measure, run
@@ -138,21 +135,9 @@ def render(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="100k", help="10k, 100k or 1m (generated first)")
-    parser.add_argument("--iterations", type=int, default=200, help="requests of each page")
-    parser.add_argument("--seconds", type=float, default=30, help="at most, for all pages")
-    args = parser.parse_args(argv)
-    if not databases.generated(databases.database_name(args.scale)):
-        raise SystemExit(f"Generate it first: python -m bench.generate --scale {args.scale}")
-    run._django(databases.runtime_url(databases.database_name(args.scale)))
-    started = time.perf_counter()
-    results = measure_pages(args.scale, iterations=args.iterations, seconds=args.seconds)
-    results["machine"] = run.machine()
-    results["seconds"] = round(time.perf_counter() - started, 1)
-    print(json.dumps(results, indent=2))
-    print(render(results))
-    return 0
+    return run.page_bench(
+        argv, description=__doc__.splitlines()[0], measure=measure_pages, render=render
+    )
 
 
 if __name__ == "__main__":

@@ -15,10 +15,6 @@ for the admin's sales dashboard page, a real API token for the API): the dashboa
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
-
 from bench import admin_pages, databases, measure, run
 
 # The tables a dashboard reads: the facts, and the rollups kept from them.
@@ -95,21 +91,9 @@ def render(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="100k", help="10k, 100k or 1m (generated first)")
-    parser.add_argument("--iterations", type=int, default=200, help="runs of each")
-    parser.add_argument("--seconds", type=float, default=30, help="at most, for all")
-    args = parser.parse_args(argv)
-    if not databases.generated(databases.database_name(args.scale)):
-        raise SystemExit(f"Generate it first: python -m bench.generate --scale {args.scale}")
-    run._django(databases.runtime_url(databases.database_name(args.scale)))
-    started = time.perf_counter()
-    results = measure_dashboards(args.scale, iterations=args.iterations, seconds=args.seconds)
-    results["machine"] = run.machine()
-    results["seconds"] = round(time.perf_counter() - started, 1)
-    print(json.dumps(results, indent=2))
-    print(render(results))
-    return 0
+    return run.page_bench(
+        argv, description=__doc__.splitlines()[0], measure=measure_dashboards, render=render
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +187,27 @@ CASES = (
         25,
     ),
 )
+
+
+def page_bench(argv, *, description: str, measure, render) -> int:
+    """The command line of a bench that times pages of a generated database (bench.
+    admin_pages, bench.dashboard): `measure(scale, iterations=, seconds=)` -> results,
+    printed as JSON and as the `render`ed table."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--scale", default="100k", help="10k, 100k or 1m (generated first)")
+    parser.add_argument("--iterations", type=int, default=200, help="requests of each")
+    parser.add_argument("--seconds", type=float, default=30, help="at most, for all")
+    args = parser.parse_args(argv)
+    if not databases.generated(databases.database_name(args.scale)):
+        raise SystemExit(f"Generate it first: python -m bench.generate --scale {args.scale}")
+    _django(databases.runtime_url(databases.database_name(args.scale)))
+    started = time.perf_counter()
+    results = measure(args.scale, iterations=args.iterations, seconds=args.seconds)
+    results["machine"] = machine()
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(results, indent=2))
+    print(render(results))
+    return 0
 
 
 def _django(url: str) -> None:
