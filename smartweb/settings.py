@@ -276,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "InteractionOutcomeEnum": "leads.choices.Outcome",
         "LeadSourceEnum": "leads.choices.LeadSource",
         "ConsentSourceEnum": "compliance.choices.ConsentSource",
+        "ConsentPurposeEnum": "compliance.choices.ConsentPurpose",
         "SubjectRequestStatusEnum": "compliance.choices.RequestStatus",
         "SavedViewResourceEnum": "savedviews.models.ViewResource",
         **{

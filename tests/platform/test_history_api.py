@@ -10,6 +10,7 @@ from accounts.models import Role
 from compliance import services as compliance_services
 from compliance.choices import RequestKind
 from crm.api.urls import router as crm_router
+from leads import lead_forms
 from leads.api.urls import router as leads_router
 from smartweb.api.history import has_history
 from smartweb.tenancy.context import tenant_context
@@ -49,6 +50,7 @@ def scene(org_a, org_b, team_a):
     build_person(org_a, first="Hester", last="Pumphrey", phone="07700900456")
     with tenant_context(org_a):
         Role.objects.create(name="Nothing", slug="nothing")
+        lead_forms.lead_form_create(acting_user=None, data={"name": "Website enquiries"})
     return factories.make_member(org_a, "nothing")
 
 

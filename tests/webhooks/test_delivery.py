@@ -76,7 +76,10 @@ def test_an_event_of_a_rolled_back_transaction_is_never_sent(receiver):
     # The commit queued one drain (the rolled-back transaction queued nothing); the
     # worker runs it and the receiver gets the committed lead alone.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT task_name FROM procrastinate_jobs WHERE status = 'todo'")
+        cursor.execute(
+            "SELECT task_name FROM procrastinate_jobs WHERE status = 'todo' AND queue_name = %s",
+            [jobs.QUEUE],
+        )
         assert cursor.fetchall() == [("webhooks.deliver",)]
     run_worker()
     assert [e["data"]["lead"]["id"] for e in receiver.events()] == [str(kept.pk)]
@@ -92,7 +95,9 @@ def test_a_transaction_of_many_events_queues_one_drain(receiver):
         for n in range(3):
             make_lead(organization, contact_name=f"Imported {n}")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM procrastinate_jobs")
+        cursor.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s", [jobs.QUEUE]
+        )
         assert cursor.fetchone() == (1,)
     run_worker()
     assert len(receiver.requests) == 3
