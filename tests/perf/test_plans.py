@@ -29,11 +29,12 @@ INTENDED = {
     # A stage or pipeline determines the organization (dependency statistics, crm 0006),
     # so at this size the planner may also read the foreign key's own index.
     "pipeline_board": {"crm_opp_board_stage_top", "crm_opportunity_stage_id"},
-    # The board's totals and the dashboard read the maintained rollups (crm.rollups).
-    "board_totals": {"crm_opportunityrollup_key"},
+    # The board's totals and the dashboard read the maintained rollups (crm.rollups), by
+    # an organization-first index: their key, or at this size the organization's own.
+    "board_totals": {"crm_opportunityrollup_key", "crm_opportunityrollup_organization_id"},
     # At this size the planner may sort the few open ones read by the other partial index.
     "top_opportunities": {"crm_opp_open_weighted", "crm_opp_open_close_date"},
-    "dashboard": {"crm_opportunityrollup_key"},
+    "dashboard": {"crm_opportunityrollup_key", "crm_opportunityrollup_organization_id"},
     # owned through a parent: the owner's leads or deals by an organization-first index
     "rep_ai_calls": {"lead_org_assignee"},
     "rep_proposals": {"crm_opp_org_owner"},
