@@ -74,7 +74,8 @@ def test_answers_with_stored_blanks_and_nulls_keep_to_the_schema(schema, org_a, 
 
 
 def test_task_lists_answer_pages_of_whole_tasks(schema, org_a, rep_a):
-    crm.task(org_a, assigned_to=rep_a, due_at=timezone.now() - dt.timedelta(hours=1))
+    # Overdue and due today at any hour of the day (an hour ago is yesterday after midnight).
+    crm.task(org_a, assigned_to=rep_a, due_at=timezone.now() - dt.timedelta(seconds=1))
     client = api_client(rep_a, org_a)
     for name in ("mine", "overdue", "due-today"):
         response = client.get(f"/api/v1/tasks/{name}/")
