@@ -62,7 +62,9 @@ class LeadFormWriteSerializer(ModelSerializer):
     class Meta:
         model = LeadForm
         fields = WRITABLE
-        extra_kwargs = {"name": {"required": True}}
+        # A longer URL could pass the schema's `uri` form with a host name over the 253
+        # characters Django's URL validator allows.
+        extra_kwargs = {"name": {"required": True}, "redirect_url": {"max_length": 255}}
 
 
 class LeadFormViewSet(ServiceModelViewSet):

@@ -38,10 +38,10 @@ READ_FROM_PARAMETER = OpenApiParameter(
     type=OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
     required=False,
-    enum=["replica"],
     description=(
         "`replica`: the list may come from the read replica, a few seconds behind at most;"
-        " the response's X-Read-From says where it came from."
+        " the response's X-Read-From says where it came from. Any other value (or none)"
+        " reads the primary."
     ),
 )
 
