@@ -147,6 +147,37 @@ def audit_login_event(
         )
 
 
+def refuse_if_locked(
+    request, *, email: str, user: User | None, requested=None, details: dict | None = None
+) -> None:
+    """Raise (and audit) `LoginLocked` while the email, the address or the pair is
+    locked: for a password and for a second factor's code alike."""
+    locked = lock_status(email, client_ip(request))
+    if locked is not None:
+        audit_login_event(
+            AuditAction.LOGIN_LOCKED,
+            request=request,
+            email=email,
+            user=user,
+            requested=requested,
+            details={"reason": locked.reason, "retry_after": locked.retry_after, **(details or {})},
+        )
+        raise locked
+
+
+def count_failure(request, *, email: str, user: User | None, requested=None, details: dict) -> None:
+    """A failed password or code: counted towards the locks, and audited."""
+    record_attempt(email, client_ip(request), success=False)
+    audit_login_event(
+        AuditAction.LOGIN_FAILED,
+        request=request,
+        email=email,
+        user=user,
+        requested=requested,
+        details=details,
+    )
+
+
 def check_credentials(
     request, *, email: str, password: str, organization: str | None = None
 ) -> User | None:
@@ -156,25 +187,12 @@ def check_credentials(
     `organization` (id or slug) only chooses where the events are audited.
     """
     email = (email or "").strip().lower()
-    ip = client_ip(request)
     known = User.objects.filter(email__iexact=email).first()
-    locked = lock_status(email, ip)
-    if locked is not None:
-        audit_login_event(
-            AuditAction.LOGIN_LOCKED,
-            request=request,
-            email=email,
-            user=known,
-            requested=organization,
-            details={"reason": locked.reason, "retry_after": locked.retry_after},
-        )
-        raise locked
+    refuse_if_locked(request, email=email, user=known, requested=organization)
     user = authenticate(request, username=email, password=password)
     if user is None:
-        record_attempt(email, ip, success=False)
-        audit_login_event(
-            AuditAction.LOGIN_FAILED,
-            request=request,
+        count_failure(
+            request,
             email=email,
             user=known,
             requested=organization,

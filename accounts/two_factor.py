@@ -16,10 +16,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import login_guard
-from accounts.audit import AuditAction
 from accounts.models import Membership, User
 from accounts.tenancy import user_memberships
-from smartweb.origin import client_ip
 from smartweb.tenancy.context import tenant_context, user_context
 
 ADMIN_ROLE = "org_admin"
@@ -66,36 +64,22 @@ def needed_at_sign_in(user: User) -> bool:
     return is_enrolled(user) or required_for(user)
 
 
+def _normalized(code: str | None) -> str:
+    """A code as typed: spaces (an app may show "123 456") removed."""
+    return "".join((code or "").split())
+
+
 def verify(request, user: User, code: str):
     """The device that accepts `code` (TOTP or a recovery code), or None: a counted,
     audited failure. Raises `login_guard.LoginLocked` while the sign-in is locked."""
     email = user.email.lower()
-    ip = client_ip(request)
-    locked = login_guard.lock_status(email, ip)
-    if locked is not None:
-        login_guard.audit_login_event(
-            AuditAction.LOGIN_LOCKED,
-            request=request,
-            email=email,
-            user=user,
-            requested=None,
-            details={"reason": locked.reason, "retry_after": locked.retry_after, "factor": "otp"},
-        )
-        raise locked
-    code = "".join((code or "").split())
+    login_guard.refuse_if_locked(request, email=email, user=user, details={"factor": "otp"})
+    code = _normalized(code)
     with transaction.atomic():
         for device in [totp_device(user), StaticDevice.objects.filter(user=user).first()]:
             if device is not None and code and device.verify_token(code):
                 return device
-    login_guard.record_attempt(email, ip, success=False)
-    login_guard.audit_login_event(
-        AuditAction.LOGIN_FAILED,
-        request=request,
-        email=email,
-        user=user,
-        requested=None,
-        details={"factor": "otp"},
-    )
+    login_guard.count_failure(request, email=email, user=user, details={"factor": "otp"})
     return None
 
 
@@ -114,7 +98,7 @@ def confirm_enrolment(user: User, code: str) -> list[str] | None:
     """Confirm the pending authenticator with a code from it; returns the new recovery
     codes (shown once), or None when the code is wrong."""
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
-    if device is None or not device.verify_token("".join((code or "").split())):
+    if device is None or not device.verify_token(_normalized(code)):
         return None
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
