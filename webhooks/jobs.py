@@ -4,7 +4,9 @@
   emitted events commits (one waiting job per organization), and again while work is
   left;
 - `sweep`: every minute, queues `deliver` for each organization with deliveries due
-  (retries coming due, and events whose queueing was lost with a crash).
+  (retries coming due, and events whose queueing was lost with a crash);
+- `purge_log`: every night, the events finished for WEBHOOK_LOG_DAYS, with their
+  deliveries and attempts (`log_retention`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from accounts.models import Organization
 from smartweb.jobs import job_connection
 from smartweb.tenancy.context import tenant_context
-from webhooks import delivery
+from webhooks import delivery, log_retention
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +58,17 @@ def sweep(context, timestamp: int) -> int:
                 defer_delivery(organization_id=organization_id)
                 queued += 1
     return queued
+
+
+@app.periodic(cron="40 3 * * *")
+@app.task(
+    name="webhooks.purge_log", queue=QUEUE, queueing_lock="webhooks.purge_log", pass_context=True
+)
+def purge_log(context, timestamp: int) -> int:
+    deleted = 0
+    with job_connection(context):
+        for organization_id in Organization.objects.values_list("pk", flat=True):
+            with tenant_context(organization_id):
+                deleted += log_retention.purge_log()
+    log.info("Purged %d finished webhook events.", deleted)
+    return deleted
