@@ -38,12 +38,20 @@ class AttachmentsAdminMixin:
     def _upload_url_name(self) -> str:
         return f"{self.model._meta.app_label}_{self.model._meta.model_name}_attach"
 
+    def _remove_url_name(self) -> str:
+        return f"{self.model._meta.app_label}_{self.model._meta.model_name}_detach"
+
     def get_urls(self):
         return [
             path(
                 "<path:object_id>/attachments/",
                 self.admin_site.admin_view(require_POST(self.attach_view)),
                 name=self._upload_url_name(),
+            ),
+            path(
+                "<path:object_id>/attachments/<uuid:attachment_id>/remove/",
+                self.admin_site.admin_view(require_POST(self.remove_view)),
+                name=self._remove_url_name(),
             ),
             path(
                 "<path:object_id>/attachments/<uuid:attachment_id>/",
@@ -56,11 +64,16 @@ class AttachmentsAdminMixin:
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None:
             rows = list(attachments_of(obj)[:100])
+            resource = RECORD_RESOURCES[record_field_of(obj)]
+            may_change = access.can(request.user, Action.UPDATE, resource, obj=obj)
             for row in rows:
                 row.download_url = download_url(row)
+                if may_change:
+                    row.remove_url = reverse(
+                        f"admin:{self._remove_url_name()}", args=[obj.pk, row.pk]
+                    )
             context["attachments"] = rows
-            resource = RECORD_RESOURCES[record_field_of(obj)]
-            if access.can(request.user, Action.UPDATE, resource, obj=obj):
+            if may_change:
                 context["attachment_upload_url"] = reverse(
                     f"admin:{self._upload_url_name()}", args=[obj.pk]
                 )
@@ -90,13 +103,26 @@ class AttachmentsAdminMixin:
                 self.message_user(request, refusal_message(exc), messages.ERROR)
             else:
                 self.message_user(request, f"“{upload.name}” attached.", messages.SUCCESS)
+        return self._back_to_files(obj)
+
+    def remove_view(self, request, object_id, attachment_id):
+        """Move a file to the trash (restored or purged as any soft-deleted row)."""
+        obj = self._record(request, object_id)
+        attachment = self._attachment(obj, attachment_id)
+        services.attachment_delete(attachment=attachment, acting_user=request.user)
+        self.message_user(request, f"“{attachment.original_name}” removed.", messages.SUCCESS)
+        return self._back_to_files(obj)
+
+    def download_view(self, request, object_id, attachment_id):
+        return file_response(self._attachment(self._record(request, object_id), attachment_id))
+
+    def _attachment(self, obj, attachment_id):
+        found = attachments_of(obj).filter(pk=attachment_id).first()
+        if found is None:
+            raise Http404("No such file.")
+        return found
+
+    def _back_to_files(self, obj):
         meta = self.model._meta
         change = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
         return HttpResponseRedirect(f"{change}#attachments")
-
-    def download_view(self, request, object_id, attachment_id):
-        attachment = attachments_of(self._record(request, object_id)).filter(pk=attachment_id)
-        found = attachment.first()
-        if found is None:
-            raise Http404("No such file.")
-        return file_response(found)

@@ -89,3 +89,37 @@ def test_the_leads_files_are_on_its_timeline(client, org_a, rep_a, records_a):
     body = client.get(_change_url(records_a["lead"])).content.decode()
     assert 'data-kind="file"' in body
     assert f'<a href="{download_url(row)}">File: Survey notes.txt</a>' in body
+
+
+def _remove_url(record, row) -> str:
+    meta = record._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_detach", args=[record.pk, row.pk])
+
+
+def test_a_file_is_removed_from_its_record_page_into_the_trash(client, org_a, rep_a, records_a):
+    lead = records_a["lead"]
+    row = factories.attach(org_a, lead, "old quote.pdf", samples.PDF)
+    client.force_login(rep_a)
+    assert _remove_url(lead, row) in client.get(_change_url(lead)).content.decode()
+
+    response = client.post(_remove_url(lead, row), follow=True)
+    body = response.content.decode()
+    assert "“old quote.pdf” removed." in body and download_url(row) not in body
+    with tenant_context(org_a):
+        assert not Attachment.objects.exists()
+        assert Attachment.all_objects.get().deleted_at is not None  # restorable until purged
+
+
+def test_removing_a_file_needs_the_right_to_change_its_record(
+    client, org_a, records_a, rep_a2, readonly_a, admin_b
+):
+    lead = records_a["lead"]
+    row = factories.attach(org_a, lead)
+    client.force_login(readonly_a)
+    assert _remove_url(lead, row) not in client.get(_change_url(lead)).content.decode()
+    assert client.post(_remove_url(lead, row)).status_code == 403
+    for outsider in (rep_a2, admin_b):  # out of the rep's reach; another organization
+        client.force_login(outsider)
+        assert client.post(_remove_url(lead, row)).status_code == 404
+    with tenant_context(org_a):
+        assert Attachment.objects.filter(pk=row.pk).exists()
