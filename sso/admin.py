@@ -14,6 +14,12 @@ from sso.models import IdentityProvider
 
 
 class IdentityProviderForm(forms.ModelForm):
+    discovery_url = forms.URLField(
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text=IdentityProvider._meta.get_field("discovery_url").help_text,
+    )
     email_domains = SimpleArrayField(
         forms.CharField(max_length=253),
         required=False,

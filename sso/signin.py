@@ -98,7 +98,7 @@ def account_for(
         link = OAuthAccount(user=user, provider=key, provider_account_id=claims["sub"])
     if not user.is_active:
         raise SignInFailed("inactive", "This account is deactivated.")
-    linking = link.pk is None
+    linking = link._state.adding
     _store_tokens(link, token)
     link.save()
     if linking:

@@ -89,14 +89,17 @@ def sso_callback(request):
     """Back from the provider: check its answer, find or link the account, sign in (or
     go on to the second factor where one is needed)."""
     pending = request.session.pop(PENDING_KEY, None)
-    if not pending or request.GET.get("state") != pending["state"]:
+    organization = (
+        Organization.objects.filter(pk=pending["organization"]).first() if pending else None
+    )
+    if organization is None or request.GET.get("state") != pending["state"]:
         return _refused(
             request,
             status=400,
             message="The sign-in could not be verified (its state does not match): start again.",
             reason="state",
+            organization=organization,
         )
-    organization = Organization.objects.get(pk=pending["organization"])
     provider = policy.provider_of(organization.pk)
     refusal = {"organization": organization, "provider": provider}
     if provider is None or not organization.is_active:
