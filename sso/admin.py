@@ -60,6 +60,14 @@ class IdentityProviderAdmin(TenantModelAdmin):
     list_display = ["name", "kind", "sso_required", "is_active"]
     fields = [*services.PROVIDER_FIELDS, "client_secret"]
 
+    def has_view_permission(self, request, obj=None):
+        # The provider's set-up is for those who may change it, not every member who may
+        # read the organization.
+        return self.has_change_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return self.has_change_permission(request)
+
     def save_model(self, request, obj, form, change):
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         changes.pop("client_secret", None)

@@ -8,7 +8,8 @@ from django.contrib.auth import login
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -43,9 +44,12 @@ def _next(request) -> str:
 @require_GET
 def sso_choose(request):
     """The login page's form: an organization (slug) to sign in to."""
-    slug = (request.GET.get("organization") or "").strip().lower()
-    target = reverse("sso-start", args=[slug]) if slug else reverse("admin:login")
-    return HttpResponseRedirect(target)
+    slug = slugify(request.GET.get("organization") or "")
+    if not slug:
+        return HttpResponseRedirect(reverse("admin:login"))
+    return HttpResponseRedirect(
+        f"{reverse('sso-start', args=[slug])}?{urlencode({'next': _next(request)})}"
+    )
 
 
 @never_cache
