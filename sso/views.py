@@ -130,12 +130,13 @@ def sso_callback(request):
             email=email,
             **refusal,
         )
-    request.session[ORGANIZATION_KEY] = str(organization.pk)
     if two_factor.needed_at_sign_in(user):
+        request.session[ORGANIZATION_KEY] = str(organization.pk)
         session.hold(request, user, organization.pk, provider.pk)
         two_factor_views.hold_sign_in(request, user, next_url=pending["next"])
         return HttpResponseRedirect(reverse("admin:second_factor"))
     session.sign_in_mark(request, user, organization.pk, provider.pk)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[ORGANIZATION_KEY] = str(organization.pk)
     login_guard.login_succeeded(request, user, organization_id=organization.pk, method="sso")
     return HttpResponseRedirect(pending["next"])

@@ -5,7 +5,6 @@ consent pages, and back into the admin signed in (authorization code with PKCE).
 from __future__ import annotations
 
 import pytest
-from django.test import override_settings
 from selenium.webdriver.common.by import By
 
 from accounts.audit import AuditAction
@@ -22,7 +21,7 @@ def demo_provider(live_url, django_db_blocker):
     """The demo organization signs in through the local provider."""
     with identity_provider([f"{live_url}/sso/callback/"]) as idp, django_db_blocker.unblock():
         organization = Organization.objects.get(slug="demo")
-        with override_settings(SSO_ALLOW_HTTP=True), tenant_context(organization):
+        with tenant_context(organization):
             services.provider_save(
                 provider=None,
                 changes={

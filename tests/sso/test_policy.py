@@ -125,3 +125,25 @@ def test_identities_are_listed_and_unlinked_by_their_owner_only(place, idp):
     assert not OAuthAccount.objects.filter(pk=link.pk).exists()
     [row] = audit_rows(place.organization, action=AuditAction.SSO_UNLINKED)
     assert row.actor == place.ann and row.details["identity"] == str(link.pk)
+
+
+def test_the_second_factor_follows_the_provider_where_the_organization_requires_it(place, idp):
+    from accounts.models import Organization
+    from sso.session import SESSION_KEY as SSO_KEY
+    from tests.accounts.test_two_factor import code_for, enrol
+
+    _require(place, idp)
+    Organization.objects.filter(pk=place.organization.pk).update(settings={"two_factor": "all"})
+    device, _ = enrol(place.ann)
+    client = Client()
+    answer = sso_sign_in(client, "acme", "ann@example.test")
+    assert answer.status_code == 302 and answer["Location"] == "/admin/second-factor/"
+    assert SESSION_KEY not in client.session
+
+    wrong = client.post("/admin/second-factor/", {"code": "000000"})
+    assert "not valid" in wrong.content.decode() and SESSION_KEY not in client.session
+    assert client.post("/admin/second-factor/", {"code": code_for(device)}).status_code == 302
+    assert client.session[SESSION_KEY] == str(place.ann.pk)
+    assert client.session[SSO_KEY]["organization"] == str(place.organization.pk)
+    # Signed in through the provider and the second factor: the required policy lets it be.
+    assert client.get("/admin/").status_code == 200
