@@ -11,6 +11,7 @@ from __future__ import annotations
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError
 from authlib.integrations.django_client import OAuth
+from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.urls import reverse
 from joserfc.errors import JoseError
@@ -97,3 +98,25 @@ def finish(request, provider: IdentityProvider) -> dict:
     if not token.get("userinfo"):
         raise SignInFailed("id_token", "The identity provider sent no ID token.")
     return token
+
+
+def refreshed(provider: IdentityProvider, refresh_token: str) -> dict:
+    """New tokens for `refresh_token` from the provider's token endpoint (a provider that
+    rotates refresh tokens sends a new one and retires the old). Raises SignInFailed."""
+    oidc = client(provider)
+    try:
+        token_endpoint = oidc.load_server_metadata()["token_endpoint"]
+        with OAuth2Session(
+            provider.client_id,
+            crypto.decrypt(provider.client_secret_encrypted),
+            default_timeout=settings.SSO_HTTP_TIMEOUT_SECONDS,
+        ) as session:
+            return dict(session.refresh_token(token_endpoint, refresh_token=refresh_token))
+    except AuthlibBaseError as exc:
+        raise SignInFailed(
+            "refresh", f"The identity provider refused the refresh ({exc.error})."
+        ) from exc
+    except (RequestException, ValueError, KeyError) as exc:
+        raise SignInFailed(
+            "provider_unreachable", "The identity provider cannot be reached; try again later."
+        ) from exc

@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from accounts import invitations
 from accounts.audit import AuditAction, record_audit_event
+from accounts.crypto import decrypt
 from accounts.models import Membership, OAuthAccount, Organization, User
 from smartweb.tenancy.context import tenant_context
+from sso import oidc
 from sso.models import IdentityProvider
 from sso.oidc import SignInFailed
 
@@ -64,8 +66,6 @@ def _store_tokens(link: OAuthAccount, token: dict) -> None:
     invalidates the previous one as it issues the next."""
     refresh = token.get("refresh_token") or ""
     if not refresh and link.refresh_token_encrypted:
-        from accounts.crypto import decrypt
-
         refresh = decrypt(link.refresh_token_encrypted)
     link.set_tokens(access=token.get("access_token", ""), refresh=refresh)
     expires_in = token.get("expires_in")
@@ -112,6 +112,17 @@ def account_for(
                 details={"provider": provider.name, "issuer": claims["iss"]},
             )
     return user
+
+
+@transaction.atomic
+def tokens_refresh(*, link: OAuthAccount, provider: IdentityProvider) -> OAuthAccount:
+    """Renew the link's provider tokens with its refresh token; the rotated refresh token
+    replaces the old one (the row locked, so two refreshes never both use the old one)."""
+    link = OAuthAccount.objects.select_for_update().get(pk=link.pk)
+    token = oidc.refreshed(provider, decrypt(link.refresh_token_encrypted))
+    _store_tokens(link, token)
+    link.save(update_fields=[*link.encrypted_fields, "token_expires_at", "updated_at"])
+    return link
 
 
 def audit_refusal(request, *, organization_id, reason: str, email: str = "", provider=None) -> None:

@@ -72,4 +72,9 @@ def test_another_organization_sees_no_provider(place):
 
 def test_unauthenticated_is_sent_to_sign_in(place):
     assert Client().get(LIST).status_code == 302
-    make_member(place.organization, "read_only")
+
+
+def test_a_read_only_member_does_not_see_the_set_up(place):
+    reader = admin_client(make_member(place.organization, "read_only"))
+    assert reader.get(_change(place.provider)).status_code == 403
+    assert reader.get(LIST).status_code == 403

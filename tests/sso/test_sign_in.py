@@ -135,3 +135,23 @@ def test_an_organization_without_a_provider_answers_like_an_unknown_one(place, d
         answer = Client().get(f"/sso/{slug}/start/")
         assert answer.status_code == 404
         assert "Single sign-on is not set up" in answer.content.decode()
+
+
+def test_refreshing_rotates_the_refresh_token(place):
+    from accounts.crypto import decrypt
+    from sso import oidc, signin
+
+    assert sso_sign_in(Client(), "acme", "ann@example.test").status_code == 302
+    [link] = links("ann@example.test")
+    first = decrypt(link.refresh_token_encrypted)
+    link = signin.tokens_refresh(link=link, provider=place.provider)
+    second = decrypt(link.refresh_token_encrypted)
+    assert second and second != first
+    assert link.get_access_token()
+    # The provider retired the old one.
+    try:
+        oidc.refreshed(place.provider, first)
+    except oidc.SignInFailed as failed:
+        assert failed.reason == "refresh"
+    else:
+        raise AssertionError("the old refresh token still works")
