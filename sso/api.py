@@ -93,7 +93,7 @@ class IdentityUnlinkView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(responses={204: None, 404: ERROR})
-    def delete(self, request, pk):
-        link = get_object_or_404(OAuthAccount.objects.filter(user=request.user), pk=pk)
+    def delete(self, request, id):  # noqa: A002  (the API's name of every path's object id)
+        link = get_object_or_404(OAuthAccount.objects.filter(user=request.user), pk=id)
         identities.unlink(link=link, acting_user=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,31 +13,29 @@ from smartweb.tenancy.context import tenant_context
 from sso import services
 from sso.models import IdentityProvider
 from tests.live import pages
+from tests.live.conftest import DEMO_DISCOVERY_URL
 from tests.oidc_provider.server import CLIENT_ID, CLIENT_SECRET, PASSWORD, identity_provider
 
 
 @pytest.fixture(scope="module")
 def demo_provider(live_url, django_db_blocker):
-    """The demo organization signs in through the local provider."""
+    """The demo organization's provider points at the local one while the module runs."""
     with identity_provider([f"{live_url}/sso/callback/"]) as idp, django_db_blocker.unblock():
         organization = Organization.objects.get(slug="demo")
-        with tenant_context(organization):
-            services.provider_save(
-                provider=None,
-                changes={
-                    "name": "Demo provider",
-                    "kind": "oidc",
-                    "discovery_url": idp.discovery_url,
-                    "client_id": CLIENT_ID,
-                    "email_domains": ["demo.smartweb.test"],
-                },
-                client_secret=CLIENT_SECRET,
-                acting_user=None,
-            )
+        _point(organization, idp.discovery_url, CLIENT_ID, CLIENT_SECRET)
         yield idp
-        with tenant_context(organization):
-            IdentityProvider.objects.all().delete()
+        _point(organization, DEMO_DISCOVERY_URL, "demo-client", "demo-client-secret")
         OAuthAccount.objects.filter(user__email__endswith="@demo.smartweb.test").delete()
+
+
+def _point(organization, discovery_url: str, client_id: str, client_secret: str) -> None:
+    with tenant_context(organization):
+        services.provider_save(
+            provider=IdentityProvider.objects.get(),
+            changes={"discovery_url": discovery_url, "client_id": client_id},
+            client_secret=client_secret,
+            acting_user=None,
+        )
 
 
 def test_a_manager_signs_in_through_the_identity_provider(browser, demo_provider, read):
