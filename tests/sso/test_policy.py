@@ -147,3 +147,26 @@ def test_the_second_factor_follows_the_provider_where_the_organization_requires_
     assert client.session[SSO_KEY]["organization"] == str(place.organization.pk)
     # Signed in through the provider and the second factor: the required policy lets it be.
     assert client.get("/admin/").status_code == 200
+
+
+def test_the_policy_check_of_a_request_reads_a_fixed_few_rows(place, idp):
+    """What the session check adds to a signed-in request: the memberships, then each
+    organization's provider (with the context set for each read)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import make_organization
+
+    with CaptureQueriesContext(connection) as one:
+        assert policy.requiring_organizations(place.ann) == set()
+    second = make_organization("Second", slug="second")
+    make_member(second, "sales_rep", email="ann2@example.test")
+    from accounts.models import Membership
+
+    with tenant_context(second):
+        Membership.objects.filter(user__email="ann2@example.test").update(user=place.ann)
+    with CaptureQueriesContext(connection) as two:
+        assert policy.requiring_organizations(place.ann) == set()
+    per_organization = len(two) - len(one)
+    assert per_organization <= 3, [q["sql"] for q in two.captured_queries]
+    assert len(one) <= 6, [q["sql"] for q in one.captured_queries]
