@@ -19,6 +19,12 @@ class AuditAction(models.TextChoices):
     TOKEN_CREATED = "token.created"  # noqa: S105  (an event name, not a secret)
     TOKEN_REVOKED = "token.revoked"  # noqa: S105  (an event name, not a secret)
     SESSION_REVOKED = "session.revoked"
+    # Single sign-on (sso): a sign-in is LOGIN with method "sso".
+    SSO_LINKED = "sso.linked"
+    SSO_UNLINKED = "sso.unlinked"
+    SSO_REFUSED = "sso.refused"
+    SSO_SESSION_ENDED = "sso.session_ended"
+    SSO_PROVIDER_CHANGED = "sso.provider_changed"
     USER_CHANGED = "user.changed"
     TEAM_CREATED = "team.created"
     TEAM_CHANGED = "team.changed"

@@ -42,12 +42,23 @@ class LoginForm(AdminAuthenticationForm):
             if self.user_cache is None:
                 raise self.get_invalid_login_error()
             self.confirm_login_allowed(self.user_cache)
+            self._refuse_if_sso_required(self.user_cache)
             if two_factor.needed_at_sign_in(self.user_cache):
                 # Not signed in yet: the admin site sends the browser to the second step.
                 two_factor_views.hold_sign_in(self.request, self.user_cache)
                 raise ValidationError(self.error_messages["second_factor"], code="second_factor")
             login_guard.login_succeeded(self.request, self.user_cache, method="admin")
         return self.cleaned_data
+
+    def _refuse_if_sso_required(self, user) -> None:
+        """An organization of the user requires its identity provider (sso.policy)."""
+        from sso import policy, session  # an app above accounts: imported when used
+
+        self.request.session.pop(session.HELD_KEY, None)
+        required = policy.requiring_organizations(user)
+        if required:
+            policy.audit_password_refused(self.request, user, required, method="admin")
+            raise ValidationError(policy.REFUSAL, code="sso_required")
 
     def confirm_login_allowed(self, user):
         """Any active account signs in; what it may open is the admin site's

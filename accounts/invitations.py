@@ -227,6 +227,11 @@ def invitation_accept(
             full_name=full_name,
             default_organization_id=invitation.organization_id,
         )
+    return _join(invitation, account, request)
+
+
+def _join(invitation: Invitation, account: User, request, **details) -> Membership:
+    """Make `account` a member as `invitation` says, and use the invitation up."""
     with tenant_context(invitation.organization_id, user=account):
         membership = membership_create(
             user=account,
@@ -243,6 +248,30 @@ def invitation_accept(
             actor=account,
             target=invitation,
             request=request,
-            details={"email": invitation.email},
+            details={"email": invitation.email, **details},
         )
     return membership
+
+
+def pending_invitation(*, organization_id, email: str) -> Invitation | None:
+    """The organization's open invitation of `email`, locked (the caller's transaction)."""
+    with tenant_context(organization_id):
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("role")
+            .filter(email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True)
+            .first()
+        )
+    return invitation if invitation is not None and invitation.status == "pending" else None
+
+
+@transaction.atomic
+def invitation_accept_verified(*, invitation: Invitation, request=None, via: str) -> Membership:
+    """Accept `invitation` for an email an identity provider verified (`via`): a new
+    account is created with no usable password (it signs in through the provider)."""
+    account = User.objects.filter(email__iexact=invitation.email).first()
+    if account is None:
+        account = User.objects.create_user(
+            invitation.email, None, default_organization_id=invitation.organization_id
+        )
+    return _join(invitation, account, request, via=via)

@@ -45,9 +45,10 @@ class CodeForm(forms.Form):
     )
 
 
-def hold_sign_in(request, user: User) -> None:
-    """The password was right; the second step must follow within PENDING_SECONDS."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
+def hold_sign_in(request, user: User, next_url: str | None = None) -> None:
+    """The first factor (a password, an identity provider) was right; the second step
+    must follow within PENDING_SECONDS."""
+    target = next_url or request.POST.get("next") or request.GET.get("next") or ""
     request.session[PENDING_KEY] = {"user": str(user.pk), "at": time.time(), "next": target}
     request.second_factor_pending = True
 

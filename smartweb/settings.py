@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "savedviews",
     "webhooks",
     "attachments",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.device_sessions.UserSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends sessions that no longer satisfy an organization's required single sign-on.
+    "sso.middleware.RequiredSignInMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: the request's transaction wraps the view and the rendering of its response.
     "smartweb.tenancy.middleware.RequestTransactionMiddleware",
@@ -329,6 +332,12 @@ LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 20)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 # An address an account signed in from within this many days is one of its usual ones.
 LOGIN_USUAL_ADDRESS_DAYS = env_int("LOGIN_USUAL_ADDRESS_DAYS", 90)
+
+# Single sign-on (sso): the bound of each call to an identity provider (discovery, keys,
+# token), and whether a provider may be reached over plain http (development and tests on
+# this machine only: metadata and keys must come over TLS in production).
+SSO_HTTP_TIMEOUT_SECONDS = env_int("SSO_HTTP_TIMEOUT_SECONDS", 10)
+SSO_ALLOW_HTTP = env_bool("SSO_ALLOW_HTTP", DEBUG or TESTING)
 
 # Public lead-capture forms (leads.lead_forms): submissions per window from one client
 # address (all forms) and to one form (all addresses), and the largest body accepted.

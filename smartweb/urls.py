@@ -16,6 +16,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("invitations/<str:token>/", invitation_accept, name="invitation-accept"),
+    path("sso/", include("sso.urls")),
     path("forms/<str:public_key>/", lead_form_page, name="lead-form-page"),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("leads.api.urls")),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include("savedviews.api.urls")),
     path("api/v1/", include("webhooks.api.urls")),
     path("api/v1/", include("attachments.api.urls")),
+    path("api/v1/", include("sso.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path(

@@ -84,6 +84,22 @@ def _second_factor_refusal(request, user, code: str) -> Response | None:
     return None
 
 
+def _sso_refusal(request, user) -> Response | None:
+    """An organization of the user requires its identity provider: no password tokens."""
+    from sso import policy  # an app above accounts: imported when used
+
+    required = policy.requiring_organizations(user)
+    if not required:
+        return None
+    policy.audit_password_refused(request, user, required, method="api_token")
+    return _error(
+        status.HTTP_403_FORBIDDEN,
+        "sso_required",
+        "Your organization requires sign-in through its identity provider: sign in with it "
+        "in the back office, then create a token with POST /api/v1/auth/sso-token/.",
+    )
+
+
 def _locked(locked) -> Response:
     return _error(
         status.HTTP_429_TOO_MANY_REQUESTS,
@@ -122,7 +138,9 @@ class TokenObtainView(APIView):
                 "Invalid email or password.",
                 headers={"WWW-Authenticate": 'Bearer realm="api"'},
             )
-        refused = _second_factor_refusal(request, user, data.get("otp_code", ""))
+        refused = _sso_refusal(request, user) or _second_factor_refusal(
+            request, user, data.get("otp_code", "")
+        )
         if refused is not None:
             return refused
         # No organization context yet: the user's own memberships are visible to choose from.

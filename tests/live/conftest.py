@@ -25,6 +25,9 @@ from tests.live.browser import Browser
 from tests.servers import ARTIFACTS_ROOT, job_worker, runtime_database_url, web_server
 
 ARTIFACTS = ARTIFACTS_ROOT / "live"
+# The demo organization's identity provider, never contacted (tests/live/test_sso.py
+# points it at a provider of its own while it runs).
+DEMO_DISCOVERY_URL = "https://idp.example.test/.well-known/openid-configuration"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
@@ -52,9 +55,9 @@ def demo(django_db_setup, django_db_blocker):
 
 
 def _one_row_of_each_kind_the_demo_lacks() -> None:
-    """A token, an invitation, an enrichment, a consent record, a subject request and a
-    suppression entry, so that every admin model has a change page to open, on one of
-    the rep's leads (seen by the rep, the manager and the admin)."""
+    """A token, an invitation, an enrichment, a consent record, a subject request, a
+    suppression entry and an identity provider, so that every admin model has a change
+    page to open, on one of the rep's leads (seen by the rep, the manager and the admin)."""
     from accounts.invitations import invitation_create
     from accounts.models import Organization, Role, User
     from accounts.services import token_create
@@ -63,6 +66,7 @@ def _one_row_of_each_kind_the_demo_lacks() -> None:
     from leads.models import Lead
     from leads.services import enrichment_record
     from smartweb.tenancy.context import tenant_context
+    from sso.services import provider_save
 
     organization = Organization.objects.get(slug="demo")
     rep = User.objects.get(email="rep@demo.smartweb.test")
@@ -83,6 +87,18 @@ def _one_row_of_each_kind_the_demo_lacks() -> None:
         )
         compliance.subject_request_open(kind="export", lead=lead, acting_user=None)
         suppress(emails=["gone@example.test"])
+        provider_save(
+            provider=None,
+            changes={
+                "name": "Demo identity provider",
+                "kind": "oidc",
+                "discovery_url": DEMO_DISCOVERY_URL,
+                "client_id": "demo-client",
+                "email_domains": ["demo.smartweb.test"],
+            },
+            client_secret="demo-client-secret",  # noqa: S106  (a demo value)
+            acting_user=None,
+        )
 
 
 @pytest.fixture(scope="package")

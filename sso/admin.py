@@ -1,0 +1,85 @@
+"""The organization's identity provider in the admin, for its admins (the client
+secret write-only)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.postgres.forms import SimpleArrayField
+from django.core.exceptions import ValidationError
+
+from smartweb.admin import TenantModelAdmin, adopt
+from sso import services
+from sso.models import IdentityProvider
+
+
+class IdentityProviderForm(forms.ModelForm):
+    discovery_url = forms.URLField(
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text=IdentityProvider._meta.get_field("discovery_url").help_text,
+    )
+    email_domains = SimpleArrayField(
+        forms.CharField(max_length=253),
+        required=False,
+        help_text="Comma-separated, e.g. example.com,example.co.uk",
+    )
+    required_emails = SimpleArrayField(
+        forms.CharField(max_length=254), required=False, help_text="Comma-separated emails."
+    )
+    client_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Left empty: kept as it is.",
+    )
+
+    class Meta:
+        model = IdentityProvider
+        fields = [*services.PROVIDER_FIELDS, "client_secret"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            values = services.provider_check(
+                {name: cleaned.get(name) for name in services.PROVIDER_FIELDS}
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.error_dict) from None
+        if self.instance._state.adding and not cleaned.get("client_secret"):
+            raise ValidationError({"client_secret": "Enter the client secret the provider gave."})
+        cleaned.update(values)
+        return cleaned
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(TenantModelAdmin):
+    form = IdentityProviderForm
+    list_display = ["name", "kind", "sso_required", "is_active"]
+    fields = [*services.PROVIDER_FIELDS, "client_secret"]
+
+    def has_view_permission(self, request, obj=None):
+        # The provider's set-up is for those who may change it, not every member who may
+        # read the organization.
+        return self.has_change_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return self.has_change_permission(request)
+
+    def save_model(self, request, obj, form, change):
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        changes.pop("client_secret", None)
+        saved = services.provider_save(
+            provider=IdentityProviderAdmin._saved(obj) if change else None,
+            changes=changes,
+            client_secret=form.cleaned_data.get("client_secret") or "",
+            acting_user=request.user,
+            request=request,
+        )
+        adopt(obj, saved)
+
+    @staticmethod
+    def _saved(obj):
+        return IdentityProvider.objects.select_for_update().get(pk=obj.pk)

@@ -1,0 +1,122 @@
+"""The OpenID Connect client (Authlib): the authorization-code flow with PKCE (S256)
+and a nonce, the ID token checked against the provider's published keys (JWKS), its
+issuer, audience, expiry and nonce.
+
+Authlib keeps the state, the nonce and the PKCE verifier in the session between the two
+legs; the callback refuses a state it did not issue.
+"""
+
+from __future__ import annotations
+
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.base_client import MismatchingStateError
+from authlib.integrations.django_client import OAuth
+from authlib.integrations.requests_client import OAuth2Session
+from django.conf import settings
+from django.urls import reverse
+from joserfc.errors import JoseError
+from requests import RequestException
+
+from accounts import crypto
+from sso.models import IdentityProvider
+
+SCOPE = "openid email profile"
+
+
+class SignInFailed(Exception):
+    """The provider's answer is refused: `reason` for the audit log, `message` for the
+    person."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def client_name(provider: IdentityProvider) -> str:
+    return f"idp{provider.pk.hex}"
+
+
+def client(provider: IdentityProvider):
+    """An Authlib client of `provider`; its metadata comes from the discovery URL."""
+    registry = OAuth()
+    return registry.register(
+        name=client_name(provider),
+        client_id=provider.client_id,
+        client_secret=crypto.decrypt(provider.client_secret_encrypted),
+        server_metadata_url=provider.metadata_url,
+        client_kwargs={
+            "scope": SCOPE,
+            "code_challenge_method": "S256",
+            "default_timeout": settings.SSO_HTTP_TIMEOUT_SECONDS,
+        },
+    )
+
+
+def callback_url(request) -> str:
+    return request.build_absolute_uri(reverse("sso-callback"))
+
+
+def authorization_url(request, provider: IdentityProvider) -> tuple[str, str]:
+    """The provider's authorization URL for this browser, and its state. The state,
+    nonce and code verifier are kept in the session."""
+    oidc = client(provider)
+    redirect_uri = callback_url(request)
+    try:
+        created = oidc.create_authorization_url(redirect_uri)
+    except (RequestException, ValueError) as exc:
+        raise SignInFailed(
+            "provider_unreachable", "The identity provider cannot be reached; try again later."
+        ) from exc
+    oidc.save_authorize_data(request, redirect_uri=redirect_uri, **created)
+    return created["url"], created["state"]
+
+
+def finish(request, provider: IdentityProvider) -> dict:
+    """The token response of the callback, with the checked ID token's claims under
+    "userinfo". Raises SignInFailed."""
+    oidc = client(provider)
+    try:
+        token = oidc.authorize_access_token(request)
+    except MismatchingStateError as exc:
+        raise SignInFailed(
+            "state", "The sign-in could not be verified (its state does not match): start again."
+        ) from exc
+    except JoseError as exc:
+        reason = "nonce" if "nonce" in str(exc) else "id_token"
+        raise SignInFailed(
+            reason, f"The identity provider's answer could not be verified ({reason}): start again."
+        ) from exc
+    except AuthlibBaseError as exc:
+        raise SignInFailed(
+            "provider_error", f"The identity provider refused the sign-in ({exc.error})."
+        ) from exc
+    except (RequestException, ValueError) as exc:
+        raise SignInFailed(
+            "provider_unreachable", "The identity provider cannot be reached; try again later."
+        ) from exc
+    if not token.get("userinfo"):
+        raise SignInFailed("id_token", "The identity provider sent no ID token.")
+    return token
+
+
+def refreshed(provider: IdentityProvider, refresh_token: str) -> dict:
+    """New tokens for `refresh_token` from the provider's token endpoint (a provider that
+    rotates refresh tokens sends a new one and retires the old). Raises SignInFailed."""
+    oidc = client(provider)
+    try:
+        token_endpoint = oidc.load_server_metadata()["token_endpoint"]
+        with OAuth2Session(
+            provider.client_id,
+            crypto.decrypt(provider.client_secret_encrypted),
+            default_timeout=settings.SSO_HTTP_TIMEOUT_SECONDS,
+        ) as session:
+            return dict(session.refresh_token(token_endpoint, refresh_token=refresh_token))
+    except AuthlibBaseError as exc:
+        raise SignInFailed(
+            "refresh", f"The identity provider refused the refresh ({exc.error})."
+        ) from exc
+    except (RequestException, ValueError, KeyError) as exc:
+        raise SignInFailed(
+            "provider_unreachable", "The identity provider cannot be reached; try again later."
+        ) from exc

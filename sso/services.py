@@ -1,0 +1,111 @@
+"""Writing an organization's identity provider (the admin calls these)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from accounts import crypto
+from accounts.audit import AuditAction, record_audit_event
+from accounts.models import User
+from sso.choices import ProviderKind
+from sso.models import IdentityProvider
+
+PROVIDER_FIELDS = (
+    "name",
+    "kind",
+    "discovery_url",
+    "microsoft_tenant",
+    "client_id",
+    "email_domains",
+    "required_emails",
+    "sso_required",
+    "is_active",
+)
+
+
+def _domains(values) -> list[str]:
+    domains = []
+    for value in values or []:
+        domain = value.strip().lower().lstrip("@")
+        if not domain or "." not in domain or "@" in domain or " " in domain:
+            raise ValidationError({"email_domains": f"{value!r} is not an email domain."})
+        domains.append(domain)
+    return sorted(set(domains))
+
+
+def _emails(values) -> list[str]:
+    emails = []
+    for value in values or []:
+        email = value.strip().lower()
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ValidationError({"required_emails": f"{value!r} is not an email."}) from None
+        emails.append(email)
+    return sorted(set(emails))
+
+
+def provider_check(values: dict) -> dict:
+    """The values normalized, or a ValidationError naming the field."""
+    values = {**values}
+    kind = values.get("kind") or ProviderKind.OIDC
+    if kind == ProviderKind.OIDC:
+        url = values.get("discovery_url") or ""
+        scheme = urlsplit(url).scheme
+        if scheme != "https" and not (scheme == "http" and settings.SSO_ALLOW_HTTP):
+            raise ValidationError(
+                {
+                    "discovery_url": "Enter the provider's https discovery URL "
+                    "(…/.well-known/openid-configuration)."
+                }
+            )
+    if kind == ProviderKind.MICROSOFT and not (values.get("microsoft_tenant") or "").strip():
+        raise ValidationError(
+            {"microsoft_tenant": "Enter the Microsoft directory (tenant id or domain)."}
+        )
+    if "email_domains" in values:
+        values["email_domains"] = _domains(values["email_domains"])
+    if "required_emails" in values:
+        values["required_emails"] = _emails(values["required_emails"])
+    return values
+
+
+@transaction.atomic
+def provider_save(
+    *,
+    provider: IdentityProvider | None,
+    changes: dict,
+    client_secret: str = "",
+    acting_user: User | None,
+    request=None,
+) -> IdentityProvider:
+    """Create (provider None) or change the organization's provider. The client secret
+    is stored encrypted; empty keeps the current one (a new provider needs one)."""
+    creating = provider is None
+    provider = provider or IdentityProvider()
+    current = {name: getattr(provider, name) for name in PROVIDER_FIELDS}
+    values = provider_check({**current, **changes})
+    if creating and not client_secret:
+        raise ValidationError({"client_secret": "Enter the client secret the provider gave."})
+    changed = sorted(name for name in PROVIDER_FIELDS if values[name] != current[name])
+    for name in PROVIDER_FIELDS:
+        setattr(provider, name, values[name])
+    if client_secret:
+        provider.client_secret_encrypted = crypto.encrypt(client_secret)
+        changed.append("client_secret")
+    if not changed and not creating:
+        return provider
+    provider.save()
+    record_audit_event(
+        action=AuditAction.SSO_PROVIDER_CHANGED,
+        actor=acting_user,
+        target=provider,
+        request=request,
+        details={"created": creating, "fields": changed, "sso_required": provider.sso_required},
+    )
+    return provider
