@@ -80,16 +80,31 @@ def token_membership(token, requested: str | None) -> Membership:
     return _usable(membership)
 
 
+CONFINED_REFUSAL = (
+    "This session was signed in through an organization's identity provider and reaches "
+    "that organization only; sign in again to work in another."
+)
+
+
+def confined_organization(request) -> str | None:
+    """The one organization a session may act in, where its sign-in vouches for no other
+    (set by the single sign-on middleware: a provider speaks for its own organization)."""
+    return getattr(request, "confined_to_organization", None)
+
+
 def activate_request(request, user, *, requested: str | None, token=None) -> None:
     """Set the organization context for the rest of the request's transaction."""
+    confined = confined_organization(request)
     if token is not None:
         membership = token_membership(token, requested)
     else:
         context.activate(organization_id=None, user=user)
         try:
-            membership = choose_membership(user, requested)
+            membership = choose_membership(user, requested or confined)
+            if confined and membership is not None and str(membership.organization_id) != confined:
+                raise PermissionDenied(CONFINED_REFUSAL)
         except PermissionDenied:
-            if requested and user.is_superuser:
+            if requested and user.is_superuser and not confined:
                 _enter_as_platform_admin(request, user, requested)
                 return
             raise

@@ -106,7 +106,7 @@ class TenantAdminSite(admin.AdminSite):
     def each_context(self, request):
         context = super().each_context(request)
         if request.user.is_authenticated:
-            context["organization_choices"] = self.organization_choices(request.user)
+            context["organization_choices"] = self.organization_choices(request)
             context["current_organization_id"] = current_organization_id()
         return context
 
@@ -119,16 +119,17 @@ class TenantAdminSite(admin.AdminSite):
         return super().index(request, {"my_day": day, **(extra_context or {})})
 
     @staticmethod
-    def organization_choices(user) -> list[tuple[str, str]]:
+    def organization_choices(request) -> list[tuple[str, str]]:
         from accounts.models import Organization
-        from accounts.tenancy import user_memberships
+        from accounts.tenancy import confined_organization, user_memberships
 
-        if user.is_superuser:
+        user, confined = request.user, confined_organization(request)
+        if user.is_superuser and not confined:
             return [(str(o.pk), o.name) for o in Organization.objects.order_by("name")]
-        return [
-            (str(m.organization_id), m.organization.name)
-            for m in user_memberships(user).filter(is_active=True)
-        ]
+        memberships = user_memberships(user).filter(is_active=True)
+        if confined:
+            memberships = memberships.filter(organization_id=confined)
+        return [(str(m.organization_id), m.organization.name) for m in memberships]
 
     def get_urls(self):
         from accounts.two_factor_views import second_factor, two_factor_settings
@@ -147,7 +148,7 @@ class TenantAdminSite(admin.AdminSite):
     @method_decorator(require_POST)
     def switch_organization(self, request):
         requested = request.POST.get("organization", "")
-        if requested not in {value for value, _ in self.organization_choices(request.user)}:
+        if requested not in {value for value, _ in self.organization_choices(request)}:
             messages.error(request, "You cannot switch to that organization.")
         else:
             request.session[SESSION_KEY] = requested

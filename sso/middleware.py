@@ -1,5 +1,6 @@
 """Ends, at its next request, a session that does not satisfy the single sign-on its
-user's organizations now require (signed in with a password before the requirement)."""
+user's organizations now require (signed in with a password before the requirement), and
+confines a session signed in through a provider to that provider's organization."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from sso import policy, session
 
 class RequiredSignInMiddleware:
     """Sits after AuthenticationMiddleware and MessageMiddleware. A session signed in
-    through a provider passes when its organization is among those that require one."""
+    through a provider passes when its organization is among those that require one, and
+    is confined to that organization."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -27,10 +29,14 @@ class RequiredSignInMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return
+        mark = session.signed_in_through(request)
+        if mark is not None:
+            # A provider vouches for its own organization's members, not for what else
+            # the same account may reach (accounts.tenancy.confined_organization).
+            request.confined_to_organization = mark["organization"]
         required = policy.requiring_organizations(user)
         if not required:
             return
-        mark = session.signed_in_through(request)
         if mark is not None and mark["organization"] in {str(o) for o in required}:
             return
         for organization_id in sorted(required, key=str):

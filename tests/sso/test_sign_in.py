@@ -14,6 +14,7 @@ from accounts.audit import AuditAction
 from accounts.models import Invitation, Membership, Organization, Role, User
 from smartweb.tenancy.context import tenant_context
 from tests.accounts.conftest import audit_rows
+from tests.factories import make_organization
 from tests.sso.conftest import links, sso_sign_in
 
 
@@ -155,3 +156,31 @@ def test_refreshing_rotates_the_refresh_token(place):
         assert failed.reason == "refresh"
     else:
         raise AssertionError("the old refresh token still works")
+
+
+def test_a_provider_session_reaches_its_own_organization_only(place):
+    """An organization's provider vouches for its members there, not for the other
+    organizations the same account belongs to: its session stays in its organization."""
+    elsewhere = make_organization("Beta", slug="beta")
+    with tenant_context(elsewhere):
+        role = Role.objects.get(slug="org_admin")
+        Membership.objects.create(organization=elsewhere, user=place.ann, role=role)
+    client = Client()
+    assert sso_sign_in(client, "acme", "ann@example.test").status_code == 302
+
+    page = client.get("/admin/").content.decode()
+    assert "Acme" in page and "Beta" not in page  # no other organization to switch to
+    answer = client.post(
+        "/admin/switch-organization/", {"organization": str(elsewhere.pk)}, follow=True
+    )
+    assert "You cannot switch to that organization." in answer.content.decode()
+    assert client.get("/api/v1/me/").json()["organization"]["id"] == str(place.organization.pk)
+    answer = client.get("/api/v1/leads/", HTTP_X_ORGANIZATION=str(elsewhere.pk))
+    assert answer.status_code == 403
+    assert "reaches that organization only" in answer.json()["error"]["message"]
+
+    # A password sign-in of the same account reaches both, as before.
+    password = Client()
+    password.force_login(place.ann)
+    answer = password.get("/api/v1/leads/", HTTP_X_ORGANIZATION=str(elsewhere.pk))
+    assert answer.status_code == 200
