@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from bench import databases, generate, measure
+from bench import databases, generate, measure, migration_state
 
 RESULTS = Path(__file__).with_name("results.json")
 README = Path(__file__).with_name("README.md")
@@ -201,6 +201,7 @@ def page_bench(argv, *, description: str, measure, render) -> int:
     if not databases.generated(databases.database_name(args.scale)):
         raise SystemExit(f"Generate it first: python -m bench.generate --scale {args.scale}")
     _django(databases.runtime_url(databases.database_name(args.scale)))
+    _refuse_other_state(args.scale)
     started = time.perf_counter()
     results = measure(args.scale, iterations=args.iterations, seconds=args.seconds)
     results["machine"] = machine()
@@ -221,6 +222,11 @@ def _django(url: str) -> None:
     import django
 
     django.setup()
+
+
+def _refuse_other_state(scale: str) -> None:
+    dbname = databases.database_name(scale)
+    migration_state.refuse_other_state(databases.owner_url(dbname), dbname, scale)
 
 
 def _switch_database(url: str) -> None:
@@ -465,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run([sys.executable, "-m", "bench.generate", "--scale", scale], check=True)
     report = {"machine": machine(), "scales": {}}
     _django(databases.runtime_url(databases.database_name(scales[0])))
+    for scale in scales:
+        _refuse_other_state(scale)
     for scale in scales:
         report["scales"][scale] = run_scale(scale, args)
     if args.explain:
