@@ -42,8 +42,7 @@ def _targets():
         (OrganizationContextMixin, "perform_authentication", "authentication"),
         (views.APIView, "check_permissions", "permissions"),
         (GenericAPIView, "filter_queryset", "filtering"),
-        (serializers.ListSerializer, "to_representation", "serializing"),
-        (serializers.Serializer, "to_representation", "serializing"),
+        (serializers.BaseSerializer, "data", "serializing"),
         (Response, "rendered_content", "rendering"),
     )
 
