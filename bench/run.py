@@ -93,6 +93,15 @@ CASES = (
         25,
     ),
     Case(
+        "lead_detail",
+        "A lead's detail (with its score breakdown, company, assignee, tags)",
+        "admin",
+        lambda p: f"/api/v1/leads/{p['lead']}/",
+        ("leads_lead", "leads_company", "leads_leadtag", "leads_tag"),
+        2,
+        25,
+    ),
+    Case(
         "lead_history",
         "A lead's interaction history (timeline)",
         "admin",
