@@ -511,12 +511,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.cases:
         RESULTS.write_text(json.dumps(report, indent=2, default=str) + "\n")
     if not (args.no_readme or args.cases):
-        from bench.report import render
-
-        text = README.read_text()
-        head, tail = text.split(START)[0], text.split(END)[1]
-        README.write_text(head + START + "\n" + render(report, CASES) + END + tail)
+        write_readme(report)
     return 0
+
+
+def write_readme(report: dict) -> None:
+    """The measured part of bench/README.md, rendered from `report`."""
+    from bench.report import render
+
+    text = README.read_text()
+    head, tail = text.split(START)[0], text.split(END)[1]
+    README.write_text(head + START + "\n" + render(report, CASES) + END + tail)
 
 
 if __name__ == "__main__":
