@@ -247,6 +247,11 @@ def _django(url: str) -> None:
     import django
 
     django.setup()
+    # As the web process does at start (smartweb.wsgi): the in-process requests measured
+    # meet the garbage collector as a server's do.
+    from smartweb.memory import settle
+
+    settle()
 
 
 def _refuse_other_state(scale: str) -> None:
