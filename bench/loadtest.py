@@ -179,6 +179,9 @@ def run(
         cwd=databases.BASE_DIR,
         env=env,
         start_new_session=True,
+        # The access log (gunicorn.conf.py) is written as deployed, to stdout, but not
+        # into the bench's own output, where its thousands of lines hid the results.
+        stdout=subprocess.DEVNULL,
     )
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []

@@ -12,3 +12,8 @@ application = get_wsgi_application()
 from smartweb.startup import ensure_secure_database_role  # noqa: E402
 
 ensure_secure_database_role()
+
+from smartweb.memory import settle  # noqa: E402
+
+# Last: the objects of start-up stay out of the garbage collector's scans (smartweb.memory).
+settle()

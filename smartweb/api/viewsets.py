@@ -48,6 +48,7 @@ READ_FROM_PARAMETER = OpenApiParameter(
 
 # Changes that must name the version they change when `If-Match` is sent (ADR 0012).
 CONDITIONAL_METHODS = ("PUT", "PATCH", "DELETE")
+SAFE_METHODS = ("GET", "HEAD")
 
 
 class OrganizationContextMixin:
@@ -115,7 +116,13 @@ class OrganizationContextMixin:
         lookup = self.kwargs.get(getattr(self, "lookup_url_kwarg", None) or "pk")
         if pk is None or (str(pk) != str(lookup) and getattr(self, "action", "") != "create"):
             return
-        version = stored_version(model, pk)
+        shown = getattr(self, "_shown_row", None)
+        if shown is not None and str(shown.pk) == str(pk) and "updated_at" in vars(shown):
+            # A read answers the row it read: its version is that row's, without another
+            # statement (and without a write committed in between changing it).
+            version = version_of(shown.updated_at)
+        else:
+            version = stored_version(model, pk)
         if version is not None:
             response["ETag"] = etag(version)
 
@@ -174,6 +181,8 @@ class TenantModelViewSet(
         obj = super().get_object()
         if self.request.method in CONDITIONAL_METHODS:
             self.check_if_match(obj)
+        if self.request.method in SAFE_METHODS:  # a write answers the row as written
+            self._shown_row = obj
         return obj
 
     def check_if_match(self, obj) -> None:

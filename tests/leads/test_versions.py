@@ -150,3 +150,19 @@ def test_the_admin_refuses_a_stale_save_and_keeps_the_input(client, org_a, admin
     saved = client.post(url, {**form, VERSION: again})
     assert saved.status_code == 302
     assert _stored(org_a, lead_a).notes == "My careful notes"
+
+
+def test_a_read_tags_the_row_it_read_without_reading_its_version_again(org_a, admin_a, lead_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from smartweb.versioning import etag, version_of
+
+    client = api_client(admin_a, org_a)
+    client.get(_url(lead_a))  # a new token's first use records it (one write)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(_url(lead_a))
+    assert response.headers["ETag"] == etag(version_of(_stored(org_a, lead_a).updated_at))
+    version_read = 'SELECT "leads_lead"."updated_at"'
+    version_reads = [q for q in captured.captured_queries if q["sql"].startswith(version_read)]
+    assert version_reads == []

@@ -26,6 +26,10 @@ INTENDED = {
     "org_leads": {"lead_active_status_score", "lead_org_status_score"},
     "lead_history": {"interaction_timeline"},
     "org_interactions": {"interaction_org_created"},
+    "lead_detail": {"leads_lead_active", "leads_lead_pkey", "leads_lead_org_id_key"},
+    # Open tasks by due time: the open ones' own index, the active ones' by due time, or
+    # at this size the organization's own (a few hundred tasks, sorted).
+    "org_tasks": {"crm_task_open_due", "crm_task_org_due", "crm_task_organization_id"},
     # A stage or pipeline determines the organization (dependency statistics, crm 0006),
     # so at this size the planner may also read the foreign key's own index.
     "pipeline_board": {"crm_opp_board_stage_top", "crm_opportunity_stage_id"},
