@@ -12,3 +12,4 @@ class NotificationKind(models.TextChoices):
     PROPOSAL_EXPIRING = "proposal_expiring", "Proposal expiring"
     PROPOSAL_EXPIRED = "proposal_expired", "Proposal expired"
     MENTION = "mention", "Mentioned in a note"
+    WEBHOOK_DISABLED = "webhook_disabled", "Webhook endpoint disabled"

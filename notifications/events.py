@@ -3,6 +3,7 @@ their transaction. Each names who is told and the key that makes it once-only.""
 
 from __future__ import annotations
 
+from accounts.models import Membership
 from notifications import mentions
 from notifications.choices import NotificationKind
 from notifications.services import notify
@@ -95,4 +96,26 @@ def mentioned(*, interaction, acting_user) -> int:
             dedupe_key=f"mention:{interaction.pk}:{membership.user_id}",
         ):
             told += 1
+    return told
+
+
+def endpoint_disabled(*, endpoint) -> int:
+    """The organization's active admins are told that a webhook endpoint failed too often
+    and was disabled (once per disabling); how many."""
+    admins = Membership.objects.filter(
+        is_active=True, role__slug="org_admin", user__is_active=True
+    ).select_related("user")
+    told = 0
+    for membership in admins:
+        told += (
+            notify(
+                recipient=membership.user,
+                kind=NotificationKind.WEBHOOK_DISABLED,
+                target=endpoint,
+                message=f"Webhook endpoint {endpoint.url} failed"
+                f" {endpoint.consecutive_failures} times in a row and was disabled",
+                dedupe_key=f"webhook_disabled:{endpoint.pk}:{endpoint.disabled_at.isoformat()}",
+            )
+            is not None
+        )
     return told
