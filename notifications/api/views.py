@@ -93,10 +93,11 @@ class NotificationViewSet(
     @action(detail=False, methods=["get", "patch"], filter_backends=[])
     def preferences(self, request):
         """Your daily digest setting in this organization."""
+        current = services.settings_of(request.user)
         if request.method == "PATCH":
-            update = s.NotificationSettingsUpdateSerializer(data=request.data)
+            # A PATCH changes what it names: an empty one changes nothing.
+            update = s.NotificationSettingsUpdateSerializer(data=request.data, partial=True)
             update.is_valid(raise_exception=True)
-            current = services.settings_update(user=request.user, **update.validated_data)
-        else:
-            current = services.settings_of(request.user)
+            if update.validated_data:
+                current = services.settings_update(user=request.user, **update.validated_data)
         return Response(s.NotificationSettingsSerializer(current).data)

@@ -94,9 +94,11 @@ def test_the_digest_setting(org_a, rep_a):
     }
     answer = client.patch(f"{URL}preferences/", {"digest_enabled": False}, format="json")
     assert answer.status_code == 200 and answer.json()["digest_enabled"] is False
-    for bad in ({"digest_enabled": "yes"}, {"digest_enabled": None}, {}):
+    for bad in ({"digest_enabled": "yes"}, {"digest_enabled": None}, {"digest_enabled": 1}):
         refused = client.patch(f"{URL}preferences/", bad, format="json")
         assert refused.status_code == 400, (bad, refused.content)
+    unchanged = client.patch(f"{URL}preferences/", {}, format="json")
+    assert unchanged.status_code == 200 and unchanged.json()["digest_enabled"] is False
     with tenant_context(org_a):
         assert NotificationSettings.objects.get(user=rep_a).digest_enabled is False
 
