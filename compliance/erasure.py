@@ -36,6 +36,7 @@ from compliance.subject import Part, Subject, history_model
 from crm.models import AICall, Contract, Opportunity, Proposal, ProposalLineItem, Task
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from leads.normalize import DEFAULT_COUNTRY_CODE, normalize_phone
+from notifications.services import notifications_erase
 
 ERASED = "[erased]"
 HISTORY_ORIGIN_CLEARED = {"history_ip_address": None, "history_user_agent": ""}
@@ -264,3 +265,12 @@ def remove_attachments(subject: Subject) -> int:
         name: subject.part(record_model(name)).rows().values("pk") for name in RECORD_RESOURCES
     }
     return attachments_erase(records=records)
+
+
+def remove_notifications(subject: Subject) -> int:
+    """Delete for good the notifications about any of the subject's records: their
+    messages name the business or the person."""
+    return sum(
+        notifications_erase(target_type=part.label, targets=part.rows().values("pk"))
+        for part in subject
+    )

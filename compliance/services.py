@@ -209,6 +209,7 @@ def erase_subject(
         "lead_ids": sorted(map(str, subject.lead_ids)),
         "rows": rows,
         "attachments": erasure.remove_attachments(subject),
+        "notifications": erasure.remove_notifications(subject),
         "suppression_entries": suppressed,
         "cancelled_calls": cancelled,
     }

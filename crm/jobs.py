@@ -12,6 +12,8 @@ table) and does its work inside `tenant_context(organization_id)`, under RLS.
 - `demo_report_call`: the local demo provider's result webhook (crm.demo_provider);
 - `report_overdue_tasks`: every five minutes, `task.overdue` webhook events for the
   tasks that came due (`services.tasks_report_overdue`);
+- `expire_proposals`: hourly, sent proposals past their `valid_until` become expired,
+  recorded in their history, their owners told (`services.proposals_expire`);
 - `rebuild_rollups`: nightly, the dashboards' rollups checked against their facts
   (crm.rollups).
 """
@@ -29,7 +31,7 @@ from accounts.models import Organization
 from crm import demo_provider, rollups, services
 from crm.models import Campaign
 from crm.providers import ProviderError, ProviderUnavailable, get_provider
-from smartweb.jobs import job_connection
+from smartweb.jobs import each_organization, job_connection
 from smartweb.tenancy.context import tenant_context
 
 log = logging.getLogger(__name__)
@@ -147,3 +149,16 @@ def rebuild_rollups(context, timestamp: int) -> dict[str, int]:
     with job_connection(context):
         organizations = Organization.objects.values_list("pk", flat=True)
         return rollups.rebuild_all(list(organizations))
+
+
+@app.periodic(cron="7 * * * *")
+@app.task(
+    name="crm.expire_proposals",
+    queue=QUEUE,
+    queueing_lock="crm.expire_proposals",
+    pass_context=True,
+)
+def expire_proposals(context, timestamp: int) -> int:
+    """Hourly rather than daily: a worker stopped at midnight expires them on its return."""
+    with job_connection(context):
+        return each_organization(lambda organization: services.proposals_expire())

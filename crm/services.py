@@ -64,6 +64,7 @@ from leads.choices import (
     LeadStatus,
 )
 from leads.models import Interaction, Lead
+from notifications import events as notification_events
 from smartweb import access, json_schema, signing
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
@@ -798,6 +799,9 @@ def proposal_accept(*, proposal: Proposal, acting_user: User | None) -> Contract
         EventType.PROPOSAL_ACCEPTED,
         {"proposal": payloads.proposal(proposal), "contract": contract.pk},
     )
+    notification_events.proposal_accepted(
+        proposal=proposal, opportunity=opportunity, acting_user=acting_user
+    )
     return contract
 
 
@@ -809,6 +813,32 @@ def proposal_reject(*, proposal: Proposal, acting_user: User | None, reason: str
     proposal.rejection_reason = (reason or "").strip()
     proposal.save(update_fields=["status", "rejected_at", "rejection_reason", "updated_at"])
     return proposal
+
+
+PROPOSAL_EXPIRABLE = (ProposalStatus.SENT, ProposalStatus.VIEWED)
+
+
+@transaction.atomic
+def proposals_expire(*, today: dt.date | None = None) -> int:
+    """Expire the sent proposals whose last valid day (`valid_until`) has passed, and tell
+    each deal's owner; how many. Each goes through its locked row's save, so its history
+    records the change and why; a proposal answered meanwhile is left as it is. The
+    periodic job `crm.expire_proposals` runs this in each organization: run again, it
+    finds nothing left to expire."""
+    today = today or timezone.localdate()
+    due = Proposal.objects.filter(status__in=PROPOSAL_EXPIRABLE, valid_until__lt=today)
+    expired = 0
+    for proposal in due.order_by("valid_until"):
+        try:
+            proposal = _step(proposal, ProposalStatus.EXPIRED, None)
+        except InvalidTransition:
+            continue
+        proposal.status = ProposalStatus.EXPIRED
+        proposal._change_reason = f"Valid until {proposal.valid_until:%Y-%m-%d}, not answered."
+        proposal.save(update_fields=["status", "updated_at"])
+        notification_events.proposal_expired(proposal=proposal)
+        expired += 1
+    return expired
 
 
 # --- contracts ----------------------------------------------------------------------
@@ -1469,7 +1499,7 @@ def _follow_up(call: AICall, lead: Lead, report: CallReport) -> None:
             CallOutcome.INTERESTED: (TaskType.FOLLOW_UP, "Follow up", None),
         }[outcome]
         due = asked_for or timezone.now() + dt.timedelta(days=1)
-        Task.objects.create(
+        task = Task.objects.create(
             title=f"{verb}: {lead.contact_name or lead.company.name}"[:200],
             description=summary,
             type=task_type,
@@ -1479,6 +1509,7 @@ def _follow_up(call: AICall, lead: Lead, report: CallReport) -> None:
             lead=lead,
             ai_call=call,
         )
+        notification_events.follow_up_asked(task=task, ai_call=call)
         if asked_for:
             lead_services.lead_update(
                 lead=lead, acting_user=None, data={"next_follow_up_at": asked_for}

@@ -32,6 +32,7 @@ from leads.normalize import (
     normalize_website,
     website_domain,
 )
+from notifications import events as notification_events
 from smartweb import access, json_schema
 from smartweb.errors import refusal_message
 from smartweb.locks import advisory_xact_lock
@@ -469,6 +470,7 @@ def lead_create(
     lead.save()
     _add_tags(lead, tags, acting_user)
     outbox.emit(EventType.LEAD_CREATED, {"lead": payloads.lead(lead)})
+    notification_events.lead_assigned(lead=lead, acting_user=acting_user)
     return lead
 
 
@@ -517,7 +519,8 @@ def lead_update(
         save_changed(lead.company, company_before)
     before = values_of(lead)
     clean_lead_fields(lead, data, settings)
-    save_changed(lead, before)
+    if "assigned_to_id" in save_changed(lead, before):
+        notification_events.lead_assigned(lead=lead, acting_user=acting_user)
     if tags is not None:
         lead_set_tags(lead=lead, tags=tags, acting_user=acting_user)
     if status is not None and status != lead.status:
@@ -620,6 +623,7 @@ def leads_assign(*, leads: Iterable[Lead], assignee: User | None, acting_user: U
         if lead.assigned_to_id != getattr(assignee, "pk", None):
             lead.assigned_to = assignee
             lead.save(update_fields=["assigned_to", "updated_at"])
+            notification_events.lead_assigned(lead=lead, acting_user=acting_user)
             count += 1
     return count
 
@@ -759,6 +763,7 @@ def interaction_log(
     interaction.save()
     _touch_last_contacted(lead, interaction)
     _rescore(lead)
+    notification_events.mentioned(interaction=interaction, acting_user=acting_user)
     return interaction
 
 
@@ -770,7 +775,8 @@ def interaction_update(
     interaction = locked(interaction)
     before = values_of(interaction)
     _prepare_interaction(interaction, data)
-    save_changed(interaction, before)
+    if "content" in save_changed(interaction, before):
+        notification_events.mentioned(interaction=interaction, acting_user=acting_user)
     _touch_last_contacted(interaction.lead, interaction)
     _rescore(interaction.lead)
     return interaction

@@ -108,7 +108,16 @@ class TenantAdminSite(admin.AdminSite):
         if request.user.is_authenticated:
             context["organization_choices"] = self.organization_choices(request)
             context["current_organization_id"] = current_organization_id()
+            context["notifications_unread"] = self.notifications_unread(request.user)
         return context
+
+    @staticmethod
+    def notifications_unread(user) -> int:
+        """The header's badge, counted now (in the view's organization context), not
+        lazily while the page renders."""
+        from notifications.selectors import unread_count
+
+        return unread_count(user)
 
     def index(self, request, extra_context=None):
         """The home page: the user's day above the app list. Imported here: the platform
@@ -133,10 +142,16 @@ class TenantAdminSite(admin.AdminSite):
 
     def get_urls(self):
         from accounts.two_factor_views import second_factor, two_factor_settings
+        from notifications.admin_views import notifications_page
 
         return [
             path("second-factor/", second_factor, name="second_factor"),
             path("two-factor/", self.admin_view(two_factor_settings), name="two_factor"),
+            path(
+                "notifications/",
+                self.admin_view(functools.partial(notifications_page, self)),
+                name="notifications",
+            ),
             path(
                 "switch-organization/",
                 self.admin_view(self.switch_organization),

@@ -7,20 +7,29 @@ write a heartbeat (settings.PROCRASTINATE_WORKER_DEFAULTS); the jobs of a worker
 for JOBS_STALLED_AFTER_SECONDS are put back to `todo`, which releases their lock, and a
 live worker runs them again. Jobs are written to be run again safely (an AI call is
 placed with its idempotency key, so a retry never places a second call).
+
+`SCHEDULED_COMMANDS` are management commands the worker runs on a schedule, so that a
+deployment needs no outside cron: one periodic job per entry, named
+`smartweb.command.<name>`. To schedule another command, add an entry; each command does
+its own per-organization work in each organization's context and is safe to run again.
 """
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.management import call_command
 from django.db import close_old_connections, connection
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import ProcrastinateException
 
 from smartweb.origin import job_origin
+from smartweb.tenancy.context import tenant_context
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +45,51 @@ def job_connection(context) -> Iterator[None]:
             yield
     finally:
         connection.close()
+
+
+def each_organization(work: Callable) -> int:
+    """Run `work(organization)` in each active organization's context, one transaction
+    each, and add up what it returns. The registry of tenants is read here, when a job
+    runs: the platform layer imports no app at load time."""
+    from accounts.models import Organization
+
+    done = 0
+    for organization in Organization.objects.filter(is_active=True).order_by("pk"):
+        with tenant_context(organization):
+            done += work(organization)
+    return done
+
+
+@dataclass(frozen=True)
+class ScheduledCommand:
+    name: str
+    cron: str
+    args: tuple[str, ...] = ()
+
+
+SCHEDULED_COMMANDS: tuple[ScheduledCommand, ...] = (
+    # Retention (compliance.retention): what each organization's settings let go, daily.
+    ScheduledCommand("purge_expired", "43 2 * * *", ("--all", "--no-progress")),
+)
+
+
+def _schedule(entry: ScheduledCommand):
+    task_name = f"smartweb.command.{entry.name}"
+
+    @app.periodic(cron=entry.cron)
+    @app.task(name=task_name, queue="maintenance", queueing_lock=task_name, pass_context=True)
+    def run_command(context, timestamp: int) -> int:
+        # A command that fails fails the job, which /healthz?full=1 then reports.
+        out = io.StringIO()
+        with job_connection(context):
+            call_command(entry.name, *entry.args, stdout=out, stderr=out)
+        log.info("%s: %s", task_name, out.getvalue()[-2000:])
+        return len(out.getvalue())
+
+    return run_command
+
+
+scheduled_command_jobs = {entry.name: _schedule(entry) for entry in SCHEDULED_COMMANDS}
 
 
 @app.periodic(cron=f"* * * * * */{settings.JOBS_STALLED_CHECK_SECONDS}")

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "webhooks",
     "attachments",
     "sso",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -412,6 +413,10 @@ WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Finished events and their delivery log are kept this many days (webhooks/log_retention.py).
 WEBHOOK_LOG_DAYS = env_int("WEBHOOK_LOG_DAYS", 30)
+# The daily digest of unread notifications goes out from this hour (TIME_ZONE) on.
+NOTIFICATION_DIGEST_HOUR = env_int("NOTIFICATION_DIGEST_HOUR", 7)
+if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR must be between 0 and 23.")
 PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": JOBS_HEARTBEAT_SECONDS,
     "stalled_worker_timeout": JOBS_STALLED_AFTER_SECONDS,

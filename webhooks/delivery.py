@@ -20,6 +20,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.crypto import decrypt
+from notifications import events as notification_events
 from smartweb import signing
 from smartweb.tenancy.context import tenant_context
 from smartweb.writes import locked
@@ -194,5 +195,6 @@ def _count_failure(endpoint_id) -> None:
         endpoint.is_active = False
         endpoint.disabled_at = timezone.now()
         endpoint.save(update_fields=["is_active", "disabled_at", "updated_at"])
+        notification_events.endpoint_disabled(endpoint=endpoint)
         recipients = notify.admin_emails()
         transaction.on_commit(lambda: notify.endpoint_disabled(endpoint, recipients))

@@ -1,5 +1,6 @@
 """Telling an organization's admins that one of their webhook endpoints was disabled:
-an email through Django's email backend (there is no in-app notification yet)."""
+an email through Django's email backend, beside the in-app notification
+(`notifications.events.endpoint_disabled`)."""
 
 from __future__ import annotations
 

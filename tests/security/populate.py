@@ -24,6 +24,7 @@ from crm.models import AICall
 from leads import lead_forms
 from leads import services as lead_services
 from leads.choices import LeadStatus
+from notifications import services as notification_services
 from savedviews import services as saved_view_services
 from smartweb import access
 from smartweb.rbac import Action
@@ -123,6 +124,8 @@ def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False)
         saved_view_services.saved_view_create(
             acting_user=None, owner=rep, resource="tasks", name="Open", query={"status": ["open"]}
         )
+        # The lead assigned to the rep above notified them; this is their digest choice.
+        notification_services.settings_update(user=rep, digest_enabled=False)
         # The row alone: its file does not matter to the tables' policies.
         Attachment.objects.create(
             lead=lead,

@@ -17,6 +17,8 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from crm import services as crm_services
+from notifications.choices import NotificationKind
+from notifications.models import Notification
 from smartweb import signing
 from smartweb.tenancy.context import tenant_context
 from tests import factories as people
@@ -305,6 +307,9 @@ def test_an_endpoint_failing_again_and_again_is_disabled_and_its_admins_told(
     [message] = mail.outbox
     assert message.to == [admin_a.email]
     assert endpoint.url in message.body
+    with tenant_context(org_a):  # and in the app
+        [notification] = Notification.objects.filter(kind=NotificationKind.WEBHOOK_DISABLED)
+    assert notification.recipient == admin_a and endpoint.url in notification.message
 
 
 @pytest.mark.django_db

@@ -1,0 +1,109 @@
+"""The periodic jobs as the worker runs them, on committed data: registered on their
+schedules, each run in every organization's context, twice without telling twice; and
+the retention purge run by the worker instead of an outside cron."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from django.db import connection
+from django.utils import timezone
+from procrastinate.contrib.django import app
+
+from crm import jobs as crm_jobs
+from crm import services as crm_services
+from notifications import jobs
+from notifications.choices import NotificationKind
+from smartweb import jobs as platform_jobs
+from smartweb.tenancy.context import tenant_context
+from tests import factories as people
+from tests.crm import factories
+from tests.crm.conftest import committed, live_org  # noqa: F401 (fixtures)
+from tests.notifications.conftest import told
+
+
+def run_worker(*queues: str) -> None:
+    with app.replace_connector(app.connector.get_worker_connector()):
+        app.run_worker(
+            queues=list(queues), wait=False, install_signal_handlers=False, listen_notify=False
+        )
+
+
+def statuses(task_name: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status FROM procrastinate_jobs WHERE task_name = %s ORDER BY id", [task_name]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_the_jobs_are_scheduled():
+    schedules = {
+        task.name: periodic.cron
+        for (name, _), periodic in app.periodic_registry.periodic_tasks.items()
+        for task in [periodic.task]
+    }
+    assert schedules["notifications.remind"] == "*/5 * * * *"
+    assert schedules["notifications.send_digests"] == "5 * * * *"
+    assert schedules["crm.expire_proposals"] == "7 * * * *"
+    assert schedules["smartweb.command.purge_expired"] == "43 2 * * *"
+    assert set(platform_jobs.scheduled_command_jobs) == {
+        entry.name for entry in platform_jobs.SCHEDULED_COMMANDS
+    }
+
+
+def test_reminders_and_expiry_run_twice_tell_once(live_org, settings, mailoutbox):  # noqa: F811
+    organization, admin, rep = live_org
+    other = people.make_organization("Other Web Sales")
+    other_admin = people.org_admin(other)
+    due = timezone.now() - dt.timedelta(minutes=10)
+    factories.task(organization, assigned_to=rep, due_at=due, title="Call the roofer")
+    factories.task(other, assigned_to=other_admin, due_at=due, title="Their task")
+    deal = factories.opportunity(organization, owner=rep)
+    proposal = factories.proposal(
+        organization, deal, valid_until=timezone.localdate() - dt.timedelta(days=1)
+    )
+    with tenant_context(organization):
+        crm_services.proposal_send(proposal=proposal, acting_user=None)
+    settings.NOTIFICATION_DIGEST_HOUR = 0
+
+    for _ in range(2):
+        stamp = int(time.time())
+        jobs.remind.defer(timestamp=stamp)
+        crm_jobs.expire_proposals.defer(timestamp=stamp)
+        jobs.send_digests.defer(timestamp=stamp)
+        run_worker("notifications", "crm")
+    # Twice at least: the worker's own clock may have deferred a run of its schedule too.
+    for task_name in ("notifications.remind", "crm.expire_proposals", "notifications.send_digests"):
+        ran = statuses(task_name)
+        assert len(ran) >= 2 and set(ran) == {"succeeded"}, (task_name, ran)
+
+    kinds = sorted(n.kind for n in told(organization, rep))
+    assert kinds == sorted(
+        [
+            NotificationKind.LEAD_ASSIGNED,
+            NotificationKind.TASK_OVERDUE,
+            NotificationKind.PROPOSAL_EXPIRED,
+        ]
+    )
+    assert [n.kind for n in told(other, other_admin)] == [NotificationKind.TASK_OVERDUE]
+    # One digest per member and day, each with its own organization's news only.
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([rep.email, other_admin.email])
+    (theirs,) = [m for m in mailoutbox if m.to == [other_admin.email]]
+    assert "Their task" in theirs.body and "Call the roofer" not in theirs.body
+
+
+def test_the_retention_purge_runs_as_a_job(live_org):  # noqa: F811
+    organization, admin, _ = live_org
+    lead = factories.lead(organization)
+    with tenant_context(organization):
+        lead.delete()
+        type(lead).all_objects.filter(pk=lead.pk).update(
+            deleted_at=timezone.now() - dt.timedelta(days=400)
+        )
+    platform_jobs.scheduled_command_jobs["purge_expired"].defer(timestamp=int(time.time()))
+    run_worker("maintenance")
+    assert statuses("smartweb.command.purge_expired") == ["succeeded"]
+    with tenant_context(organization):
+        assert not type(lead).all_objects.filter(pk=lead.pk).exists()
