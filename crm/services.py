@@ -9,7 +9,6 @@ written: the transaction rolls back.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,8 +21,7 @@ from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Quer
 from django.db.models.functions import Cast, Coalesce, Substr
 from django.utils import timezone
 
-from accounts.audit import record_audit_event
-from accounts.crypto import decrypt, encrypt
+from accounts import signing_secrets
 from accounts.models import Membership, Organization, User
 from crm import pricing
 from crm.choices import (
@@ -64,7 +62,9 @@ from leads.choices import (
     LeadStatus,
 )
 from leads.models import Interaction, Lead
-from smartweb import access, json_schema, signing
+from mailing import services as mailing
+from mailing.choices import MessageKind
+from smartweb import access, json_schema
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
 from smartweb.writes import locked, save_changed, values_of
@@ -754,6 +754,8 @@ def proposal_send(*, proposal: Proposal, acting_user: User | None) -> Proposal:
     proposal.status = ProposalStatus.SENT
     proposal.sent_at = timezone.now()
     proposal.save(update_fields=["status", "sent_at", "updated_at"])
+    # Emailed with its PDF when the lead has an address (refused if it may not be used).
+    mailing.email_document(record=proposal, kind=MessageKind.PROPOSAL, acting_user=acting_user)
     return proposal
 
 
@@ -820,6 +822,7 @@ def contract_send(*, contract: Contract, acting_user: User | None) -> Contract:
     contract.status = ContractStatus.SENT
     contract.sent_at = timezone.now()
     contract.save(update_fields=["status", "sent_at", "updated_at"])
+    mailing.email_document(record=contract, kind=MessageKind.CONTRACT, acting_user=acting_user)
     return contract
 
 
@@ -1497,31 +1500,20 @@ def _follow_up(call: AICall, lead: Lead, report: CallReport) -> None:
 def webhook_secret_rotate(*, acting_user: User | None) -> str:
     """A new signing secret for the AI call webhook; returned once, stored encrypted.
     Whoever may change the campaigns may replace the secret that admits their results."""
-    access.require(acting_user, Action.UPDATE, Resource.CAMPAIGNS)
-    secret = f"whsec_{secrets.token_urlsafe(32)}"
-    row = AICallWebhookSecret.objects.select_for_update().first()
-    if row is None:
-        row = AICallWebhookSecret(secret_encrypted=encrypt(secret))
-    row.secret_encrypted = encrypt(secret)
-    row.rotated_at = timezone.now()
-    row.save()
-    record_audit_event(action=AUDIT_WEBHOOK_SECRET_ROTATED, actor=acting_user, target=row)
-    return secret
+    return signing_secrets.rotate(
+        AICallWebhookSecret,
+        acting_user=acting_user,
+        resource=Resource.CAMPAIGNS,
+        audit_action=AUDIT_WEBHOOK_SECRET_ROTATED,
+    )
 
 
 def webhook_verify(
     *, timestamp: str, signature: str, body: bytes, now: dt.datetime | None = None
 ) -> bool:
     """Is this delivery signed with the current organization's secret, and fresh?"""
-    row = AICallWebhookSecret.objects.first()
-    if row is None:
-        return False
-    return signing.verify(
-        secret=decrypt(row.secret_encrypted),
-        timestamp=timestamp,
-        given=signature,
-        body=body,
-        now=now or timezone.now(),
+    return signing_secrets.verify(
+        AICallWebhookSecret, timestamp=timestamp, signature=signature, body=body, now=now
     )
 
 
