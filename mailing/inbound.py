@@ -51,10 +51,14 @@ class Inbound:
 
 def address_of(raw: str, field_name: str) -> str:
     """The bare, normalized address of `Name <address>` or `address`."""
+    refusal = ValidationError({field_name: f"“{raw}” is not a valid email address."})
     try:
-        return normalize_email(parseaddr(raw or "")[1])
+        address = normalize_email(parseaddr(raw or "")[1])
     except ValidationError as exc:
-        raise ValidationError({field_name: f"“{raw}” is not a valid email address."}) from exc
+        raise refusal from exc
+    if not address:
+        raise refusal
+    return address
 
 
 def _answered(report: Inbound) -> EmailMessage | None:
