@@ -190,3 +190,17 @@ def test_only_the_admins_rotate_the_inbound_secret(org_a, admin_a, manager_a, re
         assert api_client(user, org_a).post(url).status_code == 403
     answer = api_client(admin_a, org_a).post(url)
     assert answer.status_code == 200 and answer.json()["secret"].startswith("whsec_")
+
+
+def test_an_erasure_clears_what_the_messages_said_and_to_whom(org_a, mail_lead, inbound_secret):
+    from compliance import services as compliance_services
+
+    sent = _sent(org_a, mail_lead)
+    post_inbound(Client(), org_a, _reply(in_reply_to=sent.message_id), inbound_secret)
+    with tenant_context(org_a):
+        compliance_services.erase_subject(lead=mail_lead, acting_user=None)
+        rows = list(EmailMessage.objects.values("subject", "body", "to_email", "from_email"))
+    assert len(rows) == 2
+    for row in rows:
+        assert row["body"] == "" and row["to_email"] == "" and row["from_email"] == ""
+        assert row["subject"] == "[erased]"
