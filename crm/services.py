@@ -747,15 +747,18 @@ def proposal_update(
 
 
 @transaction.atomic
-def proposal_send(*, proposal: Proposal, acting_user: User | None) -> Proposal:
+def proposal_send(*, proposal: Proposal, acting_user: User | None, email: bool = True) -> Proposal:
+    """Mark the proposal sent and, unless `email` is False (handed over another way, or
+    demo data), email it with its PDF when the lead has an address (refused if it may not
+    be written to)."""
     proposal = _step(proposal, ProposalStatus.SENT, acting_user)
     if not proposal.line_items.exists():
         raise ValidationError({"lines": "A proposal needs at least one line to be sent."})
     proposal.status = ProposalStatus.SENT
     proposal.sent_at = timezone.now()
     proposal.save(update_fields=["status", "sent_at", "updated_at"])
-    # Emailed with its PDF when the lead has an address (refused if it may not be used).
-    mailing.email_document(record=proposal, kind=MessageKind.PROPOSAL, acting_user=acting_user)
+    if email:
+        mailing.email_document(record=proposal, kind=MessageKind.PROPOSAL, acting_user=acting_user)
     return proposal
 
 
@@ -817,12 +820,14 @@ def proposal_reject(*, proposal: Proposal, acting_user: User | None, reason: str
 
 
 @transaction.atomic
-def contract_send(*, contract: Contract, acting_user: User | None) -> Contract:
+def contract_send(*, contract: Contract, acting_user: User | None, email: bool = True) -> Contract:
+    """Mark the contract sent, and email it as `proposal_send` does its proposal."""
     contract = _step(contract, ContractStatus.SENT, acting_user)
     contract.status = ContractStatus.SENT
     contract.sent_at = timezone.now()
     contract.save(update_fields=["status", "sent_at", "updated_at"])
-    mailing.email_document(record=contract, kind=MessageKind.CONTRACT, acting_user=acting_user)
+    if email:
+        mailing.email_document(record=contract, kind=MessageKind.CONTRACT, acting_user=acting_user)
     return contract
 
 
