@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from mailing import fields as template_fields
 from mailing import services
@@ -21,7 +22,10 @@ class EmailTemplateForm(forms.ModelForm):
 
     def _checked(self, name: str) -> str:
         value = self.cleaned_data[name]
-        template_fields.check(value, name)
+        try:
+            template_fields.check(value, name)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict[name]) from exc  # on this field alone
         return value
 
     def clean_subject(self):
