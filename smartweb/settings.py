@@ -280,6 +280,12 @@ SPECTACULAR_SETTINGS = {
         "ConsentPurposeEnum": "compliance.choices.ConsentPurpose",
         "SubjectRequestStatusEnum": "compliance.choices.RequestStatus",
         "SavedViewResourceEnum": "savedviews.models.ViewResource",
+        # The names these had before email's own `direction` and `kind` came.
+        "DirectionEnum": "leads.choices.Direction",
+        "KindEnum": "compliance.choices.RequestKind",
+        "EmailDirectionEnum": "mailing.choices.MessageDirection",
+        "EmailKindEnum": "mailing.choices.MessageKind",
+        "EmailStatusEnum": "mailing.choices.MessageStatus",
         **{
             f"{name}Enum": f"crm.choices.{name}"
             for name in (
