@@ -11,6 +11,7 @@ suppressed address, an unknown template field) raises before anything is written
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -37,6 +38,7 @@ from smartweb.writes import locked, save_changed, values_of
 
 AUDIT_INBOUND_SECRET_ROTATED = "mailing.inbound_secret_rotated"  # noqa: S105 (an event name)
 TEMPLATE_FIELDS = ("name", "subject", "body")
+FROM_LENGTH = EmailMessage._meta.get_field("from_email").max_length
 
 
 # --- templates ----------------------------------------------------------------------
@@ -146,11 +148,10 @@ class Composed:
 def _from_address(sender: User | None, organization: Organization) -> str:
     """The configured sending address, shown with the sender's (or organization's) name:
     mail goes out from one verified domain, never from the rep's own."""
-    from email.utils import formataddr, parseaddr
-
     _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     name = (sender.full_name or sender.email) if sender else organization.name
-    return formataddr((f"{name} ({organization.name})" if sender else name, address))
+    shown = formataddr((f"{name} ({organization.name})" if sender else name, address))
+    return shown if len(shown) <= FROM_LENGTH else address
 
 
 def _reply_to(sender: User | None) -> str:
@@ -196,7 +197,7 @@ def _queue(
         body=composed.body,
         next_attempt_at=timezone.now(),
     )
-    from mailing import jobs  # the job module imports this one
+    from mailing import jobs  # as crm's services do: the task module loads on first use
 
     organization_id, message_pk = message.organization_id, message.pk
     transaction.on_commit(
