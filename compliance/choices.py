@@ -39,3 +39,5 @@ class SuppressionKind(models.TextChoices):
 class SuppressionReason(models.TextChoices):
     ERASURE = "erasure"
     OBJECTION = "objection"
+    # Mail to the address bounced (mailing.inbound): nothing more is sent to it.
+    BOUNCE = "bounce"

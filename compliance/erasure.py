@@ -36,6 +36,7 @@ from compliance.subject import Part, Subject, history_model
 from crm.models import AICall, Contract, Opportunity, Proposal, ProposalLineItem, Task
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from leads.normalize import DEFAULT_COUNTRY_CODE, normalize_phone
+from mailing.models import EmailMessage
 from notifications.services import notifications_erase
 
 ERASED = "[erased]"
@@ -102,6 +103,17 @@ SCRUBS: dict[type[models.Model], Scrub] = {
     Task: Scrub(redact=("title",), clear={"description": ""}),
     ConsentRecord: Scrub(clear={"evidence": {}}),
     SubjectRequest: Scrub(clear={"notes": ""}),
+    # The message row stays (its status and dates count); what it said and to whom goes.
+    EmailMessage: Scrub(
+        clear={
+            "subject": ERASED,
+            "body": "",
+            "to_email": "",
+            "from_email": "",
+            "reply_to": "",
+            "last_error": "",
+        }
+    ),
 }
 
 

@@ -3,7 +3,7 @@
 A subject is a lead, together with the leads merged into it (they are the same person),
 their companies, and every row hanging off them: interactions, enrichments, tags,
 opportunities with their proposals, line items and contracts, AI calls, tasks, consent
-records and subject requests. Each part is a filter that applies both to the current
+records, subject requests and email messages. Each part is a filter that applies both to the current
 rows (soft-deleted ones included) and to their history rows, so that rows which only
 survive in history (an interaction moved away, a tag removed) are found too.
 
@@ -21,6 +21,7 @@ from django.db.models import Q
 from compliance.models import ConsentRecord, SubjectRequest
 from crm.models import AICall, Contract, Opportunity, Proposal, ProposalLineItem, Task
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
+from mailing.models import EmailMessage
 
 
 def history_model(model: type[models.Model]) -> type[models.Model] | None:
@@ -127,6 +128,7 @@ def subject_of(lead: Lead) -> Subject:
         (Task, by_lead | Q(opportunity_id__in=opportunities) | Q(ai_call_id__in=calls)),
         (ConsentRecord, by_lead),
         (SubjectRequest, by_lead),
+        (EmailMessage, by_lead),
     )
     return Subject(
         lead=lead,

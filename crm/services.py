@@ -9,7 +9,6 @@ written: the transaction rolls back.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,8 +21,7 @@ from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Quer
 from django.db.models.functions import Cast, Coalesce, Substr
 from django.utils import timezone
 
-from accounts.audit import record_audit_event
-from accounts.crypto import decrypt, encrypt
+from accounts import signing_secrets
 from accounts.models import Membership, Organization, User
 from crm import pricing
 from crm.choices import (
@@ -64,8 +62,10 @@ from leads.choices import (
     LeadStatus,
 )
 from leads.models import Interaction, Lead
+from mailing import services as mailing
+from mailing.choices import MessageKind
 from notifications import events as notification_events
-from smartweb import access, json_schema, signing
+from smartweb import access, json_schema
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
 from smartweb.writes import locked, save_changed, values_of
@@ -748,13 +748,18 @@ def proposal_update(
 
 
 @transaction.atomic
-def proposal_send(*, proposal: Proposal, acting_user: User | None) -> Proposal:
+def proposal_send(*, proposal: Proposal, acting_user: User | None, email: bool = True) -> Proposal:
+    """Mark the proposal sent and, unless `email` is False (handed over another way, or
+    demo data), email it with its PDF when the lead has an address (refused if it may not
+    be written to)."""
     proposal = _step(proposal, ProposalStatus.SENT, acting_user)
     if not proposal.line_items.exists():
         raise ValidationError({"lines": "A proposal needs at least one line to be sent."})
     proposal.status = ProposalStatus.SENT
     proposal.sent_at = timezone.now()
     proposal.save(update_fields=["status", "sent_at", "updated_at"])
+    if email:
+        mailing.email_document(record=proposal, kind=MessageKind.PROPOSAL, acting_user=acting_user)
     return proposal
 
 
@@ -845,11 +850,14 @@ def proposals_expire(*, today: dt.date | None = None) -> int:
 
 
 @transaction.atomic
-def contract_send(*, contract: Contract, acting_user: User | None) -> Contract:
+def contract_send(*, contract: Contract, acting_user: User | None, email: bool = True) -> Contract:
+    """Mark the contract sent, and email it as `proposal_send` does its proposal."""
     contract = _step(contract, ContractStatus.SENT, acting_user)
     contract.status = ContractStatus.SENT
     contract.sent_at = timezone.now()
     contract.save(update_fields=["status", "sent_at", "updated_at"])
+    if email:
+        mailing.email_document(record=contract, kind=MessageKind.CONTRACT, acting_user=acting_user)
     return contract
 
 
@@ -1528,31 +1536,20 @@ def _follow_up(call: AICall, lead: Lead, report: CallReport) -> None:
 def webhook_secret_rotate(*, acting_user: User | None) -> str:
     """A new signing secret for the AI call webhook; returned once, stored encrypted.
     Whoever may change the campaigns may replace the secret that admits their results."""
-    access.require(acting_user, Action.UPDATE, Resource.CAMPAIGNS)
-    secret = f"whsec_{secrets.token_urlsafe(32)}"
-    row = AICallWebhookSecret.objects.select_for_update().first()
-    if row is None:
-        row = AICallWebhookSecret(secret_encrypted=encrypt(secret))
-    row.secret_encrypted = encrypt(secret)
-    row.rotated_at = timezone.now()
-    row.save()
-    record_audit_event(action=AUDIT_WEBHOOK_SECRET_ROTATED, actor=acting_user, target=row)
-    return secret
+    return signing_secrets.rotate(
+        AICallWebhookSecret,
+        acting_user=acting_user,
+        resource=Resource.CAMPAIGNS,
+        audit_action=AUDIT_WEBHOOK_SECRET_ROTATED,
+    )
 
 
 def webhook_verify(
     *, timestamp: str, signature: str, body: bytes, now: dt.datetime | None = None
 ) -> bool:
     """Is this delivery signed with the current organization's secret, and fresh?"""
-    row = AICallWebhookSecret.objects.first()
-    if row is None:
-        return False
-    return signing.verify(
-        secret=decrypt(row.secret_encrypted),
-        timestamp=timestamp,
-        given=signature,
-        body=body,
-        now=now or timezone.now(),
+    return signing_secrets.verify(
+        AICallWebhookSecret, timestamp=timestamp, signature=signature, body=body, now=now
     )
 
 

@@ -26,6 +26,7 @@ from crm.models import Opportunity
 from leads import scoring, services, timeline
 from leads.choices import Direction, InteractionType, LeadStatus, Outcome
 from leads.models import Lead
+from mailing.admin_steps import SendEmailStep
 from smartweb import access
 from smartweb.admin_steps import Step, StepsAdminMixin
 from smartweb.rbac import Action, Resource
@@ -269,6 +270,7 @@ LEAD_STEPS: tuple[Step, ...] = (
     LogStep(InteractionType.EMAIL, "Log an email"),
     LogStep(InteractionType.MEETING, "Log a meeting"),
     LogStep(InteractionType.NOTE, "Add a note"),
+    SendEmailStep(),
     TaskStep(),
     ConvertStep(),
     ProposalStep(),

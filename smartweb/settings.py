@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "attachments",
     "sso",
     "notifications",
+    "mailing",
 ]
 
 MIDDLEWARE = [
@@ -283,6 +284,12 @@ SPECTACULAR_SETTINGS = {
         "ConsentPurposeEnum": "compliance.choices.ConsentPurpose",
         "SubjectRequestStatusEnum": "compliance.choices.RequestStatus",
         "SavedViewResourceEnum": "savedviews.models.ViewResource",
+        # The names these had before email's own `direction` and `kind` came.
+        "DirectionEnum": "leads.choices.Direction",
+        "KindEnum": "compliance.choices.RequestKind",
+        "EmailDirectionEnum": "mailing.choices.MessageDirection",
+        "EmailKindEnum": "mailing.choices.MessageKind",
+        "EmailStatusEnum": "mailing.choices.MessageStatus",
         **{
             f"{name}Enum": f"crm.choices.{name}"
             for name in (
@@ -359,7 +366,16 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# A send waits at most this long for the SMTP server; the send job retries later.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SmartWeb CRM <no-reply@localhost>")
+# Email to leads (mailing): where replies go (the email provider's inbound address, which
+# posts them to /api/v1/webhooks/inbound-email/; empty: the sending user's own address),
+# the domain of the Message-IDs that thread the replies, and the send job's attempts.
+EMAIL_REPLY_TO = env_str("EMAIL_REPLY_TO", "")
+EMAIL_MESSAGE_ID_DOMAIN = env_str("EMAIL_MESSAGE_ID_DOMAIN", "smartweb.invalid")
+EMAIL_SEND_ATTEMPTS = env_int("EMAIL_SEND_ATTEMPTS", 6)
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
 LOGGING = {

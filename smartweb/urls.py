@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/v1/", include("attachments.api.urls")),
     path("api/v1/", include("sso.api_urls")),
     path("api/v1/", include("notifications.api.urls")),
+    path("api/v1/", include("mailing.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path(

@@ -24,24 +24,19 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.tenancy import find_organization
 from crm import services
 from crm.choices import AICallStatus, CallOutcome, Sentiment
 from crm.models import AICall
 from leads.services import clean_ai_analysis
 from smartweb.api.parsers import parse_json
 from smartweb.api.schema import ERROR
-from smartweb.tenancy.context import tenant_context
-
-SIGNATURE_HEADER = "HTTP_X_SIGNATURE"
-TIMESTAMP_HEADER = "HTTP_X_TIMESTAMP"
-ORGANIZATION_HEADER = "HTTP_X_ORGANIZATION"
+from smartweb.api.signed import SIGNED_HEADERS, signed_delivery
 
 
 class CallReportSerializer(serializers.Serializer):
@@ -97,27 +92,12 @@ class AICallWebhookView(APIView):
     @extend_schema(
         request=CallReportSerializer,
         responses={200: OpenApiTypes.OBJECT, 404: ERROR},
-        parameters=[
-            OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)
-            for name in ("X-Organization", "X-Timestamp", "X-Signature")
-        ],
+        parameters=SIGNED_HEADERS,
         auth=[],
     )
     def post(self, request):
-        meta = request.META
-        body = request.body
-        named = meta.get(ORGANIZATION_HEADER, "").strip()
-        organization = find_organization(named) if named else None
-        if organization is None or not organization.is_active:
-            raise exceptions.AuthenticationFailed("Invalid signature.")
-        with tenant_context(organization):
-            if not services.webhook_verify(
-                timestamp=meta.get(TIMESTAMP_HEADER, ""),
-                signature=meta.get(SIGNATURE_HEADER, ""),
-                body=body,
-            ):
-                raise exceptions.AuthenticationFailed("Invalid or stale signature.")
-            payload = parse_json(body)
+        with signed_delivery(request, verify=services.webhook_verify):
+            payload = parse_json(request.body)
             if not isinstance(payload, dict):
                 raise exceptions.ParseError("The body is a JSON object.")
             serializer = CallReportSerializer(data=payload)

@@ -21,6 +21,8 @@ STEPS_OF_A_NEW_LEAD = {
     "log-email",
     "log-meeting",
     "log-note",
+    # Every demo lead has an email address.
+    "send-email",
     "task",
 }
 

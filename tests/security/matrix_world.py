@@ -27,6 +27,7 @@ from crm.models import AICall, Campaign
 from leads import services as lead_services
 from leads.choices import LeadStatus
 from leads.models import Lead, LeadTag, Tag
+from mailing.models import EmailMessage
 from savedviews import services as saved_view_services
 from smartweb.rbac import DEFAULT_ROLES, Action, Resource, Scope
 from smartweb.tenancy.context import tenant_context
@@ -131,6 +132,17 @@ def _chain(user: User, campaign: Campaign, tag: Tag) -> dict[type, object]:
         campaign=campaign, lead=lead, provider="http", status=AICallStatus.QUEUED
     )
     task = crm_services.task_create(acting_user=None, title="Call back", assigned_to=user)
+    # Owned through its lead, like the interactions (written by mailing's services).
+    message = EmailMessage.objects.create(
+        lead=lead,
+        direction="outbound",
+        kind="lead",
+        status="sent",
+        message_id=f"<matrix-{n}@matrix.test>",
+        from_email="crm@matrix.test",
+        to_email=f"lead{n}@matrix.test",
+        subject="A website",
+    )
     token, _ = account_services.token_create(
         user=user, organization_id=lead.organization_id, name="matrix"
     )
@@ -163,6 +175,7 @@ def _chain(user: User, campaign: Campaign, tag: Tag) -> dict[type, object]:
         contract,
         call,
         task,
+        message,
         Membership.objects.get(user=user),
         token,
         Invitation.objects.get(pk=invitation.pk),

@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 from accounts.models import Organization
 from accounts.services import role_create
 from leads.models import Lead, LeadForm
+from mailing import services as mailing_services
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.crm.factories import signed_headers, webhook_secret
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.django_db
 
 PARAMETER = re.compile(r"\{[^}]+\}")
 WEBHOOK = "/api/v1/webhooks/ai-calls/"
+INBOUND_EMAIL = "/api/v1/webhooks/inbound-email/"
 TOKEN = "/api/v1/auth/token/"
 FORM_SUBMIT = "/api/v1/forms/{public_key}/submit/"
 
@@ -113,6 +115,10 @@ def _filled(client, path: str, organization) -> str:
 def _send(client, method: str, path: str, body: bytes, organization, **extra):
     if path == WEBHOOK:
         extra.update(signed_headers(organization, webhook_secret(organization), body))
+    if path == INBOUND_EMAIL:
+        with tenant_context(organization):
+            secret = mailing_services.inbound_secret_rotate(acting_user=None)
+        extra.update(signed_headers(organization, secret, body))
     if path == FORM_SUBMIT:  # public: the key is not listed, the demo's form has one
         with tenant_context(organization):
             path = path.replace("{public_key}", LeadForm.objects.first().public_key)

@@ -7,7 +7,12 @@ from accounts.demo import DEMO_ORGANIZATIONS, DEMO_PASSWORD, ensure_organization
 from smartweb.tenancy.context import tenant_context
 
 # Each app's demo loader, called in order inside the organization's context.
-DEMO_LOADERS = ("leads.demo.load_demo", "crm.demo.load_demo", "savedviews.demo.load_demo")
+DEMO_LOADERS = (
+    "leads.demo.load_demo",
+    "crm.demo.load_demo",
+    "savedviews.demo.load_demo",
+    "mailing.demo.load_demo",
+)
 
 
 class Command(BaseCommand):

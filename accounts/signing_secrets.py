@@ -1,0 +1,44 @@
+"""An organization's secret for a signed inbound webhook (the AI call provider's, the
+email provider's): one row per organization of a model with `secret_encrypted` and
+`rotated_at`, replaced by `rotate` and checked by `verify` (smartweb.signing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.utils import timezone
+
+from accounts.audit import record_audit_event
+from accounts.crypto import decrypt, encrypt
+from smartweb import access, signing
+from smartweb.rbac import Action
+
+
+def rotate(model, *, acting_user, resource: str, audit_action: str) -> str:
+    """A new secret (returned once, stored encrypted); whoever may update `resource` may
+    replace it. Call inside a transaction."""
+    access.require(acting_user, Action.UPDATE, resource)
+    secret = f"whsec_{secrets.token_urlsafe(32)}"
+    row = model.objects.select_for_update().first() or model()
+    row.secret_encrypted = encrypt(secret)
+    row.rotated_at = timezone.now()
+    row.save()
+    record_audit_event(action=audit_action, actor=acting_user, target=row)
+    return secret
+
+
+def verify(
+    model, *, timestamp: str, signature: str, body: bytes, now: dt.datetime | None = None
+) -> bool:
+    """Is this delivery signed with the current organization's secret, and fresh?"""
+    row = model.objects.first()
+    if row is None:
+        return False
+    return signing.verify(
+        secret=decrypt(row.secret_encrypted),
+        timestamp=timestamp,
+        given=signature,
+        body=body,
+        now=now or timezone.now(),
+    )
