@@ -10,8 +10,8 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
 from accounts.api import serializers as s
+from accounts.api.views import token_issued
 from accounts.models import OAuthAccount
 from accounts.tenancy import choose_membership
 from smartweb.api.schema import ERROR
@@ -59,20 +59,7 @@ class SSOTokenView(APIView):
         context.activate(
             organization_id=membership.organization_id, user=request.user, membership=membership
         )
-        token, raw = services.token_create(
-            user=request.user,
-            organization_id=membership.organization_id,
-            name=data["name"],
-            expires_in_days=data["expires_in_days"],
-            request=request,
-        )
-        body = {
-            "token": raw,
-            "id": token.pk,
-            "organization": token.organization_id,
-            "expires_at": token.expires_at,
-        }
-        return Response(s.TokenIssuedSerializer(body).data, status=status.HTTP_201_CREATED)
+        return token_issued(request, request.user, membership, data)
 
 
 class IdentityListView(APIView):

@@ -110,6 +110,25 @@ def _locked(locked) -> Response:
     )
 
 
+def token_issued(request, user, membership, data) -> Response:
+    """Create a token of `membership`'s organization for `user` (name and lifetime from
+    `data`) and answer with it: the one place a new token's secret is shown."""
+    token, raw = services.token_create(
+        user=user,
+        organization_id=membership.organization_id,
+        name=data["name"],
+        expires_in_days=data["expires_in_days"],
+        request=request,
+    )
+    body = {
+        "token": raw,
+        "id": token.pk,
+        "organization": membership.organization_id,
+        "expires_at": token.expires_at,
+    }
+    return Response(s.TokenIssuedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
 class TokenObtainView(APIView):
     """Exchange email and password for an API token of one organization."""
 
@@ -154,20 +173,7 @@ class TokenObtainView(APIView):
         login_guard.login_succeeded(
             request, user, organization_id=membership.organization_id, method="api_token"
         )
-        token, raw = services.token_create(
-            user=user,
-            organization_id=membership.organization_id,
-            name=data["name"],
-            expires_in_days=data["expires_in_days"],
-            request=request,
-        )
-        body = {
-            "token": raw,
-            "id": token.pk,
-            "organization": membership.organization_id,
-            "expires_at": token.expires_at,
-        }
-        return Response(s.TokenIssuedSerializer(body).data, status=status.HTTP_201_CREATED)
+        return token_issued(request, user, membership, data)
 
 
 class TokenRevokeView(OrganizationContextMixin, APIView):
