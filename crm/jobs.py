@@ -130,12 +130,8 @@ def demo_report_call(context, *, organization_id: str, call_id: str, reference: 
 )
 def report_overdue_tasks(context, timestamp: int) -> int:
     """Every five minutes, `task.overdue` for each organization's tasks that came due."""
-    reported = 0
     with job_connection(context):
-        for organization_id in Organization.objects.values_list("pk", flat=True):
-            with tenant_context(organization_id):
-                reported += services.tasks_report_overdue()
-    return reported
+        return each_organization(lambda organization: services.tasks_report_overdue())
 
 
 @app.periodic(cron="17 3 * * *")
