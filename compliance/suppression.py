@@ -1,9 +1,12 @@
-"""The suppression list: emails and phones of erased people, as salted hashes.
+"""The suppression list: emails and phones of erased people, and addresses mail bounced
+from, as salted hashes.
 
 Lead creation, CSV import and the AI call webhook ask `is_suppressed` (or call
 `ensure_not_suppressed`) so that an erased person is flagged instead of silently
-re-created. Values are normalized with the leads app's own normalizers, so every
-spelling of a number or address gives the same hash.
+re-created. A bounce only stops mail to its address (`mailing`, which asks with
+`bounces=True`): the person may still be, or become, a lead. Values are normalized with
+the leads app's own normalizers, so every spelling of a number or address gives the same
+hash.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from compliance.choices import SuppressionKind, SuppressionReason
 from compliance.models import SuppressionEntry
 from leads.normalize import normalize_email, normalize_phone
 from smartweb.tenancy.context import NoOrganizationContext, current_organization_id
+
+# The reasons that stand for a person who asked to be forgotten or left alone.
+FORGETS_PERSON = (SuppressionReason.ERASURE, SuppressionReason.OBJECTION)
 
 SUPPRESSED_MESSAGE = (
     "This email or phone belongs to a person whose data was erased at their request; "
@@ -66,28 +72,39 @@ def _entries(emails: Iterable[str | None], phones: Iterable[str | None]) -> set[
     }
 
 
-def _matching(entries: set[tuple[str, str]]):
+def _matching(entries: set[tuple[str, str]], *, bounces: bool = True):
     query = Q(pk__in=[])
     for kind, digest in entries:
         query |= Q(kind=kind, value_hash=digest)
-    return SuppressionEntry.objects.filter(query)
+    rows = SuppressionEntry.objects.filter(query)
+    return rows if bounces else rows.filter(reason__in=FORGETS_PERSON)
 
 
-def any_suppressed(*, emails: Iterable[str | None] = (), phones: Iterable[str | None] = ()) -> bool:
+def any_suppressed(
+    *,
+    emails: Iterable[str | None] = (),
+    phones: Iterable[str | None] = (),
+    bounces: bool = False,
+) -> bool:
     entries = _entries(emails, phones)
-    return bool(entries) and _matching(entries).exists()
+    return bool(entries) and _matching(entries, bounces=bounces).exists()
 
 
-def is_suppressed(*, email: str | None = None, phone: str | None = None) -> bool:
-    """Is this email or phone on the current organization's suppression list?"""
-    return any_suppressed(emails=[email], phones=[phone])
+def is_suppressed(
+    *, email: str | None = None, phone: str | None = None, bounces: bool = False
+) -> bool:
+    """Is this email or phone on the current organization's suppression list (an erased
+    or objecting person; with `bounces`, an address mail bounced from as well)?"""
+    return any_suppressed(emails=[email], phones=[phone], bounces=bounces)
 
 
 class SuppressionList:
-    """The current organization's list loaded once, to check many rows (CSV imports)."""
+    """The current organization's erased and objecting people loaded once, to check many
+    rows (CSV imports)."""
 
     def __init__(self):
-        self._entries = set(SuppressionEntry.objects.values_list("kind", "value_hash"))
+        rows = SuppressionEntry.objects.filter(reason__in=FORGETS_PERSON)
+        self._entries = set(rows.values_list("kind", "value_hash"))
 
     def matches(
         self, *, emails: Iterable[str | None] = (), phones: Iterable[str | None] = ()
@@ -110,11 +127,17 @@ def suppress(
     reason: str = SuppressionReason.ERASURE,
     subject_request=None,
 ) -> int:
-    """Add the values to the list; returns how many entries are new."""
+    """Add the values to the list; returns how many entries are new. An erasure or an
+    objection takes over an address already listed for a bounce."""
     entries = _entries(emails, phones)
     if not entries:
         return 0
-    new = entries - set(_matching(entries).values_list("kind", "value_hash"))
+    listed = _matching(entries)
+    if reason in FORGETS_PERSON:
+        listed.filter(reason=SuppressionReason.BOUNCE).update(
+            reason=reason, subject_request=subject_request
+        )
+    new = entries - set(listed.values_list("kind", "value_hash"))
     SuppressionEntry.objects.bulk_create(
         [
             SuppressionEntry(

@@ -128,7 +128,7 @@ def require_contactable(lead: Lead, address: str) -> str:
         )
     if lead.deleted_at is not None:
         raise ValidationError({"lead": "This lead is deleted."})
-    if is_suppressed(email=address):
+    if is_suppressed(email=address, bounces=True):
         raise ValidationError(
             {"to": "The address is on the suppression list (erased or bounced): no email is sent."},
             code="suppressed",

@@ -10,12 +10,15 @@ import time
 import pytest
 from django.test import Client
 
+from compliance.choices import SuppressionReason
 from compliance.models import SuppressionEntry
+from compliance.suppression import is_suppressed, suppress
 from leads.models import Interaction
 from mailing import services
 from mailing.models import EmailMessage
 from smartweb.tenancy.context import tenant_context
 from tests.factories import api_client
+from tests.leads.factories import make_lead
 from tests.mailing.conftest import deliver_all, post_inbound
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +117,23 @@ def test_a_bounce_suppresses_the_address_and_the_next_send_is_refused(
         f"/api/v1/leads/{mail_lead.pk}/send-email/", {"subject": "Hi", "body": "again"}
     )
     assert refused.status_code == 400 and "suppression" in str(refused.json())
+
+
+def test_a_bounced_address_stops_mail_not_the_person_and_an_erasure_takes_it_over(
+    org_a, inbound_secret
+):
+    bounce = {"event": "bounce", "message_id": "<b@x>", "bounced_address": "Gone@Nowhere.test"}
+    post_inbound(Client(), org_a, bounce, inbound_secret)
+    with tenant_context(org_a):
+        assert is_suppressed(email="gone@nowhere.test", bounces=True)
+        assert not is_suppressed(email="gone@nowhere.test")
+    # The person may still become a lead (mail to them stays refused).
+    make_lead(org_a, contact_name="Gone", contact_email="gone@nowhere.test")
+    with tenant_context(org_a):
+        suppress(emails=["gone@nowhere.test"], reason=SuppressionReason.ERASURE)
+        [entry] = SuppressionEntry.objects.all()
+        assert entry.reason == SuppressionReason.ERASURE
+        assert is_suppressed(email="gone@nowhere.test")
 
 
 def test_a_bounce_by_address_alone(org_a, inbound_secret):
