@@ -13,7 +13,7 @@ from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -23,7 +23,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from smartweb import access
 from smartweb.errors import REFUSALS, refusal_message
-from smartweb.forms import keep_current_choices
+from smartweb.forms import MultilineField, keep_current_choices
 from smartweb.rbac import Action, Scope
 from smartweb.versioning import changes_since, is_versioned, locked_version, version_of
 
@@ -185,6 +185,8 @@ class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.
     class Media:
         # List pages keep each row on one line (smartweb/static/smartweb/admin_lists.css).
         css = {"all": ["smartweb/admin_lists.css"]}
+
+    formfield_overrides = {models.TextField: {"form_class": MultilineField}}
 
     # The user field that makes a row someone's own ("assigned_to", "owner"), if any: it
     # offers whom the user may assign to, and a new row is the user's own by default.

@@ -7,6 +7,15 @@ from collections.abc import Container
 from django import forms
 
 
+class MultilineField(forms.CharField):
+    """Text from a textarea with its line breaks as stored: browsers send every break as
+    CRLF, so a text of several lines saved unchanged would otherwise come back changed."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if value else value
+
+
 def form_changes(form: forms.BaseForm, names: Container[str] | None = None) -> dict:
     """The changed values of a bound form (only those in `names`, if given), for the
     update services."""

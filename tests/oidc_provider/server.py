@@ -20,6 +20,7 @@ from django.conf import settings
 from psycopg import sql
 
 from smartweb.clusters import free_port
+from smartweb.db_bootstrap import with_database
 from tests.servers import ARTIFACTS_ROOT, running
 
 PASSWORD = "provider-password-1"  # noqa: S105  (the test provider's users' password)
@@ -69,17 +70,10 @@ def _database() -> Iterator[str]:
     with _owner_connection(settings.DATABASES["default"]["NAME"]) as connection:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    owner = psycopg.conninfo.conninfo_to_dict(settings.DATABASE_OWNER_URL)
-    owner["dbname"] = name
-    url = "postgresql://{user}:{password}@{host}:{port}/{dbname}".format(
-        user=owner.get("user", ""),
-        password=owner.get("password", ""),
-        host=owner.get("host", "127.0.0.1"),
-        port=owner.get("port", 5432),
-        dbname=name,
-    )
     try:
-        yield url
+        # The owner's URL with the other database: a socket path in its query (the
+        # embedded server) stays where it is.
+        yield with_database(settings.DATABASE_OWNER_URL, name)
     finally:
         with _owner_connection(settings.DATABASES["default"]["NAME"]) as connection:
             connection.execute(

@@ -24,11 +24,16 @@ from crm.models import AICall
 from leads import lead_forms
 from leads import services as lead_services
 from leads.choices import LeadStatus
+from mailing import services as mailing_services
+from mailing.choices import MessageDirection, MessageKind, MessageStatus
+from mailing.models import EmailMessage
 from notifications import services as notification_services
 from savedviews import services as saved_view_services
 from smartweb import access
 from smartweb.rbac import Action
 from smartweb.tenancy.context import tenant_context
+from sso import services as sso_services
+from sso.choices import ProviderKind
 from tests import factories
 from webhooks import outbox
 from webhooks import services as webhook_services
@@ -126,6 +131,7 @@ def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False)
         )
         # The lead assigned to the rep above notified them; this is their digest choice.
         notification_services.settings_update(user=rep, digest_enabled=False)
+        _email_and_sign_in(organization, lead, name)
         # The row alone: its file does not matter to the tables' policies.
         Attachment.objects.create(
             lead=lead,
@@ -138,6 +144,35 @@ def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False)
         if trash:
             _fill_trash(organization, name)
     return organization
+
+
+def _email_and_sign_in(organization: Organization, lead, name: str) -> None:
+    """A template (and its history), the inbound webhook's secret, one email on the
+    lead's log, and the organization's identity provider."""
+    template = mailing_services.template_create(
+        acting_user=None,
+        name=f"{name} hello",
+        subject="Hello {{ lead.contact_name }}",
+        body="Hello {{ lead.contact_name }}",
+    )
+    mailing_services.inbound_secret_rotate(acting_user=None)
+    EmailMessage.objects.create(
+        lead=lead,
+        template=template,
+        direction=MessageDirection.OUTBOUND,
+        kind=MessageKind.LEAD,
+        status=MessageStatus.SENT,
+        message_id=f"<populated@{organization.slug}.test>",
+        from_email=f"crm@{organization.slug}.test",
+        to_email=f"lead@{organization.slug}.test",
+        subject="Hello",
+    )
+    sso_services.provider_save(
+        provider=None,
+        changes={"name": "Google", "kind": ProviderKind.GOOGLE, "client_id": "populated"},
+        client_secret="populated-secret",
+        acting_user=None,
+    )
 
 
 def _webhook_endpoint(organization: Organization) -> None:

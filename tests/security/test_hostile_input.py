@@ -17,7 +17,7 @@ import uuid
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
@@ -27,6 +27,7 @@ from accounts.services import role_create
 from leads.models import Lead, LeadForm
 from mailing import services as mailing_services
 from smartweb.tenancy.context import tenant_context
+from sso import session as sso_session
 from tests import factories
 from tests.crm.factories import signed_headers, webhook_secret
 from tests.leads.factories import EnrichmentFactory
@@ -39,6 +40,7 @@ WEBHOOK = "/api/v1/webhooks/ai-calls/"
 INBOUND_EMAIL = "/api/v1/webhooks/inbound-email/"
 TOKEN = "/api/v1/auth/token/"
 FORM_SUBMIT = "/api/v1/forms/{public_key}/submit/"
+SSO_TOKEN = "/api/v1/auth/sso-token/"
 
 
 def _operations() -> list[tuple[str, str, dict]]:
@@ -112,6 +114,22 @@ def _filled(client, path: str, organization) -> str:
     return path
 
 
+def _provider_session(organization) -> Client:
+    """A back-office session of an admin of `organization`, marked as signed in through
+    its identity provider (what the callback leaves in the session)."""
+    user = factories.make_member(organization, "org_admin")
+    client = Client()
+    client.force_login(user)
+    stored = client.session
+    stored[sso_session.SESSION_KEY] = {
+        "user": str(user.pk),
+        "organization": str(organization.pk),
+        "provider": str(uuid.uuid4()),
+    }
+    stored.save()
+    return client
+
+
 def _send(client, method: str, path: str, body: bytes, organization, **extra):
     if path == WEBHOOK:
         extra.update(signed_headers(organization, webhook_secret(organization), body))
@@ -119,6 +137,8 @@ def _send(client, method: str, path: str, body: bytes, organization, **extra):
         with tenant_context(organization):
             secret = mailing_services.inbound_secret_rotate(acting_user=None)
         extra.update(signed_headers(organization, secret, body))
+    if path == SSO_TOKEN:  # a session signed in through the provider, not a token
+        client = _provider_session(organization)
     if path == FORM_SUBMIT:  # public: the key is not listed, the demo's form has one
         with tenant_context(organization):
             path = path.replace("{public_key}", LeadForm.objects.first().public_key)
