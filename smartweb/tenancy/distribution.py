@@ -53,7 +53,7 @@ JOIN pg_class ic ON ic.oid = i.indexrelid
 LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
      AND con.contype IN ('p', 'u', 'x')
 WHERE i.indrelid IN ({TENANT_TABLES}) AND (i.indisunique OR con.contype = 'x')
-ORDER BY 1, con.contype = 'p' DESC, 2
+ORDER BY 1, coalesce(con.contype = 'p', false) DESC, 2
 """
 
 # Foreign keys whose table or target is a tenant table, with their column names in order.
@@ -190,13 +190,10 @@ def plan(cursor, schema: str = "public") -> list[str]:
         (fk for fk in foreign_keys if fk.from_tenant and fk.to_tenant),
         key=lambda fk: not fk.distributed,
     )
-    final = {fk.shape() for fk in between if fk.distributed and fk.index not in changed_indexes}
+    final: set[tuple] = set()
     drop_fks: list[ForeignKey] = []
     add_fks: list[str] = []
     for fk in between:
-        if fk.distributed and fk.index not in changed_indexes:
-            continue
-        drop_fks.append(fk)
         if fk.distributed:
             shape, definition = fk.shape(), fk.definition
         elif DISTRIBUTION_COLUMN in fk.columns or DISTRIBUTION_COLUMN in fk.target_columns:
@@ -206,19 +203,21 @@ def plan(cursor, schema: str = "public") -> list[str]:
                 (DISTRIBUTION_COLUMN, *fk.columns), (DISTRIBUTION_COLUMN, *fk.target_columns)
             )
             definition = _with_distribution_column(fk.definition)
-        if shape in final:
-            continue  # a composite twin covers this reference
+        stays = fk.distributed and fk.index not in changed_indexes
+        if not stays:
+            drop_fks.append(fk)
+        if shape in final:  # a composite twin covers this reference
+            if stays:
+                drop_fks.append(fk)
+            continue
         final.add(shape)
-        add_fks.append(f"ALTER TABLE {fk.table} ADD CONSTRAINT {_quoted(fk.name)} {definition}")
+        if not stays:
+            add_fks.append(f"ALTER TABLE {fk.table} ADD CONSTRAINT {_quoted(fk.name)} {definition}")
 
-    statements = [
-        f"ALTER TABLE {fk.table} DROP CONSTRAINT {_quoted(fk.name)}" for fk in drop_fks
-    ]
+    statements = [f"ALTER TABLE {fk.table} DROP CONSTRAINT {_quoted(fk.name)}" for fk in drop_fks]
     for key in drop_keys:
         if key.kind:
-            statements.append(
-                f"ALTER TABLE {key.table} DROP CONSTRAINT {_quoted(key.name)}"
-            )
+            statements.append(f"ALTER TABLE {key.table} DROP CONSTRAINT {_quoted(key.name)}")
         else:
             statements.append(f"DROP INDEX {_quoted(key.name)}")
     for key, definition in add_keys:
@@ -238,11 +237,15 @@ def violations(cursor, schema: str = "public") -> list[str]:
         for key in _keys(cursor, schema)
         if not key.distributed
     ]
+    seen: set[tuple] = set()
     for fk in _foreign_keys(cursor, schema):
         if fk.from_tenant and fk.to_tenant and not fk.distributed:
             found.append(f"{fk.table}: {fk.name} ({fk.definition}) is not by {DISTRIBUTION_COLUMN}")
+        elif fk.from_tenant and fk.to_tenant and fk.shape() in seen:
+            found.append(f"{fk.table}: {fk.name} repeats another foreign key (checked twice)")
         elif fk.to_tenant and not fk.from_tenant:
             found.append(f"{fk.table}: {fk.name} points from a global table into {fk.target}")
+        seen.add(fk.shape())
     cursor.execute(_POLICY_FUNCTIONS, {"schema": schema})
     for table, policy, function, volatility, definer, parallel in cursor.fetchall():
         if volatility == "v" or definer or parallel == "u":

@@ -18,7 +18,7 @@ from django.db.migrations.operations.base import Operation
 from smartweb.tenancy import sql
 
 
-def _is_tenant_model(model) -> bool:
+def is_tenant_model(model) -> bool:
     try:
         field = model._meta.get_field("organization")
     except Exception:
@@ -52,7 +52,7 @@ def _tenant_foreign_keys(model):
             isinstance(field, models.ForeignKey)
             and field.name != "organization"
             and field.db_constraint
-            and _is_tenant_model(field.related_model)
+            and is_tenant_model(field.related_model)
         ):
             yield field
 

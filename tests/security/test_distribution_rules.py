@@ -1,0 +1,158 @@
+"""The migrated schema follows the rules of distribution by organization (ADR 0035):
+`organization_id` in every key and in every foreign key between tenant tables, no foreign
+key from a global table into a tenant table, policies that call only stable, safe
+functions. The rules read the catalog, so a table added later is held to them too."""
+
+import dj_database_url
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from crm.models import Opportunity
+from smartweb.tenancy import distribution
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_migrated_schema_follows_the_rules():
+    with connection.cursor() as cursor:
+        assert distribution.violations(cursor) == []
+
+
+def test_the_operation_has_nothing_left_to_do():
+    with connection.cursor() as cursor:
+        assert distribution.plan(cursor) == []
+
+
+def test_primary_keys_lead_with_the_organization():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid IN ('leads_lead'::regclass, 'leads_historicallead'::regclass)"
+            " AND contype = 'p' ORDER BY conrelid::regclass::text"
+        )
+        assert [row[0] for row in cursor.fetchall()] == [
+            "PRIMARY KEY (organization_id, history_id)",
+            "PRIMARY KEY (organization_id, id)",
+        ]
+
+
+# --- the rules catch what breaks them: temporary tables of this session ------------------
+
+BROKEN = """
+CREATE TEMP TABLE parent (organization_id uuid NOT NULL, id int PRIMARY KEY,
+                          code text UNIQUE, UNIQUE (organization_id, id));
+CREATE TEMP TABLE child (organization_id uuid NOT NULL, id int,
+                         parent_id int REFERENCES parent (id), PRIMARY KEY (organization_id, id));
+CREATE UNIQUE INDEX child_partial ON child (parent_id) WHERE id > 0;
+CREATE TEMP TABLE twin (organization_id uuid NOT NULL, id int,
+                        parent_id int REFERENCES parent (id), PRIMARY KEY (organization_id, id),
+                        FOREIGN KEY (organization_id, parent_id)
+                        REFERENCES parent (organization_id, id));
+CREATE FUNCTION pg_temp.any_organization() RETURNS uuid LANGUAGE sql VOLATILE
+    AS $$ SELECT gen_random_uuid() $$;
+ALTER TABLE parent ENABLE ROW LEVEL SECURITY;
+CREATE POLICY chance ON parent USING (organization_id = pg_temp.any_organization());
+"""
+
+
+def _temporary_schema(cursor) -> str:
+    cursor.execute("SELECT nspname FROM pg_namespace WHERE oid = pg_my_temp_schema()")
+    return cursor.fetchone()[0]
+
+
+def test_the_rules_name_each_violation_and_the_operation_fixes_the_keys():
+    with connection.cursor() as cursor:
+        cursor.execute(BROKEN)
+        schema = _temporary_schema(cursor)
+        found = "\n".join(distribution.violations(cursor, schema))
+        for expected in (
+            "parent: parent_pkey (PRIMARY KEY (id)) lacks organization_id",
+            "parent: parent_code_key (UNIQUE (code)) lacks organization_id",
+            "child: child_partial",
+            "child: child_parent_id_fkey (FOREIGN KEY (parent_id) REFERENCES parent(id))"
+            " is not by organization_id",
+            "twin: twin_parent_id_fkey",
+            "policy chance calls any_organization()",
+        ):
+            assert expected in found
+
+        for statement in distribution.plan(cursor, schema):
+            cursor.execute(statement)
+        assert distribution.plan(cursor, schema) == []
+        remaining = distribution.violations(cursor, schema)
+        assert len(remaining) == 1 and "any_organization" in remaining[0]
+        cursor.execute(
+            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE connamespace = pg_my_temp_schema() AND contype IN ('p', 'u', 'f')"
+            " ORDER BY 1, 2"
+        )
+        assert cursor.fetchall() == [
+            (
+                "child",
+                "FOREIGN KEY (organization_id, parent_id) REFERENCES parent(organization_id, id)",
+            ),
+            ("child", "PRIMARY KEY (organization_id, id)"),
+            ("parent", "PRIMARY KEY (organization_id, id)"),
+            ("parent", "UNIQUE (organization_id, code)"),
+            (
+                "twin",
+                "FOREIGN KEY (organization_id, parent_id) REFERENCES parent(organization_id, id)",
+            ),
+            ("twin", "PRIMARY KEY (organization_id, id)"),
+        ]
+
+
+def test_a_global_table_may_not_reference_a_tenant_table():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE tenant (organization_id uuid NOT NULL, id int,"
+            " PRIMARY KEY (organization_id, id));"
+            " CREATE TEMP TABLE global (id int PRIMARY KEY, organization_id_ uuid, tenant_id int,"
+            " FOREIGN KEY (organization_id_, tenant_id) REFERENCES tenant (organization_id, id))"
+        )
+        found = distribution.violations(cursor, _temporary_schema(cursor))
+    assert [line.split(":")[0] for line in found] == ["global"]
+    assert "from a global table into tenant" in found[0]
+
+
+# --- foreign keys Django adds later ----------------------------------------------------
+
+
+def _owner_connection():
+    owner = dj_database_url.parse(settings.DATABASE_OWNER_URL)
+    test = connection.settings_dict
+    return psycopg.connect(
+        host=test["HOST"],
+        port=test["PORT"] or 5432,
+        dbname=test["NAME"],
+        user=owner["USER"],
+        password=owner["PASSWORD"],
+    )
+
+
+def test_a_foreign_key_django_adds_between_tenant_tables_is_by_organization():
+    """Django would write `REFERENCES leads_lead (id)`, which no unique key matches now;
+    the schema editor writes the composite key (run as the owner, rolled back)."""
+    field = Opportunity._meta.get_field("lead")
+    with connection.schema_editor(collect_sql=True) as editor:
+        statement = str(editor._create_fk_sql(Opportunity, field, "_fk_again"))
+        global_key = str(
+            editor._create_fk_sql(Opportunity, Opportunity._meta.get_field("owner"), "_fk")
+        )
+    assert statement.startswith("DO ")
+    assert "DO " not in global_key and "(organization_id" not in global_key.replace('"', "")
+    with _owner_connection() as owner, owner.cursor() as cursor:
+        cursor.execute(statement)
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'crm_opportunity'::regclass AND conname LIKE '%%_fk_again'"
+        )
+        assert cursor.fetchall() == [
+            (
+                "FOREIGN KEY (organization_id, lead_id) REFERENCES leads_lead(organization_id, id)"
+                " DEFERRABLE INITIALLY DEFERRED",
+            )
+        ]
+        owner.rollback()
