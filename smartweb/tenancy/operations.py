@@ -7,7 +7,9 @@
 constrained foreign key to another tenant table into a composite one, so that no row can
 point into another organization even if application code forgets to check (PostgreSQL
 checks foreign keys without RLS). `TenantForeignKey` does the same for a field added
-later. Both are reversible.
+later. Both are reversible. A migration that adds tenant tables ends with
+`smartweb.tenancy.distribution.DistributionKeys()`, which turns these keys into the ones a
+database sharded by organization needs (ADR 0035).
 """
 
 from __future__ import annotations
