@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from crm.models import Opportunity
 from smartweb.tenancy import distribution
@@ -156,3 +157,42 @@ def test_a_foreign_key_django_adds_between_tenant_tables_is_by_organization():
             )
         ]
         owner.rollback()
+
+
+# --- the ORM on the wider keys -----------------------------------------------------------
+
+
+def test_counting_per_row_groups_by_the_whole_primary_key(admin_a, org_a):
+    """Django groups by the primary key and reads the row's other columns from it; with
+    the key (organization_id, id) the GROUP BY has to name both."""
+    from django.db.models import Count
+
+    from leads.models import Company
+    from smartweb.tenancy.context import tenant_context
+    from tests.leads.factories import make_lead
+
+    with tenant_context(org_a, user=admin_a):
+        make_lead(org_a)
+        companies = list(Company.objects.annotate(lead_count=Count("lead")))
+        sql = str(Company.objects.annotate(lead_count=Count("lead")).query)
+    assert [c.lead_count for c in companies] == [1]
+    assert 'GROUP BY "leads_company"."id", "leads_company"."organization_id"' in sql
+
+
+def test_joins_and_related_rows_name_the_organization(admin_a, org_a):
+    from leads.models import Lead
+    from smartweb.tenancy.context import tenant_context
+    from tests.leads.factories import make_lead
+
+    with tenant_context(org_a, user=admin_a):
+        lead = make_lead(org_a)
+        sql = str(Lead.objects.select_related("company").filter(company__name="x").query)
+        assert '"leads_company"."organization_id" = "leads_lead"."organization_id"' in sql
+        fresh = Lead.objects.get(pk=lead.pk)
+        with CaptureQueriesContext(connection) as captured:
+            assert fresh.company == lead.company
+        assert '"leads_company"."organization_id" =' in captured.captured_queries[0]["sql"]
+        with CaptureQueriesContext(connection) as captured:
+            fresh.save(update_fields=["notes"])
+        update = next(q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE"))
+        assert '"leads_lead"."organization_id" =' in update
