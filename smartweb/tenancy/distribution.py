@@ -226,7 +226,8 @@ def plan(cursor, schema: str = "public") -> list[str]:
                 f"ALTER TABLE {key.table} ADD CONSTRAINT {_quoted(key.name)} {definition}"
             )
         else:
-            statements.append(definition)
+            # a partitioned table's index is shown `ON ONLY`, which would skip its partitions
+            statements.append(definition.replace(" ON ONLY ", " ON ", 1))
     return statements + add_fks
 
 

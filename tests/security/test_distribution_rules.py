@@ -196,3 +196,35 @@ def test_joins_and_related_rows_name_the_organization(admin_a, org_a):
             fresh.save(update_fields=["notes"])
         update = next(q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE"))
         assert '"leads_lead"."organization_id" =' in update
+
+
+def test_partitioned_tables_follow_their_parent():
+    """A partitioned table (by its time column) gets the organization in its keys; its
+    partitions follow it and are not checked on their own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE events (organization_id uuid NOT NULL, id int,"
+            " at timestamptz NOT NULL, code text, PRIMARY KEY (id, at))"
+            " PARTITION BY RANGE (at);"
+            " CREATE UNIQUE INDEX events_code ON events (code, at);"
+            " CREATE TEMP TABLE events_2026 PARTITION OF events"
+            " FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')"
+        )
+        schema = _temporary_schema(cursor)
+        found = distribution.violations(cursor, schema)
+        assert [line.split(":")[0] for line in found] == ["events", "events"]
+        for statement in distribution.plan(cursor, schema):
+            cursor.execute(statement)
+        assert distribution.violations(cursor, schema) == []
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indrelid"
+            " WHERE c.relnamespace = pg_my_temp_schema() AND i.indisunique ORDER BY 1, 2"
+        )
+        definitions = [(table, d.split(" USING ")[1]) for table, d in cursor.fetchall()]
+    assert definitions == [
+        ("events", "btree (organization_id, code, at)"),
+        ("events", "btree (organization_id, id, at)"),
+        ("events_2026", "btree (organization_id, code, at)"),
+        ("events_2026", "btree (organization_id, id, at)"),
+    ]
