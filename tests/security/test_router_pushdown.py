@@ -15,7 +15,7 @@ from tests import factories
 from tests.factories import acting_as, session_client
 from tests.security import pushdown
 from tests.security.populate import populate_every_tenant_table
-from tests.security.routes import tenant_list_routes
+from tests.security.routes import tenant_admins, tenant_list_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -65,12 +65,24 @@ def _pages(organization, user):
             yield detail, lambda detail=detail: client.get(detail)
 
 
-def test_api_lists_and_rows_route_to_one_organization():
-    organization = populate_every_tenant_table("Routed")
-    admin = factories.org_admin(organization)
+def _admin_pages(organization, user):
+    client = session_client(user)
+    for model, _ in tenant_admins():
+        if not model._meta.managed:
+            continue
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        yield base, lambda base=base: client.get(base)
+        with acting_as(user, organization):
+            row = access.visible(user, Action.READ, model._default_manager.all()).first()
+        if row is not None:
+            change = f"{base}{row.pk}/change/"
+            yield change, lambda change=change: client.get(change)
+
+
+def _unrouted(pages) -> list[str]:
     tables = pushdown.tenant_tables()
     found = []
-    for url, get in _pages(organization, admin):
+    for url, get in pages:
         with CaptureQueriesContext(connection) as captured:
             response = get()
         assert response.status_code == 200, url
@@ -78,4 +90,17 @@ def test_api_lists_and_rows_route_to_one_organization():
             missing = pushdown.unrouted(query["sql"], tables)
             if missing:
                 found.append(f"{url}: {', '.join(missing)} in {query['sql']}")
+    return found
+
+
+def test_api_lists_and_rows_route_to_one_organization():
+    organization = populate_every_tenant_table("Routed")
+    found = _unrouted(_pages(organization, factories.org_admin(organization)))
+    assert found == [], "\n".join(found)
+
+
+@pytest.mark.xfail(reason="the admin's pages are not all routed yet (ADR 0035)", strict=False)
+def test_admin_lists_and_rows_route_to_one_organization():
+    organization = populate_every_tenant_table("Routed")
+    found = _unrouted(_admin_pages(organization, factories.org_admin(organization)))
     assert found == [], "\n".join(found)
