@@ -55,7 +55,7 @@ def tenant_tables() -> set[str]:
 
 def _compared(sql: str, alias: str) -> bool:
     column = rf'(?:"{re.escape(alias)}"|\b{re.escape(alias)})\."organization_id"'
-    return re.search(rf"{column}\s*(?:=|IN\b)|=\s*{column}", sql, re.IGNORECASE) is not None
+    return re.search(rf"{column}\s*(?:=|IN\b)|=\s*\(?{column}", sql, re.IGNORECASE) is not None
 
 
 def unrouted(sql: str, tables: set[str]) -> list[str]:
