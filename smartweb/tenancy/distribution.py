@@ -28,6 +28,11 @@ from django.db.migrations.operations.base import Operation
 DISTRIBUTION_COLUMN = "organization_id"
 _COLUMN = f'"{DISTRIBUTION_COLUMN}"'
 
+# The security audit log keeps events that belong to no organization (a failed login for
+# an unknown email), so it cannot be distributed by it: it stays a table of the
+# coordinator, and its keys stay as they are (ADR 0035).
+UNDISTRIBUTED = ["audit_logs"]
+
 # Tenant tables: ordinary tables and partitioned parents with the distribution column;
 # a partition gets its keys from its parent.
 TENANT_TABLES = f"""
@@ -36,7 +41,13 @@ JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = %(schema)s
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = '{DISTRIBUTION_COLUMN}'
      AND NOT a.attisdropped
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND c.relname <> ALL (%(undistributed)s)
 """
+
+
+def catalog_parameters(schema: str) -> dict:
+    return {"schema": schema, "undistributed": UNDISTRIBUTED}
+
 
 # Keys (primary, unique, exclusion) and unique indexes without a constraint, of tenant
 # tables, with whether the distribution column is among their columns.
@@ -143,12 +154,12 @@ def _with_distribution_column(definition: str) -> str:
 
 
 def _keys(cursor, schema: str) -> list[Key]:
-    cursor.execute(_KEYS, {"schema": schema})
+    cursor.execute(_KEYS, catalog_parameters(schema))
     return [Key(*row[:7], tuple(row[7])) for row in cursor.fetchall()]
 
 
 def _foreign_keys(cursor, schema: str) -> list[ForeignKey]:
-    cursor.execute(_FOREIGN_KEYS, {"schema": schema})
+    cursor.execute(_FOREIGN_KEYS, catalog_parameters(schema))
     return [ForeignKey(*row[:7], tuple(row[7]), tuple(row[8])) for row in cursor.fetchall()]
 
 
@@ -247,7 +258,7 @@ def violations(cursor, schema: str = "public") -> list[str]:
         elif fk.to_tenant and not fk.from_tenant:
             found.append(f"{fk.table}: {fk.name} points from a global table into {fk.target}")
         seen.add(fk.shape())
-    cursor.execute(_POLICY_FUNCTIONS, {"schema": schema})
+    cursor.execute(_POLICY_FUNCTIONS, catalog_parameters(schema))
     for table, policy, function, volatility, definer, parallel in cursor.fetchall():
         if volatility == "v" or definer or parallel == "u":
             found.append(

@@ -12,7 +12,7 @@ import re
 
 from django.db import connection
 
-from smartweb.tenancy.distribution import TENANT_TABLES
+from smartweb.tenancy.distribution import TENANT_TABLES, catalog_parameters
 
 _KEYWORDS = {
     "where",
@@ -49,7 +49,8 @@ _REFERENCE = re.compile(
 
 def tenant_tables() -> set[str]:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT oid::regclass::text FROM ({TENANT_TABLES}) t", {"schema": "public"})
+        query = f"SELECT oid::regclass::text FROM ({TENANT_TABLES}) t"
+        cursor.execute(query, catalog_parameters("public"))
         return {row[0] for row in cursor.fetchall()}
 
 
