@@ -54,14 +54,19 @@ def django_env(url: str) -> dict[str, str]:
     return env
 
 
-def recreate(dbname: str) -> None:
-    """Drop and create the database as the owner role, then migrate it as the owner."""
+def recreate_empty(dbname: str) -> None:
+    """Drop and create the database as the owner role."""
     admin = owner_url(urlsplit(_required("DATABASE_OWNER_URL")).path.lstrip("/"))
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
         )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+
+
+def recreate(dbname: str) -> None:
+    """Drop and create the database as the owner role, then migrate it as the owner."""
+    recreate_empty(dbname)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
         cwd=BASE_DIR,

@@ -50,6 +50,7 @@ from smartweb.admin_steps import StepsAdminMixin
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import form_changes
 from smartweb.json_widgets import KeepsJSONOriginalsMixin, json_object_html
+from smartweb.models import stored_rows
 from smartweb.rbac import Action, Resource
 
 
@@ -105,7 +106,7 @@ def save_inline_rows(formset, fields, *, save, delete) -> None:
             data = {name: inline.cleaned_data[name] for name in fields}
             formset.new_objects.append(save(None, data))
         else:
-            stored = type(inline.instance)._base_manager.get(pk=inline.instance.pk)
+            stored = stored_rows(type(inline.instance)).get(pk=inline.instance.pk)
             saved = save(stored, form_changes(inline, fields))
             formset.changed_objects.append((saved, inline.changed_data))
 

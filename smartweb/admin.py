@@ -24,6 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from smartweb import access
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import MultilineField, keep_current_choices
+from smartweb.models import stored_rows
 from smartweb.rbac import Action, Scope
 from smartweb.versioning import changes_since, is_versioned, locked_version, version_of
 
@@ -257,7 +258,7 @@ class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.
         given would write them all. `save_model` hands the services the changed fields
         (`form_changes`) to apply to the stored row."""
         instance = super().save_form(request, form, change)  # also readies form.save_m2m
-        return self.model._base_manager.get(pk=instance.pk) if change else instance
+        return stored_rows(self.model).get(pk=instance.pk) if change else instance
 
     def base_queryset(self):
         return self.model._default_manager.all()

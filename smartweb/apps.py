@@ -14,3 +14,7 @@ class SmartwebConfig(AppConfig):
         from smartweb.api import schema  # noqa: F401
 
         connection_created.connect(dbloaders.on_connection_created)
+
+        from smartweb.tenancy import joins
+
+        joins.install()

@@ -84,6 +84,8 @@ def database(
         raise ImproperlyConfigured(
             f"{setting} must be a postgresql://user:password@host:port/name URL."
         ) from exc
+    # Django's backend, with tenant foreign keys kept by organization (ADR 0035)
+    settings["ENGINE"] = "smartweb.postgresql"
     options = settings.setdefault("OPTIONS", {})
     # A Unix-socket URL (user@/db?host=/dir, as the embedded server's) leaves the
     # directory in OPTIONS; make it the HOST, so everything that connects from these

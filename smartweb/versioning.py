@@ -12,6 +12,8 @@ import datetime as dt
 
 from django.db import models
 
+from smartweb.models import stored_rows
+
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -34,7 +36,8 @@ def locked_version(model: type[models.Model], pk) -> str | None:
     the row is gone). Comparing a client's version with this one and then writing is
     race-free: a concurrent writer waits for the lock, then sees the new version."""
     updated_at = (
-        model._base_manager.select_for_update()
+        stored_rows(model)
+        .select_for_update()
         .filter(pk=pk)
         .values_list("updated_at", flat=True)
         .first()
@@ -44,7 +47,7 @@ def locked_version(model: type[models.Model], pk) -> str | None:
 
 def stored_version(model: type[models.Model], pk) -> str | None:
     """The row's current version, read without a lock (for a response's `ETag`)."""
-    updated_at = model._base_manager.filter(pk=pk).values_list("updated_at", flat=True).first()
+    updated_at = stored_rows(model).filter(pk=pk).values_list("updated_at", flat=True).first()
     return None if updated_at is None else version_of(updated_at)
 
 

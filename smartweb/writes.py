@@ -13,12 +13,14 @@ import copy
 
 from django.db import models
 
+from smartweb.models import stored_rows
+
 
 def locked(instance: models.Model, *related: str) -> models.Model:
     """The row of `instance` as stored, locked until the transaction ends (with the
     `related` rows joined, and locked, too)."""
-    manager = type(instance)._base_manager
-    return manager.select_related(*related).select_for_update().get(pk=instance.pk)
+    rows = stored_rows(type(instance)).select_related(*related)
+    return rows.select_for_update().get(pk=instance.pk)
 
 
 def values_of(instance: models.Model) -> dict:

@@ -7,7 +7,9 @@
 constrained foreign key to another tenant table into a composite one, so that no row can
 point into another organization even if application code forgets to check (PostgreSQL
 checks foreign keys without RLS). `TenantForeignKey` does the same for a field added
-later. Both are reversible.
+later. Both are reversible. A migration that adds tenant tables ends with
+`smartweb.tenancy.distribution.DistributionKeys()`, which turns these keys into the ones a
+database sharded by organization needs (ADR 0035).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.db.migrations.operations.base import Operation
 from smartweb.tenancy import sql
 
 
-def _is_tenant_model(model) -> bool:
+def is_tenant_model(model) -> bool:
     try:
         field = model._meta.get_field("organization")
     except Exception:
@@ -52,7 +54,7 @@ def _tenant_foreign_keys(model):
             isinstance(field, models.ForeignKey)
             and field.name != "organization"
             and field.db_constraint
-            and _is_tenant_model(field.related_model)
+            and is_tenant_model(field.related_model)
         ):
             yield field
 

@@ -40,3 +40,16 @@ def resources_of(cls) -> tuple[str, ...]:
     """The RBAC resources a viewset's permissions follow: its model's, or for rows that
     follow their record's (attachments) each kind of record's."""
     return getattr(cls, "record_resources", None) or (cls().resource,)
+
+
+def tenant_admins() -> list[tuple[type, object]]:
+    """(model, model admin) of every tenant model admin the admin site registers."""
+    from django.contrib import admin
+
+    from smartweb.admin import TenantModelAdmin
+
+    return [
+        (model, model_admin)
+        for model, model_admin in admin.site._registry.items()
+        if isinstance(model_admin, TenantModelAdmin)
+    ]

@@ -16,20 +16,18 @@ import re
 
 import pytest
 from django.apps import apps
-from django.contrib import admin
 from django.test import RequestFactory
 from rest_framework import serializers
 from rest_framework.request import Request
 
 from accounts.models import Membership
 from smartweb import access
-from smartweb.admin import TenantModelAdmin
 from smartweb.rbac import Action
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.factories import acting_as, session_client
 from tests.security.populate import populate_every_tenant_table
-from tests.security.routes import resources_of, tenant_list_routes
+from tests.security.routes import resources_of, tenant_admins, tenant_list_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -124,17 +122,9 @@ def _serializer_fields(organization, user):
                     yield f"{serializer_class.__name__}.{name}", 200, ids
 
 
-def _tenant_admins():
-    return [
-        (model, model_admin)
-        for model, model_admin in admin.site._registry.items()
-        if isinstance(model_admin, TenantModelAdmin)
-    ]
-
-
 def _admin_pages(organization, user):
     client = session_client(user)
-    for model, model_admin in _tenant_admins():
+    for model, model_admin in tenant_admins():
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         row = None
         if model._meta.managed:
