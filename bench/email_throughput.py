@@ -21,46 +21,28 @@ Every loop is bounded; the run stops by itself.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import threading
 import time
 from decimal import Decimal
 
-from bench import databases
+from bench import world
 
 DATABASE = "smartweb_bench_email"
 
 
-def _setup(reuse: bool) -> None:
-    if not reuse:
-        databases.recreate(DATABASE)
-    os.environ.update(databases.django_env(databases.runtime_url(DATABASE)), LOG_LEVEL="WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartweb.settings")
-    import django
-
-    django.setup()
-
-
 def _world():
-    from accounts.services import organization_create
     from crm import pricing, services
     from leads import services as lead_services
     from smartweb.tenancy.context import tenant_context
 
-    slug = f"bench-email-{time.time_ns()}"
-    organization = organization_create(
-        name=slug,
-        slug=slug,
-        admin_email=f"admin@{slug}.test",
-        admin_password="bench-only-password-2026",  # noqa: S106
-    )
+    organization, _admin = world.new_organization("email")
     with tenant_context(organization):
         lead = lead_services.lead_create(
             acting_user=None,
             data={
                 "contact_name": "Dana Drip",
-                "contact_email": f"dana@{slug}.test",
+                "contact_email": f"dana@{organization.slug}.test",
                 "consent_to_contact": True,
             },
             company_data={"name": "Drip Drop Plumbing", "business_type": "plumber"},
@@ -164,7 +146,7 @@ def main() -> None:
     parser.add_argument("--renders", type=int, default=30)
     parser.add_argument("--reuse", action="store_true", help="keep the existing database")
     args = parser.parse_args()
-    _setup(args.reuse)
+    world.setup_django(DATABASE, fresh=not args.reuse)
     from django.conf import settings
 
     from tests.smtp_sink import smtp_sink

@@ -15,12 +15,11 @@ work alone, without the commit's flush to disk, which dominates on a busy host.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from contextlib import nullcontext
 
-from bench import databases
+from bench import world
 
 DATABASE = "smartweb_bench_history"
 USER_AGENT = (
@@ -29,35 +28,15 @@ USER_AGENT = (
 )
 
 
-def _setup(reuse: bool) -> None:
-    if not reuse:
-        databases.recreate(DATABASE)
-    os.environ.update(databases.django_env(databases.runtime_url(DATABASE)), LOG_LEVEL="WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartweb.settings")
-    import django
-
-    django.setup()
-
-
 def measure(saves: int, *, one_transaction: bool = False, warmup: int = 50) -> dict[str, float]:
     from django.db import connection
     from django.test import RequestFactory
 
-    from accounts.models import Membership
-    from accounts.services import organization_create
     from leads import services
     from smartweb.origin import request_origin, running_as
     from smartweb.tenancy.context import tenant_context
 
-    slug = f"bench-history-{time.time_ns()}"
-    organization = organization_create(
-        name=slug,
-        slug=slug,
-        admin_email=f"admin@{slug}.test",
-        admin_password="bench-only-password-2026",  # noqa: S106
-    )
-    with tenant_context(organization):
-        admin = Membership.objects.get(role__slug="org_admin").user
+    organization, admin = world.new_organization("history")
     with tenant_context(organization):
         lead = services.lead_create(
             acting_user=None,
@@ -104,7 +83,7 @@ def main() -> None:
         "--one-transaction", action="store_true", help="all saves in one transaction"
     )
     args = parser.parse_args()
-    _setup(args.reuse)
+    world.setup_django(DATABASE, fresh=not args.reuse)
     result = measure(args.saves, one_transaction=args.one_transaction)
     mode = " in one transaction" if args.one_transaction else ""
     print(

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import statistics
 import subprocess
 import sys
 import time
 
-from bench import databases
+from bench import databases, world
 
 DATABASE = "smartweb_bench_keys"
 WIDENING = ("smartweb", "0004_distribution_keys")
@@ -53,36 +52,11 @@ def _before_widening() -> list[list[str]]:
     return [[app, name] for app, name in leaves]
 
 
-def _setup() -> None:
-    os.environ.update(databases.django_env(databases.runtime_url(DATABASE)), LOG_LEVEL="WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartweb.settings")
-    import django
-
-    django.setup()
-
-
-def _organization(label: str):
-    from accounts.models import Membership
-    from accounts.services import organization_create
-    from smartweb.tenancy.context import tenant_context
-
-    slug = f"bench-keys-{label}-{time.time_ns()}"
-    organization = organization_create(
-        name=slug,
-        slug=slug,
-        admin_email=f"admin@{slug}.test",
-        admin_password="bench-only-password-2026",  # noqa: S106
-    )
-    with tenant_context(organization):
-        admin = Membership.objects.get(role__slug="org_admin").user
-    return organization, admin
-
-
 def lead_creates(creates: int, warmup: int = 50) -> dict[str, float]:
     from leads import services
     from smartweb.tenancy.context import tenant_context
 
-    organization, admin = _organization("create")
+    organization, admin = world.new_organization("keys-" + "create")
     timings = []
     for n in range(warmup + creates):
         started = time.perf_counter()
@@ -107,7 +81,7 @@ def csv_import(rows: int) -> float:
     from leads.csv_io import import_leads
     from smartweb.tenancy.context import tenant_context
 
-    organization, admin = _organization("import")
+    organization, admin = world.new_organization("keys-" + "import")
     lines = ["company_name,contact_name,contact_email,city"]
     lines += [f"Plumbing {n} Ltd,Contact {n},contact{n}@example.test,Leeds" for n in range(rows)]
     source = io.StringIO("\n".join(lines) + "\n")
@@ -157,7 +131,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     args = parser.parse_args()
     databases.recreate_empty(DATABASE)
-    _setup()
+    world.setup_django(DATABASE, fresh=False)
     for target in _before_widening():
         _migrate(*target)
     measure("before (id keys + both foreign keys)", args.creates, args.rows)

@@ -16,23 +16,17 @@ connection; new leads of one form take turns on the form's row lock).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import threading
 import time
 
-from bench import databases
+from bench import world
 
 DATABASE = "smartweb_bench_forms"
 
 
 def _setup() -> None:
-    databases.recreate(DATABASE)
-    os.environ.update(databases.django_env(databases.runtime_url(DATABASE)), LOG_LEVEL="WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartweb.settings")
-    import django
-
-    django.setup()
+    world.setup_django(DATABASE)
     from django.conf import settings
 
     settings.LEAD_FORM_KEY_LIMIT = settings.LEAD_FORM_ADDRESS_LIMIT = 10**9
@@ -41,21 +35,14 @@ def _setup() -> None:
 
 def _form():
     from accounts.models import Membership, Role, User
-    from accounts.services import organization_create
     from leads import lead_forms
     from smartweb.tenancy.context import tenant_context
 
-    slug = f"bench-forms-{time.time_ns()}"
-    organization = organization_create(
-        name=slug,
-        slug=slug,
-        admin_email=f"admin@{slug}.test",
-        admin_password="bench-only-password-2026",  # noqa: S106
-    )
+    organization, _admin = world.new_organization("forms")
     with tenant_context(organization):
         role = Role.objects.get(slug="sales_rep")
         for n in range(3):
-            user = User.objects.create_user(email=f"rep{n}@{slug}.test", password=None)
+            user = User.objects.create_user(email=f"rep{n}@{organization.slug}.test", password=None)
             Membership.objects.create(organization=organization, user=user, role=role)
         return lead_forms.lead_form_create(
             acting_user=None,

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import statistics
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bench import databases
+from bench import world
 
 DATABASE = "smartweb_bench_webhooks"
 DEADLINE_SECONDS = 300  # no phase runs longer than this
@@ -52,32 +51,11 @@ def _serve(port_out) -> None:
     server.serve_forever()
 
 
-def _setup(reuse: bool) -> None:
-    if not reuse:
-        databases.recreate(DATABASE)
-    os.environ.update(
-        databases.django_env(databases.runtime_url(DATABASE)),
-        LOG_LEVEL="WARNING",
-        WEBHOOK_ALLOW_PRIVATE_ADDRESSES="1",  # the receiver is on 127.0.0.1
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartweb.settings")
-    import django
-
-    django.setup()
-
-
 def _organization(url: str):
-    from accounts.services import organization_create
     from smartweb.tenancy.context import tenant_context
     from webhooks import services
 
-    slug = f"bench-webhooks-{time.time_ns()}"
-    organization = organization_create(
-        name=slug,
-        slug=slug,
-        admin_email=f"admin@{slug}.test",
-        admin_password="bench-only-password-2026",  # noqa: S106
-    )
+    organization, _admin = world.new_organization("webhooks")
     with tenant_context(organization):
         services.endpoint_create(acting_user=None, url=url, event_types=["lead.created"])
     return organization
@@ -180,7 +158,11 @@ def main() -> None:
     parser.add_argument("--drains", type=int, default=1, help="drains in the lag phase")
     parser.add_argument("--reuse", action="store_true", help="keep the existing database")
     args = parser.parse_args()
-    _setup(args.reuse)
+    world.setup_django(
+        DATABASE,
+        fresh=not args.reuse,
+        WEBHOOK_ALLOW_PRIVATE_ADDRESSES="1",  # the receiver is on 127.0.0.1
+    )
     ports = multiprocessing.Queue()
     receiver = multiprocessing.Process(target=_serve, args=(ports,), daemon=True)
     receiver.start()
