@@ -16,6 +16,7 @@ import datetime as dt
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Organization
@@ -37,6 +38,12 @@ def _members_with_unread():
     )
 
 
+def _page() -> str:
+    """The Notifications page: a link when the site's address is known (SITE_URL)."""
+    path = reverse("admin:notifications")
+    return f"{settings.SITE_URL}{path}" if settings.SITE_URL else f"Notifications ({path})"
+
+
 def _compose(organization: Organization, notifications: list[Notification], total: int) -> str:
     lines = [f"Unread in {organization.name}:", ""]
     lines += [f"- {n.message} ({n.created_at:%d %b %H:%M} UTC)" for n in notifications]
@@ -44,8 +51,8 @@ def _compose(organization: Organization, notifications: list[Notification], tota
         lines.append(f"… and {total - len(notifications)} more.")
     lines += [
         "",
-        "Open them in the back office under Notifications (/admin/notifications/).",
-        "You can turn this daily email off on that page.",
+        f"Open them in the back office: {_page()}",
+        "You can turn this daily email off there.",
     ]
     return "\n".join(lines)
 

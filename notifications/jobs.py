@@ -5,7 +5,9 @@ day mark):
 - `remind`: every five minutes, tasks coming due within the hour and overdue, and sent
   proposals about to expire (`notifications.reminders`);
 - `send_digests`: hourly; from NOTIFICATION_DIGEST_HOUR on, each member's daily digest
-  not yet sent today (`notifications.digest`).
+  not yet sent today (`notifications.digest`);
+- `purge_read`: nightly, the read notifications older than NOTIFICATION_READ_DAYS
+  (`notifications.retention`).
 
 Proposal expiry itself is a CRM workflow: `crm.expire_proposals`.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
-from notifications import digest, reminders
+from notifications import digest, reminders, retention
 from smartweb.jobs import each_organization, job_connection
 
 QUEUE = "notifications"
@@ -52,3 +54,15 @@ def send_digests(context, timestamp: int) -> int:
         return each_organization(
             lambda organization: digest.send_digests(organization=organization, now=now)
         )
+
+
+@app.periodic(cron="50 3 * * *")
+@app.task(
+    name="notifications.purge_read",
+    queue=QUEUE,
+    queueing_lock="notifications.purge_read",
+    pass_context=True,
+)
+def purge_read(context, timestamp: int) -> int:
+    with job_connection(context):
+        return each_organization(lambda organization: retention.purge_read())

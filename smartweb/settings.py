@@ -433,6 +433,15 @@ WEBHOOK_LOG_DAYS = env_int("WEBHOOK_LOG_DAYS", 30)
 NOTIFICATION_DIGEST_HOUR = env_int("NOTIFICATION_DIGEST_HOUR", 7)
 if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR must be between 0 and 23.")
+# Read notifications are deleted this many days after they were made
+# (notifications/retention.py); at least a week, beyond the reminders' horizons.
+NOTIFICATION_READ_DAYS = env_int("NOTIFICATION_READ_DAYS", 90)
+if NOTIFICATION_READ_DAYS < 7:
+    raise ImproperlyConfigured("NOTIFICATION_READ_DAYS must be at least 7.")
+# The address people reach the site at ("https://crm.example.com"), for links in emails
+# that jobs send with no request to read it from (the daily digest). Unset: the digest
+# names the page instead of linking it.
+SITE_URL = (env_str("SITE_URL", "") or "").rstrip("/")
 PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": JOBS_HEARTBEAT_SECONDS,
     "stalled_worker_timeout": JOBS_STALLED_AFTER_SECONDS,

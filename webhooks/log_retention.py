@@ -12,13 +12,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
+from smartweb.batch_delete import delete_in_batches
 from webhooks.choices import DeliveryStatus
 from webhooks.models import OutboxEvent
-
-BATCH = 1000
 
 
 def expired_events(now: dt.datetime | None = None):
@@ -31,13 +29,5 @@ def expired_events(now: dt.datetime | None = None):
 
 def purge_log(now: dt.datetime | None = None) -> int:
     """Delete the current organization's expired events, their deliveries and attempts,
-    a batch per transaction so that a large backlog holds no long locks. Returns the
-    number of events deleted."""
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            batch = list(expired_events(now).values_list("pk", flat=True)[:BATCH])
-            if not batch:
-                return deleted
-            OutboxEvent.objects.filter(pk__in=batch).delete()
-        deleted += len(batch)
+    a batch per transaction. Returns the number of events deleted."""
+    return delete_in_batches(expired_events(now))

@@ -175,6 +175,21 @@ def test_the_digest_goes_once_a_day_to_members_with_unread_notifications(
     assert mailoutbox[-1].subject.startswith("1 unread notification ")
 
 
+def test_the_digest_links_the_page_when_the_site_address_is_known(
+    org_a, rep_a, settings, mailoutbox
+):
+    _overdue(org_a, rep_a)
+    _remind(org_a)
+    settings.SITE_URL = ""
+    assert _digests(org_a) == 1
+    assert "Notifications (/admin/notifications/)" in mailoutbox[-1].body
+    settings.SITE_URL = "https://crm.example.com"
+    _overdue(org_a, rep_a, hours=1)
+    _remind(org_a)
+    assert _digests(org_a, now=NOW + dt.timedelta(days=1)) == 1
+    assert "https://crm.example.com/admin/notifications/" in mailoutbox[-1].body
+
+
 def test_no_digest_for_who_turned_it_off_or_read_everything(org_a, rep_a, manager_a, mailoutbox):
     _overdue(org_a, rep_a)
     _overdue(org_a, manager_a)

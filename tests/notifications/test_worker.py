@@ -5,6 +5,7 @@ the retention purge run by the worker instead of an outside cron."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 
 from django.db import connection
@@ -47,13 +48,23 @@ def test_the_jobs_are_scheduled():
     assert schedules["notifications.remind"] == "*/5 * * * *"
     assert schedules["notifications.send_digests"] == "5 * * * *"
     assert schedules["crm.expire_proposals"] == "7 * * * *"
+    assert schedules["notifications.purge_read"] == "50 3 * * *"
     assert schedules["smartweb.command.purge_expired"] == "43 2 * * *"
     assert set(platform_jobs.scheduled_command_jobs) == {
         entry.name for entry in platform_jobs.SCHEDULED_COMMANDS
     }
 
 
-def test_reminders_and_expiry_run_twice_tell_once(live_org, settings, mailoutbox):  # noqa: F811
+def failures(caplog) -> list[str]:
+    """What the worker logged of failed jobs, to say why in an assertion's message."""
+    return [
+        logging.Formatter().format(record)
+        for record in caplog.records
+        if record.name.startswith("procrastinate") and record.levelno >= logging.ERROR
+    ]
+
+
+def test_reminders_and_expiry_run_twice_tell_once(live_org, settings, mailoutbox, caplog):  # noqa: F811
     organization, admin, rep = live_org
     other = people.make_organization("Other Web Sales")
     other_admin = people.org_admin(other)
@@ -77,7 +88,7 @@ def test_reminders_and_expiry_run_twice_tell_once(live_org, settings, mailoutbox
     # Twice at least: the worker's own clock may have deferred a run of its schedule too.
     for task_name in ("notifications.remind", "crm.expire_proposals", "notifications.send_digests"):
         ran = statuses(task_name)
-        assert len(ran) >= 2 and set(ran) == {"succeeded"}, (task_name, ran)
+        assert len(ran) >= 2 and set(ran) == {"succeeded"}, (task_name, ran, failures(caplog))
 
     kinds = sorted(n.kind for n in told(organization, rep))
     assert kinds == sorted(
