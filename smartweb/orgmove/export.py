@@ -5,7 +5,8 @@ organization's rows by filtering on `organization_id`, and writes nothing. The d
 holds, per tenant table in load order, `<table>.copy` (COPY's text format); the
 organization's row; the rows of every user its rows reference (members, authors of history
 and audit entries); `<global>.keys` (id and natural key of each referenced global row);
-and manifest.json with the applied migrations, per-table row counts and checksums.
+the files its attachment rows name, under `files/` (`files`); and manifest.json with the
+applied migrations, per-table row counts and checksums, and the files' checksums.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from smartweb.ops import OpsError
-from smartweb.orgmove import catalog
+from smartweb.orgmove import catalog, files
 
 FORMAT = "smartweb-organization/1"
 MANIFEST = "manifest.json"
@@ -108,6 +109,7 @@ def export(url: str, id_or_slug: str, into: Path) -> dict:
                 into / f"{catalog.USER_TABLE}.copy",
             )
         manifest["users"] = {"columns": users, "rows": manifest["keys"].get(catalog.USER_TABLE, 0)}
+        manifest["files"] = files.export_files(conn, organization, into)
         conn.rollback()
     manifest["seconds"] = round(time.monotonic() - started, 2)
     (into / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")

@@ -14,8 +14,10 @@ runs in one transaction:
    INSERT … SELECT in the organization's context (`set_config(…, true)`), so every row
    passes the policies' WITH CHECK;
 3. every table's row count and checksum, computed as the export computed them, must
-   match the manifest's, or nothing is committed. Then one `organization.imported` event
-   in the organization's audit log says where the rows came from.
+   match the manifest's, or nothing is committed. Then the exported files go into this
+   process's storage (`files`; removed again if the transaction does not commit), and
+   one `organization.imported` event in the organization's audit log says where the rows
+   came from.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from smartweb.ops import OpsError
-from smartweb.orgmove import catalog
+from smartweb.orgmove import catalog, files
 from smartweb.orgmove.export import FORMAT, MANIFEST
 from smartweb.tenancy.context import ORGANIZATION_SETTING
 
@@ -42,6 +44,7 @@ class Loaded:
     rows: dict[str, int] = field(default_factory=dict)
     users_created: int = 0
     users_linked: int = 0
+    files_written: int = 0
     seconds: float = 0.0
 
 
@@ -247,6 +250,7 @@ def _audit(conn: psycopg.Connection, manifest: dict, loaded: Loaded) -> None:
         "rows": sum(entry["rows"] for entry in manifest["tables"]),
         "users_created": loaded.users_created,
         "users_linked": loaded.users_linked,
+        "files_written": loaded.files_written,
     }
     conn.execute(
         "INSERT INTO audit_logs (id, created_at, organization_id, actor_email, action,"
@@ -267,6 +271,7 @@ def load(directory: Path, url: str) -> Loaded:
     organization = uuid.UUID(manifest["organization"]["id"])
     loaded = Loaded(manifest["organization"]["slug"])
     started = time.monotonic()
+    written: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(catalog.SESSION)
         conn.autocommit = False
@@ -288,13 +293,17 @@ def load(directory: Path, url: str) -> Loaded:
             problems = _verify(conn, manifest, organization)
             if problems:
                 raise OpsError("Import rolled back, the copy differs: " + "; ".join(problems))
+            written = files.load_files(directory, manifest)
+            loaded.files_written = len(written)
             _audit(conn, manifest, loaded)
             conn.commit()
         except (psycopg.Error, OSError) as exc:  # a refused row, a missing or unreadable file
             conn.rollback()
+            files.remove_files(written)
             raise OpsError(f"Import rolled back: {exc}") from exc
         except BaseException:
             conn.rollback()
+            files.remove_files(written)
             raise
     loaded.seconds = round(time.monotonic() - started, 2)
     return loaded

@@ -2,24 +2,29 @@
 the backup role, imported into the drill server's database as its owner role. Every
 tenant table's rows of that organization arrive as they left (a member whose email the
 target already knows is linked, not duplicated), the other organizations on both sides
-keep every row, and the bad imports (organization already there, another migration
-state, a tampered file) are refused with nothing written."""
+keep every row, the attachment files arrive in the target's storage, and the bad imports
+(organization already there, another migration state, a tampered file) are refused with
+nothing written."""
 
 from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 from psycopg import sql
 
 from crm import rollups
 from smartweb.db_bootstrap import with_database
 from smartweb.ops import OpsError
 from smartweb.orgmove import catalog, export, load
+from tests.attachments.conftest import stored_files
+from tests.attachments.factories import attach
 from tests.conftest import _as_owner
 from tests.ops.tenant_rows import NEW_ORGANIZATION, add_teams
 
@@ -31,10 +36,25 @@ TENANT_TABLES = (
 LINKED_EMAIL = "Rep@Northwind.smartweb.test"  # rep@northwind.smartweb.test, another case
 
 
+@contextmanager
+def storage_at(root):
+    """The default storage on the file system under `root`: one deployment's files."""
+    storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    storage["OPTIONS"] = {"location": root, "base_url": None}
+    with override_settings(STORAGES={**settings.STORAGES, "default": storage}):
+        yield
+
+
 @pytest.fixture(scope="module")
-def demo(archiving_server, django_db_blocker):
+def source_media(tmp_path_factory):
+    return tmp_path_factory.mktemp("source-media")
+
+
+@pytest.fixture(scope="module")
+def demo(archiving_server, django_db_blocker, source_media):
     """The demo organizations in the test database (after the drill server copied its
-    schema), with an audit event and an object grant besides what seed_demo writes."""
+    schema), with an audit event, an object grant and an attachment in each besides what
+    seed_demo writes; their files in `source_media`."""
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.models import ContentType
 
@@ -56,6 +76,11 @@ def demo(archiving_server, django_db_blocker):
                 content_type=ContentType.objects.get_for_model(Lead),
                 object_pk=str(Lead.objects.first().pk),
             )
+        with storage_at(source_media):
+            for organization in Organization.objects.filter(slug__in=["northwind", "demo"]):
+                with tenant_context(organization):
+                    lead = Lead.objects.order_by("pk").first()
+                attach(organization, lead, name=f"{organization.slug}-quote.pdf")
         yield
         with _as_owner():
             call_command("flush", interactive=False, verbosity=0)
@@ -122,7 +147,7 @@ def replaced(rows: dict[str, list], old, new) -> dict[str, list]:
 
 
 def test_an_organization_moves_whole_and_the_others_stay_untouched(
-    demo, archiving_server, tmp_path
+    demo, archiving_server, tmp_path, source_media
 ):
     source, target = source_url(), archiving_server.admin
     northwind, other_source = organization_id(source, "northwind"), organization_id(source, "demo")
@@ -143,12 +168,16 @@ def test_an_organization_moves_whole_and_the_others_stay_untouched(
         "resident": snapshot(target, resident),
     }
 
-    call_command(
-        "export_organization", "northwind", "--to", str(tmp_path / "nw"), "--database", source
-    )
-    call_command(
-        "import_organization", str(tmp_path / "nw"), "--database", archiving_server.roles.owner
-    )
+    # Each side a deployment of its own: the files go from one storage to the other.
+    target_media = tmp_path / "target-media"
+    with storage_at(source_media):
+        call_command(
+            "export_organization", "northwind", "--to", str(tmp_path / "nw"), "--database", source
+        )
+    with storage_at(target_media):
+        call_command(
+            "import_organization", str(tmp_path / "nw"), "--database", archiving_server.roles.owner
+        )
 
     manifest = load.read_manifest(tmp_path / "nw")
     exported = {entry["name"] for entry in manifest["tables"]}
@@ -175,6 +204,12 @@ def test_an_organization_moves_whole_and_the_others_stay_untouched(
             " WHERE email = 'admin@northwind.smartweb.test'"
         ).fetchone()
         assert admin_default == (northwind,)
+    (attachment,) = moved["attachments_attachment"]
+    names = manifest_columns(tmp_path / "nw", "attachments_attachment")
+    name = attachment[names.index("file")]
+    assert name.startswith(f"attachments/{northwind}/")
+    assert stored_files(target_media) == [name]
+    assert (target_media / name).read_bytes() == (source_media / name).read_bytes()
     assert rollups_differences(target, northwind) == dict.fromkeys(
         (r.table for r in rollups.ROLLUPS), []
     )
@@ -185,18 +220,20 @@ def test_an_organization_moves_whole_and_the_others_stay_untouched(
 
     # A second import of the same organization is refused and writes nothing.
     unchanged = counts(target)
-    with pytest.raises(CommandError, match="northwind .* is already in this database"):
+    with storage_at(target_media), pytest.raises(CommandError, match="northwind .* is already"):
         call_command(
             "import_organization", str(tmp_path / "nw"), "--database", archiving_server.roles.owner
         )
     assert counts(target) == unchanged
+    assert stored_files(target_media) == [name]
 
 
 def test_an_import_at_another_migration_state_or_with_a_changed_file_writes_nothing(
-    demo, archiving_server, tmp_path
+    demo, archiving_server, tmp_path, source_media
 ):
     directory = tmp_path / "demo"
-    export.export(source_url(), "demo", directory)
+    with storage_at(source_media):
+        export.export(source_url(), "demo", directory)
     target = archiving_server.admin
     unchanged = counts(target)
     with psycopg.connect(target) as conn:
@@ -233,6 +270,23 @@ def test_an_import_at_another_migration_state_or_with_a_changed_file_writes_noth
             conn.execute("DELETE FROM accounts_user WHERE id = %s", [admin])
     assert counts(target) == unchanged
 
+    # An exported file changed after the export, or the target's storage holding the name
+    # with other content: refused once the rows are in, and everything rolls back.
+    target_media = tmp_path / "target-media"
+    (exported,) = load.read_manifest(directory)["files"]["files"]
+    copy, held = directory / "files" / exported["name"], target_media / exported["name"]
+    original = copy.read_bytes()
+    copy.write_bytes(original + b"changed")
+    with storage_at(target_media), pytest.raises(OpsError, match="differs from the manifest"):
+        load.load(directory, archiving_server.roles.owner)
+    assert counts(target) == unchanged and stored_files(target_media) == []
+    copy.write_bytes(original)
+    held.parent.mkdir(parents=True)
+    held.write_bytes(b"another file")
+    with storage_at(target_media), pytest.raises(OpsError, match="with other content"):
+        load.load(directory, archiving_server.roles.owner)
+    assert counts(target) == unchanged and held.read_bytes() == b"another file"
+
     # A row changed after the export: the checksum catches it, everything rolls back.
     companies = directory / "leads_company.copy"
     text = companies.read_text()
@@ -248,10 +302,17 @@ def test_an_import_at_another_migration_state_or_with_a_changed_file_writes_noth
     assert counts(target) == unchanged
     assert organization_id(target, "demo") is None
 
-    # The source as it is now, in one command, once nothing stands in the way.
-    call_command(
-        "move_organization", "demo", "--from", source_url(), "--to", archiving_server.roles.owner
-    )
+    # The source as it is now, in one command, once nothing stands in the way. Both sides
+    # share this process's storage: the file is there already.
+    with storage_at(source_media):
+        call_command(
+            "move_organization",
+            "demo",
+            "--from",
+            source_url(),
+            "--to",
+            archiving_server.roles.owner,
+        )
     demo_id = organization_id(source_url(), "demo")
     moved = snapshot(target, demo_id)
     assert {t: len(r) for t, r in snapshot(source_url(), demo_id).items()} == {

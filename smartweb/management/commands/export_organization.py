@@ -38,5 +38,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Exported {manifest['organization']['slug']}: {rows} rows in"
             f" {len(manifest['tables'])} tables, {manifest['users']['rows']} users,"
-            f" {manifest['seconds']} s, into {options['to']}."
+            f" {len(manifest['files']['files'])} files, {manifest['seconds']} s, into"
+            f" {options['to']}."
         )
+        for name in manifest["files"]["missing"]:
+            self.stderr.write(f"Missing from the storage, its row exported all the same: {name}")

@@ -34,6 +34,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Imported {loaded.organization}: {sum(loaded.rows.values())} rows in"
             f" {len(loaded.rows)} tables, {loaded.users_created} users created,"
-            f" {loaded.users_linked} linked by email, {loaded.seconds} s; counts and checksums"
-            " verified."
+            f" {loaded.users_linked} linked by email, {loaded.files_written} files written,"
+            f" {loaded.seconds} s; counts and checksums verified."
         )
