@@ -18,16 +18,24 @@ import shutil
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from tests.conftest import _as_owner
 from tests.fake_provider import serve_provider
 from tests.live.browser import Browser
 from tests.servers import ARTIFACTS_ROOT, job_worker, runtime_database_url, web_server
+from tests.smtp_sink import smtp_sink
 
 ARTIFACTS = ARTIFACTS_ROOT / "live"
 # The demo organization's identity provider, never contacted (tests/live/test_sso.py
 # points it at a provider of its own while it runs).
 DEMO_DISCOVERY_URL = "https://idp.example.test/.well-known/openid-configuration"
+JOB_QUEUE_TABLES = (
+    "procrastinate_events",
+    "procrastinate_jobs",
+    "procrastinate_periodic_defers",
+    "procrastinate_workers",
+)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
@@ -52,6 +60,10 @@ def demo(django_db_setup, django_db_blocker):
         yield
         with _as_owner():
             call_command("flush", interactive=False, verbosity=0)
+            # flush empties the project's models only: the worker's jobs, a failed one
+            # among them, would otherwise be read by the next tests.
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {', '.join(JOB_QUEUE_TABLES)} RESTART IDENTITY")
 
 
 def _one_row_of_each_kind_the_demo_lacks() -> None:
@@ -109,9 +121,17 @@ def provider():
 
 
 @pytest.fixture(scope="package")
-def server_env(demo, provider):
+def mail_server():
+    """The SMTP server the server and its job worker send through (invitations, digests,
+    emails to leads): a send that has nowhere to go would fail its job."""
+    with smtp_sink() as (sink, port):
+        yield sink, port
+
+
+@pytest.fixture(scope="package")
+def server_env(demo, provider, mail_server):
     """The environment of the server and its job worker: the test database as the runtime
-    role, production settings but for TLS, the local provider."""
+    role, production settings but for TLS, the local provider and mail server."""
     missing = _browser_missing()
     if missing:
         if os.environ.get("SMARTWEB_REQUIRE_BROWSER") == "1":
@@ -127,6 +147,8 @@ def server_env(demo, provider):
         "CONN_MAX_AGE": "60",
         "AI_CALL_PROVIDER_URL": provider.url,
         "AI_CALL_PROVIDER_KEY": "live-test-key",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(mail_server[1]),
     }
 
 
