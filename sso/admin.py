@@ -89,7 +89,8 @@ class IdentityProviderAdmin(TenantModelAdmin):
                 request,
                 format_html(
                     "{} API token(s) of members the provider covers were not created through "
-                    'it and are refused from now on: see <a href="{}">API tokens</a>.',
+                    'it: they are refused, and kept until revoked (see <a href="{}">API '
+                    "tokens</a>).",
                     len(refused),
                     url,
                 ),
