@@ -224,25 +224,81 @@ class MembershipAdmin(AccountsAdmin):
         services.membership_delete(membership=obj, acting_user=request.user)
 
 
+def _token_status(request, token) -> str:
+    """The token's status (sso.policy.token_status); the organization's identity provider
+    is read once per page."""
+    from sso import policy  # an app above accounts: imported when used
+
+    if not hasattr(request, "_sso_provider"):
+        request._sso_provider = policy.provider_of(current_organization_id())
+    return policy.token_status(token, request._sso_provider)
+
+
+class TokenStatusFilter(admin.SimpleListFilter):
+    """By status, "needs single sign-on" included: decided per token by the provider's
+    domains and list (an organization's tokens are few)."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        from sso.policy import TOKEN_STATUS_LABELS
+
+        return list(TOKEN_STATUS_LABELS.items())
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        tokens = queryset.select_related("user")
+        return queryset.filter(
+            pk__in=[t.pk for t in tokens if _token_status(request, t) == self.value()]
+        )
+
+
 @admin.register(APIToken)
 class APITokenAdmin(TenantModelAdmin):
-    """Tokens are managed by people who may change users; only their prefix is shown."""
+    """Tokens are managed by people who may change users; only their prefix is shown.
+    Where the organization requires single sign-on, a covered member's token not created
+    through the provider shows "Needs single sign-on": it is refused, not deleted."""
 
-    list_display = ["name", "user", "key_prefix", "created_at", "expires_at", "revoked_at"]
-    list_filter = ["revoked_at"]
+    list_display = ["name", "user", "key_prefix", "status", "created_at", "expires_at"]
+    list_filter = [TokenStatusFilter]
     search_fields = ["name", "user__email", "key_prefix"]
     list_select_related = ["user"]
     fields = [
         "name",
         "user",
         "key_prefix",
+        "status",
         "created_at",
         "expires_at",
         "revoked_at",
         "last_used_at",
+        "sso_authorized_at",
+        "sso_refused_at",
     ]
     readonly_fields = fields
     actions = ["revoke_selected"]
+
+    # The status needs the organization's provider, read once per request: it is set on
+    # the shown tokens here rather than read by the display method for each row.
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        for token in changelist.result_list:
+            token.status_shown = _token_status(request, token)
+        return changelist
+
+    def get_object(self, request, object_id, from_field=None):
+        token = super().get_object(request, object_id, from_field)
+        if token is not None:
+            token.status_shown = _token_status(request, token)
+        return token
+
+    @admin.display(description="status")
+    def status(self, obj):
+        from sso.policy import TOKEN_STATUS_LABELS
+
+        return TOKEN_STATUS_LABELS[obj.status_shown]
 
     def get_queryset(self, request):
         return access.visible(request.user, Action.UPDATE, APIToken.objects.all())

@@ -287,6 +287,11 @@ class APIToken(TenantModel):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # When the organization's identity provider vouched for the token's creation (ADR
+    # 0033): where single sign-on is required, a token without it is refused.
+    sso_authorized_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The last refusal for want of single sign-on that was audited (one row an hour).
+    sso_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -193,24 +193,33 @@ def role_set_permissions(
 
 @transaction.atomic
 def token_create(
-    *, user: User, organization_id, name: str, expires_in_days: int | None = 90, request=None
+    *,
+    user: User,
+    organization_id,
+    name: str,
+    expires_in_days: int | None = 90,
+    sso_authorized: bool = False,
+    request=None,
 ) -> tuple[APIToken, str]:
-    """A new API token; the secret is returned once and never stored."""
+    """A new API token; the secret is returned once and never stored. `sso_authorized`:
+    created by a sign-in through the organization's identity provider (ADR 0033)."""
     raw = APIToken.new_secret(organization_id)
+    now = timezone.now()
     token = APIToken.objects.create(
         organization_id=organization_id,
         user=user,
         name=name[:120] or "API token",
         key_hash=hash_token(raw),
         key_prefix=raw[:12],
-        expires_at=timezone.now() + dt.timedelta(days=expires_in_days) if expires_in_days else None,
+        expires_at=now + dt.timedelta(days=expires_in_days) if expires_in_days else None,
+        sso_authorized_at=now if sso_authorized else None,
     )
     record_audit_event(
         action=AuditAction.TOKEN_CREATED,
         actor=user,
         target=token,
         request=request,
-        details={"name": token.name},
+        details={"name": token.name, "sso_authorized": sso_authorized},
     )
     return token, raw
 

@@ -4,12 +4,14 @@ secret write-only)."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.postgres.forms import SimpleArrayField
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 
 from smartweb.admin import TenantModelAdmin, adopt
-from sso import services
+from sso import policy, services
 from sso.models import IdentityProvider
 
 
@@ -79,6 +81,21 @@ class IdentityProviderAdmin(TenantModelAdmin):
             request=request,
         )
         adopt(obj, saved)
+        refused = policy.tokens_needing_sso(saved)
+        if refused:
+            # Kept, not deleted: they are integrations' credentials, replaced by their owners.
+            url = reverse("admin:accounts_apitoken_changelist") + "?status=needs_sso"
+            self.message_user(
+                request,
+                format_html(
+                    "{} API token(s) of members the provider covers were not created through "
+                    'it: they are refused, and kept until revoked (see <a href="{}">API '
+                    "tokens</a>).",
+                    len(refused),
+                    url,
+                ),
+                messages.WARNING,
+            )
 
     @staticmethod
     def _saved(obj):

@@ -59,7 +59,8 @@ class SSOTokenView(APIView):
         context.activate(
             organization_id=membership.organization_id, user=request.user, membership=membership
         )
-        return token_issued(request, request.user, membership, data)
+        # The session's provider is this organization's: it vouches for the token.
+        return token_issued(request, request.user, membership, data, sso_authorized=True)
 
 
 class IdentityListView(APIView):

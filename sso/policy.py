@@ -7,9 +7,12 @@ context: providers are tenant rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
-from accounts.models import User
+from django.utils import timezone
+
+from accounts.models import APIToken, User
 from accounts.tenancy import user_memberships
 from smartweb.tenancy.context import tenant_context, user_context
 from sso.models import IdentityProvider
@@ -57,3 +60,79 @@ def audit_password_refused(request, user: User, organization_ids, *, method: str
                 actor_email=user.email,
                 details={"reason": "sso_required", "method": method},
             )
+
+
+# API tokens (ADR 0033): a token is its organization's credential, so only the token's own
+# organization's requirement applies to it.
+
+CREDENTIAL_REFUSAL = (
+    "Your organization requires sign-in through its identity provider, and this token was "
+    "not created through it: sign in with the provider in the back office, then create a "
+    "token with POST /api/v1/auth/sso-token/."
+)
+# A client retrying a refused token writes one audit row an hour, not one per request.
+TOKEN_REFUSAL_AUDIT_INTERVAL = dt.timedelta(hours=1)
+
+
+def token_needs_sso(token: APIToken, provider: IdentityProvider | None) -> bool:
+    """Is `token` refused by `provider`, its organization's (None: it has none)? Its
+    user is covered by a required provider, and the token was not authorized by it."""
+    return (
+        provider is not None
+        and provider.is_active
+        and provider.sso_required
+        and token.sso_authorized_at is None
+        and provider.covers(token.user.email)
+    )
+
+
+TOKEN_STATUS_LABELS = {
+    "active": "Active",
+    "needs_sso": "Needs single sign-on",
+    "expired": "Expired",
+    "revoked": "Revoked",
+}
+
+
+def token_status(token: APIToken, provider: IdentityProvider | None) -> str:
+    """One of TOKEN_STATUS_LABELS: why a token is refused, or "active"."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if not token.is_usable:
+        return "expired"
+    return "needs_sso" if token_needs_sso(token, provider) else "active"
+
+
+def tokens_needing_sso(provider: IdentityProvider) -> list[APIToken]:
+    """The tokens of `provider`'s organization (its context) it now refuses, revoked and
+    expired ones aside."""
+    if not (provider.is_active and provider.sso_required):
+        return []
+    tokens = (
+        APIToken.objects.filter(organization_id=provider.organization_id, revoked_at__isnull=True)
+        .exclude(expires_at__lte=timezone.now())
+        .select_related("user")
+    )
+    return [token for token in tokens if token_needs_sso(token, provider)]
+
+
+def audit_token_refused(request, token: APIToken) -> None:
+    """In the token's organization's log (its context), at most once an hour per token:
+    the row is written by whichever request moves `sso_refused_at` on."""
+    from accounts.audit import AuditAction, record_audit_event
+
+    now = timezone.now()
+    claimed = (
+        APIToken.objects.filter(pk=token.pk, organization_id=token.organization_id)
+        .exclude(sso_refused_at__gt=now - TOKEN_REFUSAL_AUDIT_INTERVAL)
+        .update(sso_refused_at=now)
+    )
+    if claimed:
+        record_audit_event(
+            action=AuditAction.SSO_REFUSED,
+            organization_id=token.organization_id,
+            actor=token.user,
+            target=token,
+            request=request,
+            details={"reason": "sso_required", "method": "api_token_use"},
+        )

@@ -74,6 +74,11 @@ class TokenIssuedSerializer(serializers.Serializer):
 
 class TokenSerializer(ModelSerializer):
     is_current = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField(
+        help_text='"active", "revoked", "expired", or "needs_sso": the organization requires '
+        "its identity provider and the token was not created through it (refused until "
+        "replaced by one from POST /api/v1/auth/sso-token/)."
+    )
 
     class Meta:
         model = APIToken
@@ -85,6 +90,8 @@ class TokenSerializer(ModelSerializer):
             "expires_at",
             "revoked_at",
             "last_used_at",
+            "sso_authorized_at",
+            "status",
             "is_current",
         ]
         read_only_fields = fields
@@ -93,6 +100,14 @@ class TokenSerializer(ModelSerializer):
         request = self.context.get("request")
         auth = getattr(request, "auth", None)
         return isinstance(auth, APIToken) and auth.pk == token.pk
+
+    def get_status(self, token) -> str:
+        from sso import policy  # an app above accounts: imported when used
+
+        # The organization's provider, read once for a whole list (the context is shared).
+        if "sso_provider" not in self.context:
+            self.context["sso_provider"] = policy.provider_of(token.organization_id)
+        return policy.token_status(token, self.context["sso_provider"])
 
 
 class TokenRevokeSerializer(serializers.Serializer):

@@ -110,7 +110,7 @@ def _locked(locked) -> Response:
     )
 
 
-def token_issued(request, user, membership, data) -> Response:
+def token_issued(request, user, membership, data, *, sso_authorized: bool = False) -> Response:
     """Create a token of `membership`'s organization for `user` (name and lifetime from
     `data`) and answer with it: the one place a new token's secret is shown."""
     token, raw = services.token_create(
@@ -118,6 +118,7 @@ def token_issued(request, user, membership, data) -> Response:
         organization_id=membership.organization_id,
         name=data["name"],
         expires_in_days=data["expires_in_days"],
+        sso_authorized=sso_authorized,
         request=request,
     )
     body = {
@@ -204,7 +205,11 @@ class TokenViewSet(OrganizationContextMixin, mixins.ListModelMixin, viewsets.Gen
     filter_backends: list = []
 
     def get_queryset(self):
-        return APIToken.objects.filter(user=self.request.user).order_by("-created_at")
+        return (
+            APIToken.objects.filter(user=self.request.user)
+            .select_related("user")
+            .order_by("-created_at")
+        )
 
 
 # The signed-in user

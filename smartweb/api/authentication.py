@@ -26,6 +26,8 @@ from accounts.models import (
 )
 from smartweb import access
 from smartweb.tenancy import context
+from sso import policy
+from sso.models import IdentityProvider
 
 KEYWORDS = (b"bearer", b"token")
 # `last_used_at` is kept to the minute: a write (and a lock on the token's row, shared by
@@ -49,19 +51,21 @@ _PARTS = (
     (User, "u"),
     (Organization, "o"),
     (Membership, "m"),
+    (IdentityProvider, "p"),
 )
 
 
 @functools.cache
 def _lookup_statement() -> str:
     """The token, its user and organization, the user's membership there with its role's
-    grants and whether the user holds object grants: one statement, in the token's
-    organization context (the policies apply as to any query), instead of four ORM
-    queries whose building cost more than their execution."""
+    grants and whether the user holds object grants, and the organization's identity
+    provider (its single sign-on policy; one per organization, so the row stays one): one
+    statement, in the token's organization context (the policies apply as to any query),
+    instead of five ORM queries whose building cost more than their execution."""
     columns = ", ".join(
         f'{alias}."{field.column}"' for model, alias in _PARTS for field in _fields(model)
     )
-    token, user, organization, membership = (model._meta.db_table for model, _ in _PARTS)
+    token, user, organization, membership, provider = (model._meta.db_table for model, _ in _PARTS)
     grants, object_grants = RolePermission._meta.db_table, UserObjectGrant._meta.db_table
     return f"""
         SELECT {columns},
@@ -74,6 +78,7 @@ def _lookup_statement() -> str:
           JOIN {organization} o ON o.id = t.organization_id
           LEFT JOIN {membership} m ON m.organization_id = t.organization_id
                AND m.user_id = t.user_id AND m.deleted_at IS NULL
+          LEFT JOIN {provider} p ON p.organization_id = t.organization_id
          WHERE t.organization_id = %s AND t.key_hash = %s
     """
 
@@ -108,9 +113,10 @@ def _instances(row) -> list:
 def lookup_token(raw: str) -> APIToken | None:
     """The usable token for `raw`, with the DB context left on its organization.
 
-    `token.user` and `token.organization` are loaded, and `token.membership` is the user's
-    membership there (None if there is none); its role's grants and the object-grant flag
-    are handed to the permission service."""
+    `token.user` and `token.organization` are loaded, `token.membership` is the user's
+    membership there (None if there is none) and `token.sso_provider` the organization's
+    identity provider (None if it has none); the membership's role grants and the
+    object-grant flag are handed to the permission service."""
     organization_id = parse_organization(raw)
     if organization_id is None:
         return None
@@ -120,14 +126,23 @@ def lookup_token(raw: str) -> APIToken | None:
         row = cursor.fetchone()
     token = None
     if row is not None:
-        token, user, organization, membership, role_grants, object_grants = _instances(row)
+        token, user, organization, membership, provider, role_grants, object_grants = _instances(
+            row
+        )
         token.user, token.organization, token.membership = user, organization, membership
+        token.sso_provider = provider
         if membership is not None:
             access.preload(user, membership, role_rows=role_grants, has_object_grants=object_grants)
     if token is None or not token.is_usable:
         context.activate(organization_id=None)
         return None
     return token
+
+
+class AuditedRefusal(exceptions.PermissionDenied):
+    """A 403 of authentication whose audit row must stay: raised before the view ran,
+    after writing only that row, so the request's transaction commits it
+    (smartweb.api.errors)."""
 
 
 class OrganizationTokenAuthentication(authentication.BaseAuthentication):
@@ -144,6 +159,10 @@ class OrganizationTokenAuthentication(authentication.BaseAuthentication):
         token = lookup_token(raw)
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        if policy.token_needs_sso(token, token.sso_provider):
+            policy.audit_token_refused(request, token)
+            context.activate(organization_id=None)
+            raise AuditedRefusal(policy.CREDENTIAL_REFUSAL, code="sso_required")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             APIToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from smartweb import outage
+from smartweb.api.authentication import AuditedRefusal
 
 
 class TooLarge(exceptions.APIException):
@@ -90,7 +91,7 @@ def _code(exc) -> str:
 def exception_handler(exc, context):
     # A refused request writes nothing: roll back the request's transaction (DRF's own
     # rollback looks for ATOMIC_REQUESTS, which RequestTransactionMiddleware replaces).
-    if transaction.get_connection().in_atomic_block:
+    if transaction.get_connection().in_atomic_block and not isinstance(exc, AuditedRefusal):
         transaction.set_rollback(True)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(

@@ -156,9 +156,12 @@ def test_token_list_shows_own_tokens_of_this_organization_without_secrets(
         "expires_at",
         "revoked_at",
         "last_used_at",
+        "sso_authorized_at",
+        "status",
         "is_current",
     }
     assert token["last_used_at"] is not None
+    assert (token["status"], token["sso_authorized_at"]) == ("active", None)
 
 
 def test_revoke_the_current_token(admin_a, org_a):
