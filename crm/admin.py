@@ -46,6 +46,7 @@ from smartweb.admin import (
     TenantOwnedModelAdmin,
     adopt,
 )
+from smartweb.admin_secrets import SecretPage, may_open, secret_view
 from smartweb.admin_steps import StepsAdminMixin
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import form_changes
@@ -149,7 +150,6 @@ class PipelineAdmin(CRMAdmin):
     list_display = ["name", "is_default", "board_link", "created_at"]
     search_fields = ["name"]
     fields = ["name", "description", "is_default"]
-    change_list_template = "crm/admin/change_list.html"
 
     def get_inlines(self, request, obj):
         # A new pipeline starts with the standard stages; edit them once it exists.
@@ -208,7 +208,7 @@ class PipelineAdmin(CRMAdmin):
         default = Pipeline.objects.filter(is_default=True).first()
         if default is not None:
             tools.insert(0, (reverse("admin:crm_pipeline_board", args=[default.pk]), "Board"))
-        return super().changelist_view(request, {**(extra_context or {}), "crm_tools": tools})
+        return super().changelist_view(request, {**(extra_context or {}), "admin_tools": tools})
 
     def board_view(self, request, object_id):
         return admin_board.board_view(request, self, object_id)
@@ -308,7 +308,6 @@ class OpportunityAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
     inlines = [ProposalInline, TaskInline]
     steps = admin_steps.OPPORTUNITY_STEPS
     actions = [*CRMAdmin.actions, "move_to_next_stage"]
-    change_list_template = "crm/admin/change_list.html"
     editable_fields = ["name", "value", "currency", "probability", "owner", "expected_close_date"]
 
     def has_add_permission(self, request):
@@ -365,7 +364,7 @@ class OpportunityAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
         tools = [(reverse("admin:crm_salesdashboard_changelist"), "Sales dashboard")]
         if access.can(request.user, Action.CREATE, Resource.OPPORTUNITIES):
             tools.insert(0, (reverse("admin:crm_opportunity_convert"), "Convert a lead"))
-        return super().changelist_view(request, {**(extra_context or {}), "crm_tools": tools})
+        return super().changelist_view(request, {**(extra_context or {}), "admin_tools": tools})
 
     def convert_view(self, request):
         if not access.can(request.user, Action.CREATE, Resource.OPPORTUNITIES):
@@ -664,6 +663,18 @@ class CampaignForm(KeepsJSONOriginalsMixin, forms.ModelForm):
             raise ValidationError(exc.messages) from exc
 
 
+WEBHOOK_SECRET_PAGE = SecretPage(
+    title="AI call webhook secret",
+    sender="The AI call provider",
+    webhook_path="/api/v1/webhooks/ai-calls/",
+    resource=Resource.CAMPAIGNS,
+    model=AICallWebhookSecret,
+    rotate=services.webhook_secret_rotate,
+    without="campaigns cannot be launched until one is created.",
+    back=("admin:crm_campaign_changelist", "Campaigns"),
+)
+
+
 @admin.register(Campaign)
 class CampaignAdmin(CRMAdmin):
     form = CampaignForm
@@ -673,7 +684,6 @@ class CampaignAdmin(CRMAdmin):
     readonly_fields = ["status", "launched_at", "paused_at", "completed_at", "results"]
     fieldsets = admin_forms.CAMPAIGN_FIELDSETS
     actions = [*CRMAdmin.actions, "launch", "pause", "cancel"]
-    change_list_template = "crm/admin/change_list.html"
 
     def save_model(self, request, obj, form, change):
         data = form_changes(form, services.CAMPAIGN_FIELDS) if change else form.cleaned_data
@@ -733,26 +743,12 @@ class CampaignAdmin(CRMAdmin):
 
     def changelist_view(self, request, extra_context=None):
         tools = []
-        if access.can(request.user, Action.UPDATE, Resource.CAMPAIGNS):
+        if may_open(request.user, WEBHOOK_SECRET_PAGE):
             tools.append((reverse("admin:crm_campaign_webhook_secret"), "Webhook secret"))
-        return super().changelist_view(request, {**(extra_context or {}), "crm_tools": tools})
+        return super().changelist_view(request, {**(extra_context or {}), "admin_tools": tools})
 
     def webhook_secret_view(self, request):
-        """Rotate the provider's signing secret; the new one is shown this once."""
-        if not access.can(request.user, Action.UPDATE, Resource.CAMPAIGNS):
-            raise PermissionDenied
-        secret = None
-        if request.method == "POST":
-            secret = services.webhook_secret_rotate(acting_user=request.user)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "AI call webhook secret",
-            "opts": self.model._meta,
-            "secret": secret,
-            "current": AICallWebhookSecret.objects.first(),
-            "webhook_url": request.build_absolute_uri("/api/v1/webhooks/ai-calls/"),
-        }
-        return TemplateResponse(request, "crm/admin/webhook_secret.html", context)
+        return secret_view(self.admin_site, request, WEBHOOK_SECRET_PAGE)
 
 
 @admin.register(AICall)

@@ -1,17 +1,32 @@
 """Email in the admin: the organization's templates (written through the services, an
-unknown field refused on the form), and the log of sent and received mail (read-only)."""
+unknown field refused on the form), the log of sent and received mail (read-only), and
+from that log the inbound webhook's signing secret."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.urls import path, reverse
 
 from mailing import fields as template_fields
 from mailing import services
-from mailing.models import EmailMessage, EmailTemplate
+from mailing.models import EmailMessage, EmailTemplate, InboundSecret
 from smartweb.admin import ReadOnlyAdminMixin, TenantModelAdmin, TenantOwnedModelAdmin, adopt
+from smartweb.admin_secrets import SecretPage, may_open, secret_view
 from smartweb.forms import form_changes
+from smartweb.rbac import Resource
+
+INBOUND_SECRET_PAGE = SecretPage(
+    title="Inbound email secret",
+    sender="The email provider",
+    webhook_path="/api/v1/webhooks/inbound-email/",
+    resource=Resource.ORGANIZATIONS,
+    model=InboundSecret,
+    rotate=services.inbound_secret_rotate,
+    without="replies and bounces the provider posts are refused until one is created.",
+    back=("admin:mailing_emailmessage_changelist", "Email messages"),
+)
 
 
 class EmailTemplateForm(forms.ModelForm):
@@ -58,3 +73,19 @@ class EmailMessageAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_filter = ["direction", "kind", "status"]
     search_fields = ["subject", "to_email"]
     list_select_related = ["lead"]
+
+    def get_urls(self):
+        secret = self.admin_site.admin_view(self.inbound_secret_view)
+        return [
+            path("inbound-secret/", secret, name="mailing_emailmessage_inbound_secret"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        tools = []
+        if may_open(request.user, INBOUND_SECRET_PAGE):
+            tools.append((reverse("admin:mailing_emailmessage_inbound_secret"), "Inbound secret"))
+        return super().changelist_view(request, {**(extra_context or {}), "admin_tools": tools})
+
+    def inbound_secret_view(self, request):
+        return secret_view(self.admin_site, request, INBOUND_SECRET_PAGE)

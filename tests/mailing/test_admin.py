@@ -9,9 +9,10 @@ import re
 import pytest
 from django.urls import reverse
 
+from accounts.crypto import decrypt
 from leads.models import Lead
 from mailing import services
-from mailing.models import EmailMessage, EmailTemplate
+from mailing.models import EmailMessage, EmailTemplate, InboundSecret
 from smartweb.tenancy.context import tenant_context
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +113,35 @@ def test_members_who_are_not_admins_cannot_add_templates(client, rep_a, manager_
     for user in (rep_a, manager_a):
         client.force_login(user)
         assert client.get(reverse("admin:mailing_emailtemplate_add")).status_code == 403
+
+
+# --- the inbound webhook's secret --------------------------------------------------------
+
+
+def test_an_admin_creates_the_inbound_secret_and_sees_it_once(client, org_a, admin_a, org_b):
+    client.force_login(admin_a)
+    log = client.get(reverse("admin:mailing_emailmessage_changelist")).content.decode()
+    url = reverse("admin:mailing_emailmessage_inbound_secret")
+    assert f'href="{url}"' in log
+    assert b"No secret yet" in client.get(url).content
+    shown = client.post(url)
+    secret = re.search(r"whsec_[\w-]+", shown.content.decode()).group(0)
+    assert "/api/v1/webhooks/inbound-email/" in shown.content.decode()
+    assert b"whsec_" not in client.get(url).content  # shown this once
+    with tenant_context(org_a):
+        (row,) = InboundSecret.objects.all()
+        assert decrypt(row.secret_encrypted) == secret
+    with tenant_context(org_b):
+        assert not InboundSecret.objects.exists()  # the other organization has none
+
+
+def test_the_inbound_secret_page_is_for_admins(client, org_a, rep_a, manager_a):
+    url = reverse("admin:mailing_emailmessage_inbound_secret")
+    for user in (rep_a, manager_a):
+        client.force_login(user)
+        assert client.get(url).status_code == 403
+        assert client.post(url).status_code == 403
+        log = client.get(reverse("admin:mailing_emailmessage_changelist"))
+        assert url not in log.content.decode()
+    with tenant_context(org_a):
+        assert not InboundSecret.objects.exists()
