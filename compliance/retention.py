@@ -41,7 +41,7 @@ from django.utils import timezone
 from accounts.models import AuditLog, IdempotentRequest, Organization
 from compliance.subject import history_model
 from smartweb import db_bootstrap
-from smartweb.models import TenantOwnedModel
+from smartweb.models import TenantOwnedModel, stored_rows
 from smartweb.tenancy.context import ORGANIZATION_SETTING
 
 DEFAULTS: dict[str, int | None] = {
@@ -205,7 +205,7 @@ def _delete_rows(model, pks) -> Counter:
     for deleted_model, deleted_pks in deleted.items():
         historical = history_model(deleted_model)
         if historical is not None:
-            count, _ = historical.objects.filter(id__in=deleted_pks).delete()
+            count, _ = stored_rows(historical).filter(id__in=deleted_pks).delete()
             removed[historical._meta.db_table] += count
     return removed
 
@@ -232,7 +232,7 @@ def _hard_delete(model: type[models.Model], pks: list) -> Counter:
 
 def _history_step(historical: type[models.Model], cutoff: dt.datetime) -> Step:
     return _expired_rows_step(
-        "history", historical, lambda: historical.objects.filter(history_date__lt=cutoff)
+        "history", historical, lambda: stored_rows(historical).filter(history_date__lt=cutoff)
     )
 
 

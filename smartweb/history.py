@@ -15,6 +15,8 @@ from simple_history.manager import HistoryManager
 from simple_history.signals import pre_create_historical_record
 
 from smartweb.origin import USER_AGENT_MAX_LENGTH, current_origin
+from smartweb.tenancy.context import current_organization_id
+from smartweb.tenancy.joins import of_organization
 
 
 class HistoryOrigin(models.Model):
@@ -43,6 +45,15 @@ def record_origin(sender, history_instance, **kwargs) -> None:
 
 
 class OriginHistoryManager(HistoryManager):
+    def get_queryset(self):
+        """A row's history names the row's organization, a model's the current one, as a
+        database sharded by organization routes by (ADR 0035)."""
+        if self.instance is None:
+            organization_id = current_organization_id()
+        else:
+            organization_id = getattr(self.instance, "organization_id", None)
+        return of_organization(super().get_queryset(), organization_id)
+
     def bulk_history_create(self, objs, *args, custom_historical_attrs=None, **kwargs):
         attrs = {**origin_attrs(), **(custom_historical_attrs or {})}
         return super().bulk_history_create(objs, *args, custom_historical_attrs=attrs, **kwargs)

@@ -21,6 +21,7 @@ from simple_history.models import HistoricalRecords
 
 from smartweb.history import HistoryOrigin, OriginHistoryManager
 from smartweb.tenancy.context import NoOrganizationContext, acting_user, current_organization_id
+from smartweb.tenancy.joins import of_organization
 
 
 class UUIDModel(models.Model):
@@ -57,13 +58,7 @@ def stored_rows(model: type[models.Model]) -> models.QuerySet:
     """Every stored row of `model` (its base manager: soft-deleted rows too), for a tenant
     model named by the current organization, so that a look-up by id carries it as a
     database sharded by organization routes by (ADR 0035). RLS answers the same."""
-    rows = model._base_manager.all()
-    organization_id = current_organization_id()
-    if organization_id is not None and any(
-        field.name == "organization" for field in model._meta.concrete_fields
-    ):
-        rows = rows.filter(organization_id=organization_id)
-    return rows
+    return of_organization(model._base_manager.all(), current_organization_id())
 
 
 # Where `smartweb.access` keeps, on an instance, whether it is within a user's scope.

@@ -4,8 +4,9 @@ A distributed planner routes a statement to one shard when each tenant table in 
 compared on `organization_id`; Django joins on `id` alone. So each foreign key between two
 tenant models adds `joined.organization_id = joining.organization_id` to its joins (both
 directions, `select_related` and filters across relations alike), and fetching the
-related row (`lead.company`) filters on the row's organization. Always true given the
-composite foreign keys, so no answer changes; the planner may also use it.
+related row (`lead.company`, or prefetching it for a page of rows, which Django does by
+`id IN (...)`) filters on the rows' organization. Always true given the composite foreign
+keys, so no answer changes; the planner may also use it.
 
 Set on the field instances when the apps are ready, so that the models' migrations and
 `makemigrations` see the plain `ForeignKey` they declare.
@@ -14,7 +15,7 @@ Set on the field instances when the apps are ready, so that the models' migratio
 from __future__ import annotations
 
 from django.apps import apps
-from django.db.models import ForeignKey
+from django.db.models import ForeignKey, QuerySet
 from django.db.models.expressions import Col
 from django.db.models.lookups import Exact
 
@@ -51,6 +52,31 @@ def _route_by_organization(field: ForeignKey) -> None:
 
     field.get_extra_restriction = get_extra_restriction
     field.get_extra_descriptor_filter = get_extra_descriptor_filter
+
+    forward = getattr(field.model, field.name)
+    prefetch = forward.get_prefetch_querysets
+
+    def get_prefetch_querysets(instances, querysets=None):
+        # Read without loading: a row fetched without its organization (`only()`) would
+        # cost a query each; its related rows are then fetched by id alone, as before.
+        organizations = {instance.__dict__.get(own.attname) for instance in instances} - {None}
+        if organizations:
+            querysets = [
+                queryset.filter(**{f"{target.attname}__in": organizations})
+                for queryset in querysets or [forward.get_queryset()]
+            ]
+        return prefetch(instances, querysets)
+
+    forward.get_prefetch_querysets = get_prefetch_querysets
+
+
+def of_organization(rows: QuerySet, organization_id) -> QuerySet:
+    """`rows` restricted to `organization_id` when their model is a tenant model and the
+    organization is known: a look-up a database sharded by organization routes to one
+    shard. RLS answers the same."""
+    if organization_id is None or not is_tenant_model(rows.model):
+        return rows
+    return rows.filter(organization_id=organization_id)
 
 
 def install() -> None:

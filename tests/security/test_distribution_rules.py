@@ -201,6 +201,30 @@ def test_joins_and_related_rows_name_the_organization(admin_a, org_a):
         assert '"leads_lead"."organization_id" =' in update
 
 
+def test_prefetched_related_rows_and_history_name_the_organization(admin_a, org_a):
+    """A page of rows fetches their related rows by `id IN (...)` (prefetch_related) and a
+    row's history by its id: both name the organization, and find the same rows."""
+    from leads.models import Lead
+    from smartweb.tenancy.context import tenant_context
+    from tests.leads.factories import make_lead
+
+    with tenant_context(org_a, user=admin_a):
+        lead = make_lead(org_a)
+        with CaptureQueriesContext(connection) as captured:
+            (listed,) = Lead.objects.prefetch_related("company")
+        assert listed.company == lead.company
+        prefetch = captured.captured_queries[-1]["sql"]
+        assert '"leads_company"."organization_id" IN' in prefetch
+        # Rows read without their organization are not loaded again one by one for it.
+        with CaptureQueriesContext(connection) as captured:
+            (listed,) = Lead.objects.only("id", "company").prefetch_related("company")
+            assert listed.company == lead.company
+        assert len(captured.captured_queries) == 2
+        for history in (lead.history.all(), Lead.history.filter(id=lead.pk)):
+            assert [row.history_type for row in history] == ["+"]
+            assert '"leads_historicallead"."organization_id" =' in str(history.query)
+
+
 def test_partitioned_tables_follow_their_parent():
     """A partitioned table (by its time column) gets the organization in its keys; its
     partitions follow it and are not checked on their own."""

@@ -1,7 +1,8 @@
-"""Every statement the API runs for a list and a row names the organization of each
-tenant table it touches (tests/security/pushdown.py), so that a database sharded by
-organization can route it to one shard. Generic over every tenant viewset the URL conf
-routes, on an organization with a row in every tenant table."""
+"""Every statement the API and the admin run for a list and a row names the organization
+of each tenant table it touches (tests/security/pushdown.py), so that a database sharded
+by organization can route it to one shard. Generic over every tenant viewset the URL conf
+routes and every tenant model admin, on an organization with a row in every tenant
+table."""
 
 from __future__ import annotations
 
@@ -113,7 +114,6 @@ def test_api_lists_and_rows_route_to_one_organization():
     assert found == [], "\n".join(found)
 
 
-@pytest.mark.xfail(reason="the admin's pages are not all routed yet (ADR 0035)", strict=False)
 def test_admin_lists_and_rows_route_to_one_organization():
     organization = populate_every_tenant_table("Routed")
     found = _unrouted(_admin_pages(organization, factories.org_admin(organization)))
