@@ -46,7 +46,7 @@ from smartweb.admin import (
     TenantOwnedModelAdmin,
     adopt,
 )
-from smartweb.admin_secrets import SecretPage, may_open, secret_view
+from smartweb.admin_secrets import SecretPage, SecretPageAdminMixin
 from smartweb.admin_steps import StepsAdminMixin
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import form_changes
@@ -672,11 +672,15 @@ WEBHOOK_SECRET_PAGE = SecretPage(
     rotate=services.webhook_secret_rotate,
     without="campaigns cannot be launched until one is created.",
     back=("admin:crm_campaign_changelist", "Campaigns"),
+    url_path="webhook-secret/",
+    url_name="crm_campaign_webhook_secret",
+    link="Webhook secret",
 )
 
 
 @admin.register(Campaign)
-class CampaignAdmin(CRMAdmin):
+class CampaignAdmin(SecretPageAdminMixin, CRMAdmin):
+    secret_page = WEBHOOK_SECRET_PAGE
     form = CampaignForm
     list_display = ["name", "status", "timezone", "launched_at", "completed_at", "calls_link"]
     list_filter = ["status"]
@@ -733,22 +737,8 @@ class CampaignAdmin(CRMAdmin):
                 self.admin_site.admin_view(admin_forms.lead_count_view),
                 name="crm_campaign_lead_count",
             ),
-            path(
-                "webhook-secret/",
-                self.admin_site.admin_view(self.webhook_secret_view),
-                name="crm_campaign_webhook_secret",
-            ),
             *super().get_urls(),
         ]
-
-    def changelist_view(self, request, extra_context=None):
-        tools = []
-        if may_open(request.user, WEBHOOK_SECRET_PAGE):
-            tools.append((reverse("admin:crm_campaign_webhook_secret"), "Webhook secret"))
-        return super().changelist_view(request, {**(extra_context or {}), "admin_tools": tools})
-
-    def webhook_secret_view(self, request):
-        return secret_view(self.admin_site, request, WEBHOOK_SECRET_PAGE)
 
 
 @admin.register(AICall)

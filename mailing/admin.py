@@ -7,13 +7,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.urls import path, reverse
 
 from mailing import fields as template_fields
 from mailing import services
 from mailing.models import EmailMessage, EmailTemplate, InboundSecret
 from smartweb.admin import ReadOnlyAdminMixin, TenantModelAdmin, TenantOwnedModelAdmin, adopt
-from smartweb.admin_secrets import SecretPage, may_open, secret_view
+from smartweb.admin_secrets import SecretPage, SecretPageAdminMixin
 from smartweb.forms import form_changes
 from smartweb.rbac import Resource
 
@@ -26,6 +25,9 @@ INBOUND_SECRET_PAGE = SecretPage(
     rotate=services.inbound_secret_rotate,
     without="replies and bounces the provider posts are refused until one is created.",
     back=("admin:mailing_emailmessage_changelist", "Email messages"),
+    url_path="inbound-secret/",
+    url_name="mailing_emailmessage_inbound_secret",
+    link="Inbound secret",
 )
 
 
@@ -68,24 +70,9 @@ class EmailTemplateAdmin(TenantOwnedModelAdmin):
 
 
 @admin.register(EmailMessage)
-class EmailMessageAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+class EmailMessageAdmin(SecretPageAdminMixin, ReadOnlyAdminMixin, TenantModelAdmin):
+    secret_page = INBOUND_SECRET_PAGE
     list_display = ["subject", "to_email", "direction", "kind", "status", "attempts", "created_at"]
     list_filter = ["direction", "kind", "status"]
     search_fields = ["subject", "to_email"]
     list_select_related = ["lead"]
-
-    def get_urls(self):
-        secret = self.admin_site.admin_view(self.inbound_secret_view)
-        return [
-            path("inbound-secret/", secret, name="mailing_emailmessage_inbound_secret"),
-            *super().get_urls(),
-        ]
-
-    def changelist_view(self, request, extra_context=None):
-        tools = []
-        if may_open(request.user, INBOUND_SECRET_PAGE):
-            tools.append((reverse("admin:mailing_emailmessage_inbound_secret"), "Inbound secret"))
-        return super().changelist_view(request, {**(extra_context or {}), "admin_tools": tools})
-
-    def inbound_secret_view(self, request):
-        return secret_view(self.admin_site, request, INBOUND_SECRET_PAGE)
