@@ -20,7 +20,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from tests.conftest import _as_owner
+from tests.crm.conftest import _truncate_as_owner
 from tests.fake_provider import serve_provider
 from tests.live.browser import Browser
 from tests.servers import ARTIFACTS_ROOT, job_worker, runtime_database_url, web_server
@@ -30,12 +30,6 @@ ARTIFACTS = ARTIFACTS_ROOT / "live"
 # The demo organization's identity provider, never contacted (tests/live/test_sso.py
 # points it at a provider of its own while it runs).
 DEMO_DISCOVERY_URL = "https://idp.example.test/.well-known/openid-configuration"
-JOB_QUEUE_TABLES = (
-    "procrastinate_events",
-    "procrastinate_jobs",
-    "procrastinate_periodic_defers",
-    "procrastinate_workers",
-)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
@@ -58,12 +52,10 @@ def demo(django_db_setup, django_db_blocker):
         call_command("seed_demo", verbosity=0)
         _one_row_of_each_kind_the_demo_lacks()
         yield
-        with _as_owner():
-            call_command("flush", interactive=False, verbosity=0)
-            # flush empties the project's models only: the worker's jobs, a failed one
-            # among them, would otherwise be read by the next tests.
-            with connection.cursor() as cursor:
-                cursor.execute(f"TRUNCATE {', '.join(JOB_QUEUE_TABLES)} RESTART IDENTITY")
+        # Every table, the job queue's too (flush empties Django's models only): a failed
+        # job of the server's worker would otherwise be read by the next tests.
+        connection.close()
+        _truncate_as_owner()
 
 
 def _one_row_of_each_kind_the_demo_lacks() -> None:
