@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from crm.choices import AICallStatus, CallOutcome, OpportunityStatus
 from crm.models import AICall, AICallRollup, LeadRollup, OpportunityRollup, Pipeline
-from crm.rollups import period_q
 from crm.selectors import (
     ZERO,
     Money,
@@ -80,15 +79,18 @@ def _owned(queryset: QuerySet, owner_field: str, period: Period) -> QuerySet:
     return queryset.filter(**{owner_field: period.owner_id}) if period.owner_id else queryset
 
 
+def _rollups(model, user, period: Period) -> QuerySet | None:
+    return visible_rollups(model, user, period.start, period.end, owner_id=period.owner_id)
+
+
 def totals(*, user, period: Period) -> dict[str, Money]:
     """The open pipeline expected to close in the range, and what was won in it."""
-    rows = visible_rollups(OpportunityRollup, user, owner_id=period.owner_id)
+    rows = _rollups(OpportunityRollup, user, period)
     if rows is not None:
         kinds = OpportunityRollup.Kind
         rows = rows.filter(
             Q(kind=kinds.CLOSES, status=OpportunityStatus.OPEN)
-            | Q(kind=kinds.CLOSED, status=OpportunityStatus.WON),
-            period_q(period.start, period.end),
+            | Q(kind=kinds.CLOSED, status=OpportunityStatus.WON)
         )
     else:
         starts, ends = period.moments()
@@ -128,13 +130,9 @@ def by_month(*, user, period: Period) -> dict[str, list[dict]]:
 def funnel(*, user, pipeline: Pipeline, period: Period) -> list[dict]:
     """Per stage of the pipeline, the deals opened in the range: how many, and their
     weighted value per currency (`money`)."""
-    rows = visible_rollups(OpportunityRollup, user, owner_id=period.owner_id)
+    rows = _rollups(OpportunityRollup, user, period)
     if rows is not None:
-        rows = rows.filter(
-            period_q(period.start, period.end),
-            kind=OpportunityRollup.Kind.CREATED,
-            pipeline_id=pipeline.pk,
-        )
+        rows = rows.filter(kind=OpportunityRollup.Kind.CREATED, pipeline_id=pipeline.pk)
     else:
         starts, ends = period.moments()
         rows = _owned(visible_opportunities(user), "owner", period).filter(
@@ -151,9 +149,8 @@ def funnel(*, user, pipeline: Pipeline, period: Period) -> list[dict]:
 
 def lead_sources(*, user, period: Period) -> list[dict]:
     """Leads created in the range per source (its label), and how many were converted."""
-    rows = visible_rollups(LeadRollup, user, owner_id=period.owner_id)
+    rows = _rollups(LeadRollup, user, period)
     if rows is not None:
-        rows = rows.filter(period_q(period.start, period.end))
         counted = {
             "count": Sum("leads"),
             "converted": Coalesce(Sum("leads", filter=Q(status=LeadStatus.CONVERTED)), 0),
@@ -174,9 +171,8 @@ def lead_sources(*, user, period: Period) -> list[dict]:
 def call_outcomes(*, user, period: Period) -> dict[str, list[dict]]:
     """Calls placed in the range by outcome and by status, with their labels. The owner
     of a call is its lead's (a sub-select of their leads, as the permission service)."""
-    rows = visible_rollups(AICallRollup, user, owner_id=period.owner_id)
+    rows = _rollups(AICallRollup, user, period)
     if rows is not None:
-        rows = rows.filter(period_q(period.start, period.end))
         count = Sum("calls")
     else:
         starts, ends = period.moments()

@@ -703,12 +703,15 @@ class Rollup(models.Model):
     class Grain(models.TextChoices):
         DAY = "day"
         MONTH = "month"  # `day` is the month's first day
+        # A month's rows of every owner together (owner NULL), for models keyed by owner.
+        TOTAL = "total"
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="+", editable=False
     )
     # Each fact is counted on a day's row and on its month's: a period of whole months
-    # reads a month's rows, ~30 times fewer than its days' (crm.rollups.period_q).
+    # reads a month's rows, ~30 times fewer than its days' (crm.rollups.period_q); and,
+    # keyed by owner, on its month's total, one row where there is one per owner.
     grain = models.CharField(max_length=5, choices=Grain.choices)
 
     class Meta:

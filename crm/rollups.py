@@ -35,11 +35,17 @@ def _local_day(column: str) -> str:
     return f"(f.{column} AT TIME ZONE '{settings.TIME_ZONE}')::date"
 
 
-def _day_and_month(day: str) -> str:
-    """Each fact row twice: on its day (`g.grain` 'day') and on its month's first day."""
+def _day_and_month(day: str, owner: str | None = None) -> str:
+    """Each fact row on its day (`g.grain` 'day') and on its month's first day; with an
+    owner column, also on its month's row of every owner together ('total', `g.owner_id`
+    NULL). Whoever sees every owner's rows reads those: a month of the organization in a
+    few rows per key instead of one per owner (crm.rollups.period_q)."""
+    month = f"date_trunc('month', {day})::date"
+    if owner is None:
+        return f" CROSS JOIN LATERAL (VALUES ('day', {day}), ('month', {month})) AS g(grain, day)"
     return (
-        f" CROSS JOIN LATERAL (VALUES ('day', {day}),"
-        f" ('month', date_trunc('month', {day})::date)) AS g(grain, day)"
+        f" CROSS JOIN LATERAL (VALUES ('day', {day}, {owner}), ('month', {month}, {owner}),"
+        f" ('total', {month}, NULL::uuid)) AS g(grain, day, owner_id)"
     )
 
 
@@ -137,7 +143,7 @@ OPPORTUNITIES = Rollup(
         "day": "g.day",
         "pipeline_id": "f.pipeline_id",
         "stage_id": "f.stage_id",
-        "owner_id": "f.owner_id",
+        "owner_id": "g.owner_id",
         "currency": "f.currency",
         "status": "f.status",
     },
@@ -145,7 +151,7 @@ OPPORTUNITIES = Rollup(
     expand=(
         "CROSS JOIN LATERAL (VALUES ('closes', f.expected_close_date),"
         f" ('created', {_local_day('created_at')}), ('closed', {_local_day('closed_at')}))"
-        " AS d(kind, day)" + _day_and_month("d.day")
+        " AS d(kind, day)" + _day_and_month("d.day", "f.owner_id")
     ),
     where="f.deleted_at IS NULL AND (d.kind <> 'closed' OR f.closed_at IS NOT NULL)",
 )
@@ -156,11 +162,11 @@ LEADS = Rollup(
         "grain": "g.grain",
         "day": "g.day",
         "source": "f.source",
-        "assigned_to_id": "f.assigned_to_id",
+        "assigned_to_id": "g.owner_id",
         "status": "f.status",
     },
     measures={"leads": "1"},
-    expand=_day_and_month(_local_day("created_at")),
+    expand=_day_and_month(_local_day("created_at"), "f.assigned_to_id"),
 )
 AI_CALLS = Rollup(
     table="crm_aicallrollup",
@@ -182,16 +188,17 @@ def _month_after(day: dt.date) -> dt.date:
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
-def period_q(first: dt.date | None, last: dt.date | None) -> Q:
+def period_q(first: dt.date | None, last: dt.date | None, *, months: str = "month") -> Q:
     """The rollup rows that count the days from `first` to `last` (both included; None:
-    no bound, and rows without a day too) once each: the rows of the whole months, and
-    the days' rows of a month a bound cuts."""
+    no bound, and rows without a day too) once each: the rows of the whole months (of
+    grain `months`: 'month', or 'total' for every owner together), and the days' rows of
+    a month a bound cuts."""
     whole_from = first if first is None or first.day == 1 else _month_after(first)
     end = None if last is None else last + dt.timedelta(days=1)
     whole_until = end if end is None or end.day == 1 else end.replace(day=1)
     if first is not None and last is not None and whole_from >= whole_until:
         return Q(grain="day", day__gte=first, day__lt=end)
-    rows = Q(grain="month")
+    rows = Q(grain=months)
     if whole_from is not None:
         rows &= Q(day__gte=whole_from)
     if whole_until is not None:

@@ -58,11 +58,15 @@ _ROLLUP_OWNERS = {
 }
 
 
-def visible_rollups(model, user, *, owner_id=None) -> QuerySet | None:
-    """The organization's rollup rows (crm.rollups) that count only rows the user may
-    read, narrowed to one owner's when `owner_id` is given; None when the rollup cannot
-    say which (object grants, or a scope through a parent): read the facts then. Rows
-    that count nothing are left out: the facts would not show their keys."""
+def visible_rollups(
+    model, user, first: dt.date | None, last: dt.date | None, *, owner_id=None
+) -> QuerySet | None:
+    """The organization's rollup rows (crm.rollups) counting the days from `first` to
+    `last` (`period_q`) and only rows the user may read, narrowed to one owner's when
+    `owner_id` is given; None when the rollup cannot say which (object grants, or a scope
+    through a parent): read the facts then. Whoever sees every owner's rows reads the
+    months' totals. Rows that count nothing are left out: the facts would not show their
+    keys."""
     resource, owner_field, counted = _ROLLUP_OWNERS[model]
     owners = access.owners_in_scope(user, Action.READ, resource)
     if owners is None or (owner_field is None and (owner_id or owners != access.ALL_OWNERS)):
@@ -72,7 +76,9 @@ def visible_rollups(model, user, *, owner_id=None) -> QuerySet | None:
         rows = rows.filter(**{f"{owner_field}__in": owners})
     if owner_id:
         rows = rows.filter(**{owner_field: owner_id})
-    return rows
+    every_owner = owner_field is not None and owners == access.ALL_OWNERS and not owner_id
+    months = model.Grain.TOTAL if every_owner else model.Grain.MONTH
+    return rows.filter(period_q(first, last, months=months))
 
 
 def deal_sums(rows: QuerySet) -> dict:
@@ -179,15 +185,17 @@ def _stage_money(pipeline: Pipeline, user, filters: BoardFilters | None) -> dict
     rollup's rows by expected close date (crm.rollups) when it can say what the user
     sees, else of the opportunities."""
     filters = filters or BoardFilters()
-    rows = visible_rollups(OpportunityRollup, user, owner_id=filters.owner_id)
+    rows = visible_rollups(
+        OpportunityRollup,
+        user,
+        filters.closes_from,
+        filters.closes_until,
+        owner_id=filters.owner_id,
+    )
     if rows is None:
         rows = _board_opportunities(pipeline, user, filters)
     else:
-        rows = rows.filter(
-            period_q(filters.closes_from, filters.closes_until),
-            kind=OpportunityRollup.Kind.CLOSES,
-            pipeline_id=pipeline.pk,
-        )
+        rows = rows.filter(kind=OpportunityRollup.Kind.CLOSES, pipeline_id=pipeline.pk)
     money: dict = defaultdict(Money)
     for row in rows.order_by().values("stage_id", "currency").annotate(**deal_sums(rows)):
         money[row["stage_id"]].add(row["currency"], row["n"], row["value"], row["weighted"])
@@ -262,11 +270,12 @@ def open_and_won_by_month(
     deals expected to close in it, and the deals won in it, each with their count (`n`),
     value and weighted value. Of the rollup (crm.rollups) when it can say what the user
     sees, else of the opportunities. Two queries."""
-    rows = visible_rollups(OpportunityRollup, user, owner_id=owner_id)
+    rows = visible_rollups(
+        OpportunityRollup, user, first, end - dt.timedelta(days=1), owner_id=owner_id
+    )
     if rows is not None:
         monthly = (
-            rows.filter(period_q(first, end - dt.timedelta(days=1)))
-            .annotate(month=MonthOfDate("day"))
+            rows.annotate(month=MonthOfDate("day"))
             .values("month", "currency")
             .annotate(**deal_sums(rows))
             .order_by()
@@ -344,11 +353,10 @@ def campaign_call_outcomes(*, user, campaign) -> dict:
     """The campaign's calls the user may see, by status and by outcome: counted by the
     rollup's month rows (crm.rollups) when it can say which calls those are (a user who
     sees them all), else from the calls."""
-    rows = visible_rollups(AICallRollup, user)
+    rows = visible_rollups(AICallRollup, user, None, None)
     if rows is None:
         return call_outcomes(access.visible(user, Action.READ, campaign.calls.all()))
-    months = rows.filter(campaign_id=campaign.pk, grain=AICallRollup.Grain.MONTH)
-    return _outcomes(months, Sum("calls"))
+    return _outcomes(rows.filter(campaign_id=campaign.pk), Sum("calls"))
 
 
 def _outcomes(rows: QuerySet, count) -> dict:
