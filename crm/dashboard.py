@@ -110,7 +110,7 @@ def totals(*, user, period: Period) -> dict[str, Money]:
 
 def by_month(*, user, period: Period) -> dict[str, list[dict]]:
     """Per currency, per month of the range: the weighted value of the open deals expected
-    to close in it and the value won in it. Two queries."""
+    to close in it and the value won in it (`open_and_won_by_month`)."""
     months = period.months()
     found: dict[str, dict[dt.date, dict]] = defaultdict(
         lambda: {m: {"month": m, "weighted_value": ZERO, "won_value": ZERO} for m in months}

@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import CharField, Count, DateField, Func, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models import (
+    CharField,
+    Count,
+    DateField,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -269,21 +279,26 @@ def open_and_won_by_month(
     """Per month (its first day) and currency from `first` until `end` (excluded): the open
     deals expected to close in it, and the deals won in it, each with their count (`n`),
     value and weighted value. Of the rollup (crm.rollups) when it can say what the user
-    sees, else of the opportunities. Two queries."""
+    sees (one query), else of the opportunities (two)."""
     rows = visible_rollups(
         OpportunityRollup, user, first, end - dt.timedelta(days=1), owner_id=owner_id
     )
     if rows is not None:
+        kinds = OpportunityRollup.Kind
         monthly = (
-            rows.annotate(month=MonthOfDate("day"))
-            .values("month", "currency")
+            rows.filter(
+                Q(kind=kinds.CLOSES, status=OpportunityStatus.OPEN)
+                | Q(kind=kinds.CLOSED, status=OpportunityStatus.WON)
+            )
+            .annotate(month=MonthOfDate("day"))
+            .values("kind", "month", "currency")
             .annotate(**deal_sums(rows))
             .order_by()
         )
-        kinds = OpportunityRollup.Kind
-        opened = monthly.filter(kind=kinds.CLOSES, status=OpportunityStatus.OPEN)
-        won = monthly.filter(kind=kinds.CLOSED, status=OpportunityStatus.WON)
-        return list(opened), list(won)
+        by_kind: dict[str, list[dict]] = {kinds.CLOSES: [], kinds.CLOSED: []}
+        for row in monthly:
+            by_kind[row.pop("kind")].append(row)
+        return by_kind[kinds.CLOSES], by_kind[kinds.CLOSED]
     deals = visible_opportunities(user)
     if owner_id:
         deals = deals.filter(owner=owner_id)
@@ -313,7 +328,7 @@ def open_and_won_by_month(
 @reporting_reads()
 def forecast(*, user, months: int = 6, today: dt.date | None = None) -> list[dict]:
     """Per month from this one: open opportunities expected to close in it (count, value,
-    weighted value) and opportunities won in it, per currency. Two queries."""
+    weighted value) and opportunities won in it, per currency (`open_and_won_by_month`)."""
     today = today or timezone.localdate()
     starts = _month_starts(today.replace(day=1), months + 1)
     first, end = starts[0], starts[-1]
