@@ -28,6 +28,7 @@ from crm.models import Opportunity, PipelineStage
 from smartweb import access
 from smartweb.admin import stale_message
 from smartweb.errors import REFUSALS, refusal_message
+from smartweb.forms import PlainSelect
 from smartweb.rbac import Action, Resource
 from smartweb.versioning import locked_version, version_of
 
@@ -38,7 +39,7 @@ LOST_REASON_MAX_LENGTH = 2000
 
 class BoardFilterForm(forms.Form):
     owner = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="Everyone", label="Owner"
+        queryset=None, required=False, empty_label="Everyone", label="Owner", widget=PlainSelect
     )
     closes_from = forms.DateField(
         required=False, label="Closing from", widget=forms.DateInput(attrs={"type": "date"})

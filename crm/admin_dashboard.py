@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from crm import dashboard
 from crm.models import Pipeline
 from smartweb import access
+from smartweb.forms import PlainSelect
 from smartweb.rbac import Action, Resource
 from smartweb.replica import reporting_view
 from smartweb.svg_charts import Series, bar_chart, hbar_chart
@@ -27,7 +28,9 @@ class DashboardFilter(forms.Form):
     end = forms.DateField(
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="Everyone")
+    owner = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Everyone", widget=PlainSelect
+    )
 
     def __init__(self, data, *, user):
         self.default = dashboard.Period.default()
