@@ -65,10 +65,22 @@ def stored_rows(model: type[models.Model]) -> models.QuerySet:
 SCOPE_MEMO = "_access_in_scope"
 
 
-class TenantModel(TimeStampedModel):
-    organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="+", editable=False
+def organization_key(**options) -> models.ForeignKey:
+    """A tenant row's organization. Every tenant table's primary key leads with it
+    (`organization_id`, `id`; ADR 0035) and serves every look-up by organization alone, so
+    a table written in bulk drops the foreign key's own index (`db_index=False`): one
+    index entry less for each row it writes."""
+    return models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        **options,
     )
+
+
+class TenantModel(TimeStampedModel):
+    organization = organization_key()
 
     objects = TenantManager()
 

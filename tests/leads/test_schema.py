@@ -45,7 +45,10 @@ def test_foreign_keys_between_tenant_tables_are_composite():
 @pytest.mark.parametrize(
     "index, definition",
     [
-        ("lead_org_status_score", "(organization_id, status, lead_score DESC)"),
+        (
+            "lead_active_status_score",
+            "(organization_id, status, lead_score DESC) WHERE (deleted_at IS NULL)",
+        ),
         ("interaction_lead_type_created", "(organization_id, lead_id, type, created_at DESC)"),
         ("interaction_created_brin", "USING brin (created_at)"),
         ("company_org_name_trgm", "USING gin (organization_id, name gin_trgm_ops)"),
@@ -56,7 +59,6 @@ def test_foreign_keys_between_tenant_tables_are_composite():
             "interaction_org_created",
             "(organization_id, created_at DESC) WHERE (deleted_at IS NULL)",
         ),
-        ("lead_active_status_score", "WHERE (deleted_at IS NULL)"),
     ],
 )
 def test_specified_indexes_exist(index, definition):
@@ -65,6 +67,52 @@ def test_specified_indexes_exist(index, definition):
         row = cursor.fetchone()
     assert row is not None, index
     assert definition in row[0]
+
+
+WRITTEN_IN_BULK = ["leads_lead", "leads_company", "leads_leadtag"]
+
+
+def test_every_foreign_key_leads_an_index():
+    """Deleting or re-keying a referenced row looks its referencing rows up by the key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.conrelid::regclass::text, c.conname FROM pg_constraint c
+            WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(%s)
+              AND NOT EXISTS (
+                SELECT 1 FROM pg_index i
+                WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])
+            """,
+            [WRITTEN_IN_BULK],
+        )
+        assert cursor.fetchall() == []
+
+
+def test_no_index_is_the_leading_part_of_another():
+    """Each index costs every write of its table (bench/README.md, "Writes"): one whose
+    columns lead another index of the same rows serves nothing the other does not."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.indexrelid::regclass::text, b.indexrelid::regclass::text
+            FROM pg_index a JOIN pg_index b
+              ON a.indrelid = b.indrelid AND a.indexrelid <> b.indexrelid
+            JOIN pg_class ca ON ca.oid = a.indexrelid
+            JOIN pg_class cb ON cb.oid = b.indexrelid
+            WHERE a.indrelid::regclass::text = ANY(%s)
+              AND ca.relam = cb.relam AND NOT a.indisunique
+              AND a.indexprs IS NULL AND b.indexprs IS NULL
+              AND pg_get_expr(a.indpred, a.indrelid) IS NOT DISTINCT FROM
+                  pg_get_expr(b.indpred, b.indrelid)
+              AND a.indnkeyatts <= b.indnkeyatts
+              AND (a.indkey::int2[])[0:a.indnkeyatts - 1]
+                  = (b.indkey::int2[])[0:a.indnkeyatts - 1]
+              AND (a.indoption::int2[])[0:a.indnkeyatts - 1]
+                  = (b.indoption::int2[])[0:a.indnkeyatts - 1]
+            """,
+            [WRITTEN_IN_BULK],
+        )
+        assert cursor.fetchall() == []
 
 
 def test_search_vector_is_maintained_by_the_database(org_a):
