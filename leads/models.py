@@ -66,6 +66,8 @@ class Company(TenantOwnedModel):
     # A company is its lead's assignee's, and its creator's: one recorded before its lead
     # must not vanish from the lists of whoever recorded it.
     scope_owner_field = ("lead__assigned_to", "created_by")
+    # Its history is read by the company's id and by date (smartweb.models.tracked_history).
+    history_unindexed = ("organization", "created_by", "deleted_by")
 
     organization = organization_key(db_index=False)
     name = models.CharField(max_length=200)
@@ -200,6 +202,9 @@ class Lead(TenantOwnedModel):
 
     rbac_resource = Resource.LEADS
     scope_owner_field = "assigned_to"
+    # Its history is read by the lead's id and by date (timeline, versions, a subject's
+    # data, retention), never by these (smartweb.models.tracked_history).
+    history_unindexed = ("organization", "company", "assigned_to", "deleted_by", "merged_into")
 
     organization = organization_key(db_index=False)
     company = models.ForeignKey(
@@ -319,6 +324,8 @@ class LeadTag(TenantModel):
 
     rbac_resource = Resource.LEADS
     scope_owner_field = "lead__assigned_to"
+    # Its history is read by id and by lead (a subject's data), never by these.
+    history_unindexed = ("organization", "tag")
 
     organization = organization_key(db_index=False)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="lead_tags")

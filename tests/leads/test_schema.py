@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
+from smartweb.tenancy.context import tenant_context
 
 pytestmark = pytest.mark.django_db
 
@@ -115,10 +116,30 @@ def test_no_index_is_the_leading_part_of_another():
         assert cursor.fetchall() == []
 
 
+@pytest.mark.parametrize(
+    "table, looked_up_by",
+    [
+        ("leads_historicallead", set()),
+        ("leads_historicalcompany", set()),
+        ("leads_historicalleadtag", {"lead_id"}),  # a subject's data (compliance.subject)
+    ],
+)
+def test_history_tables_index_what_they_are_read_by(table, looked_up_by):
+    """By the row's id, by date (retention, versions), by the acting user (whose deletion
+    clears it); besides the primary key (organization_id, history_id)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a"
+            " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+            " WHERE i.indrelid = %s::regclass AND NOT i.indisprimary",
+            [table],
+        )
+        indexed = {row[0] for row in cursor.fetchall()}
+    assert indexed == {"id", "history_date", "history_user_id", *looked_up_by}
+
+
 def test_search_vector_is_maintained_by_the_database(org_a):
     from django.contrib.postgres.search import SearchQuery
-
-    from smartweb.tenancy.context import tenant_context
 
     with tenant_context(org_a):
         company = Company.objects.create(name="Drip Drop Plumbing", city="Leeds")
