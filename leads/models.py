@@ -66,7 +66,7 @@ class Company(TenantOwnedModel):
     # A company is its lead's assignee's, and its creator's: one recorded before its lead
     # must not vanish from the lists of whoever recorded it.
     scope_owner_field = ("lead__assigned_to", "created_by")
-    # Its history is read by the company's id and by date (smartweb.models.tracked_history).
+    # Its history is read by its id and by date (smartweb.models.TenantHistoricalRecords).
     history_unindexed = ("organization", "created_by", "deleted_by")
 
     organization = organization_key(db_index=False)
@@ -203,10 +203,12 @@ class Lead(TenantOwnedModel):
     rbac_resource = Resource.LEADS
     scope_owner_field = "assigned_to"
     # Its history is read by the lead's id and by date (timeline, versions, a subject's
-    # data, retention), never by these (smartweb.models.tracked_history).
+    # data, retention), never by these (smartweb.models.TenantHistoricalRecords).
     history_unindexed = ("organization", "company", "assigned_to", "deleted_by", "merged_into")
 
-    organization = organization_key(db_index=False)
+    # The composite key to its company, (organization_id, company_id), holds the organization
+    # as the company's own key to it does: no second check of it on each write.
+    organization = organization_key(db_index=False, db_constraint=False)
     company = models.ForeignKey(
         Company, on_delete=models.PROTECT, related_name="leads", related_query_name="lead"
     )
@@ -327,7 +329,8 @@ class LeadTag(TenantModel):
     # Its history is read by id and by lead (a subject's data), never by these.
     history_unindexed = ("organization", "tag")
 
-    organization = organization_key(db_index=False)
+    # Held by the composite key to its lead, (organization_id, lead_id), as for a lead.
+    organization = organization_key(db_index=False, db_constraint=False)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="lead_tags")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="lead_tags")
     history = tracked_history()

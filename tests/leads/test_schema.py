@@ -1,10 +1,14 @@
 """The leads tables are under RLS, with composite tenant keys and the specified indexes."""
 
+import uuid
+
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from smartweb.tenancy.context import tenant_context
+from tests.leads.factories import TagFactory, make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +140,39 @@ def test_history_tables_index_what_they_are_read_by(table, looked_up_by):
         )
         indexed = {row[0] for row in cursor.fetchall()}
     assert indexed == {"id", "history_date", "history_user_id", *looked_up_by}
+
+
+def test_the_composite_keys_refuse_a_lead_or_tag_link_of_no_organization(org_a):
+    """Their organization is held by their composite keys to their company or lead (leads
+    0022)."""
+    lead = make_lead(org_a, contact_name="Ann")
+    with tenant_context(org_a):
+        tag = TagFactory(organization=org_a)
+    nowhere = uuid.uuid4()
+    writes = [
+        # deleted: the dashboard's rollup, which has a key of its own, counts it not
+        (
+            nowhere,
+            "company_id_org_fk",
+            lambda: Lead(
+                organization_id=nowhere, company_id=lead.company_id, deleted_at=timezone.now()
+            ).save(),
+        ),
+        (
+            nowhere,
+            "_id_org_fk",
+            lambda: LeadTag(organization_id=nowhere, lead=lead, tag=tag).save(),
+        ),
+    ]
+    for organization, key, write in writes:
+        with (
+            tenant_context(organization),
+            pytest.raises(IntegrityError, match=key),
+            transaction.atomic(),
+        ):
+            write()
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def test_search_vector_is_maintained_by_the_database(org_a):
