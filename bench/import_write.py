@@ -67,7 +67,8 @@ HEADER = (
 
 def csv_text(rows: int, run: str) -> str:
     """`rows` new businesses, every key (phone, email, website) unique to its row and to
-    `run`, so that none is a duplicate of a stored lead."""
+    `run`, so that none is a duplicate of a stored lead: the generated data's phones have
+    12 digits (bench.generate), these 13 and 14."""
     lines = [HEADER]
     for n in range(rows):
         key = f"{run}{n:06d}"
@@ -76,7 +77,7 @@ def csv_text(rows: int, run: str) -> str:
                 (
                     f"Northern Trade {key} Ltd",
                     TRADES[n % len(TRADES)],
-                    f"0161 {key[-7:]}",
+                    f"01612 {key[-7:]}",
                     f"Office@Trade{key}.example.co.uk",
                     f"www.trade{key}.example.co.uk",
                     f"{n % 200 + 1} Mill Lane",
@@ -88,7 +89,7 @@ def csv_text(rows: int, run: str) -> str:
                     f"Sam Owner{key}",
                     "Owner",
                     f"sam@trade{key}.example.co.uk",
-                    f"07700 {key[-6:]}",
+                    f"07700 9{key[-7:]}",
                     "directory",
                     STATUSES[n % len(STATUSES)],
                     f'"{TAGS[n % len(TAGS)]}"',
