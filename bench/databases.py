@@ -54,13 +54,22 @@ def django_env(url: str) -> dict[str, str]:
     return env
 
 
-def recreate_empty(dbname: str) -> None:
-    """Drop and create the database as the owner role."""
-    admin = owner_url(urlsplit(_required("DATABASE_OWNER_URL")).path.lstrip("/"))
-    with psycopg.connect(admin, autocommit=True) as conn:
+def admin_url() -> str:
+    """The owner role's own database: where it creates and drops the others."""
+    return owner_url(urlsplit(_required("DATABASE_OWNER_URL")).path.lstrip("/"))
+
+
+def drop(dbname: str) -> None:
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
         )
+
+
+def recreate_empty(dbname: str) -> None:
+    """Drop and create the database as the owner role."""
+    drop(dbname)
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
 
 
@@ -77,8 +86,7 @@ def recreate(dbname: str) -> None:
 
 def generated(dbname: str) -> bool:
     """Whether the database exists and its generation finished (it leaves a comment)."""
-    admin = owner_url(urlsplit(_required("DATABASE_OWNER_URL")).path.lstrip("/"))
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
         row = conn.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
             [dbname],

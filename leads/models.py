@@ -44,6 +44,7 @@ from smartweb.models import (
     active_index,
     active_unique,
     listed_or,
+    organization_key,
     tracked_history,
 )
 from smartweb.rbac import Action, Resource, Scope
@@ -65,7 +66,10 @@ class Company(TenantOwnedModel):
     # A company is its lead's assignee's, and its creator's: one recorded before its lead
     # must not vanish from the lists of whoever recorded it.
     scope_owner_field = ("lead__assigned_to", "created_by")
+    # Its history is read by its id and by date (smartweb.models.TenantHistoricalRecords).
+    history_unindexed = ("organization", "created_by", "deleted_by")
 
+    organization = organization_key(db_index=False)
     name = models.CharField(max_length=200)
     business_type = models.CharField(
         max_length=30, choices=BusinessType.choices, default=BusinessType.OTHER
@@ -198,7 +202,13 @@ class Lead(TenantOwnedModel):
 
     rbac_resource = Resource.LEADS
     scope_owner_field = "assigned_to"
+    # Its history is read by the lead's id and by date (timeline, versions, a subject's
+    # data, retention), never by these (smartweb.models.TenantHistoricalRecords).
+    history_unindexed = ("organization", "company", "assigned_to", "deleted_by", "merged_into")
 
+    # The composite key to its company, (organization_id, company_id), holds the organization
+    # as the company's own key to it does: no second check of it on each write.
+    organization = organization_key(db_index=False, db_constraint=False)
     company = models.ForeignKey(
         Company, on_delete=models.PROTECT, related_name="leads", related_query_name="lead"
     )
@@ -267,9 +277,8 @@ class Lead(TenantOwnedModel):
         ]
         indexes = [
             *TenantOwnedModel.Meta.indexes,
-            models.Index(
-                F("organization"), F("status"), F("lead_score").desc(), name="lead_org_status_score"
-            ),
+            # Leads by status and score (the specification's index), live ones: every list
+            # reads those. An index of every row beside it served no query but cost each write.
             models.Index(
                 F("organization"),
                 F("status"),
@@ -317,18 +326,20 @@ class LeadTag(TenantModel):
 
     rbac_resource = Resource.LEADS
     scope_owner_field = "lead__assigned_to"
+    # Its history is read by id and by lead (a subject's data), never by these.
+    history_unindexed = ("organization", "tag")
 
+    # Held by the composite key to its lead, (organization_id, lead_id), as for a lead.
+    organization = organization_key(db_index=False, db_constraint=False)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="lead_tags")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="lead_tags")
     history = tracked_history()
 
     class Meta:
+        # (organization_id, lead_id, tag_id) once keyed by organization (ADR 0035): a page
+        # of leads reads its tag links by lead id from it, under RLS.
         constraints = [models.UniqueConstraint(fields=["lead", "tag"], name="leads_leadtag_unique")]
-        indexes = [
-            models.Index(fields=["organization", "tag"], name="leadtag_org_tag"),
-            # A page of leads prefetches its tags by lead id, under RLS.
-            models.Index(fields=["organization", "lead"], name="leadtag_org_lead"),
-        ]
+        indexes = [models.Index(fields=["organization", "tag"], name="leadtag_org_tag")]
 
     def __str__(self) -> str:
         return f"{self.tag_id} on {self.lead_id}"

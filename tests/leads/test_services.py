@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.models import Organization
-from leads import services
+from leads import selectors, services
 from leads.choices import InteractionType, LeadStatus, Outcome, WebsiteStatus
 from leads.exceptions import DuplicateLead, InvalidTransition
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag
@@ -99,6 +99,18 @@ def test_duplicates_by_phone_email_or_domain_are_refused_unless_allowed(org_a, a
             allow_duplicate=True,
         )
         assert Lead.objects.count() == 2
+
+
+def test_a_live_lead_matches_by_its_deleted_company_keys_too(org_a, admin_a):
+    """The company keys are looked up apart from the leads (selectors.duplicates_query);
+    a company deleted under a lead that lives on still counts, as when they were joined."""
+    first = _create(org_a, admin_a, contact_email="dana@elsewhere.test")
+    with tenant_context(org_a):
+        Company.objects.filter(pk=first.company_id).update(deleted_at=timezone.now())
+        for keys in ({"website": {"dripdrop.test"}}, {"email": {"dana@elsewhere.test"}}):
+            found = selectors.duplicates_of(keys=keys)
+            assert [(d.lead, d.matched_on) for d in found] == [(first, list(keys))]
+        assert selectors.duplicates_of(keys={"phone": {"+449999999999"}}) == []
 
 
 def test_duplicates_are_per_organization(org_a, org_b, admin_a, admin_b):

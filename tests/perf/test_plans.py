@@ -12,9 +12,14 @@ import re
 
 import psycopg
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bench import measure
 from bench import run as bench_run
+from leads import selectors
+from leads.models import Lead
+from smartweb.tenancy.context import tenant_context
 from tests.perf.conftest import owner_url, runtime_url
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +28,7 @@ CASES = {case.name: case for case in bench_run.CASES}
 # at least one must appear in the plans of its statements
 INTENDED = {
     "rep_leads": {"lead_org_assignee_status", "lead_org_assignee"},
-    "org_leads": {"lead_active_status_score", "lead_org_status_score"},
+    "org_leads": {"lead_active_status_score"},
     "lead_history": {"interaction_timeline"},
     "org_interactions": {"interaction_org_created"},
     "lead_detail": {"leads_lead_active", "leads_lead_pkey", "leads_lead_org_id_key"},
@@ -85,6 +90,36 @@ def test_key_query_uses_its_index_under_rls(name, params):
     else:
         functions = {n.get("Function Name") for n in nodes if n["Node Type"] == "Function Scan"}
         assert functions & {"smartweb_search_companies", "smartweb_search_leads"}, name
+
+
+KEY_INDEXES = {
+    "lead_org_phone",
+    "lead_org_email",
+    "company_org_phone",
+    "company_org_email",
+    "company_org_domain",
+}
+
+
+def test_the_duplicate_check_reads_the_key_indexes(params):
+    """A create's duplicate check looks each key up in its index (leads.selectors.
+    duplicates_query): a filter over the lead and company columns of one join read every
+    lead and company of the organization instead."""
+    with tenant_context(params["organization"]):
+        lead = (
+            Lead.objects.select_related("company")
+            .exclude(contact_phone_normalized="")
+            .exclude(contact_email_normalized="")
+            .exclude(company__website_domain="")
+            .first()
+        )
+        with CaptureQueriesContext(connection) as captured:
+            found = selectors.duplicates_of(keys=selectors.keys_of(lead))
+    assert lead in [duplicate.lead for duplicate in found]
+    statements = [query["sql"] for query in captured.captured_queries]
+    nodes = _plans(statements, str(params["organization"]), str(params["admin"]))
+    used = {n["Index Name"] for n in nodes if "Index Name" in n}
+    assert used >= KEY_INDEXES, sorted(used)
 
 
 COMPANY_TEXT = {"company_org_search", "company_search"}
