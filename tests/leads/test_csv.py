@@ -2,9 +2,11 @@
 
 import csv
 import io
+import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from accounts.models import AuditLog
 from leads import csv_io
@@ -196,3 +198,26 @@ def test_choice_values_are_accepted_in_any_case_or_by_their_label(org_a, admin_a
     assert (drip.status, drip.source) == ("qualified", "google_maps")
     assert (sparky.company.business_type, sparky.company.size) == ("electrician", "small")
     assert (sparky.status, sparky.source) == ("contacted", "google_maps")
+
+
+@pytest.mark.parametrize("model", [Company, Lead])
+def test_a_row_s_instances_are_what_the_model_makes(org_a, model):
+    """The import copies its instances' defaults from one made at the start
+    (csv_io._NewInstances): the same values as `Model(...)`, the callable ones called for
+    each (a new dict, the time of the row), the instance a new one."""
+    fixed = {"organization_id": org_a.pk}
+    new = csv_io._NewInstances(model, **fixed)
+    row_id = uuid.uuid4()
+    started = timezone.now()
+    copied, made = new(id=row_id), model(id=row_id, **fixed)
+    timed = {f.attname for f in model._meta.concrete_fields if f.default is timezone.now}
+
+    def values(instance):
+        return {k: v for k, v in instance.__dict__.items() if k != "_state" and k not in timed}
+
+    assert values(copied) == values(made)
+    assert copied._state.adding and copied._state.db is None
+    assert timed and all(copied.__dict__[name] >= started for name in timed)
+    other = new(id=uuid.uuid4())
+    mutable = [f.attname for f in model._meta.concrete_fields if f.default in (dict, list)]
+    assert mutable and all(getattr(other, name) is not getattr(copied, name) for name in mutable)
