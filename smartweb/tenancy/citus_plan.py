@@ -23,7 +23,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from smartweb.tenancy.distribution import DISTRIBUTION_COLUMN, TENANT_TABLES, catalog_parameters
+from smartweb.tenancy.distribution import (
+    DISTRIBUTION_COLUMN,
+    POLICY_FUNCTION_JOINS,
+    TENANT_TABLES,
+    catalog_parameters,
+)
 
 # The colocation group's first table: an organization's companies. It must reference no
 # other tenant table; isolating a tenant names it (docs/scale.md).
@@ -53,14 +58,9 @@ JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = %(schema)s
 ORDER BY 1, 2
 """
 
-_POLICY_FUNCTIONS = """
+_POLICY_FUNCTIONS = f"""
 SELECT DISTINCT p.oid::regprocedure::text
-FROM pg_policy pol
-JOIN pg_class c ON c.oid = pol.polrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = %(schema)s
-JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = pol.oid
-     AND d.refclassid = 'pg_proc'::regclass
-JOIN pg_proc p ON p.oid = d.refobjid
+{POLICY_FUNCTION_JOINS}
 ORDER BY 1
 """
 

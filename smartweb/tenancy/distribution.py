@@ -85,15 +85,19 @@ ORDER BY 1, 2
 
 # Functions the row level security policies call, with what a distributed planner asks
 # of them: not volatile, not running with their owner's rights.
-_POLICY_FUNCTIONS = """
-SELECT DISTINCT pol.polrelid::regclass::text, pol.polname, p.proname, p.provolatile,
-       p.prosecdef, p.proparallel
+# The policies of the schema (`pol`) joined to each function they call (`p`).
+POLICY_FUNCTION_JOINS = """
 FROM pg_policy pol
 JOIN pg_class c ON c.oid = pol.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = %(schema)s
 JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = pol.oid
      AND d.refclassid = 'pg_proc'::regclass
 JOIN pg_proc p ON p.oid = d.refobjid
+"""
+_POLICY_FUNCTIONS = f"""
+SELECT DISTINCT pol.polrelid::regclass::text, pol.polname, p.proname, p.provolatile,
+       p.prosecdef, p.proparallel
+{POLICY_FUNCTION_JOINS}
 ORDER BY 1, 2, 3
 """
 
