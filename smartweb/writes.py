@@ -19,7 +19,11 @@ from smartweb.models import stored_rows
 def locked(instance: models.Model, *related: str) -> models.Model:
     """The row of `instance` as stored, locked until the transaction ends (with the
     `related` rows joined, and locked, too)."""
-    rows = stored_rows(type(instance)).select_related(*related)
+    rows = stored_rows(type(instance))
+    # `select_related()` without names would join, and lock, every row the instance
+    # points to: its organization, its parents and theirs (a contract: 28 tables).
+    if related:
+        rows = rows.select_related(*related)
     return rows.select_for_update().get(pk=instance.pk)
 
 

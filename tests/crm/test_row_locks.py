@@ -1,0 +1,64 @@
+"""An edit locks the row it edits, and nothing else: a contract's edit leaves its
+opportunity, lead, company and organization free for the colleague editing them at the
+same moment. Committed data, read from a second connection as another request would."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from crm import services
+from smartweb import db_bootstrap
+from smartweb.tenancy.context import ORGANIZATION_SETTING, tenant_context
+from tests.crm import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _held_elsewhere(other: psycopg.Connection, table: str, pk) -> bool:
+    """Whether another transaction holds `table`'s row `pk` (the row must exist)."""
+    try:
+        with other.transaction():
+            rows = other.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE NOWAIT", [pk])
+            assert rows.fetchall(), f"{table} {pk} is not visible to the second connection"
+    except psycopg.errors.LockNotAvailable:
+        return True
+    return False
+
+
+def test_a_contract_edit_locks_the_contract_alone(live_org):
+    organization, _, rep = live_org
+    opportunity = factories.opportunity(organization, owner=rep)
+    proposal = factories.proposal(organization, opportunity)
+    with tenant_context(organization):
+        services.proposal_send(proposal=proposal, acting_user=None)
+        contract = services.proposal_accept(proposal=proposal, acting_user=None)
+    lead = opportunity.lead
+    url = db_bootstrap.with_database(settings.DATABASE_OWNER_URL, connection.settings_dict["NAME"])
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute(
+            "SELECT set_config(%s, %s, false)", [ORGANIZATION_SETTING, str(organization.pk)]
+        )
+        with tenant_context(organization), transaction.atomic():
+            services.contract_update(contract=contract, acting_user=None, title="Website, year one")
+            held = {
+                table: _held_elsewhere(other, table, pk)
+                for table, pk in [
+                    ("crm_contract", contract.pk),
+                    ("crm_proposal", proposal.pk),
+                    ("crm_opportunity", opportunity.pk),
+                    ("leads_lead", lead.pk),
+                    ("leads_company", lead.company_id),
+                    ("accounts_organization", organization.pk),
+                ]
+            }
+    assert held == {
+        "crm_contract": True,
+        "crm_proposal": False,
+        "crm_opportunity": False,
+        "leads_lead": False,
+        "leads_company": False,
+        "accounts_organization": False,
+    }
