@@ -57,6 +57,11 @@ def _request(session: requests.Session, base: str, op: str, target: dict, rng: r
         return session.patch(
             f"{base}/api/v1/leads/{lead}/", json={"notes": f"Checked {rng.random()}"}
         )
+    if op == "update_opportunity":
+        deal = rng.choice(target["opportunities"])
+        return session.patch(
+            f"{base}/api/v1/opportunities/{deal}/", json={"probability": str(rng.randint(1, 99))}
+        )
     raise ValueError(op)
 
 
@@ -101,6 +106,13 @@ def targets(runtime_url: str) -> list[dict]:
                 pipeline = conn.execute("SELECT id FROM crm_pipeline WHERE is_default").fetchone()[
                     0
                 ]
+                opportunities = [
+                    str(r[0])
+                    for r in conn.execute(
+                        "SELECT id FROM crm_opportunity WHERE status = 'open'"
+                        " AND deleted_at IS NULL LIMIT 200"
+                    ).fetchall()
+                ]
                 term = conn.execute(
                     "SELECT split_part(name, ' ', 1) FROM leads_company LIMIT 1"
                 ).fetchone()[0]
@@ -117,6 +129,7 @@ def targets(runtime_url: str) -> list[dict]:
                     "tokens": tokens,
                     "leads": leads,
                     "pipeline": str(pipeline),
+                    "opportunities": opportunities,
                     "term": term,
                 }
             )
@@ -151,11 +164,12 @@ def run(
     clients: int,
     operations: dict[str, tuple[int, str]] = OPERATIONS,
     server_env: dict[str, str] | None = None,
+    organizations: int | None = None,
 ) -> dict:
     """`operations`: the mix (name -> weight, actor) for `seconds`; `server_env` on top of
     gunicorn's environment (bench.pooled: DATABASE_URL through a pooler; bench.replica_lag:
-    DATABASE_REPLICA_URL)."""
-    found = targets(runtime_url)
+    DATABASE_REPLICA_URL); `organizations`: only the first (largest) ones."""
+    found = targets(runtime_url)[:organizations]
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(
