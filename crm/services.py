@@ -499,8 +499,11 @@ def opportunity_move_stage(
     `reopen` says so explicitly. Why it was won, if said, is the change reason of the
     history entry of the move (an opportunity has no field for it)."""
     access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
+    # The deal alone is locked, not its stage: moves of deals of one stage run side by side.
     opportunity = (
-        Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
+        Opportunity.objects.select_for_update(of=("self",))
+        .select_related("stage")
+        .get(pk=opportunity.pk)
     )
     previous_stage, previous_status = opportunity.stage, opportunity.status
     if stage.pipeline_id != opportunity.pipeline_id:

@@ -1,6 +1,7 @@
 """An edit locks the row it edits, and nothing else: a contract's edit leaves its
 opportunity, lead, company and organization free for the colleague editing them at the
-same moment. Committed data, read from a second connection as another request would."""
+same moment, and a deal's move leaves its stage free for the other deals of that stage.
+Committed data, read from a second connection as another request would."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from crm import services
+from crm.models import PipelineStage
 from smartweb import db_bootstrap
 from smartweb.tenancy.context import ORGANIZATION_SETTING, tenant_context
 from tests.crm import factories
@@ -18,14 +20,25 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _held_elsewhere(other: psycopg.Connection, table: str, pk) -> bool:
-    """Whether another transaction holds `table`'s row `pk` (the row must exist)."""
+    """Whether another transaction holds `table`'s row `pk` against an edit (the row must
+    exist). A foreign key's check of a row, which only keeps it from being deleted, does
+    not count: an edit takes the same lock as an UPDATE of its columns."""
     try:
         with other.transaction():
-            rows = other.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE NOWAIT", [pk])
+            statement = f"SELECT id FROM {table} WHERE id = %s FOR NO KEY UPDATE NOWAIT"
+            rows = other.execute(statement, [pk])
             assert rows.fetchall(), f"{table} {pk} is not visible to the second connection"
     except psycopg.errors.LockNotAvailable:
         return True
     return False
+
+
+def _second_connection(organization) -> psycopg.Connection:
+    """Another session of the test database, in `organization`'s context."""
+    url = db_bootstrap.with_database(settings.DATABASE_OWNER_URL, connection.settings_dict["NAME"])
+    other = psycopg.connect(url, autocommit=True)
+    other.execute("SELECT set_config(%s, %s, false)", [ORGANIZATION_SETTING, str(organization.pk)])
+    return other
 
 
 def test_a_contract_edit_locks_the_contract_alone(live_org):
@@ -36,24 +49,23 @@ def test_a_contract_edit_locks_the_contract_alone(live_org):
         services.proposal_send(proposal=proposal, acting_user=None)
         contract = services.proposal_accept(proposal=proposal, acting_user=None)
     lead = opportunity.lead
-    url = db_bootstrap.with_database(settings.DATABASE_OWNER_URL, connection.settings_dict["NAME"])
-    with psycopg.connect(url, autocommit=True) as other:
-        other.execute(
-            "SELECT set_config(%s, %s, false)", [ORGANIZATION_SETTING, str(organization.pk)]
-        )
-        with tenant_context(organization), transaction.atomic():
-            services.contract_update(contract=contract, acting_user=None, title="Website, year one")
-            held = {
-                table: _held_elsewhere(other, table, pk)
-                for table, pk in [
-                    ("crm_contract", contract.pk),
-                    ("crm_proposal", proposal.pk),
-                    ("crm_opportunity", opportunity.pk),
-                    ("leads_lead", lead.pk),
-                    ("leads_company", lead.company_id),
-                    ("accounts_organization", organization.pk),
-                ]
-            }
+    with (
+        _second_connection(organization) as other,
+        tenant_context(organization),
+        transaction.atomic(),
+    ):
+        services.contract_update(contract=contract, acting_user=None, title="Website, year one")
+        held = {
+            table: _held_elsewhere(other, table, pk)
+            for table, pk in [
+                ("crm_contract", contract.pk),
+                ("crm_proposal", proposal.pk),
+                ("crm_opportunity", opportunity.pk),
+                ("leads_lead", lead.pk),
+                ("leads_company", lead.company_id),
+                ("accounts_organization", organization.pk),
+            ]
+        }
     assert held == {
         "crm_contract": True,
         "crm_proposal": False,
@@ -62,3 +74,23 @@ def test_a_contract_edit_locks_the_contract_alone(live_org):
         "leads_company": False,
         "accounts_organization": False,
     }
+
+
+def test_a_deal_moved_on_the_board_leaves_its_stage_free(live_org):
+    organization, _, rep = live_org
+    opportunity = factories.opportunity(organization, owner=rep)
+    with tenant_context(organization):
+        stages = list(PipelineStage.objects.filter(pipeline=opportunity.pipeline_id))
+        upcoming = next(s for s in stages if s.position > opportunity.stage.position)
+    with (
+        _second_connection(organization) as other,
+        tenant_context(organization),
+        transaction.atomic(),
+    ):
+        services.opportunity_move_stage(opportunity=opportunity, stage=upcoming, acting_user=None)
+        held = {
+            "the deal": _held_elsewhere(other, "crm_opportunity", opportunity.pk),
+            "its stage before": _held_elsewhere(other, "crm_pipelinestage", opportunity.stage_id),
+            "its stage after": _held_elsewhere(other, "crm_pipelinestage", upcoming.pk),
+        }
+    assert held == {"the deal": True, "its stage before": False, "its stage after": False}
