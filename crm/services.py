@@ -500,11 +500,9 @@ def opportunity_move_stage(
     history entry of the move (an opportunity has no field for it)."""
     access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
     # The deal alone is locked, not its stage: moves of deals of one stage run side by side.
-    opportunity = (
-        Opportunity.objects.select_for_update(of=("self",))
-        .select_related("stage")
-        .get(pk=opportunity.pk)
-    )
+    # Nor is the stage joined: a move that waited for another one's lock would re-check the
+    # join with the deal's new stage against the stage it read first, and find no deal.
+    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     previous_stage, previous_status = opportunity.stage, opportunity.status
     if stage.pipeline_id != opportunity.pipeline_id:
         raise ValidationError({"stage": "This stage belongs to another pipeline."})

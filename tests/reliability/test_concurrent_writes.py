@@ -15,7 +15,7 @@ from django.conf import settings
 
 from accounts import services as account_services
 from accounts.models import Organization, User
-from crm.models import Task
+from crm.models import Opportunity, PipelineStage, Task
 from leads.models import Company, Lead
 from smartweb.tenancy.context import tenant_context
 
@@ -127,6 +127,33 @@ def test_concurrent_edits_of_one_field_with_if_match_accept_exactly_one(
             == (winner.json()["contact_name"])
         )
         assert stale.headers["ETag"] == winner.headers["ETag"] != etag
+
+
+def test_concurrent_moves_and_edits_of_one_deal_all_succeed(live_url, session, demo_org, read):
+    # A sales team on one deal: half the clients drag it across the board, half edit it.
+    # Each waits for the others' locks, then finds the deal as they left it.
+    with tenant_context(demo_org):
+        deal = Opportunity.objects.open().order_by("created_at").first()
+        stages = [
+            str(pk)
+            for pk in PipelineStage.objects.filter(
+                pipeline=deal.pipeline_id, is_won=False, is_lost=False
+            ).values_list("pk", flat=True)
+        ]
+    url = f"{live_url}/api/v1/opportunities/{deal.pk}/"
+
+    def write(i: int):
+        if i % 2:
+            return session.patch(url, json={"name": f"Website {i}"}, timeout=60)
+        body = {"stage": stages[i // 2 % len(stages)]}
+        return session.post(f"{url}move-stage/", json=body, timeout=60)
+
+    failed = []
+    for _ in range(ROUNDS):
+        failed += [(r.status_code, r.text[:200]) for r in _at_once(write) if r.status_code != 200]
+    assert failed == []
+    stored = session.get(url, timeout=60).json()
+    assert stored["stage"] in stages and stored["status"] == "open"
 
 
 def test_concurrent_completion_of_one_task_is_accepted_once(live_url, session, demo_org, read):
