@@ -111,6 +111,15 @@ class TenantAdminSite(admin.AdminSite):
             context["notifications_unread"] = self.notifications_unread(request.user)
         return context
 
+    def get_app_list(self, request, app_label=None):
+        """Built once a request: the home page asks for it twice (its own list and the
+        navigation sidebar's), and each build checks every model admin's permissions and
+        reverses its URLs."""
+        built = request.__dict__.setdefault("_smartweb_app_lists", {})
+        if app_label not in built:
+            built[app_label] = super().get_app_list(request, app_label)
+        return built[app_label]
+
     @staticmethod
     def notifications_unread(user) -> int:
         """The header's badge, counted now (in the view's organization context), not
