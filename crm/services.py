@@ -124,7 +124,7 @@ def _step(row: _Stepped, target: str, acting_user: User | None) -> _Stepped:
     model = row._meta.concrete_model
     kind, resource, graph = _STEPS[model]
     access.require(acting_user, Action.UPDATE, resource, row)
-    row = model.objects.select_for_update().get(pk=row.pk)
+    row = locked(row)
     _require_transition(kind, graph, row.status, target)
     return row
 
@@ -411,7 +411,7 @@ def lead_convert(
     """A qualified lead becomes an opportunity in the first stage of the (default) pipeline."""
     access.require(acting_user, Action.CREATE, Resource.OPPORTUNITIES)
     access.require(acting_user, Action.READ, Resource.LEADS, lead)
-    lead = Lead.objects.select_for_update().select_related("company").get(pk=lead.pk)
+    lead = locked(lead, "company")
     if lead.status not in CONVERTIBLE_LEAD_STATUSES:
         raise InvalidTransition(
             f"Only a qualified lead can be converted into an opportunity; this lead is "
@@ -502,7 +502,7 @@ def opportunity_move_stage(
     # The deal alone is locked, not its stage: moves of deals of one stage run side by side.
     # Nor is the stage joined: a move that waited for another one's lock would re-check the
     # join with the deal's new stage against the stage it read first, and find no deal.
-    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    opportunity = locked(opportunity)
     previous_stage, previous_status = opportunity.stage, opportunity.status
     if stage.pipeline_id != opportunity.pipeline_id:
         raise ValidationError({"stage": "This stage belongs to another pipeline."})
@@ -655,7 +655,7 @@ def proposal_reprice(*, proposal: Proposal, acting_user: User | None) -> Proposa
     """Recompute every line's amounts and the totals from the lines' own inputs (after the
     admin edited the lines of a draft)."""
     access.require(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
-    proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+    proposal = locked(proposal)
     _require_draft(proposal)
     all_amounts = []
     for item in proposal.line_items.all():
@@ -696,7 +696,7 @@ def proposal_create(
     may start without lines; it needs one to be sent)."""
     access.require(acting_user, Action.CREATE, Resource.PROPOSALS)
     access.require(acting_user, Action.READ, Resource.OPPORTUNITIES, opportunity)
-    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    opportunity = locked(opportunity)
     currency = proposal_check_opportunity(opportunity=opportunity, currency=currency)
     priced = _lines(lines)
     _check_expected(pricing.sum_amounts(a for _, a in priced), expected_total)

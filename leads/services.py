@@ -548,20 +548,20 @@ def lead_change_status(
     access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
     if status not in LeadStatus.values:
         raise ValidationError({"status": f"Unknown status '{status}'."})
-    locked = Lead.objects.select_for_update().select_related("company").get(pk=lead.pk)
-    if locked.status == status:
-        return locked
-    allowed = allowed_transitions(locked.status)
+    current = locked(lead, "company")
+    if current.status == status:
+        return current
+    allowed = allowed_transitions(current.status)
     if status not in allowed:
-        raise InvalidTransition(current=locked.status, requested=status, allowed=allowed)
+        raise InvalidTransition(current=current.status, requested=status, allowed=allowed)
     reason = (reason or "").strip()
     if status == LeadStatus.QUALIFIED:
-        settings = organization_settings(locked.organization_id)
-        _rescore(locked, settings)
+        settings = organization_settings(current.organization_id)
+        _rescore(current, settings)
         threshold = qualification_threshold(settings)
         # The computed score, not an override: a score typed in by hand is a judgement,
         # and a judgement that passes the threshold needs its reason like any other.
-        computed = locked.score_breakdown.get("score", locked.lead_score)
+        computed = current.score_breakdown.get("score", current.lead_score)
         if computed < threshold and not reason:
             raise ValidationError(
                 {
@@ -569,13 +569,13 @@ def lead_change_status(
                     f" threshold of {threshold}: give a reason to qualify this lead."
                 }
             )
-    previous = locked.status
-    locked.status = status
-    locked.status_changed_at = timezone.now()
-    locked.save(update_fields=["status", "status_changed_at", "updated_at"])
+    previous = current.status
+    current.status = status
+    current.status_changed_at = timezone.now()
+    current.save(update_fields=["status", "status_changed_at", "updated_at"])
     Interaction.objects.create(
-        organization_id=locked.organization_id,
-        lead=locked,
+        organization_id=current.organization_id,
+        lead=current,
         type=InteractionType.NOTE,
         direction=Direction.INTERNAL,
         subject=f"Status changed from {previous} to {status}",
@@ -585,9 +585,9 @@ def lead_change_status(
     )
     outbox.emit(
         EventType.LEAD_STATUS_CHANGED,
-        {"lead": payloads.lead(locked), "previous_status": previous},
+        {"lead": payloads.lead(current), "previous_status": previous},
     )
-    return locked
+    return current
 
 
 def lead_qualify(*, lead: Lead, acting_user: User | None, reason: str = "") -> Lead:

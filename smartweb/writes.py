@@ -12,19 +12,28 @@ from __future__ import annotations
 import copy
 
 from django.db import models
+from django.http import Http404
 
 from smartweb.models import stored_rows
 
 
+class DeletedMeanwhile(Http404):
+    """The row was deleted while the change waited for its lock: the change is refused
+    as if it had come a moment later (404), and writes nothing."""
+
+
 def locked(instance: models.Model, *related: str) -> models.Model:
     """The row of `instance` as stored, locked until the transaction ends (with the
-    `related` rows joined, and locked, too)."""
+    `related` rows joined, and locked, too). Refused if it is soft-deleted by then."""
     rows = stored_rows(type(instance))
     # `select_related()` without names would join, and lock, every row the instance
     # points to: its organization, its parents and theirs (a contract: 28 tables).
     if related:
         rows = rows.select_related(*related)
-    return rows.select_for_update().get(pk=instance.pk)
+    row = rows.select_for_update().get(pk=instance.pk)
+    if getattr(row, "deleted_at", None) is not None:
+        raise DeletedMeanwhile(f"This {row._meta.verbose_name} has been deleted.")
+    return row
 
 
 def values_of(instance: models.Model) -> dict:
