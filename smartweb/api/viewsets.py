@@ -6,6 +6,7 @@ from __future__ import annotations
 import django_filters
 from django.conf import settings
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -198,7 +199,9 @@ class TenantModelViewSet(
         version = locked_version(type(obj), obj.pk)
         if header.strip() == "*" or etag(version) in {t.strip() for t in header.split(",")}:
             return
-        current = self.base_queryset().get(pk=obj.pk)
+        current = self.base_queryset().filter(pk=obj.pk).first()
+        if current is None:  # deleted while this request waited for the lock
+            raise Http404
         data = self.serializer_class(current, context=self.get_serializer_context()).data
         raise PreconditionFailed(current=data, etag=etag(version_of(current.updated_at)))
 

@@ -165,15 +165,19 @@ def test_edits_racing_a_delete_are_refused_with_404_and_write_nothing(
     url = f"{live_url}/api/v1/leads/{lead.pk}/"
     for round_no in range(ROUNDS):
         values = {i: f"r{round_no}-{i}-{uuid.uuid4().hex[:6]}" for i in range(1, CLIENTS)}
+        # Half the edits name the version they read (If-Match), half do not.
+        version = {"If-Match": session.get(url, timeout=60).headers["ETag"]}
 
-        def write(i: int, v=values):
+        def write(i: int, v=values, tag=version):
             if i == 0:
                 return session.delete(url, timeout=60)
-            return session.patch(url, json={"notes": v[i]}, timeout=60)
+            headers = tag if i % 2 else {}
+            return session.patch(url, json={"notes": v[i]}, headers=headers, timeout=60)
 
         responses = _at_once(write)
         codes = [r.status_code for r in responses]
-        assert codes[0] == 204 and set(codes[1:]) <= {200, 404}, [r.text[:200] for r in responses]
+        refused = {200, 404, 412}
+        assert codes[0] == 204 and set(codes[1:]) <= refused, [r.text[:200] for r in responses]
         restored = session.post(f"{url}restore/", timeout=60)
         assert restored.status_code == 200, restored.text
         acknowledged = {values[i] for i in range(1, CLIENTS) if codes[i] == 200}
