@@ -40,12 +40,17 @@ def _refusals(organization) -> list:
     return [row for row in rows if row.details["method"] == "api_token_use"]
 
 
-def _sso_token(email: str) -> dict:
+def _sso_session(email: str) -> APIClient:
+    """An API client on a session signed in through the provider."""
     client = Client()
     assert sso_sign_in(client, "acme", email).status_code == 302
     api = APIClient()
     api.cookies = client.cookies
-    answer = api.post("/api/v1/auth/sso-token/", {"name": "sso"}, format="json")
+    return api
+
+
+def _sso_token(email: str) -> dict:
+    answer = _sso_session(email).post("/api/v1/auth/sso-token/", {"name": "sso"}, format="json")
     assert answer.status_code == 201, answer.content
     return answer.json()
 
@@ -208,3 +213,27 @@ def test_the_admin_shows_and_filters_the_tokens_that_need_single_sign_on(place, 
     assert "ann@example.test" in needing and bob.email not in needing
     active = admin.get("/admin/accounts/apitoken/?status=active").content.decode()
     assert bob.email in active and "ann@example.test" not in active
+
+
+def test_unlinking_the_identity_withdraws_the_tokens_it_vouched_for(place, idp):
+    _require(place, idp)
+    vouched = _sso_token("ann@example.test")
+    client = bearer(vouched["token"])
+    assert client.get("/api/v1/leads/").status_code == 200
+
+    owner = _sso_session("ann@example.test")
+    [identity] = owner.get("/api/v1/me/identities/").json()
+    assert owner.delete(f"/api/v1/me/identities/{identity['id']}/").status_code == 204
+
+    answer = client.get("/api/v1/leads/")
+    assert answer.status_code == 403 and answer.json()["error"]["code"] == "sso_required"
+    with tenant_context(place.organization):
+        stored = APIToken.objects.get(pk=vouched["id"])
+    assert stored.revoked_at is None and stored.sso_authorized_at is None
+    [unlinked] = audit_rows(place.organization, action=AuditAction.SSO_UNLINKED)
+    assert unlinked.details["tokens_withdrawn"] == 1
+    # Signing in through the provider again links the identity anew and vouches for a
+    # new token; the withdrawn one stays refused.
+    again = _sso_token("ann@example.test")
+    assert bearer(again["token"]).get("/api/v1/leads/").status_code == 200
+    assert client.get("/api/v1/leads/").status_code == 403
