@@ -153,12 +153,38 @@ def _refuse_repeated_parameters(request, filterset_class) -> None:
         raise ValidationError({name: ["Give this parameter once."] for name in repeated})
 
 
+class UnfilteredLookupMixin:
+    """A row looked up by its id (`get_object`: a detail, an edit, an action on one row)
+    with no query parameters skips the filter backends. Each would do nothing, but the
+    filter set was built and validated all the same: ~1.5 ms of a lead's detail, for 18
+    filters. With parameters they apply as DRF applies them, so `?status=won` on a lead
+    that is not won is still a 404."""
+
+    _unfiltered_lookup = False
+
+    def get_object(self):
+        self._unfiltered_lookup = not self.request.query_params
+        try:
+            return super().get_object()
+        finally:
+            self._unfiltered_lookup = False
+
+    def filter_queryset(self, queryset):
+        if self._unfiltered_lookup:
+            return queryset
+        return super().filter_queryset(queryset)
+
+
 @extend_schema_view(
     list=extend_schema(parameters=[ORGANIZATION_PARAMETER, READ_FROM_PARAMETER]),
     retrieve=extend_schema(parameters=[ORGANIZATION_PARAMETER]),
 )
 class TenantModelViewSet(
-    HistoryMixin, ReplicaListMixin, OrganizationContextMixin, viewsets.ModelViewSet
+    HistoryMixin,
+    ReplicaListMixin,
+    OrganizationContextMixin,
+    UnfilteredLookupMixin,
+    viewsets.ModelViewSet,
 ):
     """CRUD on a tenant model. Subclasses set `queryset`, `resource`, serializers.
 
@@ -228,7 +254,11 @@ class TenantModelViewSet(
 
 @extend_schema_view(list=extend_schema(parameters=[READ_FROM_PARAMETER]))
 class TenantReadOnlyViewSet(
-    HistoryMixin, ReplicaListMixin, OrganizationContextMixin, viewsets.ReadOnlyModelViewSet
+    HistoryMixin,
+    ReplicaListMixin,
+    OrganizationContextMixin,
+    UnfilteredLookupMixin,
+    viewsets.ReadOnlyModelViewSet,
 ):
     permission_classes = [HasResourcePermission]
 
