@@ -15,23 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench import databases, loadtest, run
+from bench import loadtest, run
 
 MIX = {"update_opportunity": (1, "admin")}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="100k", help="10k, 100k or 1m (generated first)")
-    parser.add_argument("--seconds", type=int, default=20, help="of the run")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    parser.add_argument("--clients", type=int, default=6, help="concurrent clients")
+    loadtest.add_arguments(parser, seconds=20, workers=3, clients=6)
     args = parser.parse_args(argv)
-    dbname = databases.database_name(args.scale)
-    if not databases.generated(dbname):
-        raise SystemExit(f"Generate it first: python -m bench.generate --scale {args.scale}")
-    runtime_url = databases.runtime_url(dbname)
-    run._django(runtime_url)
+    runtime_url = loadtest.generated_runtime_url(args.scale)
     result = loadtest.run(
         runtime_url,
         seconds=args.seconds,

@@ -65,6 +65,27 @@ def _request(session: requests.Session, base: str, op: str, target: dict, rng: r
     raise ValueError(op)
 
 
+def add_arguments(parser, *, seconds: int, workers: int, clients: int) -> None:
+    """The options of a bench that runs the load test: its scale, length and size."""
+    parser.add_argument("--scale", default="100k", help="10k, 100k or 1m (generated first)")
+    parser.add_argument("--seconds", type=int, default=seconds, help="of each run")
+    parser.add_argument("--workers", type=int, default=workers, help="gunicorn workers")
+    parser.add_argument("--clients", type=int, default=clients, help="concurrent clients")
+
+
+def generated_runtime_url(scale: str) -> str:
+    """The runtime role's URL of the scale's generated database, with Django set up on it;
+    a missing database stops the bench with the command that generates it."""
+    from bench import run
+
+    dbname = databases.database_name(scale)
+    if not databases.generated(dbname):
+        raise SystemExit(f"Generate it first: python -m bench.generate --scale {scale}")
+    runtime_url = databases.runtime_url(dbname)
+    run._django(runtime_url)
+    return runtime_url
+
+
 def targets(runtime_url: str) -> list[dict]:
     """Tokens, leads of the rep, pipeline and a search term of five organizations."""
     from accounts import services

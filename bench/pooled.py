@@ -22,7 +22,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from bench import databases, loadtest, measure, run
+from bench import loadtest, measure, run
 from smartweb import pooler
 
 APPLICATION_NAME = "bench-pooled"
@@ -102,19 +102,12 @@ def render(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="100k", help="10k, 100k or 1m (generated first)")
-    parser.add_argument("--seconds", type=int, default=30, help="of each run")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
+    loadtest.add_arguments(parser, seconds=30, workers=4, clients=32)
     parser.add_argument(
         "--pool-sizes", type=int, nargs="+", default=[4, 2], help="server connections, pooled"
     )
     args = parser.parse_args(argv)
-    dbname = databases.database_name(args.scale)
-    if not databases.generated(dbname):
-        raise SystemExit(f"Generate it first: python -m bench.generate --scale {args.scale}")
-    runtime_url = databases.runtime_url(dbname)
-    run._django(runtime_url)
+    runtime_url = loadtest.generated_runtime_url(args.scale)
     runs = {"direct": measured(runtime_url, args)}
     for size in args.pool_sizes:
         runs[f"PgBouncer, pool of {size}"] = pooled(runtime_url, args, size)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from attachments import services
 from attachments.models import Attachment
-from crm import services as crm_services
 from smartweb.tenancy.context import tenant_context
 from tests.attachments import samples
 from tests.crm import factories as crm
@@ -14,9 +13,8 @@ def records(organization, owner) -> dict[str, object]:
     """field -> a record of that kind owned by `owner` (its lead assigned to them)."""
     opportunity = crm.opportunity(organization, owner=owner)
     proposal = crm.proposal(organization, opportunity)
+    contract = crm.accepted(organization, proposal)
     with tenant_context(organization):
-        crm_services.proposal_send(proposal=proposal, acting_user=None)
-        contract = crm_services.proposal_accept(proposal=proposal, acting_user=None)
         lead = opportunity.lead
         company = lead.company
     return {

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from crm import pricing, services
 from crm.choices import AICallStatus
-from crm.models import AICall, Campaign, Opportunity, Proposal, Task
+from crm.models import AICall, Campaign, Contract, Opportunity, Proposal, Task
 from leads import services as lead_services
 from leads.choices import LeadStatus
 from smartweb.tenancy.context import tenant_context
@@ -63,6 +63,13 @@ def proposal(organization, opp: Opportunity, *, lines=None, **fields) -> Proposa
         return services.proposal_create(
             opportunity=opp, acting_user=None, lines=lines or [line()], **fields
         )
+
+
+def accepted(organization, proposal: Proposal) -> Contract:
+    """The proposal sent and accepted: the contract drawn from it."""
+    with tenant_context(organization):
+        services.proposal_send(proposal=proposal, acting_user=None)
+        return services.proposal_accept(proposal=proposal, acting_user=None)
 
 
 def campaign(organization, **fields) -> Campaign:

@@ -45,9 +45,7 @@ def test_a_contract_edit_locks_the_contract_alone(live_org):
     organization, _, rep = live_org
     opportunity = factories.opportunity(organization, owner=rep)
     proposal = factories.proposal(organization, opportunity)
-    with tenant_context(organization):
-        services.proposal_send(proposal=proposal, acting_user=None)
-        contract = services.proposal_accept(proposal=proposal, acting_user=None)
+    contract = factories.accepted(organization, proposal)
     lead = opportunity.lead
     with (
         _second_connection(organization) as other,
