@@ -5,16 +5,18 @@ Committed data, read from a second connection as another request would."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 import pytest
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from crm import services
 from crm.models import PipelineStage
-from smartweb import db_bootstrap
 from smartweb.tenancy.context import ORGANIZATION_SETTING, tenant_context
 from tests.crm import factories
+from tests.crm.conftest import owner_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,12 +35,15 @@ def _held_elsewhere(other: psycopg.Connection, table: str, pk) -> bool:
     return False
 
 
-def _second_connection(organization) -> psycopg.Connection:
-    """Another session of the test database, in `organization`'s context."""
-    url = db_bootstrap.with_database(settings.DATABASE_OWNER_URL, connection.settings_dict["NAME"])
-    other = psycopg.connect(url, autocommit=True)
-    other.execute("SELECT set_config(%s, %s, false)", [ORGANIZATION_SETTING, str(organization.pk)])
-    return other
+@contextmanager
+def _second_connection(organization) -> Iterator[psycopg.Connection]:
+    """Another session of the test database (the owner role's), in `organization`'s
+    context."""
+    with owner_connection() as other:
+        other.execute(
+            "SELECT set_config(%s, %s, false)", [ORGANIZATION_SETTING, str(organization.pk)]
+        )
+        yield other
 
 
 def test_a_contract_edit_locks_the_contract_alone(live_org):
