@@ -84,13 +84,16 @@ class IdentityProvider(TenantModel):
 
     def covers(self, email: str) -> bool:
         """Is `email` one of the emails the provider speaks for (its domains or list)?"""
-        email = (email or "").strip().lower()
-        domain = email.rpartition("@")[2]
-        return domain in {d.lower() for d in self.email_domains} or email in {
-            e.lower() for e in self.required_emails
-        }
+        return covers_email(email, self.email_domains, self.required_emails)
 
     def may_link(self, email: str) -> bool:
         """May a verified `email` from this provider link to an account (ADR 0033)?"""
         domain = (email or "").rpartition("@")[2].lower()
         return not self.email_domains or domain in {d.lower() for d in self.email_domains}
+
+
+def covers_email(email: str, domains: list[str], emails: list[str]) -> bool:
+    """Is `email` in one of `domains` or among `emails` (a provider's lists)?"""
+    email = (email or "").strip().lower()
+    domain = email.rpartition("@")[2]
+    return domain in {d.lower() for d in domains} or email in {e.lower() for e in emails}

@@ -149,32 +149,69 @@ def test_the_second_factor_follows_the_provider_where_the_organization_requires_
     assert client.get("/admin/").status_code == 200
 
 
-def test_the_policy_check_of_a_request_reads_a_fixed_few_rows(place, idp):
-    """What the session check adds to a signed-in request: the memberships, then each
-    organization's provider (with the context set for each read)."""
+def _second_membership(user, name: str, slug: str, **changes):
+    """`user` made a member of a new organization (as its sales rep), and that organization."""
+    from accounts.models import Membership
+    from tests.factories import make_organization
+
+    other = make_organization(name, slug=slug)
+    make_member(other, "sales_rep", email=f"ann@{slug}.test")
+    with tenant_context(other):
+        Membership.objects.filter(user__email=f"ann@{slug}.test").update(user=user, **changes)
+    return other
+
+
+def test_the_policy_check_of_a_request_is_one_statement_whatever_the_organizations(place, idp):
+    """What the session check adds to a signed-in request: one statement, outside any
+    transaction, for one organization or several."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tests.factories import make_organization
-
     with CaptureQueriesContext(connection) as one:
         assert policy.requiring_organizations(place.ann) == set()
-    second = make_organization("Second", slug="second")
-    make_member(second, "sales_rep", email="ann2@example.test")
+    second = _second_membership(place.ann, "Second", "second")
+    _require(place, idp)
+    configure(second, idp, sso_required=True)
+    with CaptureQueriesContext(connection) as two:
+        assert policy.requiring_organizations(place.ann) == {place.organization.pk, second.pk}
+    assert (len(one), len(two)) == (1, 1), [q["sql"] for q in two.captured_queries]
+
+
+def test_the_policy_check_counts_only_active_memberships_and_providers(place, idp):
+    """Across organizations: a provider that is inactive, does not require sign-on or
+    does not cover the email requires nothing; nor does a deactivated membership."""
     from accounts.models import Membership
 
-    with tenant_context(second):
-        Membership.objects.filter(user__email="ann2@example.test").update(user=place.ann)
-    with CaptureQueriesContext(connection) as two:
-        assert policy.requiring_organizations(place.ann) == set()
+    _require(place, idp)
+    deactivated = _second_membership(place.ann, "Deactivated", "deactivated", is_active=False)
+    configure(deactivated, idp, sso_required=True)
+    inactive = _second_membership(place.ann, "Inactive", "inactive")
+    configure(inactive, idp, sso_required=True, is_active=False)
+    optional = _second_membership(place.ann, "Optional", "optional")
+    configure(optional, idp, sso_required=False)
+    elsewhere = _second_membership(place.ann, "Elsewhere", "elsewhere")
+    configure(elsewhere, idp, sso_required=True, email_domains=["elsewhere.test"])
+    listed = _second_membership(place.ann, "Listed", "listed")
+    configure(
+        listed, idp, sso_required=True, email_domains=[], required_emails=["ANN@example.test"]
+    )
+    assert policy.requiring_organizations(place.ann) == {place.organization.pk, listed.pk}
+    with tenant_context(place.organization):
+        Membership.objects.filter(user=place.ann).update(is_active=False)
+    assert policy.requiring_organizations(place.ann) == {listed.pk}
 
-    def reads(captured) -> int:
-        return sum(
-            q["sql"].startswith("SELECT") and "set_config" not in q["sql"]
-            for q in captured.captured_queries
+
+def test_the_policy_function_is_definer_owned_by_the_search_role_with_a_pinned_path():
+    from django.db import connection
+
+    from smartweb import db_bootstrap
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proowner::regrole::text, prosecdef, proconfig,"
+            " has_function_privilege('public', oid, 'EXECUTE')"
+            " FROM pg_proc WHERE proname = 'smartweb_sso_requirements'"
         )
-
-    # The memberships, and one read per organization; each read in its own short
-    # transaction (begin, set the context, read, reset, end: five statements).
-    assert (reads(one), reads(two)) == (2, 3)
-    assert len(two) - len(one) == 5, [q["sql"] for q in two.captured_queries]
+        [(owner, definer, config, public_may_run)] = cursor.fetchall()
+    assert (owner, definer, public_may_run) == (db_bootstrap.SEARCH_ROLE, True, False)
+    assert config == ["search_path=pg_catalog, public, pg_temp"]
