@@ -18,11 +18,11 @@ from smartweb.tenancy import context
 ORGANIZATION_HEADER = "HTTP_X_ORGANIZATION"
 
 
-def _matches(requested: str) -> Q:
+def _matches(membership, requested: str) -> bool:
     try:
-        return Q(organization_id=uuid.UUID(requested))
+        return membership.organization_id == uuid.UUID(requested)
     except ValueError:
-        return Q(organization__slug=requested)
+        return membership.organization.slug == requested
 
 
 def find_organization(requested: str) -> Organization | None:
@@ -42,13 +42,13 @@ def user_memberships(user):
     )
 
 
-def choose_membership(user, requested: str | None) -> Membership | None:
-    """The membership the request acts through, or None (sees nothing). Raises 403."""
-    memberships = user_memberships(user)
+def choose_membership(user, requested: str | None, memberships=None) -> Membership | None:
+    """The membership the request acts through, or None (sees nothing). Raises 403.
+    `memberships`: the user's, when the caller has read them already."""
+    candidates = list(user_memberships(user)) if memberships is None else memberships
     if requested:
-        membership = memberships.filter(_matches(requested)).first()
+        membership = next((m for m in candidates if _matches(m, requested)), None)
     else:
-        candidates = list(memberships)
         usable = [m for m in candidates if m.is_active and m.organization.is_active]
         default = [m for m in candidates if m.organization_id == user.default_organization_id]
         preferred = default or usable or candidates
@@ -99,8 +99,10 @@ def activate_request(request, user, *, requested: str | None, token=None) -> Non
         membership = token_membership(token, requested)
     else:
         context.activate(organization_id=None, user=user)
+        # Kept for the page's organization switcher (smartweb.admin_site), which lists them.
+        request.user_memberships = list(user_memberships(user))
         try:
-            membership = choose_membership(user, requested or confined)
+            membership = choose_membership(user, requested or confined, request.user_memberships)
             if confined and membership is not None and str(membership.organization_id) != confined:
                 raise PermissionDenied(CONFINED_REFUSAL)
         except PermissionDenied:

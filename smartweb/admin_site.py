@@ -144,10 +144,14 @@ class TenantAdminSite(admin.AdminSite):
         user, confined = request.user, confined_organization(request)
         if user.is_superuser and not confined:
             return [(str(o.pk), o.name) for o in Organization.objects.order_by("name")]
-        memberships = user_memberships(user).filter(is_active=True)
-        if confined:
-            memberships = memberships.filter(organization_id=confined)
-        return [(str(m.organization_id), m.organization.name) for m in memberships]
+        # The memberships the request's organization was chosen from, read once.
+        listed = getattr(request, "user_memberships", None)
+        memberships = user_memberships(user) if listed is None else listed
+        return [
+            (str(m.organization_id), m.organization.name)
+            for m in memberships
+            if m.is_active and (not confined or str(m.organization_id) == confined)
+        ]
 
     def get_urls(self):
         from accounts.two_factor_views import second_factor, two_factor_settings

@@ -375,3 +375,31 @@ def test_platform_admins_see_every_user_and_organization(admin_a, admin_b, org_a
         AuditAction.CROSS_ORGANIZATION_ACCESS,
         AuditAction.ORGANIZATION_CHANGED,
     ]
+
+
+def test_the_switcher_lists_the_active_memberships_read_with_the_organization(
+    org_a, org_b, admin_a
+):
+    """The header's organization switcher offers each organization the user is an active
+    member of, from the memberships the request's organization was chosen from: the
+    page reads them once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    third = factories.make_organization("Third Sites", slug="third")
+    for organization, active in ((org_b, True), (third, False)):
+        other = factories.make_member(
+            organization, "sales_rep", email=f"x@{organization.slug}.test"
+        )
+        with tenant_context(organization):
+            Membership.objects.filter(user=other).update(user=admin_a, is_active=active)
+    client = admin_client(admin_a)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/admin/")
+    assert page.status_code == 200
+    assert page.context["organization_choices"] == [
+        (str(org_a.pk), org_a.name),
+        (str(org_b.pk), org_b.name),
+    ]
+    memberships = [q for q in captured if q["sql"].startswith('SELECT "accounts_membership"."id"')]
+    assert len(memberships) == 1, [q["sql"] for q in memberships]
