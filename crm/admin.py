@@ -42,6 +42,7 @@ from smartweb import access
 from smartweb.admin import (
     CurrentChoicesInlineMixin,
     ReadOnlyAdminMixin,
+    ScopedOwnerFilter,
     TenantModelAdmin,
     TenantOwnedModelAdmin,
     adopt,
@@ -277,7 +278,7 @@ class OpportunityAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
         "owner",
         "expected_close_date",
     ]
-    list_filter = ["status", "pipeline", "stage", ("owner", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", "pipeline", "stage", ("owner", ScopedOwnerFilter)]
     list_select_related = ["lead__company", "stage", "owner"]
     search_fields = ["name", "lead__company__name"]
     ordering = ["-weighted_value"]
@@ -800,7 +801,7 @@ class TaskAdmin(CRMAdmin):
         "status",
         "type",
         "priority",
-        ("assigned_to", admin.RelatedOnlyFieldListFilter),
+        ("assigned_to", ScopedOwnerFilter),
     ]
     list_select_related = ["assigned_to", "lead__company"]
     search_fields = ["title", "description"]

@@ -348,7 +348,9 @@ class LeadAdmin(AttachmentsAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin
         "source",
         "company__business_type",
         AssigneeFilter,
-        ("tags", admin.RelatedOnlyFieldListFilter),
+        # The organization's tags: Django's related-only filter read every lead's tags to
+        # offer those in use, the whole organization's at each page load.
+        "tags",
         "do_not_contact",
     ]
     list_select_related = ["company", "assigned_to"]

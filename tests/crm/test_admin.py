@@ -199,3 +199,35 @@ def test_campaign_launch_action_reports_a_missing_secret(org_a, admin_a, provide
         changelist, {"action": "launch", "_selected_action": [str(campaign.pk)]}, follow=True
     )
     assert b"webhook secret" in response.content
+
+
+def _filter_choices(client, page: str, title: str) -> set[str]:
+    listed = client.get(reverse(f"admin:{page}"))
+    assert listed.status_code == 200
+    [spec] = [spec for spec in listed.context["cl"].filter_specs if spec.title == title]
+    return {label for _, label in spec.lookup_choices}
+
+
+@pytest.mark.parametrize(
+    ("page", "title"),
+    [("crm_opportunity_changelist", "owner"), ("crm_task_changelist", "assigned to")],
+)
+def test_the_owner_filters_offer_the_members_whose_rows_one_may_read(
+    page, title, org_a, admin_a, manager_a, rep_a, rep_a2, admin_b
+):
+    """From the memberships, within the reader's scope: the organization's members for
+    its admin (a member who owns nothing yet among them), the team for its manager, the
+    rep alone; never a user of another organization."""
+    everyone = {str(user) for user in (admin_a, manager_a, rep_a, rep_a2)}
+    assert everyone <= _filter_choices(_admin(admin_a), page, title)
+    assert str(admin_b) not in _filter_choices(_admin(admin_a), page, title)
+    assert _filter_choices(_admin(manager_a), page, title) == {str(manager_a), str(rep_a)}
+    assert _filter_choices(_admin(rep_a), page, title) == {str(rep_a)}
+
+
+def test_the_owner_filter_narrows_the_list(opp_a, opp_a2, admin_a, rep_a2):
+    client = _admin(admin_a)
+    url = reverse("admin:crm_opportunity_changelist")
+    narrowed = client.get(url, {"owner__id__exact": rep_a2.pk})
+    assert narrowed.status_code == 200
+    assert [row.pk for row in narrowed.context["cl"].result_list] == [opp_a2.pk]

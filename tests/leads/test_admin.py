@@ -242,3 +242,36 @@ def test_add_lead_refuses_a_duplicate_unless_allowed(client, org_a, admin_a, lea
         assert Lead.objects.filter(company=lone).exists()
         assert Lead.objects.count() == 3
     assert other
+
+
+def test_the_tag_filter_offers_the_organizations_tags_and_narrows_the_list(
+    client, org_a, rep_a, lead_a, lead_a2, tag_a, tag_b
+):
+    """Every live tag of the organization, one on no lead yet among them; none of
+    another organization's. Choosing one lists the rep's leads that carry it."""
+    unused = TagFactory(organization=org_a, name="unused")
+    with tenant_context(org_a):
+        LeadTag.objects.create(lead=lead_a, tag=tag_a)
+    _login(client, rep_a)
+    url = reverse("admin:leads_lead_changelist")
+    listed = client.get(url)
+    [spec] = [spec for spec in listed.context["cl"].filter_specs if spec.title == "tags"]
+    assert {label for _, label in spec.lookup_choices} == {tag_a.name, unused.name}
+    narrowed = client.get(url, {"tags__id__exact": tag_a.pk})
+    assert [lead.pk for lead in narrowed.context["cl"].result_list] == [lead_a.pk]
+    assert list(client.get(url, {"tags__id__exact": unused.pk}).context["cl"].result_list) == []
+
+
+def test_a_filtered_lead_list_counts_the_organizations_leads_once(client, admin_a, lead_a):
+    """Its matching rows for the paginator; not also every row of the organization, the
+    deleted ones included, for a "(N total)" beside the search box."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _login(client, admin_a)
+    with CaptureQueriesContext(connection) as captured:
+        listed = client.get(reverse("admin:leads_lead_changelist"), {"status__exact": "new"})
+    assert listed.status_code == 200 and listed.context["cl"].result_count == 1
+    counts = [q["sql"] for q in captured if q["sql"].startswith('SELECT COUNT(*) AS "__count"')]
+    lead_counts = [sql for sql in counts if 'FROM "leads_lead"' in sql]
+    assert len(lead_counts) == 1 and '"status" = ' in lead_counts[0]
