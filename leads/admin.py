@@ -415,7 +415,10 @@ class LeadAdmin(AttachmentsAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin
         return Lead.all_objects.defer("search_vector", "company__search_vector")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
+        # As a list on each lead: a prefetch into each lead's related manager built a
+        # queryset per lead (a sixth of a 100-row list).
+        tags = models.Prefetch("tags", to_attr="tags_listed")
+        return super().get_queryset(request).prefetch_related(tags)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -430,7 +433,7 @@ class LeadAdmin(AttachmentsAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin
 
     @admin.display(description="tags")
     def tag_list(self, obj):
-        return ", ".join(tag.name for tag in obj.tags.all())
+        return ", ".join(tag.name for tag in obj.tags_listed)
 
     @admin.display(description="breakdown")
     def score_table(self, obj):

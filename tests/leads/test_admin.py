@@ -275,3 +275,16 @@ def test_a_filtered_lead_list_counts_the_organizations_leads_once(client, admin_
     counts = [q["sql"] for q in captured if q["sql"].startswith('SELECT COUNT(*) AS "__count"')]
     lead_counts = [sql for sql in counts if 'FROM "leads_lead"' in sql]
     assert len(lead_counts) == 1 and '"status" = ' in lead_counts[0]
+
+
+def test_the_lead_list_shows_each_leads_tags(client, org_a, admin_a, lead_a, lead_a2, tag_a):
+    second = TagFactory(organization=org_a, name="boiler")
+    with tenant_context(org_a):
+        LeadTag.objects.create(lead=lead_a, tag=tag_a)
+        LeadTag.objects.create(lead=lead_a, tag=second)
+    _login(client, admin_a)
+    listed = client.get(reverse("admin:leads_lead_changelist"))
+    shown = {str(row.pk): row.tags_listed for row in listed.context["cl"].result_list}
+    assert [tag.name for tag in shown[str(lead_a.pk)]] == ["boiler", "hot"]
+    assert shown[str(lead_a2.pk)] == []
+    assert "boiler, hot" in listed.content.decode()
