@@ -4,6 +4,7 @@ request, tokens from an SSO session; unlinking an identity. Each with its audit 
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from rest_framework.test import APIClient
@@ -201,6 +202,7 @@ def test_the_policy_check_counts_only_active_memberships_and_providers(place, id
     assert policy.requiring_organizations(place.ann) == {listed.pk}
 
 
+@pytest.mark.django_db
 def test_the_policy_function_is_definer_owned_by_the_search_role_with_a_pinned_path():
     from django.db import connection
 
