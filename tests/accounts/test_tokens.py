@@ -276,5 +276,5 @@ def test_a_token_request_enters_its_organization_in_three_statements(admin_a, or
     ]
     assert len(others) == 3, others
     assert "set_config" in others[0] and "set_config" in others[2]
-    for table in ("apitoken", "membership", "rolepermission", "userobjectgrant"):
-        assert f"accounts_{table}" in others[1]
+    # the look-up function reads the token, membership, grants and object grants
+    assert "FROM smartweb_token_lookup(" in others[1]

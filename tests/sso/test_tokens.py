@@ -167,7 +167,7 @@ def _statements(client) -> list[str]:
 
 
 def test_the_policy_costs_a_token_request_no_statement(place, idp):
-    """The provider is read by the token's look-up statement: an accepted request takes
+    """The provider is read by the token's look-up: an accepted request takes
     the same three statements with or without a requirement (context, look-up, context);
     a refusal adds the audit claim and row, once an hour."""
     bob = make_member(place.organization, "sales_rep", email="bob@elsewhere.test")
@@ -181,7 +181,7 @@ def test_the_policy_costs_a_token_request_no_statement(place, idp):
     _require(place, idp)
     status, after = _statements(bobs)
     assert status == 200 and len(after) == 3, after
-    assert "sso_identityprovider" in after[1]
+    assert "smartweb_token_lookup" in after[1]  # which reads the provider with the token
 
     status, refused = _statements(anns)
     assert status == 403
