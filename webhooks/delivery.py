@@ -183,10 +183,15 @@ def _attempt(delivery: Delivery, session: requests.Session) -> None:
 
 def _count_failure(endpoint_id) -> None:
     """One more failure in a row; at the limit the endpoint is disabled (its pending
-    deliveries wait for it to be enabled again) and its organization's admins told."""
-    Endpoint.objects.filter(pk=endpoint_id).update(
+    deliveries wait for it to be enabled again) and its organization's admins told. An
+    endpoint deleted during the attempt counts nothing: the attempt is recorded, the job
+    does not fail for it. (Counted, the row stays locked until the attempt commits: it
+    cannot be deleted meanwhile.)"""
+    counted = Endpoint.objects.filter(pk=endpoint_id).update(
         consecutive_failures=F("consecutive_failures") + 1
     )
+    if not counted:
+        return
     endpoint = locked(Endpoint.objects.get(pk=endpoint_id))
     if (
         endpoint.is_active

@@ -337,3 +337,32 @@ def test_an_overdue_task_is_reported_once(org_a, receiver):
     deliver_due(organization_id=org_a.pk)
     [event] = receiver.events()
     assert (event["type"], event["data"]["task"]["id"]) == ("task.overdue", str(late.pk))
+
+
+@pytest.mark.django_db
+def test_an_endpoint_deleted_during_an_attempt_counts_no_failure(org_a, receiver, monkeypatch):
+    """The attempt is recorded and the drain goes on; the deleted endpoint is neither
+    counted nor disabled (before, the attempt's transaction failed on the vanished row)."""
+    from webhooks import delivery as delivery_module
+    from webhooks import services
+
+    receiver.answer(500, times=10)
+    endpoint = make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    make_lead(org_a, contact_name="Gone meanwhile")
+    post = delivery_module._post
+
+    def post_then_delete(delivery, number, session):
+        answer = post(delivery, number, session)
+        with tenant_context(org_a):
+            services.endpoint_delete(
+                endpoint=Endpoint.objects.get(pk=endpoint.pk), acting_user=None
+            )
+        return answer
+
+    monkeypatch.setattr(delivery_module, "_post", post_then_delete)
+    assert deliver_due(organization_id=org_a.pk) == 1
+    with tenant_context(org_a):
+        gone = Endpoint.all_objects.get(pk=endpoint.pk)
+    assert gone.deleted_at is not None
+    assert (gone.consecutive_failures, gone.is_active) == (0, True)
+    assert attempts(org_a) == [(1, 500, False)]
