@@ -143,8 +143,7 @@ class LogStep(Step):
 
     def permitted(self, user, obj) -> bool:
         # The rule of `interaction_log`: creating interactions, within the lead's scope.
-        leads = Lead.objects.filter(pk=obj.pk)
-        return access.visible(user, Action.CREATE, leads, resource=Resource.INTERACTIONS).exists()
+        return access.within_scope(user, Action.CREATE, obj, resource=Resource.INTERACTIONS)
 
     def available(self, obj) -> bool:
         return _live(obj)

@@ -132,10 +132,7 @@ TAG_FIELDS = frozenset({"name", "color", "description"})
 
 def _authorize_for_lead(user: User | None, action: str, resource: str, lead: Lead) -> None:
     """A new row belonging to `lead` (interaction, enrichment) is in the lead's scope."""
-    if user is None:
-        return
-    allowed = access.visible(user, action, Lead.objects.filter(pk=lead.pk), resource=resource)
-    if not allowed.exists():
+    if user is not None and not access.within_scope(user, action, lead, resource=resource):
         raise PermissionDenied("You do not have permission to do this for that lead.")
 
 

@@ -100,10 +100,9 @@ def template_delete(*, template: EmailTemplate, acting_user: User | None) -> Non
 
 def may_email(user: User | None, lead: Lead) -> bool:
     """The rule of logging an interaction: creating interactions, in the lead's scope."""
-    if user is None:
-        return True
-    leads = Lead.objects.filter(pk=lead.pk)
-    return access.visible(user, Action.CREATE, leads, resource=Resource.INTERACTIONS).exists()
+    return user is None or access.within_scope(
+        user, Action.CREATE, lead, resource=Resource.INTERACTIONS
+    )
 
 
 def require_contactable(lead: Lead, address: str) -> str:

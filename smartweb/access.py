@@ -198,6 +198,19 @@ def visible(user, action: str, queryset: QuerySet, resource: str | None = None) 
     return queryset.filter(owner_q | granted if granted is not None else owner_q)
 
 
+def within_scope(user, action: str, obj, resource: str | None = None) -> bool:
+    """Is `obj` among the rows `visible(user, action, …, resource)` gives? With another
+    model's `resource`, the rule of a new row that belongs to `obj` (a lead's interaction
+    is created in the lead's scope). Read once per object, user, action and resource: a
+    lead's page asks it for each of its steps. Saving the object forgets the answer."""
+    rows = type(obj)._default_manager.filter(pk=obj.pk)
+    return _remembered(
+        obj,
+        (user.pk, "visible", action, resource),
+        lambda: visible(user, action, rows, resource=resource).exists(),
+    )
+
+
 # `owners_in_scope` of a user who may act on every row of the resource.
 ALL_OWNERS = "all"
 
@@ -276,10 +289,17 @@ def can(user, action: str, resource: str, obj=None) -> bool:
 def _selects(obj, key: tuple, condition) -> bool:
     """Is `obj` among the rows `condition()` selects? Read once per object and key (the
     user, and their scope or grants, for an action): a page asks it of one row for each of
-    its buttons and inlines. Saving the object forgets the answers (TenantModel.save)."""
+    its buttons and inlines."""
+    rows = type(obj)._default_manager
+    return _remembered(obj, key, lambda: rows.filter(condition(), pk=obj.pk).exists())
+
+
+def _remembered(obj, key: tuple, answer) -> bool:
+    """`answer()`, kept on the object under `key`; saving the object forgets its answers
+    (TenantModel.save)."""
     memo = obj.__dict__.setdefault(SCOPE_MEMO, {})
     if key not in memo:
-        memo[key] = type(obj)._default_manager.filter(condition(), pk=obj.pk).exists()
+        memo[key] = answer()
     return memo[key]
 
 

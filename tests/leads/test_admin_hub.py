@@ -244,3 +244,19 @@ def test_the_timeline_reads_a_constant_number_of_queries(client, org_a, admin_a,
     body = _page(client, lead_a)
     assert body.count('class="timeline-entry') >= 15 + 15 + 3 + 4
     assert _timeline_queries(client, lead_a) == small
+
+
+def test_the_page_reads_the_leads_scope_for_its_steps_once(client, admin_a, lead_a):
+    """Every logging step (a call, an email, a meeting, a note) and the email step share
+    one rule, creating interactions within the lead's scope: asked once per page."""
+    _login(client, admin_a)
+    with CaptureQueriesContext(connection) as captured:
+        offered = _offered(_page(client, lead_a))
+    assert {"log-call", "log-email", "log-meeting", "log-note"} <= offered
+    in_scope = [
+        q["sql"]
+        for q in captured
+        if q["sql"].startswith('SELECT 1 AS "a" FROM "leads_lead"')
+        and str(lead_a.pk.hex) in q["sql"]
+    ]
+    assert len(in_scope) == 1, in_scope
