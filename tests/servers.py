@@ -18,16 +18,23 @@ from django.conf import settings
 from smartweb.clusters import free_port
 
 ARTIFACTS_ROOT = Path(settings.BASE_DIR) / "var" / "test-artifacts"
+# The server's address in the default connection's settings while they point at a pooler.
+DIRECT_SERVER = "DIRECT_SERVER"
 
 
 def runtime_database_url() -> str:
-    """The test database as the runtime role, for the processes' own connections."""
+    """The test database as the runtime role on the server itself, for the processes' own
+    connections. Not through the pooler the session's connections may go through
+    (`pytest --through-pooler`, whose fixture keeps the server's address): a pooler a
+    test starts must sit in front of the server, or its `connect_query` bounds would land
+    on whichever server connection the outer pooler lends, not on the next transaction's."""
     db = settings.DATABASES["default"]
+    server = {**db, **db.get(DIRECT_SERVER, {})}
     credentials = f"{quote(db['USER'], safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
-    host = db["HOST"] or ""
+    host = server["HOST"] or ""
     if host.startswith("/"):
         return f"postgresql://{credentials}@/{db['NAME']}?host={quote(host)}"
-    return f"postgresql://{credentials}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    return f"postgresql://{credentials}@{host}:{server['PORT'] or 5432}/{db['NAME']}"
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connections
 
 from smartweb import database_config, pooler
-from tests.servers import runtime_database_url
+from tests.servers import DIRECT_SERVER, runtime_database_url
 
 POOL_SIZE = 2
 # The keys of a connection's settings that differ through the pooler.
@@ -77,12 +77,17 @@ def default_through(running: pooler.Pooler) -> Iterator[None]:
         conn_max_age=db["CONN_MAX_AGE"],
     )
     connections["default"].close()
+    first = DIRECT_SERVER not in db  # a pooler in front of the server, not of another
+    if first:
+        db[DIRECT_SERVER] = {"HOST": db["HOST"], "PORT": db["PORT"]}
     db.update({key: pooled[key] for key in POOLED_KEYS})
     try:
         yield
     finally:
         connections["default"].close()
         db.update(direct)
+        if first:
+            del db[DIRECT_SERVER]
 
 
 @pytest.fixture(scope="session")

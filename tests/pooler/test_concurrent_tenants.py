@@ -44,3 +44,16 @@ def test_interleaved_organizations_on_fewer_server_connections_than_clients(two_
     assert leaks == []
     assert len(server_pids) <= POOL_SIZE, "more server connections than the pool holds"
     assert len(server_pids) > 1 or CLIENTS <= 1, "the clients did not share the pool's connections"
+
+
+def test_a_process_a_test_starts_reaches_the_server_not_the_tests_pooler(pooled_database):
+    """The default connection goes through the pooler; a process a test starts (a web
+    server, a pooler of its own) gets the server's address. Chained behind this pooler, a
+    test's own pooler would set its bounds on a server connection of this one, which the
+    next transaction may not get (a 2 s bound came out as the default 5 s lock bound)."""
+    from django.conf import settings
+
+    from tests.servers import runtime_database_url
+
+    assert settings.DATABASES["default"]["PORT"] == pooled_database.port
+    assert f":{pooled_database.port}/" not in runtime_database_url()
