@@ -644,6 +644,7 @@ class ContractAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
 
 class CampaignForm(KeepsJSONOriginalsMixin, forms.ModelForm):
     lead_filter = admin_forms.lead_filter_field()
+    calling_days = admin_forms.calling_days_field()
 
     class Meta:
         model = Campaign

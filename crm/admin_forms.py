@@ -4,6 +4,8 @@ script asks on every change."""
 
 from __future__ import annotations
 
+import calendar
+
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
@@ -43,6 +45,16 @@ class LeadFilterForm(JSONObjectForm):
     max_score = forms.IntegerField(min_value=0, max_value=100, required=False, label="Score to")
     tags = forms.CharField(
         required=False, label="Tags", help_text="Any of these tags, separated by commas."
+    )
+
+
+def calling_days_field() -> forms.TypedMultipleChoiceField:
+    """The weekdays as boxes to tick, Monday = 0 as in `datetime.weekday()`."""
+    return forms.TypedMultipleChoiceField(
+        choices=list(enumerate(calendar.day_name)),
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        label="Calling days",
     )
 
 

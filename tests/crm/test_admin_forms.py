@@ -59,6 +59,32 @@ def test_the_lead_filter_is_a_form_and_saving_unchanged_changes_nothing(
     assert refused.status_code == 200 and "minimum is above the maximum" in refused.content.decode()
 
 
+def test_the_calling_days_are_weekdays_to_tick(client, org_a, admin_a):
+    campaign = factories.campaign(org_a, calling_days=[0, 2, 4])
+    client.force_login(admin_a)
+    url = reverse("admin:crm_campaign_change", args=[campaign.pk])
+    body = client.get(url).content.decode()
+    saturday = '<input type="checkbox" name="calling_days" value="5" id="id_calling_days_5">'
+    assert saturday in body and "Saturday</label>" in body
+    data = form_data(body, "campaign_form")
+    assert data["calling_days"] == ["0", "2", "4"]
+    _, versions = _stored(org_a, campaign.pk)
+    assert client.post(url, data).status_code == 302
+    assert _stored(org_a, campaign.pk)[1] == versions
+
+    data["calling_days"] = ["5", "6", "0"]
+    assert client.post(url, data).status_code == 302
+    assert sorted(_stored(org_a, campaign.pk)[0].calling_days) == [0, 5, 6]
+
+    data["calling_days"] = []
+    refused = client.post(url, data)
+    assert refused.status_code == 200 and "This field is required." in refused.content.decode()
+    data["calling_days"] = ["7"]
+    refused = client.post(url, data)
+    assert refused.status_code == 200 and "Select a valid choice." in refused.content.decode()
+    assert sorted(_stored(org_a, campaign.pk)[0].calling_days) == [0, 5, 6]
+
+
 def test_the_live_count_counts_matching_leads_of_the_users_organization(
     client, org_a, org_b, admin_a, admin_b
 ):
