@@ -18,7 +18,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.settings import ISO_8601, api_settings
 
-from smartweb.api import row_reading
+from smartweb.api import field_templates, row_reading
 
 
 class UTCDateTimeField(serializers.DateTimeField):
@@ -129,6 +129,13 @@ class ModelSerializer(serializers.ModelSerializer):
         models.DecimalField: StoredDecimalField,
     }
     serializer_related_field = PrimaryKeyRelatedField
+
+    def get_fields(self):
+        # Built once per class, copied per instance (field_templates); the URL field's
+        # name is set on each instance, as DRF's get_fields sets it.
+        if self.url_field_name is None:
+            self.url_field_name = api_settings.URL_FIELD_NAME
+        return field_templates.fields_of(self, super().get_fields)
 
     def to_representation(self, instance):
         # The same output as DRF's, read by a plan made once per serializer (row_reading).
