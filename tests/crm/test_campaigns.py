@@ -47,6 +47,36 @@ def test_targets_respect_consent_do_not_contact_phone_and_filter(org_a):
     assert _called(org_a, campaign) == {good.pk}
 
 
+def test_targets_leave_out_the_leads_the_campaign_is_done_with(org_a):
+    campaign = factories.campaign(org_a, max_attempts_per_lead=2)
+    elsewhere = factories.campaign(org_a)
+    fresh = factories.lead(org_a)  # the company's phone
+    own_phone = factories.lead(org_a, phone=False, contact_phone="01632 960999")
+    factories.lead(org_a, phone=False)  # no phone at all
+    tried_once, tried_twice, done_here, done_elsewhere, busy_elsewhere, deleted_tries = (
+        factories.lead(org_a) for _ in range(6)
+    )
+
+    def call(lead, owner, status, *, deleted=False):
+        made = factories.ai_call(org_a, for_lead=lead, in_campaign=owner)
+        with tenant_context(org_a):
+            AICall.all_objects.filter(pk=made.pk).update(
+                status=status, deleted_at=timezone.now() if deleted else None
+            )
+
+    call(tried_once, campaign, AICallStatus.NO_ANSWER)
+    call(tried_twice, campaign, AICallStatus.NO_ANSWER)
+    call(tried_twice, campaign, AICallStatus.FAILED)
+    call(done_here, campaign, AICallStatus.COMPLETED)
+    call(done_elsewhere, elsewhere, AICallStatus.COMPLETED)
+    call(busy_elsewhere, elsewhere, AICallStatus.IN_PROGRESS)
+    call(deleted_tries, campaign, AICallStatus.NO_ANSWER, deleted=True)
+    call(deleted_tries, campaign, AICallStatus.COMPLETED, deleted=True)
+    with tenant_context(org_a):
+        targets = set(services.campaign_targets(campaign).values_list("pk", flat=True))
+    assert targets == {fresh.pk, own_phone.pk, tried_once.pk, done_elsewhere.pk, deleted_tries.pk}
+
+
 def test_lead_filter_narrows_the_targets(org_a):
     qualified = factories.qualified_lead(org_a)
     factories.lead(org_a)
