@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from smartweb import dbloaders
+from smartweb import database_config, dbloaders
 from smartweb.db_bootstrap import SEARCH_ROLE
 
 CONTEXT = (
@@ -71,6 +71,8 @@ def connect(url: str) -> psycopg.Connection:
     conn = psycopg.connect(url, autocommit=True)
     conn.prepare_threshold = None
     dbloaders.configure(conn)
+    for name, value in database_config.SESSION_SETTINGS.items():  # as the application's
+        conn.execute(f"SET {name} = {value}")
     return conn
 
 

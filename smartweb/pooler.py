@@ -10,9 +10,9 @@ The settings that make pooling safe for the application:
 - `pool_mode = transaction`: a server connection serves one client transaction, then
   the next client's. The organization context is transaction-local
   (smartweb.tenancy.context), so it ends with the transaction that set it.
-- `connect_query` sets the web bounds (statement, lock wait, idle transaction) on every
-  server connection PgBouncer opens: it refuses libpq's `options`, with which a direct
-  connection sets them (smartweb.database_config).
+- `connect_query` sets the web bounds (statement, lock wait, idle transaction) and the
+  session settings (JIT off) on every server connection PgBouncer opens: it refuses
+  libpq's `options`, with which a direct connection sets them (smartweb.database_config).
 - No `server_reset_query`: in transaction mode there is no session state to reset, and
   the application sets none (no SET, no session advisory lock, no LISTEN).
 
@@ -60,8 +60,8 @@ def _quoted(value: str) -> str:
 
 
 def _connect_query() -> str:
-    bounds = database_config.timeout_parameters(database_config.timeouts("web"))
-    return "; ".join(f"SET {name} = {value}" for name, value in bounds.items())
+    settings = database_config.session_parameters(database_config.timeouts("web"))
+    return "; ".join(f"SET {name} = {value}" for name, value in settings.items())
 
 
 @dataclass

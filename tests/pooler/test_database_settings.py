@@ -29,6 +29,7 @@ def test_commands_and_the_worker_connect_directly_with_their_bounds():
     assert (command["HOST"], command["USER"]) == ("db.internal", "smartweb_app")
     assert command["DISABLE_SERVER_SIDE_CURSORS"] is False
     assert "-c statement_timeout=1800000" in command["OPTIONS"]["options"]
+    assert "-c jit=off" in command["OPTIONS"]["options"]
 
 
 def test_migrate_as_the_owner_connects_as_given():
@@ -41,3 +42,4 @@ def test_without_a_pooler_nothing_changes():
     web = _settings("web", DIRECT, None)
     assert web["HOST"] == "db.internal" and not web["DISABLE_SERVER_SIDE_CURSORS"]
     assert "-c statement_timeout=15000" in web["OPTIONS"]["options"]
+    assert "-c jit=off" in web["OPTIONS"]["options"]
