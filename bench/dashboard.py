@@ -2,11 +2,13 @@
 
     python -m smartweb.devdb run -- .venv/bin/python -m bench.dashboard --scale 100k
 
-Three requests, each captured once through Django (the test client: a logged-in session
+Four requests, each captured once through Django (the test client: a logged-in session
 for the admin's sales dashboard page, a real API token for the API): the dashboard page
 (`/admin/crm/salesdashboard/`, its default period), the forecast
-(`/api/v1/opportunities/forecast/`) and the pipeline board's totals
-(`/api/v1/pipelines/<default>/board/`). Measured in turn (`measure.interleaved`):
+(`/api/v1/opportunities/forecast/`), the pipeline board's totals
+(`/api/v1/pipelines/<default>/board/`) and the statistics of the organization's campaign
+with the most calls (`/api/v1/campaigns/<id>/stats/`: the leads still to call, and the
+calls by status and outcome). Measured in turn (`measure.interleaved`):
 
 - each request's data statements together (plumbing left out, `run.captured_sql`) as the
   runtime role under RLS, each run in its own transaction with the organization context;
@@ -21,6 +23,7 @@ from bench import admin_pages, databases, measure, run
 TABLES = (
     "crm_opportunity",
     "crm_aicall",
+    "crm_campaign",
     "leads_lead",
     "crm_opportunityrollup",
     "crm_leadrollup",
@@ -34,11 +37,24 @@ def requests(params: dict) -> list[tuple[str, str, str, str]]:
 
     dashboard = reverse("admin:crm_salesdashboard_changelist")
     board = f"/api/v1/pipelines/{params['pipeline']}/board/"
+    campaign = f"/api/v1/campaigns/{_busiest_campaign(params)}/stats/"
     return [
         ("sales dashboard (admin page)", "session", dashboard, ""),
         ("forecast (API)", "token", "/api/v1/opportunities/forecast/", ""),
         ("board, its totals (API)", "token", board, "GROUP BY"),
+        ("campaign statistics (API)", "token", campaign, ""),
     ]
+
+
+def _busiest_campaign(params: dict) -> str:
+    from django.db.models import Count
+
+    from crm.models import Campaign
+    from smartweb.tenancy.context import tenant_context
+
+    with tenant_context(params["organization"]):
+        ranked = Campaign.objects.annotate(n=Count("calls")).order_by("-n", "pk")
+        return str(ranked.values_list("pk", flat=True)[0])
 
 
 def measure_dashboards(scale: str, *, iterations: int, seconds: float) -> dict:
