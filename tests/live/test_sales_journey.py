@@ -181,7 +181,7 @@ def test_an_ai_call_campaign_and_its_results(browser, read, worker, provider, ro
     browser.fill("name", f"Journey calls {role}")
     browser.fill("script", "Offer a website with online booking.")
     browser.fill("calling_hours_start", "00:00")
-    browser.fill("calling_hours_end", "23:59")
+    browser.fill("calling_hours_end", "23:59:59")
     for weekend in ("5", "6"):  # Monday to Friday are ticked; the test may run on any day
         browser.find(f"input[name='calling_days'][value='{weekend}']").click()
     browser.fill("lead_filter-tags", tag)
