@@ -479,6 +479,13 @@ def machine() -> dict:
     }
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="100k,1m", help="comma-separated: 10k,100k,1m")
@@ -487,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
         "--seconds", type=float, default=8, help="per run kind (RLS, without, API), at most"
     )
     parser.add_argument(
-        "--profile-runs", type=int, default=20, help="requests of each case's time split"
+        "--profile-runs", type=_at_least_one, default=20, help="requests of each case's time split"
     )
     parser.add_argument("--load-seconds", type=int, default=30, help="0: no load test")
     parser.add_argument("--load-workers", type=int, default=3, help="gunicorn workers")
