@@ -71,8 +71,8 @@ def connect(url: str) -> psycopg.Connection:
     conn = psycopg.connect(url, autocommit=True)
     conn.prepare_threshold = None
     dbloaders.configure(conn)
-    for name, value in database_config.SESSION_SETTINGS.items():  # as the application's
-        conn.execute(f"SET {name} = {value}")
+    for statement in database_config.set_statements(database_config.SESSION_SETTINGS):
+        conn.execute(statement)  # as the application's sessions
     return conn
 
 

@@ -56,6 +56,12 @@ def session_parameters(bounds: dict[str, int]) -> dict[str, int | str]:
     return {**timeouts, **SESSION_SETTINGS}
 
 
+def set_statements(parameters: dict[str, int | str]) -> list[str]:
+    """The parameters as SET statements, for a connection that cannot take libpq's
+    `options` (the pooler's `connect_query`, the benchmark's own connections)."""
+    return [f"SET {name} = {value}" for name, value in parameters.items()]
+
+
 def chosen_url(
     *, process_kind: str, url: str, direct_url: str | None, pooled: bool
 ) -> tuple[str, bool]:

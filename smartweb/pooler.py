@@ -61,7 +61,7 @@ def _quoted(value: str) -> str:
 
 def _connect_query() -> str:
     settings = database_config.session_parameters(database_config.timeouts("web"))
-    return "; ".join(f"SET {name} = {value}" for name, value in settings.items())
+    return "; ".join(database_config.set_statements(settings))
 
 
 @dataclass
