@@ -122,6 +122,8 @@ def test_lost_asks_why_before_the_move_and_cancel_puts_the_card_back(browser, de
     WebDriverWait(browser.driver, 10).until(lambda d: browser.exists("#crm-board-reason[open]"))
     assert "Why was it lost?" in browser.texts("#crm-board-reason label")[0]
     browser.click("#crm-board-reason button[value='cancel']", navigates=False)
+    # The card goes back when the dialog's close event runs, after the click returns.
+    WebDriverWait(browser.driver, 10).until(lambda d: _column_of_card(browser, deal) == "New")
     assert _column_of_card(browser, deal) == "New"
     assert _stored(deal).status == OpportunityStatus.OPEN
 
