@@ -96,6 +96,7 @@ def activate_request(request, user, *, requested: str | None, token=None) -> Non
     """Set the organization context for the rest of the request's transaction."""
     confined = confined_organization(request)
     if token is not None:
+        # The token's look-up left the context on its organization, user and membership.
         membership = token_membership(token, requested)
     else:
         context.activate(organization_id=None, user=user)
@@ -112,7 +113,9 @@ def activate_request(request, user, *, requested: str | None, token=None) -> Non
             raise
         if membership is None:
             return
-    context.activate(organization_id=membership.organization_id, user=user, membership=membership)
+        context.activate(
+            organization_id=membership.organization_id, user=user, membership=membership
+        )
     request.organization = membership.organization
     request.membership = membership
 

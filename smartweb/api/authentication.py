@@ -99,31 +99,32 @@ def _instances(row) -> list:
 
 
 def lookup_token(raw: str) -> APIToken | None:
-    """The usable token for `raw`, with the DB context left on its organization.
+    """The usable token of an active user for `raw`, with the context (the database's
+    and this process's) left on its organization, user and membership.
 
     `token.user` and `token.organization` are loaded, `token.membership` is the user's
     membership there (None if there is none) and `token.sso_provider` the organization's
     identity provider (None if it has none); the membership's role grants and the
-    object-grant flag are handed to the permission service."""
+    object-grant flag are handed to the permission service. The function sets the
+    database's context itself (accounts 0016); a refused token leaves none."""
     organization_id = parse_organization(raw)
     if organization_id is None:
         return None
-    context.activate(organization_id=organization_id)
     with connection.cursor() as cursor:
         cursor.execute(_lookup_statement(), [organization_id, hash_token(raw)])
         row = cursor.fetchone()
-    token = None
-    if row is not None:
-        token, user, organization, membership, provider, role_grants, object_grants = _instances(
-            row
-        )
-        token.user, token.organization, token.membership = user, organization, membership
-        token.sso_provider = provider
-        if membership is not None:
-            access.preload(user, membership, role_rows=role_grants, has_object_grants=object_grants)
-    if token is None or not token.is_usable:
+    if row is None:
         context.activate(organization_id=None)
         return None
+    token, user, organization, membership, provider, role_grants, object_grants = _instances(row)
+    if not (token.is_usable and user.is_active):
+        context.activate(organization_id=None)
+        return None
+    token.user, token.organization, token.membership = user, organization, membership
+    token.sso_provider = provider
+    if membership is not None:
+        access.preload(user, membership, role_rows=role_grants, has_object_grants=object_grants)
+    context.adopt(organization_id=organization_id, user=user, membership=membership)
     return token
 
 
@@ -145,7 +146,7 @@ class OrganizationTokenAuthentication(authentication.BaseAuthentication):
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("Malformed token.") from exc
         token = lookup_token(raw)
-        if token is None or not token.user.is_active:
+        if token is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         if policy.token_needs_sso(token, token.sso_provider):
             policy.audit_token_refused(request, token)

@@ -261,9 +261,10 @@ def test_an_object_grant_is_seen_through_a_token(org_a, rep_a, rep_a2, admin_a):
     assert [lead["id"] for lead in listed] == [str(shared.pk)]
 
 
-def test_a_token_request_enters_its_organization_in_three_statements(admin_a, org_a):
-    """Context; token, user, membership and grants in one statement; context with the
-    user. The permission checks of the view read nothing more."""
+def test_a_token_request_enters_its_organization_in_one_statement(admin_a, org_a):
+    """The look-up function reads the token, user, membership and grants and sets the
+    context, organization and user, itself (accounts 0016). The permission checks of the
+    view read nothing more."""
     client = factories.api_client(admin_a, org_a)
     client.get("/api/v1/me/")  # the first use records the token's use (one write)
     with CaptureQueriesContext(connection) as captured:
@@ -274,7 +275,5 @@ def test_a_token_request_enters_its_organization_in_three_statements(admin_a, or
         for q in captured.captured_queries
         if '"leads_tag"' not in q["sql"] and "SAVEPOINT" not in q["sql"]
     ]
-    assert len(others) == 3, others
-    assert "set_config" in others[0] and "set_config" in others[2]
-    # the look-up function reads the token, membership, grants and object grants
-    assert "FROM smartweb_token_lookup(" in others[1]
+    assert len(others) == 1, others
+    assert "FROM smartweb_token_lookup(" in others[0]
