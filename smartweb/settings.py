@@ -244,6 +244,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # The API speaks JSON only, through one parser with depth and NUL checks.
     "DEFAULT_PARSER_CLASSES": ["smartweb.api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "smartweb.api.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_SCHEMA_CLASS": "smartweb.api.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
         "smartweb.api.filters.FilterBackend",
