@@ -50,6 +50,9 @@ class ServiceModelViewSet(TenantModelViewSet):
 
     def respond(self, instance, status_code=status.HTTP_200_OK) -> Response:
         fresh = self.base_queryset().get(pk=instance.pk)
+        # Read after the write, in its transaction: the row as written, whose version the
+        # answer's ETag gives without another statement.
+        self._shown_row = fresh
         return Response(self.serializer_class(fresh).data, status=status_code)
 
     def validated(self, serializer_class=None, **kwargs) -> dict:

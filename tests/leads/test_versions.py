@@ -166,3 +166,29 @@ def test_a_read_tags_the_row_it_read_without_reading_its_version_again(org_a, ad
     version_read = 'SELECT "leads_lead"."updated_at"'
     version_reads = [q for q in captured.captured_queries if q["sql"].startswith(version_read)]
     assert version_reads == []
+
+
+@pytest.mark.parametrize("method", ["patch", "post"])
+def test_a_write_tags_the_row_it_answers_without_reading_its_version_again(
+    org_a, admin_a, lead_a, method
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from smartweb.versioning import etag, version_of
+
+    client = api_client(admin_a, org_a)
+    client.get(_url(lead_a))  # a new token's first use records it (one write)
+    with CaptureQueriesContext(connection) as captured:
+        if method == "patch":
+            response = client.patch(_url(lead_a), {"notes": "Written"}, format="json")
+        else:
+            body = {"contact_name": "Pat New", "company": {"name": "Pat New Roofing"}}
+            response = client.post("/api/v1/leads/", body, format="json")
+    assert response.status_code in (200, 201), response.content
+    with tenant_context(org_a):
+        written = Lead.objects.get(pk=response.json()["id"])
+    assert response.headers["ETag"] == etag(version_of(written.updated_at))
+    version_read = 'SELECT "leads_lead"."updated_at"'
+    version_reads = [q for q in captured.captured_queries if q["sql"].startswith(version_read)]
+    assert version_reads == []
