@@ -1,7 +1,7 @@
 """The CSV import and a lead's create and update, timed on a copy of a generated database.
 
     python -m smartweb.devdb run -- .venv/bin/python -m bench.import_write --scale 100k \
-        [--rows 100000] [--runs 2] [--creates 300] [--profile 10000] [--keep]
+        [--rows 100000] [--runs 2] [--creates 300] [--profile 10000] [--keep] [--json]
 
 The writes go to a copy of `smartweb_bench_<scale>` (`CREATE DATABASE … TEMPLATE`, as the
 owner role; retried while another session is connected to the template), made unless it
@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import pstats
 import statistics
 import time
@@ -270,7 +271,7 @@ def profile(organization, admin, rows: int, top: int = 30) -> None:
     stats.sort_stats("cumulative").print_stats(top)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="100k", help="of the generated database copied")
     parser.add_argument("--database", default="smartweb_bench_imp", help="the copy")
@@ -279,7 +280,10 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=300, help="leads created, then updated")
     parser.add_argument("--profile", type=int, metavar="ROWS", help="profile one import only")
     parser.add_argument("--keep", action="store_true", help="keep the copy")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--json", action="store_true", help="a last line of JSON: each run's times, the writes"
+    )
+    args = parser.parse_args(argv)
     template = databases.database_name(args.scale)
     if not databases.generated(template):
         raise SystemExit(f"Generate it first: python -m bench.generate --scale {args.scale}")
@@ -291,9 +295,11 @@ def main() -> None:
             profile(organization, admin, args.profile)
             return
         text = csv_text(args.rows, "1")
+        measured = {"rows": args.rows, "imports": [], "writes": {}}
         for run in range(args.runs):
             vacuum(args.database)
             times = timed_import(organization, admin, text)
+            measured["imports"].append(times)
             phases = ", ".join(f"{name} {times[name]:.1f}" for name in times if name != "total")
             print(
                 f"run {run + 1}: import of {args.rows:,} leads {times['total']:.1f} s"
@@ -301,13 +307,15 @@ def main() -> None:
                 flush=True,
             )
         if args.creates:
-            writes = creates_and_updates(organization, admin, args.creates)
+            writes = measured["writes"] = creates_and_updates(organization, admin, args.creates)
             for kind, ms in writes.items():
                 print(
                     f"lead {kind}: p50 {ms['p50']:.1f} ms, p95 {ms['p95']:.1f} ms,"
                     f" mean {ms['mean']:.1f} ms ({args.creates} of each)",
                     flush=True,
                 )
+        if args.json:
+            print(json.dumps(measured), flush=True)
     finally:
         if not args.keep:
             from django.db import connections

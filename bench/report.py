@@ -171,8 +171,26 @@ def render(report: dict, cases) -> str:
                 )
             for sample in load["error_samples"]:
                 out.append(f"\n    {sample}")
+        writes = result.get("writes")
+        if writes:
+            out += ["", _writes(writes)]
         out.append("")
     return "\n".join(out) + "\n"
+
+
+def _writes(writes: dict) -> str:
+    """The import (bench.import_write) and a lead's create and update, in one line."""
+    parts = []
+    for times in writes["imports"]:
+        phases = ", ".join(f"{name} {times[name]:.1f}" for name in times if name != "total")
+        parts.append(
+            f"**{times['total']:.1f} s** ({writes['rows'] / times['total']:,.0f} rows/s; {phases})"
+        )
+    line = f"Import of {writes['rows']:,} new leads from CSV (`bench.import_write`, target 60 s): "
+    line += "; ".join(parts) + "."
+    for kind, ms in writes["writes"].items():
+        line += f" A lead's {kind}: p50 {ms['p50']:.1f} / p95 {ms['p95']:.1f} ms."
+    return line
 
 
 def main() -> int:

@@ -458,7 +458,25 @@ def run_scale(scale: str, args) -> dict:
             runtime, seconds=args.load_seconds, workers=args.load_workers, clients=args.load_clients
         )
         print(f"{scale:>5} load {json.dumps(results['load']['total'])}", flush=True)
+    if args.import_rows and not args.explain:
+        results["writes"] = imports(scale, args.import_rows)
     return results
+
+
+def imports(scale: str, rows: int) -> dict:
+    """The CSV import of `rows` new leads, once, and 100 lead creates and updates, on a
+    copy of the scale's database (bench.import_write, in its own process: it sets Django
+    up on the copy). PostgreSQL copies a database no one is connected to: this process's
+    connections to it are closed first."""
+    from django.db import connections
+
+    connections.close_all()
+    command = [sys.executable, "-m", "bench.import_write", "--scale", scale]
+    command += ["--rows", str(rows), "--runs", "1", "--creates", "100", "--json"]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    print("\n".join(f"{scale:>5} {line}" for line in lines[:-1]), flush=True)
+    return json.loads(lines[-1])
 
 
 def machine() -> dict:
@@ -499,6 +517,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load-seconds", type=int, default=30, help="0: no load test")
     parser.add_argument("--load-workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--load-clients", type=int, default=6, help="concurrent clients")
+    parser.add_argument(
+        "--import-rows", type=int, default=100_000, help="rows of the CSV import; 0: none"
+    )
     parser.add_argument(
         "--explain",
         metavar="CASES",

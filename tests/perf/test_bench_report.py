@@ -1,0 +1,34 @@
+"""The bench's page (bench/report.py) shows the import and a lead's writes that `make
+bench` measured, beside the request cases, from the run's results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench import report, run
+
+WRITES = {
+    "rows": 100_000,
+    "imports": [
+        {"parse": 12.0, "deduplicate": 0.7, "write": 20.1, "deferred keys": 3.0, "total": 36.4}
+    ],
+    "writes": {
+        "create": {"p50": 10.5, "p95": 12.7, "mean": 10.8},
+        "update": {"p50": 5.9, "p95": 8.5, "mean": 6.2},
+    },
+}
+
+
+def test_the_page_shows_the_import_and_the_writes():
+    last = json.loads(Path(run.RESULTS).read_text())
+    scale = next(iter(last["scales"]))
+    last["scales"] = {scale: {**last["scales"][scale], "writes": WRITES}}
+    page = report.render(last, run.CASES)
+    assert (
+        "Import of 100,000 new leads from CSV (`bench.import_write`, target 60 s): **36.4 s**"
+        " (2,747 rows/s; parse 12.0, deduplicate 0.7, write 20.1, deferred keys 3.0)."
+        " A lead's create: p50 10.5 / p95 12.7 ms. A lead's update: p50 5.9 / p95 8.5 ms."
+    ) in page
+    del last["scales"][scale]["writes"]
+    assert "Import of" not in report.render(last, run.CASES)
