@@ -15,54 +15,41 @@ import importlib
 
 from django.db import migrations
 
-NAME = "smartweb_token_lookup"
-FUNCTION = f"""
-CREATE OR REPLACE FUNCTION {NAME}(org uuid, key text)
-    RETURNS TABLE(
-        r_token public.accounts_apitoken,
-        r_user public.accounts_user,
-        r_organization public.accounts_organization,
-        r_membership public.accounts_membership,
-        r_provider public.sso_identityprovider,
-        r_role_grants text[],
-        r_object_grants boolean
-    )
-    LANGUAGE plpgsql VOLATILE
-AS $$
-BEGIN
-    PERFORM set_config('smartweb.organization_id', org::text, true);
+_PREVIOUS = importlib.import_module("accounts.migrations.0015_token_lookup").FUNCTION
+# What changes from accounts 0015: the volatility, and the context set before the query.
+_CONTEXT = """    PERFORM set_config('smartweb.organization_id', org::text, true);
     PERFORM set_config(
         'smartweb.user_id',
         coalesce((SELECT t.user_id::text FROM public.accounts_apitoken t
                    WHERE t.organization_id = org AND t.key_hash = key), ''),
         true
     );
-    RETURN QUERY
-    SELECT t, u, o, m, p,
-           ARRAY(SELECT ARRAY[g.resource, g.action, g.scope]::text[]
-                   FROM public.accounts_rolepermission g
-                  WHERE g.organization_id = t.organization_id AND g.role_id = m.role_id),
-           EXISTS(SELECT FROM public.accounts_userobjectgrant x
-                   WHERE x.organization_id = t.organization_id AND x.user_id = t.user_id)
-      FROM public.accounts_apitoken t
-      JOIN public.accounts_user u ON u.id = t.user_id
-      JOIN public.accounts_organization o ON o.id = t.organization_id
-      LEFT JOIN public.accounts_membership m ON m.organization_id = t.organization_id
-           AND m.user_id = t.user_id AND m.deleted_at IS NULL
-      LEFT JOIN public.sso_identityprovider p ON p.organization_id = t.organization_id
-     WHERE t.organization_id = org AND t.key_hash = key;
-END
-$$;
 """
+_CHANGES = (
+    ("LANGUAGE plpgsql STABLE", "LANGUAGE plpgsql VOLATILE"),
+    ("BEGIN\n    RETURN QUERY", "BEGIN\n" + _CONTEXT + "    RETURN QUERY"),
+)
+
+
+def _changed(function: str) -> str:
+    for old, new in _CHANGES:
+        if function.count(old) != 1:
+            raise RuntimeError(f"accounts 0015's function no longer has {old!r} once")
+        function = function.replace(old, new)
+    return function
+
+
+FUNCTION = _changed(_PREVIOUS)
 
 
 def forwards(apps, schema_editor):
-    # CREATE OR REPLACE keeps the function's privileges (EXECUTE for the runtime role only).
+    # CREATE OR REPLACE keeps the privileges (EXECUTE for the runtime role only); 0015's
+    # REVOKE from PUBLIC comes with its text.
     schema_editor.execute(FUNCTION)
 
 
 def backwards(apps, schema_editor):
-    schema_editor.execute(importlib.import_module("accounts.migrations.0015_token_lookup").FUNCTION)
+    schema_editor.execute(_PREVIOUS)
 
 
 class Migration(migrations.Migration):
