@@ -18,6 +18,14 @@ from smartweb.tenancy.context import tenant_context
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _context_cleared():
+    """The look-up leaves the context set, as it does for a request, whose middleware
+    clears it after; here nothing else would, and the next test would start in it."""
+    yield
+    context.deactivate()
+
+
 def _raw_token(user, organization) -> str:
     with tenant_context(organization, user=user):
         _, raw = services.token_create(
