@@ -80,15 +80,17 @@ def activate(
     Used by request handling, where RequestTransactionMiddleware provides the transaction. Returns a
     token for `deactivate`; the request middleware resets in any case.
     """
-    if not connection.in_atomic_block:
-        raise RuntimeError("The organization context needs a transaction (atomic block).")
+    token = adopt(organization_id=organization_id, user=user, membership=membership)
     _set_database(organization_id, getattr(user, "pk", None))
-    return _state.set(_State(organization_id, user, membership))
+    return token
 
 
-def adopt(*, organization_id: uuid.UUID, user: Any, membership: Any) -> contextvars.Token:
-    """Record the context a statement of the request has just set in the database itself
-    (the token look-up, accounts 0016), saving `activate`'s round trip."""
+def adopt(
+    *, organization_id: uuid.UUID | None, user: Any = None, membership: Any = None
+) -> contextvars.Token:
+    """Record the context in this process alone: `activate` without its statement, for a
+    statement of the request that has just set it in the database itself (the token
+    look-up, accounts 0016)."""
     if not connection.in_atomic_block:
         raise RuntimeError("The organization context needs a transaction (atomic block).")
     return _state.set(_State(organization_id, user, membership))
