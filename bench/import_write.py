@@ -186,6 +186,11 @@ def phase_clock(times: dict[str, float]):
             setattr(_Importer, name, method)
 
 
+def phase_seconds(times: dict[str, float]) -> str:
+    """An import's phases as printed and shown on the page: `parse 12.0, write 20.1, …`."""
+    return ", ".join(f"{name} {times[name]:.1f}" for name in times if name != "total")
+
+
 def timed_import(organization, admin, text: str) -> dict:
     """Seconds of the whole import and of its phases, the deferred keys' check included."""
     from django.db import connection
@@ -300,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
             vacuum(args.database)
             times = timed_import(organization, admin, text)
             measured["imports"].append(times)
-            phases = ", ".join(f"{name} {times[name]:.1f}" for name in times if name != "total")
+            phases = phase_seconds(times)
             print(
                 f"run {run + 1}: import of {args.rows:,} leads {times['total']:.1f} s"
                 f" ({args.rows / times['total']:,.0f} rows/s; {phases})",

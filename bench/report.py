@@ -180,12 +180,13 @@ def render(report: dict, cases) -> str:
 
 def _writes(writes: dict) -> str:
     """The import (bench.import_write) and a lead's create and update, in one line."""
-    parts = []
-    for times in writes["imports"]:
-        phases = ", ".join(f"{name} {times[name]:.1f}" for name in times if name != "total")
-        parts.append(
-            f"**{times['total']:.1f} s** ({writes['rows'] / times['total']:,.0f} rows/s; {phases})"
-        )
+    from bench.import_write import phase_seconds
+
+    parts = [
+        f"**{times['total']:.1f} s** ({writes['rows'] / times['total']:,.0f} rows/s;"
+        f" {phase_seconds(times)})"
+        for times in writes["imports"]
+    ]
     line = f"Import of {writes['rows']:,} new leads from CSV (`bench.import_write`, target 60 s): "
     line += "; ".join(parts) + "."
     for kind, ms in writes["writes"].items():

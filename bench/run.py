@@ -473,7 +473,9 @@ def imports(scale: str, rows: int) -> dict:
     connections.close_all()
     command = [sys.executable, "-m", "bench.import_write", "--scale", scale]
     command += ["--rows", str(rows), "--runs", "1", "--creates", "100", "--json"]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:  # its own error, not a bare exit status minutes into the run
+        raise RuntimeError(f"{' '.join(command[1:])} failed:\n{done.stderr[-3000:]}")
     lines = done.stdout.strip().splitlines()
     print("\n".join(f"{scale:>5} {line}" for line in lines[:-1]), flush=True)
     return json.loads(lines[-1])
