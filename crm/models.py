@@ -778,6 +778,16 @@ class LeadRollup(Rollup):
                 name="crm_leadrollup_key",
             )
         ]
+        # A lead list's count by assignee and status (crm.selectors.lead_count): the
+        # key's day and source come before the assignee, so one rep's rows were found
+        # among every owner's months.
+        indexes = [
+            models.Index(
+                fields=["organization", "grain", "assigned_to_id", "status"],
+                include=["leads"],
+                name="crm_leadrollup_owner_status",
+            )
+        ]
 
 
 class AICallRollup(Rollup):

@@ -20,6 +20,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from crm.selectors import lead_count
 from leads import csv_io, selectors, services
 from leads.api import filters
 from leads.api import serializers as s
@@ -28,6 +29,7 @@ from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from savedviews.api.filters import SavedViewQuery
 from smartweb import access
 from smartweb.api.errors import Conflict
+from smartweb.api.filters import applied_filters
 from smartweb.api.pagination import CappedCountPagination, LargeListCursorPagination
 from smartweb.api.permissions import HasResourcePermission, required_action
 from smartweb.api.viewsets import TenantModelViewSet
@@ -154,6 +156,18 @@ class LeadViewSet(ServiceModelViewSet):
         if self.action == "list":
             return s.LeadListSerializer
         return super().get_serializer_class()
+
+    # The list's filters the lead rollup can count by (crm.selectors.lead_count).
+    ROLLUP_COUNTED = {"status": "statuses", "source": "sources", "assigned_to": "owner_id"}
+
+    def counted_rows(self) -> int | None:
+        """The number of leads the list's filters leave, from the lead rollup when it can
+        count them (only its filters applied); None otherwise: the list counts itself."""
+        applied = applied_filters(self)
+        if applied is None or not applied.keys() <= self.ROLLUP_COUNTED.keys():
+            return None
+        arguments = {self.ROLLUP_COUNTED[name]: value for name, value in applied.items()}
+        return lead_count(self.request.user, **arguments)
 
     def base_queryset(self):
         leads = Lead.objects.defer("search_vector")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import EMPTY_VALUES
 from django.db.models import Q
 from django_filters import rest_framework, widgets
 from django_filters.fields import IsoDateTimeField
@@ -161,6 +162,22 @@ class GeneratedFilterSet(
 
 class FilterBackend(rest_framework.DjangoFilterBackend):
     filterset_base = GeneratedFilterSet
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        # The view may read what its rows were filtered by (`applied_filters`).
+        view.filterset = filterset
+        return filterset
+
+
+def applied_filters(view) -> dict | None:
+    """The filters a list view's rows were filtered by, name -> cleaned value, those left
+    empty (which filter nothing) left out; None before its filter set was validated."""
+    filterset = getattr(view, "filterset", None)
+    cleaned = getattr(getattr(filterset, "form", None), "cleaned_data", None)
+    if cleaned is None:
+        return None
+    return {name: value for name, value in cleaned.items() if value not in EMPTY_VALUES}
 
 
 class FilterSet(

@@ -1,3 +1,5 @@
+import functools
+
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, Window
 from django.utils.functional import cached_property
@@ -43,8 +45,14 @@ class CappedCountPaginator(Paginator):
 
     COUNT_CAP = 10_000
 
+    def __init__(self, *args, counted: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.counted = counted  # the rows' number, when the view knows it (a rollup)
+
     @cached_property
     def count(self) -> int:
+        if self.counted is not None:
+            return min(self.counted, self.COUNT_CAP)
         ids = self.object_list.order_by().values("pk")
         return min(ids[: self.COUNT_CAP + 1].count(), self.COUNT_CAP)
 
@@ -108,6 +116,15 @@ class CappedCountPagination(StandardPagination):
     A search (`?search=`) is counted with its page (StandardPagination)."""
 
     django_paginator_class = CappedCountPaginator
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A view that can count its filtered rows more cheaply says so (`counted_rows`,
+        # None when it cannot); the count and the pages it allows are capped the same.
+        counted = getattr(view, "counted_rows", None)
+        self.django_paginator_class = functools.partial(
+            CappedCountPaginator, counted=counted() if counted is not None else None
+        )
+        return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
