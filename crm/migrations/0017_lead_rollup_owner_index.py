@@ -12,7 +12,6 @@ class Migration(migrations.Migration):
             model_name="leadrollup",
             index=models.Index(
                 fields=["organization", "grain", "assigned_to_id", "status"],
-                include=["leads"],
                 name="crm_leadrollup_owner_status",
             ),
         )
