@@ -42,6 +42,7 @@ from smartweb.models import (
     active_index,
     active_unique,
     listed_or,
+    organization_key,
 )
 from smartweb.rbac import Resource
 
@@ -151,6 +152,8 @@ class OpportunityQuerySet(SoftDeleteQuerySet):
 
 class Opportunity(TenantOwnedModel):
     """A deal with a lead, moving through the stages of one pipeline."""
+
+    organization = organization_key(db_index=False)
 
     rbac_resource = Resource.OPPORTUNITIES
     scope_owner_field = "owner"
@@ -265,6 +268,8 @@ class Opportunity(TenantOwnedModel):
 class Proposal(TenantOwnedModel):
     """A priced offer for an opportunity; totals are the sum of its line items."""
 
+    organization = organization_key(db_index=False)
+
     rbac_resource = Resource.PROPOSALS
     scope_owner_field = "opportunity__owner"
 
@@ -327,6 +332,8 @@ class Proposal(TenantOwnedModel):
 class ProposalLineItem(TenantOwnedModel):
     """One priced line: quantity × unit price, less a discount, plus tax (all stored)."""
 
+    organization = organization_key(db_index=False)
+
     rbac_resource = Resource.PROPOSALS
     scope_owner_field = "proposal__opportunity__owner"
 
@@ -369,6 +376,8 @@ class ProposalLineItem(TenantOwnedModel):
 
 class Contract(TenantOwnedModel):
     """The agreement drawn from an accepted proposal; signing it wins the opportunity."""
+
+    organization = organization_key(db_index=False)
 
     rbac_resource = Resource.CONTRACTS
     scope_owner_field = "opportunity__owner"
@@ -509,6 +518,8 @@ class Campaign(TenantOwnedModel):
 class AICall(TenantOwnedModel):
     """One AI call of a campaign to a lead, and what the provider reported about it."""
 
+    organization = organization_key(db_index=False)
+
     rbac_resource = Resource.AI_CALLS
     scope_owner_field = "lead__assigned_to"
 
@@ -580,6 +591,8 @@ class TaskQuerySet(SoftDeleteQuerySet):
 
 class Task(TenantOwnedModel):
     """Something a person has to do, about a lead or an opportunity."""
+
+    organization = organization_key(db_index=False)
 
     rbac_resource = Resource.TASKS
     scope_owner_field = "assigned_to"
@@ -706,9 +719,7 @@ class Rollup(models.Model):
         # A month's rows of every owner together (owner NULL), for models keyed by owner.
         TOTAL = "total"
 
-    organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="+", editable=False
-    )
+    organization = organization_key(db_index=False)
     # Each fact is counted on a day's row and on its month's: a period of whole months
     # reads a month's rows, ~30 times fewer than its days' (crm.rollups.period_q); and,
     # keyed by owner, on its month's total, one row where there is one per owner.

@@ -351,6 +351,7 @@ class Interaction(TenantOwnedModel):
     rbac_resource = Resource.INTERACTIONS
     scope_owner_field = "lead__assigned_to"
 
+    organization = organization_key(db_index=False)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="interactions")
     type = models.CharField(max_length=20, choices=InteractionType.choices)
     direction = models.CharField(

@@ -293,3 +293,34 @@ class DistributionKeys(Operation):
 
     def describe(self):
         return "Tenant keys and foreign keys by organization"
+
+
+def without_organization_index(model_name: str, table: str, index: str):
+    """The migration step that drops the organization foreign key's own index of a tenant
+    table, whose primary key `(organization_id, id)` serves every look-up by organization:
+    one index entry less for each row written (`smartweb.models.organization_key`).
+    Django would drop and re-add the foreign key constraint to drop the index, checking
+    every row again; the index goes alone. Used by landed migrations: do not change it."""
+    from django.db import migrations, models
+
+    return migrations.SeparateDatabaseAndState(
+        state_operations=[
+            migrations.AlterField(
+                model_name=model_name,
+                name="organization",
+                field=models.ForeignKey(
+                    db_index=False,
+                    editable=False,
+                    on_delete=models.deletion.PROTECT,
+                    related_name="+",
+                    to="accounts.organization",
+                ),
+            )
+        ],
+        database_operations=[
+            migrations.RunSQL(
+                f'DROP INDEX IF EXISTS "{index}"',
+                f'CREATE INDEX "{index}" ON "{table}" ("organization_id")',
+            )
+        ],
+    )
