@@ -501,28 +501,39 @@ def machine() -> dict:
     }
 
 
-def _at_least_one(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argument type: a whole number from `minimum` (a negative count of rows or
+    seconds would run nothing, or fail far from its cause)."""
+
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
+        return value
+
+    return whole_number
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="100k,1m", help="comma-separated: 10k,100k,1m")
-    parser.add_argument("--iterations", type=int, default=200, help="runs of each, at most")
+    parser.add_argument(
+        "--iterations", type=_at_least(1), default=200, help="runs of each, at most"
+    )
     parser.add_argument(
         "--seconds", type=float, default=8, help="per run kind (RLS, without, API), at most"
     )
     parser.add_argument(
-        "--profile-runs", type=_at_least_one, default=20, help="requests of each case's time split"
+        "--profile-runs", type=_at_least(1), default=20, help="requests of each case's time split"
     )
-    parser.add_argument("--load-seconds", type=int, default=30, help="0: no load test")
-    parser.add_argument("--load-workers", type=int, default=3, help="gunicorn workers")
-    parser.add_argument("--load-clients", type=int, default=6, help="concurrent clients")
+    parser.add_argument("--load-seconds", type=_at_least(0), default=30, help="0: no load test")
+    parser.add_argument("--load-workers", type=_at_least(1), default=3, help="gunicorn workers")
+    parser.add_argument("--load-clients", type=_at_least(1), default=6, help="concurrent clients")
     parser.add_argument(
-        "--import-rows", type=int, default=100_000, help="rows of the CSV import; 0: none"
+        "--import-rows", type=_at_least(0), default=100_000, help="rows of the CSV import; 0: none"
     )
     parser.add_argument(
         "--explain",

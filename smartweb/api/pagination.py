@@ -113,7 +113,8 @@ class StandardPagination(StrictPageSizeMixin, PageNumberPagination):
 class CappedCountPagination(StandardPagination):
     """Page numbers for lists that grow large (leads, companies): `count` is exact up to
     10,000 and `count_capped` says when there are more (narrow the filter, or search).
-    A search (`?search=`) is counted with its page (StandardPagination)."""
+    A search (`?search=`) is counted with its page (StandardPagination); a view with a
+    `counted_rows()` that knows the number (the leads' rollup) is not counted again."""
 
     django_paginator_class = CappedCountPaginator
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench import report, run
 
 WRITES = {
@@ -32,3 +34,13 @@ def test_the_page_shows_the_import_and_the_writes():
     ) in page
     del last["scales"][scale]["writes"]
     assert "Import of" not in report.render(last, run.CASES)
+
+
+def test_counts_and_seconds_out_of_range_are_refused_before_anything_runs(capsys):
+    """A negative import or load test, or no iterations, is an error naming the argument,
+    not a run that measures nothing or fails later."""
+    for arguments in (["--import-rows", "-5"], ["--load-seconds", "x"], ["--iterations", "0"]):
+        with pytest.raises(SystemExit) as exited:
+            run.main(arguments)
+        assert exited.value.code == 2
+        assert f"argument {arguments[0]}: must be" in capsys.readouterr().err
