@@ -123,3 +123,11 @@ def test_a_count_from_the_rollup_is_capped_as_the_list_counts(
         body = client.get(f"/api/v1/leads/?page_size=5&{query}").json()
         assert (body["count"], body["count_capped"], len(body["results"])) == (5, True, 5)
         assert client.get(f"/api/v1/leads/?page_size=5&page=2&{query}").status_code == 404
+
+
+def test_another_organization_counts_its_own_leads_only(leads_of_org_a, org_b, admin_b):
+    """The rollup is a tenant table: organization B's count from it holds B's one lead,
+    none of A's 24."""
+    client = api_client(admin_b, org_b)
+    for query in ("", "status=new&source=referral"):
+        assert _listed(client, query) == (1, False, 1, True), query
