@@ -147,8 +147,13 @@ def _grant_statistics(cur) -> None:
 
 def bootstrap(admin_url: str) -> RoleURLs:
     """Create roles, database and extensions; return the owner and runtime URLs."""
-    passwords = _passwords()
     with psycopg.connect(admin_url, autocommit=True) as conn, conn.cursor() as cur:
+        # One bootstrap at a time per server, until this connection closes: processes that
+        # start together (the web server and a worker, two test runs) would otherwise
+        # alter the same roles at once ("tuple concurrently updated"), each with the
+        # passwords it read before the other wrote them.
+        cur.execute("SELECT pg_advisory_lock(hashtextextended('smartweb.db_bootstrap', 0))")
+        passwords = _passwords()
         _ensure_role(cur, OWNER_ROLE, passwords[OWNER_ROLE], createdb=True)
         _ensure_role(cur, RUNTIME_ROLE, passwords[RUNTIME_ROLE], createdb=False)
         _ensure_backup_role(cur, passwords[BACKUP_ROLE])
@@ -161,16 +166,18 @@ def bootstrap(admin_url: str) -> RoleURLs:
                     sql.Identifier(DATABASE_NAME), sql.Identifier(OWNER_ROLE)
                 )
             )
-    # template1 too, so the test database the owner creates has the extensions.
-    for dbname in (DATABASE_NAME, "template1"):
-        with (
-            psycopg.connect(with_database(admin_url, dbname), autocommit=True) as conn,
-            conn.cursor() as cur,
-        ):
-            for extension in EXTENSIONS:
-                cur.execute(
-                    sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension))
-                )
+        # template1 too, so the test database the owner creates has the extensions.
+        for dbname in (DATABASE_NAME, "template1"):
+            with (
+                psycopg.connect(with_database(admin_url, dbname), autocommit=True) as db,
+                db.cursor() as db_cur,
+            ):
+                for extension in EXTENSIONS:
+                    db_cur.execute(
+                        sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(
+                            sql.Identifier(extension)
+                        )
+                    )
     return RoleURLs(
         owner=with_credentials(admin_url, OWNER_ROLE, passwords[OWNER_ROLE], DATABASE_NAME),
         runtime=with_credentials(admin_url, RUNTIME_ROLE, passwords[RUNTIME_ROLE], DATABASE_NAME),
