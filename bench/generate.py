@@ -157,10 +157,12 @@ class Loader:
         self.conn = psycopg.connect(url, autocommit=True)
         self.conn.execute(SESSION)
         for table in self.tables.values():
+            # With the defaults of the columns the rows do not carry (a lead's listed
+            # tags, which the database keeps): LIKE alone keeps them NOT NULL, unfilled.
             self.conn.execute(
-                sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DELETE ROWS").format(
-                    sql.Identifier(f"stage_{table.name}"), sql.Identifier(table.name)
-                )
+                sql.SQL(
+                    "CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                ).format(sql.Identifier(f"stage_{table.name}"), sql.Identifier(table.name))
             )
 
     def copy_direct(self, name: str, lines: list[str]) -> None:

@@ -559,12 +559,22 @@ class _Importer:
                 for name in dict.fromkeys(n.lower() for n in row.tags)
             )
             lead_tags = [[link[f.attname] for f in tag_fields] for link in links]
-            for model, values in (
-                (Company, map(_values_of(Company, now), (row.company for row in batch))),
-                (Lead, map(_values_of(Lead, now), (row.lead for row in batch))),
-                (LeadTag, lead_tags),
-            ):
-                copy_insert(model, values, history_user=user, now=now)
+            # The tag links before their leads (the keys are checked at commit), so that
+            # each lead is inserted with its listed tags and no trigger rewrites it.
+            copy_insert(
+                Company,
+                map(_values_of(Company, now), (row.company for row in batch)),
+                history_user=user,
+                now=now,
+            )
+            copy_insert(LeadTag, lead_tags, history_user=user, now=now)
+            copy_insert(
+                Lead,
+                map(_values_of(Lead, now), (row.lead for row in batch)),
+                history_user=user,
+                now=now,
+                derived=LEAD_DERIVED_COLUMNS,
+            )
             if progress:
                 progress("written", len(batch))
         return len(rows)
@@ -580,15 +590,26 @@ class _Importer:
         return {**existing, **missing}
 
 
+# A lead's tags as lists show them, which the database keeps from its tag links
+# (leads migration 0024): read from the links already inserted.
+LEAD_DERIVED_COLUMNS = {"listed_tags": "leads_lead_listed_tags_of(organization_id, id)"}
+
+
 def _copy_fields(model) -> list:
     return [f for f in model._meta.concrete_fields if not f.generated]
 
 
 def copy_insert(
-    model, rows: Iterable[Sequence], *, history_user: User | None, now: dt.datetime
+    model,
+    rows: Iterable[Sequence],
+    *,
+    history_user: User | None,
+    now: dt.datetime,
+    derived: Mapping[str, str] | None = None,
 ) -> None:
     """Insert `rows` (values in the order of the model's stored columns) and their
-    "created" history rows, fast.
+    "created" history rows, fast. `derived` maps columns the model does not know to
+    the SQL expressions, over the row's columns, that they are inserted with.
 
     `bulk_create` with history managed a few thousand rows a second here, most of it
     spent building parameters. COPY is the fast path, but PostgreSQL refuses COPY FROM
@@ -609,7 +630,12 @@ def copy_insert(
         with cursor.cursor.copy(f"COPY {temporary} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temporary}")
+        derived_columns = "".join(f", {quote(column)}" for column in derived or {})
+        derived_values = "".join(f", {expression}" for expression in (derived or {}).values())
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}{derived_columns})"
+            f" SELECT {columns}{derived_values} FROM {temporary}"
+        )
         # Where the import came from, as every history row records it (smartweb.history).
         origin = origin_attrs()
         origin_columns = ", ".join(quote(name) for name in origin)

@@ -62,7 +62,7 @@ def organization_members(request):
 class LeadTagSummarySerializer(ListedSummarySerializer):
     class Meta:
         model = Tag
-        fields = ["id", "name", "color"]
+        fields = list(selectors.LISTED_TAG_FIELDS)  # what the lead's `listed_tags` column holds
         read_only_fields = fields
 
 

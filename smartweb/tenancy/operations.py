@@ -190,3 +190,17 @@ class MemberReference(Operation):
 
     def describe(self):
         return f"{self.model_name}.{self.field_name} references a membership"
+
+
+def in_each_organization(schema_editor, statement: str) -> None:
+    """Run `statement` once per organization in its context, the organization's id as its
+    `%(organization)s`: the tenant policies bind the owner role that migrates too, so a
+    migration fills a tenant table's derived columns organization by organization."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM accounts_organization")
+        for (organization_id,) in cursor.fetchall():
+            cursor.execute(
+                "SELECT set_config('smartweb.organization_id', %s, true)", [str(organization_id)]
+            )
+            cursor.execute(statement, {"organization": organization_id})
+        cursor.execute("SELECT set_config('smartweb.organization_id', '', true)")
