@@ -121,3 +121,22 @@ def test_the_board_and_the_list_read_the_kept_name(org_a, admin_a):
     assert [card["lead_name"] for card in cards] == ["Sparky & Co"]
     detail = client.get(f"/api/v1/opportunities/{opportunity.pk}/").json()
     assert detail["lead_name"] == "Sparky & Co"
+
+
+def test_each_board_card_is_the_opportunity_as_its_detail_shows_it(org_a, admin_a, rep_a, rep_a2):
+    owned = [factories.opportunity(org_a, owner=owner) for owner in (rep_a, rep_a2, rep_a)]
+    with tenant_context(org_a):
+        Opportunity.objects.filter(pk=owned[2].pk).update(owner=None)
+    client = api_client(admin_a, org_a)
+    board = client.get(f"/api/v1/pipelines/{owned[0].pipeline_id}/board/").json()
+    cards = {card["id"]: card for stage in board["stages"] for card in stage["opportunities"]}
+    assert len(cards) == 3
+    for card_id, card in cards.items():
+        detail = client.get(f"/api/v1/opportunities/{card_id}/").json()
+        assert card == detail
+    assert cards[str(owned[0].pk)]["owner"] == {
+        "id": str(rep_a.pk),
+        "email": rep_a.email,
+        "full_name": rep_a.full_name,
+    }
+    assert cards[str(owned[2].pk)]["owner"] is None
