@@ -111,6 +111,19 @@ def assignable_users(user, action: str, resource: str) -> QuerySet:
     return User.objects.filter(is_active=True, pk__in=members.values("user_id")).order_by("email")
 
 
+def former_members(user, action: str, resource: str) -> QuerySet:
+    """The organization's former members, whose rows stay theirs until reassigned (a
+    membership removed or deactivated, a user deactivated), for a user who reads every
+    member's rows: a team's and one's own rows are those of active members only."""
+    from accounts.models import Membership, User
+
+    if scope_for(user, action, resource) != Scope.ALL:
+        return User.objects.none()
+    current = assignable_users(user, action, resource).values("pk")
+    ever = Membership.all_objects.values("user_id")
+    return User.objects.filter(pk__in=ever).exclude(pk__in=current).order_by("email")
+
+
 def unowned_scope(model, action: str) -> Scope:
     """The scope a row no one owns (a pipeline, a tag) needs for `action`: the model's
     `unowned_scope` says so per action (the tag list is read at any scope, renamed from

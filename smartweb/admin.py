@@ -188,13 +188,18 @@ def stale_message(instance, version: str) -> str:
 class ScopedOwnerFilter(admin.RelatedFieldListFilter):
     """An owner or assignee filter that offers the members whose rows the user may read
     (`access.assignable_users`: all of them, their team's, or themselves), from the
-    memberships. Django's related-only filter found them by reading the owner of every
+    memberships, then the former members to whom all of them is given, whose rows wait to
+    be reassigned. Django's related-only filter found them by reading the owner of every
     row of the list, the whole organization's, at each page load; its parameters
     (`owner__id__exact`, `owner__isnull`) stay, which saved views name."""
 
     def field_choices(self, field, request, model_admin):
-        users = access.assignable_users(request.user, Action.READ, model_admin.model.rbac_resource)
-        return [(user.pk, str(user)) for user in users]
+        resource = model_admin.model.rbac_resource
+        members = access.assignable_users(request.user, Action.READ, resource)
+        former = access.former_members(request.user, Action.READ, resource)
+        return [(user.pk, str(user)) for user in members] + [
+            (user.pk, gettext("%(user)s (former member)") % {"user": user}) for user in former
+        ]
 
 
 class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.ModelAdmin):

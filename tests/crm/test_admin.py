@@ -5,6 +5,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts import services as account_services
+from accounts.models import Membership
 from crm import services
 from crm.choices import ContractStatus, ProposalStatus
 from crm.models import AICallWebhookSecret, Contract, Opportunity, Proposal, Task
@@ -223,6 +225,25 @@ def test_the_owner_filters_offer_the_members_whose_rows_one_may_read(
     assert str(admin_b) not in _filter_choices(_admin(admin_a), page, title)
     assert _filter_choices(_admin(manager_a), page, title) == {str(manager_a), str(rep_a)}
     assert _filter_choices(_admin(rep_a), page, title) == {str(rep_a)}
+
+
+def test_former_members_stay_in_the_owner_filter_for_those_who_read_every_row(
+    org_a, opp_a2, admin_a, manager_a, rep_a, rep_a2
+):
+    """A rep who left keeps their deals until someone reassigns them: whoever reads every
+    member's rows finds them by the former member's name; a team's and one's own rows
+    are active members' only, so nothing changes for the manager and the rep."""
+    with tenant_context(org_a):
+        membership = Membership.objects.get(user=rep_a2)
+    with tenant_context(org_a, user=admin_a):
+        account_services.membership_delete(membership=membership, acting_user=admin_a)
+    page, title = "crm_opportunity_changelist", "owner"
+    former = f"{rep_a2} (former member)"
+    assert former in _filter_choices(_admin(admin_a), page, title)
+    assert str(rep_a2) not in _filter_choices(_admin(admin_a), page, title)
+    assert _filter_choices(_admin(manager_a), page, title) == {str(manager_a), str(rep_a)}
+    narrowed = _admin(admin_a).get(reverse(f"admin:{page}"), {"owner__id__exact": rep_a2.pk})
+    assert [row.pk for row in narrowed.context["cl"].result_list] == [opp_a2.pk]
 
 
 def test_the_owner_filter_narrows_the_list(opp_a, opp_a2, admin_a, rep_a2):
