@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from binascii import unhexlify
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -13,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.models import GroupObjectPermissionAbstract, UserObjectPermissionAbstract
 
 from smartweb.json_schema import DeclaredJSONField
@@ -476,3 +478,34 @@ class IdempotentRequest(TenantModel):
 # Membership lookups before an organization is chosen: the policy on memberships lets a
 # user see their own rows (user_id = the context's user), in any organization.
 Membership.add_to_class("for_user_lookup", models.Manager())
+
+
+class SealedTOTPDevice(TOTPDevice):
+    """An authenticator whose seed is read from its sealed secret (`TOTPSecret`): the
+    plain `key` column django-otp keeps holds nothing."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "authenticator"
+
+    @property
+    def bin_key(self) -> bytes:
+        from accounts.crypto import decrypt
+
+        return unhexlify(decrypt(self.sealed.sealed_key))
+
+
+class TOTPSecret(models.Model):
+    """An authenticator's seed, encrypted at rest (accounts.crypto): django-otp stores it
+    in plain hex, which a copy of the database, a backup or a replica would give away
+    with the second factor it stands for. Re-encrypted by `rotate_encryption_key`."""
+
+    encrypted_fields = ("sealed_key",)
+
+    device = models.OneToOneField(
+        TOTPDevice, on_delete=models.CASCADE, primary_key=True, related_name="sealed"
+    )
+    sealed_key = models.TextField(editable=False)
+
+    def __str__(self) -> str:
+        return f"sealed seed of device {self.device_id}"

@@ -1,7 +1,8 @@
 """Two-factor authentication: TOTP (an authenticator app) with recovery codes.
 
-Devices are django-otp's: a confirmed `TOTPDevice` and a `StaticDevice` holding the
-single-use recovery codes. A user who has a confirmed device is asked for a code at every
+Devices are django-otp's: a confirmed TOTP device (`SealedTOTPDevice`, whose seed is
+encrypted at rest in `TOTPSecret`) and a `StaticDevice` holding the single-use recovery
+codes. A user who has a confirmed device is asked for a code at every
 password sign-in (admin and API token); an organization can require it of all its members
 or of its admins (`settings.two_factor`: "off", "admins", "all"), and a member it applies
 to who has no device yet enrols before being signed in. Wrong codes count as failed
@@ -13,10 +14,10 @@ from __future__ import annotations
 
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from accounts import login_guard
-from accounts.models import Membership, User
+from accounts import crypto, login_guard
+from accounts.models import Membership, SealedTOTPDevice, TOTPSecret, User
 from accounts.tenancy import user_memberships
 from smartweb.tenancy.context import tenant_context, user_context
 
@@ -52,8 +53,12 @@ def required_for(user: User) -> bool:
     return False
 
 
-def totp_device(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+def _authenticators():
+    return SealedTOTPDevice.objects.select_related("sealed")
+
+
+def totp_device(user: User) -> SealedTOTPDevice | None:
+    return _authenticators().filter(user=user, confirmed=True).first()
 
 
 def is_enrolled(user: User) -> bool:
@@ -83,21 +88,28 @@ def verify(request, user: User, code: str):
     return None
 
 
-def start_enrolment(user: User) -> TOTPDevice:
-    """An unconfirmed authenticator for `user` (replacing an earlier unconfirmed one)."""
+@transaction.atomic
+def start_enrolment(user: User) -> SealedTOTPDevice:
+    """An unconfirmed authenticator for `user` (replacing an earlier unconfirmed one), its
+    new seed sealed and its plain key column left empty."""
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+    device = SealedTOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False, key="")
+    seed = crypto.encrypt(default_key())
+    device.sealed = TOTPSecret.objects.create(device=device, sealed_key=seed)
+    return device
 
 
-def pending_enrolment(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+def pending_enrolment(user: User) -> SealedTOTPDevice | None:
+    return _authenticators().filter(user=user, confirmed=False).first()
 
 
 @transaction.atomic
 def confirm_enrolment(user: User, code: str) -> list[str] | None:
     """Confirm the pending authenticator with a code from it; returns the new recovery
     codes (shown once), or None when the code is wrong."""
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+    device = (
+        _authenticators().select_for_update(of=("self",)).filter(user=user, confirmed=False).first()
+    )
     if device is None or not device.verify_token(_normalized(code)):
         return None
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()

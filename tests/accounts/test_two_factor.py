@@ -8,13 +8,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import two_factor
+from accounts import crypto, key_rotation, two_factor
 from accounts.audit import AuditAction
-from accounts.models import Organization
+from accounts.models import Organization, SealedTOTPDevice, TOTPSecret
 from tests.accounts.conftest import audit_rows, obtain_token
 from tests.factories import PASSWORD
 
@@ -25,7 +25,7 @@ SECOND_STEP = "/admin/second-factor/"
 SETTINGS_PAGE = "/admin/two-factor/"
 
 
-def code_for(device: TOTPDevice, steps_ahead: int = 1) -> str:
+def code_for(device: SealedTOTPDevice, steps_ahead: int = 1) -> str:
     """The authenticator's code `steps_ahead` time steps from now: by default the next
     one (enrolment used the current one, and a code is accepted once; the server allows
     one step of clock difference)."""
@@ -34,7 +34,7 @@ def code_for(device: TOTPDevice, steps_ahead: int = 1) -> str:
     return f"{totp.token():06d}"
 
 
-def enrol(user) -> tuple[TOTPDevice, list[str]]:
+def enrol(user) -> tuple[SealedTOTPDevice, list[str]]:
     device = two_factor.start_enrolment(user)
     codes = two_factor.confirm_enrolment(user, code_for(device, steps_ahead=0))
     device.refresh_from_db()
@@ -159,7 +159,7 @@ def test_a_required_member_enrols_before_being_signed_in(org_a, rep_a):
     page = client.get(SECOND_STEP)
     assert b"Set up two-factor authentication" in page.content
     assert b"<svg" in page.content
-    device = TOTPDevice.objects.get(user=rep_a, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=rep_a, confirmed=False)
 
     wrong = client.post(SECOND_STEP, {"code": code_for(device, steps_ahead=20)})
     assert b"That code is not right" in wrong.content
@@ -213,7 +213,7 @@ def test_a_user_sets_up_renews_codes_and_turns_it_off(org_a, rep_a):
     assert b"Set up an authenticator app" in client.get(SETTINGS_PAGE).content
     started = client.post(SETTINGS_PAGE, {"action": "start"})
     assert b"<svg" in started.content
-    device = TOTPDevice.objects.get(user=rep_a, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=rep_a, confirmed=False)
     confirmed = client.post(
         SETTINGS_PAGE, {"action": "confirm", "code": code_for(device, steps_ahead=0)}
     )
@@ -268,3 +268,22 @@ def test_no_token_before_enrolment_where_required(org_a, rep_a):
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "second_factor_enrolment_required"
+
+
+def test_the_seed_is_sealed_at_rest_and_rotates_with_the_field_keys(org_a, rep_a, settings):
+    """No column holds an authenticator's seed in clear: django-otp's `key` is empty, and
+    the sealed seed decrypts only with the configured keys; a key rotation re-encrypts it
+    and the same app codes still sign in."""
+    device, _ = enrol(rep_a)
+    seed = device.bin_key.hex()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key FROM otp_totp_totpdevice WHERE id = %s", [device.pk])
+        assert cursor.fetchone() == ("",)
+        cursor.execute("SELECT sealed_key FROM accounts_totpsecret")
+        (sealed,) = cursor.fetchone()
+    assert seed not in sealed and crypto.decrypt(sealed) == seed
+    settings.FIELD_ENCRYPTION_KEY = ["a new key", *settings.FIELD_ENCRYPTION_KEY]
+    assert key_rotation.rotate_model(TOTPSecret)["reencrypted"] == 1
+    rotated = TOTPSecret.objects.get(pk=device.pk).sealed_key
+    assert rotated != sealed and crypto.is_current(rotated)
+    assert two_factor.totp_device(rep_a).verify_token(code_for(device))
