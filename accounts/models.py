@@ -3,6 +3,7 @@ object grants and the security audit log."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import uuid
@@ -14,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.models import GroupObjectPermissionAbstract, UserObjectPermissionAbstract
 
@@ -509,3 +511,23 @@ class TOTPSecret(models.Model):
 
     def __str__(self) -> str:
         return f"sealed seed of device {self.device_id}"
+
+
+def recovery_code_digest(code: str) -> str:
+    """What is stored of a recovery code: 96 bits of its SHA-256, the 16 characters
+    django-otp's token column holds. Codes are 80 random bits (`two_factor`), so the
+    digest cannot be reversed by trying codes; typed in any case."""
+    digest = hashlib.sha256(code.lower().encode()).digest()
+    return base64.urlsafe_b64encode(digest)[:16].decode()
+
+
+class RecoveryCodes(StaticDevice):
+    """A user's single-use recovery codes, stored as digests (`recovery_code_digest`):
+    django-otp compares and keeps them in clear."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "recovery codes"
+
+    def verify_token(self, token):
+        return super().verify_token(recovery_code_digest(token))

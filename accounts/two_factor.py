@@ -1,28 +1,40 @@
 """Two-factor authentication: TOTP (an authenticator app) with recovery codes.
 
 Devices are django-otp's: a confirmed TOTP device (`SealedTOTPDevice`, whose seed is
-encrypted at rest in `TOTPSecret`) and a `StaticDevice` holding the single-use recovery
-codes. A user who has a confirmed device is asked for a code at every
-password sign-in (admin and API token); an organization can require it of all its members
-or of its admins (`settings.two_factor`: "off", "admins", "all"), and a member it applies
-to who has no device yet enrols before being signed in. Wrong codes count as failed
-logins (the lockout of `login_guard`) and are audited; a TOTP code is accepted once
-(django-otp keeps the last time step used), a recovery code is deleted when used.
+encrypted at rest in `TOTPSecret`) and a static device (`RecoveryCodes`) holding the
+digests of the single-use recovery codes. A user who has a confirmed device is asked for
+a code at every password sign-in (admin and API token); an organization can require it
+of all its members or of its admins (`settings.two_factor`: "off", "admins", "all"), and
+a member it applies to who has no device yet enrols before being signed in. Wrong codes
+count as failed logins (the lockout of `login_guard`) and are audited; a TOTP code is
+accepted once (django-otp keeps the last time step used), a recovery code is deleted
+when used.
 """
 
 from __future__ import annotations
+
+import base64
+import secrets
 
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from accounts import crypto, login_guard
-from accounts.models import Membership, SealedTOTPDevice, TOTPSecret, User
+from accounts.models import (
+    Membership,
+    RecoveryCodes,
+    SealedTOTPDevice,
+    TOTPSecret,
+    User,
+    recovery_code_digest,
+)
 from accounts.tenancy import user_memberships
 from smartweb.tenancy.context import tenant_context, user_context
 
 ADMIN_ROLE = "org_admin"
 RECOVERY_CODES = 10
+RECOVERY_CODE_BYTES = 10  # 80 bits, 16 characters (django-otp's own codes have 40)
 TOTP_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
 
@@ -81,7 +93,7 @@ def verify(request, user: User, code: str):
     login_guard.refuse_if_locked(request, email=email, user=user, details={"factor": "otp"})
     code = _normalized(code)
     with transaction.atomic():
-        for device in [totp_device(user), StaticDevice.objects.filter(user=user).first()]:
+        for device in [totp_device(user), RecoveryCodes.objects.filter(user=user).first()]:
             if device is not None and code and device.verify_token(code):
                 return device
     login_guard.count_failure(request, email=email, user=user, details={"factor": "otp"})
@@ -122,9 +134,14 @@ def confirm_enrolment(user: User, code: str) -> list[str] | None:
 def new_recovery_codes(user: User) -> list[str]:
     """Replace the user's recovery codes; each works once."""
     StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    device = RecoveryCodes.objects.create(user=user, name=RECOVERY_NAME)
+    codes = [
+        base64.b32encode(secrets.token_bytes(RECOVERY_CODE_BYTES)).decode().lower()
+        for _ in range(RECOVERY_CODES)
+    ]
+    StaticToken.objects.bulk_create(
+        StaticToken(device=device, token=recovery_code_digest(code)) for code in codes
+    )
     return codes
 
 

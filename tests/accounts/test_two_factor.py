@@ -11,10 +11,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticToken
 
 from accounts import crypto, key_rotation, two_factor
 from accounts.audit import AuditAction
-from accounts.models import Organization, SealedTOTPDevice, TOTPSecret
+from accounts.models import Organization, SealedTOTPDevice, TOTPSecret, recovery_code_digest
 from tests.accounts.conftest import audit_rows, obtain_token
 from tests.factories import PASSWORD
 
@@ -287,3 +288,18 @@ def test_the_seed_is_sealed_at_rest_and_rotates_with_the_field_keys(org_a, rep_a
     rotated = TOTPSecret.objects.get(pk=device.pk).sealed_key
     assert rotated != sealed and crypto.is_current(rotated)
     assert two_factor.totp_device(rep_a).verify_token(code_for(device))
+
+
+def test_recovery_codes_are_kept_as_digests_and_work_once_as_typed(org_a, rep_a):
+    """The database holds no recovery code in clear, only a digest of each; a code is 80
+    random bits (16 characters), is accepted typed in capitals with spaces, and once."""
+    _, codes = enrol(rep_a)
+    assert len(set(codes)) == two_factor.RECOVERY_CODES
+    assert all(len(code) == 16 for code in codes)
+    stored = set(StaticToken.objects.filter(device__user=rep_a).values_list("token", flat=True))
+    assert stored == {recovery_code_digest(code) for code in codes}
+    assert not stored & set(codes)
+    typed = " ".join([codes[3][:8].upper(), codes[3][8:].upper()])
+    assert password_step(rep_a).post(SECOND_STEP, {"code": typed}).status_code == 302
+    assert password_step(rep_a).post(SECOND_STEP, {"code": codes[3]}).status_code == 200
+    assert two_factor.remaining_recovery_codes(rep_a) == len(codes) - 1
