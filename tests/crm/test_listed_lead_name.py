@@ -14,6 +14,7 @@ from leads import services as lead_services
 from leads.models import Company, Lead
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
+from tests.derived_columns import disagreeing, kept
 from tests.factories import api_client
 
 pytestmark = pytest.mark.django_db
@@ -27,26 +28,6 @@ SELECT o.id, o.listed_lead_name, (
     WHERE l.organization_id = o.organization_id AND l.id = o.lead_id)
 FROM crm_opportunity o
 """
-
-
-def _disagreeing(*organizations) -> list:
-    """Opportunities (soft-deleted ones too) whose kept name is not their lead's."""
-    wrong = []
-    for organization in organizations:
-        with tenant_context(organization), connection.cursor() as cursor:
-            cursor.execute(THROUGH_THE_LEAD)
-            rows = cursor.fetchall()
-            assert rows
-            wrong += [row for row in rows if row[1] != row[2]]
-    return wrong
-
-
-def _kept(opportunity: Opportunity) -> str:
-    with tenant_context(opportunity.organization), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT listed_lead_name FROM crm_opportunity WHERE id = %s", [opportunity.pk]
-        )
-        return cursor.fetchone()[0]
 
 
 def test_the_kept_name_follows_every_kind_of_write(org_a, org_b):
@@ -81,10 +62,11 @@ def test_the_kept_name_follows_every_kind_of_write(org_a, org_b):
     for number, step in enumerate(steps):
         with tenant_context(org_a):
             step()
-        assert _disagreeing(org_a, org_b) == [], f"after step {number}"
-    assert _kept(first) == "Drip Drop"
-    assert _kept(second) == "Drip Drop"  # moved to the duplicate, merged into the first's
-    assert _kept(other) == "Drip"  # the other organization's own
+        assert disagreeing(THROUGH_THE_LEAD, org_a, org_b) == [], f"after step {number}"
+    assert kept(first, "listed_lead_name") == "Drip Drop"
+    # Moved to the duplicate, then merged into the first's lead.
+    assert kept(second, "listed_lead_name") == "Drip Drop"
+    assert kept(other, "listed_lead_name") == "Drip"  # the other organization's own
 
 
 def test_an_unchanged_save_writes_no_opportunity(org_a):

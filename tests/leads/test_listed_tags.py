@@ -14,6 +14,7 @@ from leads import csv_io, selectors, services
 from leads.api.serializers import LeadTagSummarySerializer
 from leads.models import Lead, LeadTag, Tag
 from smartweb.tenancy.context import tenant_context
+from tests.derived_columns import disagreeing, kept
 from tests.factories import api_client
 from tests.leads.factories import acting_as, make_lead
 
@@ -29,24 +30,6 @@ SELECT l.id, l.listed_tags::text, (
                    WHERE x.organization_id = l.organization_id AND x.lead_id = l.id))::text
 FROM leads_lead l
 """
-
-
-def _disagreeing(*organizations) -> list:
-    """Leads whose kept tags are not their links' (soft-deleted leads too)."""
-    wrong = []
-    for organization in organizations:
-        with tenant_context(organization), connection.cursor() as cursor:
-            cursor.execute(FROM_THE_LINKS)
-            rows = cursor.fetchall()
-            assert rows
-            wrong += [row for row in rows if row[1] != row[2]]
-    return wrong
-
-
-def _kept(lead: Lead) -> list[dict]:
-    with tenant_context(lead.organization), connection.cursor() as cursor:
-        cursor.execute("SELECT listed_tags FROM leads_lead WHERE id = %s", [lead.pk])
-        return cursor.fetchone()[0]
 
 
 def test_the_kept_tags_follow_every_kind_of_write(org_a, org_b):
@@ -80,10 +63,11 @@ def test_the_kept_tags_follow_every_kind_of_write(org_a, org_b):
     for number, step in enumerate(steps):
         with tenant_context(org_a):
             step()
-        assert _disagreeing(org_a, org_b) == [], f"after step {number}"
-    assert [t["name"] for t in _kept(third)] == ["warm"]
-    assert _kept(second) == []
-    assert [t["name"] for t in _kept(other)] == ["hot"]  # the other organization's own
+        assert disagreeing(FROM_THE_LINKS, org_a, org_b) == [], f"after step {number}"
+    assert [t["name"] for t in kept(third, "listed_tags")] == ["warm"]
+    assert kept(second, "listed_tags") == []
+    # The other organization's own.
+    assert [t["name"] for t in kept(other, "listed_tags")] == ["hot"]
 
 
 def test_renaming_a_tag_reorders_its_leads_tags_and_the_lists_show_them(org_a, admin_a):
@@ -122,10 +106,11 @@ def test_an_import_writes_each_lead_with_its_tags_and_rewrites_none(org_a, org_b
     # Inserted with their tags: no lead row was written twice.
     inserted, updated = (a - b for a, b in zip(_lead_rows_written(), written_before, strict=True))
     assert (inserted, updated) == (3, 0)
-    assert _disagreeing(org_a, org_b) == []
+    assert disagreeing(FROM_THE_LINKS, org_a, org_b) == []
     with tenant_context(org_a):
-        kept = {lead.contact_name: [t["name"] for t in _kept(lead)] for lead in Lead.objects.all()}
-    assert kept == {"Dana": ["hot", "wet"], "Sam": ["hot"], "Quinn": []}
+        leads = list(Lead.objects.all())
+    names = {lead.contact_name: [t["name"] for t in kept(lead, "listed_tags")] for lead in leads}
+    assert names == {"Dana": ["hot", "wet"], "Sam": ["hot"], "Quinn": []}
 
 
 def _lead_rows_written() -> tuple[int, int]:
