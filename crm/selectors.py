@@ -124,7 +124,10 @@ def with_names(
     by stage (380 ms instead of ~1 ms at 1M leads); the owner joined in was a user model
     built per card (bench/README.md)."""
     names = {
-        "listed_lead_name": listing.listed(_LEAD_NAME_COLUMN, [], CharField()),
+        # Kept by the database from the lead and its company (crm 0019, ADR 0038).
+        "listed_lead_name": listing.listed(
+            listing.kept_column(Opportunity, "listed_lead_name"), [], CharField()
+        ),
         "listed_owner": listing.listed(listing.user_summary(Opportunity, "owner"), []),
     }
     if stage_name:
@@ -132,10 +135,6 @@ def with_names(
             _stage_name_sql(), [current_organization_id()], CharField()
         )
     return opportunities.annotate(**names)
-
-
-# Kept by the database from the lead and its company (crm migration 0019, ADR 0038).
-_LEAD_NAME_COLUMN = f'"{Opportunity._meta.db_table}"."listed_lead_name"'
 
 
 @functools.cache

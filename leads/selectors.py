@@ -53,11 +53,8 @@ def with_summaries(leads: QuerySet[Lead], *, company: list[str]) -> QuerySet[Lea
     return leads.annotate(
         listed_company=listing.listed(_company_sql(tuple(company)), [organization_id]),
         listed_assignee=listing.listed(listing.user_summary(Lead, "assigned_to"), []),
-        listed_tags=listing.listed(_TAGS_COLUMN, []),
+        listed_tags=listing.listed(listing.kept_column(Lead, "listed_tags"), []),
     )
-
-
-_TAGS_COLUMN = f'"{Lead._meta.db_table}"."listed_tags"'
 
 
 @functools.cache

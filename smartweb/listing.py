@@ -22,9 +22,14 @@ from accounts.models import User
 
 def column(model, field: str, alias: str | None = None) -> str:
     """`alias.column` (the table name when no alias) of a model field, quoted."""
+    return kept_column(model, model._meta.get_field(field).column, alias)
+
+
+def kept_column(model, name: str, alias: str | None = None) -> str:
+    """`alias.name` (the table name when no alias), quoted: also a column the database
+    keeps that Django does not know (a lead's `listed_tags`, ADR 0037)."""
     quote = connection.ops.quote_name
-    table = alias or quote(model._meta.db_table)
-    return f"{table}.{quote(model._meta.get_field(field).column)}"
+    return f"{alias or quote(model._meta.db_table)}.{quote(name)}"
 
 
 class ListedJSONField(JSONField):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import connection
 
+from smartweb import listing
 from smartweb.tenancy.context import tenant_context
 
 
@@ -25,8 +26,7 @@ def disagreeing(comparison_sql: str, *organizations) -> list:
 def kept(row, column: str):
     """The stored value of `column`, which Django does not know, for a model row."""
     table = connection.ops.quote_name(row._meta.db_table)
+    selected = listing.kept_column(type(row), column)
     with tenant_context(row.organization_id), connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {connection.ops.quote_name(column)} FROM {table} WHERE id = %s", [row.pk]
-        )
+        cursor.execute(f"SELECT {selected} FROM {table} WHERE id = %s", [row.pk])
         return cursor.fetchone()[0]
