@@ -12,6 +12,7 @@ from crm.choices import ContractStatus, ProposalStatus
 from crm.models import AICallWebhookSecret, Contract, Opportunity, Proposal, Task
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
+from tests.factories import make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -228,19 +229,25 @@ def test_the_owner_filters_offer_the_members_whose_rows_one_may_read(
 
 
 def test_former_members_stay_in_the_owner_filter_for_those_who_read_every_row(
-    org_a, opp_a2, admin_a, manager_a, rep_a, rep_a2
+    org_a, org_b, opp_a2, admin_a, admin_b, manager_a, rep_a, rep_a2
 ):
     """A rep who left keeps their deals until someone reassigns them: whoever reads every
     member's rows finds them by the former member's name; a team's and one's own rows
-    are active members' only, so nothing changes for the manager and the rep."""
-    with tenant_context(org_a):
-        membership = Membership.objects.get(user=rep_a2)
-    with tenant_context(org_a, user=admin_a):
-        account_services.membership_delete(membership=membership, acting_user=admin_a)
+    are active members' only, so nothing changes for the manager and the rep. Another
+    organization's former members are never offered."""
+    elsewhere = make_member(org_b, "sales_rep")
+    for organization, admin, leaving in ((org_a, admin_a, rep_a2), (org_b, admin_b, elsewhere)):
+        with tenant_context(organization):
+            membership = Membership.objects.get(user=leaving)
+        with tenant_context(organization, user=admin):
+            account_services.membership_delete(membership=membership, acting_user=admin)
     page, title = "crm_opportunity_changelist", "owner"
     former = f"{rep_a2} (former member)"
     assert former in _filter_choices(_admin(admin_a), page, title)
     assert str(rep_a2) not in _filter_choices(_admin(admin_a), page, title)
+    assert not {str(elsewhere), f"{elsewhere} (former member)"} & _filter_choices(
+        _admin(admin_a), page, title
+    )
     assert _filter_choices(_admin(manager_a), page, title) == {str(manager_a), str(rep_a)}
     narrowed = _admin(admin_a).get(reverse(f"admin:{page}"), {"owner__id__exact": rep_a2.pk})
     assert [row.pk for row in narrowed.context["cl"].result_list] == [opp_a2.pk]
