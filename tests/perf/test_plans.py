@@ -33,17 +33,18 @@ INTENDED = {
     "org_interactions": {"interaction_org_created"},
     "lead_detail": {"leads_lead_active", "leads_lead_pkey", "leads_lead_org_id_key"},
     # Open tasks by due time: the open ones' own index, the active ones' by due time, or
-    # at this size the organization's own (a few hundred tasks, sorted).
-    "org_tasks": {"crm_task_open_due", "crm_task_org_due", "crm_task_organization_id"},
+    # at this size the primary key (organization_id, id) (a few hundred tasks, sorted).
+    "org_tasks": {"crm_task_open_due", "crm_task_org_due", "crm_task_pkey"},
     # A stage or pipeline determines the organization (dependency statistics, crm 0006),
     # so at this size the planner may also read the foreign key's own index.
     "pipeline_board": {"crm_opp_board_stage_top", "crm_opportunity_stage_id"},
     # The board's totals and the dashboard read the maintained rollups (crm.rollups), by
-    # an organization-first index: their key, or at this size the organization's own.
-    "board_totals": {"crm_opportunityrollup_key", "crm_opportunityrollup_organization_id"},
+    # an organization-first index: their key, or at this size the primary key
+    # (organization_id, id), which replaced the organization's own index (crm 0018).
+    "board_totals": {"crm_opportunityrollup_key", "crm_opportunityrollup_pkey"},
     # At this size the planner may sort the few open ones read by the other partial index.
     "top_opportunities": {"crm_opp_open_weighted", "crm_opp_open_close_date"},
-    "dashboard": {"crm_opportunityrollup_key", "crm_opportunityrollup_organization_id"},
+    "dashboard": {"crm_opportunityrollup_key", "crm_opportunityrollup_pkey"},
     # owned through a parent: the owner's leads or deals by an organization-first index
     "rep_ai_calls": {"lead_org_assignee"},
     "rep_proposals": {"crm_opp_org_owner"},
