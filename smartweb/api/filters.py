@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import EMPTY_VALUES
 from django.db.models import Q
-from django_filters import rest_framework, widgets
+from django_filters import rest_framework, utils, widgets
 from django_filters.fields import IsoDateTimeField
 from django_filters.filters import FilterMethod
 
@@ -154,8 +154,41 @@ class RequestFiltersMixin:
         return RequestFilters(super().get_filters())
 
 
+class GivenFiltersFormMixin:
+    # Set by the API's filter backend: the request's form holds the given filters only.
+    given_filters_only = False
+
+    @property
+    def form(self):
+        """With `given_filters_only`, a form of the filters the query string gives a
+        value for: each form copies and validates all its fields, ~0.3 ms for a lead
+        list's 18 filters where one is given. A filter that reads an empty value (absent
+        or blank) filters nothing (every filter skips one), so the rows and the errors are
+        the same; a required filter stays, and so does one that reads something from
+        nothing (a checkbox reads False)."""
+        if "_form" not in vars(self) and self.is_bound and self.given_filters_only:
+            form_class = self.get_form_class()
+            form = form_class.__new__(form_class)
+            form.prefix = self.form_prefix  # for add_prefix; __init__ sets it again
+            # BaseForm.__init__ copies `self.base_fields`: the instance's, these.
+            form.base_fields = {
+                name: field
+                for name, field in form_class.base_fields.items()
+                if field.required
+                or field.widget.value_from_datadict(self.data, {}, form.add_prefix(name))
+                not in EMPTY_VALUES
+            }
+            form.__init__(self.data, prefix=self.form_prefix)
+            self._form = form
+        return super().form
+
+
 class GeneratedFilterSet(
-    RequestFiltersMixin, InputFieldsMixin, ScopedChoicesMixin, rest_framework.FilterSet
+    GivenFiltersFormMixin,
+    RequestFiltersMixin,
+    InputFieldsMixin,
+    ScopedChoicesMixin,
+    rest_framework.FilterSet,
 ):
     """The base of the filter sets the API builds from a view's `filterset_fields`."""
 
@@ -169,6 +202,17 @@ class FilterBackend(rest_framework.DjangoFilterBackend):
         view.filterset = filterset
         return filterset
 
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        # Filtering reads the given filters only; the browsable API's form (to_html)
+        # still shows them all.
+        filterset.given_filters_only = True
+        if not filterset.is_valid() and self.raise_exception:
+            raise utils.translate_validation(filterset.errors)
+        return filterset.qs
+
 
 def applied_filters(view) -> dict | None:
     """The filters a list view's rows were filtered by, name -> cleaned value, those left
@@ -181,7 +225,11 @@ def applied_filters(view) -> dict | None:
 
 
 class FilterSet(
-    RequestFiltersMixin, InputFieldsMixin, ScopedChoicesMixin, django_filters.FilterSet
+    GivenFiltersFormMixin,
+    RequestFiltersMixin,
+    InputFieldsMixin,
+    ScopedChoicesMixin,
+    django_filters.FilterSet,
 ):
     """django-filter's FilterSet, its form class built once per filter set instead of on
     every request (~1 ms of a list request: a form field and a label per filter).

@@ -7,8 +7,8 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
-from django_filters.rest_framework import DjangoFilterBackend
 
+from smartweb.api.filters import FilterBackend
 from tests.factories import api_client, make_organization, org_admin
 from tests.leads.factories import make_lead
 
@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def spy():
-    original = DjangoFilterBackend.filter_queryset
+    original = FilterBackend.filter_queryset
     with mock.patch.object(
-        DjangoFilterBackend, "filter_queryset", autospec=True, side_effect=original
+        FilterBackend, "filter_queryset", autospec=True, side_effect=original
     ) as spied:
         yield spied
 
