@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.models import GroupObjectPermissionAbstract, UserObjectPermissionAbstract
 
 from smartweb.json_schema import DeclaredJSONField
+from smartweb.loading import QuickLoadModel
 from smartweb.models import TenantModel, TenantOwnedModel, TimeStampedModel, active_unique
 from smartweb.rbac import Action, Resource, Scope
 
@@ -78,7 +79,7 @@ class UserManager(BaseUserManager):
         return self.get(email__iexact=email)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(QuickLoadModel, AbstractBaseUser, PermissionsMixin):
     """A person; logs in with an email. Belongs to organizations through memberships."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

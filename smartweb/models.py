@@ -20,11 +20,12 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from smartweb.history import HistoryOrigin, OriginHistoryManager
+from smartweb.loading import QuickLoadModel
 from smartweb.tenancy.context import NoOrganizationContext, acting_user, current_organization_id
 from smartweb.tenancy.joins import of_organization
 
 
-class UUIDModel(models.Model):
+class UUIDModel(QuickLoadModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
 
     class Meta:
