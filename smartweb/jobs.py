@@ -70,6 +70,8 @@ class ScheduledCommand:
 SCHEDULED_COMMANDS: tuple[ScheduledCommand, ...] = (
     # Retention (compliance.retention): what each organization's settings let go, daily.
     ScheduledCommand("purge_expired", "43 2 * * *", ("--all", "--no-progress")),
+    # Stored attachment files that no row names (attachments.sweep), daily after the purge.
+    ScheduledCommand("sweep_attachment_files", "29 3 * * *"),
 )
 
 

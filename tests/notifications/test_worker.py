@@ -59,6 +59,7 @@ def test_the_jobs_are_scheduled():
     assert schedules["crm.expire_proposals"] == "7 * * * *"
     assert schedules["notifications.purge_read"] == "50 3 * * *"
     assert schedules["smartweb.command.purge_expired"] == "43 2 * * *"
+    assert schedules["smartweb.command.sweep_attachment_files"] == "29 3 * * *"
     assert set(platform_jobs.scheduled_command_jobs) == {
         entry.name for entry in platform_jobs.SCHEDULED_COMMANDS
     }
