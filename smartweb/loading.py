@@ -8,7 +8,7 @@ field's class attribute is one whose setting on a fresh instance only stores the
 only clears a cached related row that a new instance does not have), the instance that
 `__init__` would make is its `__dict__`: the state and the values by attribute name (a
 deferred field left out, as `__init__` leaves it). On a page of 50 leads that is 0.1 ms
-against 0.7 (bench/README.md). Any other class takes Django's way.
+against 0.7 (bench/README.md, ADR 0039). Any other class takes Django's way.
 """
 
 from __future__ import annotations
