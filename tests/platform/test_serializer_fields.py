@@ -1,6 +1,7 @@
 """The project's date time and decimal output fields give exactly DRF's text."""
 
 import datetime as dt
+import random
 import zoneinfo
 from decimal import Decimal
 
@@ -27,6 +28,31 @@ def test_date_times_read_out_as_drf_does(value):
     assert UTCDateTimeField().to_representation(value) == (
         serializers.DateTimeField().to_representation(value)
     )
+
+
+def test_every_kind_of_date_time_reads_out_as_drf_does():
+    """Years from 1 to 9999, with and without microseconds, in UTC and in zones east and
+    west of it, across a daylight saving change."""
+    rng = random.Random(21)
+    zones = [
+        dt.UTC,
+        zoneinfo.ZoneInfo("UTC"),
+        BERLIN,
+        dt.timezone(dt.timedelta(hours=-5, minutes=-30)),
+    ]
+    for _ in range(20000):
+        value = dt.datetime(
+            rng.randint(2, 9998),
+            rng.randint(1, 12),
+            rng.randint(1, 28),
+            rng.randint(0, 23),
+            rng.randint(0, 59),
+            rng.randint(0, 59),
+            rng.choice([0, rng.randint(0, 999_999)]),
+            tzinfo=rng.choice(zones),
+        )
+        ours = UTCDateTimeField().to_representation(value)
+        assert ours == serializers.DateTimeField().to_representation(value), value
 
 
 def test_date_times_with_their_own_format_or_zone_are_drfs():
