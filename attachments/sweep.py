@@ -19,8 +19,10 @@ that is a restore's question, not the sweep's.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
 import uuid
 from dataclasses import dataclass, field
 
@@ -88,11 +90,25 @@ def sweep_folder(organization: uuid.UUID, *, grace: dt.timedelta, dry_run: bool)
         if not dry_run:
             remove(name)
     result.missing = sorted((named or set()) - stored_names)
+    if named is None and not dry_run and len(result.removed) == len(stored_names):
+        _remove_empty_folder(folder)
     if result.removed and not dry_run:
         log.warning("Removed %d attachment files no row names from %s", len(result.removed), folder)
     if result.missing:
         log.warning("%d attachment rows of %s name missing files", len(result.missing), folder)
     return result
+
+
+def _remove_empty_folder(folder: str) -> None:
+    """A gone organization's emptied folder, on a file system (an object store has no
+    folders to leave behind)."""
+    try:
+        path = storage().path(folder)
+    except NotImplementedError:
+        return
+    # Not empty after all (a file written meanwhile), or gone already: left as it is.
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
 
 
 def sweep(*, grace: dt.timedelta = DEFAULT_GRACE, dry_run: bool = False) -> list[FolderSweep]:

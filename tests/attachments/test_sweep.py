@@ -79,9 +79,10 @@ def test_old_files_no_row_names_go_and_everything_else_stays(scene, media):
     assert f"{scene['org_a'].pk}: removed 1 files no row names, kept 1 recent" in out
     assert f"{scene['gone_id']} (organization gone): removed 1 files" in out
     assert "3 organization folders: removed 2 files." in out
+    assert not (media / f"attachments/{scene['gone_id']}").exists()  # its emptied folder too
 
     again = _sweep()  # run twice: nothing more
-    assert "3 organization folders: removed 0 files." in again
+    assert "2 organization folders: removed 0 files." in again
     assert stored_files(media) == sorted(
         [*scene["kept"], scene["recent"], scene["foreign"], scene["odd"]]
     )
