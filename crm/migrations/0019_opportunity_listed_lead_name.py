@@ -38,12 +38,12 @@ BEGIN
 END $$;
 
 CREATE FUNCTION leads_lead_opportunity_names_keep() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    lead_name text := crm_opportunity_lead_name_of(NEW.organization_id, NEW.id);
 BEGIN
-    UPDATE crm_opportunity o SET listed_lead_name = lead_name
+    UPDATE crm_opportunity o
+       SET listed_lead_name = crm_opportunity_lead_name_of(o.organization_id, o.lead_id)
      WHERE o.organization_id = NEW.organization_id AND o.lead_id = NEW.id
-       AND o.listed_lead_name IS DISTINCT FROM lead_name;
+       AND o.listed_lead_name IS DISTINCT FROM
+           crm_opportunity_lead_name_of(o.organization_id, o.lead_id);
     RETURN NULL;
 END $$;
 
