@@ -157,6 +157,8 @@ class Opportunity(TenantOwnedModel):
 
     rbac_resource = Resource.OPPORTUNITIES
     scope_owner_field = "owner"
+    # Its history is read by id, by lead (a subject's data) and by date, never by these.
+    history_unindexed = ("owner", "pipeline", "stage")
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="opportunities")
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="opportunities")
@@ -596,6 +598,8 @@ class Task(TenantOwnedModel):
 
     rbac_resource = Resource.TASKS
     scope_owner_field = "assigned_to"
+    # Its history is read by id, by what it is about (a subject's data) and by date.
+    history_unindexed = ("assigned_to", "created_by")
 
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)

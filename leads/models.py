@@ -67,7 +67,7 @@ class Company(TenantOwnedModel):
     # must not vanish from the lists of whoever recorded it.
     scope_owner_field = ("lead__assigned_to", "created_by")
     # Its history is read by its id and by date (smartweb.models.TenantHistoricalRecords).
-    history_unindexed = ("organization", "created_by", "deleted_by")
+    history_unindexed = ("created_by",)
 
     organization = organization_key(db_index=False)
     name = models.CharField(max_length=200)
@@ -204,7 +204,7 @@ class Lead(TenantOwnedModel):
     scope_owner_field = "assigned_to"
     # Its history is read by the lead's id and by date (timeline, versions, a subject's
     # data, retention), never by these (smartweb.models.TenantHistoricalRecords).
-    history_unindexed = ("organization", "company", "assigned_to", "deleted_by", "merged_into")
+    history_unindexed = ("company", "assigned_to", "merged_into")
 
     # The composite key to its company, (organization_id, company_id), holds the organization
     # as the company's own key to it does: no second check of it on each write.
@@ -327,7 +327,7 @@ class LeadTag(TenantModel):
     rbac_resource = Resource.LEADS
     scope_owner_field = "lead__assigned_to"
     # Its history is read by id and by lead (a subject's data), never by these.
-    history_unindexed = ("organization", "tag")
+    history_unindexed = ("tag",)
 
     # Held by the composite key to its lead, (organization_id, lead_id), as for a lead.
     organization = organization_key(db_index=False, db_constraint=False)
@@ -350,6 +350,8 @@ class Interaction(TenantOwnedModel):
 
     rbac_resource = Resource.INTERACTIONS
     scope_owner_field = "lead__assigned_to"
+    # Its history is read by id, by lead (a subject's data) and by date, never by its author.
+    history_unindexed = ("created_by",)
 
     organization = organization_key(db_index=False)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="interactions")

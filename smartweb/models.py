@@ -162,11 +162,16 @@ def _history_user(instance=None, request=None, **kwargs):
 class TenantHistoricalRecords(HistoricalRecords):
     """simple-history indexes every foreign key of a history table. A model names in
     `history_unindexed` the fields its history is never looked up by: each index of a
-    history table costs every version saved, and nothing else."""
+    history table costs every version saved, and nothing else. No history is looked up
+    by `HISTORY_NEVER_INDEXED`: the organization leads the primary key, and who deleted
+    a row is only read with that row."""
+
+    HISTORY_NEVER_INDEXED = ("organization", "deleted_by")
 
     def copy_fields(self, model):
         fields = super().copy_fields(model)
-        for name in getattr(model, "history_unindexed", ()):
+        unindexed = {*getattr(model, "history_unindexed", ()), *self.HISTORY_NEVER_INDEXED}
+        for name in unindexed & fields.keys():
             fields[name].db_index = False
         return fields
 
