@@ -798,13 +798,15 @@ def enrichment_record(
     lead: Lead,
     acting_user: User | None,
     provider: str,
-    data: Mapping[str, Any],
+    data: Mapping[str, Any] | None = None,
     confidence: Decimal | float | str | None = None,
     fetched_at: dt.datetime | None = None,
     apply: bool = True,
 ) -> LeadEnrichment:
     """Store what a provider found; with `apply`, copy it onto the company and re-score."""
     _authorize_for_lead(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    # Optional as on the model: a provider that found nothing still reports it.
+    data = {} if data is None else data
     errors: dict = {}
     if confidence is not None:
         try:

@@ -12,7 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from accounts.models import AuditLog
 from leads.api.serializers import LeadListSerializer
 from leads.choices import CompanySize
-from leads.models import Company, Interaction, Lead, LeadTag, Tag
+from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from smartweb.tenancy.context import tenant_context
 from tests.factories import api_client
 from tests.leads.factories import InteractionFactory, LeadTagFactory, TagFactory, make_lead
@@ -525,6 +525,18 @@ def test_an_enrichment_fills_the_company_and_rescores(org_a, rep_a, lead_a):
         format="json",
     )
     assert bad.status_code == 400
+
+
+def test_an_enrichment_without_data_records_that_nothing_was_found(org_a, rep_a, lead_a):
+    """`data` is optional in the schema, as on the model: an empty finding."""
+    client = api_client(rep_a, org_a)
+    response = client.post(
+        "/api/v1/enrichments/", {"lead": str(lead_a.pk), "provider": "maps"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["data"] == {}
+    with tenant_context(org_a):
+        assert LeadEnrichment.objects.get(pk=response.json()["id"]).data == {}
 
 
 # --- lists: filters, search, ordering, query counts ----------------------------------
