@@ -27,6 +27,7 @@ from smartweb import access
 from smartweb.admin import (
     AppendOnlyAdminMixin,
     ReadOnlyAdminMixin,
+    TenantHistoryAdmin,
     TenantModelAdmin,
     adopt,
 )
@@ -148,7 +149,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(SubjectRequest)
-class SubjectRequestAdmin(AppendOnlyAdminMixin, TenantModelAdmin):
+class SubjectRequestAdmin(AppendOnlyAdminMixin, TenantHistoryAdmin):
     list_display = ["kind", "status", "person", "received_at", "due_at", "completed_at"]
     list_filter = ["kind", "status"]
     list_select_related = ["lead__company"]
@@ -244,7 +245,7 @@ class SubjectRequestAdmin(AppendOnlyAdminMixin, TenantModelAdmin):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(AppendOnlyAdminMixin, TenantModelAdmin):
+class ConsentRecordAdmin(AppendOnlyAdminMixin, TenantHistoryAdmin):
     """Append-only: a change of mind is a new record."""
 
     list_display = ["lead", "purpose", "granted", "recorded_at", "source", "recorded_by"]

@@ -10,10 +10,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
@@ -79,6 +80,35 @@ class TenantChangeList(ChangeList):
             return qs.prefetch_related(*self.list_select_related)
         return super().apply_select_related(qs)
 
+    def get_queryset(self, request, exclude_parameters=None):
+        """A filter value that cannot be read (a malformed id, a year past any calendar)
+        reopens the list unfiltered with `?e=1`, as an unknown filter does. Django turns
+        these into that answer for its own filters, but not for a custom filter's query
+        or the date hierarchy's bounds, where they were server errors."""
+        try:
+            return super().get_queryset(request, exclude_parameters)
+        except (ValidationError, ValueError, OverflowError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
+def readable_initial(model, name: str, value) -> bool:
+    """Whether a value the query string prefills on an add page (`?lead=<id>`) is one its
+    model field can read: a malformed id failed only when the page rendered the row it
+    names, as a server error."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return True
+    if not (field.concrete or field.many_to_many):
+        return True
+    target = field.target_field if field.is_relation else field
+    try:
+        for item in value if isinstance(value, list) else [value]:
+            target.to_python(item)
+    except (ValidationError, ValueError, OverflowError):
+        return False
+    return True
+
 
 class HistoryNotChangeLogMixin:
     """The admin writes no change log (`django_admin_log`): it held tenant data (object
@@ -97,7 +127,7 @@ class HistoryNotChangeLogMixin:
         return None
 
     def history_view(self, request, object_id, extra_context=None):
-        if hasattr(self.model, "history"):
+        if isinstance(self, SimpleHistoryAdmin):
             return super().history_view(request, object_id, extra_context)
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
@@ -247,7 +277,11 @@ class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.
         return field
 
     def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
+        initial = {
+            name: value
+            for name, value in super().get_changeform_initial_data(request).items()
+            if readable_initial(self.model, name, value)
+        }
         if self.assignee_field:
             initial.setdefault(self.assignee_field, request.user.pk)
         return initial
@@ -340,12 +374,23 @@ class DeletedListFilter(admin.SimpleListFilter):
         return queryset
 
 
-class TenantOwnedModelAdmin(TenantModelAdmin, SimpleHistoryAdmin):
-    """Soft-deleted rows are listed under the "Deleted" state and can be restored. The
-    history page shows each change's values and where it came from."""
+class TenantHistoryAdmin(TenantModelAdmin, SimpleHistoryAdmin):
+    """The history page shows each change's values and where it came from. A past version
+    is saved back only where reverting is offered: a form posted to a version whose
+    revert is disabled is refused, as its page shows no button for it."""
+
+    history_list_display = ["history_ip_address", "history_user_agent", "history_request_id"]
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST" and self.revert_disabled(request):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class TenantOwnedModelAdmin(TenantHistoryAdmin):
+    """Soft-deleted rows are listed under the "Deleted" state and can be restored."""
 
     actions = ["restore_selected"]
-    history_list_display = ["history_ip_address", "history_user_agent", "history_request_id"]
 
     def base_queryset(self):
         return self.model.all_objects.all()
