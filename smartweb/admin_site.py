@@ -170,7 +170,9 @@ class TenantAdminSite(admin.AdminSite):
                 self.admin_view(self.switch_organization),
                 name="switch_organization",
             ),
-            *super().get_urls(),
+            # Not Django's "view on site" redirect (`r/<content type>/<id>/`): no model
+            # has a page outside the admin, and it fetched a row of any table by id.
+            *(url for url in super().get_urls() if getattr(url, "name", None) != "view_on_site"),
         ]
 
     @method_decorator(require_POST)

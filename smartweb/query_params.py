@@ -1,7 +1,8 @@
 """Query parameters are text that filters, searches and pages compare in PostgreSQL,
 which cannot hold a NUL character (psycopg refuses to send one: a server error). So a
 parameter holding one is refused for every URL at once, naming it: under /api/ in the
-API's error shape, elsewhere (the admin's searches and filters) as a plain 400."""
+API's error shape, elsewhere (the admin's searches and filters) as a plain 400. The same
+holds for the path, whose parts are looked up as ids and keys (a public form's key)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class RefuseNulInQueryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if json_input.NUL in request.path:
+            return _refusal(request, "path")
         for name, values in request.GET.lists():
             if json_input.NUL in name or any(json_input.NUL in value for value in values):
                 return _refusal(request, name.replace(json_input.NUL, ""))

@@ -226,6 +226,24 @@ def test_the_token_endpoint_refuses_hostile_bodies_before_any_sign_in(db):
     assert error["details"] == {"password": ["Null characters are not allowed."]}
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/forms/%00/", "/api/v1/leads/%00/", "/admin/leads/lead/%00/change/", "/%00"],
+)
+def test_a_nul_character_in_the_path_is_a_bad_request(path, demo, platform_admin):
+    client = factories.session_client(platform_admin)
+    response = client.get(path)
+    assert response.status_code == 400
+    assert b"Null characters are not allowed." in response.content
+
+
+def test_the_admin_has_no_view_on_site_redirect(demo, platform_admin):
+    """It fetched a row of any table by content type and id (the change log's among
+    them); no model has a page outside the admin to redirect to."""
+    client = factories.session_client(platform_admin)
+    assert client.get("/admin/r/1/1/").status_code == 404
+
+
 def test_admin_search_with_a_nul_character_is_a_bad_request(demo, platform_admin):
     client = factories.session_client(platform_admin)
     response = client.get("/admin/leads/lead/", {"q": "x\u0000"})
