@@ -127,11 +127,13 @@ class HistoryNotChangeLogMixin:
         return None
 
     def history_view(self, request, object_id, extra_context=None):
-        if isinstance(self, SimpleHistoryAdmin):
-            return super().history_view(request, object_id, extra_context)
+        # The row first: a malformed or unknown id is a 404 (simple-history reads its
+        # versions by the id unchecked, a server error for one that is no UUID).
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404("No such row.")
+        if isinstance(self, SimpleHistoryAdmin):
+            return super().history_view(request, object_id, extra_context)
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
         audit_log = reverse(f"{self.admin_site.name}:accounts_auditlog_changelist")
@@ -382,6 +384,11 @@ class TenantHistoryAdmin(TenantModelAdmin, SimpleHistoryAdmin):
     history_list_display = ["history_ip_address", "history_user_agent", "history_request_id"]
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self.get_object(request, unquote(object_id))  # a 404 for a malformed or unknown id
+        try:
+            self.model.history.model._meta.pk.to_python(version_id)
+        except ValidationError as exc:
+            raise Http404("No such version.") from exc
         if request.method == "POST" and self.revert_disabled(request):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)

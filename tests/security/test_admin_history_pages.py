@@ -13,6 +13,7 @@ from html import unescape
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from simple_history.admin import SimpleHistoryAdmin
 
 from leads.models import Tag
 from smartweb import access
@@ -51,6 +52,7 @@ def _unreadable_lists(client, base: str, model_admin):
     if model_admin.date_hierarchy:
         field = model_admin.date_hierarchy
         yield f"{base}?{field}__year={UNREADABLE[1]}"
+        yield f"{base}?{field}__year=9999"
         yield f"{base}?{field}__year=2026&{field}__month=13"
         yield f"{base}?{field}__year=2026&{field}__month=2&{field}__day=30"
 
@@ -85,7 +87,7 @@ def test_the_history_page_of_a_row_of_every_model_opens(role):
     user = factories.make_member(organization, role)
     client = session_client(user)
     opened, failed = 0, []
-    for model, _ in tenant_admins():
+    for model, model_admin in tenant_admins():
         if not model._meta.managed:
             continue
         with acting_as(user, organization):
@@ -95,6 +97,12 @@ def test_the_history_page_of_a_row_of_every_model_opens(role):
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/{row.pk}/history/"
         status = client.get(url).status_code
         opened += 1
+        malformed = [url.replace(str(row.pk), "zzz")]
+        if isinstance(model_admin, SimpleHistoryAdmin):
+            malformed.append(f"{url}zzz/")  # a version's page
+        for page in malformed:
+            if client.get(page).status_code != 404:
+                failed.append(f"{page}: not a 404")
         # A rep may be refused a row the admin keeps from them (another's token), never
         # given a server error.
         if status not in ((200, 302) if role == "org_admin" else (200, 302, 403, 404)):
