@@ -653,12 +653,14 @@ def proposal_check_opportunity(*, opportunity: Opportunity, currency: str = "") 
 @transaction.atomic
 def proposal_reprice(*, proposal: Proposal, acting_user: User | None) -> Proposal:
     """Recompute every line's amounts and the totals from the lines' own inputs (after the
-    admin edited the lines of a draft)."""
+    admin edited the lines of a draft). A line or total that comes out the same is not
+    written: an unchanged save keeps the proposal's version and adds no history."""
     access.require(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
     proposal = locked(proposal)
     _require_draft(proposal)
     all_amounts = []
     for item in proposal.line_items.all():
+        before = values_of(item)
         line = pricing.LineInput(
             description=item.description,
             quantity=item.quantity,
@@ -670,12 +672,11 @@ def proposal_reprice(*, proposal: Proposal, acting_user: User | None) -> Proposa
         amounts = pricing.line_amounts(line)
         item.subtotal, item.discount_amount = amounts.subtotal, amounts.discount
         item.tax_amount, item.total = amounts.tax, amounts.total
-        item.save(
-            update_fields=["subtotal", "discount_amount", "tax_amount", "total", "updated_at"]
-        )
+        save_changed(item, before)
         all_amounts.append(amounts)
+    before = values_of(proposal)
     _set_totals(proposal, pricing.sum_amounts(all_amounts))
-    proposal.save()
+    save_changed(proposal, before)
     return proposal
 
 
