@@ -22,6 +22,7 @@ from accounts.selectors import member_users
 from smartweb.api.serializers import (
     BooleanField,
     EmailField,
+    IntegerField,
     ListedSummarySerializer,
     ModelSerializer,
     PrimaryKeyRelatedField,
@@ -60,9 +61,7 @@ class TokenObtainSerializer(serializers.Serializer):
         help_text="The code of your second factor, if you have one or your organization "
         "requires it: from your authenticator app, or a recovery code.",
     )
-    expires_in_days = serializers.IntegerField(
-        required=False, min_value=1, max_value=365, default=90
-    )
+    expires_in_days = IntegerField(required=False, min_value=1, max_value=365, default=90)
 
 
 class TokenIssuedSerializer(serializers.Serializer):

@@ -36,6 +36,7 @@ from smartweb import access
 from smartweb.api.serializers import (
     BooleanField,
     EmailField,
+    IntegerField,
     ModelSerializer,
     PrimaryKeyRelatedField,
     StoredDecimalField,
@@ -376,7 +377,7 @@ class ContractStatusSerializer(serializers.Serializer):
 
 class CampaignSerializer(ModelSerializer):
     calling_days = serializers.ListField(
-        child=serializers.IntegerField(min_value=0, max_value=6), max_length=7, required=False
+        child=IntegerField(min_value=0, max_value=6), max_length=7, required=False
     )
 
     class Meta:

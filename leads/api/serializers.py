@@ -20,6 +20,7 @@ from smartweb import access
 from smartweb.api.serializers import (
     BooleanField,
     EmailField,
+    IntegerField,
     ListedSummarySerializer,
     ModelSerializer,
     PrimaryKeyRelatedField,
@@ -262,9 +263,7 @@ class LeadWriteSerializer(serializers.Serializer):
     consent_to_contact = BooleanField(required=False)
     do_not_contact = BooleanField(required=False)
     notes = TextField(allow_blank=True, required=False)
-    score_override = serializers.IntegerField(
-        min_value=0, max_value=100, allow_null=True, required=False
-    )
+    score_override = IntegerField(min_value=0, max_value=100, allow_null=True, required=False)
     tags = ScopedRelatedField(queryset_for=organization_tags, many=True, required=False)
 
     LEAD_FIELDS = (

@@ -104,6 +104,16 @@ class BooleanField(serializers.BooleanField):
         self.fail("invalid", input=data)
 
 
+class IntegerField(serializers.IntegerField):
+    """A JSON integer (or a number with no fraction, which JSON Schema counts as one):
+    DRF's also takes text ("50", "50.0") and booleans, where the schema says an integer."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class PrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A reference by UUID. `""` is not read as null (DRF's related fields do): the
     schema says a UUID, or null where the field allows it."""
@@ -118,11 +128,17 @@ class PrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 class ModelSerializer(serializers.ModelSerializer):
-    """The apps' base: model date times, decimals, text, booleans and references through
-    the fields above."""
+    """The apps' base: model date times, decimals, text, booleans, integers and references
+    through the fields above."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
+        # Every integer column (small, big, positive) through the strict field.
+        **{
+            column: IntegerField
+            for column, field in serializers.ModelSerializer.serializer_field_mapping.items()
+            if field is serializers.IntegerField
+        },
         models.BooleanField: BooleanField,
         models.CharField: TextField,
         models.TextField: TextField,

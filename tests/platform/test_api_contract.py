@@ -211,6 +211,26 @@ def test_booleans_are_true_or_false_in_filters_and_bodies(org_a, admin_a):
         assert "back_office" in response.json()["error"]["details"]
 
 
+def test_integers_are_json_integers_in_bodies(org_a, admin_a):
+    """DRF reads "50", "50.0" and true as integers; the schema says an integer (a number
+    with no fraction counts as one, as in JSON Schema)."""
+    client = api_client(admin_a, org_a)
+    url = f"/api/v1/leads/{make_lead(org_a, contact_name='Ann').pk}/"
+    for value in ("50", "50.0", True, "", [50]):
+        response = client.patch(url, {"score_override": value}, format="json")
+        assert response.status_code == 400, value
+        assert "score_override" in response.json()["error"]["details"]
+    for value, stored in ((50, 50), (60.0, 60), (None, None)):
+        response = client.patch(url, {"score_override": value}, format="json")
+        assert response.status_code == 200, value
+        assert response.json()["score_override"] == stored
+    stage = client.get("/api/v1/pipeline-stages/").json()["results"][0]
+    stage_url = f"/api/v1/pipeline-stages/{stage['id']}/"
+    response = client.patch(stage_url, {"position": "12"}, format="json")
+    assert response.status_code == 400 and "position" in response.json()["error"]["details"]
+    assert client.get(stage_url).json()["position"] == stage["position"]
+
+
 def test_an_empty_reference_is_no_null(org_a, admin_a):
     client = api_client(admin_a, org_a)
     response = client.post("/api/v1/teams/", {"name": "North", "manager": ""}, format="json")
