@@ -114,7 +114,9 @@ class AttachmentViewSet(
 
     @extend_schema(
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
+            # Served as the type it was stored with (a PDF as application/pdf, a text
+            # file as text/plain): any media type.
+            (200, "*/*"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The file, as an attachment, of its type."
             )
         }

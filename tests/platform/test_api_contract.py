@@ -192,6 +192,12 @@ def test_the_schema_refuses_what_the_server_refuses(raw_schema):
     assert "404" in subject_request["responses"]  # a lead the user cannot see
 
 
+def test_a_download_is_documented_as_the_type_it_was_stored_with(raw_schema):
+    """A PDF is served as application/pdf, a text file as text/plain: any media type."""
+    download = raw_schema["paths"]["/api/v1/attachments/{id}/download/"]["get"]
+    assert list(download["responses"]["200"]["content"]) == ["*/*"]
+
+
 def test_booleans_are_true_or_false_in_filters_and_bodies(org_a, admin_a):
     """DRF and django-filter read 1, 0, "yes" or null as booleans (or ignore them and do
     not filter); the schema says true or false, and the server does as it says."""
