@@ -1,6 +1,6 @@
 """Admin pages rendered server-side, as a logged-in member of the largest organization.
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.admin_pages --scale 100k
+    .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.admin_pages --scale 100k
 
 Three pages: the admin home (`/admin/`), a lead's change page whose lead has 200 timeline
 entries (interactions and tasks, added through the services on first run), and the board

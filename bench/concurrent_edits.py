@@ -2,7 +2,8 @@
 admin, six clients at once, each request a PATCH of an open opportunity's probability
 (200 deals, chosen at random), against gunicorn with three workers.
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.concurrent_edits --scale 100k
+    .venv/bin/python -m smartweb.devdb run -- \
+        .venv/bin/python -m bench.concurrent_edits --scale 100k
 
 Edits of different rows must not wait on one another: a lock taken on a row they share
 (their organization, their lead) would queue them one behind the other, and the

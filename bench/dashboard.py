@@ -1,6 +1,6 @@
 """The largest organization's dashboards, as its admin: at the database and end to end.
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.dashboard --scale 100k
+    .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.dashboard --scale 100k
 
 Four requests, each captured once through Django (the test client: a logged-in session
 for the admin's sales dashboard page, a real API token for the API): the dashboard page

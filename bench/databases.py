@@ -1,6 +1,6 @@
 """Connection URLs of the benchmark databases, derived from the project's two roles.
 
-`python -m smartweb.devdb run -- …` sets DATABASE_URL (the runtime role) and
+`.venv/bin/python -m smartweb.devdb run -- …` sets DATABASE_URL (the runtime role) and
 DATABASE_OWNER_URL (the owner role); a benchmark database is the same server with
 another database name, created and migrated by the owner role.
 """
@@ -30,7 +30,8 @@ def _required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
         raise SystemExit(
-            f"{name} is not set: run through `python -m smartweb.devdb run -- …` (or make bench)."
+            f"{name} is not set: run through"
+            " `.venv/bin/python -m smartweb.devdb run -- …` (or make bench)."
         )
     return value
 

@@ -1,7 +1,7 @@
 """Email: messages per second through a local SMTP server, and the render time of a
 50-line proposal's PDF.
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.email_throughput \
+    .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.email_throughput \
         [--messages 300] [--renders 30] [--reuse]
 
 A database of its own (`smartweb_bench_email`, dropped, created and migrated), one

@@ -1,6 +1,6 @@
 """Fill a benchmark database with skewed, consistent tenants, fast.
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.generate --scale 1m
+    .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.generate --scale 1m
 
 Scale 1m: 1,000 organizations, 1,000,000 companies and leads, ~5,000,000 interactions,
 ~200,000 opportunities with proposals, contracts, tasks and AI calls; 100k and 10k scale

@@ -1,6 +1,6 @@
 """The write cost of one lead save with its history row, as a request pays it.
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.history_write [--saves 2000]
+    .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.history_write [--saves 2000]
 
 A database of its own (`smartweb_bench_history`, dropped, created and migrated), one
 organization and one lead. Each save is one transaction in the organization's context,

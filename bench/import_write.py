@@ -1,6 +1,6 @@
 """The CSV import and a lead's create and update, timed on a copy of a generated database.
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.import_write --scale 100k \
+    .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.import_write --scale 100k \
         [--rows 100000] [--runs 2] [--creates 300] [--profile 10000] [--keep] [--json]
 
 The writes go to a copy of `smartweb_bench_<scale>` (`CREATE DATABASE … TEMPLATE`, as the

@@ -1,6 +1,6 @@
 """The write cost of the tenant keys, before and after they are widened (ADR 0035).
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.keys_write [--creates 500]
+    .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.keys_write [--creates 500]
 
 A database of its own (`smartweb_bench_keys`, dropped and created), migrated up to the
 migration before `smartweb.0004_distribution_keys`: primary keys `(id)` beside the

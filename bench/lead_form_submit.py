@@ -1,6 +1,6 @@
 """Public lead-form submissions per second, through the whole request stack.
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.lead_form_submit \
+    .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.lead_form_submit \
         [--submissions 400] [--threads 4]
 
 A database of its own (`smartweb_bench_forms`, dropped, created and migrated), one

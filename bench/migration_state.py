@@ -48,5 +48,6 @@ def refuse_other_state(url: str, dbname: str, scale: str) -> None:
         raise SystemExit(
             f"{dbname} is at another migration state than this code: {differs}.\n"
             "Its figures would not be this code's. Generate it again (drops it first):\n"
-            f"  python -m smartweb.devdb run -- .venv/bin/python -m bench.generate --scale {scale}"
+            "  .venv/bin/python -m smartweb.devdb run --"
+            f" .venv/bin/python -m bench.generate --scale {scale}"
         )

@@ -2,7 +2,7 @@
 the server directly, then through a transaction-mode PgBouncer (smartweb.pooler) with as
 many server connections as workers and with fewer.
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.pooled --scale 100k
+    .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.pooled --scale 100k
 
 Each run is `bench.loadtest` with its `list_leads` operation only (an organization
 admin's first page of leads by status, five organizations, real tokens), 32 clients

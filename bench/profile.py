@@ -6,7 +6,7 @@ cost would inflate the phases of many small calls most) and made exclusive: the 
 phase runs counts as SQL, not as that phase. "other" is the rest of the request: the
 test client, middleware, routing, the view's own code and the transaction.
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.profile --scale 100k \
+    .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.profile --scale 100k \
         --path /api/v1/leads/ --actor admin
 """
 

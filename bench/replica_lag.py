@@ -1,6 +1,7 @@
 """The read replica's replay lag while the load test writes (docs/decisions/0024).
 
-    python -m smartweb.devdb run -- python -m bench.replica_lag [--scale 100k] [--seconds 60]
+    .venv/bin/python -m smartweb.devdb run -- \
+        .venv/bin/python -m bench.replica_lag [--scale 100k] [--seconds 60]
 
 A scratch primary of the server's major (smartweb.clusters) gets the roles and a copy of
 the generated benchmark database (dump and restore, as the restore drill does), and a

@@ -1,7 +1,7 @@
 """Outbound webhooks: deliveries per second to a local receiver, and the outbox's lag
 (from an event's commit to its receiver's 2xx) under a steady load of events.
 
-    python -m smartweb.devdb run -- .venv/bin/python -m bench.webhooks [--events 2000]
+    .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.webhooks [--events 2000]
 
 A database of its own (`smartweb_bench_webhooks`, dropped, created and migrated), one
 organization with one endpoint subscribed to `lead.created`, and a receiver on

