@@ -115,6 +115,14 @@ class TeamAdmin(AccountsAdmin):
         services.team_delete(team=obj, acting_user=request.user)
 
 
+def _role_changeable(request, role) -> bool:
+    """Default roles are fixed, and a role granting more than the user's own is theirs
+    to read only."""
+    return not role.is_system and _passes(
+        services.role_change_check, role=role, acting_user=request.user
+    )
+
+
 class RolePermissionInline(admin.TabularInline):
     model = RolePermission
     formset = forms.RolePermissionFormSet
@@ -122,7 +130,7 @@ class RolePermissionInline(admin.TabularInline):
     extra = 0
 
     def _can(self, request, action, role) -> bool:
-        if role is not None and role.is_system:
+        if role is not None and not _role_changeable(request, role):
             return False
         return access.can(request.user, action, Resource.ROLES, obj=role)
 
@@ -150,12 +158,14 @@ class RoleAdmin(AccountsAdmin):
     search_fields = ["name", "slug"]
 
     def has_change_permission(self, request, obj=None):
-        return not (obj is not None and obj.is_system) and super().has_change_permission(
+        return (obj is None or _role_changeable(request, obj)) and super().has_change_permission(
             request, obj
         )
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and not _passes(services.role_delete_check, role=obj):
+        if obj is not None and not _passes(
+            services.role_delete_check, role=obj, acting_user=request.user
+        ):
             return False
         return super().has_delete_permission(request, obj)
 

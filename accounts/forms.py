@@ -112,6 +112,11 @@ class RoleForm(ServiceCheckedForm):
             slug=cleaned_data.get("slug") or None,
             role=self.instance if self.instance.pk else None,
         )
+        services.ensure_grantable(
+            grants={},
+            acting_user=acting_user(),
+            back_office=bool(cleaned_data.get("back_office")),
+        )
 
 
 class RolePermissionFormSet(forms.BaseInlineFormSet):

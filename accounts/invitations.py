@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import Invitation, Membership, Organization, Role, Team, User, hash_token
-from accounts.services import ensure_grantable, membership_create, role_grant_map
+from accounts.services import ensure_role_grantable, membership_create
 from smartweb.tenancy.context import current_organization_id, tenant_context
 
 SALT = "accounts.invitation"
@@ -75,7 +75,7 @@ def invitation_check(*, email: str, role: Role, team: Team | None, acting_user: 
     for row in (role, team):
         if row is not None and row.organization_id != organization_id:
             raise ValidationError(f"{row} does not belong to this organization.")
-    ensure_grantable(grants=role_grant_map(role), acting_user=acting_user)
+    ensure_role_grantable(role, acting_user)
     if Membership.objects.filter(user__email__iexact=email).exists():
         raise ValidationError({"email": "This person is a member of the organization already."})
     return email

@@ -165,12 +165,13 @@ def role_set_permissions(
     """Replace the role's permissions; system roles are fixed."""
     if role.is_system:
         raise ValidationError("The default roles cannot be changed; create a custom role.")
+    role_change_check(role=role, acting_user=acting_user)
     for (resource, action), scope in grants.items():
         if resource not in Resource.values or action not in Action.values:
             raise ValidationError(f"Unknown permission {resource}:{action}.")
         if scope not in Scope.values:
             raise ValidationError(f"Unknown scope {scope}.")
-    ensure_grantable(grants=grants, acting_user=acting_user)
+    ensure_grantable(grants=grants, acting_user=acting_user, back_office=role.back_office)
     RolePermission.objects.filter(role=role).delete()
     RolePermission.objects.bulk_create(
         RolePermission(
@@ -199,10 +200,12 @@ def token_create(
     name: str,
     expires_in_days: int | None = 90,
     sso_authorized: bool = False,
+    second_factor: bool = False,
     request=None,
 ) -> tuple[APIToken, str]:
     """A new API token; the secret is returned once and never stored. `sso_authorized`:
-    created by a sign-in through the organization's identity provider (ADR 0033)."""
+    created by a sign-in through the organization's identity provider (ADR 0033);
+    `second_factor`: by a sign-in that gave a second factor."""
     raw = APIToken.new_secret(organization_id)
     now = timezone.now()
     token = APIToken.objects.create(
@@ -213,13 +216,18 @@ def token_create(
         key_prefix=raw[:12],
         expires_at=now + dt.timedelta(days=expires_in_days) if expires_in_days else None,
         sso_authorized_at=now if sso_authorized else None,
+        second_factor_at=now if second_factor else None,
     )
     record_audit_event(
         action=AuditAction.TOKEN_CREATED,
         actor=user,
         target=token,
         request=request,
-        details={"name": token.name, "sso_authorized": sso_authorized},
+        details={
+            "name": token.name,
+            "sso_authorized": sso_authorized,
+            "second_factor": second_factor,
+        },
     )
     return token, raw
 
@@ -326,14 +334,25 @@ def role_grant_map(role: Role) -> dict[tuple[str, str], str]:
     }
 
 
-def ensure_grantable(*, grants: Mapping[tuple[str, str], str], acting_user: User | None) -> None:
-    """A member may hand out only permissions they hold, at no wider scope.
+def ensure_grantable(
+    *,
+    grants: Mapping[tuple[str, str], str],
+    acting_user: User | None,
+    back_office: bool = False,
+) -> None:
+    """A member may hand out only permissions they hold, at no wider scope, and sign-in
+    to the back office (`back_office`) only if their own role has it.
 
     Requests act through a membership and are checked; commands, jobs and platform access
     run without one and are trusted.
     """
-    if acting_user is None or current_membership() is None:
+    membership = current_membership()
+    if acting_user is None or membership is None:
         return
+    if back_office and not membership.role.back_office:
+        raise ValidationError(
+            "You cannot give back-office access: your own role does not sign in to the admin."
+        )
     for (resource, action), scope in sorted(grants.items()):
         own = access.scope_for(acting_user, action, resource)
         if own is None or SCOPE_RANK[own] < SCOPE_RANK[Scope(scope)]:
@@ -341,6 +360,26 @@ def ensure_grantable(*, grants: Mapping[tuple[str, str], str], acting_user: User
                 f"You cannot grant {resource}:{action} with scope {scope}: "
                 "it goes beyond your own permissions."
             )
+
+
+def ensure_role_grantable(role: Role, acting_user: User | None) -> None:
+    """The whole of `role` (its permissions and its back-office sign-in) is within what
+    the acting member may hand out."""
+    ensure_grantable(
+        grants=role_grant_map(role), acting_user=acting_user, back_office=role.back_office
+    )
+
+
+def role_change_check(*, role: Role, acting_user: User | None) -> None:
+    """A member changes or deletes only roles within their own: editing a role that grants
+    more would change what its holders may do, beyond the editor's own reach (forms call
+    this too)."""
+    try:
+        ensure_role_grantable(role, acting_user)
+    except ValidationError:
+        raise PermissionDenied(
+            "This role grants more than yours: you cannot change or delete it."
+        ) from None
 
 
 def _is_active_admin(membership: Membership) -> bool:
@@ -462,7 +501,7 @@ def _ensure_not_above(membership: Membership, acting_user: User | None) -> None:
     if acting_user is not None and acting_user.pk == membership.user_id:
         return
     try:
-        ensure_grantable(grants=role_grant_map(membership.role), acting_user=acting_user)
+        ensure_role_grantable(membership.role, acting_user)
     except ValidationError:
         raise PermissionDenied(
             "This member's role grants more than yours: you cannot change their membership."
@@ -478,7 +517,7 @@ def membership_check(
     _ensure_not_above(membership, acting_user)
     role = changes.get("role")
     if role is not None and role.pk != membership.role_id:
-        ensure_grantable(grants=role_grant_map(role), acting_user=acting_user)
+        ensure_role_grantable(role, acting_user)
     if _is_active_admin(membership):
         after = Membership(
             pk=membership.pk,
@@ -603,6 +642,7 @@ def role_create(
     """A custom role of the current organization with its permissions (`back_office`:
     whether its members may sign in to the admin)."""
     slug = role_check(name=name, slug=slug)
+    ensure_grantable(grants=grants, acting_user=acting_user, back_office=back_office)
     role = Role.objects.create(
         name=name.strip(), slug=slug, description=description, back_office=back_office
     )
@@ -617,8 +657,12 @@ def role_create(
 
 @transaction.atomic
 def role_update(*, role: Role, changes: Mapping[str, Any], acting_user: User | None) -> Role:
-    """Rename or describe a custom role (permissions: `role_set_permissions`)."""
+    """Rename or describe a custom role, or change its back-office sign-in (permissions:
+    `role_set_permissions`)."""
     _ensure_in_organization(role)
+    role_change_check(role=role, acting_user=acting_user)
+    if "back_office" in changes:
+        ensure_grantable(grants={}, acting_user=acting_user, back_office=changes["back_office"])
     slug = role_check(
         name=changes.get("name", role.name), slug=changes.get("slug", role.slug), role=role
     )
@@ -634,8 +678,9 @@ def role_update(*, role: Role, changes: Mapping[str, Any], acting_user: User | N
     return role
 
 
-def role_delete_check(*, role: Role) -> None:
+def role_delete_check(*, role: Role, acting_user: User | None) -> None:
     _ensure_in_organization(role)
+    role_change_check(role=role, acting_user=acting_user)
     if role.is_system:
         raise ValidationError("The default roles cannot be deleted.")
     if Membership.objects.filter(role=role).exists():
@@ -644,7 +689,7 @@ def role_delete_check(*, role: Role) -> None:
 
 @transaction.atomic
 def role_delete(*, role: Role, acting_user: User | None) -> None:
-    role_delete_check(role=role)
+    role_delete_check(role=role, acting_user=acting_user)
     role.delete()
     record_audit_event(
         action=AuditAction.ROLE_DELETED,

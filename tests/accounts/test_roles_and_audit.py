@@ -2,6 +2,7 @@
 OAuth tokens."""
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.db import ProgrammingError, connection, transaction
@@ -12,7 +13,7 @@ from accounts.crypto import decrypt
 from accounts.models import AuditLog, Membership, OAuthAccount, Role
 from smartweb.tenancy.context import tenant_context
 from tests import factories
-from tests.accounts.conftest import audit_actions, audit_rows
+from tests.accounts.conftest import admin_client, audit_actions, audit_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +160,124 @@ def test_nobody_grants_more_than_they_hold(admin_a, rep_a, org_a):
     assert wider.status_code == other.status_code == 400
     assert "beyond your own permissions" in str(wider.json()["error"])
     assert same.status_code == 201
+
+
+HELPER_PERMISSIONS = [
+    {"resource": "roles", "action": action, "scope": "all"}
+    for action in ("create", "read", "update", "delete")
+] + [
+    {"resource": "users", "action": "read", "scope": "all"},
+    {"resource": "users", "action": "update", "scope": "all"},
+    {"resource": "leads", "action": "read", "scope": "own"},
+]
+
+
+def role_permissions(organization, role_id) -> set[tuple[str, str, str]]:
+    with tenant_context(organization):
+        role = Role.objects.get(pk=role_id)
+        return {(p.resource, p.action, p.scope) for p in role.permissions.all()}
+
+
+@pytest.fixture
+def role_helper(admin_a, rep_a, org_a):
+    """`rep_a` manages roles and members but may not sign in to the admin, and reads only
+    their own leads."""
+    admin = factories.api_client(admin_a, org_a)
+    helper = create_role(admin, name="Helper", permissions=HELPER_PERMISSIONS, back_office=False)
+    give_role(rep_a, org_a, helper.json()["id"])
+    return factories.api_client(rep_a, org_a), helper.json()["id"]
+
+
+def test_nobody_changes_a_role_that_grants_more_than_they_hold(role_helper, admin_a, rep_a2, org_a):
+    client, _ = role_helper
+    big = create_role(
+        factories.api_client(admin_a, org_a),
+        name="Big",
+        permissions=[
+            {"resource": "leads", "action": action, "scope": "all"}
+            for action in ("create", "read", "update", "delete")
+        ],
+    ).json()
+    give_role(rep_a2, org_a, big["id"])
+    before = role_permissions(org_a, big["id"])
+    narrowed = [{"resource": "leads", "action": "read", "scope": "own"}]
+
+    answers = [
+        client.patch(f"/api/v1/roles/{big['id']}/", {"permissions": narrowed}, format="json"),
+        client.patch(f"/api/v1/roles/{big['id']}/", {"back_office": False}, format="json"),
+        client.patch(f"/api/v1/roles/{big['id']}/", {"name": "Small"}, format="json"),
+        client.delete(f"/api/v1/roles/{big['id']}/"),
+    ]
+
+    assert [answer.status_code for answer in answers] == [403] * 4
+    assert "grants more than yours" in str(answers[0].json()["error"])
+    assert role_permissions(org_a, big["id"]) == before
+    with tenant_context(org_a):
+        role = Role.objects.get(pk=big["id"])
+        assert (role.name, role.back_office) == ("Big", True)
+
+
+def test_nobody_hands_out_back_office_sign_in_without_it(role_helper, admin_a, rep_a, org_a):
+    client, helper_id = role_helper
+    # Within the helper's permissions, but signing in to the admin.
+    door = create_role(
+        factories.api_client(admin_a, org_a),
+        name="Door",
+        permissions=[{"resource": "leads", "action": "read", "scope": "own"}],
+    ).json()
+
+    own = client.patch(f"/api/v1/roles/{helper_id}/", {"back_office": True}, format="json")
+    new = create_role(client, name="Gate", permissions=[], back_office=True)
+    without = create_role(client, name="Reader", permissions=[], back_office=False)
+    moved = client.patch(
+        f"/api/v1/memberships/{_membership(rep_a, org_a).pk}/",
+        {"role": door["id"]},
+        format="json",
+    )
+
+    assert [own.status_code, new.status_code, moved.status_code] == [400] * 3
+    assert "back-office access" in str(own.json()["error"])
+    assert without.status_code == 201
+    with tenant_context(org_a):
+        assert Role.objects.get(pk=helper_id).back_office is False
+        assert not Role.objects.filter(name="Gate").exists()
+    assert _membership(rep_a, org_a).role_id == uuid.UUID(helper_id)
+
+
+def _membership(user, organization) -> Membership:
+    with tenant_context(organization):
+        return Membership.objects.get(user=user)
+
+
+def test_the_admin_shows_a_role_above_the_user_read_only(admin_a, rep_a, org_a):
+    admin = factories.api_client(admin_a, org_a)
+    manager = create_role(
+        admin,
+        name="Role manager",
+        permissions=[
+            {"resource": "roles", "action": action, "scope": "all"}
+            for action in ("create", "read", "update", "delete")
+        ],
+    ).json()
+    big = create_role(
+        admin,
+        name="Big",
+        permissions=[{"resource": "leads", "action": "read", "scope": "all"}],
+    ).json()
+    give_role(rep_a, org_a, manager["id"])
+    browser = admin_client(rep_a)
+    url = f"/admin/accounts/role/{big['id']}/change/"
+
+    page = browser.get(url)
+    posted = browser.post(url, {"name": "Small", "slug": "small", "back_office": "on"})
+
+    assert page.status_code == 200
+    assert b'name="name"' not in page.content  # shown, not editable
+    assert posted.status_code == 403
+    assert browser.get(f"/admin/accounts/role/{big['id']}/delete/").status_code == 403
+    assert browser.get(f"/admin/accounts/role/{manager['id']}/change/").status_code == 200
+    with tenant_context(org_a):
+        assert Role.objects.get(pk=big["id"]).name == "Big"
 
 
 def test_another_organizations_roles_are_404(admin_a, org_a, org_b):
