@@ -259,7 +259,7 @@ class TokenStatusFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
-        tokens = queryset.select_related("user")
+        tokens = queryset.select_related("user", "organization")
         return queryset.filter(
             pk__in=[t.pk for t in tokens if _token_status(request, t) == self.value()]
         )
@@ -274,7 +274,7 @@ class APITokenAdmin(TenantModelAdmin):
     list_display = ["name", "user", "key_prefix", "status", "created_at", "expires_at"]
     list_filter = [TokenStatusFilter]
     search_fields = ["name", "user__email", "key_prefix"]
-    list_select_related = ["user"]
+    list_select_related = ["user", "organization"]
     fields = [
         "name",
         "user",
@@ -286,6 +286,7 @@ class APITokenAdmin(TenantModelAdmin):
         "last_used_at",
         "sso_authorized_at",
         "sso_refused_at",
+        "second_factor_at",
     ]
     readonly_fields = fields
     actions = ["revoke_selected"]

@@ -297,6 +297,10 @@ class APIToken(TenantModel):
     sso_authorized_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The last refusal for want of single sign-on that was audited (one row an hour).
     sso_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the token was created after a second factor (a code with the password, or a
+    # back-office session that gave one): where the organization requires two-factor
+    # authentication of its user, a token without it is refused.
+    second_factor_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

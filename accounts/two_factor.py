@@ -22,6 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from accounts import crypto, login_guard
 from accounts.models import (
+    APIToken,
     Membership,
     RecoveryCodes,
     SealedTOTPDevice,
@@ -48,6 +49,22 @@ def membership_requires(membership: Membership) -> bool:
     in that organization's context (the member's role)."""
     policy = _policy(membership.organization)
     return policy == "all" or (policy == "admins" and membership.role.slug == ADMIN_ROLE)
+
+
+def token_lacks_second_factor(token: APIToken) -> bool:
+    """Is `token` refused for want of a second factor: created without one, while its
+    organization (the current context) requires one of its user? As a back-office
+    session opened before the requirement must sign in again, a token made before it
+    (or by a password alone) must be replaced by one made with a code."""
+    if token.second_factor_at is not None:
+        return False
+    policy = _policy(token.organization)
+    if policy != "admins":
+        return policy == "all"
+    membership = getattr(token, "membership", None)  # set by the token's authentication
+    if membership is not None:
+        return membership.role.slug == ADMIN_ROLE
+    return Membership.objects.filter(user_id=token.user_id, role__slug=ADMIN_ROLE).exists()
 
 
 def required_for(user: User) -> bool:

@@ -4,6 +4,7 @@ identity provider, and the user's linked identities (list, unlink)."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django_otp import DEVICE_ID_SESSION_KEY
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -59,8 +60,16 @@ class SSOTokenView(APIView):
         context.activate(
             organization_id=membership.organization_id, user=request.user, membership=membership
         )
-        # The session's provider is this organization's: it vouches for the token.
-        return token_issued(request, request.user, membership, data, sso_authorized=True)
+        # The session's provider is this organization's: it vouches for the token, and
+        # the session's second factor, if it gave one, for the token's.
+        return token_issued(
+            request,
+            request.user,
+            membership,
+            data,
+            sso_authorized=True,
+            second_factor=DEVICE_ID_SESSION_KEY in request.session,
+        )
 
 
 class IdentityListView(APIView):

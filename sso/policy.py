@@ -13,6 +13,7 @@ import uuid
 from django.db import connection
 from django.utils import timezone
 
+from accounts import two_factor
 from accounts.models import APIToken, User
 from smartweb.tenancy.context import tenant_context
 from sso.models import IdentityProvider, covers_email
@@ -93,6 +94,7 @@ def token_needs_sso(token: APIToken, provider: IdentityProvider | None) -> bool:
 TOKEN_STATUS_LABELS = {
     "active": "Active",
     "needs_sso": "Needs single sign-on",
+    "needs_second_factor": "Needs two-factor authentication",
     "expired": "Expired",
     "revoked": "Revoked",
 }
@@ -104,7 +106,9 @@ def token_status(token: APIToken, provider: IdentityProvider | None) -> str:
         return "revoked"
     if not token.is_usable:
         return "expired"
-    return "needs_sso" if token_needs_sso(token, provider) else "active"
+    if token_needs_sso(token, provider):
+        return "needs_sso"
+    return "needs_second_factor" if two_factor.token_lacks_second_factor(token) else "active"
 
 
 def tokens_needing_sso(provider: IdentityProvider) -> list[APIToken]:

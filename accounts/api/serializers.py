@@ -74,9 +74,11 @@ class TokenIssuedSerializer(serializers.Serializer):
 class TokenSerializer(ModelSerializer):
     is_current = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField(
-        help_text='"active", "revoked", "expired", or "needs_sso": the organization requires '
+        help_text='"active", "revoked", "expired", "needs_sso": the organization requires '
         "its identity provider and the token was not created through it (refused until "
-        "replaced by one from POST /api/v1/auth/sso-token/)."
+        'replaced by one from POST /api/v1/auth/sso-token/), or "needs_second_factor": the '
+        "organization requires two-factor authentication of its user and the token was "
+        "created without a second factor (refused until replaced by one created with it)."
     )
 
     class Meta:
@@ -90,6 +92,7 @@ class TokenSerializer(ModelSerializer):
             "revoked_at",
             "last_used_at",
             "sso_authorized_at",
+            "second_factor_at",
             "status",
             "is_current",
         ]

@@ -53,9 +53,7 @@ def _error(status_code: int, code: str, message: str, *, details=None, headers=N
 
 
 def _second_factor_refusal(request, user, code: str) -> Response | None:
-    """None when the second factor is not needed or `code` passes; else the refusal."""
-    if not two_factor.needed_at_sign_in(user):
-        return None
+    """None when `code` passes the user's second factor; else the refusal."""
     if not two_factor.is_enrolled(user):
         return _error(
             status.HTTP_403_FORBIDDEN,
@@ -110,7 +108,9 @@ def _locked(locked) -> Response:
     )
 
 
-def token_issued(request, user, membership, data, *, sso_authorized: bool = False) -> Response:
+def token_issued(
+    request, user, membership, data, *, sso_authorized: bool = False, second_factor: bool = False
+) -> Response:
     """Create a token of `membership`'s organization for `user` (name and lifetime from
     `data`) and answer with it: the one place a new token's secret is shown."""
     token, raw = services.token_create(
@@ -119,6 +119,7 @@ def token_issued(request, user, membership, data, *, sso_authorized: bool = Fals
         name=data["name"],
         expires_in_days=data["expires_in_days"],
         sso_authorized=sso_authorized,
+        second_factor=second_factor,
         request=request,
     )
     body = {
@@ -158,10 +159,11 @@ class TokenObtainView(APIView):
                 "Invalid email or password.",
                 headers={"WWW-Authenticate": 'Bearer realm="api"'},
             )
-        refused = _sso_refusal(request, user) or _second_factor_refusal(
-            request, user, data.get("otp_code", "")
+        second_factor = two_factor.needed_at_sign_in(user)
+        refused = _sso_refusal(request, user) or (
+            second_factor and _second_factor_refusal(request, user, data.get("otp_code", ""))
         )
-        if refused is not None:
+        if refused:
             return refused
         # No organization context yet: the user's own memberships are visible to choose from.
         context.activate(organization_id=None, user=user)
@@ -174,7 +176,7 @@ class TokenObtainView(APIView):
         login_guard.login_succeeded(
             request, user, organization_id=membership.organization_id, method="api_token"
         )
-        return token_issued(request, user, membership, data)
+        return token_issued(request, user, membership, data, second_factor=second_factor)
 
 
 class TokenRevokeView(OrganizationContextMixin, APIView):
@@ -207,7 +209,7 @@ class TokenViewSet(OrganizationContextMixin, mixins.ListModelMixin, viewsets.Gen
     def get_queryset(self):
         return (
             APIToken.objects.filter(user=self.request.user)
-            .select_related("user")
+            .select_related("user", "organization")
             .order_by("-created_at")
         )
 

@@ -15,6 +15,7 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from accounts import two_factor
 from accounts.models import (
     APIToken,
     Membership,
@@ -28,6 +29,10 @@ from sso import policy
 from sso.models import IdentityProvider
 
 KEYWORDS = (b"bearer", b"token")
+SECOND_FACTOR_REFUSAL = (
+    "Your organization requires two-factor authentication, and this token was created "
+    "without it: create a new one with your second factor (otp_code)."
+)
 # `last_used_at` is kept to the minute: a write (and a lock on the token's row, shared by
 # a client's concurrent requests) on every read request costs more than it tells.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -152,6 +157,9 @@ class OrganizationTokenAuthentication(authentication.BaseAuthentication):
             policy.audit_token_refused(request, token)
             context.activate(organization_id=None)
             raise AuditedRefusal(policy.CREDENTIAL_REFUSAL, code="sso_required")
+        if two_factor.token_lacks_second_factor(token):
+            context.activate(organization_id=None)
+            raise exceptions.PermissionDenied(SECOND_FACTOR_REFUSAL, code="second_factor_required")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             APIToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -157,6 +157,7 @@ def test_token_list_shows_own_tokens_of_this_organization_without_secrets(
         "revoked_at",
         "last_used_at",
         "sso_authorized_at",
+        "second_factor_at",
         "status",
         "is_current",
     }

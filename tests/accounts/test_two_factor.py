@@ -16,7 +16,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from accounts import crypto, key_rotation, two_factor
 from accounts.audit import AuditAction
 from accounts.models import Organization, SealedTOTPDevice, TOTPSecret, recovery_code_digest
-from tests.accounts.conftest import audit_rows, obtain_token
+from tests.accounts.conftest import audit_rows, bearer, obtain_token
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -269,6 +269,42 @@ def test_no_token_before_enrolment_where_required(org_a, rep_a):
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "second_factor_enrolment_required"
+
+
+def test_a_token_from_before_the_rule_is_refused_until_replaced_with_a_code(org_a, rep_a):
+    old = bearer(obtain_token(rep_a.email).json()["token"])
+    assert old.get("/api/v1/leads/").status_code == 200
+    require(org_a, "all")
+
+    refused = [old.get("/api/v1/leads/"), old.patch("/api/v1/me/", {"full_name": "X"})]
+    device, _ = enrol(rep_a)
+    new = obtain_token(rep_a.email, otp_code=code_for(device))
+    listed = bearer(new.json()["token"]).get("/api/v1/auth/tokens/").json()["results"]
+
+    assert [r.status_code for r in refused] == [403, 403]
+    assert refused[0].json()["error"]["code"] == "second_factor_required"
+    rep_a.refresh_from_db()
+    assert rep_a.full_name != "X"
+    assert bearer(new.json()["token"]).get("/api/v1/leads/").status_code == 200
+    assert {t["id"]: t["status"] for t in listed} == {
+        new.json()["id"]: "active",
+        next(t["id"] for t in listed if t["id"] != new.json()["id"]): "needs_second_factor",
+    }
+
+
+def test_the_admins_rule_refuses_only_admins_tokens_made_without_a_code(org_a, admin_a, rep_a):
+    admin, rep = (bearer(obtain_token(u.email).json()["token"]) for u in (admin_a, rep_a))
+    require(org_a, "admins")
+
+    assert admin.get("/api/v1/leads/").status_code == 403
+    assert rep.get("/api/v1/leads/").status_code == 200
+    # The admin cannot lift the rule with the token it refuses.
+    lifted = admin.patch(
+        f"/api/v1/organizations/{org_a.pk}/", {"settings": {"two_factor": "off"}}, format="json"
+    )
+    assert lifted.status_code == 403
+    org_a.refresh_from_db()
+    assert org_a.settings["two_factor"] == "admins"
 
 
 def test_the_seed_is_sealed_at_rest_and_rotates_with_the_field_keys(org_a, rep_a, settings):
