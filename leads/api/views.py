@@ -162,7 +162,10 @@ class LeadViewSet(ServiceModelViewSet):
 
     def counted_rows(self) -> int | None:
         """The number of leads the list's filters leave, from the lead rollup when it can
-        count them (only its filters applied); None otherwise: the list counts itself."""
+        count them (only its filters applied); None otherwise: the page counts itself. A
+        lead's own pages (its timeline) count their own rows."""
+        if self.action != "list":
+            return None
         applied = applied_filters(self)
         if applied is None or not applied.keys() <= self.ROLLUP_COUNTED.keys():
             return None

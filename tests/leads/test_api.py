@@ -361,6 +361,20 @@ def test_the_timeline_is_newest_first(org_a, rep_a, lead_a):
     assert len(times) == 3 and times == sorted(times, reverse=True)
 
 
+def test_the_timeline_counts_and_pages_the_leads_interactions(org_a, rep_a, lead_a):
+    for n in range(3):  # other leads: the organization's count is not the timeline's
+        make_lead(org_a, contact_name=f"Other {n}", assigned_to=rep_a)
+    InteractionFactory.create_batch(4, organization=org_a, lead=lead_a)
+    client = api_client(rep_a, org_a)
+    url = f"/api/v1/leads/{lead_a.pk}/timeline/"
+
+    pages = [client.get(url, {"page_size": 1, "page": n}) for n in (1, 4, 5)]
+
+    assert [page.status_code for page in pages] == [200, 200, 404]
+    assert pages[0].json()["count"] == 4
+    assert pages[1].json()["next"] is None and len(pages[1].json()["results"]) == 1
+
+
 def test_the_timeline_reads_its_lead_only_to_check_access(org_a, rep_a, lead_a, tag_a):
     LeadTagFactory(organization=org_a, lead=lead_a, tag=tag_a)
     client = api_client(rep_a, org_a)
