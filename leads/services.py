@@ -321,11 +321,24 @@ def apply_score(lead: Lead, weights: Mapping[str, float], recent: int, positive:
     return changed
 
 
-def _rescore(lead: Lead, settings: Mapping | None = None) -> Lead:
+SCORE_FIELDS = ("lead_score", "score_breakdown", "scored_at", "updated_at")
+
+
+def _rescore(lead: Lead, settings: Mapping | None = None, *, held: bool = False) -> Lead:
+    """Score the lead from its stored row and interactions. The row is read again under
+    its lock unless the caller holds it (`held`): concurrent writers (a call logged while
+    another marks the lead do-not-contact) then score in turn, the last one from every
+    committed change, not from the lead as its request first read it. The new score is
+    set on `lead` too."""
+    # No key lock: interactions being logged on the lead hold KEY SHARE on it until
+    # they commit, and a FOR UPDATE here would deadlock two of them.
+    current = lead if held else locked(lead, "company", no_key=True)
     settings = settings if settings is not None else organization_settings(lead.organization_id)
-    recent, positive = selectors.engagement_of(lead)
-    if apply_score(lead, scoring.weights_for(settings), recent, positive):
-        lead.save(update_fields=["lead_score", "score_breakdown", "scored_at", "updated_at"])
+    recent, positive = selectors.engagement_of(current)
+    if apply_score(current, scoring.weights_for(settings), recent, positive):
+        current.save(update_fields=list(SCORE_FIELDS))
+    for name in SCORE_FIELDS:
+        setattr(lead, name, getattr(current, name))
     return lead
 
 
@@ -524,7 +537,7 @@ def lead_update(
         lead = lead_change_status(
             lead=lead, status=status, acting_user=acting_user, reason=status_reason
         )
-    return _rescore(lead, settings)
+    return _rescore(lead, settings, held=True)
 
 
 @transaction.atomic
@@ -554,7 +567,7 @@ def lead_change_status(
     reason = (reason or "").strip()
     if status == LeadStatus.QUALIFIED:
         settings = organization_settings(current.organization_id)
-        _rescore(current, settings)
+        _rescore(current, settings, held=True)
         threshold = qualification_threshold(settings)
         # The computed score, not an override: a score typed in by hand is a judgement,
         # and a judgement that passes the threshold needs its reason like any other.

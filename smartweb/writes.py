@@ -22,15 +22,17 @@ class DeletedMeanwhile(Http404):
     as if it had come a moment later (404), and writes nothing."""
 
 
-def locked(instance: models.Model, *related: str) -> models.Model:
+def locked(instance: models.Model, *related: str, no_key: bool = False) -> models.Model:
     """The row of `instance` as stored, locked until the transaction ends (with the
-    `related` rows joined, and locked, too). Refused if it is soft-deleted by then."""
+    `related` rows joined, and locked, too). Refused if it is soft-deleted by then.
+    `no_key`: a writer that changes no key takes FOR NO KEY UPDATE, which lets rows
+    referencing this one be written meanwhile (their key checks take KEY SHARE)."""
     rows = stored_rows(type(instance))
     # `select_related()` without names would join, and lock, every row the instance
     # points to: its organization, its parents and theirs (a contract: 28 tables).
     if related:
         rows = rows.select_related(*related)
-    row = rows.select_for_update().get(pk=instance.pk)
+    row = rows.select_for_update(no_key=no_key).get(pk=instance.pk)
     if getattr(row, "deleted_at", None) is not None:
         raise DeletedMeanwhile(f"This {row._meta.verbose_name} has been deleted.")
     return row

@@ -247,6 +247,22 @@ def test_logging_a_contact_moves_last_contacted_and_rescores(org_a, rep_a):
         assert Lead.objects.get(pk=lead.pk).last_contacted_at == when
 
 
+def test_a_call_logged_on_a_lead_read_before_another_change_scores_the_stored_lead(org_a, rep_a):
+    """The lead as the request read it, then marked do-not-contact by a concurrent
+    request that committed first: the new score is from the stored lead."""
+    lead = make_lead(org_a, assigned_to=rep_a)
+    with acting_as(org_a, rep_a):
+        read_first = Lead.objects.get(pk=lead.pk)
+        services.lead_update(lead=lead, acting_user=rep_a, data={"do_not_contact": True})
+
+        services.interaction_log(lead=read_first, acting_user=rep_a, data={"type": "call"})
+
+        stored = Lead.objects.get(pk=lead.pk)
+    assert (stored.do_not_contact, stored.lead_score) == (True, 0)
+    assert stored.score_breakdown["do_not_contact"] is True
+    assert read_first.lead_score == 0  # the caller's instance carries the new score
+
+
 def test_rep_cannot_log_on_someone_elses_lead(org_a, rep_a, rep_a2):
     lead = make_lead(org_a, assigned_to=rep_a2)
     with acting_as(org_a, rep_a), pytest.raises(PermissionDenied):
