@@ -24,7 +24,7 @@ DEMO_WEBHOOK := http://127.0.0.1:$(RUN_PORT)/api/v1/webhooks/ai-calls/
 run: install
 	DEBUG=$${DEBUG:-1} AI_CALL_DEMO_WEBHOOK_URL=$$([ -n "$$AI_CALL_PROVIDER_URL" ] || echo $(DEMO_WEBHOOK)) \
 	  $(DEVDB) sh -c 'trap "kill 0" EXIT; $(MIGRATE) && $(PY) manage.py seed_demo && \
-	  { $(PY) manage.py procrastinate worker & } && $(PY) manage.py runserver 127.0.0.1:$(RUN_PORT)'
+	  { $(PY) -m smartweb.worker & } && $(PY) manage.py runserver 127.0.0.1:$(RUN_PORT)'
 
 test: install
 	$(DEVDB) sh -c '$(PY) -m pytest $(PYTEST_ARGS)'

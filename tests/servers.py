@@ -54,7 +54,7 @@ def running(command: list[str], env: dict, log: Path) -> Iterator[subprocess.Pop
 
 def job_worker(env: dict, log: Path):
     """The background job worker, as `make run` starts it."""
-    return running([sys.executable, "manage.py", "procrastinate", "worker"], env, log)
+    return running([sys.executable, "-m", "smartweb.worker"], env, log)
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from leads.models import Interaction
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 from tests.reliability.conftest import ARTIFACTS
+from tests.reliability.test_faults import Outage
 from tests.servers import job_worker
 
 LEADS = 3
@@ -156,3 +157,26 @@ def test_a_killed_worker_loses_no_call(live_url, server_env, provider, campaign)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")
         assert cursor.fetchone()[0] == 0
+
+
+def registered_workers() -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM procrastinate_workers")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_the_worker_starts_again_after_losing_its_database(server_env, demo):
+    """procrastinate's worker exits (status 0) when its connection is cut; the worker as
+    the project runs it (smartweb.worker) is started again once the database is back."""
+    before = registered_workers()
+    with job_worker(server_env, ARTIFACTS / "worker-outage.log") as worker:
+        first = wait_for(lambda: registered_workers() - before, 60, "the worker to start")
+        outage = Outage()
+        outage.begin()
+        time.sleep(3)
+        outage.end()
+        again = wait_for(
+            lambda: registered_workers() - before - first, 90, "the worker to start again"
+        )
+        assert worker.poll() is None
+    assert again
