@@ -198,6 +198,10 @@ FILE_STORAGE_BACKEND = env_str(
 _S3 = FILE_STORAGE_BACKEND == "storages.backends.s3.S3Storage"
 # The largest attachment accepted, in bytes (10 MiB unless set).
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# A request body up to this size is read (into a temporary file when over
+# DATA_UPLOAD_MAX_MEMORY_SIZE) before the request's transaction opens: above the largest
+# upload a view accepts (a CSV import, 50 MiB), with room for the multipart framing.
+REQUEST_BODY_BUFFER_MAX_BYTES = env_int("REQUEST_BODY_BUFFER_MAX_BYTES", 64 * 1024 * 1024)
 STORAGES = {
     "default": {
         "BACKEND": FILE_STORAGE_BACKEND,

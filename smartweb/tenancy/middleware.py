@@ -9,8 +9,8 @@ rows. Here the transaction wraps the whole of the view handling, rendering inclu
 streamed response, consumed after the request's handling ends, runs in a transaction
 of its own with the same context (docs/decisions/0008).
 
-A request's body (within DATA_UPLOAD_MAX_MEMORY_SIZE) is read before the transaction
-opens, so a slow upload holds no database session.
+A request's body is read before the transaction opens (kept in memory, or in a temporary
+file when large), so a slow upload holds no database session.
 
 The Python side of the context is cleared before and after, so a reused worker thread
 never starts a request with the previous one's state; the database side is
@@ -19,12 +19,15 @@ transaction-local and ends with each transaction.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
 from django.db import transaction
 
 from smartweb.tenancy.context import _State, _state, activate, deactivate
+
+BUFFER_CHUNK_BYTES = 64 * 1024
 
 
 class RequestTransactionMiddleware:
@@ -56,17 +59,36 @@ class RequestTransactionMiddleware:
 
 
 def _read_body(request) -> None:
-    """Read a body that fits in memory before the transaction opens: a client uploading
-    slowly then holds a worker thread, not a database session idle in a transaction.
-    (A larger body is streamed to the view: file uploads, bounded by the web's
-    idle_in_transaction_session_timeout.)"""
+    """Read the body before the transaction opens: a client uploading slowly then holds
+    a worker thread, not a database session idle in a transaction (which the database
+    ends after its idle_in_transaction_session_timeout, failing the request). A body
+    that fits in memory is read and kept by the request; a larger one, up to
+    REQUEST_BODY_BUFFER_MAX_BYTES (file uploads, CSV imports), is copied into a temporary
+    file the view then reads at disk speed. One larger still is streamed to the view:
+    it is over every limit the views set, and refused."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return
+    if length <= 0:
+        return
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    if length > 0 and (limit is None or length <= limit):
+    if limit is None or length <= limit:
         request.body  # noqa: B018  (read and kept by the request)
+    elif length <= settings.REQUEST_BODY_BUFFER_MAX_BYTES:
+        request._stream = _buffered(request._stream, length, in_memory=limit)
+
+
+def _buffered(stream, length: int, *, in_memory: int):
+    """The first `length` bytes of `stream`, read now into a file (in memory up to
+    `in_memory` bytes) positioned at its start."""
+    buffer = tempfile.SpooledTemporaryFile(max_size=in_memory)  # noqa: SIM115 - kept by the request
+    remaining = length
+    while remaining > 0 and (chunk := stream.read(min(remaining, BUFFER_CHUNK_BYTES))):
+        buffer.write(chunk)
+        remaining -= len(chunk)
+    buffer.seek(0)
+    return buffer
 
 
 def _streamed_in_context(state: _State, chunks: Iterable) -> Iterator:

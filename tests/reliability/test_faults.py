@@ -23,7 +23,9 @@ from psycopg import sql
 
 from accounts import services as account_services
 from accounts.models import Organization, User
+from attachments.models import Attachment
 from crm.models import Task
+from leads.models import Lead
 from smartweb.db_bootstrap import with_database
 from smartweb.tenancy.context import tenant_context
 
@@ -258,3 +260,44 @@ def test_a_slow_upload_holds_no_database_session(live_url, token, demo_org, read
     assert max(held) == 0, f"sessions idle in a transaction during the upload: {held}"
     with tenant_context(demo_org):
         assert Task.objects.filter(title=title).count() == 1
+
+
+def test_a_slow_large_upload_holds_no_database_session(live_url, token, demo_org, read):
+    """A file over the in-memory body limit (an attachment of 3 MB) sent slowly: it is
+    read before the request's transaction opens, as a small body is."""
+    with tenant_context(demo_org):
+        lead = Lead.objects.order_by("created_at").first()
+    boundary = uuid.uuid4().hex
+    name = f"slow-{boundary[:8]}.csv"
+    content = b"a,b\n" + b"1,2\n" * (3 * 1024 * 1024 // 4)
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="lead"\r\n\r\n{lead.pk}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    host, port = live_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
+        sock.sendall(
+            (
+                f"POST /api/v1/attachments/ HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: Bearer {token}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            ).encode()
+        )
+        held, step = [], len(body) // 20
+        for start in range(0, len(body), step):
+            sock.sendall(body[start : start + step])
+            time.sleep(0.25)
+            held.append(_idle_in_transaction())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
+    assert max(held) == 0, f"sessions idle in a transaction during the upload: {held}"
+    with tenant_context(demo_org):
+        assert Attachment.objects.get(original_name=name).size == len(content)
