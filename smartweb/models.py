@@ -168,6 +168,23 @@ class TenantHistoricalRecords(HistoricalRecords):
 
     HISTORY_NEVER_INDEXED = ("organization", "deleted_by")
 
+    # A model's `encrypted_fields` (secrets) are not copied into its history: versions
+    # are shown through the API and the admin, and a copy there would outlive the
+    # secret's rotation and re-encryption (accounts.key_rotation reads the models only).
+    def fields_included(self, model):
+        secret = set(getattr(model, "encrypted_fields", ()))
+        return [field for field in super().fields_included(model) if field.name not in secret]
+
+    def create_history_model(self, model, inherited):
+        history_model = super().create_history_model(model, inherited)
+        # Read from the row itself when a version is shown whole (simple-history's
+        # `get_instance`), as for any field the history leaves out.
+        history_model._history_excluded_fields = [
+            *self.excluded_fields,
+            *getattr(model, "encrypted_fields", ()),
+        ]
+        return history_model
+
     def copy_fields(self, model):
         fields = super().copy_fields(model)
         unindexed = {*getattr(model, "history_unindexed", ()), *self.HISTORY_NEVER_INDEXED}

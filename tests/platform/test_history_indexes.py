@@ -51,3 +51,15 @@ def test_busy_history_tables_index_what_they_are_read_by(table, looked_up_by):
     """By the row's id, by date (retention, versions), by the acting user (whose deletion
     clears it) and by what a subject's data is found by (compliance.subject)."""
     assert _leading_columns(table) == {"id", "history_date", "history_user_id", *looked_up_by}
+
+
+def test_no_history_table_holds_a_secret():
+    """A model's encrypted fields (`encrypted_fields`) have no copy in its history."""
+    kept = {
+        (model.__name__, name)
+        for model in apps.get_models()
+        if (historical := history_model(model)) is not None
+        for name in getattr(model, "encrypted_fields", ())
+        if name in {field.name for field in historical._meta.fields}
+    }
+    assert kept == set()

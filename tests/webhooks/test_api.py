@@ -45,6 +45,21 @@ def test_an_admin_registers_an_endpoint_and_sees_its_secret_once(org_a, admin_a)
     assert given.status_code == 201 and given.json()["secret"] == "s" * 20
 
 
+def test_the_history_keeps_no_copy_of_the_secret(org_a, admin_a):
+    client = api_client(admin_a, org_a)
+    endpoint = client.post(URL, {**GOOD, "secret": "s" * 20}, format="json").json()
+    client.patch(f"{URL}{endpoint['id']}/", {"secret": "t" * 20}, format="json")
+
+    history = client.get(f"{URL}{endpoint['id']}/history/")
+
+    assert history.status_code == 200
+    assert len(history.json()["results"]) == 2
+    assert "secret" not in history.content.decode()
+    with tenant_context(org_a):
+        (version, *_) = Endpoint.history.filter(id=endpoint["id"])
+        assert not hasattr(version, "secret_encrypted")
+
+
 def test_members_who_are_not_admins_get_403(org_a, manager_a, rep_a, readonly_a):
     for user in (manager_a, rep_a, readonly_a):
         client = api_client(user, org_a)
