@@ -94,6 +94,23 @@ class StoredUpload:
         self.path("csv").unlink(missing_ok=True)
 
 
+def refused_rows(report: dict) -> list[list]:
+    """The refused rows as a CSV to correct and import again: the row's number in the
+    file and its problems (columns the import ignores), then the file's own columns."""
+    problems: dict[int, list[str]] = {}
+    for kind, issues in (("error", report["errors"]), ("duplicate", report["duplicates"])):
+        for issue in issues:
+            where = f"{issue['field']}: " if issue["field"] else ""
+            problems.setdefault(issue["row"], []).append(f"{kind}: {where}{issue['reason']}")
+    return [
+        ["import_row", "import_problems", *report.get("header", [])],
+        *(
+            [number, " | ".join(problems.get(number, [])), *record]
+            for number, record in report.get("refused", [])
+        ),
+    ]
+
+
 def _remove_stale() -> None:
     if not UPLOAD_DIR.exists():
         return
@@ -267,7 +284,15 @@ class ImportWizard:
             form.add_error(None, str(exc))
             return None
         progress.save(done=True)
-        upload.write("report", {**report.as_dict(), "at": timezone.now().isoformat()})
+        upload.write(
+            "report",
+            {
+                **report.as_dict(),
+                "at": timezone.now().isoformat(),
+                "header": report.header,
+                "refused": sorted(report.refused_records.items()),
+            },
+        )
         if report.committed:
             self.model_admin.message_user(request, f"Imported {report.created} lead(s).")
         else:
@@ -295,12 +320,10 @@ class ImportWizard:
         if report is None:
             raise Http404("This file has not been imported yet.")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="import-errors.csv"'
+        response["Content-Disposition"] = 'attachment; filename="import-refused-rows.csv"'
         writer = csv_output.writer(response)
-        writer.writerow(["row", "field", "problem", "reason"])
-        for kind, issues in (("error", report["errors"]), ("duplicate", report["duplicates"])):
-            for issue in issues:
-                writer.writerow([issue["row"], issue["field"], kind, issue["reason"]])
+        for row in refused_rows(report):
+            writer.writerow(row)
         return response
 
     def progress_view(self, request, token: str):

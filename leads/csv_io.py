@@ -138,6 +138,10 @@ class ImportReport:
     duplicates: list[RowIssue] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     committed: bool = False
+    # The file's header and each refused row as it was in the file, by its row number:
+    # what a person needs to correct those rows and import them again.
+    header: list[str] = field(default_factory=list)
+    refused_records: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def bad_rows(self) -> int:
@@ -685,16 +689,30 @@ def import_leads(
     importer = _Importer(acting_user=acting_user)
     rows = importer.parse(text, {_header_key(k): v for k, v in (mapping or {}).items()}, progress)
     report = importer.report
-    with transaction.atomic():
-        # One import per organization at a time, and no lead created meanwhile (see
-        # services.lock_duplicate_keys): the check below sees every lead written before.
-        advisory_xact_lock(services.IMPORT_LOCK, importer.organization_id)
-        rows = importer.deduplicate(rows)
-        if report.errors and not skip_bad_rows:
-            return report
-        report.created = importer.write(rows, progress)
-    report.committed = True
-    return report
+    try:
+        with transaction.atomic():
+            # One import per organization at a time, and no lead created meanwhile (see
+            # services.lock_duplicate_keys): the check below sees every lead written before.
+            advisory_xact_lock(services.IMPORT_LOCK, importer.organization_id)
+            rows = importer.deduplicate(rows)
+            if report.errors and not skip_bad_rows:
+                return report
+            report.created = importer.write(rows, progress)
+        report.committed = True
+        return report
+    finally:
+        refused = {issue.row for issue in (*report.errors, *report.duplicates)}
+        report.header, report.refused_records = _records(text, refused)
+
+
+def _records(text: str, numbers: set[int]) -> tuple[list[str], dict[int, list[str]]]:
+    """The header of the file and its records of the given row numbers, numbered as the
+    import numbers them (the header is row 1)."""
+    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
+    header = next(reader)
+    return header, {
+        number: record for number, record in enumerate(reader, start=2) if number in numbers
+    }
 
 
 # --- export ------------------------------------------------------------------------

@@ -73,8 +73,9 @@ def test_a_failed_import_keeps_the_file_and_offers_the_errors_as_csv(client, org
     errors = client.get(reverse("admin:leads_lead_import_errors", args=[token]))
     assert errors["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(errors.content.decode())))
-    assert rows[0] == ["row", "field", "problem", "reason"]
-    assert rows[1][:3] == ["4", "Phone Number", "error"]
+    assert rows[0] == ["import_row", "import_problems", *FILE.splitlines()[0].split(",")]
+    assert rows[1][0] == "4" and rows[1][1].startswith("error: Phone Number: ")
+    assert rows[1][2:] == ["Bad Phone", "phone me", "new", "referral", "z"]
 
     # The file is still there: import the good rows this time.
     done = client.post(step2, {**MAPPING, "skip_bad_rows": "on"})
@@ -137,3 +138,20 @@ def test_another_user_or_organization_cannot_open_an_upload(
     client.force_login(readonly_a)
     for url in [UPLOAD, *urls]:
         assert client.get(url).status_code == 403, url
+
+
+def test_the_refused_rows_download_corrected_imports_again(client, org_a, admin_a):
+    client.force_login(admin_a)
+    step2 = _upload(client)
+    client.post(step2, {**MAPPING, "skip_bad_rows": "on"})
+    token = step2.rstrip("/").rsplit("/", 1)[-1]
+    refused = client.get(reverse("admin:leads_lead_import_errors", args=[token]))
+    corrected = refused.content.decode().replace("phone me", "01632 960003")
+
+    again = _upload(client, corrected, name="refused.csv")
+    # The row's number and problems first, as columns the import leaves out.
+    columns = ["", "", "company_name", "phone", "status", "source", ""]
+    done = client.post(again, {f"column_{i}": target for i, target in enumerate(columns)})
+
+    assert done.status_code == 302, done.content.decode()[:500]
+    assert set(_leads(org_a)) == {"Drip Drop", "Sparky", "Bad Phone"}
