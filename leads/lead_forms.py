@@ -87,13 +87,19 @@ class Submission:
 
 def clean_origin(value: str) -> str:
     """`https://Example.com/` -> `https://example.com`: a scheme and a host, nothing more."""
-    parts = urlsplit(value.strip())
+    not_origin = ValidationError(f"{value!r} is not an origin such as https://example.com.")
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError as exc:  # what urlsplit cannot read: "http://[::1", a port over 65535
+        raise not_origin from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(f"{value!r} is not an origin such as https://example.com.")
+        raise not_origin
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise ValidationError(f"{value!r} has more than a scheme, a host and a port.")
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
+    # An IPv6 host keeps its brackets, as a browser's Origin header writes it.
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}"
 
 
 def _clean_form(form: LeadForm, data: Mapping[str, Any]) -> None:

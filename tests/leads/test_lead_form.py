@@ -328,6 +328,28 @@ def test_an_admin_manages_forms_through_the_api(org_a, admin_a):
     assert client.delete(f"/api/v1/lead-forms/{body['id']}/").status_code == 204
 
 
+MALFORMED_ORIGINS = ["http://[::1", "https://x:99999", "https://x:abc"]
+
+
+@pytest.mark.parametrize("origin", MALFORMED_ORIGINS)
+def test_a_malformed_origin_is_a_field_error_not_a_server_error(org_a, admin_a, form_a, origin):
+    client = factories.api_client(admin_a, org_a)
+    body = {"name": "Quote", "allowed_origins": [origin]}
+    created = client.post("/api/v1/lead-forms/", body, format="json")
+    changed = client.patch(f"/api/v1/lead-forms/{form_a.pk}/", body, format="json")
+    for response in (created, changed):
+        assert response.status_code == 400, response.content
+        assert "allowed_origins" in response.json()["error"]["details"]
+    with tenant_context(org_a):
+        assert [(f.name, f.allowed_origins) for f in LeadForm.objects.all()] == [(form_a.name, [])]
+
+
+def test_an_ipv6_origin_is_kept_as_a_browser_sends_it(org_a):
+    form = make_form(org_a, allowed_origins=["http://[::1]:8000/"])
+    assert form.allowed_origins == ["http://[::1]:8000"]
+    assert submit(form, HTTP_ORIGIN="http://[::1]:8000").status_code == 201
+
+
 @pytest.mark.parametrize("role", ["sales_rep", "sales_manager", "read_only"])
 def test_other_roles_may_not_manage_forms(org_a, form_a, role):
     client = factories.api_client(factories.make_member(org_a, role), org_a)
@@ -376,6 +398,18 @@ def test_an_admin_sets_a_form_up_in_the_back_office_and_copies_its_snippet(
         ["contact_phone"],
         ["https://acme.test"],
     )
+
+
+@pytest.mark.parametrize("origin", MALFORMED_ORIGINS)
+def test_the_back_office_refuses_a_malformed_origin(client, org_a, admin_a, origin):
+    client.force_login(admin_a)
+    url = reverse("admin:leads_leadform_add")
+    data = {"name": "Quote request", "assignment": "round_robin", "allowed_origins": origin}
+    response = client.post(url, {**data, "success_message": "Thanks"}, follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain == [(url, 302)]
+    assert "is not an origin such as https://example.com" in response.content.decode()
+    assert rows(org_a, LeadForm) == []
 
 
 def test_a_rep_has_no_forms_page(client, rep_a, form_a):
