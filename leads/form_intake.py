@@ -13,6 +13,9 @@ No user signs in. In order, each step answering before the next one runs:
 6. bad input: 400 with each field's error, nothing stored; otherwise
    `lead_forms.form_submit` and the success answer (also for a suppressed address).
 
+The input is read as the API's schema states it (a boolean is `true` or `false`, text is
+a string); the page turns a browser's form post into those types first (leads.form_pages).
+
 Refusals are answers, not exceptions: the request's transaction commits the rate
 counters, and a refused submission's own writes were rolled back in its savepoint.
 """
@@ -31,6 +34,7 @@ from accounts.models import Organization
 from leads import lead_forms
 from leads.models import Company, Lead, LeadForm
 from smartweb import rate_limit
+from smartweb.api.serializers import BooleanField, TextField
 from smartweb.origin import client_ip
 from smartweb.tenancy.context import tenant_context
 
@@ -38,11 +42,9 @@ from smartweb.tenancy.context import tenant_context
 HONEYPOT_FIELD = "homepage"
 
 
-def _text(model, name: str, **kwargs) -> serializers.CharField:
+def _text(model, name: str, **kwargs) -> TextField:
     limit = model._meta.get_field(name).max_length
-    return serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=limit, **kwargs
-    )
+    return TextField(required=False, allow_blank=True, default="", max_length=limit, **kwargs)
 
 
 class SubmissionSerializer(serializers.Serializer):
@@ -54,18 +56,16 @@ class SubmissionSerializer(serializers.Serializer):
     company_name = _text(Company, "name")
     website = _text(Company, "website")
     city = _text(Company, "city")
-    message = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    consent = serializers.BooleanField(
-        required=False, default=False, help_text="The consent box, ticked."
-    )
-    page_url = serializers.CharField(
+    message = TextField(required=False, allow_blank=True, default="", max_length=5000)
+    consent = BooleanField(required=False, default=False, help_text="The consent box, ticked.")
+    page_url = TextField(
         required=False,
         allow_blank=True,
         default="",
         max_length=500,
         help_text="The page the form was filled in on (kept as the consent's evidence).",
     )
-    homepage = serializers.CharField(
+    homepage = TextField(
         required=False,
         allow_blank=True,
         default="",

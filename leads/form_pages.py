@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework import serializers
 
 from leads import form_intake, lead_forms
 from leads.choices import FormField
@@ -31,6 +32,24 @@ INPUTS = (
     (FormField.WEBSITE, "url", "url"),
     (FormField.CITY, "text", "address-level2"),
 )
+
+
+# A box's posted value -> ticked or not, read as DRF reads a form's text: "on" (a box
+# with no value), "true" (ours), "1", "yes"… (a site's own form); "off", "false"…
+_BOX = {
+    **dict.fromkeys(serializers.BooleanField.FALSE_VALUES, False),
+    **dict.fromkeys(serializers.BooleanField.TRUE_VALUES, True),
+}
+
+
+def _posted(request) -> dict:
+    """The form's post in the types the submission takes (leads.form_intake): text as
+    posted, the consent box as a boolean. A value no box posts is left for the intake to
+    refuse."""
+    data = request.POST.dict()
+    if FormField.CONSENT in data:
+        data[FormField.CONSENT] = _BOX.get(data[FormField.CONSENT], data[FormField.CONSENT])
+    return data
 
 
 def _frame_ancestors(form: LeadForm | None) -> str:
@@ -74,7 +93,7 @@ def _page(request, form: LeadForm, *, status: int, values=None, errors=None, don
 @xframe_options_exempt
 def lead_form_page(request, public_key: str):
     if request.method == "POST":
-        answer = form_intake.receive(request, public_key, lambda: request.POST)
+        answer = form_intake.receive(request, public_key, lambda: _posted(request))
         if answer.accepted:
             if answer.form.redirect_url:
                 return HttpResponseRedirect(answer.form.redirect_url, status=303)

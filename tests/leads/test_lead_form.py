@@ -159,6 +159,23 @@ def test_required_fields_and_a_contact_are_checked(org_a):
     assert rows(org_a) == []
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("consent", "yes"),
+        ("consent", "on"),
+        ("consent", "t"),
+        ("consent", 1),
+        ("contact_name", 12345),
+    ],
+)
+def test_the_api_reads_values_as_its_schema_types_them(org_a, form_a, field, value):
+    response = submit(form_a, {field: value})
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == [field]
+    assert rows(org_a) == [] and rows(org_a, ConsentRecord) == []
+
+
 def test_a_malformed_body_is_a_clear_400(form_a):
     response = APIClient().post(
         f"/api/v1/forms/{form_a.public_key}/submit/", "{not json", content_type="application/json"
@@ -290,6 +307,25 @@ def test_the_page_shows_a_standalone_form_that_submits(org_a, form_a):
     assert posted.status_code == 200
     assert form_a.success_message in posted.content.decode()
     assert [lead.consent_to_contact for lead in rows(org_a)] == [True]
+
+
+@pytest.mark.parametrize(("box", "consents"), [("on", 1), ("true", 1), (None, 0)])
+def test_the_page_reads_the_consent_box_as_a_browser_posts_it(org_a, form_a, box, consents):
+    """A box with no value posts "on" (a site's own form), ours "true"; unticked, nothing."""
+    data = {"contact_email": "pat@pipes.example", "contact_name": "Pat"}
+    posted = Client().post(f"/forms/{form_a.public_key}/", {**data, "consent": box or []})
+    assert posted.status_code == 200, posted.content
+    assert len(rows(org_a, ConsentRecord)) == consents
+    assert [lead.consent_to_contact for lead in rows(org_a)] == [bool(consents)]
+
+
+def test_the_page_refuses_a_consent_box_value_no_box_posts(org_a, form_a):
+    posted = Client().post(
+        f"/forms/{form_a.public_key}/", {"contact_email": "pat@pipes.example", "consent": "maybe"}
+    )
+    assert posted.status_code == 400
+    assert "Must be a valid boolean." in posted.content.decode()
+    assert rows(org_a) == []
 
 
 def test_the_page_shows_field_errors_and_redirects_when_set(org_a):
