@@ -132,7 +132,10 @@ def _require_importer(request) -> None:
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(help_text=f"CSV, UTF-8, at most {csv_io.MAX_BYTES // 2**20} MB.")
+    file = forms.FileField(
+        help_text=f"CSV, UTF-8, at most {csv_io.MAX_BYTES // 2**20} MB"
+        f" and {csv_io.MAX_COLUMNS} columns."
+    )
 
 
 def _target_choices() -> list[tuple[str, str]]:
@@ -248,8 +251,12 @@ class ImportWizard:
         if not upload.has_file:
             # Imported already: what remains is the report.
             return self._result(request, upload, token)
-        with upload.path("csv").open("rb") as source:
-            sample = csv_io.preview(source, rows=PREVIEW_ROWS)
+        try:
+            with upload.path("csv").open("rb") as source:
+                sample = csv_io.preview(source, rows=PREVIEW_ROWS)
+        except csv_io.ImportRefused as exc:  # a file kept from before a lower limit
+            self.model_admin.message_user(request, str(exc), level="ERROR")
+            return redirect("admin:leads_lead_import")
         form = MappingForm(request.POST or None, header=sample.header)
         report = None
         if request.method == "POST" and form.is_valid():

@@ -1,9 +1,10 @@
 """CSV import and export of leads with their companies.
 
-Import: the file is read whole (up to `LEADS_IMPORT_MAX_BYTES`), every row is checked
-with the same normalizers and model validation as the services, duplicates (within the
-organization and within the file) are reported and never written, and then either
-nothing is written (any error, the default) or the good rows are (`skip_bad_rows`).
+Import: the file is read whole (up to `LEADS_IMPORT_MAX_BYTES`, `LEADS_IMPORT_MAX_ROWS`
+rows and `LEADS_IMPORT_MAX_COLUMNS` columns), every row is checked with the same
+normalizers and model validation as the services, duplicates (within the organization
+and within the file) are reported and never written, and then either nothing is written
+(any error, the default) or the good rows are (`skip_bad_rows`).
 Rows are written with `bulk_create` in batches, history rows included, in one
 transaction.
 
@@ -47,6 +48,12 @@ from smartweb.tenancy.context import current_organization_id
 
 MAX_BYTES = getattr(django_settings, "LEADS_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 MAX_ROWS = getattr(django_settings, "LEADS_IMPORT_MAX_ROWS", 200_000)
+# The admin's mapping step shows a dropdown per column (a few ms and ~1.5 KB of HTML
+# each) and posts them all back in one form, which Django refuses over
+# DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000 by default) with its own fields counted. 200 keeps
+# that page quick and the post well under the limit, and leaves room for any export
+# (the import knows 27 columns; the rest are ignored).
+MAX_COLUMNS = getattr(django_settings, "LEADS_IMPORT_MAX_COLUMNS", 200)
 BATCH_SIZE = 10_000
 
 # Canonical columns -> (target, attribute). Targets: company, presence (the company's
@@ -200,6 +207,20 @@ def _read_text(source: IO) -> str:
     return data
 
 
+def _header(reader) -> list[str]:
+    """The file's header row, refused when missing or wider than `MAX_COLUMNS`."""
+    try:
+        header = next(reader)
+    except StopIteration as exc:
+        raise ImportRefused("The file has no header row.") from exc
+    if len(header) > MAX_COLUMNS:
+        raise ImportRefused(
+            f"The file has {len(header)} columns; at most {MAX_COLUMNS} can be imported:"
+            " remove the columns you do not need."
+        )
+    return header
+
+
 def _dialect(text: str):
     try:
         return csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
@@ -252,10 +273,8 @@ def preview(source: IO, *, rows: int = 5) -> Preview:
     text = _read_text(source)
     reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
     try:
-        header = next(reader)
+        header = _header(reader)
         records = [r for r in reader if any(cell.strip() for cell in r)]
-    except StopIteration as exc:
-        raise ImportRefused("The file has no header row.") from exc
     except csv.Error as exc:
         raise ImportRefused(f"Malformed CSV: {exc}.") from exc
     first = [[csv_output.unescape(cell) for cell in record] for record in records[:rows]]
@@ -384,8 +403,8 @@ class _Importer:
     def parse(self, text: str, mapping: Mapping[str, str], progress) -> list[_Row]:
         reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
         try:
-            header = next(reader)
-        except (StopIteration, csv.Error) as exc:
+            header = _header(reader)
+        except csv.Error as exc:
             raise ImportRefused("The file has no header row.") from exc
         self.columns, self.report.ignored_columns = _resolve_columns(header, mapping)
         self.headers = {c[1]: c[0] for c in self.columns if c}

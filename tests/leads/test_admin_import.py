@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from leads import admin_import
+from leads import admin_import, csv_io
 from leads.models import Lead
 from smartweb.tenancy.context import tenant_context
 
@@ -155,3 +155,50 @@ def test_the_refused_rows_download_corrected_imports_again(client, org_a, admin_
 
     assert done.status_code == 302, done.content.decode()[:500]
     assert set(_leads(org_a)) == {"Drip Drop", "Sparky", "Bad Phone"}
+
+
+def _wide(columns: int) -> str:
+    """A file of `columns` columns, the company name first, and one row."""
+    names = ["company_name", *(f"extra {n}" for n in range(1, columns))]
+    return ",".join(names) + "\n" + ",".join(["Wide Co", *[""] * (columns - 1)]) + "\n"
+
+
+@pytest.mark.parametrize("columns", [csv_io.MAX_COLUMNS + 1, 1_000_000])
+def test_a_file_with_too_many_columns_is_refused_on_the_upload_step(
+    client, admin_a, upload_dir, columns
+):
+    client.force_login(admin_a)
+    text = _wide(columns)
+    page = client.post(UPLOAD, {"file": SimpleUploadedFile("x.csv", text.encode(), "text/csv")})
+    assert page.status_code == 200
+    assert page.context["form"].errors["file"] == [
+        f"The file has {columns} columns; at most {csv_io.MAX_COLUMNS} can be imported:"
+        " remove the columns you do not need."
+    ]
+    assert not list(upload_dir.iterdir())
+
+
+def test_a_file_at_the_column_limit_maps_and_imports_in_one_post(client, org_a, admin_a):
+    """The mapping's post, as a browser sends it, fits Django's limit on form fields."""
+    client.force_login(admin_a)
+    step2 = _upload(client, _wide(csv_io.MAX_COLUMNS))
+    page = client.get(step2)
+    assert len(page.context["form"].columns()) == csv_io.MAX_COLUMNS
+    columns = {f"column_{n}": "" for n in range(1, csv_io.MAX_COLUMNS)}
+    done = client.post(
+        step2,
+        {"csrfmiddlewaretoken": "x", "column_0": "company_name", **columns, "skip_bad_rows": "on"},
+    )
+    assert done.status_code == 302
+    assert set(_leads(org_a)) == {"Wide Co"}
+
+
+def test_a_kept_file_over_a_lowered_limit_goes_back_to_the_upload_step(
+    client, admin_a, monkeypatch
+):
+    client.force_login(admin_a)
+    step2 = _upload(client)
+    monkeypatch.setattr(csv_io, "MAX_COLUMNS", 4)
+    page = client.get(step2, follow=True)
+    assert page.redirect_chain == [(UPLOAD, 302)]
+    assert "The file has 5 columns; at most 4" in page.content.decode()

@@ -221,3 +221,12 @@ def test_a_row_s_instances_are_what_the_model_makes(org_a, model):
     other = new(id=uuid.uuid4())
     mutable = [f.attname for f in model._meta.concrete_fields if f.default in (dict, list)]
     assert mutable and all(getattr(other, name) is not getattr(copied, name) for name in mutable)
+
+
+def test_a_file_with_too_many_columns_is_refused_whole(org_a, admin_a, monkeypatch):
+    """The command's import, and any other, refuses it as the admin's upload does."""
+    monkeypatch.setattr(csv_io, "MAX_COLUMNS", 9)
+    assert _import(org_a, admin_a, HEADER + "A,plumber,,,,,new,,\n").created == 1
+    with pytest.raises(csv_io.ImportRefused, match="10 columns; at most 9"):
+        _import(org_a, admin_a, HEADER.rstrip("\n") + ",extra\nB,plumber,,,,,new,,,\n")
+    assert [lead.company.name for lead in _leads(org_a)] == ["A"]
