@@ -28,6 +28,7 @@ from leads import (
     admin_hub,
     admin_import,
     csv_io,
+    duplicate_notice,
     selectors,
     services,
 )
@@ -291,9 +292,13 @@ class LeadAdminForm(forms.ModelForm):
                 keys[kind].add(value)
         found = [d for d in selectors.duplicates_of(keys=keys) if d.lead.company_id != company.pk]
         if found:
-            names = ", ".join(f"{d.lead} ({', '.join(d.matched_on)})" for d in found[:5])
+            told = duplicate_notice.notices(
+                self.request.user, [(d.lead, d.matched_on) for d in found[:5]]
+            )
             self.add_error(
-                None, f"Possible duplicate of: {names}. Tick 'allow duplicate' to go on."
+                None,
+                f"Possible duplicate of: {duplicate_notice.listed(told)}."
+                " Tick 'allow duplicate' to go on.",
             )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from leads import selectors, services
+from leads import duplicate_notice, selectors, services
 from leads.models import Company
 from smartweb.tenancy.context import current_organization_id
 
@@ -29,7 +29,8 @@ def allow_duplicate_field() -> forms.BooleanField:
 
 
 def refuse_duplicate_company(form: forms.ModelForm, cleaned: dict) -> None:
-    """Add a form error naming the existing companies a new one matches, if any."""
+    """Add a form error telling of the existing companies a new one matches, if any (by
+    name only those the user may read)."""
     if not form.instance._state.adding or cleaned.get(ALLOW_FIELD):
         return
     probe = Company(organization_id=current_organization_id())
@@ -41,7 +42,8 @@ def refuse_duplicate_company(form: forms.ModelForm, cleaned: dict) -> None:
     found = selectors.companies_like(probe)
     if not found:
         return
-    described = "; ".join(f"{company} ({', '.join(_matched(probe, company))})" for company in found)
+    told = duplicate_notice.notices(form.request.user, [(c, _matched(probe, c)) for c in found])
+    described = duplicate_notice.listed(told)
     form.add_error(
         None,
         f"Possible duplicate of: {described}. Tick 'allow duplicate' to create it anyway.",

@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import operator
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -36,7 +37,7 @@ from accounts.audit import AuditAction, record_audit_event
 from accounts.models import User
 from compliance.consent import exclude_do_not_sell
 from compliance.suppression import SUPPRESSED_MESSAGE, SuppressionList
-from leads import scoring, selectors, services
+from leads import duplicate_notice, scoring, selectors, services
 from leads.choices import BusinessType, CompanySize, LeadSource, LeadStatus, WebsiteStatus
 from leads.models import Company, Lead, LeadTag, Tag
 from smartweb import access, csv_output
@@ -377,12 +378,12 @@ class _Importer:
         self.new_lead = _NewInstances(Lead, organization_id=self.organization_id)
         self.assignees: dict[str, tuple[User | None, str | None]] = {}
         self.report = ImportReport()
-        self.known_keys: dict[tuple[str, str], str] = {}
+        self.known_keys: dict[tuple[str, str], int | uuid.UUID] = {}
         self.columns: list = []
         self.headers: dict[str, str] = {}
 
-    def _existing_keys(self) -> dict[tuple[str, str], str]:
-        """(kind, key) -> a description of the lead that has it, for the organization."""
+    def _existing_keys(self) -> dict[tuple[str, str], uuid.UUID]:
+        """(kind, key) -> the id of a lead of the organization that has it."""
         keys = {}
         paths = [path for paths in selectors.DUPLICATE_KEYS.values() for path in paths]
         for lead_id, *values in Lead.objects.order_by().values_list("id", *paths):
@@ -390,7 +391,7 @@ class _Importer:
             for kind, kind_paths in selectors.DUPLICATE_KEYS.items():
                 for path in kind_paths:
                     if by_path[path]:
-                        keys.setdefault((kind, by_path[path]), f"existing lead {lead_id}")
+                        keys.setdefault((kind, by_path[path]), lead_id)
         return keys
 
     def error(self, row: int, column: str, reason: str) -> None:
@@ -523,6 +524,7 @@ class _Importer:
         Run under the import lock, so that no lead is created between check and write."""
         self.known_keys = self._existing_keys()
         unique = []
+        of_existing = defaultdict(list)  # lead id -> (issue, kind) of the rows matching it
         suppressed = SuppressionList()
         for row in rows:
             if suppressed.matches(
@@ -542,16 +544,37 @@ class _Importer:
                 None,
             )
             if clash:
-                kind, what = clash
-                self.report.duplicates.append(
-                    RowIssue(row.number, self._duplicate_column(kind), f"Duplicate of {what}.")
-                )
+                kind, first = clash
+                issue = RowIssue(row.number, self._duplicate_column(kind), "")
+                self.report.duplicates.append(issue)
+                if isinstance(first, int):
+                    issue.reason = f"Duplicate of row {first}."
+                else:
+                    of_existing[first].append((issue, kind))
                 continue
             for kind, kind_keys in keys.items():
                 for key in kind_keys:
-                    self.known_keys[(kind, key)] = f"row {row.number}"
+                    self.known_keys[(kind, key)] = row.number
             unique.append(row)
+        self._describe_existing(of_existing)
         return unique
+
+    def _describe_existing(self, of_existing: dict[uuid.UUID, list]) -> None:
+        """Say which existing lead each row duplicates, as the importer may be told of it
+        (leads outside their scope are not named)."""
+        ids = list(of_existing)
+        for start in range(0, len(ids), BATCH_SIZE):
+            leads = Lead.objects.filter(pk__in=ids[start : start + BATCH_SIZE])
+            found = [
+                (issue, lead, [kind])
+                for lead in leads.select_related("company").defer(
+                    "search_vector", "company__search_vector"
+                )
+                for issue, kind in of_existing[lead.pk]
+            ]
+            told = duplicate_notice.notices(self.acting_user, [f[1:] for f in found])
+            for (issue, *_), notice in zip(found, told, strict=True):
+                issue.reason = f"Duplicate of {notice}."
 
     def _duplicate_column(self, kind: str) -> str:
         return {

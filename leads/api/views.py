@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from crm.selectors import lead_count
-from leads import csv_io, selectors, services
+from leads import csv_io, duplicate_notice, selectors, services
 from leads.api import filters
 from leads.api import serializers as s
 from leads.exceptions import DuplicateLead, InvalidTransition
@@ -107,13 +107,20 @@ def _conflict(exc: InvalidTransition) -> Conflict:
     return Conflict(str(exc), allowed=exc.allowed)
 
 
-def _duplicates_error(exc: DuplicateLead) -> ValidationError:
+def _duplicates_error(exc: DuplicateLead, user) -> ValidationError:
+    """The refusal with the matching leads; those the user may not read have no id nor
+    company, only the keys they share."""
+    told = duplicate_notice.notices(user, [(d.lead, d.matched_on) for d in exc.duplicates])
     return ValidationError(
         {
             "non_field_errors": [str(exc)],
             "duplicates": [
-                {"id": str(d.lead.pk), "company": d.lead.company.name, "matched_on": d.matched_on}
-                for d in exc.duplicates
+                {
+                    "id": str(notice.record.pk) if notice.record else None,
+                    "company": notice.record.company.name if notice.record else None,
+                    "matched_on": list(notice.matched_on),
+                }
+                for notice in told
             ],
         }
     )
@@ -195,7 +202,7 @@ class LeadViewSet(ServiceModelViewSet):
                 allow_duplicate=data["allow_duplicate"],
             )
         except DuplicateLead as exc:
-            raise _duplicates_error(exc) from exc
+            raise _duplicates_error(exc, request.user) from exc
         return self.respond(lead, status.HTTP_201_CREATED)
 
     @extend_schema(request=s.LeadUpdateSerializer, responses=s.LeadSerializer)

@@ -94,7 +94,7 @@ def test_duplicates_are_reported_not_doubled(org_a, admin_a):
     report = _import(org_a, admin_a, text)
     assert report.committed and report.created == 1
     assert [(d.row, d.field) for d in report.duplicates] == [(2, "phone"), (4, "email")]
-    assert "existing lead" in report.duplicates[0].reason
+    assert report.duplicates[0].reason == "Duplicate of lead (Existing) (phone)."
     assert report.duplicates[1].reason == "Duplicate of row 3."
     assert _import(org_a, admin_a, text).created == 0
     assert len(_leads(org_a)) == 2
