@@ -20,9 +20,13 @@ from django.http import QueryDict
 
 from savedviews.models import ViewResource
 from savedviews.vocabulary import ORDERING, SEARCH, vocabulary
+from smartweb.admin import DeletedListFilter
 
-# Paging, popups and the trash filter are how a list is looked at, not what it lists.
-NOT_A_FILTER = {PAGE_VAR, ALL_VAR, ERROR_FLAG, IS_POPUP_VAR, TO_FIELD_VAR, "state"}
+# Paging and popups are how a list is looked at, not what it lists.
+NOT_A_FILTER = {PAGE_VAR, ALL_VAR, ERROR_FLAG, IS_POPUP_VAR, TO_FIELD_VAR}
+# The trash filter's default, active rows, is what the API lists: no filter. Its deleted
+# rows the API lists nowhere, so a view of them is named among what is not kept.
+STATE = (DeletedListFilter.parameter_name, DeletedListFilter.default)
 TRUE, FALSE = "true", "false"
 ADMIN_BOOLEAN = {TRUE: "1", FALSE: "0"}
 API_BOOLEAN = {admin: api for api, admin in ADMIN_BOOLEAN.items()}
@@ -163,7 +167,7 @@ def from_admin(resource: str, params: QueryDict, model_admin, request):
     lost: list[str] = []
     for name in params:
         value = params.get(name)
-        if name in NOT_A_FILTER or value in (None, ""):
+        if name in NOT_A_FILTER or value in (None, "") or (name, value) == STATE:
             continue
         if name == SEARCH_VAR:
             query[SEARCH] = [value]

@@ -354,12 +354,13 @@ class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.
 class DeletedListFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
+    default = "active"
 
     def lookups(self, request, model_admin):
         return [("active", "Active"), ("deleted", "Deleted"), ("all", "All")]
 
     def choices(self, changelist):
-        value = self.value() or "active"
+        value = self.value() or self.default
         for lookup, title in self.lookup_choices:
             yield {
                 "selected": value == lookup,
@@ -368,7 +369,7 @@ class DeletedListFilter(admin.SimpleListFilter):
             }
 
     def queryset(self, request, queryset):
-        value = self.value() or "active"
+        value = self.value() or self.default
         if value == "active":
             return queryset.filter(deleted_at__isnull=True)
         if value == "deleted":

@@ -141,6 +141,25 @@ def test_a_filter_the_api_lacks_is_named_not_kept(org_a, rep_a):
     assert "Not kept (the API has no such filter): due" in page
 
 
+@pytest.mark.parametrize(
+    "resource, status", [("leads", "new"), ("opportunities", "open"), ("tasks", "open")]
+)
+def test_a_view_of_deleted_rows_says_the_state_is_not_kept(org_a, manager_a, resource, status):
+    """The API lists no deleted rows, so a view cannot keep the trash: it says so."""
+    client = _client(manager_a)
+    response = _save(client, f"state=deleted&status__exact={status}", resource=resource)
+    assert _views(org_a)["Hot new leads"].query == {"status": [status]}
+    page = client.get(response["Location"]).content.decode()
+    assert "Not kept (the API has no such filter): state." in page
+
+
+def test_a_view_of_active_rows_needs_no_state(org_a, manager_a):
+    client = _client(manager_a)
+    response = _save(client, "state=active&status__exact=new")
+    assert _views(org_a)["Hot new leads"].query == {"status": ["new"]}
+    assert "Not kept" not in client.get(response["Location"]).content.decode()
+
+
 def test_api_filters_without_an_admin_filter_open_as_lookups(org_a, rep_a):
     view = _view(
         org_a, rep_a, "Unassigned cold", {"unassigned": ["true"], "status": ["new", "lost"]}, True
