@@ -44,3 +44,25 @@ def test_the_history_of_a_row_without_history_is_its_audit_trail(admin_a, rep_a,
     assert response["Location"] == f"/admin/accounts/auditlog/?target_id={rep_a.pk}"
     assert admin_client(admin_b).get(f"/admin/accounts/user/{rep_a.pk}/history/").status_code == 404
     assert admin_client(admin_a).get("/admin/").status_code == 200  # no "Recent actions"
+
+
+@pytest.mark.parametrize("page", ["user", "organization"])
+@pytest.mark.parametrize("who", ["manager_a", "rep_a", "readonly_a"])
+def test_no_history_button_leads_to_an_audit_log_one_cannot_read(request, org_a, page, who):
+    user = request.getfixturevalue(who)
+    row = user if page == "user" else org_a
+    client = admin_client(user)
+    change = client.get(f"/admin/accounts/{page}/{row.pk}/change/")
+    assert change.status_code == 200
+    assert 'class="historylink"' not in change.content.decode()
+    assert client.get(f"/admin/accounts/{page}/{row.pk}/history/").status_code == 403
+
+
+@pytest.mark.parametrize("page", ["user", "organization"])
+def test_the_admin_has_the_history_button_to_the_audit_trail(org_a, admin_a, page):
+    row = admin_a if page == "user" else org_a
+    client = admin_client(admin_a)
+    change = client.get(f"/admin/accounts/{page}/{row.pk}/change/").content.decode()
+    assert f'href="/admin/accounts/{page}/{row.pk}/history/" class="historylink"' in change
+    history = client.get(f"/admin/accounts/{page}/{row.pk}/history/")
+    assert history["Location"] == f"/admin/accounts/auditlog/?target_id={row.pk}"
