@@ -97,7 +97,7 @@ def _erase(modeladmin, request, pairs) -> None:
                 lead=lead, acting_user=request.user, subject_request=pending, request=request
             )
         except (PermissionDenied, ValidationError) as exc:
-            modeladmin.message_user(request, f"{lead.pk}: {refusal_message(exc)}", messages.ERROR)
+            modeladmin.message_user(request, f"{lead}: {refusal_message(exc)}", messages.ERROR)
         else:
             erased += 1
     if erased:
@@ -110,15 +110,31 @@ ERASE_WARNING = (
 )
 
 
+class SubjectActionPermissions:
+    """The permissions the export and erasure actions declare (`subject_export`,
+    `subject_erase`), as the compliance services check them."""
+
+    def has_subject_export_permission(self, request):
+        return services.subject_permitted(request.user, Action.READ)
+
+    def has_subject_erase_permission(self, request):
+        return services.subject_permitted(request.user, Action.DELETE)
+
+
 # --- actions on leads --------------------------------------------------------------
 
 
-@admin.action(description="Export the person's data (GDPR access request)")
+@admin.action(
+    description="Export the person's data (GDPR access request)", permissions=["subject_export"]
+)
 def export_subject_data(modeladmin, request, queryset):
     return _export(modeladmin, request, [(lead, None) for lead in queryset])
 
 
-@admin.action(description="Erase the person's data (GDPR erasure, irreversible)")
+@admin.action(
+    description="Erase the person's data (GDPR erasure, irreversible)",
+    permissions=["subject_erase"],
+)
 def erase_subject_data(modeladmin, request, queryset):
     if request.POST.get("confirm") != "yes":
         return _confirm(
@@ -136,6 +152,10 @@ def erase_subject_data(modeladmin, request, queryset):
 def _extend_lead_admin() -> None:
     lead_admin = admin.site.get_model_admin(Lead)
     lead_admin.actions = [*lead_admin.actions, export_subject_data, erase_subject_data]
+    # The checks the two actions declare, bound to the lead admin (leads knows nothing
+    # of compliance).
+    for name in ("has_subject_export_permission", "has_subject_erase_permission"):
+        setattr(lead_admin, name, getattr(SubjectActionPermissions, name).__get__(lead_admin))
 
 
 _extend_lead_admin()
@@ -149,7 +169,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(SubjectRequest)
-class SubjectRequestAdmin(AppendOnlyAdminMixin, TenantHistoryAdmin):
+class SubjectRequestAdmin(SubjectActionPermissions, AppendOnlyAdminMixin, TenantHistoryAdmin):
     list_display = ["kind", "status", "person", "received_at", "due_at", "completed_at"]
     list_filter = ["kind", "status"]
     list_select_related = ["lead__company"]
@@ -191,12 +211,19 @@ class SubjectRequestAdmin(AppendOnlyAdminMixin, TenantHistoryAdmin):
             )
         return chosen
 
-    @admin.action(description="Fulfil selected export requests (download)")
+    def has_reject_permission(self, request):
+        return access.can(request.user, Action.UPDATE, Resource.COMPLIANCE)
+
+    @admin.action(
+        description="Fulfil selected export requests (download)", permissions=["subject_export"]
+    )
     def fulfil_export(self, request, queryset):
         chosen = self._open(request, queryset, RequestKind.EXPORT)
         return _export(self, request, [(r.lead, r) for r in chosen])
 
-    @admin.action(description="Fulfil selected erasure requests (irreversible)")
+    @admin.action(
+        description="Fulfil selected erasure requests (irreversible)", permissions=["subject_erase"]
+    )
     def fulfil_erasure(self, request, queryset):
         if request.POST.get("confirm") != "yes":
             return _confirm(
@@ -212,7 +239,7 @@ class SubjectRequestAdmin(AppendOnlyAdminMixin, TenantHistoryAdmin):
         )
         return None
 
-    @admin.action(description="Reject selected requests")
+    @admin.action(description="Reject selected requests", permissions=["reject"])
     def reject_selected(self, request, queryset):
         form = RejectForm(request.POST if request.POST.get("confirm") == "yes" else None)
         if not form.is_valid():

@@ -37,11 +37,24 @@ ERASED_REASON = "Cancelled: the person's data was erased."
 ACTIVE_CALL_STATUSES = (AICallStatus.QUEUED, AICallStatus.IN_PROGRESS)
 
 
-def _authorize_subject(user: User | None, action: str, lead: Lead) -> None:
-    access.require(user, action, Resource.COMPLIANCE)
-    access.require(user, Action.READ, Resource.LEADS, lead)
+def _subject_needs(action: str) -> list[tuple[str, str]]:
+    """(action, resource) pairs a person's export (READ) or erasure (DELETE) needs: the
+    compliance right, and the lead within the user's scope."""
+    needs = [(action, Resource.COMPLIANCE), (Action.READ, Resource.LEADS)]
     if action == Action.DELETE:
-        access.require(user, Action.DELETE, Resource.LEADS, lead)
+        needs.append((Action.DELETE, Resource.LEADS))
+    return needs
+
+
+def _authorize_subject(user: User | None, action: str, lead: Lead) -> None:
+    for needed, resource in _subject_needs(action):
+        access.require(user, needed, resource, lead if resource == Resource.LEADS else None)
+
+
+def subject_permitted(user: User, action: str) -> bool:
+    """May the user export (READ) or erase (DELETE) some person's data? What the admin
+    offers, before a lead is chosen."""
+    return all(access.can(user, needed, resource) for needed, resource in _subject_needs(action))
 
 
 def _user(user: User | None) -> User | None:

@@ -322,9 +322,12 @@ class AssignForm(forms.Form):
         queryset=None, required=False, empty_label="Unassigned", label="Assign to"
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assigned_to"].queryset = members()
+        # Whom the user may assign leads to (`services.check_assignee` refuses the rest).
+        self.fields["assigned_to"].queryset = access.assignable_users(
+            user, Action.UPDATE, Resource.LEADS
+        )
 
 
 class StatusForm(forms.Form):
@@ -474,17 +477,17 @@ class LeadAdmin(AttachmentsAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin
         }
         return TemplateResponse(request, ACTION_TEMPLATE, context)
 
-    def _changeable(self, request, queryset):
-        return access.visible(request.user, Action.UPDATE, queryset)
-
-    @admin.action(description="Assign selected leads")
+    @admin.action(description="Assign selected leads", permissions=["change"])
     def assign_selected(self, request, queryset):
-        form = AssignForm(request.POST if "apply" in request.POST else None)
+        form = AssignForm(request.POST if "apply" in request.POST else None, user=request.user)
         if not form.is_valid():
             return self._intermediate(request, queryset, form, "Assign leads", "assign_selected")
+        leads = self.permitted_rows(request, queryset, Action.UPDATE)
+        if not leads.exists():
+            return None
         try:
             count = services.leads_assign(
-                leads=self._changeable(request, queryset),
+                leads=leads,
                 assignee=form.cleaned_data["assigned_to"],
                 acting_user=request.user,
             )
@@ -494,28 +497,34 @@ class LeadAdmin(AttachmentsAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin
         self.message_user(request, f"Assigned {count} lead(s).", messages.SUCCESS)
         return None
 
-    @admin.action(description="Tag selected leads")
+    @admin.action(description="Tag selected leads", permissions=["change"])
     def tag_selected(self, request, queryset):
         form = TagChoiceForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
             return self._intermediate(request, queryset, form, "Tag leads", "tag_selected")
+        leads = self.permitted_rows(request, queryset, Action.UPDATE)
+        if not leads.exists():
+            return None
         count = services.leads_add_tag(
-            leads=self._changeable(request, queryset),
+            leads=leads,
             tag=form.cleaned_data["tag"],
             acting_user=request.user,
         )
         self.message_user(request, f"Tagged {count} lead(s).", messages.SUCCESS)
         return None
 
-    @admin.action(description="Change status of selected leads")
+    @admin.action(description="Change status of selected leads", permissions=["change"])
     def change_status_selected(self, request, queryset):
         form = StatusForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
             return self._intermediate(
                 request, queryset, form, "Change status", "change_status_selected"
             )
+        leads = self.permitted_rows(request, queryset, Action.UPDATE)
+        if not leads.exists():
+            return None
         changed, failed = services.leads_change_status(
-            leads=self._changeable(request, queryset),
+            leads=leads,
             status=form.cleaned_data["status"],
             reason=form.cleaned_data["reason"],
             acting_user=request.user,
@@ -525,14 +534,16 @@ class LeadAdmin(AttachmentsAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin
             self.message_user(request, f"{name}: {reason}", messages.WARNING)
         return None
 
-    @admin.action(description="Re-score selected leads")
+    @admin.action(description="Re-score selected leads", permissions=["change"])
     def rescore_selected(self, request, queryset):
-        changed = services.leads_rescore(
-            queryset=queryset.filter(deleted_at__isnull=True), acting_user=request.user
-        )
+        live = queryset.filter(deleted_at__isnull=True)
+        leads = self.permitted_rows(request, live, Action.UPDATE)
+        if not leads.exists():
+            return
+        changed = services.leads_rescore(queryset=leads, acting_user=request.user)
         self.message_user(request, f"{changed} score(s) changed.", messages.SUCCESS)
 
-    @admin.action(description="Export selected leads as CSV")
+    @admin.action(description="Export selected leads as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
         out = io.StringIO()
         csv_io.export_leads(
@@ -685,7 +696,7 @@ class TagAdmin(LeadsAdmin):
         for tag in queryset:
             services.tag_delete(tag=tag, acting_user=request.user)
 
-    @admin.action(description="Restore selected deleted rows")
+    @admin.action(description="Restore selected deleted rows", permissions=["delete"])
     def restore_selected(self, request, queryset):
         restored = 0
         for tag in queryset.filter(deleted_at__isnull=False):

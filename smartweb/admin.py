@@ -310,6 +310,29 @@ class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.
     def get_changelist(self, request, **kwargs):
         return TenantChangeList
 
+    def get_actions(self, request):
+        """The actions the user's role permits: each declares what it needs
+        (`allowed_permissions`, each a `has_<name>_permission` of this admin), and one
+        that declares nothing is offered to no one. A hidden action posted anyway is not
+        among the choices, so Django refuses it ("No action selected")."""
+        return {
+            name: action
+            for name, action in super().get_actions(request).items()
+            if getattr(action[0], "allowed_permissions", None)
+        }
+
+    def permitted_rows(self, request, queryset, action: str, verb: str = "change"):
+        """The selected rows the user may `action`; the others are named by their count
+        ("You may not change 3 of the selected leads"), not silently left out."""
+        permitted = access.visible(request.user, action, queryset, self.resource)
+        refused = queryset.count() - permitted.count()
+        if refused:
+            plural = self.model._meta.verbose_name_plural
+            self.message_user(
+                request, f"You may not {verb} {refused} of the selected {plural}.", messages.ERROR
+            )
+        return permitted
+
     def get_queryset(self, request):
         return access.visible(request.user, Action.READ, self.base_queryset(), self.resource)
 
@@ -431,11 +454,11 @@ class TenantOwnedModelAdmin(TenantHistoryAdmin):
             queryset = queryset.filter(deleted_at__isnull=True)
         return super().get_search_results(request, queryset, search_term)
 
-    @admin.action(description="Restore selected deleted rows")
+    @admin.action(description="Restore selected deleted rows", permissions=["delete"])
     def restore_selected(self, request, queryset):
-        allowed = access.visible(request.user, Action.DELETE, queryset)
-        restored = allowed.restore()
-        self.message_user(request, f"Restored {restored} row(s).", messages.SUCCESS)
+        permitted = self.permitted_rows(request, queryset, Action.DELETE, "restore")
+        if permitted.exists():
+            self.message_user(request, f"Restored {permitted.restore()} row(s).", messages.SUCCESS)
 
     def delete_queryset(self, request, queryset):
         access.visible(request.user, Action.DELETE, queryset).delete()
