@@ -691,6 +691,12 @@ class CampaignAdmin(SecretPageAdminMixin, CRMAdmin):
     fieldsets = admin_forms.CAMPAIGN_FIELDSETS
     actions = [*CRMAdmin.actions, "launch", "pause", "cancel"]
 
+    def has_change_permission(self, request, obj=None):
+        # A completed or cancelled campaign is a record: its page is read-only.
+        return not (obj is not None and obj.is_final) and super().has_change_permission(
+            request, obj
+        )
+
     def save_model(self, request, obj, form, change):
         data = form_changes(form, services.CAMPAIGN_FIELDS) if change else form.cleaned_data
         adopt(

@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from crm.choices import (
+    CAMPAIGN_TRANSITIONS,
     TASK_OPEN_STATUSES,
     AICallStatus,
     CallOutcome,
@@ -515,6 +516,11 @@ class Campaign(TenantOwnedModel):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def is_final(self) -> bool:
+        """Completed or cancelled: a status with nowhere to go, and settings that stay."""
+        return not CAMPAIGN_TRANSITIONS[self.status]
 
 
 class AICall(TenantOwnedModel):

@@ -1085,7 +1085,7 @@ def campaign_save(
     else:
         access.require(acting_user, Action.UPDATE, Resource.CAMPAIGNS, campaign)
         campaign = locked(campaign)
-        if not CAMPAIGN_TRANSITIONS[campaign.status]:
+        if campaign.is_final:
             raise InvalidTransition(f"The campaign is {campaign.status}; it can no longer change.")
     before = None if campaign._state.adding else values_of(campaign)
     for name, value in fields.items():

@@ -8,8 +8,8 @@ from django.urls import reverse
 from accounts import services as account_services
 from accounts.models import Membership
 from crm import services
-from crm.choices import ContractStatus, ProposalStatus
-from crm.models import AICallWebhookSecret, Contract, Opportunity, Proposal, Task
+from crm.choices import CampaignStatus, ContractStatus, ProposalStatus
+from crm.models import AICallWebhookSecret, Campaign, Contract, Opportunity, Proposal, Task
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 from tests.factories import make_member
@@ -202,6 +202,22 @@ def test_campaign_launch_action_reports_a_missing_secret(org_a, admin_a, provide
         changelist, {"action": "launch", "_selected_action": [str(campaign.pk)]}, follow=True
     )
     assert b"webhook secret" in response.content
+
+
+@pytest.mark.parametrize("status", [CampaignStatus.COMPLETED, CampaignStatus.CANCELLED])
+def test_a_finished_campaigns_page_is_read_only(org_a, admin_a, manager_a, status):
+    draft = factories.campaign(org_a, name="Still a draft")
+    finished = factories.campaign(org_a, name="Spring calls")
+    with tenant_context(org_a):
+        Campaign.objects.filter(pk=finished.pk).update(status=status)
+    for user in (admin_a, manager_a):
+        client = _admin(user)
+        page = client.get(reverse("admin:crm_campaign_change", args=[finished.pk]))
+        assert page.status_code == 200
+        assert 'name="_save"' not in page.content.decode()
+        assert not page.context_data["has_change_permission"]
+        editable = client.get(reverse("admin:crm_campaign_change", args=[draft.pk]))
+        assert 'name="_save"' in editable.content.decode()
 
 
 def _filter_choices(client, page: str, title: str) -> set[str]:
