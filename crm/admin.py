@@ -509,32 +509,20 @@ class ProposalAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
             services.proposal_reprice(proposal=form.instance, acting_user=request.user),
         )
 
+    def _take(self, request, queryset, name, done):
+        self.run_step(request, queryset, lambda p: self.take_step(request, p, name), done)
+
     @admin.action(description="Send", permissions=["change"])
     def send(self, request, queryset):
-        self.run_step(
-            request,
-            queryset,
-            lambda p: services.proposal_send(proposal=p, acting_user=request.user),
-            "Sent",
-        )
+        self._take(request, queryset, "send", "Sent")
 
     @admin.action(description="Mark accepted (drafts the contract)", permissions=["change"])
     def mark_accepted(self, request, queryset):
-        self.run_step(
-            request,
-            queryset,
-            lambda p: services.proposal_accept(proposal=p, acting_user=request.user),
-            "Accepted",
-        )
+        self._take(request, queryset, "accept", "Accepted")
 
     @admin.action(description="Mark rejected", permissions=["change"])
     def mark_rejected(self, request, queryset):
-        self.run_step(
-            request,
-            queryset,
-            lambda p: services.proposal_reject(proposal=p, acting_user=request.user),
-            "Rejected",
-        )
+        self._take(request, queryset, "reject", "Rejected")
 
 
 # --- contracts ------------------------------------------------------------------------

@@ -145,6 +145,15 @@ class SendProposalStep(ProposalStep):
         return super().available(obj) and obj.line_items.exists()
 
 
+class AcceptStep(ProposalStep):
+    def available(self, obj) -> bool:
+        # Not once it expired or its deal closed (the service refuses it then).
+        return (
+            super().available(obj)
+            and services.proposal_accept_refusal(proposal=obj, opportunity=obj.opportunity) is None
+        )
+
+
 class RejectStep(ProposalStep):
     form_class = RejectForm
 
@@ -152,7 +161,7 @@ class RejectStep(ProposalStep):
 PROPOSAL_STEPS: tuple[Step, ...] = (
     SendProposalStep(ProposalStatus.SENT, "send", "Send", "Proposal sent.", services.proposal_send),
     # Accepting draws the contract: the page goes on to it.
-    ProposalStep(
+    AcceptStep(
         ProposalStatus.ACCEPTED,
         "accept",
         "Mark accepted",

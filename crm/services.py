@@ -774,20 +774,31 @@ def proposal_mark_viewed(*, proposal: Proposal, acting_user: User | None) -> Pro
     return proposal
 
 
+def proposal_accept_refusal(
+    *, proposal: Proposal, opportunity: Opportunity
+) -> InvalidTransition | None:
+    """Why a proposal its status lets be accepted cannot be now (it expired, or its deal is
+    closed), or None: what the service refuses and the admin does not offer."""
+    if proposal.valid_until is not None and proposal.valid_until < timezone.localdate():
+        return InvalidTransition(
+            f"The proposal expired on {proposal.valid_until:%Y-%m-%d}; send a new one.",
+            allowed=[ProposalStatus.EXPIRED],
+        )
+    if not opportunity.is_open:
+        return InvalidTransition(f"The opportunity is already {opportunity.status}.")
+    return None
+
+
 @transaction.atomic
 def proposal_accept(*, proposal: Proposal, acting_user: User | None) -> Contract:
     """The customer accepts: the opportunity takes the proposal's value, and a draft
     contract is drawn from it. Returns the contract."""
     proposal = _step(proposal, ProposalStatus.ACCEPTED, acting_user)
     today = timezone.localdate()
-    if proposal.valid_until is not None and proposal.valid_until < today:
-        raise InvalidTransition(
-            f"The proposal expired on {proposal.valid_until:%Y-%m-%d}; send a new one.",
-            allowed=[ProposalStatus.EXPIRED],
-        )
     opportunity = Opportunity.objects.select_for_update().get(pk=proposal.opportunity_id)
-    if not opportunity.is_open:
-        raise InvalidTransition(f"The opportunity is already {opportunity.status}.")
+    refusal = proposal_accept_refusal(proposal=proposal, opportunity=opportunity)
+    if refusal is not None:
+        raise refusal
     proposal.status = ProposalStatus.ACCEPTED
     proposal.accepted_at = timezone.now()
     proposal.save(update_fields=["status", "accepted_at", "updated_at"])

@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from smartweb.errors import REFUSALS, refusal_message
+from smartweb.errors import REFUSALS, Refusal, refusal_message
 
 STEP_TEMPLATE = "admin/step_form.html"
 
@@ -91,6 +91,22 @@ class StepsAdminMixin:
                 offered.append((step, url))
         return offered
 
+    def _step(self, name: str) -> Step | None:
+        return next((step for step in self.steps if step.name == name), None)
+
+    def take_step(self, request, obj, name: str):
+        """Take a step on `obj` from a list action, with its form empty: refused unless
+        the row's page would offer it now (the same checks as its button)."""
+        step = self._step(name)
+        if not step.permitted(request.user, obj):
+            raise PermissionDenied("You do not have permission to do this.")
+        if not step.available(obj):
+            raise Refusal(f"“{step.label}” is not possible now.")
+        form = step.form_class({}, **step.form_kwargs(request, obj))
+        if not form.is_valid():
+            raise ValidationError([error for errors in form.errors.values() for error in errors])
+        return step.run(request, obj, form.cleaned_data)
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None:
             context["next_steps"] = self.next_steps(request, obj)
@@ -102,7 +118,7 @@ class StepsAdminMixin:
             raise Http404("No such row.")
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
-        step = next((s for s in self.steps if s.name == name), None)
+        step = self._step(name)
         if step is None:
             raise Http404("No such step.")
         if not step.permitted(request.user, obj):

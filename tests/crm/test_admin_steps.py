@@ -137,3 +137,43 @@ def test_another_organizations_or_another_reps_rows_are_404(client, org_a, admin
     with tenant_context(org_a):
         assert Proposal.objects.get(pk=proposal.pk).status == ProposalStatus.DRAFT
         assert Opportunity.objects.filter(pk=opp_a.pk).exists()
+
+
+def _lose(org, opp) -> None:
+    with tenant_context(org):
+        services.opportunity_move_stage(
+            opportunity=opp,
+            stage=opp.pipeline.stage_flagged("is_lost"),
+            acting_user=None,
+            lost_reason="Went elsewhere",
+        )
+
+
+def test_a_proposal_of_a_lost_deal_is_not_offered_for_acceptance(client, org_a, rep_a, opp_a):
+    proposal = factories.proposal(org_a, opp_a)
+    with tenant_context(org_a):
+        services.proposal_send(proposal=proposal, acting_user=None, email=False)
+    _lose(org_a, opp_a)
+    _login(client, rep_a)
+    # Rejecting it stays possible (the service allows it); accepting does not.
+    assert _offered(client, _stored(org_a, proposal)) == {"reject"}
+    listed = client.post(
+        reverse("admin:crm_proposal_changelist"),
+        {"action": "mark_accepted", "_selected_action": [str(proposal.pk)]},
+        follow=True,
+    )
+    messages = [str(message) for message in listed.context["messages"]]
+    assert messages == [f"{proposal}: “Mark accepted” is not possible now."]
+    assert _stored(org_a, proposal).status == ProposalStatus.SENT
+    with tenant_context(org_a):
+        assert not Contract.objects.filter(proposal=proposal).exists()
+
+
+def test_an_expired_proposal_is_not_offered_for_acceptance(client, org_a, rep_a, opp_a):
+    proposal = factories.proposal(org_a, opp_a)
+    with tenant_context(org_a):
+        services.proposal_send(proposal=proposal, acting_user=None, email=False)
+        yesterday = timezone.localdate() - dt.timedelta(days=1)
+        Proposal.objects.filter(pk=proposal.pk).update(valid_until=yesterday)
+    _login(client, rep_a)
+    assert _offered(client, _stored(org_a, proposal)) == {"reject"}
