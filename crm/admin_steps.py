@@ -1,7 +1,8 @@
 """The next steps on the opportunity, proposal and contract pages: move an opportunity to
-any stage of its pipeline, mark it won or lost (with the reason), send, accept or reject a
-proposal, send a contract or record its signature. Each runs the service the API runs;
-only the steps the row's state and the user's permission allow now are offered.
+any stage of its pipeline, mark it won or lost (with the reason) or reopen a closed one,
+send, accept or reject a proposal, send a contract or record its signature. Each runs
+the service the API runs; only the steps the row's state and the user's permission allow
+now are offered.
 """
 
 from __future__ import annotations
@@ -88,6 +89,25 @@ class CloseStep(UpdateStep):
         )
 
 
+class ReopenStep(UpdateStep):
+    """A won or lost deal back into an open stage of its pipeline (the move the board and
+    the API refuse unless reopening is said explicitly)."""
+
+    name, label, done = "reopen", "Reopen", "Reopened."
+    form_class = MoveForm
+
+    def available(self, obj) -> bool:
+        return not obj.is_open
+
+    def form_kwargs(self, request, obj) -> dict:
+        return {"opportunity": obj}
+
+    def run(self, request, obj, data):
+        services.opportunity_move_stage(
+            opportunity=obj, stage=data["stage"], acting_user=request.user, reopen=True
+        )
+
+
 class NewProposalStep(Step):
     name, label = "proposal", "Create a proposal"
 
@@ -105,6 +125,7 @@ OPPORTUNITY_STEPS: tuple[Step, ...] = (
     MoveStep(),
     CloseStep("is_won", "won", "Mark won", "Marked won."),
     CloseStep("is_lost", "lost", "Mark lost", "Marked lost.", LostForm),
+    ReopenStep(),
     NewProposalStep(),
 )
 

@@ -61,7 +61,7 @@ def test_lost_asks_why_and_a_closed_opportunity_offers_no_move(client, org_a, re
     assert client.post(_step(opp_a, "lost"), {"lost_reason": "Went elsewhere"}).status_code == 302
     lost = _stored(org_a, opp_a)
     assert lost.status == OpportunityStatus.LOST and lost.lost_reason == "Went elsewhere"
-    assert _offered(client, lost) == set()
+    assert _offered(client, lost) == {"reopen"}
     again = client.post(_step(opp_a, "won"), {}, follow=True)
     assert "is not possible now" in again.content.decode()
     assert _stored(org_a, opp_a).status == OpportunityStatus.LOST
@@ -177,3 +177,30 @@ def test_an_expired_proposal_is_not_offered_for_acceptance(client, org_a, rep_a,
         Proposal.objects.filter(pk=proposal.pk).update(valid_until=yesterday)
     _login(client, rep_a)
     assert _offered(client, _stored(org_a, proposal)) == {"reject"}
+
+
+@pytest.mark.parametrize("close", ["won", "lost"])
+def test_a_closed_deal_is_reopened_into_an_open_stage(client, org_a, rep_a, opp_a, close):
+    _login(client, rep_a)
+    assert client.post(_step(opp_a, close), {"lost_reason": "Went elsewhere"}).status_code == 302
+    closed = _stored(org_a, opp_a)
+    assert _offered(client, closed) == {"reopen"}
+    form = client.get(_step(closed, "reopen")).content.decode()
+    assert "Negotiation" in form and ">Won<" not in form and ">Lost<" not in form
+    with tenant_context(org_a):
+        negotiation = PipelineStage.objects.get(pipeline=opp_a.pipeline, name="Negotiation")
+    assert client.post(_step(closed, "reopen"), {"stage": negotiation.pk}).status_code == 302
+    reopened = _stored(org_a, opp_a)
+    assert (reopened.status, reopened.stage_id) == (OpportunityStatus.OPEN, negotiation.pk)
+    assert reopened.closed_at is None and reopened.lost_reason == ""
+    assert "reopen" not in _offered(client, reopened)
+
+
+def test_only_who_may_update_the_deal_may_reopen_it(client, org_a, readonly_a, opp_a):
+    _lose(org_a, opp_a)
+    _login(client, readonly_a)
+    assert _offered(client, _stored(org_a, opp_a)) == set()
+    with tenant_context(org_a):
+        stage = PipelineStage.objects.get(pipeline=opp_a.pipeline, name="Negotiation")
+    assert client.post(_step(opp_a, "reopen"), {"stage": stage.pk}).status_code == 403
+    assert _stored(org_a, opp_a).status == OpportunityStatus.LOST
