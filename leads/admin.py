@@ -342,7 +342,7 @@ class LeadAdmin(AttachmentsAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin
     form = LeadAdminForm
     assignee_field = "assigned_to"
     list_display = [
-        "__str__",
+        "name",
         "status",
         "lead_score",
         "assigned_to",
@@ -438,6 +438,12 @@ class LeadAdmin(AttachmentsAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin
             return fieldsets
         first = [f for f in fieldsets[0][1]["fields"] if f != "allow_duplicate"]
         return [(None, {"fields": first}), *fieldsets[1:]]
+
+    # Sorted by the company, the name lists give a lead (and an API ordering, so a saved
+    # view keeps it).
+    @admin.display(description="lead", ordering="company__name")
+    def name(self, obj):
+        return str(obj)
 
     @admin.display(description="tags")
     def tag_list(self, obj):

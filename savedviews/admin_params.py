@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 
 from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
 from django.contrib.admin.views.main import ALL_VAR, ERROR_FLAG, ORDER_VAR, PAGE_VAR, SEARCH_VAR
-from django.core.exceptions import FieldDoesNotExist
 from django.http import QueryDict
 
 from savedviews.models import ViewResource
 from savedviews.vocabulary import ORDERING, SEARCH, vocabulary
-from smartweb.admin import DeletedListFilter
+from smartweb.admin import DeletedListFilter, column_ordering
 
 # Paging and popups are how a list is looked at, not what it lists.
 NOT_A_FILTER = {PAGE_VAR, ALL_VAR, ERROR_FLAG, IS_POPUP_VAR, TO_FIELD_VAR}
@@ -119,14 +118,8 @@ def _columns(model_admin, request) -> list[str]:
 
 
 def _sorted_by(model_admin, name: str) -> str | None:
-    """What sorting by a column sorts by, as ChangeList.get_ordering_field reads it."""
-    try:
-        model_admin.model._meta.get_field(name)
-        return name
-    except FieldDoesNotExist:
-        pass
-    attr = getattr(model_admin, name, None) or getattr(model_admin.model, name, None)
-    ordering = getattr(attr, "admin_order_field", None)
+    """The field sorting by a column sorts by (an expression has no API name)."""
+    ordering = column_ordering(model_admin, name)
     return ordering if isinstance(ordering, str) else None
 
 

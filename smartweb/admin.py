@@ -17,6 +17,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -68,6 +69,24 @@ class CurrentChoicesInlineMixin:
         formset = super().get_formset(request, obj, **kwargs)
         formset.form = keep_current_choices(formset.form)
         return formset
+
+
+def column_ordering(model_admin, column):
+    """What sorting by a list column sorts by, as `ChangeList.get_ordering_field` reads
+    it (a field name or an expression), or None when it sorts nothing."""
+    if callable(column):
+        attr = column
+    else:
+        try:
+            return model_admin.model._meta.get_field(column).name
+        except FieldDoesNotExist:
+            pass
+        attr = getattr(model_admin, column, None) or getattr(model_admin.model, column, None)
+        if attr is None:
+            return column if LOOKUP_SEP in column else None
+    if isinstance(attr, property):
+        attr = attr.fget
+    return getattr(attr, "admin_order_field", None)
 
 
 class TenantChangeList(ChangeList):
@@ -309,6 +328,15 @@ class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.
 
     def get_changelist(self, request, **kwargs):
         return TenantChangeList
+
+    def get_sortable_by(self, request):
+        """The columns that sort by something. Django offers any column whose name has
+        "__" in it as sortable, `__str__` too, which then sorts nothing."""
+        return [
+            column
+            for column in self.get_list_display(request)
+            if column_ordering(self, column) is not None
+        ]
 
     def get_actions(self, request):
         """The actions the user's role permits: each declares what it needs
