@@ -452,7 +452,18 @@ class TenantHistoryAdmin(TenantModelAdmin, SimpleHistoryAdmin):
     is saved back only where reverting is offered: a form posted to a version whose
     revert is disabled is refused, as its page shows no button for it."""
 
-    history_list_display = ["history_ip_address", "history_user_agent", "history_request_id"]
+    object_history_template = "admin/history/object_history.html"
+    object_history_list_template = "admin/history/object_history_list.html"
+    # Where each change came from: (field of the history row, column label).
+    history_sources = [
+        ("history_ip_address", "IP address"),
+        ("history_user_agent", "User agent"),
+        ("history_request_id", "Request ID"),
+    ]
+
+    def history_view(self, request, object_id, extra_context=None):
+        context = {"history_columns": self.history_sources, **(extra_context or {})}
+        return super().history_view(request, object_id, context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self.get_object(request, unquote(object_id))  # a 404 for a malformed or unknown id

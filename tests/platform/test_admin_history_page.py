@@ -1,0 +1,63 @@
+"""A row's History page: its columns named for people, the browser that made a change
+cut short (all of it in the cell's title) so the changes stay in view, and an intro that
+says what an entry opens: a version to read, or one to revert to where that is offered."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+from django.urls import reverse
+
+from leads.models import Lead
+from smartweb.tenancy.context import tenant_context
+from tests.accounts.conftest import admin_client
+from tests.crm import factories as crm_factories
+from tests.leads.factories import make_lead
+
+pytestmark = pytest.mark.django_db
+
+BROWSER = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+
+
+def _headers(page: str) -> list[str]:
+    table = page[page.index('id="change-history"') :]
+    return [unescape(text).strip() for text in re.findall(r"<th[^>]*>(.*?)</th>", table)]
+
+
+def test_the_columns_are_labelled_and_the_browser_cut_short(org_a, admin_a):
+    lead = make_lead(org_a, contact_name="Dana Drip")
+    with tenant_context(org_a):
+        Lead.history.filter(id=lead.pk).update(history_user_agent=BROWSER)
+    page = admin_client(admin_a).get(reverse("admin:leads_lead_history", args=[lead.pk]))
+    body = page.content.decode()
+    headers = _headers(body)
+    assert {"IP address", "User agent", "Request ID"} <= set(headers)
+    assert not [header for header in headers if header.startswith("history_")]
+    # What matters first; where it came from after the changes, short.
+    assert headers.index("Changes") < headers.index("User agent")
+    assert f'<span class="history-source" title="{BROWSER}">' in body
+    assert "smartweb/admin/history.css" in body
+
+
+def test_the_intro_says_what_an_entry_opens(org_a, admin_a, readonly_a, rep_a):
+    lead = make_lead(org_a, contact_name="Dana Drip")
+    opportunity = crm_factories.opportunity(org_a, owner=rep_a)
+    pages = {
+        "lead": reverse("admin:leads_lead_history", args=[lead.pk]),
+        "opportunity": reverse("admin:crm_opportunity_history", args=[opportunity.pk]),
+    }
+    read = "Each entry opens that version of the {}, to read"
+    revert = "Each entry opens that version of the {}; from there it can be saved back"
+    for user, kind, intro in (
+        (admin_a, "lead", read),  # leads' history is not reverted around their services
+        (admin_a, "opportunity", revert),
+        (readonly_a, "opportunity", read),
+    ):
+        body = admin_client(user).get(pages[kind]).content.decode()
+        assert intro.format(kind) in body, (user, kind)
+        assert "Choose a date from the list below" not in body
