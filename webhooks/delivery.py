@@ -21,11 +21,10 @@ from django.utils import timezone
 
 from accounts.crypto import decrypt
 from notifications import events as notification_events
-from smartweb import signing
+from smartweb import outbound, signing
 from smartweb.tenancy.context import tenant_context
 from smartweb.writes import locked
 from webhooks import notify
-from webhooks.addresses import RefusedURL, check_url
 from webhooks.choices import DeliveryStatus
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint
 
@@ -46,10 +45,10 @@ def due() -> QuerySet[Delivery]:
 def deliver_due(*, organization_id, limit: int = 100) -> int:
     """Send up to `limit` due deliveries of the organization; how many were attempted."""
     attempted = 0
-    # Proxies from the environment are not used: a proxy would resolve the host itself,
-    # after the address check, and reach whatever it resolves to.
-    with requests.Session() as session:
-        session.trust_env = False
+    # Each connection is made to addresses checked as it is made: the name may resolve
+    # elsewhere by now than when the endpoint was registered (DNS rebinding).
+    allow_private = settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
+    with outbound.session(allow_private=allow_private) as session:
         while attempted < limit:
             if not _attempt_next(organization_id, session):
                 break
@@ -114,7 +113,6 @@ def _post(delivery: Delivery, number: int, session: requests.Session) -> tuple[i
         **signing.signed_headers(decrypt(endpoint.secret_encrypted), body),
     }
     try:
-        check_url(endpoint.url)  # again: the name may resolve elsewhere by now
         # Redirects are not followed (one could lead inside); the body is not read.
         with session.post(
             endpoint.url,
@@ -125,7 +123,7 @@ def _post(delivery: Delivery, number: int, session: requests.Session) -> tuple[i
             stream=True,
         ) as response:
             code = response.status_code
-    except RefusedURL as exc:
+    except outbound.RefusedURL as exc:
         return None, str(exc)[:ERROR_LENGTH]
     except requests.RequestException as exc:
         return None, f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]

@@ -7,15 +7,16 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.crypto import encrypt
 from accounts.models import User
 from smartweb import access
+from smartweb.outbound import RefusedURL, check_url
 from smartweb.rbac import Action, Resource
 from smartweb.writes import locked, save_changed, values_of
-from webhooks.addresses import RefusedURL, check_url
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.models import Delivery, Endpoint
 
@@ -100,7 +101,7 @@ def _apply(endpoint: Endpoint, changes: dict[str, Any]) -> None:
         try:
             if len(url) > URL_MAX_LENGTH:
                 raise RefusedURL(f"A URL has at most {URL_MAX_LENGTH} characters.")
-            check_url(url)
+            check_url(url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES)
         except RefusedURL as exc:
             errors["url"] = [str(exc)]
         endpoint.url = url

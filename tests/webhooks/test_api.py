@@ -10,6 +10,7 @@ import pytest
 from accounts.crypto import decrypt
 from smartweb.tenancy.context import tenant_context
 from tests.factories import api_client
+from tests.internal_addresses import EMBEDDED_INTERNAL, resolve
 from tests.leads.factories import make_lead
 from tests.webhooks.conftest import make_endpoint
 from webhooks.delivery import deliver_due
@@ -121,6 +122,30 @@ def test_urls_leading_inside_are_refused(org_a, admin_a, url):
     assert response.status_code == 400, response.content
     assert "not a public address" in str(response.json()["error"]["details"]["url"])
     assert _count(org_a) == 0
+
+
+@pytest.mark.parametrize("address", EMBEDDED_INTERNAL)
+def test_ipv6_forms_carrying_an_internal_ipv4_address_are_refused(
+    org_a, admin_a, monkeypatch, address
+):
+    """As a literal, and as what a host name resolves to (among public addresses)."""
+    client = api_client(admin_a, org_a)
+    resolve(monkeypatch, "hooks.example.test", "93.184.216.34", address)
+    for url in (f"http://[{address}]:8101/", "https://hooks.example.test/hooks"):
+        response = client.post(URL, {**GOOD, "url": url}, format="json")
+        assert response.status_code == 400, (url, response.content)
+        assert "not a public address" in str(response.json()["error"]["details"]["url"])
+    assert _count(org_a) == 0
+
+
+@pytest.mark.parametrize(
+    "address", ["::ffff:93.184.216.34", "64:ff9b::5db8:d822", "2002:5db8:d822::1"]
+)
+def test_ipv6_forms_carrying_a_public_ipv4_address_are_accepted(org_a, admin_a, address):
+    response = api_client(admin_a, org_a).post(
+        URL, {**GOOD, "url": f"https://[{address}]/hooks"}, format="json"
+    )
+    assert response.status_code == 201, response.content
 
 
 def test_an_unknown_host_name_is_refused(org_a, admin_a):

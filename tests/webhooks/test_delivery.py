@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import threading
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
@@ -23,6 +24,7 @@ from smartweb import signing
 from smartweb.tenancy.context import tenant_context
 from tests import factories as people
 from tests.crm import factories
+from tests.internal_addresses import EMBEDDED_INTERNAL, resolve
 from tests.leads.factories import make_lead
 from tests.webhooks.conftest import SECRET, make_endpoint
 from webhooks import jobs
@@ -323,6 +325,26 @@ def test_a_host_that_turned_private_is_refused_at_delivery(org_a, receiver, sett
     [delivery] = deliveries(org_a)
     assert delivery.status == DeliveryStatus.PENDING
     assert "not a public address" in delivery.last_error
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("address", EMBEDDED_INTERNAL)
+def test_an_ipv6_form_carrying_an_internal_address_is_refused_at_delivery(
+    org_a, receiver, settings, monkeypatch, address
+):
+    """Registered while allowed (or before the name moved), refused when sent: the URL's
+    own address, and the address its name resolves to as the connection is made."""
+    port = urlsplit(receiver.url).port
+    make_endpoint(org_a, f"http://[{address}]:{port}/hooks", [EventType.LEAD_CREATED])
+    make_endpoint(org_a, f"http://rebound.example.test:{port}/hooks", [EventType.LEAD_CREATED])
+    make_lead(org_a, contact_name="Rebound")
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    resolve(monkeypatch, "rebound.example.test", address)
+    assert deliver_due(organization_id=org_a.pk) == 2
+    assert receiver.requests == []
+    for delivery in deliveries(org_a):
+        assert delivery.status == DeliveryStatus.PENDING
+        assert "which is not a public address" in delivery.last_error
 
 
 @pytest.mark.django_db
