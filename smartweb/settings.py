@@ -351,9 +351,14 @@ LOGIN_USUAL_ADDRESS_DAYS = env_int("LOGIN_USUAL_ADDRESS_DAYS", 90)
 
 # Single sign-on (sso): the bound of each call to an identity provider (discovery, keys,
 # token), and whether a provider may be reached over plain http (development and tests on
-# this machine only: metadata and keys must come over TLS in production).
+# this machine only: metadata and keys must come over TLS in production). A provider on a
+# loopback, private or link-local address is refused (server-side request forgery: an
+# organization's admin chooses the URL, and anyone can make the server call it) unless
+# SSO_ALLOW_PRIVATE_ADDRESSES, for local development, tests, or a provider on the
+# operator's own network.
 SSO_HTTP_TIMEOUT_SECONDS = env_int("SSO_HTTP_TIMEOUT_SECONDS", 10)
 SSO_ALLOW_HTTP = env_bool("SSO_ALLOW_HTTP", DEBUG or TESTING)
+SSO_ALLOW_PRIVATE_ADDRESSES = env_bool("SSO_ALLOW_PRIVATE_ADDRESSES", False)
 
 # Public lead-capture forms (leads.lead_forms): submissions per window from one client
 # address (all forms) and to one form (all addresses), and the largest body accepted.

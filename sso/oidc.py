@@ -4,13 +4,19 @@ issuer, audience, expiry and nonce.
 
 Authlib keeps the state, the nonce and the PKCE verifier in the session between the two
 legs; the callback refuses a state it did not issue.
+
+The provider's URLs are chosen by an organization's admin, and its discovery document
+names the others (token endpoint, keys): every call connects to public addresses only
+(`smartweb.outbound`), the same guard as webhooks', unless SSO_ALLOW_PRIVATE_ADDRESSES.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError
-from authlib.integrations.django_client import OAuth
+from authlib.integrations.django_client import DjangoOAuth2App, OAuth
 from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.urls import reverse
@@ -18,6 +24,7 @@ from joserfc.errors import JoseError
 from requests import RequestException
 
 from accounts import crypto
+from smartweb import outbound
 from sso.models import IdentityProvider
 
 SCOPE = "openid email profile"
@@ -33,6 +40,34 @@ class SignInFailed(Exception):
         self.message = message
 
 
+class CheckedSession(OAuth2Session):
+    """Authlib's HTTP session, connecting to public addresses only."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        outbound.guard(self, allow_private=settings.SSO_ALLOW_PRIVATE_ADDRESSES)
+
+
+class CheckedApp(DjangoOAuth2App):
+    client_cls = CheckedSession
+
+
+@contextmanager
+def calling_provider():
+    """The provider's address refused, or the provider not reached, as SignInFailed."""
+    try:
+        yield
+    except outbound.RefusedURL as exc:
+        raise SignInFailed(
+            "provider_address",
+            "The identity provider is not at a public address: this server does not call it.",
+        ) from exc
+    except (RequestException, ValueError) as exc:
+        raise SignInFailed(
+            "provider_unreachable", "The identity provider cannot be reached; try again later."
+        ) from exc
+
+
 def client_name(provider: IdentityProvider) -> str:
     return f"idp{provider.pk.hex}"
 
@@ -42,6 +77,7 @@ def client(provider: IdentityProvider):
     registry = OAuth()
     return registry.register(
         name=client_name(provider),
+        client_cls=CheckedApp,
         client_id=provider.client_id,
         client_secret=crypto.decrypt(provider.client_secret_encrypted),
         server_metadata_url=provider.metadata_url,
@@ -62,12 +98,8 @@ def authorization_url(request, provider: IdentityProvider) -> tuple[str, str]:
     nonce and code verifier are kept in the session."""
     oidc = client(provider)
     redirect_uri = callback_url(request)
-    try:
+    with calling_provider():
         created = oidc.create_authorization_url(redirect_uri)
-    except (RequestException, ValueError) as exc:
-        raise SignInFailed(
-            "provider_unreachable", "The identity provider cannot be reached; try again later."
-        ) from exc
     oidc.save_authorize_data(request, redirect_uri=redirect_uri, **created)
     return created["url"], created["state"]
 
@@ -77,7 +109,8 @@ def finish(request, provider: IdentityProvider) -> dict:
     "userinfo". Raises SignInFailed."""
     oidc = client(provider)
     try:
-        token = oidc.authorize_access_token(request)
+        with calling_provider():
+            token = oidc.authorize_access_token(request)
     except MismatchingStateError as exc:
         raise SignInFailed(
             "state", "The sign-in could not be verified (its state does not match): start again."
@@ -91,10 +124,6 @@ def finish(request, provider: IdentityProvider) -> dict:
         raise SignInFailed(
             "provider_error", f"The identity provider refused the sign-in ({exc.error})."
         ) from exc
-    except (RequestException, ValueError) as exc:
-        raise SignInFailed(
-            "provider_unreachable", "The identity provider cannot be reached; try again later."
-        ) from exc
     if not token.get("userinfo"):
         raise SignInFailed("id_token", "The identity provider sent no ID token.")
     return token
@@ -105,18 +134,19 @@ def refreshed(provider: IdentityProvider, refresh_token: str) -> dict:
     rotates refresh tokens sends a new one and retires the old). Raises SignInFailed."""
     oidc = client(provider)
     try:
-        token_endpoint = oidc.load_server_metadata()["token_endpoint"]
-        with OAuth2Session(
-            provider.client_id,
-            crypto.decrypt(provider.client_secret_encrypted),
-            default_timeout=settings.SSO_HTTP_TIMEOUT_SECONDS,
-        ) as session:
-            return dict(session.refresh_token(token_endpoint, refresh_token=refresh_token))
+        with calling_provider():
+            token_endpoint = oidc.load_server_metadata()["token_endpoint"]
+            with CheckedSession(
+                provider.client_id,
+                crypto.decrypt(provider.client_secret_encrypted),
+                default_timeout=settings.SSO_HTTP_TIMEOUT_SECONDS,
+            ) as session:
+                return dict(session.refresh_token(token_endpoint, refresh_token=refresh_token))
     except AuthlibBaseError as exc:
         raise SignInFailed(
             "refresh", f"The identity provider refused the refresh ({exc.error})."
         ) from exc
-    except (RequestException, ValueError, KeyError) as exc:
+    except KeyError as exc:
         raise SignInFailed(
             "provider_unreachable", "The identity provider cannot be reached; try again later."
         ) from exc

@@ -12,6 +12,7 @@ from django.db import transaction
 from accounts import crypto
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import User
+from smartweb.outbound import RefusedURL, check_url
 from sso.choices import ProviderKind
 from sso.models import IdentityProvider
 
@@ -64,6 +65,10 @@ def provider_check(values: dict) -> dict:
                     "(…/.well-known/openid-configuration)."
                 }
             )
+        try:
+            check_url(url, allow_private=settings.SSO_ALLOW_PRIVATE_ADDRESSES)
+        except RefusedURL as exc:
+            raise ValidationError({"discovery_url": str(exc)}) from None
     if kind == ProviderKind.MICROSOFT and not (values.get("microsoft_tenant") or "").strip():
         raise ValidationError(
             {"microsoft_tenant": "Enter the Microsoft directory (tenant id or domain)."}

@@ -19,6 +19,7 @@ import shutil
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
 
 from tests.crm.conftest import _truncate_as_owner
 from tests.fake_provider import serve_provider
@@ -91,18 +92,20 @@ def _one_row_of_each_kind_the_demo_lacks() -> None:
         )
         compliance.subject_request_open(kind="export", lead=lead, acting_user=None)
         suppress(emails=["gone@example.test"])
-        provider_save(
-            provider=None,
-            changes={
-                "name": "Demo identity provider",
-                "kind": "oidc",
-                "discovery_url": DEMO_DISCOVERY_URL,
-                "client_id": "demo-client",
-                "email_domains": ["demo.smartweb.test"],
-            },
-            client_secret="demo-client-secret",  # noqa: S106  (a demo value)
-            acting_user=None,
-        )
+        # The demo provider's name does not resolve: its address is not checked here.
+        with override_settings(SSO_ALLOW_PRIVATE_ADDRESSES=True):
+            provider_save(
+                provider=None,
+                changes={
+                    "name": "Demo identity provider",
+                    "kind": "oidc",
+                    "discovery_url": DEMO_DISCOVERY_URL,
+                    "client_id": "demo-client",
+                    "email_domains": ["demo.smartweb.test"],
+                },
+                client_secret="demo-client-secret",  # noqa: S106  (a demo value)
+                acting_user=None,
+            )
 
 
 @pytest.fixture(scope="package")
@@ -141,6 +144,7 @@ def server_env(demo, provider, mail_server):
         "AI_CALL_PROVIDER_KEY": "live-test-key",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(mail_server[1]),
+        "SSO_ALLOW_PRIVATE_ADDRESSES": "1",  # the local identity provider (test_sso)
     }
 
 

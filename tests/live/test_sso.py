@@ -5,6 +5,7 @@ consent pages, and back into the admin signed in (authorization code with PKCE).
 from __future__ import annotations
 
 import pytest
+from django.test import override_settings
 from selenium.webdriver.common.by import By
 
 from accounts.audit import AuditAction
@@ -29,7 +30,7 @@ def demo_provider(live_url, django_db_blocker):
 
 
 def _point(organization, discovery_url: str, client_id: str, client_secret: str) -> None:
-    with tenant_context(organization):
+    with override_settings(SSO_ALLOW_PRIVATE_ADDRESSES=True), tenant_context(organization):
         services.provider_save(
             provider=IdentityProvider.objects.get(),
             changes={"discovery_url": discovery_url, "client_id": client_id},

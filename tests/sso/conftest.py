@@ -1,6 +1,7 @@
 """The single sign-on tests: the application in the test process (Django's test client),
 the identity provider a real server (tests.oidc_provider), signed in to with `requests`
-as a browser would: its login form, its consent form, back to the callback."""
+as a browser would: its login form, its consent form, back to the callback. Answers the
+real one never gives come from a stub (tests.sso.stub_provider)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,15 @@ from sso.models import IdentityProvider
 from tests.factories import make_member, make_organization, org_admin
 from tests.html_forms import form_data
 from tests.oidc_provider.server import CLIENT_ID, CLIENT_SECRET, PASSWORD, identity_provider
+from tests.sso.stub_provider import serve_stub_provider
 
 CALLBACK = "http://testserver/sso/callback/"
+
+
+@pytest.fixture(autouse=True)
+def local_provider(settings):
+    """The test providers are on 127.0.0.1, as in local development."""
+    settings.SSO_ALLOW_PRIVATE_ADDRESSES = True
 
 
 @pytest.fixture(scope="package")
@@ -60,6 +68,20 @@ def place(db, idp) -> Place:
     organization = make_organization("Acme", slug="acme")
     ann = make_member(organization, "sales_rep", email="ann@example.test")
     return Place(organization, configure(organization, idp), ann, org_admin(organization))
+
+
+@pytest.fixture
+def stub():
+    with serve_stub_provider() as running:
+        yield running
+
+
+@pytest.fixture
+def acme(db, stub):
+    """Acme, its provider the stub (saved while local addresses are allowed)."""
+    organization = make_organization("Acme", slug="acme")
+    configure(organization, stub)
+    return organization
 
 
 def _tamper(url: str, name: str, value: str) -> str:
