@@ -28,6 +28,9 @@ from smartweb import outbound
 from sso.models import IdentityProvider
 
 SCOPE = "openid email profile"
+# What the sign-in uses of the discovery document: Authlib fails on a missing endpoint
+# with a RuntimeError, and without an issuer it would not check the ID token's.
+REQUIRED_METADATA = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
 
 
 class SignInFailed(Exception):
@@ -40,6 +43,10 @@ class SignInFailed(Exception):
         self.message = message
 
 
+def _no_id_token() -> SignInFailed:
+    return SignInFailed("id_token", "The identity provider sent no ID token.")
+
+
 class CheckedSession(OAuth2Session):
     """Authlib's HTTP session, connecting to public addresses only."""
 
@@ -49,7 +56,44 @@ class CheckedSession(OAuth2Session):
 
 
 class CheckedApp(DjangoOAuth2App):
+    """Authlib's client through CheckedSession, refusing (SignInFailed) a provider's
+    discovery document, keys or ID token that are not what they must be, where Authlib
+    would fail with a RuntimeError or TypeError."""
+
     client_cls = CheckedSession
+
+    def load_server_metadata(self) -> dict:
+        try:
+            document = super().load_server_metadata()
+        except TypeError:  # Authlib stamps the document: a list or a string fails there
+            document = {}
+        missing = [
+            name
+            for name in REQUIRED_METADATA
+            if not (isinstance(document.get(name), str) and document[name])
+        ]
+        if missing:
+            raise SignInFailed(
+                "provider_metadata",
+                "The identity provider's discovery document lacks "
+                f"{', '.join(missing)}: its set-up needs checking.",
+            )
+        return document
+
+    def fetch_jwk_set(self, force=False):
+        keys = super().fetch_jwk_set(force=force)
+        if not (isinstance(keys, dict) and isinstance(keys.get("keys"), list)):
+            raise SignInFailed(
+                "provider_keys",
+                "The identity provider's published keys are not a key set: its set-up "
+                "needs checking.",
+            )
+        return keys
+
+    def parse_id_token(self, token, *args, **kwargs):
+        if not isinstance(token.get("id_token"), str):
+            raise _no_id_token()
+        return super().parse_id_token(token, *args, **kwargs)
 
 
 @contextmanager
@@ -125,7 +169,7 @@ def finish(request, provider: IdentityProvider) -> dict:
             "provider_error", f"The identity provider refused the sign-in ({exc.error})."
         ) from exc
     if not token.get("userinfo"):
-        raise SignInFailed("id_token", "The identity provider sent no ID token.")
+        raise _no_id_token()
     return token
 
 
@@ -145,8 +189,4 @@ def refreshed(provider: IdentityProvider, refresh_token: str) -> dict:
     except AuthlibBaseError as exc:
         raise SignInFailed(
             "refresh", f"The identity provider refused the refresh ({exc.error})."
-        ) from exc
-    except KeyError as exc:
-        raise SignInFailed(
-            "provider_unreachable", "The identity provider cannot be reached; try again later."
         ) from exc
