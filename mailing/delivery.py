@@ -5,7 +5,10 @@ The row is locked while it is sent, so two jobs never send one message; a messag
 marked sent in the transaction that sent it. A worker that dies between the server's
 acceptance and that commit sends it again on the retry: at least once, never lost.
 A temporary failure (connection, timeout, 4xx) is retried with exponential backoff up to
-EMAIL_SEND_ATTEMPTS; a permanent refusal (5xx) fails the message at once.
+EMAIL_SEND_ATTEMPTS; a permanent refusal (5xx) fails the message at once, and so does a
+message that cannot be written at all (a header with a line break, an address that
+cannot be encoded): its reason is kept, and the job ends normally, so that the message
+is not tried again every minute.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ def build(message: EmailMessage, connection=None) -> mail.EmailMessage:
 
 
 def _permanent(exc: Exception) -> bool:
+    if isinstance(exc, ValueError):  # the message's own fault (BadHeaderError is one)
+        return True
     code = getattr(exc, "smtp_code", None)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [answer[0] for answer in exc.recipients.values()]
@@ -87,9 +92,12 @@ def deliver(*, message_id, connection=None) -> str:
         return ""
     now = timezone.now()
     message.attempts += 1
+    # The backend is made first: a bad setting is the job's error, not this message's.
+    if connection is None:
+        connection = mail.get_connection()
     try:
         build(message, connection).send()
-    except (smtplib.SMTPException, OSError) as exc:
+    except (ValueError, smtplib.SMTPException, OSError) as exc:
         _record_failure(message, exc, now)
     else:
         message.status = MessageStatus.SENT

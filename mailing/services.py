@@ -39,6 +39,7 @@ from smartweb.writes import locked, save_changed, values_of
 AUDIT_INBOUND_SECRET_ROTATED = "mailing.inbound_secret_rotated"  # noqa: S105 (an event name)
 TEMPLATE_FIELDS = ("name", "subject", "body")
 FROM_LENGTH = EmailMessage._meta.get_field("from_email").max_length
+SUBJECT_LENGTH = EmailMessage._meta.get_field("subject").max_length
 
 
 # --- templates ----------------------------------------------------------------------
@@ -140,8 +141,16 @@ def require_contactable(lead: Lead, address: str) -> str:
 
 @dataclass(frozen=True)
 class Composed:
+    """A message's text. Its subject is one line within the column, whatever it was made
+    from: a template's fields or a proposal's title may hold line breaks, which a mail
+    header cannot (Django refuses to send them)."""
+
     subject: str
     body: str
+
+    def __post_init__(self):
+        folded = " ".join(self.subject.split())[:SUBJECT_LENGTH]
+        object.__setattr__(self, "subject", folded)
 
 
 def _from_address(sender: User | None, organization: Organization) -> str:
@@ -175,7 +184,7 @@ def _queue(
         data={
             "type": InteractionType.EMAIL,
             "direction": Direction.OUTBOUND,
-            "subject": composed.subject[:200],
+            "subject": composed.subject,
             "content": composed.body,
         },
     )
@@ -192,7 +201,7 @@ def _queue(
         from_email=_from_address(sender, organization),
         to_email=to,
         reply_to=_reply_to(sender),
-        subject=composed.subject[:200],
+        subject=composed.subject,
         body=composed.body,
         next_attempt_at=timezone.now(),
     )
@@ -223,7 +232,7 @@ def _compose(*, lead: Lead, sender, template, subject: str, body: str) -> Compos
     organization = Organization.objects.get(pk=lead.organization_id)
     values = {"lead": lead, "sender": sender, "organization": organization}
     return Composed(
-        subject=" ".join(fields.render(subject, **values).split())[:200],
+        subject=fields.render(subject, **values),
         body=fields.render(body, **values),
     )
 
@@ -275,7 +284,7 @@ def _document_text(kind: str, record, lead: Lead, sender, organization) -> Compo
         "valid": f" It is valid until {valid_until:%d %B %Y}." if valid_until else "",
         "sender": (sender.full_name or sender.email) if sender else organization.name,
     }
-    return Composed(subject=subject.format(**values)[:200], body=body.format(**values))
+    return Composed(subject=subject.format(**values), body=body.format(**values))
 
 
 def email_document(*, record, kind: str, acting_user: User | None) -> EmailMessage | None:

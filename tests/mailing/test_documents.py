@@ -48,6 +48,30 @@ def proposal(org_a, rep_a):
     )
 
 
+def test_a_title_with_line_breaks_is_sent_with_a_one_line_subject(org_a, rep_a, smtp):
+    lead = factories.qualified_lead(org_a, assigned_to=rep_a, contact_email="dana@dripdrop.test")
+    opportunity = factories.opportunity(org_a, owner=rep_a, lead=lead)
+    client = api_client(rep_a, org_a)
+    created = client.post(
+        "/api/v1/proposals/",
+        {
+            "opportunity": str(opportunity.pk),
+            "title": "Website\r\nBcc: x@example.com",
+            "line_items": [{"description": "Website", "quantity": "1", "unit_price": "900"}],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    proposal = created.json()
+    assert client.post(f"/api/v1/proposals/{proposal['id']}/send/").status_code == 200
+
+    assert deliver_all(org_a) == ["sent"]
+    [received] = smtp.wait_for(1)
+    assert received["Subject"] == f"Proposal {proposal['number']}: Website Bcc: x@example.com"
+    assert received["Bcc"] is None
+    assert smtp.envelopes[0][1] == ["dana@dripdrop.test"]
+
+
 def _attachments(org, **record) -> list[Attachment]:
     with tenant_context(org):
         return list(Attachment.objects.filter(**record))

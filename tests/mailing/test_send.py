@@ -201,6 +201,25 @@ def test_a_permanent_refusal_fails_the_message(org_a, rep_a, mail_lead, smtp):
     assert message.attempts == 1 and "No such user" in message.last_error
 
 
+def test_a_message_that_cannot_be_written_fails_and_the_next_is_sent(org_a, rep_a, mail_lead, smtp):
+    """A subject with a line break (stored before subjects were folded) can never be
+    sent: it fails with the reason, once, and does not hold up the messages after it."""
+    broken = _queue_one(org_a, rep_a, mail_lead)
+    fine = _queue_one(org_a, rep_a, mail_lead)
+    with tenant_context(org_a):
+        EmailMessage.objects.filter(pk=broken.pk).update(subject="Hi\r\nBcc: x@example.com")
+    assert sorted(deliver_all(org_a)) == ["failed", "sent"]
+    with tenant_context(org_a):
+        broken.refresh_from_db()
+        fine.refresh_from_db()
+    assert (broken.status, broken.attempts, broken.next_attempt_at) == ("failed", 1, None)
+    assert "BadHeaderError" in broken.last_error and "newlines" in broken.last_error
+    assert fine.status == "sent"
+    [received] = smtp.wait_for(1)
+    assert received["Subject"] == "Hi" and received["Message-ID"] == fine.message_id
+    assert deliver_all(org_a) == []  # not tried again
+
+
 def test_a_temporary_refusal_or_no_server_leaves_it_queued_for_a_retry(
     org_a, rep_a, mail_lead, smtp, settings
 ):
