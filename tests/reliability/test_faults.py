@@ -235,28 +235,42 @@ def _idle_in_transaction() -> int:
         return cursor.fetchone()[0]
 
 
-def test_a_slow_upload_holds_no_database_session(live_url, token, demo_org, read):
-    title = f"slow upload {uuid.uuid4().hex[:8]}"
-    body = json.dumps({"title": title}).encode()
+def _post_slowly(live_url, path, token, content_type, body, *, pieces, pause) -> list[int]:
+    """POST `body` to `path` in `pieces` pieces, `pause` s apart, counting after each the
+    sessions idle in a transaction; asserts a 201 and returns the counts."""
     host, port = live_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as sock:
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
         sock.sendall(
             (
-                f"POST /api/v1/tasks/ HTTP/1.1\r\nHost: {host}\r\n"
-                f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Type: {content_type}\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
             ).encode()
         )
-        held = []
-        for i, byte in enumerate(body):
-            sock.sendall(bytes([byte]))
-            if i % 4 == 0:
-                time.sleep(0.5)
-                held.append(_idle_in_transaction())
+        held, step = [], -(-len(body) // pieces)
+        for start in range(0, len(body), step):
+            sock.sendall(body[start : start + step])
+            time.sleep(pause)
+            held.append(_idle_in_transaction())
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
+    return held
+
+
+def test_a_slow_upload_holds_no_database_session(live_url, token, demo_org, read):
+    title = f"slow upload {uuid.uuid4().hex[:8]}"
+    body = json.dumps({"title": title}).encode()
+    held = _post_slowly(
+        live_url,
+        "/api/v1/tasks/",
+        token,
+        "application/json",
+        body,
+        pieces=len(body) // 4,
+        pause=0.5,
+    )
     assert max(held) == 0, f"sessions idle in a transaction during the upload: {held}"
     with tenant_context(demo_org):
         assert Task.objects.filter(title=title).count() == 1
@@ -279,25 +293,10 @@ def test_a_slow_large_upload_holds_no_database_session(live_url, token, demo_org
         + content
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    host, port = live_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=60) as sock:
-        sock.sendall(
-            (
-                f"POST /api/v1/attachments/ HTTP/1.1\r\nHost: {host}\r\n"
-                f"Authorization: Bearer {token}\r\n"
-                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            ).encode()
-        )
-        held, step = [], len(body) // 20
-        for start in range(0, len(body), step):
-            sock.sendall(body[start : start + step])
-            time.sleep(0.25)
-            held.append(_idle_in_transaction())
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
+    content_type = f"multipart/form-data; boundary={boundary}"
+    held = _post_slowly(
+        live_url, "/api/v1/attachments/", token, content_type, body, pieces=20, pause=0.25
+    )
     assert max(held) == 0, f"sessions idle in a transaction during the upload: {held}"
     with tenant_context(demo_org):
         assert Attachment.objects.get(original_name=name).size == len(content)
