@@ -75,6 +75,15 @@ def _organization_setup_steps():
     return [import_string(path) for path in getattr(settings, "ORGANIZATION_SETUP_STEPS", [])]
 
 
+def _organization_name(name: str | None) -> str:
+    """An organization's name on one line: it heads the subjects of the emails sent in
+    its name (invitations, digests), and a mail header cannot hold a line break."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "An organization needs a name."})
+    return name
+
+
 def organization_create(
     *,
     name: str,
@@ -85,9 +94,7 @@ def organization_create(
     acting_user: User | None = None,
 ) -> Organization:
     """A new organization with its default roles, setup steps and first admin."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "An organization needs a name."})
+    name = _organization_name(name)
     slug = _clean_slug(name, slug)
     admin_email = (admin_email or "").strip().lower()
     validate_email(admin_email)
@@ -419,8 +426,8 @@ def organization_update(
     }
     if platform_fields and not getattr(acting_user, "is_superuser", False):
         raise PermissionDenied("Only platform super admins change the plan or deactivate.")
-    if "name" in changes and not (changes["name"] or "").strip():
-        raise ValidationError({"name": "An organization needs a name."})
+    if "name" in changes:
+        changes = {**changes, "name": _organization_name(changes["name"])}
     if "plan" in changes and changes["plan"] not in Plan.values:
         raise ValidationError({"plan": f"Unknown plan {changes['plan']}."})
     if "settings" in changes:

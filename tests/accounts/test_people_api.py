@@ -1,6 +1,8 @@
 """Organizations, members (users), memberships and teams through the API."""
 
 import pytest
+from django.core import mail
+from django.test import TestCase
 
 from accounts.audit import AuditAction
 from accounts.models import Membership, Organization, Role, Team, User
@@ -47,6 +49,27 @@ def test_org_admin_renames_the_organization(admin_a, org_a):
     assert response.status_code == 200 and response.json()["name"] == "Acme Websites"
     (row,) = audit_rows(org_a, action=AuditAction.ORGANIZATION_CHANGED)
     assert row.details == {"changes": {"name": ["Acme Web Sales", "Acme Websites"]}}
+
+
+def test_an_organization_name_is_kept_on_one_line_for_its_emails(admin_a, org_a):
+    client = factories.api_client(admin_a, org_a)
+
+    renamed = client.patch(
+        f"/api/v1/organizations/{org_a.pk}/", {"name": "Acme\r\nBcc: someone@example.com"}
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        invited = client.post(
+            "/api/v1/users/",
+            {"email": "new@example.com", "role": str(role(org_a, "sales_rep").pk)},
+            format="json",
+        )
+
+    assert renamed.json()["name"] == "Acme Bcc: someone@example.com"
+    assert invited.status_code == 202, invited.content
+    assert (
+        mail.outbox[-1].subject
+        == "You are invited to Acme Bcc: someone@example.com on SmartWeb CRM"
+    )
 
 
 def test_plan_and_deactivation_are_for_platform_admins(admin_a, org_a):
