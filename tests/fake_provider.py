@@ -9,7 +9,8 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.local_http import QuietHandler, serving
 
 
 class FakeProvider:
@@ -35,7 +36,7 @@ class FakeProvider:
     def handler(self):
         provider = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with provider.lock:
@@ -61,9 +62,6 @@ class FakeProvider:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the caller gave up (timed out, or its process was killed)
 
-            def log_message(self, *args):
-                pass
-
         return Handler
 
 
@@ -71,12 +69,7 @@ class FakeProvider:
 def serve_provider() -> Iterator[FakeProvider]:
     """A running provider; its base URL (for AI_CALL_PROVIDER_URL) is `provider.url`."""
     provider = FakeProvider()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), provider.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    provider.url = f"http://127.0.0.1:{server.server_port}/v1"
-    try:
+    # Closing waits for delayed answers still being sent.
+    with serving(provider.handler(), daemon_threads=False) as url:
+        provider.url = f"{url}/v1"
         yield provider
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -6,10 +6,10 @@ path of every request, and running a test's hook just before it answers a path."
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.local_http import QuietHandler, serving
 
 DISCOVERY = "/.well-known/openid-configuration"
 
@@ -42,7 +42,7 @@ class StubProvider:
     def handler(self):
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self):
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 path = self.path.split("?", 1)[0]
@@ -58,23 +58,13 @@ class StubProvider:
 
             do_GET = do_POST = _answer
 
-            def log_message(self, *args):
-                pass
-
         return Handler
 
 
 @contextmanager
 def serve_stub_provider() -> Iterator[StubProvider]:
     stub = StubProvider()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), stub.handler())
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    stub.url = f"http://127.0.0.1:{server.server_port}"
-    stub.documents[DISCOVERY] = stub.discovery()
-    try:
+    with serving(stub.handler()) as url:
+        stub.url = url
+        stub.documents[DISCOVERY] = stub.discovery()
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()

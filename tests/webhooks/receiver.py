@@ -10,7 +10,8 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.local_http import QuietHandler, serving
 
 
 class Receiver:
@@ -32,7 +33,7 @@ class Receiver:
     def handler(self):
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
@@ -48,22 +49,12 @@ class Receiver:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the sender gave up waiting
 
-            def log_message(self, *args):
-                pass
-
         return Handler
 
 
 @contextmanager
 def serve_receiver() -> Iterator[Receiver]:
     receiver = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver.handler())
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_port}/hooks"
-    try:
+    with serving(receiver.handler()) as url:
+        receiver.url = f"{url}/hooks"
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
