@@ -166,23 +166,25 @@ class SendProposalStep(ProposalStep):
         return super().available(obj) and obj.line_items.exists()
 
 
-class AcceptStep(ProposalStep):
+class AnswerStep(ProposalStep):
+    """Accepting or rejecting: not once the proposal expired or its deal closed (the
+    services refuse both then, for the same reason)."""
+
     def available(self, obj) -> bool:
-        # Not once it expired or its deal closed (the service refuses it then).
         return (
             super().available(obj)
-            and services.proposal_accept_refusal(proposal=obj, opportunity=obj.opportunity) is None
+            and services.proposal_answer_refusal(proposal=obj, opportunity=obj.opportunity) is None
         )
 
 
-class RejectStep(ProposalStep):
+class RejectStep(AnswerStep):
     form_class = RejectForm
 
 
 PROPOSAL_STEPS: tuple[Step, ...] = (
     SendProposalStep(ProposalStatus.SENT, "send", "Send", "Proposal sent.", services.proposal_send),
     # Accepting draws the contract: the page goes on to it.
-    AcceptStep(
+    AnswerStep(
         ProposalStatus.ACCEPTED,
         "accept",
         "Mark accepted",

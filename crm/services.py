@@ -774,11 +774,12 @@ def proposal_mark_viewed(*, proposal: Proposal, acting_user: User | None) -> Pro
     return proposal
 
 
-def proposal_accept_refusal(
+def proposal_answer_refusal(
     *, proposal: Proposal, opportunity: Opportunity
 ) -> InvalidTransition | None:
-    """Why a proposal its status lets be accepted cannot be now (it expired, or its deal is
-    closed), or None: what the service refuses and the admin does not offer."""
+    """Why a proposal its status lets be answered (accepted or rejected) cannot be now (it
+    expired, or its deal is closed), or None: what the services refuse and the admin does
+    not offer, for both answers alike."""
     if proposal.valid_until is not None and proposal.valid_until < timezone.localdate():
         return InvalidTransition(
             f"The proposal expired on {proposal.valid_until:%Y-%m-%d}; send a new one.",
@@ -796,7 +797,7 @@ def proposal_accept(*, proposal: Proposal, acting_user: User | None) -> Contract
     proposal = _step(proposal, ProposalStatus.ACCEPTED, acting_user)
     today = timezone.localdate()
     opportunity = Opportunity.objects.select_for_update().get(pk=proposal.opportunity_id)
-    refusal = proposal_accept_refusal(proposal=proposal, opportunity=opportunity)
+    refusal = proposal_answer_refusal(proposal=proposal, opportunity=opportunity)
     if refusal is not None:
         raise refusal
     proposal.status = ProposalStatus.ACCEPTED
@@ -825,7 +826,13 @@ def proposal_accept(*, proposal: Proposal, acting_user: User | None) -> Contract
 
 @transaction.atomic
 def proposal_reject(*, proposal: Proposal, acting_user: User | None, reason: str = "") -> Proposal:
+    """The customer declines: refused, like accepting, once the proposal expired or its
+    deal closed."""
     proposal = _step(proposal, ProposalStatus.REJECTED, acting_user)
+    opportunity = Opportunity.objects.select_for_update().get(pk=proposal.opportunity_id)
+    refusal = proposal_answer_refusal(proposal=proposal, opportunity=opportunity)
+    if refusal is not None:
+        raise refusal
     proposal.status = ProposalStatus.REJECTED
     proposal.rejected_at = timezone.now()
     proposal.rejection_reason = (reason or "").strip()

@@ -149,34 +149,47 @@ def _lose(org, opp) -> None:
         )
 
 
-def test_a_proposal_of_a_lost_deal_is_not_offered_for_acceptance(client, org_a, rep_a, opp_a):
+def _win(org, opp) -> None:
+    with tenant_context(org):
+        services.opportunity_move_stage(
+            opportunity=opp, stage=opp.pipeline.stage_flagged("is_won"), acting_user=None
+        )
+
+
+@pytest.mark.parametrize("close", [_lose, _win], ids=["lost", "won"])
+def test_a_proposal_of_a_closed_deal_is_offered_no_answer(client, org_a, rep_a, opp_a, close):
     proposal = factories.proposal(org_a, opp_a)
     with tenant_context(org_a):
         services.proposal_send(proposal=proposal, acting_user=None, email=False)
-    _lose(org_a, opp_a)
+    close(org_a, opp_a)
     _login(client, rep_a)
-    # Rejecting it stays possible (the service allows it); accepting does not.
-    assert _offered(client, _stored(org_a, proposal)) == {"reject"}
-    listed = client.post(
-        reverse("admin:crm_proposal_changelist"),
-        {"action": "mark_accepted", "_selected_action": [str(proposal.pk)]},
-        follow=True,
-    )
-    messages = [str(message) for message in listed.context["messages"]]
-    assert messages == [f"{proposal}: “Mark accepted” is not possible now."]
-    assert _stored(org_a, proposal).status == ProposalStatus.SENT
+    # Neither accepting nor rejecting: the deal is closed (the service refuses both).
+    assert _offered(client, _stored(org_a, proposal)) == set()
+    for action, label in (("mark_accepted", "Mark accepted"), ("mark_rejected", "Mark rejected")):
+        listed = client.post(
+            reverse("admin:crm_proposal_changelist"),
+            {"action": action, "_selected_action": [str(proposal.pk)]},
+            follow=True,
+        )
+        messages = [str(message) for message in listed.context["messages"]]
+        assert messages == [f"{proposal}: “{label}” is not possible now."]
+    refused = client.post(_step(proposal, "reject"), {"reason": "Too late"}, follow=True)
+    assert "“Mark rejected” is not possible now." in refused.content.decode()
+    stored = _stored(org_a, proposal)
+    assert stored.status == ProposalStatus.SENT and stored.rejected_at is None
     with tenant_context(org_a):
         assert not Contract.objects.filter(proposal=proposal).exists()
 
 
-def test_an_expired_proposal_is_not_offered_for_acceptance(client, org_a, rep_a, opp_a):
+def test_an_expired_proposal_is_offered_no_answer(client, org_a, rep_a, opp_a):
     proposal = factories.proposal(org_a, opp_a)
     with tenant_context(org_a):
         services.proposal_send(proposal=proposal, acting_user=None, email=False)
         yesterday = timezone.localdate() - dt.timedelta(days=1)
         Proposal.objects.filter(pk=proposal.pk).update(valid_until=yesterday)
     _login(client, rep_a)
-    assert _offered(client, _stored(org_a, proposal)) == {"reject"}
+    assert _offered(client, _stored(org_a, proposal)) == set()
+    assert _stored(org_a, proposal).status == ProposalStatus.SENT
 
 
 @pytest.mark.parametrize("close", ["won", "lost"])

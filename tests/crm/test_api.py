@@ -340,6 +340,25 @@ def test_proposal_workflow_refusals_are_409(org_a, admin_a, opp_a):
     assert _count(org_a, Contract) == 0
 
 
+def test_a_proposal_of_a_lost_deal_cannot_be_rejected_or_accepted(org_a, admin_a, opp_a):
+    client = api_client(admin_a, org_a)
+    proposal = client.post("/api/v1/proposals/", _proposal_body(opp_a)).json()
+    url = f"/api/v1/proposals/{proposal['id']}"
+    assert client.post(f"{url}/send/").status_code == 200
+    lost = _stage(org_a, pipeline=opp_a.pipeline, is_lost=True)
+    moved = client.post(
+        f"/api/v1/opportunities/{opp_a.pk}/move-stage/",
+        {"stage": str(lost.pk), "lost_reason": "Went elsewhere"},
+    )
+    assert moved.status_code == 200, moved.content
+    for answer in ("reject", "accept"):
+        refused = client.post(f"{url}/{answer}/", {"reason": "Too late"})
+        assert refused.status_code == 409, refused.content
+        assert "already lost" in refused.json()["error"]["message"]
+    assert client.get(f"{url}/").json()["status"] == "sent"
+    assert _count(org_a, Contract) == 0
+
+
 def test_draft_proposals_are_edited_with_their_lines(org_a, admin_a, opp_a):
     client = api_client(admin_a, org_a)
     proposal = client.post("/api/v1/proposals/", _proposal_body(opp_a)).json()

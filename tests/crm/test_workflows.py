@@ -1,10 +1,12 @@
 """The sales workflows through the services: lead → opportunity → proposal → contract →
 customer, stage moves, and the refusals that write nothing."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from crm import services
 from crm.choices import ContractStatus, OpportunityStatus, ProposalStatus
@@ -151,6 +153,38 @@ def test_proposal_transitions_are_checked(org_a, opp_a):
             services.proposal_accept(proposal=proposal, acting_user=None)
         assert refused.value.allowed == []
         assert not Contract.objects.exists()
+
+
+@pytest.mark.parametrize("flag", ["is_won", "is_lost"])
+def test_a_proposal_of_a_closed_deal_is_neither_accepted_nor_rejected(org_a, opp_a, flag):
+    proposal = factories.proposal(org_a, opp_a)
+    with tenant_context(org_a):
+        services.proposal_send(proposal=proposal, acting_user=None, email=False)
+        services.opportunity_move_stage(
+            opportunity=opp_a,
+            stage=opp_a.pipeline.stage_flagged(flag),
+            acting_user=None,
+            lost_reason="Went elsewhere",
+        )
+        for answer in (services.proposal_accept, services.proposal_reject):
+            with pytest.raises(InvalidTransition, match="The opportunity is already"):
+                answer(proposal=proposal, acting_user=None)
+        stored = Proposal.objects.get(pk=proposal.pk)
+        assert stored.status == ProposalStatus.SENT and stored.rejected_at is None
+        assert not Contract.objects.exists()
+
+
+def test_an_expired_proposal_is_neither_accepted_nor_rejected(org_a, opp_a):
+    proposal = factories.proposal(org_a, opp_a)
+    with tenant_context(org_a):
+        services.proposal_send(proposal=proposal, acting_user=None, email=False)
+        yesterday = timezone.localdate() - dt.timedelta(days=1)
+        Proposal.objects.filter(pk=proposal.pk).update(valid_until=yesterday)
+        for answer in (services.proposal_accept, services.proposal_reject):
+            with pytest.raises(InvalidTransition, match="expired") as refused:
+                answer(proposal=Proposal.objects.get(pk=proposal.pk), acting_user=None)
+            assert refused.value.allowed == [ProposalStatus.EXPIRED]
+        assert Proposal.objects.get(pk=proposal.pk).status == ProposalStatus.SENT
 
 
 def test_currency_mismatch_is_refused(org_a, opp_a):
