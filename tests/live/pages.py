@@ -1,5 +1,6 @@
 """What the generic admin checks read from the database: the demo organization, a row
-as stored with its relations, and which rows a dropdown may offer."""
+as stored with its relations (and an unchanged save that must leave it so), and which
+rows a dropdown may offer."""
 
 from __future__ import annotations
 
@@ -110,6 +111,16 @@ def has_candidates(related_model) -> bool:
         if related_model is User:
             return Membership.objects.exists()
         return related_model._default_manager.exists()
+
+
+def save_unchanged(browser, model_admin: admin.ModelAdmin, pk) -> None:
+    """Save the change page open in `browser` as it is shown: the form is accepted, the
+    page says so, and the row, its links and its inlines' rows are as they were."""
+    before = snapshot(model_admin, pk)
+    browser.save()
+    assert browser.errors() == [], "an unchanged form was refused"
+    assert browser.messages(), "the save said nothing"
+    assert differences(before, snapshot(model_admin, pk)) == {}
 
 
 def differences(before: dict, after: dict) -> dict:
