@@ -1,0 +1,183 @@
+"""The steps of a closed deal in the browser, on deals of the demo rep made for each test:
+Reopen brings a won or lost deal back into an open stage for whoever may change it (and
+the page says so), and is not offered to a role that may not; a proposal of a closed
+deal is offered neither "Mark accepted" nor "Mark rejected", from its page or its list,
+and is offered both again once the deal is reopened. Each page is saved unchanged."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from accounts.models import User
+from crm import services
+from crm.choices import OpportunityStatus, ProposalStatus
+from crm.models import Contract, Opportunity, PipelineStage, Proposal
+from smartweb.tenancy.context import tenant_context
+from tests.crm import factories as crm_factories
+from tests.live import pages
+
+OPEN_DEAL_STEPS = {"move", "won", "lost", "proposal"}
+
+
+def _in_demo(query):
+    with tenant_context(pages.demo_organization()):
+        return query()
+
+
+def _deal() -> Opportunity:
+    """A new open deal of the rep (who is in the manager's team)."""
+    rep = User.objects.get(email=pages.email_of("rep"))
+    return crm_factories.opportunity(pages.demo_organization(), owner=rep)
+
+
+def _close(deal: Opportunity, close: str) -> Opportunity:
+    """The deal moved into its pipeline's won or lost stage."""
+    with tenant_context(pages.demo_organization()):
+        services.opportunity_move_stage(
+            opportunity=deal,
+            stage=deal.pipeline.stage_flagged(f"is_{close}"),
+            acting_user=None,
+            lost_reason="Went elsewhere" if close == "lost" else "",
+        )
+        return Opportunity.objects.get(pk=deal.pk)
+
+
+def _closed_deal(close: str) -> Opportunity:
+    return _close(_deal(), close)
+
+
+def _sent_proposal(deal: Opportunity) -> Proposal:
+    proposal = crm_factories.proposal(pages.demo_organization(), deal)
+    with tenant_context(pages.demo_organization()):
+        return services.proposal_send(proposal=proposal, acting_user=None, email=False)
+
+
+def _offered(browser) -> set[str]:
+    return set(
+        browser.read(
+            "return Array.from(document.querySelectorAll(arguments[0]), e => e.dataset.step)",
+            "#next-steps a",
+        )
+    )
+
+
+def _shown(browser, field: str) -> str:
+    """What a read-only field of the change page shows."""
+    return browser.find(f".field-{field} .readonly").text.strip()
+
+
+def _page(obj) -> str:
+    return reverse(f"admin:crm_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def _step_url(obj, name: str) -> str:
+    return reverse(f"admin:crm_{obj._meta.model_name}_step", args=[obj.pk, name])
+
+
+@pytest.mark.parametrize(
+    ("role", "close"), [("rep", "won"), ("manager", "lost"), ("admin", "lost")]
+)
+def test_reopen_from_the_button_of_a_closed_deal(browser, read, role, close):
+    deal = _closed_deal(close)
+    negotiation = _in_demo(
+        lambda: PipelineStage.objects.get(pipeline=deal.pipeline_id, name="Negotiation")
+    )
+    browser.login(pages.email_of(role))
+    browser.open(_page(deal))
+    assert _shown(browser, "status") == close.capitalize()
+    assert _offered(browser) == {"reopen"}
+
+    browser.click("#next-steps a[data-step='reopen']")
+    stages = browser.options("stage").values()
+    assert "Negotiation" in " ".join(stages)
+    assert not any(label.endswith(("Won", "Lost")) for label in stages), stages
+    browser.choose("stage", value=str(negotiation.pk))
+    browser.click("input[name='_step']")
+
+    assert browser.errors() == [], browser.errors()
+    assert "Reopened." in browser.messages()
+    assert browser.path == _page(deal)
+    assert _shown(browser, "status") == "Open"
+    assert "Negotiation" in _shown(browser, "stage")
+    assert _offered(browser) == OPEN_DEAL_STEPS
+    stored = _in_demo(lambda: Opportunity.objects.get(pk=deal.pk))
+    assert (stored.status, stored.stage_id) == (OpportunityStatus.OPEN, negotiation.pk)
+    assert stored.closed_at is None and stored.lost_reason == ""
+
+    pages.save_unchanged(browser, admin.site.get_model_admin(Opportunity), deal.pk)
+
+
+@pytest.mark.parametrize("close", ["won", "lost"])
+def test_the_read_only_user_is_not_offered_reopen_and_cannot_post_it(browser, read, close):
+    deal = _closed_deal(close)
+    negotiation = _in_demo(
+        lambda: PipelineStage.objects.get(pipeline=deal.pipeline_id, name="Negotiation")
+    )
+    browser.login(pages.email_of("viewer"))
+    browser.open(_page(deal))
+    assert _shown(browser, "status") == close.capitalize()
+    assert _offered(browser) == set()
+    assert not browser.exists("input[name='_continue']"), "the read-only user may not save"
+    assert browser.status(_step_url(deal, "reopen")) == 403
+    session = browser.session()
+    posted = session.post(
+        browser.base_url + _step_url(deal, "reopen"),
+        data={"stage": str(negotiation.pk), "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": browser.base_url + _page(deal)},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert posted.status_code == 403
+    stored = _in_demo(lambda: Opportunity.objects.get(pk=deal.pk))
+    assert (stored.status, stored.stage_id) == (deal.status, deal.stage_id)
+
+
+def test_a_rep_without_the_deal_in_their_scope_cannot_reach_it(browser, read):
+    deal = _closed_deal("lost")
+    browser.login(pages.email_of("rep2"))
+    assert browser.status(_page(deal)) == 404
+    assert browser.status(_step_url(deal, "reopen")) == 404
+
+
+@pytest.mark.parametrize("close", ["won", "lost"])
+def test_a_proposal_of_a_closed_deal_is_offered_no_answer_until_reopened(browser, read, close):
+    deal = _deal()
+    proposal = _sent_proposal(deal)
+    _close(deal, close)
+    browser.login(pages.email_of("rep"))
+    browser.open(_page(proposal))
+    assert _offered(browser) == set()
+    assert not browser.exists("input[name='_continue']"), "a sent proposal is not edited"
+    # The step's own address, typed in, leads back to the proposal with the reason.
+    browser.open(_step_url(proposal, "reject"))
+    assert browser.path == _page(proposal)
+    assert "“Mark rejected” is not possible now." in browser.messages()
+
+    browser.open(reverse("admin:crm_proposal_changelist") + f"?q={proposal.number}")
+    assert {"mark_accepted", "mark_rejected"} <= set(browser.options("action"))
+    browser.run_action("mark_rejected", [str(proposal.pk)])
+    assert f"{proposal}: “Mark rejected” is not possible now." in browser.messages()
+    browser.run_action("mark_accepted", [str(proposal.pk)])
+    assert f"{proposal}: “Mark accepted” is not possible now." in browser.messages()
+    stored = _in_demo(lambda: Proposal.objects.get(pk=proposal.pk))
+    assert stored.status == ProposalStatus.SENT and stored.rejected_at is None
+    assert not _in_demo(lambda: Contract.objects.filter(proposal=proposal).exists())
+
+    # Reopened, the deal's proposal may be answered again.
+    browser.open(_page(deal))
+    browser.click("#next-steps a[data-step='reopen']")
+    browser.click("input[name='_step']")
+    assert "Reopened." in browser.messages()
+    browser.open(_page(proposal))
+    assert _offered(browser) == {"accept", "reject"}
+    browser.click("#next-steps a[data-step='reject']")
+    browser.fill("reason", "Went with a cheaper quote")
+    browser.click("input[name='_step']")
+    assert "Proposal rejected." in browser.messages()
+    stored = _in_demo(lambda: Proposal.objects.get(pk=proposal.pk))
+    assert (stored.status, stored.rejection_reason) == (
+        ProposalStatus.REJECTED,
+        "Went with a cheaper quote",
+    )
