@@ -2,7 +2,8 @@
 Reopen brings a won or lost deal back into an open stage for whoever may change it (and
 the page says so), and is not offered to a role that may not; a proposal of a closed
 deal is offered neither "Mark accepted" nor "Mark rejected", from its page or its list,
-and is offered both again once the deal is reopened. Each page is saved unchanged."""
+and is offered both again once the deal is reopened. The reopened deal's page is saved
+unchanged."""
 
 from __future__ import annotations
 
