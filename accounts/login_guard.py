@@ -36,6 +36,7 @@ from accounts.models import LoginAttempt, User
 from accounts.tenancy import choose_membership
 from smartweb.origin import client_ip
 from smartweb.tenancy.context import tenant_context, user_context
+from smartweb.tenancy.durable import durable
 
 
 class LockReason:
@@ -131,6 +132,7 @@ def _home_organization_id(user: User, requested: str | None):
     return None
 
 
+@durable
 def audit_login_event(
     action: str, *, request, email: str, user: User | None, requested, details
 ) -> None:
@@ -165,8 +167,10 @@ def refuse_if_locked(
         raise locked
 
 
+@durable
 def count_failure(request, *, email: str, user: User | None, requested=None, details: dict) -> None:
-    """A failed password or code: counted towards the locks, and audited."""
+    """A failed password or code: counted towards the locks, and audited. Durable: kept
+    however the request that failed ends."""
     record_attempt(email, client_ip(request), success=False)
     audit_login_event(
         AuditAction.LOGIN_FAILED,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts import two_factor
 from accounts.models import APIToken, User
 from smartweb.tenancy.context import tenant_context
+from smartweb.tenancy.durable import durable
 from sso.models import IdentityProvider, covers_email
 
 
@@ -50,9 +51,10 @@ REFUSAL = (
 )
 
 
+@durable
 def audit_password_refused(request, user: User, organization_ids, *, method: str) -> None:
     """A right password refused because single sign-on is required: in the log of each
-    organization that requires it."""
+    organization that requires it (durable: kept whatever else the request keeps)."""
     from accounts.audit import AuditAction, record_audit_event
 
     for organization_id in sorted(organization_ids, key=str):
@@ -124,9 +126,11 @@ def tokens_needing_sso(provider: IdentityProvider) -> list[APIToken]:
     return [token for token in tokens if token_needs_sso(token, provider)]
 
 
+@durable
 def audit_token_refused(request, token: APIToken) -> None:
     """In the token's organization's log (its context), at most once an hour per token:
-    the row is written by whichever request moves `sso_refused_at` on."""
+    the row is written by whichever request moves `sso_refused_at` on. Durable: the
+    refused request's own writes are rolled back, not this."""
     from accounts.audit import AuditAction, record_audit_event
 
     now = timezone.now()

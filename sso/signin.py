@@ -4,7 +4,8 @@ An identity already linked (`OAuthAccount`: issuer and subject) signs in its use
 unlinked one links only by an email the provider says it verified, within the
 provider's email domains, to an account that is a member of the organization, or that
 the organization invited (the invitation is accepted, the account created if new).
-Anything else is refused and nothing is written but the audit row.
+Anything else is refused and nothing is written but the audit row, which is kept
+whatever the refusal's status (smartweb.tenancy.durable).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from accounts.audit import AuditAction, record_audit_event
 from accounts.crypto import decrypt
 from accounts.models import Membership, OAuthAccount, Organization, User
 from smartweb.tenancy.context import tenant_context
+from smartweb.tenancy.durable import durable
 from sso import oidc
 from sso.models import IdentityProvider
 from sso.oidc import SignInFailed
@@ -125,8 +127,11 @@ def tokens_refresh(*, link: OAuthAccount, provider: IdentityProvider) -> OAuthAc
     return link
 
 
+@durable
 def audit_refusal(request, *, organization_id, reason: str, email: str = "", provider=None) -> None:
-    """A refused SSO step, in the organization's log (none: an unknown organization)."""
+    """A refused SSO step, in the organization's log (none: an unknown organization).
+    Durable: kept when the refusal is a server error (the provider unreachable, a 502)
+    and the request's other writes are rolled back."""
     with tenant_context(organization_id):
         record_audit_event(
             action=AuditAction.SSO_REFUSED,

@@ -133,12 +133,6 @@ def lookup_token(raw: str) -> APIToken | None:
     return token
 
 
-class AuditedRefusal(exceptions.PermissionDenied):
-    """A 403 of authentication whose audit row must stay: raised before the view ran,
-    after writing only that row, so the request's transaction commits it
-    (smartweb.api.errors)."""
-
-
 class OrganizationTokenAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
@@ -156,7 +150,7 @@ class OrganizationTokenAuthentication(authentication.BaseAuthentication):
         if policy.token_needs_sso(token, token.sso_provider):
             policy.audit_token_refused(request, token)
             context.activate(organization_id=None)
-            raise AuditedRefusal(policy.CREDENTIAL_REFUSAL, code="sso_required")
+            raise exceptions.PermissionDenied(policy.CREDENTIAL_REFUSAL, code="sso_required")
         if two_factor.token_lacks_second_factor(token):
             context.activate(organization_id=None)
             raise exceptions.PermissionDenied(SECOND_FACTOR_REFUSAL, code="second_factor_required")

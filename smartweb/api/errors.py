@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from smartweb import outage
-from smartweb.api.authentication import AuditedRefusal
 
 
 class TooLarge(exceptions.APIException):
@@ -91,7 +90,8 @@ def _code(exc) -> str:
 def exception_handler(exc, context):
     # A refused request writes nothing: roll back the request's transaction (DRF's own
     # rollback looks for ATOMIC_REQUESTS, which RequestTransactionMiddleware replaces).
-    if transaction.get_connection().in_atomic_block and not isinstance(exc, AuditedRefusal):
+    # The record of the refusal is a durable write, kept (smartweb.tenancy.durable).
+    if transaction.get_connection().in_atomic_block:
         transaction.set_rollback(True)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(

@@ -15,6 +15,10 @@ file when large), so a slow upload holds no database session.
 The Python side of the context is cleared before and after, so a reused worker thread
 never starts a request with the previous one's state; the database side is
 transaction-local and ends with each transaction.
+
+A write that must stay when the request's writes are rolled back (the audit row of a
+refused sign-in answered with a 502) is marked durable: it runs after the transaction, in
+one of its own (smartweb.tenancy.durable, docs/decisions/0040).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from django.conf import settings
 from django.db import transaction
 
+from smartweb.tenancy import durable
 from smartweb.tenancy.context import _State, _state, activate, deactivate
 
 BUFFER_CHUNK_BYTES = 64 * 1024
@@ -40,10 +45,13 @@ class RequestTransactionMiddleware:
         _read_body(request)
         token = _state.set(_State())
         try:
-            with transaction.atomic():
+            # Durable writes (the record of a refused sign-in) run after the transaction,
+            # kept even when it is rolled back (smartweb.tenancy.durable).
+            with durable.collected(), transaction.atomic():
                 response = self.get_response(request)
                 if response.status_code >= 500:
-                    # An error the view did not survive: nothing it wrote may stay.
+                    # An error the view did not survive: nothing it wrote may stay but
+                    # its durable writes.
                     transaction.set_rollback(True)
                 state = _state.get()
             if response.streaming and state.organization_id is not None:
