@@ -9,12 +9,25 @@ does a redirect. One non-public address among public ones is enough to refuse.
 
 Each caller's setting (WEBHOOK_ALLOW_PRIVATE_ADDRESSES, SSO_ALLOW_PRIVATE_ADDRESSES) lifts
 the address check for local development and tests; the URL's shape is checked always.
+
+Every request through such a session has a total deadline, its `timeout` (connect and
+read added up when it is a pair): connecting, sending and the whole answer (the status
+and headers of a streamed one, the body too of one that is not). The `timeout` of
+`requests` bounds each socket operation alone, so a peer trickling its answer a byte at
+a time would hold the caller (the single job worker) for ever; at the deadline the
+connection is shut and the request fails with TotalTimeout (docs/decisions/0040).
 """
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
+import os
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit
 
 import requests
@@ -112,6 +125,122 @@ def check_url(url: str, *, allow_private: bool) -> None:
         public_addresses(host, port)
 
 
+class TotalTimeout(requests.Timeout):
+    """The peer did not answer completely within the request's total deadline."""
+
+
+class _Deadline:
+    """The end of the current request: at it, every socket the request uses is shut down
+    (from a timer thread), which ends any read or write blocked on it."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._watched: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def remaining(self) -> float:
+        return max(self.ends - time.monotonic(), 0.0)
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut `sock` at the deadline. Through a duplicate of its descriptor (shutting
+        it down shuts the socket itself), which stays valid when TLS takes the socket
+        over or the connection closes it."""
+        watched = socket.socket(fileno=_dup(sock))
+        with self._lock:
+            self._watched.append(watched)
+            if self.expired:
+                _shut(watched)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for watched in self._watched:
+                _shut(watched)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for watched in self._watched:
+                watched.close()
+            self._watched.clear()
+
+
+def _dup(sock: socket.socket) -> int:
+    return os.dup(sock.fileno())
+
+
+def _shut(sock: socket.socket) -> None:
+    with suppress(OSError):  # already closed by the peer or by the request
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "smartweb_outbound_deadline", default=None
+)
+
+
+def _total_seconds(timeout) -> float | None:
+    """A request's total deadline from its `timeout`: the number, or the pair's sum."""
+    if isinstance(timeout, tuple):
+        if any(part is None for part in timeout):
+            return None
+        return float(sum(timeout))
+    return float(timeout) if timeout is not None else None
+
+
+@contextmanager
+def _within(seconds: float | None, request) -> Iterator[None]:
+    if seconds is None:
+        yield
+        return
+    deadline = _Deadline(seconds)
+    token = _deadline.set(deadline)
+    try:
+        with deadline:
+            yield
+    except (requests.RequestException, OSError) as exc:
+        if deadline.expired and not isinstance(exc, TotalTimeout):
+            raise TotalTimeout(
+                f"No complete answer within {seconds:g} s (connection, request and answer"
+                " together).",
+                request=request,
+            ) from exc
+        raise
+    finally:
+        _deadline.reset(token)
+
+
+class _DeadlineConnection:
+    """Connects within what is left of the request's deadline, and has its socket shut
+    at the deadline, a new connection or one reused from the pool alike."""
+
+    def _new_conn(self):
+        deadline = _deadline.get()
+        if deadline is not None:
+            left = deadline.remaining()
+            if left <= 0:
+                raise ConnectTimeoutError(self, "The request's deadline passed.")
+            self.timeout = left if self.timeout is None else min(self.timeout, left)
+        sock = super()._new_conn()
+        if deadline is not None:
+            deadline.watch(sock)
+        return sock
+
+    def request(self, *args, **kwargs):
+        deadline = _deadline.get()
+        if deadline is not None and self.sock is not None:
+            deadline.watch(self.sock)
+        return super().request(*args, **kwargs)
+
+
 class _CheckedConnection:
     """Connects to the addresses its host resolves to once all are checked: no second
     look-up happens between the check and the connection. TLS still names the host."""
@@ -130,40 +259,65 @@ class _CheckedConnection:
         raise failure
 
 
-class _CheckedHTTPConnection(_CheckedConnection, HTTPConnection):
+# Checked first: each address it tries is connected to within the deadline.
+class _CheckedHTTPConnection(_CheckedConnection, _DeadlineConnection, HTTPConnection):
     pass
 
 
-class _CheckedHTTPSConnection(_CheckedConnection, HTTPSConnection):
+class _CheckedHTTPSConnection(_CheckedConnection, _DeadlineConnection, HTTPSConnection):
     pass
 
 
-class _CheckedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _CheckedHTTPConnection
+class _DeadlineHTTPConnection(_DeadlineConnection, HTTPConnection):
+    pass
 
 
-class _CheckedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _CheckedHTTPSConnection
+class _DeadlineHTTPSConnection(_DeadlineConnection, HTTPSConnection):
+    pass
 
 
-class _CheckedAdapter(HTTPAdapter):
+def _pool(base, connection_cls):
+    return type(f"{connection_cls.__name__}Pool", (base,), {"ConnectionCls": connection_cls})
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """Each request within its total deadline (see the module)."""
+
+    pool_classes = {
+        "http": _pool(HTTPConnectionPool, _DeadlineHTTPConnection),
+        "https": _pool(HTTPSConnectionPool, _DeadlineHTTPSConnection),
+    }
+
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _CheckedHTTPPool,
-            "https": _CheckedHTTPSPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = dict(self.pool_classes)
+
+    def send(self, request, stream=False, timeout=None, **kwargs):
+        with _within(_total_seconds(timeout), request):
+            response = super().send(request, stream=stream, timeout=timeout, **kwargs)
+            if not stream:
+                response.content  # noqa: B018  (the whole body, within the deadline)
+        return response
+
+
+class _CheckedAdapter(_DeadlineAdapter):
+    """And to public addresses only."""
+
+    pool_classes = {
+        "http": _pool(HTTPConnectionPool, _CheckedHTTPConnection),
+        "https": _pool(HTTPSConnectionPool, _CheckedHTTPSConnection),
+    }
 
 
 def guard(session: requests.Session, *, allow_private: bool) -> requests.Session:
-    """`session`, made to connect to public addresses only (unless `allow_private`).
-    Proxies from the environment are not used: a proxy would resolve the host itself,
-    after the check, and reach whatever it resolves to."""
+    """`session`, made to connect to public addresses only (unless `allow_private`),
+    each request within its total deadline (its `timeout`). Proxies from the environment
+    are not used: a proxy would resolve the host itself, after the check, and reach
+    whatever it resolves to."""
     session.trust_env = False
-    if not allow_private:
-        adapter = _CheckedAdapter()
-        for scheme in SCHEMES:
-            session.mount(f"{scheme}://", adapter)
+    adapter = _DeadlineAdapter() if allow_private else _CheckedAdapter()
+    for scheme in SCHEMES:
+        session.mount(f"{scheme}://", adapter)
     return session
 
 

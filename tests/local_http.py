@@ -5,6 +5,7 @@ calls over the network."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +16,19 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def trickle(handler: BaseHTTPRequestHandler, answer: bytes, *, interval: float) -> None:
+    """Write `answer` (status line, headers, body) to the client a byte at a time,
+    `interval` seconds apart: each read the client makes is short, the whole answer
+    long. Stops when the client goes away."""
+    try:
+        for index in range(len(answer)):
+            handler.wfile.write(answer[index : index + 1])
+            handler.wfile.flush()
+            time.sleep(interval)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the client gave up waiting
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """A webhook receiver on 127.0.0.1 for tests: a real http.server in a thread that keeps
 every request it gets (headers and body) and answers with the next queued status (or
-200), after an optional delay."""
+200), after an optional delay, or trickled a byte at a time."""
 
 from __future__ import annotations
 
@@ -11,19 +11,23 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.local_http import QuietHandler, serving
+from tests.local_http import QuietHandler, serving, trickle
 
 
 class Receiver:
     def __init__(self):
         self.requests: list[dict] = []
-        self.answers: deque[tuple[int, float]] = deque()
+        self.answers: deque[tuple[int, float, float]] = deque()
         self.lock = threading.Lock()
         self.url = ""
 
     def answer(self, status: int, delay: float = 0.0, times: int = 1) -> None:
         for _ in range(times):
-            self.answers.append((status, delay))
+            self.answers.append((status, delay, 0.0))
+
+    def trickle(self, status: int, interval: float) -> None:
+        """Answer the next request with `status`, one byte every `interval` seconds."""
+        self.answers.append((status, 0.0, interval))
 
     def events(self) -> list[dict]:
         """The bodies received, as JSON."""
@@ -40,7 +44,13 @@ class Receiver:
                     receiver.requests.append(
                         {"path": self.path, "headers": dict(self.headers), "body": body}
                     )
-                    status, delay = receiver.answers.popleft() if receiver.answers else (200, 0)
+                    status, delay, interval = (
+                        receiver.answers.popleft() if receiver.answers else (200, 0, 0)
+                    )
+                if interval:
+                    answer = f"HTTP/1.1 {status} Slow\r\nContent-Length: 0\r\n\r\n"
+                    trickle(self, answer.encode(), interval=interval)
+                    return
                 time.sleep(delay)
                 try:
                     self.send_response(status)

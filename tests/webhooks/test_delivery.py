@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -285,6 +286,33 @@ def test_a_receiver_that_never_answers_times_out_and_is_retried(org_a, receiver)
     make_due(org_a)
     deliver_due(organization_id=org_a.pk)
     assert deliveries(org_a)[0].status == DeliveryStatus.DELIVERED
+
+
+@pytest.mark.django_db
+def test_a_receiver_trickling_its_answer_fails_at_the_deadline_and_is_retried(org_a, receiver):
+    """A byte every 0.3 s keeps each read under the 1-second timeout, and the whole answer
+    would take over ten seconds: the attempt ends at the deadline, a failure."""
+    receiver.trickle(200, interval=0.3)
+    make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    make_lead(org_a, contact_name="Trickled")
+
+    started = time.monotonic()
+    assert deliver_due(organization_id=org_a.pk) == 1
+    assert time.monotonic() - started < 3
+    [delivery] = deliveries(org_a)
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.attempts == 1 and delivery.last_status_code is None
+    assert delivery.last_error.startswith("TotalTimeout: No complete answer within 1 s")
+    assert 900 <= delivery.last_response_ms < 2500
+    assert delivery.next_attempt_at > timezone.now() + dt.timedelta(seconds=50)
+    assert attempts(org_a) == [(1, None, False)]
+    with tenant_context(org_a):
+        assert Endpoint.objects.get().consecutive_failures == 1
+
+    make_due(org_a)
+    deliver_due(organization_id=org_a.pk)
+    assert deliveries(org_a)[0].status == DeliveryStatus.DELIVERED
+    assert attempts(org_a) == [(1, None, False), (2, 200, True)]
 
 
 @pytest.mark.django_db
