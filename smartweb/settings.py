@@ -429,7 +429,7 @@ if not 0 < JOBS_HEARTBEAT_SECONDS < JOBS_STALLED_AFTER_SECONDS:
     raise ImproperlyConfigured("JOBS_HEARTBEAT_SECONDS must be below JOBS_STALLED_AFTER_SECONDS.")
 if not 0 < JOBS_STALLED_CHECK_SECONDS < 60:
     raise ImproperlyConfigured("JOBS_STALLED_CHECK_SECONDS must be between 1 and 59.")
-# Outbound webhooks (webhooks/): each POST is bounded by WEBHOOK_TIMEOUT_SECONDS; a failed
+# Outbound webhooks (webhooks/): each POST is bounded by WEBHOOK_TIMEOUT_SECONDS in total; a failed
 # delivery is retried after 1 minute, doubling up to WEBHOOK_RETRY_MAX_SECONDS, for
 # WEBHOOK_RETRY_HOURS; WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in a row disable the
 # endpoint. Endpoints on loopback, private or link-local addresses are refused (server-side

@@ -4,7 +4,8 @@ retry or give up, and disable an endpoint that keeps failing.
 Each delivery is sent in its own transaction, which holds the delivery's row lock
 (taken with SKIP LOCKED) across the POST: two drains running at once never send the
 same delivery, and a drain that dies mid-way leaves its delivery due again. The POST is
-bounded by WEBHOOK_TIMEOUT_SECONDS, so the lock is held for that long at most.
+bounded by WEBHOOK_TIMEOUT_SECONDS in total, however slowly the receiver answers
+(smartweb.outbound), so the lock is held for that long at most.
 """
 
 from __future__ import annotations
