@@ -6,11 +6,18 @@ is kept on the server between the steps (and after a failed import, to try again
 another mapping) under a random token, in a file named after the organization and
 the user: another user's token opens nothing (404). Files are removed after a
 committed import, and any left behind after `KEEP_FOR`.
+
+An upload is imported once: its import runs under a lock on the upload, taken before
+the file is looked at and held until the request's transaction ends, so that the same
+file submitted again at once (a double click, a browser's retry) waits for the first
+import, then finds it done and shows its report. A submission that waits longer than
+the lock timeout is told the file is being imported.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import tempfile
 import time
@@ -19,6 +26,7 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -28,6 +36,7 @@ from django.utils import timezone
 
 from leads import csv_io
 from smartweb import access, csv_output
+from smartweb.locks import advisory_xact_lock_within_timeout
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
 
@@ -39,6 +48,8 @@ PREVIEW_ROWS = 5
 # How often the import writes its progress for the page to poll (rows checked).
 PROGRESS_EVERY = 500
 IGNORE = ""
+# The advisory lock one upload is imported under (with its owner and token).
+UPLOAD_LOCK = "lead-import-upload"
 
 
 @dataclass
@@ -81,10 +92,19 @@ class StoredUpload:
             return default
 
     def write(self, kind: str, data) -> None:
-        # Written then renamed, so that a polling reader never sees half a file.
-        partial = self.path(f"{kind}.partial")
-        partial.write_text(json.dumps(data))
-        partial.replace(self.path(kind))
+        # Written under a name of its own then renamed, so that a polling reader never
+        # sees half a file and two writers at once never share (or rename) one file.
+        partial = self.path(f"{kind}.{secrets.token_hex(8)}.partial")
+        try:
+            partial.write_text(json.dumps(data))
+            os.replace(partial, self.path(kind))
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def lock(self) -> bool:
+        """Hold this upload until the transaction ends, waiting for any other request
+        importing it, up to the lock timeout (False when the wait ran out)."""
+        return advisory_xact_lock_within_timeout(UPLOAD_LOCK, self.owner, self.token)
 
     @property
     def has_file(self) -> bool:
@@ -248,8 +268,23 @@ class ImportWizard:
     def map_view(self, request, token: str):
         _require_importer(request)
         upload = StoredUpload.of(request, token)
+        if request.method == "POST" and not upload.lock():
+            self.model_admin.message_user(
+                request,
+                "This file is being imported already: reload this page for its report"
+                " when the import ends.",
+                level=messages.WARNING,
+            )
+            return redirect("admin:leads_lead_import_map", token=token)
         if not upload.has_file:
             # Imported already: what remains is the report.
+            if request.method == "POST":
+                self.model_admin.message_user(
+                    request,
+                    "This file was imported already, once: here is its report.",
+                    level=messages.WARNING,
+                )
+                return redirect("admin:leads_lead_import_map", token=token)
             return self._result(request, upload, token)
         try:
             with upload.path("csv").open("rb") as source:

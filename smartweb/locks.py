@@ -3,7 +3,8 @@ side (a duplicate check and the insert it allows). Released when the transaction
 
 from __future__ import annotations
 
-from django.db import connection
+import psycopg
+from django.db import OperationalError, connection, transaction
 
 
 def advisory_xact_lock(*parts, shared: bool = False) -> None:
@@ -14,3 +15,16 @@ def advisory_xact_lock(*parts, shared: bool = False) -> None:
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [":".join(map(str, parts))])
+
+
+def advisory_xact_lock_within_timeout(*parts) -> bool:
+    """`advisory_xact_lock`, but a wait over the session's lock timeout answers False
+    (the transaction goes on, without the lock) instead of failing the transaction."""
+    try:
+        with transaction.atomic():  # a savepoint, to go on after the timeout
+            advisory_xact_lock(*parts)
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+            return False
+        raise
+    return True

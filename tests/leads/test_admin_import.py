@@ -1,14 +1,20 @@
 """The admin's lead import wizard: upload, map columns (headers with spaces), preview,
-import, the errors as CSV, the file kept after a failed import, and refusals."""
+import, the errors as CSV, the file kept after a failed import, and refusals. And one
+upload submitted twice at once (a double click, a browser's retry): imported once."""
 
 import csv
 import io
+import json
+import threading
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.test import Client
 from django.urls import reverse
 
-from leads import admin_import, csv_io
+from leads import admin_import, csv_io, services
 from leads.models import Lead
 from smartweb.tenancy.context import tenant_context
 
@@ -202,3 +208,123 @@ def test_a_kept_file_over_a_lowered_limit_goes_back_to_the_upload_step(
     page = client.get(step2, follow=True)
     assert page.redirect_chain == [(UPLOAD, 302)]
     assert "The file has 5 columns; at most 4" in page.content.decode()
+
+
+# --- one upload submitted more than once at the same moment --------------------------------
+
+# No email, phone or website: the duplicate check cannot tell these rows were imported.
+KEYLESS = "company_name,contact_name,city\n" + "".join(
+    f"Twice {n},Person {n},Leeds\n" for n in range(5)
+)
+
+
+def _advisory_lock_waits() -> bool:
+    """Whether a session of this database waits for an advisory lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_upload_posted_twice_at_once_is_imported_once(org_a, admin_a, monkeypatch):
+    """Two requests of one session, each on its own connection: the first to import
+    holds the organization's import lock until the second waits for a lock too, so that
+    both are in flight at once; the second then answers with the first one's report."""
+    first = Client()
+    first.force_login(admin_a)
+    second = Client()
+    second.cookies.update(first.cookies)
+    step2 = _upload(first, KEYLESS)
+    both_in = threading.Event()
+    import_lock = csv_io.advisory_xact_lock
+
+    def import_lock_then_wait(*parts, **kwargs):
+        import_lock(*parts, **kwargs)
+        if parts[0] == services.IMPORT_LOCK:
+            both_in.wait(timeout=10)
+
+    monkeypatch.setattr(csv_io, "advisory_xact_lock", import_lock_then_wait)
+    answers = {}
+
+    def post(client):
+        try:
+            answers[client] = client.post(step2, {"column_0": "company_name"}, follow=True)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in (first, second)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while not _advisory_lock_waits() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    both_in.set()
+    for thread in threads:
+        thread.join()
+
+    with tenant_context(org_a):
+        assert Lead.objects.count() == 5
+    pages = sorted(answer.content.decode() for answer in answers.values())
+    assert [answer.redirect_chain for answer in answers.values()] == [[(step2, 302)]] * 2
+    assert [answer.status_code for answer in answers.values()] == [200, 200]
+    assert sum("Imported 5 lead(s)" in page for page in pages) == 1
+    assert sum("This file was imported already" in page for page in pages) == 1
+    assert all("5 lead(s) created" in page for page in pages)
+
+
+def test_a_post_that_waits_too_long_for_the_import_is_told_it_runs(
+    client, org_a, admin_a, upload_dir
+):
+    client.force_login(admin_a)
+    step2 = _upload(client, KEYLESS)
+    token = step2.rstrip("/").rsplit("/", 1)[-1]
+    upload = admin_import.StoredUpload(f"{org_a.pk}-{admin_a.pk}", token)
+    held, done = threading.Event(), threading.Event()
+
+    def import_elsewhere():
+        try:
+            with transaction.atomic():
+                assert upload.lock()
+                held.set()
+                done.wait(timeout=10)
+        finally:
+            connection.close()
+
+    elsewhere = threading.Thread(target=import_elsewhere)
+    elsewhere.start()
+    try:
+        assert held.wait(timeout=10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '100ms'")
+        answer = client.post(step2, {"column_0": "company_name"}, follow=True)
+    finally:
+        done.set()
+        elsewhere.join()
+    assert answer.redirect_chain == [(step2, 302)]
+    assert "This file is being imported already" in answer.content.decode()
+    assert _leads(org_a) == {}
+    assert upload.has_file
+
+
+def test_progress_written_by_two_requests_at_once_is_always_whole(upload_dir):
+    upload = admin_import.StoredUpload("owner", "token")
+    failures = []
+
+    def write(n):
+        try:
+            for step in range(200):
+                upload.write("progress", {"writer": n, "step": step})
+        except OSError as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert json.loads(upload.path("progress").read_text())["step"] == 199
+    assert [f.name for f in upload_dir.iterdir()] == ["owner-token.progress"]
