@@ -34,6 +34,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -105,10 +106,64 @@ def _run(command: list[str], url: str) -> None:
         raise OpsError(f"{Path(command[0]).name} failed: {done.stderr.strip()}")
 
 
+def refuse_reading_under_rls(conn: psycopg.Connection) -> None:
+    """Turn row security off for the session, as pg_dump does: a query that row level
+    security would filter is then an error instead of a silently partial answer. Refuse
+    at once a role that does not read every organization's rows: the owner (its tables
+    FORCE row level security) or the runtime role. The backup role does."""
+    conn.execute("SET row_security = off")
+    protected = conn.execute(
+        "SELECT relname FROM pg_class WHERE relrowsecurity"
+        " AND relnamespace = 'public'::regnamespace ORDER BY 1"
+    ).fetchall()
+    for (table,) in protected:
+        try:
+            conn.execute(sql.SQL("SELECT FROM {} LIMIT 0").format(sql.Identifier(table)))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise OpsError(
+                f"Refused: the role {conn.info.user} does not read past row level security"
+                f" ({exc.diag.message_primary}), so it would see no organization's rows or only"
+                " some. Connect as the backup role: DATABASE_BACKUP_URL, which python -m"
+                " smartweb.db_bootstrap prints."
+            ) from exc
+
+
+@contextmanager
+def replaced_on_success(target: Path, directory: bool = False) -> Iterator[Path]:
+    """A new temporary file (or directory) beside `target`, to write into; it becomes
+    `target` only when the block succeeds, and is removed when it fails, so what was at
+    `target` before (the previous good backup) survives any failure. A directory
+    replaces only a missing or empty one; missing parents are created on success."""
+    beside = target.absolute().parent
+    while not beside.exists():  # a new path's parents are on the first existing one's disk
+        beside = beside.parent
+    prefix = f".{target.name}.partial-"
+    if directory:
+        partial = Path(tempfile.mkdtemp(prefix=prefix, dir=beside))
+    else:
+        handle, name = tempfile.mkstemp(prefix=prefix, dir=beside)
+        os.close(handle)
+        partial = Path(name)
+    try:
+        yield partial
+        target.absolute().parent.mkdir(parents=True, exist_ok=True)
+        os.replace(partial, target)
+    except BaseException:
+        if partial.is_dir():
+            shutil.rmtree(partial, ignore_errors=True)
+        else:
+            partial.unlink(missing_ok=True)
+        raise
+
+
 def dump(url: str, into: Path) -> None:
-    """Dump the database at `url` (the backup role's) into `into`, custom format."""
+    """Dump the database at `url` (the backup role's) into `into`, custom format. `into`
+    is replaced only by a complete dump."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        refuse_reading_under_rls(conn)
     pg_dump = program("pg_dump", server_major_version(url))
-    _run([pg_dump, "--format=custom", "--no-password", f"--file={into}"], url)
+    with replaced_on_success(into) as partial:
+        _run([pg_dump, "--format=custom", "--no-password", f"--file={partial}"], url)
 
 
 # Extensions are the superuser's: the bootstrap creates them in the database and in

@@ -5,6 +5,7 @@ the backup role can read everything but change nothing."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -64,6 +65,35 @@ def test_a_dump_restores_every_row_of_every_organization(demo, read, fresh_datab
     assert ops.main(["restore", str(dump_file), "--database", restored]) == 0
 
     assert row_counts(_url("DATABASE_BACKUP_URL", fresh_database)) == before
+
+
+@pytest.mark.parametrize("role", ["DATABASE_URL", "DATABASE_OWNER_URL"])
+def test_a_failed_dump_keeps_the_previous_one_and_names_the_backup_role(demo, tmp_path, role):
+    """The owner (FORCEd RLS) and the runtime role are refused before pg_dump runs; a dump
+    that fails leaves the file it would have replaced as it was, and nothing beside it."""
+    good = tmp_path / "good.dump"
+    good.write_bytes(b"the previous good backup")
+    wrong = _url(role, settings.DATABASES["default"]["NAME"])
+    assert ops.main(["dump", "--into", str(good), "--database", wrong]) == 1
+    assert good.read_bytes() == b"the previous good backup"
+    assert sorted(tmp_path.iterdir()) == [good]
+    with pytest.raises(ops.OpsError, match="row level security.*DATABASE_BACKUP_URL"):
+        ops.dump(wrong, good)
+
+
+def test_a_dump_that_fails_halfway_leaves_the_previous_one(demo, tmp_path, monkeypatch):
+    good = tmp_path / "good.dump"
+    good.write_bytes(b"the previous good backup")
+
+    def half_written(command, url):  # pg_dump writing part of the file, then failing
+        Path(command[-1].removeprefix("--file=")).write_bytes(b"half a dump")
+        raise ops.OpsError("pg_dump failed: connection lost")
+
+    monkeypatch.setattr(ops, "_run", half_written)
+    source = _url("DATABASE_BACKUP_URL", settings.DATABASES["default"]["NAME"])
+    assert ops.main(["dump", "--into", str(good), "--database", source]) == 1
+    assert good.read_bytes() == b"the previous good backup"
+    assert sorted(tmp_path.iterdir()) == [good]
 
 
 def test_the_backup_role_reads_but_never_writes(demo, read):
