@@ -48,11 +48,13 @@ def _copy(source, target) -> str:
 
 
 def _sha256_of(name: str) -> str:
-    digest = hashlib.sha256()
     with storage().open(name, "rb") as stored:
-        for chunk in iter(lambda: stored.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return _copy(stored, _Discard())
+
+
+def sha256_of_file(path: Path) -> str:
+    with path.open("rb") as source:
+        return _copy(source, _Discard())
 
 
 def export_files(conn: psycopg.Connection, organization: uuid.UUID, into: Path) -> dict:

@@ -1,7 +1,9 @@
 """An exported organization into another database, all or nothing.
 
-Connect as that database's owner role (DATABASE_OWNER_URL) or a superuser. Everything
-runs in one transaction:
+Connect as that database's owner role (DATABASE_OWNER_URL) or a superuser. Before it
+connects, every file of the export must have the SHA-256 the manifest gives it (the users'
+file with their password hashes too), none missing, none added. Then everything runs in
+one transaction:
 1. refusals, before any write: the applied migrations differ from the manifest's; the
    organization (its id or its slug) is already there; a table's columns differ; a
    referenced content type, permission or group has no counterpart; an exported user's id
@@ -34,7 +36,7 @@ from psycopg.types.json import Jsonb
 
 from smartweb.ops import OpsError
 from smartweb.orgmove import catalog, files
-from smartweb.orgmove.export import FORMAT, MANIFEST
+from smartweb.orgmove.export import FORMAT, MANIFEST, checksums
 from smartweb.tenancy.context import ORGANIZATION_SETTING
 
 
@@ -54,8 +56,26 @@ def read_manifest(directory: Path) -> dict:
     except (OSError, ValueError) as exc:
         raise OpsError(f"{directory / MANIFEST} is not an organization export: {exc}") from exc
     if manifest.get("format") != FORMAT:
-        raise OpsError(f"{directory} holds format {manifest.get('format')!r}, not {FORMAT}.")
+        raise OpsError(
+            f"{directory} holds format {manifest.get('format')!r}, not {FORMAT}: export it"
+            " again with this version."
+        )
     return manifest
+
+
+def _changed_files(directory: Path, manifest: dict) -> list[str]:
+    """Every file of the export against the manifest's checksums: none changed, none
+    missing, none added."""
+    expected, found = manifest["checksums"], checksums(directory)
+    problems = []
+    for name in sorted(expected.keys() | found.keys()):
+        if name not in found:
+            problems.append(f"{name} is missing")
+        elif name not in expected:
+            problems.append(f"{name} is not in the manifest")
+        elif found[name] != expected[name]:
+            problems.append(f"{name} differs from the manifest")
+    return problems
 
 
 def _copy_in(conn: psycopg.Connection, table: str, columns: list[str], path: Path) -> None:
@@ -268,6 +288,9 @@ def _audit(conn: psycopg.Connection, manifest: dict, loaded: Loaded) -> None:
 def load(directory: Path, url: str) -> Loaded:
     """Import the export in `directory` into the database at `url`, or refuse."""
     manifest = read_manifest(directory)
+    problems = _changed_files(directory, manifest)
+    if problems:
+        raise OpsError("Import refused, nothing written: " + "; ".join(problems) + ".")
     organization = uuid.UUID(manifest["organization"]["id"])
     loaded = Loaded(manifest["organization"]["slug"])
     started = time.monotonic()

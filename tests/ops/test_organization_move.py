@@ -8,6 +8,7 @@ nothing written."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from contextlib import contextmanager
@@ -270,6 +271,22 @@ def test_an_import_at_another_migration_state_or_with_a_changed_file_writes_noth
             conn.execute("DELETE FROM accounts_user WHERE id = %s", [admin])
     assert counts(target) == unchanged
 
+    # Any file of the export changed after it, the users' one too: an edited password hash
+    # (or any other change) is refused before anything is written.
+    users = directory / "accounts_user.copy"
+    original_users = users.read_text()
+    column = load.read_manifest(directory)["users"]["columns"].index("password")
+    first_hash = original_users.splitlines()[0].split("\t")[column]
+    users.write_text(original_users.replace(first_hash, "pbkdf2_sha256$1$salt$forged", 1))
+    with pytest.raises(OpsError, match="refused.*accounts_user.copy differs from the manifest"):
+        load.load(directory, archiving_server.roles.owner)
+    assert counts(target) == unchanged
+    users.write_text(original_users)
+    (directory / "extra.copy").write_text("")
+    with pytest.raises(OpsError, match="extra.copy is not in the manifest"):
+        load.load(directory, archiving_server.roles.owner)
+    (directory / "extra.copy").unlink()
+
     # An exported file changed after the export, or the target's storage holding the name
     # with other content: refused once the rows are in, and everything rolls back.
     target_media = tmp_path / "target-media"
@@ -287,17 +304,26 @@ def test_an_import_at_another_migration_state_or_with_a_changed_file_writes_noth
         load.load(directory, archiving_server.roles.owner)
     assert counts(target) == unchanged and held.read_bytes() == b"another file"
 
-    # A row changed after the export: the checksum catches it, everything rolls back.
+    # A row changed after the export, its file's checksum in the manifest changed with it:
+    # the rows' checksum catches it, everything rolls back.
     companies = directory / "leads_company.copy"
     text = companies.read_text()
     first = text.splitlines()[0].split("\t")
     name = first[manifest_columns(directory, "leads_company").index("name")]
     companies.write_text(text.replace(name, name + " (changed)", 1))
+    with pytest.raises(OpsError, match="refused.*leads_company.copy differs from the manifest"):
+        load.load(directory, archiving_server.roles.owner)
+    manifest_path = directory / export.MANIFEST
+    manifest_text = manifest_path.read_text()
+    manifest = json.loads(manifest_text)
+    manifest["checksums"]["leads_company.copy"] = export.checksums(directory)["leads_company.copy"]
+    manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(OpsError, match="rolled back, the copy differs: leads_company"):
         load.load(directory, archiving_server.roles.owner)
     assert counts(target) == unchanged
+    manifest_path.write_text(manifest_text)
     (directory / "leads_lead.copy").unlink()
-    with pytest.raises(OpsError, match="rolled back: .*leads_lead.copy"):
+    with pytest.raises(OpsError, match="refused.*leads_lead.copy is missing"):
         load.load(directory, archiving_server.roles.owner)
     assert counts(target) == unchanged
     assert organization_id(target, "demo") is None
@@ -320,6 +346,27 @@ def test_an_import_at_another_migration_state_or_with_a_changed_file_writes_noth
     }
 
 
+def test_an_export_as_a_role_under_row_level_security_is_refused_and_writes_nothing(
+    demo, archiving_server, tmp_path
+):
+    """The owner (FORCEd RLS) and the runtime role see no organization's rows, or only
+    one's: their export would be an empty organization that imports "verified"."""
+    database = settings.DATABASES["default"]["NAME"]
+    unchanged = counts(archiving_server.admin)
+    for variable in ("DATABASE_OWNER_URL", "DATABASE_URL"):
+        wrong = with_database(os.environ[variable], database)
+        with pytest.raises(CommandError, match="row level security.*DATABASE_BACKUP_URL"):
+            call_command(
+                "export_organization", "northwind", "--to", str(tmp_path / "x"), "--database", wrong
+            )
+        assert sorted(tmp_path.iterdir()) == []
+        with pytest.raises(CommandError, match="row level security.*DATABASE_BACKUP_URL"):
+            call_command(
+                "move_organization", "northwind", "--from", wrong, "--to", archiving_server.admin
+            )
+        assert counts(archiving_server.admin) == unchanged
+
+
 def manifest_columns(directory, table: str) -> list[str]:
     entries = load.read_manifest(directory)["tables"]
     return next(entry["columns"] for entry in entries if entry["name"] == table)
@@ -328,6 +375,21 @@ def manifest_columns(directory, table: str) -> list[str]:
 def test_an_export_names_an_existing_organization_and_a_new_directory(demo, tmp_path):
     with pytest.raises(OpsError, match="No organization 'nowhere'"):
         export.export(source_url(), "nowhere", tmp_path / "x")
+    with pytest.raises(CommandError, match="No organization 'nowhere'"):
+        call_command(
+            "export_organization",
+            "nowhere",
+            "--to",
+            str(tmp_path / "y" / "z"),
+            "--database",
+            source_url(),
+        )
+    assert sorted(tmp_path.iterdir()) == []  # a failed export leaves nothing behind
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(OpsError, match="No organization 'nowhere'"):
+        export.export(source_url(), "nowhere", tmp_path / "empty")
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "empty"]
+    assert list((tmp_path / "empty").iterdir()) == []
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "file").write_text("")
     with pytest.raises(OpsError, match="not empty"):
