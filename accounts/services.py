@@ -105,6 +105,14 @@ def organization_create(
         if not admin_password:
             raise ValidationError({"admin_password": "A new admin needs a password."})
         validate_password(admin_password, User(email=admin_email))
+    elif admin_password:
+        # Never set silently aside: the existing account keeps the password its owner chose.
+        raise ValidationError(
+            {
+                "admin_password": f"{admin_email} already has an account, which keeps its own"
+                " password: leave the password out to make it the admin."
+            }
+        )
     organization = Organization(name=name, slug=slug, plan=plan)
     # The new organization's own context is the one place its first rows may be written.
     with tenant_context(organization.pk, user=acting_user):

@@ -36,11 +36,13 @@ def make_organization(name: str | None = None, **kwargs) -> Organization:
     """A new organization through the real service (default roles, admin, setup steps)."""
     n = next(_sequence)
     name = name or f"Organization {n}"
+    email = kwargs.pop("admin_email", None) or f"admin{n}@example.test"
+    existing = User.objects.filter(email__iexact=email).exists()  # keeps its own password
     return services.organization_create(
         name=name,
         slug=kwargs.pop("slug", None) or f"org-{n}",
-        admin_email=kwargs.pop("admin_email", None) or f"admin{n}@example.test",
-        admin_password=PASSWORD,
+        admin_email=email,
+        admin_password=None if existing else PASSWORD,
         **kwargs,
     )
 

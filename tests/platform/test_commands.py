@@ -58,6 +58,27 @@ def test_create_organization_refuses_a_taken_slug(org_a):
         )
 
 
+def test_create_organization_refuses_a_password_for_an_existing_account(admin_a):
+    before = admin_a.password
+    with pytest.raises(CommandError, match="already has an account, which keeps its own"):
+        call_command(
+            "create_organization",
+            "Evil",
+            admin_email=admin_a.email.upper(),
+            admin_password="another-strong-pass-42",
+        )
+    assert not Organization.objects.filter(slug="evil").exists()
+    admin_a.refresh_from_db()
+    assert admin_a.password == before
+
+    call_command("create_organization", "Evil", admin_email=admin_a.email)  # no password
+    evil = Organization.objects.get(slug="evil")
+    with tenant_context(evil):
+        assert Membership.objects.get(user=admin_a).role.slug == "org_admin"
+    admin_a.refresh_from_db()
+    assert admin_a.password == before
+
+
 def test_seed_demo_twice_duplicates_nothing():
     call_command("seed_demo")
     counts = (Organization.objects.count(), User.objects.count())

@@ -1,4 +1,4 @@
-"""manage.py create_organization NAME --admin-email E --admin-password P [--slug S] [--plan P]"""
+"""manage.py create_organization NAME --admin-email E [--admin-password P] [--slug S] [--plan P]"""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -21,7 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--admin-email", required=True)
         parser.add_argument(
             "--admin-password",
-            help="Required for a new user; ignored when the email already has an account.",
+            help="Required for a new user; refused when the email already has an account (which"
+            " keeps its own password).",
         )
         parser.add_argument("--slug", help="URL-safe identifier (default: from the name).")
         parser.add_argument("--plan", choices=Plan.values, default=Plan.FREE)
