@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import User
-from compliance import consent, erasure, export, suppression
+from compliance import consent, erased, erasure, export, suppression
 from compliance.choices import ConsentPurpose, ConsentSource, RequestKind, RequestStatus
 from compliance.models import ConsentRecord, SubjectRequest
 from compliance.subject import subject_of
@@ -205,10 +205,16 @@ def erase_subject(
     Their emails and phones go on the suppression list (as hashes) first, their calls
     that have not happened are cancelled, then every row and history row is scrubbed and
     the files attached to any of their records are deleted (from storage on commit).
+
+    The subject's leads are locked first and stay locked until the erasure commits:
+    writers that came before it finish first (and are scrubbed), writers that come while
+    it runs wait for it and are then refused, as every later write is (`compliance.erased`).
     """
     _authorize_subject(acting_user, Action.DELETE, lead)
+    erased.lock_leads([lead], for_update=True)
+    subject = subject_of(lead)  # read under the lock: a merge into the lead has finished
+    erased.lock_leads(subject.lead_ids, for_update=True)
     subject_request = _request_for(RequestKind.ERASURE, lead, subject_request, acting_user)
-    subject = subject_of(lead)
     identifiers = erasure.identifiers_of(subject)
     suppressed = suppression.suppress(
         emails=identifiers.emails, phones=identifiers.phones, subject_request=subject_request
@@ -276,6 +282,7 @@ def consent_record(
     withdrawing it also cancels the lead's queued AI calls.
     """
     access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    erased.refuse_if_erased(lead, for_update=True)
     evidence = _clean_consent(purpose, source, evidence, recorded_at)
     record = ConsentRecord.objects.create(
         organization_id=lead.organization_id,

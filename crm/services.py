@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts import signing_secrets
 from accounts.models import Membership, Organization, User
+from compliance.erased import refuse_if_erased
 from crm import pricing
 from crm.choices import (
     AI_CALL_FINAL_STATUSES,
@@ -118,12 +119,24 @@ _STEPS = {
 _Stepped = TypeVar("_Stepped", Proposal, Contract, Campaign)
 
 
+def _refuse_erased(row: Opportunity | Proposal | Contract | Task) -> None:
+    """A row of an erased lead is not written (`compliance.erased`); called before the
+    row is locked, since the erasure locks the lead first."""
+    if isinstance(row, Proposal | Contract):
+        leads = Opportunity.all_objects.filter(pk=row.opportunity_id).values_list("lead_id")
+        refuse_if_erased(*(lead_id for (lead_id,) in leads))
+    else:
+        refuse_if_erased(row.lead_id)
+
+
 def _step(row: _Stepped, target: str, acting_user: User | None) -> _Stepped:
     """Authorize a status change of a proposal, contract or campaign, lock its row and
     refuse a transition its graph does not allow; the locked row."""
     model = row._meta.concrete_model
     kind, resource, graph = _STEPS[model]
     access.require(acting_user, Action.UPDATE, resource, row)
+    if model is not Campaign:
+        _refuse_erased(row)
     row = locked(row)
     _require_transition(kind, graph, row.status, target)
     return row
@@ -411,6 +424,7 @@ def lead_convert(
     """A qualified lead becomes an opportunity in the first stage of the (default) pipeline."""
     access.require(acting_user, Action.CREATE, Resource.OPPORTUNITIES)
     access.require(acting_user, Action.READ, Resource.LEADS, lead)
+    refuse_if_erased(lead, for_update=True)
     lead = locked(lead, "company")
     if lead.status not in CONVERTIBLE_LEAD_STATUSES:
         raise InvalidTransition(
@@ -445,6 +459,7 @@ def opportunity_update(
     allowed = {"name", "value", "currency", "probability", "owner", "expected_close_date"}
     _only_fields(changes, allowed, "This field is changed by a workflow step.")
     access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
+    _refuse_erased(opportunity)
     opportunity = locked(opportunity)
     before = values_of(opportunity)
     if "value" in changes:
@@ -502,6 +517,7 @@ def opportunity_move_stage(
     # The deal alone is locked, not its stage: moves of deals of one stage run side by side.
     # Nor is the stage joined: a move that waited for another one's lock would re-check the
     # join with the deal's new stage against the stage it read first, and find no deal.
+    _refuse_erased(opportunity)
     opportunity = locked(opportunity)
     previous_stage, previous_status = opportunity.stage, opportunity.status
     if stage.pipeline_id != opportunity.pipeline_id:
@@ -656,6 +672,7 @@ def proposal_reprice(*, proposal: Proposal, acting_user: User | None) -> Proposa
     admin edited the lines of a draft). A line or total that comes out the same is not
     written: an unchanged save keeps the proposal's version and adds no history."""
     access.require(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
+    _refuse_erased(proposal)
     proposal = locked(proposal)
     _require_draft(proposal)
     all_amounts = []
@@ -697,6 +714,7 @@ def proposal_create(
     may start without lines; it needs one to be sent)."""
     access.require(acting_user, Action.CREATE, Resource.PROPOSALS)
     access.require(acting_user, Action.READ, Resource.OPPORTUNITIES, opportunity)
+    _refuse_erased(opportunity)
     opportunity = locked(opportunity)
     currency = proposal_check_opportunity(opportunity=opportunity, currency=currency)
     priced = _lines(lines)
@@ -730,6 +748,7 @@ def proposal_update(
 ) -> Proposal:
     """Edit a draft: title, validity, notes, and its lines (replaced as a whole)."""
     access.require(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
+    _refuse_erased(proposal)
     proposal = locked(proposal)
     before = values_of(proposal)
     _require_draft(proposal)
@@ -933,6 +952,7 @@ def contract_sign(
 def contract_update(*, contract: Contract, acting_user: User | None, **changes) -> Contract:
     """Edit the wording, dates and signatory of a contract that is not signed yet."""
     access.require(acting_user, Action.UPDATE, Resource.CONTRACTS, contract)
+    _refuse_erased(contract)
     contract = locked(contract)
     before = values_of(contract)
     if contract.status not in (ContractStatus.DRAFT, ContractStatus.SENT):
@@ -1615,6 +1635,8 @@ def _apply_task_fields(task: Task, changes: dict, acting_user: User | None) -> N
         raise ValidationError({"lead": "The task's lead is not the opportunity's lead."})
     if task.opportunity_id and not task.lead_id:
         task.lead_id = task.opportunity.lead_id
+    if task._state.adding or {"lead", "opportunity"} & set(changes):
+        refuse_if_erased(task.lead_id)
     if task.status == TaskStatus.DONE:
         task.completed_at = task.completed_at or timezone.now()
     else:
@@ -1634,6 +1656,7 @@ def task_create(*, acting_user: User | None, **fields) -> Task:
 @transaction.atomic
 def task_update(*, task: Task, acting_user: User | None, **changes) -> Task:
     access.require(acting_user, Action.UPDATE, Resource.TASKS, task)
+    _refuse_erased(task)
     task = locked(task)
     before = values_of(task)
     _apply_task_fields(task, changes, acting_user)
@@ -1677,6 +1700,7 @@ def task_complete(*, task: Task, acting_user: User | None) -> Task:
     """Done, once: the status is checked on the locked row, so of two completions at once
     the second sees the first's and is refused."""
     access.require(acting_user, Action.UPDATE, Resource.TASKS, task)
+    _refuse_erased(task)
     task = locked(task)
     if task.status not in TASK_OPEN_STATUSES:
         raise InvalidTransition(f"The task is already {task.status}.", allowed=[TaskStatus.OPEN])

@@ -18,8 +18,7 @@ from django.utils.http import urlencode
 
 from attachments.admin import download_url
 from compliance import services as compliance_services
-from compliance.choices import RequestKind, RequestStatus
-from compliance.models import SubjectRequest
+from compliance.erased import is_erased
 from crm import services as crm_services
 from crm.choices import TaskPriority, TaskType
 from crm.models import Opportunity
@@ -252,10 +251,7 @@ class EraseStep(Step):
         )
 
     def available(self, obj) -> bool:
-        erased = SubjectRequest.objects.filter(
-            lead=obj, kind=RequestKind.ERASURE, status=RequestStatus.COMPLETED
-        )
-        return not erased.exists()
+        return not is_erased(obj)
 
     def run(self, request, obj, data):
         compliance_services.erase_subject(lead=obj, acting_user=request.user, request=request)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Membership, Organization, User
+from compliance.erased import refuse_if_company_erased, refuse_if_erased
 from compliance.suppression import ensure_not_suppressed
 from leads import scoring, selectors
 from leads.choices import Direction, InteractionType, LeadStatus
@@ -407,6 +408,7 @@ def company_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Comp
 @transaction.atomic
 def company_update(*, company: Company, acting_user: User | None, data: Mapping) -> Company:
     access.require(acting_user, Action.UPDATE, Resource.COMPANIES, company)
+    refuse_if_company_erased(company)
     company = locked(company)
     before = values_of(company)
     settings = organization_settings(company.organization_id)
@@ -462,6 +464,8 @@ def lead_create(
         raise ValidationError({"company": "Unknown company."})
     elif company.leads.exists():
         raise ValidationError({"company": "This company already has a lead."})
+    else:
+        refuse_if_company_erased(company)
     lead = Lead(organization_id=current_organization_id(), company=company)
     clean_lead_fields(lead, data, settings)
     # A person erased at their request is not silently re-created.
@@ -514,6 +518,7 @@ def lead_update(
     The lead and its company are changed as stored, under their row locks, and only the
     fields that change are written: concurrent changes of other fields survive."""
     access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    refuse_if_erased(lead, for_update=True)
     if not (data or company_data or status_reason) and tags is None:
         return lead
     lead = locked(lead, "company")
@@ -764,6 +769,7 @@ def interaction_log(
 ) -> Interaction:
     """Record a touchpoint; a contact moves last_contacted_at, and the lead is re-scored."""
     _authorize_for_lead(acting_user, Action.CREATE, Resource.INTERACTIONS, lead)
+    refuse_if_erased(lead)
     if lead.is_deleted:
         raise ValidationError({"lead": "This lead is deleted."})
     interaction = Interaction(
@@ -782,6 +788,7 @@ def interaction_update(
     *, interaction: Interaction, acting_user: User | None, data: Mapping[str, Any]
 ) -> Interaction:
     access.require(acting_user, Action.UPDATE, Resource.INTERACTIONS, interaction)
+    refuse_if_erased(interaction.lead_id)
     interaction = locked(interaction)
     before = values_of(interaction)
     _prepare_interaction(interaction, data)
@@ -818,6 +825,7 @@ def enrichment_record(
 ) -> LeadEnrichment:
     """Store what a provider found; with `apply`, copy it onto the company and re-score."""
     _authorize_for_lead(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    refuse_if_erased(lead)
     # Optional as on the model: a provider that found nothing still reports it.
     data = {} if data is None else data
     errors: dict = {}
@@ -865,6 +873,7 @@ def enrichment_update(
 ) -> LeadEnrichment:
     """Correct a stored enrichment; it is not applied to the company again."""
     access.require(acting_user, Action.UPDATE, Resource.LEADS, enrichment)
+    refuse_if_erased(enrichment.lead_id)
     enrichment = locked(enrichment)
     before = values_of(enrichment)
     _set_fields(enrichment, data, ENRICHMENT_FIELDS)
@@ -915,6 +924,7 @@ def leads_merge(*, primary: Lead, duplicates: Sequence[Lead], acting_user: User 
     ids = {d.pk for d in duplicates} - {primary.pk}
     if not ids:
         raise ValidationError({"duplicates": "Name at least one other lead to merge."})
+    refuse_if_erased(primary, *ids, for_update=True)
     locked = {
         lead.pk: lead
         for lead in Lead.objects.select_for_update()

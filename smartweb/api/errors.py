@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from smartweb import outage
+from smartweb.errors import Refusal
 
 
 class TooLarge(exceptions.APIException):
@@ -23,14 +24,15 @@ class TooLarge(exceptions.APIException):
 
 
 class Conflict(exceptions.APIException):
-    """An invalid state transition; `details` names the allowed next states."""
+    """An invalid state transition (`details` names the allowed next states), or another
+    refusal of the domain's rules (`code` names it: `erased` for an erased lead)."""
 
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The object is not in a state that allows this."
     default_code = "conflict"
 
-    def __init__(self, detail=None, *, allowed=None):
-        super().__init__(detail)
+    def __init__(self, detail=None, *, allowed=None, code=None):
+        super().__init__(detail, code)
         self.allowed = allowed
 
 
@@ -103,6 +105,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, Refusal):  # one the view did not answer itself
+        exc = Conflict(str(exc), code=getattr(exc, "code", None))
     elif outage.is_outage(exc):
         exc = DatabaseUnavailable()
     elif isinstance(exc, RequestDataTooBig):

@@ -58,7 +58,8 @@ ERROR_DESCRIPTIONS = {
     401: "Not authenticated, or the credentials are invalid.",
     403: "Not a member of the organization, or the role does not allow this.",
     404: "No such object among those you may see (or a page past the last).",
-    409: "The object's state or the existing data does not allow this change.",
+    409: "The object's state or the existing data does not allow this change (code"
+    " `erased`: the lead's person was erased, and the lead and its rows are final).",
 }
 
 

@@ -1,0 +1,102 @@
+"""Is this lead erased? One rule for every writer of a lead and of the rows hanging off it.
+
+A lead is erased once an erasure of its person has completed: a completed erasure
+request names it, as the request's lead or among the leads merged into that lead which
+the erasure covered (`result["lead_ids"]`). An erasure is final: nothing may be written
+to an erased lead, its company or its rows again (interactions, enrichments, consent
+records, tasks, opportunities with their proposals and contracts); deleting stays
+possible, since it adds nothing.
+
+Ordering with a running erasure. `erase_subject` takes its leads `FOR UPDATE` before it
+reads or writes anything, and completes its request in the same transaction. A writer
+calls `refuse_if_erased` before it locks or writes anything of the lead's: that takes
+the lead's row lock (`FOR KEY SHARE`, what inserting a row that references the lead takes
+anyway, or `FOR UPDATE` for a writer that updates the lead), then looks for a completed
+erasure. A writer that got there first holds its lock until it commits, so the erasure
+waits for it and scrubs what it wrote; a writer that comes while the erasure runs waits
+for it and is then refused (its next statement sees the committed request).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable
+from functools import reduce
+
+from django.db import connection
+from django.db.models import Q
+
+from compliance.choices import RequestKind, RequestStatus
+from compliance.models import SubjectRequest
+from leads.models import Company, Lead
+from smartweb.errors import Refusal
+from smartweb.tenancy.context import current_organization_id
+
+ERASED_MESSAGE = (
+    "This lead's person was erased at their request (GDPR): the lead and everything "
+    "attached to it can no longer be changed, and nothing can be added to it."
+)
+
+
+class LeadErased(Refusal):
+    """A write to an erased lead or to one of its rows (HTTP 409, code `erased`)."""
+
+    code = "erased"
+
+    def __init__(self):
+        super().__init__(ERASED_MESSAGE)
+
+
+def _ids(leads: Iterable) -> list:
+    return sorted({getattr(lead, "pk", lead) for lead in leads if lead is not None}, key=str)
+
+
+def lock_leads(leads: Iterable, *, for_update: bool) -> None:
+    """Lock the leads' rows (given as leads or ids; soft-deleted ones too) until the
+    transaction ends, in one order (no deadlock between two writers of the same leads)."""
+    ids = _ids(leads)
+    if not ids:
+        return
+    mode = "UPDATE" if for_update else "KEY SHARE"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Lead._meta.db_table} WHERE organization_id = %s AND id = ANY(%s)"
+            f" ORDER BY id FOR {mode}",
+            [current_organization_id(), ids],
+        )
+
+
+def erased_lead_ids(leads: Iterable) -> set:
+    """Those of the leads (leads or ids) that are erased."""
+    ids = _ids(leads)
+    if not ids:
+        return set()
+    named = reduce(
+        operator.or_, (Q(result__contains={"lead_ids": [str(pk)]}) for pk in ids), Q(lead__in=ids)
+    )
+    found = SubjectRequest.objects.filter(
+        named, kind=RequestKind.ERASURE, status=RequestStatus.COMPLETED
+    ).values_list("lead_id", "result")
+    erased = {str(lead_id) for lead_id, _ in found} | {
+        pk for _, result in found for pk in (result or {}).get("lead_ids", ())
+    }
+    return {pk for pk in ids if str(pk) in erased}
+
+
+def is_erased(lead) -> bool:
+    return bool(erased_lead_ids([lead]))
+
+
+def refuse_if_erased(*leads, for_update: bool = False) -> None:
+    """Lock the leads (leads or ids; None is skipped) and refuse with `LeadErased` when
+    any of them is erased. `for_update`: the caller goes on to update the lead itself
+    (it would otherwise upgrade a shared lock, and two such writers deadlock)."""
+    lock_leads(leads, for_update=for_update)
+    if erased_lead_ids(leads):
+        raise LeadErased()
+
+
+def refuse_if_company_erased(company: Company, *, for_update: bool = False) -> None:
+    """A company is its lead's: refused when a lead of it (deleted ones included) is."""
+    leads = Lead.all_objects.filter(company_id=company.pk).values_list("pk", flat=True)
+    refuse_if_erased(*leads, for_update=for_update)
