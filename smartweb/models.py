@@ -16,6 +16,7 @@ import uuid
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -38,6 +39,16 @@ class TimeStampedModel(UUIDModel):
 
     class Meta:
         abstract = True
+
+
+class DeletedMeanwhile(Http404):
+    """The row was deleted while the change waited for its lock: the change is refused
+    as if it had come a moment later (404), and writes nothing."""
+
+
+class RestoredMeanwhile(Http404):
+    """The row was restored while the restore waited for its lock: refused as a restore
+    of a live row is (404), and writes nothing."""
 
 
 class TenantQuerySet(models.QuerySet):
@@ -121,18 +132,15 @@ class SoftDeleteQuerySet(TenantQuerySet):
         count = 0
         for pk in list(self.alive().values_list("pk", flat=True)):
             obj = self.alive().filter(pk=pk).first()
-            if obj is not None:
-                obj.delete()
+            if obj is not None and obj.soft_delete():
                 count += 1
         return count, {self.model._meta.label: count}
 
     @transaction.atomic
     def restore(self):
-        count = 0
-        for obj in self.dead():
-            obj.restore()
-            count += 1
-        return count
+        """Restore each row through the model; a row another request restored meanwhile
+        (or one restored with its parent earlier in the set) is not counted."""
+        return sum(obj.restore_deleted() for obj in self.dead())
 
     def hard_delete(self):
         return super().delete()
@@ -251,15 +259,29 @@ class TenantOwnedModel(TenantModel):
         return self.deleted_at is not None
 
     def delete(self, using=None, keep_parents=False, *, hard: bool = False):
-        """Soft delete; `hard=True` removes the row for good."""
+        """Soft delete; `hard=True` removes the row for good. A row another request
+        deleted while this one waited for its lock is refused as if this delete had come
+        a moment later (`DeletedMeanwhile`, a 404), and nothing is written."""
         if hard:
             return super().delete(using=using, keep_parents=keep_parents)
-        if self.deleted_at is None:
-            with transaction.atomic():
-                self._soft_delete(timezone.now(), _authenticated(acting_user()))
+        if self.deleted_at is None and not self.soft_delete():
+            raise DeletedMeanwhile(f"This {self._meta.verbose_name} has been deleted.")
         return 1, {self._meta.label: 1}
 
+    def soft_delete(self) -> bool:
+        """Soft-delete the row and its live children, unless the row is deleted by the
+        time its lock is held; whether this call deleted it. Of concurrent deletes of one
+        row exactly one acts, so the row and its children share one `deleted_at`."""
+        with transaction.atomic():
+            row = self._locked_row(deleted_at__isnull=True)
+            if row is None:
+                return False
+            row._soft_delete(timezone.now(), _authenticated(acting_user()))
+        self._take_deletion(row)
+        return True
+
     def _soft_delete(self, deleted_at, deleted_by) -> None:
+        """Of a live row locked by this transaction."""
         self.deleted_at = deleted_at
         self.deleted_by = deleted_by
         self.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
@@ -270,23 +292,57 @@ class TenantOwnedModel(TenantModel):
         return self.delete(hard=True)
 
     def restore(self) -> None:
-        if self.deleted_at is None:
-            return
+        """Bring the row back with the children deleted with it. A row another request
+        restored while this one waited for its lock is refused as if this restore had
+        come a moment later (`RestoredMeanwhile`, a 404), and nothing is written."""
+        if self.deleted_at is not None and not self.restore_deleted():
+            raise RestoredMeanwhile(f"This {self._meta.verbose_name} is not deleted.")
+
+    def restore_deleted(self) -> bool:
+        """Restore the row unless it is live by the time its lock is held; whether this
+        call restored it."""
         with transaction.atomic():
-            deleted_at = self.deleted_at
-            self.deleted_at = None
-            self.deleted_by = None
-            self.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
-            for child in self._soft_delete_child_rows(deleted_at=deleted_at):
-                child.restore()
+            row = self._locked_row(deleted_at__isnull=False)
+            if row is None:
+                return False
+            row._restore()
+        self._take_deletion(row)
+        return True
+
+    def _restore(self) -> None:
+        """Of a deleted row locked by this transaction: the row and the children that
+        carry its `deleted_at` (deleted with it)."""
+        deleted_at = self.deleted_at
+        self.deleted_at = None
+        self.deleted_by = None
+        self.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+        for child in self._soft_delete_child_rows(deleted_at=deleted_at):
+            child._restore()
+
+    def _locked_row(self, **filters):
+        """The row as stored, locked until the transaction ends, if it still matches
+        `filters` once locked (a row changed meanwhile is read again: the conditional
+        UPDATE's answer). A soft delete or restore changes no key: FOR NO KEY UPDATE, as
+        the UPDATE itself takes, leaves rows referencing this one free to be written."""
+        rows = of_organization(type(self)._base_manager.all(), self.organization_id)
+        return rows.select_for_update(no_key=True).filter(pk=self.pk, **filters).first()
+
+    def _take_deletion(self, row) -> None:
+        """This instance as the locked `row` was written."""
+        self.deleted_at, self.deleted_by_id = row.deleted_at, row.deleted_by_id
+        self.updated_at = row.updated_at
 
     def _soft_delete_child_rows(self, **filters):
-        """Rows of the `soft_delete_children` relations matching `filters`."""
+        """Rows of the `soft_delete_children` relations matching `filters`, locked."""
         relations = {r.get_accessor_name(): r for r in self._meta.related_objects}
         for name in self.soft_delete_children:
             relation = relations[name]
-            yield from relation.related_model.all_objects.filter(
-                **{relation.field.name: self, **filters}
+            # Locked, in a fixed order, and read again once locked: a child deleted or
+            # restored on its own meanwhile no longer matches and is left as it is.
+            yield from (
+                relation.related_model.all_objects.filter(**{relation.field.name: self, **filters})
+                .select_for_update(no_key=True)
+                .order_by("pk")
             )
 
 

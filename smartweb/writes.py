@@ -12,14 +12,8 @@ from __future__ import annotations
 import copy
 
 from django.db import models
-from django.http import Http404
 
-from smartweb.models import stored_rows
-
-
-class DeletedMeanwhile(Http404):
-    """The row was deleted while the change waited for its lock: the change is refused
-    as if it had come a moment later (404), and writes nothing."""
+from smartweb.models import DeletedMeanwhile, stored_rows
 
 
 def locked(instance: models.Model, *related: str, no_key: bool = False) -> models.Model:

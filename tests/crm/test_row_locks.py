@@ -5,45 +5,16 @@ Committed data, read from a second connection as another request would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import psycopg
 import pytest
 from django.db import transaction
 
 from crm import services
 from crm.models import PipelineStage
-from smartweb.tenancy.context import ORGANIZATION_SETTING, tenant_context
+from smartweb.tenancy.context import tenant_context
+from tests.concurrency import held_elsewhere, second_connection
 from tests.crm import factories
-from tests.crm.conftest import owner_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _held_elsewhere(other: psycopg.Connection, table: str, pk) -> bool:
-    """Whether another transaction holds `table`'s row `pk` against an edit (the row must
-    exist). A foreign key's check of a row, which only keeps it from being deleted, does
-    not count: an edit takes the same lock as an UPDATE of its columns."""
-    try:
-        with other.transaction():
-            statement = f"SELECT id FROM {table} WHERE id = %s FOR NO KEY UPDATE NOWAIT"
-            rows = other.execute(statement, [pk])
-            assert rows.fetchall(), f"{table} {pk} is not visible to the second connection"
-    except psycopg.errors.LockNotAvailable:
-        return True
-    return False
-
-
-@contextmanager
-def _second_connection(organization) -> Iterator[psycopg.Connection]:
-    """Another session of the test database (the owner role's), in `organization`'s
-    context."""
-    with owner_connection() as other:
-        other.execute(
-            "SELECT set_config(%s, %s, false)", [ORGANIZATION_SETTING, str(organization.pk)]
-        )
-        yield other
 
 
 def test_a_contract_edit_locks_the_contract_alone(live_org):
@@ -53,13 +24,13 @@ def test_a_contract_edit_locks_the_contract_alone(live_org):
     contract = factories.accepted(organization, proposal)
     lead = opportunity.lead
     with (
-        _second_connection(organization) as other,
+        second_connection(organization) as other,
         tenant_context(organization),
         transaction.atomic(),
     ):
         services.contract_update(contract=contract, acting_user=None, title="Website, year one")
         held = {
-            table: _held_elsewhere(other, table, pk)
+            table: held_elsewhere(other, table, pk)
             for table, pk in [
                 ("crm_contract", contract.pk),
                 ("crm_proposal", proposal.pk),
@@ -86,14 +57,14 @@ def test_a_deal_moved_on_the_board_leaves_its_stage_free(live_org):
         stages = list(PipelineStage.objects.filter(pipeline=opportunity.pipeline_id))
         upcoming = next(s for s in stages if s.position > opportunity.stage.position)
     with (
-        _second_connection(organization) as other,
+        second_connection(organization) as other,
         tenant_context(organization),
         transaction.atomic(),
     ):
         services.opportunity_move_stage(opportunity=opportunity, stage=upcoming, acting_user=None)
         held = {
-            "the deal": _held_elsewhere(other, "crm_opportunity", opportunity.pk),
-            "its stage before": _held_elsewhere(other, "crm_pipelinestage", opportunity.stage_id),
-            "its stage after": _held_elsewhere(other, "crm_pipelinestage", upcoming.pk),
+            "the deal": held_elsewhere(other, "crm_opportunity", opportunity.pk),
+            "its stage before": held_elsewhere(other, "crm_pipelinestage", opportunity.stage_id),
+            "its stage after": held_elsewhere(other, "crm_pipelinestage", upcoming.pk),
         }
     assert held == {"the deal": True, "its stage before": False, "its stage after": False}
