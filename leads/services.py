@@ -37,9 +37,10 @@ from notifications import events as notification_events
 from smartweb import access, json_schema
 from smartweb.errors import refusal_message
 from smartweb.locks import advisory_xact_lock
+from smartweb.outage import retried_on_conflict
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
-from smartweb.writes import locked, save_changed, values_of
+from smartweb.writes import locked, locked_rows, save_changed, values_of
 from webhooks import outbox, payloads
 from webhooks.choices import EventType
 
@@ -611,13 +612,14 @@ def lead_qualify(*, lead: Lead, acting_user: User | None, reason: str = "") -> L
     )
 
 
-@transaction.atomic
+@retried_on_conflict
 def leads_change_status(
     *, leads: Iterable[Lead], status: str, acting_user: User | None, reason: str = ""
 ) -> tuple[int, dict[str, str]]:
-    """The bulk form: changed count and, per lead left unchanged, why."""
+    """The bulk form: changed count and, per lead left unchanged, why. The leads are
+    locked before any is changed (`locked_rows`)."""
     changed, failed = 0, {}
-    for lead in leads:
+    for lead in locked_rows(Lead, leads, "company"):
         try:
             with transaction.atomic():
                 lead_change_status(lead=lead, status=status, acting_user=acting_user, reason=reason)
@@ -627,9 +629,11 @@ def leads_change_status(
     return changed, failed
 
 
-@transaction.atomic
+@retried_on_conflict
 def leads_assign(*, leads: Iterable[Lead], assignee: User | None, acting_user: User | None) -> int:
-    leads = list(leads)
+    """Assign the leads, as they are once locked (`locked_rows`): a lead's other fields,
+    and its assignee, as a concurrent change left them."""
+    leads = locked_rows(Lead, leads)
     for lead in leads:
         access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
     check_assignee(acting_user, assignee, Action.UPDATE)

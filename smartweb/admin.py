@@ -27,7 +27,7 @@ from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
 
-from smartweb import access
+from smartweb import access, outage
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import MultilineField, keep_current_choices
 from smartweb.models import stored_rows
@@ -193,6 +193,18 @@ class RefusalsAsMessagesMixin:
         except REFUSALS as exc:
             message = refusal_message(exc, default="You do not have permission to do this.")
             self.message_user(request, message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def response_action(self, request, queryset):
+        """A bulk action that lost a deadlock to a concurrent change (after its service's
+        own retry) shows so as an error message on the list and writes nothing."""
+        try:
+            with transaction.atomic():
+                return super().response_action(request, queryset)
+        except outage.OUTAGE_ERRORS as exc:
+            if not outage.is_conflict(exc):
+                raise
+            self.message_user(request, outage.CONFLICT_MESSAGE, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     def _check_may_post(self, request, object_id) -> None:

@@ -1,35 +1,82 @@
 """What a database outage looks like from here: the server unreachable, restarting or out
 of connections, a connection cut, a statement or lock wait over its time bound. The
 client can do nothing but try again a little later, so these answer 503 with
-`Retry-After` (smartweb.api.errors for the API, smartweb.error_views for the rest)."""
+`Retry-After` (smartweb.api.errors for the API, smartweb.error_views for the rest).
+
+A deadlock or a serialization failure is not an outage: the database is up, and chose
+this transaction to roll back so that a concurrent one could finish. Nothing of it was
+written, and sending the change again will most likely succeed. It answers 409, saying
+so (`is_conflict`); `retried_on_conflict` runs a transaction again once first."""
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import psycopg
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 
 RETRY_AFTER_SECONDS = 5
 
 # Django wraps the driver's errors in its own; raw psycopg use raises the driver's.
 OUTAGE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
+# SQLSTATE serialization_failure and deadlock_detected: the transaction was rolled back
+# for a concurrent one, and may be run again.
+CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
+
+CONFLICT_MESSAGE = (
+    "A concurrent change to the same records conflicted with this one, and nothing of it"
+    " was saved. Send it again."
+)
+
+
+def is_conflict(exc: BaseException | None) -> bool:
+    """A deadlock or serialization failure, as the driver raised it or as Django wraps it."""
+    while exc is not None:
+        if getattr(exc, "sqlstate", None) in CONFLICT_SQLSTATES:
+            return True
+        exc = exc.__cause__ if isinstance(exc, OUTAGE_ERRORS) else None
+    return False
+
 
 def is_outage(exc: BaseException | None) -> bool:
-    return isinstance(exc, OUTAGE_ERRORS)
+    return isinstance(exc, OUTAGE_ERRORS) and not is_conflict(exc)
+
+
+def retried_on_conflict(function):
+    """`function` in a transaction (a savepoint within one) that is rolled back, and run
+    once more, when it loses a deadlock or a serialization failure; a second loss is
+    raised. Only for functions whose whole work is in that transaction and may run again
+    (its on-commit hooks go with the rollback)."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        try:
+            with transaction.atomic():
+                return function(*args, **kwargs)
+        except OUTAGE_ERRORS as exc:
+            if not is_conflict(exc):
+                raise
+        with transaction.atomic():
+            return function(*args, **kwargs)
+
+    return run
 
 
 class OutageLogFilter(logging.Filter):
     """An outage logs one line a request, not a traceback: the cause is the database,
     named in the line, and a traceback through the request's code says nothing more (a
-    restart under load would otherwise bury the log)."""
+    restart under load would otherwise bury the log). So does a conflict between
+    concurrent transactions (a deadlock): its cause is named, the database logs both
+    sides."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if is_outage(exc):
+        if is_outage(exc) or is_conflict(exc):
+            what = "database unavailable" if is_outage(exc) else "concurrent change conflicted"
             cause = " ".join(str(exc).split()) or type(exc).__name__
-            record.msg = f"{record.getMessage()} (database unavailable: {cause})"
+            record.msg = f"{record.getMessage()} ({what}: {cause})"
             record.args = ()
             record.exc_info = None
             record.exc_text = None

@@ -36,6 +36,15 @@ class Conflict(exceptions.APIException):
         self.allowed = allowed
 
 
+class ConcurrentChange(exceptions.APIException):
+    """A deadlock or serialization failure: a concurrent change to the same rows won, and
+    this one was rolled back whole. Sending it again will most likely succeed."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = outage.CONFLICT_MESSAGE
+    default_code = "concurrent_change"
+
+
 class DatabaseUnavailable(exceptions.APIException):
     """The database is unreachable, restarting, out of connections, or a statement or
     lock wait ran out of time: try again shortly (`Retry-After`)."""
@@ -107,6 +116,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, Refusal):  # one the view did not answer itself
         exc = Conflict(str(exc), code=getattr(exc, "code", None))
+    elif outage.is_conflict(exc):
+        exc = ConcurrentChange()
     elif outage.is_outage(exc):
         exc = DatabaseUnavailable()
     elif isinstance(exc, RequestDataTooBig):
