@@ -504,9 +504,16 @@ class ProposalAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        lines_changed = any(
+            formset.new_objects or formset.changed_objects or formset.deleted_objects
+            for formset in formsets
+            if formset.model is ProposalLineItem
+        )
         adopt(
             form.instance,
-            services.proposal_reprice(proposal=form.instance, acting_user=request.user),
+            services.proposal_reprice(
+                proposal=form.instance, acting_user=request.user, lines_changed=lines_changed
+            ),
         )
 
     def _take(self, request, queryset, name, done):

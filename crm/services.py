@@ -616,25 +616,50 @@ def _check_expected(totals: pricing.Amounts, expected_total: Decimal | None) -> 
         )
 
 
-def _write_lines(proposal: Proposal, priced) -> None:
-    for old in proposal.line_items.all():
-        old.delete(hard=True)
-    for position, (line, amounts) in enumerate(priced):
-        ProposalLineItem.objects.create(
-            organization_id=proposal.organization_id,
-            proposal=proposal,
-            position=position,
-            description=line.description.strip(),
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            discount_percent=line.discount_percent,
-            tax_rate=line.tax_rate,
-            subtotal=amounts.subtotal,
-            discount_amount=amounts.discount,
-            tax_amount=amounts.tax,
-            total=amounts.total,
-        )
+# A proposal's line as stored and as shown.
+LINE_FIELDS = (
+    "position",
+    "description",
+    "quantity",
+    "unit_price",
+    "discount_percent",
+    "tax_rate",
+    "subtotal",
+    "discount_amount",
+    "tax_amount",
+    "total",
+)
+
+
+def _write_lines(proposal: Proposal, priced) -> bool:
+    """Replace the proposal's lines with `priced` and set its totals; whether the lines
+    changed. The same lines again are not written (no history, the version stays)."""
     _set_totals(proposal, pricing.sum_amounts(amounts for _, amounts in priced))
+    lines = [
+        {
+            "position": position,
+            "description": line.description.strip(),
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "discount_percent": line.discount_percent,
+            "tax_rate": line.tax_rate,
+            "subtotal": amounts.subtotal,
+            "discount_amount": amounts.discount,
+            "tax_amount": amounts.tax,
+            "total": amounts.total,
+        }
+        for position, (line, amounts) in enumerate(priced)
+    ]
+    stored = list(proposal.line_items.order_by("position"))
+    if [{name: getattr(old, name) for name in LINE_FIELDS} for old in stored] == lines:
+        return False
+    for old in stored:
+        old.delete(hard=True)
+    for line in lines:
+        ProposalLineItem.objects.create(
+            organization_id=proposal.organization_id, proposal=proposal, **line
+        )
+    return True
 
 
 def _set_totals(proposal: Proposal, totals: pricing.Amounts) -> None:
@@ -667,10 +692,13 @@ def proposal_check_opportunity(*, opportunity: Opportunity, currency: str = "") 
 
 
 @transaction.atomic
-def proposal_reprice(*, proposal: Proposal, acting_user: User | None) -> Proposal:
+def proposal_reprice(
+    *, proposal: Proposal, acting_user: User | None, lines_changed: bool = False
+) -> Proposal:
     """Recompute every line's amounts and the totals from the lines' own inputs (after the
     admin edited the lines of a draft). A line or total that comes out the same is not
-    written: an unchanged save keeps the proposal's version and adds no history."""
+    written: an unchanged save keeps the proposal's version and adds no history.
+    `lines_changed`: the lines were edited (the proposal's version moves with them)."""
     access.require(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
     _refuse_erased(proposal)
     proposal = locked(proposal)
@@ -693,7 +721,7 @@ def proposal_reprice(*, proposal: Proposal, acting_user: User | None) -> Proposa
         all_amounts.append(amounts)
     before = values_of(proposal)
     _set_totals(proposal, pricing.sum_amounts(all_amounts))
-    save_changed(proposal, before)
+    save_changed(proposal, before, parts_changed=lines_changed)
     return proposal
 
 
@@ -760,11 +788,13 @@ def proposal_update(
     changes.pop("currency", None)
     for name, value in changes.items():
         setattr(proposal, name, value)
+    lines_changed = False
     if lines is not None:
         priced = _lines(lines)
         _check_expected(pricing.sum_amounts(a for _, a in priced), expected_total)
-        _write_lines(proposal, priced)
-    save_changed(proposal, before)
+        lines_changed = _write_lines(proposal, priced)
+    # The lines are part of the proposal as shown: the version moves with them.
+    save_changed(proposal, before, parts_changed=lines_changed)
     return proposal
 
 

@@ -466,6 +466,24 @@ class LeadAdmin(AttachmentsAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin
             )
             adopt(obj, lead)
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not LeadTag:
+            return super().save_formset(request, form, formset, change)
+        # The tags the form leaves, set through the service as the API sets them: the
+        # lead's version moves when they change, and a tag linked meanwhile is kept once.
+        formset.save(commit=False)  # what changed, for the change message; writes nothing
+        links = {
+            link.pk: link.tag for link in LeadTag.objects.filter(lead=form.instance)
+        }  # a link the form does not show is kept, as the formset would keep it
+        for inline in formset.forms:
+            link = inline.instance
+            if inline in formset.deleted_forms:
+                links.pop(link.pk, None)
+            elif link.tag_id is not None:
+                links[link.pk] = link.tag
+        tags = list(links.values())
+        services.lead_set_tags(lead=form.instance, tags=tags, acting_user=request.user)
+
     def delete_model(self, request, obj):
         services.lead_delete(lead=obj, acting_user=request.user)
 

@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Membership, Organization, User
 from compliance.erased import refuse_if_company_erased, refuse_if_erased
@@ -40,7 +40,7 @@ from smartweb.locks import advisory_xact_lock
 from smartweb.outage import retried_on_conflict
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
-from smartweb.writes import locked, locked_rows, save_changed, values_of
+from smartweb.writes import DeletedMeanwhile, locked, locked_rows, save_changed, values_of
 from webhooks import outbox, payloads
 from webhooks.choices import EventType
 
@@ -415,9 +415,13 @@ def company_update(*, company: Company, acting_user: User | None, data: Mapping)
     settings = organization_settings(company.organization_id)
     clean_company_fields(company, data, settings)
     if save_changed(company, before):
-        for lead in company.leads.select_related("company"):
+        # The company is part of its lead as shown (and as a lead's edit writes it): the
+        # lead's version moves with it.
+        for lead in company.leads.all():
+            lead = locked(lead, no_key=True)
             lead.company = company
-            _rescore(lead, settings)
+            save_changed(lead, values_of(lead), parts_changed=True)
+            _rescore(lead, settings, held=True)
     return company
 
 
@@ -528,17 +532,20 @@ def lead_update(
     status = data.pop("status", None)
     if "assigned_to" in data and data["assigned_to"] != lead.assigned_to:
         check_assignee(acting_user, data["assigned_to"], Action.UPDATE)
+    # The company and the tags are part of the lead as shown: changing them moves the
+    # lead's version too (an If-Match read before is stale), the same ones again do not.
+    parts_changed = False
     if company_data:
         access.require(acting_user, Action.UPDATE, Resource.COMPANIES, lead.company)
         company_before = values_of(lead.company)
         clean_company_fields(lead.company, company_data, settings)
-        save_changed(lead.company, company_before)
+        parts_changed = bool(save_changed(lead.company, company_before))
     before = values_of(lead)
     clean_lead_fields(lead, data, settings)
-    if "assigned_to_id" in save_changed(lead, before):
-        notification_events.lead_assigned(lead=lead, acting_user=acting_user)
     if tags is not None:
-        lead_set_tags(lead=lead, tags=tags, acting_user=acting_user)
+        parts_changed = _set_tags(lead, tags, acting_user) or parts_changed
+    if "assigned_to_id" in save_changed(lead, before, parts_changed=parts_changed):
+        notification_events.lead_assigned(lead=lead, acting_user=acting_user)
     if status is not None and status != lead.status:
         lead = lead_change_status(
             lead=lead, status=status, acting_user=acting_user, reason=status_reason
@@ -701,7 +708,11 @@ def _check_tags(lead: Lead, tags: Iterable[Tag]) -> list[Tag]:
     return tags
 
 
-def _add_tags(lead: Lead, tags: Iterable[Tag], acting_user: User | None) -> None:
+def _add_tags(lead: Lead, tags: Iterable[Tag], acting_user: User | None) -> int:
+    """Link the lead to those of `tags` it is not linked to; the number of links added.
+    A link that a concurrent transaction adds meanwhile is kept as it is (the insert
+    does nothing on the unique key, it does not fail), and only the links really added
+    here get their history row."""
     tags = _check_tags(lead, tags)
     present = set(LeadTag.objects.filter(lead=lead).values_list("tag_id", flat=True))
     new = [
@@ -709,29 +720,58 @@ def _add_tags(lead: Lead, tags: Iterable[Tag], acting_user: User | None) -> None
         for tag in tags
         if tag.pk not in present
     ]
-    if new:
-        bulk_create_with_history(new, LeadTag, default_user=user_or_none(acting_user))
+    if not new:
+        return 0
+    LeadTag.objects.bulk_create(new, ignore_conflicts=True)
+    added = list(LeadTag.objects.filter(pk__in=[link.pk for link in new]))
+    if added:
+        LeadTag.history.bulk_history_create(added, default_user=user_or_none(acting_user))
+    return len(added)
+
+
+def _set_tags(lead: Lead, tags: Sequence[Tag], acting_user: User | None) -> bool:
+    """Link the lead to exactly `tags`; whether a link was added or removed."""
+    tags = _check_tags(lead, tags)
+    keep = {tag.pk for tag in tags}
+    removed = False
+    for lead_tag in LeadTag.objects.filter(lead=lead).exclude(tag_id__in=keep):
+        lead_tag.delete()
+        removed = True
+    return bool(_add_tags(lead, tags, acting_user)) or removed
+
+
+def _change_tags(lead: Lead, change: Callable[[Lead], bool]) -> tuple[Lead, bool]:
+    """Change the lead's tag links (`change` says whether it did) under the lead's lock,
+    moving its version when they changed, as an edit of the lead does: the lead as
+    locked and written, and whether they changed."""
+    lead = locked(lead)
+    before = values_of(lead)
+    changed = change(lead)
+    save_changed(lead, before, parts_changed=changed)
+    return lead, changed
 
 
 @transaction.atomic
 def lead_set_tags(*, lead: Lead, tags: Sequence[Tag], acting_user: User | None) -> Lead:
     access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
-    tags = _check_tags(lead, tags)
-    keep = {tag.pk for tag in tags}
-    for lead_tag in LeadTag.objects.filter(lead=lead).exclude(tag_id__in=keep):
-        lead_tag.delete()
-    _add_tags(lead, tags, acting_user)
-    return lead
+    return _change_tags(lead, lambda locked_lead: _set_tags(locked_lead, tags, acting_user))[0]
 
 
 @transaction.atomic
 def leads_add_tag(*, leads: Iterable[Lead], tag: Tag, acting_user: User | None) -> int:
+    """Tag the leads; the number of leads that did not have the tag. One that has it
+    already, or is given it by someone else meanwhile, is left as it is; one deleted
+    meanwhile is left out."""
     count = 0
     for lead in leads:
         access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
-        if not LeadTag.objects.filter(lead=lead, tag=tag).exists():
-            _add_tags(lead, [tag], acting_user)
-            count += 1
+        try:
+            _, added = _change_tags(
+                lead, lambda locked_lead: bool(_add_tags(locked_lead, [tag], acting_user))
+            )
+        except DeletedMeanwhile:
+            continue
+        count += added
     return count
 
 

@@ -63,11 +63,16 @@ def values_of(instance: models.Model) -> dict:
     }
 
 
-def save_changed(instance: models.Model, before: dict) -> list[str]:
+def save_changed(instance: models.Model, before: dict, *, parts_changed: bool = False) -> list[str]:
     """Save the fields that differ from `before` (and the row's `updated_at`); the changed
-    names. Nothing changed writes nothing: no history row, the version stays."""
+    names. Nothing changed writes nothing: no history row, the version stays.
+
+    `parts_changed`: rows that the instance's representation nests and its edit writes
+    changed too (a lead's tags and company, a proposal's lines). They are part of what a
+    client's version stands for, so the row's version moves with them even when none of
+    its own fields changed (ADR 0012): an `If-Match` read before is then stale."""
     changed = [name for name, value in before.items() if getattr(instance, name) != value]
-    if changed:
+    if changed or parts_changed:
         stamp = ["updated_at"] if "updated_at" in before and "updated_at" not in changed else []
         instance.save(update_fields=[*changed, *stamp])
     return changed

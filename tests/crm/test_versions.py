@@ -39,3 +39,28 @@ def test_a_task_answers_its_version_and_refuses_a_stale_change(org_a, admin_a, t
     assert refused.json()["error"]["details"]["current"]["status"] == "done"
     with tenant_context(org_a):
         assert Task.objects.get(pk=task_a.pk).title == "Call back"
+
+
+def test_a_proposals_lines_are_part_of_its_version(org_a, admin_a, opp_a):
+    from tests.crm import factories
+
+    proposal = factories.proposal(org_a, opp_a)
+    client = api_client(admin_a, org_a)
+    url = f"/api/v1/proposals/{proposal.pk}/"
+    shown = client.get(url)
+    etag = shown.headers["ETag"]
+    line = {k: shown.json()["line_items"][0][k] for k in ("quantity", "unit_price")}
+    renamed = {"line_items": [{**line, "description": "Website, renamed"}]}
+    changed = client.patch(url, renamed, format="json", HTTP_IF_MATCH=etag)
+    assert changed.status_code == 200, changed.content
+    assert changed.headers["ETag"] != etag
+    other = {"line_items": [{**line, "description": "Other"}]}
+    assert client.patch(url, other, format="json", HTTP_IF_MATCH=etag).status_code == 412
+    # The same lines again: not rewritten, the version stays.
+    with tenant_context(org_a):
+        versions = proposal.history.count()
+    same = client.patch(url, renamed, format="json", HTTP_IF_MATCH=changed.headers["ETag"])
+    assert same.status_code == 200 and same.headers["ETag"] == changed.headers["ETag"]
+    assert same.json()["line_items"][0]["id"] == changed.json()["line_items"][0]["id"]
+    with tenant_context(org_a):
+        assert proposal.history.count() == versions

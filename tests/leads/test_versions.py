@@ -192,3 +192,100 @@ def test_a_write_tags_the_row_it_answers_without_reading_its_version_again(
     version_read = 'SELECT "leads_lead"."updated_at"'
     version_reads = [q for q in captured.captured_queries if q["sql"].startswith(version_read)]
     assert version_reads == []
+
+
+# --- the tags and the company are part of the lead's version -------------------------
+
+
+def _history_count(org, lead) -> int:
+    with tenant_context(org):
+        return Lead.history.filter(id=lead.pk).count()
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("tags", "tags"),
+        ({"company": {"phone": "+44 20 7946 0001"}}, {"company": {"phone": "+44 20 7946 0002"}}),
+    ],
+    ids=["tags", "company"],
+)
+def test_a_change_of_the_tags_or_the_company_moves_the_version(
+    org_a, admin_a, lead_a, first, second
+):
+    """Both are shown with the lead and written by its PATCH: a client holding the version
+    from before another's change of them is refused, as for the lead's own fields."""
+    from tests.leads.factories import TagFactory
+
+    if first == "tags":
+        one, two = (TagFactory(organization=org_a, name=n) for n in ("one", "two"))
+        first, second = {"tags": [str(one.pk)]}, {"tags": [str(two.pk)]}
+    client = api_client(admin_a, org_a)
+    etag = client.get(_url(lead_a)).headers["ETag"]
+    changed = client.patch(_url(lead_a), first, format="json", HTTP_IF_MATCH=etag)
+    assert changed.status_code == 200, changed.content
+    assert changed.headers["ETag"] != etag
+    assert client.get(_url(lead_a)).headers["ETag"] == changed.headers["ETag"]
+    refused = client.patch(_url(lead_a), second, format="json", HTTP_IF_MATCH=etag)
+    assert refused.status_code == 412
+    shown = client.get(_url(lead_a)).json()
+    if "tags" in first:
+        assert [t["id"] for t in shown["tags"]] == first["tags"]
+    else:
+        assert shown["company"]["phone"] == changed.json()["company"]["phone"]
+    # The same tags or company again change nothing: no new version, no history row.
+    versions = _history_count(org_a, lead_a)
+    same = client.patch(_url(lead_a), first, format="json", HTTP_IF_MATCH=changed.headers["ETag"])
+    assert same.status_code == 200 and same.headers["ETag"] == changed.headers["ETag"]
+    assert _history_count(org_a, lead_a) == versions
+
+
+def test_a_change_of_the_company_on_its_own_moves_its_leads_version(org_a, admin_a, lead_a):
+    client = api_client(admin_a, org_a)
+    etag = client.get(_url(lead_a)).headers["ETag"]
+    company = f"/api/v1/companies/{lead_a.company_id}/"
+    assert client.patch(company, {"city": "Leeds"}, format="json").status_code == 200
+    refused = client.patch(_url(lead_a), {"notes": "x"}, format="json", HTTP_IF_MATCH=etag)
+    assert refused.status_code == 412
+    assert refused.json()["error"]["details"]["current"]["company"]["city"] == "Leeds"
+
+
+def test_tagging_leads_in_bulk_moves_the_versions_of_those_tagged(org_a, admin_a, lead_a, tag_a):
+    client = api_client(admin_a, org_a)
+    etag = client.get(_url(lead_a)).headers["ETag"]
+    with tenant_context(org_a):
+        assert services.leads_add_tag(leads=[lead_a], tag=tag_a, acting_user=None) == 1
+    tagged = client.get(_url(lead_a)).headers["ETag"]
+    assert tagged != etag
+    with tenant_context(org_a):
+        assert services.leads_add_tag(leads=[lead_a], tag=tag_a, acting_user=None) == 0
+    assert client.get(_url(lead_a)).headers["ETag"] == tagged
+
+
+def test_the_admins_tag_inline_moves_the_version_and_is_checked_like_the_fields(
+    client, org_a, admin_a, lead_a, tag_a
+):
+    """A tag added on the lead's admin page moves its version (a stale API change is then
+    refused), and a tag inline saved from a stale page is refused like its fields."""
+    api = api_client(admin_a, org_a)
+    etag = api.get(_url(lead_a)).headers["ETag"]
+    client.force_login(admin_a)
+    url = reverse("admin:leads_lead_change", args=[lead_a.pk])
+    version = client.get(url).context["adminform"].form[VERSION].value()
+    tag_row = {
+        "lead_tags-TOTAL_FORMS": "1",
+        "lead_tags-0-tag": str(tag_a.pk),
+        "lead_tags-0-lead": str(lead_a.pk),
+    }
+    saved = client.post(url, _lead_form(lead_a, **tag_row, **{VERSION: version}))
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    assert [t["name"] for t in api.get(_url(lead_a)).json()["tags"]] == ["hot"]
+    with tenant_context(org_a):
+        from leads.models import LeadTag
+
+        assert LeadTag.history.filter(lead_id=lead_a.pk).count() == 1
+    refused = api.patch(_url(lead_a), {"tags": []}, format="json", HTTP_IF_MATCH=etag)
+    assert refused.status_code == 412
+    # The page opened before the tag was added is stale for a tag change too.
+    again = client.post(url, _lead_form(lead_a, **{VERSION: version}))
+    assert again.status_code == 200 and "since you opened it" in again.content.decode()
