@@ -330,8 +330,9 @@ ANONYMOUS_USER_NAME = None
 
 SIMPLE_HISTORY_HISTORY_ID_USE_UUID = True
 
-# Optimistic concurrency (ADR 0012): with REQUIRE_IF_MATCH, an API change (PUT, PATCH,
-# DELETE) without an If-Match header is refused with 428. A POST's Idempotency-Key is
+# Optimistic concurrency (ADR 0012): with REQUIRE_IF_MATCH, an API change of a row (PUT,
+# PATCH, DELETE, a workflow step's POST on it) without an If-Match header is refused with
+# 428. A POST's Idempotency-Key is
 # remembered this long.
 REQUIRE_IF_MATCH = env_bool("REQUIRE_IF_MATCH", False)
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)

@@ -2,7 +2,8 @@
 
 `AutoSchema` is drf-spectacular's, with what every operation shares declared in one place:
 - the error answers an operation can give, in the API's error shape (a view declares only
-  those that follow from its own logic, e.g. `responses={429: ERROR}`);
+  those that follow from its own logic, e.g. `responses={429: ERROR}`), 412 and 428 where
+  the operation honours `If-Match`;
 - object ids in paths are UUIDs;
 - a time of day is `HH:MM[:SS[.ffffff]]`, without the offset that JSON Schema's `time`
   format demands (a field that may be stored empty declares `""`: see
@@ -60,6 +61,9 @@ ERROR_DESCRIPTIONS = {
     404: "No such object among those you may see (or a page past the last).",
     409: "The object's state or the existing data does not allow this change (code"
     " `erased`: the lead's person was erased, and the lead and its rows are final).",
+    412: "`If-Match` names a version that is no longer the object's: `details.current` is"
+    " the object as it now is, the answer's `ETag` its version.",
+    428: "`If-Match` is missing where the server requires it (`REQUIRE_IF_MATCH`).",
 }
 
 
@@ -88,6 +92,9 @@ class AutoSchema(openapi.AutoSchema):
             statuses.append(404)
         if authenticated and self.method in WRITE_METHODS:
             statuses.append(409)
+        changes_own_row = getattr(self.view, "changes_own_row", None)
+        if authenticated and has_path and changes_own_row and changes_own_row(self.method):
+            statuses += [412, 428]  # If-Match (ADR 0012)
         return sorted(statuses)
 
     def _get_response_bodies(self, direction="response"):

@@ -47,7 +47,8 @@ READ_FROM_PARAMETER = OpenApiParameter(
 )
 
 
-# Changes that must name the version they change when `If-Match` is sent (ADR 0012).
+# Changes that must name the version they change when `If-Match` is sent (ADR 0012): these,
+# and a POST on one row (a workflow step), see `TenantModelViewSet.changes_own_row`.
 CONDITIONAL_METHODS = ("PUT", "PATCH", "DELETE")
 SAFE_METHODS = ("GET", "HEAD")
 
@@ -204,9 +205,19 @@ class TenantModelViewSet(
             return queryset.none()
         return access.visible(self.request.user, Action.READ, queryset, self.resource)
 
+    def changes_own_row(self, method: str) -> bool:
+        """Does a request of `method` to this view change the row it names, and so honour
+        `If-Match` (ADR 0012)? A PUT, PATCH or DELETE, and a POST on one row: a workflow
+        step (`move-stage`, `change-status`, `complete`, `send`…) changes it as an edit
+        does. Not a restore: it reads the row among the deleted ones, whose version no
+        answer shows. The schema declares 412 and 428 for these (smartweb.api.schema)."""
+        if method in CONDITIONAL_METHODS:
+            return True
+        return method == "POST" and bool(self.detail) and self.action != "restore"
+
     def get_object(self):
         obj = super().get_object()
-        if self.request.method in CONDITIONAL_METHODS:
+        if self.changes_own_row(self.request.method):
             self.check_if_match(obj)
         if self.request.method in SAFE_METHODS:  # a write answers the row as written
             self._shown_row = obj

@@ -289,3 +289,23 @@ def test_the_admins_tag_inline_moves_the_version_and_is_checked_like_the_fields(
     # The page opened before the tag was added is stale for a tag change too.
     again = client.post(url, _lead_form(lead_a, **{VERSION: version}))
     assert again.status_code == 200 and "since you opened it" in again.content.decode()
+
+
+# --- a workflow step on one row honours If-Match as an edit does ---------------------
+
+
+def test_a_status_change_checks_if_match(org_a, admin_a, lead_a, settings):
+    client = api_client(admin_a, org_a)
+    url = f"{_url(lead_a)}change-status/"
+    body = {"status": "contacted"}
+    bogus = client.post(url, body, format="json", HTTP_IF_MATCH='"1"')
+    assert bogus.status_code == 412
+    assert bogus.json()["error"]["details"]["current"]["status"] == "new"
+    assert _stored(org_a, lead_a).status == "new"
+    etag = client.get(_url(lead_a)).headers["ETag"]
+    moved = client.post(url, body, format="json", HTTP_IF_MATCH=etag)
+    assert moved.status_code == 200 and moved.headers["ETag"] != etag
+    assert client.post(url, {"status": "new"}, format="json").status_code in (200, 409)
+    settings.REQUIRE_IF_MATCH = True
+    missing = client.post(f"{_url(lead_a)}rescore/", format="json")
+    assert missing.status_code == 428
