@@ -1,8 +1,9 @@
 """Admin base classes: scoped by the permission service, soft-delete aware, with history.
 
 Register tenant models with `TenantModelAdmin` (or `TenantOwnedModelAdmin` for
-soft-deletable ones) and set `resource`. Querysets, foreign-key dropdowns, autocomplete
-and actions then only ever see the current organization's rows the user may see.
+soft-deletable ones) and set `resource`. Querysets, foreign-key dropdowns, autocomplete,
+raw id inputs (`readable_choices`) and actions then only ever see the current
+organization's rows the user may see.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib.admin import helpers, widgets
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.views.main import ChangeList
@@ -128,6 +129,70 @@ def readable_initial(model, name: str, value) -> bool:
     except (ValidationError, ValueError, OverflowError):
         return False
     return True
+
+
+def _is_scoped(rows) -> bool:
+    """Whether a choice field's rows are a model the permission service scopes."""
+    return rows is not None and getattr(rows.model, "rbac_resource", None) is not None
+
+
+def _initial_pks(value) -> list:
+    values = value if isinstance(value, list | tuple) else [value]
+    return [item.pk if isinstance(item, models.Model) else item for item in values]
+
+
+def readable_choices(form_class: type[forms.BaseForm], user) -> type[forms.BaseForm]:
+    """The form with every related field's choices (a dropdown, an autocomplete, a raw id
+    input) limited to the rows `user` may read: Django reads them through the related
+    model's default manager, the whole organization's. A new row's value prefilled from
+    the query string (`?lead=<id>`) outside them is dropped, not named on the page, and a
+    posted one is the form error of a row that does not exist."""
+
+    def __init__(self, *args, **kwargs):
+        form_class.__init__(self, *args, **kwargs)
+        adding = getattr(getattr(self, "instance", None), "_state", None)
+        adding = adding is None or adding.adding
+        for name, field in self.fields.items():
+            rows = getattr(field, "queryset", None)
+            if not isinstance(field, forms.ModelChoiceField) or not _is_scoped(rows):
+                continue
+            readable = access.visible(user, Action.READ, rows)
+            if readable is not rows:  # by id: a scope's joins would repeat rows
+                field.queryset = rows.filter(pk__in=readable.values("pk"))
+            if adding and not self.is_bound and self.initial.get(name) not in (None, "", []):
+                key = field.to_field_name or "pk"
+                wanted = _initial_pks(self.initial[name])
+                found = {
+                    str(pk)
+                    for pk in field.queryset.filter(**{f"{key}__in": wanted}).values_list(
+                        key, flat=True
+                    )
+                }
+                kept = [pk for pk in wanted if str(pk) in found]
+                if len(kept) < len(wanted):
+                    if isinstance(field, forms.ModelMultipleChoiceField) and kept:
+                        self.initial[name] = kept
+                    else:
+                        self.initial.pop(name)
+
+    return type(form_class.__name__, (form_class,), {"__init__": __init__})
+
+
+class ReadableRawIdWidget(widgets.ForeignKeyRawIdWidget):
+    """A raw id input whose label names the row only when it is among its field's choices
+    (`readable_choices`): Django's reads it by id from the model's default manager, so an
+    add page with `?lead=<id>` named any lead of the organization."""
+
+    def label_and_url_for_value(self, value):
+        rows = getattr(getattr(self, "choices", None), "queryset", None)
+        if value in (None, "") or rows is None:
+            return super().label_and_url_for_value(value)
+        key = self.rel.get_related_field().name
+        try:
+            readable = rows.filter(**{key: value}).exists()
+        except (ValidationError, ValueError, TypeError, OverflowError):
+            readable = False
+        return super().label_and_url_for_value(value) if readable else ("", "")
 
 
 class HistoryNotChangeLogMixin:
@@ -316,6 +381,10 @@ class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.
         )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.raw_id_fields:
+            kwargs["widget"] = ReadableRawIdWidget(
+                db_field.remote_field, self.admin_site, using=kwargs.get("using")
+            )
         if db_field.name != self.assignee_field:
             return super().formfield_for_foreignkey(db_field, request, **kwargs)
         kwargs["queryset"] = access.assignable_users(request.user, Action.UPDATE, self.resource)
@@ -389,7 +458,8 @@ class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.
             kwargs["fields"] = flatten_fieldsets(self.get_fieldsets(request, obj))
         if kwargs["fields"] is not None:  # the version is the form's own field
             kwargs["fields"] = [name for name in kwargs["fields"] if name != VERSION_FIELD]
-        form = keep_current_choices(super().get_form(request, obj, change, **kwargs))
+        form = super().get_form(request, obj, change, **kwargs)
+        form = keep_current_choices(readable_choices(form, request.user))
         return versioned(form) if obj is not None and is_versioned(self.model) else form
 
     def get_fieldsets(self, request, obj=None):

@@ -288,3 +288,52 @@ def test_the_lead_list_shows_each_leads_tags(client, org_a, admin_a, lead_a, lea
     assert [tag.name for tag in shown[str(lead_a.pk)]] == ["boiler", "hot"]
     assert shown[str(lead_a2.pk)] == []
     assert "boiler, hot" in listed.content.decode()
+
+
+def test_a_rep_cannot_take_a_company_out_of_scope_through_the_add_lead_form(
+    client, org_a, manager_a, rep_a
+):
+    """The company autocomplete and the posted company are the rep's readable ones: a
+    manager's company without a lead is neither offered nor accepted (the form error of
+    a company that does not exist), and nothing tells it has no lead."""
+    from leads import services
+    from leads.models import Company
+    from tests.leads.factories import acting_as
+
+    with acting_as(org_a, manager_a):
+        company = services.company_create(acting_user=manager_a, data={"name": "Manager's Co"})
+    _login(client, rep_a)
+    url = reverse("admin:leads_lead_add")
+    prefilled = client.get(f"{url}?company={company.pk}").content.decode()
+    # The page's own address (the organization switcher's form) repeats the query.
+    prefilled = prefilled.replace(f"company={company.pk}", "")
+    assert "Manager&#x27;s Co" not in prefilled
+    assert str(company.pk) not in prefilled
+    form = {
+        "company": str(company.pk),
+        "allow_duplicate": "on",
+        "source": "manual",
+        "assigned_to": str(rep_a.pk),
+        "contact_name": "Dana",
+        "contact_title": "",
+        "contact_email": "dana@example.test",
+        "contact_phone": "",
+        "score_override": "",
+        "next_follow_up_at_0": "",
+        "next_follow_up_at_1": "",
+        "notes": "",
+        **INLINE_MANAGEMENT,
+    }
+    refused = client.post(url, form)
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "Select a valid choice" in page and "already has a lead" not in page
+    with tenant_context(org_a):
+        assert not Lead.all_objects.exists()
+        assert Company.objects.get(pk=company.pk).created_by == manager_a
+    # Their own company, recorded before its lead, is theirs to give a lead.
+    with acting_as(org_a, rep_a):
+        own = services.company_create(acting_user=rep_a, data={"name": "Rep's Co"})
+    assert client.post(url, {**form, "company": str(own.pk)}).status_code == 302
+    with tenant_context(org_a):
+        assert Lead.objects.get().company_id == own.pk

@@ -80,3 +80,42 @@ def test_assigned_to_offers_whom_the_user_may_assign_to(browser, read, role):
     assert browser.selected("assigned_to") == [str(User.objects.get(email=email).pk)]
     browser.open(reverse("admin:crm_task_add"))
     assert set(browser.options("assigned_to")) == expected
+
+
+def _out_of_reach(label: str, email: str):
+    """A row of `label` the user may not read: a lead not theirs, a company neither its
+    lead's nor recorded by them."""
+    from leads.models import Company, Lead
+
+    with tenant_context(pages.demo_organization()):
+        if label == "lead":
+            return Lead.objects.exclude(assigned_to__email=email).order_by("pk").first()
+        return (
+            Company.objects.exclude(lead__assigned_to__email=email)
+            .exclude(created_by__email=email)
+            .order_by("pk")
+            .first()
+        )
+
+
+@pytest.mark.parametrize(
+    ("add_page", "field"),
+    [
+        ("admin:crm_task_add", "lead"),
+        ("admin:leads_interaction_add", "lead"),
+        ("admin:compliance_consentrecord_add", "lead"),
+        ("admin:leads_lead_add", "company"),
+    ],
+)
+def test_an_add_page_names_no_prefilled_row_out_of_the_reps_scope(browser, read, add_page, field):
+    """`?lead=<id>` on an add page showed the label of any lead of the organization (a raw
+    id input's, an autocomplete's selected option), `?company=` any company."""
+    email = pages.email_of("rep")
+    row = _out_of_reach(field, email)
+    assert row is not None, f"the demo has no {field} outside the rep's scope"
+    browser.login(email)
+    browser.open(f"{reverse(add_page)}?{field}={row.pk}")
+    # The page's own address (the organization switcher's form) repeats the query.
+    page = browser.driver.page_source.replace(f"{field}={row.pk}", "")
+    assert browser.exists(f"[name={field}]"), "the add page did not open"
+    assert str(row.pk) not in page
