@@ -436,6 +436,15 @@ def company_delete(*, company: Company, acting_user: User | None) -> None:
 # --- leads -------------------------------------------------------------------------
 
 
+def _company_readable(acting_user: User | None, company: Company) -> bool:
+    """May a new lead be given this existing company? Only one the acting user may read:
+    the lead would make the company its assignee's. Any other, out of scope, deleted or of
+    another organization, is refused as if it did not exist."""
+    if company.is_deleted or company.organization_id != current_organization_id():
+        return False
+    return acting_user is None or access.can(acting_user, Action.READ, Resource.COMPANIES, company)
+
+
 @transaction.atomic
 def lead_create(
     *,
@@ -465,9 +474,10 @@ def lead_create(
         access.require(acting_user, Action.CREATE, Resource.COMPANIES)
         company = Company(organization_id=current_organization_id())
         clean_company_fields(company, company_data, settings)
-    elif company.is_deleted or company.organization_id != current_organization_id():
+    elif not _company_readable(acting_user, company):
         raise ValidationError({"company": "Unknown company."})
-    elif company.leads.exists():
+    elif Lead.all_objects.filter(company=company).exists():
+        # A lead in the trash still holds its company: restoring it must find it free.
         raise ValidationError({"company": "This company already has a lead."})
     else:
         refuse_if_company_erased(company)

@@ -335,3 +335,68 @@ def test_two_leads_with_an_open_deal_each_are_not_merged(org_a, admin_a):
     with tenant_context(org_a):
         assert Lead.objects.filter(pk__in=[first.pk, second.pk]).count() == 2
         assert Opportunity.objects.filter(lead=second).count() == 1
+
+
+def _lone_company(org, user, name="Lone Boilers"):
+    """A company recorded by `user` with no lead yet (theirs, by `created_by`)."""
+    with acting_as(org, user):
+        return services.company_create(acting_user=user, data={"name": name})
+
+
+def _message(exc) -> list[str]:
+    return exc.value.message_dict["company"]
+
+
+def test_a_new_lead_takes_only_a_company_its_creator_may_read(
+    org_a, manager_a, rep_a, rep_a2, admin_a
+):
+    """A lead makes its company its assignee's: a rep giving their new lead a company they
+    may not read took it over (read and changed it after). Refused as a company that does
+    not exist, with no word of whether it does."""
+    managers = _lone_company(org_a, manager_a)
+    with tenant_context(org_a):
+        gone = Company.objects.create(name="Gone")
+        gone.delete()
+    for company in (managers, gone):
+        with acting_as(org_a, rep_a), pytest.raises(ValidationError) as exc:
+            services.lead_create(
+                acting_user=rep_a,
+                data={"contact_name": "Dana", "assigned_to": rep_a},
+                company=company,
+                allow_duplicate=True,
+            )
+        assert _message(exc) == ["Unknown company."]
+    with tenant_context(org_a):
+        assert not Lead.all_objects.exists()
+    # Who may read it gives it its lead: its creator, and whoever reads all companies.
+    with acting_as(org_a, manager_a):
+        lead = services.lead_create(
+            acting_user=manager_a, data={"assigned_to": rep_a}, company=managers
+        )
+    assert lead.company_id == managers.pk
+    own = _lone_company(org_a, admin_a, "Admin's")
+    with acting_as(org_a, admin_a):
+        assert services.lead_create(acting_user=admin_a, data={}, company=own).company == own
+
+
+def test_the_company_of_a_lead_in_the_trash_is_not_taken(org_a, admin_a, rep_a):
+    """A deleted lead keeps its company (restoring the lead finds it again): a new lead
+    is refused it, as "already has a lead" to who may read the company, and as an
+    unknown company to who may not (the rep whose lead it was)."""
+    lead = make_lead(org_a, assigned_to=rep_a, contact_name="Dana")
+    with acting_as(org_a, admin_a):
+        services.lead_delete(lead=lead, acting_user=admin_a)
+    for user, message in (
+        (admin_a, "This company already has a lead."),
+        (rep_a, "Unknown company."),
+    ):
+        with acting_as(org_a, user), pytest.raises(ValidationError) as exc:
+            services.lead_create(
+                acting_user=user,
+                data={"assigned_to": rep_a},
+                company=lead.company,
+                allow_duplicate=True,
+            )
+        assert _message(exc) == [message]
+    with tenant_context(org_a):
+        assert Lead.all_objects.filter(company=lead.company).count() == 1
