@@ -523,6 +523,31 @@ def _ensure_not_above(membership: Membership, acting_user: User | None) -> None:
         ) from None
 
 
+def _ensure_team_reachable(membership: Membership, team: Team | None, acting_user) -> None:
+    """A member's team is what their team scope reads, so moving a member into a team
+    widens what they see: a member with users:update of the whole organization moves
+    anyone anywhere; with it for their team, they move others of their team into their
+    own team only; no one moves themselves into a team otherwise (a role with users:update
+    of one's own membership changed one's team, and the team scope with it). Leaving a
+    team (no team) narrows what one sees and needs no more than the membership's change."""
+    if acting_user is None or team is None:
+        return
+    if team.pk == membership.team_id:
+        return
+    scope = access.scope_for(acting_user, Action.UPDATE, Resource.USERS)
+    if scope == Scope.ALL:
+        return
+    actor = current_membership()
+    if (
+        scope == Scope.TEAM
+        and actor is not None
+        and membership.user_id != acting_user.pk
+        and team.pk == actor.team_id
+    ):
+        return
+    raise PermissionDenied("You may not move this member into that team.")
+
+
 def membership_check(
     *, membership: Membership, changes: Mapping[str, Any], acting_user: User | None
 ) -> None:
@@ -530,6 +555,7 @@ def membership_check(
     _refuse_unknown(changes, MEMBERSHIP_FIELDS)
     _ensure_in_organization(membership, changes.get("role"), changes.get("team"))
     _ensure_not_above(membership, acting_user)
+    _ensure_team_reachable(membership, changes.get("team"), acting_user)
     role = changes.get("role")
     if role is not None and role.pk != membership.role_id:
         ensure_role_grantable(role, acting_user)

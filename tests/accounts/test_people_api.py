@@ -325,3 +325,93 @@ def test_filter_forms_offer_members_of_the_organization_only(rep_a, admin_a, adm
     page = client.get(path, HTTP_ACCEPT="text/html").content.decode()
     assert admin_a.email in page
     assert admin_b.email not in page
+
+
+# A member's team
+
+
+def _custom_member(organization, grants, team=None):
+    """A member of a custom role: users read all and update their own, leads and
+    companies read at team scope, teams read all (and `grants` on top)."""
+    from accounts import services
+
+    base = {
+        ("users", "read"): "all",
+        ("users", "update"): "own",
+        ("leads", "read"): "team",
+        ("companies", "read"): "team",
+        ("teams", "read"): "all",
+    }
+    with tenant_context(organization):
+        custom = services.role_create(name=f"Custom {len(grants)}", grants={**base, **grants})
+    user = factories.UserFactory()
+    with tenant_context(organization):
+        Membership.objects.create(organization=organization, user=user, role=custom, team=team)
+    return user
+
+
+@pytest.mark.parametrize("where", ["memberships", "users"])
+def test_a_member_cannot_move_themselves_into_another_team(org_a, team_a, rep_a, where):
+    """Their team is what their team scope reads: moving into another team widened it."""
+    from leads.models import Lead
+    from tests.leads.factories import make_lead
+
+    make_lead(org_a, assigned_to=rep_a, contact_name="In team A")
+    own_team = factories.make_team(org_a, "Own team")
+    member = _custom_member(org_a, {}, team=own_team)
+    client = factories.api_client(member, org_a)
+    membership = membership_of(member, org_a)
+    url = (
+        f"/api/v1/memberships/{membership.pk}/"
+        if where == "memberships"
+        else f"/api/v1/users/{member.pk}/"
+    )
+
+    response = client.patch(url, {"team": str(team_a.pk)}, format="json")
+
+    assert response.status_code == 403, response.content
+    assert membership_of(member, org_a).team == own_team
+    assert client.get("/api/v1/leads/").json()["results"] == []
+    # Leaving one's team narrows what one sees: that stays one's own to do.
+    assert client.patch(url, {"team": None}, format="json").status_code == 200
+    with tenant_context(org_a):
+        assert Lead.objects.count() == 1
+
+
+def test_who_moves_members_between_teams(org_a, team_a, rep_a, rep_a2, manager_a, admin_a):
+    """users:update of the team moves another member into one's own team only; of the
+    whole organization, anyone anywhere. Another organization's admin finds no one."""
+    other_team = factories.make_team(org_a, "Other")
+    leaders = factories.make_team(org_a, "Leaders")
+    team_updater = _custom_member(org_a, {("users", "update"): "team"}, team=leaders)
+    with tenant_context(org_a):
+        Membership.objects.filter(user=rep_a2).update(team=leaders)
+    client = factories.api_client(team_updater, org_a)
+    url = f"/api/v1/memberships/{membership_of(rep_a2, org_a).pk}/"
+    assert client.patch(url, {"team": str(other_team.pk)}).status_code == 403
+    own = f"/api/v1/memberships/{membership_of(team_updater, org_a).pk}/"
+    assert client.patch(own, {"team": str(other_team.pk)}).status_code == 403
+    assert membership_of(rep_a2, org_a).team == leaders
+    assert membership_of(team_updater, org_a).team == leaders
+    admin = factories.api_client(admin_a, org_a)
+    assert admin.patch(url, {"team": str(other_team.pk)}).status_code == 200
+    assert membership_of(rep_a2, org_a).team == other_team
+
+
+def test_another_organizations_admin_cannot_move_a_member(org_a, org_b, rep_a, admin_b):
+    team_b = factories.make_team(org_b, "Bravo team")
+    client = factories.api_client(admin_b, org_b)
+    url = f"/api/v1/memberships/{membership_of(rep_a, org_a).pk}/"
+    assert client.patch(url, {"team": str(team_b.pk)}).status_code == 404
+    assert membership_of(rep_a, org_a).team is not None
+
+
+def test_the_membership_page_refuses_moving_oneself(client, org_a, team_a):
+    own_team = factories.make_team(org_a, "Own team")
+    member = _custom_member(org_a, {}, team=own_team)
+    membership = membership_of(member, org_a)
+    client.force_login(member)
+    url = f"/admin/accounts/membership/{membership.pk}/change/"
+    form = {"role": str(membership.role_id), "team": str(team_a.pk), "is_active": "on"}
+    client.post(url, form)
+    assert membership_of(member, org_a).team == own_team
