@@ -15,7 +15,7 @@ from crm import services
 from leads.choices import BusinessType, LeadSource, LeadStatus, WebsiteStatus
 from smartweb import access
 from smartweb.json_widgets import JSONObjectField, JSONObjectForm
-from smartweb.rbac import Action, Resource
+from smartweb.rbac import Action, Resource, Scope
 
 PREFIX = "lead_filter"
 
@@ -68,8 +68,11 @@ def with_live_count(form) -> None:
 
 
 def lead_count_view(request):
-    """How many leads the filter in the query string selects, in the user's
-    organization; for those who may create or change campaigns."""
+    """How many leads the filter in the query string selects, of those the user may read
+    (as the campaign's statistics count them); for those who may create or change
+    campaigns. A campaign calls every matching lead of the organization, whoever launches
+    it: `whole_organization` says whether the count is of all of them, or of the user's
+    scope only (the others are not counted, not even as "more")."""
     if not any(
         access.can(request.user, action, Resource.CAMPAIGNS)
         for action in (Action.CREATE, Action.UPDATE)
@@ -83,7 +86,9 @@ def lead_count_view(request):
         services.validate_lead_filter(spec)
     except ValidationError as exc:
         return JsonResponse({"errors": exc.messages}, status=400)
-    return JsonResponse({"count": services.leads_matching(spec).count()})
+    matching = access.visible(request.user, Action.READ, services.leads_matching(spec))
+    whole = access.scope_for(request.user, Action.READ, Resource.LEADS) == Scope.ALL
+    return JsonResponse({"count": matching.count(), "whole_organization": whole})
 
 
 # A campaign's page in the order it is set up: who to call, what to say, when, how

@@ -93,13 +93,31 @@ def test_the_live_count_counts_matching_leads_of_the_users_organization(
     factories.lead(org_a, status="new", consent=False)  # not callable
     factories.lead(org_b, status="new")
     client.force_login(admin_a)
-    assert client.get(COUNT).json() == {"count": 2}
-    assert client.get(COUNT, {"lead_filter-statuses": "contacted"}).json() == {"count": 1}
-    assert client.get(COUNT, {"lead_filter-statuses": "lost"}).json() == {"count": 0}
+    everyone = {"whole_organization": True}
+    assert client.get(COUNT).json() == {"count": 2, **everyone}
+    contacted = client.get(COUNT, {"lead_filter-statuses": "contacted"})
+    assert contacted.json() == {"count": 1, **everyone}
+    assert client.get(COUNT, {"lead_filter-statuses": "lost"}).json() == {"count": 0, **everyone}
     bad = client.get(COUNT, {"lead_filter-min_score": "300"})
     assert bad.status_code == 400
     client.force_login(admin_b)
-    assert client.get(COUNT).json() == {"count": 1}
+    assert client.get(COUNT).json() == {"count": 1, **everyone}
+
+
+def test_the_live_count_counts_only_the_leads_the_user_may_read(
+    client, org_a, manager_a, rep_a, rep_a2, admin_a
+):
+    """A team's manager is told how many of their team's leads match, not how many of
+    the organization's (which told of leads outside their scope by their attributes), and
+    that the campaign will call every matching lead of the organization."""
+    factories.lead(org_a, status="qualified", assigned_to=rep_a)
+    factories.lead(org_a, status="qualified", assigned_to=rep_a2)
+    factories.lead(org_a, status="qualified")
+    query = {"lead_filter-statuses": "qualified"}
+    client.force_login(manager_a)
+    assert client.get(COUNT, query).json() == {"count": 1, "whole_organization": False}
+    client.force_login(admin_a)
+    assert client.get(COUNT, query).json() == {"count": 3, "whole_organization": True}
 
 
 def test_the_live_count_is_refused_to_who_may_not_edit_campaigns(client, rep_a, readonly_a):

@@ -20,9 +20,14 @@
         .then(function (response) { return response.json(); })
         .then(function (answer) {
           if (mine !== asked) return;  // a later change has been asked since
-          out.textContent = answer.count === undefined
-            ? "Check the filter: " + JSON.stringify(answer.errors)
-            : answer.count + " lead(s) match now.";
+          if (answer.count === undefined) {
+            out.textContent = "Check the filter: " + JSON.stringify(answer.errors);
+          } else if (answer.whole_organization) {
+            out.textContent = answer.count + " lead(s) match now.";
+          } else {
+            out.textContent = answer.count + " of the leads you may see match now;" +
+              " the campaign calls every matching lead of the organization.";
+          }
         })
         .catch(function () { out.textContent = ""; });
     }
