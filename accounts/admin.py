@@ -30,6 +30,7 @@ from accounts.selectors import member_users
 from smartweb import access
 from smartweb.admin import (
     HistoryNotChangeLogMixin,
+    MissingRowIs404Mixin,
     ReadOnlyAdminMixin,
     RefusalsAsMessagesMixin,
     TenantModelAdmin,
@@ -364,7 +365,7 @@ class AuditLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(HistoryNotChangeLogMixin, admin.ModelAdmin):
+class OrganizationAdmin(MissingRowIs404Mixin, HistoryNotChangeLogMixin, admin.ModelAdmin):
     """An organization admin sees and edits their current organization; platform super
     admins see all. New organizations: `manage.py create_organization` or the API."""
 
@@ -418,7 +419,9 @@ class OrganizationAdmin(HistoryNotChangeLogMixin, admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, DjangoUserAdmin):
+class UserAdmin(
+    MissingRowIs404Mixin, HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, DjangoUserAdmin
+):
     """Members of the current organization, read-only: a user is global and their
     profile is theirs (ADR 0011). Each user edits their own name (and password, asking
     for the current one); platform super admins see and edit every user, but not the

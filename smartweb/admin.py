@@ -349,7 +349,21 @@ class ScopedOwnerFilter(admin.RelatedFieldListFilter):
         ]
 
 
-class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.ModelAdmin):
+class MissingRowIs404Mixin:
+    """Another organization's row, or one outside the user's scope, is a 404 as in the
+    API (never Django's redirect to the list, "… doesn't exist", which tells whether the
+    id exists). Every admin page of rows that belong to organizations uses it."""
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such row.")
+        return obj
+
+
+class TenantModelAdmin(
+    MissingRowIs404Mixin, HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.ModelAdmin
+):
     class Media:
         # List pages keep each row on one line (smartweb/static/smartweb/admin_lists.css).
         css = {"all": ["smartweb/admin_lists.css"]}
@@ -444,14 +458,6 @@ class TenantModelAdmin(HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.
 
     def get_queryset(self, request):
         return access.visible(request.user, Action.READ, self.base_queryset(), self.resource)
-
-    def get_object(self, request, object_id, from_field=None):
-        """Another organization's row, or one outside the user's scope, is a 404 as in
-        the API (never Django's redirect, which tells whether the id exists)."""
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404("No such row.")
-        return obj
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if "fields" not in kwargs:

@@ -340,7 +340,19 @@ class MemberUpdateSerializer(serializers.Serializer):
 
 
 class MeUpdateSerializer(serializers.Serializer):
+    """What one changes of one's own profile: one's name. Any other field given (the
+    email, the platform flags, a name the API does not know) is refused, never ignored
+    with a 200 that changed nothing."""
+
     full_name = TextField(max_length=200, allow_blank=True)
+
+    def validate(self, attrs):
+        given = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
+        if given:
+            raise serializers.ValidationError(
+                {field: "Not a field you may change here: only full_name." for field in given}
+            )
+        return attrs
 
 
 class PasswordChangeSerializer(serializers.Serializer):

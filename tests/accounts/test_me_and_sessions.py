@@ -183,3 +183,24 @@ def test_last_seen_is_refreshed_while_in_use(admin_a):
 def test_force_login_is_recorded_too(admin_a):
     admin_client(admin_a)
     assert UserSession.objects.filter(user=admin_a).count() == 1
+
+
+@pytest.mark.parametrize(
+    "body", [{"is_superuser": True}, {"email": "taken@example.test"}, {"colour": "blue"}]
+)
+def test_me_refuses_what_it_does_not_change(rep_a, org_a, body):
+    """Only the name changes here: a read-only or unknown field is a 400 naming it, not a
+    200 that changed nothing (as PATCH /users/{id}/ answers a profile field)."""
+    client = factories.api_client(rep_a, org_a)
+    email = rep_a.email
+
+    response = client.patch("/api/v1/me/", {**body, "full_name": "Renamed"}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert set(response.json()["error"]["details"]) == set(body)
+    rep_a.refresh_from_db()
+    assert rep_a.email == email and not rep_a.is_superuser and rep_a.full_name != "Renamed"
+    renamed = client.patch("/api/v1/me/", {"full_name": "Renamed"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["user"]["full_name"] == "Renamed"
+    schema = client.get("/api/schema/?format=json").json()
+    assert "400" in schema["paths"]["/api/v1/me/"]["patch"]["responses"]
