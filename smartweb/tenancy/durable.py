@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from smartweb.tenancy.context import _state, activate, deactivate
 
@@ -76,6 +76,9 @@ def collected() -> Iterator[None]:
 
 def _run(pending: list) -> None:
     for state, write in pending:
+        # Inside an outer transaction (a test's) the setting would outlive ours: put the
+        # outer context back. Otherwise it ends with our transaction.
+        nested = connection.in_atomic_block
         try:
             with transaction.atomic():
                 token = activate(
@@ -86,7 +89,10 @@ def _run(pending: list) -> None:
                 try:
                     write()
                 finally:
-                    deactivate(token)
+                    if nested:
+                        deactivate(token)
+                    else:
+                        _state.reset(token)
         except Exception:
             # The response is decided; a write that fails here (the database gone) must
             # not take the others with it, nor turn the answer into another one.
