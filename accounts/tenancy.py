@@ -26,6 +26,8 @@ def _matches(membership, requested: str) -> bool:
 
 
 def find_organization(requested: str) -> Organization | None:
+    if "\x00" in requested:  # no slug holds one, and PostgreSQL text cannot
+        return None
     try:
         query = Q(pk=uuid.UUID(requested))
     except ValueError:

@@ -109,8 +109,10 @@ def test_the_same_delivery_twice_writes_once(org_a, call_a, secret_a):
         {"HTTP_X_SIGNATURE": "sha256=" + "0" * 64},
         {"HTTP_X_TIMESTAMP": "yesterday"},
         {"HTTP_X_ORGANIZATION": "no-such-organization"},
+        # A NUL no slug holds, which PostgreSQL text refuses (a 500 before).
+        {"HTTP_X_ORGANIZATION": "demo\x00"},
     ],
-    ids=["unsigned", "bad-signature", "bad-timestamp", "unknown-organization"],
+    ids=["unsigned", "bad-signature", "bad-timestamp", "unknown-organization", "nul-organization"],
 )
 def test_unsigned_or_badly_signed_deliveries_are_401(org_a, call_a, secret_a, headers):
     body = json.dumps(_report(call_a)).encode()
