@@ -158,6 +158,7 @@ def _from_address(sender: User | None, organization: Organization) -> str:
     mail goes out from one verified domain, never from the rep's own."""
     _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     name = (sender.full_name or sender.email) if sender else organization.name
+    name = " ".join(name.split())  # one line, whatever an older row holds
     shown = formataddr((f"{name} ({organization.name})" if sender else name, address))
     return shown if len(shown) <= FROM_LENGTH else address
 

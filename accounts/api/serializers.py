@@ -25,6 +25,7 @@ from smartweb.api.serializers import (
     IntegerField,
     ListedSummarySerializer,
     ModelSerializer,
+    NameField,
     PrimaryKeyRelatedField,
     SlugField,
     TextField,
@@ -309,7 +310,7 @@ class InvitationSerializer(ModelSerializer):
 
 class InvitationAcceptSerializer(serializers.Serializer):
     token = TextField(max_length=1000)
-    full_name = TextField(
+    full_name = NameField(
         max_length=200, required=False, allow_blank=True, help_text="A new account's name."
     )
     password = TextField(
@@ -344,7 +345,7 @@ class MeUpdateSerializer(serializers.Serializer):
     email, the platform flags, a name the API does not know) is refused, never ignored
     with a 200 that changed nothing."""
 
-    full_name = TextField(max_length=200, allow_blank=True)
+    full_name = NameField(max_length=200, allow_blank=True)
 
     def validate(self, attrs):
         given = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))

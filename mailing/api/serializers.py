@@ -63,6 +63,16 @@ class SendEmailSerializer(serializers.Serializer):
         fields["template"].queryset = EmailTemplate.objects.all()
         return fields
 
+    def validate(self, attrs):
+        # Either, never both: a text given beside a template would be dropped unsent.
+        if attrs["template"] is not None:
+            given = [name for name in ("subject", "body") if attrs[name]]
+            if given:
+                raise serializers.ValidationError(
+                    {name: "Give a template, or a subject and body: not both." for name in given}
+                )
+        return attrs
+
 
 class InboundSerializer(serializers.Serializer):
     """The provider's delivery, normalized: a reply (`event` "reply") or a bounce."""

@@ -81,6 +81,20 @@ class TextField(TextOnlyMixin, serializers.CharField):
     pass
 
 
+NO_CONTROL_CHARACTERS = RegexValidator(
+    r"[\x00-\x1f\x7f]", "Must be one line, without control characters.", inverse_match=True
+)
+
+
+class NameField(TextField):
+    """A person's name: one line. It heads the From of the mail they send, where a line
+    break is refused by the mailer (and every later message of theirs failed)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(NO_CONTROL_CHARACTERS)
+
+
 class SlugField(TextOnlyMixin, serializers.SlugField):
     pass
 

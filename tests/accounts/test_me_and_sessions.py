@@ -204,3 +204,17 @@ def test_me_refuses_what_it_does_not_change(rep_a, org_a, body):
     assert renamed.status_code == 200 and renamed.json()["user"]["full_name"] == "Renamed"
     schema = client.get("/api/schema/?format=json").json()
     assert "400" in schema["paths"]["/api/v1/me/"]["patch"]["responses"]
+
+
+@pytest.mark.parametrize("name", ['Riley" <x@evil.test>\r\nBcc: evil@attacker.test', "Ri\tley"])
+def test_a_name_is_one_line(rep_a, org_a, name):
+    """A name heads the From of the mail one sends: a line break there failed every later
+    message of theirs. Refused with a 400, and the name is unchanged."""
+    before = rep_a.full_name
+    response = factories.api_client(rep_a, org_a).patch(
+        "/api/v1/me/", {"full_name": name}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert "one line" in str(response.json()["error"]["details"]["full_name"])
+    rep_a.refresh_from_db()
+    assert rep_a.full_name == before

@@ -178,6 +178,15 @@ def test_another_organizations_template_cannot_be_used(org_a, org_b, rep_a, mail
     assert _written(org_a) == (0, 0)
 
 
+def test_a_template_and_a_text_of_ones_own_together_are_refused(org_a, rep_a, mail_lead):
+    """The text would have been dropped for the template's, unsaid: a 400 naming it."""
+    payload = {"template": str(_template(org_a).pk), "subject": "Also", "body": "Both"}
+    answer = api_client(rep_a, org_a).post(_url(mail_lead), payload, format="json")
+    assert answer.status_code == 400, answer.content
+    assert set(answer.json()["error"]["details"]) == {"subject", "body"}
+    assert _written(org_a) == (0, 0)
+
+
 def test_the_log_is_read_in_the_leads_scope(org_a, org_b, admin_b, rep_a, rep_a2, mail_lead):
     api_client(rep_a, org_a).post(_url(mail_lead), {"subject": "Hi", "body": "Hello"})
     assert len(api_client(rep_a, org_a).get("/api/v1/email-messages/").json()["results"]) == 1
@@ -218,6 +227,21 @@ def test_a_message_that_cannot_be_written_fails_and_the_next_is_sent(org_a, rep_
     [received] = smtp.wait_for(1)
     assert received["Subject"] == "Hi" and received["Message-ID"] == fine.message_id
     assert deliver_all(org_a) == []  # not tried again
+
+
+def test_a_sender_name_with_a_line_break_is_sent_on_one_line(org_a, rep_a, mail_lead, smtp):
+    """A name stored before names were one line would otherwise fail every message its
+    owner sends (the mailer refuses a From header with a line break)."""
+    type(rep_a).objects.filter(pk=rep_a.pk).update(full_name="Riley\r\nBcc: x@evil.test")
+    rep_a.refresh_from_db()
+    with tenant_context(org_a):
+        services.email_send_to_lead(
+            lead=mail_lead, acting_user=rep_a, subject="Hi", body="Hello", template=None
+        )
+    assert deliver_all(org_a) == ["sent"]
+    [received] = smtp.wait_for(1)
+    assert received["From"].addresses[0].display_name.startswith("Riley Bcc: x@evil.test")
+    assert received["Bcc"] is None
 
 
 def test_a_temporary_refusal_or_no_server_leaves_it_queued_for_a_retry(
