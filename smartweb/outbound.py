@@ -69,6 +69,10 @@ def check_shape(url: str) -> tuple[str, int]:
         raise RefusedURL("The URL has no host name.")
     if parts.username or parts.password:
         raise RefusedURL("The URL must not carry a user name or password.")
+    # urlsplit drops tabs and line breaks silently: what it judged would not be what is
+    # stored, shown in messages and sent.
+    if any(character.isspace() or not character.isprintable() for character in url):
+        raise RefusedURL("The URL must not contain spaces or control characters.")
     return parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 

@@ -90,6 +90,10 @@ def test_another_organizations_endpoint_is_404(org_a, admin_a, org_b, admin_b, l
         ({"url": "ftp://example.com/x"}, "url", "http:// or https://"),
         ({"url": "https://user:pw@93.184.216.34/"}, "url", "user name or password"),
         ({"url": "http://[::1/"}, "url", "Not a valid URL"),
+        # A line break urlsplit would drop: it would be stored, and shown in the mail
+        # that tells the admins the endpoint was disabled.
+        ({"url": "http://93.184.216.34/hook\r\nX: y"}, "url", "control characters"),
+        ({"url": "http://93.184.216.34/a b"}, "url", "control characters"),
         ({"event_types": ["lead.deleted"]}, "event_types", "not a valid choice"),
         ({"event_types": []}, "event_types", ""),
         ({"secret": "short"}, "secret", "16"),
