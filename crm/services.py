@@ -806,6 +806,11 @@ def proposal_send(*, proposal: Proposal, acting_user: User | None, email: bool =
     proposal = _step(proposal, ProposalStatus.SENT, acting_user)
     if not proposal.line_items.exists():
         raise ValidationError({"lines": "A proposal needs at least one line to be sent."})
+    if proposal.valid_until is not None and proposal.valid_until < timezone.localdate():
+        # The customer could not accept it: the offer would be refused as expired.
+        raise ValidationError(
+            {"valid_until": f"Its last valid day, {proposal.valid_until:%Y-%m-%d}, has passed."}
+        )
     proposal.status = ProposalStatus.SENT
     proposal.sent_at = timezone.now()
     proposal.save(update_fields=["status", "sent_at", "updated_at"])

@@ -14,8 +14,10 @@ from crm.exceptions import InvalidTransition
 from crm.models import Contract, Opportunity, Pipeline, PipelineStage, Proposal
 from leads.choices import LeadStatus
 from leads.models import Company, Lead
+from mailing.models import EmailMessage
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
+from tests.factories import api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -185,6 +187,19 @@ def test_an_expired_proposal_is_neither_accepted_nor_rejected(org_a, opp_a):
                 answer(proposal=Proposal.objects.get(pk=proposal.pk), acting_user=None)
             assert refused.value.allowed == [ProposalStatus.EXPIRED]
         assert Proposal.objects.get(pk=proposal.pk).status == ProposalStatus.SENT
+
+
+def test_a_proposal_past_its_last_valid_day_is_not_sent(org_a, opp_a, rep_a):
+    """The customer could not accept it; it stays a draft, and nothing is emailed."""
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    proposal = factories.proposal(org_a, opp_a, valid_until=yesterday)
+    response = api_client(rep_a, org_a).post(f"/api/v1/proposals/{proposal.pk}/send/")
+    assert response.status_code == 400, response.content
+    assert "has passed" in str(response.json()["error"]["details"]["valid_until"])
+    with tenant_context(org_a):
+        stored = Proposal.objects.get(pk=proposal.pk)
+        assert (stored.status, stored.sent_at) == (ProposalStatus.DRAFT, None)
+        assert not EmailMessage.objects.exists()
 
 
 def test_currency_mismatch_is_refused(org_a, opp_a):

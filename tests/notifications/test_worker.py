@@ -14,6 +14,7 @@ from procrastinate.contrib.django import app
 
 from crm import jobs as crm_jobs
 from crm import services as crm_services
+from crm.models import Proposal
 from notifications import jobs
 from notifications.choices import NotificationKind
 from smartweb import jobs as platform_jobs
@@ -82,11 +83,12 @@ def test_reminders_and_expiry_run_twice_tell_once(live_org, settings, mailoutbox
     factories.task(organization, assigned_to=rep, due_at=due, title="Call the roofer")
     factories.task(other, assigned_to=other_admin, due_at=due, title="Their task")
     deal = factories.opportunity(organization, owner=rep)
-    proposal = factories.proposal(
-        organization, deal, valid_until=timezone.localdate() - dt.timedelta(days=1)
-    )
+    proposal = factories.proposal(organization, deal, valid_until=timezone.localdate())
     with tenant_context(organization):
         crm_services.proposal_send(proposal=proposal, acting_user=None)
+        # Sent on its last day, which has passed since.
+        yesterday = timezone.localdate() - dt.timedelta(days=1)
+        Proposal.objects.filter(pk=proposal.pk).update(valid_until=yesterday)
     settings.NOTIFICATION_DIGEST_HOUR = 0
 
     before = last_job_id()
