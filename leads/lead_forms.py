@@ -117,6 +117,9 @@ def _clean_form(form: LeadForm, data: Mapping[str, Any]) -> None:
     form.consent_purposes = sorted(set(form.consent_purposes))
     if FormField.CONSENT in form.required_fields and not form.consent_purposes:
         errors["consent_purposes"] = ["A required consent box needs the purposes it grants."]
+    if form.consent_purposes and not form.consent_text.strip():
+        # What the person agreed to is kept as the consent's evidence: it must be there.
+        errors["consent_text"] = ["A consent box needs its statement: it is kept as evidence."]
     try:
         form.full_clean(exclude=["last_assigned_to", *errors], validate_unique=False)
     except ValidationError as exc:

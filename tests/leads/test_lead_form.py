@@ -380,6 +380,22 @@ def test_a_malformed_origin_is_a_field_error_not_a_server_error(org_a, admin_a, 
         assert [(f.name, f.allowed_origins) for f in LeadForm.objects.all()] == [(form_a.name, [])]
 
 
+@pytest.mark.parametrize("text", ["", "   "])
+def test_consent_purposes_without_the_statement_are_refused(org_a, admin_a, form_a, text):
+    """A ticked box records its statement as the consent's evidence: none, no box."""
+    client = factories.api_client(admin_a, org_a)
+    body = {"name": "Quote", "consent_purposes": ["contact"], "consent_text": text}
+    created = client.post("/api/v1/lead-forms/", body, format="json")
+    changed = client.patch(f"/api/v1/lead-forms/{form_a.pk}/", body, format="json")
+    for response in (created, changed):
+        assert response.status_code == 400, response.content
+        assert "consent_text" in response.json()["error"]["details"]
+    with tenant_context(org_a):
+        assert [(f.name, f.consent_text) for f in LeadForm.objects.all()] == [
+            (form_a.name, CONSENT)
+        ]
+
+
 def test_an_ipv6_origin_is_kept_as_a_browser_sends_it(org_a):
     form = make_form(org_a, allowed_origins=["http://[::1]:8000/"])
     assert form.allowed_origins == ["http://[::1]:8000"]
@@ -422,6 +438,7 @@ def test_an_admin_sets_a_form_up_in_the_back_office_and_copies_its_snippet(
             "is_active": "on",
             "required_fields": ["contact_phone"],
             "consent_purposes": ["contact"],
+            "consent_text": "You may call me about a quote.",
             "assignment": "round_robin",
             "success_message": "Thanks",
             "allowed_origins": "https://acme.test",
