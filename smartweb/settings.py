@@ -432,14 +432,16 @@ if not 0 < JOBS_STALLED_CHECK_SECONDS < 60:
     raise ImproperlyConfigured("JOBS_STALLED_CHECK_SECONDS must be between 1 and 59.")
 # Outbound webhooks (webhooks/): each POST is bounded by WEBHOOK_TIMEOUT_SECONDS in total; a failed
 # delivery is retried after 1 minute, doubling up to WEBHOOK_RETRY_MAX_SECONDS, for
-# WEBHOOK_RETRY_HOURS; WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in a row disable the
-# endpoint. Endpoints on loopback, private or link-local addresses are refused (server-side
-# request forgery) unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES, for local development and tests.
+# WEBHOOK_RETRY_HOURS; WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in a row, over at least
+# WEBHOOK_DISABLE_AFTER_HOURS (by default the retry window), disable the endpoint.
+# Endpoints on loopback, private or link-local addresses are refused (server-side request
+# forgery) unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES, for local development and tests.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
 WEBHOOK_RETRY_FIRST_SECONDS = env_int("WEBHOOK_RETRY_FIRST_SECONDS", 60)
 WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600)
 WEBHOOK_RETRY_HOURS = env_int("WEBHOOK_RETRY_HOURS", 24)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", WEBHOOK_RETRY_HOURS)
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Finished events and their delivery log are kept this many days (webhooks/log_retention.py).
 WEBHOOK_LOG_DAYS = env_int("WEBHOOK_LOG_DAYS", 30)

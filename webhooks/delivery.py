@@ -17,7 +17,8 @@ import time
 import requests
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.crypto import decrypt
@@ -156,7 +157,7 @@ def _attempt(delivery: Delivery, session: requests.Session) -> None:
         delivery.delivered_at = now
         delivery.next_attempt_at = None
         Endpoint.objects.filter(pk=delivery.endpoint_id, consecutive_failures__gt=0).update(
-            consecutive_failures=0
+            consecutive_failures=0, failing_since=None
         )
     else:
         retry_at = now + backoff(number)
@@ -181,13 +182,18 @@ def _attempt(delivery: Delivery, session: requests.Session) -> None:
 
 
 def _count_failure(endpoint_id) -> None:
-    """One more failure in a row; at the limit the endpoint is disabled (its pending
-    deliveries wait for it to be enabled again) and its organization's admins told. An
+    """One more failure in a row; at the limit, once the endpoint has failed for the
+    hours its deliveries are retried, it is disabled (its pending deliveries wait for it
+    to be enabled again) and its organization's admins told. Not sooner: a few events
+    during a short outage fail many attempts within minutes, and each is promised its
+    day of retries. An
     endpoint deleted during the attempt counts nothing: the attempt is recorded, the job
     does not fail for it. (Counted, the row stays locked until the attempt commits: it
     cannot be deleted meanwhile.)"""
+    now = timezone.now()
     counted = Endpoint.objects.filter(pk=endpoint_id).update(
-        consecutive_failures=F("consecutive_failures") + 1
+        consecutive_failures=F("consecutive_failures") + 1,
+        failing_since=Coalesce(F("failing_since"), Value(now)),
     )
     if not counted:
         return
@@ -195,6 +201,7 @@ def _count_failure(endpoint_id) -> None:
     if (
         endpoint.is_active
         and endpoint.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER_FAILURES
+        and now - endpoint.failing_since >= dt.timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS)
     ):
         endpoint.is_active = False
         endpoint.disabled_at = timezone.now()

@@ -29,9 +29,11 @@ class Endpoint(TenantOwnedModel):
     event_types = ArrayField(models.CharField(max_length=40, choices=EventType.choices))
     secret_encrypted = models.TextField(editable=False)
     is_active = models.BooleanField(default=True)
-    # Failed attempts in a row, any delivery; a success resets it. At
-    # WEBHOOK_DISABLE_AFTER_FAILURES the endpoint is disabled and its admins told.
+    # Failed attempts in a row, any delivery, and when the first of them was; a success
+    # resets both. At WEBHOOK_DISABLE_AFTER_FAILURES, once failing for
+    # WEBHOOK_DISABLE_AFTER_HOURS, the endpoint is disabled and its admins told.
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(TenantOwnedModel.Meta):

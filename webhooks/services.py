@@ -67,6 +67,7 @@ def endpoint_update(*, endpoint: Endpoint, acting_user: User | None, **changes) 
     _apply(endpoint, changes)
     if endpoint.is_active and not before["is_active"]:
         endpoint.consecutive_failures = 0
+        endpoint.failing_since = None
         endpoint.disabled_at = None
     save_changed(endpoint, before)
     return endpoint

@@ -28,7 +28,7 @@ from tests.crm import factories
 from tests.internal_addresses import EMBEDDED_INTERNAL, resolve
 from tests.leads.factories import make_lead
 from tests.webhooks.conftest import SECRET, make_endpoint
-from webhooks import jobs
+from webhooks import jobs, services
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.delivery import deliver_due
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint, OutboxEvent
@@ -320,6 +320,7 @@ def test_an_endpoint_failing_again_and_again_is_disabled_and_its_admins_told(
     org_a, admin_a, receiver, settings, django_capture_on_commit_callbacks
 ):
     settings.WEBHOOK_DISABLE_AFTER_FAILURES = 3
+    settings.WEBHOOK_DISABLE_AFTER_HOURS = 0
     receiver.answer(500, times=10)
     endpoint = make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
     for n in range(4):
@@ -340,6 +341,41 @@ def test_an_endpoint_failing_again_and_again_is_disabled_and_its_admins_told(
     with tenant_context(org_a):  # and in the app
         [notification] = Notification.objects.filter(kind=NotificationKind.WEBHOOK_DISABLED)
     assert notification.recipient == admin_a and endpoint.url in notification.message
+
+
+@pytest.mark.django_db
+def test_a_short_outage_does_not_disable_an_endpoint_a_day_of_failures_does(
+    org_a, receiver, settings
+):
+    """Many events failing within minutes are not a day of failures: each delivery is
+    promised its retries. The count goes on, and disables once the failing has lasted."""
+    settings.WEBHOOK_DISABLE_AFTER_FAILURES = 3
+    receiver.answer(500, times=5)  # then 200
+    endpoint = make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    for n in range(4):
+        make_lead(org_a, contact_name=f"Outage {n}")
+
+    assert deliver_due(organization_id=org_a.pk) == 4
+    with tenant_context(org_a):
+        endpoint = Endpoint.objects.get(pk=endpoint.pk)
+        assert (endpoint.is_active, endpoint.consecutive_failures) == (True, 4)
+        since = endpoint.failing_since
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            failing_since=since - dt.timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
+        )
+    make_due(org_a)
+    assert deliver_due(organization_id=org_a.pk) == 1  # then the endpoint is off
+    with tenant_context(org_a):
+        endpoint = Endpoint.objects.get(pk=endpoint.pk)
+    assert (endpoint.is_active, endpoint.consecutive_failures) == (False, 5)
+
+    with tenant_context(org_a):  # enabled again: a success starts afresh
+        services.endpoint_update(endpoint=endpoint, acting_user=None, is_active=True)
+    make_due(org_a)
+    deliver_due(organization_id=org_a.pk)
+    with tenant_context(org_a):
+        endpoint = Endpoint.objects.get(pk=endpoint.pk)
+    assert (endpoint.consecutive_failures, endpoint.failing_since) == (0, None)
 
 
 @pytest.mark.django_db
