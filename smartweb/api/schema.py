@@ -63,7 +63,11 @@ ERROR_DESCRIPTIONS = {
     " `erased`: the lead's person was erased, and the lead and its rows are final).",
     412: "`If-Match` names a version that is no longer the object's: `details.current` is"
     " the object as it now is, the answer's `ETag` its version.",
+    413: "The request body is larger than the server reads (`details` may say the limit).",
+    415: "The body is not of a type this operation reads (JSON; multipart where it uploads).",
+    422: "This `Idempotency-Key` was used for a different request; use a new key.",
     428: "`If-Match` is missing where the server requires it (`REQUIRE_IF_MATCH`).",
+    503: "The database or the file storage cannot be reached right now; nothing was saved.",
 }
 
 
@@ -83,9 +87,13 @@ class AutoSchema(openapi.AutoSchema):
         authenticated = any(
             not isinstance(p, permissions.AllowAny) for p in self.view.get_permissions()
         )
-        statuses = [401]
-        if self.method in ("POST", "PUT", "PATCH") or has_path or has_query:
-            statuses.append(400)
+        # Any operation: a query string with a NUL is refused before the view (400), and
+        # the database may be out of reach (503).
+        statuses = [400, 401, 503]
+        if self.method in ("POST", "PUT", "PATCH"):
+            statuses += [413, 415]  # the body: its size, and its type
+        if authenticated and self.method == "POST" and self._claims_idempotency_keys():
+            statuses.append(422)
         if authenticated:
             statuses.append(403)
         if has_path or (has_query and self._is_list_view() and self._get_paginator()):
@@ -96,6 +104,11 @@ class AutoSchema(openapi.AutoSchema):
         if authenticated and has_path and changes_own_row and changes_own_row(self.method):
             statuses += [412, 428]  # If-Match (ADR 0012)
         return sorted(statuses)
+
+    def _claims_idempotency_keys(self) -> bool:
+        from smartweb.api.viewsets import OrganizationContextMixin  # the views import this
+
+        return isinstance(self.view, OrganizationContextMixin)
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
