@@ -233,11 +233,9 @@ def test_a_sender_name_with_a_line_break_is_sent_on_one_line(org_a, rep_a, mail_
     """A name stored before names were one line would otherwise fail every message its
     owner sends (the mailer refuses a From header with a line break)."""
     type(rep_a).objects.filter(pk=rep_a.pk).update(full_name="Riley\r\nBcc: x@evil.test")
-    rep_a.refresh_from_db()
-    with tenant_context(org_a):
-        services.email_send_to_lead(
-            lead=mail_lead, acting_user=rep_a, subject="Hi", body="Hello", template=None
-        )
+    payload = {"subject": "Hi", "body": "Hello"}
+    sent = api_client(rep_a, org_a).post(_url(mail_lead), payload, format="json")
+    assert sent.status_code == 201, sent.content
     assert deliver_all(org_a) == ["sent"]
     [received] = smtp.wait_for(1)
     assert received["From"].addresses[0].display_name.startswith("Riley Bcc: x@evil.test")
