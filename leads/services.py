@@ -476,11 +476,11 @@ def lead_create(
         clean_company_fields(company, company_data, settings)
     elif not _company_readable(acting_user, company):
         raise ValidationError({"company": "Unknown company."})
-    elif Lead.all_objects.filter(company=company).exists():
-        # A lead in the trash still holds its company: restoring it must find it free.
-        raise ValidationError({"company": "This company already has a lead."})
     else:
         refuse_if_company_erased(company)
+        if Lead.all_objects.filter(company=company).exists():
+            # A lead in the trash still holds its company: restoring it must find it free.
+            raise ValidationError({"company": "This company already has a lead."})
     lead = Lead(organization_id=current_organization_id(), company=company)
     clean_lead_fields(lead, data, settings)
     # A person erased at their request is not silently re-created.
