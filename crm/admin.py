@@ -411,18 +411,7 @@ class SalesDashboardAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
 
 class LineItemInline(CRMInline):
     model = ProposalLineItem
-    fields = [
-        "position",
-        "description",
-        "quantity",
-        "unit_price",
-        "discount_percent",
-        "tax_rate",
-        "subtotal",
-        "discount_amount",
-        "tax_amount",
-        "total",
-    ]
+    fields = list(services.LINE_FIELDS)
     readonly_fields = ["subtotal", "discount_amount", "tax_amount", "total"]
     ordering = ["position"]
 

@@ -30,7 +30,7 @@ from crm.models import (
     Task,
 )
 from crm.selectors import active_members
-from crm.services import validate_lead_filter
+from crm.services import LINE_FIELDS, validate_lead_filter
 from leads.models import Lead
 from smartweb import access
 from smartweb.api.serializers import (
@@ -201,19 +201,7 @@ class MoveStageSerializer(serializers.Serializer):
 class LineItemSerializer(ModelSerializer):
     class Meta:
         model = ProposalLineItem
-        fields = [
-            "id",
-            "position",
-            "description",
-            "quantity",
-            "unit_price",
-            "discount_percent",
-            "tax_rate",
-            "subtotal",
-            "discount_amount",
-            "tax_amount",
-            "total",
-        ]
+        fields = ["id", *LINE_FIELDS]
         read_only_fields = fields
 
 
