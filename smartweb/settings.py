@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every response, redirects and refusals included, carries the request id.
     "smartweb.origin.RequestOriginMiddleware",
+    # Then: a database outage answers 503 (a conflict 409) with DEBUG on too.
+    "smartweb.error_views.DatabaseFailureMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -27,7 +27,10 @@ from attachments.models import Attachment
 from crm.models import Task
 from leads.models import Lead
 from smartweb.db_bootstrap import with_database
+from smartweb.outage import RETRY_AFTER_SECONDS
 from smartweb.tenancy.context import tenant_context
+from tests.reliability.conftest import ARTIFACTS
+from tests.servers import web_server
 
 CLIENTS = 4
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (the demo data's published password)
@@ -169,6 +172,27 @@ def test_a_database_outage_answers_503_json_and_recovers(live_url, api, demo_org
             Task.objects.filter(title__startswith=f"outage {run} ").values_list("title", flat=True)
         )
     assert sorted(stored) == sorted(acknowledged)
+
+
+def test_with_debug_on_an_outage_still_answers_503(server_env, api):
+    """`make run` serves with DEBUG on, where Django answers an uncaught exception with its
+    debug page: a database restart must still look like one to the client."""
+    debug_env = {**server_env, "DEBUG": "1"}
+    with web_server(debug_env, ARTIFACTS / "debug-server.log", workers=1) as debug_url:
+        browser = _admin_session(debug_url)
+        outage = Outage()
+        try:
+            outage.begin()
+            assert_unavailable(api.get(f"{debug_url}/api/v1/leads/?page_size=5", timeout=30))
+            assert_unavailable(requests.get(f"{debug_url}/healthz", timeout=30))
+            # A signed-in page fails before the view, in the middleware reading the session.
+            page = browser.get(f"{debug_url}/admin/leads/lead/", timeout=30)
+            assert page.status_code == 503 and "Briefly unavailable" in page.text
+            assert page.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        finally:
+            outage.end()
+        assert api.get(f"{debug_url}/api/v1/leads/?page_size=5", timeout=30).status_code == 200
+        assert browser.get(f"{debug_url}/admin/leads/lead/", timeout=30).status_code == 200
 
 
 def _hold_lock(table: str, seconds: float, locked: threading.Event) -> None:
