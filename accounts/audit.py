@@ -72,7 +72,8 @@ def record_audit_event(
         actor=actor,
         actor_email=actor_email or (actor.email if actor else ""),
         action=action,
-        target_type=type(target)._meta.label_lower if target is not None else "",
+        # `target._meta`, not `type(target)._meta`: a session's user is a lazy wrapper.
+        target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         ip_address=client_ip(request) if request is not None else origin.ip_address,
         user_agent=user_agent(request) if request is not None else origin.user_agent,

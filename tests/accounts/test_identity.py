@@ -139,3 +139,33 @@ def test_a_new_organizations_existing_admin_keeps_their_flags(admin_a):
 
     admin_a.refresh_from_db()
     assert admin_a.is_staff == staff_before
+
+
+def signed_in_client(user) -> Client:
+    """A browser signed in at the admin's login page (its device recorded)."""
+    client = Client()
+    response = client.post(
+        "/admin/login/", {"username": user.email, "password": factories.PASSWORD}
+    )
+    assert response.status_code == 302, response.content
+    return client
+
+
+def test_a_session_changes_its_name_and_password_through_the_api(rep_a, org_a):
+    client = signed_in_client(rep_a)
+
+    renamed = client.patch(
+        "/api/v1/me/", {"full_name": "Riley Renamed"}, content_type="application/json"
+    )
+    changed = client.post(
+        "/api/v1/me/password/",
+        {"current_password": factories.PASSWORD, "new_password": NEW_PASSWORD},
+        content_type="application/json",
+    )
+
+    assert renamed.status_code == 200, renamed.content
+    assert changed.status_code == 204, changed.content
+    rep_a.refresh_from_db()
+    assert rep_a.full_name == "Riley Renamed" and rep_a.check_password(NEW_PASSWORD)
+    actions = audit_actions(org_a, target_id=str(rep_a.pk))
+    assert AuditAction.USER_CHANGED in actions and AuditAction.PASSWORD_CHANGED in actions
