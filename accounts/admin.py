@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -488,7 +490,11 @@ class UserAdmin(
         return False
 
     def user_change_password(self, request, id, form_url=""):
-        if not (request.user.is_superuser or str(request.user.pk) == str(id)):
+        if str(request.user.pk) == str(id):
+            # One's own password: the page that asks for the current one (Django's form
+            # here sets a new one without it).
+            return HttpResponseRedirect(reverse("admin:password_change"))
+        if not request.user.is_superuser:
             raise PermissionDenied
         return super().user_change_password(request, id, form_url)
 

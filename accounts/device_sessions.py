@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth import SESSION_KEY, logout, update_session_auth_hash
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 from django.utils import timezone
@@ -80,3 +80,12 @@ class UserSessionMiddleware:
         now = timezone.now()
         if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
             UserSession.objects.filter(pk=row.pk).update(last_seen_at=now, **_client(request))
+
+
+def keep_signed_in(request, user) -> None:
+    """After `user` changed their password in this session: the session stays signed in
+    (Django gives it a new key and the new password's hash) and its device row follows
+    the new key, where the other sessions end."""
+    old_key = request.session.session_key
+    update_session_auth_hash(request, user)
+    UserSession.objects.filter(session_key=old_key).update(session_key=request.session.session_key)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.text import slugify
 
+from accounts import login_guard
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import (
     APIToken,
@@ -493,10 +494,20 @@ def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | N
     return user
 
 
+PASSWORD_CHANGE_EVENT = {"method": "password_change"}
+
+
 @transaction.atomic
 def password_change(*, user: User, current_password: str, new_password: str, request=None) -> User:
-    """The user changes their own password, proving the current one."""
+    """The user changes their own password, proving the current one. A wrong one is a
+    failed login, under the same lockout (`login_guard.LoginLocked` while locked): a
+    borrowed session or token must not try passwords unthrottled. The user's other
+    signed-in devices are signed out (Django no longer accepts their sessions; their
+    rows say so), the request's own session stays."""
+    email = user.email.lower()
+    login_guard.refuse_if_locked(request, email=email, user=user, details=PASSWORD_CHANGE_EVENT)
     if not user.check_password(current_password or ""):
+        login_guard.count_failure(request, email=email, user=user, details=PASSWORD_CHANGE_EVENT)
         raise ValidationError({"current_password": "The current password is not correct."})
     try:
         validate_password(new_password, user)
@@ -504,6 +515,10 @@ def password_change(*, user: User, current_password: str, new_password: str, req
         raise ValidationError({"new_password": exc.messages}) from None
     user.set_password(new_password)
     user.save(update_fields=["password"])
+    current_session = getattr(getattr(request, "session", None), "session_key", None)
+    UserSession.objects.filter(user=user, revoked_at__isnull=True).exclude(
+        session_key=current_session or ""
+    ).update(revoked_at=timezone.now())
     record_audit_event(
         action=AuditAction.PASSWORD_CHANGED, actor=user, target=user, request=request
     )

@@ -175,6 +175,16 @@ class TenantAdminSite(admin.AdminSite):
             *(url for url in super().get_urls() if getattr(url, "name", None) != "view_on_site"),
         ]
 
+    def password_change(self, request, extra_context=None):
+        """Django's page, the change made by the accounts service (lockout, audit)."""
+        from accounts.password_views import OwnPasswordChangeView
+
+        request.current_app = self.name
+        return OwnPasswordChangeView.as_view(
+            success_url=reverse("admin:password_change_done", current_app=self.name),
+            extra_context={**self.each_context(request), **(extra_context or {})},
+        )(request)
+
     @method_decorator(require_POST)
     def switch_organization(self, request):
         requested = request.POST.get("organization", "")

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts import invitations, login_guard, services, two_factor
 from accounts.api import serializers as s
+from accounts.device_sessions import keep_signed_in
 from accounts.models import (
     APIToken,
     AuditLog,
@@ -271,16 +272,22 @@ class PasswordChangeView(OrganizationContextMixin, APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=s.PasswordChangeSerializer, responses={204: None})
+    @extend_schema(request=s.PasswordChangeSerializer, responses={204: None, 429: ERROR})
     def post(self, request):
         serializer = s.PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.password_change(
-            user=request.user,
-            current_password=serializer.validated_data["current_password"],
-            new_password=serializer.validated_data["new_password"],
-            request=request,
-        )
+        try:
+            services.password_change(
+                user=request.user,
+                current_password=serializer.validated_data["current_password"],
+                new_password=serializer.validated_data["new_password"],
+                request=request,
+            )
+        except login_guard.LoginLocked as locked:
+            return _locked(locked)
+        if request.auth is None:
+            # Signed in by this session: it stays signed in, the others end.
+            keep_signed_in(request._request, request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

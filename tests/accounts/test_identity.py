@@ -169,3 +169,104 @@ def test_a_session_changes_its_name_and_password_through_the_api(rep_a, org_a):
     assert rep_a.full_name == "Riley Renamed" and rep_a.check_password(NEW_PASSWORD)
     actions = audit_actions(org_a, target_id=str(rep_a.pk))
     assert AuditAction.USER_CHANGED in actions and AuditAction.PASSWORD_CHANGED in actions
+
+
+def test_a_password_change_signs_the_other_devices_out_and_keeps_this_one(rep_a, org_a):
+    this, other = signed_in_client(rep_a), signed_in_client(rep_a)
+
+    response = this.post(
+        "/api/v1/me/password/",
+        {"current_password": factories.PASSWORD, "new_password": NEW_PASSWORD},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 204
+    assert this.get("/api/v1/me/").status_code == 200
+    assert other.get("/api/v1/me/").status_code in (401, 403)
+    devices = this.get("/api/v1/me/sessions/").json()["results"]
+    assert [d["is_current"] for d in devices if d["revoked_at"] is None] == [True]
+    assert len(devices) == 2
+
+
+def test_wrong_current_passwords_count_as_failed_logins(rep_a, org_a, login_limit):
+    client = factories.api_client(rep_a, org_a)
+    guesses = [
+        client.post(
+            "/api/v1/me/password/",
+            {"current_password": f"guess-{n}", "new_password": NEW_PASSWORD},
+            format="json",
+        )
+        for n in range(login_limit)
+    ]
+
+    right = client.post(
+        "/api/v1/me/password/",
+        {"current_password": factories.PASSWORD, "new_password": NEW_PASSWORD},
+        format="json",
+    )
+
+    assert {g.status_code for g in guesses} == {400}
+    assert right.status_code == 429 and right.json()["error"]["code"] == "login_locked"
+    assert right["Retry-After"]
+    rep_a.refresh_from_db()
+    assert rep_a.check_password(factories.PASSWORD)
+    failed = audit_actions(org_a, action=AuditAction.LOGIN_FAILED)
+    assert len(failed) == login_limit
+
+
+ADMIN_PASSWORD_PAGE = "/admin/password_change/"
+
+
+def test_the_admin_asks_for_the_current_password_of_ones_own_account(rep_a, org_a):
+    client = signed_in_client(rep_a)
+    other = signed_in_client(rep_a)
+
+    django_form = client.get(f"/admin/accounts/user/{rep_a.pk}/password/")
+    wrong = client.post(
+        ADMIN_PASSWORD_PAGE,
+        {"old_password": "not-it", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    right = client.post(
+        ADMIN_PASSWORD_PAGE,
+        {
+            "old_password": factories.PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+
+    assert django_form.status_code == 302 and django_form["Location"] == ADMIN_PASSWORD_PAGE
+    assert wrong.status_code == 200 and b"current password is not correct" in wrong.content
+    assert right.status_code == 302, right.content
+    rep_a.refresh_from_db()
+    assert rep_a.check_password(NEW_PASSWORD)
+    assert client.get("/admin/").status_code == 200
+    assert other.get("/admin/").status_code == 302
+    actions = audit_actions(org_a)
+    assert AuditAction.LOGIN_FAILED in actions and AuditAction.PASSWORD_CHANGED in actions
+
+
+def test_the_admin_password_page_locks_after_wrong_current_passwords(rep_a, org_a, login_limit):
+    client = signed_in_client(rep_a)
+    for n in range(login_limit):
+        client.post(
+            ADMIN_PASSWORD_PAGE,
+            {
+                "old_password": f"guess-{n}",
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
+
+    response = client.post(
+        ADMIN_PASSWORD_PAGE,
+        {
+            "old_password": factories.PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+
+    assert response.status_code == 200 and b"Too many failed attempts" in response.content
+    rep_a.refresh_from_db()
+    assert rep_a.check_password(factories.PASSWORD)
