@@ -110,7 +110,14 @@ def verify(request, user: User, code: str):
     login_guard.refuse_if_locked(request, email=email, user=user, details={"factor": "otp"})
     code = _normalized(code)
     with transaction.atomic():
-        for device in [totp_device(user), RecoveryCodes.objects.filter(user=user).first()]:
+        # Under the devices' row locks: the same code sent twice at once is checked the
+        # second time against what the first did (its time step used, its recovery code
+        # gone), so it is accepted once.
+        devices = [
+            _authenticators().select_for_update(of=("self",)).filter(user=user, confirmed=True),
+            RecoveryCodes.objects.select_for_update().filter(user=user),
+        ]
+        for device in (found.first() for found in devices):
             if device is not None and code and device.verify_token(code):
                 return device
     login_guard.count_failure(request, email=email, user=user, details={"factor": "otp"})

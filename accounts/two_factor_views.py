@@ -159,6 +159,11 @@ def two_factor_settings(request):
     action = request.POST.get("action", "") if request.method == "POST" else ""
     form = CodeForm(request.POST if action in ("confirm", "recovery_codes", "remove") else None)
     context = {"form": form}
+    if action in ("start", "confirm") and two_factor.is_enrolled(user):
+        # A new authenticator replaces the one in use: like turning it off, that needs a
+        # code of it (turn it off first), never the session alone.
+        messages.error(request, "Two-factor authentication is on: turn it off to set it up anew.")
+        return HttpResponseRedirect(here)
     if action == "start":
         context.update(form=CodeForm(), **_enrolment(two_factor.start_enrolment(user)))
     elif action == "confirm":

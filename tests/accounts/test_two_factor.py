@@ -8,15 +8,17 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.db import connection
-from django.test import Client
+from django.db import connection, transaction
+from django.test import Client, RequestFactory
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 
 from accounts import crypto, key_rotation, two_factor
 from accounts.audit import AuditAction
 from accounts.models import Organization, SealedTOTPDevice, TOTPSecret, recovery_code_digest
+from tests import factories
 from tests.accounts.conftest import audit_rows, bearer, obtain_token
+from tests.concurrency import Racer, wait_until_blocked
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -339,3 +341,35 @@ def test_recovery_codes_are_kept_as_digests_and_work_once_as_typed(org_a, rep_a)
     assert password_step(rep_a).post(SECOND_STEP, {"code": typed}).status_code == 302
     assert password_step(rep_a).post(SECOND_STEP, {"code": codes[3]}).status_code == 200
     assert two_factor.remaining_recovery_codes(rep_a) == len(codes) - 1
+
+
+def test_an_authenticator_in_use_is_not_replaced_without_its_code(org_a, rep_a):
+    device, codes = enrol(rep_a)
+    client = password_step(rep_a)
+    client.post(SECOND_STEP, {"code": codes[0]})
+
+    started = client.post(SETTINGS_PAGE, {"action": "start"})
+    confirmed = client.post(SETTINGS_PAGE, {"action": "confirm", "code": code_for(device)})
+
+    assert started.status_code == 302 and confirmed.status_code == 302
+    assert b"turn it off to set it up anew" in client.get(SETTINGS_PAGE).content
+    assert list(SealedTOTPDevice.objects.filter(user=rep_a)) == [device]
+    assert two_factor.remaining_recovery_codes(rep_a) == len(codes) - 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_sent_twice_at_once_is_accepted_once():
+    organization = factories.make_organization("Racing Codes")
+    member = factories.make_member(organization, "sales_rep")
+    device, _ = enrol(member)
+    code = code_for(device)
+
+    with transaction.atomic():
+        first = two_factor.verify(RequestFactory().post("/"), member, code)  # its locks held
+        second = Racer(lambda: obtain_token(member.email, otp_code=code)).start()
+        wait_until_blocked(second)
+    second.join()
+
+    assert first is not None
+    assert second.result.status_code == 401, second.result.content
+    assert second.result.json()["error"]["code"] == "second_factor_invalid"
