@@ -41,3 +41,5 @@ class SuppressionReason(models.TextChoices):
     OBJECTION = "objection"
     # Mail to the address bounced (mailing.inbound): nothing more is sent to it.
     BOUNCE = "bounce"
+    # The address's owner used the unsubscribe link of an email (mailing.unsubscribe).
+    UNSUBSCRIBED = "unsubscribed"

@@ -1,12 +1,12 @@
-"""The suppression list: emails and phones of erased people, and addresses mail bounced
-from, as salted hashes.
+"""The suppression list: emails and phones of erased people, addresses mail bounced
+from, and addresses whose owners unsubscribed, as salted hashes.
 
 Lead creation, CSV import and the AI call webhook ask `is_suppressed` (or call
 `ensure_not_suppressed`) so that an erased person is flagged instead of silently
-re-created. A bounce only stops mail to its address (`mailing`, which asks with
-`bounces=True`): the person may still be, or become, a lead. Values are normalized with
-the leads app's own normalizers, so every spelling of a number or address gives the same
-hash.
+re-created. A bounce or an unsubscribe only stops mail to its address (`mailing`, which
+asks `mail_suppression`): the person may still be, or become, a lead. Values are
+normalized with the leads app's own normalizers, so every spelling of a number or address
+gives the same hash.
 """
 
 from __future__ import annotations
@@ -72,30 +72,46 @@ def _entries(emails: Iterable[str | None], phones: Iterable[str | None]) -> set[
     }
 
 
-def _matching(entries: set[tuple[str, str]], *, bounces: bool = True):
+def _matching(entries: set[tuple[str, str]], *, for_mail: bool = True):
     query = Q(pk__in=[])
     for kind, digest in entries:
         query |= Q(kind=kind, value_hash=digest)
     rows = SuppressionEntry.objects.filter(query)
-    return rows if bounces else rows.filter(reason__in=FORGETS_PERSON)
+    return rows if for_mail else rows.filter(reason__in=FORGETS_PERSON)
 
 
 def any_suppressed(
     *,
     emails: Iterable[str | None] = (),
     phones: Iterable[str | None] = (),
-    bounces: bool = False,
+    for_mail: bool = False,
 ) -> bool:
     entries = _entries(emails, phones)
-    return bool(entries) and _matching(entries, bounces=bounces).exists()
+    return bool(entries) and _matching(entries, for_mail=for_mail).exists()
 
 
 def is_suppressed(
-    *, email: str | None = None, phone: str | None = None, bounces: bool = False
+    *, email: str | None = None, phone: str | None = None, for_mail: bool = False
 ) -> bool:
     """Is this email or phone on the current organization's suppression list (an erased
-    or objecting person; with `bounces`, an address mail bounced from as well)?"""
-    return any_suppressed(emails=[email], phones=[phone], bounces=bounces)
+    or objecting person; `for_mail`: an address mail bounced from or whose owner
+    unsubscribed as well)?"""
+    return any_suppressed(emails=[email], phones=[phone], for_mail=for_mail)
+
+
+def mail_suppression(email: str | None) -> str | None:
+    """Why mail to this address is suppressed (a `SuppressionReason`), or None."""
+    entries = _entries([email], ())
+    return _reason(entries) if entries else None
+
+
+def mail_suppression_of_digest(digest: str) -> str | None:
+    """The same for an address known by its digest alone (an unsubscribe link's)."""
+    return _reason({(SuppressionKind.EMAIL, digest)})
+
+
+def _reason(entries: set[tuple[str, str]]) -> str | None:
+    return _matching(entries).values_list("reason", flat=True).first()
 
 
 class SuppressionList:
@@ -128,13 +144,22 @@ def suppress(
     subject_request=None,
 ) -> int:
     """Add the values to the list; returns how many entries are new. An erasure or an
-    objection takes over an address already listed for a bounce."""
-    entries = _entries(emails, phones)
+    objection takes over an address already listed for a bounce or an unsubscribe."""
+    return _add(_entries(emails, phones), reason=reason, subject_request=subject_request)
+
+
+def suppress_email_digest(digest: str, *, reason: str) -> int:
+    """Add an address known by its digest alone (`value_hash`, as an unsubscribe link
+    carries it); 1 when it is new."""
+    return _add({(SuppressionKind.EMAIL, digest)}, reason=reason)
+
+
+def _add(entries: set[tuple[str, str]], *, reason: str, subject_request=None) -> int:
     if not entries:
         return 0
     listed = _matching(entries)
     if reason in FORGETS_PERSON:
-        listed.filter(reason=SuppressionReason.BOUNCE).update(
+        listed.exclude(reason__in=FORGETS_PERSON).update(
             reason=reason, subject_request=subject_request
         )
     new = entries - set(listed.values_list("kind", "value_hash"))

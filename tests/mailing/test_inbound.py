@@ -125,7 +125,7 @@ def test_a_bounced_address_stops_mail_not_the_person_and_an_erasure_takes_it_ove
     bounce = {"event": "bounce", "message_id": "<b@x>", "bounced_address": "Gone@Nowhere.test"}
     post_inbound(Client(), org_a, bounce, inbound_secret)
     with tenant_context(org_a):
-        assert is_suppressed(email="gone@nowhere.test", bounces=True)
+        assert is_suppressed(email="gone@nowhere.test", for_mail=True)
         assert not is_suppressed(email="gone@nowhere.test")
     # The person may still become a lead (mail to them stays refused).
     make_lead(org_a, contact_name="Gone", contact_email="gone@nowhere.test")
