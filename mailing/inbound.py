@@ -7,7 +7,8 @@ context the signature admitted:
 - a bounce puts the failed address on the suppression list, so that nothing is sent to
   it again, and marks the message it reports as bounced, with a note on its lead.
 
-Deliveries are idempotent on the provider's Message-ID: a repeat writes nothing.
+Deliveries are idempotent: a reply on the provider's Message-ID, a bounce on its address
+and message. A repeat writes nothing and answers "duplicate".
 """
 
 from __future__ import annotations
@@ -132,9 +133,10 @@ def _bounce(report: Inbound) -> tuple[EmailMessage | None, str]:
             {"bounced_address": "A bounce names the failed address or the message it reports."}
         )
     address = address_of(raw, "bounced_address")
-    suppress(emails=[address], reason=SuppressionReason.BOUNCE)
+    listed = suppress(emails=[address], reason=SuppressionReason.BOUNCE)
     if original is None or original.status == MessageStatus.BOUNCED:
-        return original, "suppressed"
+        # Nothing new when the address was listed already: a repeated report.
+        return original, "suppressed" if listed else "duplicate"
     original.status = MessageStatus.BOUNCED
     original.last_error = (report.text or "Bounced.")[:500]
     original.save(update_fields=["status", "last_error", "updated_at"])

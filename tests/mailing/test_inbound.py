@@ -1,7 +1,8 @@
 """The email provider's inbound webhook: signed per organization like the AI call webhook
 (401 and nothing written otherwise); a reply is filed on the lead of the message it
-answers, or else by the sender's address; a repeat is a duplicate; a bounce puts the
-address on the suppression list, and the next send to it is refused."""
+answers, or else by the sender's address; a repeat is a duplicate (a bounce of an address
+listed already too); a bounce puts the address on the suppression list, and the next send
+to it is refused."""
 
 from __future__ import annotations
 
@@ -108,8 +109,9 @@ def test_a_bounce_suppresses_the_address_and_the_next_send_is_refused(
         sent.refresh_from_db()
         assert sent.status == "bounced" and "mailbox unavailable" in sent.last_error
         assert Interaction.objects.filter(lead=mail_lead, subject__startswith="Email bounced")
-    # Reported twice: still one entry, one note.
-    post_inbound(Client(), org_a, bounce, inbound_secret)
+    # Reported twice: a duplicate, still one entry, one note.
+    again = post_inbound(Client(), org_a, bounce, inbound_secret)
+    assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
     with tenant_context(org_a):
         assert SuppressionEntry.objects.count() == 1
         assert Interaction.objects.filter(subject__startswith="Email bounced").count() == 1
@@ -136,9 +138,13 @@ def test_a_bounced_address_stops_mail_not_the_person_and_an_erasure_takes_it_ove
         assert is_suppressed(email="gone@nowhere.test")
 
 
-def test_a_bounce_by_address_alone(org_a, inbound_secret):
+def test_a_bounce_by_address_alone_and_its_repeat(org_a, inbound_secret):
     bounce = {"event": "bounce", "message_id": "<b@x>", "bounced_address": "gone@nowhere.test"}
     assert post_inbound(Client(), org_a, bounce, inbound_secret).json()["outcome"] == "suppressed"
+    # The provider reports it again (a retry, or another bounce): nothing new to record.
+    for repeat in (bounce, {**bounce, "message_id": "<b2@x>"}):
+        again = post_inbound(Client(), org_a, repeat, inbound_secret)
+        assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
     with tenant_context(org_a):
         assert SuppressionEntry.objects.count() == 1
 
