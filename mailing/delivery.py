@@ -7,8 +7,8 @@ acceptance and that commit sends it again on the retry: at least once, never los
 A temporary failure (connection, timeout, 4xx) is retried with exponential backoff up to
 EMAIL_SEND_ATTEMPTS; a permanent refusal (5xx) fails the message at once, and so does a
 message that cannot be written at all (a header with a line break, an address that
-cannot be encoded): its reason is kept, and the job ends normally, so that the message
-is not tried again every minute.
+cannot be encoded, no SITE_URL for its unsubscribe link): its reason is kept, and the
+job ends normally, so that the message is not tried again every minute.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from attachments import files
+from mailing import unsubscribe
 from mailing.choices import MessageStatus
 from mailing.models import EmailMessage
 
@@ -39,13 +40,16 @@ def due(now: dt.datetime | None = None) -> QuerySet[EmailMessage]:
 
 
 def build(message: EmailMessage, connection=None) -> mail.EmailMessage:
-    """The stored message as Django's email, its Message-ID the one replies will name."""
-    headers = {"Message-ID": message.message_id}
+    """The stored message as Django's email, its Message-ID the one replies will name,
+    with the recipient's unsubscribe link in its headers and under its text (made now,
+    not stored: the log keeps what was written)."""
+    link = unsubscribe.link_for(message)
+    headers = {"Message-ID": message.message_id, **unsubscribe.headers(link)}
     if message.in_reply_to:
         headers |= {"In-Reply-To": message.in_reply_to, "References": message.in_reply_to}
     email = mail.EmailMessage(
         subject=message.subject,
-        body=message.body,
+        body=f"{message.body}\n\n{unsubscribe.footer(link, message.organization.name)}",
         from_email=message.from_email,
         to=[message.to_email],
         reply_to=[message.reply_to] if message.reply_to else None,
@@ -84,7 +88,7 @@ def deliver(*, message_id, connection=None) -> str:
     being sent by another job now)."""
     message = (
         EmailMessage.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("attachment")
+        .select_related("attachment", "organization")
         .filter(pk=message_id, status=MessageStatus.QUEUED)
         .first()
     )

@@ -5,7 +5,8 @@ An outbound message is written `queued` with its timeline interaction (and, for 
 proposal or contract, its PDF stored as an attachment of the record) in the transaction
 of the step that sends it; the send job delivers it once that transaction has committed
 (`mailing.jobs`, ADR 0031). A refusal (bad address, do-not-contact, no consent, a
-suppressed address, an unknown template field) raises before anything is written.
+suppressed address, an unknown template field) raises before anything is written. The
+unsubscribe link is added when the message is sent (`mailing.unsubscribe`, ADR 0042).
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from django.utils import timezone
 from accounts import signing_secrets
 from accounts.models import Organization, User
 from attachments.services import attachment_create
-from compliance.suppression import is_suppressed
+from compliance.choices import SuppressionReason
+from compliance.suppression import mail_suppression
 from leads.choices import Direction, InteractionType
 from leads.models import Lead
 from leads.services import interaction_log, user_or_none
-from mailing import fields, pdf
+from mailing import fields, pdf, unsubscribe
 from mailing.choices import MessageDirection, MessageKind, MessageStatus
 from mailing.models import EmailMessage, EmailTemplate, InboundSecret
 from smartweb import access
@@ -40,6 +42,13 @@ AUDIT_INBOUND_SECRET_ROTATED = "mailing.inbound_secret_rotated"  # noqa: S105 (a
 TEMPLATE_FIELDS = ("name", "subject", "body")
 FROM_LENGTH = EmailMessage._meta.get_field("from_email").max_length
 SUBJECT_LENGTH = EmailMessage._meta.get_field("subject").max_length
+# Why an address may not be written to, as the refusal says it.
+SUPPRESSED_BECAUSE = {
+    SuppressionReason.ERASURE: "the person's data was erased",
+    SuppressionReason.OBJECTION: "the person objected",
+    SuppressionReason.BOUNCE: "mail to it bounced",
+    SuppressionReason.UNSUBSCRIBED: "its owner unsubscribed",
+}
 
 
 # --- templates ----------------------------------------------------------------------
@@ -117,6 +126,17 @@ def require_contactable(lead: Lead, address: str) -> str:
         raise ValidationError(
             {"to": f"“{address}” is not a valid email address."}, code="invalid_address"
         ) from exc
+    # First: the address's own refusal ("unsubscribed") says more than the lack of
+    # consent an unsubscribe also leaves.
+    reason = mail_suppression(address)
+    if reason is not None:
+        raise ValidationError(
+            {
+                "to": f"The address is on the suppression list ({SUPPRESSED_BECAUSE[reason]}):"
+                " no email is sent."
+            },
+            code="suppressed",
+        )
     if lead.do_not_contact:
         raise ValidationError(
             {"to": "The lead is marked do-not-contact: no email is sent."}, code="do_not_contact"
@@ -128,11 +148,7 @@ def require_contactable(lead: Lead, address: str) -> str:
         )
     if lead.deleted_at is not None:
         raise ValidationError({"lead": "This lead is deleted."})
-    if is_suppressed(email=address, bounces=True):
-        raise ValidationError(
-            {"to": "The address is on the suppression list (erased or bounced): no email is sent."},
-            code="suppressed",
-        )
+    unsubscribe.require_site_url()
     return address
 
 

@@ -392,6 +392,15 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SmartWeb CRM <no-reply@local
 EMAIL_REPLY_TO = env_str("EMAIL_REPLY_TO", "")
 EMAIL_MESSAGE_ID_DOMAIN = env_str("EMAIL_MESSAGE_ID_DOMAIN", "smartweb.invalid")
 EMAIL_SEND_ATTEMPTS = env_int("EMAIL_SEND_ATTEMPTS", 6)
+# The unsubscribe link of every email to a lead (mailing.unsubscribe, ADR 0042): how many
+# days a link stays good (at least 30, as bulk-mail rules ask), and its page's limit of
+# hits per client address and window. Generous: the one-click POSTs of a mailbox
+# provider's users all come from its few servers.
+UNSUBSCRIBE_LINK_DAYS = env_int("UNSUBSCRIBE_LINK_DAYS", 730)
+if UNSUBSCRIBE_LINK_DAYS < 30:
+    raise ImproperlyConfigured("UNSUBSCRIBE_LINK_DAYS must be at least 30.")
+UNSUBSCRIBE_RATE_WINDOW_SECONDS = env_int("UNSUBSCRIBE_RATE_WINDOW_SECONDS", 60)
+UNSUBSCRIBE_ADDRESS_LIMIT = env_int("UNSUBSCRIBE_ADDRESS_LIMIT", 120)
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
 LOGGING = {
@@ -457,9 +466,16 @@ NOTIFICATION_READ_DAYS = env_int("NOTIFICATION_READ_DAYS", 90)
 if NOTIFICATION_READ_DAYS < 7:
     raise ImproperlyConfigured("NOTIFICATION_READ_DAYS must be at least 7.")
 # The address people reach the site at ("https://crm.example.com"), for links in emails
-# that jobs send with no request to read it from (the daily digest). Unset: the digest
-# names the page instead of linking it.
-SITE_URL = (env_str("SITE_URL", "") or "").rstrip("/")
+# that jobs send with no request to read it from (the daily digest, the unsubscribe link
+# of email to leads). Unset: the digest names the page instead of linking it, and email
+# to leads is refused (it cannot carry its unsubscribe link). `make run` and the tests
+# have their own.
+SITE_URL = (
+    env_str("SITE_URL", "")
+    or ("http://testserver" if TESTING else "http://127.0.0.1:8000" if DEBUG else "")
+).rstrip("/")
+if SITE_URL and not SITE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("SITE_URL is the site's address: https://… (or http://…).")
 PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": JOBS_HEARTBEAT_SECONDS,
     "stalled_worker_timeout": JOBS_STALLED_AFTER_SECONDS,

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.views import invitation_accept
 from leads.form_pages import lead_form_page
+from mailing.unsubscribe_page import unsubscribe_page
 from smartweb.health import healthz
 
 # A database outage is a 503 (JSON under /api/ and /healthz), not an HTML 500.
@@ -18,6 +19,9 @@ urlpatterns = [
     path("invitations/<str:token>/", invitation_accept, name="invitation-accept"),
     path("sso/", include("sso.urls")),
     path("forms/<str:public_key>/", lead_form_page, name="lead-form-page"),
+    # The unsubscribe link of every email to a lead; no trailing slash, as the link is
+    # written (a redirect would turn the mailbox provider's one-click POST into a GET).
+    path("u/<str:token>", unsubscribe_page, name="email-unsubscribe"),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("leads.api.urls")),
     path("api/v1/", include("crm.api.urls")),

@@ -87,7 +87,8 @@ def test_a_subject_and_body_of_ones_own_use_the_same_fields(org_a, rep_a, mail_l
     deliver_all(org_a)
     [received] = smtp.wait_for(1)
     assert received["Subject"] == f"Hello {mail_lead.contact_name}"
-    assert received.get_content().strip() == f"From {rep_a.email}"
+    *text, footer = received.get_content().splitlines()
+    assert text == [f"From {rep_a.email}", "", "-- "] and "unsubscribe: http" in footer
 
 
 @pytest.mark.parametrize(
