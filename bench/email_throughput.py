@@ -155,6 +155,8 @@ def main() -> None:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
         settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        # Every email to a lead carries its unsubscribe link, built on the site's address.
+        settings.SITE_URL = settings.SITE_URL or "https://crm.bench.invalid"
         organization, lead, proposal = _world()
         sent = 0
         for senders in (1, 2):
