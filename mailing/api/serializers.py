@@ -101,7 +101,12 @@ class InboundSerializer(serializers.Serializer):
 
 
 class InboundResultSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=["filed", "duplicate", "unmatched", "suppressed"])
+    outcome = serializers.ChoiceField(
+        choices=["filed", "duplicate", "unmatched", "suppressed"],
+        help_text="filed: a reply kept on its lead; unmatched: a reply from no known lead, not"
+        " kept; suppressed: a bounce listed its address; duplicate: a repeat (the same reply,"
+        " or a bounce of an address listed already), nothing written.",
+    )
     message = serializers.UUIDField(allow_null=True)
     lead = serializers.UUIDField(allow_null=True)
 
