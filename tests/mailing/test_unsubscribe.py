@@ -20,7 +20,7 @@ from accounts.models import AuditLog
 from compliance.choices import SuppressionReason
 from compliance.models import ConsentRecord, SuppressionEntry
 from compliance.suppression import is_suppressed, suppress
-from leads.models import Lead
+from leads.models import Interaction, Lead
 from mailing import unsubscribe
 from mailing.models import EmailMessage
 from smartweb.tenancy.context import tenant_context
@@ -64,6 +64,11 @@ def _link_of(received) -> str:
     assert received["List-Unsubscribe-Post"] == ONE_CLICK
     assert f"unsubscribe: {url}" in received.get_body(("plain",)).get_content()
     return url.removeprefix("http://testserver")
+
+
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    settings.SITE_URL = "http://testserver"
 
 
 @pytest.fixture
@@ -116,15 +121,18 @@ def _state(org, lead) -> dict:
             "consent": Lead.objects.get(pk=lead.pk).consent_to_contact,
             "records": list(ConsentRecord.objects.filter(lead=lead).values("granted", "source")),
             "audit": AuditLog.objects.filter(action="mailing.unsubscribed").count(),
+            "notes": Interaction.objects.filter(lead=lead, subject=NOTE).count(),
         }
 
 
-UNTOUCHED = {"suppressed": [], "consent": True, "records": [], "audit": 0}
+NOTE = "Unsubscribed from email"
+UNTOUCHED = {"suppressed": [], "consent": True, "records": [], "audit": 0, "notes": 0}
 UNSUBSCRIBED = {
     "suppressed": [SuppressionReason.UNSUBSCRIBED],
     "consent": False,
     "records": [{"granted": False, "source": "email"}],
     "audit": 1,
+    "notes": 1,  # on the lead's timeline
 }
 
 
@@ -230,7 +238,7 @@ def test_a_lead_with_another_address_now_keeps_its_consent(org_a, mail_lead, lin
     Client().post(link, data=ONE_CLICK, content_type=FORM)
     state = _state(org_a, mail_lead)
     assert state["suppressed"] == [SuppressionReason.UNSUBSCRIBED] and state["consent"] is True
-    assert state["records"] == [] and state["audit"] == 1
+    assert state["records"] == [] and state["audit"] == 1 and state["notes"] == 0
 
 
 def test_an_erasure_takes_over_the_entry(org_a, mail_lead, link):
