@@ -19,10 +19,11 @@ install: $(VENV)/.installed
 # Local development: DEBUG on unless asked otherwise (admin static files, dev secret key).
 # The job worker (AI call campaigns) runs beside the server and stops with it. Without
 # AI_CALL_PROVIDER_URL, campaigns call the demo provider, which reports to this server.
+# Links in emails (unsubscribe, the digest) name this server unless SITE_URL says otherwise.
 RUN_PORT ?= 8000
 DEMO_WEBHOOK := http://127.0.0.1:$(RUN_PORT)/api/v1/webhooks/ai-calls/
 run: install
-	DEBUG=$${DEBUG:-1} AI_CALL_DEMO_WEBHOOK_URL=$$([ -n "$$AI_CALL_PROVIDER_URL" ] || echo $(DEMO_WEBHOOK)) \
+	DEBUG=$${DEBUG:-1} SITE_URL=$${SITE_URL:-http://127.0.0.1:$(RUN_PORT)} AI_CALL_DEMO_WEBHOOK_URL=$$([ -n "$$AI_CALL_PROVIDER_URL" ] || echo $(DEMO_WEBHOOK)) \
 	  $(DEVDB) sh -c 'trap "kill 0" EXIT; $(MIGRATE) && $(PY) manage.py seed_demo && \
 	  { $(PY) -m smartweb.worker & } && $(PY) manage.py runserver 127.0.0.1:$(RUN_PORT)'
 
