@@ -267,6 +267,9 @@ class LeadAdminForm(forms.ModelForm):
     class Meta:
         model = Lead
         fields = ["company", *sorted(services.LEAD_FIELDS)]
+        # A company the user may not read is not among the choices (`readable_choices`):
+        # refused in the service's words, which tell nothing of whether it exists.
+        error_messages = {"company": {"invalid_choice": services.UNKNOWN_COMPANY}}
 
     def clean(self):
         cleaned = super().clean()

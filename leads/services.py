@@ -436,6 +436,10 @@ def company_delete(*, company: Company, acting_user: User | None) -> None:
 # --- leads -------------------------------------------------------------------------
 
 
+# A company a new lead may not be given, whether it exists or not (`_company_readable`).
+UNKNOWN_COMPANY = "Unknown company."
+
+
 def _company_readable(acting_user: User | None, company: Company) -> bool:
     """May a new lead be given this existing company? Only one the acting user may read:
     the lead would make the company its assignee's. Any other, out of scope, deleted or of
@@ -475,7 +479,7 @@ def lead_create(
         company = Company(organization_id=current_organization_id())
         clean_company_fields(company, company_data, settings)
     elif not _company_readable(acting_user, company):
-        raise ValidationError({"company": "Unknown company."})
+        raise ValidationError({"company": UNKNOWN_COMPANY})
     else:
         refuse_if_company_erased(company)
         if Lead.all_objects.filter(company=company).exists():

@@ -295,7 +295,8 @@ def test_a_rep_cannot_take_a_company_out_of_scope_through_the_add_lead_form(
 ):
     """The company autocomplete and the posted company are the rep's readable ones: a
     manager's company without a lead is neither offered nor accepted (the form error of
-    a company that does not exist), and nothing tells it has no lead."""
+    a company that does not exist, as the service words it), and nothing tells it has no
+    lead."""
     from leads import services
     from leads.models import Company
     from tests.leads.factories import acting_as
@@ -327,7 +328,7 @@ def test_a_rep_cannot_take_a_company_out_of_scope_through_the_add_lead_form(
     refused = client.post(url, form)
     assert refused.status_code == 200
     page = refused.content.decode()
-    assert "Select a valid choice" in page and "already has a lead" not in page
+    assert "Unknown company." in page and "already has a lead" not in page
     with tenant_context(org_a):
         assert not Lead.all_objects.exists()
         assert Company.objects.get(pk=company.pk).created_by == manager_a

@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 from selenium.common.exceptions import NoSuchElementException, WebDriverException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
@@ -165,8 +166,8 @@ class Browser:
         else:
             select.select_by_visible_text(label)
 
-    def autocomplete(self, name: str, text: str) -> None:
-        """Pick the first match of `text` in a select2 autocomplete field."""
+    def _search(self, name: str, text: str) -> None:
+        """Open a select2 autocomplete field and type `text` in its search box."""
         self.find(f"select[name='{name}'] + .select2").click()
         search = WebDriverWait(self.driver, 10).until(
             expected_conditions.visibility_of_element_located(
@@ -174,12 +175,43 @@ class Browser:
             )
         )
         search.send_keys(text)
+
+    def autocomplete_offers(self, name: str, text: str) -> list[str]:
+        """What a select2 autocomplete field lists for `text` ("No results found" too),
+        closed again after."""
+        self._search(name, text)
+        # Answered when the box lists the search's results (or says it found none)
+        # rather than loading them.
+        WebDriverWait(self.driver, 10).until(
+            lambda d: d.execute_script(
+                "const box = document.querySelector('.select2-container--open .select2-results');"
+                " return box && !box.querySelector('.loading-results')"
+                " && box.innerText.trim() !== '' && !box.innerText.includes('Searching');"
+            )
+        )
+        offered = self.texts(".select2-container--open .select2-results__option")
+        self.find(".select2-container--open .select2-search__field").send_keys(Keys.ESCAPE)
+        return offered
+
+    def autocomplete(self, name: str, text: str) -> None:
+        """Pick the first match of `text` in a select2 autocomplete field."""
+        self._search(name, text)
         # The first answer (to the empty search) may still be showing: wait for a match.
         match = (By.CSS_SELECTOR, ".select2-results__option--highlighted")
         WebDriverWait(self.driver, 10).until(
             expected_conditions.text_to_be_present_in_element(match, text)
         )
         self.driver.find_element(*match).click()
+
+    def force_choice(self, name: str, value: str) -> None:
+        """Make a dropdown (an autocomplete's too) post `value`, offered or not: what a
+        hand-edited page or a stale id pasted in sends."""
+        self.driver.execute_script(
+            "const select = document.querySelector(arguments[0]);"
+            " select.add(new Option(arguments[1], arguments[1], true, true));",
+            f"select[name='{name}']",
+            value,
+        )
 
     def run_action(self, action: str, rows: list[str]) -> None:
         """Tick the rows (by primary key) of a changelist and run an action on them."""
