@@ -8,10 +8,11 @@ import math
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import UserChangeForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts import invitations, login_guard, services, two_factor, two_factor_views
 from accounts.models import Invitation, Membership, Role, Team, User
+from smartweb.errors import NOT_PERMITTED, refusal_message
 from smartweb.forms import form_changes
 from smartweb.tenancy.context import acting_user
 
@@ -69,7 +70,10 @@ class LoginForm(AdminAuthenticationForm):
 
 
 class ServiceCheckedForm(forms.ModelForm):
-    """Runs `service_check` after field validation; its errors become form errors."""
+    """Runs `service_check` after field validation; its errors become form errors, and so
+    do its permission refusals: they are about this change (a team one may not move a
+    member into), the page itself being the admin's to refuse (403). Raised past the form
+    they became a message on a reloaded page, and what the user chose was lost."""
 
     def service_check(self, cleaned_data: dict) -> None:
         raise NotImplementedError
@@ -83,6 +87,8 @@ class ServiceCheckedForm(forms.ModelForm):
                 if hasattr(exc, "error_dict") and not set(exc.error_dict) <= set(self.fields):
                     exc = ValidationError(exc.messages)
                 raise exc from None
+            except PermissionDenied as exc:
+                raise ValidationError(refusal_message(exc, default=NOT_PERMITTED)) from None
         return cleaned_data
 
 

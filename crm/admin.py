@@ -49,7 +49,7 @@ from smartweb.admin import (
 )
 from smartweb.admin_secrets import SecretPage, SecretPageAdminMixin
 from smartweb.admin_steps import StepsAdminMixin
-from smartweb.errors import REFUSALS, refusal_message
+from smartweb.errors import NOT_PERMITTED, REFUSALS, refusal_message
 from smartweb.forms import form_changes
 from smartweb.json_widgets import KeepsJSONOriginalsMixin, json_object_html
 from smartweb.models import stored_rows
@@ -57,7 +57,7 @@ from smartweb.rbac import Action, Resource
 
 
 def _message(exc: Exception) -> str:
-    return refusal_message(exc, default="You do not have permission to do this.")
+    return refusal_message(exc, default=NOT_PERMITTED)
 
 
 class CRMAdmin(TenantOwnedModelAdmin):

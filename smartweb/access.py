@@ -18,6 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
+from smartweb.errors import NOT_PERMITTED
 from smartweb.models import SCOPE_MEMO
 from smartweb.rbac import SCOPE_RANK, Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
@@ -321,7 +322,7 @@ def require(user, action: str, resource: str, obj=None) -> None:
     admin, a command): PermissionDenied unless `user` may. None is the system (jobs,
     commands, the provider's webhook, demo data), which acts for no user."""
     if user is not None and not can(user, action, resource, obj=obj):
-        raise PermissionDenied("You do not have permission to do this.")
+        raise PermissionDenied(NOT_PERMITTED)
 
 
 def grant(*, user, action: str, obj, acting_user=None):

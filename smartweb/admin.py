@@ -29,7 +29,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
 
 from smartweb import access, outage
-from smartweb.errors import REFUSALS, refusal_message
+from smartweb.errors import NOT_PERMITTED, REFUSALS, refusal_message
 from smartweb.forms import MultilineField, keep_current_choices
 from smartweb.models import stored_rows
 from smartweb.rbac import Action, Scope
@@ -256,7 +256,7 @@ class RefusalsAsMessagesMixin:
             with transaction.atomic():
                 return super().changeform_view(request, object_id, form_url, extra_context)
         except REFUSALS as exc:
-            message = refusal_message(exc, default="You do not have permission to do this.")
+            message = refusal_message(exc, default=NOT_PERMITTED)
             self.message_user(request, message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 

@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from smartweb.errors import REFUSALS, Refusal, refusal_message
+from smartweb.errors import NOT_PERMITTED, REFUSALS, Refusal, refusal_message
 
 STEP_TEMPLATE = "admin/step_form.html"
 
@@ -59,7 +59,7 @@ def add_refusal(form: forms.Form, exc: Exception) -> None:
         for name, errors in exc.error_dict.items():
             form.add_error(name if name in form.fields else None, errors)
     else:
-        form.add_error(None, refusal_message(exc, default="You do not have permission to do this."))
+        form.add_error(None, refusal_message(exc, default=NOT_PERMITTED))
 
 
 class StepsAdminMixin:
@@ -99,7 +99,7 @@ class StepsAdminMixin:
         the row's page would offer it now (the same checks as its button)."""
         step = self._step(name)
         if not step.permitted(request.user, obj):
-            raise PermissionDenied("You do not have permission to do this.")
+            raise PermissionDenied(NOT_PERMITTED)
         if not step.available(obj):
             raise Refusal(f"“{step.label}” is not possible now.")
         form = step.form_class({}, **step.form_kwargs(request, obj))

@@ -11,6 +11,9 @@ class Refusal(Exception):  # noqa: N818  (a refusal, not an error of the program
     answers it as a client error, the admin as a message."""
 
 
+# What a refusal that says nothing of its own says.
+NOT_PERMITTED = "You do not have permission to do this."
+
 # What a write may be refused with: shown to the user, never a server error.
 REFUSALS = (ValidationError, PermissionDenied, Refusal)
 
