@@ -262,14 +262,19 @@ class RefusalsAsMessagesMixin:
 
     def response_action(self, request, queryset):
         """A bulk action that lost a deadlock to a concurrent change (after its service's
-        own retry) shows so as an error message on the list and writes nothing."""
+        own retry), or waited past the lock timeout for rows another change holds, shows
+        so as an error message on the list and writes nothing."""
         try:
             with transaction.atomic():
                 return super().response_action(request, queryset)
         except outage.OUTAGE_ERRORS as exc:
-            if not outage.is_conflict(exc):
+            if outage.is_conflict(exc):
+                message = outage.CONFLICT_MESSAGE
+            elif outage.is_lock_timeout(exc):
+                message = outage.LOCK_TIMEOUT_MESSAGE
+            else:
                 raise
-            self.message_user(request, outage.CONFLICT_MESSAGE, messages.ERROR)
+            self.message_user(request, message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     def _check_may_post(self, request, object_id) -> None:

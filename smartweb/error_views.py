@@ -1,6 +1,7 @@
 """The server error page, which tells a database outage from a fault of the program:
 an outage is 503 with `Retry-After` (JSON under /api/ and for /healthz, a short page
-elsewhere); a deadlock or serialization failure, which a concurrent change won, is 409
+elsewhere, which tells a lock wait that ran out, the records held by another change, from
+a database out of reach); a deadlock or serialization failure, which a concurrent change won, is 409
 (nothing was saved, send it again); anything else is the plain 500 (in the API's shape
 under /api/). Django calls the handler while handling the exception, which is how
 `sys.exc_info()` names it. Nothing here touches the database.
@@ -30,6 +31,14 @@ OUTAGE_PAGE = """<!doctype html>
 """
 
 
+LOCK_TIMEOUT_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Records in use</title></head>
+<body><h1>Records in use</h1>
+<p>{outage.LOCK_TIMEOUT_MESSAGE}</p>
+</body></html>
+"""
+
+
 CONFLICT_PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Changed at the same moment</title></head>
 <body><h1>Changed at the same moment</h1>
@@ -55,7 +64,8 @@ def database_failure_response(request, exc: BaseException | None):
     if request.path.startswith("/api/"):
         body = error_body(DatabaseUnavailable.default_code, str(DatabaseUnavailable.default_detail))
         return JsonResponse(body, status=503, headers=headers)
-    return HttpResponse(OUTAGE_PAGE, status=503, headers=headers)
+    page = LOCK_TIMEOUT_PAGE if outage.is_lock_timeout(exc) else OUTAGE_PAGE
+    return HttpResponse(page, status=503, headers=headers)
 
 
 # Where Django noted the exception it answered with its debug page (DEBUG on).

@@ -24,20 +24,38 @@ OUTAGE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psy
 # SQLSTATE serialization_failure and deadlock_detected: the transaction was rolled back
 # for a concurrent one, and may be run again.
 CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
+# SQLSTATE lock_not_available: a row the change needs stayed locked by another transaction
+# past the lock timeout. An outage of that change (503, try again later), but the
+# database is up: a page says what holds it up, not that the database cannot be reached.
+LOCK_TIMEOUT_SQLSTATE = "55P03"
 
 CONFLICT_MESSAGE = (
     "A concurrent change to the same records conflicted with this one, and nothing of it"
     " was saved. Send it again."
 )
+LOCK_TIMEOUT_MESSAGE = (
+    "The records this needs are held by another change still in progress, and nothing"
+    " was saved. Try again in a moment."
+)
+
+
+def _sqlstate(exc: BaseException | None) -> str | None:
+    """The SQLSTATE of a database error, as the driver raised it or as Django wraps it."""
+    while exc is not None:
+        if getattr(exc, "sqlstate", None):
+            return exc.sqlstate
+        exc = exc.__cause__ if isinstance(exc, OUTAGE_ERRORS) else None
+    return None
 
 
 def is_conflict(exc: BaseException | None) -> bool:
-    """A deadlock or serialization failure, as the driver raised it or as Django wraps it."""
-    while exc is not None:
-        if getattr(exc, "sqlstate", None) in CONFLICT_SQLSTATES:
-            return True
-        exc = exc.__cause__ if isinstance(exc, OUTAGE_ERRORS) else None
-    return False
+    """A deadlock or serialization failure."""
+    return _sqlstate(exc) in CONFLICT_SQLSTATES
+
+
+def is_lock_timeout(exc: BaseException | None) -> bool:
+    """A lock wait over the session's lock timeout: another transaction holds the rows."""
+    return _sqlstate(exc) == LOCK_TIMEOUT_SQLSTATE
 
 
 def is_outage(exc: BaseException | None) -> bool:

@@ -1,12 +1,13 @@
 """Bulk actions on leads against concurrent single edits (real sessions, committed): a
 bulk action locks its leads up front in id order and writes them as they are once
 locked; a deadlock that still happens (the shared rollup rows) is retried once, then
-answered as a concurrent change to send again, never as the database being down."""
+answered as a concurrent change to send again, never as the database being down; a lock
+wait that runs out says the records are held, not that the database is out of reach."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -111,6 +112,32 @@ def test_a_deadlock_answers_a_conflict_to_retry_not_an_outage():
     assert page.status_code == 409 and b"cannot be reached" not in page.content
     assert b"concurrent change" in page.content
     assert json.status_code == 409 and b"concurrent_change" in json.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_wait_that_runs_out_is_an_outage_that_says_the_records_are_held(team):
+    organization, *_ = team
+    lead = make_lead(organization)
+    with second_connection(organization) as other, other.transaction():
+        other.execute("SELECT id FROM leads_lead WHERE id = %s FOR UPDATE", [lead.pk])
+        with (
+            pytest.raises(OperationalError) as timed_out,
+            tenant_context(organization),
+            transaction.atomic(),
+        ):
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '100ms'")
+            Lead.objects.select_for_update().get(pk=lead.pk)
+    exc = timed_out.value
+    assert outage.is_lock_timeout(exc) and outage.is_outage(exc)
+    assert not outage.is_conflict(exc)
+    try:
+        raise exc
+    except OperationalError:
+        page = error_views.server_error(RequestFactory().post("/admin/leads/lead/"))
+    assert page.status_code == 503 and page["Retry-After"]
+    assert outage.LOCK_TIMEOUT_MESSAGE in page.content.decode()
+    assert "cannot be reached" not in page.content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
