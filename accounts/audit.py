@@ -43,7 +43,8 @@ class AuditAction(models.TextChoices):
     ORGANIZATION_CREATED = "organization.created"
     ORGANIZATION_CHANGED = "organization.changed"
     ORGANIZATION_IMPORTED = "organization.imported"  # from another database (smartweb.orgmove)
-    OBJECT_GRANTED = "object.granted"
+    OBJECT_GRANTED = "object.granted"  # a record shared with a colleague (sharing)
+    OBJECT_REVOKED = "object.revoked"
     CROSS_ORGANIZATION_ACCESS = "platform.cross_organization_access"
     EXPORT = "data.export"
     ERASURE = "data.erasure"

@@ -5,7 +5,8 @@
 
 Role permissions give a scope per (resource, action): own (the object's owner field is
 the user), team (owned by a member of the user's team), all (the whole organization).
-Explicit object grants (django-guardian, `UserObjectGrant`) add single objects on top.
+Explicit object grants (django-guardian, `UserObjectGrant`) add single objects on top;
+they are written by sharing a record (`sharing.services`) and only read here.
 Models say who owns a row with `scope_owner_field` (a field path such as
 "assigned_to" or "lead__assigned_to", or a tuple of paths any of which owns it) and
 which resource they are with `rbac_resource`.
@@ -167,14 +168,18 @@ def _owned_q(model, path: str, lookup: str, owners) -> Q:
     return Q(**{f"{head}__in": owned.values("pk")})
 
 
+def grant_codename(action: str, model) -> str:
+    """The django-guardian permission an object grant of `action` on a `model` row names."""
+    return f"{_DJANGO_ACTION[Action(action)]}_{model._meta.model_name}"
+
+
 def _granted_q(user, action: str, model) -> Q:
     from accounts.models import UserObjectGrant
 
-    codename = f"{_DJANGO_ACTION[Action(action)]}_{model._meta.model_name}"
     granted = UserObjectGrant.objects.filter(
         organization_id=current_organization_id(),
         user_id=user.pk,
-        permission__codename=codename,
+        permission__codename=grant_codename(action, model),
         content_type=ContentType.objects.get_for_model(model),
     ).values_list("object_pk", flat=True)
     return Q(pk__in=list(granted))
@@ -269,21 +274,22 @@ def _granted_any(user, action: str, resource: str) -> bool:
     from accounts.models import UserObjectGrant
 
     models = [m for m in apps.get_models() if getattr(m, "rbac_resource", None) == resource]
-    codename = _DJANGO_ACTION[Action(action)]
     return UserObjectGrant.objects.filter(
         organization_id=current_organization_id(),
         user_id=user.pk,
-        permission__codename__in=[f"{codename}_{m._meta.model_name}" for m in models],
+        permission__codename__in=[grant_codename(action, m) for m in models],
         content_type__in=[ContentType.objects.get_for_model(m) for m in models],
     ).exists()
 
 
-def can(user, action: str, resource: str, obj=None) -> bool:
+def can(user, action: str, resource: str, obj=None, *, with_grants: bool = True) -> bool:
     """May `user` do `action` on `resource` (on `obj`, when given)? Without an object: may
-    they do it on some row, by their role or by a grant of that action on that resource."""
+    they do it on some row, by their role or by a grant of that action on that resource.
+    `with_grants=False` asks the role alone: what a user may hand on to a colleague (a
+    share is given from one's role, never passed along from a share: ADR 0041)."""
     scope = scope_for(user, action, resource)
     if obj is None:
-        return scope is not None or _granted_any(user, action, resource)
+        return scope is not None or (with_grants and _granted_any(user, action, resource))
     if obj.organization_id != current_organization_id():
         return False
     if getattr(obj, "hidden_from", None) is not None and obj.hidden_from(user):
@@ -295,8 +301,10 @@ def can(user, action: str, resource: str, obj=None) -> bool:
         owner_q = _owner_q(model, user, scope, action)
         if owner_q is None or _selects(obj, (user.pk, scope, action), lambda: owner_q):
             return True
-    return _has_object_grants(user) and _selects(
-        obj, (user.pk, "granted", action), lambda: _granted_q(user, action, model)
+    return (
+        with_grants
+        and _has_object_grants(user)
+        and _selects(obj, (user.pk, "granted", action), lambda: _granted_q(user, action, model))
     )
 
 
@@ -325,47 +333,12 @@ def require(user, action: str, resource: str, obj=None) -> None:
         raise PermissionDenied(NOT_PERMITTED)
 
 
-def grant(*, user, action: str, obj, acting_user=None):
-    """Share one object with one user (a django-guardian grant carrying the organization).
-
-    The grant lives in `accounts.UserObjectGrant`, a tenant table under RLS; it adds to the
-    user's role scope for this object only.
-    """
-    from django.contrib.auth.models import Permission
-
-    from accounts.audit import AuditAction, record_audit_event
-    from accounts.models import UserObjectGrant
-
-    model = type(obj)
-    codename = f"{_DJANGO_ACTION[Action(action)]}_{model._meta.model_name}"
-    permission = Permission.objects.get(
-        content_type=ContentType.objects.get_for_model(model), codename=codename
-    )
-    row, created = UserObjectGrant.objects.get_or_create(
-        organization_id=obj.organization_id,
-        user=user,
-        permission=permission,
-        content_type=permission.content_type,
-        object_pk=str(obj.pk),
-    )
-    if created:
-        record_audit_event(
-            action=AuditAction.OBJECT_GRANTED,
-            actor=acting_user,
-            target=obj,
-            details={"user": user.email, "permission": codename},
-        )
-    user.__dict__.pop("_has_object_grants", None)
-    return row
-
-
 __all__ = [
     "Action",
     "Resource",
     "Scope",
     "assignable_users",
     "can",
-    "grant",
     "require",
     "scope_for",
     "unowned_scope",

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "savedviews",
     "webhooks",
     "attachments",
+    "sharing",
     "sso",
     "notifications",
     "mailing",

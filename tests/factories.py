@@ -89,6 +89,14 @@ def session_client(user: User, organization: Organization | None = None) -> APIC
     return client
 
 
+def share(record, user: User, organization: Organization, *, by: User, access: str = "read"):
+    """Share `record` with `user` as `by` does, through the sharing service and its checks."""
+    from sharing.services import record_share  # the records' apps load after this module
+
+    with acting_as(by, organization):
+        return record_share(record=record, user=user, access_level=access, acting_user=by)
+
+
 @contextmanager
 def acting_as(user: User, organization: Organization):
     """Run the block as `user` through their membership of `organization`, as a request

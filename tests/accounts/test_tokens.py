@@ -11,7 +11,6 @@ from django.utils import timezone
 from accounts import login_guard
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import APIToken, Membership, Role, RolePermission, hash_token
-from smartweb import access
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import tenant_context
 from tests import factories
@@ -255,8 +254,7 @@ def test_an_object_grant_is_seen_through_a_token(org_a, rep_a, rep_a2, admin_a):
     make_lead(org_a, contact_name="Private", assigned_to=rep_a)
     client = factories.api_client(rep_a2, org_a)
     assert client.get("/api/v1/leads/").json()["results"] == []
-    with tenant_context(org_a, user=admin_a):
-        access.grant(user=rep_a2, action=Action.READ, obj=shared, acting_user=admin_a)
+    factories.share(shared, rep_a2, org_a, by=admin_a)
 
     listed = client.get("/api/v1/leads/").json()["results"]
     assert [lead["id"] for lead in listed] == [str(shared.pk)]

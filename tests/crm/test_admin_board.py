@@ -15,11 +15,10 @@ from accounts.models import Membership
 from crm import services
 from crm.choices import OpportunityStatus
 from crm.models import Opportunity
-from smartweb import access
-from smartweb.rbac import Action
 from smartweb.tenancy.context import tenant_context
 from smartweb.versioning import version_of
 from tests.crm import factories
+from tests.factories import share
 
 pytestmark = pytest.mark.django_db
 
@@ -151,8 +150,7 @@ def test_a_rep_moves_their_own_deals_only(rep_a, admin_a, opp_a, opp_a2):
     assert _move(rep_a, opp_a2, "Discovery").status_code == 404  # not theirs to see
     assert "Sparky website" not in _board(rep_a, opp_a.pipeline_id)
     # Shown to them (read), still not theirs to move: refused with why.
-    with tenant_context(opp_a.organization_id):
-        access.grant(user=rep_a, action=Action.READ, obj=opp_a2, acting_user=admin_a)
+    share(opp_a2, rep_a, opp_a.organization, by=admin_a)
     refused = _move(rep_a, opp_a2, "Discovery")
     assert refused.status_code == 403 and refused.json()["error"]
     assert _stored(opp_a2).stage.name == "New"

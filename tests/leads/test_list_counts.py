@@ -12,11 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from leads import services
 from leads.models import Lead
-from smartweb import access
 from smartweb.api.pagination import CappedCountPaginator
-from smartweb.rbac import Action
 from smartweb.tenancy.context import tenant_context
-from tests.factories import api_client
+from tests.factories import api_client, share
 from tests.leads.factories import LeadFactory, LeadTagFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +102,7 @@ def test_the_counts_follow_writes(leads_of_org_a, org_a, admin_a, rep_a):
 def test_object_grants_count_the_rows_themselves(leads_of_org_a, org_a, admin_a, rep_a2):
     with tenant_context(org_a, user=admin_a):
         shared = Lead.objects.exclude(assigned_to=rep_a2).first()
-        access.grant(user=rep_a2, action=Action.READ, obj=shared, acting_user=admin_a)
+    share(shared, rep_a2, org_a, by=admin_a)
     client = api_client(rep_a2, org_a)
     count, capped, rows, from_rollup = _listed(client, "")
     assert (count, capped, from_rollup) == (rows, False, False)

@@ -11,10 +11,10 @@ from django.urls import reverse
 
 from accounts.models import AuditLog
 from leads.models import Lead, LeadTag
-from smartweb import access
 from smartweb.rbac import DEFAULT_ROLES, Action
 from smartweb.tenancy.context import tenant_context
 from tests.accounts.conftest import admin_client
+from tests.factories import share
 from tests.leads.factories import TagFactory, make_lead
 from tests.security.routes import tenant_admins
 
@@ -142,8 +142,7 @@ def test_rows_refused_for_permission_are_counted_plainly(org_a, admin_a, rep_a, 
     mine = make_lead(org_a, contact_name="Mine", assigned_to=rep_a)
     shown = make_lead(org_a, contact_name="Shown", assigned_to=rep_a2)
     tag = TagFactory(organization=org_a, name="spring")
-    with tenant_context(org_a):  # read, not change
-        access.grant(user=rep_a, action=Action.READ, obj=shown, acting_user=admin_a)
+    share(shown, rep_a, org_a, by=admin_a)  # read, not change
     response = admin_client(rep_a).post(
         LEAD_LIST,
         {

@@ -29,8 +29,8 @@ from mailing.choices import MessageDirection, MessageKind, MessageStatus
 from mailing.models import EmailMessage
 from notifications import services as notification_services
 from savedviews import services as saved_view_services
-from smartweb import access
-from smartweb.rbac import Action
+from sharing import services as sharing_services
+from sharing.choices import ShareAccess
 from smartweb.tenancy.context import tenant_context
 from sso import services as sso_services
 from sso.choices import ProviderKind
@@ -81,7 +81,9 @@ def populate_every_tenant_table(name: str = "Populated", *, trash: bool = False)
         lead_services.enrichment_record(
             lead=lead, acting_user=None, provider="test", data={"google_rating": 4.5}
         )
-        access.grant(user=rep, action=Action.READ, obj=erased, acting_user=admin)
+        sharing_services.record_share(
+            record=erased, user=rep, access_level=ShareAccess.READ, acting_user=None
+        )
         permission = Permission.objects.get(codename="view_lead")
         GroupObjectGrant.objects.create(
             organization=organization,

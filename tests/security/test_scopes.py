@@ -13,7 +13,7 @@ from leads.models import Company, Interaction, Lead
 from smartweb import access
 from smartweb.rbac import Action, Scope
 from smartweb.tenancy.context import tenant_context
-from tests.factories import acting_as, api_client
+from tests.factories import acting_as, api_client, share
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +93,7 @@ def test_object_grant_shares_one_lead_beyond_the_scope(org_a, rep_a, rep_a2, adm
     with tenant_context(org_a, user=admin_a):
         shared = build_lead(org_a, rep_a)
         private = build_lead(org_a, rep_a)
-        access.grant(user=rep_a2, action=Action.READ, obj=shared, acting_user=admin_a)
+    share(shared, rep_a2, org_a, by=admin_a)
     with acting_as(rep_a2, org_a):
         seen = set(
             access.visible(rep_a2, Action.READ, Lead.objects.all()).values_list("pk", flat=True)
@@ -110,8 +110,8 @@ def test_an_object_grant_answers_for_its_action_and_resource_only(
     (creating leads, changing users, reading audit logs)."""
     with tenant_context(org_a, user=admin_a):
         shared = build_lead(org_a, rep_a)
-        access.grant(user=readonly_a, action=Action.READ, obj=shared, acting_user=admin_a)
-        access.grant(user=rep_a, action=Action.READ, obj=shared, acting_user=admin_a)
+    share(shared, readonly_a, org_a, by=admin_a)
+    share(shared, rep_a, org_a, by=admin_a)
     with acting_as(readonly_a, org_a):
         assert access.can(readonly_a, Action.READ, "leads")
         assert not access.can(readonly_a, Action.CREATE, "leads")
@@ -124,7 +124,7 @@ def test_an_object_grant_answers_for_its_action_and_resource_only(
 def test_a_read_grant_does_not_let_a_read_only_user_create_leads(org_a, readonly_a, admin_a, rep_a):
     with tenant_context(org_a, user=admin_a):
         shared = build_lead(org_a, rep_a)
-        access.grant(user=readonly_a, action=Action.READ, obj=shared, acting_user=admin_a)
+    share(shared, readonly_a, org_a, by=admin_a)
     client = api_client(readonly_a, org_a)
     assert client.get(f"/api/v1/leads/{shared.pk}/").status_code == 200
     response = client.post("/api/v1/leads/", {"company": {"name": "Sneaky Ltd"}}, format="json")
