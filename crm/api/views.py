@@ -29,6 +29,7 @@ from crm.models import (
 )
 from leads.exceptions import InvalidTransition as LeadInvalidTransition
 from savedviews.api.filters import SavedViewQuery
+from sharing.api import SHARE_ACTION_PERMISSIONS, RecordSharesMixin
 from smartweb import access
 from smartweb.api.errors import Conflict
 from smartweb.api.filters import FilterBackend
@@ -173,7 +174,7 @@ class PipelineStageViewSet(CRMViewSet):
 # --- opportunities --------------------------------------------------------------------
 
 
-class OpportunityViewSet(CRMViewSet):
+class OpportunityViewSet(RecordSharesMixin, CRMViewSet):
     """Opportunities. Creating one converts a qualified lead (also `POST …/convert/`)."""
 
     queryset = Opportunity.objects
@@ -189,6 +190,7 @@ class OpportunityViewSet(CRMViewSet):
         **CRMViewSet.action_permissions,
         "convert": Action.CREATE,
         "move_stage": Action.UPDATE,
+        **SHARE_ACTION_PERMISSIONS,
     }
     filter_backends = SAVED_VIEW_BACKENDS
     filterset_class = crm_filters.OpportunityFilter

@@ -27,6 +27,7 @@ from leads.api import serializers as s
 from leads.exceptions import DuplicateLead, InvalidTransition
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from savedviews.api.filters import SavedViewQuery
+from sharing.api import SHARE_ACTION_PERMISSIONS, RecordSharesMixin
 from smartweb import access
 from smartweb.api.errors import Conflict
 from smartweb.api.filters import applied_filters
@@ -126,7 +127,7 @@ def _duplicates_error(exc: DuplicateLead, user) -> ValidationError:
     )
 
 
-class LeadViewSet(ServiceModelViewSet):
+class LeadViewSet(RecordSharesMixin, ServiceModelViewSet):
     queryset = Lead.objects.all()
     serializer_class = s.LeadSerializer
     pagination_class = CappedCountPagination
@@ -157,6 +158,7 @@ class LeadViewSet(ServiceModelViewSet):
         "change_status": Action.UPDATE,
         "rescore": Action.UPDATE,
         "merge": Action.UPDATE,
+        **SHARE_ACTION_PERMISSIONS,
     }
 
     def get_serializer_class(self):

@@ -6,6 +6,7 @@ and a request the schema calls invalid is refused."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -91,6 +92,26 @@ def test_a_leads_duplicates_are_one_list_as_documented(schema, raw_schema, org_a
     conforms(schema, "/api/v1/leads/{id}/duplicates/", "GET", response)
     documented = raw_schema["paths"]["/api/v1/leads/{id}/duplicates/"]["get"]["responses"]
     assert documented["200"]["content"]["application/json"]["schema"]["type"] == "array"
+
+
+@pytest.mark.parametrize("resource", ["leads", "opportunities"])
+def test_a_records_shares_answer_as_documented(schema, resource, org_a, admin_a, rep_a2):
+    record = make_lead(org_a) if resource == "leads" else crm.opportunity(org_a)
+    client = api_client(admin_a, org_a)
+    shares = f"/api/v1/{resource}/{record.pk}/shares/"
+    template = f"/api/v1/{resource}/{{id}}/shares/"
+    one, one_template = f"{shares}{rep_a2.pk}/", f"{template}{{user_id}}/"
+    for method, path, body, status in [
+        ("POST", shares, {"user": str(rep_a2.pk), "access": "update"}, 201),
+        ("POST", shares, {"user": str(rep_a2.pk), "access": "update"}, 200),
+        ("POST", shares, {"user": str(admin_a.pk)}, 400),
+        ("GET", shares, None, 200),
+        ("DELETE", one, None, 204),
+        ("DELETE", one, None, 404),
+    ]:
+        response = client.generic(method, path, json.dumps(body), "application/json")
+        assert response.status_code == status, (method, body, response.content)
+        conforms(schema, one_template if path == one else template, method, response)
 
 
 def test_operations_that_do_not_exist_are_not_in_the_schema(raw_schema, org_a, admin_a):
