@@ -38,6 +38,7 @@ from crm.models import (
 )
 from leads.choices import LeadStatus
 from leads.models import Lead
+from sharing.admin import SharesAdminMixin
 from smartweb import access
 from smartweb.admin import (
     CurrentChoicesInlineMixin,
@@ -264,7 +265,7 @@ class ConvertLeadForm(forms.Form):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
+class OpportunityAdmin(AttachmentsAdminMixin, SharesAdminMixin, StepsAdminMixin, CRMAdmin):
     assignee_field = "owner"
     list_display = [
         "name",

@@ -20,6 +20,7 @@ from crm.choices import (
 )
 from crm.exceptions import InvalidTransition
 from crm.models import PipelineStage
+from sharing.admin import SHARE_STEP
 from smartweb import access
 from smartweb.admin_steps import Step
 from smartweb.rbac import Action, Resource
@@ -127,6 +128,7 @@ OPPORTUNITY_STEPS: tuple[Step, ...] = (
     CloseStep("is_lost", "lost", "Mark lost", "Marked lost.", LostForm),
     ReopenStep(),
     NewProposalStep(),
+    SHARE_STEP,
 )
 
 

@@ -37,6 +37,7 @@ from leads.admin_search import CompanySearchMixin, LeadSearchMixin
 from leads.choices import LeadStatus, WebsiteStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.normalize import normalize_email, normalize_phone
+from sharing.admin import SharesAdminMixin
 from smartweb import access
 from smartweb.admin import (
     CurrentChoicesInlineMixin,
@@ -341,7 +342,7 @@ class StatusForm(forms.Form):
 
 
 @admin.register(Lead)
-class LeadAdmin(AttachmentsAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin):
+class LeadAdmin(AttachmentsAdminMixin, SharesAdminMixin, LeadHubMixin, LeadSearchMixin, LeadsAdmin):
     form = LeadAdminForm
     assignee_field = "assigned_to"
     list_display = [

@@ -26,6 +26,7 @@ from leads import scoring, services, timeline
 from leads.choices import Direction, InteractionType, LeadStatus, Outcome
 from leads.models import Lead
 from mailing.admin_steps import SendEmailStep
+from sharing.admin import SHARE_STEP
 from smartweb import access
 from smartweb.admin_steps import Step, StepsAdminMixin
 from smartweb.rbac import Action, Resource
@@ -269,6 +270,7 @@ LEAD_STEPS: tuple[Step, ...] = (
     TaskStep(),
     ConvertStep(),
     ProposalStep(),
+    SHARE_STEP,
     EraseStep(),
 )
 

@@ -36,6 +36,9 @@ class Step:
     warning = ""
     button = ""
     form_class: type[forms.Form] = forms.Form
+    # False: offered by a module of its own on the page (the record's shares), not among
+    # the next steps.
+    listed = True
 
     def permitted(self, user, obj) -> bool:
         raise NotImplementedError
@@ -84,7 +87,7 @@ class StepsAdminMixin:
         """The steps the user may take on `obj` now, each with where its button leads."""
         offered = []
         for step in self.steps:
-            if step.available(obj) and step.permitted(request.user, obj):
+            if step.listed and step.available(obj) and step.permitted(request.user, obj):
                 url = step.link(obj) or reverse(
                     f"admin:{self._step_url_name()}", args=[obj.pk, step.name]
                 )
