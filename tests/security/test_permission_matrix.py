@@ -71,13 +71,14 @@ def _give(world, user, grants):
                 content_type=ContentType.objects.get_for_model(model),
                 codename=access.grant_codename(action, model),
             )
-            UserObjectGrant.objects.create(
+            UserObjectGrant.objects.get_or_create(  # the world is kept across tests
                 organization=world.organization,
                 user=user,
                 permission=permission,
                 content_type=permission.content_type,
                 object_pk=str(pk),
             )
+    user.__dict__.pop("_has_object_grants", None)  # asked again, as by a new request
 
 
 def _owned_models_missing(world):
