@@ -28,6 +28,7 @@ from accounts.models import (
     RolePermission,
     Team,
     User,
+    UserObjectGrant,
     UserSession,
     hash_token,
 )
@@ -612,11 +613,19 @@ def membership_delete(*, membership: Membership, acting_user: User | None) -> No
     """Remove a person from the organization (soft delete: history keeps the row)."""
     membership_delete_check(membership=membership, acting_user=acting_user)
     membership.delete()
+    # The records shared with them stop being shared: invited again, they start afresh.
+    shares_ended, _ = UserObjectGrant.objects.filter(
+        organization_id=membership.organization_id, user_id=membership.user_id
+    ).delete()
     record_audit_event(
         action=AuditAction.MEMBERSHIP_DELETED,
         actor=acting_user,
         target=membership,
-        details={"user": membership.user.email, "role": membership.role.slug},
+        details={
+            "user": membership.user.email,
+            "role": membership.role.slug,
+            "share_grants_ended": shares_ended,
+        },
     )
 
 

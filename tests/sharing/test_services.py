@@ -8,7 +8,8 @@ import uuid
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.models import User
+from accounts import services as account_services
+from accounts.models import Membership, User
 from compliance import services as compliance_services
 from compliance.erased import LeadErased
 from sharing.choices import ShareAccess
@@ -171,6 +172,22 @@ def test_a_former_member_is_no_member(org_a, record_a, admin_a, rep_a2):
         rep_a2.memberships.filter(organization=org_a).update(is_active=False)
     refused = _refused(ValidationError, record_a, org_a, rep_a2, by=admin_a)
     assert refused.message_dict == {"user": [NO_SUCH_MEMBER]}
+
+
+def test_a_removed_members_shares_end_with_the_membership(
+    org_a, resource, record_a, admin_a, rep_a2
+):
+    _share(record_a, rep_a2, org_a, by=admin_a, level=ShareAccess.UPDATE)
+    with acting_as(admin_a, org_a):
+        membership = Membership.objects.get(user=rep_a2)
+        account_services.membership_delete(membership=membership, acting_user=admin_a)
+        # Back in the organization (the same row restored): without the old shares.
+        Membership.all_objects.get(pk=membership.pk).restore()
+
+    assert grant_rows(org_a, record_a) == []
+    assert _sees(rep_a2, org_a, resource, record_a) == (set(), False, False)
+    (event,) = audit_rows(org_a, action="membership.deleted")
+    assert event.details["share_grants_ended"] == 2
 
 
 def test_nobody_shares_with_themselves(org_a, record_a, rep_a):
