@@ -23,6 +23,7 @@ from smartweb.json_schema import DeclaredJSONField
 from smartweb.loading import QuickLoadModel
 from smartweb.models import TenantModel, TenantOwnedModel, TimeStampedModel, active_unique
 from smartweb.rbac import Action, Resource, Scope
+from smartweb.validators import ONE_LINE
 
 
 class Plan(models.TextChoices):
@@ -84,7 +85,7 @@ class User(QuickLoadModel, AbstractBaseUser, PermissionsMixin):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True)
-    full_name = models.CharField(max_length=200, blank=True)
+    full_name = models.CharField(max_length=200, blank=True, validators=[ONE_LINE])
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="May log into the admin (within their organizations)."

@@ -14,10 +14,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import invitations
 from smartweb.admin_site import SESSION_KEY
+from smartweb.validators import ONE_LINE
 
 
 class NewAccountForm(forms.Form):
-    full_name = forms.CharField(label="Your name", max_length=200, required=False)
+    full_name = forms.CharField(
+        label="Your name", max_length=200, required=False, validators=[ONE_LINE]
+    )
     password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
     password2 = forms.CharField(label="Password again", strip=False, widget=forms.PasswordInput)
 

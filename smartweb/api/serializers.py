@@ -20,6 +20,7 @@ from rest_framework.fields import empty
 from rest_framework.settings import ISO_8601, api_settings
 
 from smartweb.api import field_templates, row_reading
+from smartweb.validators import ONE_LINE
 
 
 class UTCDateTimeField(serializers.DateTimeField):
@@ -81,18 +82,12 @@ class TextField(TextOnlyMixin, serializers.CharField):
     pass
 
 
-NO_CONTROL_CHARACTERS = RegexValidator(
-    r"[\x00-\x1f\x7f]", "Must be one line, without control characters.", inverse_match=True
-)
-
-
 class NameField(TextField):
-    """A person's name: one line. It heads the From of the mail they send, where a line
-    break is refused by the mailer (and every later message of theirs failed)."""
+    """A person's name: one line (`smartweb.validators.ONE_LINE`, as the user model's)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.validators.append(NO_CONTROL_CHARACTERS)
+        self.validators.append(ONE_LINE)
 
 
 class SlugField(TextOnlyMixin, serializers.SlugField):

@@ -404,3 +404,38 @@ def test_the_switcher_lists_the_active_memberships_read_with_the_organization(
     ]
     memberships = [q for q in captured if q["sql"].startswith('SELECT "accounts_membership"."id"')]
     assert len(memberships) == 1, [q["sql"] for q in memberships]
+
+
+# A name heads the From of the mail its user sends: the API refuses a line break in it
+# (tests/accounts/test_me_and_sessions.py), and so does every page of the back office.
+NAMES_OF_TWO_LINES = ['Riley" <x@evil.test>\r\nBcc: evil@attacker.test', "Ri\tley"]
+
+
+def _refused_name(page, user, before) -> None:
+    assert page.status_code == 200  # the form again, with its error
+    assert "one line" in " ".join(page.context["adminform"].form.errors["full_name"])
+    user.refresh_from_db()
+    assert user.full_name == before
+
+
+@pytest.mark.parametrize("name", NAMES_OF_TWO_LINES)
+def test_ones_own_profile_page_refuses_a_name_of_two_lines(rep_a, name):
+    before = rep_a.full_name
+    page = admin_client(rep_a).post(f"{ADMIN}/user/{rep_a.pk}/change/", {"full_name": name})
+    _refused_name(page, rep_a, before)
+
+
+@pytest.mark.parametrize("name", NAMES_OF_TWO_LINES)
+def test_a_platform_admins_user_page_refuses_a_name_of_two_lines(rep_a, org_a, name):
+    root = factories.UserFactory(is_superuser=True)
+    before = rep_a.full_name
+    page = admin_client(root).post(
+        f"{ADMIN}/user/{rep_a.pk}/change/",
+        {
+            "email": rep_a.email,
+            "full_name": name,
+            "is_active": "on",
+            "default_organization": str(org_a.pk),
+        },
+    )
+    _refused_name(page, rep_a, before)

@@ -186,6 +186,26 @@ def test_the_invitation_page_creates_the_account_and_opens_the_back_office(admin
     assert client.get(f"/invitations/{token}/").status_code == 404
 
 
+def test_the_invitation_page_refuses_a_name_of_two_lines(admin_a, org_a):
+    """As the API and the profile pages do: a name heads the From of one's mail."""
+    invite(admin_a, org_a, "page@example.test")
+    token = link_token(mail.outbox[0])
+
+    page = Client().post(
+        f"/invitations/{token}/",
+        {
+            "full_name": "Page\r\nBcc: x@evil.test",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+
+    assert page.status_code == 200 and "one line" in page.content.decode()
+    assert not User.objects.filter(email="page@example.test").exists()
+    with tenant_context(org_a):
+        assert Invitation.objects.get().status == "pending"
+
+
 def test_a_removed_member_invited_again_gets_their_membership_back(admin_a, rep_a, org_a):
     client = factories.api_client(admin_a, org_a)
     assert client.delete(f"/api/v1/memberships/{_membership(rep_a, org_a).pk}/").status_code == 204
