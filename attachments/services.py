@@ -1,9 +1,9 @@
 """Attaching files to records, deleting them, and erasing them with a data subject.
 
 Attaching or deleting a file changes its record: it needs `update` on the record, in the
-record's scope (ADR 0030). The file is checked (`attachments.content`) before anything is
-written; it is stored before its row and removed again if the row fails, so neither is
-ever left without the other.
+record's scope (ADR 0030); a record of an erased lead takes no new file. The file is
+checked (`attachments.content`) before anything is written; it is stored before its row
+and removed again if the row fails, so neither is ever left without the other.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.db.models import Q
 from attachments import content, files
 from attachments.models import RECORD_RESOURCES, Attachment
 from attachments.selectors import record_field_of
+from compliance.erased import refuse_if_row_erased
 from smartweb import access
 from smartweb.rbac import Action
 
@@ -24,9 +25,13 @@ def _require_change(user, record) -> str:
     return field
 
 
+@transaction.atomic
 def attachment_create(*, record, upload, acting_user, name: str | None = None) -> Attachment:
-    """Check the upload, store it under a random name and record it on `record`."""
+    """Check the upload, store it under a random name and record it on `record`. Nothing
+    is added to a record of an erased lead (`compliance.erased`): refused before the file
+    is stored, under a lock on the lead held until the row is in."""
     field = _require_change(acting_user, record)
+    refuse_if_row_erased(record)
     checked = content.check(upload, name or upload.name or "")
     sha256 = files.sha256_of(upload)
     extension = content.ALLOWED[checked.content_type][0]

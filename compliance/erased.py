@@ -4,8 +4,8 @@ A lead is erased once an erasure of its person has completed: a completed erasur
 request names it, as the request's lead or among the leads merged into that lead which
 the erasure covered (`result["lead_ids"]`). An erasure is final: nothing may be written
 to an erased lead, its company or its rows again (interactions, enrichments, consent
-records, tasks, opportunities with their proposals and contracts); deleting stays
-possible, since it adds nothing.
+records, tasks, opportunities with their proposals and contracts, files attached to any
+of them); deleting stays possible, since it adds nothing.
 
 Ordering with a running erasure. `erase_subject` takes its leads `FOR UPDATE` before it
 reads or writes anything, and completes its request in the same transaction. A writer
@@ -28,6 +28,7 @@ from django.db.models import Q
 
 from compliance.choices import RequestKind, RequestStatus
 from compliance.models import SubjectRequest
+from crm.models import Contract, Opportunity, Proposal
 from leads.models import Company, Lead
 from smartweb.errors import Refusal
 from smartweb.tenancy.context import current_organization_id
@@ -100,3 +101,18 @@ def refuse_if_company_erased(company: Company, *, for_update: bool = False) -> N
     """A company is its lead's: refused when a lead of it (deleted ones included) is."""
     leads = Lead.all_objects.filter(company_id=company.pk).values_list("pk", flat=True)
     refuse_if_erased(*leads, for_update=for_update)
+
+
+def refuse_if_row_erased(row) -> None:
+    """Refuse a write to a row of an erased lead: the lead, its company, a row of the lead
+    (opportunity, task) or of its opportunity (proposal, contract). Called before the row
+    is locked, since the erasure locks the lead first."""
+    if isinstance(row, Lead):
+        refuse_if_erased(row)
+    elif isinstance(row, Company):
+        refuse_if_company_erased(row)
+    elif isinstance(row, Proposal | Contract):
+        leads = Opportunity.all_objects.filter(pk=row.opportunity_id).values_list("lead_id")
+        refuse_if_erased(*(lead_id for (lead_id,) in leads))
+    else:
+        refuse_if_erased(row.lead_id)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts import signing_secrets
 from accounts.models import Membership, Organization, User
-from compliance.erased import refuse_if_erased
+from compliance.erased import refuse_if_erased, refuse_if_row_erased
 from crm import pricing
 from crm.choices import (
     AI_CALL_FINAL_STATUSES,
@@ -119,16 +119,6 @@ _STEPS = {
 _Stepped = TypeVar("_Stepped", Proposal, Contract, Campaign)
 
 
-def _refuse_erased(row: Opportunity | Proposal | Contract | Task) -> None:
-    """A row of an erased lead is not written (`compliance.erased`); called before the
-    row is locked, since the erasure locks the lead first."""
-    if isinstance(row, Proposal | Contract):
-        leads = Opportunity.all_objects.filter(pk=row.opportunity_id).values_list("lead_id")
-        refuse_if_erased(*(lead_id for (lead_id,) in leads))
-    else:
-        refuse_if_erased(row.lead_id)
-
-
 def _step(row: _Stepped, target: str, acting_user: User | None) -> _Stepped:
     """Authorize a status change of a proposal, contract or campaign, lock its row and
     refuse a transition its graph does not allow; the locked row."""
@@ -136,7 +126,7 @@ def _step(row: _Stepped, target: str, acting_user: User | None) -> _Stepped:
     kind, resource, graph = _STEPS[model]
     access.require(acting_user, Action.UPDATE, resource, row)
     if model is not Campaign:
-        _refuse_erased(row)
+        refuse_if_row_erased(row)
     row = locked(row)
     _require_transition(kind, graph, row.status, target)
     return row
@@ -459,7 +449,7 @@ def opportunity_update(
     allowed = {"name", "value", "currency", "probability", "owner", "expected_close_date"}
     _only_fields(changes, allowed, "This field is changed by a workflow step.")
     access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
-    _refuse_erased(opportunity)
+    refuse_if_row_erased(opportunity)
     opportunity = locked(opportunity)
     before = values_of(opportunity)
     if "value" in changes:
@@ -517,7 +507,7 @@ def opportunity_move_stage(
     # The deal alone is locked, not its stage: moves of deals of one stage run side by side.
     # Nor is the stage joined: a move that waited for another one's lock would re-check the
     # join with the deal's new stage against the stage it read first, and find no deal.
-    _refuse_erased(opportunity)
+    refuse_if_row_erased(opportunity)
     opportunity = locked(opportunity)
     previous_stage, previous_status = opportunity.stage, opportunity.status
     if stage.pipeline_id != opportunity.pipeline_id:
@@ -700,7 +690,7 @@ def proposal_reprice(
     written: an unchanged save keeps the proposal's version and adds no history.
     `lines_changed`: the lines were edited (the proposal's version moves with them)."""
     access.require(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
-    _refuse_erased(proposal)
+    refuse_if_row_erased(proposal)
     proposal = locked(proposal)
     _require_draft(proposal)
     all_amounts = []
@@ -742,7 +732,7 @@ def proposal_create(
     may start without lines; it needs one to be sent)."""
     access.require(acting_user, Action.CREATE, Resource.PROPOSALS)
     access.require(acting_user, Action.READ, Resource.OPPORTUNITIES, opportunity)
-    _refuse_erased(opportunity)
+    refuse_if_row_erased(opportunity)
     opportunity = locked(opportunity)
     currency = proposal_check_opportunity(opportunity=opportunity, currency=currency)
     priced = _lines(lines)
@@ -776,7 +766,7 @@ def proposal_update(
 ) -> Proposal:
     """Edit a draft: title, validity, notes, and its lines (replaced as a whole)."""
     access.require(acting_user, Action.UPDATE, Resource.PROPOSALS, proposal)
-    _refuse_erased(proposal)
+    refuse_if_row_erased(proposal)
     proposal = locked(proposal)
     before = values_of(proposal)
     _require_draft(proposal)
@@ -987,7 +977,7 @@ def contract_sign(
 def contract_update(*, contract: Contract, acting_user: User | None, **changes) -> Contract:
     """Edit the wording, dates and signatory of a contract that is not signed yet."""
     access.require(acting_user, Action.UPDATE, Resource.CONTRACTS, contract)
-    _refuse_erased(contract)
+    refuse_if_row_erased(contract)
     contract = locked(contract)
     before = values_of(contract)
     if contract.status not in (ContractStatus.DRAFT, ContractStatus.SENT):
@@ -1623,7 +1613,8 @@ def _follow_up(call: AICall, lead: Lead, report: CallReport) -> None:
 @transaction.atomic
 def webhook_secret_rotate(*, acting_user: User | None) -> str:
     """A new signing secret for the AI call webhook; returned once, stored encrypted.
-    Whoever may change the campaigns may replace the secret that admits their results."""
+    Whoever may change the campaigns of the whole organization may replace the secret
+    that admits their results (for every lead of the organization)."""
     return signing_secrets.rotate(
         AICallWebhookSecret,
         acting_user=acting_user,
@@ -1691,7 +1682,7 @@ def task_create(*, acting_user: User | None, **fields) -> Task:
 @transaction.atomic
 def task_update(*, task: Task, acting_user: User | None, **changes) -> Task:
     access.require(acting_user, Action.UPDATE, Resource.TASKS, task)
-    _refuse_erased(task)
+    refuse_if_row_erased(task)
     task = locked(task)
     before = values_of(task)
     _apply_task_fields(task, changes, acting_user)
@@ -1735,7 +1726,7 @@ def task_complete(*, task: Task, acting_user: User | None) -> Task:
     """Done, once: the status is checked on the locked row, so of two completions at once
     the second sees the first's and is refused."""
     access.require(acting_user, Action.UPDATE, Resource.TASKS, task)
-    _refuse_erased(task)
+    refuse_if_row_erased(task)
     task = locked(task)
     if task.status not in TASK_OPEN_STATUSES:
         raise InvalidTransition(f"The task is already {task.status}.", allowed=[TaskStatus.OPEN])
