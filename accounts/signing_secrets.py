@@ -16,9 +16,10 @@ from smartweb.rbac import Action
 
 
 def rotate(model, *, acting_user, resource: str, audit_action: str) -> str:
-    """A new secret (returned once, stored encrypted); whoever may update `resource` may
-    replace it. Call inside a transaction."""
-    access.require(acting_user, Action.UPDATE, resource)
+    """A new secret (returned once, stored encrypted); whoever may update `resource` for
+    the whole organization may replace it: it signs for every row of the organization.
+    Call inside a transaction."""
+    access.require_organization_wide(acting_user, Action.UPDATE, resource)
     secret = f"whsec_{secrets.token_urlsafe(32)}"
     row = model.objects.select_for_update().first() or model()
     row.secret_encrypted = encrypt(secret)

@@ -333,6 +333,21 @@ def require(user, action: str, resource: str, obj=None) -> None:
         raise PermissionDenied(NOT_PERMITTED)
 
 
+def can_organization_wide(user, action: str, resource: str) -> bool:
+    """May `user` do `action` on `resource` for the whole organization (scope "all")? What
+    acts for every row of the organization at once (a setting, a secret that signs for
+    all of its leads) needs this: a team's or one's own scope does not reach so far."""
+    return scope_for(user, action, resource) == Scope.ALL
+
+
+def require_organization_wide(user, action: str, resource: str) -> None:
+    """`require` for what acts on the whole organization (`can_organization_wide`)."""
+    if user is not None and not can_organization_wide(user, action, resource):
+        raise PermissionDenied(
+            "This changes the whole organization: it needs the permission for all of it."
+        )
+
+
 __all__ = [
     "Action",
     "Resource",

@@ -1,8 +1,8 @@
 """The back-office page of an organization's signing secret for an inbound webhook (the
 AI call provider's, the email provider's; accounts.signing_secrets): whoever may update
-the resource creates or rotates it and sees the new secret this once. A list's admin
-offers it with `SecretPageAdminMixin`: the page's URL, and a link above the list for
-whoever may open it."""
+the resource for the whole organization creates or rotates it and sees the new secret
+this once. A list's admin offers it with `SecretPageAdminMixin`: the page's URL, and a
+link above the list for whoever may open it."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class SecretPage:
     title: str
     sender: str  # who signs: "The AI call provider"
     webhook_path: str
-    resource: str  # updating it is the permission the page needs
+    resource: str  # updating it organization-wide is the permission the page needs
     model: type  # the secret's model, one row per organization
     rotate: Callable  # rotate(acting_user=...) -> the new secret
     without: str  # what a missing secret stops
@@ -33,7 +33,7 @@ class SecretPage:
 
 
 def may_open(user, page: SecretPage) -> bool:
-    return access.can(user, Action.UPDATE, page.resource)
+    return access.can_organization_wide(user, Action.UPDATE, page.resource)
 
 
 def secret_view(admin_site, request, page: SecretPage):

@@ -3,11 +3,22 @@
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.models import RolePermission
 from crm import services
-from crm.models import Contract, Opportunity, PipelineStage, ProposalLineItem, Task
+from crm.models import (
+    AICallWebhookSecret,
+    Contract,
+    Opportunity,
+    PipelineStage,
+    ProposalLineItem,
+    Task,
+)
+from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 from tests.factories import api_client
@@ -201,3 +212,47 @@ def test_reps_see_the_calls_and_proposals_of_their_own_live_leads_and_deals(
     manager = api_client(manager_a, org_a)
     team = {c["id"] for c in manager.get("/api/v1/ai-calls/").json()["results"]}
     assert team == {str(mine.pk)}
+
+
+# --- the AI call webhook's signing secret -------------------------------------------------
+
+
+@pytest.fixture
+def team_campaigns_manager(org_a, manager_a):
+    """manager_a, whose role changes the campaigns of their team only."""
+    with tenant_context(org_a):
+        RolePermission.objects.filter(
+            role__memberships__user=manager_a, resource=Resource.CAMPAIGNS, action=Action.UPDATE
+        ).update(scope=Scope.TEAM)
+    return manager_a
+
+
+def test_the_webhook_secret_needs_campaigns_update_of_the_whole_organization(
+    org_a, team_campaigns_manager
+):
+    """The secret signs the provider's results for every lead of the organization: a
+    campaigns:update of one team does not rotate (nor so read) it, in the API or the admin."""
+    secret = factories.webhook_secret(org_a)
+    with tenant_context(org_a):
+        before = AICallWebhookSecret.objects.values_list("secret_encrypted", "rotated_at").get()
+    api = api_client(team_campaigns_manager, org_a)
+    assert api.post("/api/v1/campaigns/webhook-secret/").status_code == 403
+    admin = Client()
+    admin.force_login(team_campaigns_manager)
+    page = reverse("admin:crm_campaign_webhook_secret")
+    assert admin.get(page).status_code == 403
+    assert admin.post(page).status_code == 403
+    campaigns = admin.get(reverse("admin:crm_campaign_changelist"))
+    assert campaigns.status_code == 200 and page not in campaigns.content.decode()
+    with tenant_context(org_a):
+        after = AICallWebhookSecret.objects.values_list("secret_encrypted", "rotated_at").get()
+    assert after == before and secret.startswith("whsec_")
+
+
+def test_a_manager_with_campaigns_update_of_the_organization_rotates_it(org_a, manager_a):
+    response = api_client(manager_a, org_a).post("/api/v1/campaigns/webhook-secret/")
+    assert response.status_code == 200 and response.json()["secret"].startswith("whsec_")
+    admin = Client()
+    admin.force_login(manager_a)
+    shown = admin.post(reverse("admin:crm_campaign_webhook_secret"))
+    assert shown.status_code == 200 and b"whsec_" in shown.content
