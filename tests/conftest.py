@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connections
 from django.test import TransactionTestCase
 
-pytest_plugins = ["tests.fixtures", "tests.pooler.fixtures"]
+pytest_plugins = ["tests.fixtures", "tests.clock", "tests.pooler.fixtures"]
 
 
 @contextmanager

@@ -35,8 +35,9 @@ def _close_this_month() -> dt.date:
 
 
 @pytest.fixture
-def rep_day(org_a, rep_a):
-    """An overdue task of rep_a, and two deals of rep_a closing this month: EUR and GBP."""
+def rep_day(org_a, rep_a, midday):
+    """An overdue task of rep_a, and two deals of rep_a closing this month: EUR and GBP
+    ("this month" is the pinned clock's, tests.clock, for the rows and the page alike)."""
     task = factories.task(
         org_a,
         title="Ring the Drip Drop plumber",

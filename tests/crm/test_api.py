@@ -255,8 +255,8 @@ def test_opportunity_search_by_name_or_lead_finds_only_this_organizations(org_a,
     assert client.get("/api/v1/opportunities/?search=nobody").json()["count"] == 0
 
 
-def test_forecast_by_month(org_a, admin_a, rep_a):
-    this_month = timezone.localdate().replace(day=15)
+def test_forecast_by_month(org_a, admin_a, rep_a, midday):
+    this_month = midday.date().replace(day=15)
     factories.opportunity(
         org_a, owner=rep_a, value=Decimal("1000.00"), expected_close_date=this_month
     )
@@ -504,8 +504,9 @@ def test_ai_calls_are_read_only(org_a, admin_a):
 # --- tasks ----------------------------------------------------------------------------
 
 
-def test_task_lists_mine_overdue_and_due_today(org_a, rep_a, admin_a):
-    now = timezone.now()
+def test_task_lists_mine_overdue_and_due_today(org_a, rep_a, admin_a, midday):
+    # The clock is pinned (tests.clock): "later today" is so for the lists too.
+    now = midday
     overdue = factories.task(org_a, assigned_to=rep_a, due_at=now - timezone.timedelta(days=2))
     today = factories.task(
         org_a, assigned_to=rep_a, due_at=now.replace(hour=23, minute=59, second=0)

@@ -123,9 +123,10 @@ def test_an_ai_call_without_a_follow_up_tells_nobody(org_a, rep_a):
 
 
 def test_an_accepted_proposal_tells_the_deals_owner_not_the_one_who_marked_it(
-    org_a, admin_a, rep_a, opp_a
+    org_a, admin_a, rep_a, opp_a, midday
 ):
-    proposal = factories.proposal(org_a, opp_a, valid_until=timezone.localdate())
+    # Valid until today, and still today when sent and accepted: the clock is pinned.
+    proposal = factories.proposal(org_a, opp_a, valid_until=midday.date())
     with acting_as(admin_a, org_a):
         crm_services.proposal_send(proposal=proposal, acting_user=admin_a)
         crm_services.proposal_accept(proposal=proposal, acting_user=admin_a)

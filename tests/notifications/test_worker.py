@@ -83,10 +83,12 @@ def test_reminders_and_expiry_run_twice_tell_once(live_org, settings, mailoutbox
     factories.task(organization, assigned_to=rep, due_at=due, title="Call the roofer")
     factories.task(other, assigned_to=other_admin, due_at=due, title="Their task")
     deal = factories.opportunity(organization, owner=rep)
-    proposal = factories.proposal(organization, deal, valid_until=timezone.localdate())
+    # Valid until tomorrow: still valid when sent, whenever the test runs.
+    valid_until = timezone.localdate() + dt.timedelta(days=1)
+    proposal = factories.proposal(organization, deal, valid_until=valid_until)
     with tenant_context(organization):
         crm_services.proposal_send(proposal=proposal, acting_user=None)
-        # Sent on its last day, which has passed since.
+        # Its last day has passed since.
         yesterday = timezone.localdate() - dt.timedelta(days=1)
         Proposal.objects.filter(pk=proposal.pk).update(valid_until=yesterday)
     settings.NOTIFICATION_DIGEST_HOUR = 0

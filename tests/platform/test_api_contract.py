@@ -12,7 +12,6 @@ import re
 import pytest
 import requests
 import schemathesis
-from django.utils import timezone
 from schemathesis.core.transport import Response
 
 from accounts.models import Membership
@@ -74,9 +73,9 @@ def test_answers_with_stored_blanks_and_nulls_keep_to_the_schema(schema, org_a, 
         conforms(schema, template, "GET", response)
 
 
-def test_task_lists_answer_pages_of_whole_tasks(schema, org_a, rep_a):
-    # Overdue and due today at any hour of the day (an hour ago is yesterday after midnight).
-    crm.task(org_a, assigned_to=rep_a, due_at=timezone.now() - dt.timedelta(seconds=1))
+def test_task_lists_answer_pages_of_whole_tasks(schema, org_a, rep_a, midday):
+    # Overdue and due today: a second before the pinned noon (tests.clock).
+    crm.task(org_a, assigned_to=rep_a, due_at=midday - dt.timedelta(seconds=1))
     client = api_client(rep_a, org_a)
     for name in ("mine", "overdue", "due-today"):
         response = client.get(f"/api/v1/tasks/{name}/")
