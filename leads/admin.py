@@ -14,7 +14,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
@@ -45,7 +45,7 @@ from smartweb.admin import (
     TenantOwnedModelAdmin,
     adopt,
 )
-from smartweb.errors import refusal_message
+from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import form_changes
 from smartweb.json_widgets import KeepsJSONOriginalsMixin
 from smartweb.rbac import Action, Resource, Scope
@@ -519,7 +519,7 @@ class LeadAdmin(AttachmentsAdminMixin, SharesAdminMixin, LeadHubMixin, LeadSearc
                 assignee=form.cleaned_data["assigned_to"],
                 acting_user=request.user,
             )
-        except (ValidationError, PermissionDenied) as exc:
+        except REFUSALS as exc:
             self.message_user(request, refusal_message(exc), messages.ERROR)
             return None
         self.message_user(request, f"Assigned {count} lead(s).", messages.SUCCESS)

@@ -20,7 +20,12 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Membership, Organization, User
-from compliance.erased import refuse_if_company_erased, refuse_if_erased
+from compliance.erased import (
+    LeadErased,
+    erased_lead_ids,
+    refuse_if_company_erased,
+    refuse_if_erased,
+)
 from compliance.suppression import ensure_not_suppressed
 from leads import scoring, selectors
 from leads.choices import Direction, InteractionType, LeadStatus
@@ -35,7 +40,7 @@ from leads.normalize import (
 )
 from notifications import events as notification_events
 from smartweb import access, json_schema
-from smartweb.errors import refusal_message
+from smartweb.errors import REFUSALS, refusal_message
 from smartweb.locks import advisory_xact_lock
 from smartweb.outage import retried_on_conflict
 from smartweb.rbac import Action, Resource, Scope
@@ -585,6 +590,7 @@ def lead_change_status(
     access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
     if status not in LeadStatus.values:
         raise ValidationError({"status": f"Unknown status '{status}'."})
+    refuse_if_erased(lead, for_update=True)
     current = locked(lead, "company")
     if current.status == status:
         return current
@@ -637,15 +643,16 @@ def lead_qualify(*, lead: Lead, acting_user: User | None, reason: str = "") -> L
 def leads_change_status(
     *, leads: Iterable[Lead], status: str, acting_user: User | None, reason: str = ""
 ) -> tuple[int, dict[str, str]]:
-    """The bulk form: changed count and, per lead left unchanged, why. The leads are
-    locked before any is changed (`locked_rows`)."""
+    """The bulk form: changed count and, per lead left unchanged, why (an erased one
+    among them: `compliance.erased`). The leads are locked before any is changed
+    (`locked_rows`)."""
     changed, failed = 0, {}
     for lead in locked_rows(Lead, leads, "company"):
         try:
             with transaction.atomic():
                 lead_change_status(lead=lead, status=status, acting_user=acting_user, reason=reason)
             changed += 1
-        except (InvalidTransition, ValidationError, PermissionDenied) as exc:
+        except REFUSALS as exc:
             failed[str(lead)] = refusal_message(exc)
     return changed, failed
 
@@ -653,10 +660,13 @@ def leads_change_status(
 @retried_on_conflict
 def leads_assign(*, leads: Iterable[Lead], assignee: User | None, acting_user: User | None) -> int:
     """Assign the leads, as they are once locked (`locked_rows`): a lead's other fields,
-    and its assignee, as a concurrent change left them."""
+    and its assignee, as a concurrent change left them. None is assigned when one of them
+    is erased (`compliance.erased`), as when one may not be changed."""
     leads = locked_rows(Lead, leads)
     for lead in leads:
         access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    if erased_lead_ids(leads):
+        raise LeadErased()
     check_assignee(acting_user, assignee, Action.UPDATE)
     count = 0
     for lead in leads:

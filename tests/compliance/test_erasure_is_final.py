@@ -195,6 +195,11 @@ def test_the_api_refuses_every_write_to_an_erased_lead(org_a, admin_a, erased):
     )
     _refused(client.post("/api/v1/tasks/", {"title": "Ring Jane", "lead": str(lead.pk)}))
     _refused(
+        client.post(
+            f"/api/v1/leads/{lead.pk}/change-status/", {"status": "contacted"}, format="json"
+        )
+    )
+    _refused(
         client.patch(f"/api/v1/opportunities/{opportunity.pk}/", {"name": "Jane"}, format="json")
     )
     _refused(
@@ -268,3 +273,41 @@ def test_the_admin_refuses_an_edit_of_an_erased_lead(client, org_a, admin_a, era
     assert "was erased" in response.content.decode()
     with tenant_context(org_a):
         assert Lead.all_objects.get(pk=lead.pk).contact_name == ""
+
+
+def _selected(client, action: dict, leads):
+    return client.post(
+        reverse("admin:leads_lead_changelist"),
+        {**action, "apply": "1", "_selected_action": [str(lead.pk) for lead in leads]},
+        follow=True,
+    )
+
+
+@pytest.mark.django_db
+def test_the_admins_bulk_actions_leave_an_erased_lead_alone(client, org_a, admin_a, erased):
+    """Selected with others: a status change skips her and says why; an assignment, which
+    assigns all of the selected leads or none, assigns none."""
+    lead = erased.lead
+    with tenant_context(org_a):
+        other = lead_services.lead_create(
+            acting_user=None, data={}, company_data={"name": "Other Co"}, allow_duplicate=True
+        )
+        before = Lead.all_objects.values_list("status", "assigned_to", "updated_at").get(pk=lead.pk)
+        notes = Interaction.all_objects.filter(lead=lead).count()
+    client.force_login(admin_a)
+
+    status = _selected(
+        client, {"action": "change_status_selected", "status": "contacted"}, [lead, other]
+    )
+    assign = _selected(
+        client, {"action": "assign_selected", "assigned_to": str(admin_a.pk)}, [lead, other]
+    )
+
+    assert "Changed 1 lead(s)." in status.content.decode()
+    assert "was erased" in status.content.decode() and "was erased" in assign.content.decode()
+    with tenant_context(org_a):
+        after = Lead.all_objects.values_list("status", "assigned_to", "updated_at").get(pk=lead.pk)
+        assert after == before
+        assert Interaction.all_objects.filter(lead=lead).count() == notes
+        other = Lead.objects.get(pk=other.pk)
+        assert other.status == "contacted" and other.assigned_to is None
