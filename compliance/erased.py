@@ -14,7 +14,10 @@ the lead's row lock (`FOR KEY SHARE`, what inserting a row that references the l
 anyway, or `FOR UPDATE` for a writer that updates the lead), then looks for a completed
 erasure. A writer that got there first holds its lock until it commits, so the erasure
 waits for it and scrubs what it wrote; a writer that comes while the erasure runs waits
-for it and is then refused (its next statement sees the committed request).
+for it and is then refused (its next statement sees the committed request). A bulk
+action (`smartweb.writes.locked_rows`) locks all of its leads `FOR UPDATE` in id order,
+as `lock_leads` does, each with its company, which belongs to that lead alone: it and an
+erasure wait for each other, never deadlock (tests/compliance/test_erasure_races_bulk.py).
 """
 
 from __future__ import annotations
