@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from attachments.models import Attachment
 from crm.choices import ContractStatus, OpportunityStatus, ProposalStatus
 from crm.models import AICall, Campaign, Contract, Opportunity, Proposal
 from leads.choices import LeadStatus
@@ -206,7 +207,7 @@ def test_an_ai_call_campaign_and_its_results(browser, read, worker, provider, ro
     assert f"AI call ({campaign.name}): Completed · Meeting Booked" in timeline, timeline
 
 
-def test_export_and_erase_a_person(browser, read):
+def test_export_and_erase_a_person(browser, read, tmp_path):
     organization = pages.demo_organization()
     lead = crm_factories.lead(organization, contact_email="dana.drip@journey.example")
     browser.login(pages.email_of("admin"))
@@ -222,6 +223,15 @@ def test_export_and_erase_a_person(browser, read):
     assert "Erased 1 person(s)." in browser.messages()
     erased = _in_demo(lambda: Lead.all_objects.get(pk=lead.pk))
     assert erased.contact_email != "dana.drip@journey.example"
+
+    # Final: her page takes no new file, and says why.
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Call Dana back after 3pm.\n")
+    browser.open(reverse("admin:leads_lead_change", args=[lead.pk]))
+    browser.find("#attachments input[type=file]").send_keys(str(notes))
+    browser.click("#attachments input[value=Attach]")
+    assert any("was erased" in message for message in browser.messages()), browser.messages()
+    assert _in_demo(lambda: Attachment.all_objects.filter(lead_id=lead.pk).count()) == 0
 
 
 def _tag(organization, name: str):
