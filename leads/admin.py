@@ -533,11 +533,15 @@ class LeadAdmin(AttachmentsAdminMixin, SharesAdminMixin, LeadHubMixin, LeadSearc
         leads = self.permitted_rows(request, queryset, Action.UPDATE)
         if not leads.exists():
             return None
-        count = services.leads_add_tag(
-            leads=leads,
-            tag=form.cleaned_data["tag"],
-            acting_user=request.user,
-        )
+        try:
+            count = services.leads_add_tag(
+                leads=leads,
+                tag=form.cleaned_data["tag"],
+                acting_user=request.user,
+            )
+        except REFUSALS as exc:
+            self.message_user(request, refusal_message(exc), messages.ERROR)
+            return None
         self.message_user(request, f"Tagged {count} lead(s).", messages.SUCCESS)
         return None
 

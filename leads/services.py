@@ -768,6 +768,7 @@ def _change_tags(lead: Lead, change: Callable[[Lead], bool]) -> tuple[Lead, bool
     """Change the lead's tag links (`change` says whether it did) under the lead's lock,
     moving its version when they changed, as an edit of the lead does: the lead as
     locked and written, and whether they changed."""
+    refuse_if_erased(lead, for_update=True)
     lead = locked(lead)
     before = values_of(lead)
     changed = change(lead)
@@ -785,10 +786,15 @@ def lead_set_tags(*, lead: Lead, tags: Sequence[Tag], acting_user: User | None) 
 def leads_add_tag(*, leads: Iterable[Lead], tag: Tag, acting_user: User | None) -> int:
     """Tag the leads; the number of leads that did not have the tag. One that has it
     already, or is given it by someone else meanwhile, is left as it is; one deleted
-    meanwhile is left out."""
-    count = 0
+    meanwhile is left out. None is tagged when one of them is erased (`compliance.erased`),
+    as when one may not be changed."""
+    leads = list(leads)
     for lead in leads:
         access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    if erased_lead_ids(leads):
+        raise LeadErased()
+    count = 0
+    for lead in leads:
         try:
             _, added = _change_tags(
                 lead, lambda locked_lead: bool(_add_tags(locked_lead, [tag], acting_user))

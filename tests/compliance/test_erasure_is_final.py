@@ -16,7 +16,7 @@ from compliance.erased import LeadErased, is_erased
 from crm import services as crm_services
 from crm.models import Opportunity, Task
 from leads import services as lead_services
-from leads.models import Interaction, Lead
+from leads.models import Interaction, Lead, LeadTag, Tag
 from smartweb.errors import REFUSALS
 from smartweb.tenancy.context import tenant_context
 from tests import factories
@@ -285,8 +285,8 @@ def _selected(client, action: dict, leads):
 
 @pytest.mark.django_db
 def test_the_admins_bulk_actions_leave_an_erased_lead_alone(client, org_a, admin_a, erased):
-    """Selected with others: a status change skips her and says why; an assignment, which
-    assigns all of the selected leads or none, assigns none."""
+    """Selected with others: a status change skips her and says why; an assignment and a
+    tag, which change all of the selected leads or none, change none."""
     lead = erased.lead
     with tenant_context(org_a):
         other = lead_services.lead_create(
@@ -294,6 +294,7 @@ def test_the_admins_bulk_actions_leave_an_erased_lead_alone(client, org_a, admin
         )
         before = Lead.all_objects.values_list("status", "assigned_to", "updated_at").get(pk=lead.pk)
         notes = Interaction.all_objects.filter(lead=lead).count()
+        hot = Tag.objects.create(name="hot")
     client.force_login(admin_a)
 
     status = _selected(
@@ -302,12 +303,15 @@ def test_the_admins_bulk_actions_leave_an_erased_lead_alone(client, org_a, admin
     assign = _selected(
         client, {"action": "assign_selected", "assigned_to": str(admin_a.pk)}, [lead, other]
     )
+    tag = _selected(client, {"action": "tag_selected", "tag": str(hot.pk)}, [lead, other])
 
     assert "Changed 1 lead(s)." in status.content.decode()
-    assert "was erased" in status.content.decode() and "was erased" in assign.content.decode()
+    for refused in (status, assign, tag):
+        assert "was erased" in refused.content.decode()
     with tenant_context(org_a):
         after = Lead.all_objects.values_list("status", "assigned_to", "updated_at").get(pk=lead.pk)
         assert after == before
         assert Interaction.all_objects.filter(lead=lead).count() == notes
+        assert not LeadTag.objects.filter(tag=hot).exists()
         other = Lead.objects.get(pk=other.pk)
         assert other.status == "contacted" and other.assigned_to is None
