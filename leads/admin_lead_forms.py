@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 from django.urls import reverse
+from django.utils.html import escape
 
 from compliance.choices import ConsentPurpose
 from leads import lead_forms
@@ -23,9 +24,11 @@ _MULTIPLE = {"consent_purposes": ConsentPurpose, "required_fields": FormField}
 def embed_snippets(request, form: LeadForm) -> dict[str, str]:
     """The HTML an organization pastes into its site: the hosted form in an <iframe>, or
     its own <form> posting to the form page (field names as the API documents them)."""
-    page = request.build_absolute_uri(reverse("lead-form-page", args=[form.public_key]))
+    page = escape(request.build_absolute_uri(reverse("lead-form-page", args=[form.public_key])))
+    # Plain text (the page escapes it once more to show it), whose values are escaped for
+    # the site it is pasted into: a name with a quote must not end the attribute.
     iframe = (
-        f'<iframe src="{page}" title="{form.name}" width="100%" height="640"'
+        f'<iframe src="{page}" title="{escape(form.name)}" width="100%" height="640"'
         ' style="border:0"></iframe>'
     )
     own_form = "\n".join(
