@@ -16,6 +16,8 @@ A submission runs in the form's organization with no user, in one transaction:
 from __future__ import annotations
 
 import enum
+import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +34,7 @@ from leads import selectors
 from leads import services as lead_services
 from leads.choices import Direction, FormAssignment, FormField, InteractionType, LeadSource
 from leads.models import Company, Lead, LeadForm
-from smartweb import access
+from smartweb import access, outbound
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
 from smartweb.writes import locked, save_changed, values_of
@@ -84,6 +86,21 @@ class Submission:
 
 # --- configuration -------------------------------------------------------------------
 
+# A host name as a browser writes it in an Origin header (lowercase, an IDN as punycode).
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
+
+
+def _is_host(host: str) -> bool:
+    """A host name or an IP address: nothing that could be more than an origin in the
+    Content-Security-Policy of the form's page ("a.test; script-src *", "a.test *")."""
+    if ":" in host:  # only an IPv6 address has a colon in its host
+        try:
+            address = ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return address.scope_id is None  # "fe80::1%any text" is no browser's origin
+    return bool(_HOST_NAME.fullmatch(host))
+
 
 def clean_origin(value: str) -> str:
     """`https://Example.com/` -> `https://example.com`: a scheme and a host, nothing more."""
@@ -93,7 +110,7 @@ def clean_origin(value: str) -> str:
         port = parts.port
     except ValueError as exc:  # what urlsplit cannot read: "http://[::1", a port over 65535
         raise not_origin from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not _is_host(parts.hostname or ""):
         raise not_origin
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise ValidationError(f"{value!r} has more than a scheme, a host and a port.")
@@ -113,6 +130,13 @@ def _clean_form(form: LeadForm, data: Mapping[str, Any]) -> None:
         form.allowed_origins = sorted({clean_origin(o) for o in form.allowed_origins})
     except ValidationError as exc:
         errors["allowed_origins"] = exc.messages
+    if form.redirect_url:
+        # Visitors are sent there: a web page, not ftp: or anything else Django's URL
+        # validator would let through.
+        try:
+            outbound.check_shape(form.redirect_url)
+        except outbound.RefusedURL as exc:
+            errors["redirect_url"] = [str(exc)]
     form.required_fields = sorted(set(form.required_fields))
     form.consent_purposes = sorted(set(form.consent_purposes))
     if FormField.CONSENT in form.required_fields and not form.consent_purposes:

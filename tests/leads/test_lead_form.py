@@ -364,7 +364,18 @@ def test_an_admin_manages_forms_through_the_api(org_a, admin_a):
     assert client.delete(f"/api/v1/lead-forms/{body['id']}/").status_code == 204
 
 
-MALFORMED_ORIGINS = ["http://[::1", "https://x:99999", "https://x:abc"]
+MALFORMED_ORIGINS = [
+    "http://[::1",
+    "https://x:99999",
+    "https://x:abc",
+    # A host that is not one would reach the form page's Content-Security-Policy as more
+    # than an origin: another directive, or any site allowed to frame it.
+    "https://acme.test; script-src *",
+    "https://acme.test *",
+    "http://[fe80::1%eth0 *]",
+]
+# Visitors are sent to the redirect URL: a web page only.
+NOT_A_WEB_PAGE = ["ftp://acme.test/thanks", "ftps://acme.test/thanks", "javascript:alert(1)"]
 
 
 def refused_on_create_and_change(organization, admin, form, body, field) -> None:
@@ -383,6 +394,15 @@ def test_a_malformed_origin_is_a_field_error_not_a_server_error(org_a, admin_a, 
     refused_on_create_and_change(org_a, admin_a, form_a, body, "allowed_origins")
     with tenant_context(org_a):
         assert [(f.name, f.allowed_origins) for f in LeadForm.objects.all()] == [(form_a.name, [])]
+
+
+@pytest.mark.parametrize("url", NOT_A_WEB_PAGE)
+def test_a_redirect_url_other_than_a_web_page_is_refused(org_a, admin_a, form_a, url):
+    refused_on_create_and_change(
+        org_a, admin_a, form_a, {"name": "Quote", "redirect_url": url}, "redirect_url"
+    )
+    with tenant_context(org_a):
+        assert [(f.name, f.redirect_url) for f in LeadForm.objects.all()] == [(form_a.name, "")]
 
 
 @pytest.mark.parametrize("text", ["", "   "])
@@ -462,6 +482,16 @@ def test_the_back_office_refuses_a_malformed_origin(client, org_a, admin_a, orig
     assert response.status_code == 200
     assert response.redirect_chain == [(url, 302)]
     assert "is not an origin such as https://example.com" in response.content.decode()
+    assert rows(org_a, LeadForm) == []
+
+
+def test_the_back_office_refuses_a_redirect_url_other_than_a_web_page(client, org_a, admin_a):
+    client.force_login(admin_a)
+    url = reverse("admin:leads_leadform_add")
+    data = {"name": "Quote request", "assignment": "round_robin", "success_message": "Thanks"}
+    response = client.post(url, {**data, "redirect_url": "ftp://acme.test/thanks"}, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert "The URL must start with http:// or https://." in response.content.decode()
     assert rows(org_a, LeadForm) == []
 
 
