@@ -23,6 +23,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
@@ -47,8 +48,13 @@ class CallReportSerializer(serializers.Serializer):
     duration_seconds = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=24 * 3600
     )
+    # Shown as a link on the call's admin page: a web address, not ftp: or the like.
     recording_url = serializers.URLField(
-        required=False, allow_blank=True, default="", max_length=500
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=500,
+        validators=[URLValidator(schemes=["http", "https"])],
     )
     transcript = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=200_000, trim_whitespace=False

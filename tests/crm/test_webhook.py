@@ -198,6 +198,8 @@ def test_one_organizations_secret_does_not_sign_for_another(org_a, org_b, secret
         {"duration_seconds": -5},
         {"analysis": {"sentiment": "ecstatic"}},
         {"started_at": "last tuesday"},
+        {"recording_url": "ftp://calls.example.test/rec/1.mp3"},
+        {"recording_url": "javascript:alert(1)"},
     ],
 )
 def test_bad_reports_are_400_and_write_nothing(org_a, call_a, secret_a, change):
