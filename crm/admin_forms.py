@@ -12,6 +12,7 @@ from django.http import JsonResponse
 from django.urls import reverse
 
 from crm import services
+from crm.models import default_calling_days
 from leads.choices import BusinessType, LeadSource, LeadStatus, WebsiteStatus
 from smartweb import access
 from smartweb.json_widgets import JSONObjectField, JSONObjectForm
@@ -49,9 +50,12 @@ class LeadFilterForm(JSONObjectForm):
 
 
 def calling_days_field() -> forms.TypedMultipleChoiceField:
-    """The weekdays as boxes to tick, Monday = 0 as in `datetime.weekday()`."""
+    """The weekdays as boxes to tick, Monday = 0 as in `datetime.weekday()`. A new
+    campaign starts with the model's days ticked: a form field declared on the form does
+    not take the model field's default by itself."""
     return forms.TypedMultipleChoiceField(
         choices=list(enumerate(calendar.day_name)),
+        initial=default_calling_days,
         coerce=int,
         widget=forms.CheckboxSelectMultiple,
         label="Calling days",
