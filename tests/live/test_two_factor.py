@@ -42,6 +42,8 @@ def test_a_manager_sets_up_two_factor_and_signs_in_with_a_code(browser, read):
         browser.click("input[type=submit]")
         assert browser.path == reverse("admin:second_factor")
         assert not browser.exists("#user-tools")
+        # Not signed in yet: no back-office navigation saying there is nothing to see.
+        assert not browser.exists("#nav-sidebar")
 
         browser.fill("code", "000000" if _code(secret, 1) != "000000" else "111111")
         browser.click("input[type=submit]")
