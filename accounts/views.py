@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
@@ -63,9 +63,10 @@ def invitation_accept(request, token: str):
             request=request,
         )
     except (ValidationError, PermissionDenied) as exc:
-        messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
-        return render(request, "accounts/invitation.html", {**context, "refusal": messages[0]})
+        reasons = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+        return render(request, "accounts/invitation.html", {**context, "refusal": reasons[0]})
     if not request.user.is_authenticated:
         login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SESSION_KEY] = str(membership.organization_id)
+    messages.success(request, f"You joined {opened.organization.name}.")
     return HttpResponseRedirect(reverse("admin:index"))
