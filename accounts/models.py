@@ -213,7 +213,9 @@ class Membership(TenantOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.organization_id}"
+        # The organization by name: its page's title and messages are read by people.
+        # Organizations are not tenant-owned, so this reads in any context.
+        return f"{self.user} in {self.organization}"
 
 
 def hash_token(raw: str) -> str:
