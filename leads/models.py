@@ -342,7 +342,8 @@ class LeadTag(TenantModel):
         indexes = [models.Index(fields=["organization", "tag"], name="leadtag_org_tag")]
 
     def __str__(self) -> str:
-        return f"{self.tag_id} on {self.lead_id}"
+        # The tag by its name: the lead's page shows each of its links by it.
+        return str(self.tag)
 
 
 class Interaction(TenantOwnedModel):

@@ -1,6 +1,7 @@
 """The lead page as the hub, in the browser on the demo data: a rep is offered the steps
 allowed now and only those, qualifies the lead and converts it from the buttons, and
-finds both on the lead's timeline; the opportunity's page then carries its own steps."""
+finds both on the lead's timeline; the opportunity's page then carries its own steps.
+The page lists the lead's tags by their names."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from django.urls import reverse
 from accounts.models import User
 from crm.models import Opportunity
 from leads.choices import LeadStatus
-from leads.models import Lead
+from leads.models import Lead, Tag
 from smartweb.tenancy.context import tenant_context
+from tests.crm import factories as crm_factories
 from tests.live import pages
 
 STEPS_OF_A_NEW_LEAD = {
@@ -101,3 +103,15 @@ def test_the_admin_is_also_offered_the_erasure_and_the_manager_not(browser, read
     browser.login(pages.email_of("manager"))
     browser.open(page)
     assert "erase" not in _offered(browser)
+
+
+def test_the_lead_page_lists_its_tags_by_name(browser, read):
+    organization = pages.demo_organization()
+    rep = User.objects.get(email=pages.email_of("rep"))
+    with tenant_context(organization):
+        tag = Tag.objects.create(organization=organization, name="listed-by-name")
+    lead = crm_factories.lead(organization, assigned_to=rep, tags=[tag])
+    browser.login(rep.email)
+    browser.open(reverse("admin:leads_lead_change", args=[lead.pk]))
+    assert browser.texts("#lead_tags-group td.original p") == ["listed-by-name"]
+    assert str(tag.pk) not in browser.find("#lead_tags-group").text
