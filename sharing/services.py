@@ -10,6 +10,8 @@ along by its holder: taking a share back takes back everything it gave.
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -76,6 +78,21 @@ def _colleague(user, acting_user) -> User:
     return colleague
 
 
+def _user_id(user) -> uuid.UUID:
+    """The id of `user` (a user or their id); one that is no id is nobody's."""
+    try:
+        return uuid.UUID(str(getattr(user, "pk", user)))
+    except ValueError:
+        raise ValidationError({"user": NO_SUCH_MEMBER}) from None
+
+
+def _lock_share(record, user_id: uuid.UUID) -> None:
+    """One writer of a user's share of a record at a time (share, change, take back):
+    the second reads what the first wrote, so the grants stay whole and a share taken
+    back twice at once is taken back, and audited, once."""
+    advisory_xact_lock("share", record.pk, user_id)
+
+
 def lead_id_of(record):
     """The lead whose erasure makes the record final."""
     return record.pk if isinstance(record, Lead) else record.lead_id
@@ -115,8 +132,7 @@ def record_share(
         raise ValidationError("A record in the trash is not shared: restore it first.")
     refuse_if_erased(lead_id_of(record))
     colleague = _colleague(user, acting_user)
-    # One writer of a share at a time: the second reads what the first wrote.
-    advisory_xact_lock("share", record.pk, colleague.pk)
+    _lock_share(record, colleague.pk)
     held = _held(record, colleague)
     wanted = SHARED_ACTIONS[level]
     for action in wanted:
@@ -142,7 +158,8 @@ def record_unshare(*, record, user, acting_user: User | None) -> bool:
     hold none. Whoever could have given that share may take it back, also from a record
     whose person was erased (it adds nothing) or that is in the trash."""
     _refuse_unless_may_share(acting_user, record, ShareAccess.READ)
-    user_id = getattr(user, "pk", user)
+    user_id = _user_id(user)
+    _lock_share(record, user_id)
     grants = list(grants_of(record).filter(user_id=user_id).select_related("user", "permission"))
     if not grants:
         return False
