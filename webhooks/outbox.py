@@ -63,11 +63,11 @@ def emit(event_type: str, payload: dict[str, Any], *, dedupe_key: str = ""):
             )
             for endpoint_id in endpoints
         )
-    _nudge_on_commit(organization_id)
+    nudge_on_commit(organization_id)
     return event
 
 
-def _nudge_on_commit(organization_id) -> None:
+def nudge_on_commit(organization_id) -> None:
     """Queue the organization's drain once the transaction commits: once per transaction,
     however many events it emits (a CSV import emits one per lead). A callback of a
     savepoint rolled back is dropped by Django, so the next emit registers it again."""

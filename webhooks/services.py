@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from accounts.crypto import encrypt
 from accounts.models import User
@@ -17,6 +18,7 @@ from smartweb import access
 from smartweb.outbound import RefusedURL, check_url
 from smartweb.rbac import Action, Resource
 from smartweb.writes import locked, save_changed, values_of
+from webhooks import outbox
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.models import Delivery, Endpoint
 
@@ -65,12 +67,26 @@ def endpoint_update(*, endpoint: Endpoint, acting_user: User | None, **changes) 
     endpoint = locked(endpoint)
     before = values_of(endpoint)
     _apply(endpoint, changes)
-    if endpoint.is_active and not before["is_active"]:
+    enabled = endpoint.is_active and not before["is_active"]
+    if enabled:
         endpoint.consecutive_failures = 0
         endpoint.failing_since = None
         endpoint.disabled_at = None
     save_changed(endpoint, before)
+    if enabled:
+        _send_waiting_now(endpoint)
     return endpoint
+
+
+def _send_waiting_now(endpoint: Endpoint) -> None:
+    """Enabled again, the receiver is taken to be mended: its waiting deliveries are due
+    now, not each at its own next try (an older event, further into its backoff, would
+    come after a later one). Each is due as of when its event was emitted, so the drain,
+    taking the earliest due first, sends them in the order the events happened."""
+    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
+        next_attempt_at=F("created_at")
+    )
+    outbox.nudge_on_commit(endpoint.organization_id)
 
 
 @transaction.atomic

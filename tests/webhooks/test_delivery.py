@@ -378,6 +378,33 @@ def test_a_short_outage_does_not_disable_an_endpoint_a_day_of_failures_does(
     assert (endpoint.consecutive_failures, endpoint.failing_since) == (0, None)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_endpoint_enabled_again_gets_what_waited_at_once_oldest_first(org_a, receiver):
+    """Each waiting delivery had its own next try (an older event, further into its
+    backoff, a later one); enabled again, the receiver gets them all at once, in the order
+    the events happened: enabling queues the drain."""
+    endpoint = make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    leads = [make_lead(org_a, contact_name=f"Waited {n}") for n in range(4)]
+    with tenant_context(org_a):
+        services.endpoint_update(endpoint=endpoint, acting_user=None, is_active=False)
+    run_worker()  # the drain the events queued finds the endpoint off
+    now = timezone.now()
+    with tenant_context(org_a):
+        waiting = Delivery.objects.order_by("created_at")
+        for delivery, minutes in zip(waiting, (30, 5, -10, -40), strict=True):
+            Delivery.objects.filter(pk=delivery.pk).update(
+                attempts=4, next_attempt_at=now + dt.timedelta(minutes=minutes)
+            )
+        endpoint = Endpoint.objects.get(pk=endpoint.pk)
+        services.endpoint_update(endpoint=endpoint, acting_user=None, is_active=True)
+    assert receiver.requests == []
+
+    run_worker()
+    received = [event["data"]["lead"]["id"] for event in receiver.events()]
+    assert received == [str(lead.pk) for lead in leads]
+    assert {d.status for d in deliveries(org_a)} == {DeliveryStatus.DELIVERED}
+
+
 @pytest.mark.django_db
 def test_a_host_that_turned_private_is_refused_at_delivery(org_a, receiver, settings):
     make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
