@@ -48,9 +48,9 @@ class Sink:
 
 
 @contextmanager
-def smtp_sink() -> Iterator[tuple[Sink, int]]:
-    """The running sink and its port; stopped on leaving."""
-    sink = Sink()
+def smtp_sink(sink: Sink | None = None) -> Iterator[tuple[Sink, int]]:
+    """The running sink (a new `Sink` unless given) and its port; stopped on leaving."""
+    sink = sink or Sink()
     port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
