@@ -4,6 +4,7 @@ stored encrypted, history kept. Bad input is a ValidationError and writes nothin
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from accounts.crypto import encrypt
 from accounts.models import User
@@ -25,6 +27,7 @@ from webhooks.models import Delivery, Endpoint
 ENDPOINT_FIELDS = {"url", "description", "event_types", "is_active", "secret"}
 SECRET_MIN_LENGTH = 16
 URL_MAX_LENGTH = 500
+RETRIES_RAN_OUT = "Its day of retries ran out while the endpoint was disabled."
 
 
 def new_secret() -> str:
@@ -82,10 +85,14 @@ def _send_waiting_now(endpoint: Endpoint) -> None:
     """Enabled again, the receiver is taken to be mended: its waiting deliveries are due
     now, not each at its own next try (an older event, further into its backoff, would
     come after a later one). Each is due as of when its event was emitted, so the drain,
-    taking the earliest due first, sends them in the order the events happened."""
-    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
-        next_attempt_at=F("created_at")
+    taking the earliest due first, sends them in the order the events happened. Those
+    whose day of retries ran out while the endpoint was off fail, as they would have."""
+    waiting = Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING)
+    window_start = timezone.now() - dt.timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
+    waiting.filter(event__created_at__lt=window_start).update(
+        status=DeliveryStatus.FAILED, next_attempt_at=None, last_error=RETRIES_RAN_OUT
     )
+    waiting.update(next_attempt_at=F("created_at"))
     outbox.nudge_on_commit(endpoint.organization_id)
 
 

@@ -406,6 +406,29 @@ def test_an_endpoint_enabled_again_gets_what_waited_at_once_oldest_first(org_a, 
 
 
 @pytest.mark.django_db
+def test_an_endpoint_enabled_again_gets_only_what_is_within_its_day_of_retries(
+    org_a, receiver, settings
+):
+    endpoint = make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    make_lead(org_a, contact_name="Too old")
+    fresh = make_lead(org_a, contact_name="Within the day")
+    with tenant_context(org_a):
+        services.endpoint_update(endpoint=endpoint, acting_user=None, is_active=False)
+        old, _ = Delivery.objects.order_by("created_at")
+        OutboxEvent.objects.filter(pk=old.event_id).update(
+            created_at=timezone.now() - dt.timedelta(hours=settings.WEBHOOK_RETRY_HOURS, minutes=1)
+        )
+        endpoint = Endpoint.objects.get(pk=endpoint.pk)
+        services.endpoint_update(endpoint=endpoint, acting_user=None, is_active=True)
+
+    assert deliver_due(organization_id=org_a.pk) == 1
+    assert [event["data"]["lead"]["id"] for event in receiver.events()] == [str(fresh.pk)]
+    old, _ = deliveries(org_a)
+    assert (old.status, old.attempts) == (DeliveryStatus.FAILED, 0)
+    assert old.last_error == services.RETRIES_RAN_OUT
+
+
+@pytest.mark.django_db
 def test_a_host_that_turned_private_is_refused_at_delivery(org_a, receiver, settings):
     make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
     make_lead(org_a, contact_name="Rebound")
