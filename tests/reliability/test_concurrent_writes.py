@@ -6,22 +6,19 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import requests
 from django.conf import settings
 
-from accounts import services as account_services
-from accounts.models import Organization, User
+from accounts.models import Organization
 from crm.models import Opportunity, PipelineStage, Task
 from leads.models import Company, Lead
 from smartweb.tenancy.context import tenant_context
+from tests.reliability.clients import CLIENTS, admin_session, at_once
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
-CLIENTS = 8
 ROUNDS = 6
 # Eight different fields of one lead, each edited by its own client.
 FIELDS = {
@@ -46,23 +43,7 @@ def demo_org(django_db_blocker, live_url):
 def session(django_db_blocker, demo_org):
     """A requests session as the demo organization's admin, with an API token."""
     with django_db_blocker.unblock():
-        user = User.objects.get(email="admin@demo.smartweb.test")
-        with tenant_context(demo_org, user=user):
-            _, raw = account_services.token_create(
-                user=user, organization_id=demo_org.pk, name="reliability", expires_in_days=1
-            )
-    http = requests.Session()
-    http.headers["Authorization"] = f"Bearer {raw}"
-    adapter = requests.adapters.HTTPAdapter(pool_connections=CLIENTS, pool_maxsize=CLIENTS)
-    http.mount("http://", adapter)
-    return http
-
-
-def _at_once(call, arguments=range(CLIENTS)):
-    """`call(argument)` for each argument, from eight clients at the same moment; the
-    responses in order."""
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        return list(pool.map(call, arguments))
+        return admin_session(demo_org, name="reliability")
 
 
 def _a_lead(demo_org) -> Lead:
@@ -80,7 +61,7 @@ def test_concurrent_edits_of_different_fields_lose_nothing(live_url, session, de
     lost, refused = [], []
     for round_no in range(ROUNDS):
         values = {name: f"r{round_no}-{uuid.uuid4().hex[:8]}" for name in FIELDS}
-        responses = _at_once(
+        responses = at_once(
             lambda name, v=values: session.patch(url, json=FIELDS[name](v[name]), timeout=60),
             FIELDS,
         )
@@ -112,7 +93,7 @@ def test_concurrent_edits_of_one_field_with_if_match_accept_exactly_one(
         current = session.get(url, timeout=60)
         etag = current.headers.get("ETag")
         assert etag, "the lead has no ETag"
-        responses = _at_once(
+        responses = at_once(
             lambda i, r=round_no, tag=etag: session.patch(
                 url, json={"contact_name": f"r{r}-{i}"}, headers={"If-Match": tag}, timeout=60
             )
@@ -150,7 +131,7 @@ def test_concurrent_moves_and_edits_of_one_deal_all_succeed(live_url, session, d
 
     failed = []
     for _ in range(ROUNDS):
-        failed += [(r.status_code, r.text[:200]) for r in _at_once(write) if r.status_code != 200]
+        failed += [(r.status_code, r.text[:200]) for r in at_once(write) if r.status_code != 200]
     assert failed == []
     stored = session.get(url, timeout=60).json()
     assert stored["stage"] in stages and stored["status"] == "open"
@@ -185,7 +166,7 @@ def test_edits_racing_a_delete_are_refused_with_404_and_write_nothing(
             headers = tag if i % 2 else {}
             return session.patch(url, json={field: v[i]}, headers=headers, timeout=60)
 
-        responses = _at_once(write)
+        responses = at_once(write)
         codes = [r.status_code for r in responses]
         refused = {200, 404, 412}
         assert codes[0] == 204 and set(codes[1:]) <= refused, [r.text[:200] for r in responses]
@@ -207,7 +188,7 @@ def test_concurrent_completion_of_one_task_is_accepted_once(live_url, session, d
         )
         assert created.status_code == 201, created.text
         url = f"{live_url}/api/v1/tasks/{created.json()['id']}/complete/"
-        responses = _at_once(lambda _, u=url: session.post(u, timeout=60))
+        responses = at_once(lambda _, u=url: session.post(u, timeout=60))
         codes = sorted(r.status_code for r in responses)
         assert codes == [200] + [409] * (CLIENTS - 1), codes
         with tenant_context(demo_org):
@@ -227,7 +208,7 @@ def test_concurrent_creation_of_one_business_creates_one_lead(live_url, session,
             },
             "contact_name": "Pat Twin",
         }
-        responses = _at_once(
+        responses = at_once(
             lambda _, b=body: session.post(f"{live_url}/api/v1/leads/", json=b, timeout=60)
         )
         created = [r for r in responses if r.status_code == 201]
@@ -273,7 +254,7 @@ def test_a_retried_create_with_an_idempotency_key_is_done_once(live_url, session
     key = str(uuid.uuid4())
     title = f"Send the quote {key[:8]}"
     url = f"{live_url}/api/v1/tasks/"
-    responses = _at_once(
+    responses = at_once(
         lambda _: session.post(
             url, json={"title": title}, headers={"Idempotency-Key": key}, timeout=60
         )

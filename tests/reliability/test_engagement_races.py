@@ -5,25 +5,22 @@ and unshares of one record with one colleague."""
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
 import requests
 
-from accounts import services as account_services
 from accounts.audit import AuditAction
 from accounts.models import AuditLog, Organization, User, UserObjectGrant
 from compliance.choices import ConsentPurpose
 from compliance.models import ConsentRecord, SuppressionEntry
-from leads import lead_forms
 from leads.choices import InteractionType
 from leads.models import Interaction, Lead
 from mailing import optout, unsubscribe
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
+from tests.reliability.clients import CLIENTS, admin_session, at_once, public_form
 
-CLIENTS = 8
 ROUNDS = 5
 
 
@@ -36,38 +33,15 @@ def demo_org(django_db_blocker, live_url):
 @pytest.fixture(scope="module")
 def api(django_db_blocker, demo_org) -> requests.Session:
     with django_db_blocker.unblock():
-        user = User.objects.get(email="admin@demo.smartweb.test")
-        with tenant_context(demo_org, user=user):
-            _, raw = account_services.token_create(
-                user=user, organization_id=demo_org.pk, name="engagement", expires_in_days=1
-            )
-    http = requests.Session()
-    http.headers["Authorization"] = f"Bearer {raw}"
-    adapter = requests.adapters.HTTPAdapter(pool_connections=CLIENTS, pool_maxsize=CLIENTS)
-    http.mount("http://", adapter)
-    return http
-
-
-def _at_once(call, arguments=range(CLIENTS)):
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        return list(pool.map(call, arguments))
+        return admin_session(demo_org, name="engagement")
 
 
 def test_one_submission_posted_eight_times_at_once_makes_one_lead(live_url, demo_org, read):
-    with tenant_context(demo_org):
-        form = lead_forms.lead_form_create(
-            acting_user=None,
-            data={
-                "name": f"Race {uuid.uuid4().hex[:6]}",
-                "consent_text": "You may contact me.",
-                "consent_purposes": [ConsentPurpose.CONTACT],
-                "required_fields": ["contact_email"],
-            },
-        )
+    form = public_form(demo_org, f"Race {uuid.uuid4().hex[:6]}")
     email = f"race-{uuid.uuid4().hex[:8]}@pipes.example"
     body = {"contact_name": "Pat Pipe", "contact_email": email, "company_name": "Pat's Pipes"}
     url = f"{live_url}/api/v1/forms/{form.public_key}/submit/"
-    responses = _at_once(lambda _: requests.post(url, json=body, timeout=60))
+    responses = at_once(lambda _: requests.post(url, json=body, timeout=60))
     assert [r.status_code for r in responses] == [201] * CLIENTS, [r.text for r in responses]
     with tenant_context(demo_org):
         assert Lead.objects.filter(contact_email=email).count() == 1
@@ -78,7 +52,7 @@ def test_one_unsubscribe_posted_eight_times_at_once_is_recorded_once(live_url, d
     with tenant_context(demo_org):
         token = _token(lead)
     url = f"{live_url}/u/{token}"
-    responses = _at_once(
+    responses = at_once(
         lambda _: requests.post(url, data={"List-Unsubscribe": "One-Click"}, timeout=60)
     )
     assert [r.status_code for r in responses] == [200] * CLIENTS, [r.text for r in responses]
@@ -116,7 +90,7 @@ def test_shares_and_unshares_at_once_leave_a_whole_share_or_none(live_url, api, 
         return api.post(shares, json={"user": str(colleague.pk), "access": access}, timeout=60)
 
     for _ in range(ROUNDS):
-        responses = _at_once(share_or_unshare)
+        responses = at_once(share_or_unshare)
         assert all(r.status_code < 500 for r in responses), [r.text for r in responses]
         with tenant_context(demo_org):
             held = sorted(

@@ -15,9 +15,9 @@ import requests
 from accounts.models import Organization
 from compliance.choices import ConsentPurpose
 from compliance.models import ConsentRecord
-from leads import lead_forms
 from leads.models import Lead
 from smartweb.tenancy.context import tenant_context
+from tests.reliability.clients import public_form
 from tests.reliability.conftest import ARTIFACTS
 from tests.reliability.test_faults import Outage, assert_unavailable
 from tests.servers import web_server
@@ -35,16 +35,7 @@ def forms_url(server_env):
 
 def test_submissions_through_an_outage_are_stored_once_each(forms_url, read):
     organization = Organization.objects.get(slug="demo")
-    with tenant_context(organization):
-        form = lead_forms.lead_form_create(
-            acting_user=None,
-            data={
-                "name": f"Outage {uuid.uuid4().hex[:6]}",
-                "consent_text": "You may contact me.",
-                "consent_purposes": [ConsentPurpose.CONTACT],
-                "required_fields": ["contact_email"],
-            },
-        )
+    form = public_form(organization, f"Outage {uuid.uuid4().hex[:6]}")
     url = f"{forms_url}/api/v1/forms/{form.public_key}/submit/"
     run = uuid.uuid4().hex[:8]
     stop = threading.Event()
