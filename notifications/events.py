@@ -99,9 +99,9 @@ def mentioned(*, interaction, acting_user) -> int:
     return told
 
 
-def endpoint_disabled(*, endpoint) -> int:
-    """The organization's active admins are told that a webhook endpoint failed too often
-    and was disabled (once per disabling); how many."""
+def endpoint_disabled(*, endpoint, reason: str) -> int:
+    """The organization's active admins are told that a webhook endpoint was disabled and
+    why (`reason`: "failed 20 times in a row"; once per disabling); how many."""
     admins = Membership.objects.filter(
         is_active=True, role__slug="org_admin", user__is_active=True
     ).select_related("user")
@@ -112,8 +112,7 @@ def endpoint_disabled(*, endpoint) -> int:
                 recipient=membership.user,
                 kind=NotificationKind.WEBHOOK_DISABLED,
                 target=endpoint,
-                message=f"Webhook endpoint {endpoint.url} failed"
-                f" {endpoint.consecutive_failures} times in a row and was disabled",
+                message=f"Webhook endpoint {endpoint.url} {reason} and was disabled",
                 dedupe_key=f"webhook_disabled:{endpoint.pk}:{endpoint.disabled_at.isoformat()}",
             )
             is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from http import HTTPStatus
 
 import requests
 from django.conf import settings
@@ -167,7 +168,7 @@ def _attempt(delivery: Delivery, session: requests.Session) -> None:
             delivery.next_attempt_at = None
         else:
             delivery.next_attempt_at = retry_at
-        _count_failure(delivery.endpoint_id)
+        _count_failure(delivery.endpoint_id, gone=code == HTTPStatus.GONE)
     delivery.save(
         update_fields=[
             "attempts",
@@ -181,12 +182,13 @@ def _attempt(delivery: Delivery, session: requests.Session) -> None:
     )
 
 
-def _count_failure(endpoint_id) -> None:
+def _count_failure(endpoint_id, *, gone: bool = False) -> None:
     """One more failure in a row; at the limit, once the endpoint has failed for the
     hours its deliveries are retried, it is disabled (its pending deliveries wait for it
     to be enabled again) and its organization's admins told. Not sooner: a few events
     during a short outage fail many attempts within minutes, and each is promised its
-    day of retries. An
+    day of retries. A receiver that answers 410 Gone says it no longer exists: `gone`
+    disables the endpoint at once. An
     endpoint deleted during the attempt counts nothing: the attempt is recorded, the job
     does not fail for it. (Counted, the row stays locked until the attempt commits: it
     cannot be deleted meanwhile.)"""
@@ -198,14 +200,26 @@ def _count_failure(endpoint_id) -> None:
     if not counted:
         return
     endpoint = locked(Endpoint.objects.get(pk=endpoint_id))
-    if (
-        endpoint.is_active
-        and endpoint.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER_FAILURES
-        and now - endpoint.failing_since >= dt.timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS)
+    if not endpoint.is_active:
+        return
+    if gone:
+        _disable(endpoint, GONE)
+    elif endpoint.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER_FAILURES and (
+        now - endpoint.failing_since >= dt.timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS)
     ):
-        endpoint.is_active = False
-        endpoint.disabled_at = timezone.now()
-        endpoint.save(update_fields=["is_active", "disabled_at", "updated_at"])
-        notification_events.endpoint_disabled(endpoint=endpoint)
-        recipients = notify.admin_emails()
-        transaction.on_commit(lambda: notify.endpoint_disabled(endpoint, recipients))
+        _disable(endpoint, f"failed {endpoint.consecutive_failures} times in a row")
+
+
+# Why an endpoint whose receiver answered 410 Gone was disabled.
+GONE = "answered 410 Gone (its receiver no longer takes events)"
+
+
+def _disable(endpoint: Endpoint, reason: str) -> None:
+    """Disable the endpoint and tell its organization's admins why (`reason` completes
+    "The webhook endpoint <url> …")."""
+    endpoint.is_active = False
+    endpoint.disabled_at = timezone.now()
+    endpoint.save(update_fields=["is_active", "disabled_at", "updated_at"])
+    notification_events.endpoint_disabled(endpoint=endpoint, reason=reason)
+    recipients = notify.admin_emails()
+    transaction.on_commit(lambda: notify.endpoint_disabled(endpoint, recipients, reason))

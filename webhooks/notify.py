@@ -19,14 +19,13 @@ def admin_emails() -> list[str]:
     )
 
 
-def endpoint_disabled(endpoint, recipients: list[str]) -> None:
+def endpoint_disabled(endpoint, recipients: list[str], reason: str) -> None:
     if not recipients:
         return
     send_mail(
         subject="A webhook endpoint was disabled",
         message=(
-            f"The webhook endpoint {endpoint.url} failed"
-            f" {endpoint.consecutive_failures} times in a row and was disabled.\n\n"
+            f"The webhook endpoint {endpoint.url} {reason} and was disabled.\n\n"
             "Its undelivered events are kept for a day: fix the receiver, then enable the"
             " endpoint again in the admin or through the API."
         ),

@@ -337,10 +337,34 @@ def test_an_endpoint_failing_again_and_again_is_disabled_and_its_admins_told(
     assert len(receiver.requests) == 3
     [message] = mail.outbox
     assert message.to == [admin_a.email]
-    assert endpoint.url in message.body
+    assert f"{endpoint.url} failed 3 times in a row and was disabled" in message.body
     with tenant_context(org_a):  # and in the app
         [notification] = Notification.objects.filter(kind=NotificationKind.WEBHOOK_DISABLED)
     assert notification.recipient == admin_a and endpoint.url in notification.message
+
+
+@pytest.mark.django_db
+def test_a_receiver_answering_gone_disables_its_endpoint_at_once(
+    org_a, admin_a, receiver, settings, django_capture_on_commit_callbacks
+):
+    """410 Gone: the receiver says it takes no more events, so the endpoint is not retried
+    for a day first; what waits is kept for when it is enabled again."""
+    receiver.answer(410, times=1)
+    endpoint = make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+    for n in range(3):
+        make_lead(org_a, contact_name=f"Gone {n}")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver_due(organization_id=org_a.pk) == 1
+    with tenant_context(org_a):
+        endpoint = Endpoint.objects.get(pk=endpoint.pk)
+        pending = Delivery.objects.filter(status=DeliveryStatus.PENDING).count()
+        [notification] = Notification.objects.filter(kind=NotificationKind.WEBHOOK_DISABLED)
+    assert (endpoint.is_active, endpoint.consecutive_failures) == (False, 1)
+    assert pending == 3 and len(receiver.requests) == 1
+    [message] = mail.outbox
+    assert f"{endpoint.url} answered 410 Gone" in message.body
+    assert notification.recipient == admin_a and "410 Gone" in notification.message
 
 
 @pytest.mark.django_db
