@@ -106,16 +106,35 @@ def refuse_if_company_erased(company: Company, *, for_update: bool = False) -> N
     refuse_if_erased(*leads, for_update=for_update)
 
 
-def refuse_if_row_erased(row) -> None:
-    """Refuse a write to a row of an erased lead: the lead, its company, a row of the lead
-    (opportunity, task) or of its opportunity (proposal, contract). Called before the row
-    is locked, since the erasure locks the lead first."""
+def _lead_ids_of_row(row) -> list:
+    """The leads a row hangs off: the lead itself, its company's leads (deleted ones
+    included), a row of the lead (opportunity, task) or of its opportunity (proposal,
+    contract)."""
     if isinstance(row, Lead):
-        refuse_if_erased(row)
-    elif isinstance(row, Company):
-        refuse_if_company_erased(row)
-    elif isinstance(row, Proposal | Contract):
-        leads = Opportunity.all_objects.filter(pk=row.opportunity_id).values_list("lead_id")
-        refuse_if_erased(*(lead_id for (lead_id,) in leads))
-    else:
-        refuse_if_erased(row.lead_id)
+        return [row.pk]
+    if isinstance(row, Company):
+        return list(Lead.all_objects.filter(company_id=row.pk).values_list("pk", flat=True))
+    if isinstance(row, Proposal | Contract):
+        leads = Opportunity.all_objects.filter(pk=row.opportunity_id)
+        return list(leads.values_list("lead_id", flat=True))
+    return [row.lead_id]
+
+
+def refuse_if_row_erased(row) -> None:
+    """Refuse a write to a row of an erased lead (`_lead_ids_of_row`). Called before the
+    row is locked, since the erasure locks the lead first."""
+    refuse_if_erased(*_lead_ids_of_row(row))
+
+
+def row_is_erased(row) -> bool:
+    """Does the row hang off an erased lead? Reads, locks nothing: for a page to offer no
+    step that would be refused."""
+    return bool(erased_lead_ids(_lead_ids_of_row(row)))
+
+
+class ErasedRowStepsMixin:
+    """For the admin of a lead's rows (before `StepsAdminMixin`): the page of a row of an
+    erased lead offers no step, and says why."""
+
+    def steps_closed(self, obj) -> str | None:
+        return ERASED_MESSAGE if row_is_erased(obj) else None

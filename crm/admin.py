@@ -20,6 +20,7 @@ from django.utils.html import format_html
 
 from accounts.models import User
 from attachments.admin import AttachmentsAdminMixin
+from compliance.erased import ErasedRowStepsMixin
 from crm import admin_board, admin_forms, admin_steps, selectors, services
 from crm.admin_dashboard import dashboard_view
 from crm.choices import ContractStatus, ProposalStatus, TaskStatus
@@ -265,7 +266,9 @@ class ConvertLeadForm(forms.Form):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(AttachmentsAdminMixin, SharesAdminMixin, StepsAdminMixin, CRMAdmin):
+class OpportunityAdmin(
+    AttachmentsAdminMixin, SharesAdminMixin, ErasedRowStepsMixin, StepsAdminMixin, CRMAdmin
+):
     assignee_field = "owner"
     list_display = [
         "name",
@@ -453,7 +456,7 @@ class ProposalForm(forms.ModelForm):
 
 
 @admin.register(Proposal)
-class ProposalAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
+class ProposalAdmin(AttachmentsAdminMixin, ErasedRowStepsMixin, StepsAdminMixin, CRMAdmin):
     form = ProposalForm
     list_display = ["number", "title", "opportunity", "status", "total", "currency", "valid_until"]
     list_filter = ["status"]
@@ -526,7 +529,7 @@ class ProposalAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
 
 
 @admin.register(Contract)
-class ContractAdmin(AttachmentsAdminMixin, StepsAdminMixin, CRMAdmin):
+class ContractAdmin(AttachmentsAdminMixin, ErasedRowStepsMixin, StepsAdminMixin, CRMAdmin):
     list_display = [
         "number",
         "title",

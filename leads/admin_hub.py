@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 
 from attachments.admin import download_url
 from compliance import services as compliance_services
-from compliance.erased import is_erased
+from compliance.erased import ErasedRowStepsMixin, is_erased
 from crm import services as crm_services
 from crm.choices import TaskPriority, TaskType
 from crm.models import Opportunity
@@ -325,7 +325,7 @@ def timeline_html(entries) -> str:
     return format_html_join("", ENTRY_HTML, (item(entry) for entry in entries))
 
 
-class LeadHubMixin(StepsAdminMixin):
+class LeadHubMixin(ErasedRowStepsMixin, StepsAdminMixin):
     """The lead's change page with its next steps and timeline (mix into the lead admin)."""
 
     steps = LEAD_STEPS

@@ -83,8 +83,17 @@ class StepsAdminMixin:
             *super().get_urls(),
         ]
 
+    def steps_closed(self, obj) -> str | None:
+        """Why no step at all may be taken on `obj` (every one would be refused), or None."""
+        return None
+
     def next_steps(self, request, obj) -> list[tuple[Step, str]]:
         """The steps the user may take on `obj` now, each with where its button leads."""
+        if self.steps_closed(obj):
+            return []
+        return self._steps_offered(request, obj)
+
+    def _steps_offered(self, request, obj) -> list[tuple[Step, str]]:
         offered = []
         for step in self.steps:
             if step.listed and step.available(obj) and step.permitted(request.user, obj):
@@ -112,7 +121,10 @@ class StepsAdminMixin:
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None:
-            context["next_steps"] = self.next_steps(request, obj)
+            closed = self.steps_closed(obj)
+            if closed and request.method == "GET":  # a refused save shows its own error
+                messages.warning(request, closed)
+            context["next_steps"] = [] if closed else self._steps_offered(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def step_view(self, request, object_id, name):

@@ -315,3 +315,25 @@ def test_the_admins_bulk_actions_leave_an_erased_lead_alone(client, org_a, admin
         assert not LeadTag.objects.filter(tag=hot).exists()
         other = Lead.objects.get(pk=other.pk)
         assert other.status == "contacted" and other.assigned_to is None
+
+
+@pytest.mark.django_db
+def test_an_erased_leads_pages_offer_no_step_and_say_why(client, org_a, admin_a, erased):
+    """Every step would be refused: none is offered, on the lead's page or its deal's."""
+    lead = erased.lead
+    with tenant_context(org_a):
+        opportunity = Opportunity.all_objects.filter(lead=lead).first()
+        other = lead_services.lead_create(
+            acting_user=None, data={}, company_data={"name": "Other Co"}, allow_duplicate=True
+        )
+    client.force_login(admin_a)
+    pages = {
+        "lead": reverse("admin:leads_lead_change", args=[lead.pk]),
+        "deal": reverse("admin:crm_opportunity_change", args=[opportunity.pk]),
+    }
+    for name, url in pages.items():
+        page = client.get(url).content.decode()
+        assert "/steps/" not in page, name
+        assert "was erased at their request" in page, name
+    other_page = client.get(reverse("admin:leads_lead_change", args=[other.pk])).content.decode()
+    assert "/steps/" in other_page and "was erased" not in other_page
