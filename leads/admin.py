@@ -513,16 +513,13 @@ class LeadAdmin(AttachmentsAdminMixin, SharesAdminMixin, LeadHubMixin, LeadSearc
         leads = self.permitted_rows(request, queryset, Action.UPDATE)
         if not leads.exists():
             return None
-        try:
-            count = services.leads_assign(
-                leads=leads,
-                assignee=form.cleaned_data["assigned_to"],
-                acting_user=request.user,
-            )
-        except REFUSALS as exc:
-            self.message_user(request, refusal_message(exc), messages.ERROR)
-            return None
-        self.message_user(request, f"Assigned {count} lead(s).", messages.SUCCESS)
+        self._all_or_none(
+            request,
+            lambda: services.leads_assign(
+                leads=leads, assignee=form.cleaned_data["assigned_to"], acting_user=request.user
+            ),
+            done="Assigned {} lead(s).",
+        )
         return None
 
     @admin.action(description="Tag selected leads", permissions=["change"])
@@ -533,17 +530,24 @@ class LeadAdmin(AttachmentsAdminMixin, SharesAdminMixin, LeadHubMixin, LeadSearc
         leads = self.permitted_rows(request, queryset, Action.UPDATE)
         if not leads.exists():
             return None
+        self._all_or_none(
+            request,
+            lambda: services.leads_add_tag(
+                leads=leads, tag=form.cleaned_data["tag"], acting_user=request.user
+            ),
+            done="Tagged {} lead(s).",
+        )
+        return None
+
+    def _all_or_none(self, request, change, *, done: str) -> None:
+        """Run a bulk change that changes every selected lead or none: its count in `done`,
+        or why it changed none."""
         try:
-            count = services.leads_add_tag(
-                leads=leads,
-                tag=form.cleaned_data["tag"],
-                acting_user=request.user,
-            )
+            count = change()
         except REFUSALS as exc:
             self.message_user(request, refusal_message(exc), messages.ERROR)
-            return None
-        self.message_user(request, f"Tagged {count} lead(s).", messages.SUCCESS)
-        return None
+        else:
+            self.message_user(request, done.format(count), messages.SUCCESS)
 
     @admin.action(description="Change status of selected leads", permissions=["change"])
     def change_status_selected(self, request, queryset):
