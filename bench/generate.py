@@ -157,12 +157,17 @@ class Loader:
         self.conn = psycopg.connect(url, autocommit=True)
         self.conn.execute(SESSION)
         for table in self.tables.values():
-            # With the defaults of the columns the rows do not carry (a lead's listed
-            # tags, which the database keeps): LIKE alone keeps them NOT NULL, unfilled.
+            # Only the columns the rows carry, without constraints: those the database
+            # keeps (a lead's listed tags and company) get their default or their
+            # trigger's value in the table itself.
             self.conn.execute(
                 sql.SQL(
-                    "CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-                ).format(sql.Identifier(f"stage_{table.name}"), sql.Identifier(table.name))
+                    "CREATE TEMP TABLE {} ON COMMIT DELETE ROWS AS SELECT {} FROM {} WITH NO DATA"
+                ).format(
+                    sql.Identifier(f"stage_{table.name}"),
+                    sql.SQL(table.column_list),
+                    sql.Identifier(table.name),
+                )
             )
 
     def copy_direct(self, name: str, lines: list[str]) -> None:

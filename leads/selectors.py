@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -34,34 +33,39 @@ DUPLICATE_KEYS: dict[str, tuple[str, ...]] = {
 MAX_DUPLICATE_GROUPS = 500
 
 
-# The fields of each tag in `leads_lead.listed_tags`, which the database keeps (leads
-# migration 0024): the lists' tag serializer shows exactly these.
+# The fields of each tag in `leads_lead.listed_tags` and of the company in
+# `leads_lead.listed_company`, which the database keeps (leads migrations 0024 and 0026):
+# the lists' tag and company serializers show exactly these.
 LISTED_TAG_FIELDS = ("id", "name", "color")
+LISTED_COMPANY_FIELDS = (
+    "id",
+    "name",
+    "business_type",
+    "size",
+    "phone",
+    "email",
+    "website",
+    "city",
+    "postal_code",
+    "online_presence",
+    "is_customer",
+)
 
 
-def with_summaries(leads: QuerySet[Lead], *, company: list[str]) -> QuerySet[Lead]:
+def with_summaries(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     """Each lead with its company (`listed_company`), its assignee (`listed_assignee`) and
-    its tags by name (`listed_tags`, a list) as JSON objects (the company's of the given
-    fields, the assignee's of `User.SUMMARY_FIELDS`, each tag's of `LISTED_TAG_FIELDS`),
-    read in the lead query itself (smartweb.listing): per listed lead, an index look-up
-    of the company and of the user by id; the tags are the lead's own column, kept by the
-    database from its tag links (a sub-select of the links and their tags took ~0.55 ms
-    of a page of 50 at 1M leads). SQL rather than ORM subqueries, whose building and
-    compiling took ~3 ms a request; JSON rather than models, which cost more to build
-    than to serialize (bench/README.md)."""
-    organization_id = current_organization_id()
+    its tags by name (`listed_tags`, a list) as JSON objects (the company's of
+    `LISTED_COMPANY_FIELDS`, the assignee's of `User.SUMMARY_FIELDS`, each tag's of
+    `LISTED_TAG_FIELDS`), read in the lead query itself (smartweb.listing). The company
+    and the tags are the lead's own columns, kept by the database from the company and
+    the tag links (their sub-selects took ~0.7 and ~0.55 ms of a page of 50 at 1M leads,
+    ADRs 0037 and 0048); the assignee is an index look-up of the user by id. SQL rather
+    than ORM subqueries, whose building and compiling took ~3 ms a request; JSON rather
+    than models, which cost more to build than to serialize (bench/README.md)."""
     return leads.annotate(
-        listed_company=listing.listed(_company_sql(tuple(company)), [organization_id]),
+        listed_company=listing.listed(listing.kept_column(Lead, "listed_company"), []),
         listed_assignee=listing.listed(listing.user_summary(Lead, "assigned_to"), []),
         listed_tags=listing.listed(listing.kept_column(Lead, "listed_tags"), []),
-    )
-
-
-@functools.cache
-def _company_sql(company: tuple[str, ...]) -> str:
-    return (
-        f"(SELECT {listing.json_object(Company, 'c', company)} FROM {Company._meta.db_table} c"
-        f" WHERE c.organization_id = %s AND c.id = {listing.column(Lead, 'company')})"
     )
 
 

@@ -30,3 +30,13 @@ def kept(row, column: str):
     with tenant_context(row.organization_id), connection.cursor() as cursor:
         cursor.execute(f"SELECT {selected} FROM {table} WHERE id = %s", [row.pk])
         return cursor.fetchone()[0]
+
+
+def lead_rows_written() -> tuple[int, int]:
+    """Lead rows inserted and updated so far in this transaction: a kept column written
+    with its row, not by a second write of it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'leads_lead'"
+        )
+        return cursor.fetchone()

@@ -70,19 +70,7 @@ class LeadTagSummarySerializer(ListedSummarySerializer):
 class LeadCompanySerializer(ListedSummarySerializer):
     class Meta:
         model = Company
-        fields = [
-            "id",
-            "name",
-            "business_type",
-            "size",
-            "phone",
-            "email",
-            "website",
-            "city",
-            "postal_code",
-            "online_presence",
-            "is_customer",
-        ]
+        fields = list(selectors.LISTED_COMPANY_FIELDS)  # what the lead's `listed_company` holds
         read_only_fields = fields
 
 

@@ -189,7 +189,7 @@ class LeadViewSet(RecordSharesMixin, ServiceModelViewSet):
             return leads.select_related("assigned_to")
         if self.action == "timeline":  # the lead is read to check access, not shown
             return leads
-        return selectors.with_summaries(leads, company=s.LeadCompanySerializer.Meta.fields)
+        return selectors.with_summaries(leads)
 
     @extend_schema(request=s.LeadCreateSerializer, responses={201: s.LeadSerializer})
     def create(self, request, *args, **kwargs):

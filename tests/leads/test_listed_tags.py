@@ -14,7 +14,7 @@ from leads import csv_io, selectors, services
 from leads.api.serializers import LeadTagSummarySerializer
 from leads.models import Lead, LeadTag, Tag
 from smartweb.tenancy.context import tenant_context
-from tests.derived_columns import disagreeing, kept
+from tests.derived_columns import disagreeing, kept, lead_rows_written
 from tests.factories import api_client
 from tests.leads.factories import acting_as, make_lead
 
@@ -99,24 +99,15 @@ def test_an_import_writes_each_lead_with_its_tags_and_rewrites_none(org_a, org_b
         services.tag_create(acting_user=None, data={"name": "wet", "color": "#0000ff"})
     make_lead(org_b, contact_name="Elsewhere")
     text = "company_name,contact_name,tags\nDrip Drop,Dana,wet; hot\nSparky,Sam,hot\nQuiet,Quinn,\n"
-    written_before = _lead_rows_written()
+    written_before = lead_rows_written()
     with acting_as(org_a, admin_a):
         report = csv_io.import_leads(source=io.BytesIO(text.encode()), acting_user=admin_a)
     assert report.created == 3
     # Inserted with their tags: no lead row was written twice.
-    inserted, updated = (a - b for a, b in zip(_lead_rows_written(), written_before, strict=True))
+    inserted, updated = (a - b for a, b in zip(lead_rows_written(), written_before, strict=True))
     assert (inserted, updated) == (3, 0)
     assert disagreeing(FROM_THE_LINKS, org_a, org_b) == []
     with tenant_context(org_a):
         leads = list(Lead.objects.all())
     names = {lead.contact_name: [t["name"] for t in kept(lead, "listed_tags")] for lead in leads}
     assert names == {"Dana": ["hot", "wet"], "Sam": ["hot"], "Quinn": []}
-
-
-def _lead_rows_written() -> tuple[int, int]:
-    """Lead rows inserted and updated so far in this transaction."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'leads_lead'"
-        )
-        return cursor.fetchone()
