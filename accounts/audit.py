@@ -40,6 +40,7 @@ class AuditAction(models.TextChoices):
     INVITATION_REVOKED = "invitation.revoked"
     INVITATION_ACCEPTED = "invitation.accepted"
     PASSWORD_CHANGED = "user.password_changed"  # noqa: S105  (an event name, not a secret)
+    TWO_FACTOR_REPLACED = "two_factor.replaced"
     ORGANIZATION_CREATED = "organization.created"
     ORGANIZATION_CHANGED = "organization.changed"
     ORGANIZATION_IMPORTED = "organization.imported"  # from another database (smartweb.orgmove)

@@ -9,18 +9,24 @@ a member it applies to who has no device yet enrols before being signed in. Wron
 count as failed logins (the lockout of `login_guard`) and are audited; a TOTP code is
 accepted once (django-otp keeps the last time step used), a recovery code is deleted
 when used.
+
+An authenticator in use is replaced (a new phone, or a lost one) on proof of a code of it
+or of a recovery code (used up): the new one is pending, the old one in force, until a
+code of the new one confirms it; the replacement is audited and the user emailed.
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
+from dataclasses import dataclass
 
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from accounts import crypto, login_guard
+from accounts import crypto, login_guard, security_notices
+from accounts.audit import AuditAction, record_audit_event
 from accounts.models import (
     APIToken,
     Membership,
@@ -103,11 +109,13 @@ def _normalized(code: str | None) -> str:
     return "".join((code or "").split())
 
 
-def verify(request, user: User, code: str):
+def verify(request, user: User, code: str, *, method: str | None = None):
     """The device that accepts `code` (TOTP or a recovery code), or None: a counted,
-    audited failure. Raises `login_guard.LoginLocked` while the sign-in is locked."""
+    audited failure (`method`: what the code was for, when not a sign-in). Raises
+    `login_guard.LoginLocked` while the sign-in is locked."""
     email = user.email.lower()
-    login_guard.refuse_if_locked(request, email=email, user=user, details={"factor": "otp"})
+    details = {"factor": "otp", **({"method": method} if method else {})}
+    login_guard.refuse_if_locked(request, email=email, user=user, details=details)
     code = _normalized(code)
     with transaction.atomic():
         # Under the devices' row locks: the same code sent twice at once is checked the
@@ -120,14 +128,14 @@ def verify(request, user: User, code: str):
         for device in (found.first() for found in devices):
             if device is not None and code and device.verify_token(code):
                 return device
-    login_guard.count_failure(request, email=email, user=user, details={"factor": "otp"})
+    login_guard.count_failure(request, email=email, user=user, details=details)
     return None
 
 
 @transaction.atomic
 def start_enrolment(user: User) -> SealedTOTPDevice:
     """An unconfirmed authenticator for `user` (replacing an earlier unconfirmed one), its
-    new seed sealed and its plain key column left empty."""
+    new seed sealed and its plain key column left empty. A confirmed one stays in force."""
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device = SealedTOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False, key="")
     seed = crypto.encrypt(default_key())
@@ -152,6 +160,55 @@ def confirm_enrolment(user: User, code: str) -> list[str] | None:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     return new_recovery_codes(user)
+
+
+class Proof:
+    """What proved a replacement of the authenticator in use (audited; never the code)."""
+
+    AUTHENTICATOR = "authenticator"
+    RECOVERY_CODE = "recovery_code"
+
+
+REPLACEMENT_METHOD = "two_factor_replacement"
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A new authenticator pending confirmation, and what proved the right to it."""
+
+    device: SealedTOTPDevice
+    proof: str
+
+
+@transaction.atomic
+def start_replacement(request, user: User, code: str) -> Replacement | None:
+    """A pending authenticator to replace the one in use, on proof of `code`: a code of
+    that authenticator or an unused recovery code, which is used up under the devices'
+    row locks (`verify`), so it proves one replacement even when sent twice at once. None:
+    a wrong or used code, counted and audited as a failed login. Raises
+    `login_guard.LoginLocked` while the sign-in is locked."""
+    device = verify(request, user, code, method=REPLACEMENT_METHOD)
+    if device is None:
+        return None
+    proof = Proof.RECOVERY_CODE if isinstance(device, StaticDevice) else Proof.AUTHENTICATOR
+    return Replacement(device=start_enrolment(user), proof=proof)
+
+
+@transaction.atomic
+def confirm_replacement(request, user: User, code: str, *, proof: str) -> list[str] | None:
+    """`confirm_enrolment` of a replacement started with `proof`: audited, and the user
+    told by email, so that a replacement they did not make does not go unnoticed."""
+    codes = confirm_enrolment(user, code)
+    if codes is not None:
+        record_audit_event(
+            action=AuditAction.TWO_FACTOR_REPLACED,
+            actor=user,
+            target=user,
+            request=request,
+            details={"proof": proof},
+        )
+        security_notices.authenticator_replaced(user, proof=proof)
+    return codes
 
 
 @transaction.atomic

@@ -6,7 +6,8 @@ admin site sends the browser to `second_factor`, which asks for a code, or (a me
 whose organization requires it and who has no authenticator yet) enrols one first. Only
 then is the session signed in, with the device recorded in it.
 
-`two_factor_settings` is the user's own page: set up, new recovery codes, remove.
+`two_factor_settings` is the user's own page: set up, replace (with a code of the
+authenticator in use or a recovery code), new recovery codes, remove.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ from accounts.models import User
 
 PENDING_KEY = "smartweb_second_factor_pending"
 PENDING_SECONDS = 300
+# The replacement of an authenticator in use this session proved (its pending device and
+# the proof), good for REPLACEMENT_SECONDS.
+REPLACEMENT_KEY = "smartweb_two_factor_replacement"
+REPLACEMENT_SECONDS = 600
 VERIFIED_METHOD = "admin_two_factor"
 
 
@@ -92,22 +97,33 @@ def _recovery_codes_page(request, codes: list[str], next_url: str):
     return _page(request, "recovery_codes.html", codes=codes, next_url=next_url)
 
 
-def _verified(request, user: User, form: CodeForm):
-    """The device that accepts the form's code, or None with the reason on the form."""
+def _checked(form: CodeForm, check):
+    """What `check` makes of the form's code (a device, a replacement), or None with the
+    reason on the form: a wrong or used code, or a locked sign-in."""
     try:
-        device = two_factor.verify(request, user, form.cleaned_data["code"])
+        found = check(form.cleaned_data["code"])
     except login_guard.LoginLocked as locked:
         minutes = math.ceil(locked.retry_after / 60)
         form.add_error("code", f"Too many failed attempts. Try again in {minutes} minute(s).")
         return None
-    if device is None:
+    if found is None:
         form.add_error("code", "That code is not valid, or was used already.")
-    return device
+    return found
 
 
-def _confirmed(user: User, form: CodeForm) -> list[str] | None:
-    """Confirm the pending authenticator; its recovery codes, or None with the reason."""
-    codes = two_factor.confirm_enrolment(user, form.cleaned_data["code"])
+def _verified(request, user: User, form: CodeForm):
+    """The device that accepts the form's code, or None with the reason on the form."""
+    return _checked(form, lambda code: two_factor.verify(request, user, code))
+
+
+def _confirmed(request, user: User, form: CodeForm, proof: str | None = None) -> list[str] | None:
+    """Confirm the pending authenticator (replacing the one in use on `proof`); its
+    recovery codes, or None with the reason."""
+    code = form.cleaned_data["code"]
+    if proof is None:
+        codes = two_factor.confirm_enrolment(user, code)
+    else:
+        codes = two_factor.confirm_replacement(request, user, code, proof=proof)
     if codes is None:
         form.add_error("code", "That code is not right: check the time on your phone.")
     return codes
@@ -127,7 +143,7 @@ def second_factor(request):
     if request.method == "POST" and form.is_valid():
         next_url = _next_url(request)
         if enrolling:
-            codes = _confirmed(user, form)
+            codes = _confirmed(request, user, form)
             if codes is not None:
                 _sign_in(request, user, two_factor.totp_device(user))
                 return _recovery_codes_page(request, codes, next_url)
@@ -150,29 +166,65 @@ def _sign_in(request, user: User, device) -> None:
     login_guard.login_succeeded(request, user, method=VERIFIED_METHOD)
 
 
+def _proven_replacement(request, user: User) -> str | None:
+    """The proof this session gave for the user's pending authenticator, while it holds
+    (the same pending device, within REPLACEMENT_SECONDS); else None."""
+    held = request.session.get(REPLACEMENT_KEY)
+    pending = two_factor.pending_enrolment(user)
+    if not held or pending is None or held["device"] != str(pending.pk):
+        return None
+    return held["proof"] if time.time() - held["at"] <= REPLACEMENT_SECONDS else None
+
+
+def _hold_replacement(request, replacement: two_factor.Replacement) -> dict:
+    request.session[REPLACEMENT_KEY] = {
+        "device": str(replacement.device.pk),
+        "proof": replacement.proof,
+        "at": time.time(),
+    }
+    return {"form": CodeForm(), "replacing": True, **_enrolment(replacement.device)}
+
+
 @never_cache
 @sensitive_post_parameters("code")
 def two_factor_settings(request):
-    """The signed-in user's own second factor: set up, new recovery codes, remove."""
+    """The signed-in user's own second factor: set up, replace, new recovery codes,
+    remove."""
     user = User.objects.get(pk=request.user.pk)  # the model, not the request's lazy wrapper
     here = reverse("admin:two_factor")
     action = request.POST.get("action", "") if request.method == "POST" else ""
-    form = CodeForm(request.POST if action in ("confirm", "recovery_codes", "remove") else None)
+    coded = ("confirm", "replace", "recovery_codes", "remove")
+    form = CodeForm(request.POST if action in coded else None)
     context = {"form": form}
-    if action in ("start", "confirm") and two_factor.is_enrolled(user):
-        # A new authenticator replaces the one in use: like turning it off, that needs a
-        # code of it (turn it off first), never the session alone.
-        messages.error(request, "Two-factor authentication is on: turn it off to set it up anew.")
+    enrolled = two_factor.is_enrolled(user)
+    proof = _proven_replacement(request, user) if enrolled else None
+    if (action == "start" and enrolled) or (action == "confirm" and enrolled and proof is None):
+        # A new authenticator replaces the one in use only on proof of a code of it or a
+        # recovery code (the "replace" action), never on the session alone.
+        messages.error(
+            request,
+            "Two-factor authentication is on: to replace the authenticator, enter a code "
+            "of it or one of your recovery codes, then choose Replace.",
+        )
         return HttpResponseRedirect(here)
     if action == "start":
         context.update(form=CodeForm(), **_enrolment(two_factor.start_enrolment(user)))
     elif action == "confirm":
-        codes = _confirmed(user, form) if form.is_valid() else None
+        codes = _confirmed(request, user, form, proof) if form.is_valid() else None
         if codes is not None:
+            request.session.pop(REPLACEMENT_KEY, None)
             django_otp.login(request, two_factor.totp_device(user))
             return _recovery_codes_page(request, codes, here)
         pending = two_factor.pending_enrolment(user) or two_factor.start_enrolment(user)
-        context.update(_enrolment(pending))
+        context.update(replacing=proof is not None, **_enrolment(pending))
+    elif action == "replace":
+        replacement = (
+            _checked(form, lambda code: two_factor.start_replacement(request, user, code))
+            if enrolled and form.is_valid()
+            else None
+        )
+        if replacement is not None:
+            context.update(_hold_replacement(request, replacement))
     elif form.is_bound and form.is_valid():
         device = _verified(request, user, form)
         if device is not None and action == "recovery_codes":

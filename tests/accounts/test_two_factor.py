@@ -343,7 +343,7 @@ def test_recovery_codes_are_kept_as_digests_and_work_once_as_typed(org_a, rep_a)
     assert two_factor.remaining_recovery_codes(rep_a) == len(codes) - 1
 
 
-def test_an_authenticator_in_use_is_not_replaced_without_its_code(org_a, rep_a):
+def test_an_authenticator_in_use_is_not_replaced_without_a_code(org_a, rep_a):
     device, codes = enrol(rep_a)
     client = password_step(rep_a)
     client.post(SECOND_STEP, {"code": codes[0]})
@@ -352,9 +352,159 @@ def test_an_authenticator_in_use_is_not_replaced_without_its_code(org_a, rep_a):
     confirmed = client.post(SETTINGS_PAGE, {"action": "confirm", "code": code_for(device)})
 
     assert started.status_code == 302 and confirmed.status_code == 302
-    assert b"turn it off to set it up anew" in client.get(SETTINGS_PAGE).content
+    assert b"to replace the authenticator, enter a code" in client.get(SETTINGS_PAGE).content
     assert list(SealedTOTPDevice.objects.filter(user=rep_a)) == [device]
     assert two_factor.remaining_recovery_codes(rep_a) == len(codes) - 1
+
+
+# --- replacing the authenticator in use ----------------------------------------------------
+
+
+def recovered_session(user, code: str) -> Client:
+    """A browser signed in with a recovery code (the phone is lost)."""
+    client = password_step(user)
+    assert client.post(SECOND_STEP, {"code": code}).status_code == 302
+    return client
+
+
+def pending_device(user) -> SealedTOTPDevice:
+    return SealedTOTPDevice.objects.select_related("sealed").get(user=user, confirmed=False)
+
+
+def test_a_lost_authenticator_is_replaced_with_a_recovery_code(
+    org_a, rep_a, mailoutbox, django_capture_on_commit_callbacks
+):
+    old, codes = enrol(rep_a)
+    old_code = code_for(old)
+    client = recovered_session(rep_a, codes[0])
+
+    started = client.post(SETTINGS_PAGE, {"action": "replace", "code": codes[1]})
+    assert b"qr-code" in started.content and b"stays in use until you confirm" in started.content
+    new = pending_device(rep_a)
+    # The old authenticator signs in until the new one is confirmed.
+    assert two_factor.totp_device(rep_a) == old
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = client.post(
+            SETTINGS_PAGE, {"action": "confirm", "code": code_for(new, steps_ahead=0)}
+        )
+
+    new_codes = confirmed.content.decode().split("<li><code>")[1:]
+    assert len(new_codes) == two_factor.RECOVERY_CODES
+    assert two_factor.totp_device(rep_a) == new
+    assert not SealedTOTPDevice.objects.filter(pk=old.pk).exists()
+    assert signed_in(client)
+    assert login_events(org_a, AuditAction.TWO_FACTOR_REPLACED) == [{"proof": "recovery_code"}]
+    assert [(m.to, m.subject) for m in mailoutbox] == [
+        ([rep_a.email], "Your two-factor authenticator was replaced")
+    ]
+    assert "one of your recovery codes" in mailoutbox[0].body
+    assert codes[1] not in mailoutbox[0].body
+    # Neither the code that proved it nor the old authenticator signs in any more.
+    for code in (codes[1], old_code):
+        again = password_step(rep_a)
+        assert b"used already" in again.post(SECOND_STEP, {"code": code}).content
+    assert password_step(rep_a).post(SECOND_STEP, {"code": code_for(new)}).status_code == 302
+
+
+def test_a_code_of_the_authenticator_in_use_proves_a_replacement(org_a, rep_a):
+    old, codes = enrol(rep_a)
+    client = recovered_session(rep_a, codes[0])
+
+    client.post(SETTINGS_PAGE, {"action": "replace", "code": code_for(old)})
+    new = pending_device(rep_a)
+    client.post(SETTINGS_PAGE, {"action": "confirm", "code": code_for(new, steps_ahead=0)})
+
+    assert two_factor.totp_device(rep_a) == new
+    assert login_events(org_a, AuditAction.TWO_FACTOR_REPLACED) == [{"proof": "authenticator"}]
+
+
+def test_a_wrong_or_used_code_starts_no_replacement_and_counts_as_a_failed_login(
+    org_a, rep_a, login_limit
+):
+    old, codes = enrol(rep_a)
+    client = recovered_session(rep_a, codes[0])
+    attempts = [
+        client.post(SETTINGS_PAGE, {"action": "replace", "code": code})
+        for code in (codes[0], "not-a-recovery-code", code_for(old, steps_ahead=20))
+    ]
+
+    locked = client.post(SETTINGS_PAGE, {"action": "replace", "code": codes[1]})
+
+    for page in attempts:
+        assert page.status_code == 200
+        assert b"That code is not valid, or was used already." in page.content
+        assert b"qr-code" not in page.content
+    assert b"Too many failed attempts" in locked.content
+    assert not SealedTOTPDevice.objects.filter(user=rep_a, confirmed=False).exists()
+    assert two_factor.totp_device(rep_a) == old
+    assert two_factor.remaining_recovery_codes(rep_a) == len(codes) - 1  # codes[1] kept
+    failed = login_events(org_a, AuditAction.LOGIN_FAILED)
+    assert failed.count({"factor": "otp", "method": "two_factor_replacement"}) == login_limit
+    assert not login_events(org_a, AuditAction.TWO_FACTOR_REPLACED)
+
+
+def test_a_wrong_code_of_the_new_authenticator_keeps_the_old_one(org_a, rep_a, mailoutbox):
+    old, codes = enrol(rep_a)
+    client = recovered_session(rep_a, codes[0])
+    client.post(SETTINGS_PAGE, {"action": "replace", "code": codes[1]})
+    new = pending_device(rep_a)
+
+    wrong = client.post(SETTINGS_PAGE, {"action": "confirm", "code": code_for(new, steps_ahead=20)})
+
+    assert b"That code is not right" in wrong.content
+    assert b"stays in use until you confirm" in wrong.content
+    assert two_factor.totp_device(rep_a) == old
+    assert pending_device(rep_a) == new  # the same one to scan again
+    assert not login_events(org_a, AuditAction.TWO_FACTOR_REPLACED) and not mailoutbox
+    assert password_step(rep_a).post(SECOND_STEP, {"code": code_for(old)}).status_code == 302
+
+
+def test_the_proof_holds_for_the_session_that_gave_it_only(org_a, rep_a):
+    old, codes = enrol(rep_a)
+    proving = recovered_session(rep_a, codes[0])
+    proving.post(SETTINGS_PAGE, {"action": "replace", "code": codes[1]})
+    new = pending_device(rep_a)
+    other = recovered_session(rep_a, codes[2])
+
+    refused = other.post(SETTINGS_PAGE, {"action": "confirm", "code": code_for(new, 0)})
+
+    assert refused.status_code == 302
+    assert two_factor.totp_device(rep_a) == old
+
+
+def test_the_proof_expires(org_a, rep_a):
+    old, codes = enrol(rep_a)
+    client = recovered_session(rep_a, codes[0])
+    client.post(SETTINGS_PAGE, {"action": "replace", "code": codes[1]})
+    new = pending_device(rep_a)
+    session = client.session
+    session["smartweb_two_factor_replacement"]["at"] -= 601
+    session.save()
+
+    refused = client.post(SETTINGS_PAGE, {"action": "confirm", "code": code_for(new, 0)})
+
+    assert refused.status_code == 302
+    assert two_factor.totp_device(rep_a) == old
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_recovery_code_proves_one_replacement_when_sent_twice_at_once():
+    organization = factories.make_organization("Racing Replacements")
+    member = factories.make_member(organization, "sales_rep")
+    _, codes = enrol(member)
+
+    def replace():
+        return two_factor.start_replacement(RequestFactory().post("/"), member, codes[0])
+
+    with transaction.atomic():
+        first = replace()  # the devices' row locks held
+        second = Racer(replace).start()
+        wait_until_blocked(second)
+    second.join()
+
+    assert first is not None and first.proof == two_factor.Proof.RECOVERY_CODE
+    assert second.error is None and second.result is None
+    assert two_factor.remaining_recovery_codes(member) == two_factor.RECOVERY_CODES - 1
 
 
 @pytest.mark.django_db(transaction=True)
