@@ -431,6 +431,10 @@ class UserAdmin(
     Invitations; their role, team and active flag are on the Memberships page."""
 
     form = forms.PlatformUserChangeForm
+    # Another user's password, for platform super admins: with the choice to revoke
+    # their API tokens too.
+    change_password_form = forms.PlatformPasswordResetForm
+    change_user_password_template = "admin/accounts/user/change_password.html"  # noqa: S105 (a path)
     ordering = ["email"]
     list_display = ["email", "full_name", "is_active", "last_login"]
     list_filter = ["is_active"]

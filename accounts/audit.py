@@ -40,6 +40,8 @@ class AuditAction(models.TextChoices):
     INVITATION_REVOKED = "invitation.revoked"
     INVITATION_ACCEPTED = "invitation.accepted"
     PASSWORD_CHANGED = "user.password_changed"  # noqa: S105  (an event name, not a secret)
+    # Set by a platform super admin, without the current one.
+    PASSWORD_RESET = "user.password_reset"  # noqa: S105  (an event name, not a secret)
     TWO_FACTOR_REPLACED = "two_factor.replaced"
     ORGANIZATION_CREATED = "organization.created"
     ORGANIZATION_CHANGED = "organization.changed"

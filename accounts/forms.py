@@ -7,10 +7,17 @@ import math
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts import invitations, login_guard, services, two_factor, two_factor_views
+from accounts import (
+    invitations,
+    login_guard,
+    services,
+    two_factor,
+    two_factor_views,
+    user_tokens,
+)
 from accounts.models import Invitation, Membership, Role, Team, User
 from smartweb.errors import NOT_PERMITTED, refusal_message
 from smartweb.forms import form_changes
@@ -199,3 +206,40 @@ class OwnProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["full_name"]
+
+
+def revoke_tokens_choice(form, *, label: str, whose: str) -> None:
+    """Add to a password form the choice to revoke the user's API tokens with it, on by
+    default (ADR 0044), and say how many are active (the page shows the choice only if
+    any are: `form.active_api_tokens`)."""
+    count = user_tokens.active_count(form.user)
+    form.active_api_tokens = count
+    form.fields["revoke_api_tokens"] = forms.BooleanField(
+        label=label,
+        required=False,
+        initial=True,
+        help_text=(
+            f"{whose} {count} active API token{'s' if count != 1 else ''} (in every "
+            "organization). A token made with a stolen password keeps working after the "
+            "password changes, unless revoked."
+        ),
+    )
+
+
+class PlatformPasswordResetForm(AdminPasswordChangeForm):
+    """A platform super admin sets a user's password (Django's form, the change made by
+    `services.password_reset`: audited, devices signed out, tokens revoked if chosen)."""
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        revoke_tokens_choice(self, label="Also revoke their API tokens", whose="They have")
+
+    def save(self, commit=True):
+        usable = self.cleaned_data["set_usable_password"]
+        services.password_reset(
+            user=self.user,
+            new_password=self.cleaned_data["password1"] if usable else None,
+            revoke_api_tokens=self.cleaned_data["revoke_api_tokens"],
+            acting_user=acting_user(),
+        )
+        return self.user

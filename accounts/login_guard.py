@@ -120,7 +120,7 @@ def record_attempt(email: str, ip: str | None, *, success: bool) -> None:
     LoginAttempt.objects.create(email=email, ip_address=ip, success=success, created_at=now)
 
 
-def _home_organization_id(user: User, requested: str | None):
+def home_organization_id(user: User, requested: str | None):
     """The organization whose audit log shows this user's login events (None: none)."""
     with user_context(user):
         for candidate in (requested, None):
@@ -137,7 +137,7 @@ def audit_login_event(
     action: str, *, request, email: str, user: User | None, requested, details
 ) -> None:
     """An event in the user's organization, or with no organization for unknown emails."""
-    organization_id = _home_organization_id(user, requested) if user is not None else None
+    organization_id = home_organization_id(user, requested) if user is not None else None
     with tenant_context(organization_id):
         record_audit_event(
             action=action,
@@ -210,7 +210,7 @@ def login_succeeded(request, user: User, *, organization_id=None, method: str) -
     the login (in `organization_id`, or the user's default organization)."""
     record_attempt(user.email.lower(), client_ip(request), success=True)
     if organization_id is None:
-        organization_id = _home_organization_id(user, None)
+        organization_id = home_organization_id(user, None)
     with tenant_context(organization_id, user=user):
         record_audit_event(
             action=AuditAction.LOGIN,

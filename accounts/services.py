@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.text import slugify
 
-from accounts import login_guard
+from accounts import login_guard, user_tokens
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import (
     APIToken,
@@ -250,14 +250,35 @@ def token_create(
 
 
 @transaction.atomic
-def token_revoke(*, token: APIToken, acting_user: User, request=None) -> APIToken:
+def token_revoke(
+    *, token: APIToken, acting_user: User, request=None, reason: str | None = None
+) -> APIToken:
+    """Revoke `token` (in its organization's context); `reason`, for the audit row: why
+    it was revoked when not on its own (with a password change)."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at", "updated_at"])
         record_audit_event(
-            action=AuditAction.TOKEN_REVOKED, actor=acting_user, target=token, request=request
+            action=AuditAction.TOKEN_REVOKED,
+            actor=acting_user,
+            target=token,
+            request=request,
+            details={"reason": reason} if reason else None,
         )
     return token
+
+
+def tokens_revoke_all(
+    *, user: User, acting_user: User, reason: str, request=None, keep: APIToken | None = None
+) -> int:
+    """Revoke the user's active API tokens in every organization, but `keep` (the token
+    of the request that asked), each audited in its organization; how many."""
+    revoked = 0
+    for tokens in user_tokens.active_in_each_organization(user, acting_user=acting_user):
+        for token in tokens.exclude(pk=getattr(keep, "pk", None)).select_for_update():
+            token_revoke(token=token, acting_user=acting_user, request=request, reason=reason)
+            revoked += 1
+    return revoked
 
 
 # --- Organizations, members, teams, roles and sessions: the writes behind the API and the
@@ -498,13 +519,30 @@ def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | N
 PASSWORD_CHANGE_EVENT = {"method": "password_change"}
 
 
+def _sign_out_devices(user: User, *, keep_session_key: str | None) -> None:
+    """A new password ends the user's signed-in devices (Django no longer accepts their
+    sessions; their rows say so), but the session `keep_session_key`."""
+    UserSession.objects.filter(user=user, revoked_at__isnull=True).exclude(
+        session_key=keep_session_key or ""
+    ).update(revoked_at=timezone.now())
+
+
 @transaction.atomic
-def password_change(*, user: User, current_password: str, new_password: str, request=None) -> User:
+def password_change(
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    revoke_api_tokens: bool = False,
+    request=None,
+) -> int:
     """The user changes their own password, proving the current one. A wrong one is a
     failed login, under the same lockout (`login_guard.LoginLocked` while locked): a
     borrowed session or token must not try passwords unthrottled. The user's other
-    signed-in devices are signed out (Django no longer accepts their sessions; their
-    rows say so), the request's own session stays."""
+    signed-in devices are signed out, the request's own session stays; with
+    `revoke_api_tokens`, so are their API tokens (a token made with a stolen password
+    outlives it otherwise), but the one the request is made with. Returns how many tokens
+    were revoked."""
     email = user.email.lower()
     login_guard.refuse_if_locked(request, email=email, user=user, details=PASSWORD_CHANGE_EVENT)
     if not user.check_password(current_password or ""):
@@ -517,13 +555,65 @@ def password_change(*, user: User, current_password: str, new_password: str, req
     user.set_password(new_password)
     user.save(update_fields=["password"])
     current_session = getattr(getattr(request, "session", None), "session_key", None)
-    UserSession.objects.filter(user=user, revoked_at__isnull=True).exclude(
-        session_key=current_session or ""
-    ).update(revoked_at=timezone.now())
+    _sign_out_devices(user, keep_session_key=current_session)
     record_audit_event(
         action=AuditAction.PASSWORD_CHANGED, actor=user, target=user, request=request
     )
-    return user
+    if not revoke_api_tokens:
+        return 0
+    current_token = getattr(request, "auth", None)
+    return tokens_revoke_all(
+        user=user,
+        acting_user=user,
+        reason="password_change",
+        request=request,
+        keep=current_token if isinstance(current_token, APIToken) else None,
+    )
+
+
+@transaction.atomic
+def password_reset(
+    *,
+    user: User,
+    new_password: str | None,
+    revoke_api_tokens: bool,
+    acting_user: User,
+    request=None,
+) -> int:
+    """A platform super admin sets another user's password (None: no password sign-in
+    any more), without the current one: the user forgot it, or it is believed stolen.
+    Every device of the user is signed out; with `revoke_api_tokens`, every API token too.
+    Returns how many tokens were revoked."""
+    if not acting_user.is_superuser:
+        raise PermissionDenied("Only platform super admins reset another user's password.")
+    if acting_user.pk == user.pk:
+        raise PermissionDenied("Change your own password with the current one.")
+    if new_password is None:
+        user.set_unusable_password()
+    else:
+        try:
+            validate_password(new_password, user)
+        except ValidationError as exc:
+            raise ValidationError({"new_password": exc.messages}) from None
+        user.set_password(new_password)
+    user.save(update_fields=["password"])
+    _sign_out_devices(user, keep_session_key=None)
+    # In the organization where the user's sign-ins are audited, not the one the super
+    # admin is looking at.
+    organization_id = login_guard.home_organization_id(user, None)
+    with tenant_context(organization_id, user=acting_user):
+        record_audit_event(
+            action=AuditAction.PASSWORD_RESET,
+            actor=acting_user,
+            target=user,
+            request=request,
+            details={"password_sign_in": new_password is not None},
+        )
+    if not revoke_api_tokens:
+        return 0
+    return tokens_revoke_all(
+        user=user, acting_user=acting_user, reason="password_reset", request=request
+    )
 
 
 def _ensure_not_above(membership: Membership, acting_user: User | None) -> None:

@@ -359,6 +359,13 @@ class MeUpdateSerializer(serializers.Serializer):
 class PasswordChangeSerializer(serializers.Serializer):
     current_password = TextField(write_only=True, trim_whitespace=False)
     new_password = TextField(write_only=True, trim_whitespace=False)
+    revoke_api_tokens = BooleanField(
+        write_only=True,
+        default=False,
+        help_text="Also revoke your API tokens in every organization (each audited as "
+        "token.revoked), but the token this request is made with. A token made with a "
+        "stolen password keeps working after the password changes otherwise.",
+    )
 
 
 class MembershipSerializer(ModelSerializer):

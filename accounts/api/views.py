@@ -268,7 +268,8 @@ class MeView(OrganizationContextMixin, APIView):
 
 
 class PasswordChangeView(OrganizationContextMixin, APIView):
-    """Change your own password: the current one is asked for."""
+    """Change your own password: the current one is asked for. Your other devices are
+    signed out; with `revoke_api_tokens`, your other API tokens are revoked too."""
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -281,6 +282,7 @@ class PasswordChangeView(OrganizationContextMixin, APIView):
                 user=request.user,
                 current_password=serializer.validated_data["current_password"],
                 new_password=serializer.validated_data["new_password"],
+                revoke_api_tokens=serializer.validated_data["revoke_api_tokens"],
                 request=request,
             )
         except login_guard.LoginLocked as locked:
