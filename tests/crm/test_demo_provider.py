@@ -14,8 +14,9 @@ from leads.choices import InteractionType
 from leads.models import Interaction
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
-from tests.crm.test_jobs import jobs, run_worker
+from tests.crm.test_jobs import jobs
 from tests.factories import api_client
+from tests.job_queue import run_worker
 
 WEBHOOK = "http://127.0.0.1:8000/api/v1/webhooks/ai-calls/"
 
@@ -51,8 +52,8 @@ def test_a_launched_campaign_ends_with_its_calls_on_the_timeline(live_org, demo_
 
     response = api_client(admin, organization).post(f"/api/v1/campaigns/{campaign.pk}/launch/")
     assert response.status_code == 200, response.content
-    run_worker()  # the pass, then the calls placed
-    run_worker()  # the results reported
+    run_worker("crm")  # the pass, then the calls placed
+    run_worker("crm")  # the results reported
     assert [name for name, status, _ in jobs() if status == "succeeded"].count(
         "crm.demo_report_call"
     ) == 2

@@ -4,7 +4,6 @@ retry while it is unavailable, and the webhook closes the loop."""
 
 from django.db import connection
 from django.test import Client
-from procrastinate.contrib.django import app
 
 from crm.choices import AICallStatus, CampaignStatus, TaskType
 from crm.jobs import PLACE_CALL_RETRY
@@ -14,14 +13,7 @@ from leads.models import Interaction, Lead
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 from tests.factories import api_client
-
-
-def run_worker() -> None:
-    """Run the queued jobs that are due, then stop (the production command's connector)."""
-    with app.replace_connector(app.connector.get_worker_connector()):
-        app.run_worker(
-            queues=["crm"], wait=False, install_signal_handlers=False, listen_notify=False
-        )
+from tests.job_queue import run_worker
 
 
 def jobs() -> list[tuple[str, str, int]]:
@@ -47,7 +39,7 @@ def test_campaign_to_calls_to_webhook_to_task_and_new_score(live_org, fake_provi
     assert response.status_code == 200, response.content
     assert jobs() == [("crm.run_campaign", "todo", 0)]
 
-    run_worker()
+    run_worker("crm")
     finished = [(name, status) for name, status, _ in jobs()]
     assert finished.count(("crm.place_ai_call", "succeeded")) == 3
     assert ("crm.run_campaign", "succeeded") in finished
@@ -92,7 +84,7 @@ def test_campaign_to_calls_to_webhook_to_task_and_new_score(live_org, fake_provi
         assert booked.lead_score > scores[booked.pk]
 
     make_waiting_jobs_due()
-    run_worker()
+    run_worker("crm")
     with tenant_context(organization):
         assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.COMPLETED
 
@@ -105,13 +97,13 @@ def test_an_unavailable_provider_is_retried(live_org, fake_provider):
     fake_provider.answer(503, {"error": "busy"})
     api_client(admin, organization).post(f"/api/v1/campaigns/{campaign.pk}/launch/")
 
-    run_worker()
+    run_worker("crm")
     assert ("crm.place_ai_call", "todo", 1) in jobs()  # failed once, waiting to retry
     with tenant_context(organization):
         assert AICall.objects.get().status == AICallStatus.QUEUED
 
     make_waiting_jobs_due()
-    run_worker()
+    run_worker("crm")
     assert ("crm.place_ai_call", "succeeded", 2) in jobs()
     with tenant_context(organization):
         call = AICall.objects.get()
@@ -128,7 +120,7 @@ def test_a_refused_call_fails_without_retrying(live_org, fake_provider):
     campaign = factories.campaign(organization)
     fake_provider.answer(422, {"error": "number not allowed"})
     api_client(admin, organization).post(f"/api/v1/campaigns/{campaign.pk}/launch/")
-    run_worker()
+    run_worker("crm")
     assert ("crm.place_ai_call", "succeeded", 1) in jobs()
     with tenant_context(organization):
         call = AICall.objects.get()
@@ -145,7 +137,7 @@ def test_the_last_failed_attempt_fails_the_call(live_org, fake_provider):
         fake_provider.answer(500, {"error": "down"})
     api_client(admin, organization).post(f"/api/v1/campaigns/{campaign.pk}/launch/")
     for _ in range(attempts):
-        run_worker()
+        run_worker("crm")
         make_waiting_jobs_due()
     assert ("crm.place_ai_call", "failed", attempts) in jobs()
     with tenant_context(organization):

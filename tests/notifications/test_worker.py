@@ -22,14 +22,8 @@ from smartweb.tenancy.context import tenant_context
 from tests import factories as people
 from tests.crm import factories
 from tests.crm.conftest import committed, live_org  # noqa: F401 (fixtures)
+from tests.job_queue import run_worker
 from tests.notifications.conftest import told
-
-
-def run_worker(*queues: str) -> None:
-    with app.replace_connector(app.connector.get_worker_connector()):
-        app.run_worker(
-            queues=list(queues), wait=False, install_signal_handlers=False, listen_notify=False
-        )
 
 
 def last_job_id() -> int:
