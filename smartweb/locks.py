@@ -1,5 +1,6 @@
 """Transaction-scoped PostgreSQL advisory locks, for checks that must not run side by
-side (a duplicate check and the insert it allows). Released when the transaction ends."""
+side (a duplicate check and the insert it allows), or for work one transaction at a time
+does (a webhook endpoint's deliveries). Released when the transaction ends."""
 
 from __future__ import annotations
 
@@ -10,11 +11,22 @@ from django.db import OperationalError, connection, transaction
 def advisory_xact_lock(*parts, shared: bool = False) -> None:
     """Wait for, then hold until the transaction ends, the lock named by `parts` (hashed
     to PostgreSQL's 64-bit lock key). Shared holders exclude only exclusive ones."""
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    _call(function, parts)
+
+
+def try_advisory_xact_lock(*parts) -> bool:
+    """Take the lock named by `parts` if no one holds it, and hold it until the
+    transaction ends; False at once, without it, when another transaction holds it."""
+    return _call("pg_try_advisory_xact_lock", parts)
+
+
+def _call(function: str, parts) -> object:
     if not connection.in_atomic_block:
         raise RuntimeError("Outside a transaction, an advisory lock is released at once.")
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [":".join(map(str, parts))])
+        return cursor.fetchone()[0]
 
 
 def advisory_xact_lock_within_timeout(*parts) -> bool:

@@ -442,6 +442,12 @@ if not 0 < JOBS_HEARTBEAT_SECONDS < JOBS_STALLED_AFTER_SECONDS:
     raise ImproperlyConfigured("JOBS_HEARTBEAT_SECONDS must be below JOBS_STALLED_AFTER_SECONDS.")
 if not 0 < JOBS_STALLED_CHECK_SECONDS < 60:
     raise ImproperlyConfigured("JOBS_STALLED_CHECK_SECONDS must be between 1 and 59.")
+# Jobs a worker runs at once, each on a thread and a database connection of its own: a job
+# waiting on a slow outside party (a webhook receiver near its deadline) holds up one of
+# them, not the others' work.
+JOBS_CONCURRENCY = env_int("JOBS_CONCURRENCY", 4)
+if JOBS_CONCURRENCY < 1:
+    raise ImproperlyConfigured("JOBS_CONCURRENCY must be at least 1.")
 # Outbound webhooks (webhooks/): each POST is bounded by WEBHOOK_TIMEOUT_SECONDS in total; a failed
 # delivery is retried after 1 minute, doubling up to WEBHOOK_RETRY_MAX_SECONDS, for
 # WEBHOOK_RETRY_HOURS; WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in a row, over at least
@@ -478,6 +484,7 @@ SITE_URL = (
 if SITE_URL and not SITE_URL.startswith(("https://", "http://")):
     raise ImproperlyConfigured("SITE_URL is the site's address: https://… (or http://…).")
 PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": JOBS_CONCURRENCY,
     "update_heartbeat_interval": JOBS_HEARTBEAT_SECONDS,
     "stalled_worker_timeout": JOBS_STALLED_AFTER_SECONDS,
 }

@@ -17,6 +17,6 @@ class EventType(models.TextChoices):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending"  # due at next_attempt_at
+    PENDING = "pending"  # due at next_attempt_at, once the endpoint's older ones are done
     DELIVERED = "delivered"  # the endpoint answered 2xx
     FAILED = "failed"  # retries ran out (a day), or the endpoint was deleted

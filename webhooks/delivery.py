@@ -1,11 +1,15 @@
-"""The drain: POST the organization's due deliveries, record each attempt, schedule the
-retry or give up, and disable an endpoint that keeps failing.
+"""The drain of one endpoint: POST its pending deliveries oldest event first, record each
+attempt, schedule the retry or give up, and disable an endpoint that keeps failing.
 
-Each delivery is sent in its own transaction, which holds the delivery's row lock
-(taken with SKIP LOCKED) across the POST: two drains running at once never send the
-same delivery, and a drain that dies mid-way leaves its delivery due again. The POST is
-bounded by WEBHOOK_TIMEOUT_SECONDS in total, however slowly the receiver answers
-(smartweb.outbound), so the lock is held for that long at most.
+An endpoint's deliveries go one at a time and in the order of their events
+(`webhooks.backlog`): the drain stops at the oldest one while it waits for its retry. Each
+attempt is a transaction of its own, which holds the endpoint's advisory lock and the
+delivery's row lock across the POST: two drains of one endpoint never send at once (the
+second finds it busy and leaves it to the first), and a drain that dies mid-way leaves its
+delivery due again. Drains of different endpoints share nothing: a slow receiver holds up
+its own events only. The POST is bounded by WEBHOOK_TIMEOUT_SECONDS in total, however
+slowly the receiver answers (smartweb.outbound), so the locks are held for that long at
+most.
 """
 
 from __future__ import annotations
@@ -18,49 +22,44 @@ from http import HTTPStatus
 import requests
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, QuerySet, Value
+from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.crypto import decrypt
 from notifications import events as notification_events
 from smartweb import outbound, signing
+from smartweb.locks import try_advisory_xact_lock
 from smartweb.tenancy.context import tenant_context
 from smartweb.writes import locked
-from webhooks import notify
+from webhooks import backlog, notify
 from webhooks.choices import DeliveryStatus
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint
 
 USER_AGENT = "SmartWeb-CRM-Webhooks/1"
 ERROR_LENGTH = 500
+# Held by the transaction sending to an endpoint, with the endpoint's id.
+ENDPOINT_LOCK = "webhooks.endpoint"
 
 
-def due() -> QuerySet[Delivery]:
-    """The current organization's deliveries that are due, to active endpoints."""
-    return Delivery.objects.filter(
-        status=DeliveryStatus.PENDING,
-        next_attempt_at__lte=timezone.now(),
-        endpoint__is_active=True,
-        endpoint__deleted_at__isnull=True,
-    )
-
-
-def deliver_due(*, organization_id, limit: int = 100) -> int:
-    """Send up to `limit` due deliveries of the organization; how many were attempted."""
+def deliver_due(*, organization_id, endpoint_id, limit: int = 100) -> int:
+    """Send up to `limit` of the endpoint's due deliveries, oldest event first; how many
+    were attempted."""
     attempted = 0
     # Each connection is made to addresses checked as it is made: the name may resolve
     # elsewhere by now than when the endpoint was registered (DNS rebinding).
     allow_private = settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
     with outbound.session(allow_private=allow_private) as session:
         while attempted < limit:
-            if not _attempt_next(organization_id, session):
+            if not _attempt_next(organization_id, endpoint_id, session):
                 break
             attempted += 1
     return attempted
 
 
-def _attempt_next(organization_id, session: requests.Session) -> bool:
-    """Attempt the next due delivery, in a transaction of its own; False when none is due."""
+def _attempt_next(organization_id, endpoint_id, session: requests.Session) -> bool:
+    """Attempt the endpoint's oldest pending delivery if it is due, in a transaction of its
+    own; False when it is not, or when another drain is sending to the endpoint."""
     with tenant_context(organization_id):
         # The record of an attempt may be lost with the last moments before a crash: the
         # delivery is then sent again, which at-least-once delivery allows (receivers
@@ -68,14 +67,17 @@ def _attempt_next(organization_id, session: requests.Session) -> bool:
         # 28 deliveries/s with one drain, 24–39 → 48 with two (bench/README.md).
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
+        if not try_advisory_xact_lock(ENDPOINT_LOCK, endpoint_id):
+            return False
         delivery = (
-            due()
-            .select_for_update(skip_locked=True, of=("self",))
+            backlog.waiting(endpoint_id)
+            .filter(endpoint__is_active=True, endpoint__deleted_at__isnull=True)
+            .select_for_update(of=("self",))
             .select_related("event", "endpoint")
-            .order_by("next_attempt_at")
+            .order_by("created_at")
             .first()
         )
-        if delivery is None:
+        if delivery is None or delivery.next_attempt_at > timezone.now():
             return False
         _attempt(delivery, session)
     return True
@@ -139,6 +141,7 @@ def _attempt(delivery: Delivery, session: requests.Session) -> None:
     code, error = _post(delivery, number, session)
     elapsed_ms = round((time.monotonic() - started) * 1000)
     succeeded = not error
+    recovered = False
     now = timezone.now()
     DeliveryAttempt.objects.create(
         organization_id=delivery.organization_id,
@@ -157,9 +160,9 @@ def _attempt(delivery: Delivery, session: requests.Session) -> None:
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = now
         delivery.next_attempt_at = None
-        Endpoint.objects.filter(pk=delivery.endpoint_id, consecutive_failures__gt=0).update(
-            consecutive_failures=0, failing_since=None
-        )
+        recovered = Endpoint.objects.filter(
+            pk=delivery.endpoint_id, consecutive_failures__gt=0
+        ).update(consecutive_failures=0, failing_since=None)
     else:
         retry_at = now + backoff(number)
         give_up_at = delivery.event.created_at + dt.timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
@@ -180,18 +183,21 @@ def _attempt(delivery: Delivery, session: requests.Session) -> None:
             "last_error",
         ]
     )
+    if recovered:
+        # The receiver is back after failures: the events that waited for their retries
+        # go next, in the order they happened.
+        backlog.send_waiting_now(delivery.endpoint_id)
 
 
 def _count_failure(endpoint_id, *, gone: bool = False) -> None:
     """One more failure in a row; at the limit, once the endpoint has failed for the
     hours its deliveries are retried, it is disabled (its pending deliveries wait for it
-    to be enabled again) and its organization's admins told. Not sooner: a few events
-    during a short outage fail many attempts within minutes, and each is promised its
-    day of retries. A receiver that answers 410 Gone says it no longer exists: `gone`
-    disables the endpoint at once. An
-    endpoint deleted during the attempt counts nothing: the attempt is recorded, the job
-    does not fail for it. (Counted, the row stays locked until the attempt commits: it
-    cannot be deleted meanwhile.)"""
+    to be enabled again) and its organization's admins told. Not sooner: the count says
+    how often, not how long, and each delivery is promised its day of retries. A
+    receiver that answers 410 Gone says it no longer exists: `gone` disables the
+    endpoint at once. An endpoint deleted during the attempt counts nothing: the attempt
+    is recorded, the job does not fail for it. (Counted, the row stays locked until the
+    attempt commits: it cannot be deleted meanwhile.)"""
     now = timezone.now()
     counted = Endpoint.objects.filter(pk=endpoint_id).update(
         consecutive_failures=F("consecutive_failures") + 1,

@@ -1,10 +1,13 @@
 """Background jobs of the outbound webhooks (procrastinate).
 
-- `deliver`: drains one organization's due deliveries, queued when a transaction that
-  emitted events commits (one waiting job per organization), and again while work is
-  left;
-- `sweep`: every minute, queues `deliver` for each organization with deliveries due
-  (retries coming due, and events whose queueing was lost with a crash);
+- `deliver`: drains one endpoint's due deliveries, queued when a transaction that
+  emitted events for it commits, and again while work is left. The endpoint is the
+  unit: jobs of one endpoint run one at a time (`lock`), with one more waiting at most
+  (`queueing_lock`); jobs of different endpoints run side by side, as many as the
+  worker runs at once (JOBS_CONCURRENCY), so a slow receiver holds up its own events
+  only;
+- `sweep`: every minute, queues `deliver` for each endpoint whose oldest pending
+  delivery is due (retries coming due, and events whose queueing was lost with a crash);
 - `purge_log`: every night, the events finished for WEBHOOK_LOG_DAYS, with their
   deliveries and attempts (`log_retention`).
 """
@@ -19,7 +22,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from accounts.models import Organization
 from smartweb.jobs import job_connection
 from smartweb.tenancy.context import tenant_context
-from webhooks import delivery, log_retention
+from webhooks import backlog, delivery, log_retention
 
 log = logging.getLogger(__name__)
 
@@ -27,22 +30,25 @@ QUEUE = "webhooks"
 BATCH = 100
 
 
-def defer_delivery(*, organization_id) -> None:
-    """Queue a drain of the organization's deliveries; one waiting drain per organization."""
+def defer_delivery(*, organization_id, endpoint_id) -> None:
+    """Queue a drain of the endpoint's deliveries, to run after the one running, if any."""
+    key = f"webhooks.deliver:{endpoint_id}"
     try:
-        deliver.configure(queueing_lock=f"webhooks.deliver:{organization_id}").defer(
-            organization_id=str(organization_id)
+        deliver.configure(lock=key, queueing_lock=key).defer(
+            organization_id=str(organization_id), endpoint_id=str(endpoint_id)
         )
     except AlreadyEnqueued:
-        log.debug("A webhook drain of %s is already queued.", organization_id)
+        log.debug("A webhook drain of endpoint %s is already queued.", endpoint_id)
 
 
 @app.task(name="webhooks.deliver", queue=QUEUE, pass_context=True)
-def deliver(context, *, organization_id: str) -> int:
+def deliver(context, *, organization_id: str, endpoint_id: str) -> int:
     with job_connection(context):
-        attempted = delivery.deliver_due(organization_id=organization_id, limit=BATCH)
+        attempted = delivery.deliver_due(
+            organization_id=organization_id, endpoint_id=endpoint_id, limit=BATCH
+        )
     if attempted == BATCH:
-        defer_delivery(organization_id=organization_id)
+        defer_delivery(organization_id=organization_id, endpoint_id=endpoint_id)
     return attempted
 
 
@@ -53,10 +59,10 @@ def sweep(context, timestamp: int) -> int:
     with job_connection(context):
         for organization_id in Organization.objects.values_list("pk", flat=True):
             with tenant_context(organization_id):
-                has_due = delivery.due().exists()
-            if has_due:
-                defer_delivery(organization_id=organization_id)
-                queued += 1
+                due = list(backlog.endpoints_due().values_list("pk", flat=True))
+            for endpoint_id in due:
+                defer_delivery(organization_id=organization_id, endpoint_id=endpoint_id)
+            queued += len(due)
     return queued
 
 

@@ -77,7 +77,8 @@ class OutboxEvent(TenantModel):
 
 class Delivery(TenantModel):
     """The delivery of one event to one endpoint: pending until the endpoint answers 2xx
-    (delivered) or a day of retries runs out (failed)."""
+    (delivered) or a day of retries runs out (failed). An endpoint's pending deliveries
+    are sent in the order they were made (`webhooks.backlog`)."""
 
     rbac_resource = Resource.WEBHOOKS
 
@@ -100,11 +101,11 @@ class Delivery(TenantModel):
             models.UniqueConstraint(fields=["event", "endpoint"], name="delivery_once_per_endpoint")
         ]
         indexes = [
-            # The drain: pending deliveries by due time.
+            # The drain and the sweep: an endpoint's pending deliveries, oldest first.
             models.Index(
-                fields=["organization", "next_attempt_at"],
+                fields=["organization", "endpoint", "created_at"],
                 condition=Q(status="pending"),
-                name="delivery_org_due",
+                name="delivery_endpoint_backlog",
             ),
             models.Index(fields=["organization", "endpoint", "-created_at"], name="delivery_log"),
             models.Index(fields=["organization", "event"], name="delivery_org_event"),

@@ -2,8 +2,9 @@
 
 The event and one pending delivery per subscribed, active endpoint of the current
 organization are written in the caller's transaction, so they exist if and only if it
-commits; once it has, a delivery job is queued (the periodic sweep picks up anything a
-lost queueing missed). With no endpoint subscribed, nothing is written.
+commits; once it has, a delivery job is queued for each of those endpoints (the periodic
+sweep picks up anything a lost queueing missed). With no endpoint subscribed, nothing is
+written.
 """
 
 from __future__ import annotations
@@ -63,23 +64,24 @@ def emit(event_type: str, payload: dict[str, Any], *, dedupe_key: str = ""):
             )
             for endpoint_id in endpoints
         )
-    nudge_on_commit(organization_id)
+    for endpoint_id in endpoints:
+        nudge_on_commit(organization_id, endpoint_id)
     return event
 
 
-def nudge_on_commit(organization_id) -> None:
-    """Queue the organization's drain once the transaction commits: once per transaction,
+def nudge_on_commit(organization_id, endpoint_id) -> None:
+    """Queue the endpoint's drain once the transaction commits: once per transaction,
     however many events it emits (a CSV import emits one per lead). A callback of a
     savepoint rolled back is dropped by Django, so the next emit registers it again."""
     pending = connection.run_on_commit
-    if any(getattr(func, NUDGE_MARK, None) == organization_id for _, func, _ in pending):
+    if any(getattr(func, NUDGE_MARK, None) == endpoint_id for _, func, _ in pending):
         return
-    nudge = functools.partial(_nudge, organization_id)
-    setattr(nudge, NUDGE_MARK, organization_id)
+    nudge = functools.partial(_nudge, organization_id, endpoint_id)
+    setattr(nudge, NUDGE_MARK, endpoint_id)
     transaction.on_commit(nudge)
 
 
-def _nudge(organization_id) -> None:
+def _nudge(organization_id, endpoint_id) -> None:
     from webhooks import jobs  # the job module imports this one
 
-    jobs.defer_delivery(organization_id=organization_id)
+    jobs.defer_delivery(organization_id=organization_id, endpoint_id=endpoint_id)

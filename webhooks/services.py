@@ -11,7 +11,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.crypto import encrypt
@@ -20,7 +19,7 @@ from smartweb import access
 from smartweb.outbound import RefusedURL, check_url
 from smartweb.rbac import Action, Resource
 from smartweb.writes import locked, save_changed, values_of
-from webhooks import outbox
+from webhooks import backlog, outbox
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.models import Delivery, Endpoint
 
@@ -82,18 +81,15 @@ def endpoint_update(*, endpoint: Endpoint, acting_user: User | None, **changes) 
 
 
 def _send_waiting_now(endpoint: Endpoint) -> None:
-    """Enabled again, the receiver is taken to be mended: its waiting deliveries are due
-    now, not each at its own next try (an older event, further into its backoff, would
-    come after a later one). Each is due as of when its event was emitted, so the drain,
-    taking the earliest due first, sends them in the order the events happened. Those
-    whose day of retries ran out while the endpoint was off fail, as they would have."""
-    waiting = Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING)
+    """Enabled again, the receiver is taken to be mended: what waits is sent at once,
+    oldest event first (`backlog.send_waiting_now`), its drain queued. Those whose day
+    of retries ran out while the endpoint was off fail, as they would have."""
     window_start = timezone.now() - dt.timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
-    waiting.filter(event__created_at__lt=window_start).update(
+    backlog.waiting(endpoint.pk).filter(event__created_at__lt=window_start).update(
         status=DeliveryStatus.FAILED, next_attempt_at=None, last_error=RETRIES_RAN_OUT
     )
-    waiting.update(next_attempt_at=F("created_at"))
-    outbox.nudge_on_commit(endpoint.organization_id)
+    backlog.send_waiting_now(endpoint.pk)
+    outbox.nudge_on_commit(endpoint.organization_id, endpoint.pk)
 
 
 @transaction.atomic
@@ -104,9 +100,7 @@ def endpoint_delete(*, endpoint: Endpoint, acting_user: User | None) -> None:
     # A delivery being sent this moment is skipped, not waited for: its drain is about
     # to lock the endpoint's row, which this transaction holds (a deadlock). It stays
     # pending, and no drain takes a deleted endpoint's deliveries.
-    waiting = Delivery.objects.filter(
-        endpoint=endpoint, status=DeliveryStatus.PENDING
-    ).select_for_update(skip_locked=True)
+    waiting = backlog.waiting(endpoint.pk).select_for_update(skip_locked=True)
     Delivery.objects.filter(pk__in=list(waiting.values_list("pk", flat=True))).update(
         status=DeliveryStatus.FAILED,
         next_attempt_at=None,

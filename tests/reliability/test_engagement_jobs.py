@@ -1,8 +1,8 @@
 """Email and webhook deliveries under a job worker killed (SIGKILL) mid-batch and started
 again, and under a database outage while they are sent: every message and event arrives
-(at least once: only the one in flight when the worker died may arrive twice, with the
-same Message-ID or X-Webhook-Id), each ends sent or delivered, and no job is left
-running for a dead worker."""
+(at least once: only those in flight when the worker died may arrive twice, with the
+same Message-ID or X-Webhook-Id: a message for each job it ran at once, one event for an
+endpoint), each ends sent or delivered, and no job is left running for a dead worker."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
@@ -120,7 +121,7 @@ def test_a_worker_killed_while_sending_email_loses_no_message(organization, mail
     wanted = {m.message_id for m in messages}
     assert wanted <= set(ids)
     repeated = [i for i, n in ids.items() if i in wanted and n > 1]
-    assert len(repeated) <= 1, ids
+    assert len(repeated) <= settings.JOBS_CONCURRENCY, ids
 
 
 def test_a_worker_killed_while_delivering_webhooks_loses_no_event(organization, server_env):

@@ -10,6 +10,8 @@ from tests.crm.conftest import committed  # noqa: F401  (a fixture, used by name
 from tests.webhooks.receiver import serve_receiver
 from webhooks import services
 from webhooks.choices import EventType
+from webhooks.delivery import deliver_due
+from webhooks.models import Endpoint
 
 SECRET = "whsec_test-secret-0123456789"
 
@@ -36,3 +38,14 @@ def make_endpoint(organization, url: str, event_types=None, **fields):
             **fields,
         )
     return endpoint
+
+
+def drain(organization) -> int:
+    """Each of the organization's endpoints drained in turn, as the worker's jobs would
+    (one an endpoint); how many deliveries were attempted."""
+    with tenant_context(organization):
+        endpoints = list(Endpoint.all_objects.order_by("created_at").values_list("pk", flat=True))
+    return sum(
+        deliver_due(organization_id=organization.pk, endpoint_id=endpoint_id)
+        for endpoint_id in endpoints
+    )

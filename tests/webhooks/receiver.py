@@ -1,6 +1,7 @@
 """A webhook receiver on 127.0.0.1 for tests: a real http.server in a thread that keeps
-every request it gets (headers and body) and answers with the next queued status (or
-200), after an optional delay, or trickled a byte at a time."""
+every request it gets (headers, body, when it came and when it was answered) and answers
+with the next queued status (or 200), after an optional delay, or trickled a byte at a
+time. It counts the most requests it had at once."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class Receiver:
         self.answers: deque[tuple[int, float, float]] = deque()
         self.lock = threading.Lock()
         self.url = ""
+        self.at_once = 0
+        self.most_at_once = 0
 
     def answer(self, status: int, delay: float = 0.0, times: int = 1) -> None:
         for _ in range(times):
@@ -40,13 +43,27 @@ class Receiver:
         class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                request = {
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": body,
+                    "received_at": time.monotonic(),
+                }
                 with receiver.lock:
-                    receiver.requests.append(
-                        {"path": self.path, "headers": dict(self.headers), "body": body}
-                    )
+                    receiver.requests.append(request)
+                    receiver.at_once += 1
+                    receiver.most_at_once = max(receiver.most_at_once, receiver.at_once)
                     status, delay, interval = (
                         receiver.answers.popleft() if receiver.answers else (200, 0, 0)
                     )
+                try:
+                    self.reply(status, delay, interval)
+                finally:
+                    with receiver.lock:
+                        receiver.at_once -= 1
+                        request["answered_at"] = time.monotonic()
+
+            def reply(self, status: int, delay: float, interval: float) -> None:
                 if interval:
                     answer = f"HTTP/1.1 {status} Slow\r\nContent-Length: 0\r\n\r\n"
                     trickle(self, answer.encode(), interval=interval)

@@ -10,8 +10,7 @@ from django.test import Client
 from accounts.crypto import decrypt
 from smartweb.tenancy.context import tenant_context
 from tests.leads.factories import make_lead
-from tests.webhooks.conftest import SECRET, make_endpoint
-from webhooks.delivery import deliver_due
+from tests.webhooks.conftest import SECRET, drain, make_endpoint
 from webhooks.models import Endpoint
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +64,7 @@ def test_a_url_leading_inside_is_refused_and_nothing_written(org_a, admin_a):
 def test_the_delivery_log_lists_each_delivery(org_a, admin_a, receiver):
     make_endpoint(org_a, receiver.url, ["lead.created"])
     make_lead(org_a, contact_name="Listed")
-    deliver_due(organization_id=org_a.pk)
+    drain(org_a)
     page = _client(admin_a).get("/admin/webhooks/delivery/").content.decode()
     assert "lead.created" in page and "delivered" in page
 

@@ -12,8 +12,7 @@ from smartweb.tenancy.context import tenant_context
 from tests.factories import api_client
 from tests.internal_addresses import EMBEDDED_INTERNAL, resolve
 from tests.leads.factories import make_lead
-from tests.webhooks.conftest import make_endpoint
-from webhooks.delivery import deliver_due
+from tests.webhooks.conftest import drain, make_endpoint
 from webhooks.models import Delivery, Endpoint
 
 pytestmark = pytest.mark.django_db
@@ -179,7 +178,7 @@ def test_the_delivery_log_shows_each_attempt(org_a, admin_a, receiver):
     endpoint = make_endpoint(org_a, receiver.url, ["lead.created"])
     receiver.answer(502)
     make_lead(org_a, contact_name="Logged")
-    deliver_due(organization_id=org_a.pk)
+    drain(org_a)
 
     response = api_client(admin_a, org_a).get(
         "/api/v1/webhook-deliveries/", {"endpoint": str(endpoint.pk)}
@@ -220,4 +219,4 @@ def test_deleting_an_endpoint_gives_up_what_it_had_still_to_receive(
     with tenant_context(org_a):
         [delivery] = Delivery.objects.all()
     assert (delivery.status, delivery.last_error) == ("failed", "The endpoint was deleted.")
-    assert deliver_due(organization_id=org_a.pk) == 0
+    assert drain(org_a) == 0

@@ -16,7 +16,6 @@ import pytest
 from django.core import mail
 from django.db import connection, transaction
 from django.utils import timezone
-from procrastinate.contrib.django import app
 
 from crm import services as crm_services
 from notifications.choices import NotificationKind
@@ -26,20 +25,12 @@ from smartweb.tenancy.context import tenant_context
 from tests import factories as people
 from tests.crm import factories
 from tests.internal_addresses import EMBEDDED_INTERNAL, resolve
+from tests.job_queue import run_worker
 from tests.leads.factories import make_lead
-from tests.webhooks.conftest import SECRET, make_endpoint
+from tests.webhooks.conftest import SECRET, drain, make_endpoint
 from webhooks import jobs, services
 from webhooks.choices import DeliveryStatus, EventType
-from webhooks.delivery import deliver_due
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint, OutboxEvent
-
-
-def run_worker() -> None:
-    """Run the queued webhook jobs that are due, then stop."""
-    with app.replace_connector(app.connector.get_worker_connector()):
-        app.run_worker(
-            queues=["webhooks"], wait=False, install_signal_handlers=False, listen_notify=False
-        )
 
 
 def make_due(organization) -> None:
@@ -86,7 +77,7 @@ def test_an_event_of_a_rolled_back_transaction_is_never_sent(receiver):
             [jobs.QUEUE],
         )
         assert cursor.fetchall() == [("webhooks.deliver",)]
-    run_worker()
+    run_worker("webhooks")
     assert [e["data"]["lead"]["id"] for e in receiver.events()] == [str(kept.pk)]
     with tenant_context(organization):
         assert OutboxEvent.objects.count() == 1
@@ -104,7 +95,7 @@ def test_a_transaction_of_many_events_queues_one_drain(receiver):
             "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s", [jobs.QUEUE]
         )
         assert cursor.fetchone() == (1,)
-    run_worker()
+    run_worker("webhooks")
     assert len(receiver.requests) == 3
 
 
@@ -114,12 +105,12 @@ def test_the_sweep_sends_a_retry_when_it_comes_due(receiver):
     make_endpoint(organization, receiver.url, [EventType.LEAD_CREATED])
     receiver.answer(500)
     make_lead(organization, contact_name="Retried")
-    run_worker()  # the nudge's drain: the first attempt fails, the retry waits a minute
+    run_worker("webhooks")  # the nudge's drain: the first attempt fails, the retry waits a minute
     assert [d.status for d in deliveries(organization)] == [DeliveryStatus.PENDING]
 
     make_due(organization)
     jobs.sweep.defer(timestamp=0)  # as the periodic schedule does every minute
-    run_worker()
+    run_worker("webhooks")
     assert [d.status for d in deliveries(organization)] == [DeliveryStatus.DELIVERED]
     assert len(receiver.requests) == 2
 
@@ -130,7 +121,7 @@ def test_an_event_rolled_back_inside_a_larger_transaction_writes_nothing(org_a, 
     with pytest.raises(Boom), tenant_context(org_a), transaction.atomic():
         make_lead(org_a, contact_name="Rolled Back")
         raise Boom
-    assert deliver_due(organization_id=org_a.pk) == 0
+    assert drain(org_a) == 0
     assert receiver.requests == []
     with tenant_context(org_a):
         assert (OutboxEvent.objects.count(), Delivery.objects.count()) == (0, 0)
@@ -143,7 +134,7 @@ def test_a_receiver_that_fails_twice_gets_the_event_on_the_third_try(org_a, rece
     lead = make_lead(org_a, contact_name="Third Time")
 
     for _ in range(3):
-        assert deliver_due(organization_id=org_a.pk) == 1
+        assert drain(org_a) == 1
         make_due(org_a)
 
     assert [r["headers"]["X-Webhook-Attempt"] for r in receiver.requests] == ["1", "2", "3"]
@@ -158,14 +149,14 @@ def test_a_receiver_that_fails_twice_gets_the_event_on_the_third_try(org_a, rece
     assert attempts(org_a) == [(1, 500, False), (2, 500, False), (3, 200, True)]
     with tenant_context(org_a):
         assert Endpoint.objects.get(pk=endpoint.pk).consecutive_failures == 0
-    assert deliver_due(organization_id=org_a.pk) == 0  # nothing left
+    assert drain(org_a) == 0  # nothing left
 
 
 @pytest.mark.django_db
 def test_the_signature_verifies_with_the_endpoints_secret(org_a, receiver):
     make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
     make_lead(org_a, contact_name="Signed")
-    deliver_due(organization_id=org_a.pk)
+    drain(org_a)
 
     [request] = receiver.requests
     headers, body = request["headers"], request["body"]
@@ -196,8 +187,8 @@ def test_another_organizations_events_never_reach_this_endpoint(org_a, org_b, re
     make_lead(org_b, contact_name="Bravo's too")
     ours = make_lead(org_a, contact_name="Acme's")
 
-    assert deliver_due(organization_id=org_a.pk) == 1  # A's drain sends A's event only
-    assert deliver_due(organization_id=org_b.pk) == 2
+    assert drain(org_a) == 1  # A's drain sends A's event only
+    assert drain(org_b) == 2
     by_path: dict[str, set] = {}
     for request in receiver.requests:
         event = json.loads(request["body"])
@@ -212,27 +203,27 @@ def test_running_the_drain_again_sends_nothing_twice(org_a, receiver):
     make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
     for n in range(3):
         make_lead(org_a, contact_name=f"Once {n}")
-    assert deliver_due(organization_id=org_a.pk) == 3
-    assert deliver_due(organization_id=org_a.pk) == 0
+    assert drain(org_a) == 3
+    assert drain(org_a) == 0
     assert len(receiver.requests) == 3
     assert len({r["headers"]["X-Webhook-Id"] for r in receiver.requests}) == 3
 
 
 @pytest.mark.usefixtures("committed")
-def test_two_drains_at_once_send_each_event_once(receiver):
+def test_two_drains_at_once_send_each_event_once_in_order_one_at_a_time(receiver):
+    """The second drain finds the endpoint busy and leaves its events to the first."""
     organization = people.make_organization("Live Web Sales")
     make_endpoint(organization, receiver.url, [EventType.LEAD_CREATED])
-    for n in range(6):
-        make_lead(organization, contact_name=f"Concurrent {n}")
+    leads = [make_lead(organization, contact_name=f"Concurrent {n}") for n in range(6)]
     receiver.answer(200, delay=0.2, times=6)  # long enough for both drains to overlap
 
-    def drain():
+    def drain_in_thread():
         try:
-            deliver_due(organization_id=organization.pk)
+            drain(organization)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=drain) for _ in range(2)]
+    threads = [threading.Thread(target=drain_in_thread) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -240,6 +231,8 @@ def test_two_drains_at_once_send_each_event_once(receiver):
 
     ids = [r["headers"]["X-Webhook-Id"] for r in receiver.requests]
     assert len(ids) == 6 and len(set(ids)) == 6
+    assert [e["data"]["lead"]["id"] for e in receiver.events()] == [str(x.pk) for x in leads]
+    assert receiver.most_at_once == 1
     assert {d.status for d in deliveries(organization)} == {DeliveryStatus.DELIVERED}
 
 
@@ -253,7 +246,7 @@ def test_retries_back_off_doubling_and_give_up_after_a_day(org_a, receiver, sett
     waits = []
     for _ in range(4):
         before = timezone.now()
-        deliver_due(organization_id=org_a.pk)
+        drain(org_a)
         [delivery] = deliveries(org_a)
         waits.append(round((delivery.next_attempt_at - before).total_seconds() / 10) * 10)
         make_due(org_a)
@@ -262,14 +255,14 @@ def test_retries_back_off_doubling_and_give_up_after_a_day(org_a, receiver, sett
     # A day after the event, a failure is the last attempt.
     with tenant_context(org_a):
         OutboxEvent.objects.update(created_at=timezone.now() - dt.timedelta(hours=24))
-    deliver_due(organization_id=org_a.pk)
+    drain(org_a)
     [delivery] = deliveries(org_a)
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == (
         DeliveryStatus.FAILED,
         5,
         None,
     )
-    assert deliver_due(organization_id=org_a.pk) == 0
+    assert drain(org_a) == 0
 
 
 @pytest.mark.django_db
@@ -278,13 +271,13 @@ def test_a_receiver_that_never_answers_times_out_and_is_retried(org_a, receiver)
     make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
     make_lead(org_a, contact_name="Silent")
 
-    deliver_due(organization_id=org_a.pk)
+    drain(org_a)
     [delivery] = deliveries(org_a)
     assert delivery.status == DeliveryStatus.PENDING
     assert "Timeout" in delivery.last_error and delivery.last_status_code is None
     assert 900 <= delivery.last_response_ms < 2500
     make_due(org_a)
-    deliver_due(organization_id=org_a.pk)
+    drain(org_a)
     assert deliveries(org_a)[0].status == DeliveryStatus.DELIVERED
 
 
@@ -297,7 +290,7 @@ def test_a_receiver_trickling_its_answer_fails_at_the_deadline_and_is_retried(or
     make_lead(org_a, contact_name="Trickled")
 
     started = time.monotonic()
-    assert deliver_due(organization_id=org_a.pk) == 1
+    assert drain(org_a) == 1
     assert time.monotonic() - started < 3
     [delivery] = deliveries(org_a)
     assert delivery.status == DeliveryStatus.PENDING
@@ -310,7 +303,7 @@ def test_a_receiver_trickling_its_answer_fails_at_the_deadline_and_is_retried(or
         assert Endpoint.objects.get().consecutive_failures == 1
 
     make_due(org_a)
-    deliver_due(organization_id=org_a.pk)
+    drain(org_a)
     assert deliveries(org_a)[0].status == DeliveryStatus.DELIVERED
     assert attempts(org_a) == [(1, None, False), (2, 200, True)]
 
@@ -327,7 +320,10 @@ def test_an_endpoint_failing_again_and_again_is_disabled_and_its_admins_told(
         make_lead(org_a, contact_name=f"Failing {n}")
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert deliver_due(organization_id=org_a.pk) == 3  # then the endpoint is off
+        for _ in range(3):  # the oldest event, retried; the others wait behind it
+            assert drain(org_a) == 1
+            make_due(org_a)
+        assert drain(org_a) == 0  # the endpoint is off
     with tenant_context(org_a):
         endpoint = Endpoint.objects.get(pk=endpoint.pk)
         pending = Delivery.objects.filter(status=DeliveryStatus.PENDING).count()
@@ -335,6 +331,7 @@ def test_an_endpoint_failing_again_and_again_is_disabled_and_its_admins_told(
     assert endpoint.disabled_at is not None
     assert pending == 4  # kept, for when it is enabled again
     assert len(receiver.requests) == 3
+    assert len({r["headers"]["X-Webhook-Id"] for r in receiver.requests}) == 1
     [message] = mail.outbox
     assert message.to == [admin_a.email]
     assert f"{endpoint.url} failed 3 times in a row and was disabled" in message.body
@@ -355,7 +352,7 @@ def test_a_receiver_answering_gone_disables_its_endpoint_at_once(
         make_lead(org_a, contact_name=f"Gone {n}")
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert deliver_due(organization_id=org_a.pk) == 1
+        assert drain(org_a) == 1
     with tenant_context(org_a):
         endpoint = Endpoint.objects.get(pk=endpoint.pk)
         pending = Delivery.objects.filter(status=DeliveryStatus.PENDING).count()
@@ -371,15 +368,17 @@ def test_a_receiver_answering_gone_disables_its_endpoint_at_once(
 def test_a_short_outage_does_not_disable_an_endpoint_a_day_of_failures_does(
     org_a, receiver, settings
 ):
-    """Many events failing within minutes are not a day of failures: each delivery is
-    promised its retries. The count goes on, and disables once the failing has lasted."""
+    """Failures in quick succession are not a day of failures: each delivery is promised
+    its retries. The count goes on, and disables once the failing has lasted."""
     settings.WEBHOOK_DISABLE_AFTER_FAILURES = 3
     receiver.answer(500, times=5)  # then 200
     endpoint = make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
     for n in range(4):
         make_lead(org_a, contact_name=f"Outage {n}")
 
-    assert deliver_due(organization_id=org_a.pk) == 4
+    for _ in range(4):
+        assert drain(org_a) == 1
+        make_due(org_a)
     with tenant_context(org_a):
         endpoint = Endpoint.objects.get(pk=endpoint.pk)
         assert (endpoint.is_active, endpoint.consecutive_failures) == (True, 4)
@@ -388,7 +387,7 @@ def test_a_short_outage_does_not_disable_an_endpoint_a_day_of_failures_does(
             failing_since=since - dt.timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
         )
     make_due(org_a)
-    assert deliver_due(organization_id=org_a.pk) == 1  # then the endpoint is off
+    assert drain(org_a) == 1  # then the endpoint is off
     with tenant_context(org_a):
         endpoint = Endpoint.objects.get(pk=endpoint.pk)
     assert (endpoint.is_active, endpoint.consecutive_failures) == (False, 5)
@@ -396,7 +395,7 @@ def test_a_short_outage_does_not_disable_an_endpoint_a_day_of_failures_does(
     with tenant_context(org_a):  # enabled again: a success starts afresh
         services.endpoint_update(endpoint=endpoint, acting_user=None, is_active=True)
     make_due(org_a)
-    deliver_due(organization_id=org_a.pk)
+    drain(org_a)
     with tenant_context(org_a):
         endpoint = Endpoint.objects.get(pk=endpoint.pk)
     assert (endpoint.consecutive_failures, endpoint.failing_since) == (0, None)
@@ -411,7 +410,7 @@ def test_an_endpoint_enabled_again_gets_what_waited_at_once_oldest_first(org_a, 
     leads = [make_lead(org_a, contact_name=f"Waited {n}") for n in range(4)]
     with tenant_context(org_a):
         services.endpoint_update(endpoint=endpoint, acting_user=None, is_active=False)
-    run_worker()  # the drain the events queued finds the endpoint off
+    run_worker("webhooks")  # the drain the events queued finds the endpoint off
     now = timezone.now()
     with tenant_context(org_a):
         waiting = Delivery.objects.order_by("created_at")
@@ -423,7 +422,7 @@ def test_an_endpoint_enabled_again_gets_what_waited_at_once_oldest_first(org_a, 
         services.endpoint_update(endpoint=endpoint, acting_user=None, is_active=True)
     assert receiver.requests == []
 
-    run_worker()
+    run_worker("webhooks")
     received = [event["data"]["lead"]["id"] for event in receiver.events()]
     assert received == [str(lead.pk) for lead in leads]
     assert {d.status for d in deliveries(org_a)} == {DeliveryStatus.DELIVERED}
@@ -445,7 +444,7 @@ def test_an_endpoint_enabled_again_gets_only_what_is_within_its_day_of_retries(
         endpoint = Endpoint.objects.get(pk=endpoint.pk)
         services.endpoint_update(endpoint=endpoint, acting_user=None, is_active=True)
 
-    assert deliver_due(organization_id=org_a.pk) == 1
+    assert drain(org_a) == 1
     assert [event["data"]["lead"]["id"] for event in receiver.events()] == [str(fresh.pk)]
     old, _ = deliveries(org_a)
     assert (old.status, old.attempts) == (DeliveryStatus.FAILED, 0)
@@ -458,7 +457,7 @@ def test_a_host_that_turned_private_is_refused_at_delivery(org_a, receiver, sett
     make_lead(org_a, contact_name="Rebound")
     # As in production: the name now leads to a loopback address (DNS rebinding).
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
-    deliver_due(organization_id=org_a.pk)
+    drain(org_a)
     assert receiver.requests == []
     [delivery] = deliveries(org_a)
     assert delivery.status == DeliveryStatus.PENDING
@@ -478,7 +477,7 @@ def test_an_ipv6_form_carrying_an_internal_address_is_refused_at_delivery(
     make_lead(org_a, contact_name="Rebound")
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
     resolve(monkeypatch, "rebound.example.test", address)
-    assert deliver_due(organization_id=org_a.pk) == 2
+    assert drain(org_a) == 2
     assert receiver.requests == []
     for delivery in deliveries(org_a):
         assert delivery.status == DeliveryStatus.PENDING
@@ -494,7 +493,7 @@ def test_an_overdue_task_is_reported_once(org_a, receiver):
     with tenant_context(org_a):
         assert crm_services.tasks_report_overdue() == 1
         assert crm_services.tasks_report_overdue() == 0  # once per task and due time
-    deliver_due(organization_id=org_a.pk)
+    drain(org_a)
     [event] = receiver.events()
     assert (event["type"], event["data"]["task"]["id"]) == ("task.overdue", str(late.pk))
 
@@ -520,7 +519,7 @@ def test_an_endpoint_deleted_during_an_attempt_counts_no_failure(org_a, receiver
         return answer
 
     monkeypatch.setattr(delivery_module, "_post", post_then_delete)
-    assert deliver_due(organization_id=org_a.pk) == 1
+    assert drain(org_a) == 1
     with tenant_context(org_a):
         gone = Endpoint.all_objects.get(pk=endpoint.pk)
     assert gone.deleted_at is not None

@@ -11,10 +11,9 @@ from django.utils import timezone
 
 from smartweb.tenancy.context import tenant_context
 from tests.leads.factories import make_lead
-from tests.webhooks.conftest import make_endpoint
+from tests.webhooks.conftest import drain, make_endpoint
 from webhooks import log_retention
 from webhooks.choices import DeliveryStatus, EventType
-from webhooks.delivery import deliver_due
 from webhooks.models import Delivery, DeliveryAttempt, OutboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +37,7 @@ def test_finished_events_past_the_log_lifetime_go_with_their_log(org_a, receiver
     settings.WEBHOOK_LOG_DAYS = 30
     make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
     make_lead(org_a)
-    deliver_due(organization_id=org_a.pk)
+    drain(org_a)
     assert counts(org_a) == (1, 1, 1)
 
     age_events(org_a, 29)
@@ -66,7 +65,7 @@ def test_one_organizations_purge_leaves_anothers_log(org_a, org_b, receiver, set
     for organization in (org_a, org_b):
         make_endpoint(organization, receiver.url, [EventType.LEAD_CREATED])
         make_lead(organization)
-        deliver_due(organization_id=organization.pk)
+        drain(organization)
         age_events(organization, 31)
 
     with tenant_context(org_a):
