@@ -6,7 +6,11 @@ ever, holding the job's lock so that no other job for the same row can start. Wo
 write a heartbeat (settings.PROCRASTINATE_WORKER_DEFAULTS); the jobs of a worker silent
 for JOBS_STALLED_AFTER_SECONDS are put back to `todo`, which releases their lock, and a
 live worker runs them again. Jobs are written to be run again safely (an AI call is
-placed with its idempotency key, so a retry never places a second call).
+placed with its idempotency key, so a retry never places a second call). A stalled job
+whose work was queued again meanwhile (a job with its queueing lock waits, as a webhook
+endpoint's next drain does) cannot go back to `todo` beside it, and that one cannot start
+while the stalled one holds their lock: the stalled one is ended as failed instead, and
+the waiting one does the work.
 
 `SCHEDULED_COMMANDS` are management commands the worker runs on a schedule, so that a
 deployment needs no outside cron: one periodic job per entry, named
@@ -26,7 +30,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import close_old_connections, connection
 from procrastinate.contrib.django import app
-from procrastinate.exceptions import ProcrastinateException
+from procrastinate.exceptions import ProcrastinateException, UniqueViolation
+from procrastinate.jobs import Status
+from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
 
 from smartweb.origin import job_origin
 from smartweb.tenancy.context import tenant_context
@@ -105,12 +111,31 @@ async def retry_stalled_jobs(timestamp: int) -> int:
     for job in stalled:
         try:
             await manager.retry_job(job)
+        except UniqueViolation as exc:
+            if exc.constraint_name != QUEUEING_LOCK_CONSTRAINT:
+                continue
+            await _end_superseded(manager, job)
+            continue
         except ProcrastinateException:
             # Retried meanwhile by another worker's check, or finished after all.
             continue
         retried += 1
         log.warning("Job %s (%s) of a dead worker is retried.", job.id, job.task_name)
     return retried
+
+
+async def _end_superseded(manager, job) -> None:
+    """End a stalled job whose work waits in another job with its queueing lock."""
+    try:
+        await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+    except ProcrastinateException:
+        return  # finished meanwhile, or ended by another worker's check
+    log.warning(
+        "Job %s (%s) of a dead worker is ended: the same work is queued again (%s).",
+        job.id,
+        job.task_name,
+        job.queueing_lock,
+    )
 
 
 LAST_FAILED_TASKS = """

@@ -112,7 +112,10 @@ def test_a_killed_worker_loses_no_call(live_url, server_env, provider, campaign)
         )
         assert launched.status_code == 200, launched.text
         wait_for(lambda: len(provider.requests) > seen, 60, "the first call to be placed")
-        (first,) = [c for c in calls_of(campaign) if place_job_status(c) == "doing"]
+        # The call waiting on the slow answer (the worker places the others beside it).
+        slow_key = provider.requests[seen]["headers"]["Idempotency-Key"]
+        (first,) = [c for c in calls_of(campaign) if str(c.pk) == slow_key]
+        assert place_job_status(first) == "doing"
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
         killed_at = time.monotonic()

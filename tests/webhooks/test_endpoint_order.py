@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from smartweb import jobs as platform_jobs
 from smartweb.tenancy.context import tenant_context
 from tests import factories as people
 from tests.job_queue import run_worker
@@ -91,6 +92,33 @@ def test_a_slow_receiver_does_not_hold_up_another_endpoints_events(settings, cap
     # The slow receiver got its events one at a time, each answered before the next.
     assert slow.most_at_once == 1
     assert slow_done >= 3 * SLOW_SECONDS
+
+
+@pytest.mark.usefixtures("committed")
+def test_a_drain_of_a_dead_worker_gives_way_to_the_endpoints_waiting_one(receiver):
+    """A worker died mid-drain, and the endpoint's next drain was queued behind it: the
+    stalled one cannot be put back beside the waiting one, which cannot start while the
+    stalled one holds their lock. The stalled one is ended; the waiting one delivers."""
+    organization = people.make_organization("Live Web Sales")
+    make_endpoint(organization, receiver.url, [EventType.LEAD_CREATED])
+    first = make_lead(organization, contact_name="In flight when the worker died")
+    with connection.cursor() as cursor:  # its worker gone: no heartbeat, no worker row
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL"
+            " WHERE task_name = 'webhooks.deliver'"
+        )
+    second = make_lead(organization, contact_name="Queued behind it")
+    assert len(queued_drains()) == 1
+
+    platform_jobs.retry_stalled_jobs.defer(timestamp=0)
+    run_worker("default", "webhooks")
+
+    assert lead_ids(receiver) == [str(first.pk), str(second.pk)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status FROM procrastinate_jobs WHERE task_name = 'webhooks.deliver' ORDER BY id"
+        )
+        assert [status for (status,) in cursor.fetchall()] == ["failed", "succeeded"]
 
 
 @pytest.mark.usefixtures("committed")
