@@ -3,16 +3,18 @@
 
     .venv/bin/python -m smartweb.devdb run -- .venv/bin/python -m bench.webhooks [--events 2000]
 
-A database of its own (`smartweb_bench_webhooks`, dropped, created and migrated), one
-organization with one endpoint subscribed to `lead.created`, and a receiver on
+A database of its own (`smartweb_bench_webhooks`, dropped, created and migrated), an
+organization with one or two endpoints subscribed to `lead.created`, and a receiver on
 127.0.0.1 in a process of its own (a threading http.server answering 200 at once).
 
-1. Throughput: `--events` events are emitted (100 per transaction) and then drained by
-   1 and by 2 drains at once (threads, each its own connection, as two workers'
-   `webhooks.deliver` jobs would): deliveries per second.
+1. Throughput: `--events` events are emitted (100 per transaction) to an organization
+   with 1 endpoint, then to one with 2, and drained by a drain per endpoint (threads,
+   each its own connection, as the worker's `webhooks.deliver` jobs of two endpoints run
+   side by side; one endpoint's deliveries go one at a time): deliveries per second.
 2. Lag: a producer commits `--rate` events per second, one per transaction, for
-   `--seconds`, while `--drains` drains poll for due deliveries (as the on-commit nudge
-   keeps a worker busy); the lag of each delivery is `delivered_at - created_at`.
+   `--seconds`, to an organization with `--endpoints` endpoints whose drains poll for due
+   deliveries (as the on-commit nudge keeps a worker busy); the lag of each delivery is
+   `delivered_at - created_at`.
 Every loop is bounded by a count and a time; the run stops by itself.
 """
 
@@ -51,13 +53,16 @@ def _serve(port_out) -> None:
     server.serve_forever()
 
 
-def _organization(url: str):
+def _organization(url: str, endpoints: int):
     from smartweb.tenancy.context import tenant_context
     from webhooks import services
 
-    organization, _admin = world.new_organization("webhooks")
+    organization, _admin = world.new_organization(f"webhooks-{endpoints}")
     with tenant_context(organization):
-        services.endpoint_create(acting_user=None, url=url, event_types=["lead.created"])
+        for n in range(endpoints):
+            services.endpoint_create(
+                acting_user=None, url=f"{url}/{n}", event_types=["lead.created"]
+            )
     return organization
 
 
@@ -71,47 +76,53 @@ def _emit(organization, count: int) -> None:
                 emit("lead.created", {"lead": {"id": n, "status": "new"}})
 
 
-def _drains(organization, count: int, *, stop: threading.Event | None = None) -> None:
-    """`count` drains at once until nothing is due (or, with `stop`, until it is set)."""
+def _drains(organization, *, stop: threading.Event | None = None) -> None:
+    """A drain per endpoint of the organization, at once, until nothing is due (or, with
+    `stop`, until it is set)."""
     from django.db import connection
 
+    from smartweb.tenancy.context import tenant_context
     from webhooks.delivery import deliver_due
+    from webhooks.models import Endpoint
 
+    with tenant_context(organization):
+        endpoints = list(Endpoint.objects.values_list("pk", flat=True))
     deadline = time.monotonic() + DEADLINE_SECONDS
 
-    def drain():
+    def drain(endpoint_id):
         try:
             while time.monotonic() < deadline:
-                if deliver_due(organization_id=organization.pk, limit=100) == 0:
+                if deliver_due(organization_id=organization.pk, endpoint_id=endpoint_id) == 0:
                     if stop is None or stop.is_set():
                         return
                     time.sleep(0.02)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=drain) for _ in range(count)]
+    threads = [threading.Thread(target=drain, args=(pk,)) for pk in endpoints]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
 
-def throughput(organization, events: int, drains: int) -> float:
+def throughput(url: str, events: int, endpoints: int) -> float:
     from smartweb.tenancy.context import tenant_context
     from webhooks.models import Delivery
 
+    organization = _organization(url, endpoints)
     _emit(organization, events)
     started = time.perf_counter()
-    _drains(organization, drains)
+    _drains(organization)
     elapsed = time.perf_counter() - started
     with tenant_context(organization):
         left = Delivery.objects.filter(status="pending").count()
     if left:
         raise SystemExit(f"{left} deliveries were left undelivered")
-    return events / elapsed
+    return events * endpoints / elapsed
 
 
-def lag(organization, rate: int, seconds: int, drains: int) -> dict[str, float]:
+def lag(url: str, rate: int, seconds: int, endpoints: int) -> dict[str, float]:
     from django.db import connection
     from django.db.models import F
 
@@ -119,10 +130,9 @@ def lag(organization, rate: int, seconds: int, drains: int) -> dict[str, float]:
     from webhooks.models import Delivery
     from webhooks.outbox import emit
 
-    with tenant_context(organization):
-        Delivery.objects.all().delete()
+    organization = _organization(url, endpoints)
     stop = threading.Event()
-    consumers = threading.Thread(target=_drains, args=(organization, drains), kwargs={"stop": stop})
+    consumers = threading.Thread(target=_drains, args=(organization,), kwargs={"stop": stop})
     consumers.start()
     started = time.perf_counter()
     for n in range(rate * seconds):
@@ -155,7 +165,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--rate", type=int, default=50, help="events per second (lag phase)")
     parser.add_argument("--seconds", type=int, default=20, help="length of the lag phase")
-    parser.add_argument("--drains", type=int, default=1, help="drains in the lag phase")
+    parser.add_argument("--endpoints", type=int, default=1, help="endpoints in the lag phase")
     parser.add_argument("--reuse", action="store_true", help="keep the existing database")
     args = parser.parse_args()
     world.setup_django(
@@ -168,13 +178,12 @@ def main() -> None:
     receiver.start()
     try:
         url = f"http://127.0.0.1:{ports.get(timeout=30)}/hooks"
-        organization = _organization(url)
-        for drains in (1, 2):
-            per_second = throughput(organization, args.events, drains)
-            print(f"throughput, {drains} drain(s): {per_second:.0f} deliveries/s")
-        result = lag(organization, args.rate, args.seconds, args.drains)
+        for endpoints in (1, 2):
+            per_second = throughput(url, args.events, endpoints)
+            print(f"throughput, {endpoints} endpoint(s): {per_second:.0f} deliveries/s")
+        result = lag(url, args.rate, args.seconds, args.endpoints)
         print(
-            f"lag at {result['rate']:.0f} events/s, {args.drains} drain(s),"
+            f"lag at {result['rate']:.0f} events/s, {args.endpoints} endpoint(s),"
             f" {result['delivered']} delivered: p50 {result['p50']:.0f} ms,"
             f" p95 {result['p95']:.0f} ms, max {result['max']:.0f} ms"
         )
