@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.formats import number_format
 from django.views.decorators.http import require_POST
 
-from crm import selectors, services
+from crm import admin_close_reason, selectors, services
 from crm.exceptions import InvalidTransition
 from crm.models import Opportunity, PipelineStage
 from smartweb import access
@@ -34,7 +34,6 @@ from smartweb.versioning import locked_version, version_of
 
 # Cards shown per stage; the rest are behind the stage's "All N…" link.
 CARDS_PER_STAGE = 25
-LOST_REASON_MAX_LENGTH = 2000
 
 
 class BoardFilterForm(forms.Form):
@@ -75,7 +74,8 @@ class MoveForm(forms.Form):
     stage = forms.UUIDField()
     # The version of the deal the card was drawn with (optimistic concurrency).
     version = forms.CharField(required=False, max_length=40)
-    reason = forms.CharField(required=False, max_length=LOST_REASON_MAX_LENGTH)
+    # Why, for a won or lost stage (checked then, by `admin_close_reason`).
+    reason = forms.CharField(required=False)
 
 
 def _pipeline(model_admin, request, object_id):
@@ -121,8 +121,8 @@ def board_view(request, model_admin, object_id):
         "columns": columns,
         "filter_form": form,
         "may_move": may_move,
-        "won_reason_max_length": services.WON_REASON_MAX_LENGTH,
-        "lost_reason_max_length": LOST_REASON_MAX_LENGTH,
+        "won_reason_max_length": admin_close_reason.MAX_LENGTH["won"],
+        "lost_reason_max_length": admin_close_reason.MAX_LENGTH["lost"],
     }
     return TemplateResponse(request, "crm/admin/board.html", context)
 
@@ -153,13 +153,10 @@ def move_view(request, model_admin, object_id):
     stage = PipelineStage.objects.filter(pipeline=pipeline, pk=data["stage"]).first()
     if opportunity is None or stage is None:
         return _refused("This deal or stage is not on this board any more.", 404)
-    reason = data["reason"].strip()
-    if stage.is_closed and not reason:
-        return _refused(f"Say why the opportunity was {'won' if stage.is_won else 'lost'}.", 400)
-    if stage.is_won and len(reason) > services.WON_REASON_MAX_LENGTH:
-        return _refused(
-            f"Say why it was won in {services.WON_REASON_MAX_LENGTH} characters at most.", 400
-        )
+    outcome = admin_close_reason.outcome_of(stage)
+    problem = outcome and admin_close_reason.refusal(outcome, data["reason"])
+    if problem:
+        return _refused(problem, 400)
     try:
         with transaction.atomic():
             current = locked_version(Opportunity, opportunity.pk)
@@ -169,8 +166,7 @@ def move_view(request, model_admin, object_id):
                 opportunity=opportunity,
                 stage=stage,
                 acting_user=user,
-                lost_reason=reason if stage.is_lost else "",
-                won_reason=reason if stage.is_won else "",
+                **admin_close_reason.move_arguments(outcome, data["reason"]),
             )
     except REFUSALS as exc:
         message = refusal_message(exc, default="You may not move this opportunity.")

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from crm import services
+from crm.admin_close_reason import CloseReasonForm, move_arguments
 from crm.choices import (
     CONTRACT_TRANSITIONS,
     PROPOSAL_TRANSITIONS,
@@ -62,31 +63,30 @@ class MoveStep(UpdateStep):
         )
 
 
-class LostForm(forms.Form):
-    lost_reason = forms.CharField(
-        label="Why was it lost?", max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-
 class CloseStep(UpdateStep):
-    """Into the pipeline's won or lost stage (`flag`), which closes the opportunity."""
+    """Into the pipeline's won or lost stage (`outcome`), which closes the opportunity;
+    why is asked, checked and stored as the board does (`admin_close_reason`)."""
 
-    def __init__(self, flag: str, name: str, label: str, done: str, form_class=forms.Form):
-        self.flag, self.name, self.label, self.done = flag, name, label, done
-        self.form_class = form_class
+    form_class = CloseReasonForm
+
+    def __init__(self, outcome: str, label: str, done: str):
+        self.outcome, self.name, self.label, self.done = outcome, outcome, label, done
 
     def available(self, obj) -> bool:
         return obj.is_open
 
+    def form_kwargs(self, request, obj) -> dict:
+        return {"outcome": self.outcome}
+
     def run(self, request, obj, data):
-        stage = obj.pipeline.stage_flagged(self.flag)
+        stage = obj.pipeline.stage_flagged(f"is_{self.outcome}")
         if stage is None:
             raise InvalidTransition(f"The pipeline “{obj.pipeline}” has no such stage.")
         services.opportunity_move_stage(
             opportunity=obj,
             stage=stage,
             acting_user=request.user,
-            lost_reason=data.get("lost_reason", ""),
+            **move_arguments(self.outcome, data["reason"]),
         )
 
 
@@ -124,8 +124,8 @@ class NewProposalStep(Step):
 
 OPPORTUNITY_STEPS: tuple[Step, ...] = (
     MoveStep(),
-    CloseStep("is_won", "won", "Mark won", "Marked won."),
-    CloseStep("is_lost", "lost", "Mark lost", "Marked lost.", LostForm),
+    CloseStep("won", "Mark won", "Marked won."),
+    CloseStep("lost", "Mark lost", "Marked lost."),
     ReopenStep(),
     NewProposalStep(),
     SHARE_STEP,

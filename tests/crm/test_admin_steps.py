@@ -55,22 +55,43 @@ def test_an_open_opportunity_moves_to_any_open_stage(client, org_a, rep_a, opp_a
 
 def test_lost_asks_why_and_a_closed_opportunity_offers_no_move(client, org_a, rep_a, opp_a):
     _login(client, rep_a)
-    refused = client.post(_step(opp_a, "lost"), {"lost_reason": ""})
-    assert refused.status_code == 200 and "This field is required" in refused.content.decode()
+    refused = client.post(_step(opp_a, "lost"), {"reason": "  "})
+    assert refused.status_code == 200
+    assert "Say why the opportunity was lost." in refused.content.decode()
     assert _stored(org_a, opp_a).status == OpportunityStatus.OPEN
-    assert client.post(_step(opp_a, "lost"), {"lost_reason": "Went elsewhere"}).status_code == 302
+    assert client.post(_step(opp_a, "lost"), {"reason": "Went elsewhere"}).status_code == 302
     lost = _stored(org_a, opp_a)
     assert lost.status == OpportunityStatus.LOST and lost.lost_reason == "Went elsewhere"
     assert _offered(client, lost) == {"reopen"}
-    again = client.post(_step(opp_a, "won"), {}, follow=True)
+    again = client.post(_step(opp_a, "won"), {"reason": "Changed their mind"}, follow=True)
     assert "is not possible now" in again.content.decode()
     assert _stored(org_a, opp_a).status == OpportunityStatus.LOST
 
 
-def test_won_closes_the_opportunity(client, org_a, manager_a, opp_a):
+def test_won_asks_why_as_the_board_does_and_keeps_it_in_the_history(
+    client, org_a, manager_a, opp_a
+):
     _login(client, manager_a)
-    assert client.post(_step(opp_a, "won"), {}).status_code == 302
-    assert _stored(org_a, opp_a).status == OpportunityStatus.WON
+    form = client.get(_step(opp_a, "won")).content.decode()
+    assert "Why was it won?" in form and 'maxlength="100"' in form
+    for reason, error in (
+        ("", "Say why the opportunity was won."),
+        ("x" * 101, "Say why it was won in 100 characters at most."),
+    ):
+        refused = client.post(_step(opp_a, "won"), {"reason": reason})
+        assert refused.status_code == 200 and error in refused.content.decode()
+        assert reason in refused.content.decode()  # the answer is kept on the form
+        assert _stored(org_a, opp_a).status == OpportunityStatus.OPEN
+    done = client.post(_step(opp_a, "won"), {"reason": " Loved the demo site "})
+    assert done.status_code == 302
+    won = _stored(org_a, opp_a)
+    assert won.status == OpportunityStatus.WON and won.lost_reason == ""
+    with tenant_context(org_a):
+        latest = won.history.latest()
+    assert (latest.history_change_reason, latest.history_user_id) == (
+        "Loved the demo site",
+        manager_a.pk,
+    )
 
 
 def test_from_a_draft_proposal_to_a_signed_contract(client, org_a, rep_a, opp_a):
@@ -122,7 +143,7 @@ def test_without_the_permission_the_steps_are_403(client, org_a, readonly_a, opp
     assert _offered(client, opp_a) == set() and _offered(client, proposal) == set()
     for obj, name in ((opp_a, "move"), (opp_a, "lost"), (proposal, "send")):
         assert client.get(_step(obj, name)).status_code == 403
-        assert client.post(_step(obj, name), {"lost_reason": "x"}).status_code == 403
+        assert client.post(_step(obj, name), {"reason": "x"}).status_code == 403
     assert _stored(org_a, opp_a).status == OpportunityStatus.OPEN
 
 
@@ -195,7 +216,7 @@ def test_an_expired_proposal_is_offered_no_answer(client, org_a, rep_a, opp_a):
 @pytest.mark.parametrize("close", ["won", "lost"])
 def test_a_closed_deal_is_reopened_into_an_open_stage(client, org_a, rep_a, opp_a, close):
     _login(client, rep_a)
-    assert client.post(_step(opp_a, close), {"lost_reason": "Went elsewhere"}).status_code == 302
+    assert client.post(_step(opp_a, close), {"reason": "Went elsewhere"}).status_code == 302
     closed = _stored(org_a, opp_a)
     assert _offered(client, closed) == {"reopen"}
     form = client.get(_step(closed, "reopen")).content.decode()

@@ -1,9 +1,10 @@
-"""The steps of a closed deal in the browser, on deals of the demo rep made for each test:
-Reopen brings a won or lost deal back into an open stage for whoever may change it (and
-the page says so), and is not offered to a role that may not; a proposal of a closed
-deal is offered neither "Mark accepted" nor "Mark rejected", from its page or its list,
-and is offered both again once the deal is reopened. The reopened deal's page is saved
-unchanged."""
+"""The steps of a deal in the browser, on deals of the demo rep made for each test: Mark
+won and Mark lost ask why as the board does (an empty answer is refused on the form, kept),
+and the reason is stored and shown, on the deal (lost) or in its history (won). Reopen
+brings a won or lost deal back into an open stage for whoever may change it (and the page
+says so), and is not offered to a role that may not; a proposal of a closed deal is offered
+neither "Mark accepted" nor "Mark rejected", from its page or its list, and is offered both
+again once the deal is reopened. The reopened deal's page is saved unchanged."""
 
 from __future__ import annotations
 
@@ -75,6 +76,47 @@ def _page(obj) -> str:
 
 def _step_url(obj, name: str) -> str:
     return reverse(f"admin:crm_{obj._meta.model_name}_step", args=[obj.pk, name])
+
+
+def _reason_shown(browser, deal, close: str) -> str:
+    """Where the page shows why the deal closed: its lost reason, or the change reason of
+    the latest entry of its history."""
+    if close == "lost":
+        return _shown(browser, "lost_reason")
+    browser.open(reverse("admin:crm_opportunity_history", args=[deal.pk]))
+    return browser.texts("#change-history tbody tr")[0]
+
+
+@pytest.mark.parametrize("close", ["won", "lost"])
+def test_closing_a_deal_from_its_page_asks_why_as_the_board_does(browser, read, close):
+    deal = _deal()
+    reason = "Loved the demo site" if close == "won" else "Went with a cousin's agency"
+    browser.login(pages.email_of("rep"))
+    browser.open(_page(deal))
+    browser.click(f"#next-steps a[data-step='{close}']")
+    assert browser.texts(".field-reason label") == [f"Why was it {close}?"]
+
+    browser.fill("reason", "   ")
+    browser.click("input[name='_step']")
+    assert browser.errors() == [f"Say why the opportunity was {close}."]
+    assert browser.path == _step_url(deal, close)
+    assert browser.exists("textarea[name='reason']") and browser.exists("input[name='_step']")
+    assert _in_demo(lambda: Opportunity.objects.get(pk=deal.pk)).status == OpportunityStatus.OPEN
+
+    browser.fill("reason", reason)
+    browser.click("input[name='_step']")
+    assert browser.errors() == [], browser.errors()
+    assert f"Marked {close}." in browser.messages()
+    assert browser.path == _page(deal)
+    assert _shown(browser, "status") == close.capitalize()
+    stored = _in_demo(lambda: Opportunity.objects.get(pk=deal.pk))
+    latest = _in_demo(lambda: stored.history.latest())
+    assert stored.status == close
+    if close == "won":
+        assert (latest.history_change_reason, stored.lost_reason) == (reason, "")
+    else:
+        assert stored.lost_reason == reason
+    assert reason in _reason_shown(browser, deal, close)
 
 
 @pytest.mark.parametrize(
