@@ -576,8 +576,10 @@ class LeadAdmin(AttachmentsAdminMixin, SharesAdminMixin, LeadHubMixin, LeadSearc
         leads = self.permitted_rows(request, live, Action.UPDATE)
         if not leads.exists():
             return
-        changed = services.leads_rescore(queryset=leads, acting_user=request.user)
-        self.message_user(request, f"{changed} score(s) changed.", messages.SUCCESS)
+        rescored = services.leads_rescore(queryset=leads, acting_user=request.user)
+        self.message_user(request, f"{rescored.changed} score(s) changed.", messages.SUCCESS)
+        if rescored.erased:
+            self.message_user(request, rescored.erased_note(), messages.WARNING)
 
     @admin.action(description="Export selected leads as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

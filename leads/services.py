@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -352,7 +352,25 @@ def _rescore(lead: Lead, settings: Mapping | None = None, *, held: bool = False)
 @transaction.atomic
 def lead_rescore(*, lead: Lead, acting_user: User | None) -> Lead:
     access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    refuse_if_erased(lead)
     return _rescore(lead)
+
+
+class Rescored(NamedTuple):
+    """What a bulk re-score did: the scores it changed, and the erased leads it left out
+    (`compliance.erased`: an erased person's lead is no longer written)."""
+
+    changed: int
+    erased: int
+
+    def erased_note(self) -> str:
+        """What to tell whoever asked of the erased leads left out; "" when none was."""
+        if not self.erased:
+            return ""
+        return (
+            f"{self.erased} erased lead(s) skipped: a person erased at their request (GDPR) "
+            "is not re-scored."
+        )
 
 
 def leads_rescore(
@@ -361,30 +379,36 @@ def leads_rescore(
     acting_user: User | None,
     batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
-) -> int:
-    """Recompute the score of every lead in `queryset`; the number that changed.
+) -> Rescored:
+    """Recompute the score of every lead in `queryset` but the erased ones; how many
+    changed and how many were erased.
 
     Batches are keyset-paginated and each is its own transaction, so a long run holds no
-    long locks; the engagement counts come with the leads in the same query.
+    long locks; the engagement counts come with the leads in the same query. A batch's
+    leads are locked (`locked_rows`) before the erased ones are told apart: an erasure
+    that completed meanwhile is seen, one that starts waits for the batch.
     """
     if acting_user is not None:
         queryset = access.visible(acting_user, Action.UPDATE, queryset)
     weights = scoring.weights_for(organization_settings())
-    changed_total = 0
+    changed_total = erased_total = 0
     last = None
     base = selectors.with_engagement(queryset.select_related("company")).order_by("pk")
     while True:
         batch = list((base.filter(pk__gt=last) if last else base)[:batch_size])
         if not batch:
-            return changed_total
-        changed = [
-            lead
-            for lead in batch
-            if apply_score(lead, weights, lead.recent_interactions, lead.positive_outcomes)
-        ]
-        for lead in changed:  # a new score is a new version of the lead (its ETag)
-            lead.updated_at = lead.scored_at
+            return Rescored(changed_total, erased_total)
         with transaction.atomic():
+            locked_rows(Lead, batch)  # as every bulk change of leads locks them
+            erased = erased_lead_ids(batch)
+            changed = [
+                lead
+                for lead in batch
+                if lead.pk not in erased
+                and apply_score(lead, weights, lead.recent_interactions, lead.positive_outcomes)
+            ]
+            for lead in changed:  # a new score is a new version of the lead (its ETag)
+                lead.updated_at = lead.scored_at
             bulk_update_with_history(
                 changed,
                 Lead,
@@ -394,6 +418,7 @@ def leads_rescore(
                 default_change_reason="rescore",
             )
         changed_total += len(changed)
+        erased_total += len(erased)
         last = batch[-1].pk
         if progress:
             progress(len(batch))

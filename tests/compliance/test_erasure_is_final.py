@@ -4,13 +4,16 @@ is refused (409 `erased`) and writes nothing."""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.urls import reverse
 
+from accounts.models import Organization
 from compliance import services as compliance_services
 from compliance.erased import LeadErased, is_erased
 from crm import services as crm_services
@@ -315,6 +318,69 @@ def test_the_admins_bulk_actions_leave_an_erased_lead_alone(client, org_a, admin
         assert not LeadTag.objects.filter(tag=hot).exists()
         other = Lead.objects.get(pk=other.pk)
         assert other.status == "contacted" and other.assigned_to is None
+
+
+# --- re-scoring: new weights would change every score, an erased lead's is not written --
+
+
+def _new_weights(organization) -> None:
+    Organization.objects.filter(pk=organization.pk).update(
+        settings={"lead_scoring": {"weights": {"business_type": 90}}}
+    )
+
+
+def _score(organization, lead) -> tuple:
+    """The lead's score as stored, and how many versions its history has."""
+    with tenant_context(organization):
+        stored = Lead.all_objects.get(pk=lead.pk)
+        fields = (stored.lead_score, stored.score_breakdown, stored.scored_at, stored.updated_at)
+        return (*fields, stored.history.count())
+
+
+def _other_lead(organization) -> Lead:
+    with tenant_context(organization):
+        return lead_services.lead_create(
+            acting_user=None,
+            data={},
+            company_data={"name": "Other Co", "business_type": "plumber"},
+            allow_duplicate=True,
+        )
+
+
+@pytest.mark.django_db
+def test_a_rescore_of_an_erased_lead_is_refused_by_the_api_and_the_service(org_a, admin_a, erased):
+    lead = erased.lead
+    _new_weights(org_a)
+    before = _score(org_a, lead)
+    _refused(factories.api_client(admin_a, org_a).post(f"/api/v1/leads/{lead.pk}/rescore/"))
+    with tenant_context(org_a), pytest.raises(LeadErased), transaction.atomic():
+        lead_services.lead_rescore(lead=lead, acting_user=None)
+    assert _score(org_a, lead) == before
+
+
+@pytest.mark.django_db
+def test_the_admins_rescore_action_skips_an_erased_lead_and_says_so(client, org_a, admin_a, erased):
+    lead, other = erased.lead, _other_lead(org_a)
+    _new_weights(org_a)
+    before, other_before = _score(org_a, lead), _score(org_a, other)
+    client.force_login(admin_a)
+    page = _selected(client, {"action": "rescore_selected"}, [lead, other]).content.decode()
+    assert "1 score(s) changed." in page
+    assert "1 erased lead(s) skipped: a person erased at their request" in page
+    assert _score(org_a, lead) == before
+    assert _score(org_a, other) != other_before
+
+
+@pytest.mark.django_db
+def test_the_rescore_command_skips_erased_leads_and_says_how_many(org_a, erased):
+    lead, other = erased.lead, _other_lead(org_a)
+    _new_weights(org_a)
+    before, other_before = _score(org_a, lead), _score(org_a, other)
+    out = io.StringIO()
+    call_command("rescore_leads", "--organization", org_a.slug, "--no-progress", stdout=out)
+    assert "1 erased lead(s) skipped" in out.getvalue()
+    assert _score(org_a, lead) == before
+    assert _score(org_a, other) != other_before
 
 
 @pytest.mark.django_db

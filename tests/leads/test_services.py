@@ -315,9 +315,8 @@ def test_rescore_all_writes_history_only_for_changes(org_a):
     )
     with tenant_context(org_a):
         InteractionFactory(organization=org_a, lead=leads[0], outcome=Outcome.INTERESTED)
-        changed = services.leads_rescore(queryset=Lead.objects.all(), acting_user=None)
-        assert changed == 3
-        assert services.leads_rescore(queryset=Lead.objects.all(), acting_user=None) == 0
+        assert services.leads_rescore(queryset=Lead.objects.all(), acting_user=None) == (3, 0)
+        assert services.leads_rescore(queryset=Lead.objects.all(), acting_user=None) == (0, 0)
         assert Lead.objects.get(pk=leads[0].pk).score_breakdown["factors"]["engagement"][
             "value"
         ] == pytest.approx(0.35)

@@ -2,7 +2,8 @@
 reads it, and every write is refused with the erased message, nothing written, never a
 server error: an edit of the lead, a call logged or a task created from its page, an
 interaction or a task added for it from their own add pages. Saved unchanged, it is
-refused the same way and stays as it was."""
+refused the same way and stays as it was; re-scored from the list with another lead, it is
+skipped, and the list says so."""
 
 from __future__ import annotations
 
@@ -121,4 +122,19 @@ def test_a_row_added_for_the_erased_lead_is_refused(browser, erased, add_page, f
         browser.choose("type", value=InteractionType.CALL)
     browser.save("_save")
     _refused(browser)
+    assert _written(erased) == before
+
+
+def test_the_rescore_action_skips_the_erased_lead_and_says_so(browser, erased):
+    other = crm_factories.lead(pages.demo_organization(), company_name="Rescored, not erased")
+    before = _written(erased)
+    browser.login(pages.email_of("admin"))
+    browser.open(f"{reverse('admin:leads_lead_changelist')}?q=erased")
+    browser.run_action("rescore_selected", [str(erased.pk), str(other.pk)])
+    shown = browser.messages()
+    assert (
+        "1 erased lead(s) skipped: a person erased at their request (GDPR) is not re-scored."
+        in shown
+    ), shown
+    assert "Server Error" not in browser.driver.title
     assert _written(erased) == before

@@ -1,4 +1,5 @@
-"""manage.py rescore_leads --organization ORG: recompute every lead's score."""
+"""manage.py rescore_leads --organization ORG: recompute every lead's score (an erased
+person's lead is left as it is, and counted)."""
 
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
@@ -25,10 +26,13 @@ class Command(BaseCommand):
                 disable=options["no_progress"],
                 file=self.stderr._out,
             ) as bar:
-                changed = services.leads_rescore(
+                rescored = services.leads_rescore(
                     queryset=queryset,
                     acting_user=user,
                     batch_size=options["batch_size"],
                     progress=bar.update,
                 )
-        self.stdout.write(self.style.SUCCESS(f"{changed} lead score(s) changed in {organization}."))
+        changed = f"{rescored.changed} lead score(s) changed in {organization}."
+        self.stdout.write(self.style.SUCCESS(changed))
+        if rescored.erased:
+            self.stdout.write(self.style.WARNING(rescored.erased_note()))
