@@ -17,7 +17,6 @@ from django.core.management import call_command
 from django.db import connections, transaction
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import Team
 from crm.models import Campaign
@@ -94,10 +93,12 @@ def routed(archiving_server, standby, django_db_blocker):
 
 
 @pytest.fixture(scope="module")
-def tenants(routed, standby):
+def tenants(routed, standby, module_midday):
     """Two organizations with a team, a campaign and an open opportunity closing this
-    month each, from a lead of a company named after the organization."""
-    this_month = timezone.localdate().replace(day=15)
+    month each, from a lead of a company named after the organization. "This month" is
+    the pinned clock's (tests.clock) for the whole module: its tests, which read it
+    again, may run after midnight or into the next month."""
+    this_month = module_midday.date().replace(day=15)
     made = {}
     for name, value in (("acme", "1000.00"), ("bravo", "7.00")):
         organization = make_organization(f"Replica {name}")
