@@ -14,6 +14,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Case, When
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -47,9 +48,16 @@ class BoardFilterForm(forms.Form):
         required=False, label="until", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = selectors.active_members()
+    def __init__(self, data, *, user):
+        super().__init__(data)
+        # Whose deals the user may see (themselves alone for a rep, their team for a
+        # manager), themselves first: the filter a rep reaches for is their own deals.
+        owners = access.assignable_users(user, Action.READ, Resource.OPPORTUNITIES)
+        field = self.fields["owner"]
+        field.queryset = owners.order_by(Case(When(pk=user.pk, then=0), default=1), "email")
+        field.label_from_instance = lambda owner: (
+            f"Me ({owner.get_full_name()})" if owner.pk == user.pk else owner.get_full_name()
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -104,7 +112,7 @@ def _card(opportunity: Opportunity) -> Opportunity:
 
 def board_view(request, model_admin, object_id):
     pipeline = _pipeline(model_admin, request, object_id)
-    form = BoardFilterForm(request.GET or None)
+    form = BoardFilterForm(request.GET or None, user=request.user)
     columns = selectors.pipeline_board(
         pipeline=pipeline, user=request.user, per_stage=CARDS_PER_STAGE, filters=form.filters()
     )
@@ -176,7 +184,7 @@ def move_view(request, model_admin, object_id):
 
 def _moved(request, pipeline, pk) -> dict:
     """The moved card and every stage's totals, rendered as the page renders them."""
-    filters = BoardFilterForm(request.GET or None).filters()
+    filters = BoardFilterForm(request.GET or None, user=request.user).filters()
     card = _card(selectors.with_names(selectors.visible_opportunities(request.user)).get(pk=pk))
     money = selectors.board_money(pipeline=pipeline, user=request.user, filters=filters)
     stages = PipelineStage.objects.filter(pipeline=pipeline)

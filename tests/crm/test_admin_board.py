@@ -3,6 +3,8 @@
 a refusal answers why; filters narrow the board and its totals stay per currency."""
 
 import datetime as dt
+import html
+import re
 from decimal import Decimal
 
 import pytest
@@ -178,6 +180,44 @@ def test_filters_by_owner_and_close_date_with_totals_per_currency(org_a, admin_a
     backwards = "?closes_from=2027-04-01&closes_until=2027-03-01"
     backwards = _board(admin_a, other.pipeline_id, backwards)
     assert "ends before it starts" in backwards
+
+
+def _owner_choices(user, pipeline_id, query: str = "") -> list[str]:
+    """The labels of the board's owner filter, in order."""
+    page = _board(user, pipeline_id, query)
+    select = re.search(r'<select name="owner".*?</select>', page, re.S).group(0)
+    return [html.unescape(label) for label in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
+
+
+def test_the_owner_filter_offers_me_first_then_only_whose_deals_i_may_see(
+    admin_a, manager_a, rep_a, rep_a2, admin_b, opp_a
+):
+    pipeline = opp_a.pipeline_id
+    # A rep sees their own deals only: no colleague is offered.
+    assert _owner_choices(rep_a, pipeline) == ["Everyone", f"Me ({rep_a.get_full_name()})"]
+    # A manager, their team's (rep_a2 is in no team of theirs).
+    assert _owner_choices(manager_a, pipeline) == [
+        "Everyone",
+        f"Me ({manager_a.get_full_name()})",
+        rep_a.get_full_name(),
+    ]
+    # An admin, the organization's members (none of another organization).
+    others = sorted([manager_a, rep_a, rep_a2], key=lambda user: user.email)
+    assert _owner_choices(admin_a, pipeline) == [
+        "Everyone",
+        f"Me ({admin_a.get_full_name()})",
+        *(user.get_full_name() for user in others),
+    ]
+
+
+def test_a_rep_filtering_by_a_colleague_is_refused_and_sees_their_own_deals(
+    rep_a, rep_a2, opp_a, opp_a2
+):
+    page = _board(rep_a, opp_a.pipeline_id, f"?owner={rep_a2.pk}")
+    assert "Select a valid choice" in page
+    assert "Drip Drop website" in page and "Sparky website" not in page
+    mine = _board(rep_a, opp_a.pipeline_id, f"?owner={rep_a.pk}")
+    assert "Select a valid choice" not in mine and "Drip Drop website" in mine
 
 
 def test_the_board_reads_a_constant_number_of_queries(org_a, admin_a, rep_a):

@@ -1,6 +1,7 @@
 """The pipeline board in Chromium: cards dragged between stages (HTML5 drag events, as a
 mouse drag sends them), a refused move said and undone, an allowed one stored; won and
-lost ask why first; every stage fits a 1,400 px window."""
+lost ask why first; every stage fits a 1,400 px window; the owner filter offers the
+viewer first ("Me") and only the owners whose deals they see."""
 
 from __future__ import annotations
 
@@ -150,3 +151,25 @@ def test_every_stage_fits_a_1400_px_window(browser, deal):
     assert overflow[0] <= 0, "the page scrolls sideways"
     assert overflow[1] <= 0, "a stage is cut off"
     assert len(browser.find_all(".crm-column")) == 6
+
+
+@pytest.mark.parametrize("role", ["rep", "manager", "admin"])
+def test_the_owner_filter_offers_me_first_and_only_whose_deals_i_see(browser, read, role):
+    me = User.objects.get(email=pages.email_of(role))
+    outsider = User.objects.get(email=pages.email_of("rep2")).get_full_name()  # no team's
+    mine = crm_factories.opportunity(pages.demo_organization(), owner=me)
+    browser.login(me.email)
+    browser.open(reverse("admin:crm_pipeline_board", args=[mine.pipeline_id]))
+    owners = list(browser.options("owner").values())
+    assert owners[0] == f"Me ({me.get_full_name()})", owners
+    if role == "rep":
+        assert owners == owners[:1]
+    assert (outsider in owners) == (role == "admin"), owners
+
+    browser.choose("owner", value=str(me.pk))
+    browser.click(".crm-board-filters button[type=submit]")
+    assert browser.errors() == [], browser.errors()
+    assert browser.selected("owner") == [str(me.pk)]
+    assert browser.exists(_card(mine))
+    cards = browser.texts(".crm-card")
+    assert cards and all(me.get_full_name() in card for card in cards)
