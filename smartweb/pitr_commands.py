@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from smartweb import backups, recovery, upgrade_drill
+from smartweb import backups, clusters, recovery, upgrade_drill
 from smartweb.management.commands.db_report import _size
 from smartweb.ops import OpsError
 
@@ -75,13 +75,14 @@ def restore(args: argparse.Namespace, root) -> None:
     cluster = recovery.restore(args.to, args.into, root)
     as_user = f" (as the system user {cluster.user})" if cluster.user else ""
     _out(f"Restored into {cluster.datadir}: it recovers to {args.to.isoformat()}, then promotes.")
-    if not args.start:
-        _out(f"Start it{as_user}: pg_ctl -D {cluster.datadir} -l {cluster.log} start")
+    if args.start:
+        cluster.start()
+        seconds = time.monotonic() - began
+        _out(f"Started{as_user} on 127.0.0.1:{cluster.port} after {seconds:.1f} s.")
+    else:
+        _out(f"Start it{as_user}: {cluster.shell_line(*cluster.start_args())}")
         _out(f"It listens on 127.0.0.1:{cluster.port} and does not archive.")
-        return
-    cluster.start()
-    _out(f"Started{as_user} on 127.0.0.1:{cluster.port} after {time.monotonic() - began:.1f} s.")
-    _out(f"Stop it: pg_ctl -D {cluster.datadir} stop")
+    _out(f"Stop it: {cluster.shell_line(*clusters.STOP_ARGS)}")
 
 
 def report(verification: recovery.Verification, seconds: float) -> None:
