@@ -232,6 +232,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Security: production defaults, relaxed only with DEBUG for local development.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not TESTING)
+# A load balancer checks its machines over plain http (TLS ends at it): a redirect there
+# would take every machine out of rotation.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG and not TESTING
 CSRF_COOKIE_SECURE = not DEBUG and not TESTING

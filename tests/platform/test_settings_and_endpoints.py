@@ -62,6 +62,17 @@ def test_health_checks_the_database(client):
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
+def test_the_load_balancer_reaches_the_health_check_over_plain_http():
+    """Production redirects http to https, but a load balancer checks its machines over
+    plain http (TLS ends at it): /healthz answers there, every other page redirects."""
+    script = (
+        "from django.test import Client; client = Client(HTTP_HOST='crm.example.com');"
+        "print(client.get('/healthz').status_code, client.get('/admin/').status_code)"
+    )
+    result = _manage("shell", "-c", script, env=PRODUCTION_ENV)
+    assert result.stdout.split()[-2:] == ["200", "301"], result.stderr
+
+
 @pytest.mark.django_db
 def test_openapi_schema_and_swagger_ui_are_served(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
