@@ -103,6 +103,11 @@ def _stage(conn: psycopg.Connection, table: str, columns: list[str], path: Path)
 
 def _refusals(conn: psycopg.Connection, manifest: dict) -> list[str]:
     problems = []
+    if conn.execute("SELECT to_regclass('django_migrations')").fetchone()[0] is None:
+        return [
+            "this database has no migration applied: build its schema first"
+            " (`DATABASE_URL=<its owner URL> manage.py migrate`)"
+        ]
     here = catalog.applied_migrations(conn)
     missing = sorted(set(manifest["migrations"]) - set(here))
     extra = sorted(set(here) - set(manifest["migrations"]))

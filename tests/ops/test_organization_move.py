@@ -346,6 +346,29 @@ def test_an_import_at_another_migration_state_or_with_a_changed_file_writes_noth
     }
 
 
+def test_an_import_into_a_database_not_migrated_yet_says_to_migrate_it_first(
+    demo, archiving_server, tmp_path, source_media
+):
+    """A new database straight from the bootstrap has no schema: the refusal says so (it
+    was PostgreSQL's "relation django_migrations does not exist")."""
+    directory = tmp_path / "demo"
+    with storage_at(source_media):
+        export.export(source_url(), "demo", directory)
+    with psycopg.connect(archiving_server.admin, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE not_migrated OWNER smartweb_owner")
+    try:
+        with pytest.raises(CommandError, match="no migration applied.*manage.py migrate"):
+            call_command(
+                "import_organization",
+                str(directory),
+                "--database",
+                with_database(archiving_server.roles.owner, "not_migrated"),
+            )
+    finally:
+        with psycopg.connect(archiving_server.admin, autocommit=True) as conn:
+            conn.execute("DROP DATABASE not_migrated")
+
+
 def test_an_export_as_a_role_under_row_level_security_is_refused_and_writes_nothing(
     demo, archiving_server, tmp_path
 ):
