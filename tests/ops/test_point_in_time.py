@@ -105,6 +105,35 @@ def test_a_restore_never_writes_into_a_directory_that_is_not_empty(archiving_ser
     assert [p.name for p in occupied.iterdir()] == ["PG_VERSION"]
 
 
+def test_the_start_and_stop_lines_a_restore_prints_work_as_printed(archiving_server, capsys):
+    """Run as root, the restored cluster belongs to another system user, and the PATH's
+    pg_ctl may be another major version's: the lines printed are the ones that work."""
+    server = archiving_server
+    with psycopg.connect(server.admin) as conn:
+        noted = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+    with psycopg.connect(server.admin) as conn:  # a commit after the moment, leaving nothing
+        conn.execute("CREATE TABLE written_after_the_moment ()")
+        conn.execute("DROP TABLE written_after_the_moment")
+    server.switch_wal()
+    into = server.scratch / "started-by-hand"
+    restore = ["restore", "--to", noted.isoformat(), "--into", str(into)]
+
+    assert ops.main([*restore, "--backup-dir", str(server.backup_dir)]) == 0
+
+    printed = dict(
+        line.split(": ", 1) for line in capsys.readouterr().out.splitlines() if ": " in line
+    )
+    start = next(line for label, line in printed.items() if label.startswith("Start it"))
+    try:
+        subprocess.run(shlex.split(start), check=True, capture_output=True)
+        assert (into / "postmaster.pid").exists()
+        subprocess.run(shlex.split(printed["Stop it"]), check=True, capture_output=True)
+        assert not (into / "postmaster.pid").exists()
+    finally:
+        major = ops.server_major_version(server.admin)
+        clusters.Cluster(into, major, 0, clusters.system_user(into)).stop()
+
+
 def test_verify_restores_the_latest_backup_checks_it_and_removes_it(archiving_server, capsys):
     server = archiving_server
     scratch_before = set(Path(tempfile.gettempdir()).glob("smartweb-verify-*"))
@@ -170,31 +199,3 @@ def test_a_failing_archive_command_shows_in_the_health_report_within_a_minute(ar
     assert report["status"] == "degraded"
     assert report["archiving"]["failed_count"] >= 1
     assert any("archive_command failing" in problem for problem in report["problems"])
-
-
-def test_the_start_and_stop_lines_a_restore_prints_work_as_printed(archiving_server, capsys):
-    """Run as root, the restored cluster belongs to another system user, and the PATH's
-    pg_ctl may be another major version's: the lines printed are the ones that work."""
-    server = archiving_server
-    with psycopg.connect(server.admin) as conn:
-        noted = conn.execute("SELECT clock_timestamp()").fetchone()[0]
-    with psycopg.connect(server.admin) as conn:  # a commit after the moment, to recover to
-        conn.execute("CREATE TABLE written_after_the_moment ()")
-    server.switch_wal()
-    into = server.scratch / "started-by-hand"
-    restore = ["restore", "--to", noted.isoformat(), "--into", str(into)]
-
-    assert ops.main([*restore, "--backup-dir", str(server.backup_dir)]) == 0
-
-    printed = dict(
-        line.split(": ", 1) for line in capsys.readouterr().out.splitlines() if ": " in line
-    )
-    start = next(line for label, line in printed.items() if label.startswith("Start it"))
-    try:
-        subprocess.run(shlex.split(start), check=True, capture_output=True)
-        assert (into / "postmaster.pid").exists()
-        subprocess.run(shlex.split(printed["Stop it"]), check=True, capture_output=True)
-        assert not (into / "postmaster.pid").exists()
-    finally:
-        major = ops.server_major_version(server.admin)
-        clusters.Cluster(into, major, 0, clusters.system_user(into)).stop()
