@@ -548,11 +548,7 @@ def password_change(
     if not user.check_password(current_password or ""):
         login_guard.count_failure(request, email=email, user=user, details=PASSWORD_CHANGE_EVENT)
         raise ValidationError({"current_password": "The current password is not correct."})
-    try:
-        validate_password(new_password, user)
-    except ValidationError as exc:
-        raise ValidationError({"new_password": exc.messages}) from None
-    user.set_password(new_password)
+    _set_new_password(user, new_password)
     user.save(update_fields=["password"])
     current_session = getattr(getattr(request, "session", None), "session_key", None)
     _sign_out_devices(user, keep_session_key=current_session)
@@ -569,6 +565,16 @@ def password_change(
         request=request,
         keep=current_token if isinstance(current_token, APIToken) else None,
     )
+
+
+def _set_new_password(user: User, new_password: str) -> None:
+    """The new password, if the password validators accept it (their messages as the
+    `new_password` field's errors)."""
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from None
+    user.set_password(new_password)
 
 
 @transaction.atomic
@@ -591,11 +597,7 @@ def password_reset(
     if new_password is None:
         user.set_unusable_password()
     else:
-        try:
-            validate_password(new_password, user)
-        except ValidationError as exc:
-            raise ValidationError({"new_password": exc.messages}) from None
-        user.set_password(new_password)
+        _set_new_password(user, new_password)
     user.save(update_fields=["password"])
     _sign_out_devices(user, keep_session_key=None)
     # In the organization where the user's sign-ins are audited, not the one the super
