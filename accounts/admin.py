@@ -34,7 +34,7 @@ from smartweb.admin import (
     HistoryNotChangeLogMixin,
     MissingRowIs404Mixin,
     ReadOnlyAdminMixin,
-    RefusalsAsMessagesMixin,
+    RefusalsShownMixin,
     TenantModelAdmin,
     TenantOwnedModelAdmin,
     adopt,
@@ -422,7 +422,7 @@ class OrganizationAdmin(MissingRowIs404Mixin, HistoryNotChangeLogMixin, admin.Mo
 
 @admin.register(User)
 class UserAdmin(
-    MissingRowIs404Mixin, HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, DjangoUserAdmin
+    MissingRowIs404Mixin, HistoryNotChangeLogMixin, RefusalsShownMixin, DjangoUserAdmin
 ):
     """Members of the current organization, read-only: a user is global and their
     profile is theirs (ADR 0011). Each user edits their own name (and password, asking

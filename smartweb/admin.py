@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models.constants import LOOKUP_SEP
+from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -243,10 +244,39 @@ class HistoryNotChangeLogMixin:
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
-class RefusalsAsMessagesMixin:
-    """A save the services refuse (a rule, a permission, an invalid transition) shows as
-    an error message on the same page and writes nothing. Opening a page one may not
-    open stays a 403: a refusal is redirected back to the page only after a POST."""
+# Where a change form's refused save leaves its refusal for the page shown again.
+REFUSED_SAVE = "_refused_save"
+
+
+def concurrency_message(exc: BaseException) -> str | None:
+    """What a write that lost a deadlock, or waited past the lock timeout for rows another
+    change holds, tells its user (nothing of it was saved); None for any other fault."""
+    if outage.is_conflict(exc):
+        return outage.CONFLICT_MESSAGE
+    if outage.is_lock_timeout(exc):
+        return outage.LOCK_TIMEOUT_MESSAGE
+    return None
+
+
+def refused(form_class: type[forms.BaseForm], message: str) -> type[forms.BaseForm]:
+    """The form as posted, its one error the refusal of its save. It is not validated
+    again: it was valid when it was saved, and its checks may wait once more for a row
+    another change holds (a change form's version check locks the row)."""
+
+    def full_clean(self):
+        self._errors = ErrorDict(renderer=self.renderer)
+        self.cleaned_data = {}
+        self.add_error(None, message)
+
+    return type(form_class.__name__, (form_class,), {"full_clean": full_clean})
+
+
+class RefusalsShownMixin:
+    """A save the services refuse (a rule, a permission, an invalid transition), or that
+    meets a concurrent change (a deadlock, rows held past the lock timeout), writes
+    nothing and shows the same form again, as posted, inlines included, with the refusal
+    above it, as a validation error would (not a redirect that loses the input). Opening
+    a page one may not open, or posting to one, stays a 403."""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method != "POST":
@@ -257,8 +287,19 @@ class RefusalsAsMessagesMixin:
                 return super().changeform_view(request, object_id, form_url, extra_context)
         except REFUSALS as exc:
             message = refusal_message(exc, default=NOT_PERMITTED)
-            self.message_user(request, message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+        except outage.OUTAGE_ERRORS as exc:
+            message = concurrency_message(exc)
+            if message is None:
+                raise
+        # The page again from the same POST, its form refused: Django renders it as it
+        # renders an invalid one, bound to what was posted, and saves nothing.
+        setattr(request, REFUSED_SAVE, message)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        message = getattr(request, REFUSED_SAVE, None)
+        return form if message is None else refused(form, message)
 
     def response_action(self, request, queryset):
         """A bulk action that lost a deadlock to a concurrent change (after its service's
@@ -268,11 +309,8 @@ class RefusalsAsMessagesMixin:
             with transaction.atomic():
                 return super().response_action(request, queryset)
         except outage.OUTAGE_ERRORS as exc:
-            if outage.is_conflict(exc):
-                message = outage.CONFLICT_MESSAGE
-            elif outage.is_lock_timeout(exc):
-                message = outage.LOCK_TIMEOUT_MESSAGE
-            else:
+            message = concurrency_message(exc)
+            if message is None:
                 raise
             self.message_user(request, message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
@@ -367,7 +405,7 @@ class MissingRowIs404Mixin:
 
 
 class TenantModelAdmin(
-    MissingRowIs404Mixin, HistoryNotChangeLogMixin, RefusalsAsMessagesMixin, admin.ModelAdmin
+    MissingRowIs404Mixin, HistoryNotChangeLogMixin, RefusalsShownMixin, admin.ModelAdmin
 ):
     class Media:
         # List pages keep each row on one line (smartweb/static/smartweb/admin_lists.css).
