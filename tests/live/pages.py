@@ -1,14 +1,18 @@
 """What the generic admin checks read from the database: the demo organization, a row
-as stored with its relations (and an unchanged save that must leave it so), and which
-rows a dropdown may offer."""
+as stored with its relations (and an unchanged save that must leave it so), which rows a
+dropdown may offer; and a row held locked by another session."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.contrib import admin
 from django.db import models
 
 from accounts.models import Membership, Organization, User
 from smartweb.tenancy.context import tenant_context
+from tests.concurrency import second_connection
 
 ROLES = ("admin", "manager", "rep")
 
@@ -23,6 +27,16 @@ def registered_admins() -> list[admin.ModelAdmin]:
 
 def demo_organization(slug: str = "demo") -> Organization:
     return Organization.objects.get(slug=slug)
+
+
+@contextmanager
+def held(row: models.Model) -> Iterator[None]:
+    """The demo organization's `row` locked by another session (a colleague's edit that
+    takes its time) until the block ends."""
+    with second_connection(demo_organization()) as other, other.transaction():
+        table = row._meta.db_table
+        other.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", [row.pk])
+        yield
 
 
 def snapshot(model_admin: admin.ModelAdmin, pk) -> dict:

@@ -1,12 +1,14 @@
-"""A save the services refuse is a message on the page, not a server error, and writes
-nothing; a page the user may not open is a 403, never a redirect loop; what a rep adds
-stays in their lists."""
+"""A save the services refuse, or one that meets a row another change holds, shows the
+form again as typed with the reason, not a server error, and writes nothing; a page the
+user may not open is a 403, never a redirect loop; what a rep adds stays in their
+lists."""
 
 from __future__ import annotations
 
 from django.urls import reverse
 
 from leads.models import Lead
+from smartweb import outage
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories as crm_factories
 from tests.live import pages
@@ -24,6 +26,27 @@ def test_a_second_lead_for_a_company_is_refused_with_a_message(browser, read):
     assert "This company already has a lead." in " ".join(browser.messages() + browser.errors())
     with tenant_context(organization):
         assert Lead.objects.filter(company=existing.company).count() == 1
+
+
+def test_a_lead_saved_while_another_change_holds_it_keeps_what_was_typed(browser, read):
+    organization = pages.demo_organization()
+    lead = crm_factories.lead(organization, notes="first call booked")
+    typed = "Wants a quote by Friday"
+    browser.login(pages.email_of("admin"))
+    browser.open(reverse("admin:leads_lead_change", args=[lead.pk]))
+    browser.fill("notes", typed)
+    with pages.held(lead):
+        browser.save()
+    assert outage.LOCK_TIMEOUT_MESSAGE in browser.errors()
+    assert browser.find("textarea[name='notes']").get_attribute("value") == typed
+    with tenant_context(organization):
+        assert Lead.objects.get(pk=lead.pk).notes == "first call booked"
+    # Saved again, the other change done: saved as typed.
+    browser.save()
+    assert browser.errors() == []
+    assert any("changed successfully" in m for m in browser.messages()), browser.messages()
+    with tenant_context(organization):
+        assert Lead.objects.get(pk=lead.pk).notes == typed
 
 
 def test_pages_a_rep_may_not_open_are_403(browser, read):

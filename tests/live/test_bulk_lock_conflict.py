@@ -7,8 +7,6 @@ other change is done, it goes through."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
 from django.contrib import admin
 from django.urls import reverse
@@ -18,7 +16,6 @@ from leads.choices import LeadStatus
 from leads.models import Lead
 from smartweb import outage
 from smartweb.tenancy.context import tenant_context
-from tests.concurrency import second_connection
 from tests.crm import factories as crm_factories
 from tests.live import pages
 
@@ -29,15 +26,6 @@ LEADS = reverse("admin:leads_lead_changelist")
 def two_leads(read) -> list[Lead]:
     rep = User.objects.get(email=pages.email_of("rep"))
     return [crm_factories.lead(pages.demo_organization(), assigned_to=rep) for _ in range(2)]
-
-
-@contextmanager
-def held(lead: Lead):
-    """The lead's row locked by another session (a colleague's edit that takes its time)
-    until the block ends."""
-    with second_connection(pages.demo_organization()) as other, other.transaction():
-        other.execute("SELECT id FROM leads_lead WHERE id = %s FOR UPDATE", [lead.pk])
-        yield
 
 
 def _stored(leads: list[Lead]) -> list[tuple]:
@@ -55,7 +43,7 @@ def _confirm(browser, action: str, leads: list[Lead]) -> None:
 
 def _apply_while_held(browser, leads: list[Lead]) -> None:
     before = _stored(leads)
-    with held(leads[-1]):
+    with pages.held(leads[-1]):
         browser.click("input[type=submit]")
     assert browser.messages() == [outage.LOCK_TIMEOUT_MESSAGE], browser.driver.title
     assert browser.path.split("?")[0] == LEADS
