@@ -296,8 +296,10 @@ class RefusalsShownMixin:
         setattr(request, REFUSED_SAVE, message)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
+    def get_form(self, request, *args, **kwargs):
+        # Passed on as given: the tenant admins pass `change` by position, Django's user
+        # admin takes it by keyword only.
+        form = super().get_form(request, *args, **kwargs)
         message = getattr(request, REFUSED_SAVE, None)
         return form if message is None else refused(form, message)
 
@@ -317,7 +319,7 @@ class RefusalsShownMixin:
 
     def _check_may_post(self, request, object_id) -> None:
         """The page's own permission, checked before the save: one who may not post here
-        at all gets the 403, not a message (a refusal is about this save)."""
+        at all gets the 403, not the form again (a refusal is about this save)."""
         if object_id is None:
             permitted = self.has_add_permission(request)
         else:
