@@ -45,6 +45,8 @@ CHANGED = " OR ".join(
 )
 
 INSTALL = f"""
+-- Null only for a lead whose company is not there, which its composite key to the company
+-- then refuses with its own error.
 ALTER TABLE leads_lead ADD COLUMN listed_company json;
 
 CREATE FUNCTION leads_lead_listed_company_of(organization uuid, company uuid) RETURNS json
@@ -95,8 +97,6 @@ def fill(apps, schema_editor):
         " SET listed_company = leads_lead_listed_company_of(organization_id, company_id)"
         " WHERE organization_id = %(organization)s",
     )
-    # Every lead has a company (its key is not null), so every lead has its object.
-    schema_editor.execute("ALTER TABLE leads_lead ALTER COLUMN listed_company SET NOT NULL")
 
 
 class Migration(migrations.Migration):
