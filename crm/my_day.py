@@ -99,13 +99,12 @@ def my_day(*, user, who: str = ME, now: dt.datetime | None = None) -> MyDay:
     end_of_today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     end_of_today += dt.timedelta(days=1)
     due = tasks.filter(ai_call__isnull=True, due_at__lt=end_of_today).order_by("due_at")
+    # The call's outcome only where the user may read the call: a follow-up stays with
+    # whoever it was left for when its lead goes to someone else.
+    calls = access.visible(user, Action.READ, AICall.objects.filter(pk=OuterRef("ai_call_id")))
     follow_ups = (
         tasks.filter(ai_call__isnull=False)
-        .annotate(
-            call_outcome=Subquery(
-                AICall.objects.filter(pk=OuterRef("ai_call_id")).values("outcome")
-            )
-        )
+        .annotate(call_outcome=Subquery(calls.values("outcome")))
         .order_by("due_at")
     )
 
