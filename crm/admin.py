@@ -258,7 +258,8 @@ class ConvertLeadForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         qualified = Lead.objects.filter(status=LeadStatus.QUALIFIED).select_related("company")
-        self.fields["lead"].queryset = access.visible(user, Action.READ, qualified)
+        # The leads the user may change: converting takes the lead's sale.
+        self.fields["lead"].queryset = access.visible(user, Action.UPDATE, qualified)
         self.fields["owner"].queryset = access.assignable_users(
             user, Action.CREATE, Resource.OPPORTUNITIES
         )
@@ -481,6 +482,13 @@ class ProposalAdmin(AttachmentsAdminMixin, ErasedRowStepsMixin, StepsAdminMixin,
         if obj is not None:
             return [*self.readonly_fields, "opportunity", "currency"]
         return self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "opportunity":
+            # A proposal is work on its deal: the deals the user may change.
+            field.queryset = access.visible(request.user, Action.UPDATE, field.queryset)
+        return field
 
     def has_change_permission(self, request, obj=None):
         # Sent proposals are documents of record: viewed, not edited.

@@ -109,11 +109,14 @@ class ReopenStep(UpdateStep):
         )
 
 
-class NewProposalStep(Step):
+class NewProposalStep(UpdateStep):
+    """Work on the deal: for whoever may change it (UpdateStep), not a colleague it is
+    shared with for viewing."""
+
     name, label = "proposal", "Create a proposal"
 
     def permitted(self, user, obj) -> bool:
-        return access.can(user, Action.CREATE, Resource.PROPOSALS)
+        return access.can(user, Action.CREATE, Resource.PROPOSALS) and super().permitted(user, obj)
 
     def available(self, obj) -> bool:
         return obj.is_open

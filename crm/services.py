@@ -411,9 +411,11 @@ def lead_convert(
     expected_close_date: dt.date | None = None,
     pipeline: Pipeline | None = None,
 ) -> Opportunity:
-    """A qualified lead becomes an opportunity in the first stage of the (default) pipeline."""
+    """A qualified lead becomes an opportunity in the first stage of the (default) pipeline.
+    It takes the lead's sale (one open opportunity a lead): whoever may change the lead,
+    not a colleague it is shared with for viewing."""
     access.require(acting_user, Action.CREATE, Resource.OPPORTUNITIES)
-    access.require(acting_user, Action.READ, Resource.LEADS, lead)
+    access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
     refuse_if_erased(lead, for_update=True)
     lead = locked(lead, "company")
     if lead.status not in CONVERTIBLE_LEAD_STATUSES:
@@ -729,9 +731,10 @@ def proposal_create(
     expected_total: Decimal | None = None,
 ) -> Proposal:
     """A draft proposal for an open opportunity, in the opportunity's currency (a draft
-    may start without lines; it needs one to be sent)."""
+    may start without lines; it needs one to be sent). Work on the deal: for whoever may
+    change it, not a colleague it is shared with for viewing."""
     access.require(acting_user, Action.CREATE, Resource.PROPOSALS)
-    access.require(acting_user, Action.READ, Resource.OPPORTUNITIES, opportunity)
+    access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
     refuse_if_row_erased(opportunity)
     opportunity = locked(opportunity)
     currency = proposal_check_opportunity(opportunity=opportunity, currency=currency)

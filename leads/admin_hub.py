@@ -201,7 +201,8 @@ class ConvertStep(Step):
     name, label = "convert", "Convert to an opportunity"
 
     def permitted(self, user, obj) -> bool:
-        return access.can(user, Action.CREATE, Resource.OPPORTUNITIES)
+        # It takes the lead's sale: not for a colleague it is shared with for viewing.
+        return access.can(user, Action.CREATE, Resource.OPPORTUNITIES) and _may_update(user, obj)
 
     def available(self, obj) -> bool:
         return (
@@ -222,7 +223,7 @@ class ProposalStep(Step):
         return (
             opportunity is not None
             and access.can(user, Action.CREATE, Resource.PROPOSALS)
-            and access.can(user, Action.READ, Resource.OPPORTUNITIES, obj=opportunity)
+            and access.can(user, Action.UPDATE, Resource.OPPORTUNITIES, obj=opportunity)
         )
 
     def available(self, obj) -> bool:

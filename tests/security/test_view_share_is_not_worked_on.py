@@ -1,0 +1,91 @@
+"""A record shared for viewing is viewed, not worked on (ADR 0041): a colleague a lead is
+shared with "Can view" does not convert it into a deal of their own (which took the sale
+from its owner, who could no longer convert it), and one a deal is shared with for viewing
+does not add proposals to it. Neither is offered on the record's page, the forms refuse
+the record as one they do not offer, and the API answers 403; the owner still may."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from crm.models import Opportunity, Proposal
+from smartweb.tenancy.context import tenant_context
+from tests.crm import factories
+from tests.factories import api_client, share
+
+pytestmark = pytest.mark.django_db
+
+
+LINE = {"description": "Website", "quantity": "1", "unit_price": "1000.00"}
+
+
+def _signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _opportunities_of(organization, lead) -> int:
+    with tenant_context(organization):
+        return Opportunity.objects.filter(lead=lead).count()
+
+
+def _proposals_of(organization, opportunity) -> int:
+    with tenant_context(organization):
+        return Proposal.objects.filter(opportunity=opportunity).count()
+
+
+def test_a_lead_shared_for_viewing_is_not_converted_by_its_viewer(org_a, manager_a, rep_a2):
+    lead = factories.qualified_lead(org_a, assigned_to=manager_a)
+    share(lead, rep_a2, org_a, by=manager_a, access="read")
+    convert = reverse("admin:crm_opportunity_convert")
+    viewer = _signed_in(rep_a2)
+
+    page = viewer.get(reverse("admin:leads_lead_change", args=[lead.pk]))
+    assert page.status_code == 200 and convert not in page.content.decode()
+    refused = viewer.post(convert, {"lead": str(lead.pk), "value": "100", "owner": str(rep_a2.pk)})
+    assert refused.status_code == 200 and b"Select a valid choice" in refused.content
+    answer = api_client(rep_a2, org_a).post(
+        "/api/v1/opportunities/convert/", {"lead": str(lead.pk)}, format="json"
+    )
+    assert answer.status_code == 403
+    assert _opportunities_of(org_a, lead) == 0
+
+    done = _signed_in(manager_a).post(convert, {"lead": str(lead.pk), "value": "100"})
+    assert done.status_code == 302 and _opportunities_of(org_a, lead) == 1
+
+
+def test_a_deal_shared_for_viewing_gets_no_proposal_from_its_viewer(org_a, manager_a, rep_a2):
+    deal = factories.opportunity(org_a, owner=manager_a)
+    share(deal, rep_a2, org_a, by=manager_a, access="read")
+    add = reverse("admin:crm_proposal_add")
+    viewer = _signed_in(rep_a2)
+
+    page = viewer.get(reverse("admin:crm_opportunity_change", args=[deal.pk]))
+    assert page.status_code == 200 and f"{add}?opportunity={deal.pk}" not in page.content.decode()
+    refused = viewer.post(
+        add,
+        {
+            "opportunity": str(deal.pk),
+            "title": "A proposal by a viewer",
+            "line_items-TOTAL_FORMS": "0",
+            "line_items-INITIAL_FORMS": "0",
+        },
+    )
+    assert refused.status_code == 200 and b"Select a valid choice" in refused.content
+    answer = api_client(rep_a2, org_a).post(
+        "/api/v1/proposals/",
+        {"opportunity": str(deal.pk), "title": "By API", "line_items": [LINE]},
+        format="json",
+    )
+    assert answer.status_code == 403
+    assert _proposals_of(org_a, deal) == 0
+
+    owner = api_client(manager_a, org_a).post(
+        "/api/v1/proposals/",
+        {"opportunity": str(deal.pk), "title": "By its owner", "line_items": [LINE]},
+        format="json",
+    )
+    assert owner.status_code == 201 and _proposals_of(org_a, deal) == 1
