@@ -29,7 +29,9 @@ def _rep_token() -> APIToken:
         return APIToken.objects.get(name=REP_TOKEN)
 
 
-def _restore_rep(email: str) -> None:
+def _rep_as_seeded(email: str) -> None:
+    """The rep's demo password and one active token: other tests of the package revoke
+    tokens (every admin action is run as each role), so each test starts from here."""
     user = User.objects.get(email=email)
     user.set_password(DEMO_PASSWORD)
     user.save(update_fields=["password"])
@@ -40,6 +42,7 @@ def _restore_rep(email: str) -> None:
 
 def test_a_rep_changes_their_password_with_the_current_one(browser, read):
     email = pages.email_of("rep")
+    _rep_as_seeded(email)
     try:
         browser.login(email)
         browser.click(f"#user-tools a[href='{reverse('admin:password_change')}']")
@@ -56,13 +59,14 @@ def test_a_rep_changes_their_password_with_the_current_one(browser, read):
         assert User.objects.get(email=email).check_password(NEW_PASSWORD)
         assert _rep_token().revoked_at is not None
     finally:
-        _restore_rep(email)
+        _rep_as_seeded(email)
 
 
 def test_a_platform_admin_sets_a_password_and_revokes_the_tokens(browser, read):
     email = pages.email_of("rep")
     rep = User.objects.get(email=email)
     root = User.objects.create_superuser("root@platform.smartweb.test", DEMO_PASSWORD)
+    _rep_as_seeded(email)
     try:
         browser.login(root.email)
         browser.open(reverse("admin:auth_user_password_change", args=[rep.pk]))
@@ -77,5 +81,5 @@ def test_a_platform_admin_sets_a_password_and_revokes_the_tokens(browser, read):
         assert User.objects.get(pk=rep.pk).check_password(NEW_PASSWORD)
         assert _rep_token().revoked_at is not None
     finally:
-        _restore_rep(email)
+        _rep_as_seeded(email)
         User.objects.filter(pk=root.pk).update(is_active=False)
