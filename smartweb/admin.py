@@ -17,7 +17,7 @@ from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models.constants import LOOKUP_SEP
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponseRedirect
@@ -30,7 +30,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
 
 from smartweb import access, outage
-from smartweb.errors import NOT_PERMITTED, REFUSALS, refusal_message
+from smartweb.errors import NOT_PERMITTED, REFUSALS, Refusal, refusal_message
 from smartweb.forms import MultilineField, keep_current_choices
 from smartweb.models import stored_rows
 from smartweb.rbac import Action, Scope
@@ -283,8 +283,7 @@ class RefusalsShownMixin:
             return super().changeform_view(request, object_id, form_url, extra_context)
         self._check_may_post(request, object_id)
         try:
-            with transaction.atomic():
-                return super().changeform_view(request, object_id, form_url, extra_context)
+            return self._save_form(request, object_id, form_url, extra_context)
         except REFUSALS as exc:
             message = refusal_message(exc, default=NOT_PERMITTED)
         except outage.OUTAGE_ERRORS as exc:
@@ -302,6 +301,26 @@ class RefusalsShownMixin:
         form = super().get_form(request, *args, **kwargs)
         message = getattr(request, REFUSED_SAVE, None)
         return form if message is None else refused(form, message)
+
+    def _save_form(self, request, object_id, form_url, extra_context):
+        """The posted form handled in a savepoint. A save that collides on a unique value
+        with one committed meanwhile (two people adding the same tag at once: PostgreSQL
+        waits for the first, then refuses the second) is handled once more: the form's
+        checks then see the first row and say so, the input kept. Colliding again, it is
+        refused with a message, never a server error."""
+        try:
+            with transaction.atomic():
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError as exc:
+            if not outage.is_duplicate(exc):
+                raise
+        try:
+            with transaction.atomic():
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError as exc:
+            if not outage.is_duplicate(exc):
+                raise
+            raise Refusal(outage.DUPLICATE_MESSAGE) from exc
 
     def response_action(self, request, queryset):
         """A bulk action that lost a deadlock to a concurrent change (after its service's

@@ -14,7 +14,7 @@ import functools
 import logging
 
 import psycopg
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import Error, InterfaceError, OperationalError, transaction
 
 RETRY_AFTER_SECONDS = 5
 
@@ -24,6 +24,9 @@ OUTAGE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psy
 # SQLSTATE serialization_failure and deadlock_detected: the transaction was rolled back
 # for a concurrent one, and may be run again.
 CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
+# SQLSTATE unique_violation: most often another transaction committed the same unique
+# values first (PostgreSQL waits for it, then refuses the later insert or update).
+UNIQUE_VIOLATION_SQLSTATE = "23505"
 # SQLSTATE lock_not_available: a row the change needs stayed locked by another transaction
 # past the lock timeout. An outage of that change (503, try again later), but the
 # database is up: a page says what holds it up, not that the database cannot be reached.
@@ -32,6 +35,10 @@ LOCK_TIMEOUT_SQLSTATE = "55P03"
 CONFLICT_MESSAGE = (
     "A concurrent change to the same records conflicted with this one, and nothing of it"
     " was saved. Send it again."
+)
+DUPLICATE_MESSAGE = (
+    "Another change saved the same values at the same moment, and nothing of this one was"
+    " saved. Check the records, then send it again if it is still needed."
 )
 LOCK_TIMEOUT_MESSAGE = (
     "The records this needs are held by another change still in progress, and nothing"
@@ -44,7 +51,7 @@ def _sqlstate(exc: BaseException | None) -> str | None:
     while exc is not None:
         if getattr(exc, "sqlstate", None):
             return exc.sqlstate
-        exc = exc.__cause__ if isinstance(exc, OUTAGE_ERRORS) else None
+        exc = exc.__cause__ if isinstance(exc, (*OUTAGE_ERRORS, Error)) else None
     return None
 
 
@@ -56,6 +63,11 @@ def is_conflict(exc: BaseException | None) -> bool:
 def is_lock_timeout(exc: BaseException | None) -> bool:
     """A lock wait over the session's lock timeout: another transaction holds the rows."""
     return _sqlstate(exc) == LOCK_TIMEOUT_SQLSTATE
+
+
+def is_duplicate(exc: BaseException | None) -> bool:
+    """A unique constraint violated."""
+    return _sqlstate(exc) == UNIQUE_VIOLATION_SQLSTATE
 
 
 def is_outage(exc: BaseException | None) -> bool:

@@ -1,5 +1,5 @@
-"""What the reliability tests share to act as clients: the demo admin's API session, and
-eight clients sending at the same moment."""
+"""What the reliability tests share to act as clients: the demo admin's API session, a
+person in the admin's pages, and eight clients sending at the same moment."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from accounts import services as account_services
+from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
 from compliance.choices import ConsentPurpose
 from leads import lead_forms
 from smartweb.tenancy.context import tenant_context
+from tests.html_forms import form_data
 
 CLIENTS = 8
 
@@ -29,6 +31,50 @@ def admin_session(organization, *, name: str, clients: int = CLIENTS) -> request
     adapter = requests.adapters.HTTPAdapter(pool_connections=clients, pool_maxsize=clients)
     http.mount("http://", adapter)
     return http
+
+
+class StaffBrowser:
+    """A person in the admin over HTTP, as a browser: signed in through the login form,
+    reading a page's form as the browser would post it back, posting it (its CSRF token
+    and referrer sent, redirects not followed)."""
+
+    def __init__(self, live_url: str, email: str = "admin@demo.smartweb.test"):
+        self.live_url = live_url
+        self.http = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=CLIENTS, pool_maxsize=CLIENTS)
+        self.http.mount("http://", adapter)
+        login = f"{live_url}/admin/login/"
+        self.http.get(login, timeout=30)
+        response = self.post(
+            "/admin/login/", {"username": email, "password": DEMO_PASSWORD, "next": "/admin/"}
+        )
+        assert response.status_code == 302 and "sessionid" in self.http.cookies, response.text
+
+    def get(self, path: str) -> requests.Response:
+        return self.http.get(self.live_url + path, timeout=60)
+
+    def form(self, path: str, form_id: str | None = None) -> dict[str, list[str]]:
+        """The fields of the page's form as a browser posts them (inlines' blank templates
+        left out, as the admin's script keeps them out of the form)."""
+        page = self.get(path)
+        assert page.status_code == 200, (path, page.status_code)
+        return {k: v for k, v in form_data(page.text, form_id).items() if "__prefix__" not in k}
+
+    def shown(self, answer: requests.Response) -> str:
+        """The page a browser shows after `answer` (a redirect followed once)."""
+        if answer.is_redirect:
+            return self.get(answer.headers["Location"]).text
+        return answer.text
+
+    def post(self, path: str, data: dict) -> requests.Response:
+        url = self.live_url + path
+        return self.http.post(
+            url,
+            data={**data, "csrfmiddlewaretoken": self.http.cookies["csrftoken"]},
+            headers={"Referer": url},
+            allow_redirects=False,
+            timeout=60,
+        )
 
 
 def at_once(call, arguments=range(CLIENTS)):

@@ -29,11 +29,11 @@ from leads.models import Lead
 from smartweb.db_bootstrap import with_database
 from smartweb.outage import RETRY_AFTER_SECONDS
 from smartweb.tenancy.context import tenant_context
+from tests.reliability.clients import StaffBrowser
 from tests.reliability.conftest import ARTIFACTS
 from tests.servers import web_server
 
 CLIENTS = 4
-DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (the demo data's published password)
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +179,7 @@ def test_with_debug_on_an_outage_still_answers_503(server_env, api):
     debug page: a database restart must still look like one to the client."""
     debug_env = {**server_env, "DEBUG": "1"}
     with web_server(debug_env, ARTIFACTS / "debug-server.log", workers=1) as debug_url:
-        browser = _admin_session(debug_url)
+        browser = StaffBrowser(debug_url).http
         outage = Outage()
         try:
             outage.begin()
@@ -204,27 +204,8 @@ def _hold_lock(table: str, seconds: float, locked: threading.Event) -> None:
         time.sleep(seconds)
 
 
-def _admin_session(live_url: str) -> requests.Session:
-    browser = requests.Session()
-    login = f"{live_url}/admin/login/"
-    browser.get(login, timeout=30)
-    response = browser.post(
-        login,
-        data={
-            "username": "admin@demo.smartweb.test",
-            "password": DEMO_PASSWORD,
-            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
-            "next": "/admin/",
-        },
-        headers={"Referer": login},
-        timeout=30,
-    )
-    assert response.ok and "sessionid" in browser.cookies, response.text[:300]
-    return browser
-
-
 def test_a_lock_held_too_long_answers_503_within_the_lock_bound(live_url, api):
-    browser = _admin_session(live_url)
+    browser = StaffBrowser(live_url).http
     locked = threading.Event()
     holder = threading.Thread(target=_hold_lock, args=("leads_lead", 15, locked))
     holder.start()
