@@ -29,7 +29,8 @@ from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
 
-from smartweb import access, outage
+from smartweb import access, admin_submissions, outage
+from smartweb.admin_submissions import SUBMISSION_FIELD, submitted_once
 from smartweb.errors import NOT_PERMITTED, REFUSALS, Refusal, refusal_message
 from smartweb.forms import MultilineField, keep_current_choices
 from smartweb.models import stored_rows
@@ -38,6 +39,8 @@ from smartweb.versioning import changes_since, is_versioned, locked_version, ver
 
 # The hidden field of a change form that carries the version of the row it shows.
 VERSION_FIELD = "_version"
+# The admin's form fields that are no model field.
+HIDDEN_FIELDS = (VERSION_FIELD, SUBMISSION_FIELD)
 
 
 def adopt(obj, saved) -> None:
@@ -309,18 +312,46 @@ class RefusalsShownMixin:
         checks then see the first row and say so, the input kept. Colliding again, it is
         refused with a message, never a server error."""
         try:
-            with transaction.atomic():
-                return super().changeform_view(request, object_id, form_url, extra_context)
+            return self._save_form_once(request, object_id, form_url, extra_context)
         except IntegrityError as exc:
             if not outage.is_duplicate(exc):
                 raise
         try:
-            with transaction.atomic():
-                return super().changeform_view(request, object_id, form_url, extra_context)
+            return self._save_form_once(request, object_id, form_url, extra_context)
         except IntegrityError as exc:
             if not outage.is_duplicate(exc):
                 raise
             raise Refusal(outage.DUPLICATE_MESSAGE) from exc
+
+    def _save_form_once(self, request, object_id, form_url, extra_context):
+        """The posted form handled in a savepoint; an add form once per submission
+        (`smartweb.admin_submissions`): a repeat gets the answer of the first."""
+        with transaction.atomic():
+            if object_id is not None:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            try:
+                admin_submissions.claim(request)
+            except admin_submissions.Repeated as repeat:
+                return self._response_repeated_add(request, repeat.answer)
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            admin_submissions.release_unanswered(request)
+            return response
+
+    def response_add(self, request, obj, post_url_continue=None):
+        admin_submissions.answered(request, {"pk": str(obj.pk)})
+        return super().response_add(request, obj, post_url_continue)
+
+    def _response_repeated_add(self, request, answer: dict):
+        """What the first post of this submission answered: the row it added, shown as
+        Django shows an added row (the list, its page, a popup closed with it)."""
+        obj = stored_rows(self.model).filter(pk=answer.get("pk")).first()
+        if obj is None:  # deleted since
+            return HttpResponseRedirect(
+                reverse(
+                    f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_changelist"
+                )
+            )
+        return self.response_add(request, obj)
 
     def response_action(self, request, queryset):
         """A bulk action that lost a deadlock to a concurrent change (after its service's
@@ -526,24 +557,30 @@ class TenantModelAdmin(
     def get_form(self, request, obj=None, change=False, **kwargs):
         if "fields" not in kwargs:
             kwargs["fields"] = flatten_fieldsets(self.get_fieldsets(request, obj))
-        if kwargs["fields"] is not None:  # the version is the form's own field
-            kwargs["fields"] = [name for name in kwargs["fields"] if name != VERSION_FIELD]
+        if kwargs["fields"] is not None:  # the version and the key are the form's own
+            kwargs["fields"] = [name for name in kwargs["fields"] if name not in HIDDEN_FIELDS]
         form = super().get_form(request, obj, change, **kwargs)
         form = keep_current_choices(readable_choices(form, request.user))
-        return versioned(form) if obj is not None and is_versioned(self.model) else form
+        if obj is None:
+            return submitted_once(form)
+        return versioned(form) if is_versioned(self.model) else form
 
     def get_fieldsets(self, request, obj=None):
-        """A change form shows the version as a hidden field (at the end)."""
+        """A change form shows the version as a hidden field (at the end), an add form
+        the key of its submission."""
         fieldsets = super().get_fieldsets(request, obj)
-        if (
-            obj is None
-            or not is_versioned(self.model)
-            or not self.has_change_permission(request, obj)
-            or VERSION_FIELD in flatten_fieldsets(fieldsets)
-        ):
+        hidden = self._hidden_field(request, obj)
+        if hidden is None or hidden in flatten_fieldsets(fieldsets):
             return fieldsets
         *rest, (name, options) = fieldsets
-        return [*rest, (name, {**options, "fields": [*options["fields"], VERSION_FIELD]})]
+        return [*rest, (name, {**options, "fields": [*options["fields"], hidden]})]
+
+    def _hidden_field(self, request, obj) -> str | None:
+        if obj is None:
+            return SUBMISSION_FIELD
+        if is_versioned(self.model) and self.has_change_permission(request, obj):
+            return VERSION_FIELD
+        return None
 
     def save_form(self, request, form, change):
         """On a change, the row as stored, not the form's instance: validation has

@@ -18,6 +18,8 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from smartweb import admin_submissions
+from smartweb.admin_submissions import submitted_once
 from smartweb.errors import NOT_PERMITTED, REFUSALS, Refusal, refusal_message
 
 STEP_TEMPLATE = "admin/step_form.html"
@@ -142,12 +144,25 @@ class StepsAdminMixin:
             f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_change",
             args=[obj.pk],
         )
+        if request.method == "POST":
+            # Before the step's own checks: a repeat of a step taken is answered as the
+            # first post was, not refused as a step no longer possible.
+            try:
+                admin_submissions.claim(request)
+            except admin_submissions.Repeated as repeat:
+                self.message_user(request, step.done, messages.SUCCESS)
+                return HttpResponseRedirect(repeat.answer.get("location") or change_url)
+        response = self._step_page(request, obj, step, change_url)
+        admin_submissions.release_unanswered(request)
+        return response
+
+    def _step_page(self, request, obj, step: Step, change_url: str):
         if not step.available(obj):
             self.message_user(request, f"“{step.label}” is not possible now.", messages.ERROR)
             return HttpResponseRedirect(change_url)
         # Bound on a POST even when empty: a confirmation has no fields.
         data = request.POST if request.method == "POST" else None
-        form = step.form_class(data, **step.form_kwargs(request, obj))
+        form = submitted_once(step.form_class)(data, **step.form_kwargs(request, obj))
         if request.method == "POST" and form.is_valid():
             try:
                 with transaction.atomic():
@@ -155,8 +170,10 @@ class StepsAdminMixin:
             except REFUSALS as exc:
                 add_refusal(form, exc)
             else:
+                location = self._after(result) or change_url
+                admin_submissions.answered(request, {"location": location})
                 self.message_user(request, step.done, messages.SUCCESS)
-                return HttpResponseRedirect(self._after(result) or change_url)
+                return HttpResponseRedirect(location)
         context = {
             **self.admin_site.each_context(request),
             "title": f"{step.label}: {obj}",

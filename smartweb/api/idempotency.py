@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -51,18 +52,27 @@ def claim(request) -> IdempotentRequest | None:
         fingerprint=_fingerprint(request),
         expires_at=timezone.now() + dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS),
     )
-    if _insert(row):
+    first = claim_or_first(row)
+    if first is None:
         return row
-    first = IdempotentRequest.objects.get(**_identity(row))
-    if first.expires_at <= timezone.now():
-        first.delete()
-        if _insert(row):
-            return row
-        first = IdempotentRequest.objects.get(**_identity(row))
     if first.fingerprint != row.fingerprint:
         raise IdempotencyKeyReused()
     headers = {**first.response_headers, REPLAYED_HEADER: "true"}
     raise Replay(Response(first.response_body, status=first.status_code, headers=headers))
+
+
+def claim_or_first(row: IdempotentRequest) -> IdempotentRequest | None:
+    """None when `row` claims its key now, else the key's first claim (an expired one is
+    replaced by `row`). Waits while the first claim's request is still in flight."""
+    if _insert(row):
+        return None
+    first = IdempotentRequest.objects.get(**_identity(row))
+    if first.expires_at <= timezone.now():
+        first.delete()
+        if _insert(row):
+            return None
+        first = IdempotentRequest.objects.get(**_identity(row))
+    return first
 
 
 def remember(row: IdempotentRequest, response) -> None:
@@ -114,20 +124,25 @@ def _insert(row: IdempotentRequest) -> bool:
 
 def _fingerprint(request) -> str:
     """A SHA-256 of the request's input: its parsed data, files by their content."""
-    digest = hashlib.sha256()
     data = request.data
     if hasattr(data, "lists"):
-        for name, values in sorted(data.lists()):
-            digest.update(name.encode())
-            for value in values:
-                digest.update(b"\0")
-                if isinstance(value, UploadedFile):
-                    digest.update((value.name or "").encode())
-                    for chunk in value.chunks():
-                        digest.update(chunk)
-                    value.seek(0)
-                else:
-                    digest.update(str(value).encode())
-    else:
-        digest.update(json.dumps(data, sort_keys=True, default=str).encode())
+        return fingerprint_of(data.lists())
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def fingerprint_of(fields: Iterable[tuple[str, list]]) -> str:
+    """A SHA-256 of a form's input, (name, values) pairs in any order: files by their
+    content."""
+    digest = hashlib.sha256()
+    for name, values in sorted(fields, key=lambda field: field[0]):
+        digest.update(name.encode())
+        for value in values:
+            digest.update(b"\0")
+            if isinstance(value, UploadedFile):
+                digest.update((value.name or "").encode())
+                for chunk in value.chunks():
+                    digest.update(chunk)
+                value.seek(0)
+            else:
+                digest.update(str(value).encode())
     return digest.hexdigest()

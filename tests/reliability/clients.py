@@ -54,10 +54,15 @@ class StaffBrowser:
         return self.http.get(self.live_url + path, timeout=60)
 
     def form(self, path: str, form_id: str | None = None) -> dict[str, list[str]]:
-        """The fields of the page's form as a browser posts them (inlines' blank templates
-        left out, as the admin's script keeps them out of the form)."""
+        """The fields of the page's form as a browser posts them."""
         page = self.get(path)
         assert page.status_code == 200, (path, page.status_code)
+        return self.form_of(page, form_id)
+
+    @staticmethod
+    def form_of(page: requests.Response, form_id: str | None = None) -> dict[str, list[str]]:
+        """The fields of a page's form (inlines' blank templates left out, as the admin's
+        script keeps them out of the form)."""
         return {k: v for k, v in form_data(page.text, form_id).items() if "__prefix__" not in k}
 
     def shown(self, answer: requests.Response) -> str:

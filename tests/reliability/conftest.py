@@ -14,6 +14,7 @@ from django.db import connection
 from tests.conftest import _as_owner
 from tests.fake_provider import serve_provider
 from tests.servers import ARTIFACTS_ROOT, job_worker, runtime_database_url, web_server
+from tests.smtp_sink import smtp_sink
 
 ARTIFACTS = ARTIFACTS_ROOT / "reliability"
 
@@ -39,7 +40,15 @@ def provider():
 
 
 @pytest.fixture(scope="package")
-def server_env(demo, provider):
+def mail_server():
+    """The SMTP server the web server sends through (invitations): a send with nowhere to
+    go would fail the page that sends it."""
+    with smtp_sink() as (sink, port):
+        yield sink, port
+
+
+@pytest.fixture(scope="package")
+def server_env(demo, provider, mail_server):
     """Production settings but for TLS, the test database as the runtime role."""
     return {
         **os.environ,
@@ -50,6 +59,8 @@ def server_env(demo, provider):
         "CONN_MAX_AGE": "60",
         "AI_CALL_PROVIDER_URL": provider.url,
         "AI_CALL_PROVIDER_KEY": "reliability-test-key",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(mail_server[1]),
     }
 
 
