@@ -27,7 +27,7 @@ from crm import admin_close_reason, selectors, services
 from crm.exceptions import InvalidTransition
 from crm.models import Opportunity, PipelineStage
 from smartweb import access
-from smartweb.admin import stale_message
+from smartweb.admin_versions import stale_message
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import PlainSelect
 from smartweb.rbac import Action, Resource
