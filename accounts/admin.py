@@ -39,6 +39,7 @@ from smartweb.admin import (
     TenantOwnedModelAdmin,
     adopt,
 )
+from smartweb.admin_versions import VersionedRowsInlineMixin
 from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
@@ -126,7 +127,7 @@ def _role_changeable(request, role) -> bool:
     )
 
 
-class RolePermissionInline(admin.TabularInline):
+class RolePermissionInline(VersionedRowsInlineMixin, admin.TabularInline):
     model = RolePermission
     formset = forms.RolePermissionFormSet
     fields = ["resource", "action", "scope"]

@@ -51,6 +51,7 @@ from smartweb.admin import (
 )
 from smartweb.admin_secrets import SecretPage, SecretPageAdminMixin
 from smartweb.admin_steps import StepsAdminMixin
+from smartweb.admin_versions import VersionedRowsInlineMixin
 from smartweb.errors import NOT_PERMITTED, REFUSALS, refusal_message
 from smartweb.forms import form_changes
 from smartweb.json_widgets import KeepsJSONOriginalsMixin, json_object_html
@@ -115,8 +116,8 @@ def save_inline_rows(formset, fields, *, save, delete) -> None:
             formset.changed_objects.append((saved, inline.changed_data))
 
 
-class CRMInline(CurrentChoicesInlineMixin, admin.TabularInline):
-    """An inline under the permission service, like its admin."""
+class CRMInline(VersionedRowsInlineMixin, CurrentChoicesInlineMixin, admin.TabularInline):
+    """An inline under the permission service, like its admin, its rows versioned."""
 
     extra = 0
 

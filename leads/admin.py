@@ -45,6 +45,7 @@ from smartweb.admin import (
     TenantOwnedModelAdmin,
     adopt,
 )
+from smartweb.admin_versions import VersionedRowsInlineMixin
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import form_changes
 from smartweb.json_widgets import KeepsJSONOriginalsMixin
@@ -101,7 +102,7 @@ class EnrichmentInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class LeadTagInline(CurrentChoicesInlineMixin, admin.TabularInline):
+class LeadTagInline(VersionedRowsInlineMixin, CurrentChoicesInlineMixin, admin.TabularInline):
     """Tag editing on the lead (each link and unlink is kept in history)."""
 
     model = LeadTag
