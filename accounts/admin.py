@@ -68,8 +68,8 @@ class MemberChoicesMixin:
 
 
 class AccountsAdmin(MemberChoicesMixin, TenantOwnedModelAdmin):
-    """Soft-deleted rows are shown, not edited or restored; there are no bulk deletes and
-    no history reverts, which would bypass the audited services."""
+    """Soft-deleted rows are shown, not edited (`TenantOwnedModelAdmin`) or restored; there
+    are no bulk deletes and no history reverts, which would bypass the audited services."""
 
     actions: list = []
 
@@ -80,16 +80,6 @@ class AccountsAdmin(MemberChoicesMixin, TenantOwnedModelAdmin):
 
     def revert_disabled(self, request, obj=None):
         return True
-
-    def has_change_permission(self, request, obj=None):
-        return not (obj is not None and obj.is_deleted) and super().has_change_permission(
-            request, obj
-        )
-
-    def has_delete_permission(self, request, obj=None):
-        return not (obj is not None and obj.is_deleted) and super().has_delete_permission(
-            request, obj
-        )
 
 
 @admin.register(Team)

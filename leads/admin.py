@@ -44,6 +44,7 @@ from smartweb.admin import (
     ReadOnlyAdminMixin,
     TenantOwnedModelAdmin,
     adopt,
+    is_deleted,
 )
 from smartweb.admin_versions import VersionedRowsInlineMixin
 from smartweb.errors import REFUSALS, refusal_message
@@ -706,11 +707,12 @@ class TagAdmin(LeadsAdmin):
     def has_add_permission(self, request):
         return access.can(request.user, Action.CREATE, Resource.LEADS)
 
+    # A deleted tag is shown, neither changed nor deleted again (as `LeadsAdmin` does).
     def has_change_permission(self, request, obj=None):
-        return self._may(request, Action.UPDATE)
+        return not is_deleted(obj) and self._may(request, Action.UPDATE)
 
     def has_delete_permission(self, request, obj=None):
-        return self._may(request, Action.DELETE)
+        return not is_deleted(obj) and self._may(request, Action.DELETE)
 
     @admin.display(description="colour")
     def colour(self, obj):

@@ -31,10 +31,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from smartweb import access, admin_submissions, outage
 from smartweb.admin_submissions import SUBMISSION_FIELD, submitted_once
-from smartweb.admin_versions import VERSION_FIELD, versioned
+from smartweb.admin_versions import VERSION_FIELD, deleted_message, versioned
 from smartweb.errors import NOT_PERMITTED, REFUSALS, Refusal, refusal_message
 from smartweb.forms import MultilineField, keep_current_choices
-from smartweb.models import stored_rows
+from smartweb.models import DeletedMeanwhile, stored_rows
 from smartweb.rbac import Action, Scope
 from smartweb.versioning import is_versioned
 
@@ -643,6 +643,52 @@ class TenantOwnedModelAdmin(TenantHistoryAdmin):
 
     def delete_queryset(self, request, queryset):
         access.visible(request.user, Action.DELETE, queryset).delete()
+
+    # A deleted row is shown, neither changed nor deleted again: restored first.
+    def has_change_permission(self, request, obj=None):
+        return not is_deleted(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not is_deleted(obj) and super().has_delete_permission(request, obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A deleted row's page says so; a save posted to it (the row deleted while its
+        form was open) is refused with who deleted it, and writes nothing."""
+        obj = None if object_id is None else self.get_object(request, unquote(object_id))
+        if is_deleted(obj):
+            if request.method == "POST":
+                self.message_user(request, deleted_message(obj), messages.ERROR)
+                return HttpResponseRedirect(request.get_full_path())
+            name = obj._meta.verbose_name
+            self.message_user(
+                request,
+                f"This {name} is deleted: restore it (the list's deleted {name}s) to change it.",
+                messages.WARNING,
+            )
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """A row deleted already (by someone else meanwhile, or by the same click sent
+        twice) is reported on the list, not deleted again nor answered "Not Found"."""
+        obj = self.get_object(request, unquote(object_id))
+        if not is_deleted(obj):
+            try:
+                return super().delete_view(request, object_id, extra_context)
+            except (DeletedMeanwhile, PermissionDenied):
+                # Refused as a delete of a deleted row, if another delete came first.
+                obj = stored_rows(self.model).get(pk=obj.pk)
+                if not is_deleted(obj):
+                    raise
+        by = f" by {obj.deleted_by}" if obj.deleted_by else ""
+        self.message_user(
+            request, f"This {obj._meta.verbose_name} was deleted{by} already.", messages.WARNING
+        )
+        meta = self.model._meta
+        return HttpResponseRedirect(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+
+
+def is_deleted(obj) -> bool:
+    return getattr(obj, "deleted_at", None) is not None
 
 
 class PlatformOnlyAdminMixin:

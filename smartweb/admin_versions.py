@@ -10,6 +10,8 @@ from django import forms
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import ValidationError
 
+from smartweb.errors import Refusal
+from smartweb.models import stored_rows
 from smartweb.versioning import changes_since, is_versioned, locked_version, version_of
 
 # The hidden field of a change form that carries the version of the row it shows.
@@ -49,6 +51,9 @@ def versioned(
             sent = cleaned.get(VERSION_FIELD)
             current = locked_version(type(self.instance), self.instance.pk)
             if sent and current and sent != current:
+                deleted = deleted_since(self.instance)
+                if deleted is not None:
+                    raise Refusal(deleted_message(deleted))
                 self.data = self.data.copy()
                 self.data[self.add_prefix(VERSION_FIELD)] = current
                 raise ValidationError(stale_message(self.instance, sent))
@@ -56,6 +61,19 @@ def versioned(
 
     VersionedForm.__name__ = form_class.__name__
     return VersionedForm
+
+
+def deleted_since(instance):
+    """The row of `instance` as stored, if it is soft-deleted by now (its lock held)."""
+    if not any(field.name == "deleted_at" for field in instance._meta.concrete_fields):
+        return None
+    row = stored_rows(type(instance)).select_related("deleted_by").get(pk=instance.pk)
+    return row if row.deleted_at is not None else None
+
+
+def deleted_message(row) -> str:
+    by = f" by {row.deleted_by}" if row.deleted_by else ""
+    return f"This {row._meta.verbose_name} was deleted{by} since you opened it: nothing was saved."
 
 
 def stale_message(instance, version: str) -> str:
