@@ -31,7 +31,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from smartweb import access, admin_submissions, outage
 from smartweb.admin_submissions import SUBMISSION_FIELD, submitted_once
-from smartweb.admin_versions import VERSION_FIELD, deleted_message, versioned
+from smartweb.admin_versions import VERSION_FIELD, deleted_message, deleted_row, versioned
 from smartweb.errors import NOT_PERMITTED, REFUSALS, Refusal, refusal_message
 from smartweb.forms import MultilineField, keep_current_choices
 from smartweb.models import DeletedMeanwhile, stored_rows
@@ -287,6 +287,11 @@ class RefusalsShownMixin:
         try:
             return self._save_form(request, object_id, form_url, extra_context)
         except REFUSALS as exc:
+            # Whatever refused it, a row deleted meanwhile is why nothing was saved; its
+            # page then no longer lets anyone change it, so there is no form to show again.
+            deleted = None if object_id is None else deleted_row(self.model, unquote(object_id))
+            if deleted is not None:
+                return self.response_deleted_meanwhile(request, deleted)
             message = refusal_message(exc, default=NOT_PERMITTED)
         except outage.OUTAGE_ERRORS as exc:
             message = concurrency_message(exc)
@@ -296,6 +301,12 @@ class RefusalsShownMixin:
         # renders an invalid one, bound to what was posted, and saves nothing.
         setattr(request, REFUSED_SAVE, message)
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def response_deleted_meanwhile(self, request, row):
+        """A save posted to a row deleted since its form was opened: back to the row's
+        page, now read-only, with who deleted it."""
+        self.message_user(request, deleted_message(row), messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
 
     def get_form(self, request, *args, **kwargs):
         # Passed on as given: the tenant admins pass `change` by position, Django's user
@@ -657,8 +668,7 @@ class TenantOwnedModelAdmin(TenantHistoryAdmin):
         obj = None if object_id is None else self.get_object(request, unquote(object_id))
         if is_deleted(obj):
             if request.method == "POST":
-                self.message_user(request, deleted_message(obj), messages.ERROR)
-                return HttpResponseRedirect(request.get_full_path())
+                return self.response_deleted_meanwhile(request, obj)
             name = obj._meta.verbose_name
             self.message_user(
                 request,

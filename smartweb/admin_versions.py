@@ -51,7 +51,7 @@ def versioned(
             sent = cleaned.get(VERSION_FIELD)
             current = locked_version(type(self.instance), self.instance.pk)
             if sent and current and sent != current:
-                deleted = deleted_since(self.instance)
+                deleted = deleted_row(type(self.instance), self.instance.pk)
                 if deleted is not None:
                     raise Refusal(deleted_message(deleted))
                 self.data = self.data.copy()
@@ -63,12 +63,16 @@ def versioned(
     return VersionedForm
 
 
-def deleted_since(instance):
-    """The row of `instance` as stored, if it is soft-deleted by now (its lock held)."""
-    if not any(field.name == "deleted_at" for field in instance._meta.concrete_fields):
+def deleted_row(model, pk):
+    """The row as stored, if it is soft-deleted by now."""
+    if not any(field.name == "deleted_at" for field in model._meta.concrete_fields):
         return None
-    row = stored_rows(type(instance)).select_related("deleted_by").get(pk=instance.pk)
-    return row if row.deleted_at is not None else None
+    return (
+        stored_rows(model)
+        .select_related("deleted_by")
+        .filter(pk=pk, deleted_at__isnull=False)
+        .first()
+    )
 
 
 def deleted_message(row) -> str:
