@@ -334,15 +334,13 @@ class RefusalsShownMixin:
             raise Refusal(outage.DUPLICATE_MESSAGE) from exc
 
     def _save_form_once(self, request, object_id, form_url, extra_context):
-        """The posted form handled in a savepoint; an add form once per submission
+        """The posted form handled in a savepoint, once per submission
         (`smartweb.admin_submissions`): a repeat gets the answer of the first."""
         with transaction.atomic():
-            if object_id is not None:
-                return super().changeform_view(request, object_id, form_url, extra_context)
             try:
                 admin_submissions.claim(request)
             except admin_submissions.Repeated as repeat:
-                return self._response_repeated_add(request, repeat.answer)
+                return self._response_repeated(request, repeat.answer, add=object_id is None)
             response = super().changeform_view(request, object_id, form_url, extra_context)
             admin_submissions.release_unanswered(request)
             return response
@@ -351,17 +349,21 @@ class RefusalsShownMixin:
         admin_submissions.answered(request, {"pk": str(obj.pk)})
         return super().response_add(request, obj, post_url_continue)
 
-    def _response_repeated_add(self, request, answer: dict):
-        """What the first post of this submission answered: the row it added, shown as
-        Django shows an added row (the list, its page, a popup closed with it)."""
+    def response_change(self, request, obj):
+        admin_submissions.answered(request, {"pk": str(obj.pk)})
+        return super().response_change(request, obj)
+
+    def _response_repeated(self, request, answer: dict, *, add: bool):
+        """What the first post of this submission answered, shown as Django shows a row
+        added or changed (the list, its page, a popup closed with it); a double click
+        on Save is not told that the row changed since the page was opened."""
         obj = stored_rows(self.model).filter(pk=answer.get("pk")).first()
         if obj is None:  # deleted since
+            meta = self.model._meta
             return HttpResponseRedirect(
-                reverse(
-                    f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_changelist"
-                )
+                reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
             )
-        return self.response_add(request, obj)
+        return self.response_add(request, obj) if add else self.response_change(request, obj)
 
     def response_action(self, request, queryset):
         """A bulk action that lost a deadlock to a concurrent change (after its service's
@@ -524,27 +526,25 @@ class TenantModelAdmin(
         if kwargs["fields"] is not None:  # the version and the key are the form's own
             kwargs["fields"] = [name for name in kwargs["fields"] if name not in HIDDEN_FIELDS]
         form = super().get_form(request, obj, change, **kwargs)
-        form = keep_current_choices(readable_choices(form, request.user))
-        if obj is None:
-            return submitted_once(form)
-        return versioned(form) if is_versioned(self.model) else form
+        form = submitted_once(keep_current_choices(readable_choices(form, request.user)))
+        return versioned(form) if obj is not None and is_versioned(self.model) else form
 
     def get_fieldsets(self, request, obj=None):
-        """A change form shows the version as a hidden field (at the end), an add form
-        the key of its submission."""
+        """A form shows the key of its submission as a hidden field (at the end), a
+        change form the version of its row too; where the row can be changed (elsewhere
+        the field would be shown as an empty value)."""
         fieldsets = super().get_fieldsets(request, obj)
-        hidden = self._hidden_field(request, obj)
-        if hidden is None or hidden in flatten_fieldsets(fieldsets):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return fieldsets
+        shown = flatten_fieldsets(fieldsets)
+        hidden = [SUBMISSION_FIELD]
+        if obj is not None and is_versioned(self.model):
+            hidden.append(VERSION_FIELD)
+        hidden = [name for name in hidden if name not in shown]
+        if not hidden:
             return fieldsets
         *rest, (name, options) = fieldsets
-        return [*rest, (name, {**options, "fields": [*options["fields"], hidden]})]
-
-    def _hidden_field(self, request, obj) -> str | None:
-        if obj is None:
-            return SUBMISSION_FIELD
-        if is_versioned(self.model) and self.has_change_permission(request, obj):
-            return VERSION_FIELD
-        return None
+        return [*rest, (name, {**options, "fields": [*options["fields"], *hidden]})]
 
     def save_form(self, request, form, change):
         """On a change, the row as stored, not the form's instance: validation has

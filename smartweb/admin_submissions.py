@@ -1,13 +1,14 @@
-"""A form of the admin that creates is saved once per submission (ADR 0047).
+"""A form of the admin is saved once per submission (ADR 0047).
 
 A double click or a browser sending a form again posted it several times at once, and
 each post saved: six proposals, six webhook endpoints each with a secret of its own, six
-copies of a note on a lead. Such a form carries a key made when its page was rendered
-(`SubmissionField`). Posting it claims the key with the form's input, in the request's
-transaction, as the API's `Idempotency-Key` does (`accounts.IdempotentRequest`): a
-repeat waits for the first post to end, then gets the first answer (`Repeated`) and
-saves nothing. A post that saved nothing (refused, or its form shown again with errors)
-releases its key, so the form can be corrected and sent again.
+copies of a note on a lead; a change form's repeats were refused as stale by its first
+post. A form carries a key made when its page was rendered (`SubmissionField`). Posting
+it claims the key with the form's input, in the request's transaction, as the API's
+`Idempotency-Key` does (`accounts.IdempotentRequest`): a repeat waits for the first post
+to end, then gets the first answer (`Repeated`) and saves nothing. A post that saved
+nothing (refused, or its form shown again with errors) releases its key, so the form can
+be corrected and sent again.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from accounts.models import IdempotentRequest
 from smartweb.api.idempotency import claim_or_first, fingerprint_of
 from smartweb.tenancy.context import current_organization_id
 
-# The hidden field of a form that creates, holding its submission's key.
+# The hidden field of a form, holding its submission's key.
 SUBMISSION_FIELD = "_submission"
 KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # Where the request keeps its claim until it knows whether it saved.

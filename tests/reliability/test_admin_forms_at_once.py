@@ -1,7 +1,7 @@
-"""The admin's add forms against four web workers, sent at the same moment: by several
+"""The admin's forms against four web workers, sent at the same moment: by several
 people adding the same name (one row, the others told it exists, never a server error),
 and one form sent several times, as a double click or a browser's retry sends it (one
-row, each post answered as the first)."""
+row or one change, each post answered as the first)."""
 
 from __future__ import annotations
 
@@ -201,3 +201,18 @@ def test_a_step_sent_several_times_at_once_is_taken_once(step, people, demo_org,
     }
     with tenant_context(demo_org):
         assert made(lead, text).count() == 1
+
+
+def test_a_change_form_sent_several_times_at_once_changes_once(people, demo_org, live_url, read):
+    with tenant_context(demo_org):
+        task = Task.objects.order_by("created_at").first()
+        versions = Task.history.filter(id=task.pk).count()
+    page = f"/admin/crm/task/{task.pk}/change/"
+    person = people[0]
+    form = {**person.form(page, "task_form"), "description": f"once-{uuid.uuid4().hex[:8]}"}
+    answers = at_once(lambda _: person.post(page, form))
+    # Each post is answered as saved, none told the task changed since it was opened.
+    assert {(a.status_code, a.headers["Location"]) for a in answers} == {(302, "/admin/crm/task/")}
+    with tenant_context(demo_org):
+        assert Task.objects.get(pk=task.pk).description == form["description"]
+        assert Task.history.filter(id=task.pk).count() == versions + 1
