@@ -164,8 +164,8 @@ def live_url(server_env):
         pytest.fail(str(error))
 
 
-@pytest.fixture(scope="package")
-def driver(live_url):
+def _chromium():
+    """A headless Chromium of its own (its own cookies: another person's session)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -181,6 +181,20 @@ def driver(live_url):
         options.add_argument(argument)
     chrome = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     chrome.implicitly_wait(0)
+    return chrome
+
+
+@pytest.fixture(scope="package")
+def driver(live_url):
+    chrome = _chromium()
+    yield chrome
+    chrome.quit()
+
+
+@pytest.fixture(scope="package")
+def other_driver(live_url):
+    """A second browser, started only for the tests of two people at once."""
+    chrome = _chromium()
     yield chrome
     chrome.quit()
 
@@ -190,10 +204,17 @@ def browser(driver, live_url):
     return Browser(driver, live_url)
 
 
+@pytest.fixture
+def other_browser(other_driver, live_url):
+    return Browser(other_driver, live_url)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if report.when == "call" and report.failed and "browser" in item.funcargs:
+    if report.when == "call" and report.failed:
         name = item.nodeid.split("::", 1)[-1].replace("/", "_")[:150]
-        item.funcargs["browser"].keep(ARTIFACTS / name)
+        for fixture, suffix in (("browser", ""), ("other_browser", "-other")):
+            if fixture in item.funcargs:
+                item.funcargs[fixture].keep(ARTIFACTS / f"{name}{suffix}")
     return report
