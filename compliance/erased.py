@@ -120,10 +120,11 @@ def _lead_ids_of_row(row) -> list:
     return [row.lead_id]
 
 
-def refuse_if_row_erased(row) -> None:
+def refuse_if_row_erased(row, *, for_update: bool = False) -> None:
     """Refuse a write to a row of an erased lead (`_lead_ids_of_row`). Called before the
-    row is locked, since the erasure locks the lead first."""
-    refuse_if_erased(*_lead_ids_of_row(row))
+    row is locked, since the erasure locks the lead first. `for_update`: the write goes
+    on to update the lead (`refuse_if_erased`)."""
+    refuse_if_erased(*_lead_ids_of_row(row), for_update=for_update)
 
 
 def row_is_erased(row) -> bool:

@@ -119,14 +119,19 @@ _STEPS = {
 _Stepped = TypeVar("_Stepped", Proposal, Contract, Campaign)
 
 
-def _step(row: _Stepped, target: str, acting_user: User | None) -> _Stepped:
+def _step(
+    row: _Stepped, target: str, acting_user: User | None, *, updates_lead: bool = False
+) -> _Stepped:
     """Authorize a status change of a proposal, contract or campaign, lock its row and
-    refuse a transition its graph does not allow; the locked row."""
+    refuse a transition its graph does not allow; the locked row. `updates_lead`: the
+    change goes on to update the row's lead (a signature converts it), whose lock is then
+    taken for update first: with a shared one, two signatures of one contract each held
+    it and deadlocked upgrading it."""
     model = row._meta.concrete_model
     kind, resource, graph = _STEPS[model]
     access.require(acting_user, Action.UPDATE, resource, row)
     if model is not Campaign:
-        refuse_if_row_erased(row)
+        refuse_if_row_erased(row, for_update=updates_lead)
     row = locked(row)
     _require_transition(kind, graph, row.status, target)
     return row
@@ -938,7 +943,7 @@ def contract_sign(
     signed_at: dt.datetime | None = None,
 ) -> Contract:
     """Signed: the opportunity is won, the company becomes a customer, the lead converted."""
-    contract = _step(contract, ContractStatus.SIGNED, acting_user)
+    contract = _step(contract, ContractStatus.SIGNED, acting_user, updates_lead=True)
     if not (signer_name or "").strip():
         raise ValidationError({"signer_name": "Who signed the contract?"})
     signed_at = signed_at or timezone.now()
