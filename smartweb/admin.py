@@ -31,12 +31,18 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from smartweb import access, admin_submissions, outage
 from smartweb.admin_submissions import SUBMISSION_FIELD, submitted_once
-from smartweb.admin_versions import VERSION_FIELD, deleted_message, deleted_row, versioned
+from smartweb.admin_versions import (
+    VERSION_FIELD,
+    closed_message,
+    deleted_message,
+    deleted_row,
+    versioned,
+)
 from smartweb.errors import NOT_PERMITTED, REFUSALS, Refusal, refusal_message
 from smartweb.forms import MultilineField, keep_current_choices
 from smartweb.models import DeletedMeanwhile, stored_rows
 from smartweb.rbac import Action, Scope
-from smartweb.versioning import is_versioned
+from smartweb.versioning import is_versioned, version_of
 
 # The admin's form fields that are no model field.
 HIDDEN_FIELDS = (VERSION_FIELD, SUBMISSION_FIELD)
@@ -283,15 +289,17 @@ class RefusalsShownMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method != "POST":
             return super().changeform_view(request, object_id, form_url, extra_context)
+        closed = self._closed_since_opened(request, object_id)
+        if closed is not None:
+            return self._response_closed(request, closed)
         self._check_may_post(request, object_id)
         try:
             return self._save_form(request, object_id, form_url, extra_context)
         except REFUSALS as exc:
-            # Whatever refused it, a row deleted meanwhile is why nothing was saved; its
-            # page then no longer lets anyone change it, so there is no form to show again.
-            deleted = None if object_id is None else deleted_row(self.model, unquote(object_id))
-            if deleted is not None:
-                return self.response_deleted_meanwhile(request, deleted)
+            # Whatever refused it, a row closed meanwhile is why nothing was saved.
+            closed = self._closed_since_opened(request, object_id)
+            if closed is not None:
+                return self._response_closed(request, closed)
             message = refusal_message(exc, default=NOT_PERMITTED)
         except outage.OUTAGE_ERRORS as exc:
             message = concurrency_message(exc)
@@ -302,10 +310,26 @@ class RefusalsShownMixin:
         setattr(request, REFUSED_SAVE, message)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def response_deleted_meanwhile(self, request, row):
-        """A save posted to a row deleted since its form was opened: back to the row's
-        page, now read-only, with who deleted it."""
-        self.message_user(request, deleted_message(row), messages.ERROR)
+    def _closed_since_opened(self, request, object_id) -> str | None:
+        """Why the row of a change form can no longer be saved from it: deleted since the
+        form was opened, or changed since into a state its page no longer lets anyone
+        change (a contract signed, a proposal sent); None when neither. Its page then
+        shows the row read-only; the message says who changed what."""
+        if object_id is None:
+            return None
+        row = self.get_queryset(request).filter(pk=unquote(object_id)).first()
+        sent = request.POST.get(VERSION_FIELD, "")
+        if row is None or not sent or sent == version_of(row.updated_at):
+            return None
+        deleted = deleted_row(self.model, row.pk)
+        if deleted is not None:
+            return deleted_message(deleted)
+        return None if self.has_change_permission(request, row) else closed_message(row, sent)
+
+    def _response_closed(self, request, message: str):
+        """Back to the row's page, now read-only, with why nothing was saved: there is no
+        form left to show again with the input."""
+        self.message_user(request, message, messages.ERROR)
         return HttpResponseRedirect(request.get_full_path())
 
     def get_form(self, request, *args, **kwargs):
@@ -663,12 +687,10 @@ class TenantOwnedModelAdmin(TenantHistoryAdmin):
         return not is_deleted(obj) and super().has_delete_permission(request, obj)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        """A deleted row's page says so; a save posted to it (the row deleted while its
-        form was open) is refused with who deleted it, and writes nothing."""
+        """A deleted row's page says so (a save posted to it is refused with who deleted
+        it: `RefusalsShownMixin`)."""
         obj = None if object_id is None else self.get_object(request, unquote(object_id))
-        if is_deleted(obj):
-            if request.method == "POST":
-                return self.response_deleted_meanwhile(request, obj)
+        if request.method != "POST" and is_deleted(obj):
             name = obj._meta.verbose_name
             self.message_user(
                 request,

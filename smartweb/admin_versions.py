@@ -81,14 +81,27 @@ def deleted_message(row) -> str:
 
 
 def stale_message(instance, version: str) -> str:
+    return (
+        f"This {instance._meta.verbose_name} was changed{_what_changed(instance, version)}."
+        " Your input is kept below: check it, and save again to replace those changes."
+    )
+
+
+def closed_message(instance, version: str) -> str:
+    """A row changed since its form was opened into a state its page no longer lets
+    anyone change (a contract signed, a proposal sent)."""
+    return (
+        f"This {instance._meta.verbose_name} was changed{_what_changed(instance, version)},"
+        " and can no longer be changed here: nothing was saved."
+    )
+
+
+def _what_changed(instance, version: str) -> str:
+    """by whom since you opened it: what is now what (from the history)."""
     changes, users = changes_since(instance, version)
     who = f" by {', '.join(users)}" if users else ""
     what = "; ".join(f"{field} is now “{value}”" for field, value in changes)
-    return (
-        f"This {instance._meta.verbose_name} was changed{who} since you opened it"
-        f"{': ' + what if what else ''}. Your input is kept below: check it, and save again"
-        " to replace those changes."
-    )
+    return f"{who} since you opened it{': ' + what if what else ''}"
 
 
 class RowsDeletedMeanwhileMixin:

@@ -1,6 +1,7 @@
 """The admin's bulk actions sent by several people at the same moment, against four web
 workers: the signature of one contract recorded by four at once is recorded once, the
-others told it is no longer possible, none told of a conflict to send again."""
+others told it is no longer possible, none told of a conflict to send again; a contract's
+form open while it is signed is not saved, and its sender is told why (not a 403)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,22 @@ def test_one_signature_recorded_by_several_people_at_once_is_recorded_once(
         stored = Contract.objects.get(pk=contract.pk)
         assert stored.status == ContractStatus.SIGNED
         assert Contract.history.filter(id=contract.pk, status=ContractStatus.SIGNED).count() == 1
+
+
+def test_a_form_open_while_its_contract_is_signed_is_told_why_it_is_not_saved(
+    people, demo_org, live_url, read
+):
+    contract = _a_sent_contract(demo_org)
+    page = f"/admin/crm/contract/{contract.pk}/change/"
+    editor, signer = people[:2]
+    form = {**editor.form(page, "contract_form"), "terms": "Typed before the signature"}
+    action = {"action": "sign", "_selected_action": str(contract.pk), "index": "0"}
+    assert "Signed: 1." in signer.shown(signer.post("/admin/crm/contract/", action))
+    answer = editor.post(page, form)
+    assert (answer.status_code, answer.headers["Location"]) == (302, page)
+    shown = editor.shown(answer)
+    assert "This contract was changed by admin@demo.smartweb.test since you opened it" in shown
+    assert "status is now “signed”" in shown
+    assert "and can no longer be changed here: nothing was saved." in shown
+    with tenant_context(demo_org):
+        assert Contract.objects.get(pk=contract.pk).terms == contract.terms
