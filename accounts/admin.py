@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -569,7 +570,14 @@ class InvitationAdmin(TenantModelAdmin):
 
     @admin.action(description="Revoke selected invitations", permissions=["change"])
     def revoke_selected(self, request, queryset):
-        pending = [invitation for invitation in queryset if invitation.status == "pending"]
-        for invitation in pending:
-            invitations.invitation_revoke(invitation=invitation, acting_user=request.user)
-        self.message_user(request, f"Revoked {len(pending)} invitation(s).", messages.SUCCESS)
+        revoked = 0
+        for invitation in queryset:
+            if invitation.status != "pending":
+                continue
+            try:
+                with transaction.atomic():
+                    invitations.invitation_revoke(invitation=invitation, acting_user=request.user)
+            except ValidationError:
+                continue  # revoked or accepted meanwhile
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked} invitation(s).", messages.SUCCESS)

@@ -35,6 +35,7 @@ from accounts.audit import AuditAction, record_audit_event
 from accounts.models import Invitation, Membership, Organization, Role, Team, User, hash_token
 from accounts.services import ensure_role_grantable, membership_create
 from smartweb.tenancy.context import current_organization_id, tenant_context
+from smartweb.writes import locked
 
 SALT = "accounts.invitation"
 DEFAULT_DAYS = 7
@@ -135,6 +136,8 @@ def invitation_create(
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation, acting_user: User | None) -> Invitation:
+    # Checked under the row's lock: of concurrent revocations one revokes, one is audited.
+    invitation = locked(invitation)
     if invitation.status != "pending":
         raise ValidationError(f"This invitation is {invitation.status}; it cannot be revoked.")
     invitation.revoked_at = timezone.now()

@@ -40,6 +40,7 @@ from smartweb.tenancy.context import (
     platform_access,
     tenant_context,
 )
+from smartweb.writes import locked
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -253,8 +254,11 @@ def token_create(
 def token_revoke(
     *, token: APIToken, acting_user: User, request=None, reason: str | None = None
 ) -> APIToken:
-    """Revoke `token` (in its organization's context); `reason`, for the audit row: why
-    it was revoked when not on its own (with a password change)."""
+    """Revoke `token` (in its organization's context), once: one revoked already (by a
+    concurrent revocation too, whose lock this waits for) is left as it is, and audited
+    once. `reason`, for the audit row: why it was revoked when not on its own (with a
+    password change)."""
+    token = locked(token)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at", "updated_at"])

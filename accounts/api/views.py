@@ -196,7 +196,7 @@ class TokenRevokeView(OrganizationContextMixin, APIView):
             token = request.auth
         else:
             raise ValidationError({"id": "Name the token to revoke: this request uses none."})
-        services.token_revoke(token=token, acting_user=request.user, request=request)
+        token = services.token_revoke(token=token, acting_user=request.user, request=request)
         return Response(s.TokenSerializer(token, context={"request": request}).data)
 
 
