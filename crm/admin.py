@@ -13,7 +13,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -40,7 +39,7 @@ from crm.models import (
 from leads.choices import LeadStatus
 from leads.models import Lead
 from sharing.admin import SharesAdminMixin
-from smartweb import access
+from smartweb import access, admin_submissions
 from smartweb.admin import (
     CurrentChoicesInlineMixin,
     ReadOnlyAdminMixin,
@@ -378,7 +377,15 @@ class OpportunityAdmin(
             raise PermissionDenied
         # Opened from a lead's page, the form starts on that lead.
         initial = {"lead": request.GET.get("lead")}
-        form = ConvertLeadForm(request.POST or None, user=request.user, initial=initial)
+        form_class = admin_submissions.submitted_once(ConvertLeadForm)
+        form = form_class(request.POST or None, user=request.user, initial=initial)
+        if request.method == "POST":
+            # Before the form's checks: the repeat of a conversion (a double click) is
+            # answered as the conversion, not refused as a lead with an opportunity.
+            try:
+                admin_submissions.claim(request)
+            except admin_submissions.Repeated as repeat:
+                return admin_submissions.replayed(request, repeat.answer)
         if request.method == "POST" and form.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
             try:
@@ -387,12 +394,12 @@ class OpportunityAdmin(
             except REFUSALS as exc:
                 form.add_error(None, _message(exc))
             else:
-                self.message_user(
-                    request, f"Opportunity “{opportunity}” created.", messages.SUCCESS
+                return admin_submissions.redirected(
+                    request,
+                    reverse("admin:crm_opportunity_change", args=[opportunity.pk]),
+                    f"Opportunity “{opportunity}” created.",
                 )
-                return HttpResponseRedirect(
-                    reverse("admin:crm_opportunity_change", args=[opportunity.pk])
-                )
+        admin_submissions.release_unanswered(request)
         context = {
             **self.admin_site.each_context(request),
             "title": "Convert a qualified lead into an opportunity",

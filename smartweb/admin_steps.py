@@ -150,8 +150,7 @@ class StepsAdminMixin:
             try:
                 admin_submissions.claim(request)
             except admin_submissions.Repeated as repeat:
-                self.message_user(request, step.done, messages.SUCCESS)
-                return HttpResponseRedirect(repeat.answer.get("location") or change_url)
+                return admin_submissions.replayed(request, repeat.answer)
         response = self._step_page(request, obj, step, change_url)
         admin_submissions.release_unanswered(request)
         return response
@@ -171,9 +170,7 @@ class StepsAdminMixin:
                 add_refusal(form, exc)
             else:
                 location = self._after(result) or change_url
-                admin_submissions.answered(request, {"location": location})
-                self.message_user(request, step.done, messages.SUCCESS)
-                return HttpResponseRedirect(location)
+                return admin_submissions.redirected(request, location, step.done)
         context = {
             **self.admin_site.each_context(request),
             "title": f"{step.label}: {obj}",

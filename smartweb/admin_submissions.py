@@ -19,6 +19,8 @@ import secrets
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from accounts.models import IdempotentRequest
@@ -117,3 +119,16 @@ def release_unanswered(request) -> None:
         row.delete()
     if hasattr(request, CLAIM):
         delattr(request, CLAIM)
+
+
+def redirected(request, location: str, message: str) -> HttpResponseRedirect:
+    """The answer of a form that saved (a step, a conversion): its message and the page it
+    leads to, kept as the answer to its repeats."""
+    answered(request, {"location": location, "message": message})
+    return replayed(request, {"location": location, "message": message})
+
+
+def replayed(request, answer: dict) -> HttpResponseRedirect:
+    """The answer `redirected` kept, given again to a repeat."""
+    messages.success(request, answer["message"])
+    return HttpResponseRedirect(answer["location"])

@@ -14,6 +14,7 @@ from crm.models import Campaign, Opportunity, Pipeline, Proposal, Task
 from leads.models import Company, Interaction, Lead, LeadForm, Tag
 from mailing.models import EmailTemplate
 from smartweb.tenancy.context import tenant_context
+from tests.crm import factories
 from tests.reliability.clients import CLIENTS, StaffBrowser, at_once
 from webhooks.models import Endpoint
 
@@ -216,3 +217,18 @@ def test_a_change_form_sent_several_times_at_once_changes_once(people, demo_org,
     with tenant_context(demo_org):
         assert Task.objects.get(pk=task.pk).description == form["description"]
         assert Task.history.filter(id=task.pk).count() == versions + 1
+
+
+def test_a_conversion_sent_several_times_at_once_makes_one_deal(people, demo_org, live_url, read):
+    lead = factories.qualified_lead(demo_org)
+    page = "/admin/crm/opportunity/convert/"
+    person = people[0]
+    form = {**person.form(f"{page}?lead={lead.pk}"), "lead": str(lead.pk), "name": "Once"}
+    answers = at_once(lambda _: person.post(page, form))
+    with tenant_context(demo_org):
+        deals = list(Opportunity.objects.filter(lead=lead))
+    assert len(deals) == 1
+    # Each post is answered as the conversion, none refused as a lead with a deal.
+    assert {(a.status_code, a.headers.get("Location")) for a in answers} == {
+        (302, f"/admin/crm/opportunity/{deals[0].pk}/change/")
+    }
