@@ -383,11 +383,12 @@ class RefusalsShownMixin:
         on Save is not told that the row changed since the page was opened."""
         obj = stored_rows(self.model).filter(pk=answer.get("pk")).first()
         if obj is None:  # deleted since
-            meta = self.model._meta
-            return HttpResponseRedirect(
-                reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
-            )
+            return HttpResponseRedirect(self.changelist_url())
         return self.response_add(request, obj) if add else self.response_change(request, obj)
+
+    def changelist_url(self) -> str:
+        meta = self.model._meta
+        return reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
 
     def response_action(self, request, queryset):
         """A bulk action that lost a deadlock to a concurrent change (after its service's
@@ -689,8 +690,10 @@ class TenantOwnedModelAdmin(TenantHistoryAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """A deleted row's page says so (a save posted to it is refused with who deleted
         it: `RefusalsShownMixin`)."""
-        obj = None if object_id is None else self.get_object(request, unquote(object_id))
-        if request.method != "POST" and is_deleted(obj):
+        if request.method == "POST" or object_id is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        obj = self.get_object(request, unquote(object_id))
+        if is_deleted(obj):
             name = obj._meta.verbose_name
             self.message_user(
                 request,
@@ -715,8 +718,7 @@ class TenantOwnedModelAdmin(TenantHistoryAdmin):
         self.message_user(
             request, f"This {obj._meta.verbose_name} was deleted{by} already.", messages.WARNING
         )
-        meta = self.model._meta
-        return HttpResponseRedirect(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+        return HttpResponseRedirect(self.changelist_url())
 
 
 def is_deleted(obj) -> bool:
