@@ -1,4 +1,4 @@
-"""A form of the admin is saved once per submission (ADR 0047).
+"""A form of the admin is saved once per submission (ADR 0049).
 
 A double click or a browser sending a form again posted it several times at once, and
 each post saved: six proposals, six webhook endpoints each with a secret of its own, six

@@ -1,7 +1,7 @@
 """The version a change form of the admin was opened on (ADR 0012): carried in a hidden
 field, compared with the row's under its lock when the form is saved, and a save made
 after someone else changed the row refused with what changed since. An inline's rows
-carry theirs too (ADR 0047): a row changed since the page was opened is refused the
+carry theirs too (ADR 0049): a row changed since the page was opened is refused the
 same way, one deleted since is named, and nothing of the page is saved."""
 
 from __future__ import annotations
