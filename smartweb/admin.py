@@ -266,17 +266,33 @@ def concurrency_message(exc: BaseException) -> str | None:
     return None
 
 
-def refused(form_class: type[forms.BaseForm], message: str) -> type[forms.BaseForm]:
-    """The form as posted, its one error the refusal of its save. It is not validated
-    again: it was valid when it was saved, and its checks may wait once more for a row
-    another change holds (a change form's version check locks the row)."""
+def refused(form_class: type[forms.BaseForm], message: str | None) -> type[forms.BaseForm]:
+    """The form as posted, its one error the refusal of its save (None: a row of an
+    inline beside it). It is not validated again: it was valid when it was saved, and its
+    checks may wait once more for a row another change holds (a change form's version
+    check, and an inline row's, locks the row)."""
 
     def full_clean(self):
         self._errors = ErrorDict(renderer=self.renderer)
         self.cleaned_data = {}
-        self.add_error(None, message)
+        if message is not None:
+            self.add_error(None, message)
 
     return type(form_class.__name__, (form_class,), {"full_clean": full_clean})
+
+
+def refused_rows(formset_class: type[forms.BaseFormSet]) -> type[forms.BaseFormSet]:
+    """An inline's rows as posted beside a refused form, not validated again either."""
+
+    def full_clean(self):
+        self._errors = [form.errors for form in self.forms]
+        self._non_form_errors = self.error_class(error_class="nonform", renderer=self.renderer)
+
+    return type(
+        formset_class.__name__,
+        (formset_class,),
+        {"form": refused(formset_class.form, None), "full_clean": full_clean},
+    )
 
 
 class RefusalsShownMixin:
@@ -338,6 +354,12 @@ class RefusalsShownMixin:
         form = super().get_form(request, *args, **kwargs)
         message = getattr(request, REFUSED_SAVE, None)
         return form if message is None else refused(form, message)
+
+    def get_formsets_with_inlines(self, request, obj=None):
+        for formset, inline in super().get_formsets_with_inlines(request, obj):
+            if hasattr(request, REFUSED_SAVE):
+                formset = refused_rows(formset)
+            yield formset, inline
 
     def _save_form(self, request, object_id, form_url, extra_context):
         """The posted form handled in a savepoint. A save that collides on a unique value
