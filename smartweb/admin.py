@@ -330,8 +330,9 @@ class RefusalsShownMixin:
         """Why the row of a change form can no longer be saved from it: deleted since the
         form was opened, or changed since into a state its page no longer lets anyone
         change (a contract signed, a proposal sent); None when neither. Its page then
-        shows the row read-only; the message says who changed what."""
-        if object_id is None:
+        shows the row read-only; the message says who changed what. One who may change
+        no row of the page at all is not told (the 403 follows)."""
+        if object_id is None or not self.has_change_permission(request):
             return None
         row = self.get_queryset(request).filter(pk=unquote(object_id)).first()
         sent = request.POST.get(VERSION_FIELD, "")
