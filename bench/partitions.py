@@ -1,22 +1,22 @@
 """Monthly partitions (issue 18 part 1): does a lead's timeline or a record's history get
 slower when `leads_interaction` and `leads_historicallead` are partitioned by month, with
-and without a lower time bound taken from the record's own creation?
+or without a time bound taken from the record, or partitioned by the record's creation?
 
     .venv/bin/python -m bench.partitions --database smartweb_bench_100k \
         --superuser-url postgresql://postgres@127.0.0.1:5432/postgres
 
 Works on a generated scale database (bench/generate.py), beside its tables: it fills the
 lead history when the generator left it empty (a creation row at the lead's creation and
-0–6 changes between then and now), then copies both tables into partitioned twins
-(`bench_interaction_monthly` by `created_at`, `bench_historicallead_monthly` by
-`history_date`: one partition per month holding rows, the month ahead, DEFAULT; the
-source's indexes, the partition column added to the primary key). `--reuse` keeps the
-twins of the previous run. Read as a superuser, without policies on either side, so
-that the layouts alone are compared; each variant on a connection of its own with the
-application's session settings, in turn (bench/measure.interleaved), the same leads in
-the same order. Prints JSON: p50/p95 per variant and query, and the planning and
-execution of single leads by age.
-"""
+0–6 changes between then and now), then copies both tables into partitioned twins, each
+with one partition per month holding rows, the month ahead and DEFAULT, the source's
+indexes and the partition column added to the primary key: `bench_*_monthly` by the
+row's time (`created_at`, `history_date`), `bench_*_record` by the lead's creation (a
+`lead_created_at` column added to the interactions; a history row's own `created_at`).
+`--reuse` keeps the twins of the previous run. Read as a superuser, without policies on
+either side, so that the layouts alone are compared; each variant on a connection of its
+own with the application's session settings, in turn (bench/measure.interleaved), the
+same leads in the same order. Prints JSON: p50/p95 per variant and query, and the
+planning and execution of single leads by age."""
 
 from __future__ import annotations
 
@@ -26,16 +26,40 @@ import random
 import re
 import statistics
 import time
+from dataclasses import dataclass
 
 import psycopg
 
 from bench import databases, measure
 from smartweb.db_bootstrap import with_database
 
+
+@dataclass(frozen=True)
+class Twin:
+    column: str  # the partition column, by month
+    key: str  # the primary key's columns before the partition column
+    added: str = ""  # a column the source lacks: "name type AS expression of s."
+
+
+# Two layouts of each table: by the row's own time (what retention by month drops), and
+# by its record's creation (every row of one record in one partition).
 TWINS = {
-    "leads_interaction": ("bench_interaction_monthly", "created_at", "organization_id, id"),
-    "leads_historicallead": ("bench_historicallead_monthly", "history_date", "history_id"),
+    ("leads_interaction", "monthly"): Twin("created_at", "organization_id, id"),
+    ("leads_historicallead", "monthly"): Twin("history_date", "organization_id, history_id"),
+    ("leads_interaction", "record"): Twin(
+        "lead_created_at",
+        "organization_id, id",
+        "lead_created_at timestamptz AS (SELECT l.created_at FROM leads_lead l"
+        " WHERE l.organization_id = s.organization_id AND l.id = s.lead_id)",
+    ),
+    # A history row copies its record's fields, `created_at` among them.
+    ("leads_historicallead", "record"): Twin("created_at", "organization_id, history_id"),
 }
+
+
+def twin_name(source: str, layout: str) -> str:
+    return f"bench_{source.removeprefix('leads_')}_{layout}"
+
 
 HISTORY_FILL = """
 INSERT INTO leads_historicallead (id, organization_id, created_at, updated_at, company_id,
@@ -72,15 +96,19 @@ QUERIES = {
     "history": (HISTORY, "leads_historicallead", "h", "history_date"),
 }
 NO_CE = {"constraint_exclusion": "off"}
-# (reads the partitioned twin, time bound added, session settings). Bounds: "since", the
-# record's creation (no row of a record predates it); "held", the months the record has
-# rows in (as a per-record list of months kept beside it would give), the best case.
+# (layout read: None for main's plain table, time bound added, session settings). Bounds:
+# "since", the record's creation (no row of a record predates it); "held", the months the
+# record has rows in (as a per-record list of months kept beside it would give), the best
+# case of a bound on the row's time; "record", the record's creation, on the layout
+# partitioned by it.
 VARIANTS = {
-    "main": (False, None, {}),
-    "monthly": (True, None, {}),
-    "monthly_no_ce": (True, None, NO_CE),
-    "monthly_since_no_ce": (True, "since", NO_CE),
-    "monthly_held_no_ce": (True, "held", NO_CE),
+    "main": (None, None, {}),
+    "main_no_ce": (None, None, NO_CE),
+    "monthly": ("monthly", None, {}),
+    "monthly_no_ce": ("monthly", None, NO_CE),
+    "monthly_since_no_ce": ("monthly", "since", NO_CE),
+    "monthly_held_no_ce": ("monthly", "held", NO_CE),
+    "by_record_no_ce": ("record", "record", NO_CE),
 }
 
 
@@ -94,35 +122,42 @@ def _months(owner, source: str, column: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-def build_twin(owner, source: str) -> None:
-    twin, column, key = TWINS[source]
-    owner.execute(f"DROP TABLE IF EXISTS {twin}")
+def build_twin(owner, source: str, layout: str) -> None:
+    twin, name = TWINS[source, layout], twin_name(source, layout)
+    owner.execute(f"DROP TABLE IF EXISTS {name}")
+    added_column, _, added_value = twin.added.partition(" AS ")
     owner.execute(
-        f"CREATE TABLE {twin} (LIKE {source} INCLUDING DEFAULTS INCLUDING GENERATED"
-        f" INCLUDING CONSTRAINTS) PARTITION BY RANGE ({column})"
+        f"CREATE TABLE {name} (LIKE {source} INCLUDING DEFAULTS INCLUDING GENERATED"
+        f" INCLUDING CONSTRAINTS{', ' + added_column if added_column else ''})"
+        f" PARTITION BY RANGE ({twin.column})"
     )
-    months = _months(owner, source, column)
+    # The added column holds a lead's creation: its months are the leads'.
+    months = _months(owner, "leads_lead", "created_at") if added_column else None
+    months = months or _months(owner, source, twin.column)
     for number, start in enumerate(months):
         owner.execute(
-            f"CREATE TABLE {twin}_{number:02} PARTITION OF {twin} FOR VALUES FROM"
+            f"CREATE TABLE {name}_{number:02} PARTITION OF {name} FOR VALUES FROM"
             f" ('{start} 00:00+00') TO ('{_next(start)} 00:00+00')"
         )
-    owner.execute(f"CREATE TABLE {twin}_default PARTITION OF {twin} DEFAULT")
+    owner.execute(f"CREATE TABLE {name}_default PARTITION OF {name} DEFAULT")
     columns = owner.execute(
         "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute"
         " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
         " AND attgenerated = ''",
         [source],
     ).fetchone()[0]
-    owner.execute(f"INSERT INTO {twin} ({columns}) SELECT {columns} FROM {source}")
-    owner.execute(f"ALTER TABLE {twin} ADD PRIMARY KEY ({key}, {column})")
+    into, values = columns, columns
+    if added_column:
+        into, values = f"{columns}, {added_column.split()[0]}", f"{columns}, {added_value}"
+    owner.execute(f"INSERT INTO {name} ({into}) SELECT {values} FROM {source} s")
+    owner.execute(f"ALTER TABLE {name} ADD PRIMARY KEY ({twin.key}, {twin.column})")
     definitions = owner.execute(
         "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = %s::regclass"
         " AND NOT i.indisprimary",
         [source],
     ).fetchall()
     for (definition,) in definitions:
-        owner.execute(re.sub(r"INDEX \S+ ON (ONLY )?public\.\S+", f"INDEX ON {twin}", definition))
+        owner.execute(re.sub(r"INDEX \S+ ON (ONLY )?public\.\S+", f"INDEX ON {name}", definition))
     owner.commit()
 
 
@@ -137,12 +172,12 @@ def build(url: str) -> None:
         if not owner.execute("SELECT EXISTS (SELECT 1 FROM leads_historicallead)").fetchone()[0]:
             owner.execute(HISTORY_FILL)
             owner.commit()
-        for source in TWINS:
-            build_twin(owner, source)
+        for source, layout in TWINS:
+            build_twin(owner, source, layout)
         owner.autocommit = True
-        for source, (twin, _, _) in TWINS.items():
+        for source, layout in TWINS:
             owner.execute(f"VACUUM (ANALYZE) {source}")
-            owner.execute(f"VACUUM (ANALYZE) {twin}")
+            owner.execute(f"VACUUM (ANALYZE) {twin_name(source, layout)}")
     print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -169,6 +204,8 @@ def _leads(conn) -> tuple[str, list[dict]]:
 
 
 def _bound(kind: str | None, alias: str, column: str, lead: dict, table: str) -> str:
+    if kind == "record":
+        return f" AND {alias}.{TWINS[table, 'record'].column} = '{lead['since']}'"
     if kind == "since":
         return f" AND {alias}.{column} >= '{lead['since']}'"
     if kind == "held":
@@ -183,22 +220,23 @@ def _bound(kind: str | None, alias: str, column: str, lead: dict, table: str) ->
 
 def statement(query: str, variant: str, org: str, lead: dict) -> str:
     template, table, alias, column = QUERIES[query]
-    twin, bound, _ = VARIANTS[variant]
+    layout, bound, _ = VARIANTS[variant]
     return template.format(
-        table=TWINS[table][0] if twin else table,
+        table=twin_name(table, layout) if layout else table,
         org=org,
         lead=lead["id"],
         bound=_bound(bound, alias, column, lead, table),
     )
 
 
-def reads(url: str, iterations: int, seconds: float) -> dict:
+def reads(url: str, iterations: int, seconds: float, variants: list[str]) -> dict:
     connections = {}
-    for variant, (_, _, settings) in VARIANTS.items():
+    for variant in variants:
+        settings = VARIANTS[variant][2]
         connections[variant] = measure.connect(url)
         for name, value in settings.items():
             connections[variant].execute(f"SET {name} = {value}")
-    org, leads = _leads(connections["main"])
+    org, leads = _leads(next(iter(connections.values())))
     result: dict = {"organization_leads": len(leads)}
     for query in QUERIES:
 
@@ -209,9 +247,9 @@ def reads(url: str, iterations: int, seconds: float) -> dict:
             return (time.perf_counter() - started) * 1000
 
         # One generator per variant, seeded alike: every variant reads the same leads.
-        rngs = {v: random.Random(26) for v in VARIANTS}
+        rngs = {v: random.Random(26) for v in variants}
         timings = measure.interleaved(
-            {v: (lambda v=v, rng=rngs[v]: run(v, rng)) for v in VARIANTS},
+            {v: (lambda v=v, rng=rngs[v]: run(v, rng)) for v in variants},
             iterations=iterations,
             seconds=seconds,
         )
@@ -247,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help="which of them, comma-separated"
+    )
+    parser.add_argument(
         "--superuser-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="a superuser of the server (reads without policies on either side)",
@@ -255,7 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     url = with_database(args.superuser_url, args.database)
     if not args.reuse:
         build(url)
-    result = reads(url, args.iterations, args.seconds)
+    variants = args.variants.split(",")
+    if unknown := set(variants) - set(VARIANTS):
+        parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
+    result = reads(url, args.iterations, args.seconds, variants)
     print(json.dumps(result, indent=1))
     return 0
 
