@@ -293,12 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         help="a superuser of the server (reads without policies on either side)",
     )
     args = parser.parse_args(argv)
-    url = with_database(args.superuser_url, args.database)
-    if not args.reuse:
-        build(url)
     variants = args.variants.split(",")
     if unknown := set(variants) - set(VARIANTS):
         parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
+    url = with_database(args.superuser_url, args.database)
+    if not args.reuse:
+        build(url)
     result = reads(url, args.iterations, args.seconds, variants)
     print(json.dumps(result, indent=1))
     return 0
