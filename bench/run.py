@@ -79,7 +79,7 @@ CASES = (
         "Sales rep's leads: status filter, by score, first page",
         "rep",
         lambda p: "/api/v1/leads/?status=new",
-        # The count reads the lead rollup (crm.selectors.lead_count).
+        # The count reads the lead rollup (crm.selectors.lead_count_rows).
         ("leads_lead", "leads_company", "leads_leadtag", "leads_tag", "crm_leadrollup"),
         2,
         25,
@@ -89,7 +89,7 @@ CASES = (
         "Organization's leads: status filter, by score, first page",
         "admin",
         lambda p: "/api/v1/leads/?status=new",
-        # The count reads the lead rollup (crm.selectors.lead_count).
+        # The count reads the lead rollup (crm.selectors.lead_count_rows).
         ("leads_lead", "leads_company", "leads_leadtag", "leads_tag", "crm_leadrollup"),
         2,
         25,

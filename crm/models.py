@@ -799,7 +799,7 @@ class LeadRollup(Rollup):
                 name="crm_leadrollup_key",
             )
         ]
-        # A lead list's count by assignee and status (crm.selectors.lead_count): the
+        # A lead list's count by assignee and status (crm.selectors.lead_count_rows): the
         # key's day and source come before the assignee, so one rep's rows were found
         # among every owner's months. Not covering `leads`: the triggers change it on
         # every lead write, which an index on it would keep from being a HOT update.

@@ -90,12 +90,14 @@ def visible_rollups(
     return rows.filter(period_q(first, last, months=months))
 
 
-def lead_count(user, *, statuses=(), sources=(), owner_id=None) -> int | None:
-    """How many live leads the user may read, of these statuses and sources (any when
-    empty) and assigned to `owner_id` (anyone when None), from the lead rollup: exact, as
-    its triggers keep it in the statement that writes the leads. None when the rollup
-    cannot tell (object grants add leads one by one). A few hundred rollup rows where
-    counting the leads themselves reads up to the list's cap of 10,000 index entries."""
+def lead_count_rows(user, *, statuses=(), sources=(), owner_id=None) -> QuerySet | None:
+    """The lead rollup's counts (one column, `leads`) that add up to how many live leads
+    the user may read, of these statuses and sources (any when empty) and assigned to
+    `owner_id` (anyone when None): exact, as its triggers keep it in the statement that
+    writes the leads. None when the rollup cannot tell (object grants add leads one by
+    one). A few hundred rollup rows where counting the leads themselves reads up to the
+    list's cap of 10,000 index entries; a list sums them with its page
+    (smartweb.api.pagination)."""
     rows = visible_rollups(LeadRollup, user, None, None, owner_id=owner_id)
     if rows is None:
         return None
@@ -103,7 +105,7 @@ def lead_count(user, *, statuses=(), sources=(), owner_id=None) -> int | None:
         rows = rows.filter(status__in=statuses)
     if sources:
         rows = rows.filter(source__in=sources)
-    return rows.aggregate(n=Sum("leads"))["n"] or 0
+    return rows.values("leads")
 
 
 def deal_sums(rows: QuerySet) -> dict:

@@ -20,7 +20,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from crm.selectors import lead_count
+from crm.selectors import lead_count_rows
 from leads import csv_io, duplicate_notice, selectors, services
 from leads.api import filters
 from leads.api import serializers as s
@@ -166,11 +166,11 @@ class LeadViewSet(RecordSharesMixin, ServiceModelViewSet):
             return s.LeadListSerializer
         return super().get_serializer_class()
 
-    # The list's filters the lead rollup can count by (crm.selectors.lead_count).
+    # The list's filters the lead rollup can count by (crm.selectors.lead_count_rows).
     ROLLUP_COUNTED = {"status": "statuses", "source": "sources", "assigned_to": "owner_id"}
 
-    def counted_rows(self) -> int | None:
-        """The number of leads the list's filters leave, from the lead rollup when it can
+    def counted_rows(self):
+        """The lead rollup's counts of the leads the list's filters leave, when it can
         count them (only its filters applied); None otherwise: the page counts itself. A
         lead's own pages (its timeline) count their own rows."""
         if self.action != "list":
@@ -179,7 +179,7 @@ class LeadViewSet(RecordSharesMixin, ServiceModelViewSet):
         if applied is None or not applied.keys() <= self.ROLLUP_COUNTED.keys():
             return None
         arguments = {self.ROLLUP_COUNTED[name]: value for name, value in applied.items()}
-        return lead_count(self.request.user, **arguments)
+        return lead_count_rows(self.request.user, **arguments)
 
     def base_queryset(self):
         leads = Lead.objects.defer("search_vector")

@@ -1,4 +1,4 @@
-"""A lead list's count from the lead rollup (crm.selectors.lead_count): the same number
+"""A lead list's count from the lead rollup (crm.selectors.lead_count_rows): the same number
 as the rows the list pages through, for every scope and for the filters the rollup can
 count by; any other filter, or object grants, and the list counts its rows itself."""
 
