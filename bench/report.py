@@ -18,7 +18,8 @@ def _kind(statement: str) -> str:
         return f"top per stage {name}"
     if "GROUP BY" in statement:
         return f"aggregate {name}"
-    if "OVER ()" in statement:
+    # A search's window count, or a list's count read as a sub-select of its page.
+    if "OVER ()" in statement or '"listed_total"' in statement:
         return f"page with its count {main}"
     if "COUNT(" in statement:
         return f"count {name}"

@@ -44,3 +44,19 @@ def test_counts_and_seconds_out_of_range_are_refused_before_anything_runs(capsys
             run.main(arguments)
         assert exited.value.code == 2
         assert f"argument {arguments[0]}: must be" in capsys.readouterr().err
+
+
+def test_a_page_that_reads_its_count_is_named_so():
+    page = (
+        'SELECT "crm_task"."id", (SELECT count(*) FROM (SELECT "crm_task"."id" FROM "crm_task"'
+        ' WHERE "crm_task"."status" = \'open\') counted(n)) AS "listed_total" FROM "crm_task"'
+        ' ORDER BY "crm_task"."due_at" ASC LIMIT 50'
+    )
+    searched = (
+        'SELECT "leads_lead"."id", COUNT(*) OVER () AS "listed_total" FROM "leads_lead" LIMIT 50'
+    )
+    count = 'SELECT COUNT(*) AS "__count" FROM "crm_task"'
+    assert report._kind(page) == "page with its count crm_task"
+    assert report._kind(searched) == "page with its count leads_lead"
+    assert report._kind(count) == "count crm_task"
+    assert report.main_statement([count, page]) == 1
