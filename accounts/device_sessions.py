@@ -82,6 +82,20 @@ class UserSessionMiddleware:
             UserSession.objects.filter(pk=row.pk).update(last_seen_at=now, **_client(request))
 
 
+def sign_out_other_devices(user, *, keep_session_key: str | None) -> int:
+    """End the user's signed-in devices but the session `keep_session_key` (the middleware
+    logs a revoked session out at its next request); how many were ended."""
+    return (
+        UserSession.objects.filter(user=user, revoked_at__isnull=True)
+        .exclude(session_key=keep_session_key or "")
+        .update(revoked_at=timezone.now())
+    )
+
+
+def current_session_key(request) -> str | None:
+    return getattr(getattr(request, "session", None), "session_key", None)
+
+
 def keep_signed_in(request, user) -> None:
     """After `user` changed their password in this session: the session stays signed in
     (Django gives it a new key and the new password's hash) and its device row follows

@@ -19,6 +19,7 @@ from django.utils.text import slugify
 
 from accounts import login_guard, user_tokens
 from accounts.audit import AuditAction, record_audit_event
+from accounts.device_sessions import current_session_key, sign_out_other_devices
 from accounts.models import (
     APIToken,
     Membership,
@@ -523,14 +524,6 @@ def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | N
 PASSWORD_CHANGE_EVENT = {"method": "password_change"}
 
 
-def _sign_out_devices(user: User, *, keep_session_key: str | None) -> None:
-    """A new password ends the user's signed-in devices (Django no longer accepts their
-    sessions; their rows say so), but the session `keep_session_key`."""
-    UserSession.objects.filter(user=user, revoked_at__isnull=True).exclude(
-        session_key=keep_session_key or ""
-    ).update(revoked_at=timezone.now())
-
-
 @transaction.atomic
 def password_change(
     *,
@@ -554,8 +547,9 @@ def password_change(
         raise ValidationError({"current_password": "The current password is not correct."})
     _set_new_password(user, new_password)
     user.save(update_fields=["password"])
-    current_session = getattr(getattr(request, "session", None), "session_key", None)
-    _sign_out_devices(user, keep_session_key=current_session)
+    # Django no longer accepts the other sessions (the password's hash is in them); their
+    # device rows say so.
+    sign_out_other_devices(user, keep_session_key=current_session_key(request))
     record_audit_event(
         action=AuditAction.PASSWORD_CHANGED, actor=user, target=user, request=request
     )
@@ -603,7 +597,7 @@ def password_reset(
     else:
         _set_new_password(user, new_password)
     user.save(update_fields=["password"])
-    _sign_out_devices(user, keep_session_key=None)
+    sign_out_other_devices(user, keep_session_key=None)
     # In the organization where the user's sign-ins are audited, not the one the super
     # admin is looking at.
     organization_id = login_guard.home_organization_id(user, None)

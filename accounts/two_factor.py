@@ -12,7 +12,8 @@ when used.
 
 An authenticator in use is replaced (a new phone, or a lost one) on proof of a code of it
 or of a recovery code (used up): the new one is pending, the old one in force, until a
-code of the new one confirms it; the replacement is audited and the user emailed.
+code of the new one confirms it; the user's other devices are then signed out, and the
+replacement is audited and the user emailed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from accounts import crypto, login_guard, security_notices
 from accounts.audit import AuditAction, record_audit_event
+from accounts.device_sessions import current_session_key, sign_out_other_devices
 from accounts.models import (
     APIToken,
     Membership,
@@ -196,16 +198,20 @@ def start_replacement(request, user: User, code: str) -> Replacement | None:
 
 @transaction.atomic
 def confirm_replacement(request, user: User, code: str, *, proof: str) -> list[str] | None:
-    """`confirm_enrolment` of a replacement started with `proof`: audited, and the user
-    told by email, so that a replacement they did not make does not go unnoticed."""
+    """`confirm_enrolment` of a replacement started with `proof`. The user's other devices
+    are signed out, the request's session stays: whoever signed in with the old
+    authenticator or a recovery code (a stolen phone, a copied code) is out with it, as a
+    new password signs them out. Audited (with how many devices were signed out), and the
+    user told by email, so that a replacement they did not make does not go unnoticed."""
     codes = confirm_enrolment(user, code)
     if codes is not None:
+        signed_out = sign_out_other_devices(user, keep_session_key=current_session_key(request))
         record_audit_event(
             action=AuditAction.TWO_FACTOR_REPLACED,
             actor=user,
             target=user,
             request=request,
-            details={"proof": proof},
+            details={"proof": proof, "signed_out_sessions": signed_out},
         )
         security_notices.authenticator_replaced(user, proof=proof)
     return codes

@@ -15,7 +15,13 @@ from django_otp.plugins.otp_static.models import StaticToken
 
 from accounts import crypto, key_rotation, two_factor
 from accounts.audit import AuditAction
-from accounts.models import Organization, SealedTOTPDevice, TOTPSecret, recovery_code_digest
+from accounts.models import (
+    Organization,
+    SealedTOTPDevice,
+    TOTPSecret,
+    UserSession,
+    recovery_code_digest,
+)
 from tests import factories
 from tests.accounts.conftest import audit_rows, bearer, obtain_token
 from tests.concurrency import Racer, wait_until_blocked
@@ -393,7 +399,9 @@ def test_a_lost_authenticator_is_replaced_with_a_recovery_code(
     assert two_factor.totp_device(rep_a) == new
     assert not SealedTOTPDevice.objects.filter(pk=old.pk).exists()
     assert signed_in(client)
-    assert login_events(org_a, AuditAction.TWO_FACTOR_REPLACED) == [{"proof": "recovery_code"}]
+    assert login_events(org_a, AuditAction.TWO_FACTOR_REPLACED) == [
+        {"proof": "recovery_code", "signed_out_sessions": 0}
+    ]
     assert [(m.to, m.subject) for m in mailoutbox] == [
         ([rep_a.email], "Your two-factor authenticator was replaced")
     ]
@@ -415,7 +423,42 @@ def test_a_code_of_the_authenticator_in_use_proves_a_replacement(org_a, rep_a):
     client.post(SETTINGS_PAGE, {"action": "confirm", "code": code_for(new, steps_ahead=0)})
 
     assert two_factor.totp_device(rep_a) == new
-    assert login_events(org_a, AuditAction.TWO_FACTOR_REPLACED) == [{"proof": "authenticator"}]
+    assert login_events(org_a, AuditAction.TWO_FACTOR_REPLACED) == [
+        {"proof": "authenticator", "signed_out_sessions": 0}
+    ]
+
+
+def test_a_replacement_signs_every_other_device_out(org_a, rep_a):
+    """Someone who signed in on another device with the old authenticator (or a stolen
+    recovery code) does not stay signed in once the owner replaces it."""
+    old, codes = enrol(rep_a)
+    client = recovered_session(rep_a, codes[0])
+    others = [recovered_session(rep_a, codes[1]), recovered_session(rep_a, codes[2])]
+    client.post(SETTINGS_PAGE, {"action": "replace", "code": code_for(old)})
+    new = pending_device(rep_a)
+
+    client.post(SETTINGS_PAGE, {"action": "confirm", "code": code_for(new, steps_ahead=0)})
+
+    assert signed_in(client)
+    assert not any(signed_in(other) for other in others)
+    active = UserSession.objects.filter(user=rep_a, revoked_at__isnull=True)
+    assert list(active.values_list("session_key", flat=True)) == [client.session.session_key]
+    assert login_events(org_a, AuditAction.TWO_FACTOR_REPLACED) == [
+        {"proof": "authenticator", "signed_out_sessions": 2}
+    ]
+
+
+def test_a_wrong_code_of_the_new_authenticator_signs_no_device_out(org_a, rep_a):
+    old, codes = enrol(rep_a)
+    client = recovered_session(rep_a, codes[0])
+    other = recovered_session(rep_a, codes[1])
+    client.post(SETTINGS_PAGE, {"action": "replace", "code": code_for(old)})
+    new = pending_device(rep_a)
+
+    client.post(SETTINGS_PAGE, {"action": "confirm", "code": code_for(new, steps_ahead=20)})
+
+    assert signed_in(client) and signed_in(other)
+    assert not UserSession.objects.filter(user=rep_a, revoked_at__isnull=False).exists()
 
 
 def test_a_wrong_or_used_code_starts_no_replacement_and_counts_as_a_failed_login(
