@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.text import slugify
 
-from accounts import login_guard, user_tokens
+from accounts import login_guard, security_notices, user_tokens
 from accounts.audit import AuditAction, record_audit_event
 from accounts.device_sessions import current_session_key, sign_out_other_devices
 from accounts.models import (
@@ -538,8 +538,8 @@ def password_change(
     borrowed session or token must not try passwords unthrottled. The user's other
     signed-in devices are signed out, the request's own session stays; with
     `revoke_api_tokens`, so are their API tokens (a token made with a stolen password
-    outlives it otherwise), but the one the request is made with. Returns how many tokens
-    were revoked."""
+    outlives it otherwise), but the one the request is made with. The user is emailed
+    (`security_notices`). Returns how many tokens were revoked."""
     email = user.email.lower()
     login_guard.refuse_if_locked(request, email=email, user=user, details=PASSWORD_CHANGE_EVENT)
     if not user.check_password(current_password or ""):
@@ -553,6 +553,7 @@ def password_change(
     record_audit_event(
         action=AuditAction.PASSWORD_CHANGED, actor=user, target=user, request=request
     )
+    security_notices.password_changed(user)
     if not revoke_api_tokens:
         return 0
     current_token = getattr(request, "auth", None)
@@ -587,7 +588,7 @@ def password_reset(
     """A platform super admin sets another user's password (None: no password sign-in
     any more), without the current one: the user forgot it, or it is believed stolen.
     Every device of the user is signed out; with `revoke_api_tokens`, every API token too.
-    Returns how many tokens were revoked."""
+    The user is emailed (`security_notices`). Returns how many tokens were revoked."""
     if not acting_user.is_superuser:
         raise PermissionDenied("Only platform super admins reset another user's password.")
     if acting_user.pk == user.pk:
@@ -609,6 +610,7 @@ def password_reset(
             request=request,
             details={"password_sign_in": new_password is not None},
         )
+    security_notices.password_changed(user, reset_by_admin=True)
     if not revoke_api_tokens:
         return 0
     return tokens_revoke_all(
