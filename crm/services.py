@@ -1655,6 +1655,15 @@ TASK_FIELDS = {
 }
 
 
+def _require_change_of_record(user: User | None, task: Task) -> None:
+    """A task is work on the deal (or lead) it is put on: for whoever may change that
+    record, not a colleague it is shared with for viewing (ADR 0041)."""
+    if task.opportunity_id:
+        access.require(user, Action.UPDATE, Resource.OPPORTUNITIES, task.opportunity)
+    elif task.lead_id:
+        access.require(user, Action.UPDATE, Resource.LEADS, task.lead)
+
+
 def _apply_task_fields(task: Task, changes: dict, acting_user: User | None) -> None:
     _only_fields(changes, TASK_FIELDS, "This field cannot be set.")
     if "assigned_to" in changes and (
@@ -1667,6 +1676,8 @@ def _apply_task_fields(task: Task, changes: dict, acting_user: User | None) -> N
         raise ValidationError({"title": "A task needs a title."})
     if task.opportunity_id and task.lead_id and task.opportunity.lead_id != task.lead_id:
         raise ValidationError({"lead": "The task's lead is not the opportunity's lead."})
+    if task._state.adding or {"lead", "opportunity"} & set(changes):
+        _require_change_of_record(acting_user, task)
     if task.opportunity_id and not task.lead_id:
         task.lead_id = task.opportunity.lead_id
     if task._state.adding or {"lead", "opportunity"} & set(changes):

@@ -181,7 +181,8 @@ class TaskStep(Step):
     form_class = TaskForm
 
     def permitted(self, user, obj) -> bool:
-        return access.can(user, Action.CREATE, Resource.TASKS)
+        # The rule of `task_create`: work on the lead, for whoever may change it.
+        return access.can(user, Action.CREATE, Resource.TASKS) and _may_update(user, obj)
 
     def available(self, obj) -> bool:
         return _live(obj)

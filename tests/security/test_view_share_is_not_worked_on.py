@@ -10,7 +10,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from crm.models import Opportunity, Proposal
+from crm.models import Opportunity, Proposal, Task
+from leads.models import Interaction
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 from tests.factories import api_client, share
@@ -89,3 +90,82 @@ def test_a_deal_shared_for_viewing_gets_no_proposal_from_its_viewer(org_a, manag
         format="json",
     )
     assert owner.status_code == 201 and _proposals_of(org_a, deal) == 1
+
+
+# --- what is added to a record: tasks and notes --------------------------------------------
+
+
+def _tasks_of(organization, **record) -> int:
+    with tenant_context(organization):
+        return Task.objects.filter(**record).count()
+
+
+def _interactions_of(organization, lead) -> int:
+    with tenant_context(organization):
+        return Interaction.objects.filter(lead=lead).count()
+
+
+def test_a_lead_shared_for_viewing_gets_no_task_or_note_from_its_viewer(org_a, manager_a, rep_a2):
+    lead = factories.lead(org_a, assigned_to=manager_a)
+    share(lead, rep_a2, org_a, by=manager_a, access="read")
+    viewer = _signed_in(rep_a2)
+    lead_page = reverse("admin:leads_lead_change", args=[lead.pk])
+    task_step = lead_page.replace("/change/", "/steps/task/")
+
+    page = viewer.get(lead_page)
+    assert page.status_code == 200
+    assert "steps/task/" not in page.content.decode()
+    assert "steps/log-note/" not in page.content.decode()
+    by_step = viewer.post(task_step, {"title": "A task by a viewer"})
+    assert by_step.status_code == 403
+    by_page = viewer.post(
+        reverse("admin:crm_task_add"),
+        {
+            "title": "A task by a viewer",
+            "type": "follow_up",
+            "priority": "normal",
+            "status": "open",
+            "lead": str(lead.pk),
+        },
+    )
+    assert by_page.status_code in (200, 403)
+    api = api_client(rep_a2, org_a)
+    task = api.post("/api/v1/tasks/", {"title": "By API", "lead": str(lead.pk)}, format="json")
+    note = api.post(
+        "/api/v1/interactions/",
+        {"lead": str(lead.pk), "type": "note", "content": "A note by a viewer"},
+        format="json",
+    )
+    assert (task.status_code, note.status_code) == (403, 403)
+    assert _tasks_of(org_a, lead=lead) == 0 and _interactions_of(org_a, lead) == 0
+    # Reading stays: the viewer still opens the lead.
+    assert api.get(f"/api/v1/leads/{lead.pk}/").status_code == 200
+
+    owner = api_client(manager_a, org_a)
+    done = owner.post(
+        "/api/v1/tasks/", {"title": "By its owner", "lead": str(lead.pk)}, format="json"
+    )
+    assert done.status_code == 201 and _tasks_of(org_a, lead=lead) == 1
+
+
+def test_a_deal_shared_for_viewing_gets_no_task_from_its_viewer(org_a, manager_a, rep_a2):
+    deal = factories.opportunity(org_a, owner=manager_a)
+    share(deal, rep_a2, org_a, by=manager_a, access="read")
+
+    answer = api_client(rep_a2, org_a).post(
+        "/api/v1/tasks/", {"title": "By API", "opportunity": str(deal.pk)}, format="json"
+    )
+
+    assert answer.status_code == 403
+    assert _tasks_of(org_a, opportunity=deal) == 0
+
+
+def test_a_record_shared_for_editing_gets_tasks_from_its_colleague(org_a, manager_a, rep_a2):
+    lead = factories.lead(org_a, assigned_to=manager_a)
+    share(lead, rep_a2, org_a, by=manager_a, access="update")
+
+    answer = api_client(rep_a2, org_a).post(
+        "/api/v1/tasks/", {"title": "Covering", "lead": str(lead.pk)}, format="json"
+    )
+
+    assert answer.status_code == 201 and _tasks_of(org_a, lead=lead) == 1
