@@ -174,6 +174,9 @@ class SubjectRequestAdmin(SubjectActionPermissions, AppendOnlyAdminMixin, Tenant
     list_filter = ["kind", "status"]
     list_select_related = ["lead__company"]
     autocomplete_fields = ["lead"]
+    # Found by whom they are about (the list's search, and the chooser of a suppression
+    # entry's request, which has nothing to answer without a search).
+    search_fields = ["lead__contact_name", "lead__company__name", "lead_reference", "notes"]
     fields = ["kind", "lead", "received_at", "notes"]
     readonly_fields = ["person", "result"]
     actions = ["fulfil_export", "fulfil_erasure", "reject_selected"]

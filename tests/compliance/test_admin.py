@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from compliance import services
 from compliance.choices import ConsentPurpose, ConsentSource, RequestKind
+from compliance.models import SubjectRequest
 from leads.models import Company
 from smartweb.tenancy.context import tenant_context
 from tests import factories
@@ -73,3 +74,34 @@ def test_the_page_shows_what_the_next_purge_removes(client, org_a, admin_a, subj
     html = client.get(PAGE).content.decode()
     assert "Deleted rows are kept 3 days" in html
     assert "<td>deleted</td><td>leads_company</td><td>1</td>" in html
+
+
+# --- the subject-request chooser -----------------------------------------------------------
+
+CHOOSER = "/admin/autocomplete/"
+
+
+def test_the_subject_request_chooser_answers_with_the_organizations_requests(
+    client, org_a, org_b, admin_a, admin_b, subject, outsider
+):
+    """The suppression entry page links its subject request; the admin's chooser of
+    subject requests answers (it answered 404: the requests had no search) with this
+    organization's requests alone, found by the person's name."""
+    _activity(org_a, admin_a, subject, "A-request")
+    _activity(org_b, admin_b, outsider, "B-request")
+    client.force_login(admin_a)
+    query = {"app_label": "compliance", "model_name": "suppressionentry"}
+
+    every = client.get(CHOOSER, {**query, "field_name": "subject_request"})
+    by_name = client.get(CHOOSER, {**query, "field_name": "subject_request", "term": subject.last})
+    by_other = client.get(
+        CHOOSER, {**query, "field_name": "subject_request", "term": outsider.last}
+    )
+    listed = client.get("/admin/compliance/subjectrequest/", {"q": subject.last})
+
+    with tenant_context(org_a):
+        own = {str(pk) for pk in SubjectRequest.objects.values_list("pk", flat=True)}
+    assert every.status_code == 200 and {r["id"] for r in every.json()["results"]} == own
+    assert {r["id"] for r in by_name.json()["results"]} == own  # the export's and the erasure's
+    assert by_other.json()["results"] == []
+    assert listed.status_code == 200 and subject.last in listed.content.decode()
