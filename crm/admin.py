@@ -46,7 +46,9 @@ from smartweb.admin import (
     ScopedOwnerFilter,
     TenantModelAdmin,
     TenantOwnedModelAdmin,
+    add_refusal,
     adopt,
+    attempt,
 )
 from smartweb.admin_secrets import SecretPage, SecretPageAdminMixin
 from smartweb.admin_steps import StepsAdminMixin
@@ -388,17 +390,16 @@ class OpportunityAdmin(
                 return admin_submissions.replayed(request, repeat.answer)
         if request.method == "POST" and form.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
-            try:
-                with transaction.atomic():
-                    opportunity = services.lead_convert(acting_user=request.user, **data)
-            except REFUSALS as exc:
-                form.add_error(None, _message(exc))
-            else:
+            opportunity, refusal = attempt(
+                lambda: services.lead_convert(acting_user=request.user, **data)
+            )
+            if refusal is None:
                 return admin_submissions.redirected(
                     request,
                     reverse("admin:crm_opportunity_change", args=[opportunity.pk]),
                     f"Opportunity “{opportunity}” created.",
                 )
+            add_refusal(form, refusal)
         admin_submissions.release_unanswered(request)
         context = {
             **self.admin_site.each_context(request),

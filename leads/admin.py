@@ -43,6 +43,7 @@ from smartweb.admin import (
     CurrentChoicesInlineMixin,
     ReadOnlyAdminMixin,
     TenantOwnedModelAdmin,
+    add_refusal,
     adopt,
     is_deleted,
 )
@@ -75,14 +76,6 @@ class LeadsAdmin(TenantOwnedModelAdmin):
         form = super().get_form(request, obj, change, **kwargs)
         form.request = request
         return form
-
-
-def _form_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -282,7 +275,7 @@ class LeadAdminForm(forms.ModelForm):
             try:
                 services.check_assignee(user, cleaned.get("assigned_to"), action or Action.CREATE)
             except ValidationError as exc:
-                _form_errors(self, exc)
+                add_refusal(self, exc)
         company = cleaned.get("company")
         if action is None and company is not None and not cleaned.get("allow_duplicate"):
             self._refuse_duplicates(company, cleaned)

@@ -8,6 +8,10 @@ organization's rows the user may see.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
+
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
@@ -43,6 +47,8 @@ from smartweb.forms import MultilineField, keep_current_choices
 from smartweb.models import DeletedMeanwhile, stored_rows
 from smartweb.rbac import Action, Scope
 from smartweb.versioning import is_versioned, version_of
+
+T = TypeVar("T")
 
 # The admin's form fields that are no model field.
 HIDDEN_FIELDS = (VERSION_FIELD, SUBMISSION_FIELD)
@@ -266,17 +272,43 @@ def concurrency_message(exc: BaseException) -> str | None:
     return None
 
 
-def refused(form_class: type[forms.BaseForm], message: str | None) -> type[forms.BaseForm]:
-    """The form as posted, its one error the refusal of its save (None: a row of an
-    inline beside it). It is not validated again: it was valid when it was saved, and its
-    checks may wait once more for a row another change holds (a change form's version
-    check, and an inline row's, locks the row)."""
+def attempt(save: Callable[[], T]) -> tuple[T | None, Exception | None]:
+    """Run `save` in a savepoint: what it returned, or why it was refused, all of it
+    rolled back (a refusal of the services, a deadlock lost or a lock waited out). A page
+    shows that refusal on its form, with what was typed; any other fault propagates."""
+    try:
+        with transaction.atomic():
+            return save(), None
+    except REFUSALS as exc:
+        return None, exc
+    except outage.OUTAGE_ERRORS as exc:
+        message = concurrency_message(exc)
+        if message is None:
+            raise
+        return None, ValidationError(message)
+
+
+def add_refusal(form: forms.BaseForm, exc: Exception) -> None:
+    """A refusal on the form as its validation would show it: each message at the field
+    it names when the form has that field, above the form otherwise."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, refusal_message(exc, default=NOT_PERMITTED))
+
+
+def refused(form_class: type[forms.BaseForm], refusal: Exception | None) -> type[forms.BaseForm]:
+    """The form as posted, its errors the refusal of its save (`add_refusal`; None: a row
+    of an inline beside it). It is not validated again: it was valid when it was saved,
+    and its checks may wait once more for a row another change holds (a change form's
+    version check, and an inline row's, locks the row)."""
 
     def full_clean(self):
         self._errors = ErrorDict(renderer=self.renderer)
         self.cleaned_data = {}
-        if message is not None:
-            self.add_error(None, message)
+        if refusal is not None:
+            add_refusal(self, refusal)
 
     return type(form_class.__name__, (form_class,), {"full_clean": full_clean})
 
@@ -299,8 +331,9 @@ class RefusalsShownMixin:
     """A save the services refuse (a rule, a permission, an invalid transition), or that
     meets a concurrent change (a deadlock, rows held past the lock timeout), writes
     nothing and shows the same form again, as posted, inlines included, with the refusal
-    above it, as a validation error would (not a redirect that loses the input). Opening
-    a page one may not open, or posting to one, stays a 403."""
+    at the field it names or above the form, as a validation error would (not a redirect
+    that loses the input). The history page's revert does the same. Opening a page one
+    may not open, or posting to one, stays a 403."""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method != "POST":
@@ -309,22 +342,32 @@ class RefusalsShownMixin:
         if closed is not None:
             return self._response_closed(request, closed)
         self._check_may_post(request, object_id)
-        try:
-            return self._save_form(request, object_id, form_url, extra_context)
-        except REFUSALS as exc:
-            # Whatever refused it, a row closed meanwhile is why nothing was saved.
-            closed = self._closed_since_opened(request, object_id)
-            if closed is not None:
-                return self._response_closed(request, closed)
-            message = refusal_message(exc, default=NOT_PERMITTED)
-        except outage.OUTAGE_ERRORS as exc:
-            message = concurrency_message(exc)
-            if message is None:
-                raise
+        show = partial(super().changeform_view, request, object_id, form_url, extra_context)
+        response, refusal = attempt(
+            partial(self._save_form, request, object_id, form_url, extra_context)
+        )
+        if refusal is None:
+            return response
+        # Whatever refused it, a row closed meanwhile is why nothing was saved.
+        closed = self._closed_since_opened(request, object_id)
+        if closed is not None:
+            return self._response_closed(request, closed)
+        return self._shown_refused(request, refusal, show)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        revert = partial(super().history_form_view, request, object_id, version_id, extra_context)
+        if request.method != "POST":
+            return revert()
+        # Saving a version back changes the row: whoever may not change it gets the 403.
+        self._check_may_post(request, object_id)
+        response, refusal = attempt(revert)
+        return response if refusal is None else self._shown_refused(request, refusal, revert)
+
+    def _shown_refused(self, request, refusal: Exception, show):
         # The page again from the same POST, its form refused: Django renders it as it
         # renders an invalid one, bound to what was posted, and saves nothing.
-        setattr(request, REFUSED_SAVE, message)
-        return super().changeform_view(request, object_id, form_url, extra_context)
+        setattr(request, REFUSED_SAVE, refusal)
+        return show()
 
     def _closed_since_opened(self, request, object_id) -> str | None:
         """Why the row of a change form can no longer be saved from it: deleted since the
@@ -353,8 +396,8 @@ class RefusalsShownMixin:
         # Passed on as given: the tenant admins pass `change` by position, Django's user
         # admin takes it by keyword only.
         form = super().get_form(request, *args, **kwargs)
-        message = getattr(request, REFUSED_SAVE, None)
-        return form if message is None else refused(form, message)
+        refusal = getattr(request, REFUSED_SAVE, None)
+        return form if refusal is None else refused(form, refusal)
 
     def get_formsets_with_inlines(self, request, obj=None):
         for formset, inline in super().get_formsets_with_inlines(request, obj):

@@ -4,7 +4,8 @@ A model admin lists its `steps`; its change page shows a button for each step th
 may take on this row now (their permission and the row's state), and each step is a page
 of its own (`<id>/steps/<name>/`) whose form runs the same service function as the API.
 Another organization's row is a 404, a step the user may not take a 403; a step the
-services refuse shows their reason on the form, with the user's input kept.
+services refuse, or one that meets a concurrent change, shows why on the form (at the
+field it names), with the user's input kept, as a refused change form does.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from smartweb import admin_submissions
+from smartweb.admin import add_refusal, attempt
 from smartweb.admin_submissions import submitted_once
-from smartweb.errors import NOT_PERMITTED, REFUSALS, Refusal, refusal_message
+from smartweb.errors import NOT_PERMITTED, Refusal
 
 STEP_TEMPLATE = "admin/step_form.html"
 
@@ -57,14 +58,10 @@ class Step:
     def link(self, obj) -> str | None:
         return None
 
-
-def add_refusal(form: forms.Form, exc: Exception) -> None:
-    """A service's refusal on the form: each message on its field when the form has it."""
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, refusal_message(exc, default=NOT_PERMITTED))
+    @property
+    def not_now(self) -> str:
+        """Why the step is refused when the row's state does not allow it now."""
+        return f"“{self.label}” is not possible now."
 
 
 class StepsAdminMixin:
@@ -115,7 +112,7 @@ class StepsAdminMixin:
         if not step.permitted(request.user, obj):
             raise PermissionDenied(NOT_PERMITTED)
         if not step.available(obj):
-            raise Refusal(f"“{step.label}” is not possible now.")
+            raise Refusal(step.not_now)
         form = step.form_class({}, **step.form_kwargs(request, obj))
         if not form.is_valid():
             raise ValidationError([error for errors in form.errors.values() for error in errors])
@@ -156,21 +153,23 @@ class StepsAdminMixin:
         return response
 
     def _step_page(self, request, obj, step: Step, change_url: str):
-        if not step.available(obj):
-            self.message_user(request, f"“{step.label}” is not possible now.", messages.ERROR)
+        posted = request.method == "POST"
+        if not step.available(obj) and not posted:
+            self.message_user(request, step.not_now, messages.ERROR)
             return HttpResponseRedirect(change_url)
         # Bound on a POST even when empty: a confirmation has no fields.
-        data = request.POST if request.method == "POST" else None
+        data = request.POST if posted else None
         form = submitted_once(step.form_class)(data, **step.form_kwargs(request, obj))
-        if request.method == "POST" and form.is_valid():
-            try:
-                with transaction.atomic():
-                    result = step.run(request, obj, form.cleaned_data)
-            except REFUSALS as exc:
-                add_refusal(form, exc)
-            else:
+        # Refused (the row changed since the page was opened, the services' rules, a
+        # concurrent change): the form again with what was typed and why.
+        if posted and not step.available(obj):
+            form.add_error(None, step.not_now)
+        elif posted and form.is_valid():
+            result, refusal = attempt(lambda: step.run(request, obj, form.cleaned_data))
+            if refusal is None:
                 location = self._after(result) or change_url
                 return admin_submissions.redirected(request, location, step.done)
+            add_refusal(form, refusal)
         context = {
             **self.admin_site.each_context(request),
             "title": f"{step.label}: {obj}",

@@ -75,6 +75,18 @@ def wait_until_blocked(racer: Racer, timeout: float = 20.0) -> None:
 
 
 @contextmanager
+def short_lock_timeout():
+    """A request's lock wait bounded as a web request's is, shorter still."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '200ms'")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+
+@contextmanager
 def second_connection(organization) -> Iterator[psycopg.Connection]:
     """Another session of the test database (the owner role's), in `organization`'s
     context."""

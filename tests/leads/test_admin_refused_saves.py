@@ -1,15 +1,13 @@
 """A lead's change form whose save is refused shows the same form again, as it was posted
-(its inline rows too), with the reason above it, answered 200 as a validation error is;
-and nothing of the save is written. Refused are: a save the services refuse, one that
+(its inline rows too), with the reason at the field it names (above the form when it
+names none of the form's), answered 200 as a validation error is; and nothing of the save
+is written. Refused are: a save the services refuse, one that
 waited past the lock timeout for the lead another change holds, and one that lost a
 deadlock to a concurrent change."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from leads import services
@@ -17,7 +15,7 @@ from leads.models import Lead, LeadTag
 from smartweb import outage
 from smartweb.tenancy.context import tenant_context
 from tests import factories
-from tests.concurrency import real_deadlock, second_connection
+from tests.concurrency import real_deadlock, second_connection, short_lock_timeout
 from tests.html_forms import form_data
 from tests.leads.factories import TagFactory, make_lead
 
@@ -63,12 +61,16 @@ def _stored(organization, lead) -> tuple:
         return row.notes, row.status, row.updated_at, row.history.count(), tags
 
 
-def _assert_shown_again(answer, message: str, tag=None) -> None:
+def _assert_shown_again(answer, message: str, tag=None, field: str | None = None) -> None:
     """The form again, the input as posted (with `tag` chosen in the inline's blank row),
-    the refusal above it."""
+    the refusal at `field`, or above the form."""
     assert answer.status_code == 200
     form = answer.context["adminform"].form
-    assert form.is_bound and form.non_field_errors() == [message]
+    assert form.is_bound
+    if field is None:
+        assert form.non_field_errors() == [message] and list(form.errors) == ["__all__"]
+    else:
+        assert form.errors == {field: [message]}
     assert form["notes"].value() == TYPED_NOTE
     if tag is not None:
         tags = _tags_formset(answer)
@@ -76,18 +78,6 @@ def _assert_shown_again(answer, message: str, tag=None) -> None:
     page = answer.content.decode()
     assert message.replace("'", "&#x27;") in page
     assert TYPED_NOTE in page
-
-
-@contextmanager
-def short_lock_timeout():
-    """A request's lock wait bounded as a web request's is, shorter still."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '200ms'")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -103,7 +93,8 @@ def test_a_lead_the_services_refuse_shows_the_form_as_typed_and_adds_nothing(cli
         allow_duplicate=["on"],
     )
     answer = client.post(reverse("admin:leads_lead_add"), data)
-    _assert_shown_again(answer, "This company already has a lead.")
+    _assert_shown_again(answer, "This company already has a lead.", field="company")
+    assert 'class="form-row errors field-company"' in answer.content.decode()
     assert answer.context["adminform"].form["contact_name"].value() == "Second Contact"
     with tenant_context(organization):
         assert list(Lead.all_objects.values_list("pk", flat=True)) == [lead.pk]
