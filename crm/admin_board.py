@@ -14,7 +14,6 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Case, When
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -26,10 +25,10 @@ from django.views.decorators.http import require_POST
 from crm import admin_close_reason, selectors, services
 from crm.exceptions import InvalidTransition
 from crm.models import Opportunity, PipelineStage
+from crm.owner_filter import OwnerFilterField
 from smartweb import access
 from smartweb.admin_versions import stale_message
 from smartweb.errors import REFUSALS, refusal_message
-from smartweb.forms import PlainSelect
 from smartweb.rbac import Action, Resource
 from smartweb.versioning import locked_version, version_of
 
@@ -38,9 +37,7 @@ CARDS_PER_STAGE = 25
 
 
 class BoardFilterForm(forms.Form):
-    owner = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="Everyone", label="Owner", widget=PlainSelect
-    )
+    owner = OwnerFilterField(label="Owner")
     closes_from = forms.DateField(
         required=False, label="Closing from", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -50,14 +47,7 @@ class BoardFilterForm(forms.Form):
 
     def __init__(self, data, *, user):
         super().__init__(data)
-        # Whose deals the user may see (themselves alone for a rep, their team for a
-        # manager), themselves first: the filter a rep reaches for is their own deals.
-        owners = access.assignable_users(user, Action.READ, Resource.OPPORTUNITIES)
-        field = self.fields["owner"]
-        field.queryset = owners.order_by(Case(When(pk=user.pk, then=0), default=1), "email")
-        field.label_from_instance = lambda owner: (
-            f"Me ({owner.get_full_name()})" if owner.pk == user.pk else owner.get_full_name()
-        )
+        self.fields["owner"].offer_owners_seen_by(user)
 
     def clean(self):
         cleaned = super().clean()

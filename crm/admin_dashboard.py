@@ -9,9 +9,7 @@ from django.template.response import TemplateResponse
 
 from crm import dashboard
 from crm.models import Pipeline
-from smartweb import access
-from smartweb.forms import PlainSelect
-from smartweb.rbac import Action, Resource
+from crm.owner_filter import OwnerFilterField
 from smartweb.replica import reporting_view
 from smartweb.svg_charts import Series, bar_chart, hbar_chart
 
@@ -19,8 +17,8 @@ OPEN_COLOR, WON_COLOR = "#1565c0", "#2e7d32"
 
 
 class DashboardFilter(forms.Form):
-    """The period and the owner; the owners offered are those whose deals the user may
-    read (themselves alone for a rep, their team for a manager)."""
+    """The period and the owner (`OwnerFilterField`: the viewer first, then the owners
+    whose deals they may read)."""
 
     start = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -28,18 +26,13 @@ class DashboardFilter(forms.Form):
     end = forms.DateField(
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    owner = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="Everyone", widget=PlainSelect
-    )
+    owner = OwnerFilterField()
 
     def __init__(self, data, *, user):
         self.default = dashboard.Period.default()
         initial = {"start": self.default.start, "end": self.default.end}
         super().__init__(data or None, initial=initial)
-        self.fields["owner"].queryset = access.assignable_users(
-            user, Action.READ, Resource.OPPORTUNITIES
-        )
-        self.fields["owner"].label_from_instance = lambda u: u.full_name or u.email
+        self.fields["owner"].offer_owners_seen_by(user)
 
     def clean(self):
         cleaned = super().clean()

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from html.parser import HTMLParser
 
 
@@ -60,3 +62,9 @@ def form_data(html: str, form_id: str | None = None) -> dict[str, list[str]]:
     for name, value in reader.data:
         data.setdefault(name, []).append(value)
     return data
+
+
+def select_labels(page: str, name: str) -> list[str]:
+    """The labels of the options of the page's `<select name=name>`, in order."""
+    select = re.search(rf'<select name="{name}".*?</select>', page, re.S).group(0)
+    return [html.unescape(label) for label in re.findall(r"<option[^>]*>([^<]*)</option>", select)]

@@ -3,8 +3,6 @@
 a refusal answers why; filters narrow the board and its totals stay per currency."""
 
 import datetime as dt
-import html
-import re
 from decimal import Decimal
 
 import pytest
@@ -21,6 +19,7 @@ from smartweb.tenancy.context import tenant_context
 from smartweb.versioning import version_of
 from tests.crm import factories
 from tests.factories import share
+from tests.html_forms import select_labels
 
 pytestmark = pytest.mark.django_db
 
@@ -184,9 +183,7 @@ def test_filters_by_owner_and_close_date_with_totals_per_currency(org_a, admin_a
 
 def _owner_choices(user, pipeline_id, query: str = "") -> list[str]:
     """The labels of the board's owner filter, in order."""
-    page = _board(user, pipeline_id, query)
-    select = re.search(r'<select name="owner".*?</select>', page, re.S).group(0)
-    return [html.unescape(label) for label in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
+    return select_labels(_board(user, pipeline_id, query), "owner")
 
 
 def test_the_owner_filter_offers_me_first_then_only_whose_deals_i_may_see(

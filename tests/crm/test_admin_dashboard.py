@@ -17,6 +17,7 @@ from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import tenant_context
 from tests import factories as people
 from tests.crm import factories
+from tests.html_forms import select_labels
 
 pytestmark = pytest.mark.django_db
 
@@ -131,6 +132,43 @@ def test_the_dashboard_filters_by_owner_and_period(rep_day, org_a, manager_a, re
     assert "EUR 100.00" not in later.content.decode()
     mine = client.get(DASHBOARD, {"owner": manager_a.pk}).content.decode()
     assert "EUR 100.00" not in mine
+
+
+def test_the_owner_filter_offers_me_first_then_only_whose_deals_i_may_see(
+    org_a, admin_a, manager_a, rep_a, rep_a2
+):
+    def owners(user) -> list[str]:
+        return select_labels(_client(user).get(DASHBOARD).content.decode(), "owner")
+
+    # A rep sees their own deals only: no colleague is offered.
+    assert owners(rep_a) == ["Everyone", f"Me ({rep_a.get_full_name()})"]
+    # A manager, their team's (rep_a2 is in no team of theirs).
+    assert owners(manager_a) == [
+        "Everyone",
+        f"Me ({manager_a.get_full_name()})",
+        rep_a.get_full_name(),
+    ]
+    # An admin, the organization's members (none of another organization).
+    others = sorted([manager_a, rep_a, rep_a2], key=lambda user: user.email)
+    assert owners(admin_a) == [
+        "Everyone",
+        f"Me ({admin_a.get_full_name()})",
+        *(user.get_full_name() for user in others),
+    ]
+
+
+def test_a_rep_asking_for_a_colleagues_dashboard_is_refused_and_sees_their_own(
+    rep_day, org_a, rep_a, rep_a2
+):
+    factories.opportunity(
+        org_a, owner=rep_a2, currency="USD", expected_close_date=_close_this_month()
+    )
+    client = _client(rep_a)
+    refused = client.get(DASHBOARD, {"owner": rep_a2.pk}).content.decode()
+    assert "Select a valid choice" in refused
+    assert "EUR 100.00" in refused and "USD" not in refused
+    mine = client.get(DASHBOARD, {"owner": rep_a.pk}).content.decode()
+    assert "Select a valid choice" not in mine and "EUR 100.00" in mine
 
 
 def test_the_dashboard_refuses_and_isolates(rep_day, org_a, admin_b):

@@ -1,11 +1,13 @@
 """Where a rep starts the day, in the browser: the admin home lists their overdue task,
-highlighted, and leads to it; the sales dashboard shows one total per currency."""
+highlighted, and leads to it; the sales dashboard shows one total per currency, and its
+owner filter offers the viewer first ("Me") and only the owners whose deals they see."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -72,3 +74,29 @@ def test_the_dashboard_shows_one_total_per_currency(browser, read):
         ".monthly-chart[data-currency='GBP'] svg text.category",
     )
     assert labels.count(month) == 1, labels
+
+
+@pytest.mark.parametrize("role", ["rep", "manager", "admin"])
+def test_the_dashboard_owner_filter_offers_me_first_and_only_whose_deals_i_see(browser, read, role):
+    me = User.objects.get(email=pages.email_of(role))
+    outsider = User.objects.get(email=pages.email_of("rep2")).get_full_name()  # no team's
+    crm_factories.opportunity(
+        pages.demo_organization(),
+        owner=me,
+        currency="CHF",
+        expected_close_date=timezone.localdate().replace(day=1) + dt.timedelta(days=2),
+    )
+    browser.login(me.email)
+    browser.open(reverse("admin:crm_salesdashboard_changelist"))
+    owners = list(browser.options("owner").values())
+    assert owners[0] == f"Me ({me.get_full_name()})", owners
+    if role == "rep":
+        assert owners == owners[:1]
+    assert (outsider in owners) == (role == "admin"), owners
+
+    browser.choose("owner", value=str(me.pk))
+    browser.click("#dashboard-filter input[type=submit]")
+    assert browser.errors() == [], browser.errors()
+    assert browser.selected("owner") == [str(me.pk)]
+    totals = browser.texts("#dashboard-totals .dashboard-total.open strong")
+    assert any(total.startswith("CHF") for total in totals), totals
