@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.formats import number_format
 from django.views.decorators.http import require_POST
 
-from crm import admin_close_reason, selectors, services
+from crm import close_reason, selectors, services
 from crm.exceptions import InvalidTransition
 from crm.models import Opportunity, PipelineStage
 from crm.owner_filter import OwnerFilterField
@@ -72,7 +72,7 @@ class MoveForm(forms.Form):
     stage = forms.UUIDField()
     # The version of the deal the card was drawn with (optimistic concurrency).
     version = forms.CharField(required=False, max_length=40)
-    # Why, for a won or lost stage (checked then, by `admin_close_reason`).
+    # Why, for a won or lost stage (checked then, by `close_reason`).
     reason = forms.CharField(required=False)
 
 
@@ -119,8 +119,8 @@ def board_view(request, model_admin, object_id):
         "columns": columns,
         "filter_form": form,
         "may_move": may_move,
-        "won_reason_max_length": admin_close_reason.MAX_LENGTH["won"],
-        "lost_reason_max_length": admin_close_reason.MAX_LENGTH["lost"],
+        "won_reason_max_length": close_reason.MAX_LENGTH["won"],
+        "lost_reason_max_length": close_reason.MAX_LENGTH["lost"],
     }
     return TemplateResponse(request, "crm/admin/board.html", context)
 
@@ -151,8 +151,8 @@ def move_view(request, model_admin, object_id):
     stage = PipelineStage.objects.filter(pipeline=pipeline, pk=data["stage"]).first()
     if opportunity is None or stage is None:
         return _refused("This deal or stage is not on this board any more.", 404)
-    outcome = admin_close_reason.outcome_of(stage)
-    problem = outcome and admin_close_reason.refusal(outcome, data["reason"])
+    outcome = close_reason.outcome_of(stage)
+    problem = outcome and close_reason.refusal(outcome, data["reason"])
     if problem:
         return _refused(problem, 400)
     try:
@@ -164,7 +164,7 @@ def move_view(request, model_admin, object_id):
                 opportunity=opportunity,
                 stage=stage,
                 acting_user=user,
-                **admin_close_reason.move_arguments(outcome, data["reason"]),
+                **close_reason.move_arguments(outcome, data["reason"]),
             )
     except REFUSALS as exc:
         message = refusal_message(exc, default="You may not move this opportunity.")

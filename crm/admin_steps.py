@@ -12,13 +12,13 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from crm import services
-from crm.admin_close_reason import CloseReasonForm, move_arguments
 from crm.choices import (
     CONTRACT_TRANSITIONS,
     PROPOSAL_TRANSITIONS,
     ContractStatus,
     ProposalStatus,
 )
+from crm.close_reason import CloseReasonForm, move_arguments
 from crm.exceptions import InvalidTransition
 from crm.models import PipelineStage
 from sharing.admin import SHARE_STEP
@@ -65,7 +65,7 @@ class MoveStep(UpdateStep):
 
 class CloseStep(UpdateStep):
     """Into the pipeline's won or lost stage (`outcome`), which closes the opportunity;
-    why is asked, checked and stored as the board does (`admin_close_reason`)."""
+    why is asked, checked and stored as the board does (`close_reason`)."""
 
     form_class = CloseReasonForm
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummarySerializer
-from crm import pricing
+from crm import close_reason, pricing
 from crm.choices import ContractStatus
 from crm.models import (
     MONEY,
@@ -191,8 +191,34 @@ class OpportunityUpdateSerializer(serializers.Serializer):
 class MoveStageSerializer(serializers.Serializer):
     stage = VisibleRelatedField(PipelineStage)
     probability = percent_field(required=False, allow_null=True)
-    lost_reason = TextField(required=False, allow_blank=True, default="")
+    won_reason = TextField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=close_reason.MAX_LENGTH["won"],
+        help_text="Why it was won: required to move into the won stage. Kept as the change"
+        " reason of the move in the opportunity's history.",
+    )
+    lost_reason = TextField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=close_reason.MAX_LENGTH["lost"],
+        help_text="Why it was lost: required to move into the lost stage.",
+    )
     reopen = BooleanField(default=False)
+
+    def validate(self, attrs):
+        """A won or lost stage needs its reason, as the board and the deal page ask it; the
+        other reason is not kept."""
+        outcome = close_reason.outcome_of(attrs["stage"])
+        if not outcome:
+            return attrs
+        reason = attrs[close_reason.argument(outcome)]
+        problem = close_reason.refusal(outcome, reason)
+        if problem:
+            raise serializers.ValidationError({close_reason.argument(outcome): [problem]})
+        return {**attrs, **close_reason.move_arguments(outcome, reason)}
 
 
 # --- proposals ------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""Why a deal was won or lost, as the admin asks it when a deal closes: on the board (a
-card dropped on Won or Lost, crm.admin_board) and on the deal's page (*Mark won*, *Mark
-lost*, crm.admin_steps). One question, one check and one way of storing the answer, so a
-deal carries its reason whichever way it was closed: why it was lost on the deal, why it
-was won as the change reason of the move's history entry (`opportunity_move_stage`).
+"""Why a deal was won or lost, asked whenever a deal is moved into a won or lost stage: on
+the board (a card dropped on Won or Lost, crm.admin_board), on the deal's page (*Mark
+won*, *Mark lost*, crm.admin_steps) and by the API's stage move (crm.api). One check and
+one way of storing the answer, so a deal carries its reason whichever way it was closed:
+why it was lost on the deal, why it was won as the change reason of the move's history
+entry (`opportunity_move_stage`). A signed contract wins its deal without one.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ def refusal(outcome: str, reason: str) -> str | None:
     return None
 
 
+def argument(outcome: str) -> str:
+    """The name of the reason for `outcome` among `services.opportunity_move_stage`'s
+    arguments (and the API's fields): "won_reason" or "lost_reason"."""
+    return f"{outcome}_reason"
+
+
 def move_arguments(outcome: str, reason: str) -> dict[str, str]:
     """The reason as `services.opportunity_move_stage` takes it for `outcome`."""
-    return {
-        "lost_reason": reason if outcome == "lost" else "",
-        "won_reason": reason if outcome == "won" else "",
-    }
+    return {argument(name): reason if outcome == name else "" for name in MAX_LENGTH}
 
 
 class CloseReasonForm(forms.Form):
