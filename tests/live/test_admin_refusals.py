@@ -1,12 +1,15 @@
-"""A save the services refuse, or one that meets a row another change holds, shows the
-form again as typed with the reason, not a server error, and writes nothing; a page the
-user may not open is a 403, never a redirect loop; what a rep adds stays in their
-lists."""
+"""A save or a step the services refuse, or one that meets a row another change holds,
+shows the form again as typed with the reason (at the field it names), not a server
+error, and writes nothing; a page the user may not open is a 403, never a redirect loop;
+what a rep adds stays in their lists."""
 
 from __future__ import annotations
 
 from django.urls import reverse
 
+from accounts.models import User
+from crm.choices import OpportunityStatus
+from crm.models import Opportunity
 from leads.models import Lead
 from smartweb import outage
 from smartweb.tenancy.context import tenant_context
@@ -63,3 +66,48 @@ def test_a_task_the_rep_adds_is_theirs_and_stays_in_their_list(browser, read):
     assert any("successfully" in m for m in browser.messages()), browser.messages()
     browser.open(reverse("admin:crm_task_changelist") + "?q=Call+back+the+roofer")
     assert "Call back the roofer" in browser.texts("#result_list tbody tr th a")
+
+
+def test_a_change_the_services_refuse_at_a_field_is_shown_at_that_field(browser, read):
+    organization = pages.demo_organization()
+    deal = crm_factories.opportunity(organization, name="Live currency deal")
+    crm_factories.proposal(organization, deal)  # in the deal's currency
+    browser.login(pages.email_of("admin"))
+    browser.open(reverse("admin:crm_opportunity_change", args=[deal.pk]))
+    browser.fill("name", "Live currency deal, renamed")
+    browser.fill("currency", "USD")
+    browser.save()
+    assert browser.texts(".field-currency ul.errorlist li") == [
+        "The opportunity has proposals in another currency."
+    ]
+    assert browser.texts(".errorlist.nonfield li") == []
+    assert browser.find("input[name='name']").get_attribute("value") == (
+        "Live currency deal, renamed"
+    )
+    assert browser.find("input[name='currency']").get_attribute("value") == "USD"
+    with tenant_context(organization):
+        stored = Opportunity.objects.get(pk=deal.pk)
+    assert (stored.name, stored.currency) == ("Live currency deal", deal.currency)
+
+
+def test_marking_lost_a_deal_another_change_holds_keeps_the_reason_typed(browser, read):
+    organization = pages.demo_organization()
+    rep = User.objects.get(email=pages.email_of("rep"))
+    deal = crm_factories.opportunity(organization, owner=rep)
+    typed = "Went with the agency their cousin runs"
+    browser.login(rep.email)
+    browser.open(reverse("admin:crm_opportunity_step", args=[deal.pk, "lost"]))
+    browser.fill("reason", typed)
+    with pages.held(deal):
+        browser.click("input[name='_step']")
+    assert browser.errors() == [outage.LOCK_TIMEOUT_MESSAGE]
+    assert browser.find("textarea[name='reason']").get_attribute("value") == typed
+    with tenant_context(organization):
+        assert Opportunity.objects.get(pk=deal.pk).status == OpportunityStatus.OPEN
+    # Sent again, the other change done: marked lost with the reason typed.
+    browser.click("input[name='_step']")
+    assert browser.errors() == [], browser.errors()
+    assert "Marked lost." in browser.messages()
+    with tenant_context(organization):
+        stored = Opportunity.objects.get(pk=deal.pk)
+    assert (stored.status, stored.lost_reason) == (OpportunityStatus.LOST, typed)
