@@ -23,6 +23,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models.constants import LOOKUP_SEP
+from django.forms.models import model_to_dict
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
@@ -691,6 +692,28 @@ class DeletedListFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Where a history page leaves the row as it is now, which its version's form is saved over.
+REVERTED_ROW = "_reverted_row"
+
+
+def saved_back_over(form_class: type[forms.BaseModelForm], current) -> type[forms.BaseModelForm]:
+    """A past version's form, saved back over the row as it is now: it carries the row's
+    present version (a change made since the page opened is refused as stale, not every
+    revert), and what it changes is what differs from the row as it is. Compared with the
+    version it shows, a revert left unedited changed nothing, and the update services,
+    given only the changed fields, saved nothing."""
+
+    def __init__(self, *args, **kwargs):
+        form_class.__init__(self, *args, **kwargs)
+        if VERSION_FIELD in self.fields:
+            self.fields[VERSION_FIELD].initial = version_of(current.updated_at)
+        if self.is_bound:
+            names = [name for name in self.fields if name != VERSION_FIELD]
+            self.initial.update(model_to_dict(current, fields=names))
+
+    return type(form_class.__name__, (form_class,), {"__init__": __init__})
+
+
 class TenantHistoryAdmin(TenantModelAdmin, SimpleHistoryAdmin):
     """The history page shows each change's values and where it came from. A past version
     is saved back only where reverting is offered: a form posted to a version whose
@@ -710,14 +733,20 @@ class TenantHistoryAdmin(TenantModelAdmin, SimpleHistoryAdmin):
         return super().history_view(request, object_id, context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        self.get_object(request, unquote(object_id))  # a 404 for a malformed or unknown id
+        current = self.get_object(request, unquote(object_id))  # a 404 for an unknown id
         try:
             self.model.history.model._meta.pk.to_python(version_id)
         except ValidationError as exc:
             raise Http404("No such version.") from exc
         if request.method == "POST" and self.revert_disabled(request):
             raise PermissionDenied
+        setattr(request, REVERTED_ROW, current)
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        current = getattr(request, REVERTED_ROW, None)
+        return form if current is None else saved_back_over(form, current)
 
 
 class TenantOwnedModelAdmin(TenantHistoryAdmin):

@@ -140,14 +140,41 @@ def _revert(deal, version) -> str:
 
 
 def _reverted_form(client, deal, version) -> dict[str, list[str]]:
-    """The version's form as a browser posts it. Its page carries the version of the row
-    it shows, the past one: its first post is refused as stale, and the page then shown
-    carries the present version."""
+    """The version's form as a browser posts it."""
     page = client.get(_revert(deal, version))
     assert page.status_code == 200
-    stale = client.post(_revert(deal, version), form_data(page.content.decode(), FORM_ID))
-    assert "was changed since you opened it" in stale.content.decode()
-    return form_data(stale.content.decode(), FORM_ID)
+    return form_data(page.content.decode(), FORM_ID)
+
+
+def test_a_revert_saves_the_version_back(client, sales):
+    organization, admin, deal = sales
+    with tenant_context(organization):
+        services.opportunity_update(opportunity=deal, acting_user=None, name="Renamed")
+    version = _first_version(organization, deal)
+    client.force_login(admin)
+    assert (
+        client.post(_revert(deal, version), _reverted_form(client, deal, version)).status_code
+        == 302
+    )
+    assert _stored(organization, deal).name == deal.name
+
+
+def test_a_revert_the_services_refuse_keeps_the_form_with_the_refusal_at_its_field(client, sales):
+    organization, admin, deal = sales
+    with tenant_context(organization):
+        services.opportunity_update(opportunity=deal, acting_user=None, currency="USD")
+    crm_factories.proposal(organization, _stored(organization, deal))  # in USD
+    version = _first_version(organization, deal)  # in EUR
+    client.force_login(admin)
+    data = _reverted_form(client, deal, version)
+    data["name"] = ["Roof repair site"]
+    answer = client.post(_revert(deal, version), data)
+    assert answer.status_code == 200
+    form = answer.context["adminform"].form
+    assert form.errors == {"currency": ["The opportunity has proposals in another currency."]}
+    assert form["name"].value() == "Roof repair site"
+    stored = _stored(organization, deal)
+    assert (stored.name, stored.currency) == (deal.name, "USD")
 
 
 def test_a_revert_while_another_change_holds_the_deal_keeps_the_input(client, sales):
@@ -164,6 +191,9 @@ def test_a_revert_while_another_change_holds_the_deal_keeps_the_input(client, sa
     assert form.non_field_errors() == [outage.LOCK_TIMEOUT_MESSAGE]
     assert form["name"].value() == deal.name
     assert _stored(organization, deal).name == "Renamed"
+    # Sent again, the other change done: the version is saved back.
+    assert client.post(_revert(deal, version), data).status_code == 302
+    assert _stored(organization, deal).name == deal.name
 
 
 def test_a_revert_still_refuses_who_may_not_change_the_deal_and_other_organizations(client, sales):

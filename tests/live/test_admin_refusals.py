@@ -1,13 +1,16 @@
-"""A save or a step the services refuse, or one that meets a row another change holds,
-shows the form again as typed with the reason (at the field it names), not a server
-error, and writes nothing; a page the user may not open is a 403, never a redirect loop;
-what a rep adds stays in their lists."""
+"""A save, a step or a revert the services refuse, or one that meets a row another change
+holds, shows the form again as typed with the reason (at the field it names), not a
+server error, and writes nothing; a past version is saved back; a page the user may not
+open is a 403, never a redirect loop; what a rep adds stays in their lists."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django.urls import reverse
 
 from accounts.models import User
+from crm import services
 from crm.choices import OpportunityStatus
 from crm.models import Opportunity
 from leads.models import Lead
@@ -111,3 +114,31 @@ def test_marking_lost_a_deal_another_change_holds_keeps_the_reason_typed(browser
     with tenant_context(organization):
         stored = Opportunity.objects.get(pk=deal.pk)
     assert (stored.status, stored.lost_reason) == (OpportunityStatus.LOST, typed)
+
+
+def test_a_deal_reverted_to_a_past_version_is_saved_back_or_kept_when_refused(browser, read):
+    organization = pages.demo_organization()
+    deal = crm_factories.opportunity(organization, name="Live revert deal")
+    with tenant_context(organization):
+        services.opportunity_update(
+            opportunity=deal, acting_user=None, name="Renamed meanwhile", value=Decimal("2500")
+        )
+        version = deal.history.order_by("history_date").first().history_id
+    revert = reverse("admin:crm_opportunity_simple_history", args=[deal.pk, version])
+    browser.login(pages.email_of("admin"))
+    browser.open(revert)
+    assert browser.find("input[name='name']").get_attribute("value") == "Live revert deal"
+    typed = "Live revert deal, checked"
+    browser.fill("name", typed)
+    with pages.held(deal):
+        browser.save("_save")
+    assert outage.LOCK_TIMEOUT_MESSAGE in browser.errors()
+    assert browser.find("input[name='name']").get_attribute("value") == typed
+    with tenant_context(organization):
+        assert Opportunity.objects.get(pk=deal.pk).name == "Renamed meanwhile"
+    # Sent again, the other change done: the version is saved back, as typed.
+    browser.save("_save")
+    assert browser.errors() == [], browser.errors()
+    with tenant_context(organization):
+        stored = Opportunity.objects.get(pk=deal.pk)
+    assert (stored.name, stored.value) == (typed, deal.value)
