@@ -461,7 +461,7 @@ class ProposalForm(forms.ModelForm):
                     opportunity=opportunity, currency=cleaned.get("currency", "")
                 )
             except REFUSALS as exc:
-                raise ValidationError(_message(exc)) from exc
+                add_refusal(self, exc)
         return cleaned
 
 
