@@ -344,9 +344,7 @@ class RefusalsShownMixin:
             return self._response_closed(request, closed)
         self._check_may_post(request, object_id)
         show = partial(super().changeform_view, request, object_id, form_url, extra_context)
-        response, refusal = attempt(
-            partial(self._save_form, request, object_id, form_url, extra_context)
-        )
+        response, refusal = attempt(partial(self._save_form, request, show, add=object_id is None))
         if refusal is None:
             return response
         # Whatever refused it, a row closed meanwhile is why nothing was saved.
@@ -361,7 +359,7 @@ class RefusalsShownMixin:
             return revert()
         # Saving a version back changes the row: whoever may not change it gets the 403.
         self._check_may_post(request, object_id)
-        response, refusal = attempt(revert)
+        response, refusal = attempt(partial(self._save_form, request, revert, add=False))
         return response if refusal is None else self._shown_refused(request, refusal, revert)
 
     def _shown_refused(self, request, refusal: Exception, show):
@@ -406,33 +404,33 @@ class RefusalsShownMixin:
                 formset = refused_rows(formset)
             yield formset, inline
 
-    def _save_form(self, request, object_id, form_url, extra_context):
+    def _save_form(self, request, save, *, add: bool):
         """The posted form handled in a savepoint. A save that collides on a unique value
         with one committed meanwhile (two people adding the same tag at once: PostgreSQL
         waits for the first, then refuses the second) is handled once more: the form's
         checks then see the first row and say so, the input kept. Colliding again, it is
         refused with a message, never a server error."""
         try:
-            return self._save_form_once(request, object_id, form_url, extra_context)
+            return self._save_form_once(request, save, add=add)
         except IntegrityError as exc:
             if not outage.is_duplicate(exc):
                 raise
         try:
-            return self._save_form_once(request, object_id, form_url, extra_context)
+            return self._save_form_once(request, save, add=add)
         except IntegrityError as exc:
             if not outage.is_duplicate(exc):
                 raise
             raise Refusal(outage.DUPLICATE_MESSAGE) from exc
 
-    def _save_form_once(self, request, object_id, form_url, extra_context):
+    def _save_form_once(self, request, save, *, add: bool):
         """The posted form handled in a savepoint, once per submission
         (`smartweb.admin_submissions`): a repeat gets the answer of the first."""
         with transaction.atomic():
             try:
                 admin_submissions.claim(request)
             except admin_submissions.Repeated as repeat:
-                return self._response_repeated(request, repeat.answer, add=object_id is None)
-            response = super().changeform_view(request, object_id, form_url, extra_context)
+                return self._response_repeated(request, repeat.answer, add=add)
+            response = save()
             admin_submissions.release_unanswered(request)
             return response
 
@@ -708,7 +706,7 @@ def saved_back_over(form_class: type[forms.BaseModelForm], current) -> type[form
         if VERSION_FIELD in self.fields:
             self.fields[VERSION_FIELD].initial = version_of(current.updated_at)
         if self.is_bound:
-            names = [name for name in self.fields if name != VERSION_FIELD]
+            names = [name for name in self.fields if name not in HIDDEN_FIELDS]
             self.initial.update(model_to_dict(current, fields=names))
 
     return type(form_class.__name__, (form_class,), {"__init__": __init__})

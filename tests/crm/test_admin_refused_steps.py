@@ -196,6 +196,46 @@ def test_a_revert_while_another_change_holds_the_deal_keeps_the_input(client, sa
     assert _stored(organization, deal).name == deal.name
 
 
+def test_a_revert_after_another_change_is_refused_as_stale_with_the_input(client, sales):
+    organization, admin, deal = sales
+    with tenant_context(organization):
+        services.opportunity_update(opportunity=deal, acting_user=None, name="Renamed")
+    version = _first_version(organization, deal)
+    client.force_login(admin)
+    data = _reverted_form(client, deal, version)
+    with tenant_context(organization):
+        services.opportunity_update(
+            opportunity=_stored(organization, deal), acting_user=None, name="Renamed again"
+        )
+    answer = client.post(_revert(deal, version), data)
+    assert answer.status_code == 200
+    [error] = answer.context["adminform"].form.non_field_errors()
+    assert "was changed" in error and "Renamed again" in error
+    assert _stored(organization, deal).name == "Renamed again"
+    # Sent again, knowingly: the version is saved back over that change.
+    data = form_data(answer.content.decode(), FORM_ID)
+    assert client.post(_revert(deal, version), data).status_code == 302
+    assert _stored(organization, deal).name == deal.name
+
+
+def test_a_revert_sent_twice_saves_once_and_answers_both_as_saved(client, sales):
+    organization, admin, deal = sales
+    with tenant_context(organization):
+        services.opportunity_update(opportunity=deal, acting_user=None, name="Renamed")
+    version = _first_version(organization, deal)
+    client.force_login(admin)
+    data = _reverted_form(client, deal, version)
+    with tenant_context(organization):
+        versions = deal.history.count()
+    first = client.post(_revert(deal, version), data)
+    again = client.post(_revert(deal, version), data)
+    assert first.status_code == again.status_code == 302
+    assert again["Location"] == first["Location"]
+    assert _stored(organization, deal).name == deal.name
+    with tenant_context(organization):
+        assert deal.history.count() == versions + 1
+
+
 def test_a_revert_still_refuses_who_may_not_change_the_deal_and_other_organizations(client, sales):
     organization, admin, deal = sales
     with tenant_context(organization):
