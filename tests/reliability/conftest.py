@@ -11,8 +11,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from accounts.models import Organization
 from tests.conftest import _as_owner
 from tests.fake_provider import serve_provider
+from tests.reliability.clients import StaffBrowser
 from tests.servers import ARTIFACTS_ROOT, job_worker, runtime_database_url, web_server
 from tests.smtp_sink import smtp_sink
 
@@ -74,3 +76,22 @@ def live_url(server_env):
 def worker(server_env):
     with job_worker(server_env, ARTIFACTS / "worker.log") as process:
         yield process
+
+
+@pytest.fixture(scope="module")
+def demo_org(django_db_blocker, live_url) -> Organization:
+    """The demo organization the live server's staff work in."""
+    with django_db_blocker.unblock():
+        return Organization.objects.get(slug="demo")
+
+
+@pytest.fixture(scope="module")
+def first(live_url) -> StaffBrowser:
+    """One member's browser session on the live server (a module's own)."""
+    return StaffBrowser(live_url)
+
+
+@pytest.fixture(scope="module")
+def second(live_url) -> StaffBrowser:
+    """Another browser session, acting at the same time as `first`."""
+    return StaffBrowser(live_url)

@@ -14,7 +14,7 @@ import pytest
 from accounts import invitations
 from accounts import services as account_services
 from accounts.audit import AuditAction
-from accounts.models import APIToken, AuditLog, Invitation, Organization, Role, User
+from accounts.models import APIToken, AuditLog, Invitation, Role, User
 from crm import services
 from crm.choices import ContractStatus
 from crm.models import Contract
@@ -23,12 +23,6 @@ from tests.crm import factories
 from tests.reliability.clients import StaffBrowser, at_once
 
 PEOPLE = 4
-
-
-@pytest.fixture(scope="module")
-def demo_org(django_db_blocker, live_url):
-    with django_db_blocker.unblock():
-        return Organization.objects.get(slug="demo")
 
 
 @pytest.fixture(scope="module")

@@ -4,32 +4,13 @@ save, and the same delete sent several times at once deletes it once."""
 
 from __future__ import annotations
 
-import pytest
-
-from accounts.models import Organization
 from crm.models import Task
 from leads.models import Lead
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
-from tests.reliability.clients import StaffBrowser, at_once
+from tests.reliability.clients import at_once
 
 ROUNDS = 4
-
-
-@pytest.fixture(scope="module")
-def demo_org(django_db_blocker, live_url):
-    with django_db_blocker.unblock():
-        return Organization.objects.get(slug="demo")
-
-
-@pytest.fixture(scope="module")
-def first(live_url) -> StaffBrowser:
-    return StaffBrowser(live_url)
-
-
-@pytest.fixture(scope="module")
-def second(live_url) -> StaffBrowser:
-    return StaffBrowser(live_url)
 
 
 def _stored(model, pk):

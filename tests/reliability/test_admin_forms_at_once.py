@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from accounts.models import Invitation, Organization, Role, Team
+from accounts.models import Invitation, Role, Team
 from crm.models import Campaign, Opportunity, Pipeline, Proposal, Task
 from leads.models import Company, Interaction, Lead, LeadForm, Tag
 from mailing.models import EmailTemplate
@@ -49,12 +49,6 @@ UNIQUE_NAMES = {
         lambda name: {"name": name, "script": "Hello"},
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def demo_org(django_db_blocker, live_url):
-    with django_db_blocker.unblock():
-        return Organization.objects.get(slug="demo")
 
 
 @pytest.fixture(scope="module")

@@ -7,31 +7,11 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
-from accounts.models import Organization
 from crm import services
 from crm.choices import TaskStatus
 from crm.models import Opportunity, Pipeline, PipelineStage, Task
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
-from tests.reliability.clients import StaffBrowser
-
-
-@pytest.fixture(scope="module")
-def demo_org(django_db_blocker, live_url):
-    with django_db_blocker.unblock():
-        return Organization.objects.get(slug="demo")
-
-
-@pytest.fixture(scope="module")
-def first(live_url) -> StaffBrowser:
-    return StaffBrowser(live_url)
-
-
-@pytest.fixture(scope="module")
-def second(live_url) -> StaffBrowser:
-    return StaffBrowser(live_url)
 
 
 def _a_pipeline(demo_org) -> Pipeline:

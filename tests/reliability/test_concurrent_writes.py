@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from accounts.models import Organization
 from crm.models import Opportunity, PipelineStage, Task
 from leads.models import Company, Lead
 from smartweb.tenancy.context import tenant_context
@@ -31,12 +30,6 @@ FIELDS = {
     "region": lambda v: {"company": {"region": v}},
     "postal_code": lambda v: {"company": {"postal_code": v}},
 }
-
-
-@pytest.fixture(scope="module")
-def demo_org(django_db_blocker, live_url):
-    with django_db_blocker.unblock():
-        return Organization.objects.get(slug="demo")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from accounts.audit import AuditAction
-from accounts.models import AuditLog, Organization, User, UserObjectGrant
+from accounts.models import AuditLog, User, UserObjectGrant
 from compliance.choices import ConsentPurpose
 from compliance.models import ConsentRecord, SuppressionEntry
 from leads.choices import InteractionType
@@ -22,12 +22,6 @@ from tests.crm import factories
 from tests.reliability.clients import CLIENTS, admin_session, at_once, public_form
 
 ROUNDS = 5
-
-
-@pytest.fixture(scope="module")
-def demo_org(django_db_blocker, live_url):
-    with django_db_blocker.unblock():
-        return Organization.objects.get(slug="demo")
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from django.db import connection
 from psycopg import sql
 
 from accounts import services as account_services
-from accounts.models import Organization, User
+from accounts.models import User
 from attachments.models import Attachment
 from crm.models import Task
 from leads.models import Lead
@@ -34,12 +34,6 @@ from tests.reliability.conftest import ARTIFACTS
 from tests.servers import web_server
 
 CLIENTS = 4
-
-
-@pytest.fixture(scope="module")
-def demo_org(django_db_blocker, live_url):
-    with django_db_blocker.unblock():
-        return Organization.objects.get(slug="demo")
 
 
 @pytest.fixture(scope="module")
