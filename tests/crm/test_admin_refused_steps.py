@@ -146,16 +146,21 @@ def _reverted_form(client, deal, version) -> dict[str, list[str]]:
     return form_data(page.content.decode(), FORM_ID)
 
 
-def test_a_revert_saves_the_version_back(client, sales):
+@pytest.fixture
+def renamed(client, sales):
+    """The deal renamed since its first version, whose revert form the admin (logged in
+    on `client`) has open: (organization, deal, version, the form as a browser posts it)."""
     organization, admin, deal = sales
     with tenant_context(organization):
         services.opportunity_update(opportunity=deal, acting_user=None, name="Renamed")
     version = _first_version(organization, deal)
     client.force_login(admin)
-    assert (
-        client.post(_revert(deal, version), _reverted_form(client, deal, version)).status_code
-        == 302
-    )
+    return organization, deal, version, _reverted_form(client, deal, version)
+
+
+def test_a_revert_saves_the_version_back(client, renamed):
+    organization, deal, version, data = renamed
+    assert client.post(_revert(deal, version), data).status_code == 302
     assert _stored(organization, deal).name == deal.name
 
 
@@ -177,13 +182,8 @@ def test_a_revert_the_services_refuse_keeps_the_form_with_the_refusal_at_its_fie
     assert (stored.name, stored.currency) == (deal.name, "USD")
 
 
-def test_a_revert_while_another_change_holds_the_deal_keeps_the_input(client, sales):
-    organization, admin, deal = sales
-    with tenant_context(organization):
-        services.opportunity_update(opportunity=deal, acting_user=None, name="Renamed")
-    version = _first_version(organization, deal)
-    client.force_login(admin)
-    data = _reverted_form(client, deal, version)
+def test_a_revert_while_another_change_holds_the_deal_keeps_the_input(client, renamed):
+    organization, deal, version, data = renamed
     with _held(organization, deal):
         answer = client.post(_revert(deal, version), data)
     assert answer.status_code == 200
@@ -196,13 +196,8 @@ def test_a_revert_while_another_change_holds_the_deal_keeps_the_input(client, sa
     assert _stored(organization, deal).name == deal.name
 
 
-def test_a_revert_after_another_change_is_refused_as_stale_with_the_input(client, sales):
-    organization, admin, deal = sales
-    with tenant_context(organization):
-        services.opportunity_update(opportunity=deal, acting_user=None, name="Renamed")
-    version = _first_version(organization, deal)
-    client.force_login(admin)
-    data = _reverted_form(client, deal, version)
+def test_a_revert_after_another_change_is_refused_as_stale_with_the_input(client, renamed):
+    organization, deal, version, data = renamed
     with tenant_context(organization):
         services.opportunity_update(
             opportunity=_stored(organization, deal), acting_user=None, name="Renamed again"
@@ -218,13 +213,8 @@ def test_a_revert_after_another_change_is_refused_as_stale_with_the_input(client
     assert _stored(organization, deal).name == deal.name
 
 
-def test_a_revert_sent_twice_saves_once_and_answers_both_as_saved(client, sales):
-    organization, admin, deal = sales
-    with tenant_context(organization):
-        services.opportunity_update(opportunity=deal, acting_user=None, name="Renamed")
-    version = _first_version(organization, deal)
-    client.force_login(admin)
-    data = _reverted_form(client, deal, version)
+def test_a_revert_sent_twice_saves_once_and_answers_both_as_saved(client, renamed):
+    organization, deal, version, data = renamed
     with tenant_context(organization):
         versions = deal.history.count()
     first = client.post(_revert(deal, version), data)
@@ -236,13 +226,8 @@ def test_a_revert_sent_twice_saves_once_and_answers_both_as_saved(client, sales)
         assert deal.history.count() == versions + 1
 
 
-def test_a_revert_still_refuses_who_may_not_change_the_deal_and_other_organizations(client, sales):
-    organization, admin, deal = sales
-    with tenant_context(organization):
-        services.opportunity_update(opportunity=deal, acting_user=None, name="Renamed")
-    version = _first_version(organization, deal)
-    client.force_login(admin)
-    data = _reverted_form(client, deal, version)
+def test_a_revert_refuses_who_may_not_change_the_deal_and_other_organizations(client, renamed):
+    organization, deal, version, data = renamed
     client.force_login(factories.make_member(organization, "read_only"))
     assert client.post(_revert(deal, version), data).status_code == 403
     client.force_login(factories.org_admin(factories.make_organization("Elsewhere")))
