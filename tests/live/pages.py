@@ -151,3 +151,21 @@ def differences(before: dict, after: dict) -> dict:
         else:
             changed[part] = (old, new)
     return changed
+
+
+def filter_by_own_name(browser, role: str, submit: str) -> None:
+    """On a page with an owner filter (the board, the sales dashboard), as the demo `role`:
+    "Me (name)" is offered first, then only the owners whose deals the role sees (a rep:
+    none else; the team's second rep, in no team, to the admin alone); choosing oneself
+    (`submit` sends the filter) is answered without an error and kept."""
+    me = User.objects.get(email=email_of(role))
+    outsider = User.objects.get(email=email_of("rep2")).get_full_name()
+    owners = list(browser.options("owner").values())
+    assert owners[0] == f"Me ({me.get_full_name()})", owners
+    if role == "rep":
+        assert owners == owners[:1]
+    assert (outsider in owners) == (role == "admin"), owners
+    browser.choose("owner", value=str(me.pk))
+    browser.click(submit)
+    assert browser.errors() == [], browser.errors()
+    assert browser.selected("owner") == [str(me.pk)]
