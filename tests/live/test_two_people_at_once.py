@@ -17,18 +17,19 @@ from tests.live import pages
 ADMIN = pages.email_of("admin")
 
 
-def _both_signed_in(browser, other_browser) -> None:
+def _both_signed_in(browser, other_browser, *, first_page: str, second_page: str) -> None:
+    """The demo admin in two browsers, each on its page."""
     browser.login(ADMIN)
     other_browser.login(ADMIN)
+    browser.open(first_page)
+    other_browser.open(second_page)
 
 
 def test_the_second_to_save_a_task_is_told_and_keeps_their_input(browser, other_browser, read):
     organization = pages.demo_organization()
     task = factories.task(organization, title="Call the plumber")
     page = reverse("admin:crm_task_change", args=[task.pk])
-    _both_signed_in(browser, other_browser)
-    browser.open(page)
-    other_browser.open(page)
+    _both_signed_in(browser, other_browser, first_page=page, second_page=page)
     browser.fill("title", "Call the plumber back")
     other_browser.fill("description", "Ask about the boiler")
     browser.save()
@@ -58,9 +59,7 @@ def test_a_stage_renamed_meanwhile_is_not_named_back(browser, other_browser, rea
         pipeline = services.pipeline_create(name="Two people's pipeline", acting_user=None)
         first, second = pipeline.stages.order_by("position")[:2]
     page = reverse("admin:crm_pipeline_change", args=[pipeline.pk])
-    _both_signed_in(browser, other_browser)
-    browser.open(page)
-    other_browser.open(page)
+    _both_signed_in(browser, other_browser, first_page=page, second_page=page)
     browser.fill("stages-0-name", "First contact")
     other_browser.fill("stages-1-probability", "33")
     browser.save()
@@ -79,9 +78,8 @@ def test_a_lead_deleted_while_open_is_not_saved(browser, other_browser, read):
     organization = pages.demo_organization()
     lead = factories.lead(organization)
     page = reverse("admin:leads_lead_change", args=[lead.pk])
-    _both_signed_in(browser, other_browser)
-    browser.open(page)
-    other_browser.open(reverse("admin:leads_lead_delete", args=[lead.pk]))
+    deletion = reverse("admin:leads_lead_delete", args=[lead.pk])
+    _both_signed_in(browser, other_browser, first_page=page, second_page=deletion)
     other_browser.click("#content form input[type=submit]")
     browser.fill("notes", "Typed while it was deleted")
     browser.save()

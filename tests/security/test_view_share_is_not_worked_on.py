@@ -28,14 +28,10 @@ def _signed_in(user) -> Client:
     return client
 
 
-def _opportunities_of(organization, lead) -> int:
+def _count(organization, model, **record) -> int:
+    """The rows of `model` on `record`, as the organization holds them."""
     with tenant_context(organization):
-        return Opportunity.objects.filter(lead=lead).count()
-
-
-def _proposals_of(organization, opportunity) -> int:
-    with tenant_context(organization):
-        return Proposal.objects.filter(opportunity=opportunity).count()
+        return model.objects.filter(**record).count()
 
 
 def test_a_lead_shared_for_viewing_is_not_converted_by_its_viewer(org_a, manager_a, rep_a2):
@@ -52,10 +48,10 @@ def test_a_lead_shared_for_viewing_is_not_converted_by_its_viewer(org_a, manager
         "/api/v1/opportunities/convert/", {"lead": str(lead.pk)}, format="json"
     )
     assert answer.status_code == 403
-    assert _opportunities_of(org_a, lead) == 0
+    assert _count(org_a, Opportunity, lead=lead) == 0
 
     done = _signed_in(manager_a).post(convert, {"lead": str(lead.pk), "value": "100"})
-    assert done.status_code == 302 and _opportunities_of(org_a, lead) == 1
+    assert done.status_code == 302 and _count(org_a, Opportunity, lead=lead) == 1
 
 
 def test_a_deal_shared_for_viewing_gets_no_proposal_from_its_viewer(org_a, manager_a, rep_a2):
@@ -82,27 +78,17 @@ def test_a_deal_shared_for_viewing_gets_no_proposal_from_its_viewer(org_a, manag
         format="json",
     )
     assert answer.status_code == 403
-    assert _proposals_of(org_a, deal) == 0
+    assert _count(org_a, Proposal, opportunity=deal) == 0
 
     owner = api_client(manager_a, org_a).post(
         "/api/v1/proposals/",
         {"opportunity": str(deal.pk), "title": "By its owner", "line_items": [LINE]},
         format="json",
     )
-    assert owner.status_code == 201 and _proposals_of(org_a, deal) == 1
+    assert owner.status_code == 201 and _count(org_a, Proposal, opportunity=deal) == 1
 
 
 # --- what is added to a record: tasks and notes --------------------------------------------
-
-
-def _tasks_of(organization, **record) -> int:
-    with tenant_context(organization):
-        return Task.objects.filter(**record).count()
-
-
-def _interactions_of(organization, lead) -> int:
-    with tenant_context(organization):
-        return Interaction.objects.filter(lead=lead).count()
 
 
 def test_a_lead_shared_for_viewing_gets_no_task_or_note_from_its_viewer(org_a, manager_a, rep_a2):
@@ -137,7 +123,7 @@ def test_a_lead_shared_for_viewing_gets_no_task_or_note_from_its_viewer(org_a, m
         format="json",
     )
     assert (task.status_code, note.status_code) == (403, 403)
-    assert _tasks_of(org_a, lead=lead) == 0 and _interactions_of(org_a, lead) == 0
+    assert _count(org_a, Task, lead=lead) == 0 and _count(org_a, Interaction, lead=lead) == 0
     # Reading stays: the viewer still opens the lead.
     assert api.get(f"/api/v1/leads/{lead.pk}/").status_code == 200
 
@@ -145,7 +131,7 @@ def test_a_lead_shared_for_viewing_gets_no_task_or_note_from_its_viewer(org_a, m
     done = owner.post(
         "/api/v1/tasks/", {"title": "By its owner", "lead": str(lead.pk)}, format="json"
     )
-    assert done.status_code == 201 and _tasks_of(org_a, lead=lead) == 1
+    assert done.status_code == 201 and _count(org_a, Task, lead=lead) == 1
 
 
 def test_a_deal_shared_for_viewing_gets_no_task_from_its_viewer(org_a, manager_a, rep_a2):
@@ -157,7 +143,7 @@ def test_a_deal_shared_for_viewing_gets_no_task_from_its_viewer(org_a, manager_a
     )
 
     assert answer.status_code == 403
-    assert _tasks_of(org_a, opportunity=deal) == 0
+    assert _count(org_a, Task, opportunity=deal) == 0
 
 
 def test_a_record_shared_for_editing_gets_tasks_from_its_colleague(org_a, manager_a, rep_a2):
@@ -168,4 +154,4 @@ def test_a_record_shared_for_editing_gets_tasks_from_its_colleague(org_a, manage
         "/api/v1/tasks/", {"title": "Covering", "lead": str(lead.pk)}, format="json"
     )
 
-    assert answer.status_code == 201 and _tasks_of(org_a, lead=lead) == 1
+    assert answer.status_code == 201 and _count(org_a, Task, lead=lead) == 1
