@@ -173,6 +173,7 @@ _EXTENSION_ENTRY = re.compile(r"^\d+; \d+ \d+ (COMMENT - )?EXTENSION ")
 
 def restore(path: Path, url: str) -> None:
     """Restore a dump into the empty database at `url`, all or nothing."""
+    refuse_non_empty(url)
     pg_restore = program("pg_restore", server_major_version(url))
     listing = subprocess.run([pg_restore, "--list", str(path)], capture_output=True, text=True)
     if listing.returncode != 0:
@@ -191,6 +192,26 @@ def restore(path: Path, url: str) -> None:
             _run([pg_restore, *flags, f"--use-list={entries}", str(path)], url)
     finally:
         entries.unlink()
+
+
+def refuse_non_empty(url: str) -> None:
+    """A restore is into a new database: into one that holds tables, pg_restore would stop
+    at the first that exists (and say only that), or a restore into the live database
+    would be one command away from mixing two states."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        database, tables = conn.execute(
+            "SELECT current_database(), array_agg(c.relname ORDER BY c.relname)"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+        ).fetchone()
+    if tables:
+        shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
+        counted = f"{len(tables)} table{'' if len(tables) == 1 else 's'}"
+        raise OpsError(
+            f"Database {database} is not empty ({counted}: {shown}): nothing was"
+            " restored. Restore into a new, empty database (CREATE DATABASE as the owner"
+            " role on a server smartweb.db_bootstrap has prepared)."
+        )
 
 
 @contextmanager

@@ -67,6 +67,26 @@ def test_a_dump_restores_every_row_of_every_organization(demo, read, fresh_datab
     assert row_counts(_url("DATABASE_BACKUP_URL", fresh_database)) == before
 
 
+def test_a_restore_into_a_database_that_holds_tables_is_refused_before_it_writes(
+    demo, fresh_database, tmp_path, capsys
+):
+    source = _url("DATABASE_BACKUP_URL", settings.DATABASES["default"]["NAME"])
+    dump_file = tmp_path / "smartweb.dump"
+    assert ops.main(["dump", "--into", str(dump_file), "--database", source]) == 0
+    target = _url("DATABASE_OWNER_URL", fresh_database)
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (note text)")
+        conn.execute("INSERT INTO kept VALUES ('there before')")
+    capsys.readouterr()
+
+    assert ops.main(["restore", str(dump_file), "--database", target]) == 1
+
+    error = capsys.readouterr().err
+    assert f"Database {fresh_database} is not empty (1 table: kept)" in error
+    assert "nothing was restored" in error
+    assert row_counts(target) == {"kept": 1}
+
+
 @pytest.mark.parametrize("role", ["DATABASE_URL", "DATABASE_OWNER_URL"])
 def test_a_failed_dump_keeps_the_previous_one_and_names_the_backup_role(demo, tmp_path, role):
     """The owner (FORCEd RLS) and the runtime role are refused before pg_dump runs; a dump
