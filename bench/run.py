@@ -140,6 +140,15 @@ CASES = (
         exclude="GROUP BY",
     ),
     Case(
+        "rep_pipeline_board",
+        "Pipeline board of a sales rep: each stage's top 50 of their own deals",
+        "rep",
+        lambda p: f"/api/v1/pipelines/{p['pipeline']}/board/",
+        ("crm_opportunity", "crm_pipelinestage"),
+        2,
+        exclude="GROUP BY",
+    ),
+    Case(
         "board_totals",
         "Pipeline board: count and sums per stage (aggregate)",
         "admin",

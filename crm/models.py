@@ -238,9 +238,18 @@ class Opportunity(TenantOwnedModel):
             ),
             # A rep's deals; carries the id so that a rep's own scope over rows owned
             # through their deals (proposals, contracts, smartweb.access) reads the index
-            # alone.
+            # alone, and the status for their open deals. Ordered as the board is by
+            # stage, so that a rep's board reads their own top deals of each stage in
+            # index order instead of filtering every deal of the stage by owner.
             active_index(
-                "organization", "owner", "status", name="crm_opp_org_owner", include=["id"]
+                "organization",
+                "owner",
+                "pipeline",
+                "stage",
+                "-weighted_value",
+                "-created_at",
+                name="crm_opp_org_owner",
+                include=["id", "status"],
             ),
             active_index("organization", "-created_at", name="crm_opp_org_created"),
             models.Index(

@@ -38,6 +38,8 @@ INTENDED = {
     # A stage or pipeline determines the organization (dependency statistics, crm 0006),
     # so at this size the planner may also read the foreign key's own index.
     "pipeline_board": {"crm_opp_board_stage_top", "crm_opportunity_stage_id"},
+    # A rep's own deals of each stage, in the board's order (crm 0022).
+    "rep_pipeline_board": {"crm_opp_org_owner"},
     # The board's totals and the dashboard read the maintained rollups (crm.rollups), by
     # an organization-first index: their key, or at this size the primary key
     # (organization_id, id), which replaced the organization's own index (crm 0018).
