@@ -256,8 +256,11 @@ def pipeline_board(
         if stage_id in columns:
             columns[stage_id].money = money
     wanted = [pk for column in columns.values() for pk in column.stage.top_ids]
+    # The cards by the ids just chosen under the user's scope and filters, which are not
+    # applied again: repeated, they let the planner read every deal of a manager's team
+    # by owner and keep the 300 (19-62 ms at 1M leads) instead of 300 look-ups by id.
     # Each card's stage is its column's (set below): its name is not read again per card.
-    cards = with_names(opportunities, stage_name=False).order_by().in_bulk(wanted)
+    cards = with_names(Opportunity.objects.all(), stage_name=False).in_bulk(wanted)
     for column in columns.values():
         for pk in column.stage.top_ids:
             if pk in cards:
