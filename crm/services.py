@@ -66,6 +66,7 @@ from leads.models import Company, Interaction, Lead
 from mailing import services as mailing
 from mailing.choices import MessageKind
 from notifications import events as notification_events
+from sharing.reassigning import refuse_reassigning_by_a_share
 from smartweb import access, json_schema
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
@@ -473,6 +474,7 @@ def opportunity_update(
                 {"currency": "The opportunity has proposals in another currency."}
             )
     if "owner" in changes and changes["owner"] != opportunity.owner:
+        refuse_reassigning_by_a_share(acting_user, opportunity, Resource.OPPORTUNITIES, "owner")
         _check_assignee(acting_user, changes["owner"], Resource.OPPORTUNITIES, "owner")
     if "name" in changes and not (changes["name"] or "").strip():
         raise ValidationError({"name": "An opportunity needs a name."})

@@ -39,6 +39,7 @@ from leads.normalize import (
     website_domain,
 )
 from notifications import events as notification_events
+from sharing.reassigning import refuse_reassigning_by_a_share
 from smartweb import access, json_schema
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.locks import advisory_xact_lock
@@ -575,6 +576,7 @@ def lead_update(
     data = dict(data or {})
     status = data.pop("status", None)
     if "assigned_to" in data and data["assigned_to"] != lead.assigned_to:
+        refuse_reassigning_by_a_share(acting_user, lead, Resource.LEADS, "assigned_to")
         check_assignee(acting_user, data["assigned_to"], Action.UPDATE)
     # The company and the tags are part of the lead as shown: changing them moves the
     # lead's version too (an If-Match read before is stale), the same ones again do not.
@@ -690,6 +692,8 @@ def leads_assign(*, leads: Iterable[Lead], assignee: User | None, acting_user: U
     leads = locked_rows(Lead, leads)
     for lead in leads:
         access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
+        if lead.assigned_to_id != getattr(assignee, "pk", None):
+            refuse_reassigning_by_a_share(acting_user, lead, Resource.LEADS, "assigned_to")
     if erased_lead_ids(leads):
         raise LeadErased()
     check_assignee(acting_user, assignee, Action.UPDATE)

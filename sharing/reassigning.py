@@ -1,0 +1,22 @@
+"""Who may change the owner of a lead or deal: whoever's role may change the record, not
+a colleague it is only shared with (ADR 0041). An edit share lets the colleague work on
+the record; taken over (assigned to themselves or their team), it would leave its owner's
+reach for good, and taking the share back would no longer take anything back."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from smartweb import access
+from smartweb.rbac import Action
+
+NOT_BY_A_SHARE = "It is shared with you to work on: only those whose role reaches it reassign it."
+
+
+def refuse_reassigning_by_a_share(user, record, resource: str, field_name: str) -> None:
+    """A ValidationError at `field_name` unless `user`'s role alone (grants left out) may
+    change `record`; None is the system."""
+    if user is not None and not access.can(
+        user, Action.UPDATE, resource, obj=record, with_grants=False
+    ):
+        raise ValidationError({field_name: NOT_BY_A_SHARE})
