@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from compliance.erased import is_erased
-from sharing import selectors, services
+from sharing import reassigning, selectors, services
 from sharing.choices import ShareAccess
 from smartweb.admin_steps import Step
 
@@ -72,7 +72,8 @@ SHARE_STEP = ShareStep()
 
 
 class SharesAdminMixin:
-    """Mix into a `StepsAdminMixin` admin whose `steps` hold `SHARE_STEP`."""
+    """Mix into a `StepsAdminMixin` admin whose `steps` hold `SHARE_STEP` (and whose
+    `assignee_field` names the record's owner)."""
 
     def _unshare_url_name(self) -> str:
         return f"{self.model._meta.app_label}_{self.model._meta.model_name}_unshare"
@@ -86,6 +87,18 @@ class SharesAdminMixin:
             ),
             *super().get_urls(),
         ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The owner of a record edited through a share is shown, not offered: those whose
+        # role reaches the record reassign it (sharing.reassigning).
+        fields = list(super().get_readonly_fields(request, obj))
+        if (
+            obj is not None
+            and self.assignee_field not in fields
+            and not reassigning.may_reassign(request.user, obj, self.resource)
+        ):
+            fields.append(self.assignee_field)
+        return fields
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None and services.may_share(request.user, obj):

@@ -13,10 +13,12 @@ from smartweb.rbac import Action
 NOT_BY_A_SHARE = "It is shared with you to work on: only those whose role reaches it reassign it."
 
 
+def may_reassign(user, record, resource: str) -> bool:
+    """May `user`'s role alone (grants left out) change `record`? None is the system."""
+    return user is None or access.can(user, Action.UPDATE, resource, obj=record, with_grants=False)
+
+
 def refuse_reassigning_by_a_share(user, record, resource: str, field_name: str) -> None:
-    """A ValidationError at `field_name` unless `user`'s role alone (grants left out) may
-    change `record`; None is the system."""
-    if user is not None and not access.can(
-        user, Action.UPDATE, resource, obj=record, with_grants=False
-    ):
+    """A ValidationError at `field_name` unless `may_reassign`."""
+    if not may_reassign(user, record, resource):
         raise ValidationError({field_name: NOT_BY_A_SHARE})

@@ -1,7 +1,9 @@
 """Sharing in the browser, on the demo data: the rep shares a lead and a deal of theirs
 with the rep of another team from the record's page, who then opens and edits it; the rep
 stops sharing and the colleague is shut out again. The page with its shares is saved
-unchanged. The read-only user is offered no sharing and refused the share page."""
+unchanged. The read-only user is offered no sharing and refused the share page. A
+colleague who edits a record through a share sees its owner but is not offered to change
+it."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from django.contrib import admin
 from django.urls import reverse
 
 from accounts.models import User
+from sharing.services import record_share
+from smartweb.tenancy.context import tenant_context
 from tests.crm import factories as crm_factories
 from tests.leads.factories import make_lead
 from tests.live import pages
@@ -78,3 +82,33 @@ def test_the_read_only_user_is_offered_no_sharing(browser, read):
     browser.open(_page(record))
     assert not browser.exists("#shares")
     assert browser.status(_url(record, "step", "share")) == 403
+
+
+@pytest.mark.parametrize(("kind", "owner_field"), [("lead", "assigned_to"), ("deal", "owner")])
+def test_a_colleague_editing_through_a_share_is_not_offered_its_owner(
+    browser, read, kind, owner_field
+):
+    """The owner is changed by those whose role reaches the record (ADR 0041): the page
+    shows it, and a hand-made choice of the colleague themselves is not saved."""
+    rep = User.objects.get(email=pages.email_of("rep"))
+    colleague = User.objects.get(email=pages.email_of("rep2"))
+    record = _record(kind, rep)
+    with tenant_context(pages.demo_organization()):
+        record_share(record=record, user=colleague, access_level="update", acting_user=None)
+
+    browser.login(colleague.email)
+    browser.open(_page(record))
+    assert not browser.exists(f"select[name='{owner_field}']")
+    assert rep.email in browser.find(f".field-{owner_field} .readonly").text
+    browser.driver.execute_script(
+        "const field = document.createElement('input');"
+        " field.type = 'hidden'; field.name = arguments[0]; field.value = arguments[1];"
+        " document.querySelector('#content-main form').appendChild(field);",
+        owner_field,
+        str(colleague.pk),
+    )
+    browser.save()
+    assert browser.errors() == [], browser.errors()
+    with tenant_context(pages.demo_organization()):
+        record.refresh_from_db()
+    assert getattr(record, f"{owner_field}_id") == rep.pk
