@@ -39,7 +39,7 @@ from leads.normalize import (
     website_domain,
 )
 from notifications import events as notification_events
-from sharing.reassigning import refuse_reassigning_by_a_share
+from sharing.reassigning import refuse_merging_into_a_share, refuse_reassigning_by_a_share
 from smartweb import access, json_schema
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.locks import advisory_xact_lock
@@ -1024,6 +1024,7 @@ def leads_merge(*, primary: Lead, duplicates: Sequence[Lead], acting_user: User 
     with `merged_into` set, its company too, and a note records the merge.
     """
     access.require(acting_user, Action.UPDATE, Resource.LEADS, primary)
+    refuse_merging_into_a_share(acting_user, primary, Resource.LEADS)
     ids = {d.pk for d in duplicates} - {primary.pk}
     if not ids:
         raise ValidationError({"duplicates": "Name at least one other lead to merge."})

@@ -1,16 +1,20 @@
-"""Who may change the owner of a lead or deal: whoever's role may change the record, not
-a colleague it is only shared with (ADR 0041). An edit share lets the colleague work on
-the record; taken over (assigned to themselves or their team), it would leave its owner's
-reach for good, and taking the share back would no longer take anything back."""
+"""Who may change the owner of a lead or deal, or merge other leads into a lead: whoever's
+role may change the record, not a colleague it is only shared with (ADR 0041). An edit
+share lets the colleague work on the record; taken over (assigned to themselves or their
+team), it would leave its owner's reach for good, and taking the share back would no
+longer take anything back. A merge hands the merged leads to the lead's owner."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from smartweb import access
 from smartweb.rbac import Action
 
 NOT_BY_A_SHARE = "It is shared with you to work on: only those whose role reaches it reassign it."
+NOT_MERGED_BY_A_SHARE = (
+    "It is shared with you to work on: only those whose role reaches it merge leads into it."
+)
 
 
 def may_reassign(user, record, resource: str) -> bool:
@@ -22,3 +26,9 @@ def refuse_reassigning_by_a_share(user, record, resource: str, field_name: str) 
     """A ValidationError at `field_name` unless `may_reassign`."""
     if not may_reassign(user, record, resource):
         raise ValidationError({field_name: NOT_BY_A_SHARE})
+
+
+def refuse_merging_into_a_share(user, lead, resource: str) -> None:
+    """PermissionDenied unless `may_reassign` (`lead` is the lead merged into)."""
+    if not may_reassign(user, lead, resource):
+        raise PermissionDenied(NOT_MERGED_BY_A_SHARE)

@@ -266,7 +266,8 @@ class LeadViewSet(RecordSharesMixin, ServiceModelViewSet):
     @extend_schema(request=s.MergeSerializer, responses=s.LeadSerializer)
     @action(detail=True, methods=["post"])
     def merge(self, request, *args, **kwargs):
-        """Merge the given duplicates into this lead (they need your delete permission)."""
+        """Merge the given duplicates into this lead (they need your delete permission, and
+        this lead your role's edit permission: a lead shared with you is not merged into)."""
         lead = self.get_object()
         data = self.validated()
         lead = services.leads_merge(

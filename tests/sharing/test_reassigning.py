@@ -1,7 +1,7 @@
 """A lead or deal shared for editing is worked on by the colleague, not taken over: its
-owner is changed only by those whose role reaches it (ADR 0041). Assigned to the
-colleague (or their team), it would leave its owner's reach, and taking the share back
-would take nothing back."""
+owner is changed, and other leads merged into it, only by those whose role reaches it
+(ADR 0041). Assigned to the colleague (or their team), it would leave its owner's reach,
+and taking the share back would take nothing back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from leads import services as lead_services
-from sharing.reassigning import NOT_BY_A_SHARE
+from leads.models import Lead
+from sharing.reassigning import NOT_BY_A_SHARE, NOT_MERGED_BY_A_SHARE
 from sharing.services import record_share
 from smartweb.rbac import Resource
 from smartweb.tenancy.context import tenant_context
@@ -82,3 +83,19 @@ def test_the_lead_lists_assign_action_does_not_hand_a_shared_lead_over(org_a, re
         lead_services.leads_assign(leads=[lead], assignee=rep_a2, acting_user=rep_a2)
     assert refused.value.message_dict == {"assigned_to": [NOT_BY_A_SHARE]}
     assert _owner_id(org_a, lead) == rep_a.pk
+
+
+def test_a_manager_with_an_edit_share_does_not_merge_their_teams_lead_into_it(
+    org_a, manager_a, rep_a, rep_a2
+):
+    shared = build_record(Resource.LEADS, org_a, rep_a2)
+    _share_for_editing(org_a, shared, manager_a)
+    team_lead = build_record(Resource.LEADS, org_a, rep_a)
+
+    merged = api_client(manager_a, org_a).post(
+        f"/api/v1/leads/{shared.pk}/merge/", {"duplicates": [str(team_lead.pk)]}, format="json"
+    )
+    assert merged.status_code == 403, merged.json()
+    assert merged.json()["error"]["message"] == NOT_MERGED_BY_A_SHARE
+    with tenant_context(org_a):
+        assert Lead.objects.filter(pk=team_lead.pk, merged_into__isnull=True).exists()
