@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts.audit import AuditAction, record_audit_event
-from accounts.models import User, UserObjectGrant
+from accounts.models import Membership, User, UserObjectGrant
 from compliance.erased import refuse_if_erased
 from crm.models import Opportunity
 from leads.models import Lead
@@ -32,6 +32,10 @@ from smartweb.rbac import Action, Resource
 SHAREABLE = {Lead: Resource.LEADS, Opportunity: Resource.OPPORTUNITIES}
 
 NO_SUCH_MEMBER = "No active member of this organization has this id."
+BEYOND_THEIR_ROLE = (
+    "Their role does not let them do this on any such record: a share widens which"
+    " records they reach, not what they may do."
+)
 
 
 def shareable_resource(record) -> str:
@@ -76,6 +80,17 @@ def _colleague(user, acting_user) -> User:
     if colleague is None:
         raise ValidationError({"user": NO_SUCH_MEMBER})
     return colleague
+
+
+def _refuse_beyond_their_role(colleague: User, record, level: str) -> None:
+    """A share reaches one more record with what the colleague's role does on records of
+    its kind: a Read Only member is given no edit share (they would edit what their role
+    edits nowhere)."""
+    membership = Membership.objects.filter(user=colleague, is_active=True).first()
+    role = access.role_grants(membership) if membership is not None else {}
+    resource = shareable_resource(record)
+    if any((resource, action) not in role for action in SHARED_ACTIONS[level]):
+        raise ValidationError({"access": BEYOND_THEIR_ROLE})
 
 
 def _user_id(user) -> uuid.UUID:
@@ -132,6 +147,7 @@ def record_share(
         raise ValidationError("A record in the trash is not shared: restore it first.")
     refuse_if_erased(lead_id_of(record))
     colleague = _colleague(user, acting_user)
+    _refuse_beyond_their_role(colleague, record, level)
     _lock_share(record, colleague.pk)
     held = _held(record, colleague)
     wanted = SHARED_ACTIONS[level]

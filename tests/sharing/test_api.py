@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from compliance import services as compliance_services
-from sharing.services import NO_SUCH_MEMBER, record_share
+from sharing.services import BEYOND_THEIR_ROLE, NO_SUCH_MEMBER, record_share
 from smartweb.rbac import Resource
 from smartweb.tenancy.context import tenant_context
 from tests.accounts.conftest import audit_actions
@@ -152,6 +152,25 @@ def test_who_may_only_read_a_record_shares_it_for_reading_only(
     assert grant_rows(org_a, record_a) == []
     body["access"] = "read"
     assert client.post(_url(record_a, resource), body, format="json").status_code == 201
+
+
+def test_a_read_only_member_is_shared_a_record_for_viewing_only(
+    org_a, resource, record_a, rep_a, readonly_a
+):
+    """A share widens which records a colleague reaches, not what their role does: the
+    Read Only member, who edits nothing, is not made an editor of a rep's record."""
+    owner, viewer = api_client(rep_a, org_a), api_client(readonly_a, org_a)
+    body = {"user": str(readonly_a.pk), "access": "update"}
+    refused = owner.post(_url(record_a, resource), body, format="json")
+    assert refused.status_code == 400, refused.json()
+    assert refused.json()["error"]["details"] == {"access": [BEYOND_THEIR_ROLE]}
+    assert grant_rows(org_a, record_a) == []
+    field = "notes" if resource == Resource.LEADS else "name"
+    edit = viewer.patch(_detail(record_a, resource), {field: "Edited"}, format="json")
+    assert edit.status_code == 403
+
+    body["access"] = "read"
+    assert owner.post(_url(record_a, resource), body, format="json").status_code == 201
 
 
 def test_bad_input_is_a_400_naming_the_field(org_a, resource, record_a, admin_a, rep_a2):
