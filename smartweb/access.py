@@ -5,8 +5,11 @@
 
 Role permissions give a scope per (resource, action): own (the object's owner field is
 the user), team (owned by a member of the user's team), all (the whole organization).
-Explicit object grants (django-guardian, `UserObjectGrant`) add single objects on top;
-they are written by sharing a record (`sharing.services`) and only read here.
+Explicit object grants (django-guardian, `UserObjectGrant`) add single objects on top of
+a scope the role gives for that action, never in place of one: a grant stops counting
+when the user's role no longer does that action on any row of the resource (a member
+made Read Only keeps no edit share). They are written by sharing a record
+(`sharing.services`) and only read here.
 Models say who owns a row with `scope_owner_field` (a field path such as
 "assigned_to" or "lead__assigned_to", or a tuple of paths any of which owns it) and
 which resource they are with `rbac_resource`.
@@ -208,9 +211,9 @@ def visible(user, action: str, queryset: QuerySet, resource: str | None = None) 
         queryset = queryset.filter(private)
     resource = resource or resource_of(model)
     scope = scope_for(user, action, resource)
-    granted = _granted_q(user, action, model) if _has_object_grants(user) else None
     if scope is None:
-        return queryset.filter(granted) if granted is not None else queryset.none()
+        return queryset.none()
+    granted = _granted_q(user, action, model) if _has_object_grants(user) else None
     owner_q = _owner_q(model, user, scope, action)
     if owner_q is None:
         return queryset
@@ -264,32 +267,17 @@ def _has_object_grants(user) -> bool:
     return cache[1]
 
 
-def _granted_any(user, action: str, resource: str) -> bool:
-    """Does the user hold a grant for `action` on some row of `resource`? Grants are of
-    one action on one object, never of creation: they answer only for those."""
-    if action == Action.CREATE or not _has_object_grants(user):
-        return False
-    from django.apps import apps
-
-    from accounts.models import UserObjectGrant
-
-    models = [m for m in apps.get_models() if getattr(m, "rbac_resource", None) == resource]
-    return UserObjectGrant.objects.filter(
-        organization_id=current_organization_id(),
-        user_id=user.pk,
-        permission__codename__in=[grant_codename(action, m) for m in models],
-        content_type__in=[ContentType.objects.get_for_model(m) for m in models],
-    ).exists()
-
-
 def can(user, action: str, resource: str, obj=None, *, with_grants: bool = True) -> bool:
     """May `user` do `action` on `resource` (on `obj`, when given)? Without an object: may
-    they do it on some row, by their role or by a grant of that action on that resource.
-    `with_grants=False` asks the role alone: what a user may hand on to a colleague (a
-    share is given from one's role, never passed along from a share: ADR 0041)."""
+    they do it on some row, which only their role says (a grant counts within a scope of
+    that action, never without one). `with_grants=False` asks the role alone: what a user
+    may hand on to a colleague (a share is given from one's role, never passed along from
+    a share: ADR 0041)."""
     scope = scope_for(user, action, resource)
+    if scope is None:
+        return False
     if obj is None:
-        return scope is not None or (with_grants and _granted_any(user, action, resource))
+        return True
     if obj.organization_id != current_organization_id():
         return False
     if getattr(obj, "hidden_from", None) is not None and obj.hidden_from(user):
@@ -297,10 +285,9 @@ def can(user, action: str, resource: str, obj=None, *, with_grants: bool = True)
     if scope == Scope.ALL:
         return True
     model = type(obj)
-    if scope is not None:
-        owner_q = _owner_q(model, user, scope, action)
-        if owner_q is None or _selects(obj, (user.pk, scope, action), lambda: owner_q):
-            return True
+    owner_q = _owner_q(model, user, scope, action)
+    if owner_q is None or _selects(obj, (user.pk, scope, action), lambda: owner_q):
+        return True
     return (
         with_grants
         and _has_object_grants(user)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.models import Membership, Role
 from leads import services as lead_services
 from leads.models import Lead
 from sharing.reassigning import NOT_BY_A_SHARE, NOT_MERGED_BY_A_SHARE
@@ -99,3 +100,23 @@ def test_a_manager_with_an_edit_share_does_not_merge_their_teams_lead_into_it(
     assert merged.json()["error"]["message"] == NOT_MERGED_BY_A_SHARE
     with tenant_context(org_a):
         assert Lead.objects.filter(pk=team_lead.pk, merged_into__isnull=True).exists()
+
+
+def test_an_edit_share_gives_nothing_once_the_colleague_is_made_read_only(
+    org_a, resource, record_a, rep_a2
+):
+    """A share adds rows to what the colleague's role does, never an action it does not:
+    made Read Only, they read the record still but edit it no more."""
+    _share_for_editing(org_a, record_a, rep_a2)
+    grantee, url = api_client(rep_a2, org_a), f"/api/v1/{resource}/{record_a.pk}/"
+    edit = {"notes": "Called back"} if resource == Resource.LEADS else {"name": "Renamed"}
+    assert grantee.patch(url, edit, format="json").status_code == 200
+
+    with tenant_context(org_a):
+        membership = Membership.objects.get(user=rep_a2)
+        membership.role = Role.objects.get(slug="read_only")
+        membership.save(update_fields=["role"])
+
+    refused = grantee.patch(url, edit, format="json")
+    assert refused.status_code == 403, refused.json()
+    assert grantee.get(url).status_code == 200
