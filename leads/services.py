@@ -895,7 +895,13 @@ def interaction_update(
     interaction = locked(interaction)
     before = values_of(interaction)
     _prepare_interaction(interaction, data)
-    if "content" in save_changed(interaction, before):
+    changed = save_changed(interaction, before)
+    if not changed:
+        # Saved as it was: its lead is left as it is too. A score aged since it was last
+        # scored (interactions past the engagement window) is the re-score's to change,
+        # not a change of this interaction's.
+        return interaction
+    if "content" in changed:
         notification_events.mentioned(interaction=interaction, acting_user=acting_user)
     _touch_last_contacted(interaction.lead, interaction)
     _rescore(interaction.lead)

@@ -5,9 +5,10 @@ import pytest
 from django.urls import reverse
 
 from leads import services
-from leads.models import Lead
+from leads.models import Interaction, Lead
 from smartweb.tenancy.context import tenant_context
 from tests.factories import api_client
+from tests.leads.factories import InteractionFactory, acting_as, make_lead
 from tests.leads.test_admin import INLINE_MANAGEMENT
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +64,30 @@ def test_an_unchanged_save_writes_nothing_and_keeps_the_version(org_a, admin_a, 
     assert same.status_code == 200 and same.headers["ETag"] == etag
     with tenant_context(org_a):
         assert Lead.history.filter(id=lead_a.pk).count() == versions
+
+
+def test_an_interaction_saved_unchanged_leaves_its_lead_as_it_is(org_a, rep_a):
+    """Saved as it was (the admin's form unchanged sends no field, the API the same
+    values), an interaction writes nothing of its lead: not a re-score of a score that
+    aged since (its stored score here differs from what scoring it now gives)."""
+    lead = make_lead(org_a, assigned_to=rep_a)
+    interaction = InteractionFactory(organization=org_a, lead=lead, subject="Intro call")
+    with tenant_context(org_a):
+        Lead.objects.filter(pk=lead.pk).update(lead_score=99)  # aged: no history row
+        before = Lead.objects.values().get(pk=lead.pk)
+        versions = Lead.history.filter(id=lead.pk).count()
+    with acting_as(org_a, rep_a):
+        for data in ({}, {"subject": "Intro call", "type": interaction.type}):
+            services.interaction_update(
+                interaction=Interaction.objects.get(pk=interaction.pk),
+                acting_user=rep_a,
+                data=data,
+            )
+    with tenant_context(org_a):
+        assert Lead.objects.values().get(pk=lead.pk) == before
+        assert Lead.history.filter(id=lead.pk).count() == versions
+        interaction_versions = Interaction.history.filter(id=interaction.pk).count()
+    assert interaction_versions == 1
 
 
 def test_if_match_can_be_required(org_a, admin_a, lead_a, settings):
