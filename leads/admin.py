@@ -46,6 +46,7 @@ from smartweb.admin import (
     add_refusal,
     adopt,
     is_deleted,
+    owners_offered,
 )
 from smartweb.admin_versions import VersionedRowsInlineMixin
 from smartweb.errors import REFUSALS, refusal_message
@@ -150,17 +151,24 @@ class WebsiteStatusFilter(admin.SimpleListFilter):
 
 
 class AssigneeFilter(admin.SimpleListFilter):
+    """The people whose leads the user may read, as the deal and task lists' owner filters
+    offer them (`owners_offered`): a rep themselves, a manager their team. "Unassigned"
+    only to whoever reads every lead: a lead assigned to no one is in no one's scope."""
+
     title = "assigned to"
     parameter_name = "assignee"
 
     def lookups(self, request, model_admin):
-        return [("none", "Unassigned"), *((str(u.pk), u.email) for u in members())]
+        everyone = access.scope_for(request.user, Action.READ, Resource.LEADS) == Scope.ALL
+        unassigned = [("none", "Unassigned")] if everyone else []
+        people = owners_offered(request.user, Resource.LEADS)
+        return [*unassigned, *((str(pk), label) for pk, label in people)]
 
     def queryset(self, request, queryset):
         if self.value() == "none":
             return queryset.filter(assigned_to__isnull=True)
         if self.value():
-            return queryset.filter(assigned_to_id__in=members().filter(pk=self.value()))
+            return queryset.filter(assigned_to_id=self.value())
         return queryset
 
 

@@ -492,12 +492,18 @@ class ScopedOwnerFilter(admin.RelatedFieldListFilter):
     (`owner__id__exact`, `owner__isnull`) stay, which saved views name."""
 
     def field_choices(self, field, request, model_admin):
-        resource = model_admin.model.rbac_resource
-        members = access.assignable_users(request.user, Action.READ, resource)
-        former = access.former_members(request.user, Action.READ, resource)
-        return [(user.pk, str(user)) for user in members] + [
-            (user.pk, gettext("%(user)s (former member)") % {"user": user}) for user in former
-        ]
+        return owners_offered(request.user, model_admin.model.rbac_resource)
+
+
+def owners_offered(user, resource: str) -> list[tuple]:
+    """(id, label) of the people an owner or assignee filter of `resource` offers `user`:
+    the members whose rows they may read, then the former members to whom all of them is
+    given."""
+    members = access.assignable_users(user, Action.READ, resource)
+    former = access.former_members(user, Action.READ, resource)
+    return [(member.pk, str(member)) for member in members] + [
+        (person.pk, gettext("%(user)s (former member)") % {"user": person}) for person in former
+    ]
 
 
 class MissingRowIs404Mixin:

@@ -1,7 +1,8 @@
 """The lists' filters on the live server, in Chromium: the lead list offers the
 organization's tags and a click narrows the list to the leads carrying the tag; the
-opportunity list offers its reader the owners whose deals they may read (the rep
-themselves, the manager their team) and a click narrows it to that owner's deals."""
+opportunity list's owner filter and the lead list's assignee filter offer their reader
+the people whose rows they may read (the rep themselves, the manager their team) and a
+click narrows the list to that person's rows."""
 
 from __future__ import annotations
 
@@ -49,23 +50,42 @@ def test_the_tag_filter_offers_the_organizations_tags_and_narrows(browser, read)
 
 
 def test_the_owner_filter_offers_whom_one_may_read_and_narrows(browser, read):
-    organization = pages.demo_organization()
     for role in ("rep", "manager"):
-        with tenant_context(organization):
-            membership = Membership.objects.select_related("user").get(
-                user__email=pages.email_of(role)
-            )
-        user = membership.user
-        with tenant_context(organization, user=user, membership=membership):
-            readable = access.assignable_users(user, Action.READ, Resource.OPPORTUNITIES)
-            expected = {str(one) for one in readable}
-        browser.login(pages.email_of(role))
-        browser.open(OPPORTUNITIES)
-        links = f"{_filter('owner')} a[href*='owner__id__exact=']"
-        assert set(browser.texts(links)) == expected, role
-        browser.click(links)
-        owner_id = browser.path.split("owner__id__exact=")[1].split("&")[0]
-        with tenant_context(organization):
-            listed = Opportunity.objects.filter(owner_id=owner_id).count()
-        rows = browser.texts("#result_list tbody tr")
-        assert len(rows) == min(listed, 100), role
+        _offers_whom_one_may_read(browser, role, OPPORTUNITIES, "owner", "owner__id__exact")
+
+
+def test_the_lead_assignee_filter_offers_whom_one_may_read_and_narrows(browser, read):
+    """As the deal list's owner filter: a rep is offered themselves, a manager their team,
+    not every member of the organization (whose leads they could not list); "Unassigned"
+    only to the organization admin, who reads the leads assigned to no one."""
+    for role in ("rep", "manager"):
+        _offers_whom_one_may_read(browser, role, LEADS, "assigned to", "assignee")
+        assert not browser.exists(f"{_filter('assigned to')} a[href*='assignee=none']"), role
+    browser.login(pages.email_of("admin"))
+    browser.open(LEADS)
+    assert browser.exists(f"{_filter('assigned to')} a[href*='assignee=none']")
+
+
+def _offers_whom_one_may_read(browser, role: str, changelist: str, title: str, parameter: str):
+    """The demo `role`'s list at `changelist`: its `title` filter offers the members whose
+    rows the role may read, and a click on the first lists that member's rows only."""
+    organization = pages.demo_organization()
+    model, resource, owner = {
+        LEADS: (Lead, Resource.LEADS, "assigned_to_id"),
+        OPPORTUNITIES: (Opportunity, Resource.OPPORTUNITIES, "owner_id"),
+    }[changelist]
+    with tenant_context(organization):
+        membership = Membership.objects.select_related("user").get(user__email=pages.email_of(role))
+    user = membership.user
+    with tenant_context(organization, user=user, membership=membership):
+        expected = {str(one) for one in access.assignable_users(user, Action.READ, resource)}
+    browser.login(pages.email_of(role))
+    browser.open(changelist)
+    links = f"{_filter(title)} a[href*='{parameter}=']:not([href*='{parameter}=none'])"
+    assert set(browser.texts(links)) == expected, role
+    browser.click(links)
+    owner_id = browser.path.split(f"{parameter}=")[1].split("&")[0]
+    with tenant_context(organization):
+        listed = model.objects.filter(**{owner: owner_id}).count()
+    rows = browser.texts("#result_list tbody tr")
+    assert len(rows) == min(listed, 100), role
