@@ -752,6 +752,17 @@ class TenantHistoryAdmin(TenantModelAdmin, SimpleHistoryAdmin):
         current = getattr(request, REVERTED_ROW, None)
         return form if current is None else saved_back_over(form, current)
 
+    def render_history_view(self, request, template, context, **kwargs):
+        """A version the user may not revert to is shown as a row they may only view is:
+        its values, not fields to type in that no button saves."""
+        shown = context.get("adminform")
+        if context.get("revert_disabled") and shown is not None:
+            names = [n for n in flatten_fieldsets(shown.fieldsets) if n not in HIDDEN_FIELDS]
+            context["adminform"] = helpers.AdminForm(
+                shown.form, shown.fieldsets, {}, names, model_admin=self
+            )
+        return super().render_history_view(request, template, context, **kwargs)
+
 
 class TenantOwnedModelAdmin(TenantHistoryAdmin):
     """Soft-deleted rows are listed under the "Deleted" state and can be restored."""
