@@ -590,12 +590,17 @@ def lead_update(
     clean_lead_fields(lead, data, settings)
     if tags is not None:
         parts_changed = _set_tags(lead, tags, acting_user) or parts_changed
-    if "assigned_to_id" in save_changed(lead, before, parts_changed=parts_changed):
+    changed = save_changed(lead, before, parts_changed=parts_changed)
+    if "assigned_to_id" in changed:
         notification_events.lead_assigned(lead=lead, acting_user=acting_user)
     if status is not None and status != lead.status:
         lead = lead_change_status(
             lead=lead, status=status, acting_user=acting_user, reason=status_reason
         )
+    elif not (changed or parts_changed):
+        # The same values again: nothing to re-score for (a score aged since is the
+        # re-score's to change, not this update's).
+        return lead
     return _rescore(lead, settings, held=True)
 
 

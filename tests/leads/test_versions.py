@@ -66,6 +66,21 @@ def test_an_unchanged_save_writes_nothing_and_keeps_the_version(org_a, admin_a, 
         assert Lead.history.filter(id=lead_a.pk).count() == versions
 
 
+def test_the_same_values_again_leave_a_lead_whose_score_aged_as_it_is(org_a, admin_a, lead_a):
+    """Its stored score differs from what scoring it now gives (interactions past the
+    engagement window): sent its own values, the lead is not re-scored either."""
+    client = api_client(admin_a, org_a)
+    with tenant_context(org_a):
+        Lead.objects.filter(pk=lead_a.pk).update(lead_score=99)  # aged: no history row
+        versions = Lead.history.filter(id=lead_a.pk).count()
+    etag = client.get(_url(lead_a)).headers["ETag"]
+    same = client.patch(_url(lead_a), {"contact_name": lead_a.contact_name}, format="json")
+    assert same.status_code == 200 and same.headers["ETag"] == etag
+    assert same.json()["lead_score"] == 99
+    with tenant_context(org_a):
+        assert Lead.history.filter(id=lead_a.pk).count() == versions
+
+
 def test_an_interaction_saved_unchanged_leaves_its_lead_as_it_is(org_a, rep_a):
     """Saved as it was (the admin's form unchanged sends no field, the API the same
     values), an interaction writes nothing of its lead: not a re-score of a score that
