@@ -45,6 +45,7 @@ from smartweb.admin_versions import (
 )
 from smartweb.errors import NOT_PERMITTED, REFUSALS, Refusal, refusal_message
 from smartweb.forms import MultilineField, keep_current_choices
+from smartweb.history_values import HistoryValues
 from smartweb.models import DeletedMeanwhile, stored_rows
 from smartweb.rbac import Action, Scope
 from smartweb.versioning import is_versioned, version_of
@@ -735,6 +736,9 @@ class TenantHistoryAdmin(TenantModelAdmin, SimpleHistoryAdmin):
     def history_view(self, request, object_id, extra_context=None):
         context = {"history_columns": self.history_sources, **(extra_context or {})}
         return super().history_view(request, object_id, context)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return HistoryValues(self.model, historical_record, empty=self.get_empty_value_display())
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         current = self.get_object(request, unquote(object_id))  # a 404 for an unknown id

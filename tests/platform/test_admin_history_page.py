@@ -1,6 +1,7 @@
 """A row's History page: its columns named for people, the browser that made a change
 cut short (all of it in the cell's title) so the changes stay in view, and an intro that
-says what an entry opens: a version to read, or one to revert to where that is offered."""
+says what an entry opens: a version to read, or one to revert to where that is offered.
+A change from or to nothing shows the admin's empty mark, never "None" nor a deleted row."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
+from accounts import services as accounts_services
+from accounts.models import Membership
 from leads.models import Lead
 from smartweb.tenancy.context import tenant_context
 from tests.accounts.conftest import admin_client
 from tests.crm import factories as crm_factories
+from tests.factories import acting_as
 from tests.leads.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +65,23 @@ def test_the_intro_says_what_an_entry_opens(org_a, admin_a, readonly_a, rep_a):
         body = admin_client(user).get(pages[kind]).content.decode()
         assert intro.format(kind) in body, (user, kind)
         assert "Choose a date from the list below" not in body
+
+
+def test_a_change_from_nothing_shows_the_empty_mark(org_a, admin_a, rep_a2, team_a):
+    with acting_as(admin_a, org_a):
+        membership = Membership.objects.get(user=rep_a2)
+        accounts_services.membership_update(
+            membership=membership, changes={"team": team_a}, acting_user=admin_a
+        )
+    page = admin_client(admin_a).get(
+        reverse("admin:accounts_membership_history", args=[membership.pk])
+    )
+    table = page.content.decode().split('id="change-history"')[1]
+    newest = table.split("<tbody>")[1].split("</tr>")[0]
+    cells = [_text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", newest, re.S)]
+    reason, changes = cells[4], cells[5]
+    assert (reason, changes) == ("", "Team: - → North"), cells
+
+
+def _text(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
