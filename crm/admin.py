@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from accounts.models import User
 from attachments.admin import AttachmentsAdminMixin
 from compliance.erased import ErasedRowStepsMixin
-from crm import admin_board, admin_forms, admin_steps, selectors, services
+from crm import admin_board, admin_forms, admin_steps, pricing, selectors, services
 from crm.admin_dashboard import dashboard_view
 from crm.choices import ContractStatus, ProposalStatus, TaskStatus
 from crm.models import (
@@ -423,8 +423,28 @@ class SalesDashboardAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
 # --- proposals ------------------------------------------------------------------------
 
 
+PRICED_FIELDS = ("quantity", "unit_price", "discount_percent", "tax_rate")
+
+
+class LineItemForm(forms.ModelForm):
+    """A line checked by the pricing rules, each problem on its field in words, before
+    the database's check constraints would refuse it by their names."""
+
+    def clean(self):
+        cleaned = super().clean()
+        numbers = {name: cleaned.get(name) for name in PRICED_FIELDS}
+        if None in numbers.values():
+            return cleaned  # a missing or malformed number has its own error already
+        line = pricing.LineInput(description=cleaned.get("description") or "", **numbers)
+        for name, problem in pricing.line_problems(line).items():
+            if name not in self.errors:
+                self.add_error(name, problem)
+        return cleaned
+
+
 class LineItemInline(CRMInline):
     model = ProposalLineItem
+    form = LineItemForm
     fields = list(services.LINE_FIELDS)
     readonly_fields = ["subtotal", "discount_amount", "tax_amount", "total"]
     ordering = ["position"]

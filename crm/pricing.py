@@ -45,7 +45,8 @@ class Amounts:
     total: Decimal
 
 
-def validate_line(line: LineInput, *, index: int = 0) -> None:
+def line_problems(line: LineInput) -> dict[str, str]:
+    """What is wrong with a line, by field name (nothing: empty)."""
     errors = {}
     if not (line.description or "").strip():
         errors["description"] = "A line needs a description."
@@ -63,6 +64,11 @@ def validate_line(line: LineInput, *, index: int = 0) -> None:
                 errors[name] = "Use a percentage between 0 and 100."
     if not errors and line.quantity * line.unit_price > MAX_MONEY:
         errors["unit_price"] = "The line amount is too large."
+    return errors
+
+
+def validate_line(line: LineInput, *, index: int = 0) -> None:
+    errors = line_problems(line)
     if errors:
         raise ValidationError({f"lines[{index}]": [f"{k}: {v}" for k, v in errors.items()]})
 

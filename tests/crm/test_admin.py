@@ -115,31 +115,37 @@ def test_convert_a_lead_from_the_admin(org_a, admin_a):
         assert opportunity.lead_id == lead.pk and str(opportunity.weighted_value) == "150.00"
 
 
-def test_proposal_with_lines_from_the_admin_is_priced_and_sent(org_a, admin_a, opp_a):
-    client = _admin(admin_a)
+def _proposal_form(opportunity, title: str, *lines: tuple[str, str, str, str, str]) -> dict:
+    """The proposal add form as posted: its lines as (description, quantity, unit price,
+    discount %, tax %)."""
     prefix = "line_items"
     data = {
-        "opportunity": str(opp_a.pk),
-        "title": "Website and hosting",
+        "opportunity": str(opportunity.pk),
+        "title": title,
         "currency": "EUR",
         "notes": "",
-        f"{prefix}-TOTAL_FORMS": "2",
+        f"{prefix}-TOTAL_FORMS": str(len(lines)),
         f"{prefix}-INITIAL_FORMS": "0",
         f"{prefix}-MIN_NUM_FORMS": "0",
         f"{prefix}-MAX_NUM_FORMS": "1000",
-        f"{prefix}-0-position": "0",
-        f"{prefix}-0-description": "Website",
-        f"{prefix}-0-quantity": "1",
-        f"{prefix}-0-unit_price": "2000.00",
-        f"{prefix}-0-discount_percent": "5",
-        f"{prefix}-0-tax_rate": "20",
-        f"{prefix}-1-position": "1",
-        f"{prefix}-1-description": "Hosting",
-        f"{prefix}-1-quantity": "12",
-        f"{prefix}-1-unit_price": "9.99",
-        f"{prefix}-1-discount_percent": "0",
-        f"{prefix}-1-tax_rate": "20",
     }
+    names = ("description", "quantity", "unit_price", "discount_percent", "tax_rate")
+    for row, line in enumerate(lines):
+        data[f"{prefix}-{row}-position"] = str(row)
+        data.update(
+            {f"{prefix}-{row}-{name}": value for name, value in zip(names, line, strict=True)}
+        )
+    return data
+
+
+def test_proposal_with_lines_from_the_admin_is_priced_and_sent(org_a, admin_a, opp_a):
+    client = _admin(admin_a)
+    data = _proposal_form(
+        opp_a,
+        "Website and hosting",
+        ("Website", "1", "2000.00", "5", "20"),
+        ("Hosting", "12", "9.99", "0", "20"),
+    )
     response = client.post(reverse("admin:crm_proposal_add"), data)
     assert response.status_code == 302, response.content[:2000]
     with tenant_context(org_a):
@@ -167,6 +173,31 @@ def test_a_proposal_for_a_foreign_currency_is_an_error_at_its_currency(org_a, ad
     form = response.context["adminform"].form
     assert form.errors == {"currency": ["The opportunity is priced in EUR, not USD."]}
     assert form["title"].value() == "Dollars"
+    with tenant_context(org_a):
+        assert not Proposal.objects.exists()
+
+
+def test_a_line_out_of_range_is_an_error_at_its_field_in_words(org_a, admin_a, opp_a):
+    data = _proposal_form(
+        opp_a,
+        "Out of range",
+        ("Website", "0", "2000.00", "150", "20"),
+        ("Hosting", "1", "-5", "0", "120"),
+    )
+    response = _admin(admin_a).post(reverse("admin:crm_proposal_add"), data)
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.errors == [
+        {
+            "quantity": ["The quantity must be more than zero."],
+            "discount_percent": ["Use a percentage between 0 and 100."],
+        },
+        {
+            "unit_price": ["The unit price cannot be negative."],
+            "tax_rate": ["Use a percentage between 0 and 100."],
+        },
+    ]
+    assert formset.non_form_errors() == [] and "Constraint" not in response.content.decode()
     with tenant_context(org_a):
         assert not Proposal.objects.exists()
 
