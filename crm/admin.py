@@ -225,15 +225,29 @@ class PipelineAdmin(CRMAdmin):
 # --- opportunities --------------------------------------------------------------------
 
 
-class ProposalInline(CRMInline):
-    model = Proposal
-    fields = ["number", "title", "status", "currency", "total", "valid_until"]
-    readonly_fields = fields
+class LinkedRecordsInline(CRMInline):
+    """The records drawn from this one, listed to be opened: they are made and changed by
+    their own steps and pages, not here."""
+
     show_change_link = True
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class ProposalInline(LinkedRecordsInline):
+    model = Proposal
+    fields = ["number", "title", "status", "currency", "total", "valid_until"]
+    readonly_fields = fields
+
+
+class ContractInline(LinkedRecordsInline):
+    """A deal's or a proposal's contract (drawn when the proposal is accepted)."""
+
+    model = Contract
+    fields = ["number", "title", "status", "currency", "value", "signed_at"]
+    readonly_fields = fields
 
 
 class TaskInline(CRMInline):
@@ -313,7 +327,7 @@ class OpportunityAdmin(
         "lost_reason",
         "closed_at",
     ]
-    inlines = [ProposalInline, TaskInline]
+    inlines = [ProposalInline, ContractInline, TaskInline]
     steps = admin_steps.OPPORTUNITY_STEPS
     actions = [*CRMAdmin.actions, "move_to_next_stage"]
     editable_fields = ["name", "value", "currency", "probability", "owner", "expected_close_date"]
@@ -492,7 +506,7 @@ class ProposalAdmin(AttachmentsAdminMixin, ErasedRowStepsMixin, StepsAdminMixin,
     list_filter = ["status"]
     list_select_related = ["opportunity"]
     search_fields = ["number", "title", "opportunity__name"]
-    inlines = [LineItemInline]
+    inlines = [LineItemInline, ContractInline]
     steps = admin_steps.PROPOSAL_STEPS
     actions = [*CRMAdmin.actions, "send", "mark_accepted", "mark_rejected"]
     readonly_fields = [
@@ -511,6 +525,10 @@ class ProposalAdmin(AttachmentsAdminMixin, ErasedRowStepsMixin, StepsAdminMixin,
         if obj is not None:
             return [*self.readonly_fields, "opportunity", "currency"]
         return self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        # Its contract is drawn once it is accepted: none to list on the add page.
+        return self.inlines if obj is not None else [LineItemInline]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)

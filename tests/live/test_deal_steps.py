@@ -4,7 +4,8 @@ and the reason is stored and shown, on the deal (lost) or in its history (won). 
 brings a won or lost deal back into an open stage for whoever may change it (and the page
 says so), and is not offered to a role that may not; a proposal of a closed deal is offered
 neither "Mark accepted" nor "Mark rejected", from its page or its list, and is offered both
-again once the deal is reopened. The reopened deal's page is saved unchanged."""
+again once the deal is reopened. The reopened deal's page is saved unchanged. The deal's page
+and its proposal's each list the contract drawn from the proposal, and open it."""
 
 from __future__ import annotations
 
@@ -224,3 +225,15 @@ def test_a_proposal_of_a_closed_deal_is_offered_no_answer_until_reopened(browser
         ProposalStatus.REJECTED,
         "Went with a cheaper quote",
     )
+
+
+def test_the_deal_and_its_proposal_lead_to_their_contract(browser, read):
+    deal = _deal()
+    proposal = _sent_proposal(deal)
+    contract = _in_demo(lambda: services.proposal_accept(proposal=proposal, acting_user=None))
+    browser.login(pages.email_of("rep"))
+    for page in (_page(deal), _page(proposal)):
+        browser.open(page)
+        assert contract.number in browser.find("#contracts-group").text, page
+        browser.click(f"#contracts-group a[href='{_page(contract)}']")
+        assert browser.path == _page(contract)
