@@ -1,6 +1,7 @@
 """Where a rep starts the day, in the browser: the admin home lists their overdue task,
-highlighted, and leads to it; the sales dashboard shows one total per currency, and its
-owner filter offers the viewer first ("Me") and only the owners whose deals they see."""
+highlighted, and leads to it, its due time in view however long its title; the sales
+dashboard shows one total per currency, and its owner filter offers the viewer first
+("Me") and only the owners whose deals they see."""
 
 from __future__ import annotations
 
@@ -41,6 +42,27 @@ def test_the_home_shows_the_reps_overdue_task_highlighted(browser, read):
     browser.login(pages.email_of("rep", "northwind"))
     browser.open(reverse("admin:index"))
     assert task.title not in browser.find("#content").text
+
+
+def test_a_long_task_title_wraps_and_its_due_time_stays_in_view(browser, read):
+    rep = User.objects.get(email=pages.email_of("rep"))
+    crm_factories.task(
+        pages.demo_organization(),
+        title="Call the roofer back about the gallery, the booking form and the extension quote",
+        assigned_to=rep,
+        due_at=timezone.now() - dt.timedelta(days=999),
+    )
+    browser.login(rep.email)
+    browser.open(reverse("admin:index"))
+    # How far each due time reaches past the right edge of its list (the next list's
+    # column starts there and covers it).
+    beyond = browser.read(
+        "const box = document.querySelector(arguments[0]).getBoundingClientRect();"
+        " return Array.from(document.querySelectorAll(arguments[0] + ' td.when'),"
+        " cell => cell.getBoundingClientRect().right - box.right)",
+        "#my-day-tasks",
+    )
+    assert beyond and max(beyond) <= 0, beyond
 
 
 def test_the_dashboard_shows_one_total_per_currency(browser, read):
