@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum, Window
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from crm.choices import TASK_OPEN_STATUSES, CallOutcome
@@ -18,7 +19,7 @@ from crm.models import AICall, Opportunity, Task
 from crm.selectors import Money, with_names
 from leads.choices import LeadStatus
 from leads.models import Company, Lead
-from smartweb import access
+from smartweb import access, listing
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership
 
@@ -74,6 +75,11 @@ def _visible(user, queryset: QuerySet) -> tuple[QuerySet, bool]:
     return access.visible(user, Action.READ, queryset), readable
 
 
+def _person(model) -> RawSQL:
+    """Whose row it is (its assignee), for the team's day to say: in the row's query."""
+    return listing.listed(listing.user_summary(model, "assigned_to"), [])
+
+
 def _section(queryset: QuerySet, readable: bool) -> Section:
     """The first rows, each carrying the count of all (a window over the whole list,
     computed before the limit): one query for both."""
@@ -95,7 +101,7 @@ def my_day(*, user, who: str = ME, now: dt.datetime | None = None) -> MyDay:
     people = _people(user, TEAM if team else ME)
 
     tasks, tasks_readable = _visible(user, Task.objects.filter(status__in=TASK_OPEN_STATUSES))
-    tasks = tasks.filter(assigned_to__in=people)
+    tasks = tasks.filter(assigned_to__in=people).annotate(listed_person=_person(Task))
     end_of_today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     end_of_today += dt.timedelta(days=1)
     due = tasks.filter(ai_call__isnull=True, due_at__lt=end_of_today).order_by("due_at")
@@ -112,7 +118,8 @@ def my_day(*, user, who: str = ME, now: dt.datetime | None = None) -> MyDay:
     leads = (
         leads.filter(assigned_to__in=people)
         .annotate(
-            company_name=Subquery(Company.objects.filter(pk=OuterRef("company_id")).values("name"))
+            company_name=Subquery(Company.objects.filter(pk=OuterRef("company_id")).values("name")),
+            listed_person=_person(Lead),
         )
         .order_by("-created_at")
     )

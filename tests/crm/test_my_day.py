@@ -1,13 +1,18 @@
 """My day: a rep sees their own tasks, follow-ups, new leads and this month's deals; a
-manager also their team's; another organization nothing; money per currency."""
+manager also their team's, each row saying whose it is; another organization nothing;
+money per currency."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from crm.choices import AICallStatus, CallOutcome
 from crm.models import AICall, Task
@@ -130,6 +135,18 @@ def test_a_manager_sees_their_team_on_asking(org_a, manager_a, rep_a, rep_a2):
     assert f"Overdue for {rep_a.email}" in seen and f"GBP deal of {rep_a.email}" in seen
     assert not any(rep_a2.email in text for text in seen)  # not in the manager's team
     assert len(team.deal_money.totals()) == 2
+
+
+def test_the_teams_day_says_whose_each_row_is(org_a, manager_a, rep_a):
+    _day_of(org_a, rep_a)
+    client = Client()
+    client.force_login(manager_a)
+    team = client.get(reverse("admin:index") + "?day=team").content.decode()
+    for section in ("tasks", "follow-ups", "leads", "deals"):
+        rows = re.search(rf'id="my-day-{section}".*?</tbody>', team, re.S).group()
+        assert f'<span class="quiet who">{escape(rep_a.get_full_name())}</span>' in rows, section
+    own = client.get(reverse("admin:index")).content.decode()
+    assert 'class="quiet who"' not in own, "one's own day names no one"
 
 
 def test_another_organization_sees_nothing(org_a, rep_a, org_b, admin_b):
