@@ -843,8 +843,9 @@ class DueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Task)
-class TaskAdmin(CRMAdmin):
+class TaskAdmin(ErasedRowStepsMixin, StepsAdminMixin, CRMAdmin):
     assignee_field = "assigned_to"
+    steps = admin_steps.TASK_STEPS
     list_display = ["title", "type", "priority", "status", "due_at", "assigned_to", "lead"]
     list_filter = [
         DueFilter,

@@ -1,6 +1,7 @@
-"""The next steps on the opportunity, proposal and contract pages: move an opportunity to
-any stage of its pipeline, mark it won or lost (with the reason) or reopen a closed one,
-send, accept or reject a proposal, send a contract or record its signature. Each runs
+"""The next steps on the opportunity, proposal, contract and task pages: move an
+opportunity to any stage of its pipeline, mark it won or lost (with the reason) or reopen
+a closed one, send, accept or reject a proposal, send a contract or record its signature,
+mark a task done. Each runs
 the service the API runs; only the steps the row's state and the user's permission allow
 now are offered.
 """
@@ -15,6 +16,7 @@ from crm import services
 from crm.choices import (
     CONTRACT_TRANSITIONS,
     PROPOSAL_TRANSITIONS,
+    TASK_OPEN_STATUSES,
     ContractStatus,
     ProposalStatus,
 )
@@ -248,3 +250,19 @@ class SignStep(StatusStep):
 
 
 CONTRACT_STEPS: tuple[Step, ...] = (ContractSendStep(), SignStep())
+
+
+# --- tasks -------------------------------------------------------------------------
+
+
+class TaskDoneStep(UpdateStep):
+    name, label, done = "done", "Mark done", "Task done."
+
+    def available(self, obj) -> bool:
+        return obj.status in TASK_OPEN_STATUSES
+
+    def run(self, request, obj, data):
+        services.task_complete(task=obj, acting_user=request.user)
+
+
+TASK_STEPS: tuple[Step, ...] = (TaskDoneStep(),)

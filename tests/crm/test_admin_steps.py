@@ -1,6 +1,7 @@
-"""The next steps of the opportunity, proposal and contract pages: only those allowed now
-are offered, each goes through the services (a refusal keeps the input), 403 without the
-permission, 404 for another organization's row or one out of the user's scope."""
+"""The next steps of the opportunity, proposal, contract and task pages: only those
+allowed now are offered, each goes through the services (a refusal keeps the input), 403
+without the permission, 404 for another organization's row or one out of the user's
+scope."""
 
 import datetime as dt
 import re
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import services
-from crm.choices import ContractStatus, OpportunityStatus, ProposalStatus
+from crm.choices import ContractStatus, OpportunityStatus, ProposalStatus, TaskStatus
 from crm.models import Contract, Opportunity, PipelineStage, Proposal
 from leads.choices import LeadStatus
 from leads.models import Lead
@@ -238,3 +239,16 @@ def test_only_who_may_update_the_deal_may_reopen_it(client, org_a, readonly_a, o
         stage = PipelineStage.objects.get(pipeline=opp_a.pipeline, name="Negotiation")
     assert client.post(_step(opp_a, "reopen"), {"stage": stage.pk}).status_code == 403
     assert _stored(org_a, opp_a).status == OpportunityStatus.LOST
+
+
+def test_a_task_is_marked_done_from_its_page(client, org_a, rep_a, readonly_a, opp_a):
+    task = factories.task(org_a, title="Call back", assigned_to=rep_a, opportunity=opp_a)
+    _login(client, readonly_a)
+    assert _offered(client, task) == set()
+    assert client.post(_step(task, "done")).status_code == 403
+    _login(client, rep_a)
+    assert _offered(client, task) == {"done"}
+    assert client.post(_step(task, "done")).status_code == 302
+    done = _stored(org_a, task)
+    assert done.status == TaskStatus.DONE and done.completed_at is not None
+    assert _offered(client, done) == set()
