@@ -336,6 +336,14 @@ class OpportunityAdmin(
         # Opportunities are converted from qualified leads (the "Convert a lead" page).
         return False
 
+    # The bounds the services hold the deal to, checked on their fields: the database's
+    # check constraints would refuse them above the form, by their names.
+    BOUNDS = {"value": {"min_value": 0}, "probability": {"min_value": 0, "max_value": 100}}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        kwargs.update(self.BOUNDS.get(db_field.name, {}))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
         data = form_changes(form, self.editable_fields)
         adopt(obj, services.opportunity_update(opportunity=obj, acting_user=request.user, **data))

@@ -13,6 +13,7 @@ from crm.models import AICallWebhookSecret, Campaign, Contract, Opportunity, Pro
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 from tests.factories import make_member
+from tests.html_forms import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -200,6 +201,24 @@ def test_a_line_out_of_range_is_an_error_at_its_field_in_words(org_a, admin_a, o
     assert formset.non_form_errors() == [] and "Constraint" not in response.content.decode()
     with tenant_context(org_a):
         assert not Proposal.objects.exists()
+
+
+def test_a_deals_value_or_probability_out_of_range_is_an_error_at_its_field(org_a, admin_a, opp_a):
+    client = _admin(admin_a)
+    page = reverse("admin:crm_opportunity_change", args=[opp_a.pk])
+    data = form_data(client.get(page).content.decode(), "opportunity_form")
+    data.update(name=["Renamed deal"], value=["-5"], probability=["150"])
+    response = client.post(page, data)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors == {
+        "value": ["Ensure this value is greater than or equal to 0."],
+        "probability": ["Ensure this value is less than or equal to 100."],
+    }
+    assert form["name"].value() == "Renamed deal"
+    assert "Constraint" not in response.content.decode()
+    with tenant_context(org_a):
+        assert Opportunity.objects.get(pk=opp_a.pk).name == opp_a.name
 
 
 def test_contract_actions_report_refusals(deal_a, org_a, admin_a):
