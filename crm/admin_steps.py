@@ -167,10 +167,28 @@ class RejectForm(forms.Form):
     )
 
 
+class SendForm(forms.Form):
+    """Sent by email with its PDF, or handed over another way (printed, in person): then
+    only marked sent, so that a lead who may not be emailed (no consent, do not contact,
+    unsubscribed) can still be given it and answer it. A list action sends an empty form:
+    by email."""
+
+    handed_over = forms.BooleanField(
+        required=False,
+        label="Handed over another way",
+        help_text="Ticked: marked sent without emailing the lead.",
+    )
+
+
 class SendProposalStep(ProposalStep):
+    form_class = SendForm
+
     def available(self, obj) -> bool:
         # A draft needs a line to be sent (the service says so too).
         return super().available(obj) and obj.line_items.exists()
+
+    def run(self, request, obj, data):
+        return self.service(proposal=obj, acting_user=request.user, email=not data["handed_over"])
 
 
 class AnswerStep(ProposalStep):
@@ -225,9 +243,12 @@ class SignForm(forms.Form):
 class ContractSendStep(StatusStep):
     graph, target = CONTRACT_TRANSITIONS, ContractStatus.SENT
     name, label, done = "send", "Send", "Contract sent."
+    form_class = SendForm
 
     def run(self, request, obj, data):
-        services.contract_send(contract=obj, acting_user=request.user)
+        services.contract_send(
+            contract=obj, acting_user=request.user, email=not data["handed_over"]
+        )
 
 
 class SignStep(StatusStep):

@@ -15,6 +15,7 @@ from crm.choices import ContractStatus, OpportunityStatus, ProposalStatus, TaskS
 from crm.models import Contract, Opportunity, PipelineStage, Proposal
 from leads.choices import LeadStatus
 from leads.models import Lead
+from mailing.models import EmailMessage
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 
@@ -252,3 +253,21 @@ def test_a_task_is_marked_done_from_its_page(client, org_a, rep_a, readonly_a, o
     done = _stored(org_a, task)
     assert done.status == TaskStatus.DONE and done.completed_at is not None
     assert _offered(client, done) == set()
+
+
+def test_a_proposal_handed_over_is_sent_to_a_lead_not_to_be_emailed(client, org_a, rep_a):
+    lead = factories.qualified_lead(
+        org_a, assigned_to=rep_a, consent=False, contact_email="dana@trade.example"
+    )
+    deal = factories.opportunity(org_a, owner=rep_a, lead=lead)
+    proposal = factories.proposal(org_a, deal)
+    _login(client, rep_a)
+    refused = client.post(_step(proposal, "send"))
+    assert refused.status_code == 200 and "has not consented" in refused.content.decode()
+    assert _stored(org_a, proposal).status == ProposalStatus.DRAFT
+
+    assert client.post(_step(proposal, "send"), {"handed_over": "on"}).status_code == 302
+    assert _stored(org_a, proposal).status == ProposalStatus.SENT
+    with tenant_context(org_a):
+        assert not EmailMessage.objects.exists()
+    assert _offered(client, _stored(org_a, proposal)) == {"accept", "reject"}
