@@ -591,8 +591,21 @@ class ProposalAdmin(AttachmentsAdminMixin, ErasedRowStepsMixin, StepsAdminMixin,
 # --- contracts ------------------------------------------------------------------------
 
 
+class ContractForm(forms.ModelForm):
+    def clean(self):
+        # The service's rule, at the end date: the database's check constraint would
+        # refuse the dates above the form, by its name.
+        cleaned = super().clean()
+        try:
+            services.contract_dates_check(cleaned.get("start_date"), cleaned.get("end_date"))
+        except ValidationError as exc:
+            add_refusal(self, exc)
+        return cleaned
+
+
 @admin.register(Contract)
 class ContractAdmin(AttachmentsAdminMixin, ErasedRowStepsMixin, StepsAdminMixin, CRMAdmin):
+    form = ContractForm
     list_display = [
         "number",
         "title",

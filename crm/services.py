@@ -983,6 +983,12 @@ def contract_sign(
     return contract
 
 
+def contract_dates_check(start_date: dt.date | None, end_date: dt.date | None) -> None:
+    """A contract ends on or after its start (either may be open)."""
+    if start_date and end_date and end_date < start_date:
+        raise ValidationError({"end_date": "The end is before the start."})
+
+
 @transaction.atomic
 def contract_update(*, contract: Contract, acting_user: User | None, **changes) -> Contract:
     """Edit the wording, dates and signatory of a contract that is not signed yet."""
@@ -1009,8 +1015,7 @@ def contract_update(*, contract: Contract, acting_user: User | None, **changes) 
     )
     for name, value in changes.items():
         setattr(contract, name, value)
-    if contract.start_date and contract.end_date and contract.end_date < contract.start_date:
-        raise ValidationError({"end_date": "The end is before the start."})
+    contract_dates_check(contract.start_date, contract.end_date)
     save_changed(contract, before)
     return contract
 

@@ -221,6 +221,21 @@ def test_a_deals_value_or_probability_out_of_range_is_an_error_at_its_field(org_
         assert Opportunity.objects.get(pk=opp_a.pk).name == opp_a.name
 
 
+def test_a_contract_ending_before_it_starts_is_an_error_at_its_end_date(deal_a, org_a, admin_a):
+    contract = deal_a["contract"]
+    client = _admin(admin_a)
+    page = reverse("admin:crm_contract_change", args=[contract.pk])
+    data = form_data(client.get(page).content.decode(), "contract_form")
+    data.update(start_date=["2027-02-01"], end_date=["2027-01-01"], terms=["Twelve months"])
+    response = client.post(page, data)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors == {"end_date": ["The end is before the start."]}
+    assert form["terms"].value() == "Twelve months"
+    with tenant_context(org_a):
+        assert Contract.objects.get(pk=contract.pk).terms == contract.terms
+
+
 def test_contract_actions_report_refusals(deal_a, org_a, admin_a):
     client = _admin(admin_a)
     contract = deal_a["contract"]
