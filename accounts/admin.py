@@ -91,10 +91,11 @@ class TeamAdmin(AccountsAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.team_update(
-                team=obj,
-                changes=form_changes(form),
-                acting_user=request.user,
+            adopt(
+                obj,
+                services.team_update(
+                    team=obj, changes=form_changes(form), acting_user=request.user
+                ),
             )
         else:
             adopt(
@@ -166,10 +167,11 @@ class RoleAdmin(AccountsAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.role_update(
-                role=obj,
-                changes=form_changes(form),
-                acting_user=request.user,
+            adopt(
+                obj,
+                services.role_update(
+                    role=obj, changes=form_changes(form), acting_user=request.user
+                ),
             )
         else:
             adopt(
@@ -219,10 +221,11 @@ class MembershipAdmin(AccountsAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        services.membership_update(
-            membership=obj,
-            changes=form_changes(form),
-            acting_user=request.user,
+        adopt(
+            obj,
+            services.membership_update(
+                membership=obj, changes=form_changes(form), acting_user=request.user
+            ),
         )
 
     def delete_model(self, request, obj):

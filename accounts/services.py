@@ -41,7 +41,7 @@ from smartweb.tenancy.context import (
     platform_access,
     tenant_context,
 )
-from smartweb.writes import locked
+from smartweb.writes import locked, save_changed, values_of
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -331,12 +331,14 @@ def _save_changes(
     acting_user: User | None,
     details: Callable[[Any], dict] | None = None,
 ) -> None:
-    """Apply `changes` (only `allowed` fields); if any field differs, save the row and
-    audit `action` with the {field: [before, after]} changes, after what `details`
-    says of the changed row."""
+    """Apply `changes` (only `allowed` fields) to `instance`, read under its lock
+    (`locked`); if any field differs, save the fields that do and audit `action` with the
+    {field: [before, after]} changes, after what `details` says of the changed row. Saving
+    the whole row would undo a concurrent change of its other fields (ADR 0012)."""
+    before = values_of(instance)
     diff = _apply(instance, changes, allowed)
     if diff:
-        instance.save()
+        save_changed(instance, before)
         record_audit_event(
             action=action,
             actor=acting_user,
@@ -475,6 +477,7 @@ def organization_update(
             actor=acting_user, organization=organization, reason="organization update"
         )
     with entered:
+        organization = locked(organization)
         _save_changes(
             organization,
             changes,
@@ -505,6 +508,8 @@ def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | N
         )
     allowed = PLATFORM_USER_FIELDS if acting_user is None or acting_user.is_superuser else ()
     allowed = allowed or USER_OWN_FIELDS
+    # As stored: the instance may be the request's user, read before a password change.
+    user = locked(user)
     if "email" in changes:
         changes = {**changes, "email": (changes["email"] or "").strip().lower()}
         validate_email(changes["email"])
@@ -681,6 +686,7 @@ def membership_update(
     *, membership: Membership, changes: Mapping[str, Any], acting_user: User | None
 ) -> Membership:
     """Change a member's role, team or active flag (a deactivated member sees nothing)."""
+    membership = locked(membership)
     membership_check(membership=membership, changes=changes, acting_user=acting_user)
     _save_changes(
         membership,
@@ -703,6 +709,7 @@ def membership_delete_check(*, membership: Membership, acting_user: User | None)
 @transaction.atomic
 def membership_delete(*, membership: Membership, acting_user: User | None) -> None:
     """Remove a person from the organization (soft delete: history keeps the row)."""
+    membership = locked(membership)
     membership_delete_check(membership=membership, acting_user=acting_user)
     membership.delete()
     # The records shared with them stop being shared: invited again, they start afresh.
@@ -747,6 +754,7 @@ def team_create(*, name: str, manager: User | None = None, acting_user: User | N
 @transaction.atomic
 def team_update(*, team: Team, changes: Mapping[str, Any], acting_user: User | None) -> Team:
     _ensure_in_organization(team)
+    team = locked(team)
     team_check(
         name=changes.get("name", team.name), manager=changes.get("manager", team.manager), team=team
     )
@@ -817,6 +825,7 @@ def role_update(*, role: Role, changes: Mapping[str, Any], acting_user: User | N
     """Rename or describe a custom role, or change its back-office sign-in (permissions:
     `role_set_permissions`)."""
     _ensure_in_organization(role)
+    role = locked(role)
     role_change_check(role=role, acting_user=acting_user)
     if "back_office" in changes:
         ensure_grantable(grants={}, acting_user=acting_user, back_office=changes["back_office"])

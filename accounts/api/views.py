@@ -245,6 +245,7 @@ class MeView(OrganizationContextMixin, APIView):
         services.user_update(
             user=request.user, changes=serializer.validated_data, acting_user=request.user
         )
+        request.user.refresh_from_db()  # the service wrote the row as stored, not this one
         return self.get(request)
 
     @staticmethod

@@ -18,10 +18,13 @@ from tests.html_forms import form_data
 CLIENTS = 8
 
 
-def admin_session(organization, *, name: str, clients: int = CLIENTS) -> requests.Session:
-    """A requests session as the organization's demo admin with an API token of its own,
-    holding up to `clients` connections at once. Needs the database (unblocked)."""
-    user = User.objects.get(email=f"admin@{organization.slug}.smartweb.test")
+def admin_session(
+    organization, *, name: str, clients: int = CLIENTS, user: User | None = None
+) -> requests.Session:
+    """A requests session as the organization's demo admin (or `user`) with an API token
+    of its own, holding up to `clients` connections at once. Needs the database
+    (unblocked)."""
+    user = user or User.objects.get(email=f"admin@{organization.slug}.smartweb.test")
     with tenant_context(organization, user=user):
         _, raw = account_services.token_create(
             user=user, organization_id=organization.pk, name=name, expires_in_days=1
