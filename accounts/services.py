@@ -34,6 +34,7 @@ from accounts.models import (
     hash_token,
 )
 from smartweb import access, json_schema
+from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import DEFAULT_ROLES, SCOPE_RANK, Action, Resource, Scope
 from smartweb.tenancy.context import (
     current_membership,
@@ -686,7 +687,7 @@ def membership_update(
     *, membership: Membership, changes: Mapping[str, Any], acting_user: User | None
 ) -> Membership:
     """Change a member's role, team or active flag (a deactivated member sees nothing)."""
-    membership = locked(membership)
+    membership = _locked_membership(membership)
     membership_check(membership=membership, changes=changes, acting_user=acting_user)
     _save_changes(
         membership,
@@ -696,6 +697,17 @@ def membership_update(
         acting_user=acting_user,
         details=lambda row: {"user": row.user.email},
     )
+    return membership
+
+
+def _locked_membership(membership: Membership) -> Membership:
+    """The membership as stored, locked, once no other change of the organization's
+    memberships is under way: each checks from the others that an active admin remains
+    (`_ensure_admin_remains`), and two admins demoted side by side each counted on the
+    other and left none. The row first, as an `If-Match` check or an admin form's version
+    check takes it, so that neither order deadlocks with this one."""
+    membership = locked(membership)
+    advisory_xact_lock("memberships", membership.organization_id)
     return membership
 
 
@@ -709,7 +721,7 @@ def membership_delete_check(*, membership: Membership, acting_user: User | None)
 @transaction.atomic
 def membership_delete(*, membership: Membership, acting_user: User | None) -> None:
     """Remove a person from the organization (soft delete: history keeps the row)."""
-    membership = locked(membership)
+    membership = _locked_membership(membership)
     membership_delete_check(membership=membership, acting_user=acting_user)
     membership.delete()
     # The records shared with them stop being shared: invited again, they start afresh.

@@ -1,6 +1,7 @@
 """Concurrent edits of an organization's set-up through the API, against four web
 workers: its teams, roles and memberships, as several admins changing them at once
-would. Nothing acknowledged is lost."""
+would. Nothing acknowledged is lost, and the organization always keeps an active
+admin."""
 
 from __future__ import annotations
 
@@ -93,3 +94,36 @@ def test_concurrent_edits_of_different_fields_lose_nothing(setup, live_url, reso
         lost += [(name, values[name], _shown(stored, name)) for name in fields]
         lost = [(name, sent, shown) for name, sent, shown in lost if sent != shown]
     assert (lost, refused) == ([], [])
+
+
+def test_an_organization_keeps_an_admin_when_its_admins_are_demoted_at_once(setup, live_url, read):
+    organization, session = setup["organization"], setup["session"]
+    admins = [setup["admin"], *setup["reps"]]
+    demoted = {"role": setup["roles"]["sales_rep"]}
+    try:
+        for _ in range(ROUNDS):
+            with tenant_context(organization):
+                Membership.objects.filter(user__in=admins).update(
+                    role=setup["roles"]["org_admin"], is_active=True
+                )
+                ids = [str(m.pk) for m in Membership.objects.filter(user__in=admins)]
+            answers = at_once(
+                lambda pk: session.patch(
+                    f"{live_url}/api/v1/memberships/{pk}/", json=demoted, timeout=60
+                ),
+                ids,
+            )
+            codes = [r.status_code for r in answers]
+            assert set(codes) <= {200, 400, 403}, [r.text[:200] for r in answers]
+            with tenant_context(organization):
+                left = Membership.objects.filter(role__slug="org_admin", is_active=True)
+                assert left.count() == 1, codes
+                # Each demotion acknowledged happened; the admin left is one refused.
+                kept = str(left.get().pk)
+            assert codes[ids.index(kept)] != 200
+            assert any("at least one active Organization Admin" in r.text for r in answers)
+    finally:
+        with tenant_context(organization):
+            Membership.objects.filter(user=setup["admin"]).update(
+                role=setup["roles"]["org_admin"], is_active=True
+            )
