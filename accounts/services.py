@@ -182,7 +182,11 @@ def membership_create(
 def role_set_permissions(
     *, role: Role, grants: dict[tuple[str, str], str], acting_user: User | None = None
 ) -> Role:
-    """Replace the role's permissions; system roles are fixed."""
+    """Replace the role's permissions; system roles are fixed. They are part of the role as
+    shown, so its version moves when they change (ADR 0012): an `If-Match` read before is
+    stale. The role's lock makes concurrent replacements wait for each other."""
+    role = locked(role)
+    before = values_of(role)
     if role.is_system:
         raise ValidationError("The default roles cannot be changed; create a custom role.")
     role_change_check(role=role, acting_user=acting_user)
@@ -192,6 +196,7 @@ def role_set_permissions(
         if scope not in Scope.values:
             raise ValidationError(f"Unknown scope {scope}.")
     ensure_grantable(grants=grants, acting_user=acting_user, back_office=role.back_office)
+    changed = role_grant_map(role) != dict(grants)
     RolePermission.objects.filter(role=role).delete()
     RolePermission.objects.bulk_create(
         RolePermission(
@@ -203,6 +208,7 @@ def role_set_permissions(
         )
         for (resource, action), scope in grants.items()
     )
+    save_changed(role, before, parts_changed=changed)
     record_audit_event(
         action=AuditAction.PERMISSIONS_CHANGED,
         actor=acting_user,

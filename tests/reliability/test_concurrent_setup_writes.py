@@ -1,7 +1,7 @@
 """Concurrent edits of an organization's set-up through the API, against four web
-workers: its teams, roles and memberships, as several admins changing them at once
-would. Nothing acknowledged is lost, and the organization always keeps an active
-admin."""
+workers: its teams, roles and their permissions and memberships, as several admins
+changing them at once would. Nothing acknowledged is lost, a stale `If-Match` is
+refused, and the organization always keeps an active admin."""
 
 from __future__ import annotations
 
@@ -127,3 +127,61 @@ def test_an_organization_keeps_an_admin_when_its_admins_are_demoted_at_once(setu
             Membership.objects.filter(user=setup["admin"]).update(
                 role=setup["roles"]["org_admin"], is_active=True
             )
+
+
+def _permissions(scope: str, resource: str) -> list[dict]:
+    return [
+        {"resource": "leads", "action": "read", "scope": scope},
+        {"resource": resource, "action": "read", "scope": "own"},
+    ]
+
+
+GRANTS = [
+    _permissions(scope, resource)
+    for scope in ("own", "team", "all")
+    for resource in ("tasks", "opportunities")
+]
+
+
+def _grants(permissions: list[dict]) -> list[tuple]:
+    return sorted((p["resource"], p["action"], p["scope"]) for p in permissions)
+
+
+def test_a_roles_permissions_replaced_at_once_keep_one_acknowledged_set(setup, live_url, read):
+    session = setup["session"]
+    url = f"{live_url}/api/v1/roles/{setup['ids']['roles']}/"
+    for _ in range(ROUNDS):
+        answers = at_once(
+            lambda grants: session.patch(url, json={"permissions": grants}, timeout=60), GRANTS
+        )
+        # Each waits for the one before: none is refused as a duplicate.
+        assert [r.status_code for r in answers] == [200] * len(GRANTS), [
+            r.text[:200] for r in answers
+        ]
+        stored = _grants(session.get(url, timeout=60).json()["permissions"])
+        assert stored in [_grants(grants) for grants in GRANTS]
+
+
+def test_a_roles_permissions_replaced_at_once_with_if_match_accept_exactly_one(
+    setup, live_url, read
+):
+    session = setup["session"]
+    url = f"{live_url}/api/v1/roles/{setup['ids']['roles']}/"
+    for round_no in range(ROUNDS):
+        # From another set than every one sent: each is a change.
+        session.patch(url, json={"permissions": _permissions("own", "proposals")}, timeout=60)
+        version = {"If-Match": session.get(url, timeout=60).headers["ETag"]}
+        answers = at_once(
+            lambda grants, tag=version: session.patch(
+                url, json={"permissions": grants}, headers=tag, timeout=60
+            ),
+            GRANTS,
+        )
+        codes = [r.status_code for r in answers]
+        assert sorted(codes) == [200] + [412] * (len(GRANTS) - 1), (round_no, codes)
+        winner = GRANTS[codes.index(200)]
+        stale = next(r for r in answers if r.status_code == 412)
+        assert _grants(stale.json()["error"]["details"]["current"]["permissions"]) == (
+            _grants(winner)
+        )
+        assert _grants(session.get(url, timeout=60).json()["permissions"]) == _grants(winner)
