@@ -362,11 +362,13 @@ def stage_save(
         access.require(acting_user, Action.UPDATE, Resource.PIPELINES, stage)
         if "pipeline" in fields and fields.pop("pipeline").pk != stage.pipeline_id:
             raise ValidationError({"pipeline": "A stage stays in its pipeline."})
+        stage = locked(stage)
     _only_fields(
         fields,
         {"name", "position", "probability", "is_won", "is_lost"},
         "This field cannot be set.",
     )
+    before = values_of(stage)
     flags_before = (stage.is_won, stage.is_lost)
     for name, value in fields.items():
         setattr(stage, name, value)
@@ -383,7 +385,10 @@ def stage_save(
     pipeline = Pipeline.objects.select_for_update().get(pk=stage.pipeline_id)
     current = {"name": stage.name, "is_won": stage.is_won, "is_lost": stage.is_lost}
     _check_stage_flags([*_stage_siblings(pipeline, exclude=stage if stage.pk else None), current])
-    stage.save()
+    if stage._state.adding:
+        stage.save()
+    else:  # the fields changed, not the row as read: another's change of the rest stays
+        save_changed(stage, before)
     return stage
 
 

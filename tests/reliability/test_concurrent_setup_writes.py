@@ -1,7 +1,7 @@
 """Concurrent edits of an organization's set-up through the API, against four web
-workers: its teams, roles and their permissions and memberships, as several admins
-changing them at once would. Nothing acknowledged is lost, a stale `If-Match` is
-refused, and the organization always keeps an active admin."""
+workers: its teams, roles and their permissions, memberships and pipeline stages, as
+several admins changing them at once would. Nothing acknowledged is lost, a stale
+`If-Match` is refused, and the organization always keeps an active admin."""
 
 from __future__ import annotations
 
@@ -70,6 +70,10 @@ FIELDS = {
         "role": lambda s, r: s["roles"]["sales_manager" if r % 2 == 0 else "sales_rep"],
         "team": lambda s, r: s["team"] if r % 2 == 0 else None,
         "is_active": lambda s, r: r % 2 == 1,
+    },
+    "pipeline-stages": {
+        "name": lambda s, r: _unique("Stage"),
+        "probability": lambda s, r: f"{10 + r}.00",
     },
 }
 
