@@ -68,6 +68,7 @@ from mailing.choices import MessageKind
 from notifications import events as notification_events
 from sharing.reassigning import refuse_reassigning_by_a_share
 from smartweb import access, json_schema
+from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
 from smartweb.writes import locked, save_changed, values_of
@@ -246,16 +247,21 @@ def default_pipeline() -> Pipeline:
 
 @transaction.atomic
 def pipeline_set_default(*, pipeline: Pipeline, acting_user: User | None) -> Pipeline:
-    """Make `pipeline` the default; the previous default stops being it."""
+    """Make `pipeline` (locked by the caller, or new) the default; the previous default
+    stops being it."""
     access.require(acting_user, Action.UPDATE, Resource.PIPELINES, pipeline)
+    if pipeline.is_default:
+        return pipeline
+    # One change of the default at a time: two side by side each cleared the default they
+    # had read, then both set theirs, and the second was refused by the unique index.
+    advisory_xact_lock("default pipeline", pipeline.organization_id)
     for other in (
         Pipeline.objects.select_for_update().filter(is_default=True).exclude(pk=pipeline.pk)
     ):
         other.is_default = False
         other.save(update_fields=["is_default", "updated_at"])
-    if not pipeline.is_default:
-        pipeline.is_default = True
-        pipeline.save(update_fields=["is_default", "updated_at"])
+    pipeline.is_default = True
+    pipeline.save(update_fields=["is_default", "updated_at"])
     return pipeline
 
 

@@ -189,3 +189,26 @@ def test_a_roles_permissions_replaced_at_once_with_if_match_accept_exactly_one(
             _grants(winner)
         )
         assert _grants(session.get(url, timeout=60).json()["permissions"]) == _grants(winner)
+
+
+def test_pipelines_made_the_default_at_once_are_each_acknowledged(setup, live_url, read):
+    session = setup["session"]
+    with tenant_context(setup["organization"]):
+        pipelines = [
+            str(crm_services.pipeline_create(name=_unique("Pipeline"), acting_user=None).pk)
+            for _ in range(4)
+        ]
+    for _ in range(ROUNDS):
+        answers = at_once(
+            lambda pk: session.patch(
+                f"{live_url}/api/v1/pipelines/{pk}/", json={"is_default": True}, timeout=60
+            ),
+            pipelines,
+        )
+        # Each waits for the one before, and takes over from it: none is refused as a
+        # duplicate of the default it replaces.
+        assert [r.status_code for r in answers] == [200] * len(pipelines), [
+            r.text[:200] for r in answers if r.status_code != 200
+        ]
+        listed = session.get(f"{live_url}/api/v1/pipelines/?page_size=50", timeout=60).json()
+        assert len([p for p in listed["results"] if p["is_default"]]) == 1
