@@ -3,9 +3,11 @@ every queryset and object. A new endpoint subclassing these is secure by default
 
 from __future__ import annotations
 
+import functools
+
 import django_filters
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +19,7 @@ from rest_framework.response import Response
 
 from accounts.models import APIToken
 from accounts.tenancy import ORGANIZATION_HEADER, activate_request
-from smartweb import access
+from smartweb import access, outage
 from smartweb.api import idempotency
 from smartweb.api.errors import PreconditionFailed, PreconditionRequired
 from smartweb.api.history import HistoryMixin
@@ -93,6 +95,11 @@ class OrganizationContextMixin:
                 {"non_field_errors": ["A PUT carries the whole object; to change a part, PATCH."]}
             )
         self.idempotent_request = idempotency.claim(request)
+        if request.method not in SAFE_METHODS:
+            # DRF looks the handler up after `initial`.
+            method = request.method.lower()
+            if hasattr(self, method):
+                setattr(self, method, once_more_on_duplicate(getattr(self, method)))
 
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.Replay):
@@ -127,6 +134,26 @@ class OrganizationContextMixin:
             version = stored_version(model, pk)
         if version is not None:
             response["ETag"] = etag(version)
+
+
+def once_more_on_duplicate(handler):
+    """`handler` in a savepoint, handled once more when it collides on a unique value with
+    a row committed meanwhile: of two clients creating the same tag at once, PostgreSQL
+    waits for the first, then refuses the second. Handled again, its checks see the first
+    row and refuse it at its field (400), as they refuse the same request sent a moment
+    later, not as a bare 409 conflict. The admin does the same with its forms (ADR 0049)."""
+
+    @functools.wraps(handler)
+    def handle(request, *args, **kwargs):
+        try:
+            with transaction.atomic():
+                return handler(request, *args, **kwargs)
+        except IntegrityError as exc:
+            if not outage.is_duplicate(exc):
+                raise
+        return handler(request, *args, **kwargs)
+
+    return handle
 
 
 class ReplicaListMixin:

@@ -212,3 +212,31 @@ def test_pipelines_made_the_default_at_once_are_each_acknowledged(setup, live_ur
         ]
         listed = session.get(f"{live_url}/api/v1/pipelines/?page_size=50", timeout=60).json()
         assert len([p for p in listed["results"] if p["is_default"]]) == 1
+
+
+# A name each organization holds once, and the body that creates a row with it.
+NAMED = {
+    "tags": lambda name: {"name": name},
+    "teams": lambda name: {"name": name},
+    "roles": lambda name: {"name": name, "permissions": []},
+    "pipelines": lambda name: {"name": name},
+}
+
+
+@pytest.mark.parametrize("resource", NAMED)
+def test_one_name_created_by_several_clients_at_once_is_refused_by_name(
+    setup, live_url, resource, read
+):
+    session = setup["session"]
+    for _ in range(ROUNDS):
+        name = _unique("Same")
+        answers = at_once(
+            lambda _, n=name: session.post(
+                f"{live_url}/api/v1/{resource}/", json=NAMED[resource](n), timeout=60
+            )
+        )
+        codes = sorted(r.status_code for r in answers)
+        assert codes == [201] + [400] * (len(answers) - 1), codes
+        # As a duplicate sent later is, at its field, not as a bare conflict.
+        for refused in (r for r in answers if r.status_code == 400):
+            assert "exists" in str(refused.json()["error"]["details"]["name"]), refused.text
