@@ -1,7 +1,8 @@
 """Concurrent edits of an organization's set-up through the API, against four web
-workers: its teams, roles and their permissions, memberships and pipeline stages, as
-several admins changing them at once would. Nothing acknowledged is lost, a stale
-`If-Match` is refused, and the organization always keeps an active admin."""
+workers: its name and settings, teams, roles and their permissions, memberships,
+pipelines and their stages, as several admins changing them at once would. Nothing
+acknowledged is lost, a stale `If-Match` is refused, the organization always keeps an
+active admin, and a name created twice at once is refused by name."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def setup(django_db_blocker, live_url):
             "roles": role.pk,
             "memberships": membership.pk,
             "pipeline-stages": stage.pk,
+            "organizations": organization.pk,
         },
         "team": str(team.pk),
     }
@@ -71,6 +73,10 @@ FIELDS = {
         "team": lambda s, r: s["team"] if r % 2 == 0 else None,
         "is_active": lambda s, r: r % 2 == 1,
     },
+    "organizations": {
+        "name": lambda s, r: _unique("Concurrent Set-up"),
+        "settings": lambda s, r: {"qualification_threshold": 40 + r},
+    },
     "pipeline-stages": {
         "name": lambda s, r: _unique("Stage"),
         "probability": lambda s, r: f"{10 + r}.00",
@@ -80,7 +86,8 @@ FIELDS = {
 
 def _shown(body: dict, field: str):
     value = body[field]
-    return value["id"] if isinstance(value, dict) else value
+    # A reference is shown as a summary with its id; settings are a JSON object.
+    return value["id"] if isinstance(value, dict) and "id" in value else value
 
 
 @pytest.mark.parametrize("resource", FIELDS)
