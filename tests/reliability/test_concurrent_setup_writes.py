@@ -244,6 +244,7 @@ def test_one_name_created_by_several_clients_at_once_is_refused_by_name(
         )
         codes = sorted(r.status_code for r in answers)
         assert codes == [201] + [400] * (len(answers) - 1), [r.text[:300] for r in answers]
-        # As a duplicate sent later is, at its field, not as a bare conflict.
+        # As a duplicate sent later is (at the name, or a role's slug made from it), not
+        # as a bare conflict.
         for refused in (r for r in answers if r.status_code == 400):
-            assert "exists" in str(refused.json()["error"]["details"]["name"]), refused.text
+            assert "exists" in str(refused.json()["error"]["details"]), refused.text
