@@ -77,6 +77,8 @@ class RecordSharesMixin:
         (200; the same level again changes nothing). You may share only as far as your
         role lets you view and edit the record yourself."""
         record = self.get_object()
+        # Who may not share at all learns that (403) before anything about their body.
+        services.refuse_unless_may_share(request.user, record)
         data = ShareInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         share, previous = services.record_share(

@@ -63,7 +63,8 @@ def _level(value: str) -> str:
     return ShareAccess(value)
 
 
-def _refuse_unless_may_share(acting_user, record, level: str) -> None:
+def refuse_unless_may_share(acting_user, record, level: str = ShareAccess.READ) -> None:
+    """403 unless `acting_user` may share `record` at `level` (at the least, for viewing)."""
     if not may_share(acting_user, record, level):
         raise PermissionDenied(
             "You may share a record only as far as your role lets you view and edit it."
@@ -142,7 +143,7 @@ def record_share(
     level of the share they hold. The share, and the level it had before (None: it is
     new). Sharing again at the same level writes nothing and records no second event."""
     level = _level(access_level)
-    _refuse_unless_may_share(acting_user, record, level)
+    refuse_unless_may_share(acting_user, record, level)
     if record.deleted_at is not None:
         raise ValidationError("A record in the trash is not shared: restore it first.")
     refuse_if_erased(lead_id_of(record))
@@ -173,7 +174,7 @@ def record_unshare(*, record, user, acting_user: User | None) -> bool:
     """Take back the share `user` (a user or their id) holds on `record`: False when they
     hold none. Whoever could have given that share may take it back, also from a record
     whose person was erased (it adds nothing) or that is in the trash."""
-    _refuse_unless_may_share(acting_user, record, ShareAccess.READ)
+    refuse_unless_may_share(acting_user, record, ShareAccess.READ)
     user_id = _user_id(user)
     _lock_share(record, user_id)
     grants = list(grants_of(record).filter(user_id=user_id).select_related("user", "permission"))
@@ -181,7 +182,7 @@ def record_unshare(*, record, user, acting_user: User | None) -> bool:
         return False
     action_of = shared_codenames(type(record))
     level = _level_of({action_of[grant.permission.codename] for grant in grants})
-    _refuse_unless_may_share(acting_user, record, level)
+    refuse_unless_may_share(acting_user, record, level)
     UserObjectGrant.objects.filter(pk__in=[grant.pk for grant in grants]).delete()
     _audit(AuditAction.OBJECT_REVOKED, record, grants[0].user, access=level)
     return True

@@ -115,6 +115,19 @@ def test_a_read_only_user_gets_403_and_nothing_is_written(
     assert grant_rows(org_a, record_a) == []
 
 
+def test_who_may_not_share_gets_403_whatever_the_body(
+    org_a, resource, record_a, readonly_a, rep_a2
+):
+    """The right to share is checked before the body: no 400 tells them what to send."""
+    client = api_client(readonly_a, org_a)
+    for body in [{}, {"user": "not-an-id"}, {"user": str(rep_a2.pk), "access": "delete"}]:
+        posted = client.post(_url(record_a, resource), body, format="json")
+        assert posted.status_code == 403, body
+        assert posted.json()["error"]["code"] == "permission_denied"
+    assert client.delete(_url(record_a, resource, rep_a2)).status_code == 403
+    assert grant_rows(org_a, record_a) == []
+
+
 def test_a_rep_outside_the_records_scope_gets_404_or_403_with_a_share_to_read(
     org_a, resource, record_a, admin_a, rep_a2, readonly_a
 ):
