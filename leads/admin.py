@@ -47,6 +47,7 @@ from smartweb.admin import (
     adopt,
     is_deleted,
     owners_offered,
+    unowned_offered,
 )
 from smartweb.admin_versions import VersionedRowsInlineMixin
 from smartweb.errors import REFUSALS, refusal_message
@@ -159,8 +160,8 @@ class AssigneeFilter(admin.SimpleListFilter):
     parameter_name = "assignee"
 
     def lookups(self, request, model_admin):
-        everyone = access.scope_for(request.user, Action.READ, Resource.LEADS) == Scope.ALL
-        unassigned = [("none", "Unassigned")] if everyone else []
+        offered = unowned_offered(request.user, Resource.LEADS)
+        unassigned = [("none", "Unassigned")] if offered else []
         people = owners_offered(request.user, Resource.LEADS)
         return [*unassigned, *((str(pk), label) for pk, label in people)]
 

@@ -490,7 +490,20 @@ class ScopedOwnerFilter(admin.RelatedFieldListFilter):
     memberships, then the former members to whom all of them is given, whose rows wait to
     be reassigned. Django's related-only filter found them by reading the owner of every
     row of the list, the whole organization's, at each page load; its parameters
-    (`owner__id__exact`, `owner__isnull`) stay, which saved views name."""
+    (`owner__id__exact`, `owner__isnull`) stay, which saved views name. Its "-" (no owner)
+    only to whoever reads every row (`unowned_offered`)."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        self.offers_unowned = unowned_offered(request.user, model_admin.model.rbac_resource)
+        super().__init__(field, request, params, model, model_admin, field_path)
+
+    @property
+    def include_empty_choice(self):
+        return self.offers_unowned and super().include_empty_choice
+
+    def has_output(self):
+        # Shown with one person to offer (a rep: themselves), as the lead list's filter.
+        return bool(self.lookup_choices) or self.include_empty_choice
 
     def field_choices(self, field, request, model_admin):
         return owners_offered(request.user, model_admin.model.rbac_resource)
@@ -505,6 +518,13 @@ def owners_offered(user, resource: str) -> list[tuple]:
     return [(member.pk, str(member)) for member in members] + [
         (person.pk, gettext("%(user)s (former member)") % {"user": person}) for person in former
     ]
+
+
+def unowned_offered(user, resource: str) -> bool:
+    """Does an owner or assignee filter of `resource` offer `user` the rows owned by no
+    one? Only when they read every row: an unowned row is in no one's team or own scope,
+    so to anyone else that choice opens an empty list."""
+    return access.scope_for(user, Action.READ, resource) == Scope.ALL
 
 
 class MissingRowIs404Mixin:

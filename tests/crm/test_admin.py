@@ -312,6 +312,29 @@ def test_the_owner_filters_offer_the_members_whose_rows_one_may_read(
     assert _filter_choices(_admin(rep_a), page, title) == {str(rep_a)}
 
 
+def _offers_no_owner(client, page: str, title: str) -> bool:
+    listed = client.get(reverse(f"admin:{page}"))
+    [spec] = [spec for spec in listed.context["cl"].filter_specs if spec.title == title]
+    return spec.include_empty_choice
+
+
+@pytest.mark.parametrize(
+    ("page", "title"),
+    [("crm_opportunity_changelist", "owner"), ("crm_task_changelist", "assigned to")],
+)
+def test_no_owner_is_offered_only_to_whoever_reads_every_row(
+    page, title, admin_a, manager_a, rep_a
+):
+    """A row owned by no one is in no team's and no one's own scope: "-" would open an
+    empty list to a manager or a rep, as "Unassigned" on the lead list."""
+    assert _offers_no_owner(_admin(admin_a), page, title)
+    assert not _offers_no_owner(_admin(manager_a), page, title)
+    assert not _offers_no_owner(_admin(rep_a), page, title)
+    field = "owner" if title == "owner" else "assigned_to"
+    page_html = _admin(rep_a).get(reverse(f"admin:{page}")).content.decode()
+    assert f"{field}__isnull=True" not in page_html
+
+
 def test_former_members_stay_in_the_owner_filter_for_those_who_read_every_row(
     org_a, org_b, opp_a2, admin_a, admin_b, manager_a, rep_a, rep_a2
 ):
