@@ -696,9 +696,7 @@ class TagAdmin(LeadsAdmin):
     def get_queryset(self, request):
         if not access.can(request.user, Action.READ, Resource.LEADS):
             return Tag.objects.none()
-        return Tag.all_objects.annotate(
-            active_leads=models.Count("leads", filter=models.Q(leads__deleted_at__isnull=True))
-        )
+        return selectors.with_readable_lead_counts(Tag.all_objects.all(), request.user)
 
     def _may(self, request, action):
         return access.scope_for(request.user, action, Resource.LEADS) in (Scope.TEAM, Scope.ALL)

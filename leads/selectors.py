@@ -6,14 +6,16 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
 from leads.choices import POSITIVE_OUTCOMES, InteractionType
-from leads.models import Company, Interaction, Lead
+from leads.models import Company, Interaction, Lead, Tag
 from leads.scoring import ENGAGEMENT_WINDOW_DAYS
-from smartweb import listing
+from smartweb import access, listing
+from smartweb.rbac import Action
 from smartweb.tenancy.context import current_organization_id
 
 # Interactions that reach the lead (a note is internal, a website visit is theirs alone).
@@ -246,3 +248,15 @@ def duplicate_groups(queryset: QuerySet[Lead]) -> tuple[list[dict], bool]:
         for group in groups
     ]
     return result, truncated
+
+
+def with_readable_lead_counts(tags: QuerySet[Tag], user) -> QuerySet[Tag]:
+    """Each tag with `active_leads`: how many of its leads outside the trash `user` may
+    read (a rep their own, a manager their team's), not the organization's count, which
+    told them about leads they may not see. One correlated count in the tags' query."""
+    leads = access.visible(user, Action.READ, Lead.objects.filter(tags=OuterRef("pk")))
+    # COUNT as a plain function, not an aggregate: no GROUP BY in the sub-select.
+    counted = leads.order_by().annotate(
+        count=Func("pk", function="COUNT", output_field=IntegerField())
+    )
+    return tags.annotate(active_leads=Coalesce(Subquery(counted.values("count")), 0))

@@ -338,3 +338,40 @@ def test_a_rep_cannot_take_a_company_out_of_scope_through_the_add_lead_form(
     assert client.post(url, {**form, "company": str(own.pk)}).status_code == 302
     with tenant_context(org_a):
         assert Lead.objects.get().company_id == own.pk
+
+
+def _tag_counts(client, user) -> tuple[dict[str, int], int]:
+    """The tag list's "leads" column as `user` sees it, and the queries it took."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _login(client, user)
+    with CaptureQueriesContext(connection) as captured:
+        listed = client.get(reverse("admin:leads_tag_changelist"))
+    assert listed.status_code == 200
+    return {tag.name: tag.active_leads for tag in listed.context["cl"].result_list}, len(captured)
+
+
+def test_the_tag_list_counts_only_the_leads_one_may_read(
+    client, org_a, admin_a, manager_a, rep_a, rep_a2, lead_a, lead_a2, tag_a
+):
+    """A rep counts their own leads, a manager their team's, the admin every lead outside
+    the trash: the organization's count told them about leads they may not see. One
+    query for the counts, however many tags."""
+    own = make_lead(org_a, contact_name="Second of rep_a", assigned_to=rep_a)
+    trashed = make_lead(org_a, contact_name="Trashed", assigned_to=rep_a)
+    nobody = make_lead(org_a, contact_name="Nobody's")
+    with tenant_context(org_a):
+        for lead in (lead_a, lead_a2, own, trashed, nobody):
+            LeadTag.objects.create(lead=lead, tag=tag_a)
+        Lead.objects.filter(pk=trashed.pk).update(deleted_at=lead_a.created_at)
+    assert _tag_counts(client, admin_a)[0] == {"hot": 4}
+    assert _tag_counts(client, manager_a)[0] == {"hot": 2}
+    assert _tag_counts(client, rep_a2)[0] == {"hot": 1}
+    counts, queries = _tag_counts(client, rep_a)
+    assert counts == {"hot": 2}
+    for name in ("cold", "warm"):
+        TagFactory(organization=org_a, name=name)
+    more, more_queries = _tag_counts(client, rep_a)
+    assert more == {"hot": 2, "cold": 0, "warm": 0}
+    assert more_queries == queries
