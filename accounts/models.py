@@ -118,6 +118,9 @@ class User(QuickLoadModel, AbstractBaseUser, PermissionsMixin):
 
 class Team(TenantOwnedModel):
     rbac_resource = Resource.TEAMS
+    # A team is its members': "own" and "team" scope reach the team one is in (a Sales
+    # Manager renames theirs), another team needs the whole organization's.
+    scope_owner_field = "memberships__user"
 
     name = models.CharField(max_length=120)
     manager = models.ForeignKey(

@@ -11,7 +11,8 @@ when the user's role no longer does that action on any row of the resource (a me
 made Read Only keeps no edit share). They are written by sharing a record
 (`sharing.services`) and only read here.
 Models say who owns a row with `scope_owner_field` (a field path such as
-"assigned_to" or "lead__assigned_to", or a tuple of paths any of which owns it) and
+"assigned_to", "lead__assigned_to" or a team's "memberships__user", or a tuple of paths
+any of which owns it) and
 which resource they are with `rbac_resource`.
 Everything is evaluated in the current organization context and fails closed.
 """
@@ -162,12 +163,17 @@ def _owned_q(model, path: str, lookup: str, owners) -> Q:
     manager, not a join: the sub-select names the organization to the planner, where a
     joined tenant table hides it behind the policy, and a sales rep's AI calls were found
     by reading all 130,000 leads of the organization (24 ms at 1M leads, bench/README.md).
-    A row of a parent in the trash is no longer anyone's own."""
+    A row of a parent in the trash is no longer anyone's own. A path through rows that
+    point at this one (a team's `memberships__user`) selects the rows they point at: a
+    join would repeat a team once per member."""
     head, _, rest = path.partition("__")
     if not rest:
         return Q(**{f"{path}{lookup}": owners})
-    parent = model._meta.get_field(head).related_model
+    relation = model._meta.get_field(head)
+    parent = relation.related_model
     owned = parent._default_manager.filter(_owned_q(parent, rest, lookup, owners))
+    if relation.one_to_many:
+        return Q(pk__in=owned.values(relation.field.name))
     return Q(**{f"{head}__in": owned.values("pk")})
 
 

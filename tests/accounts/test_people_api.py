@@ -308,6 +308,23 @@ def test_team_manager_must_be_a_member(admin_a, org_a, admin_b):
         assert not Team.objects.filter(name="South").exists()
 
 
+def test_a_sales_manager_renames_their_own_team_only(org_a, team_a, manager_a):
+    """Their role changes teams at team scope: the team they are in, not another one,
+    which they read (403), and they neither create nor delete teams."""
+    other = factories.make_team(org_a, "South")
+    client = factories.api_client(manager_a, org_a)
+    renamed = client.patch(f"/api/v1/teams/{team_a.pk}/", {"name": "North-East"})
+    assert renamed.status_code == 200, renamed.json()
+    assert renamed.json()["name"] == "North-East"
+    assert client.patch(f"/api/v1/teams/{other.pk}/", {"name": "X"}).status_code == 403
+    assert client.post("/api/v1/teams/", {"name": "West"}).status_code == 403
+    assert client.delete(f"/api/v1/teams/{team_a.pk}/").status_code == 403
+    with tenant_context(org_a):
+        names = set(Team.objects.values_list("name", flat=True))
+    assert names == {"North-East", "South"}
+    assert audit_actions(org_a, target_id=str(team_a.pk)) == [AuditAction.TEAM_CHANGED]
+
+
 @pytest.mark.parametrize("person", ["rep_a", "readonly_a"])
 def test_team_writes_need_the_permission(person, org_a, team_a, request):
     client = factories.api_client(request.getfixturevalue(person), org_a)

@@ -1,11 +1,13 @@
 """The organization the permission matrix is checked in: one member of each default role
-and of a custom role (all in one team), a teammate and an outsider, and for each of them
-one chain of owned rows (company, lead, interaction, enrichment, consent, deal,
-proposal with its line, contract, AI call, task, their membership, API token and a
-saved view shared with their team).
+and of a custom role (all in one team), a teammate and an outsider (in a team of their
+own), and for each of them one chain of owned rows (company, lead, interaction,
+enrichment, consent, deal, proposal with its line, contract, AI call, task, their
+membership, API token and a saved view shared with their team), and the team they are in
+(the teammate's is the user's own).
 
 Each row is known by whose it is: the acting user's ("own"), their teammate's ("team")
-or the outsider's ("all"); rows no one owns (pipelines, campaigns, roles…) need "all".
+or the outsider's ("all"); rows no one owns (pipelines, campaigns, roles, a team no one
+is in…) need "all".
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from decimal import Decimal
 
 from accounts import invitations
 from accounts import services as account_services
-from accounts.models import Invitation, Membership, Organization, Role, User
+from accounts.models import Invitation, Membership, Organization, Role, Team, User
 from compliance import services as compliance_services
 from compliance.choices import ConsentPurpose, ConsentSource, RequestKind
 from crm import pricing
@@ -193,7 +195,11 @@ def build_world() -> World:
     for role in ROLES:
         world.people[role] = factories.make_member(organization, role, team=team)
     world.teammate = factories.make_member(organization, "sales_rep", team=team)
-    world.outsider = factories.make_member(organization, "sales_rep")
+    # The outsider is in a team of their own (a team's row is its members'), and a team
+    # no one is in is the row no one owns.
+    outside = factories.make_team(organization, "Outsider team")
+    world.outsider = factories.make_member(organization, "sales_rep", team=outside)
+    empty = factories.make_team(organization, "Empty team")
     with tenant_context(organization):
         campaign = crm_services.campaign_save(
             acting_user=None, name="Matrix campaign", script="Offer a website."
@@ -201,6 +207,10 @@ def build_world() -> World:
         tag = lead_services.tag_create(acting_user=None, data={"name": "matrix"})
         owners = [*world.people.values(), world.teammate, world.outsider]
         world.chains = {str(user.pk): _chain(user, campaign, tag) for user in owners}
+        # A team is its members': the teammate's is the user's own team, checked as that.
+        for user in owners:
+            if user != world.teammate:
+                world.chains[str(user.pk)][Team] = Membership.objects.get(user=user).team
         some_lead = world.chains[str(world.outsider.pk)][Lead]
         request = compliance_services.subject_request_open(
             kind=RequestKind.EXPORT, lead=some_lead, acting_user=None
@@ -214,7 +224,7 @@ def build_world() -> World:
                 request,
                 pipeline,
                 pipeline.stages.first(),
-                team,
+                empty,
                 world.people[CUSTOM].memberships.get().role,
             )
         }

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.test import RequestFactory
 
 from accounts import services as account_services
-from accounts.models import Membership, UserObjectGrant
+from accounts.models import Membership, Team, UserObjectGrant
 from smartweb import access
 from smartweb.admin import TenantModelAdmin
 from smartweb.rbac import Action, Resource, Scope
@@ -168,7 +168,18 @@ def _api_answer(world, role, model, row, needed, action, grants, seen):
         return 403
     if model is Membership and _grants_more(world.people[role], world.organization, row):
         return 403
+    if model is Team and action == Action.DELETE and _moves_members_above(world, role, row):
+        return 403
     return None
+
+
+def _moves_members_above(world, role, team) -> bool:
+    """Deleting a team takes its members out of it (accounts.services.team_delete), a
+    change of each membership: refused on one whose role grants more than the user's."""
+    user = world.people[role]
+    with acting_as(user, world.organization):
+        members = list(Membership.objects.filter(team=team))
+    return any(_grants_more(user, world.organization, member) for member in members)
 
 
 def _api_cells(world, role, grants):
