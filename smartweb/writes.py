@@ -22,7 +22,8 @@ def locked(instance: models.Model, *related: str, no_key: bool = False) -> model
     `related` rows joined, and locked, too). Refused if it is soft-deleted by then.
     `no_key`: a writer that changes no key takes FOR NO KEY UPDATE, which lets rows
     referencing this one be written meanwhile (their key checks take KEY SHARE)."""
-    rows = stored_rows(type(instance))
+    # The model from its options, not `type()`: a request's user is a lazy proxy of one.
+    rows = stored_rows(instance._meta.model)
     # `select_related()` without names would join, and lock, every row the instance
     # points to: its organization, its parents and theirs (a contract: 28 tables).
     if related:
