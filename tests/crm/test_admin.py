@@ -203,14 +203,20 @@ def test_a_line_out_of_range_is_an_error_at_its_field_in_words(org_a, admin_a, o
         assert not Proposal.objects.exists()
 
 
-def test_a_deals_value_or_probability_out_of_range_is_an_error_at_its_field(org_a, admin_a, opp_a):
-    client = _admin(admin_a)
-    page = reverse("admin:crm_opportunity_change", args=[opp_a.pk])
-    data = form_data(client.get(page).content.decode(), "opportunity_form")
-    data.update(name=["Renamed deal"], value=["-5"], probability=["150"])
+def _refused_change(client, page: str, form_id: str, **changes):
+    """The change page's form posted with `changes` over what it shows, answered with the
+    form again (200): the response and its form."""
+    data = form_data(client.get(page).content.decode(), form_id)
+    data.update({name: [value] for name, value in changes.items()})
     response = client.post(page, data)
     assert response.status_code == 200
-    form = response.context["adminform"].form
+    return response, response.context["adminform"].form
+
+
+def test_a_deals_value_or_probability_out_of_range_is_an_error_at_its_field(org_a, admin_a, opp_a):
+    page = reverse("admin:crm_opportunity_change", args=[opp_a.pk])
+    changes = {"name": "Renamed deal", "value": "-5", "probability": "150"}
+    response, form = _refused_change(_admin(admin_a), page, "opportunity_form", **changes)
     assert form.errors == {
         "value": ["Ensure this value is greater than or equal to 0."],
         "probability": ["Ensure this value is less than or equal to 100."],
@@ -223,13 +229,15 @@ def test_a_deals_value_or_probability_out_of_range_is_an_error_at_its_field(org_
 
 def test_a_contract_ending_before_it_starts_is_an_error_at_its_end_date(deal_a, org_a, admin_a):
     contract = deal_a["contract"]
-    client = _admin(admin_a)
     page = reverse("admin:crm_contract_change", args=[contract.pk])
-    data = form_data(client.get(page).content.decode(), "contract_form")
-    data.update(start_date=["2027-02-01"], end_date=["2027-01-01"], terms=["Twelve months"])
-    response = client.post(page, data)
-    assert response.status_code == 200
-    form = response.context["adminform"].form
+    _, form = _refused_change(
+        _admin(admin_a),
+        page,
+        "contract_form",
+        start_date="2027-02-01",
+        end_date="2027-01-01",
+        terms="Twelve months",
+    )
     assert form.errors == {"end_date": ["The end is before the start."]}
     assert form["terms"].value() == "Twelve months"
     with tenant_context(org_a):
