@@ -40,6 +40,7 @@ from smartweb.admin import (
     TenantOwnedModelAdmin,
     adopt,
 )
+from smartweb.admin_readers import NamedToReadersMixin
 from smartweb.admin_versions import VersionedRowsInlineMixin
 from smartweb.forms import form_changes
 from smartweb.rbac import Action, Resource
@@ -88,6 +89,13 @@ class TeamAdmin(AccountsAdmin):
     form = forms.TeamForm
     list_display = ["name", "manager", "created_at"]
     search_fields = ["name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Who manages a team is an admin's decision, its name also its manager's.
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not services.may_change_team_manager(request.user):
+            fields.append("manager")
+        return fields
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -199,10 +207,13 @@ class RoleAdmin(AccountsAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(AccountsAdmin):
-    """Role, team and active flag of each member. People join from the Users page."""
+class MembershipAdmin(NamedToReadersMixin, AccountsAdmin):
+    """Role, team and active flag of each member. People join from the Users page. A
+    member's role is named only to whoever may read it (a sales rep reads the members,
+    not the roles)."""
 
     form = forms.MembershipForm
+    named_to_readers = ("role",)
     list_display = ["user", "role", "team", "is_active", "joined_at"]
     list_filter = ["is_active", "role", "team"]
     search_fields = ["user__email", "user__full_name"]
@@ -399,8 +410,8 @@ class OrganizationAdmin(MissingRowIs404Mixin, HistoryNotChangeLogMixin, admin.Mo
 
     def get_fields(self, request, obj=None):
         if request.user.is_superuser:
-            return ["name", "slug", "plan", "is_active", "settings", "created_at"]
-        return ["name", "slug", "plan", "settings", "created_at"]
+            return ["name", "slug", "plan", "is_active", "time_zone", "settings", "created_at"]
+        return ["name", "slug", "plan", "time_zone", "settings", "created_at"]
 
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from accounts import services
 from accounts.models import Membership, Organization, Role, Team, User
+from smartweb import time_zones
 from smartweb.tenancy.context import tenant_context
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (the published demo login)
@@ -20,6 +21,7 @@ class DemoOrganization:
     # Both sell to British trades (Europe/London, +44 numbers): deals, proposals and
     # contracts in pounds, not in the product's default currency (EUR).
     settings: tuple[tuple[str, str], ...] = (("currency", "GBP"),)
+    time_zone: str = "Europe/London"
 
 
 DEMO_ORGANIZATIONS = (
@@ -51,9 +53,14 @@ def ensure_organization(spec: DemoOrganization) -> tuple[Organization, dict[str,
             name=spec.name,
             slug=spec.slug,
             plan=spec.plan,
+            time_zone=spec.time_zone,
             admin_email=f"admin@{spec.domain}",
             admin_password=DEMO_PASSWORD,
         )
+    elif organization.time_zone == time_zones.DEFAULT != spec.time_zone:
+        # Demo data loaded before organizations had a zone of their own.
+        organization.time_zone = spec.time_zone
+        organization.save(update_fields=["time_zone"])
     missing = {k: v for k, v in spec.settings if k not in (organization.settings or {})}
     if missing:  # before the sales data, which is priced in the organization's currency
         organization.settings = {**(organization.settings or {}), **missing}

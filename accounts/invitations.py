@@ -34,6 +34,7 @@ from django.utils import timezone
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import Invitation, Membership, Organization, Role, Team, User, hash_token
 from accounts.services import ensure_role_grantable, membership_create
+from smartweb.locks import advisory_xact_lock
 from smartweb.tenancy.context import current_organization_id, tenant_context
 from smartweb.writes import locked
 
@@ -95,6 +96,10 @@ def invitation_create(
     """Invite `email` to the current organization and send them the link (`link(token)`
     is its absolute URL). An open invitation of the same email is replaced."""
     email = invitation_check(email=email, role=role, team=team, acting_user=acting_user)
+    # One invitation of an email at a time: several sent at once each revoked the open
+    # one they saw, then inserted theirs, and collided on the unique index with one
+    # another's (a 409 "duplicate"). Each now waits for the one before and replaces it.
+    advisory_xact_lock("invitation", current_organization_id(), email.lower())
     now = timezone.now()
     Invitation.objects.filter(
         email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True

@@ -19,10 +19,11 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.models import GroupObjectPermissionAbstract, UserObjectPermissionAbstract
 
+from smartweb import time_zones
 from smartweb.json_schema import DeclaredJSONField
 from smartweb.loading import QuickLoadModel
 from smartweb.models import TenantModel, TenantOwnedModel, TimeStampedModel, active_unique
-from smartweb.rbac import Action, Resource, Scope
+from smartweb.rbac import ROLE_HELP, Action, Resource, Scope
 from smartweb.validators import ONE_LINE
 
 
@@ -43,6 +44,16 @@ class Organization(TimeStampedModel):
         default=dict, blank=True, schema="accounts.json_schemas.ORGANIZATION_SETTINGS"
     )
     is_active = models.BooleanField(default=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default=time_zones.DEFAULT,
+        # In the database too: a writer that names no zone (older code during a deploy,
+        # a raw insert) gets the default rather than a refusal.
+        db_default=time_zones.DEFAULT,
+        validators=[time_zones.validate_time_zone],
+        help_text="Where the organization's people read and type times in the back office:"
+        " an IANA name such as Europe/London. Stored times and the API stay in UTC.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -197,7 +208,9 @@ class Membership(TenantOwnedModel):
     scope_owner_field = "user"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships")
+    role = models.ForeignKey(
+        Role, on_delete=models.PROTECT, related_name="memberships", help_text=ROLE_HELP
+    )
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="memberships"
     )
@@ -237,7 +250,9 @@ class Invitation(TenantModel):
     scope_owner_field = "invited_by"
 
     email = models.EmailField(max_length=254)
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="invitations")
+    role = models.ForeignKey(
+        Role, on_delete=models.PROTECT, related_name="invitations", help_text=ROLE_HELP
+    )
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations"
     )

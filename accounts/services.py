@@ -33,9 +33,9 @@ from accounts.models import (
     UserSession,
     hash_token,
 )
-from smartweb import access, json_schema
+from smartweb import access, json_schema, time_zones
 from smartweb.locks import advisory_xact_lock
-from smartweb.rbac import DEFAULT_ROLES, SCOPE_RANK, Action, Resource, Scope
+from smartweb.rbac import ADMIN_ROLE_SLUGS, DEFAULT_ROLES, SCOPE_RANK, Action, Resource, Scope
 from smartweb.tenancy.context import (
     current_membership,
     current_organization_id,
@@ -89,6 +89,13 @@ def _organization_name(name: str | None) -> str:
     return name
 
 
+def _validate_time_zone(name: str) -> None:
+    try:
+        time_zones.validate_time_zone(name)
+    except ValidationError as error:
+        raise ValidationError({"time_zone": error.messages}) from error
+
+
 def organization_create(
     *,
     name: str,
@@ -96,11 +103,13 @@ def organization_create(
     admin_password: str | None,
     slug: str | None = None,
     plan: str = "free",
+    time_zone: str = time_zones.DEFAULT,
     acting_user: User | None = None,
 ) -> Organization:
     """A new organization with its default roles, setup steps and first admin."""
     name = _organization_name(name)
     slug = _clean_slug(name, slug)
+    _validate_time_zone(time_zone)
     admin_email = (admin_email or "").strip().lower()
     validate_email(admin_email)
     if Organization.objects.filter(slug=slug).exists():
@@ -118,7 +127,7 @@ def organization_create(
                 " password: leave the password out to make it the admin."
             }
         )
-    organization = Organization(name=name, slug=slug, plan=plan)
+    organization = Organization(name=name, slug=slug, plan=plan, time_zone=time_zone)
     # The new organization's own context is the one place its first rows may be written.
     with tenant_context(organization.pk, user=acting_user):
         try:
@@ -298,7 +307,6 @@ def tokens_revoke_all(
 # and checks that every referenced row belongs to that organization, so that a bad
 # reference is a clear error here rather than a deferred foreign key failure at commit.
 
-ADMIN_ROLE_SLUGS = ("org_admin", "super_admin")
 MEMBERSHIP_FIELDS = ("role", "team", "is_active")
 
 
@@ -416,10 +424,14 @@ def ensure_grantable(
 
 def ensure_role_grantable(role: Role, acting_user: User | None) -> None:
     """The whole of `role` (its permissions and its back-office sign-in) is within what
-    the acting member may hand out."""
-    ensure_grantable(
-        grants=role_grant_map(role), acting_user=acting_user, back_office=role.back_office
-    )
+    the acting member may hand out; refused at the `role` that names it (an invitation's,
+    a membership's)."""
+    try:
+        ensure_grantable(
+            grants=role_grant_map(role), acting_user=acting_user, back_office=role.back_office
+        )
+    except ValidationError as exc:
+        raise ValidationError({"role": exc.messages}) from None
 
 
 def role_change_check(*, role: Role, acting_user: User | None) -> None:
@@ -459,7 +471,8 @@ def _ensure_admin_remains(membership: Membership, *, removing: bool = False) -> 
 def organization_update(
     *, organization: Organization, changes: Mapping[str, Any], acting_user: User | None
 ) -> Organization:
-    """Change name, plan, settings or is_active. Plan and is_active are the platform's.
+    """Change name, plan, settings, time zone or is_active. Plan and is_active are the
+    platform's.
 
     Runs in the organization's own context; a platform super admin editing another
     organization enters it through `platform_access` (audited).
@@ -477,6 +490,8 @@ def organization_update(
         raise ValidationError({"plan": f"Unknown plan {changes['plan']}."})
     if "settings" in changes:
         json_schema.validate(Organization, "settings", changes["settings"])
+    if "time_zone" in changes:
+        _validate_time_zone(changes["time_zone"])
     if current_organization_id() == organization.pk:
         entered = contextlib.nullcontext()
     else:
@@ -488,7 +503,7 @@ def organization_update(
         _save_changes(
             organization,
             changes,
-            ("name", "plan", "settings", "is_active"),
+            ("name", "plan", "settings", "time_zone", "is_active"),
             action=AuditAction.ORGANIZATION_CHANGED,
             acting_user=acting_user,
         )
@@ -769,10 +784,28 @@ def team_create(*, name: str, manager: User | None = None, acting_user: User | N
     return team
 
 
+TEAM_MANAGER_BY_ADMINS = (
+    "Who manages a team is decided by whoever may change every team of the organization."
+)
+
+
+def may_change_team_manager(user: User | None) -> bool:
+    """A team's manager is an organization admin's decision: a Sales Manager renames their
+    own team (teams:update at team scope) but does not name its manager (None: the
+    system)."""
+    return user is None or access.can_organization_wide(user, Action.UPDATE, Resource.TEAMS)
+
+
 @transaction.atomic
 def team_update(*, team: Team, changes: Mapping[str, Any], acting_user: User | None) -> Team:
     _ensure_in_organization(team)
     team = locked(team)
+    if (
+        "manager" in changes
+        and changes["manager"] != team.manager
+        and not may_change_team_manager(acting_user)
+    ):
+        raise ValidationError({"manager": TEAM_MANAGER_BY_ADMINS})
     team_check(
         name=changes.get("name", team.name), manager=changes.get("manager", team.manager), team=team
     )

@@ -39,9 +39,9 @@ from accounts.models import (
     recovery_code_digest,
 )
 from accounts.tenancy import user_memberships
+from smartweb.rbac import ADMIN_ROLE_SLUGS
 from smartweb.tenancy.context import tenant_context, user_context
 
-ADMIN_ROLE = "org_admin"
 RECOVERY_CODES = 10
 RECOVERY_CODE_BYTES = 10  # 80 bits, 16 characters (django-otp's own codes have 40)
 TOTP_NAME = "Authenticator app"
@@ -56,7 +56,7 @@ def membership_requires(membership: Membership) -> bool:
     """Does the membership's organization require a second factor of this member? Read
     in that organization's context (the member's role)."""
     policy = _policy(membership.organization)
-    return policy == "all" or (policy == "admins" and membership.role.slug == ADMIN_ROLE)
+    return policy == "all" or (policy == "admins" and membership.role.slug in ADMIN_ROLE_SLUGS)
 
 
 def token_lacks_second_factor(token: APIToken) -> bool:
@@ -71,8 +71,10 @@ def token_lacks_second_factor(token: APIToken) -> bool:
         return policy == "all"
     membership = getattr(token, "membership", None)  # set by the token's authentication
     if membership is not None:
-        return membership.role.slug == ADMIN_ROLE
-    return Membership.objects.filter(user_id=token.user_id, role__slug=ADMIN_ROLE).exists()
+        return membership.role.slug in ADMIN_ROLE_SLUGS
+    return Membership.objects.filter(
+        user_id=token.user_id, role__slug__in=ADMIN_ROLE_SLUGS
+    ).exists()
 
 
 def required_for(user: User) -> bool:
@@ -85,7 +87,7 @@ def required_for(user: User) -> bool:
             return True
         if _policy(membership.organization) == "admins":
             with tenant_context(membership.organization_id):
-                if Membership.objects.filter(user=user, role__slug=ADMIN_ROLE).exists():
+                if Membership.objects.filter(user=user, role__slug__in=ADMIN_ROLE_SLUGS).exists():
                     return True
     return False
 

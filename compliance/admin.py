@@ -13,9 +13,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 
 from accounts.audit import AuditAction
 from accounts.models import AuditLog, Organization
@@ -31,6 +29,7 @@ from smartweb.admin import (
     TenantModelAdmin,
     adopt,
 )
+from smartweb.admin_links import link_if_readable
 from smartweb.errors import refusal_message
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
@@ -178,23 +177,44 @@ class SubjectRequestAdmin(SubjectActionPermissions, AppendOnlyAdminMixin, Tenant
     # entry's request, which has nothing to answer without a search).
     search_fields = ["lead__contact_name", "lead__company__name", "lead_reference", "notes"]
     fields = ["kind", "lead", "received_at", "notes"]
-    readonly_fields = ["person", "result"]
     actions = ["fulfil_export", "fulfil_erasure", "reject_selected"]
     ordering = ["status", "due_at"]
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return self.fields
-        return ["kind", "person", "received_at", "notes", "status", "result"]
+        return ["kind", self._person(request), "received_at", "notes", "status", "result"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [self._person(request), "result"]
+
+    def get_list_display(self, request):
+        return [
+            self._person(request) if column == "person" else column
+            for column in super().get_list_display(request)
+        ]
 
     @admin.display(description="person")
     def person(self, obj):
-        """Whom the request is about, by name, linked to their lead; an erased person
-        reads as erased, and a purged lead by the id the request keeps."""
-        if obj.lead is None:
-            return f"Lead {obj.lead_reference} (purged)"
-        url = reverse("admin:leads_lead_change", args=[obj.lead.pk])
-        return format_html('<a href="{}">{}</a>', url, obj.lead)
+        """Whom the request is about, by name: an erased person reads as erased, and a
+        purged lead by the id the request keeps. The list and the page show it linked
+        (`_person`)."""
+        return f"Lead {obj.lead_reference} (purged)" if obj.lead is None else str(obj.lead)
+
+    def _person(self, request):
+        """The person column and field for `request`'s user: `person`, linked to their
+        lead where its page opens for the user. One function per request: the form
+        leaves its read-only fields out by identity."""
+        if not hasattr(request, "_subject_person"):
+
+            @admin.display(description="person")
+            def person(subject_request):
+                if subject_request.lead is None:
+                    return self.person(subject_request)
+                return link_if_readable(request, self.admin_site, subject_request.lead)
+
+            request._subject_person = person
+        return request._subject_person
 
     def save_model(self, request, obj, form, change):
         saved = services.subject_request_open(
@@ -282,6 +302,7 @@ class ConsentRecordAdmin(AppendOnlyAdminMixin, TenantHistoryAdmin):
     list_filter = ["purpose", "granted", "source"]
     list_select_related = ["lead__company", "recorded_by"]
     raw_id_fields = ["lead"]
+    attached_to = {"lead": (Action.UPDATE, Resource.LEADS)}  # `consent_record`
     fields = ["lead", "purpose", "granted", "recorded_at", "source", "evidence"]
 
     def get_queryset(self, request):

@@ -16,13 +16,14 @@ from django.db import models, transaction
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from accounts.models import User
 from attachments.admin import AttachmentsAdminMixin
 from compliance.erased import ErasedRowStepsMixin
-from crm import admin_board, admin_forms, admin_steps, pricing, selectors, services
+from crm import admin_board, admin_forms, admin_steps, bounds, pricing, selectors, services
 from crm.admin_dashboard import dashboard_view
-from crm.choices import ContractStatus, ProposalStatus, TaskStatus
+from crm.choices import DUE_BY_TODAY, ContractStatus, ProposalStatus, TaskStatus
 from crm.models import (
     AICall,
     AICallWebhookSecret,
@@ -36,12 +37,17 @@ from crm.models import (
     SalesDashboard,
     Task,
 )
+from crm.pipeline_locks import lock_pipeline
+from crm.proposal_reach import proposal_deals
+from leads.admin_search import PhoneSearchMixin
 from leads.choices import LeadStatus
 from leads.models import Lead
+from leads.phone_search import of_leads_with
 from sharing.admin import SharesAdminMixin
 from smartweb import access, admin_submissions
 from smartweb.admin import (
     CurrentChoicesInlineMixin,
+    FieldBoundsMixin,
     ReadOnlyAdminMixin,
     ScopedOwnerFilter,
     TenantModelAdmin,
@@ -52,6 +58,7 @@ from smartweb.admin import (
 )
 from smartweb.admin_secrets import SecretPage, SecretPageAdminMixin
 from smartweb.admin_steps import StepsAdminMixin
+from smartweb.admin_time_widgets import LocalDateTimeMixin
 from smartweb.admin_versions import VersionedRowsInlineMixin
 from smartweb.errors import NOT_PERMITTED, REFUSALS, refusal_message
 from smartweb.forms import form_changes
@@ -70,6 +77,11 @@ class CRMAdmin(TenantOwnedModelAdmin):
 
     list_per_page = 50
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "currency":
+            kwargs["form_class"] = admin_forms.CurrencyField
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is User:
@@ -117,7 +129,13 @@ def save_inline_rows(formset, fields, *, save, delete) -> None:
             formset.changed_objects.append((saved, inline.changed_data))
 
 
-class CRMInline(VersionedRowsInlineMixin, CurrentChoicesInlineMixin, admin.TabularInline):
+class CRMInline(
+    LocalDateTimeMixin,
+    VersionedRowsInlineMixin,
+    CurrentChoicesInlineMixin,
+    FieldBoundsMixin,
+    admin.TabularInline,
+):
     """An inline under the permission service, like its admin, its rows versioned."""
 
     extra = 0
@@ -144,9 +162,19 @@ class CRMInline(VersionedRowsInlineMixin, CurrentChoicesInlineMixin, admin.Tabul
 # --- pipelines ------------------------------------------------------------------------
 
 
+class StageForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_won") and cleaned.get("is_lost"):
+            self.add_error("is_lost", "A stage is won or lost, not both.")
+        return cleaned
+
+
 class StageInline(CRMInline):
     model = PipelineStage
+    form = StageForm
     fields = ["position", "name", "probability", "is_won", "is_lost"]
+    field_bounds = {"probability": bounds.PERCENT}
     ordering = ["position"]
 
 
@@ -165,6 +193,13 @@ class PipelineAdmin(CRMAdmin):
         return format_html(
             '<a href="{}">Open the board</a>', reverse("admin:crm_pipeline_board", args=[obj.pk])
         )
+
+    def lock_before_saving(self, request, object_id) -> None:
+        # The page's version checks lock the pipeline, then the stages it changes, and
+        # the services lock them again: all of them first, in their one order.
+        pipeline = self.get_object(request, object_id)
+        if pipeline is not None:
+            lock_pipeline(pipeline.pk)
 
     def save_model(self, request, obj, form, change):
         data = form_changes(form, ["name", "description", "is_default"])
@@ -191,10 +226,6 @@ class PipelineAdmin(CRMAdmin):
 
     def delete_model(self, request, obj):
         services.pipeline_delete(pipeline=obj, acting_user=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for pipeline in queryset:
-            services.pipeline_delete(pipeline=pipeline, acting_user=request.user)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -227,10 +258,36 @@ class PipelineAdmin(CRMAdmin):
 
 class LinkedRecordsInline(CRMInline):
     """The records drawn from this one, listed to be opened: they are made and changed by
-    their own steps and pages, not here."""
+    their own steps and pages, not here. Each row's link says what its page lets the user
+    do with that record ("Change", or "View" for one its page keeps as it is, such as a
+    signed contract): Django's change link names the inline's permission, the same for
+    every row."""
 
-    show_change_link = True
+    show_change_link = False
     can_delete = False
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self.request = request  # inline instances are made for each request
+        return super().get_formset(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return [*super().get_fields(request, obj), "record_link"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "record_link"]
+
+    @admin.display(description="")
+    def record_link(self, obj):
+        if obj is None or obj.pk is None:
+            return ""
+        record_admin = self.admin_site.get_model_admin(self.model)
+        changeable = record_admin.has_change_permission(self.request, obj)
+        return format_html(
+            '<a href="{}" class="{}">{}</a>',
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk]),
+            "inlinechangelink" if changeable else "inlineviewlink",
+            gettext("Change") if changeable else gettext("View"),
+        )
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -263,8 +320,18 @@ class TaskInline(CRMInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+CONVERTIBLE_LEADS_ONLY = (
+    "Choose one of the qualified leads offered: those your role lets you change (a lead"
+    " shared with you is converted by those whose role reaches it)."
+)
+
+
 class ConvertLeadForm(forms.Form):
-    lead = forms.ModelChoiceField(queryset=Lead.objects.none(), help_text="Qualified leads only.")
+    lead = forms.ModelChoiceField(
+        queryset=Lead.objects.none(),
+        help_text="Qualified leads only.",
+        error_messages={"invalid_choice": CONVERTIBLE_LEADS_ONLY},
+    )
     name = forms.CharField(max_length=200, required=False)
     value = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, initial=0)
     currency = forms.CharField(max_length=3, required=False)
@@ -274,23 +341,35 @@ class ConvertLeadForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         qualified = Lead.objects.filter(status=LeadStatus.QUALIFIED).select_related("company")
-        # The leads the user may change: converting takes the lead's sale.
-        self.fields["lead"].queryset = access.visible(user, Action.UPDATE, qualified)
+        # The leads the user's role may change: converting takes the lead's sale, which
+        # stays with its owner's side (not a colleague it is shared with: ADR 0041).
+        self.fields["lead"].queryset = access.visible(
+            user, Action.UPDATE, qualified, with_grants=False
+        )
         self.fields["owner"].queryset = access.assignable_users(
             user, Action.CREATE, Resource.OPPORTUNITIES
         )
         self.fields["owner"].initial = user.pk
 
 
+# The hidden field of a deal's row in the list, naming the stage the list showed it in.
+SEEN_STAGE_FIELD = "_stage_seen_"
+
+
 @admin.register(Opportunity)
 class OpportunityAdmin(
-    AttachmentsAdminMixin, SharesAdminMixin, ErasedRowStepsMixin, StepsAdminMixin, CRMAdmin
+    AttachmentsAdminMixin,
+    SharesAdminMixin,
+    ErasedRowStepsMixin,
+    StepsAdminMixin,
+    PhoneSearchMixin,
+    CRMAdmin,
 ):
     assignee_field = "owner"
     list_display = [
         "name",
         "lead",
-        "stage",
+        "stage_seen",
         "status",
         "value",
         "currency",
@@ -332,17 +411,15 @@ class OpportunityAdmin(
     actions = [*CRMAdmin.actions, "move_to_next_stage"]
     editable_fields = ["name", "value", "currency", "probability", "owner", "expected_close_date"]
 
+    def phone_matches(self, phones):
+        # A deal has no number of its own: a caller's is its lead's or its company's.
+        return of_leads_with(phones)
+
     def has_add_permission(self, request):
         # Opportunities are converted from qualified leads (the "Convert a lead" page).
         return False
 
-    # The bounds the services hold the deal to, checked on their fields: the database's
-    # check constraints would refuse them above the form, by their names.
-    BOUNDS = {"value": {"min_value": 0}, "probability": {"min_value": 0, "max_value": 100}}
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        kwargs.update(self.BOUNDS.get(db_field.name, {}))
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
+    field_bounds = {"value": bounds.NOT_NEGATIVE, "probability": bounds.PERCENT}
 
     def save_model(self, request, obj, form, change):
         data = form_changes(form, self.editable_fields)
@@ -366,22 +443,32 @@ class OpportunityAdmin(
             delete=lambda task: services.task_delete(task=task, acting_user=request.user),
         )
 
+    @admin.display(description="stage", ordering="stage")
+    def stage_seen(self, obj):
+        """The deal's stage, and the same in a hidden field of the list's form: a move to
+        the next stage is decided on the stage the list showed (`move_to_next_stage`)."""
+        return format_html(
+            '{}<input type="hidden" name="{}{}" value="{}">',
+            obj.stage,
+            SEEN_STAGE_FIELD,
+            obj.pk,
+            obj.stage_id,
+        )
+
     @admin.action(description="Move to the next stage", permissions=["change"])
     def move_to_next_stage(self, request, queryset):
+        """Each deal into the stage after the one the list showed it in: one moved since
+        (by someone clicking at the same moment) is not moved again, and the list says
+        where it is now. Selected beyond the page, from the stage it is in."""
+
         def step(opportunity):
-            stage = (
-                opportunity.pipeline.stages.filter(position__gt=opportunity.stage.position)
-                .filter(is_lost=False)
-                .order_by("position")
-                .first()
-            )
-            if stage is None:
-                raise ValidationError("It is in the last stage.")
-            services.opportunity_move_stage(
-                opportunity=opportunity, stage=stage, acting_user=request.user
+            services.opportunity_move_to_next_stage(
+                opportunity=opportunity,
+                acting_user=request.user,
+                seen_stage_id=request.POST.get(f"{SEEN_STAGE_FIELD}{opportunity.pk}"),
             )
 
-        self.run_step(request, queryset.select_related("stage", "pipeline"), step, "Moved")
+        self.run_step(request, queryset, step, "Moved")
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -486,8 +573,8 @@ class LineItemInline(CRMInline):
 
 class ProposalForm(forms.ModelForm):
     # Blank, not the model's default (EUR): a proposal is in its opportunity's currency.
-    currency = forms.CharField(
-        max_length=3, required=False, help_text="Leave blank for the opportunity's currency."
+    currency = admin_forms.CurrencyField(
+        required=False, help_text="Leave blank for the opportunity's currency."
     )
 
     class Meta:
@@ -541,8 +628,8 @@ class ProposalAdmin(AttachmentsAdminMixin, ErasedRowStepsMixin, StepsAdminMixin,
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "opportunity":
-            # A proposal is work on its deal: the deals the user may change.
-            field.queryset = access.visible(request.user, Action.UPDATE, field.queryset)
+            # A proposal is work on its deal: the deals the user may add one to.
+            field.queryset = proposal_deals(request.user, field.queryset)
         return field
 
     def has_change_permission(self, request, obj=None):
@@ -728,6 +815,14 @@ class CampaignForm(KeepsJSONOriginalsMixin, forms.ModelForm):
         except ValidationError as exc:
             raise ValidationError(exc.messages) from exc
 
+    def clean(self):
+        cleaned = super().clean()
+        current = {name: cleaned.get(name) for name in bounds.CAMPAIGN_SCHEDULE_FIELDS}
+        for name, problem in bounds.campaign_schedule_problems(**current).items():
+            if name not in self.errors:
+                self.add_error(name, problem)
+        return cleaned
+
 
 WEBHOOK_SECRET_PAGE = SecretPage(
     title="AI call webhook secret",
@@ -753,6 +848,7 @@ class CampaignAdmin(SecretPageAdminMixin, CRMAdmin):
     search_fields = ["name"]
     readonly_fields = ["status", "launched_at", "paused_at", "completed_at", "results"]
     fieldsets = admin_forms.CAMPAIGN_FIELDSETS
+    field_bounds = bounds.CAMPAIGN
     actions = [*CRMAdmin.actions, "launch", "pause", "cancel"]
 
     def has_change_permission(self, request, obj=None):
@@ -853,11 +949,13 @@ class DueFilter(admin.SimpleListFilter):
     parameter_name = "due"
 
     def lookups(self, request, model_admin):
-        return [("overdue", "Overdue"), ("today", "Due today")]
+        return [("overdue", "Overdue"), ("today", "Due today"), (DUE_BY_TODAY, "Today or overdue")]
 
     def queryset(self, request, queryset):
         if self.value() == "overdue":
             return queryset.overdue()
+        if self.value() == DUE_BY_TODAY:
+            return queryset.due_by_end_of_today()
         if self.value() == "today":
             return queryset.due_today()
         return queryset
@@ -879,6 +977,11 @@ class TaskAdmin(ErasedRowStepsMixin, StepsAdminMixin, CRMAdmin):
     search_fields = ["title", "description"]
     ordering = ["due_at"]
     raw_id_fields = ["lead", "opportunity"]
+    # A task is work on its record (`task_create`): for whoever may change it.
+    attached_to = {
+        "lead": (Action.UPDATE, Resource.LEADS),
+        "opportunity": (Action.UPDATE, Resource.OPPORTUNITIES),
+    }
     fields = [
         "title",
         "description",

@@ -5,15 +5,15 @@ A drop is a POST to `move_view`, which moves the deal through the same service a
 API's stage move (its rules, permission check and history), under the version the card
 was drawn with: a deal changed by someone since is refused, as a stale admin form is
 (ADR 0012). It answers JSON: the card and every stage's totals as they now are, or why
-the move was refused (the card then goes back where it was). Without JavaScript the page
-is the same board, read-only.
+the move was refused (the card then goes back where it was), in words also when another
+change held the deal past the lock timeout or won a deadlock (409, as a stale card is).
+Without JavaScript the page is the same board, read-only.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -27,8 +27,9 @@ from crm.exceptions import InvalidTransition
 from crm.models import Opportunity, PipelineStage
 from crm.owner_filter import OwnerFilterField
 from smartweb import access
+from smartweb.admin import attempt, is_concurrent_change
 from smartweb.admin_versions import stale_message
-from smartweb.errors import REFUSALS, refusal_message
+from smartweb.errors import refusal_message
 from smartweb.rbac import Action, Resource
 from smartweb.versioning import locked_version, version_of
 
@@ -132,7 +133,9 @@ def _refused(message: str, status: int) -> JsonResponse:
 def _status_of(exc: Exception) -> int:
     if isinstance(exc, PermissionDenied):
         return 403
-    return 409 if isinstance(exc, InvalidTransition) else 400
+    if isinstance(exc, InvalidTransition) or is_concurrent_change(exc):
+        return 409
+    return 400
 
 
 @require_POST
@@ -155,21 +158,26 @@ def move_view(request, model_admin, object_id):
     problem = outcome and close_reason.refusal(outcome, data["reason"])
     if problem:
         return _refused(problem, 400)
-    try:
-        with transaction.atomic():
-            current = locked_version(Opportunity, opportunity.pk)
-            if data["version"] and current != data["version"]:
-                return _refused(stale_message(opportunity, data["version"]), 409)
-            services.opportunity_move_stage(
-                opportunity=opportunity,
-                stage=stage,
-                acting_user=user,
-                **close_reason.move_arguments(outcome, data["reason"]),
-            )
-    except REFUSALS as exc:
-        message = refusal_message(exc, default="You may not move this opportunity.")
-        return _refused(message, _status_of(exc))
-    return JsonResponse(_moved(request, pipeline, opportunity.pk))
+
+    def move():
+        current = locked_version(Opportunity, opportunity.pk)
+        if data["version"] and current != data["version"]:
+            return _refused(stale_message(opportunity, data["version"]), 409)
+        services.opportunity_move_stage(
+            opportunity=opportunity,
+            stage=stage,
+            acting_user=user,
+            **close_reason.move_arguments(outcome, data["reason"]),
+        )
+        return None
+
+    # A refusal of the services, or a concurrent change holding the deal or winning a
+    # deadlock (`attempt`): why, in words, for the board to show; nothing written.
+    stale, refusal = attempt(move)
+    if refusal is not None:
+        message = refusal_message(refusal, default="You may not move this opportunity.")
+        return _refused(message, _status_of(refusal))
+    return stale or JsonResponse(_moved(request, pipeline, opportunity.pk))
 
 
 def _moved(request, pipeline, pk) -> dict:

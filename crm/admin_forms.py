@@ -117,3 +117,22 @@ CAMPAIGN_FIELDSETS = [
     ("Limits", {"fields": ["daily_call_limit", "total_call_limit", "max_attempts_per_lead"]}),
     ("Results", {"fields": ["launched_at", "paused_at", "completed_at", "results"]}),
 ]
+
+
+class CurrencyField(forms.CharField):
+    """A three-letter ISO 4217 code, read in capitals ("eur" is EUR) as the services read
+    it; anything else is refused at the field in words, not by the database's check
+    constraint's name."""
+
+    def __init__(self, **kwargs):
+        kwargs["max_length"] = 3
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return value
+        try:
+            return services.require_currency(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc

@@ -23,6 +23,7 @@ from crm.choices import (
 from crm.close_reason import CloseReasonForm, move_arguments
 from crm.exceptions import InvalidTransition
 from crm.models import PipelineStage
+from crm.proposal_reach import may_add_proposal
 from sharing.admin import SHARE_STEP
 from smartweb import access
 from smartweb.admin_steps import Step
@@ -61,7 +62,10 @@ class MoveStep(UpdateStep):
 
     def run(self, request, obj, data):
         services.opportunity_move_stage(
-            opportunity=obj, stage=data["stage"], acting_user=request.user
+            opportunity=obj,
+            stage=data["stage"],
+            acting_user=request.user,
+            seen_stage_id=obj.stage_id,
         )
 
 
@@ -88,6 +92,7 @@ class CloseStep(UpdateStep):
             opportunity=obj,
             stage=stage,
             acting_user=request.user,
+            seen_stage_id=obj.stage_id,
             **move_arguments(self.outcome, data["reason"]),
         )
 
@@ -107,18 +112,22 @@ class ReopenStep(UpdateStep):
 
     def run(self, request, obj, data):
         services.opportunity_move_stage(
-            opportunity=obj, stage=data["stage"], acting_user=request.user, reopen=True
+            opportunity=obj,
+            stage=data["stage"],
+            acting_user=request.user,
+            reopen=True,
+            seen_stage_id=obj.stage_id,
         )
 
 
-class NewProposalStep(UpdateStep):
-    """Work on the deal: for whoever may change it (UpdateStep), not a colleague it is
-    shared with for viewing."""
+class NewProposalStep(Step):
+    """Work on the deal: for whoever may change it and whose role reaches its proposals,
+    not a colleague it is shared with (`crm.proposal_reach`)."""
 
     name, label = "proposal", "Create a proposal"
 
     def permitted(self, user, obj) -> bool:
-        return access.can(user, Action.CREATE, Resource.PROPOSALS) and super().permitted(user, obj)
+        return access.can(user, Action.CREATE, Resource.PROPOSALS) and may_add_proposal(user, obj)
 
     def available(self, obj) -> bool:
         return obj.is_open

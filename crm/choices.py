@@ -134,3 +134,6 @@ class TaskStatus(models.TextChoices):
 
 
 TASK_OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
+
+# The task list's "due" filter value for the tasks due today and the overdue (My day's).
+DUE_BY_TODAY = "by_today"

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from crm.choices import AICallStatus, CallOutcome, OpportunityStatus
 from crm.models import AICall, AICallRollup, LeadRollup, OpportunityRollup, Pipeline
+from crm.rollups import REPORTING_ZONE
 from crm.selectors import (
     ZERO,
     Money,
@@ -57,8 +58,9 @@ class Period:
         return [_add_months(self.start.replace(day=1), n) for n in range(count)]
 
     def moments(self) -> tuple[dt.datetime, dt.datetime]:
-        """The range as [start, end) instants in the project's time zone."""
-        zone = timezone.get_current_timezone()
+        """The range as [start, end) instants, its days those of the rollups (UTC, not the
+        organization's zone: the figures are one whichever the dashboard reads)."""
+        zone = REPORTING_ZONE
         return (
             dt.datetime.combine(self.start, dt.time(), tzinfo=zone),
             dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), tzinfo=zone),

@@ -598,6 +598,13 @@ class TaskQuerySet(SoftDeleteQuerySet):
     def overdue(self, now: dt.datetime | None = None):
         return self.open().filter(due_at__lt=now or timezone.now())
 
+    def due_by_end_of_today(self, now: dt.datetime | None = None):
+        """Open tasks due before the current day (of the project's time zone) ends:
+        those due today and the overdue."""
+        local = timezone.localtime(now or timezone.now())
+        end = local.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+        return self.open().filter(due_at__lt=end)
+
     def due_today(self, now: dt.datetime | None = None, tz: dt.tzinfo | None = None):
         """Open tasks due during the current day of `tz` (the project's time zone)."""
         local = timezone.localtime(now or timezone.now(), tz)

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum, Window
 from django.db.models.expressions import RawSQL
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
-from crm.choices import TASK_OPEN_STATUSES, CallOutcome
+from crm.choices import DUE_BY_TODAY, TASK_OPEN_STATUSES, CallOutcome, OpportunityStatus
 from crm.models import AICall, Opportunity, Task
 from crm.selectors import Money, with_names
 from leads.choices import LeadStatus
@@ -34,6 +36,7 @@ class Section:
     rows: list = field(default_factory=list)
     total: int = 0
     readable: bool = False
+    list_url: str = ""  # the admin list of all of them
 
     @property
     def more(self) -> int:
@@ -80,13 +83,22 @@ def _person(model) -> RawSQL:
     return listing.listed(listing.user_summary(model, "assigned_to"), [])
 
 
-def _section(queryset: QuerySet, readable: bool) -> Section:
+def _section(queryset: QuerySet, readable: bool, list_url: str) -> Section:
     """The first rows, each carrying the count of all (a window over the whole list,
     computed before the limit): one query for both."""
     if not readable:
         return Section()
     rows = list(queryset.annotate(listed_total=Window(Count("pk")))[:LIMIT])
-    return Section(rows=rows, total=rows[0].listed_total if rows else 0, readable=True)
+    total = rows[0].listed_total if rows else 0
+    return Section(rows=rows, total=total, readable=True, list_url=list_url)
+
+
+def _list_url(model, people: list, person_field: str, **filters) -> str:
+    """The model's admin list filtered as the section is: its people, its other filters
+    (lookups of the model's own fields, which the admin accepts in the address)."""
+    opts = model._meta
+    params = {**filters, f"{person_field}__in": ",".join(str(pk) for pk in people)}
+    return f"{reverse(f'admin:{opts.app_label}_{opts.model_name}_changelist')}?{urlencode(params)}"
 
 
 def my_day(*, user, who: str = ME, now: dt.datetime | None = None) -> MyDay:
@@ -102,9 +114,7 @@ def my_day(*, user, who: str = ME, now: dt.datetime | None = None) -> MyDay:
 
     tasks, tasks_readable = _visible(user, Task.objects.filter(status__in=TASK_OPEN_STATUSES))
     tasks = tasks.filter(assigned_to__in=people).annotate(listed_person=_person(Task))
-    end_of_today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    end_of_today += dt.timedelta(days=1)
-    due = tasks.filter(ai_call__isnull=True, due_at__lt=end_of_today).order_by("due_at")
+    due = tasks.due_by_end_of_today(now).filter(ai_call__isnull=True).order_by("due_at")
     # The call's outcome only where the user may read the call: a follow-up stays with
     # whoever it was left for when its lead goes to someone else.
     calls = access.visible(user, Action.READ, AICall.objects.filter(pk=OuterRef("ai_call_id")))
@@ -143,17 +153,43 @@ def my_day(*, user, who: str = ME, now: dt.datetime | None = None) -> MyDay:
     deal_section = _section(
         with_names(deals).order_by("expected_close_date", "-weighted_value"),
         deals_readable,
+        _list_url(
+            Opportunity,
+            people,
+            "owner",
+            status__exact=OpportunityStatus.OPEN,
+            expected_close_date__gte=month.isoformat(),
+            expected_close_date__lt=next_month.isoformat(),
+        ),
     )
 
-    follow_up_section = _section(follow_ups, tasks_readable)
+    follow_up_section = _section(
+        follow_ups,
+        tasks_readable,
+        _list_url(
+            Task,
+            people,
+            "assigned_to",
+            status__in=",".join(TASK_OPEN_STATUSES),
+            ai_call__isnull="False",
+        ),
+    )
     for task in follow_up_section.rows:
         task.outcome_label = CallOutcome(task.call_outcome).label if task.call_outcome else ""
     return MyDay(
         who=TEAM if team else ME,
         can_see_team=allowed,
-        tasks=_section(due, tasks_readable),
+        tasks=_section(
+            due,
+            tasks_readable,
+            _list_url(Task, people, "assigned_to", due=DUE_BY_TODAY, ai_call__isnull="True"),
+        ),
         follow_ups=follow_up_section,
-        new_leads=_section(leads, leads_readable),
+        new_leads=_section(
+            leads,
+            leads_readable,
+            _list_url(Lead, people, "assigned_to", status__exact=LeadStatus.NEW),
+        ),
         deals=deal_section,
         deal_money=money,
         now=now,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -26,12 +27,18 @@ from django.db.models import Q
 
 log = logging.getLogger(__name__)
 
+# The zone of the rollups' days and months: the project's (UTC), for every organization
+# whatever its own zone, so that a change of an organization's zone rebuilds nothing. The
+# dashboards read the facts by the same days when a rollup cannot answer, so that both
+# give one figure (docs/decisions/0050).
+REPORTING_ZONE = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
 # How long a rebuild waits for the writers of an organization's facts to finish.
 REBUILD_LOCK_TIMEOUT = "5s"
 
 
 def _local_day(column: str) -> str:
-    # The day in the project's zone, as the dashboards' periods mean it.
+    # The day in the project's zone (REPORTING_ZONE), as the dashboards' periods mean it.
     return f"(f.{column} AT TIME ZONE '{settings.TIME_ZONE}')::date"
 
 

@@ -37,7 +37,7 @@ from crm.models import (
     PipelineStage,
     Proposal,
 )
-from crm.rollups import period_q
+from crm.rollups import REPORTING_ZONE, period_q
 from crm.services import organization_currency
 from smartweb import access, listing
 from smartweb.rbac import Action, Resource
@@ -325,19 +325,20 @@ def open_and_won_by_month(
         .annotate(**deal_sums(deals))
         .order_by()
     )
-    tz = timezone.get_current_timezone()
+    tz = REPORTING_ZONE  # the rollups' months, whatever the organization's zone
     won = (
         deals.filter(
             status=OpportunityStatus.WON,
             closed_at__gte=dt.datetime.combine(first, dt.time(), tzinfo=tz),
             closed_at__lt=dt.datetime.combine(end, dt.time(), tzinfo=tz),
         )
-        .annotate(month=TruncMonth("closed_at"))
+        .annotate(month=TruncMonth("closed_at", tzinfo=tz))
         .values("month", "currency")
         .annotate(**deal_sums(deals))
         .order_by()
     )
-    return list(opened), [{**row, "month": timezone.localtime(row["month"]).date()} for row in won]
+    won_by_month = [{**row, "month": timezone.localtime(row["month"], tz).date()} for row in won]
+    return list(opened), won_by_month
 
 
 @reporting_reads()

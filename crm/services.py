@@ -55,6 +55,8 @@ from crm.models import (
     ProposalLineItem,
     Task,
 )
+from crm.pipeline_locks import hold_pipeline, lock_pipeline
+from crm.proposal_reach import refuse_proposal_by_a_share
 from crm.providers import CallRequest, CallStarted, ProviderNotConfigured, get_provider
 from leads import services as lead_services
 from leads.choices import (
@@ -66,8 +68,8 @@ from leads.models import Company, Interaction, Lead
 from mailing import services as mailing
 from mailing.choices import MessageKind
 from notifications import events as notification_events
-from sharing.reassigning import refuse_reassigning_by_a_share
-from smartweb import access, json_schema
+from sharing.reassigning import refuse_converting_a_share, refuse_reassigning_by_a_share
+from smartweb import access, json_schema, time_zones
 from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
@@ -174,7 +176,7 @@ def _check_assignee(
         raise ValidationError({field_name: "You may only assign to yourself."})
 
 
-def _require_currency(currency: str, field_name: str = "currency") -> str:
+def require_currency(currency: str, field_name: str = "currency") -> str:
     currency = (currency or "").strip().upper()
     if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
         raise ValidationError({field_name: "Use a three-letter ISO 4217 currency code."})
@@ -344,6 +346,7 @@ def pipeline_update(*, pipeline: Pipeline, acting_user: User | None, **changes) 
 @transaction.atomic
 def pipeline_delete(*, pipeline: Pipeline, acting_user: User | None) -> None:
     access.require(acting_user, Action.DELETE, Resource.PIPELINES, pipeline)
+    lock_pipeline(pipeline.pk)  # once the deals moved into it meanwhile are in (hold_pipeline)
     if pipeline.is_default:
         raise InvalidTransition("Make another pipeline the default before deleting this one.")
     if Opportunity.objects.open().filter(pipeline=pipeline).exists():
@@ -360,14 +363,17 @@ def _stage_siblings(pipeline: Pipeline, exclude=None) -> list[dict]:
 def stage_save(
     *, acting_user: User | None, stage: PipelineStage | None = None, **fields
 ) -> PipelineStage:
-    """Add a stage to a pipeline, or change one; opportunities keep their probability."""
+    """Add a stage to a pipeline, or change one; opportunities keep their probability.
+    The pipeline and its stages are locked first, in their one order (`lock_pipeline`)."""
     if stage is None:
         access.require(acting_user, Action.CREATE, Resource.PIPELINES)
         stage = PipelineStage(pipeline=fields.pop("pipeline"))
+        lock_pipeline(stage.pipeline_id)
     else:
         access.require(acting_user, Action.UPDATE, Resource.PIPELINES, stage)
         if "pipeline" in fields and fields.pop("pipeline").pk != stage.pipeline_id:
             raise ValidationError({"pipeline": "A stage stays in its pipeline."})
+        lock_pipeline(stage.pipeline_id)
         stage = locked(stage)
     _only_fields(
         fields,
@@ -388,7 +394,7 @@ def stage_save(
         raise ValidationError(
             {"is_won": "Opportunities are in this stage: its won/lost flags stay."}
         )
-    pipeline = Pipeline.objects.select_for_update().get(pk=stage.pipeline_id)
+    pipeline = Pipeline.objects.get(pk=stage.pipeline_id)  # locked above
     current = {"name": stage.name, "is_won": stage.is_won, "is_lost": stage.is_lost}
     _check_stage_flags([*_stage_siblings(pipeline, exclude=stage if stage.pk else None), current])
     if stage._state.adding:
@@ -401,6 +407,7 @@ def stage_save(
 @transaction.atomic
 def stage_delete(*, stage: PipelineStage, acting_user: User | None) -> None:
     access.require(acting_user, Action.DELETE, Resource.PIPELINES, stage)
+    lock_pipeline(stage.pipeline_id)  # once the deals moved into it meanwhile are in
     if Opportunity.objects.filter(stage=stage).exists():
         raise InvalidTransition("Opportunities are in this stage; move them first.")
     stage.delete()
@@ -429,10 +436,11 @@ def lead_convert(
     pipeline: Pipeline | None = None,
 ) -> Opportunity:
     """A qualified lead becomes an opportunity in the first stage of the (default) pipeline.
-    It takes the lead's sale (one open opportunity a lead): whoever may change the lead,
-    not a colleague it is shared with for viewing."""
+    It takes the lead's sale (one open opportunity a lead): whoever's role may change the
+    lead, not a colleague it is shared with, for viewing or for editing (ADR 0041)."""
     access.require(acting_user, Action.CREATE, Resource.OPPORTUNITIES)
     access.require(acting_user, Action.UPDATE, Resource.LEADS, lead)
+    refuse_converting_a_share(acting_user, lead, Resource.LEADS)
     refuse_if_erased(lead, for_update=True)
     lead = locked(lead, "company")
     if lead.status not in CONVERTIBLE_LEAD_STATUSES:
@@ -446,6 +454,7 @@ def lead_convert(
     owner = owner or lead.assigned_to or acting_user
     _check_assignee(acting_user, owner, Resource.OPPORTUNITIES, "owner")
     pipeline = pipeline or default_pipeline()
+    hold_pipeline(pipeline.pk)  # its first stage is not deleted before the deal is in it
     stage = _first_open_stage(pipeline)
     return Opportunity.objects.create(
         lead=lead,
@@ -453,7 +462,7 @@ def lead_convert(
         stage=stage,
         name=(name or "").strip() or f"Website for {lead.company.name}",
         value=_require_money(value, "value"),
-        currency=_require_currency(currency or organization_currency()),
+        currency=require_currency(currency or organization_currency()),
         probability=stage.probability,
         owner=owner,
         expected_close_date=expected_close_date,
@@ -476,7 +485,7 @@ def opportunity_update(
     if "probability" in changes:
         changes["probability"] = _require_percent(changes["probability"], "probability")
     if "currency" in changes:
-        changes["currency"] = _require_currency(changes["currency"])
+        changes["currency"] = require_currency(changes["currency"])
         if (
             changes["currency"] != opportunity.currency
             and opportunity.proposals.exclude(currency=changes["currency"]).exists()
@@ -518,20 +527,32 @@ def opportunity_move_stage(
     lost_reason: str = "",
     won_reason: str = "",
     reopen: bool = False,
+    seen_stage_id=None,
 ) -> Opportunity:
     """Move to another stage of the same pipeline. The probability follows the stage unless
     given; a won or lost stage closes the opportunity; a closed one moves only when
     `reopen` says so explicitly. Why it was won, if said, is the change reason of the
-    history entry of the move (an opportunity has no field for it)."""
+    history entry of the move (an opportunity has no field for it). `seen_stage_id`: the
+    stage the mover saw the deal in; moved elsewhere by then, it is not moved again
+    (`_refuse_moved_meanwhile`). A move to where the deal is already changes nothing
+    (`_already_there`)."""
     access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
     # The deal alone is locked, not its stage: moves of deals of one stage run side by side.
     # Nor is the stage joined: a move that waited for another one's lock would re-check the
     # join with the deal's new stage against the stage it read first, and find no deal.
     refuse_if_row_erased(opportunity)
     opportunity = locked(opportunity)
+    _refuse_moved_meanwhile(opportunity, seen_stage_id)
+    if _already_there(opportunity, stage, probability, reopen):
+        return opportunity
     previous_stage, previous_status = opportunity.stage, opportunity.status
     if stage.pipeline_id != opportunity.pipeline_id:
         raise ValidationError({"stage": "This stage belongs to another pipeline."})
+    # Held before the stage is read: a delete of it has committed by now, or waits until
+    # the deal is in it (crm.pipeline_locks).
+    hold_pipeline(stage.pipeline_id)
+    if not PipelineStage.objects.filter(pk=stage.pk).exists():
+        raise ValidationError({"stage": "This stage has been deleted."})
     if not opportunity.is_open:
         if not reopen:
             raise InvalidTransition(
@@ -567,6 +588,55 @@ def opportunity_move_stage(
         )
     _report_closing(opportunity, previous_status)
     return opportunity
+
+
+def _already_there(
+    opportunity: Opportunity, stage: PipelineStage, probability, reopen: bool
+) -> bool:
+    """Whether a move of the locked `opportunity` would leave it as it is: into the stage
+    it is in, at the probability it has, not reopening it. A client's retry of a move
+    that was made: it writes nothing (no history row, no new version, no event) and is
+    answered as the move was."""
+    if stage.pk != opportunity.stage_id or (reopen and not opportunity.is_open):
+        return False
+    return probability is None or (
+        _require_percent(probability, "probability") == opportunity.probability
+    )
+
+
+def _refuse_moved_meanwhile(opportunity: Opportunity, seen_stage_id) -> None:
+    """Refuse a move of the locked `opportunity` decided on a stage it has left since: of
+    several people moving one deal at once, each from the stage they saw, one moves it
+    and the others are told where it is now, not told it moved (or moved once more)."""
+    if seen_stage_id is None or str(opportunity.stage_id) == str(seen_stage_id):
+        return
+    raise InvalidTransition(
+        f"It was moved meanwhile: it is now in the stage “{opportunity.stage}”, and was not"
+        " moved again."
+    )
+
+
+@transaction.atomic
+def opportunity_move_to_next_stage(
+    *, opportunity: Opportunity, acting_user: User | None, seen_stage_id=None
+) -> Opportunity:
+    """Into the next stage of its pipeline after the one it is in (a lost stage skipped),
+    worked out from its locked row: two moves at once move it two stages only when the
+    second was decided on the stage the first moved it to (`seen_stage_id`)."""
+    access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
+    refuse_if_row_erased(opportunity)
+    current = locked(opportunity)  # not its stage: a stage's edit locks it
+    _refuse_moved_meanwhile(current, seen_stage_id)
+    stage = (
+        PipelineStage.objects.filter(
+            pipeline_id=current.pipeline_id, position__gt=current.stage.position, is_lost=False
+        )
+        .order_by("position")
+        .first()
+    )
+    if stage is None:
+        raise ValidationError(f"It is in the last stage, “{current.stage}”.")
+    return opportunity_move_stage(opportunity=current, stage=stage, acting_user=acting_user)
 
 
 def _report_closing(opportunity: Opportunity, previous_status: str) -> None:
@@ -693,7 +763,7 @@ def proposal_check_opportunity(*, opportunity: Opportunity, currency: str = "") 
         raise InvalidTransition(
             f"The opportunity is {opportunity.status}; proposals are for open opportunities."
         )
-    currency = _require_currency(currency) if currency else opportunity.currency
+    currency = require_currency(currency) if currency else opportunity.currency
     if currency != opportunity.currency:
         raise ValidationError(
             {"currency": f"The opportunity is priced in {opportunity.currency}, not {currency}."}
@@ -750,9 +820,11 @@ def proposal_create(
 ) -> Proposal:
     """A draft proposal for an open opportunity, in the opportunity's currency (a draft
     may start without lines; it needs one to be sent). Work on the deal: for whoever may
-    change it, not a colleague it is shared with for viewing."""
+    change it and whose role reaches its proposals, not a colleague it is shared with
+    (`crm.proposal_reach`)."""
     access.require(acting_user, Action.CREATE, Resource.PROPOSALS)
     access.require(acting_user, Action.UPDATE, Resource.OPPORTUNITIES, opportunity)
+    refuse_proposal_by_a_share(acting_user, opportunity)
     refuse_if_row_erased(opportunity)
     opportunity = locked(opportunity)
     currency = proposal_check_opportunity(opportunity=opportunity, currency=currency)
@@ -794,7 +866,7 @@ def proposal_update(
     _only_fields(
         changes, {"title", "valid_until", "notes", "currency"}, "This field cannot be changed."
     )
-    if "currency" in changes and _require_currency(changes["currency"]) != proposal.currency:
+    if "currency" in changes and require_currency(changes["currency"]) != proposal.currency:
         raise ValidationError({"currency": "A proposal stays in its opportunity's currency."})
     changes.pop("currency", None)
     for name, value in changes.items():
@@ -817,7 +889,7 @@ def proposal_send(*, proposal: Proposal, acting_user: User | None, email: bool =
     proposal = _step(proposal, ProposalStatus.SENT, acting_user)
     if not proposal.line_items.exists():
         raise ValidationError({"lines": "A proposal needs at least one line to be sent."})
-    if proposal.valid_until is not None and proposal.valid_until < timezone.localdate():
+    if proposal.valid_until is not None and proposal.valid_until < time_zones.organization_today():
         # The customer could not accept it: the offer would be refused as expired.
         raise ValidationError(
             {"valid_until": f"Its last valid day, {proposal.valid_until:%Y-%m-%d}, has passed."}
@@ -845,7 +917,7 @@ def proposal_answer_refusal(
     """Why a proposal its status lets be answered (accepted or rejected) cannot be now (it
     expired, or its deal is closed), or None: what the services refuse and the admin does
     not offer, for both answers alike."""
-    if proposal.valid_until is not None and proposal.valid_until < timezone.localdate():
+    if proposal.valid_until is not None and proposal.valid_until < time_zones.organization_today():
         return InvalidTransition(
             f"The proposal expired on {proposal.valid_until:%Y-%m-%d}; send a new one.",
             allowed=[ProposalStatus.EXPIRED],
@@ -860,7 +932,7 @@ def proposal_accept(*, proposal: Proposal, acting_user: User | None) -> Contract
     """The customer accepts: the opportunity takes the proposal's value, and a draft
     contract is drawn from it. Returns the contract."""
     proposal = _step(proposal, ProposalStatus.ACCEPTED, acting_user)
-    today = timezone.localdate()
+    today = time_zones.organization_today()
     opportunity = Opportunity.objects.select_for_update().get(pk=proposal.opportunity_id)
     refusal = proposal_answer_refusal(proposal=proposal, opportunity=opportunity)
     if refusal is not None:
@@ -915,7 +987,7 @@ def proposals_expire(*, today: dt.date | None = None) -> int:
     records the change and why; a proposal answered meanwhile is left as it is. The
     periodic job `crm.expire_proposals` runs this in each organization: run again, it
     finds nothing left to expire."""
-    today = today or timezone.localdate()
+    today = today or time_zones.organization_today()
     due = Proposal.objects.filter(status__in=PROPOSAL_EXPIRABLE, valid_until__lt=today)
     expired = 0
     for proposal in due.order_by("valid_until"):
@@ -982,7 +1054,10 @@ def contract_sign(
         lead_services.company_update(
             company=lead.company,
             acting_user=None,
-            data={"is_customer": True, "customer_since": timezone.localdate(signed_at)},
+            data={
+                "is_customer": True,
+                "customer_since": timezone.localdate(signed_at, time_zones.organization_zone()),
+            },
         )
     lead_services.lead_change_status(
         lead=lead,

@@ -31,6 +31,7 @@ from leads import (
     duplicate_notice,
     selectors,
     services,
+    status_notes,
 )
 from leads.admin_hub import LeadHubMixin
 from leads.admin_search import CompanySearchMixin, LeadSearchMixin
@@ -90,6 +91,14 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return access.can(request.user, Action.READ, Resource.LEADS, obj=obj)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # Each row opens on its own page, in the lead's scope: not for a colleague the
+        # lead is shared with (a share is of the lead alone), whom it would answer 404.
+        self.show_change_link = obj is not None and access.can(
+            request.user, Action.READ, Resource.LEADS, obj=obj, with_grants=False
+        )
+        return super().get_formset(request, obj, **kwargs)
 
 
 class EnrichmentInline(ReadOnlyInline):
@@ -615,14 +624,32 @@ class InteractionAdminForm(KeepsJSONOriginalsMixin, forms.ModelForm):
         model = Interaction
         fields = ["lead", *sorted(services.INTERACTION_FIELDS)]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            # As the list names it; sent back as shown, the field is unchanged: not written.
+            self.initial["subject"] = status_notes.subject_as_read(self.instance)
+
     def clean_ai_analysis(self):
         return services.clean_ai_analysis(self.cleaned_data.get("ai_analysis"))
+
+
+def _as_read(field: str) -> str:
+    return "subject_as_read" if field == "subject" else field
 
 
 @admin.register(Interaction)
 class InteractionAdmin(LeadsAdmin):
     form = InteractionAdminForm
-    list_display = ["occurred_at", "type", "direction", "lead", "subject", "outcome", "created_by"]
+    list_display = [
+        "occurred_at",
+        "type",
+        "direction",
+        "lead",
+        "subject_as_read",
+        "outcome",
+        "created_by",
+    ]
     list_filter = ["type", "direction", "outcome"]
     list_select_related = ["lead__company", "created_by"]
     # Millions of rows: the page's own count is enough (each count reads ~650k entries
@@ -630,12 +657,27 @@ class InteractionAdmin(LeadsAdmin):
     show_full_result_count = False
     search_fields = ["subject", "content", "lead__company__name", "lead__contact_name"]
     autocomplete_fields = ["lead"]
+    attached_to = {"lead": (Action.CREATE, Resource.INTERACTIONS)}  # `interaction_log`
     readonly_fields = ["created_by", "created_at"]
     date_hierarchy = "occurred_at"
     fieldsets = admin_forms.INTERACTION_FIELDSETS
 
     def base_queryset(self):
         return Interaction.all_objects.defer("search_vector")
+
+    @admin.display(description="subject", ordering="subject")
+    def subject_as_read(self, obj):
+        return status_notes.subject_as_read(obj)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Drawn read-only, a model field shows its stored value: the subject as read instead.
+        return [
+            (name, {**options, "fields": [_as_read(f) for f in options["fields"]]})
+            for name, options in fieldsets
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -665,6 +707,7 @@ class EnrichmentAdmin(LeadsAdmin):
     list_select_related = ["lead__company"]
     search_fields = ["provider", "lead__company__name"]
     autocomplete_fields = ["lead"]
+    attached_to = {"lead": (Action.UPDATE, Resource.LEADS)}  # `enrichment_record`
     readonly_fields = ["pretty_data"]
 
     @admin.display(description="data (formatted)")
@@ -733,17 +776,13 @@ class TagAdmin(LeadsAdmin):
     def delete_model(self, request, obj):
         services.tag_delete(tag=obj, acting_user=request.user)
 
-    def delete_queryset(self, request, queryset):
-        for tag in queryset:
-            services.tag_delete(tag=tag, acting_user=request.user)
-
     @admin.action(description="Restore selected deleted rows", permissions=["delete"])
     def restore_selected(self, request, queryset):
-        restored = 0
-        for tag in queryset.filter(deleted_at__isnull=False):
-            services.tag_restore(tag=tag, acting_user=request.user)
-            restored += 1
-        self.message_user(request, f"Restored {restored} tag(s).", messages.SUCCESS)
+        # The organization's tags, whoever may delete them restores them: no row scope.
+        self.restore_rows(request, queryset)
+
+    def restore_row(self, request, row) -> None:
+        services.tag_restore(tag=row, acting_user=request.user)
 
 
 from leads import admin_lead_forms  # noqa: E402,F401  (registers the forms page)

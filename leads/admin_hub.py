@@ -22,12 +22,14 @@ from compliance.erased import ErasedRowStepsMixin, is_erased
 from crm import services as crm_services
 from crm.choices import TaskPriority, TaskType
 from crm.models import Opportunity
+from crm.proposal_reach import may_add_proposal
 from leads import scoring, services, timeline
 from leads.choices import Direction, InteractionType, LeadStatus, Outcome
 from leads.models import Lead
 from mailing.admin_steps import SendEmailStep
 from sharing.admin import SHARE_STEP
-from smartweb import access
+from sharing.reassigning import may_reassign
+from smartweb import access, people
 from smartweb.admin_steps import Step, StepsAdminMixin
 from smartweb.rbac import Action, Resource
 
@@ -172,8 +174,10 @@ class TaskForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        users = access.assignable_users(user, Action.CREATE, Resource.TASKS)
-        self.fields["assigned_to"].queryset = users.order_by("email")
+        # "Me" is the empty choice: each colleague once more, by name.
+        users = access.assignable_users(user, Action.CREATE, Resource.TASKS).exclude(pk=user.pk)
+        field = people.named_people(self.fields["assigned_to"])
+        field.queryset = users.order_by("full_name", "email")
 
 
 class TaskStep(Step):
@@ -202,8 +206,11 @@ class ConvertStep(Step):
     name, label = "convert", "Convert to an opportunity"
 
     def permitted(self, user, obj) -> bool:
-        # It takes the lead's sale: not for a colleague it is shared with for viewing.
-        return access.can(user, Action.CREATE, Resource.OPPORTUNITIES) and _may_update(user, obj)
+        # It takes the lead's sale: whoever's role may change the lead, not a colleague it
+        # is shared with (`lead_convert`).
+        return access.can(user, Action.CREATE, Resource.OPPORTUNITIES) and may_reassign(
+            user, obj, Resource.LEADS
+        )
 
     def available(self, obj) -> bool:
         return (
@@ -224,7 +231,7 @@ class ProposalStep(Step):
         return (
             opportunity is not None
             and access.can(user, Action.CREATE, Resource.PROPOSALS)
-            and access.can(user, Action.UPDATE, Resource.OPPORTUNITIES, obj=opportunity)
+            and may_add_proposal(user, opportunity)
         )
 
     def available(self, obj) -> bool:

@@ -1,5 +1,6 @@
-"""The admin's search of companies and leads: Django's own (`search_fields`, substrings),
-and also a name typed with a mistake and a phone number however it is written.
+"""The admin's search of companies, leads and deals: Django's own (`search_fields`,
+substrings), and also a phone number however it is written; for companies and leads, a
+name typed with a mistake.
 
 Similar names come from the organization-scoped search function (leads.search,
 docs/decisions/0021): under RLS a similarity filter in the list's own query would compare
@@ -8,56 +9,52 @@ the text with every company name of the organization.
 
 from __future__ import annotations
 
-import functools
-import operator
+from collections.abc import Callable
 
-from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from leads import search, services
-from leads.normalize import normalize_phone
+from leads import search
+from leads.phone_search import companies_with, ids_of, leads_with, typed_phones
 
 
-def _phone(term: str) -> str:
-    """The term as a stored (normalized) phone number, or "" when it is not one."""
-    if sum(ch.isdigit() for ch in term) < 6:  # a house number or a year is not a phone
-        return ""
-    code = services.country_code(services.organization_settings())
-    try:
-        return normalize_phone(term, country_code=code)
-    except ValidationError:
-        return ""
+class PhoneSearchMixin:
+    """Adds to the list's matches the rows whose normalized phone is the term's, within the
+    rows the list's search offers at all (the user's scope; autocomplete: live rows)."""
+
+    # The list's rows with one of some phone numbers (leads.phone_search).
+    with_phones: Callable[[set[str]], list[QuerySet]]
+
+    def phone_matches(self, phones: set[str]) -> Q:
+        return Q(pk__in=ids_of(self.with_phones(phones)))
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if phones := typed_phones(search_term):
+            searchable, _ = super().get_search_results(request, queryset, "")
+            found = found | searchable.filter(self.phone_matches(phones))
+        return found, may_have_duplicates
 
 
-class TolerantSearchMixin:
-    """Adds to the list's matches the rows whose normalized phone is the term's, and when
-    nothing matches, the rows whose name is similar: a near name is offered when the
-    exact search finds nothing, never mixed into its answer."""
+class TolerantSearchMixin(PhoneSearchMixin):
+    """And when nothing matches, the rows whose name is similar: a near name is offered
+    when the exact search finds nothing, never mixed into its answer."""
 
-    phone_fields: tuple[str, ...] = ()
     similar_field = "pk"
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
-        if not term:
-            return found, may_have_duplicates
-        # The rows the parents' search offers at all (autocomplete: live rows only).
-        searchable, _ = super().get_search_results(request, queryset, "")
-        if phone := _phone(term):
-            found = found | searchable.filter(
-                functools.reduce(operator.or_, (Q(**{f: phone}) for f in self.phone_fields))
-            )
-        if not found.exists():
+        if term and not found.exists():
+            searchable, _ = super().get_search_results(request, queryset, "")
             similar = {f"{self.similar_field}__in": search.similar_companies(term)}
             found = searchable.filter(**similar)
         return found, may_have_duplicates
 
 
 class CompanySearchMixin(TolerantSearchMixin):
-    phone_fields = ("phone_normalized",)
+    with_phones = staticmethod(companies_with)
 
 
 class LeadSearchMixin(TolerantSearchMixin):
-    phone_fields = ("contact_phone_normalized", "company__phone_normalized")
+    with_phones = staticmethod(leads_with)
     similar_field = "company_id"

@@ -27,7 +27,7 @@ from compliance.erased import (
     refuse_if_erased,
 )
 from compliance.suppression import ensure_not_suppressed
-from leads import scoring, selectors
+from leads import scoring, selectors, status_notes
 from leads.choices import Direction, InteractionType, LeadStatus
 from leads.exceptions import DuplicateLead, InvalidTransition
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
@@ -40,7 +40,7 @@ from leads.normalize import (
 )
 from notifications import events as notification_events
 from sharing.reassigning import refuse_merging_into_a_share, refuse_reassigning_by_a_share
-from smartweb import access, json_schema
+from smartweb import access, json_schema, time_zones
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.locks import advisory_xact_lock
 from smartweb.outage import retried_on_conflict
@@ -280,7 +280,8 @@ def clean_company_fields(company: Company, data: Mapping[str, Any], settings: Ma
         errors, "online_presence", lambda: clean_online_presence(company.online_presence)
     )
     if company.is_customer and company.customer_since is None:
-        company.customer_since = timezone.now().date()
+        # The organization's day (ADR 0050), as a signed contract's is.
+        company.customer_since = time_zones.organization_today()
     elif not company.is_customer:
         company.customer_since = None
     _full_clean(
@@ -653,7 +654,7 @@ def lead_change_status(
         lead=current,
         type=InteractionType.NOTE,
         direction=Direction.INTERNAL,
-        subject=f"Status changed from {previous} to {status}",
+        subject=status_notes.note_subject(previous, status),
         content=reason,
         created_by=user_or_none(acting_user),
         ai_analysis={},
@@ -899,6 +900,9 @@ def interaction_update(
     refuse_if_erased(interaction.lead_id)
     interaction = locked(interaction)
     before = values_of(interaction)
+    if data.get("subject") == status_notes.subject_as_read(interaction):
+        # Sent back as it was read (an older status note by the labels): no change.
+        data = {**data, "subject": interaction.subject}
     _prepare_interaction(interaction, data)
     changed = save_changed(interaction, before)
     if not changed:

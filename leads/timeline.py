@@ -18,15 +18,12 @@ from django.db.models import Model
 from attachments.models import Attachment
 from attachments.selectors import attachments_of
 from crm.models import AICall, Opportunity, Proposal, Task
-from leads.choices import Direction, InteractionType
 from leads.models import Interaction, Lead
+from leads.status_notes import is_status_note, note_subjects, status_label
 from smartweb import access
 from smartweb.rbac import Action
 
 LIMIT = 200
-# The note `lead_change_status` writes with each status change: its content is the reason.
-STATUS_NOTE = "Status changed from {} to {}"
-STATUS_NOTE_PREFIX = "Status changed from "
 # A status note is written in the transaction of its change, a moment after the history row.
 STATUS_NOTE_DELAY = dt.timedelta(seconds=5)
 
@@ -48,9 +45,9 @@ def lead_timeline(*, lead: Lead, user, limit: int = LIMIT) -> list[Entry]:
     calls = list(calls.select_related("campaign"))
     call_interactions = {call.interaction_id for call in calls}
     interactions = [i for i in _interactions(lead, user, limit) if i.pk not in call_interactions]
-    notes = [i for i in interactions if _is_status_note(i)]
+    notes = [i for i in interactions if is_status_note(i)]
     entries = [
-        *(_interaction_entry(i) for i in interactions if not _is_status_note(i)),
+        *(_interaction_entry(i) for i in interactions if not is_status_note(i)),
         *_history_entries(lead, limit, notes),
         *(_call_entry(c) for c in calls),
         *(_task_entry(t) for t in _newest(user, Task, {"lead": lead}, ["assigned_to"], limit)),
@@ -86,14 +83,6 @@ def _name(user) -> str:
 def _interactions(lead: Lead, user, limit: int) -> list[Interaction]:
     rows = _visible(user, Interaction.objects.filter(lead=lead)).defer("search_vector")
     return list(rows.select_related("created_by").order_by("-occurred_at")[:limit])
-
-
-def _is_status_note(interaction: Interaction) -> bool:
-    return (
-        interaction.type == InteractionType.NOTE
-        and interaction.direction == Direction.INTERNAL
-        and interaction.subject.startswith(STATUS_NOTE_PREFIX)
-    )
 
 
 def _interaction_entry(interaction: Interaction) -> Entry:
@@ -137,7 +126,7 @@ def _history_entries(lead: Lead, limit: int, notes: list[Interaction]) -> list[E
                 Entry(
                     at=row.history_date,
                     kind="status",
-                    title=f"Status: {previous.status} → {row.status}",
+                    title=f"Status: {status_label(previous.status)} → {status_label(row.status)}",
                     detail=_reason_for(reasons, previous.status, row.status, row.history_date),
                     by=by,
                 )
@@ -162,11 +151,13 @@ def _reasons(notes: list[Interaction]) -> dict[str, list[Interaction]]:
 
 
 def _reason_for(reasons, previous: str, status: str, at: dt.datetime) -> str:
-    """The reason of the status note of this change (taken, so each is used once)."""
-    candidates = reasons.get(STATUS_NOTE.format(previous, status), [])
-    for index, note in enumerate(candidates):
-        if at - STATUS_NOTE_DELAY <= note.occurred_at <= at + STATUS_NOTE_DELAY:
-            return candidates.pop(index).content
+    """The reason of the status note of this change (taken, so each is used once), its
+    subject written with the statuses' labels or, before, their stored values."""
+    for subject in note_subjects(previous, status):
+        candidates = reasons.get(subject, [])
+        for index, note in enumerate(candidates):
+            if at - STATUS_NOTE_DELAY <= note.occurred_at <= at + STATUS_NOTE_DELAY:
+                return candidates.pop(index).content
     return ""
 
 

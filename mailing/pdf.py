@@ -18,6 +18,8 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from smartweb import time_zones
+
 STYLES = getSampleStyleSheet()
 LINE_HEADER = ["#", "Description", "Qty", "Unit price", "Discount", "VAT", "Total"]
 GRID = TableStyle(
@@ -101,11 +103,13 @@ def proposal_pdf(proposal, *, organization) -> bytes:
         if proposal.valid_until
         else "No expiry date is set."
     )
+    # The organization's day, whether sent from the admin, the API or a job (ADR 0050).
+    today = timezone.localdate(timezone=time_zones.zone_of(organization))
     story = [
         _para(organization.name, "Heading2"),
         _para(f"Proposal {proposal.number}: {proposal.title}", "Title"),
         _para(_customer(proposal.opportunity)),
-        _para(f"Date: {timezone.localdate():%d %B %Y}. {valid}"),
+        _para(f"Date: {today:%d %B %Y}. {valid}"),
         Spacer(1, 6 * mm),
         _lines_table(proposal),
         Spacer(1, 4 * mm),

@@ -13,7 +13,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 
-from notifications import services
+from notifications import records, services
 from notifications.models import Notification
 from smartweb.tenancy.context import current_membership
 
@@ -68,7 +68,8 @@ def notifications_page(admin_site, request):
     if unread_only:
         rows = rows.filter(read_at__isnull=True)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    notifications = [(n, _record_url(n)) for n in page.object_list]
+    names = records.current_names(request.user, page.object_list)
+    notifications = [(n, _record_url(n), names.get(n.target_id)) for n in page.object_list]
     digest = services.settings_of(request.user) if member else None
     context = {
         **admin_site.each_context(request),

@@ -83,8 +83,9 @@ def _send_one(organization: Organization, membership: Membership, now: dt.dateti
 
 
 def due(now: dt.datetime) -> bool:
-    """Digests go out from NOTIFICATION_DIGEST_HOUR (local time) on; the hourly job sends
-    those not yet sent today, so a worker stopped at that hour sends them later."""
+    """Digests go out from NOTIFICATION_DIGEST_HOUR on, in the current time zone (the
+    organization's, in the job); the hourly job sends those not yet sent that day, so a
+    worker stopped at that hour sends them later."""
     return timezone.localtime(now).hour >= settings.NOTIFICATION_DIGEST_HOUR
 
 

@@ -3,7 +3,7 @@ their transaction. Each names who is told and the key that makes it once-only.""
 
 from __future__ import annotations
 
-from accounts.models import Membership
+from accounts.selectors import active_admins
 from notifications import mentions
 from notifications.choices import NotificationKind
 from notifications.services import notify
@@ -102,18 +102,19 @@ def mentioned(*, interaction, acting_user) -> int:
 def endpoint_disabled(*, endpoint, reason: str) -> int:
     """The organization's active admins are told that a webhook endpoint was disabled and
     why (`reason`: "failed 20 times in a row"; once per disabling); how many."""
-    admins = Membership.objects.filter(
-        is_active=True, role__slug="org_admin", user__is_active=True
-    ).select_related("user")
     told = 0
-    for membership in admins:
+    for membership in active_admins():
         told += (
             notify(
                 recipient=membership.user,
                 kind=NotificationKind.WEBHOOK_DISABLED,
                 target=endpoint,
                 message=f"Webhook endpoint {endpoint.url} {reason} and was disabled",
-                dedupe_key=f"webhook_disabled:{endpoint.pk}:{endpoint.disabled_at.isoformat()}",
+                # Once per admin and disabling: the key is the organization's, not theirs.
+                dedupe_key=(
+                    f"webhook_disabled:{endpoint.pk}:{endpoint.disabled_at.isoformat()}"
+                    f":{membership.user_id}"
+                ),
             )
             is not None
         )

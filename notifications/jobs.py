@@ -4,8 +4,8 @@ day mark):
 
 - `remind`: every five minutes, tasks coming due within the hour and overdue, and sent
   proposals about to expire (`notifications.reminders`);
-- `send_digests`: hourly; from NOTIFICATION_DIGEST_HOUR on, each member's daily digest
-  not yet sent today (`notifications.digest`);
+- `send_digests`: hourly; from NOTIFICATION_DIGEST_HOUR on (in each organization's time
+  zone), each member's daily digest not yet sent that day (`notifications.digest`);
 - `purge_read`: nightly, the read notifications older than NOTIFICATION_READ_DAYS
   (`notifications.retention`).
 
@@ -13,6 +13,8 @@ Proposal expiry itself is a CRM workflow: `crm.expire_proposals`.
 """
 
 from __future__ import annotations
+
+import functools
 
 from django.utils import timezone
 from procrastinate.contrib.django import app
@@ -48,12 +50,16 @@ def remind(context, timestamp: int) -> int:
 )
 def send_digests(context, timestamp: int) -> int:
     now = timezone.now()
+    with job_connection(context):
+        return each_organization(functools.partial(send_digests_due, now=now))
+
+
+def send_digests_due(organization, *, now) -> int:
+    """The organization's digests once its hour has come, in its time zone (the job runs
+    each organization's work in its zone: smartweb.jobs.each_organization)."""
     if not digest.due(now):
         return 0
-    with job_connection(context):
-        return each_organization(
-            lambda organization: digest.send_digests(organization=organization, now=now)
-        )
+    return digest.send_digests(organization=organization, now=now)
 
 
 @app.periodic(cron="50 3 * * *")

@@ -52,9 +52,9 @@ def remind_tasks(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     told = 0
     for task in _open_tasks(due_at__gt=now, due_at__lte=now + TASK_DUE_SOON):
-        told += _task_reminder(
-            task, NotificationKind.TASK_DUE, f"Due at {task.due_at:%H:%M} UTC: {task.title}"
-        )
+        # In the organization's time zone, which the job runs in (smartweb.jobs).
+        due = f"{timezone.localtime(task.due_at):%H:%M} {timezone.get_current_timezone_name()}"
+        told += _task_reminder(task, NotificationKind.TASK_DUE, f"Due at {due}: {task.title}")
     for task in _open_tasks(due_at__lte=now, due_at__gt=now - OVERDUE_HORIZON):
         told += _task_reminder(task, NotificationKind.TASK_OVERDUE, f"Overdue: {task.title}")
     return told

@@ -10,7 +10,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect, QueryDict
 from django.urls import path
 from django.utils.html import format_html
 
-from savedviews import admin_params, lists, services
+from savedviews import admin_params, admin_replace, lists, services
 from savedviews.models import SavedView, ViewResource
 from smartweb import access
 from smartweb.admin import TenantOwnedModelAdmin, adopt
@@ -42,7 +42,7 @@ class SavedViewAdmin(TenantOwnedModelAdmin):
 
     @admin.display(description="query")
     def query_text(self, obj):
-        return "; ".join(f"{name} = {', '.join(values)}" for name, values in obj.query.items())
+        return admin_replace.query_summary(obj.query)
 
     def save_model(self, request, obj, form, change):
         changes = form_changes(form, services.SAVED_VIEW_FIELDS)
@@ -53,7 +53,15 @@ class SavedViewAdmin(TenantOwnedModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.save_view)
-        return [path("save/", view, name="savedviews_savedview_save"), *super().get_urls()]
+        replace = self.admin_site.admin_view(self.replace_view)
+        return [
+            path("save/", view, name="savedviews_savedview_save"),
+            path("<uuid:object_id>/replace/", replace, name="savedviews_savedview_replace"),
+            *super().get_urls(),
+        ]
+
+    def replace_view(self, request, object_id):
+        return admin_replace.replace_view(request, self, object_id)
 
     def save_view(self, request):
         """Save the list the form was posted from, then show it as the view opens it."""

@@ -20,6 +20,7 @@ from rest_framework import filters as drf_filters
 
 from savedviews.models import SavedView, ViewResource
 from smartweb import json_schema
+from smartweb.api.filters import ordering_refusal, unordered_terms
 
 VIEWSETS = {
     ViewResource.LEADS: "leads.api.views.LeadViewSet",
@@ -81,9 +82,11 @@ def clean_query(resource: str, query) -> dict[str, list[str]]:
             problems.append(f"{name}: not a parameter of the {resource} list.")
         elif len(values) > 1 and name not in (SEARCH, ORDERING) and not words.takes_several(name):
             problems.append(f"{name}: takes one value.")
-    for term in ",".join(query.get(ORDERING, [])).split(","):
-        if term and term.removeprefix("-") not in words.ordering_fields:
-            problems.append(f"ordering: the list is not ordered by {term.removeprefix('-')}.")
+    # The list's own rule (smartweb.api.filters.OrderingFilter), which the view's use meets.
+    ordering = ",".join(query.get(ORDERING, []))
+    refused = unordered_terms(ordering, words.ordering_fields)
+    if refused:
+        problems.append(f"ordering: {ordering_refusal(refused, words.ordering_fields)}")
     filterset = words.filterset_class(
         data=as_query_dict(query), queryset=words.model._default_manager.none(), request=None
     )

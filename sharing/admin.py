@@ -3,7 +3,8 @@ button each, and "Share with a colleague" (a step page: the colleague and what t
 do), for whoever may share the record. sharing.services decides; the page offers only
 what it would allow. Mix `SharesAdminMixin` into the record's model admin (before its
 `StepsAdminMixin`) and list `SHARE_STEP` among its steps; the page shows the module
-through `admin/change_form_steps.html`."""
+through `admin/change_form_steps.html`. A share the user could not have given is listed
+without its "Stop sharing" button: taking it back would be refused."""
 
 from __future__ import annotations
 
@@ -22,8 +23,16 @@ from smartweb.admin_steps import Step
 
 
 class ColleagueChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return f"{obj.full_name} <{obj.email}>" if obj.full_name else obj.email
+    """The colleagues a record may be shared with, named and ordered as "Shared with"
+    names them (`selectors.colleague_names`), read once."""
+
+    def offer(self, colleagues) -> None:
+        self.queryset = colleagues
+        names = selectors.colleague_names(colleagues)
+        self.choices = [
+            ("", self.empty_label),
+            *sorted(names.items(), key=lambda choice: choice[1].casefold()),
+        ]
 
 
 class ShareForm(forms.Form):
@@ -37,7 +46,7 @@ class ShareForm(forms.Form):
 
     def __init__(self, *args, acting_user, record, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = selectors.share_candidates(acting_user)
+        self.fields["user"].offer(selectors.share_candidates(acting_user))
         # Only the levels the user may give (a manager who reads every lead but edits
         # their team's shares others' leads for viewing only).
         self.fields["access"].choices = [
@@ -102,18 +111,27 @@ class SharesAdminMixin:
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None and services.may_share(request.user, obj):
+            shares = selectors.shares_of(obj)
+            # By name, as the lists name people; two colleagues of one name by their email too.
+            names = selectors.colleague_names(share.user for share in shares)
             context["shares"] = [
-                (
-                    share,
-                    reverse(f"admin:{self._unshare_url_name()}", args=[obj.pk, share.user.pk]),
-                )
-                for share in selectors.shares_of(obj)
+                (share, names[share.user.pk], self._unshare_url(request, obj, share))
+                for share in sorted(shares, key=lambda share: names[share.user.pk].casefold())
             ]
             if SHARE_STEP.available(obj):
                 context["share_url"] = reverse(
                     f"admin:{self._step_url_name()}", args=[obj.pk, SHARE_STEP.name]
                 )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _unshare_url(self, request, obj, share) -> str | None:
+        """Where "Stop sharing" posts, for a share the user could have given (its level
+        within their role on the record, as `record_unshare` checks): a member whose role
+        reads every lead but edits their own does not take back an edit share of a
+        colleague's lead, which would be refused."""
+        if not services.may_share(request.user, obj, share.access):
+            return None
+        return reverse(f"admin:{self._unshare_url_name()}", args=[obj.pk, share.user.pk])
 
     def unshare_view(self, request, object_id, user_id):
         obj = self.get_object(request, unquote(object_id))  # 404 outside the user's reach

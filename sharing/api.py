@@ -12,6 +12,8 @@ user's reach, is a 404); the service decides who may share (403).
 
 from __future__ import annotations
 
+import uuid
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -22,15 +24,33 @@ from rest_framework.response import Response
 from accounts.api.serializers import UserSummarySerializer
 from sharing import selectors, services
 from sharing.choices import ShareAccess
+from smartweb.api.serializers import Serializer
 from smartweb.rbac import Action
 
 
-class ShareSerializer(serializers.Serializer):
+class ShareSerializer(Serializer):
+    """A share; `context["names"]`: its colleague's name by their id
+    (`selectors.colleague_names`)."""
+
     user = UserSummarySerializer(read_only=True)
+    name = serializers.SerializerMethodField(
+        help_text="The colleague as the back office names them: their full name (their "
+        "email when they have none), with their email beside a name two members of the "
+        "organization share."
+    )
     access = serializers.ChoiceField(choices=ShareAccess.choices, read_only=True)
 
+    def get_name(self, share) -> str:
+        return self.context["names"][share.user.pk]
 
-class ShareInputSerializer(serializers.Serializer):
+
+def shares_answer(shares: list) -> list[dict]:
+    """The answer of `shares`, each colleague named (`ShareSerializer`)."""
+    names = selectors.colleague_names(share.user for share in shares)
+    return ShareSerializer(shares, many=True, context={"names": names}).data
+
+
+class ShareInputSerializer(Serializer):
     user = serializers.UUIDField(help_text="The id of an active member of the organization.")
     access = serializers.ChoiceField(
         choices=ShareAccess.choices,
@@ -44,6 +64,8 @@ class ShareInputSerializer(serializers.Serializer):
 # record, to what is shared (a user who reads all leads but edits their own shares any
 # lead for viewing: an object check of the update right here would refuse them).
 SHARE_ACTION_PERMISSIONS = {"share": Action.READ, "unshare": Action.READ}
+
+NOT_SHARED = "This record is not shared with that user."
 
 USER_ID_PARAMETER = OpenApiParameter(
     "user_id",
@@ -63,9 +85,9 @@ class RecordSharesMixin:
     @extend_schema(responses=ShareSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def shares(self, request, *args, **kwargs):
-        """The colleagues this record is shared with, by email, and what each may do."""
-        shares = selectors.shares_of(self.get_object())
-        return Response(ShareSerializer(shares, many=True).data)
+        """The colleagues this record is shared with (in the order of their emails), each
+        with their name, and what each may do."""
+        return Response(shares_answer(selectors.shares_of(self.get_object())))
 
     @extend_schema(
         request=ShareInputSerializer,
@@ -87,9 +109,9 @@ class RecordSharesMixin:
             access_level=data.validated_data["access"],
             acting_user=request.user,
         )
+        (answer,) = shares_answer([share])
         return Response(
-            ShareSerializer(share).data,
-            status=status.HTTP_201_CREATED if previous is None else status.HTTP_200_OK,
+            answer, status=status.HTTP_201_CREATED if previous is None else status.HTTP_200_OK
         )
 
     @extend_schema(request=None, responses={204: None}, parameters=[USER_ID_PARAMETER])
@@ -102,6 +124,10 @@ class RecordSharesMixin:
     def unshare(self, request, *args, user_id, **kwargs):
         """Take back the share the user holds on this record (404 when they hold none)."""
         record = self.get_object()
-        if not services.record_unshare(record=record, user=user_id, acting_user=request.user):
-            raise NotFound("This record is not shared with that user.")
+        try:
+            user = uuid.UUID(user_id)
+        except ValueError:  # the path takes any 36 hex digits and dashes: no one's id
+            raise NotFound(NOT_SHARED) from None
+        if not services.record_unshare(record=record, user=user, acting_user=request.user):
+            raise NotFound(NOT_SHARED)
         return Response(status=status.HTTP_204_NO_CONTENT)

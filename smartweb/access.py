@@ -205,8 +205,11 @@ def _kept_private(model, user) -> Q | None:
     return visible_to_q(user) if visible_to_q is not None else None
 
 
-def visible(user, action: str, queryset: QuerySet, resource: str | None = None) -> QuerySet:
-    """The rows of `queryset` the user may act on with `action`."""
+def visible(
+    user, action: str, queryset: QuerySet, resource: str | None = None, *, with_grants: bool = True
+) -> QuerySet:
+    """The rows of `queryset` the user may act on with `action`. `with_grants=False`: those
+    their role alone reaches, shares left out (as `can`)."""
     model = queryset.model
     # Rows whose access is their record's, of several kinds (attachments: ADR 0030).
     records_q = getattr(model, "records_q", None)
@@ -219,7 +222,7 @@ def visible(user, action: str, queryset: QuerySet, resource: str | None = None) 
     scope = scope_for(user, action, resource)
     if scope is None:
         return queryset.none()
-    granted = _granted_q(user, action, model) if _has_object_grants(user) else None
+    granted = _granted_q(user, action, model) if with_grants and _has_object_grants(user) else None
     owner_q = _owner_q(model, user, scope, action)
     if owner_q is None:
         return queryset
@@ -318,6 +321,16 @@ def _remembered(obj, key: tuple, answer) -> bool:
     return memo[key]
 
 
+def shown_to(user, row):
+    """`row` where `user` may read it, else None. A page or an answer that names a row
+    another one points at (a membership's role) names it only to whoever may read it, as
+    a filter by such rows offers only those (`smartweb.admin.ReadableRelatedFilter`): a
+    sales rep reads the members and their teams, not the roles."""
+    if row is None or not can(user, Action.READ, resource_of(type(row)), obj=row):
+        return None
+    return row
+
+
 def require(user, action: str, resource: str, obj=None) -> None:
     """The check every service that writes makes itself, whoever called it (the API, the
     admin, a command): PermissionDenied unless `user` may. None is the system (jobs,
@@ -349,6 +362,7 @@ __all__ = [
     "can",
     "require",
     "scope_for",
+    "shown_to",
     "unowned_scope",
     "visible",
 ]

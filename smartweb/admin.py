@@ -8,6 +8,7 @@ organization's rows the user may see.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
@@ -22,6 +23,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
+from django.db.models import QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.forms.models import model_to_dict
 from django.forms.utils import ErrorDict
@@ -29,13 +31,22 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
 
-from smartweb import access, admin_submissions, outage
+from smartweb import access, admin_submissions, outage, people
+from smartweb.admin_deletes import RefusedDeleteShownMixin, RowsRefused
+from smartweb.admin_links import (
+    inline_links_where_readable,
+    links_where_readable,
+    url_if_readable,
+)
 from smartweb.admin_submissions import SUBMISSION_FIELD, submitted_once
+from smartweb.admin_time_widgets import LocalDateTimeMixin
+from smartweb.admin_typed_input import typed_input_html
 from smartweb.admin_versions import (
     VERSION_FIELD,
     closed_message,
@@ -46,14 +57,18 @@ from smartweb.admin_versions import (
 from smartweb.errors import NOT_PERMITTED, REFUSALS, Refusal, refusal_message
 from smartweb.forms import MultilineField, keep_current_choices
 from smartweb.history_values import HistoryValues
-from smartweb.models import DeletedMeanwhile, stored_rows
+from smartweb.models import DeletedMeanwhile, RestoredMeanwhile, stored_rows
 from smartweb.rbac import Action, Scope
+from smartweb.unique_clashes import clash_of
 from smartweb.versioning import is_versioned, version_of
 
 T = TypeVar("T")
 
 # The admin's form fields that are no model field.
 HIDDEN_FIELDS = (VERSION_FIELD, SUBMISSION_FIELD)
+# The query parameter by which a raw id lookup's list names the form field it serves
+# ("<app_label>.<model_name>.<field_name>"): no filter of the list.
+ATTACHED_BY_VAR = "_attached_by"
 
 
 def adopt(obj, saved) -> None:
@@ -117,6 +132,11 @@ class TenantChangeList(ChangeList):
         if isinstance(self.list_select_related, list | tuple) and self.list_select_related:
             return qs.prefetch_related(*self.list_select_related)
         return super().apply_select_related(qs)
+
+    def get_filters_params(self, params=None):
+        lookup_params = super().get_filters_params(params)
+        lookup_params.pop(ATTACHED_BY_VAR, None)
+        return lookup_params
 
     def get_queryset(self, request, exclude_parameters=None):
         """A filter value that cannot be read (a malformed id, a year past any calendar)
@@ -198,7 +218,23 @@ def readable_choices(form_class: type[forms.BaseForm], user) -> type[forms.BaseF
 class ReadableRawIdWidget(widgets.ForeignKeyRawIdWidget):
     """A raw id input whose label names the row only when it is among its field's choices
     (`readable_choices`): Django's reads it by id from the model's default manager, so an
-    add page with `?lead=<id>` named any lead of the organization."""
+    add page with `?lead=<id>` named any lead of the organization. The name links to the
+    row's page only where that page opens for the user (`url_if_readable`): a task
+    assigned to a rep may be on a colleague's deal, which the rep may keep but not open.
+    The list its lookup opens names the field it serves when that field is `attached_to`
+    (`attached_by`), so it lists the rows the field may attach to, as the field's own
+    choices do."""
+
+    def __init__(self, *args, request, attached_by: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.attached_by = attached_by
+
+    def url_parameters(self):
+        params = super().url_parameters()
+        if self.attached_by:
+            params[ATTACHED_BY_VAR] = self.attached_by
+        return params
 
     def label_and_url_for_value(self, value):
         rows = getattr(getattr(self, "choices", None), "queryset", None)
@@ -206,10 +242,13 @@ class ReadableRawIdWidget(widgets.ForeignKeyRawIdWidget):
             return super().label_and_url_for_value(value)
         key = self.rel.get_related_field().name
         try:
-            readable = rows.filter(**{key: value}).exists()
+            row = rows.filter(**{key: value}).first()
         except (ValidationError, ValueError, TypeError, OverflowError):
-            readable = False
-        return super().label_and_url_for_value(value) if readable else ("", "")
+            row = None
+        if row is None:
+            return "", ""
+        url = url_if_readable(self.request, self.admin_site, row)
+        return Truncator(row).words(14), url or ""
 
 
 class HistoryNotChangeLogMixin:
@@ -274,6 +313,10 @@ def concurrency_message(exc: BaseException) -> str | None:
     return None
 
 
+# The code of the refusal `attempt` gives a write that met a concurrent change.
+CONCURRENT_CHANGE = "concurrent_change"
+
+
 def attempt(save: Callable[[], T]) -> tuple[T | None, Exception | None]:
     """Run `save` in a savepoint: what it returned, or why it was refused, all of it
     rolled back (a refusal of the services, a deadlock lost or a lock waited out). A page
@@ -287,7 +330,33 @@ def attempt(save: Callable[[], T]) -> tuple[T | None, Exception | None]:
         message = concurrency_message(exc)
         if message is None:
             raise
-        return None, ValidationError(message)
+        return None, ValidationError(message, code=CONCURRENT_CHANGE)
+
+
+def is_concurrent_change(refusal: Exception) -> bool:
+    """Is this `attempt`'s refusal of a write that met a concurrent change (sent again a
+    moment later, it may well go through)?"""
+    return getattr(refusal, "code", None) == CONCURRENT_CHANGE and isinstance(
+        refusal, ValidationError
+    )
+
+
+def each_or_none(rows, change: Callable[[object], T], *, undone: str = "") -> list[T]:
+    """`change(row)` for each of `rows`, each in a savepoint (`attempt`): what each
+    returned. If any was refused, `RowsRefused` naming every refused row and why, raised
+    once all were tried: its caller's transaction, rolled back, then keeps none of them
+    (a list's action changes all the rows chosen, or none, and says which stand in the
+    way). `undone` leads the message ("Nothing was restored.")."""
+    done, refusals = [], []
+    for row in rows:
+        result, refusal = attempt(partial(change, row))
+        if refusal is None:
+            done.append(result)
+        else:
+            refusals.append((row, refusal))
+    if refusals:
+        raise RowsRefused(refusals, undone)
+    return done
 
 
 def add_refusal(form: forms.BaseForm, exc: Exception) -> None:
@@ -343,9 +412,22 @@ class RefusalsShownMixin:
         closed = self._closed_since_opened(request, object_id)
         if closed is not None:
             return self._response_closed(request, closed)
-        self._check_may_post(request, object_id)
+        try:
+            self._check_may_post(request, object_id)
+        except PermissionDenied:
+            # Closed between the two reads (a delete committed meanwhile): why, not a 403.
+            closed = self._closed_since_opened(request, object_id)
+            if closed is None:
+                raise
+            return self._response_closed(request, closed)
         show = partial(super().changeform_view, request, object_id, form_url, extra_context)
-        response, refusal = attempt(partial(self._save_form, request, show, add=object_id is None))
+
+        def save():
+            if object_id is not None:
+                self.lock_before_saving(request, unquote(object_id))
+            return self._save_form(request, show, add=object_id is None)
+
+        response, refusal = attempt(save)
         if refusal is None:
             return response
         # Whatever refused it, a row closed meanwhile is why nothing was saved.
@@ -353,6 +435,11 @@ class RefusalsShownMixin:
         if closed is not None:
             return self._response_closed(request, closed)
         return self._shown_refused(request, refusal, show)
+
+    def lock_before_saving(self, request, object_id) -> None:
+        """Lock, before the form's checks lock anything, the rows its save will lock, in
+        the one order every change of them takes (a pipeline and its stages); nothing by
+        default. Within the save's savepoint: a lock waited out is its refusal."""
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         revert = partial(super().history_form_view, request, object_id, version_id, extra_context)
@@ -383,8 +470,15 @@ class RefusalsShownMixin:
             return None
         deleted = deleted_row(self.model, row.pk)
         if deleted is not None:
-            return deleted_message(deleted)
+            return format_html("{}{}", deleted_message(deleted), self._typed(request, row))
         return None if self.has_change_permission(request, row) else closed_message(row, sent)
+
+    def _typed(self, request, row):
+        """What the refused post typed into the row's form (`admin_typed_input`): its page
+        is read-only now, so the message shows it. The form as it was offered to change
+        the row (`change=False`: a deleted row's own form would exclude every field)."""
+        form_class = self.get_form(request, row, change=False)
+        return typed_input_html(form_class(request.POST, request.FILES, instance=row))
 
     def _response_closed(self, request, message: str):
         """Back to the row's page, now read-only, with why nothing was saved: there is no
@@ -410,7 +504,9 @@ class RefusalsShownMixin:
         with one committed meanwhile (two people adding the same tag at once: PostgreSQL
         waits for the first, then refuses the second) is handled once more: the form's
         checks then see the first row and say so, the input kept. Colliding again, it is
-        refused with a message, never a server error."""
+        refused with a message naming what it would duplicate (`clash_of`: a rule its form
+        does not check, such as one identity provider per organization), never a server
+        error."""
         try:
             return self._save_form_once(request, save, add=add)
         except IntegrityError as exc:
@@ -421,7 +517,10 @@ class RefusalsShownMixin:
         except IntegrityError as exc:
             if not outage.is_duplicate(exc):
                 raise
-            raise Refusal(outage.DUPLICATE_MESSAGE) from exc
+            # Colliding again, the form checks no such rule: say which.
+            clash = clash_of(exc)
+            message = f"Saving it would make {clash}." if clash else outage.DUPLICATE_MESSAGE
+            raise Refusal(message) from exc
 
     def _save_form_once(self, request, save, *, add: bool):
         """The posted form handled in a savepoint, once per submission
@@ -457,18 +556,17 @@ class RefusalsShownMixin:
         return reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
 
     def response_action(self, request, queryset):
-        """A bulk action that lost a deadlock to a concurrent change (after its service's
-        own retry), or waited past the lock timeout for rows another change holds, shows
-        so as an error message on the list and writes nothing."""
-        try:
-            with transaction.atomic():
-                return super().response_action(request, queryset)
-        except outage.OUTAGE_ERRORS as exc:
-            message = concurrency_message(exc)
-            if message is None:
-                raise
-            self.message_user(request, message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+        """A bulk action the services refuse (a rule, a row's permission, a unique value
+        taken: `RowsRefused` names each row), that lost a deadlock to a concurrent change
+        (after its service's own retry), or waited past the lock timeout for rows another
+        change holds, shows why as an error message on the list and writes nothing
+        (`attempt`). An action the user may not take at all is not among their choices
+        (`get_actions`): Django answers "No action selected"."""
+        response, refusal = attempt(partial(super().response_action, request, queryset))
+        if refusal is None:
+            return response
+        self.message_user(request, refusal_message(refusal, NOT_PERMITTED), messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
 
     def _check_may_post(self, request, object_id) -> None:
         """The page's own permission, checked before the save: one who may not post here
@@ -509,14 +607,29 @@ class ScopedOwnerFilter(admin.RelatedFieldListFilter):
         return owners_offered(request.user, model_admin.model.rbac_resource)
 
 
+class ReadableRelatedFilter(admin.RelatedFieldListFilter):
+    """A filter by a related row (a membership's role) that offers the rows the user may
+    read: Django's offers every row of the related table, and named every role of the
+    organization to a sales rep, who may read none of them. Offering none, it is not
+    shown. Tenant admins filter so by every foreign key to a scoped model
+    (`TenantModelAdmin.get_list_filter`)."""
+
+    def field_choices(self, field, request, model_admin):
+        rows = field.related_model._default_manager.all()
+        readable = {"pk__in": access.visible(request.user, Action.READ, rows).values("pk")}
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(include_blank=False, ordering=ordering, limit_choices_to=readable)
+
+
 def owners_offered(user, resource: str) -> list[tuple]:
     """(id, label) of the people an owner or assignee filter of `resource` offers `user`:
     the members whose rows they may read, then the former members to whom all of them is
     given."""
     members = access.assignable_users(user, Action.READ, resource)
     former = access.former_members(user, Action.READ, resource)
-    return [(member.pk, str(member)) for member in members] + [
-        (person.pk, gettext("%(user)s (former member)") % {"user": person}) for person in former
+    return [(member.pk, people.person_name(member)) for member in members] + [
+        (person.pk, gettext("%(user)s (former member)") % {"user": people.person_name(person)})
+        for person in former
     ]
 
 
@@ -539,8 +652,27 @@ class MissingRowIs404Mixin:
         return obj
 
 
+class FieldBoundsMixin:
+    """The bounds the database's check constraints hold a number to, checked on its form
+    field (`field_bounds = {"probability": {"min_value": 0, "max_value": 100}}`): the
+    constraint would refuse it above the form by its name ("Constraint “…” is violated."),
+    the field says it in words ("Ensure this value is less than or equal to 100.")."""
+
+    field_bounds: dict[str, dict] = {}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        kwargs.update(self.field_bounds.get(db_field.name, {}))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
 class TenantModelAdmin(
-    MissingRowIs404Mixin, HistoryNotChangeLogMixin, RefusalsShownMixin, admin.ModelAdmin
+    LocalDateTimeMixin,
+    MissingRowIs404Mixin,
+    HistoryNotChangeLogMixin,
+    RefusalsShownMixin,
+    RefusedDeleteShownMixin,
+    FieldBoundsMixin,
+    admin.ModelAdmin,
 ):
     class Media:
         # List pages keep each row on one line (smartweb/static/smartweb/admin_lists.css).
@@ -555,6 +687,11 @@ class TenantModelAdmin(
     # The user field that makes a row someone's own ("assigned_to", "owner"), if any: it
     # offers whom the user may assign to, and a new row is the user's own by default.
     assignee_field: str | None = None
+    # The foreign keys by which a row is attached to a record (an interaction's lead), each
+    # with what its service needs on that record: {name: (action, resource)}. Their
+    # dropdowns, raw id inputs and autocompletes offer those records alone
+    # (`attachable_rows`), not every one the user may only read, whose save is refused.
+    attached_to: dict[str, tuple[str, str]] = {}
 
     @property
     def resource(self) -> str:
@@ -572,11 +709,37 @@ class TenantModelAdmin(
             label,
         )
 
+    def get_list_display(self, request):
+        """The list's columns, a person (an assignee, an owner) shown by name."""
+        return [
+            people.person_column(self.model, column)
+            if isinstance(column, str) and people.is_person_field(self.model, column)
+            else column
+            for column in super().get_list_display(request)
+        ]
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = self._foreign_key_field(db_field, request, **kwargs)
+        if field is not None and people.is_person_field(self.model, db_field.name):
+            people.named_people(field)
+        return field
+
+    def _foreign_key_field(self, db_field, request, **kwargs):
         if "widget" not in kwargs and db_field.name in self.raw_id_fields:
+            meta = self.model._meta
+            attached_by = f"{meta.app_label}.{meta.model_name}.{db_field.name}"
             kwargs["widget"] = ReadableRawIdWidget(
-                db_field.remote_field, self.admin_site, using=kwargs.get("using")
+                db_field.remote_field,
+                self.admin_site,
+                request=request,
+                using=kwargs.get("using"),
+                attached_by=attached_by if db_field.name in self.attached_to else None,
             )
+        if db_field.name in self.attached_to:
+            field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+            if field is not None:
+                field.queryset = self.attachable_rows(request, db_field.name, field.queryset)
+            return field
         if db_field.name != self.assignee_field:
             return super().formfield_for_foreignkey(db_field, request, **kwargs)
         kwargs["queryset"] = access.assignable_users(request.user, Action.UPDATE, self.resource)
@@ -588,6 +751,55 @@ class TenantModelAdmin(
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         field.required = field.required or own
         return field
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The rows the page points at are linked only where the user may open them, and
+        # people are named by name (smartweb.admin_links).
+        if "adminform" in context:
+            context["adminform"] = links_where_readable(context["adminform"], request)
+        if "inline_admin_formsets" in context:
+            context["inline_admin_formsets"] = inline_links_where_readable(
+                context["inline_admin_formsets"], request
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def attachable_rows(self, request, field_name: str, rows: QuerySet) -> QuerySet:
+        """The `rows` a new row may be attached to by `field_name` (`attached_to`)."""
+        needed = self.attached_to.get(field_name)
+        if needed is None:
+            return rows
+        action, resource = needed
+        reached = access.visible(request.user, action, rows, resource)
+        return rows.filter(pk__in=reached.values("pk"))
+
+    def get_search_results(self, request, queryset, search_term):
+        """An autocomplete, or the list a raw id lookup opens, offers the rows its field
+        may attach to (`attachable_rows` of the admin of the form it serves)."""
+        served = self._field_served(request)
+        if served is not None:
+            source_admin, field_name = served
+            queryset = source_admin.attachable_rows(request, field_name, queryset)
+        return super().get_search_results(request, queryset, search_term)
+
+    def _field_served(self, request) -> tuple[TenantModelAdmin, str] | None:
+        """(the form's admin, the field's name) of the chooser this request fills: an
+        autocomplete (Django has checked its parameters), or a raw id lookup's list
+        (`ATTACHED_BY_VAR`; an unknown one narrows nothing, as the list is readable)."""
+        if getattr(request.resolver_match, "url_name", None) == "autocomplete":
+            served = [request.GET[name] for name in ("app_label", "model_name", "field_name")]
+        elif ATTACHED_BY_VAR in request.GET:
+            served = request.GET[ATTACHED_BY_VAR].split(".")
+        else:
+            return None
+        try:
+            app_label, model_name, field_name = served
+            model = apps.get_model(app_label, model_name)
+        except (LookupError, ValueError):
+            return None
+        if not self.admin_site.is_registered(model):
+            return None
+        source_admin = self.admin_site.get_model_admin(model)
+        return (source_admin, field_name) if isinstance(source_admin, TenantModelAdmin) else None
 
     def get_changeform_initial_data(self, request):
         initial = {
@@ -601,6 +813,24 @@ class TenantModelAdmin(
 
     def get_changelist(self, request, **kwargs):
         return TenantChangeList
+
+    def get_list_filter(self, request):
+        """The filters, one by a foreign key to a scoped model offering the rows the user
+        may read (`ReadableRelatedFilter`)."""
+        return [
+            (name, ReadableRelatedFilter) if self._is_scoped_relation(name) else name
+            for name in super().get_list_filter(request)
+        ]
+
+    def _is_scoped_relation(self, name) -> bool:
+        if not isinstance(name, str) or LOOKUP_SEP in name:
+            return False
+        try:
+            field = self.model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return False
+        related = field.related_model if field.is_relation else None
+        return related is not None and getattr(related, "rbac_resource", None) is not None
 
     def get_sortable_by(self, request):
         """The columns that sort by something. Django offers any column whose name has
@@ -758,7 +988,16 @@ class TenantHistoryAdmin(TenantModelAdmin, SimpleHistoryAdmin):
         return super().history_view(request, object_id, context)
 
     def get_historical_record_context_helper(self, request, historical_record):
-        return HistoryValues(self.model, historical_record, empty=self.get_empty_value_display())
+        return HistoryValues(
+            self.model,
+            historical_record,
+            empty=self.get_empty_value_display(),
+            unread=self.history_value_unread(request),
+        )
+
+    def history_value_unread(self, request):
+        """`HistoryValues.unread` for the user of `request`; None: every value is shown."""
+        return None
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         current = self.get_object(request, unquote(object_id))  # a 404 for an unknown id
@@ -776,16 +1015,40 @@ class TenantHistoryAdmin(TenantModelAdmin, SimpleHistoryAdmin):
         current = getattr(request, REVERTED_ROW, None)
         return form if current is None else saved_back_over(form, current)
 
+    def revert_disabled(self, request, obj=None):
+        """Also where the row as it is now may not be changed (deleted, or a contract
+        signed since the version shown: simple-history asks of the version alone): saved
+        back over it, the version would be refused with a 403, so no "Revert" is shown."""
+        current = getattr(request, REVERTED_ROW, None)
+        if current is not None and not self.has_change_permission(request, current):
+            return True
+        return super().revert_disabled(request, obj)
+
     def render_history_view(self, request, template, context, **kwargs):
         """A version the user may not revert to is shown as a row they may only view is:
-        its values, not fields to type in that no button saves."""
+        its values, not fields to type in that no button saves. The rows a version points
+        at, and who made each change, are linked only where the user may open them, as
+        on the row's own page (`smartweb.admin_links`)."""
         shown = context.get("adminform")
         if context.get("revert_disabled") and shown is not None:
             names = [n for n in flatten_fieldsets(shown.fieldsets) if n not in HIDDEN_FIELDS]
-            context["adminform"] = helpers.AdminForm(
-                shown.form, shown.fieldsets, {}, names, model_admin=self
-            )
+            shown = helpers.AdminForm(shown.form, shown.fieldsets, {}, names, model_admin=self)
+        if shown is not None:
+            context["adminform"] = links_where_readable(shown, request)
+        if "page_obj" in context:
+            self._link_who_changed(request, context["page_obj"])
         return super().render_history_view(request, template, context, **kwargs)
+
+    def _link_who_changed(self, request, records) -> None:
+        """Each history row's `history_user_url`: its user's page, if it opens for the
+        user (a former member's does not)."""
+        urls: dict = {None: None}
+        for record in records:
+            if record.history_user_id not in urls:
+                urls[record.history_user_id] = url_if_readable(
+                    request, self.admin_site, record.history_user
+                )
+            record.history_user_url = urls[record.history_user_id]
 
 
 class TenantOwnedModelAdmin(TenantHistoryAdmin):
@@ -809,10 +1072,42 @@ class TenantOwnedModelAdmin(TenantHistoryAdmin):
     def restore_selected(self, request, queryset):
         permitted = self.permitted_rows(request, queryset, Action.DELETE, "restore")
         if permitted.exists():
-            self.message_user(request, f"Restored {permitted.restore()} row(s).", messages.SUCCESS)
+            self.restore_rows(request, permitted)
+
+    def restore_rows(self, request, rows) -> None:
+        """Restore each deleted row of `rows` (`restore_row`), or none: a restore refused
+        (a name another row has taken since it was deleted: `restore_deleted`) is named
+        on the list with why, and nothing is restored (`each_or_none`). A row restored
+        meanwhile, or with its parent earlier in the set, is left as it is, not counted."""
+        restored = each_or_none(
+            rows.filter(deleted_at__isnull=False),
+            partial(self._restore_unless_live, request),
+            undone="Nothing was restored.",
+        )
+        self.message_user(request, f"Restored {sum(restored)} row(s).", messages.SUCCESS)
+
+    def restore_row(self, request, row) -> None:
+        """Restore one deleted row, and the rows deleted with it; `RestoredMeanwhile` when
+        it is live by the time its lock is held."""
+        row.restore()
+
+    def _restore_unless_live(self, request, row) -> bool:
+        with contextlib.suppress(RestoredMeanwhile):
+            self.restore_row(request, row)
+        return not is_deleted(row)
 
     def delete_queryset(self, request, queryset):
-        access.visible(request.user, Action.DELETE, queryset).delete()
+        """The list's "Delete selected": each selected row the user may delete, as from
+        its own page (`delete_model`, through the admin's service where it has one: its
+        checks, and what it does besides, such as a lead rescored). A row deleted
+        meanwhile is left as it is; if any row is refused, none is deleted
+        (`each_or_none`, smartweb.admin_deletes)."""
+        rows = access.visible(request.user, Action.DELETE, queryset).filter(deleted_at__isnull=True)
+        each_or_none(rows, partial(self._delete_unless_gone, request))
+
+    def _delete_unless_gone(self, request, row) -> None:
+        with contextlib.suppress(DeletedMeanwhile):
+            self.delete_model(request, row)
 
     # A deleted row is shown, neither changed nor deleted again: restored first.
     def has_change_permission(self, request, obj=None):

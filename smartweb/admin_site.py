@@ -1,8 +1,9 @@
 """The admin site: every admin view runs in the organization context of its user.
 
 The organization is the one chosen with the switcher (kept in the session) or the user's
-default membership. Platform super admins may switch into any organization; each entry
-is audited (see `activate_platform_access`).
+default membership; its pages show and take times in its time zone
+(smartweb.time_zones). Platform super admins may switch into any organization; each
+entry is audited (see `activate_platform_access`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from django.contrib.admin.apps import AdminConfig
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from smartweb import admin_deletes, time_zones
 from smartweb.tenancy.context import current_membership, current_organization_id
 
 SESSION_KEY = "smartweb_organization"
@@ -31,6 +34,11 @@ class TenantAdminSite(admin.AdminSite):
     # offline). The admin home is already the header's title link, and `/` leads here.
     site_url = "/api/docs/"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Django's "Delete selected", with a refused row shown rather than a server error.
+        self.add_action(admin_deletes.delete_selected)
+
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
 
@@ -39,6 +47,9 @@ class TenantAdminSite(admin.AdminSite):
             user = request.user
             if user.is_authenticated and user.is_active:
                 self._activate(request)
+                # Until the request ends (smartweb.time_zones.LocalTimeMiddleware): the
+                # page is rendered after the view returns.
+                time_zones.activate_for(getattr(request, "organization", None))
                 if self._second_factor_missing(request):
                     return self._sign_in_again(request)
             return inner(request, *args, **kwargs)
@@ -109,6 +120,7 @@ class TenantAdminSite(admin.AdminSite):
             context["organization_choices"] = self.organization_choices(request)
             context["current_organization_id"] = current_organization_id()
             context["notifications_unread"] = self.notifications_unread(request.user)
+            context["time_zone_name"] = timezone.get_current_timezone_name()
         return context
 
     def get_app_list(self, request, app_label=None):

@@ -14,6 +14,7 @@ from django.dispatch import receiver
 from simple_history.manager import HistoryManager
 from simple_history.signals import pre_create_historical_record
 
+from smartweb.history_values import made_by
 from smartweb.origin import USER_AGENT_MAX_LENGTH, current_origin
 from smartweb.tenancy.context import current_organization_id
 from smartweb.tenancy.joins import of_organization
@@ -26,6 +27,11 @@ class HistoryOrigin(models.Model):
 
     class Meta:
         abstract = True
+
+    @property
+    def history_made_by(self) -> str:
+        """Who made this change, by name, or what made it ("Job: …", "System")."""
+        return made_by(self)
 
 
 def origin_attrs() -> dict[str, object]:

@@ -29,11 +29,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.management import call_command
 from django.db import close_old_connections, connection
+from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import ProcrastinateException, UniqueViolation
 from procrastinate.jobs import Status
 from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
 
+from smartweb import time_zones
 from smartweb.origin import job_origin
 from smartweb.tenancy.context import tenant_context
 
@@ -54,14 +56,15 @@ def job_connection(context) -> Iterator[None]:
 
 
 def each_organization(work: Callable) -> int:
-    """Run `work(organization)` in each active organization's context, one transaction
-    each, and add up what it returns. The registry of tenants is read here, when a job
-    runs: the platform layer imports no app at load time."""
+    """Run `work(organization)` in each active organization's context and time zone (its
+    "today", the hour its digest goes out: smartweb.time_zones), one transaction each,
+    and add up what it returns. The registry of tenants is read here, when a job runs:
+    the platform layer imports no app at load time."""
     from accounts.models import Organization
 
     done = 0
     for organization in Organization.objects.filter(is_active=True).order_by("pk"):
-        with tenant_context(organization):
+        with tenant_context(organization), timezone.override(time_zones.zone_of(organization)):
             done += work(organization)
     return done
 

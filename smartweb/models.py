@@ -14,16 +14,18 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from smartweb.errors import Refusal
 from smartweb.history import HistoryOrigin, OriginHistoryManager
 from smartweb.loading import QuickLoadModel
 from smartweb.tenancy.context import NoOrganizationContext, acting_user, current_organization_id
 from smartweb.tenancy.joins import of_organization
+from smartweb.unique_clashes import clash_of
 
 
 class UUIDModel(QuickLoadModel):
@@ -300,12 +302,20 @@ class TenantOwnedModel(TenantModel):
 
     def restore_deleted(self) -> bool:
         """Restore the row unless it is live by the time its lock is held; whether this
-        call restored it."""
-        with transaction.atomic():
-            row = self._locked_row(deleted_at__isnull=False)
-            if row is None:
-                return False
-            row._restore()
+        call restored it. Refused (`Refusal`, nothing written) where the row, or a row
+        deleted with it, would break a unique rule a live row holds now: a name taken
+        since it was deleted."""
+        try:
+            with transaction.atomic():
+                row = self._locked_row(deleted_at__isnull=False)
+                if row is None:
+                    return False
+                row._restore()
+        except IntegrityError as exc:
+            clash = clash_of(exc)
+            if clash is None:
+                raise
+            raise Refusal(f"Restoring it would make {clash}.") from exc
         self._take_deletion(row)
         return True
 

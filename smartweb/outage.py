@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterator
 
 import psycopg
 from django.db import Error, InterfaceError, OperationalError, transaction
@@ -70,8 +71,28 @@ def is_duplicate(exc: BaseException | None) -> bool:
     return _sqlstate(exc) == UNIQUE_VIOLATION_SQLSTATE
 
 
+def _raised_while_handling(exc: BaseException) -> Iterator[BaseException]:
+    """The exceptions `exc` was raised from or while handling, nearest first."""
+    seen = {id(exc)}
+    while (exc := exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+
+
 def is_outage(exc: BaseException | None) -> bool:
-    return isinstance(exc, OUTAGE_ERRORS) and not is_conflict(exc)
+    """The database unreachable or the connection lost. Also a database error raised while
+    handling one: the clean-up after a lost connection (a rollback, resetting a setting)
+    fails in its turn, with an error of the broken transaction or connection (`can't
+    execute queries until the end of the atomic block`), whose cause is still the outage.
+    An error of the program raised there keeps its own answer (500) and its traceback."""
+    if isinstance(exc, OUTAGE_ERRORS):
+        return not is_conflict(exc)
+    if not isinstance(exc, (Error, psycopg.Error)):
+        return False
+    return any(
+        isinstance(cause, OUTAGE_ERRORS) and not is_conflict(cause)
+        for cause in _raised_while_handling(exc)
+    )
 
 
 def retried_on_conflict(function):

@@ -76,10 +76,12 @@ PERSONAL_VIEWS = {
     **_grants([Resource.SAVED_VIEWS], [Action.READ], Scope.TEAM),
 }
 # The default roles of every organization: slug -> (name, {(resource, action): scope}).
-# "super_admin" is the platform's (User.is_superuser), kept here as a role so the
-# specification's five defaults exist in every organization; it grants what org admin does.
+# "super_admin" is the specification's fifth default role ("Super Admin"), kept so the five
+# exist in every organization; as a role it grants what org admin does, in its organization
+# alone, and is named so (the platform's super admin is User.is_superuser, set by the
+# operator, never a role).
 DEFAULT_ROLES: dict[str, tuple[str, dict]] = {
-    "super_admin": ("Super Admin", _grants(tuple(Resource), ALL_ACTIONS, Scope.ALL)),
+    "super_admin": ("Organization Super Admin", _grants(tuple(Resource), ALL_ACTIONS, Scope.ALL)),
     "org_admin": ("Organization Admin", _grants(tuple(Resource), ALL_ACTIONS, Scope.ALL)),
     "sales_manager": (
         "Sales Manager",
@@ -124,3 +126,16 @@ DEFAULT_ROLES: dict[str, tuple[str, dict]] = {
         ),
     ),
 }
+
+# The default roles that administer their organization (the same grants): each counts as
+# its admin wherever one is asked for (an organization keeps one; "admins" must use a
+# second factor).
+ADMIN_ROLE_SLUGS = ("org_admin", "super_admin")
+
+# What a role field (a membership's, an invitation's) tells whoever chooses one.
+ROLE_HELP = (
+    "What the member may do in this organization, and only here (Roles lists each role's "
+    f"permissions). {DEFAULT_ROLES['super_admin'][0]} grants what "
+    f"{DEFAULT_ROLES['org_admin'][0]} does, no more: no role reaches other organizations "
+    "or the platform."
+)

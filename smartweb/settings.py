@@ -74,6 +74,9 @@ MIDDLEWARE = [
     # Ends sessions that no longer satisfy an organization's required single sign-on.
     "sso.middleware.RequiredSignInMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Every request starts and ends in UTC; the admin site activates the organization's
+    # time zone for its views and pages (smartweb.time_zones).
+    "smartweb.time_zones.LocalTimeMiddleware",
     # Last: the request's transaction wraps the view and the rendering of its response.
     "smartweb.tenancy.middleware.RequestTransactionMiddleware",
 ]
@@ -184,6 +187,8 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LANGUAGE_CODE = "en-us"
+# Stored and served (the API) in UTC; the back office shows each organization's own zone
+# (Organization.time_zone, smartweb.time_zones, docs/decisions/0050).
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -259,9 +264,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_SCHEMA_CLASS": "smartweb.api.schema.AutoSchema",
+    # A `?format=` no renderer has is a 400 at `format`, not a 404.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "smartweb.api.negotiation.ContentNegotiation",
     "DEFAULT_FILTER_BACKENDS": [
         "smartweb.api.filters.FilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "smartweb.api.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "smartweb.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
@@ -466,7 +473,8 @@ WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", WEBHOOK_RET
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Finished events and their delivery log are kept this many days (webhooks/log_retention.py).
 WEBHOOK_LOG_DAYS = env_int("WEBHOOK_LOG_DAYS", 30)
-# The daily digest of unread notifications goes out from this hour (TIME_ZONE) on.
+# The daily digest of unread notifications goes out from this hour on, in each
+# organization's time zone.
 NOTIFICATION_DIGEST_HOUR = env_int("NOTIFICATION_DIGEST_HOUR", 7)
 if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR must be between 0 and 23.")

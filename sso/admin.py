@@ -44,10 +44,13 @@ class IdentityProviderForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
+        values = {name: cleaned.get(name) for name in services.PROVIDER_FIELDS}
+        current = None
+        if not self.instance._state.adding:
+            current = {name: getattr(self.instance, name) for name in services.PROVIDER_FIELDS}
+        reach = services.reaches_provider(current, values, cleaned.get("client_secret") or "")
         try:
-            values = services.provider_check(
-                {name: cleaned.get(name) for name in services.PROVIDER_FIELDS}
-            )
+            values = services.provider_check(values, reach=reach)
         except ValidationError as exc:
             raise ValidationError(exc.error_dict) from None
         if self.instance._state.adding and not cleaned.get("client_secret"):
@@ -96,6 +99,13 @@ class IdentityProviderAdmin(TenantModelAdmin):
                 ),
                 messages.WARNING,
             )
+
+    def delete_model(self, request, obj):
+        services.provider_delete(provider=obj, acting_user=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for provider in queryset:  # one per organization
+            self.delete_model(request, provider)
 
     @staticmethod
     def _saved(obj):

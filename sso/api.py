@@ -16,11 +16,13 @@ from accounts.api.views import token_issued
 from accounts.models import OAuthAccount
 from accounts.tenancy import choose_membership
 from smartweb.api.schema import ERROR
+from smartweb.api.serializers import Serializer
+from smartweb.api.viewsets import DeclaredParametersOnly
 from smartweb.tenancy import context
 from sso import identities, session
 
 
-class SSOTokenSerializer(serializers.Serializer):
+class SSOTokenSerializer(Serializer):
     name = serializers.CharField(max_length=120)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=365, default=90)
 
@@ -31,7 +33,7 @@ class IdentitySerializer(serializers.ModelSerializer):
         fields = ["id", "provider", "created_at", "updated_at"]
 
 
-class SSOTokenView(APIView):
+class SSOTokenView(DeclaredParametersOnly, APIView):
     """Create an API token from a back-office session signed in through the
     organization's identity provider (the way to a token where passwords are refused)."""
 
@@ -72,7 +74,7 @@ class SSOTokenView(APIView):
         )
 
 
-class IdentityListView(APIView):
+class IdentityListView(DeclaredParametersOnly, APIView):
     """Your identities linked for single sign-on."""
 
     permission_classes = [permissions.IsAuthenticated]
@@ -83,7 +85,7 @@ class IdentityListView(APIView):
         return Response(IdentitySerializer(rows, many=True).data)
 
 
-class IdentityUnlinkView(APIView):
+class IdentityUnlinkView(DeclaredParametersOnly, APIView):
     """Unlink one of your identities; signing in through that provider links it again
     by verified email."""
 

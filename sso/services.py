@@ -51,8 +51,25 @@ def _emails(values) -> list[str]:
     return sorted(set(emails))
 
 
-def provider_check(values: dict) -> dict:
-    """The values normalized, or a ValidationError naming the field."""
+# How the provider is reached, and the client it knows: a save that changes one of them
+# (or the client secret) is checked against the provider; any other save (its email
+# lists, "SSO required") is not, and goes through while the provider is out of reach.
+PROVIDER_ENDPOINT_FIELDS = ("kind", "discovery_url", "microsoft_tenant", "client_id")
+
+
+def reaches_provider(current: dict | None, values: dict, client_secret: str = "") -> bool:
+    """Is a save of `values` over `current` (None: a new provider) checked against the
+    provider (`PROVIDER_ENDPOINT_FIELDS`)?"""
+    return (
+        current is None
+        or bool(client_secret)
+        or any(values.get(name) != current.get(name) for name in PROVIDER_ENDPOINT_FIELDS)
+    )
+
+
+def provider_check(values: dict, *, reach: bool = True) -> dict:
+    """The values normalized, or a ValidationError naming the field. With `reach`, the
+    discovery URL's host is resolved too, to public addresses only (ADR 0033)."""
     values = {**values}
     kind = values.get("kind") or ProviderKind.OIDC
     if kind == ProviderKind.OIDC:
@@ -66,7 +83,8 @@ def provider_check(values: dict) -> dict:
                 }
             )
         try:
-            check_url(url, allow_private=settings.SSO_ALLOW_PRIVATE_ADDRESSES)
+            if reach:
+                check_url(url, allow_private=settings.SSO_ALLOW_PRIVATE_ADDRESSES)
         except RefusedURL as exc:
             raise ValidationError({"discovery_url": str(exc)}) from None
     if kind == ProviderKind.MICROSOFT and not (values.get("microsoft_tenant") or "").strip():
@@ -94,7 +112,8 @@ def provider_save(
     creating = provider is None
     provider = provider or IdentityProvider()
     current = {name: getattr(provider, name) for name in PROVIDER_FIELDS}
-    values = provider_check({**current, **changes})
+    reach = reaches_provider(None if creating else current, {**current, **changes}, client_secret)
+    values = provider_check({**current, **changes}, reach=reach)
     if creating and not client_secret:
         raise ValidationError({"client_secret": "Enter the client secret the provider gave."})
     changed = sorted(name for name in PROVIDER_FIELDS if values[name] != current[name])
@@ -114,3 +133,18 @@ def provider_save(
         details={"created": creating, "fields": changed, "sso_required": provider.sso_required},
     )
     return provider
+
+
+@transaction.atomic
+def provider_delete(*, provider: IdentityProvider, acting_user: User | None, request=None) -> None:
+    """Delete the organization's provider: sign-in through it ends, and so does the
+    sign-in it required. Audited as a change of the set-up (recorded first: the row then
+    has no id)."""
+    record_audit_event(
+        action=AuditAction.SSO_PROVIDER_CHANGED,
+        actor=acting_user,
+        target=provider,
+        request=request,
+        details={"deleted": True, "sso_required": provider.sso_required},
+    )
+    provider.delete()

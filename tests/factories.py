@@ -6,6 +6,7 @@ import itertools
 from contextlib import contextmanager
 
 import factory
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts import services
@@ -81,12 +82,25 @@ def api_client(user: User, organization: Organization | None = None) -> APIClien
     return client
 
 
+def admin_browser(user: User) -> Client:
+    """A browser's client, signed in: its posts are forms, as the admin's pages take them."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def session_client(user: User, organization: Organization | None = None) -> APIClient:
     client = APIClient()
     client.force_login(user)
     if organization is not None:
         client.defaults["HTTP_X_ORGANIZATION"] = str(organization.pk)
     return client
+
+
+def count_rows(organization: Organization, model, **record) -> int:
+    """The rows of `model` matching `record`, as the organization holds them."""
+    with tenant_context(organization):
+        return model.objects.filter(**record).count()
 
 
 def share(record, user: User, organization: Organization, *, by: User, access: str = "read"):

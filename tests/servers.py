@@ -57,6 +57,20 @@ def job_worker(env: dict, log: Path):
     return running([sys.executable, "-m", "smartweb.worker"], env, log)
 
 
+def logged_for(log: Path, request_id: str, *, most: int = 80) -> str:
+    """What the server logged for one request (its line and the traceback under it), to
+    put the cause of a failed answer into the test's report: a run's artifacts may be
+    out of reach where it ran."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    found = []
+    for line in lines:
+        if found and (len(found) >= most or line[:2] == "20"):  # the next timestamped entry
+            break
+        if found or f"[{request_id}]" in line:
+            found.append(line)
+    return "\n".join(found) or f"(nothing logged for request {request_id} in {log})"
+
+
 @contextmanager
 def web_server(
     env: dict, log: Path, *, workers: int = 2, threads: int = 4, production_config: bool = False

@@ -7,16 +7,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import send_mail
 
-from accounts.models import Membership
+from accounts.selectors import active_admins
 
 
 def admin_emails() -> list[str]:
     """The current organization's active admins' addresses (read in its context)."""
-    return sorted(
-        Membership.objects.filter(is_active=True, role__slug="org_admin", user__is_active=True)
-        .exclude(user__email="")
-        .values_list("user__email", flat=True)
-    )
+    return sorted(active_admins().exclude(user__email="").values_list("user__email", flat=True))
 
 
 def endpoint_disabled(endpoint, recipients: list[str], reason: str) -> None:

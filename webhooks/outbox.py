@@ -9,6 +9,7 @@ written.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 from typing import Any
@@ -24,9 +25,19 @@ from webhooks.models import Delivery, Endpoint, OutboxEvent
 NUDGE_MARK = "webhooks_nudge_for"
 
 
+class _UTCEncoder(DjangoJSONEncoder):
+    """Date times in UTC ("…Z"), as the API writes them: a value typed in the back office
+    is in its organization's zone (docs/decisions/0050), which the receiver is not told."""
+
+    def default(self, o):
+        if isinstance(o, dt.datetime) and o.tzinfo is not None:
+            o = o.astimezone(dt.UTC)
+        return super().default(o)
+
+
 def _json_ready(payload: dict[str, Any]) -> dict[str, Any]:
     """Decimals, dates and UUIDs as the API writes them."""
-    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    return json.loads(json.dumps(payload, cls=_UTCEncoder))
 
 
 def emit(event_type: str, payload: dict[str, Any], *, dedupe_key: str = ""):

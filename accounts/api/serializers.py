@@ -19,6 +19,7 @@ from accounts.models import (
     UserSession,
 )
 from accounts.selectors import member_users
+from smartweb import access, time_zones
 from smartweb.api.serializers import (
     BooleanField,
     EmailField,
@@ -27,10 +28,11 @@ from smartweb.api.serializers import (
     ModelSerializer,
     NameField,
     PrimaryKeyRelatedField,
+    Serializer,
     SlugField,
     TextField,
 )
-from smartweb.rbac import Action, Resource, Scope
+from smartweb.rbac import ROLE_HELP, Action, Resource, Scope
 
 # Managers, not querysets: the default managers are scoped to the organization of the
 # request, and DRF calls `.all()` on a manager per request.
@@ -48,7 +50,7 @@ class MemberField(PrimaryKeyRelatedField):
 # Authentication and tokens
 
 
-class TokenObtainSerializer(serializers.Serializer):
+class TokenObtainSerializer(Serializer):
     email = EmailField()
     password = TextField(trim_whitespace=False, write_only=True)
     organization = TextField(
@@ -65,7 +67,7 @@ class TokenObtainSerializer(serializers.Serializer):
     expires_in_days = IntegerField(required=False, min_value=1, max_value=365, default=90)
 
 
-class TokenIssuedSerializer(serializers.Serializer):
+class TokenIssuedSerializer(Serializer):
     token = TextField(help_text="Shown once: only a hash is stored.")
     id = serializers.UUIDField()
     organization = serializers.UUIDField()
@@ -113,7 +115,7 @@ class TokenSerializer(ModelSerializer):
         return policy.token_status(token, self.context["sso_provider"])
 
 
-class TokenRevokeSerializer(serializers.Serializer):
+class TokenRevokeSerializer(Serializer):
     id = serializers.UUIDField(
         required=False, help_text="A token of yours; default: the token of this request."
     )
@@ -158,7 +160,7 @@ class OrganizationSummarySerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class MeMembershipSerializer(serializers.Serializer):
+class MeMembershipSerializer(Serializer):
     id = serializers.UUIDField()
     organization = OrganizationSummarySerializer()
     role = serializers.SerializerMethodField()
@@ -171,7 +173,7 @@ class MeMembershipSerializer(serializers.Serializer):
         return RoleSummarySerializer(role).data if role else None
 
 
-class MeSerializer(serializers.Serializer):
+class MeSerializer(Serializer):
     user = MeUserSerializer()
     organization = serializers.SerializerMethodField()
     membership = serializers.UUIDField(allow_null=True, help_text="The current membership.")
@@ -192,16 +194,32 @@ class MeSerializer(serializers.Serializer):
 class OrganizationSerializer(ModelSerializer):
     class Meta:
         model = Organization
-        fields = ["id", "name", "slug", "plan", "settings", "is_active", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "plan",
+            "settings",
+            "time_zone",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "slug", "created_at", "updated_at"]
 
 
-class OrganizationCreateSerializer(serializers.Serializer):
+class OrganizationCreateSerializer(Serializer):
     """A new organization with its default roles and first admin (platform super admins)."""
 
     name = TextField(max_length=200)
     slug = TextField(max_length=80, required=False, allow_blank=True)
     plan = serializers.ChoiceField(choices=Plan.choices, default=Plan.FREE)
+    time_zone = TextField(
+        max_length=64,
+        default=time_zones.DEFAULT,
+        validators=[time_zones.validate_time_zone],
+        help_text=Organization._meta.get_field("time_zone").help_text,
+    )
     admin_email = EmailField()
     admin_password = TextField(
         required=False, allow_blank=True, write_only=True, trim_whitespace=False
@@ -232,8 +250,26 @@ class UserSummarySerializer(ListedSummarySerializer):
         read_only_fields = fields
 
 
-class MemberSerializer(ModelSerializer):
-    """A member of the current organization: the user, with their membership."""
+class RoleAnsweredToReaders:
+    """A membership's role is answered only to whoever may read it (`access.shown_to`, the
+    rule of the admin's role column and filter): a sales rep reads the members and their
+    teams, not the roles, and is answered null in their place. `answered_null_to_some`
+    names those fields, which the schema declares nullable in answers."""
+
+    answered_null_to_some: tuple[str, ...] = ("role",)
+
+    def to_representation(self, membership):
+        answer = super().to_representation(membership)
+        request = self.context.get("request")
+        reader = getattr(request, "user", None)
+        if access.shown_to(reader, membership.role) is None:
+            answer.update(dict.fromkeys(self.answered_null_to_some))
+        return answer
+
+
+class MemberSerializer(RoleAnsweredToReaders, ModelSerializer):
+    """A member of the current organization: the user, with their membership (`role`:
+    null to whoever may not read roles)."""
 
     id = serializers.UUIDField(source="user.id", read_only=True)
     email = EmailField(source="user.email", read_only=True)
@@ -259,31 +295,29 @@ class MemberSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-def _refuse_profile_fields(serializer: serializers.Serializer, fields) -> None:
-    """A user's global profile is theirs (ADR 0011): say so, rather than ignore it."""
-    given = sorted(set(getattr(serializer, "initial_data", {}) or {}) & set(fields))
-    if given:
-        raise serializers.ValidationError(
-            {
-                field: "A user's profile belongs to the user; it cannot be set here."
-                for field in given
-            }
-        )
-
-
 PROFILE_FIELDS = ("full_name", "email", "password", "is_staff", "is_superuser")
 
 
-class MemberInviteSerializer(serializers.Serializer):
+class RefusesProfileFields:
+    """A user's global profile is theirs (ADR 0011): a profile field given to an
+    organization's write is refused saying so, not as an unknown field, even where the
+    answer shows it (a member's name)."""
+
+    def answered_fields(self) -> set[str]:
+        return super().answered_fields() - set(PROFILE_FIELDS)
+
+    def unknown_field_message(self, name: str) -> str:
+        if name in PROFILE_FIELDS:
+            return "A user's profile belongs to the user; it cannot be set here."
+        return super().unknown_field_message(name)
+
+
+class MemberInviteSerializer(RefusesProfileFields, Serializer):
     """Invite a person by email; they join when they accept the emailed link."""
 
     email = EmailField()
-    role = PrimaryKeyRelatedField(queryset=ROLES)
+    role = PrimaryKeyRelatedField(queryset=ROLES, help_text=ROLE_HELP)
     team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
-
-    def validate(self, attrs):
-        _refuse_profile_fields(self, ("full_name", "password", "is_staff", "is_superuser"))
-        return attrs
 
 
 class InvitationSerializer(ModelSerializer):
@@ -308,7 +342,7 @@ class InvitationSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class InvitationAcceptSerializer(serializers.Serializer):
+class InvitationAcceptSerializer(Serializer):
     token = TextField(max_length=1000)
     full_name = NameField(
         max_length=200, required=False, allow_blank=True, help_text="A new account's name."
@@ -322,41 +356,32 @@ class InvitationAcceptSerializer(serializers.Serializer):
     )
 
 
-class InvitationAcceptedSerializer(serializers.Serializer):
+class InvitationAcceptedSerializer(Serializer):
     organization = OrganizationSummarySerializer()
     membership = serializers.UUIDField()
     email = EmailField()
 
 
-class MemberUpdateSerializer(serializers.Serializer):
+class MemberUpdateSerializer(RefusesProfileFields, Serializer):
     """What an organization changes of a member: the membership, never the profile."""
 
-    role = PrimaryKeyRelatedField(queryset=ROLES, required=False)
+    role = PrimaryKeyRelatedField(queryset=ROLES, required=False, help_text=ROLE_HELP)
     team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
     is_active = BooleanField(required=False)
 
-    def validate(self, attrs):
-        _refuse_profile_fields(self, PROFILE_FIELDS)
-        return attrs
 
-
-class MeUpdateSerializer(serializers.Serializer):
+class MeUpdateSerializer(Serializer):
     """What one changes of one's own profile: one's name. Any other field given (the
     email, the platform flags, a name the API does not know) is refused, never ignored
     with a 200 that changed nothing."""
 
     full_name = NameField(max_length=200, allow_blank=True)
 
-    def validate(self, attrs):
-        given = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
-        if given:
-            raise serializers.ValidationError(
-                {field: "Not a field you may change here: only full_name." for field in given}
-            )
-        return attrs
+    def unknown_field_message(self, name: str) -> str:
+        return "Not a field you may change here: only full_name."
 
 
-class PasswordChangeSerializer(serializers.Serializer):
+class PasswordChangeSerializer(Serializer):
     current_password = TextField(write_only=True, trim_whitespace=False)
     new_password = TextField(write_only=True, trim_whitespace=False)
     revoke_api_tokens = BooleanField(
@@ -368,9 +393,13 @@ class PasswordChangeSerializer(serializers.Serializer):
     )
 
 
-class MembershipSerializer(ModelSerializer):
+class MembershipSerializer(RoleAnsweredToReaders, ModelSerializer):
+    """A membership (`role` and `role_name`: null to whoever may not read roles)."""
+
+    answered_null_to_some = ("role", "role_name")
+
     user = UserSummarySerializer(read_only=True)
-    role = PrimaryKeyRelatedField(queryset=ROLES)
+    role = PrimaryKeyRelatedField(queryset=ROLES, help_text=ROLE_HELP)
     role_name = TextField(source="role.name", read_only=True)
     team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
     invited_by = PrimaryKeyRelatedField(read_only=True, allow_null=True)
@@ -404,7 +433,7 @@ class TeamSerializer(ModelSerializer):
 # Roles
 
 
-class PermissionSerializer(serializers.Serializer):
+class PermissionSerializer(Serializer):
     resource = serializers.ChoiceField(choices=Resource.choices)
     action = serializers.ChoiceField(choices=Action.choices)
     scope = serializers.ChoiceField(choices=Scope.choices)
@@ -418,9 +447,13 @@ class PermissionSerializer(serializers.Serializer):
         return attrs
 
 
+# A role grants each resource and action once: no longer list is a role.
+MAX_PERMISSIONS = len(Resource.choices) * len(Action.choices)
+
+
 class RoleSerializer(ModelSerializer):
     slug = SlugField(max_length=80, required=False)
-    permissions = PermissionSerializer(many=True)
+    permissions = PermissionSerializer(many=True, max_length=MAX_PERMISSIONS)
 
     class Meta:
         model = Role

@@ -34,6 +34,7 @@ from smartweb.api.pagination import LargeListCursorPagination
 from smartweb.api.permissions import HasResourcePermission
 from smartweb.api.schema import ERROR
 from smartweb.api.viewsets import (
+    DeclaredParametersOnly,
     OrganizationContextMixin,
     TenantModelViewSet,
     TenantReadOnlyViewSet,
@@ -132,7 +133,7 @@ def token_issued(
     return Response(s.TokenIssuedSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
-class TokenObtainView(APIView):
+class TokenObtainView(DeclaredParametersOnly, APIView):
     """Exchange email and password for an API token of one organization."""
 
     authentication_classes: list = []
@@ -371,6 +372,7 @@ class OrganizationViewSet(
             name=data["name"],
             slug=data.get("slug") or None,
             plan=data["plan"],
+            time_zone=data["time_zone"],
             admin_email=data["admin_email"],
             admin_password=data.get("admin_password") or None,
             acting_user=request.user,
@@ -450,7 +452,7 @@ class UserViewSet(AccountsViewSet):
         membership = services.membership_update(
             membership=membership, changes=serializer.validated_data, acting_user=request.user
         )
-        return Response(s.MemberSerializer(membership).data)
+        return Response(s.MemberSerializer(membership, context=self.get_serializer_context()).data)
 
     @extend_schema(responses=s.MemberSerializer)
     def partial_update(self, request, *args, **kwargs):
@@ -462,7 +464,7 @@ class UserViewSet(AccountsViewSet):
             changes={"is_active": is_active},
             acting_user=self.request.user,
         )
-        return Response(s.MemberSerializer(membership).data)
+        return Response(s.MemberSerializer(membership, context=self.get_serializer_context()).data)
 
     @extend_schema(request=None, responses=s.MemberSerializer)
     @action(detail=True, methods=["post"])
@@ -546,7 +548,7 @@ class InvitationViewSet(
         return Response(s.InvitationSerializer(invitation).data)
 
 
-class InvitationAcceptView(APIView):
+class InvitationAcceptView(DeclaredParametersOnly, APIView):
     """Accept an invitation with the token of its link. A new email creates its account
     (`full_name`, `password`); an existing account must be signed in as itself."""
 

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from attachments.models import RECORD_RESOURCES, Attachment
 from attachments.selectors import record_model
 from smartweb import access
-from smartweb.api.serializers import ModelSerializer, PrimaryKeyRelatedField
+from smartweb.api.serializers import ModelSerializer, PrimaryKeyRelatedField, Serializer
 from smartweb.rbac import Action
 
 
@@ -54,7 +54,7 @@ class AttachmentSerializer(ModelSerializer):
         return reverse("attachment-download", args=[attachment.pk])
 
 
-class AttachmentUploadSerializer(serializers.Serializer):
+class AttachmentUploadSerializer(Serializer):
     """multipart/form-data: the file and exactly one record it belongs to."""
 
     lead = RecordField("lead")

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from compliance.choices import ConsentPurpose, ConsentSource, RequestKind
 from compliance.models import ConsentRecord, SubjectRequest
-from smartweb.api.serializers import BooleanField, ModelSerializer, TextField
+from smartweb.api.serializers import BooleanField, ModelSerializer, Serializer, TextField
 
 
 class ConsentRecordSerializer(ModelSerializer):
@@ -28,7 +28,7 @@ class ConsentRecordSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class ConsentRecordCreateSerializer(serializers.Serializer):
+class ConsentRecordCreateSerializer(Serializer):
     purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
     granted = BooleanField()
     source = serializers.ChoiceField(choices=ConsentSource.choices)
@@ -55,14 +55,14 @@ class SubjectRequestSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class SubjectRequestCreateSerializer(serializers.Serializer):
+class SubjectRequestCreateSerializer(Serializer):
     kind = serializers.ChoiceField(choices=RequestKind.choices)
     lead = serializers.UUIDField()
     notes = TextField(required=False, allow_blank=True, default="")
     received_at = serializers.DateTimeField(required=False)
 
 
-class ErasureSerializer(serializers.Serializer):
+class ErasureSerializer(Serializer):
     subject_request = serializers.UUIDField(
         required=False, help_text="An open erasure request for this lead, to fulfil."
     )

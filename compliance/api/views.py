@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from compliance import services
 from compliance.api import serializers as s
+from compliance.api.filters import SubjectRequestFilter
 from compliance.models import ConsentRecord, SubjectRequest
 from leads.models import Lead
 from smartweb import access
@@ -166,13 +167,11 @@ class SubjectRequestListView(ListCreateView):
     permission_classes = [HasResourcePermission]
     serializer_class = s.SubjectRequestSerializer
     create_serializer_class = s.SubjectRequestCreateSerializer
+    filterset_class = SubjectRequestFilter
     queryset = SubjectRequest.objects.none()
 
     def get_queryset(self):
-        requests = SubjectRequest.objects.all()
-        if self.request.query_params.get("status"):
-            requests = requests.filter(status=self.request.query_params["status"])
-        return requests
+        return SubjectRequest.objects.all()
 
     @extend_schema(
         request=s.SubjectRequestCreateSerializer,

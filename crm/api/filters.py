@@ -31,15 +31,20 @@ from crm.models import (
     Task,
 )
 from leads.models import Lead
+from leads.phone_search import of_leads_with, typed_phones
 from leads.search import lead_matches
 from smartweb.api.filters import FilterSet, MultipleChoiceFilter, SearchFilterSet
 
 
 def opportunity_matches(value: str) -> Q:
     """The opportunity's name contains `value`, or its lead matches it as in the leads
-    search. The lead by id (the leads search function), not by a join to leads and
-    companies: under RLS that join read every opportunity's lead (0.4-0.8 s at 1M)."""
-    return Q(name__icontains=value) | Q(lead__in=Lead.objects.filter(lead_matches(value)))
+    search, or `value` is its lead's or its company's phone however typed. The lead by id
+    (the leads search function, the phone indexes), not by a join to leads and companies:
+    under RLS that join read every opportunity's lead (0.4-0.8 s at 1M)."""
+    matches = Q(name__icontains=value) | Q(lead__in=Lead.objects.filter(lead_matches(value)))
+    if phones := typed_phones(value):
+        matches |= of_leads_with(phones)
+    return matches
 
 
 class OpportunityFilter(SearchFilterSet):

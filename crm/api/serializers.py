@@ -14,7 +14,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummarySerializer
-from crm import close_reason, pricing
+from crm import bounds, close_reason, pricing
 from crm.choices import ContractStatus
 from crm.models import (
     MONEY,
@@ -37,8 +37,10 @@ from smartweb.api.serializers import (
     BooleanField,
     EmailField,
     IntegerField,
+    ListField,
     ModelSerializer,
     PrimaryKeyRelatedField,
+    Serializer,
     StoredDecimalField,
     TextField,
 )
@@ -97,7 +99,7 @@ class PipelineStageSerializer(ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
-class StageInputSerializer(serializers.Serializer):
+class StageInputSerializer(Serializer):
     name = TextField(max_length=80)
     probability = percent_field()
     is_won = BooleanField(default=False)
@@ -126,11 +128,15 @@ class PipelineSerializer(ModelSerializer):
         ]
 
 
-class PipelineCreateSerializer(serializers.Serializer):
+# The stages a new pipeline is given at most (each is a column of its board).
+MAX_STAGES = 50
+
+
+class PipelineCreateSerializer(Serializer):
     name = TextField(max_length=120)
     description = TextField(required=False, allow_blank=True, default="")
     is_default = BooleanField(default=False)
-    stages = StageInputSerializer(many=True, required=False)
+    stages = StageInputSerializer(many=True, required=False, max_length=MAX_STAGES)
 
 
 # --- opportunities --------------------------------------------------------------------
@@ -167,7 +173,7 @@ class OpportunitySerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class OpportunityConvertSerializer(serializers.Serializer):
+class OpportunityConvertSerializer(Serializer):
     """Convert a qualified lead into an opportunity."""
 
     lead = VisibleRelatedField(Lead)
@@ -179,7 +185,7 @@ class OpportunityConvertSerializer(serializers.Serializer):
     expected_close_date = serializers.DateField(required=False, allow_null=True)
 
 
-class OpportunityUpdateSerializer(serializers.Serializer):
+class OpportunityUpdateSerializer(Serializer):
     name = TextField(max_length=200)
     value = money_field()
     currency = TextField(max_length=3)
@@ -188,7 +194,7 @@ class OpportunityUpdateSerializer(serializers.Serializer):
     expected_close_date = serializers.DateField(allow_null=True)
 
 
-class MoveStageSerializer(serializers.Serializer):
+class MoveStageSerializer(Serializer):
     stage = VisibleRelatedField(PipelineStage)
     probability = percent_field(required=False, allow_null=True)
     won_reason = TextField(
@@ -237,7 +243,7 @@ class ProposalLineItemSerializer(LineItemSerializer):
         read_only_fields = fields
 
 
-class LineInputSerializer(serializers.Serializer):
+class LineInputSerializer(Serializer):
     description = TextField(max_length=500)
     quantity = StoredDecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     unit_price = money_field()
@@ -298,7 +304,7 @@ class ProposalSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class ProposalWriteSerializer(serializers.Serializer):
+class ProposalWriteSerializer(Serializer):
     """A proposal's fields as written; its lines under `line_items`, the name it is read
     by (`lines`, the name this API first took, is still read when `line_items` is not
     given, undocumented)."""
@@ -315,6 +321,7 @@ class ProposalWriteSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         if isinstance(data, Mapping) and "lines" in data and "line_items" not in data:
             data = {**data, "line_items": data["lines"]}
+            del data["lines"]  # read under its name now: not an unknown field
         return super().to_internal_value(data)
 
     def service_arguments(self) -> dict:
@@ -333,7 +340,19 @@ class ProposalCreateSerializer(ProposalWriteSerializer):
     line_items = LineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
 
 
-class RejectionSerializer(serializers.Serializer):
+class SendSerializer(Serializer):
+    """How a proposal or contract is sent (the admin's Send step, ADR 0031): emailed to the
+    lead's contact with its PDF, or, `handed_over`, given another way (printed, in person)
+    and only marked sent, which a lead who may not be emailed can still be given. The body
+    may be empty: emailed."""
+
+    handed_over = BooleanField(
+        default=False,
+        help_text="True: handed over another way, marked sent without emailing the lead.",
+    )
+
+
+class RejectionSerializer(Serializer):
     reason = TextField(required=False, allow_blank=True, default="", max_length=2000)
 
 
@@ -374,13 +393,13 @@ class ContractSerializer(ModelSerializer):
         return attrs
 
 
-class SignSerializer(serializers.Serializer):
+class SignSerializer(Serializer):
     signer_name = TextField(max_length=200)
     signer_email = EmailField(required=False, allow_blank=True, default="")
     signed_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class ContractStatusSerializer(serializers.Serializer):
+class ContractStatusSerializer(Serializer):
     status = serializers.ChoiceField(
         choices=[ContractStatus.ACTIVE, ContractStatus.TERMINATED, ContractStatus.EXPIRED]
     )
@@ -390,7 +409,7 @@ class ContractStatusSerializer(serializers.Serializer):
 
 
 class CampaignSerializer(ModelSerializer):
-    calling_days = serializers.ListField(
+    calling_days = ListField(
         child=IntegerField(min_value=0, max_value=6), max_length=7, required=False
     )
 
@@ -430,11 +449,7 @@ class CampaignSerializer(ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        extra_kwargs = {
-            "daily_call_limit": {"min_value": 1},
-            "total_call_limit": {"min_value": 1},
-            "max_attempts_per_lead": {"min_value": 1, "max_value": 10},
-        }
+        extra_kwargs = bounds.CAMPAIGN
 
     def validate_lead_filter(self, value):
         return validate_lead_filter(value)
@@ -446,17 +461,9 @@ class CampaignSerializer(ModelSerializer):
         def current(name):
             return attrs.get(name, getattr(self.instance, name, None))
 
-        start, end = current("calling_hours_start"), current("calling_hours_end")
-        if start and end and end <= start:
-            raise serializers.ValidationError(
-                {"calling_hours_end": "Calling hours end after they start."}
-            )
-        if (
-            current("starts_at")
-            and current("ends_at")
-            and current("ends_at") <= current("starts_at")
-        ):
-            raise serializers.ValidationError({"ends_at": "The campaign ends after it starts."})
+        schedule = {name: current(name) for name in bounds.CAMPAIGN_SCHEDULE_FIELDS}
+        if problems := bounds.campaign_schedule_problems(**schedule):
+            raise serializers.ValidationError(problems)
         return attrs
 
 

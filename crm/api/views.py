@@ -27,18 +27,19 @@ from crm.models import (
     ProposalLineItem,
     Task,
 )
+from crm.pipeline_locks import lock_pipeline
 from leads.exceptions import InvalidTransition as LeadInvalidTransition
 from savedviews.api.filters import SavedViewQuery
 from sharing.api import SHARE_ACTION_PERMISSIONS, RecordSharesMixin
 from smartweb import access
 from smartweb.api.errors import Conflict
-from smartweb.api.filters import FilterBackend
+from smartweb.api.filters import FilterBackend, OrderingFilter
 from smartweb.api.parameters import BoundedInt
 from smartweb.api.viewsets import TenantModelViewSet, TenantReadOnlyViewSet
 from smartweb.rbac import Action
 from smartweb.replica import reporting_view
 
-FILTER_BACKENDS = [FilterBackend, filters.SearchFilter, filters.OrderingFilter]
+FILTER_BACKENDS = [FilterBackend, filters.SearchFilter, OrderingFilter]
 # The lists a view can be saved of read `?view=` first.
 SAVED_VIEW_BACKENDS = [SavedViewQuery, *FILTER_BACKENDS]
 
@@ -164,6 +165,11 @@ class PipelineStageViewSet(CRMViewSet):
     filterset_class = crm_filters.PipelineStageFilter
     ordering_fields = ["position", "name", "created_at"]
 
+    def check_if_match(self, obj) -> None:
+        # Its lock of the stage comes after its pipeline's, as every lock of both does.
+        lock_pipeline(obj.pipeline_id)
+        super().check_if_match(obj)
+
     def perform_write(self, instance, data):
         return services.stage_save(stage=instance, acting_user=self.request.user, **data)
 
@@ -250,6 +256,7 @@ class ProposalViewSet(CRMViewSet):
         "create": s.ProposalCreateSerializer,
         "update": s.ProposalWriteSerializer,
         "partial_update": s.ProposalWriteSerializer,
+        "send": s.SendSerializer,
         "reject": s.RejectionSerializer,
     }
     action_permissions = {
@@ -281,10 +288,14 @@ class ProposalViewSet(CRMViewSet):
             proposal = services.proposal_update(proposal=instance, acting_user=user, **data)
         return self.base_queryset().get(pk=proposal.pk)
 
-    @extend_schema(request=None, responses={200: s.ProposalSerializer})
+    @extend_schema(request=s.SendSerializer, responses={200: s.ProposalSerializer})
     @action(detail=True, methods=["post"])
     def send(self, request, *args, **kwargs):
-        proposal = services.proposal_send(proposal=self.get_object(), acting_user=request.user)
+        proposal = self.get_object()
+        handed_over = self.read_input()["handed_over"]
+        proposal = services.proposal_send(
+            proposal=proposal, acting_user=request.user, email=not handed_over
+        )
         return self.answer(self.base_queryset().get(pk=proposal.pk))
 
     @extend_schema(request=None, responses={200: s.ProposalSerializer})
@@ -337,7 +348,11 @@ class ContractViewSet(CRMViewSet):
 
     queryset = Contract.objects
     serializer_class = s.ContractSerializer
-    input_serializers = {"sign": s.SignSerializer, "set_status": s.ContractStatusSerializer}
+    input_serializers = {
+        "send": s.SendSerializer,
+        "sign": s.SignSerializer,
+        "set_status": s.ContractStatusSerializer,
+    }
     action_permissions = {
         **CRMViewSet.action_permissions,
         "send": Action.UPDATE,
@@ -353,11 +368,15 @@ class ContractViewSet(CRMViewSet):
     def perform_write(self, instance, data):
         return services.contract_update(contract=instance, acting_user=self.request.user, **data)
 
-    @extend_schema(request=None, responses={200: s.ContractSerializer})
+    @extend_schema(request=s.SendSerializer, responses={200: s.ContractSerializer})
     @action(detail=True, methods=["post"])
     def send(self, request, *args, **kwargs):
+        contract = self.get_object()
+        handed_over = self.read_input()["handed_over"]
         return self.answer(
-            services.contract_send(contract=self.get_object(), acting_user=request.user)
+            services.contract_send(
+                contract=contract, acting_user=request.user, email=not handed_over
+            )
         )
 
     @extend_schema(responses={200: s.ContractSerializer})

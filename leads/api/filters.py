@@ -9,12 +9,16 @@ substring from three characters on (trigram-indexed). Under RLS PostgreSQL does 
 non-LEAKPROOF operator such as `@@` as an index condition, so companies, leads and
 interactions are searched through the SQL functions of `leads.search`, which use those
 indexes for the current organization only (docs/decisions/0004-search-under-rls.md).
+A search that reads as a phone number also finds the companies and leads with that number
+however it is typed, as the admin's lists do (`leads.phone_search`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import django_filters
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from leads.choices import (
     BusinessType,
@@ -27,6 +31,7 @@ from leads.choices import (
     WebsiteStatus,
 )
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
+from leads.phone_search import companies_with, ids_of, leads_with, typed_phones
 from leads.search import company_matches, interaction_matches, lead_matches
 from smartweb.api.filters import FilterSet, IntegerFilter, MultipleChoiceFilter, SearchFilterSet
 
@@ -35,8 +40,21 @@ class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
     """`?tags=<uuid>,<uuid>`"""
 
 
+def _or_by_phone(model, matches: Callable[[str], Q], with_phones: Callable[[set], list]):
+    """`matches`, and the rows `with_phones` the number the text may be (one union of ids:
+    or'ed in the list's query, they would read every row of the organization)."""
+
+    def search(value: str) -> Q:
+        phones = typed_phones(value)
+        if not phones:
+            return matches(value)
+        return Q(pk__in=ids_of([model.objects.filter(matches(value)), *with_phones(phones)]))
+
+    return search
+
+
 class CompanyFilter(SearchFilterSet):
-    matches = staticmethod(company_matches)
+    matches = staticmethod(_or_by_phone(Company, company_matches, companies_with))
     business_type = MultipleChoiceFilter(choices=BusinessType.choices)
     size = MultipleChoiceFilter(choices=CompanySize.choices)
     website_status = django_filters.ChoiceFilter(
@@ -52,7 +70,7 @@ class CompanyFilter(SearchFilterSet):
 
 
 class LeadFilter(SearchFilterSet):
-    matches = staticmethod(lead_matches)
+    matches = staticmethod(_or_by_phone(Lead, lead_matches, leads_with))
     status = MultipleChoiceFilter(choices=LeadStatus.choices)
     source = MultipleChoiceFilter(choices=LeadSource.choices)
     business_type = MultipleChoiceFilter(

@@ -20,6 +20,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from compliance.choices import ConsentPurpose
 from leads import form_intake, lead_forms
 from leads.api.views import ServiceModelViewSet
 from leads.choices import FormField
@@ -31,6 +32,8 @@ from smartweb.api.serializers import ModelSerializer
 from smartweb.tenancy.context import tenant_context
 
 WRITABLE = sorted(lead_forms.FORM_SETTINGS)
+# The sites one form may be used on at most.
+MAX_ORIGINS = 50
 
 
 class LeadFormSerializer(ModelSerializer):
@@ -64,7 +67,14 @@ class LeadFormWriteSerializer(ModelSerializer):
         fields = WRITABLE
         # A longer URL could pass the schema's `uri` form with a host name over the 253
         # characters Django's URL validator allows.
-        extra_kwargs = {"name": {"required": True}, "redirect_url": {"max_length": 255}}
+        extra_kwargs = {
+            "name": {"required": True},
+            "redirect_url": {"max_length": 255},
+            # Lists bounded as the schema states them: each choice once, and the sites.
+            "allowed_origins": {"max_length": MAX_ORIGINS},
+            "consent_purposes": {"max_length": len(ConsentPurpose.choices)},
+            "required_fields": {"max_length": len(FormField.choices)},
+        }
 
 
 class LeadFormViewSet(ServiceModelViewSet):

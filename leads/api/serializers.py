@@ -12,7 +12,7 @@ from collections.abc import Callable
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummarySerializer
-from leads import normalize, selectors
+from leads import normalize, selectors, status_notes
 from leads.choices import LeadStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
 from leads.services import allowed_transitions
@@ -24,6 +24,7 @@ from smartweb.api.serializers import (
     ListedSummarySerializer,
     ModelSerializer,
     PrimaryKeyRelatedField,
+    Serializer,
     TextField,
 )
 from smartweb.rbac import Action
@@ -168,6 +169,12 @@ class LeadListSerializer(LeadSerializer):
 class InteractionSerializer(ModelSerializer):
     created_by = UserSummarySerializer(read_only=True, allow_null=True, source="creator_summary")
 
+    def to_representation(self, instance):
+        # The subject as the admin shows it: an older status note by the statuses' labels.
+        data = super().to_representation(instance)
+        data["subject"] = status_notes.subject_as_read(instance)
+        return data
+
     class Meta:
         model = Interaction
         fields = [
@@ -213,17 +220,17 @@ class TagSerializer(ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at", "deleted_at"]
 
 
-class DuplicateSerializer(serializers.Serializer):
+class DuplicateSerializer(Serializer):
     lead = LeadSerializer()
     matched_on = serializers.ListField(child=TextField())
 
 
-class DuplicateGroupSerializer(serializers.Serializer):
+class DuplicateGroupSerializer(Serializer):
     leads = LeadSerializer(many=True)
     matched_on = serializers.ListField(child=TextField())
 
 
-class DuplicateReportSerializer(serializers.Serializer):
+class DuplicateReportSerializer(Serializer):
     groups = DuplicateGroupSerializer(many=True)
     truncated = BooleanField()
 
@@ -238,7 +245,7 @@ class CompanyInputSerializer(CompanySerializer):
         fields = [f for f in CompanySerializer.Meta.fields if f not in ("id",)]
 
 
-class LeadWriteSerializer(serializers.Serializer):
+class LeadWriteSerializer(Serializer):
     contact_name = TextField(max_length=200, allow_blank=True, required=False)
     contact_title = TextField(max_length=100, allow_blank=True, required=False)
     contact_email = EmailField(max_length=254, allow_blank=True, required=False)
@@ -297,7 +304,7 @@ class LeadUpdateSerializer(LeadWriteSerializer):
     LEAD_FIELDS = (*LeadWriteSerializer.LEAD_FIELDS, "status")
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(Serializer):
     reason = TextField(allow_blank=True, required=False, max_length=2000, default="")
 
 
@@ -305,7 +312,7 @@ class ChangeStatusSerializer(ReasonSerializer):
     status = serializers.ChoiceField(choices=LeadStatus.choices)
 
 
-class MergeSerializer(serializers.Serializer):
+class MergeSerializer(Serializer):
     duplicates = ScopedRelatedField(queryset_for=visible_leads, many=True, allow_empty=False)
 
 

@@ -284,7 +284,8 @@ class LeadViewSet(RecordSharesMixin, ServiceModelViewSet):
         data = [{"lead": d.lead, "matched_on": d.matched_on} for d in found]
         return Response(s.DuplicateSerializer(data, many=True).data)
 
-    @extend_schema(responses=s.DuplicateReportSerializer)
+    # filters=True: the schema lists the list's filters, which apply here too.
+    @extend_schema(responses=s.DuplicateReportSerializer, filters=True)
     @action(detail=False, methods=["get"], url_path="duplicates")
     def duplicate_groups(self, request, *args, **kwargs):
         """Groups of duplicate leads among those you can see (filters apply)."""
@@ -306,7 +307,7 @@ class LeadViewSet(RecordSharesMixin, ServiceModelViewSet):
         page = self.paginate_queryset(interactions)
         return self.get_paginated_response(s.InteractionSerializer(page, many=True).data)
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR}, filters=True)
     @action(detail=False, methods=["get"])
     @reporting_view
     def export(self, request, *args, **kwargs):

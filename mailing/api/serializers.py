@@ -6,7 +6,13 @@ from rest_framework import serializers
 
 from mailing.inbound import BOUNCE, REPLY, Inbound
 from mailing.models import EmailMessage, EmailTemplate
-from smartweb.api.serializers import ModelSerializer, PrimaryKeyRelatedField, TextField
+from smartweb.api.serializers import (
+    ListField,
+    ModelSerializer,
+    PrimaryKeyRelatedField,
+    Serializer,
+    TextField,
+)
 
 
 class EmailTemplateSerializer(ModelSerializer):
@@ -48,7 +54,7 @@ class EmailMessageSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class SendEmailSerializer(serializers.Serializer):
+class SendEmailSerializer(Serializer):
     """A template, or a subject and body of one's own (with the same fields)."""
 
     template = PrimaryKeyRelatedField(
@@ -86,7 +92,7 @@ class InboundSerializer(serializers.Serializer):
         required=False, allow_blank=True, default="", max_length=200_000, trim_whitespace=False
     )
     in_reply_to = TextField(required=False, allow_blank=True, default="", max_length=255)
-    references = serializers.ListField(
+    references = ListField(
         child=TextField(max_length=255), required=False, default=list, max_length=100
     )
     bounced_address = TextField(required=False, allow_blank=True, default="", max_length=320)
@@ -100,7 +106,7 @@ class InboundSerializer(serializers.Serializer):
         return Inbound(**self.validated_data)
 
 
-class InboundResultSerializer(serializers.Serializer):
+class InboundResultSerializer(Serializer):
     outcome = serializers.ChoiceField(
         choices=["filed", "duplicate", "unmatched", "suppressed"],
         help_text="filed: a reply kept on its lead; unmatched: a reply from no known lead, not"
@@ -111,6 +117,6 @@ class InboundResultSerializer(serializers.Serializer):
     lead = serializers.UUIDField(allow_null=True)
 
 
-class SecretSerializer(serializers.Serializer):
+class SecretSerializer(Serializer):
     secret = serializers.CharField(help_text="Shown this once; stored encrypted.")
     webhook_url = serializers.CharField()

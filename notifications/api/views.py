@@ -90,7 +90,14 @@ class NotificationViewSet(
         request=s.NotificationSettingsUpdateSerializer,
         responses=s.NotificationSettingsSerializer,
     )
-    @action(detail=False, methods=["get", "patch"], filter_backends=[])
+    # serializer_class: what the action answers with, which the browsable API's forms show
+    # (the notification's own failed on the settings: a server error).
+    @action(
+        detail=False,
+        methods=["get", "patch"],
+        filter_backends=[],
+        serializer_class=s.NotificationSettingsSerializer,
+    )
     def preferences(self, request):
         """Your daily digest setting in this organization."""
         current = services.settings_of(request.user)

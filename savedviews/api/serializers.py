@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from savedviews.json_schemas import MAX_VALUE_LENGTH, MAX_VALUES
+from savedviews.json_schemas import MAX_PARAMETERS, MAX_VALUE_LENGTH, MAX_VALUES
 from savedviews.models import SavedView, ViewResource
-from smartweb.api.serializers import BooleanField, ModelSerializer, TextField
+from smartweb.api.serializers import (
+    BooleanField,
+    DictField,
+    ListField,
+    ModelSerializer,
+    Serializer,
+    TextField,
+)
 
 QUERY_HELP = (
     "Query-string parameters of the list's API, each with its values, e.g. "
@@ -16,12 +23,12 @@ QUERY_HELP = (
 
 
 def query_field(**kwargs) -> serializers.DictField:
-    values = serializers.ListField(
+    values = ListField(
         child=TextField(max_length=MAX_VALUE_LENGTH, allow_blank=True),
         min_length=1,
         max_length=MAX_VALUES,
     )
-    return serializers.DictField(child=values, help_text=QUERY_HELP, **kwargs)
+    return DictField(child=values, max_keys=MAX_PARAMETERS, help_text=QUERY_HELP, **kwargs)
 
 
 class SavedViewSerializer(ModelSerializer):
@@ -44,7 +51,7 @@ class SavedViewSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class SavedViewWriteSerializer(serializers.Serializer):
+class SavedViewWriteSerializer(Serializer):
     name = TextField(max_length=80)
     resource = serializers.ChoiceField(choices=ViewResource.choices)
     shared = BooleanField(required=False, default=False, help_text="Offered to your team.")

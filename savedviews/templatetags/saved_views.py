@@ -30,5 +30,6 @@ def saved_views_box(context, cl):
         "resource": resource,
         "query": request.GET.urlencode(),
         "may_save": access.can(user, Action.CREATE, Resource.SAVED_VIEWS),
+        "may_replace": access.can(user, Action.UPDATE, Resource.SAVED_VIEWS),
         "csrf_token": context.get("csrf_token"),
     }

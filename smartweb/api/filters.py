@@ -2,6 +2,7 @@
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Callable
 
 import django_filters
@@ -12,11 +13,16 @@ from django.db.models import Q
 from django_filters import rest_framework, utils, widgets
 from django_filters.fields import IsoDateTimeField
 from django_filters.filters import FilterMethod
+from rest_framework import filters as drf_filters
+from rest_framework.exceptions import ValidationError
 
 from smartweb import access
 from smartweb.rbac import Action
 
 SEARCH_MAX_LENGTH = 200
+# The refused terms of an ordering an answer names, and the most of each it repeats.
+ORDERING_TERMS_SHOWN = 5
+ORDERING_TERM_SHOWN = 100
 
 
 class MultipleChoiceFilter(django_filters.MultipleChoiceFilter):
@@ -260,3 +266,60 @@ class SearchFilterSet(FilterSet):
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(self.matches(value))
+
+
+class OrderingFilter(drf_filters.OrderingFilter):
+    """DRF's `?ordering=`, a field the list is not ordered by refused: a 400 at `ordering`
+    naming the fields it is, where DRF drops the term and lists in its default order (a
+    client believed the list sorted as asked). A term is one of those fields, descending
+    with a leading `-`; several are separated by commas; empty, the default order. The
+    schema states the same (ordering_pattern)."""
+
+    def get_ordering(self, request, queryset, view):
+        given = request.query_params.get(self.ordering_param)
+        if not given:
+            return self.get_default_ordering(view)
+        fields = self.ordered_by(queryset, view, request)
+        refused = unordered_terms(given, fields)
+        if refused:
+            raise ValidationError({self.ordering_param: [ordering_refusal(refused, fields)]})
+        return given.split(",")
+
+    def ordered_by(self, queryset, view, request) -> list[str]:
+        """The fields the list may be ordered by: the view's `ordering_fields`, or DRF's
+        default (its serializer's fields)."""
+        return [name for name, _ in self.get_valid_fields(queryset, view, {"request": request})]
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        fields = self.ordered_by(view.get_queryset(), view, view.request)
+        for parameter in parameters:
+            parameter["schema"]["pattern"] = ordering_pattern(fields)
+            parameter["description"] = (
+                "Order by these fields, separated by commas, each descending with a leading"
+                f" `-`: {', '.join(f'`{name}`' for name in fields)}."
+            )
+        return parameters
+
+
+def unordered_terms(ordering: str, fields) -> list[str]:
+    """The terms of an `ordering` (`-lead_score,created_at`) that order by none of
+    `fields`: an empty term among others too (an empty ordering has none)."""
+    terms = ordering.split(",") if ordering else []
+    return [term for term in terms if term.removeprefix("-") not in fields]
+
+
+def ordering_refusal(refused: list[str], fields) -> str:
+    shown = ", ".join(f"“{term[:ORDERING_TERM_SHOWN]}”" for term in refused[:ORDERING_TERMS_SHOWN])
+    return (
+        f"The list is not ordered by {shown}. It is ordered by {', '.join(fields)}, each"
+        " descending with a leading -, several separated by commas."
+    )
+
+
+def ordering_pattern(fields) -> str:
+    """The orderings `unordered_terms` finds nothing wrong with, and the empty one."""
+    if not fields:
+        return "^$"
+    term = f"-?({'|'.join(re.escape(name) for name in fields)})"
+    return f"^({term}(,{term})*)?$"

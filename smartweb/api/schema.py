@@ -13,7 +13,13 @@
 - a view that reads one serializer and answers with another (`input_serializers`)
   documents each in its place;
 - operations are grouped by resource (the path's first segment after `/api/v1/`), not
-  all under `v1`.
+  all under `v1`;
+- `format` is declared on every operation, with the formats its answers are documented
+  in (the browsable API's links send it);
+- a mapping's bound on its number of keys is its `maxProperties`.
+
+The query parameters an operation declares are the only ones it takes: the API refuses
+any other (smartweb.api.declared_parameters reads them here, `query_parameter_names`).
 """
 
 from __future__ import annotations
@@ -24,8 +30,12 @@ from django.core.validators import RegexValidator, URLValidator
 from drf_spectacular import openapi
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import append_meta
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
+from rest_framework.settings import api_settings
+
+from smartweb.api.serializers import DictField, RefusesUnknownFields
 
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -105,6 +115,38 @@ class AutoSchema(openapi.AutoSchema):
             statuses += [412, 428]  # If-Match (ADR 0012)
         return sorted(statuses)
 
+    def query_parameter_names(
+        self, path: str, path_regex: str, method: str, registry
+    ) -> frozenset[str] | None:
+        """The names of the query parameters the operation declares, as `get_operation`
+        lists them (the same attributes set first); None when the schema leaves the
+        operation out."""
+        self.registry = registry
+        self.path, self.path_regex, self.path_prefix = path, path_regex, ""
+        self.method = method.upper()
+        if self.is_excluded():
+            return None
+        return frozenset(p["name"] for p in self._get_parameters() if p["in"] == "query")
+
+    def _get_format_parameters(self):
+        # drf-spectacular declares `format` where an answer has several documented
+        # formats; DRF reads it on every operation, and the browsable API's pages send it.
+        name = api_settings.URL_FORMAT_OVERRIDE
+        formats = self.map_renderers("format")
+        if not name or not formats:
+            return []
+        return [
+            {
+                "in": "query",
+                "name": name,
+                # Given empty, DRF reads no format, as a filter given empty does not filter.
+                "schema": _or_empty({"type": "string", "enum": formats}),
+                "description": "The answer's format (by default, what `Accept` asks for)."
+                " The browsable API's own page, `api`, for a person in a browser, is taken"
+                " too; it is no part of this schema.",
+            }
+        ]
+
     def _claims_idempotency_keys(self) -> bool:
         from smartweb.api.viewsets import OrganizationContextMixin  # the views import this
 
@@ -139,7 +181,7 @@ class AutoSchema(openapi.AutoSchema):
         for parameter in parameters:
             schema = parameter["schema"]
             if schema.get("type") not in ("string", "array") or {"format", "enum"} & set(schema):
-                parameter["schema"] = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+                parameter["schema"] = _or_empty(schema)
         return parameters
 
     def _resolve_path_parameters(self, variables):
@@ -149,6 +191,12 @@ class AutoSchema(openapi.AutoSchema):
             if lookup and parameter["schema"].get("pattern") == f"^{lookup}$":
                 parameter["schema"] = {"type": "string", "format": "uuid"}
         return parameters
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, RefusesUnknownFields):
+            schema["additionalProperties"] = False  # refused with a 400 at the field
+        return schema
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
@@ -162,9 +210,24 @@ class AutoSchema(openapi.AutoSchema):
             schema.update(pattern=TIME_PATTERN, example="09:00:00")
         elif schema and schema.get("type") == "array":
             _array_bounds(schema, field)
+        elif isinstance(field, DictField):
+            schema["maxProperties"] = field.max_keys
         if direction == "request" and _trimmed_not_blank(field) and "pattern" not in schema:
             schema["pattern"] = NOT_BLANK
+        if direction == "response" and field.field_name in _answered_null_to_some(field):
+            schema = append_meta(schema, {"nullable": True})
         return schema
+
+
+def _answered_null_to_some(field) -> tuple[str, ...]:
+    """The fields of `field`'s serializer answered null to a reader who may not read the
+    row they name (a member's role to a sales rep: accounts.api.serializers)."""
+    return getattr(field.parent, "answered_null_to_some", ())
+
+
+def _or_empty(schema: dict) -> dict:
+    """A query parameter's schema that also takes the parameter given empty."""
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
 
 
 def _trimmed_not_blank(field) -> bool:

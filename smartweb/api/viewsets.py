@@ -4,23 +4,25 @@ every queryset and object. A new endpoint subclassing these is secure by default
 from __future__ import annotations
 
 import functools
+import re
 
 import django_filters
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from accounts.models import APIToken
 from accounts.tenancy import ORGANIZATION_HEADER, activate_request
 from smartweb import access, outage
 from smartweb.api import idempotency
+from smartweb.api.declared_parameters import refuse_undeclared_parameters
 from smartweb.api.errors import PreconditionFailed, PreconditionRequired
 from smartweb.api.history import HistoryMixin
 from smartweb.api.permissions import HasResourcePermission
@@ -55,7 +57,20 @@ CONDITIONAL_METHODS = ("PUT", "PATCH", "DELETE")
 SAFE_METHODS = ("GET", "HEAD")
 
 
-class OrganizationContextMixin:
+class DeclaredParametersOnly:
+    """The query string is checked once DRF has authenticated the request and checked its
+    permissions (a user without them is told that first, as before): a parameter the
+    operation does not declare is a 400 (ADR 0055), and so is one given more than once
+    that takes one value. The base of every view of the API but those whose query strings
+    others write (the public form, the providers' callbacks)."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        refuse_undeclared_parameters(request)
+        _refuse_repeated_parameters(request, getattr(self, "filterset_class", None))
+
+
+class OrganizationContextMixin(DeclaredParametersOnly):
     """Sets the organization context right after DRF authenticates the request.
 
     `resource` (the RBAC resource) defaults to the queryset model's `rbac_resource`.
@@ -88,7 +103,6 @@ class OrganizationContextMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        _refuse_repeated_parameters(request, getattr(self, "filterset_class", None))
         # A PUT replaces the object: without a body it would be a silent no-op (or a reset).
         if request.method == "PUT" and not request.data:
             raise ValidationError(
@@ -134,6 +148,21 @@ class OrganizationContextMixin:
             version = stored_version(model, pk)
         if version is not None:
             response["ETag"] = etag(version)
+
+
+# An entity tag as HTTP writes it (RFC 9110, 8.8.3): quoted, optionally weak ("W/").
+ENTITY_TAG = re.compile(r'(W/)?"[\x21\x23-\x7e\x80-\xff]*"')
+IF_MATCH_FORM = 'Give the ETag the row was read with (quoted, as in "1796579207183074"), or *.'
+
+
+def if_match_tags(header: str) -> set[str]:
+    """The entity tags (or `*`) an `If-Match` header lists. A header that lists none, or
+    something else, is a 400 naming it: answered 412, "changed since you read it", a
+    client would read the row again and send the same malformed header for ever."""
+    tags = {tag.strip() for tag in header.split(",")} - {""}
+    if not tags or any(tag != "*" and not ENTITY_TAG.fullmatch(tag) for tag in tags):
+        raise ValidationError({"If-Match": [IF_MATCH_FORM]})
+    return tags
 
 
 def once_more_on_duplicate(handler):
@@ -183,15 +212,15 @@ def _refuse_repeated_parameters(request, filterset_class) -> None:
 
 class UnfilteredLookupMixin:
     """A row looked up by its id (`get_object`: a detail, an edit, an action on one row)
-    with no query parameters skips the filter backends. Each would do nothing, but the
-    filter set was built and validated all the same: ~1.5 ms of a lead's detail, for 18
-    filters. With parameters they apply as DRF applies them, so `?status=won` on a lead
-    that is not won is still a 404."""
+    skips the list's filter backends. No filter reaches it: an operation on one row
+    declares none, and one it does not declare is refused (ADR 0055; DRF would filter the
+    row by it, `?status=won` a 404 for a lead that is not won). The filter set was built
+    and validated all the same: ~1.5 ms of a lead's detail, for 18 filters."""
 
     _unfiltered_lookup = False
 
     def get_object(self):
-        self._unfiltered_lookup = not self.request.query_params
+        self._unfiltered_lookup = True
         try:
             return super().get_object()
         finally:
@@ -260,8 +289,9 @@ class TenantModelViewSet(
             if settings.REQUIRE_IF_MATCH:
                 raise PreconditionRequired()
             return
+        tags = if_match_tags(header)
         version = locked_version(type(obj), obj.pk)
-        if header.strip() == "*" or etag(version) in {t.strip() for t in header.split(",")}:
+        if "*" in tags or etag(version) in tags:
             return
         current = self.base_queryset().filter(pk=obj.pk).first()
         if current is None:  # deleted while this request waited for the lock
@@ -285,6 +315,7 @@ class TenantModelViewSet(
         return Response(self.get_serializer(instance).data, status=status.HTTP_200_OK)
 
     def get_object_from(self, queryset):
+        # DRF's lookup, as `get_object`'s: an id that is no UUID is a 404, not a 400.
         obj = get_object_or_404(queryset, pk=self.kwargs[self.lookup_field])
         self.check_object_permissions(self.request, obj)
         return obj
@@ -308,6 +339,7 @@ class TenantReadOnlyViewSet(
 
 
 __all__ = [
+    "DeclaredParametersOnly",
     "ORGANIZATION_PARAMETER",
     "OrganizationContextMixin",
     "TenantModelViewSet",

@@ -1,6 +1,7 @@
 """The accounts back office: an organization admin works within their organization only,
 people without the permission are refused, writes are audited."""
 
+import re
 import uuid
 
 import pytest
@@ -349,7 +350,7 @@ def test_org_admin_renames_their_organization(admin_a, org_a, org_b):
 
     response = client.post(
         f"{ADMIN}/organization/{org_a.pk}/change/",
-        {"name": "Acme Websites", "settings": "{}", "plan": "enterprise"},
+        {"name": "Acme Websites", "settings": "{}", "plan": "enterprise", "time_zone": "UTC"},
     )
 
     assert response.status_code == 302
@@ -367,7 +368,13 @@ def test_platform_admins_see_every_user_and_organization(admin_a, admin_b, org_a
     assert {str(org_a.pk), str(org_b.pk)} <= changelist_pks(client, "organization")
     response = client.post(
         f"{ADMIN}/organization/{org_b.pk}/change/",
-        {"name": "Bravo", "plan": "starter", "is_active": "on", "settings": "{}"},
+        {
+            "name": "Bravo",
+            "plan": "starter",
+            "is_active": "on",
+            "settings": "{}",
+            "time_zone": "UTC",
+        },
     )
     assert response.status_code == 302
     assert Organization.objects.get(pk=org_b.pk).plan == "starter"
@@ -439,3 +446,64 @@ def test_a_platform_admins_user_page_refuses_a_name_of_two_lines(rep_a, org_a, n
         },
     )
     _refused_name(page, rep_a, before)
+
+
+def test_the_membership_list_filters_by_the_roles_its_reader_may_read(
+    org_a, admin_b, manager_a, rep_a, readonly_a
+):
+    """A sales rep reads the members and their teams, not the roles: the list offers them
+    no filter by role, which named every role of the organization."""
+    with tenant_context(org_a):
+        roles = {str(pk) for pk in Role.objects.values_list("pk", flat=True)}
+
+    def offered(user, name: str) -> set[str]:
+        page = admin_client(user).get(f"{ADMIN}/membership/").content.decode()
+        return set(re.findall(rf"{name}__id__exact=([0-9a-f-]+)", page))
+
+    assert offered(rep_a, "role") == set()
+    assert offered(rep_a, "team") != set()
+    assert offered(manager_a, "role") == roles
+    assert offered(readonly_a, "role") == roles
+    assert offered(admin_b, "role").isdisjoint(roles)
+
+
+def test_the_membership_pages_name_roles_to_their_readers_only(
+    org_a, admin_a, manager_a, rep_a, rep_a2, readonly_a
+):
+    """A sales rep reads the members and their teams, not the roles: the list, a member's
+    page, its history and a past version of it name no role to them (the list's role
+    filter is not offered either); those who read roles see each member's role."""
+    member = factories.make_member(org_a, "sales_rep")
+    with tenant_context(org_a):
+        membership = Membership.objects.get(user=member)
+        role_names = set(Role.objects.values_list("name", flat=True))
+    with factories.acting_as(admin_a, org_a):
+        services.membership_update(
+            membership=membership,
+            changes={"role": Role.objects.get(slug="read_only")},
+            acting_user=admin_a,
+        )
+    page = f"{ADMIN}/membership/{membership.pk}"
+    with tenant_context(org_a):
+        version = membership.history.order_by("history_date").first().history_id
+
+    def shown(user) -> dict[str, set[str]]:
+        client = admin_client(user)
+        bodies = {
+            "list": client.get(f"{ADMIN}/membership/").content.decode(),
+            "page": client.get(f"{page}/change/").content.decode(),
+            "history": client.get(f"{page}/history/").content.decode(),
+            "version": client.get(f"{page}/history/{version}/").content.decode(),
+        }
+        return {
+            part: {name for name in role_names if name in body} for part, body in bodies.items()
+        }
+
+    for reader in (rep_a, rep_a2):
+        assert shown(reader) == dict.fromkeys(["list", "page", "history", "version"], set())
+    for reader in (manager_a, readonly_a, admin_a):
+        seen = shown(reader)
+        assert {"Sales Rep", "Sales Manager", "Read Only"} <= seen["list"]
+        assert "Read Only" in seen["page"]
+        assert {"Sales Rep", "Read Only"} <= seen["history"]  # "Sales Rep → Read Only"
+        assert "Sales Rep" in seen["version"]

@@ -11,11 +11,13 @@ from django.test import Client, TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts import services
 from accounts.audit import AuditAction
 from accounts.models import Invitation, Membership, Role, User
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.accounts.conftest import admin_client, audit_actions
+from tests.html_forms import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -269,3 +271,54 @@ def test_invitation_admin_is_per_organization(admin_a, org_a, admin_b, rep_a):
     assert revoked.status_code == 302
     with tenant_context(org_a):
         assert Invitation.objects.get().status == "revoked"
+
+
+RECRUITER = {("users", action): "all" for action in ("create", "read", "update")} | {
+    ("roles", "read"): "all",
+    ("leads", "read"): "own",
+}
+
+
+def test_no_one_invites_or_moves_a_member_to_a_role_above_their_own(
+    org_a, admin_a, manager_a, rep_a, rep_a2
+):
+    """A member who may invite and change members, and little else, is refused the
+    Organization Admin and Organization Super Admin roles (400 at `role`, in the API and
+    the admin's forms) for anyone, themselves included, and writes nothing. An
+    Organization Admin may give Organization Super Admin, which grants exactly what their
+    own role does; a Sales Manager invites no one."""
+    with factories.acting_as(admin_a, org_a):
+        services.role_create(name="Recruiter", grants=RECRUITER, acting_user=admin_a)
+        Membership.objects.filter(user=rep_a).update(role=Role.objects.get(slug="recruiter"))
+        own, colleague = (Membership.objects.get(user=user) for user in (rep_a, rep_a2))
+    client = factories.api_client(rep_a, org_a)
+    page = admin_client(rep_a)
+
+    for slug in ("super_admin", "org_admin"):
+        role = str(_role(org_a, slug).pk)
+        invited = client.post("/api/v1/invitations/", {"email": "up@example.test", "role": role})
+        made = client.patch(f"/api/v1/memberships/{own.pk}/", {"role": role}, format="json")
+        form = page.post(
+            "/admin/accounts/invitation/add/", {"email": "up@example.test", "role": role}
+        )
+        for answer in (invited, made):
+            assert answer.status_code == 400, answer.content
+            assert list(answer.json()["error"]["details"]) == ["role"]
+            assert "beyond your own permissions" in str(answer.json()["error"]["details"])
+        assert form.status_code == 200
+        assert list(form.context["adminform"].form.errors) == ["role"]
+        change = f"/admin/accounts/membership/{own.pk}/change/"
+        shown = form_data(page.get(change).content.decode(), "membership_form")
+        changed = page.post(change, {**shown, "role": [role]})
+        assert changed.status_code == 200
+        assert list(changed.context["adminform"].form.errors) == ["role"]
+        # A colleague whose role grants more than theirs is not theirs to change at all.
+        moved = client.patch(f"/api/v1/memberships/{colleague.pk}/", {"role": role}, format="json")
+        assert moved.status_code == 403
+    with tenant_context(org_a):
+        assert not Invitation.objects.exists()
+        assert Membership.objects.get(pk=own.pk).role.slug == "recruiter"
+        assert Membership.objects.get(pk=colleague.pk).role.slug == "sales_rep"
+
+    assert invite(admin_a, org_a, "second@example.test", role="super_admin").status_code == 202
+    assert invite(manager_a, org_a, "by-manager@example.test").status_code == 403

@@ -127,6 +127,41 @@ def test_members_list(admin_a, rep_a, readonly_a, org_a, admin_b):
     assert member["team"]["name"] == "North"
 
 
+def test_a_members_role_is_answered_to_those_who_read_roles(
+    org_a, admin_a, manager_a, rep_a, rep_a2, readonly_a
+):
+    """A sales rep reads the members and their teams, not the roles: `role` (and a
+    membership's `role_name`) is null to them, in lists and a member's own answer."""
+    membership = membership_of(rep_a2, org_a)
+
+    def roles(user) -> list:
+        client = factories.api_client(user, org_a)
+        members = [
+            client.get("/api/v1/users/").json()["results"],
+            [client.get(f"/api/v1/users/{rep_a2.pk}/").json()],
+            client.get("/api/v1/memberships/").json()["results"],
+            [client.get(f"/api/v1/memberships/{membership.pk}/").json()],
+        ]
+        return [
+            (member["role"], member.get("role_name")) for answer in members for member in answer
+        ]
+
+    for reader in (rep_a, rep_a2):
+        assert roles(reader) == [(None, None)] * (2 * 5 + 2)
+    for reader in (manager_a, readonly_a, admin_a):
+        answered = roles(reader)
+        assert all(role is not None for role, _ in answered)
+        assert {"Sales Rep", "Sales Manager", "Read Only", "Organization Admin"} <= {
+            role["name"] if isinstance(role, dict) else name for role, name in answered
+        }
+    # A change's answer names the role to whoever made it.
+    changed = factories.api_client(admin_a, org_a).patch(
+        f"/api/v1/users/{rep_a2.pk}/", {"is_active": True}, format="json"
+    )
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["role"]["slug"] == "sales_rep"
+
+
 def test_member_of_another_organization_is_404(admin_a, org_a, admin_b):
     client = factories.api_client(admin_a, org_a)
     assert client.get(f"/api/v1/users/{admin_b.pk}/").status_code == 404

@@ -2,18 +2,24 @@
 OAuth tokens."""
 
 import datetime as dt
+import importlib
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.db import ProgrammingError, connection, transaction
+from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
+from accounts import services
 from accounts.audit import AuditAction
 from accounts.crypto import decrypt
 from accounts.models import AuditLog, Membership, OAuthAccount, Role
+from smartweb.rbac import ROLE_HELP
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.accounts.conftest import admin_client, audit_actions, audit_rows
+from tests.html_forms import select_labels
 
 pytestmark = pytest.mark.django_db
 
@@ -372,3 +378,52 @@ def test_oauth_tokens_are_encrypted_at_rest(rep_a):
     assert "refresh-secret" not in stored["refresh_token_encrypted"]
     assert OAuthAccount.objects.get().get_access_token() == "ya29.access-secret"
     assert decrypt(stored["refresh_token_encrypted"]) == "1//refresh-secret"
+
+
+RENAMING = importlib.import_module(
+    "accounts.migrations.0024_role_help_and_organization_super_admin"
+)
+
+
+def _super_admin_name(organization) -> str:
+    with tenant_context(organization):
+        return Role.objects.get(slug="super_admin").name
+
+
+def test_existing_organizations_super_admin_role_is_renamed_by_its_migration(org_a, org_b, admin_b):
+    """Named "Super Admin" before, it is "Organization Super Admin" after, but where a
+    custom role has that name already (names are unique in an organization)."""
+    # The models as the migration sees them (plain managers, the context its own).
+    state = MigrationLoader(connection).project_state(
+        ("accounts", RENAMING.__name__.split(".")[-1])
+    )
+    migration_apps, editor = state.apps, SimpleNamespace(connection=connection)
+    RENAMING.name_it_super_admin(migration_apps, editor)  # as before the migration
+    assert _super_admin_name(org_a) == _super_admin_name(org_b) == "Super Admin"
+    with factories.acting_as(admin_b, org_b):
+        services.role_create(name="Organization Super Admin", grants={}, acting_user=admin_b)
+
+    RENAMING.name_it_organization_super_admin(migration_apps, editor)
+
+    assert _super_admin_name(org_a) == "Organization Super Admin"
+    assert _super_admin_name(org_b) == "Super Admin"
+
+
+def test_the_role_fields_say_what_the_organization_super_admin_grants(admin_a, org_a):
+    """Offered by a name that does not read as the platform's super admin, with the help
+    that it grants what Organization Admin does, in this organization only."""
+    client = admin_client(admin_a)
+    invite = client.get("/admin/accounts/invitation/add/").content.decode()
+    with tenant_context(org_a):
+        membership = Membership.objects.get(user=admin_a)
+    member = client.get(f"/admin/accounts/membership/{membership.pk}/change/").content.decode()
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    bodies = schema["components"]["schemas"]
+
+    for page in (invite, member):
+        offered = select_labels(page, "role")
+        assert "Organization Super Admin" in offered and "Super Admin" not in offered
+        assert "Organization Super Admin grants what Organization Admin does" in page
+    for body in ("MemberInviteRequest", "PatchedMemberUpdateRequest", "MembershipRequest"):
+        assert bodies[body]["properties"]["role"]["description"] == ROLE_HELP
+    assert "grants what Organization Admin does" in ROLE_HELP

@@ -190,6 +190,22 @@ def test_the_admins_rule_applies_to_admins_only(org_a, admin_a, rep_a):
     assert signed_in(rep)
 
 
+def test_the_admins_rule_applies_to_organization_super_admins(org_a, admin_a):
+    """The Organization Super Admin role grants what Organization Admin does: its
+    members are admins to the rule, at sign-in and with a token made without a code."""
+    super_admin = factories.make_member(org_a, "super_admin")
+    token = bearer(obtain_token(super_admin.email).json()["token"])
+    require(org_a, "admins")
+
+    password_step(super_admin)
+    assert token.get("/api/v1/leads/").status_code == 403
+    refused = obtain_token(super_admin.email)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (
+        403,
+        "second_factor_enrolment_required",
+    )
+
+
 def test_a_session_from_before_the_rule_must_sign_in_again(org_a, rep_a):
     client = Client()
     client.post(LOGIN_URL, {"username": rep_a.email, "password": PASSWORD})

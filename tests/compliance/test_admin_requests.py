@@ -1,9 +1,13 @@
-"""Subject requests in the admin name the person they are about, not an id."""
+"""Subject requests in the admin name the person they are about, not an id, linked to their
+lead where its page opens for the viewer."""
 
 import pytest
 
+from accounts.models import Membership, Role, RolePermission
 from compliance import services
 from compliance.choices import RequestKind
+from smartweb.rbac import Action, Resource, Scope
+from smartweb.tenancy.context import tenant_context
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +52,26 @@ def test_another_organization_and_a_member_without_the_right_see_nothing(
     client.force_login(manager_a)  # no right to compliance: the list is refused
     assert client.get(LIST).status_code == 403
     assert client.get(f"{LIST}{request.pk}/change/").status_code in (403, 404)
+
+
+def test_the_person_is_linked_only_where_their_lead_opens(client, org_a, admin_a, subject):
+    """A privacy officer handles every request but reads only the leads assigned to them:
+    the person is named, not linked to a page that would answer them 404."""
+    request = _request(org_a, admin_a, subject)
+    with tenant_context(org_a):
+        role = Role.objects.create(name="Privacy officer", slug="privacy-officer")
+        for resource, scope in ((Resource.COMPLIANCE, Scope.ALL), (Resource.LEADS, Scope.OWN)):
+            RolePermission.objects.create(
+                role=role, resource=resource, action=Action.READ, scope=scope
+            )
+        officer = factories.UserFactory()
+        Membership.objects.create(organization=org_a, user=officer, role=role)
+    lead_page = f"/admin/leads/lead/{subject.lead.pk}/change/"
+    client.force_login(officer)
+    for page in (LIST, f"{LIST}{request.pk}/change/"):
+        body = client.get(page).content.decode()
+        assert subject.name in body and lead_page not in body, page
+    assert client.get(lead_page).status_code == 404
+
+    client.force_login(admin_a)
+    assert lead_page in client.get(f"{LIST}{request.pk}/change/").content.decode()

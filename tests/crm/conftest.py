@@ -18,12 +18,20 @@ from tests.fake_provider import serve_provider
 # Tables the test database keeps between tests (Django fills them at migrate).
 KEPT_TABLES = ("django_migrations", "django_content_type", "auth_permission")
 
+# An organization whose zone is an hour from UTC in summer (docs/decisions/0050).
+LONDON = "Europe/London"
+
 
 @pytest.fixture
 def provider_url(settings):
     settings.AI_CALL_PROVIDER_URL = "http://127.0.0.1:9/provider"
     settings.AI_CALL_PROVIDER_KEY = "test-key"
     return settings.AI_CALL_PROVIDER_URL
+
+
+@pytest.fixture
+def london(db):
+    return people.make_organization("Thames Roofing", time_zone=LONDON)
 
 
 @pytest.fixture

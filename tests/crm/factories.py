@@ -22,11 +22,12 @@ _counter = iter(range(1, 1_000_000))
 
 
 def lead(organization, *, status=LeadStatus.NEW, consent=True, phone=True, **fields):
-    """A lead of a new company (with a phone and consent, so campaigns may call it)."""
+    """A lead of a new company (with a phone, `company_phone` if given, and consent, so
+    campaigns may call it)."""
     n = next(_counter)
     company = {"name": fields.pop("company_name", f"Trade Co {n}"), "business_type": "plumber"}
     if phone:
-        company["phone"] = f"01632 {960000 + n:06d}"
+        company["phone"] = fields.pop("company_phone", f"01632 {960000 + n:06d}")
     made = make_lead(
         organization, company=company, consent_to_contact=consent, contact_name=f"Pat {n}", **fields
     )

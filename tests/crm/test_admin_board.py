@@ -15,8 +15,10 @@ from accounts.models import Membership
 from crm import services
 from crm.choices import OpportunityStatus
 from crm.models import Opportunity
+from smartweb import outage
 from smartweb.tenancy.context import tenant_context
 from smartweb.versioning import version_of
+from tests.concurrency import second_connection, short_lock_timeout
 from tests.crm import factories
 from tests.factories import share
 from tests.html_forms import select_labels
@@ -124,6 +126,18 @@ def test_a_card_drawn_before_someone_else_changed_the_deal_is_refused(admin_a, m
     error = response.json()["error"]
     assert "was changed by" in error and manager_a.email in error
     assert _stored(opp_a).stage.name == "New"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drop_while_another_change_holds_the_deal_says_so(org_a, admin_a, opp_a):
+    """The card goes back with why, in words (not "the server answered 503")."""
+    with second_connection(org_a) as other, other.transaction(), short_lock_timeout():
+        other.execute("SELECT id FROM crm_opportunity WHERE id = %s FOR UPDATE", [opp_a.pk])
+        response = _move(admin_a, opp_a, "Discovery")
+    assert response.status_code == 409
+    assert response.json() == {"error": outage.LOCK_TIMEOUT_MESSAGE}
+    assert _stored(opp_a).stage.name == "New"
+    assert _move(admin_a, opp_a, "Discovery").status_code == 200  # the other change done
 
 
 def test_without_the_permission_the_board_is_read_only_and_a_move_is_403(readonly_a, opp_a):

@@ -16,6 +16,7 @@ from leads.models import Company, Lead
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 from tests.factories import api_client
+from webhooks.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -172,6 +173,51 @@ def test_move_stage(org_a, admin_a, opp_a):
     reopened = client.post(url, {"stage": str(negotiation.pk), "reopen": True, "probability": "60"})
     assert reopened.status_code == 200
     assert reopened.json()["status"] == "open" and reopened.json()["probability"] == "60.00"
+
+
+def _written(organization, opportunity) -> tuple[int, int]:
+    """The deal's history rows and the organization's outbound events."""
+    with tenant_context(organization):
+        return (
+            Opportunity.history.filter(id=opportunity.pk).count(),
+            OutboxEvent.objects.count(),
+        )
+
+
+def test_a_move_retried_into_the_stage_the_deal_is_in_writes_nothing(org_a, admin_a, opp_a):
+    client = api_client(admin_a, org_a)
+    url = f"/api/v1/opportunities/{opp_a.pk}/move-stage/"
+    negotiation = _stage(org_a, name="Negotiation")
+    moved = client.post(url, {"stage": str(negotiation.pk)})
+    assert moved.status_code == 200, moved.content
+    written = _written(org_a, opp_a)
+    again = client.post(url, {"stage": str(negotiation.pk)}, HTTP_IF_MATCH=moved["ETag"])
+    # Answered as the move was, with the deal as it is: same version, nothing written.
+    assert again.status_code == 200, again.content
+    assert again.json() == moved.json() and again["ETag"] == moved["ETag"]
+    assert _written(org_a, opp_a) == written
+    # A probability it does not have yet is still set.
+    changed = client.post(url, {"stage": str(negotiation.pk), "probability": "60"})
+    assert changed.status_code == 200 and changed.json()["probability"] == "60.00"
+    assert _written(org_a, opp_a)[0] == written[0] + 1
+
+
+def test_a_close_retried_into_the_lost_stage_is_answered_as_the_close_was(org_a, admin_a, opp_a):
+    client = api_client(admin_a, org_a)
+    url = f"/api/v1/opportunities/{opp_a.pk}/move-stage/"
+    lost = {"stage": str(_stage(org_a, is_lost=True).pk), "lost_reason": "Budget"}
+    closed = client.post(url, lost)
+    assert closed.status_code == 200 and closed.json()["status"] == "lost"
+    written = _written(org_a, opp_a)
+    again = client.post(url, lost)
+    assert again.status_code == 200, again.content
+    assert again.json() == closed.json()
+    assert _written(org_a, opp_a) == written
+    # Reopening into the closed stage it is in is still refused, nothing written.
+    reopened = client.post(url, {**lost, "reopen": True})
+    assert reopened.status_code == 400
+    assert list(reopened.json()["error"]["details"]) == ["stage"]
+    assert _written(org_a, opp_a) == written
 
 
 def test_move_to_a_stage_of_another_pipeline_or_organization_is_400(org_a, org_b, admin_a, opp_a):

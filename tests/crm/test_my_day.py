@@ -3,6 +3,7 @@ manager also their team's, each row saying whose it is; another organization not
 money per currency."""
 
 import datetime as dt
+import html
 import re
 from decimal import Decimal
 
@@ -168,3 +169,42 @@ def test_a_constant_number_of_queries(org_a, manager_a, rep_a):
     for _ in range(5):
         _day_of(org_a, rep_a)
     assert count() == few <= 12
+
+
+def _more_links(client, url: str) -> dict[str, str]:
+    page = client.get(url).content.decode()
+    return {
+        section: html.unescape(link)
+        for section, link in re.findall(
+            r'id="my-day-([\w-]+)".*?<a class="more" href="([^"]+)">and \d+ more</a>', page, re.S
+        )
+    }
+
+
+def _listed(client, url: str) -> int:
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode().count('class="action-select"')
+
+
+@pytest.mark.parametrize("who", ["me", "team"])
+def test_and_n_more_opens_the_list_of_all_of_them(
+    monkeypatch, org_a, manager_a, rep_a, rep_a2, who
+):
+    monkeypatch.setattr("crm.my_day.LIMIT", 1)
+    for person in (rep_a, rep_a, manager_a, rep_a2):
+        _day_of(org_a, person)
+    user = rep_a if who == "me" else manager_a
+    with acting_as(user, org_a):
+        day = my_day(user=user, who=who)
+    client = Client()
+    client.force_login(user)
+    links = _more_links(client, reverse("admin:index") + f"?day={who}")
+    totals = {
+        "tasks": day.tasks.total,
+        "follow-ups": day.follow_ups.total,
+        "leads": day.new_leads.total,
+        "deals": day.deals.total,
+    }
+    assert set(links) == set(totals)
+    assert {section: _listed(client, link) for section, link in links.items()} == totals

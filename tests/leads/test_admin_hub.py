@@ -88,7 +88,7 @@ def test_qualifying_from_the_button_goes_through_the_service(client, org_a, rep_
     assert response["Location"] == reverse("admin:leads_lead_change", args=[lead_a.pk])
     assert _stored(org_a, lead_a).status == LeadStatus.QUALIFIED
     body = _page(client, lead_a)
-    assert "Status: new → qualified" in body and "Wants a website this month" in body
+    assert "Status: New → Qualified" in body and "Wants a website this month" in body
     assert "convert" in _offered(body)
 
 

@@ -44,6 +44,10 @@ def _change(lead) -> str:
     [
         "020 7946 0958",  # as the lead's contact phone was typed
         "+442079460958",  # as stored
+        "442079460958",  # with its country code, without the "+"
+        "44 20 7946 0958",
+        "0044 20 7946 0958",
+        "20 7946 0958",  # without the trunk 0
         "robin@ashbrook-plumbing.test",
         "Ashbrok Plumbing",  # misspelt company name
         "plumbng",

@@ -91,6 +91,27 @@ def test_soft_deleted_rows_of_another_organization_cannot_be_restored(
     assert restored.status_code == 200, restored.content
 
 
+# 36 characters of the lookup's alphabet, so the route matches, but no UUID.
+MALFORMED_ID = "0" * 35 + "-"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_an_id_that_is_no_uuid_is_a_404_on_every_route_of_a_row(endpoint, org_a, admin_a):
+    client = api_client(admin_a, org_a)
+    url = f"/api/v1/{endpoint}/{MALFORMED_ID}/"
+    answers = {
+        "detail": client.get(url),
+        "history": client.get(f"{url}history/"),
+        "restore": client.post(f"{url}restore/"),
+    }
+    assert {route: answer.status_code for route, answer in answers.items()} == {
+        "detail": 404,
+        "history": 404,
+        "restore": 404,
+    }
+    assert answers["restore"].json() == answers["detail"].json()
+
+
 @pytest.mark.parametrize("method, name, body", LEAD_ACTIONS)
 def test_lead_actions_on_another_organizations_lead_are_404(
     method, name, body, lead_a, org_b, admin_b
@@ -346,7 +367,7 @@ def test_qualify_below_threshold_needs_a_reason(org_a, rep_a, lead_a):
     assert response.status_code == 200
     assert response.json()["status"] == "qualified"
     timeline = client.get(f"/api/v1/leads/{lead_a.pk}/timeline/").json()["results"]
-    assert timeline[0]["subject"] == "Status changed from new to qualified"
+    assert timeline[0]["subject"] == "Status changed from New to Qualified"
     assert timeline[0]["content"] == "Asked for a quote"
 
 

@@ -182,7 +182,7 @@ def test_transitions_follow_the_graph(org_a, admin_a):
         assert exc.value.allowed == ["qualified", "unqualified", "nurturing", "converted", "lost"]
         note = Interaction.objects.get(lead=lead)
         assert note.type == InteractionType.NOTE
-        assert note.subject == "Status changed from new to contacted"
+        assert note.subject == "Status changed from New to Contacted"
         assert note.created_by == admin_a
 
 

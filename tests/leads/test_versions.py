@@ -55,6 +55,33 @@ def test_a_change_with_a_stale_etag_is_refused_with_the_current_state(org_a, adm
     assert client.delete(_url(lead_a), HTTP_IF_MATCH=first.headers["ETag"]).status_code == 204
 
 
+@pytest.mark.parametrize("header", ["", '"', ",,", "abc", "1796579207183074", '"1" "2"', "W/"])
+def test_a_malformed_if_match_is_refused_naming_it_and_changes_nothing(
+    org_a, admin_a, lead_a, header
+):
+    """Not a 412 ("changed since you read it"): reading the row again would not help."""
+    client = api_client(admin_a, org_a)
+    refused = client.patch(
+        _url(lead_a), {"contact_name": "Other"}, format="json", HTTP_IF_MATCH=header
+    )
+    assert refused.status_code == 400, refused.content
+    assert list(refused.json()["error"]["details"]) == ["If-Match"]
+    assert _stored(org_a, lead_a).contact_name == lead_a.contact_name
+    deleted = client.delete(_url(lead_a), HTTP_IF_MATCH=header)
+    assert deleted.status_code == 400
+    assert _stored(org_a, lead_a).deleted_at is None
+
+
+def test_if_match_may_list_several_tags_or_any(org_a, admin_a, lead_a):
+    client = api_client(admin_a, org_a)
+    etag = client.get(_url(lead_a)).headers["ETag"]
+    for header in (f'"1", {etag}', "*"):
+        changed = client.patch(_url(lead_a), {"notes": header}, format="json", HTTP_IF_MATCH=header)
+        assert changed.status_code == 200, changed.content
+    weak = client.patch(_url(lead_a), {"notes": "weak"}, format="json", HTTP_IF_MATCH="W/" + etag)
+    assert weak.status_code == 412  # compared strongly: a weak tag matches nothing
+
+
 def test_an_unchanged_save_writes_nothing_and_keeps_the_version(org_a, admin_a, lead_a):
     client = api_client(admin_a, org_a)
     etag = client.get(_url(lead_a)).headers["ETag"]

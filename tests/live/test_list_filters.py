@@ -10,6 +10,7 @@ from accounts.models import Membership
 from crm.models import Opportunity
 from leads.models import Lead, LeadTag, Tag
 from smartweb import access
+from smartweb.people import person_name
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import tenant_context
 from tests.live import pages
@@ -78,7 +79,8 @@ def _offers_whom_one_may_read(browser, role: str, changelist: str, title: str, p
         membership = Membership.objects.select_related("user").get(user__email=pages.email_of(role))
     user = membership.user
     with tenant_context(organization, user=user, membership=membership):
-        expected = {str(one) for one in access.assignable_users(user, Action.READ, resource)}
+        offered = access.assignable_users(user, Action.READ, resource)
+        expected = {person_name(one) for one in offered}
     browser.login(pages.email_of(role))
     browser.open(changelist)
     links = f"{_filter(title)} a[href*='{parameter}=']:not([href*='{parameter}=none'])"

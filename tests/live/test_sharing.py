@@ -59,7 +59,8 @@ def test_a_rep_shares_a_record_with_a_colleague_and_takes_it_back(browser, read,
     assert "Shared." in browser.messages()
     assert browser.path == page
     (shared_with,) = browser.texts("#shares tbody tr")
-    assert colleague.email in shared_with and "Can view and edit" in shared_with
+    assert colleague.full_name in shared_with and "Can view and edit" in shared_with
+    assert colleague.email not in shared_with  # named, as the lists name people
     pages.save_unchanged(browser, admin.site.get_model_admin(type(record)), record.pk)
 
     browser.login(colleague.email)
@@ -99,7 +100,7 @@ def test_a_colleague_editing_through_a_share_is_not_offered_its_owner(
     browser.login(colleague.email)
     browser.open(_page(record))
     assert not browser.exists(f"select[name='{owner_field}']")
-    assert rep.email in browser.find(f".field-{owner_field} .readonly").text
+    assert browser.find(f".field-{owner_field} .readonly").text == rep.full_name  # by name
     browser.driver.execute_script(
         "const field = document.createElement('input');"
         " field.type = 'hidden'; field.name = arguments[0]; field.value = arguments[1];"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 from reportlab import rl_config
 
 from accounts.models import Organization
@@ -18,7 +19,8 @@ from mailing import pdf
 from mailing.models import EmailMessage
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
-from tests.factories import api_client
+from tests.crm.conftest import LONDON
+from tests.factories import api_client, make_organization, org_admin
 from tests.mailing.conftest import deliver_all
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +106,26 @@ def test_sending_a_proposal_emails_its_pdf_to_the_contact(org_a, rep_a, proposal
         message = EmailMessage.objects.get()
         assert message.kind == "proposal" and message.attachment_id == stored.pk
         assert message.interaction.lead_id == proposal.opportunity.lead_id
+
+
+def test_a_proposal_sent_through_the_api_is_dated_the_organizations_day(monkeypatch, smtp):
+    """At 23:30 UTC on 1 July it is already 2 July in London: the PDF says 2 July, as it
+    does when the proposal is sent from the back office."""
+    london = make_organization("Thames Roofing", time_zone=LONDON)
+    admin = org_admin(london)
+    lead = factories.qualified_lead(london, assigned_to=admin, contact_email="dana@dripdrop.test")
+    deal = factories.opportunity(london, owner=admin, lead=lead)
+    proposal = factories.proposal(london, deal, valid_until=VALID_UNTIL)
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2027, 7, 1, 23, 30, tzinfo=dt.UTC))
+    answer = api_client(admin, london).post(f"/api/v1/proposals/{proposal.pk}/send/")
+    assert answer.status_code == 200, answer.content
+
+    assert deliver_all(london) == ["sent"]
+    [received] = smtp.wait_for(1)
+    [attached] = list(received.iter_attachments())
+    document = attached.get_content()
+    assert b"Date: 02 July 2027." in document
+    assert b"01 July 2027" not in document
 
 
 def test_a_contract_is_sent_likewise(org_a, rep_a, proposal, smtp):

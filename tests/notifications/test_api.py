@@ -103,6 +103,12 @@ def test_the_digest_setting(org_a, rep_a):
         assert NotificationSettings.objects.get(user=rep_a).digest_enabled is False
 
 
+def test_the_digest_settings_page_opens_in_the_browsable_api(org_a, rep_a):
+    page = api_client(rep_a, org_a).get(f"{URL}preferences/", {"format": "api"})
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert "digest_enabled" in page.content.decode()
+
+
 def test_the_list_reads_a_constant_number_of_queries(org_a, rep_a):
     client = api_client(rep_a, org_a)
     _notify(org_a, rep_a, 1)

@@ -5,6 +5,7 @@ A change from or to nothing shows the admin's empty mark, never "None" nor a del
 
 from __future__ import annotations
 
+import contextlib
 import re
 from html import unescape
 
@@ -13,7 +14,11 @@ from django.urls import reverse
 
 from accounts import services as accounts_services
 from accounts.models import Membership
+from crm import services as crm_services
+from crm.choices import TaskPriority, TaskStatus
+from crm.models import Pipeline
 from leads.models import Lead
+from smartweb import origin
 from smartweb.tenancy.context import tenant_context
 from tests.accounts.conftest import admin_client
 from tests.crm import factories as crm_factories
@@ -67,6 +72,25 @@ def test_the_intro_says_what_an_entry_opens(org_a, admin_a, readonly_a, rep_a):
         assert "Choose a date from the list below" not in body
 
 
+def test_a_version_of_a_deleted_row_is_shown_to_read_not_to_revert(org_a, admin_a):
+    """Saved back over a row in the trash, a version would be refused (403): its page
+    offers no "Revert" (simple-history judged by the version, which was live)."""
+    with tenant_context(org_a):
+        pipeline = crm_services.pipeline_create(name="Old offers", acting_user=None)
+        crm_services.pipeline_update(pipeline=pipeline, acting_user=None, name="Older offers")
+        first = pipeline.history.earliest()
+        live = Pipeline.objects.get(pk=pipeline.pk)
+        crm_services.pipeline_delete(pipeline=live, acting_user=None)
+    client = admin_client(admin_a)
+    url = reverse("admin:crm_pipeline_simple_history", args=[pipeline.pk, first.history_id])
+    body = client.get(url).content.decode()
+    assert "Old offers" in body and 'value="Revert"' not in body
+    assert client.post(url, {"name": "Old offers", "description": ""}).status_code == 403
+    with tenant_context(org_a):
+        stored = Pipeline.all_objects.get(pk=pipeline.pk)
+    assert (stored.name, stored.is_deleted) == ("Older offers", True)
+
+
 def test_a_change_from_nothing_shows_the_empty_mark(org_a, admin_a, rep_a2, team_a):
     with acting_as(admin_a, org_a):
         membership = Membership.objects.get(user=rep_a2)
@@ -85,3 +109,36 @@ def test_a_change_from_nothing_shows_the_empty_mark(org_a, admin_a, rep_a2, team
 
 def _text(html: str) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def _newest_cells(user, page_url: str) -> list[str]:
+    page = admin_client(user).get(page_url).content.decode()
+    newest = page.split('id="change-history"')[1].split("<tbody>")[1].split("</tr>")[0]
+    return [_text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", newest, re.S)]
+
+
+@pytest.mark.parametrize(
+    ("made_in", "made_by"),
+    [
+        (None, "System"),
+        (lambda: origin.job_origin(7, "crm.report_overdue_tasks"), "Job: report overdue tasks"),
+        (lambda: origin.command_origin("seed_demo"), "Command: seed_demo"),
+    ],
+)
+def test_a_change_shows_its_choices_labels_and_what_made_it(
+    org_a, admin_a, rep_a, made_in, made_by
+):
+    task = crm_factories.task(org_a, title="Call back", assigned_to=rep_a)
+    with tenant_context(org_a), made_in() if made_in else contextlib.nullcontext():
+        crm_services.task_update(task=task, acting_user=None, status=TaskStatus.IN_PROGRESS)
+    cells = _newest_cells(admin_a, reverse("admin:crm_task_history", args=[task.pk]))
+    assert (cells[3], cells[5]) == (made_by, "Status: Open → In Progress"), cells
+
+
+def test_a_change_by_a_person_names_them(org_a, admin_a, rep_a):
+    task = crm_factories.task(org_a, title="Call back", assigned_to=rep_a)
+    with acting_as(rep_a, org_a):
+        crm_services.task_update(task=task, acting_user=rep_a, priority=TaskPriority.HIGH)
+    cells = _newest_cells(admin_a, reverse("admin:crm_task_history", args=[task.pk]))
+    assert rep_a.full_name and rep_a.full_name != rep_a.email
+    assert (cells[3], cells[5]) == (rep_a.full_name, "Priority: Normal → High"), cells

@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from accounts.models import Organization
 from smartweb import access
 from smartweb.rbac import Action
 from smartweb.tenancy.context import tenant_context
@@ -53,8 +54,12 @@ def _errors(response) -> list[str]:
     )
 
 
-def test_an_unchanged_save_of_every_change_page_writes_nothing():
+# The pages show and read times in the organization's zone (docs/decisions/0050): one
+# far from UTC, and not a whole number of hours from it, reads each time back as it was.
+@pytest.mark.parametrize("time_zone", ["UTC", "Asia/Kathmandu"])
+def test_an_unchanged_save_of_every_change_page_writes_nothing(time_zone):
     organization = populate_every_tenant_table("Alpha")
+    Organization.objects.filter(pk=organization.pk).update(time_zone=time_zone)
     # The newest row of each model is saved: a draft proposal with lines of its own, whose
     # change page is editable (the populated one is sent) and reprices its lines on save.
     crm_factories.proposal(

@@ -23,7 +23,23 @@ def test_create_organization_makes_roles_and_first_admin(capsys):
     with tenant_context(organization):
         assert Role.objects.count() == 5
         assert Membership.objects.get(user=admin).role.slug == "org_admin"
+        assert default_role_names() == DEFAULT_NAMES
     assert "Created organization Pipe Dreams Ltd" in capsys.readouterr().out
+
+
+# The specification's "Super Admin" is named for what it is in an organization: its admin.
+DEFAULT_NAMES = {
+    "super_admin": "Organization Super Admin",
+    "org_admin": "Organization Admin",
+    "sales_manager": "Sales Manager",
+    "sales_rep": "Sales Rep",
+    "read_only": "Read Only",
+}
+
+
+def default_role_names() -> dict[str, str]:
+    """slug -> name of the current organization's default roles."""
+    return dict(Role.objects.filter(is_system=True).values_list("slug", "name"))
 
 
 @pytest.mark.parametrize(
@@ -87,3 +103,4 @@ def test_seed_demo_twice_duplicates_nothing():
     demo = Organization.objects.get(slug="demo")
     with tenant_context(demo):
         assert Membership.objects.count() == 5
+        assert default_role_names() == DEFAULT_NAMES

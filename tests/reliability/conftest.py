@@ -19,6 +19,7 @@ from tests.servers import ARTIFACTS_ROOT, job_worker, runtime_database_url, web_
 from tests.smtp_sink import smtp_sink
 
 ARTIFACTS = ARTIFACTS_ROOT / "reliability"
+SERVER_LOG = ARTIFACTS / "server.log"
 
 
 @pytest.fixture(scope="package")
@@ -68,7 +69,7 @@ def server_env(demo, provider, mail_server):
 
 @pytest.fixture(scope="package")
 def live_url(server_env):
-    with web_server(server_env, ARTIFACTS / "server.log", workers=4, production_config=True) as url:
+    with web_server(server_env, SERVER_LOG, workers=4, production_config=True) as url:
         yield url
 
 

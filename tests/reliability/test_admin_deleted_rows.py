@@ -4,6 +4,9 @@ save, and the same delete sent several times at once deletes it once."""
 
 from __future__ import annotations
 
+import html
+import re
+
 from crm.models import Task
 from leads.models import Lead
 from smartweb.tenancy.context import tenant_context
@@ -37,6 +40,23 @@ def test_a_save_of_a_lead_deleted_while_its_form_was_open_is_refused(
         stored = _stored(Lead, lead.pk)
         assert (stored.deleted_at, stored.notes) == (deleted.deleted_at, lead.notes)
         assert Lead.history.filter(id=lead.pk).count() == versions
+
+
+def test_what_was_typed_into_a_lead_deleted_meanwhile_is_shown_to_copy(
+    demo_org, first, second, live_url, read
+):
+    lead = factories.lead(demo_org)
+    page = f"/admin/leads/lead/{lead.pk}/change/"
+    typed = "Called back on Monday:\nwants a quote <by Friday>"
+    form = {**first.form(page, "lead_form"), "notes": typed}
+    assert second.post(f"/admin/leads/lead/{lead.pk}/delete/", {"post": "yes"}).status_code == 302
+    shown = first.shown(first.post(page, form))
+    assert "since you opened it: nothing was saved. What you typed, not saved:" in shown
+    # The notes as typed, line break kept, in a box to copy from (the fields left as they
+    # were are not repeated).
+    box = re.search(r"<label>Notes<br><textarea readonly[^>]*>(.*?)</textarea>", shown, re.S)
+    assert box is not None and html.unescape(box.group(1)) == typed
+    assert shown.count('class="typed-input"') == 1
 
 
 def test_a_save_racing_the_delete_of_its_task_never_brings_it_back(

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -27,11 +28,12 @@ from attachments.models import Attachment
 from crm.models import Task
 from leads.models import Lead
 from smartweb.db_bootstrap import with_database
+from smartweb.origin import REQUEST_ID_HEADER
 from smartweb.outage import RETRY_AFTER_SECONDS
 from smartweb.tenancy.context import tenant_context
 from tests.reliability.clients import StaffBrowser
-from tests.reliability.conftest import ARTIFACTS
-from tests.servers import web_server
+from tests.reliability.conftest import ARTIFACTS, SERVER_LOG
+from tests.servers import logged_for, web_server
 
 CLIENTS = 4
 
@@ -62,8 +64,12 @@ def owner_connection(**kwargs) -> psycopg.Connection:
     return psycopg.connect(url, **kwargs)
 
 
-def assert_unavailable(response: requests.Response) -> None:
-    """A 503 a client can act on: JSON, the API's error shape, when to try again."""
+def assert_unavailable(response: requests.Response, log: Path | None = None) -> None:
+    """A 503 a client can act on: JSON, the API's error shape, when to try again. With the
+    server's `log`, another answer is reported with what the server logged for it."""
+    if response.status_code != 503 and log is not None:
+        logged = logged_for(log, response.headers.get(REQUEST_ID_HEADER, "?"))
+        pytest.fail(f"{response.status_code} {response.text[:300]}\n{logged}")
     assert response.status_code == 503, response.text[:300]
     assert response.headers["Content-Type"].startswith("application/json"), response.text[:300]
     assert int(response.headers["Retry-After"]) > 0
@@ -147,7 +153,7 @@ def test_a_database_outage_answers_503_json_and_recovers(live_url, api, demo_org
     for got in responses:
         response = got[1]
         if response.status_code >= 500:
-            assert_unavailable(response)
+            assert_unavailable(response, SERVER_LOG)
         else:
             assert response.status_code in (200, 201), response.text[:300]
     assert unavailable, "the outage was not noticed"
@@ -208,7 +214,7 @@ def test_a_lock_held_too_long_answers_503_within_the_lock_bound(live_url, api):
         start = time.monotonic()
         response = api.get(f"{live_url}/api/v1/leads/?page_size=5", timeout=60)
         waited = time.monotonic() - start
-        assert_unavailable(response)
+        assert_unavailable(response, SERVER_LOG)
         assert waited < 10, f"waited {waited:.1f} s"
         # The admin: a short page that says the records are held, not Django's 500.
         page = browser.get(f"{live_url}/admin/leads/lead/", timeout=60)

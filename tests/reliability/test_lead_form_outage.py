@@ -23,13 +23,14 @@ from tests.reliability.test_faults import Outage, assert_unavailable
 from tests.servers import web_server
 
 CLIENTS = 4
+FORMS_LOG = ARTIFACTS / "forms-server.log"
 
 
 @pytest.fixture(scope="module")
 def forms_url(server_env):
     """A server whose address limit lets one test client post for its four."""
     env = {**server_env, "LEAD_FORM_ADDRESS_LIMIT": "100000", "LEAD_FORM_KEY_LIMIT": "100000"}
-    with web_server(env, ARTIFACTS / "forms-server.log", workers=4, production_config=True) as url:
+    with web_server(env, FORMS_LOG, workers=4, production_config=True) as url:
         yield url
 
 
@@ -83,7 +84,7 @@ def test_submissions_through_an_outage_are_stored_once_each(forms_url, read):
     assert not [got for _, got in answers if isinstance(got, Exception)]
     for _, got in answers:
         if got.status_code >= 500:
-            assert_unavailable(got)
+            assert_unavailable(got, FORMS_LOG)
         else:
             assert got.status_code == 201, got.text[:300]
     acknowledged = sorted(email for email, got in answers if got.status_code == 201)

@@ -182,3 +182,48 @@ def test_the_views_box_reads_as_many_queries_for_one_view_as_for_five(org_a, rep
         page = client.get(LEADS)
     assert page.content.decode().count('class="saved-view-link"') == 5
     assert len(five) == len(one)
+
+
+def _replace(client, view, query, confirmed=True):
+    data = {"query": query, **({"confirmed": "yes"} if confirmed else {})}
+    return client.post(reverse("admin:savedviews_savedview_replace", args=[view.pk]), data)
+
+
+def test_the_owner_replaces_a_view_s_filters_after_confirming(org_a, rep_a, teammate_a):
+    view = _view(org_a, rep_a, "Hot new", {"status": ["new"]}, True)
+    client = _client(rep_a)
+    box = client.get(f"{LEADS}?status__exact=qualified").content.decode()
+    replace = reverse("admin:savedviews_savedview_replace", args=[view.pk])
+    assert f'action="{replace}"' in box and "Replace with this list" in box
+
+    asked = _replace(client, view, "status__exact=qualified", confirmed=False)
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "Replace the view “Hot new”?" in page
+    assert "status = new" in page and "status = qualified" in page
+    assert _views(org_a)["Hot new"].query == {"status": ["new"]}, "nothing before confirming"
+
+    done = _replace(client, view, "status__exact=qualified")
+    assert done.status_code == 302
+    assert parse_qs(urlsplit(done["Location"]).query) == {"status__exact": ["qualified"]}
+    replaced = _views(org_a)["Hot new"]
+    assert (replaced.pk, replaced.query, replaced.shared) == (
+        view.pk,
+        {"status": ["qualified"]},
+        True,
+    )
+
+
+def test_no_one_else_overwrites_a_view(org_a, rep_a, teammate_a, admin_a, org_b, admin_b):
+    shared = _view(org_a, rep_a, "Shared new", {"status": ["new"]}, True)
+    private = _view(org_a, rep_a, "Private new", {"status": ["new"]}, False)
+    box = _client(teammate_a).get(LEADS).content.decode()
+    assert "Shared new" in box and "Replace with this list" not in box
+    assert _replace(_client(teammate_a), shared, "status__exact=lost").status_code == 403
+    assert _replace(_client(admin_a), shared, "status__exact=lost").status_code == 403
+    assert _replace(_client(teammate_a), private, "status__exact=lost").status_code == 404
+    assert _replace(_client(admin_b), shared, "status__exact=lost").status_code == 404
+    assert {name: v.query for name, v in _views(org_a).items()} == {
+        "Shared new": {"status": ["new"]},
+        "Private new": {"status": ["new"]},
+    }

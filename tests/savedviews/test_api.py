@@ -7,7 +7,9 @@ import pytest
 from crm.choices import TaskStatus
 from crm.services import task_create
 from leads.choices import LeadStatus
+from savedviews.json_schemas import MAX_PARAMETERS
 from savedviews.models import SavedView
+from smartweb.api.serializers import MAX_ITEM_ERRORS
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.factories import api_client
@@ -149,6 +151,32 @@ def test_a_bad_query_is_refused_and_nothing_is_written(org_a, rep_a, query):
     response = _create(api_client(rep_a, org_a), name="Bad", query=query)
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "invalid"
+    assert _count(org_a) == 0
+
+
+def test_a_query_past_its_bound_is_refused_for_its_size_alone(org_a, rep_a):
+    query = {f"p{n}": "not a list" for n in range(10_000)}
+    response = _create(api_client(rep_a, org_a), name="Huge", query=query)
+    assert response.status_code == 400, response.content[:500]
+    assert response.json()["error"]["details"] == {
+        "query": [f"Ensure this field has no more than {MAX_PARAMETERS} keys."]
+    }
+    assert _count(org_a) == 0
+
+
+def test_the_schema_states_the_bound_of_a_querys_parameters(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    query = schema["components"]["schemas"]["SavedViewWriteRequest"]["properties"]["query"]
+    assert query["maxProperties"] == MAX_PARAMETERS
+
+
+def test_a_query_of_bad_values_names_the_first_few_and_counts_the_rest(org_a, rep_a):
+    query = {f"p{n}": "not a list" for n in range(MAX_PARAMETERS)}
+    response = _create(api_client(rep_a, org_a), name="Bad", query=query)
+    assert response.status_code == 400, response.content[:500]
+    refused = response.json()["error"]["details"]["query"]
+    assert list(refused) == [*[f"p{n}" for n in range(MAX_ITEM_ERRORS)], "more"]
+    assert refused["more"] == [f"{MAX_PARAMETERS - MAX_ITEM_ERRORS} more items were refused."]
     assert _count(org_a) == 0
 
 

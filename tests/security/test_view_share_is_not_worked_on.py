@@ -7,14 +7,13 @@ the record as one they do not offer, and the API answers 403; the owner still ma
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
+from crm.admin import CONVERTIBLE_LEADS_ONLY
 from crm.models import Opportunity, Proposal, Task
 from leads.models import Interaction
-from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
-from tests.factories import api_client, share
+from tests.factories import admin_browser, api_client, count_rows, share
 
 pytestmark = pytest.mark.django_db
 
@@ -22,43 +21,31 @@ pytestmark = pytest.mark.django_db
 LINE = {"description": "Website", "quantity": "1", "unit_price": "1000.00"}
 
 
-def _signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _count(organization, model, **record) -> int:
-    """The rows of `model` on `record`, as the organization holds them."""
-    with tenant_context(organization):
-        return model.objects.filter(**record).count()
-
-
 def test_a_lead_shared_for_viewing_is_not_converted_by_its_viewer(org_a, manager_a, rep_a2):
     lead = factories.qualified_lead(org_a, assigned_to=manager_a)
     share(lead, rep_a2, org_a, by=manager_a, access="read")
     convert = reverse("admin:crm_opportunity_convert")
-    viewer = _signed_in(rep_a2)
+    viewer = admin_browser(rep_a2)
 
     page = viewer.get(reverse("admin:leads_lead_change", args=[lead.pk]))
     assert page.status_code == 200 and convert not in page.content.decode()
     refused = viewer.post(convert, {"lead": str(lead.pk), "value": "100", "owner": str(rep_a2.pk)})
-    assert refused.status_code == 200 and b"Select a valid choice" in refused.content
+    assert refused.status_code == 200 and CONVERTIBLE_LEADS_ONLY in refused.content.decode()
     answer = api_client(rep_a2, org_a).post(
         "/api/v1/opportunities/convert/", {"lead": str(lead.pk)}, format="json"
     )
     assert answer.status_code == 403
-    assert _count(org_a, Opportunity, lead=lead) == 0
+    assert count_rows(org_a, Opportunity, lead=lead) == 0
 
-    done = _signed_in(manager_a).post(convert, {"lead": str(lead.pk), "value": "100"})
-    assert done.status_code == 302 and _count(org_a, Opportunity, lead=lead) == 1
+    done = admin_browser(manager_a).post(convert, {"lead": str(lead.pk), "value": "100"})
+    assert done.status_code == 302 and count_rows(org_a, Opportunity, lead=lead) == 1
 
 
 def test_a_deal_shared_for_viewing_gets_no_proposal_from_its_viewer(org_a, manager_a, rep_a2):
     deal = factories.opportunity(org_a, owner=manager_a)
     share(deal, rep_a2, org_a, by=manager_a, access="read")
     add = reverse("admin:crm_proposal_add")
-    viewer = _signed_in(rep_a2)
+    viewer = admin_browser(rep_a2)
 
     page = viewer.get(reverse("admin:crm_opportunity_change", args=[deal.pk]))
     assert page.status_code == 200 and f"{add}?opportunity={deal.pk}" not in page.content.decode()
@@ -78,14 +65,14 @@ def test_a_deal_shared_for_viewing_gets_no_proposal_from_its_viewer(org_a, manag
         format="json",
     )
     assert answer.status_code == 403
-    assert _count(org_a, Proposal, opportunity=deal) == 0
+    assert count_rows(org_a, Proposal, opportunity=deal) == 0
 
     owner = api_client(manager_a, org_a).post(
         "/api/v1/proposals/",
         {"opportunity": str(deal.pk), "title": "By its owner", "line_items": [LINE]},
         format="json",
     )
-    assert owner.status_code == 201 and _count(org_a, Proposal, opportunity=deal) == 1
+    assert owner.status_code == 201 and count_rows(org_a, Proposal, opportunity=deal) == 1
 
 
 # --- what is added to a record: tasks and notes --------------------------------------------
@@ -94,7 +81,7 @@ def test_a_deal_shared_for_viewing_gets_no_proposal_from_its_viewer(org_a, manag
 def test_a_lead_shared_for_viewing_gets_no_task_or_note_from_its_viewer(org_a, manager_a, rep_a2):
     lead = factories.lead(org_a, assigned_to=manager_a)
     share(lead, rep_a2, org_a, by=manager_a, access="read")
-    viewer = _signed_in(rep_a2)
+    viewer = admin_browser(rep_a2)
     lead_page = reverse("admin:leads_lead_change", args=[lead.pk])
     task_step = lead_page.replace("/change/", "/steps/task/")
 
@@ -123,7 +110,8 @@ def test_a_lead_shared_for_viewing_gets_no_task_or_note_from_its_viewer(org_a, m
         format="json",
     )
     assert (task.status_code, note.status_code) == (403, 403)
-    assert _count(org_a, Task, lead=lead) == 0 and _count(org_a, Interaction, lead=lead) == 0
+    assert count_rows(org_a, Task, lead=lead) == 0
+    assert count_rows(org_a, Interaction, lead=lead) == 0
     # Reading stays: the viewer still opens the lead.
     assert api.get(f"/api/v1/leads/{lead.pk}/").status_code == 200
 
@@ -131,7 +119,7 @@ def test_a_lead_shared_for_viewing_gets_no_task_or_note_from_its_viewer(org_a, m
     done = owner.post(
         "/api/v1/tasks/", {"title": "By its owner", "lead": str(lead.pk)}, format="json"
     )
-    assert done.status_code == 201 and _count(org_a, Task, lead=lead) == 1
+    assert done.status_code == 201 and count_rows(org_a, Task, lead=lead) == 1
 
 
 def test_a_deal_shared_for_viewing_gets_no_task_from_its_viewer(org_a, manager_a, rep_a2):
@@ -143,7 +131,7 @@ def test_a_deal_shared_for_viewing_gets_no_task_from_its_viewer(org_a, manager_a
     )
 
     assert answer.status_code == 403
-    assert _count(org_a, Task, opportunity=deal) == 0
+    assert count_rows(org_a, Task, opportunity=deal) == 0
 
 
 def test_a_record_shared_for_editing_gets_tasks_from_its_colleague(org_a, manager_a, rep_a2):
@@ -154,4 +142,4 @@ def test_a_record_shared_for_editing_gets_tasks_from_its_colleague(org_a, manage
         "/api/v1/tasks/", {"title": "Covering", "lead": str(lead.pk)}, format="json"
     )
 
-    assert answer.status_code == 201 and _count(org_a, Task, lead=lead) == 1
+    assert answer.status_code == 201 and count_rows(org_a, Task, lead=lead) == 1

@@ -100,6 +100,24 @@ def test_who_may_only_read_a_record_is_offered_viewing_only(client, org_a, recor
     assert _options(client.get(_share_page(record_a)).content.decode(), "access") == {"read"}
 
 
+def test_a_share_the_user_could_not_give_is_listed_without_stop_sharing(
+    client, org_a, record_a, reader_a, rep_a2
+):
+    """reader_a may share a colleague's record for viewing, not for editing: of its two
+    shares, only the viewing one offers "Stop sharing"; the other, posted anyway, is
+    refused and kept."""
+    viewer = make_member(org_a, "sales_rep")
+    _share_as_system(org_a, record_a, viewer, level="read")
+    _share_as_system(org_a, record_a, rep_a2, level="update")
+    client.force_login(reader_a)
+    body = _page(client, record_a)
+    assert rep_a2.email in body and "Can view and edit" in body
+    assert f'action="{_unshare(record_a, viewer)}"' in body
+    assert _unshare(record_a, rep_a2) not in body
+    assert client.post(_unshare(record_a, rep_a2)).status_code == 403
+    assert rep_a2.email in [email for email, _ in grant_rows(org_a, record_a)]
+
+
 def test_a_read_only_user_sees_no_shares_and_gets_403(client, org_a, record_a, readonly_a, rep_a2):
     _share_as_system(org_a, record_a, rep_a2)
     client.force_login(readonly_a)

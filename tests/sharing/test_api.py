@@ -14,7 +14,7 @@ from sharing.services import BEYOND_THEIR_ROLE, NO_SUCH_MEMBER, record_share
 from smartweb.rbac import Resource
 from smartweb.tenancy.context import tenant_context
 from tests.accounts.conftest import audit_actions
-from tests.factories import api_client
+from tests.factories import api_client, make_member
 from tests.sharing.conftest import build_record, grant_rows
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,7 @@ def test_share_list_and_take_back(org_a, resource, record_a, admin_a, rep_a, rep
     assert created.status_code == 201, created.json()
     assert created.json() == {
         "user": {"id": str(rep_a2.pk), "email": rep_a2.email, "full_name": rep_a2.full_name},
+        "name": rep_a2.full_name,
         "access": "read",
     }
     again = admin.post(_url(record_a, resource), {"user": str(rep_a2.pk)}, format="json")
@@ -67,6 +68,25 @@ def test_share_list_and_take_back(org_a, resource, record_a, admin_a, rep_a, rep
     assert audit_actions(org_a, target_id=str(record_a.pk), action__startswith="object.") == [
         "object.granted",
         "object.revoked",
+    ]
+
+
+def test_share_rows_name_colleagues_as_the_back_office_does(org_a, resource, record_a, rep_a):
+    """By name, the email beside a name two members share or in place of none; the user's
+    own fields stay as they were."""
+    sam = make_member(org_a, "sales_rep", full_name="Sam Patel", email="sam.p@example.test")
+    make_member(org_a, "sales_rep", full_name="Sam Patel", email="sam@example.test")
+    nameless = make_member(org_a, "sales_rep", full_name="", email="no.name@example.test")
+    owner = api_client(rep_a, org_a)
+    posted = owner.post(_url(record_a, resource), {"user": str(sam.pk)}, format="json")
+    assert posted.status_code == 201, posted.json()
+    assert posted.json()["name"] == f"Sam Patel ({sam.email})"
+    owner.post(_url(record_a, resource), {"user": str(nameless.pk)}, format="json")
+
+    listed = owner.get(_url(record_a, resource)).json()
+    assert [(row["user"]["email"], row["user"]["full_name"], row["name"]) for row in listed] == [
+        (nameless.email, "", nameless.email),
+        (sam.email, "Sam Patel", f"Sam Patel ({sam.email})"),
     ]
 
 
@@ -198,6 +218,15 @@ def test_bad_input_is_a_400_naming_the_field(org_a, resource, record_a, admin_a,
         assert response.status_code == 400, body
         assert list(response.json()["error"]["details"]) == [field], body
     assert grant_rows(org_a, record_a) == []
+
+
+def test_taking_back_a_share_of_an_id_that_is_no_uuid_is_a_404(org_a, resource, record_a, admin_a):
+    client = api_client(admin_a, org_a)
+    base = _url(record_a, resource)
+    nobody = client.delete(f"{base}{uuid.uuid4()}/")
+    malformed = client.delete(f"{base}{'0' * 35}-/")  # the path's alphabet, no UUID
+    assert (malformed.status_code, malformed.json()) == (404, nobody.json())
+    assert nobody.status_code == 404
 
 
 def test_an_erased_persons_record_is_409(org_a, resource, record_a, admin_a, rep_a2):

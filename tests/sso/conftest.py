@@ -108,9 +108,10 @@ def provider_sign_in(authorize_url: str, email: str) -> str:
     return answer.headers["Location"]
 
 
-def sso_sign_in(client, slug: str, email: str, *, tamper: str | None = None):
+def sso_sign_in(client, slug: str, email: str, *, tamper: str | None = None, extra=None):
     """The whole flow for `client` (Django's test client); the callback's response.
-    `tamper`: "state" or "nonce", changed on its way through the browser."""
+    `tamper`: "state" or "nonce", changed on its way through the browser; `extra`:
+    parameters the provider adds to the callback."""
     start = client.get(f"/sso/{slug}/start/")
     assert start.status_code == 302, start.content[:500]
     authorize_url = start["Location"]
@@ -120,6 +121,8 @@ def sso_sign_in(client, slug: str, email: str, *, tamper: str | None = None):
     assert callback.startswith(CALLBACK), callback
     if tamper == "state":
         callback = _tamper(callback, "state", "forged-state")
+    for name, value in (extra or {}).items():
+        callback = _tamper(callback, name, value)
     return client.get(callback.removeprefix("http://testserver"))
 
 

@@ -3,16 +3,21 @@ secret write-only and encrypted), others are refused, other organizations see no
 
 from __future__ import annotations
 
+import socket
+
+import pytest
 from django.test import Client
 
 from accounts import crypto
 from accounts.audit import AuditAction
 from smartweb.tenancy.context import tenant_context
 from sso.models import IdentityProvider
+from sso.services import PROVIDER_FIELDS
 from tests.accounts.conftest import admin_client, audit_rows
 from tests.factories import make_member, make_organization, org_admin
 from tests.html_forms import form_data
 from tests.oidc_provider.server import CLIENT_SECRET
+from tests.sso.conftest import configure
 
 LIST = "/admin/sso/identityprovider/"
 
@@ -57,6 +62,25 @@ def test_bad_input_is_a_form_error_and_nothing_is_written(place):
         assert IdentityProvider.objects.get().email_domains == ["example.test"]
 
 
+def test_a_second_provider_is_refused_in_words_and_nothing_is_written(place):
+    """One provider per organization: the Add page's form, filled as the first one is,
+    is shown again saying so (no form check holds this rule: the database does)."""
+    client = admin_client(place.admin)
+    data = form_data(client.get(f"{LIST}add/").content.decode())
+    first = form_data(client.get(_change(place.provider)).content.decode())
+    data.update({name: value for name, value in first.items() if name in PROVIDER_FIELDS})
+    data.update(client_secret=["another-secret"], name=["Second"])
+    before = audit_rows(place.organization, action=AuditAction.SSO_PROVIDER_CHANGED)
+
+    answer = client.post(f"{LIST}add/", data)
+    assert answer.status_code == 200
+    errors = answer.context["adminform"].form.non_field_errors()
+    assert errors == ["Saving it would make two identity providers."]
+    assert audit_rows(place.organization, action=AuditAction.SSO_PROVIDER_CHANGED) == before
+    with tenant_context(place.organization):
+        assert list(IdentityProvider.objects.values_list("pk", flat=True)) == [place.provider.pk]
+
+
 def test_a_member_without_the_right_is_refused(place):
     rep = admin_client(place.ann)
     assert rep.get(_change(place.provider)).status_code == 403
@@ -78,3 +102,103 @@ def test_a_read_only_member_does_not_see_the_set_up(place):
     reader = admin_client(make_member(place.organization, "read_only"))
     assert reader.get(_change(place.provider)).status_code == 403
     assert reader.get(LIST).status_code == 403
+
+
+def _provider_deletion_audited(place, sso_required: bool) -> None:
+    rows = audit_rows(place.organization, action=AuditAction.SSO_PROVIDER_CHANGED)
+    assert rows[-1].details == {"deleted": True, "sso_required": sso_required}
+    assert rows[-1].actor_id == place.admin.pk
+    with tenant_context(place.organization):
+        assert not IdentityProvider.objects.exists()
+
+
+def test_deleting_the_provider_is_audited(place):
+    """Deleting the set-up ends "SSO required" for everyone it covered: it is a change of
+    the set-up like any other, in the audit log."""
+    with tenant_context(place.organization):  # required of Ann alone, not of the admin
+        IdentityProvider.objects.update(
+            sso_required=True, email_domains=[], required_emails=[place.ann.email]
+        )
+    client = admin_client(place.admin)
+    answer = client.post(f"{LIST}{place.provider.pk}/delete/", {"post": "yes"}, follow=True)
+    assert "was deleted successfully" in answer.content.decode()
+    _provider_deletion_audited(place, sso_required=True)
+
+
+def test_deleting_the_provider_from_the_list_is_audited(place):
+    client = admin_client(place.admin)
+    selected = {"action": "delete_selected", "_selected_action": [str(place.provider.pk)]}
+    client.post(LIST, {**selected, "post": "yes"})
+    _provider_deletion_audited(place, sso_required=False)
+
+
+OUTAGE_HOST = "idp.outage.test"
+OUTAGE_DISCOVERY = f"https://{OUTAGE_HOST}/.well-known/openid-configuration"
+
+
+@pytest.fixture
+def provider_out_of_reach(place, idp, settings, monkeypatch):
+    """The provider set up at a public name that, during its outage, resolves to nothing."""
+    configure(  # required of Ann alone, not of the admin
+        place.organization,
+        idp,
+        discovery_url=OUTAGE_DISCOVERY,
+        sso_required=True,
+        email_domains=[],
+        required_emails=[place.ann.email],
+    )
+    settings.SSO_ALLOW_PRIVATE_ADDRESSES = False
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host.endswith(".outage.test"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    with tenant_context(place.organization):
+        return IdentityProvider.objects.get()
+
+
+def test_the_set_up_is_saved_while_the_provider_is_out_of_reach(place, provider_out_of_reach):
+    """Saved unchanged, nothing is written; "SSO required" is turned off (members may sign
+    in with their passwords again); the provider is not asked for either."""
+    client = admin_client(place.admin)
+    before = audit_rows(place.organization, action=AuditAction.SSO_PROVIDER_CHANGED)
+    data = form_data(client.get(_change(place.provider)).content.decode())
+    answer = client.post(_change(place.provider), data)
+    assert answer.status_code == 302, answer.content.decode()[-2000:]
+    assert audit_rows(place.organization, action=AuditAction.SSO_PROVIDER_CHANGED) == before
+    with tenant_context(place.organization):
+        assert IdentityProvider.objects.get().updated_at == provider_out_of_reach.updated_at
+
+    data = form_data(client.get(_change(place.provider)).content.decode())
+    data.pop("sso_required", None)
+    assert client.post(_change(place.provider), data).status_code == 302
+    with tenant_context(place.organization):
+        assert not IdentityProvider.objects.get().sso_required
+    row = audit_rows(place.organization, action=AuditAction.SSO_PROVIDER_CHANGED)[-1]
+    assert row.details["fields"] == ["sso_required"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"discovery_url": ["https://other.outage.test/.well-known/openid-configuration"]},
+        {"client_id": ["another-client"]},
+        {"client_secret": ["another-secret"]},
+    ],
+    ids=["discovery-url", "client-id", "client-secret"],
+)
+def test_a_change_of_how_the_provider_is_reached_is_still_checked(
+    place, provider_out_of_reach, change
+):
+    client = admin_client(place.admin)
+    data = form_data(client.get(_change(place.provider)).content.decode())
+    answer = client.post(_change(place.provider), {**data, **change})
+    assert answer.status_code == 200
+    assert "does not resolve" in answer.content.decode()
+    with tenant_context(place.organization):
+        stored = IdentityProvider.objects.get()
+    assert stored.updated_at == provider_out_of_reach.updated_at
+    assert crypto.decrypt(stored.client_secret_encrypted) == CLIENT_SECRET

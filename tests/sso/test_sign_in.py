@@ -79,6 +79,14 @@ def test_an_unverified_email_is_refused(place):
     assert _refusal(place, "unverified_email").actor_email == "unverified@example.test"
 
 
+def test_parameters_the_provider_adds_to_the_callback_are_let_through(place):
+    # Providers add their own (Keycloak its `session_state`): the callback is no API
+    # operation, whose undeclared parameters are refused (ADR 0055).
+    extra = {"session_state": "5d6e-41f0", "utm_source": "idp"}
+    answer = sso_sign_in(Client(), "acme", "ann@example.test", extra=extra)
+    assert answer.status_code == 302 and answer["Location"] == "/admin/"
+
+
 def test_an_unknown_email_without_an_invitation_creates_no_account(place):
     client = Client()
     answer = sso_sign_in(client, "acme", "new@example.test")

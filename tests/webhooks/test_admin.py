@@ -11,7 +11,8 @@ from accounts.crypto import decrypt
 from smartweb.tenancy.context import tenant_context
 from tests.leads.factories import make_lead
 from tests.webhooks.conftest import SECRET, drain, make_endpoint
-from webhooks.models import Endpoint
+from webhooks.choices import DeliveryStatus
+from webhooks.models import Delivery, Endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +78,45 @@ def test_a_sales_rep_cannot_open_webhooks(org_a, rep_a, local_addresses):
     assert client.get("/admin/webhooks/delivery/").status_code == 403
     with tenant_context(org_a):
         assert decrypt(Endpoint.objects.get().secret_encrypted) == SECRET
+
+
+def _pending_delivery(org_a):
+    """An endpoint with a delivery still to make (its receiver's address takes none)."""
+    endpoint = make_endpoint(org_a, "http://127.0.0.1:9/hooks", ["lead.created"])
+    make_lead(org_a, contact_name="Waiting")
+    with tenant_context(org_a):
+        [delivery] = Delivery.objects.filter(endpoint=endpoint)
+    assert delivery.status == DeliveryStatus.PENDING
+    return endpoint, delivery
+
+
+def _stored(org_a, row):
+    model = type(row)
+    with tenant_context(org_a):
+        return getattr(model, "all_objects", model.objects).get(pk=row.pk)
+
+
+def test_an_endpoint_with_deliveries_is_deleted_from_its_page(org_a, admin_a, local_addresses):
+    endpoint, delivery = _pending_delivery(org_a)
+    client = _client(admin_a)
+    page = client.get(f"{ENDPOINTS}{endpoint.pk}/delete/").content.decode()
+    # A soft delete removes nothing else: no "permission to delete … delivery" refusal.
+    assert "Cannot delete" not in page and "Are you sure" in page
+    answer = client.post(f"{ENDPOINTS}{endpoint.pk}/delete/", {"post": "yes"}, follow=True)
+    assert "was deleted successfully" in answer.content.decode()
+    assert _stored(org_a, endpoint).deleted_at is not None
+    # What it had still to receive is given up, and the log says why.
+    stored = _stored(org_a, delivery)
+    assert stored.status == DeliveryStatus.FAILED
+    assert stored.last_error == "The endpoint was deleted."
+
+
+def test_endpoints_deleted_from_the_list_give_up_their_deliveries(org_a, admin_a, local_addresses):
+    endpoint, delivery = _pending_delivery(org_a)
+    client = _client(admin_a)
+    selected = {"action": "delete_selected", "_selected_action": [str(endpoint.pk)]}
+    confirm = client.post(ENDPOINTS, selected).content.decode()
+    assert "Cannot delete" not in confirm and "Are you sure" in confirm
+    client.post(ENDPOINTS, {**selected, "post": "yes"})
+    assert _stored(org_a, endpoint).deleted_at is not None
+    assert _stored(org_a, delivery).status == DeliveryStatus.FAILED

@@ -345,7 +345,9 @@ def test_a_receiver_answering_gone_disables_its_endpoint_at_once(
     org_a, admin_a, receiver, settings, django_capture_on_commit_callbacks
 ):
     """410 Gone: the receiver says it takes no more events, so the endpoint is not retried
-    for a day first; what waits is kept for when it is enabled again."""
+    for a day first; what waits is kept for when it is enabled again. Both admin roles
+    are told."""
+    super_admin = people.make_member(org_a, "super_admin")
     receiver.answer(410, times=1)
     endpoint = make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
     for n in range(3):
@@ -356,12 +358,15 @@ def test_a_receiver_answering_gone_disables_its_endpoint_at_once(
     with tenant_context(org_a):
         endpoint = Endpoint.objects.get(pk=endpoint.pk)
         pending = Delivery.objects.filter(status=DeliveryStatus.PENDING).count()
-        [notification] = Notification.objects.filter(kind=NotificationKind.WEBHOOK_DISABLED)
+        told = Notification.objects.filter(kind=NotificationKind.WEBHOOK_DISABLED)
+        told = {notification.recipient: notification.message for notification in told}
     assert (endpoint.is_active, endpoint.consecutive_failures) == (False, 1)
     assert pending == 3 and len(receiver.requests) == 1
     [message] = mail.outbox
     assert f"{endpoint.url} answered 410 Gone" in message.body
-    assert notification.recipient == admin_a and "410 Gone" in notification.message
+    assert message.to == sorted([admin_a.email, super_admin.email])
+    assert set(told) == {admin_a, super_admin}
+    assert all("410 Gone" in text for text in told.values())
 
 
 @pytest.mark.django_db

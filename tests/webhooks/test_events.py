@@ -3,6 +3,9 @@ per change, with what a receiver needs, and only to endpoints subscribed to it."
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 import pytest
 
 from crm import services as crm
@@ -68,6 +71,22 @@ def test_a_deal_from_stage_moves_to_proposal_contract_and_win(org_a, listening):
     assert "opportunity.won" in later  # the signature won the deal
     won = dict(events(org_a)[start:])["opportunity.won"]["opportunity"]
     assert (won["id"], won["status"], won["value"]) == (str(opportunity.pk), "won", "1000.00")
+
+
+def test_a_time_typed_in_the_back_offices_zone_is_sent_in_utc(org_a, listening):
+    """The back office reads a signature's time in the organization's zone
+    (docs/decisions/0050); receivers get it in UTC, as the API writes it."""
+    proposal = factories.proposal(org_a, factories.opportunity(org_a))
+    typed = dt.datetime(2026, 7, 1, 16, 0, tzinfo=zoneinfo.ZoneInfo("Europe/London"))
+    with tenant_context(org_a):
+        crm.proposal_send(proposal=proposal, acting_user=None)
+        contract = crm.proposal_accept(proposal=proposal, acting_user=None)
+        crm.contract_send(contract=contract, acting_user=None)
+        crm.contract_sign(
+            contract=contract, signer_name="Pat Plumber", acting_user=None, signed_at=typed
+        )
+    signed = dict(events(org_a))["contract.signed"]["contract"]
+    assert signed["signed_at"] == "2026-07-01T15:00:00Z"
 
 
 def test_a_lost_deal(org_a, listening):

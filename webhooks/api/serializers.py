@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from smartweb.api.serializers import BooleanField, ModelSerializer, TextField
+from smartweb.api.serializers import (
+    BooleanField,
+    ListField,
+    ModelSerializer,
+    Serializer,
+    TextField,
+)
 from webhooks.choices import EventType
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint
 from webhooks.services import SECRET_MIN_LENGTH, URL_MAX_LENGTH
@@ -38,9 +44,9 @@ class CreatedEndpointSerializer(EndpointSerializer):
         read_only_fields = fields
 
 
-class EndpointWriteSerializer(serializers.Serializer):
+class EndpointWriteSerializer(Serializer):
     url = TextField(max_length=URL_MAX_LENGTH, help_text="http(s) URL on the internet.")
-    event_types = serializers.ListField(
+    event_types = ListField(
         child=serializers.ChoiceField(choices=EventType.choices),
         min_length=1,
         max_length=len(EventType.choices),

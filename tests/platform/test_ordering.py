@@ -1,0 +1,54 @@
+"""A list is ordered by a field it orders by, or the request is refused at `ordering`
+naming those fields (DRF dropped any other and listed in the default order, which the
+client took for the order it asked for). `-` before a field orders it descending, several
+are separated by commas; the schema states the same."""
+
+from __future__ import annotations
+
+import pytest
+
+from leads.models import Lead
+from smartweb.tenancy.context import tenant_context
+from tests.factories import api_client
+from tests.leads.factories import make_lead
+
+pytestmark = pytest.mark.django_db
+
+
+def _scored(organization, name: str, score: int) -> Lead:
+    lead = make_lead(organization, company={"name": name})
+    with tenant_context(organization):
+        Lead.objects.filter(pk=lead.pk).update(lead_score=score)
+    return lead
+
+
+def test_the_list_is_ordered_only_by_what_it_orders_by(org_a, admin_a):
+    low, high = _scored(org_a, "Low", 10), _scored(org_a, "High", 90)
+    client = api_client(admin_a, org_a)
+
+    def ids(ordering: str) -> list[str]:
+        response = client.get("/api/v1/leads/", {"ordering": ordering})
+        assert response.status_code == 200, response.content
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids("-lead_score,created_at") == [str(high.pk), str(low.pk)]
+    assert ids("lead_score") == [str(low.pk), str(high.pk)]
+    assert len(ids("")) == 2  # empty: the default order
+    for ordering, refused in [
+        ("nonexistent", "“nonexistent”"),
+        ("lead_score,-contact_email", "“-contact_email”"),
+        ("--lead_score", "“--lead_score”"),
+        ("lead_score,", "“”"),
+    ]:
+        response = client.get("/api/v1/leads/", {"ordering": ordering})
+        assert response.status_code == 400, ordering
+        [message] = response.json()["error"]["details"]["ordering"]
+        assert message.startswith(f"The list is not ordered by {refused}. It is ordered by ")
+        assert "lead_score, created_at" in message
+
+
+def test_the_schema_states_the_orderings_a_list_takes(raw_schema):
+    parameters = raw_schema["paths"]["/api/v1/tasks/"]["get"]["parameters"]
+    [ordering] = [p for p in parameters if p["name"] == "ordering"]
+    fields = "due_at|priority|created_at|status"
+    assert ordering["schema"]["pattern"] == f"^(-?({fields})(,-?({fields}))*)?$"
