@@ -1,14 +1,18 @@
+import contextlib
+import datetime as dt
 import functools
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, IntegerField, QuerySet, Sum, Window
 from django.db.models.expressions import RawSQL
 from django.utils.functional import cached_property
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 from smartweb import listing
-from smartweb.api.parameters import whole_number
+from smartweb.api.parameters import DIGITS, whole_number
 
 
 class StrictPageSizeMixin:
@@ -33,12 +37,45 @@ class StrictPageSizeMixin:
 
 
 class LargeListCursorPagination(StrictPageSizeMixin, CursorPagination):
-    """For lists that grow to millions of rows: no COUNT(*), stable under inserts."""
+    """For lists that grow to millions of rows: no COUNT(*), stable under inserts.
+
+    A cursor is the list's own link, which a client can still alter: one that is not
+    base64, or whose position is no value of the ordering's field, is a 400 naming
+    `cursor`. A date time position is read in UTC, as the filters read theirs: PostgreSQL
+    refuses an offset past ±15:59 that Python reads (a server error before)."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = "-created_at"
+    invalid_cursor_message = "Not a cursor of this list: follow its `next` or `previous` link."
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._position_field = None
+        ordering = self.get_ordering(request, queryset, view)
+        with contextlib.suppress(FieldDoesNotExist):
+            self._position_field = queryset.model._meta.get_field(ordering[0].lstrip("-"))
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound as exc:
+            raise self._invalid() from exc
+        if cursor is None or cursor.position is None or self._position_field is None:
+            return cursor
+        try:
+            value = self._position_field.to_python(cursor.position)
+            if isinstance(value, dt.datetime):
+                aware = value.tzinfo is not None
+                value = value.astimezone(dt.UTC) if aware else value.replace(tzinfo=dt.UTC)
+        except (DjangoValidationError, OverflowError, ValueError) as exc:
+            raise self._invalid() from exc
+        position = value.isoformat() if isinstance(value, dt.datetime) else cursor.position
+        return cursor._replace(position=position)
+
+    def _invalid(self) -> ValidationError:
+        return ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
 
 
 class PageWithCountPaginator(Paginator):
@@ -185,6 +222,14 @@ class StandardPagination(StrictPageSizeMixin, PageNumberPagination):
         if request.query_params.get("search"):
             self.django_paginator_class = SearchPaginator
         return super().paginate_queryset(queryset, request, view)
+
+    def get_page_number(self, request, paginator):
+        # DRF reads an empty `page=` as page 1 and Django's paginator reads " 2" as 2:
+        # a page is digits or `last`, anything else is no page of this list.
+        raw = request.query_params.get(self.page_query_param)
+        if raw is not None and raw not in self.last_page_strings and not DIGITS.fullmatch(raw):
+            raise NotFound(self.invalid_page_message)
+        return super().get_page_number(request, paginator)
 
 
 class CappedCountPagination(StandardPagination):

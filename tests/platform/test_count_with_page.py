@@ -42,7 +42,7 @@ def test_the_count_and_the_page_are_one_statement(tasks_of_a, org_a, admin_a):
     assert sorted(listed) == [f"Call back {n}" for n in range(3)]
 
 
-@pytest.mark.parametrize("page", ["3", "0", "-1", "two", "1.5", "99999999999"])
+@pytest.mark.parametrize("page", ["3", "0", "-1", "two", "1.5", "99999999999", "", "%202"])
 def test_a_page_out_of_range_or_not_a_number_is_a_404(tasks_of_a, org_a, admin_a, page):
     response = api_client(admin_a, org_a).get(f"/api/v1/tasks/?page_size=2&page={page}")
     assert response.status_code == 404
