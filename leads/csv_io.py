@@ -31,7 +31,6 @@ from django.db.models import JSONField
 from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from simple_history.utils import bulk_create_with_history
 
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import User
@@ -626,14 +625,23 @@ class _Importer:
         return len(rows)
 
     def _tags(self, names: set[str], user: User | None) -> dict[str, Tag]:
+        """The tags of `names` by lower-cased name, those missing created. A tag that
+        someone adds meanwhile (the API, the admin) is the import's too: its insert waits
+        for theirs and then does nothing (ON CONFLICT), and theirs, committed, is read
+        back. Only the tags created here get their history row."""
         existing = {t.name.lower(): t for t in Tag.objects.all()}
         missing = {}
         for name in sorted(names):
             if name.lower() not in existing and name.lower() not in missing:
                 missing[name.lower()] = Tag(organization_id=self.organization_id, name=name[:60])
-        if missing:
-            bulk_create_with_history(list(missing.values()), Tag, default_user=user)
-        return {**existing, **missing}
+        if not missing:
+            return existing
+        Tag.objects.bulk_create(missing.values(), ignore_conflicts=True)
+        stored = {t.name.lower(): t for t in Tag.objects.all()}
+        created = [t for t in missing.values() if stored[t.name.lower()].pk == t.pk]
+        if created:
+            Tag.history.bulk_history_create(created, default_user=user)
+        return {**existing, **{key: stored[t.name.lower()] for key, t in missing.items()}}
 
 
 # A lead's tags as lists show them, which the database keeps from its tag links

@@ -1,6 +1,7 @@
 """The admin's lead import wizard: upload, map columns (headers with spaces), preview,
 import, the errors as CSV, the file kept after a failed import, and refusals. And one
-upload submitted twice at once (a double click, a browser's retry): imported once."""
+upload submitted twice at once (a double click, a browser's retry): imported once; a tag
+the import creates, created by someone else at the same moment: the import uses theirs."""
 
 import csv
 import io
@@ -15,8 +16,10 @@ from django.test import Client
 from django.urls import reverse
 
 from leads import admin_import, csv_io, services
-from leads.models import Lead
+from leads.models import Lead, Tag
 from smartweb.tenancy.context import tenant_context
+from tests import factories
+from tests.concurrency import Racer, wait_until_blocked
 
 pytestmark = pytest.mark.django_db
 
@@ -328,3 +331,35 @@ def test_progress_written_by_two_requests_at_once_is_always_whole(upload_dir):
     assert failures == []
     assert json.loads(upload.path("progress").read_text())["step"] == 199
     assert [f.name for f in upload_dir.iterdir()] == ["owner-token.progress"]
+
+
+TAGGED = "company_name,tags\nTagged One,Hot\nTagged Two,hot; new\n"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tag_added_while_the_import_adds_it_too_is_the_one_its_leads_get(org_a, admin_a):
+    """Someone adds the tag "HOT" (the API, the admin) while an import of leads tagged
+    "hot" writes: the import's insert of the tag waits for theirs, then tags its leads
+    with it. Before, the insert failed on the tag's unique name once theirs was committed:
+    a server error, nothing imported."""
+    client = Client()
+    client.force_login(admin_a)
+    step2 = _upload(client, TAGGED)
+    mapping = {"column_0": "company_name", "column_1": "tags"}
+    with factories.acting_as(admin_a, org_a), transaction.atomic():
+        theirs = services.tag_create(acting_user=admin_a, data={"name": "HOT"})
+        importing = Racer(lambda: client.post(step2, mapping, follow=True)).start()
+        wait_until_blocked(importing)
+    importing.join()
+    assert importing.error is None, repr(importing.error)
+    assert importing.result.status_code == 200
+    assert "Imported 2 lead(s)" in importing.result.content.decode()
+    with tenant_context(org_a):
+        assert sorted(Tag.objects.values_list("name", flat=True)) == ["HOT", "new"]
+        assert {
+            lead.company.name: sorted(tag.name for tag in lead.tags.all())
+            for lead in Lead.objects.select_related("company")
+        } == {"Tagged One": ["HOT"], "Tagged Two": ["HOT", "new"]}
+        # One history row per tag created: theirs, and the import's "new".
+        assert Tag.history.filter(id=theirs.pk).count() == 1
+        assert Tag.history.count() == 2

@@ -1,19 +1,22 @@
 """Tagging a lead from two sessions at once (committed transactions, separate
 connections): the link is added once, the second session's tagging is a no-op, not a
-unique-key error."""
+unique-key error. And a tag added through the API while an import adds the same one: the
+API's is refused by name, as it would be a moment later."""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 
 import pytest
 from django.db import connection, transaction
 
-from leads import services
-from leads.models import LeadTag
+from leads import csv_io, services
+from leads.models import Lead, LeadTag, Tag
 from smartweb.tenancy.context import tenant_context
 from tests import factories
+from tests.concurrency import Racer, wait_until_blocked
 from tests.leads.factories import TagFactory, make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,3 +79,28 @@ def test_a_tag_added_by_two_sessions_at_once_is_linked_once():
         assert links.count() == 1
         # One history row per link really added: none for the second session's.
         assert LeadTag.history.filter(lead_id=lead.pk, tag_id=tag.pk).count() == 1
+
+
+def test_a_tag_added_through_the_api_while_an_import_adds_it_is_refused_by_name():
+    """The import has created the tag "hot" and not committed yet when a client adds
+    "HOT": the client's insert waits for the import, then is refused as taken (a 400
+    naming the field), and the import keeps its tag and its leads."""
+    organization = factories.make_organization("Tag Import Race")
+    admin = factories.org_admin(organization)
+    client = factories.api_client(admin, organization)
+    with factories.acting_as(admin, organization), transaction.atomic():
+        report = csv_io.import_leads(
+            source=io.StringIO("company_name,tags\nHot Pies,hot\n"), acting_user=admin
+        )
+        adding = Racer(lambda: client.post("/api/v1/tags/", {"name": "HOT"}, format="json"))
+        wait_until_blocked(adding.start())
+    adding.join()
+    assert report.committed and report.created == 1
+    assert adding.error is None, repr(adding.error)
+    answer = adding.result
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["error"]["details"]["name"] == ["A tag with this name exists."]
+    with tenant_context(organization):
+        [tag] = Tag.objects.all()
+        assert tag.name == "hot"
+        assert list(Lead.objects.get().tags.all()) == [tag]
