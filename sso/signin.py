@@ -19,6 +19,7 @@ from accounts import invitations
 from accounts.audit import AuditAction, record_audit_event
 from accounts.crypto import decrypt
 from accounts.models import Membership, OAuthAccount, Organization, User
+from smartweb.locks import advisory_xact_lock
 from smartweb.tenancy.context import tenant_context
 from smartweb.tenancy.durable import durable
 from sso import oidc
@@ -84,6 +85,11 @@ def account_for(
     Raises SignInFailed."""
     claims = token["userinfo"]
     key = provider.account_key(claims["iss"])
+    # One sign-in of an identity at a time: of two first sign-ins at once (two tabs, a
+    # double click), the later waits for the first to link the identity (and, invited,
+    # create the account), then signs in through that link. Without it, both found no
+    # link: the later failed on the link's unique key or found the invitation used up.
+    advisory_xact_lock("sso identity", key, claims["sub"])
     link = (
         OAuthAccount.objects.select_for_update()
         .select_related("user")

@@ -112,6 +112,12 @@ def sso_sign_in(client, slug: str, email: str, *, tamper: str | None = None, ext
     """The whole flow for `client` (Django's test client); the callback's response.
     `tamper`: "state" or "nonce", changed on its way through the browser; `extra`:
     parameters the provider adds to the callback."""
+    return client.get(sso_callback(client, slug, email, tamper=tamper, extra=extra))
+
+
+def sso_callback(client, slug: str, email: str, *, tamper: str | None = None, extra=None):
+    """The flow for `client` up to the provider's answer: the path of the callback the
+    browser is sent back to, not yet followed (see `sso_sign_in`)."""
     start = client.get(f"/sso/{slug}/start/")
     assert start.status_code == 302, start.content[:500]
     authorize_url = start["Location"]
@@ -123,7 +129,7 @@ def sso_sign_in(client, slug: str, email: str, *, tamper: str | None = None, ext
         callback = _tamper(callback, "state", "forged-state")
     for name, value in (extra or {}).items():
         callback = _tamper(callback, name, value)
-    return client.get(callback.removeprefix("http://testserver"))
+    return callback.removeprefix("http://testserver")
 
 
 def links(email: str) -> list[OAuthAccount]:
