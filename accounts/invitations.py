@@ -33,8 +33,14 @@ from django.utils import timezone
 
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import Invitation, Membership, Organization, Role, Team, User, hash_token
-from accounts.services import ensure_role_grantable, membership_create
+from accounts.services import (
+    ensure_role_grantable,
+    grants_beyond,
+    membership_create,
+    role_grant_map,
+)
 from smartweb.locks import advisory_xact_lock
+from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_organization_id, tenant_context
 from smartweb.writes import locked
 
@@ -166,6 +172,32 @@ class OpenInvitation:
     has_account: bool
 
 
+def _stands(invitation: Invitation) -> bool:
+    """Pending, and its sender may still send it: an invitation an admin sent before
+    being made a rep, or removed, no longer makes anyone an admin (ADR 0011). One sent
+    without a member (a command, platform access) stands as it was trusted."""
+    if invitation.status != "pending":
+        return False
+    if invitation.invited_by_id is None:
+        return True
+    sender = (
+        Membership.objects.select_related("role").filter(user_id=invitation.invited_by_id).first()
+    )
+    if sender is None:
+        return invitation.invited_by.is_superuser
+    # What sending it needs: the whole of its role, and inviting (users:create) at all.
+    needed = role_grant_map(invitation.role)
+    needed.setdefault((Resource.USERS, Action.CREATE), Scope.OWN)
+    own = role_grant_map(sender.role)
+    beyond = grants_beyond(
+        grants=needed,
+        back_office=invitation.role.back_office,
+        own=lambda resource, action: own.get((resource, action)),
+        own_back_office=sender.role.back_office,
+    )
+    return sender.is_active and beyond is None
+
+
 def _payload(token: str) -> tuple[uuid.UUID, uuid.UUID, str]:
     try:
         data = signing.loads(token, salt=SALT, max_age=lifetime())
@@ -186,7 +218,7 @@ def open_invitation(token: str, *, for_update: bool = False) -> OpenInvitation:
         if (
             invitation is None
             or not hmac.compare_digest(invitation.key_hash, hash_token(secret))
-            or invitation.status != "pending"
+            or not _stands(invitation)
         ):
             raise InvalidInvitation
         return OpenInvitation(
@@ -270,7 +302,7 @@ def pending_invitation(*, organization_id, email: str) -> Invitation | None:
             .filter(email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True)
             .first()
         )
-    return invitation if invitation is not None and invitation.status == "pending" else None
+    return invitation if invitation is not None and _stands(invitation) else None
 
 
 @transaction.atomic

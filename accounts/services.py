@@ -394,6 +394,27 @@ def role_grant_map(role: Role) -> dict[tuple[str, str], str]:
     }
 
 
+def grants_beyond(
+    *,
+    grants: Mapping[tuple[str, str], str],
+    back_office: bool,
+    own: Callable[[str, str], str | None],
+    own_back_office: bool,
+) -> str | None:
+    """Why `grants` (and back-office sign-in, `back_office`) go beyond a holder's own
+    (`own(resource, action)`: their scope or None), or None when they do not."""
+    if back_office and not own_back_office:
+        return "You cannot give back-office access: your own role does not sign in to the admin."
+    for (resource, action), scope in sorted(grants.items()):
+        mine = own(resource, action)
+        if mine is None or SCOPE_RANK[Scope(mine)] < SCOPE_RANK[Scope(scope)]:
+            return (
+                f"You cannot grant {resource}:{action} with scope {scope}: "
+                "it goes beyond your own permissions."
+            )
+    return None
+
+
 def ensure_grantable(
     *,
     grants: Mapping[tuple[str, str], str],
@@ -409,17 +430,14 @@ def ensure_grantable(
     membership = current_membership()
     if acting_user is None or membership is None:
         return
-    if back_office and not membership.role.back_office:
-        raise ValidationError(
-            "You cannot give back-office access: your own role does not sign in to the admin."
-        )
-    for (resource, action), scope in sorted(grants.items()):
-        own = access.scope_for(acting_user, action, resource)
-        if own is None or SCOPE_RANK[own] < SCOPE_RANK[Scope(scope)]:
-            raise ValidationError(
-                f"You cannot grant {resource}:{action} with scope {scope}: "
-                "it goes beyond your own permissions."
-            )
+    refusal = grants_beyond(
+        grants=grants,
+        back_office=back_office,
+        own=lambda resource, action: access.scope_for(acting_user, action, resource),
+        own_back_office=membership.role.back_office,
+    )
+    if refusal:
+        raise ValidationError(refusal)
 
 
 def ensure_role_grantable(role: Role, acting_user: User | None) -> None:

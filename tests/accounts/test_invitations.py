@@ -322,3 +322,25 @@ def test_no_one_invites_or_moves_a_member_to_a_role_above_their_own(
 
     assert invite(admin_a, org_a, "second@example.test", role="super_admin").status_code == 202
     assert invite(manager_a, org_a, "by-manager@example.test").status_code == 403
+
+
+def test_an_invitation_stands_only_while_its_sender_may_still_send_it(admin_a, org_a):
+    """An admin made a Sales Rep, or removed, no longer makes anyone an admin through an
+    invitation sent before: the link is refused as any lapsed one, and no one joins. An
+    invitation to a role the sender still gives stands while they may invite."""
+    admin_a2 = factories.make_member(org_a, "org_admin")
+    invite(admin_a, org_a, "made-admin@example.test", role="org_admin")
+    invite(admin_a2, org_a, "made-rep@example.test")
+    to_admin, to_rep = (link_token(message) for message in mail.outbox)
+    with tenant_context(org_a):
+        Membership.objects.filter(user=admin_a).update(role=_role(org_a, "sales_rep"))
+
+    _refused(to_admin)
+    with tenant_context(org_a):
+        assert not Membership.objects.filter(user__email="made-admin@example.test").exists()
+        Membership.objects.filter(user=admin_a).update(role=_role(org_a, "org_admin"))
+        Membership.objects.filter(user=admin_a2).update(is_active=False)
+
+    _refused(to_rep)
+    accepted = APIClient().post(ACCEPT, {"token": to_admin, "password": NEW_PASSWORD})
+    assert accepted.status_code == 201, accepted.content
