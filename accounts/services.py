@@ -172,12 +172,14 @@ def membership_create(
         raise ValidationError({"email": "This person is a member of the organization already."})
     if membership is None:
         membership = Membership(user=user, organization_id=role.organization_id)
-    else:
-        membership.restore()
     membership.role, membership.team, membership.is_active = role, team, True
     membership.invited_by = invited_by or acting_user
     membership.joined_at = timezone.now()
     membership.save()
+    if membership.is_deleted:
+        # Restored once it has its new role: the old one may have been deleted since,
+        # and a restore brings no row back under a deleted parent.
+        membership.restore()
     record_audit_event(
         action=AuditAction.MEMBERSHIP_CREATED,
         actor=acting_user,

@@ -20,6 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from smartweb import restore_parents
 from smartweb.errors import Refusal
 from smartweb.history import HistoryOrigin, OriginHistoryManager
 from smartweb.loading import QuickLoadModel
@@ -303,14 +304,16 @@ class TenantOwnedModel(TenantModel):
     def restore_deleted(self) -> bool:
         """Restore the row unless it is live by the time its lock is held; whether this
         call restored it. Refused (`Refusal`, nothing written) where the row, or a row
-        deleted with it, would break a unique rule a live row holds now: a name taken
-        since it was deleted."""
+        deleted with it, would break a unique rule a live row holds now (a name taken
+        since it was deleted), or would be live under a parent in the trash
+        (`smartweb.restore_parents`)."""
         try:
             with transaction.atomic():
+                restore_parents.hold(self)
                 row = self._locked_row(deleted_at__isnull=False)
                 if row is None:
                     return False
-                row._restore()
+                restore_parents.refuse_deleted_parents(row._restore())
         except IntegrityError as exc:
             clash = clash_of(exc)
             if clash is None:
@@ -319,15 +322,18 @@ class TenantOwnedModel(TenantModel):
         self._take_deletion(row)
         return True
 
-    def _restore(self) -> None:
+    def _restore(self) -> list[tuple[TenantOwnedModel, object]]:
         """Of a deleted row locked by this transaction: the row and the children that
-        carry its `deleted_at` (deleted with it)."""
+        carry its `deleted_at` (deleted with it). Each row restored, with when it had
+        been deleted, the row first."""
         deleted_at = self.deleted_at
         self.deleted_at = None
         self.deleted_by = None
         self.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+        restored = [(self, deleted_at)]
         for child in self._soft_delete_child_rows(deleted_at=deleted_at):
-            child._restore()
+            restored += child._restore()
+        return restored
 
     def _locked_row(self, **filters):
         """The row as stored, locked until the transaction ends, if it still matches

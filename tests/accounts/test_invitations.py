@@ -220,6 +220,28 @@ def test_a_removed_member_invited_again_gets_their_membership_back(admin_a, rep_
     assert membership.deleted_at is None and membership.role.slug == "read_only"
 
 
+def test_a_removed_member_whose_role_was_deleted_since_gets_their_membership_back(
+    admin_a, rep_a, org_a
+):
+    """The membership comes back with the role given now: the old one, in the trash, is
+    not what it is restored under."""
+    with factories.acting_as(admin_a, org_a):
+        scout = services.role_create(name="Scout", grants={}, acting_user=admin_a)
+        services.membership_update(
+            membership=_membership(rep_a, org_a), changes={"role": scout}, acting_user=admin_a
+        )
+    client = factories.api_client(admin_a, org_a)
+    assert client.delete(f"/api/v1/memberships/{_membership(rep_a, org_a).pk}/").status_code == 204
+    assert client.delete(f"/api/v1/roles/{scout.pk}/").status_code == 204
+    invite(admin_a, org_a, rep_a.email, role="read_only")
+
+    accepted = factories.api_client(rep_a).post(ACCEPT, {"token": link_token(mail.outbox[0])})
+
+    assert accepted.status_code == 201, accepted.content
+    membership = _membership(rep_a, org_a)
+    assert membership.deleted_at is None and membership.role.slug == "read_only"
+
+
 def _membership(user, organization):
     with tenant_context(organization):
         return Membership.all_objects.select_related("role").get(user=user)
