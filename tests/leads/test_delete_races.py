@@ -80,3 +80,39 @@ def test_of_two_restores_of_a_lead_one_acts(converted):
     assert _live_children(organization, lead) == children
     with tenant_context(organization):  # one restore written, not two
         assert Lead.history.filter(id=lead.pk).count() == versions + 1
+
+
+def test_a_restore_of_a_deal_waits_for_a_delete_of_its_lead_and_is_then_refused(converted):
+    """A deal is never restored under a lead deleted meanwhile: the restore holds the lead
+    (smartweb.restore_parents), so it waits for the delete and then finds it."""
+    organization, client, lead = converted
+    deal = _deal_deleted_alone(organization, client, lead)
+    with tenant_context(organization), transaction.atomic():
+        Lead.objects.get(pk=lead.pk).delete()  # the lead's delete, its locks held
+        restore = Racer(lambda: client.post(f"/api/v1/opportunities/{deal.pk}/restore/"))
+        wait_until_blocked(restore.start())
+    restore.join()
+    assert restore.result.status_code == 409, restore.result.content
+    assert restore.result.json()["error"]["message"].startswith("Restore its lead “")
+    assert _live_children(organization, lead)[1] == 0
+
+
+def test_a_delete_of_a_lead_waits_for_a_restore_of_its_deal_and_takes_it_along(converted):
+    organization, client, lead = converted
+    deal = _deal_deleted_alone(organization, client, lead)
+    with tenant_context(organization), transaction.atomic():
+        Opportunity.all_objects.get(pk=deal.pk).restore()  # the restore, its locks held
+        delete = Racer(lambda: client.delete(f"/api/v1/leads/{lead.pk}/")).start()
+        wait_until_blocked(delete)
+    delete.join()
+    assert delete.result.status_code == 204, delete.result.content
+    with tenant_context(organization):  # deleted with the lead: restored with it
+        deleted = Lead.all_objects.get(pk=lead.pk).deleted_at
+        assert Opportunity.all_objects.get(pk=deal.pk).deleted_at == deleted
+
+
+def _deal_deleted_alone(organization, client, lead) -> Opportunity:
+    with tenant_context(organization):
+        deal = Opportunity.objects.get(lead=lead)
+    assert client.delete(f"/api/v1/opportunities/{deal.pk}/").status_code == 204
+    return deal
