@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import NamedTuple
 
 from django import forms
 from django.contrib import admin, messages
@@ -28,6 +29,7 @@ from smartweb.admin import (
     TenantHistoryAdmin,
     TenantModelAdmin,
     adopt,
+    each_or_none,
 )
 from smartweb.admin_links import link_if_readable
 from smartweb.errors import refusal_message
@@ -73,18 +75,35 @@ def _download(exports: list[services.ExportFile]) -> HttpResponse:
     return response
 
 
-def _export(modeladmin, request, pairs):
-    """Export each (lead, open request or None); a download, or None after an error."""
-    try:
-        exports = [
-            services.export_subject(
-                lead=lead, acting_user=request.user, subject_request=pending, request=request
-            )
-            for lead, pending in pairs
-        ]
-    except (PermissionDenied, ValidationError) as exc:
-        modeladmin.message_user(request, refusal_message(exc), messages.ERROR)
-        return None
+class Subject(NamedTuple):
+    """A person acted for: their lead, and the request acted on (None, for an export: the
+    person's own open one, or a new one). Named by the person, as the lists name them: a
+    purged lead by the id its request keeps."""
+
+    lead: Lead | None
+    pending: SubjectRequest | None = None
+
+    def __str__(self) -> str:
+        if self.lead is None:
+            return f"Lead {self.pending.lead_reference} (purged)"
+        return str(self.lead)
+
+
+def _export(request, subjects: list[Subject]):
+    """Export each subject's data: a download of them all, or none. A refusal of any (its
+    request closed meanwhile by someone else) names each refused person and writes
+    nothing, no request answered and no export logged (`each_or_none`, then the list's
+    `response_action`): the download would not have told which ones were sent."""
+    exports = each_or_none(
+        subjects,
+        lambda subject: services.export_subject(
+            lead=subject.lead,
+            acting_user=request.user,
+            subject_request=subject.pending,
+            request=request,
+        ),
+        undone="Nothing was exported.",
+    )
     return _download(exports) if exports else None
 
 
@@ -127,7 +146,7 @@ class SubjectActionPermissions:
     description="Export the person's data (GDPR access request)", permissions=["subject_export"]
 )
 def export_subject_data(modeladmin, request, queryset):
-    return _export(modeladmin, request, [(lead, None) for lead in queryset])
+    return _export(request, [Subject(lead) for lead in queryset])
 
 
 @admin.action(
@@ -199,7 +218,7 @@ class SubjectRequestAdmin(SubjectActionPermissions, AppendOnlyAdminMixin, Tenant
         """Whom the request is about, by name: an erased person reads as erased, and a
         purged lead by the id the request keeps. The list and the page show it linked
         (`_person`)."""
-        return f"Lead {obj.lead_reference} (purged)" if obj.lead is None else str(obj.lead)
+        return str(Subject(obj.lead, obj))
 
     def _person(self, request):
         """The person column and field for `request`'s user: `person`, linked to their
@@ -226,11 +245,18 @@ class SubjectRequestAdmin(SubjectActionPermissions, AppendOnlyAdminMixin, Tenant
         )
         adopt(obj, saved)
 
-    def _open(self, request, queryset, kind):
-        chosen = list(queryset.filter(status=RequestStatus.OPEN, kind=kind, lead__isnull=False))
+    def _open(self, request, queryset, kind, *, closed_too: bool = False):
+        """The chosen requests of `kind` with a lead, open ones (`closed_too`: and closed
+        ones, for the service to refuse: a request closed since the list was read stops
+        an action that is all or nothing); a warning if others were chosen."""
+        chosen = queryset.filter(kind=kind, lead__isnull=False)
+        if not closed_too:
+            chosen = chosen.filter(status=RequestStatus.OPEN)
+        chosen = list(chosen)
         if len(chosen) != queryset.count():
+            which = kind if closed_too else f"open {kind}"
             self.message_user(
-                request, f"Only open {kind} requests with a lead are fulfilled.", messages.WARNING
+                request, f"Only {which} requests with a lead are fulfilled.", messages.WARNING
             )
         return chosen
 
@@ -241,8 +267,8 @@ class SubjectRequestAdmin(SubjectActionPermissions, AppendOnlyAdminMixin, Tenant
         description="Fulfil selected export requests (download)", permissions=["subject_export"]
     )
     def fulfil_export(self, request, queryset):
-        chosen = self._open(request, queryset, RequestKind.EXPORT)
-        return _export(self, request, [(r.lead, r) for r in chosen])
+        chosen = self._open(request, queryset, RequestKind.EXPORT, closed_too=True)
+        return _export(request, [Subject(r.lead, r) for r in chosen])
 
     @admin.action(
         description="Fulfil selected erasure requests (irreversible)", permissions=["subject_erase"]
@@ -275,19 +301,18 @@ class SubjectRequestAdmin(SubjectActionPermissions, AppendOnlyAdminMixin, Tenant
                 warning="Say why (identity not verified, not our data…): it is kept with them.",
                 form=form,
             )
-        rejected = 0
-        for subject_request in queryset.filter(status=RequestStatus.OPEN):
-            try:
-                services.subject_request_reject(
-                    subject_request=subject_request,
-                    acting_user=request.user,
-                    reason=form.cleaned_data["reason"],
-                )
-            except (PermissionDenied, ValidationError) as exc:
-                self.message_user(request, refusal_message(exc), messages.ERROR)
-                return None
-            rejected += 1
-        self.message_user(request, f"Rejected {rejected} request(s).", messages.SUCCESS)
+        # Each request the page listed, or none: one closed since (answered or rejected
+        # by someone else) is named, and nothing is rejected (`each_or_none`).
+        rejected = each_or_none(
+            [Subject(r.lead, r) for r in queryset.select_related("lead__company")],
+            lambda subject: services.subject_request_reject(
+                subject_request=subject.pending,
+                acting_user=request.user,
+                reason=form.cleaned_data["reason"],
+            ),
+            undone="Nothing was rejected.",
+        )
+        self.message_user(request, f"Rejected {len(rejected)} request(s).", messages.SUCCESS)
         return None
 
 

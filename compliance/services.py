@@ -31,6 +31,7 @@ from leads import services as lead_services
 from leads.models import Lead
 from smartweb import access, json_schema
 from smartweb.rbac import Action, Resource
+from smartweb.writes import locked
 
 CONSENT_WITHDRAWN_REASON = "Cancelled: consent to contact withdrawn."
 ERASED_REASON = "Cancelled: the person's data was erased."
@@ -94,6 +95,7 @@ def subject_request_reject(
     *, subject_request: SubjectRequest, acting_user: User | None, reason: str
 ) -> SubjectRequest:
     access.require(acting_user, Action.UPDATE, Resource.COMPLIANCE)
+    subject_request = locked(subject_request)  # one closed meanwhile is not closed again
     if subject_request.status != RequestStatus.OPEN:
         raise ValidationError("Only an open request can be rejected.")
     if not reason.strip():
@@ -120,6 +122,9 @@ def _request_for(
             lead=lead,
             requested_by=_user(acting_user),
         )
+    # Read under its lock: one closed meanwhile (by someone else) is refused, not closed
+    # a second time over the first answer.
+    subject_request = locked(subject_request)
     if subject_request.kind != kind or subject_request.lead_id != lead.pk:
         raise ValidationError(f"That request is not an {kind} request for this lead.")
     if subject_request.status != RequestStatus.OPEN:
