@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from smartweb.errors import NOT_PERMITTED
-from smartweb.models import SCOPE_MEMO
+from smartweb.models import SCOPE_MEMO, stored_rows
 from smartweb.rbac import SCOPE_RANK, Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
 
@@ -307,8 +307,9 @@ def can(user, action: str, resource: str, obj=None, *, with_grants: bool = True)
 def _selects(obj, key: tuple, condition) -> bool:
     """Is `obj` among the rows `condition()` selects? Read once per object and key (the
     user, and their scope or grants, for an action): a page asks it of one row for each of
-    its buttons and inlines."""
-    rows = type(obj)._default_manager
+    its buttons and inlines. A row in the trash is judged too: whose it is does not change
+    with its deletion, and restoring it asks exactly that."""
+    rows = stored_rows(type(obj))
     return _remembered(obj, key, lambda: rows.filter(condition(), pk=obj.pk).exists())
 
 

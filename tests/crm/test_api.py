@@ -588,6 +588,24 @@ def test_tasks_create_complete_and_soft_delete(org_a, admin_a, opp_a):
     assert client.get(f"/api/v1/tasks/{task['id']}/").status_code == 200
 
 
+def test_a_manager_restores_the_tasks_of_their_team_and_no_others(org_a, manager_a, rep_a, rep_a2):
+    """Deleting and restoring are the same right, at the same scope: a task of the team
+    comes back; one outside it stays a 404, in the trash."""
+    client = api_client(manager_a, org_a)
+    ours, theirs = (factories.task(org_a, assigned_to=user) for user in (rep_a, rep_a2))
+    with tenant_context(org_a):
+        Task.objects.filter(pk__in=[ours.pk, theirs.pk]).delete()
+
+    restored = client.post(f"/api/v1/tasks/{ours.pk}/restore/")
+    refused = client.post(f"/api/v1/tasks/{theirs.pk}/restore/")
+
+    assert restored.status_code == 200, restored.content
+    assert restored.json()["id"] == str(ours.pk)
+    assert refused.status_code == 404
+    with tenant_context(org_a):
+        assert Task.all_objects.get(pk=theirs.pk).deleted_at is not None
+
+
 def test_tasks_refuse_foreign_references(org_a, org_b, admin_a, admin_b, opp_b):
     client = api_client(admin_a, org_a)
     for bad in ({"assigned_to": str(admin_b.pk)}, {"opportunity": str(opp_b.pk)}, {"type": "nap"}):
