@@ -169,9 +169,12 @@ class InvitationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # The managers are scoped to the organization of the request: evaluate them now
         # (on the page of a sent invitation the fields are read-only, not in the form).
-        for name, model in (("role", Role), ("team", Team)):
-            if name in self.fields:
-                self.fields[name].queryset = model.objects.order_by("name")
+        # The roles are those the inviter may give: one above their own, offered, was
+        # refused only once chosen and sent.
+        if "role" in self.fields:
+            self.fields["role"].queryset = services.grantable_roles(acting_user()).order_by("name")
+        if "team" in self.fields:
+            self.fields["team"].queryset = Team.objects.order_by("name")
 
     def clean(self):
         cleaned_data = super().clean()

@@ -454,6 +454,19 @@ def ensure_role_grantable(role: Role, acting_user: User | None) -> None:
         raise ValidationError({"role": exc.messages}) from None
 
 
+def grantable_roles(acting_user: User | None) -> models.QuerySet[Role]:
+    """The roles of the organization `acting_user` may hand out, by the rule that refuses
+    the others (`ensure_role_grantable`): what an invitation's role dropdown offers."""
+    grantable = []
+    for role in Role.objects.all():
+        try:
+            ensure_role_grantable(role, acting_user)
+        except ValidationError:
+            continue
+        grantable.append(role.pk)
+    return Role.objects.filter(pk__in=grantable)
+
+
 def role_change_check(*, role: Role, acting_user: User | None) -> None:
     """A member changes or deletes only roles within their own: editing a role that grants
     more would change what its holders may do, beyond the editor's own reach (forms call

@@ -17,7 +17,7 @@ from accounts.models import Invitation, Membership, Role, User
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.accounts.conftest import admin_client, audit_actions
-from tests.html_forms import form_data
+from tests.html_forms import form_data, select_labels
 
 pytestmark = pytest.mark.django_db
 
@@ -366,3 +366,29 @@ def test_an_invitation_stands_only_while_its_sender_may_still_send_it(admin_a, o
     _refused(to_rep)
     accepted = APIClient().post(ACCEPT, {"token": to_admin, "password": NEW_PASSWORD})
     assert accepted.status_code == 201, accepted.content
+
+
+def test_the_invitation_form_offers_only_the_roles_the_inviter_may_give(org_a, admin_a, rep_a):
+    """The admin's role dropdown offers the roles the save accepts (the rule
+    refusing a role above one's own): a recruiter is offered their own role alone, not the Organization Admin they
+    would be refused once they had chosen it; an Organization Admin is offered every role.
+    The API's body takes any role's id, and is refused at `role`."""
+    with factories.acting_as(admin_a, org_a):
+        services.role_create(name="Recruiter", grants=RECRUITER, acting_user=admin_a)
+        Membership.objects.filter(user=rep_a).update(role=Role.objects.get(slug="recruiter"))
+        every_role = set(Role.objects.values_list("name", flat=True))
+    add = "/admin/accounts/invitation/add/"
+
+    def offered(user):
+        page = admin_client(user).get(add)
+        assert page.status_code == 200
+        return set(select_labels(page.content.decode(), "role")) - {"---------"}
+
+    assert offered(rep_a) == {"Recruiter"}
+    assert offered(admin_a) == every_role
+    sent = admin_client(rep_a).post(
+        add, {"email": "new@example.test", "role": _role(org_a, "recruiter").pk}
+    )
+    assert sent.status_code == 302
+    with tenant_context(org_a):
+        assert Invitation.objects.get().role.slug == "recruiter"
