@@ -521,24 +521,25 @@ class UserAdmin(
 
 
 @admin.register(Invitation)
-class InvitationAdmin(TenantModelAdmin):
+class InvitationAdmin(NamedToReadersMixin, TenantModelAdmin):
     """Invite people by email; they join when they accept the emailed link. Pending
-    invitations may be revoked; none is edited. For whoever may invite (users:create)."""
+    invitations may be revoked; none is edited. For whoever may invite (users:create).
+    An invitation's role is named only to whoever may read it, as a member's is (a custom
+    role may invite without reading the roles)."""
 
     form = forms.InvitationForm
+    named_to_readers = ("role",)
     list_display = ["email", "role", "team", "status", "invited_by", "expires_at", "created_at"]
     list_filter = ["role", "accepted_at", "revoked_at"]
     search_fields = ["email"]
     list_select_related = ["role", "team", "invited_by"]
     readonly_fields = ["status", "invited_by", "expires_at", "accepted_at", "revoked_at"]
+    # A sent invitation's page; `NamedToReadersMixin` leaves out a role the user may not read.
+    fields = ["email", "role", "team", *readonly_fields]
     actions = ["revoke_selected"]
 
     def get_fields(self, request, obj=None):
-        return (
-            ["email", "role", "team"]
-            if obj is None
-            else ["email", "role", "team", *self.readonly_fields]
-        )
+        return ["email", "role", "team"] if obj is None else super().get_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         return (

@@ -368,11 +368,40 @@ def test_an_invitation_stands_only_while_its_sender_may_still_send_it(admin_a, o
     assert accepted.status_code == 201, accepted.content
 
 
+INVITER = {("users", "create"): "all", ("users", "read"): "all"}
+
+
+def test_an_invitations_role_is_named_only_to_whoever_may_read_roles(org_a, admin_a, rep_a):
+    """A custom role may invite without reading the roles: the invitation list then has
+    no role column or filter, and an invitation's page no role, as the membership list
+    (`smartweb.admin_readers`). The Organization Admin sees them."""
+    with factories.acting_as(admin_a, org_a):
+        services.role_create(name="Inviter", grants=INVITER, acting_user=admin_a)
+        Membership.objects.filter(user=rep_a).update(role=Role.objects.get(slug="inviter"))
+    assert invite(admin_a, org_a, "someone@example.test").status_code == 202
+    with tenant_context(org_a):
+        invitation = Invitation.objects.get()
+
+    for user, reads_roles in ((rep_a, False), (admin_a, True)):
+        client = admin_client(user)
+        listed = client.get("/admin/accounts/invitation/")
+        page = client.get(f"/admin/accounts/invitation/{invitation.pk}/change/")
+        assert listed.status_code == page.status_code == 200
+        listed, page = listed.content.decode(), page.content.decode()
+        assert "someone@example.test" in listed and "someone@example.test" in page
+        assert ("Sales Rep" in listed) == reads_roles
+        assert ("column-role" in listed) == reads_roles
+        assert ("role__id__exact" in listed) == reads_roles  # the filter by role
+        assert ("Sales Rep" in page) == reads_roles
+        assert ("field-role" in page) == reads_roles
+        assert "field-team" in page  # the rest of the page is shown
+
+
 def test_the_invitation_form_offers_only_the_roles_the_inviter_may_give(org_a, admin_a, rep_a):
-    """The admin's role dropdown offers the roles the save accepts (the rule
-    refusing a role above one's own): a recruiter is offered their own role alone, not the Organization Admin they
-    would be refused once they had chosen it; an Organization Admin is offered every role.
-    The API's body takes any role's id, and is refused at `role`."""
+    """The admin's role dropdown offers the roles the save accepts (the rule refusing a
+    role above one's own): a recruiter is offered their own role alone, not the
+    Organization Admin they would be refused once they had chosen it; an Organization
+    Admin is offered every role. The API's body takes any role's id, refused at `role`."""
     with factories.acting_as(admin_a, org_a):
         services.role_create(name="Recruiter", grants=RECRUITER, acting_user=admin_a)
         Membership.objects.filter(user=rep_a).update(role=Role.objects.get(slug="recruiter"))
