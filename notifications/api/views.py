@@ -102,8 +102,12 @@ class NotificationViewSet(
         """Your daily digest setting in this organization."""
         current = services.settings_of(request.user)
         if request.method == "PATCH":
-            # A PATCH changes what it names: an empty one changes nothing.
-            update = s.NotificationSettingsUpdateSerializer(data=request.data, partial=True)
+            # A PATCH changes what it names: an empty one changes nothing. With the view
+            # in its context, the fields the answer has are known: what a GET answered
+            # is taken back (`last_digest_at` read-only, so unchanged).
+            update = s.NotificationSettingsUpdateSerializer(
+                data=request.data, partial=True, context=self.get_serializer_context()
+            )
             update.is_valid(raise_exception=True)
             if update.validated_data:
                 current = services.settings_update(user=request.user, **update.validated_data)

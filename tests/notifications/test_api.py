@@ -4,6 +4,7 @@ unread count; the digest setting, with bad input refused and nothing written."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -101,6 +102,32 @@ def test_the_digest_setting(org_a, rep_a):
     assert unchanged.status_code == 200 and unchanged.json()["digest_enabled"] is False
     with tenant_context(org_a):
         assert NotificationSettings.objects.get(user=rep_a).digest_enabled is False
+
+
+def test_the_digest_setting_as_read_is_taken_back_and_changes_nothing(org_a, rep_a):
+    """A PATCH of the body the GET answered (a form that sends back what it read) is
+    answered as the GET was: `last_digest_at` is read-only, taken and left as it is. A
+    field the answer does not have is still refused, at its name."""
+    client = api_client(rep_a, org_a)
+    client.patch(f"{URL}preferences/", {"digest_enabled": False}, format="json")
+    with tenant_context(org_a):
+        stored = NotificationSettings.objects.get(user=rep_a)
+        NotificationSettings.objects.filter(pk=stored.pk).update(
+            last_digest_at=dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.UTC)
+        )
+        before = NotificationSettings.objects.values().get(pk=stored.pk)
+    read = client.get(f"{URL}preferences/").json()
+    assert read == {"digest_enabled": False, "last_digest_at": "2026-03-02T07:00:00Z"}
+
+    sent_back = client.patch(f"{URL}preferences/", read, format="json")
+
+    assert sent_back.status_code == 200, sent_back.content
+    assert sent_back.json() == read
+    misspelt = client.patch(f"{URL}preferences/", {**read, "digest_enable": True}, format="json")
+    assert misspelt.status_code == 400
+    assert list(misspelt.json()["error"]["details"]) == ["digest_enable"]
+    with tenant_context(org_a):
+        assert NotificationSettings.objects.values().get(pk=stored.pk) == before
 
 
 def test_the_digest_settings_page_opens_in_the_browsable_api(org_a, rep_a):
