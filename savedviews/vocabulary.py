@@ -30,6 +30,8 @@ VIEWSETS = {
 SEARCH, ORDERING = "search", "ordering"
 # Filters that take several values (`?status=new&status=contacted`, `?tags=a,b`).
 MULTIPLE = (django_filters.MultipleChoiceFilter, django_filters.BaseInFilter)
+# Why a parameter given several values is refused, where "takes one value" says too little.
+SEVERAL_REFUSED = {ORDERING: "takes one value: name several fields in it, separated by commas."}
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,9 @@ def clean_query(resource: str, query) -> dict[str, list[str]]:
     for name, values in query.items():
         if name not in words.parameters():
             problems.append(f"{name}: not a parameter of the {resource} list.")
-        elif len(values) > 1 and name not in (SEARCH, ORDERING) and not words.takes_several(name):
-            problems.append(f"{name}: takes one value.")
+        elif len(values) > 1 and not words.takes_several(name):
+            # As the API takes a parameter once (ADR 0055): the list applied the last.
+            problems.append(f"{name}: {SEVERAL_REFUSED.get(name, 'takes one value.')}")
     # The list's own rule (smartweb.api.filters.OrderingFilter), which the view's use meets.
     ordering = ",".join(query.get(ORDERING, []))
     refused = unordered_terms(ordering, words.ordering_fields)

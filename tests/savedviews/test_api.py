@@ -141,6 +141,7 @@ def test_view_of_tasks_and_opportunities(org_a, rep_a):
         {"status": ["bogus"]},  # not a value the filter takes
         {"ordering": ["contact_email"]},  # not an ordering of the list
         {"score_min": ["1", "2"]},  # one value only
+        {"search": ["roof", "solar"]},  # one search: the list applied the last
         {"search": ["roof\x00er"]},  # NUL
         {"search": ["x" * 201]},  # too long
         {f"p{n}": ["x"] for n in range(21)},  # too many parameters
@@ -152,6 +153,33 @@ def test_a_bad_query_is_refused_and_nothing_is_written(org_a, rep_a, query):
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "invalid"
     assert _count(org_a) == 0
+
+
+def test_several_orderings_are_refused_saying_how_to_order_by_several_fields(org_a, rep_a):
+    """The list applied the last `ordering` alone, as the API takes a parameter once (ADR
+    0055): several are refused at `query`, in words, on a new view and on a change, and
+    nothing is written. Several fields in one ordering are taken and applied."""
+    client = api_client(rep_a, org_a)
+    several = {"ordering": ["company__name", "-created_at"]}
+    made = _create(client, name="Sorted", query=several)
+    assert made.status_code == 400, made.content
+    assert made.json()["error"]["details"] == {
+        "query": ["ordering: takes one value: name several fields in it, separated by commas."]
+    }
+    assert _count(org_a) == 0
+
+    view = _create(client, name="Sorted", query={"ordering": ["company__name,-created_at"]})
+    assert view.status_code == 201, view.content
+    url = f"/api/v1/saved-views/{view.json()['id']}/"
+    changed = client.patch(url, {"query": several}, format="json")
+    assert changed.status_code == 400, changed.content
+    assert list(changed.json()["error"]["details"]) == ["query"]
+    assert client.get(url).json()["query"] == {"ordering": ["company__name,-created_at"]}
+
+    first = make_lead(org_a, assigned_to=rep_a, company={"name": "Alpha"})
+    older, newer = (make_lead(org_a, assigned_to=rep_a, company={"name": "Beta"}) for _ in "ab")
+    listed = client.get(f"/api/v1/leads/?view={view.json()['id']}").json()["results"]
+    assert [row["id"] for row in listed] == [str(first.pk), str(newer.pk), str(older.pk)]
 
 
 def test_a_query_past_its_bound_is_refused_for_its_size_alone(org_a, rep_a):
