@@ -18,7 +18,8 @@ from smartweb.api.serializers import (
 QUERY_HELP = (
     "Query-string parameters of the list's API, each with its values, e.g. "
     '`{"status": ["new", "contacted"], "search": ["roofer"], "ordering": ["-lead_score"]}`: '
-    "its filters, `search` and `ordering`."
+    "its filters, `search` and `ordering`. A parameter takes one value but a filter that "
+    "takes several: `ordering` names several fields in one, separated by commas."
 )
 
 
