@@ -14,10 +14,12 @@ from django.views.decorators.http import require_POST
 
 from attachments import content, files, services
 from attachments.downloads import file_response
-from attachments.models import RECORD_RESOURCES
+from attachments.models import RECORD_RESOURCES, Attachment
 from attachments.selectors import attachments_of, record_field_of, record_model
 from smartweb import access
+from smartweb.admin_versions import deleted_row
 from smartweb.errors import REFUSALS, refusal_message
+from smartweb.models import DeletedMeanwhile
 from smartweb.rbac import Action
 
 
@@ -64,8 +66,7 @@ class AttachmentsAdminMixin:
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None:
             rows = list(attachments_of(obj)[:100])
-            resource = RECORD_RESOURCES[record_field_of(obj)]
-            may_change = access.can(request.user, Action.UPDATE, resource, obj=obj)
+            may_change = self._may_change(request, obj)
             for row in rows:
                 row.download_url = download_url(row)
                 if may_change:
@@ -108,10 +109,39 @@ class AttachmentsAdminMixin:
     def remove_view(self, request, object_id, attachment_id):
         """Move a file to the trash (restored or purged as any soft-deleted row)."""
         obj = self._record(request, object_id)
-        attachment = self._attachment(obj, attachment_id)
-        services.attachment_delete(attachment=attachment, acting_user=request.user)
+        attachment = attachments_of(obj).filter(pk=attachment_id).first()
+        if attachment is None:
+            return self._already_removed(request, obj, attachment_id)
+        try:
+            with transaction.atomic():
+                services.attachment_delete(attachment=attachment, acting_user=request.user)
+        except DeletedMeanwhile:  # by a post that came first, while this one waited
+            return self._already_removed(request, obj, attachment_id)
         self.message_user(request, f"“{attachment.original_name}” removed.", messages.SUCCESS)
         return self._back_to_files(obj)
+
+    def _already_removed(self, request, obj, attachment_id):
+        """A second post for a file of the record removed since (a double click on
+        Remove): back to the files, saying so, as a refused delete is shown (not a 404).
+        A file of no such record, or a user who may not remove its files, still gets 404."""
+        removed = deleted_row(Attachment, attachment_id)
+        if (
+            removed is None
+            or getattr(removed, f"{record_field_of(obj)}_id") != obj.pk
+            or not self._may_change(request, obj)
+        ):
+            raise Http404("No such file.")
+        by = removed.deleted_by
+        by = f" by {by}" if by is not None and by.pk != request.user.pk else ""
+        self.message_user(
+            request, f"“{removed.original_name}” was already removed{by}.", messages.WARNING
+        )
+        return self._back_to_files(obj)
+
+    def _may_change(self, request, obj) -> bool:
+        """May the user attach and remove the record's files (change the record)?"""
+        resource = RECORD_RESOURCES[record_field_of(obj)]
+        return access.can(request.user, Action.UPDATE, resource, obj=obj)
 
     def download_view(self, request, object_id, attachment_id):
         return file_response(self._attachment(self._record(request, object_id), attachment_id))

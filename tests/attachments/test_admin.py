@@ -123,3 +123,37 @@ def test_removing_a_file_needs_the_right_to_change_its_record(
         assert client.post(_remove_url(lead, row)).status_code == 404
     with tenant_context(org_a):
         assert Attachment.objects.filter(pk=row.pk).exists()
+
+
+def test_a_second_remove_of_a_file_says_it_was_already_removed(
+    client, org_a, rep_a, admin_a, rep_a2, readonly_a, records_a
+):
+    """A double click on Remove: the second post goes back to the record's files saying
+    the file was already removed (who removed it, when another did), not a 404, and
+    writes nothing. A file of another record, or one the user may not remove, is 404."""
+    lead = records_a["lead"]
+    row = factories.attach(org_a, lead, "old quote.pdf", samples.PDF)
+    client.force_login(rep_a)
+    assert client.post(_remove_url(lead, row)).status_code == 302
+    with tenant_context(org_a):
+        removed = Attachment.all_objects.values().get(pk=row.pk)
+        versions = Attachment.history.filter(id=row.pk).count()
+
+    again = client.post(_remove_url(lead, row), follow=True)
+
+    assert again.redirect_chain == [(f"{_change_url(lead)}#attachments", 302)]
+    body = again.content.decode()
+    assert "“old quote.pdf” was already removed." in body and download_url(row) not in body
+    with tenant_context(org_a):
+        assert Attachment.all_objects.values().get(pk=row.pk) == removed
+        assert Attachment.history.filter(id=row.pk).count() == versions
+
+    client.force_login(admin_a)  # a colleague, who would have removed it too
+    by_colleague = client.post(_remove_url(lead, row), follow=True).content.decode()
+    assert f"“old quote.pdf” was already removed by {rep_a}." in by_colleague
+    # Through another record's page; by a reader, who may remove no file; out of reach.
+    client.force_login(rep_a)
+    assert client.post(_remove_url(records_a["opportunity"], row)).status_code == 404
+    for user in (readonly_a, rep_a2):
+        client.force_login(user)
+        assert client.post(_remove_url(lead, row)).status_code == 404
