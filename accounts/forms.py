@@ -152,6 +152,16 @@ class MembershipForm(ServiceCheckedForm):
         model = Membership
         fields = ["role", "team", "is_active"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Offered: the roles the editor may give (as an invitation's), and the member's
+        # own, so that the page saved unchanged is taken.
+        if "role" in self.fields:
+            offered = services.grantable_roles(acting_user())
+            if self.instance.role_id is not None:
+                offered |= Role.objects.filter(pk=self.instance.role_id)
+            self.fields["role"].queryset = offered.order_by("name")
+
     def service_check(self, cleaned_data):
         services.membership_check(
             membership=self.instance, changes=form_changes(self), acting_user=acting_user()

@@ -398,23 +398,27 @@ def test_an_invitations_role_is_named_only_to_whoever_may_read_roles(org_a, admi
 
 
 def test_the_invitation_form_offers_only_the_roles_the_inviter_may_give(org_a, admin_a, rep_a):
-    """The admin's role dropdown offers the roles the save accepts (the rule refusing a
-    role above one's own): a recruiter is offered their own role alone, not the
-    Organization Admin they would be refused once they had chosen it; an Organization
-    Admin is offered every role. The API's body takes any role's id, refused at `role`."""
+    """The admin's role dropdowns, an invitation's and a membership's, offer the roles
+    the save accepts (the rule refusing a role above one's own): a recruiter is offered
+    their own role alone, not the Organization Admin they would be refused once they had
+    chosen it; an Organization Admin is offered every role. The API's body takes any
+    role's id, refused at `role`."""
     with factories.acting_as(admin_a, org_a):
         services.role_create(name="Recruiter", grants=RECRUITER, acting_user=admin_a)
         Membership.objects.filter(user=rep_a).update(role=Role.objects.get(slug="recruiter"))
         every_role = set(Role.objects.values_list("name", flat=True))
+        own = Membership.objects.get(user=rep_a).pk
     add = "/admin/accounts/invitation/add/"
 
-    def offered(user):
-        page = admin_client(user).get(add)
+    def offered(user, url=add):
+        page = admin_client(user).get(url)
         assert page.status_code == 200
         return set(select_labels(page.content.decode(), "role")) - {"---------"}
 
     assert offered(rep_a) == {"Recruiter"}
     assert offered(admin_a) == every_role
+    assert offered(rep_a, f"/admin/accounts/membership/{own}/change/") == {"Recruiter"}
+    assert offered(admin_a, f"/admin/accounts/membership/{own}/change/") == every_role
     sent = admin_client(rep_a).post(
         add, {"email": "new@example.test", "role": _role(org_a, "recruiter").pk}
     )
