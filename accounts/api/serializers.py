@@ -251,18 +251,19 @@ class UserSummarySerializer(ListedSummarySerializer):
 
 
 class RoleAnsweredToReaders:
-    """A membership's role is answered only to whoever may read it (`access.shown_to`, the
-    rule of the admin's role column and filter): a sales rep reads the members and their
-    teams, not the roles, and is answered null in their place. `answered_null_to_some`
-    names those fields, which the schema declares nullable in answers."""
+    """A membership's or an invitation's role is answered only to whoever may read it
+    (`access.shown_to`, the rule of the admin's role column and filter): a sales rep reads
+    the members and their teams, not the roles, and is answered null in their place.
+    `answered_null_to_some` names those fields, which the schema declares nullable in
+    answers."""
 
     answered_null_to_some: tuple[str, ...] = ("role",)
 
-    def to_representation(self, membership):
-        answer = super().to_representation(membership)
+    def to_representation(self, row):
+        answer = super().to_representation(row)
         request = self.context.get("request")
         reader = getattr(request, "user", None)
-        if access.shown_to(reader, membership.role) is None:
+        if access.shown_to(reader, row.role) is None:
             answer.update(dict.fromkeys(self.answered_null_to_some))
         return answer
 
@@ -320,7 +321,9 @@ class MemberInviteSerializer(RefusesProfileFields, Serializer):
     team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
 
 
-class InvitationSerializer(ModelSerializer):
+class InvitationSerializer(RoleAnsweredToReaders, ModelSerializer):
+    """An invitation (`role`: null to whoever may invite but not read roles)."""
+
     role = RoleSummarySerializer(read_only=True)
     team = TeamSummarySerializer(read_only=True, allow_null=True)
     status = TextField(read_only=True)

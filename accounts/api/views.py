@@ -411,7 +411,8 @@ def invite(request, data) -> Response:
         link=invitations.link_for(request),
         request=request,
     )
-    return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_202_ACCEPTED)
+    answer = s.InvitationSerializer(invitation, context={"request": request}).data
+    return Response(answer, status=status.HTTP_202_ACCEPTED)
 
 
 class UserViewSet(AccountsViewSet):
@@ -545,7 +546,7 @@ class InvitationViewSet(
         invitation = invitations.invitation_revoke(
             invitation=self.get_object(), acting_user=request.user
         )
-        return Response(s.InvitationSerializer(invitation).data)
+        return Response(self.get_serializer(invitation).data)
 
 
 class InvitationAcceptView(DeclaredParametersOnly, APIView):

@@ -374,7 +374,8 @@ INVITER = {("users", "create"): "all", ("users", "read"): "all"}
 def test_an_invitations_role_is_named_only_to_whoever_may_read_roles(org_a, admin_a, rep_a):
     """A custom role may invite without reading the roles: the invitation list then has
     no role column or filter, and an invitation's page no role, as the membership list
-    (`smartweb.admin_readers`). The Organization Admin sees them."""
+    (`smartweb.admin_readers`), and the API answers its role null, the invitation just
+    sent included. The Organization Admin sees them."""
     with factories.acting_as(admin_a, org_a):
         services.role_create(name="Inviter", grants=INVITER, acting_user=admin_a)
         Membership.objects.filter(user=rep_a).update(role=Role.objects.get(slug="inviter"))
@@ -395,6 +396,13 @@ def test_an_invitations_role_is_named_only_to_whoever_may_read_roles(org_a, admi
         assert ("Sales Rep" in page) == reads_roles
         assert ("field-role" in page) == reads_roles
         assert "field-team" in page  # the rest of the page is shown
+        # The API answers the same: the role is null in its place.
+        (listed,) = factories.api_client(user, org_a).get("/api/v1/invitations/").json()["results"]
+        assert (listed["role"] is not None) == reads_roles
+        assert listed["team"] is None and listed["email"] == "someone@example.test"
+    sent = invite(rep_a, org_a, "another@example.test", role="inviter")
+    assert sent.status_code == 202, sent.content
+    assert sent.json()["role"] is None and sent.json()["status"] == "pending"
 
 
 def test_the_invitation_form_offers_only_the_roles_the_inviter_may_give(org_a, admin_a, rep_a):
