@@ -44,7 +44,7 @@ from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.phone_search import of_leads_with
 from sharing.admin import SharesAdminMixin
-from smartweb import access, admin_submissions
+from smartweb import access, admin_submissions, listing
 from smartweb.admin import (
     CurrentChoicesInlineMixin,
     FieldBoundsMixin,
@@ -380,7 +380,8 @@ class OpportunityAdmin(
     ]
     list_filter = ["status", "pipeline", "stage", ("owner", ScopedOwnerFilter)]
     list_select_related = ["lead__company", "stage", "owner"]
-    search_fields = ["name", "lead__company__name"]
+    # The lead's company name as the deal keeps it (ADR 0038, `get_search_results`).
+    search_fields = ["name", "listed_lead_name"]
     ordering = ["-weighted_value"]
     fields = [
         "name",
@@ -414,6 +415,16 @@ class OpportunityAdmin(
     def phone_matches(self, phones):
         # A deal has no number of its own: a caller's is its lead's or its company's.
         return of_leads_with(phones)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Django's search (every word in the name or the lead's company name), the
+        company name read from the deal's own column, which the database keeps (ADR
+        0038): joined, the search read every deal's lead and company (23-28 ms against
+        4 for an organization's admin at 100k leads, bench/README.md)."""
+        kept = listing.KeptColumn("listed_lead_name", models.TextField())
+        return super().get_search_results(
+            request, queryset.alias(listed_lead_name=kept), search_term
+        )
 
     def has_add_permission(self, request):
         # Opportunities are converted from qualified leads (the "Convert a lead" page).

@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 
 from django.db import connection
-from django.db.models import JSONField
-from django.db.models.expressions import RawSQL
+from django.db.models import Field, JSONField
+from django.db.models.expressions import Col, Expression, RawSQL
 
 from accounts.models import User
 
@@ -30,6 +30,24 @@ def kept_column(model, name: str, alias: str | None = None) -> str:
     keeps that Django does not know (a lead's `listed_tags`, ADR 0037)."""
     quote = connection.ops.quote_name
     return f"{alias or quote(model._meta.db_table)}.{quote(name)}"
+
+
+class KeptColumn(Expression):
+    """A column the database keeps that Django does not know, of the query's own table,
+    for a filter (`.alias(name=KeptColumn(name, TextField()))`): a column of the query's
+    table alias, renamed with it when the query is nested in another (an action's
+    `pk__in`, a duplicate-free list's `EXISTS`), where `kept_column`'s SQL would still
+    name the table: the outer query's, or none."""
+
+    def __init__(self, name: str, output_field: Field):
+        super().__init__(output_field=output_field)
+        self.name = name
+
+    def resolve_expression(self, query=None, *args, **kwargs):
+        column = self.output_field.clone()
+        column.set_attributes_from_name(self.name)
+        column.model = query.model  # of its table, as a model's own field is
+        return Col(query.get_initial_alias(), column, self.output_field)
 
 
 class ListedJSONField(JSONField):
