@@ -38,6 +38,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
 
 from smartweb import access, admin_submissions, outage, people
+from smartweb.admin_deleted_rows import live_deleted_objects
 from smartweb.admin_deletes import RefusedDeleteShownMixin, RowsRefused
 from smartweb.admin_links import (
     inline_links_where_readable,
@@ -1108,6 +1109,11 @@ class TenantOwnedModelAdmin(TenantHistoryAdmin):
     def _delete_unless_gone(self, request, row) -> None:
         with contextlib.suppress(DeletedMeanwhile):
             self.delete_model(request, row)
+
+    def get_deleted_objects(self, objs, request):
+        """What the delete takes along, rows in the trash left out: they stay as they are,
+        and are not refused as rows the user may not delete (smartweb.admin_deleted_rows)."""
+        return live_deleted_objects(objs, request, self.admin_site)
 
     # A deleted row is shown, neither changed nor deleted again: restored first.
     def has_change_permission(self, request, obj=None):
