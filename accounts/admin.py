@@ -224,6 +224,15 @@ class MembershipAdmin(NamedToReadersMixin, AccountsAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # A member the editor may not change (a role granting more than theirs) is shown,
+        # not offered a form whose every save, unchanged too, is refused.
+        if obj is not None and not _passes(
+            services.membership_check, membership=obj, changes={}, acting_user=request.user
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request, obj=None):
         if obj is not None and not _passes(
             services.membership_delete_check, membership=obj, acting_user=request.user

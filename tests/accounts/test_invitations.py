@@ -405,6 +405,47 @@ def test_an_invitations_role_is_named_only_to_whoever_may_read_roles(org_a, admi
     assert sent.json()["role"] is None and sent.json()["status"] == "pending"
 
 
+def test_a_member_whose_role_grants_more_is_shown_not_offered_a_form(
+    org_a, admin_a, manager_a, rep_a, rep_a2
+):
+    """A recruiter (who changes members) opens the membership of a Sales Rep, whose role
+    grants more than theirs: the page shows it with nothing to save, as it offers no
+    Delete, where each save, unchanged too, was refused ("This member's role grants more
+    than yours"); a save posted anyway is a 403 and changes nothing. A member within their
+    role, and their own membership, stay theirs to save."""
+    with factories.acting_as(admin_a, org_a):
+        services.role_create(name="Recruiter", grants=RECRUITER, acting_user=admin_a)
+        recruiter = Role.objects.get(slug="recruiter")
+        Membership.objects.filter(user__in=[rep_a, manager_a]).update(role=recruiter)
+        above, within, own = (
+            Membership.objects.get(user=user) for user in (rep_a2, manager_a, rep_a)
+        )
+    page = admin_client(rep_a)
+
+    def stored(membership):
+        with tenant_context(org_a):
+            row = Membership.objects.get(pk=membership.pk)
+            return row.role_id, row.team_id, row.is_active, row.updated_at, row.history.count()
+
+    change = f"/admin/accounts/membership/{above.pk}/change/"
+    shown = page.get(change)
+    assert shown.status_code == 200
+    html = shown.content.decode()
+    assert "View membership" in html and 'name="_save"' not in html
+    assert '<select name="role"' not in html
+    before = stored(above)
+    posted = page.post(change, {"role": [str(above.role_id)], "is_active": "on"})
+    assert posted.status_code == 403
+    assert stored(above) == before
+
+    for membership in (within, own):
+        change = f"/admin/accounts/membership/{membership.pk}/change/"
+        form = form_data(page.get(change).content.decode(), "membership_form")
+        before = stored(membership)
+        assert page.post(change, {**form, "_continue": ["1"]}).status_code == 302
+        assert stored(membership) == before
+
+
 def test_the_invitation_form_offers_only_the_roles_the_inviter_may_give(org_a, admin_a, rep_a):
     """The admin's role dropdowns, an invitation's and a membership's, offer the roles
     the save accepts (the rule refusing a role above one's own): a recruiter is offered
