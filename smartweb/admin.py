@@ -1129,10 +1129,11 @@ class TenantOwnedModelAdmin(TenantHistoryAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
         obj = self.get_object(request, unquote(object_id))
         if is_deleted(obj):
-            name = obj._meta.verbose_name
+            opts = obj._meta
             self.message_user(
                 request,
-                f"This {name} is deleted: restore it (the list's deleted {name}s) to change it.",
+                f"This {opts.verbose_name} is deleted: restore it (the list's deleted "
+                f"{opts.verbose_name_plural}) to change it.",
                 messages.WARNING,
             )
         return super().changeform_view(request, object_id, form_url, extra_context)

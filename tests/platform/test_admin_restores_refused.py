@@ -250,3 +250,12 @@ def test_a_parent_is_named_only_to_whoever_may_read_it(org_a, admin_a):
     assert response.json()["error"]["message"] == "Restore its opportunity first."
     response = api_client(admin_a, org_a).post(f"/api/v1/tasks/{task.pk}/restore/")
     assert response.json()["error"]["message"] == "Restore its opportunity “Roof job” first."
+
+
+def test_a_deleted_rows_page_says_where_to_restore_it(org_a, admin_a):
+    deal = crm_factories.opportunity(org_a, name="Roof job")
+    _deleted(org_a, Opportunity, deal)
+    page = admin_browser(admin_a).get(reverse("admin:crm_opportunity_change", args=[deal.pk]))
+    assert _messages(page) == [
+        "This opportunity is deleted: restore it (the list's deleted opportunities) to change it."
+    ]
