@@ -36,13 +36,14 @@ class RowsRefused(Refusal):
 
 
 def _listed(refusals: list[tuple[object, Exception]]) -> str:
+    # One sentence: each reason's own full stop would end it before the next row's name.
     named = [
-        f"“{row}”: {refusal_message(why, default=NOT_PERMITTED)}"
+        f"“{row}”: {refusal_message(why, default=NOT_PERMITTED).rstrip('.')}"
         for row, why in refusals[:NAMED_AT_MOST]
     ]
     if len(refusals) > NAMED_AT_MOST:
         named.append(f"and {len(refusals) - NAMED_AT_MOST} more")
-    return "; ".join(named)
+    return "; ".join(named) + "."
 
 
 @actions.action(

@@ -77,6 +77,20 @@ def test_a_name_taken_since_refuses_the_restore_of_all_and_says_why(org_a, admin
     assert _state(org_a, Pipeline)["deleted"][free.pk] is None
 
 
+def test_several_refused_rows_are_named_in_one_sentence(org_a, admin_a):
+    taken, free = _deleted_pipelines(org_a)
+    with tenant_context(org_a):
+        services.pipeline_create(name="Winter offers", acting_user=None)
+
+    response = _restore(admin_browser(admin_a), Pipeline, [taken, free])
+    (message,) = _messages(response)
+    clash = "Restoring it would make two pipelines with the same name"
+    assert message in (
+        f"Nothing was restored. “{first}”: {clash}; “{second}”: {clash}."
+        for first, second in (("Old offers", "Winter offers"), ("Winter offers", "Old offers"))
+    )
+
+
 def test_a_tag_whose_name_was_taken_in_other_letters_is_not_restored(org_a, admin_a):
     with tenant_context(org_a):
         vip = lead_services.tag_create(acting_user=None, data={"name": "VIP"})
