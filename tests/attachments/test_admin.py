@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from attachments.admin import download_url
 from attachments.models import RECORD_RESOURCES, Attachment
@@ -45,6 +46,7 @@ def test_a_record_page_lists_its_files_and_attaches_one(field, client, org_a, re
         row = Attachment.objects.get()
     assert getattr(row, f"{field}_id") == record.pk
     assert f'href="{download_url(row)}"' in body and 'enctype="multipart/form-data"' in body
+    assert f"· {escape(rep_a.full_name)}</td>" in body  # the uploader by name, as people are shown
 
     download = client.get(download_url(row))
     assert download["Content-Type"] == "image/png"
