@@ -26,7 +26,6 @@ from django.db import connection, models
 from smartweb.errors import Refusal
 from smartweb.rbac import Action
 from smartweb.tenancy.context import acting_user
-from smartweb.tenancy.joins import of_organization
 
 # How a key to a parent is deleted with: the row cannot outlive the row it names.
 NOT_OUTLIVED = (models.CASCADE, models.PROTECT, models.RESTRICT)
@@ -77,7 +76,7 @@ def refuse_deleted_parents(restored: list[tuple[models.Model, object]]) -> None:
                 refused[key] = (field, row, index == 0)
     if not refused:
         return
-    parents = {key: _stored(*key, row.organization_id) for key, (_, row, _) in refused.items()}
+    parents = {key: _stored(*key).first() for key in refused}
     named = [
         _parent_named(field, parents[key], row, restored_itself)
         for key, (field, row, restored_itself) in refused.items()
@@ -128,13 +127,11 @@ def _parent_named(field, parent, row, restored_itself: bool) -> str:
     return f"the {parent_words} of its {row._meta.verbose_name}{_name(row)}"
 
 
-def _stored(model, pk, organization_id):
-    """The row `pk` of `model` as stored (deleted or not), named by its organization."""
-    return _as_stored(model, pk, organization_id).first()
+def _stored(model, pk):
+    """The row `pk` of `model` as stored (deleted or not)."""
+    from smartweb.models import stored_rows  # which restores through this module
 
-
-def _as_stored(model, pk, organization_id):
-    return of_organization(model._base_manager.filter(pk=pk), organization_id)
+    return stored_rows(model).filter(pk=pk)
 
 
 def _name(row) -> str:
@@ -145,8 +142,7 @@ def _name(row) -> str:
     user = acting_user()
     if row is None:
         return ""
-    if user is not None and getattr(user, "is_authenticated", False):
-        rows = _as_stored(type(row), row.pk, row.organization_id)
-        if not access.visible(user, Action.READ, rows).exists():
-            return ""
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    if signed_in and not access.visible(user, Action.READ, _stored(type(row), row.pk)).exists():
+        return ""
     return f" “{row}”"
