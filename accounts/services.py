@@ -456,11 +456,21 @@ def ensure_role_grantable(role: Role, acting_user: User | None) -> None:
 
 def grantable_roles(acting_user: User | None) -> models.QuerySet[Role]:
     """The roles of the organization `acting_user` may hand out, by the rule that refuses
-    the others (`ensure_role_grantable`): what an invitation's role dropdown offers."""
+    the others (`ensure_role_grantable`): what an invitation's role dropdown offers. Every
+    role's grants are read in one query, not one a role."""
+    grants: dict = {}
+    for role_id, resource, action, scope in RolePermission.objects.values_list(
+        "role_id", "resource", "action", "scope"
+    ):
+        grants.setdefault(role_id, {})[(resource, action)] = scope
     grantable = []
     for role in Role.objects.all():
         try:
-            ensure_role_grantable(role, acting_user)
+            ensure_grantable(
+                grants=grants.get(role.pk, {}),
+                acting_user=acting_user,
+                back_office=role.back_office,
+            )
         except ValidationError:
             continue
         grantable.append(role.pk)
