@@ -39,7 +39,7 @@ from crm.models import (
 )
 from crm.pipeline_locks import lock_pipeline
 from crm.proposal_reach import proposal_deals
-from leads.admin_search import PhoneSearchMixin
+from leads.admin_search import ByLeadSearchMixin, PhoneSearchMixin
 from leads.choices import LeadStatus
 from leads.models import Lead
 from leads.phone_search import of_leads_with
@@ -921,7 +921,7 @@ class CampaignAdmin(SecretPageAdminMixin, CRMAdmin):
 
 
 @admin.register(AICall)
-class AICallAdmin(CRMAdmin):
+class AICallAdmin(ByLeadSearchMixin, CRMAdmin):
     list_display = [
         "__str__",
         "campaign",
@@ -935,8 +935,14 @@ class AICallAdmin(CRMAdmin):
     ]
     list_filter = ["status", "outcome", "sentiment", "campaign"]
     list_select_related = ["campaign", "lead__company"]
+    # Matched by `word_matches`: the call's id or summary, or its lead (ADR 0056).
     search_fields = ["provider_call_id", "lead__company__name", "summary"]
+    search_help_text = "The call's id or summary, or the lead's name, company, email or phone."
     actions: list = []
+
+    def own_matches(self, word):
+        return models.Q(provider_call_id__icontains=word) | models.Q(summary__icontains=word)
+
     exclude = ["analysis"]
     readonly_fields = ["analysis_view"]
 

@@ -29,12 +29,13 @@ from leads import (
     admin_import,
     csv_io,
     duplicate_notice,
+    search,
     selectors,
     services,
     status_notes,
 )
 from leads.admin_hub import LeadHubMixin
-from leads.admin_search import CompanySearchMixin, LeadSearchMixin
+from leads.admin_search import ByLeadSearchMixin, CompanySearchMixin, LeadSearchMixin
 from leads.choices import LeadStatus, WebsiteStatus
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.normalize import normalize_email, normalize_phone
@@ -639,7 +640,7 @@ def _as_read(field: str) -> str:
 
 
 @admin.register(Interaction)
-class InteractionAdmin(LeadsAdmin):
+class InteractionAdmin(ByLeadSearchMixin, LeadsAdmin):
     form = InteractionAdminForm
     list_display = [
         "occurred_at",
@@ -655,7 +656,10 @@ class InteractionAdmin(LeadsAdmin):
     # Millions of rows: the page's own count is enough (each count reads ~650k entries
     # for the largest organization at 1M leads).
     show_full_result_count = False
+    # Matched by `word_matches`: words of the subject and notes, as the API searches them
+    # (a substring of millions of notes has no index to find it), or the lead's.
     search_fields = ["subject", "content", "lead__company__name", "lead__contact_name"]
+    search_help_text = "Words of the subject or notes, or the lead's name, company, email or phone."
     autocomplete_fields = ["lead"]
     attached_to = {"lead": (Action.CREATE, Resource.INTERACTIONS)}  # `interaction_log`
     readonly_fields = ["created_by", "created_at"]
@@ -664,6 +668,9 @@ class InteractionAdmin(LeadsAdmin):
 
     def base_queryset(self):
         return Interaction.all_objects.defer("search_vector")
+
+    def own_matches(self, word):
+        return search.interaction_matches(word)
 
     @admin.display(description="subject", ordering="subject")
     def subject_as_read(self, obj):

@@ -24,6 +24,12 @@ INTERACTION_FUNCTION = "smartweb_search_interactions"
 SIMILAR_COMPANY_FUNCTION = "smartweb_search_similar_companies"
 # The interactions function returns the newest matches, at most one more than this.
 INTERACTION_MATCHES_LISTED = 1_000
+# The back office's substring search (docs/decisions/0056): a word in one of the fields.
+COMPANIES_CONTAINING_FUNCTION = "smartweb_match_companies"
+LEADS_CONTAINING_FUNCTION = "smartweb_match_leads"
+# A substring is looked up from this many characters on (leads migration 0011): a shorter
+# one has no trigram, and would read every row of the organization.
+SUBSTRING_MIN = 3
 
 
 def _ids(function: str, value: str) -> RawSQL:
@@ -40,6 +46,24 @@ def company_matches(value: str) -> Q:
 def lead_matches(value: str) -> Q:
     """Leads matching `value` by their own search vector or their company's (as above)."""
     return Q(pk__in=_ids(LEAD_FUNCTION, value))
+
+
+def _containing(function: str, whole_words: str, word: str) -> RawSQL:
+    # A shorter word is matched as a whole word of the fields (full text), as the API does.
+    return _ids(function if len(word.strip()) >= SUBSTRING_MIN else whole_words, word)
+
+
+def companies_containing(word: str) -> RawSQL:
+    """Ids of the current organization's companies with `word` in their name, city,
+    postal code, phone, email or web domain (any case); a word shorter than three
+    characters as a whole word of them."""
+    return _containing(COMPANIES_CONTAINING_FUNCTION, COMPANY_FUNCTION, word)
+
+
+def leads_containing(word: str) -> RawSQL:
+    """Ids of the current organization's leads with `word` in their contact's name, email
+    or phone, or in their company's name, phone, email or web domain (as above)."""
+    return _containing(LEADS_CONTAINING_FUNCTION, LEAD_FUNCTION, word)
 
 
 def similar_companies(value: str) -> RawSQL:

@@ -15,10 +15,12 @@ from django.utils import timezone
 
 from leads.models import Interaction
 from leads.search import (
+    COMPANIES_CONTAINING_FUNCTION,
     COMPANY_FUNCTION,
     INTERACTION_FUNCTION,
     INTERACTION_MATCHES_LISTED,
     LEAD_FUNCTION,
+    LEADS_CONTAINING_FUNCTION,
     SIMILAR_COMPANY_FUNCTION,
 )
 from smartweb import db_bootstrap
@@ -28,7 +30,14 @@ from tests.leads.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 SEARCH = importlib.import_module("leads.migrations.0004_search_functions")
-FUNCTIONS = [COMPANY_FUNCTION, LEAD_FUNCTION, INTERACTION_FUNCTION, SIMILAR_COMPANY_FUNCTION]
+FUNCTIONS = [
+    COMPANY_FUNCTION,
+    LEAD_FUNCTION,
+    INTERACTION_FUNCTION,
+    SIMILAR_COMPANY_FUNCTION,
+    COMPANIES_CONTAINING_FUNCTION,
+    LEADS_CONTAINING_FUNCTION,
+]
 
 
 @pytest.fixture
@@ -59,7 +68,13 @@ def _ids(function: str, text: str) -> set:
 
 @pytest.mark.parametrize(
     "function, text",
-    [(COMPANY_FUNCTION, "Ashbrook"), (LEAD_FUNCTION, "Ashbrook"), (INTERACTION_FUNCTION, "boiler")],
+    [
+        (COMPANY_FUNCTION, "Ashbrook"),
+        (LEAD_FUNCTION, "Ashbrook"),
+        (INTERACTION_FUNCTION, "boiler"),
+        (COMPANIES_CONTAINING_FUNCTION, "shbroo"),
+        (LEADS_CONTAINING_FUNCTION, "shbroo"),
+    ],
 )
 def test_without_an_organization_nothing_is_found(twins, function, text):
     assert _ids(function, text) == set()
@@ -77,6 +92,18 @@ def test_an_organization_finds_only_its_own_rows(twins, org_a, org_b, text):
         if text != "Robin":  # a contact name is the lead's, not the company's
             assert companies == {mine.company_id}
         assert theirs.company_id not in companies
+
+
+@pytest.mark.parametrize("text", ["shbroo", "ASHBROOK PLUMB", "obin Ash"])
+def test_the_substring_functions_find_only_the_organization_s_own_rows(twins, org_a, org_b, text):
+    for org, other in ((org_a, org_b), (org_b, org_a)):
+        mine, theirs = twins[org.pk], twins[other.pk]
+        with tenant_context(org):
+            leads = _ids(LEADS_CONTAINING_FUNCTION, text)
+            companies = _ids(COMPANIES_CONTAINING_FUNCTION, text)
+        assert leads == {mine.pk}
+        assert companies == ({mine.company_id} if text != "obin Ash" else set())
+        assert theirs.pk not in leads and theirs.company_id not in companies
 
 
 def test_an_organization_finds_only_its_own_interactions(twins, org_a, org_b):
