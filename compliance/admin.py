@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -32,7 +32,6 @@ from smartweb.admin import (
     each_or_none,
 )
 from smartweb.admin_links import link_if_readable
-from smartweb.errors import refusal_message
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
 
@@ -76,8 +75,8 @@ def _download(exports: list[services.ExportFile]) -> HttpResponse:
 
 
 class Subject(NamedTuple):
-    """A person acted for: their lead, and the request acted on (None, for an export: the
-    person's own open one, or a new one). Named by the person, as the lists name them: a
+    """A person acted for: their lead, and the request acted on (None, from the leads list:
+    the person's own open one, or a new one). Named by the person, as the lists name them: a
     purged lead by the id its request keeps."""
 
     lead: Lead | None
@@ -89,37 +88,40 @@ class Subject(NamedTuple):
         return str(self.lead)
 
 
-def _export(request, subjects: list[Subject]):
-    """Export each subject's data: a download of them all, or none. A refusal of any (its
-    request closed meanwhile by someone else) names each refused person and writes
-    nothing, no request answered and no export logged (`each_or_none`, then the list's
-    `response_action`): the download would not have told which ones were sent."""
-    exports = each_or_none(
+def _each_or_none(request, subjects: list[Subject], service, *, undone: str) -> list:
+    """`service` (an export or an erasure) for each subject, as the request's user, or for
+    none: a refusal of any (its request closed meanwhile by someone else, a person the
+    user may not act for) names each refused person and writes nothing (`each_or_none`,
+    then the list's `response_action`)."""
+    return each_or_none(
         subjects,
-        lambda subject: services.export_subject(
+        lambda subject: service(
             lead=subject.lead,
             acting_user=request.user,
             subject_request=subject.pending,
             request=request,
         ),
-        undone="Nothing was exported.",
+        undone=undone,
+    )
+
+
+def _export(request, subjects: list[Subject]):
+    """Export each subject's data: a download of them all, or none (`_each_or_none`), no
+    request answered and no export logged: the download would not have told which ones
+    were sent."""
+    exports = _each_or_none(
+        request, subjects, services.export_subject, undone="Nothing was exported."
     )
     return _download(exports) if exports else None
 
 
-def _erase(modeladmin, request, pairs) -> None:
-    erased = 0
-    for lead, pending in pairs:
-        try:
-            services.erase_subject(
-                lead=lead, acting_user=request.user, subject_request=pending, request=request
-            )
-        except (PermissionDenied, ValidationError) as exc:
-            modeladmin.message_user(request, f"{lead}: {refusal_message(exc)}", messages.ERROR)
-        else:
-            erased += 1
-    if erased:
-        modeladmin.message_user(request, f"Erased {erased} person(s).", messages.SUCCESS)
+def _erase(modeladmin, request, subjects: list[Subject]) -> None:
+    """Erase each subject's data, or none (`_each_or_none`): the people erased before a
+    refusal keep their rows and history, no suppression entry nor audit event of theirs
+    is kept, and their files stay in the storage (an erasure removes them as it
+    commits)."""
+    erased = _each_or_none(request, subjects, services.erase_subject, undone="Nothing was erased.")
+    modeladmin.message_user(request, f"Erased {len(erased)} person(s).", messages.SUCCESS)
 
 
 ERASE_WARNING = (
@@ -163,7 +165,7 @@ def erase_subject_data(modeladmin, request, queryset):
             action="erase_subject_data",
             warning=ERASE_WARNING,
         )
-    _erase(modeladmin, request, [(lead, None) for lead in queryset])
+    _erase(modeladmin, request, [Subject(lead) for lead in queryset])
     return None
 
 
@@ -245,18 +247,14 @@ class SubjectRequestAdmin(SubjectActionPermissions, AppendOnlyAdminMixin, Tenant
         )
         adopt(obj, saved)
 
-    def _open(self, request, queryset, kind, *, closed_too: bool = False):
-        """The chosen requests of `kind` with a lead, open ones (`closed_too`: and closed
-        ones, for the service to refuse: a request closed since the list was read stops
-        an action that is all or nothing); a warning if others were chosen."""
-        chosen = queryset.filter(kind=kind, lead__isnull=False)
-        if not closed_too:
-            chosen = chosen.filter(status=RequestStatus.OPEN)
-        chosen = list(chosen)
+    def _of_kind(self, request, queryset, kind):
+        """The chosen requests of `kind` with a lead, closed ones too, for the service to
+        refuse (a request closed since the list was read stops an action that is all or
+        nothing); a warning if others were chosen."""
+        chosen = list(queryset.filter(kind=kind, lead__isnull=False))
         if len(chosen) != queryset.count():
-            which = kind if closed_too else f"open {kind}"
             self.message_user(
-                request, f"Only {which} requests with a lead are fulfilled.", messages.WARNING
+                request, f"Only {kind} requests with a lead are fulfilled.", messages.WARNING
             )
         return chosen
 
@@ -267,7 +265,7 @@ class SubjectRequestAdmin(SubjectActionPermissions, AppendOnlyAdminMixin, Tenant
         description="Fulfil selected export requests (download)", permissions=["subject_export"]
     )
     def fulfil_export(self, request, queryset):
-        chosen = self._open(request, queryset, RequestKind.EXPORT, closed_too=True)
+        chosen = self._of_kind(request, queryset, RequestKind.EXPORT)
         return _export(request, [Subject(r.lead, r) for r in chosen])
 
     @admin.action(
@@ -283,9 +281,8 @@ class SubjectRequestAdmin(SubjectActionPermissions, AppendOnlyAdminMixin, Tenant
                 action="fulfil_erasure",
                 warning=ERASE_WARNING,
             )
-        _erase(
-            self, request, [(r.lead, r) for r in self._open(request, queryset, RequestKind.ERASURE)]
-        )
+        chosen = self._of_kind(request, queryset, RequestKind.ERASURE)
+        _erase(self, request, [Subject(r.lead, r) for r in chosen])
         return None
 
     @admin.action(description="Reject selected requests", permissions=["reject"])

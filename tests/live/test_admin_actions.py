@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import User
+from compliance import services as compliance_services
 from compliance.choices import RequestKind, RequestStatus
 from compliance.models import SubjectRequest
 from crm.choices import TaskStatus
@@ -112,6 +113,37 @@ def test_fulfil_an_erasure_request_through_the_confirmation_page(browser, organi
     assert "Erased 1 person(s)." in browser.messages()
     with tenant_context(organization):
         assert SubjectRequest.objects.get(pk=request.pk).status == RequestStatus.COMPLETED
+
+
+def test_an_erasure_request_rejected_meanwhile_stops_the_erasure_of_all(browser, organization):
+    """Between the confirmation page and Apply, a colleague rejects one of the two
+    requests: neither person is erased, and the list says which request stood in the way."""
+    leads = [crm_factories.lead(organization) for _ in range(2)]
+    with tenant_context(organization):
+        requests = [
+            SubjectRequest.objects.create(
+                organization=organization, kind=RequestKind.ERASURE, lead=lead
+            )
+            for lead in leads
+        ]
+    browser.login(pages.email_of("admin"))
+    browser.open(reverse("admin:compliance_subjectrequest_changelist"))
+    browser.run_action("fulfil_erasure", _pks(requests))
+    _confirmation(browser, 2)
+    with tenant_context(organization):
+        compliance_services.subject_request_reject(
+            subject_request=requests[1], acting_user=None, reason="Not our data."
+        )
+        refused = str(Lead.objects.select_related("company").get(pk=leads[1].pk))
+    browser.click("input[type=submit]")
+    assert browser.messages() == [
+        f"Nothing was erased. “{refused}”: That request is already closed."
+    ]
+    assert {lead.pk: lead.contact_name for lead in _leads(leads)} == {
+        lead.pk: lead.contact_name for lead in leads
+    }
+    with tenant_context(organization):
+        assert SubjectRequest.objects.get(pk=requests[0].pk).status == RequestStatus.OPEN
 
 
 def test_restore_a_deleted_lead(browser, organization, two_leads):
