@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -387,13 +387,25 @@ def _ensure_unique(model, *, exclude=None, **lookup) -> None:
         raise ValidationError({field: f"A {model._meta.verbose_name} '{value}' exists already."})
 
 
+def role_grant_maps(role_ids: Iterable | None = None) -> dict[Any, dict[tuple[str, str], str]]:
+    """Roles' grants (as `role_grant_map`) by role id, read in one query: of the roles
+    `role_ids` (each one there, granting nothing or not), or of every role that grants
+    anything."""
+    permissions = RolePermission.objects.all()
+    grants: dict = {}
+    if role_ids is not None:
+        grants = {role_id: {} for role_id in role_ids}
+        permissions = permissions.filter(role_id__in=list(grants))
+    for role_id, resource, action, scope in permissions.values_list(
+        "role_id", "resource", "action", "scope"
+    ):
+        grants.setdefault(role_id, {})[(resource, action)] = scope
+    return grants
+
+
 def role_grant_map(role: Role) -> dict[tuple[str, str], str]:
-    return {
-        (resource, action): scope
-        for resource, action, scope in RolePermission.objects.filter(role=role).values_list(
-            "resource", "action", "scope"
-        )
-    }
+    """What `role` grants: the scope of each (resource, action)."""
+    return role_grant_maps([role.pk])[role.pk]
 
 
 def grants_beyond(
@@ -458,11 +470,7 @@ def grantable_roles(acting_user: User | None) -> models.QuerySet[Role]:
     """The roles of the organization `acting_user` may hand out, by the rule that refuses
     the others (`ensure_role_grantable`): what an invitation's role dropdown offers. Every
     role's grants are read in one query, not one a role."""
-    grants: dict = {}
-    for role_id, resource, action, scope in RolePermission.objects.values_list(
-        "role_id", "resource", "action", "scope"
-    ):
-        grants.setdefault(role_id, {})[(resource, action)] = scope
+    grants = role_grant_maps()
     grantable = []
     for role in Role.objects.all():
         try:
