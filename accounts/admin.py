@@ -22,6 +22,7 @@ from accounts.models import (
     APIToken,
     AuditLog,
     Invitation,
+    InvitationStatus,
     Membership,
     Organization,
     Role,
@@ -529,10 +530,19 @@ class UserAdmin(
         return None
 
 
+def _show_statuses(shown) -> None:
+    """Set each shown invitation's `status_shown`, "lapsed" too (`invitation_statuses`)."""
+    statuses = invitations.invitation_statuses(shown)
+    for invitation in shown:
+        invitation.status_shown = statuses[invitation.pk]
+
+
 @admin.register(Invitation)
 class InvitationAdmin(NamedToReadersMixin, TenantModelAdmin):
     """Invite people by email; they join when they accept the emailed link. Pending
     invitations may be revoked; none is edited. For whoever may invite (users:create).
+    One whose sender may no longer send it reads "Lapsed": its link is refused (ADR 0011);
+    it may be revoked, and stands again if its sender may send it again.
     An invitation's role is named only to whoever may read it, as a member's is (a custom
     role may invite without reading the roles)."""
 
@@ -559,6 +569,23 @@ class InvitationAdmin(NamedToReadersMixin, TenantModelAdmin):
 
     def get_queryset(self, request):
         return access.visible(request.user, Action.CREATE, self.base_queryset(), self.resource)
+
+    # Whether a pending invitation stands is its sender's to decide: the shown ones' are
+    # read at once (`invitation_statuses`), rather than by the column for each row.
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        _show_statuses(changelist.result_list)
+        return changelist
+
+    def get_object(self, request, object_id, from_field=None):
+        invitation = super().get_object(request, object_id, from_field)
+        if invitation is not None:
+            _show_statuses([invitation])
+        return invitation
+
+    @admin.display(description="status")
+    def status(self, obj):
+        return InvitationStatus(obj.status_shown).label
 
     def _may_invite(self, request, obj=None) -> bool:
         return access.can(request.user, Action.CREATE, self.resource, obj=obj)

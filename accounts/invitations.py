@@ -18,7 +18,7 @@ import datetime as dt
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -32,12 +32,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import AuditAction, record_audit_event
-from accounts.models import Invitation, Membership, Organization, Role, Team, User, hash_token
+from accounts.models import (
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    User,
+    hash_token,
+)
 from accounts.services import (
     ensure_role_grantable,
     grants_beyond,
     membership_create,
-    role_grant_map,
+    role_grant_maps,
 )
 from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import Action, Resource, Scope
@@ -172,30 +181,70 @@ class OpenInvitation:
     has_account: bool
 
 
-def _stands(invitation: Invitation) -> bool:
-    """Pending, and its sender may still send it: an invitation an admin sent before
-    being made a rep, or removed, no longer makes anyone an admin (ADR 0011). One sent
-    without a member (a command, platform access) stands as it was trusted."""
-    if invitation.status != "pending":
-        return False
-    if invitation.invited_by_id is None:
-        return True
-    sender = (
-        Membership.objects.select_related("role").filter(user_id=invitation.invited_by_id).first()
+def invitation_statuses(invitations: Iterable[Invitation]) -> dict[uuid.UUID, str]:
+    """Each invitation's status by its id, as its link is answered: as stored
+    (`Invitation.status`), or "lapsed" for a pending one its sender may no longer send:
+    an invitation an admin sent before being made a rep, or removed, no longer makes
+    anyone an admin (ADR 0011). One sent without a member (a command, platform access)
+    stands as it was trusted.
+
+    The senders and the roles of a page of invitations (each read with its role) are read
+    at once: three queries at most, whatever their number."""
+    invitations = list(invitations)
+    statuses = {invitation.pk: invitation.status for invitation in invitations}
+    sent = [
+        invitation
+        for invitation in invitations
+        if statuses[invitation.pk] == InvitationStatus.PENDING
+        and invitation.invited_by_id is not None
+    ]
+    if not sent:
+        return statuses
+    sender_ids = {invitation.invited_by_id for invitation in sent}
+    senders = {
+        membership.user_id: membership
+        for membership in Membership.objects.select_related("role").filter(user_id__in=sender_ids)
+    }
+    # Senders without a membership: platform super admins' invitations stand.
+    unlisted = sender_ids - senders.keys()
+    platform = (
+        set(User.objects.filter(pk__in=unlisted, is_superuser=True).values_list("pk", flat=True))
+        if unlisted
+        else set()
     )
-    if sender is None:
-        return invitation.invited_by.is_superuser
-    # What sending it needs: the whole of its role, and inviting (users:create) at all.
-    needed = role_grant_map(invitation.role)
-    needed.setdefault((Resource.USERS, Action.CREATE), Scope.OWN)
-    own = role_grant_map(sender.role)
+    grants = role_grant_maps(
+        {invitation.role_id for invitation in sent}
+        | {membership.role_id for membership in senders.values()}
+    )
+    for invitation in sent:
+        sender = senders.get(invitation.invited_by_id)
+        stands = (
+            invitation.invited_by_id in platform
+            if sender is None
+            else sender.is_active and _may_send(invitation, sender, grants)
+        )
+        if not stands:
+            statuses[invitation.pk] = InvitationStatus.LAPSED
+    return statuses
+
+
+def _may_send(invitation: Invitation, sender: Membership, grants: dict) -> bool:
+    """Whether the role of `sender` gives what sending `invitation` needs: the whole of
+    its role, and inviting (users:create) at all (`grants`: each role's, by id)."""
+    needed = {(Resource.USERS, Action.CREATE): Scope.OWN, **grants[invitation.role_id]}
+    own = grants[sender.role_id]
     beyond = grants_beyond(
         grants=needed,
         back_office=invitation.role.back_office,
         own=lambda resource, action: own.get((resource, action)),
         own_back_office=sender.role.back_office,
     )
-    return sender.is_active and beyond is None
+    return beyond is None
+
+
+def _stands(invitation: Invitation) -> bool:
+    """Pending, and its sender may still send it (`invitation_statuses`)."""
+    return invitation_statuses([invitation])[invitation.pk] == InvitationStatus.PENDING
 
 
 def _payload(token: str) -> tuple[uuid.UUID, uuid.UUID, str]:

@@ -238,6 +238,17 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class InvitationStatus(models.TextChoices):
+    """An invitation's status as shown. "Lapsed" is not stored: a pending invitation
+    whose sender may no longer send it (`accounts.invitations.invitation_statuses`)."""
+
+    PENDING = "pending"
+    LAPSED = "lapsed"
+    EXPIRED = "expired"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+
+
 class Invitation(TenantModel):
     """An invitation to join the organization, sent by email.
 
@@ -281,17 +292,20 @@ class Invitation(TenantModel):
         indexes = [models.Index(fields=["organization", "email"], name="invitation_org_email")]
 
     def __str__(self) -> str:
-        return f"{self.email} ({self.status})"
+        # Not its status: whether a pending one still stands is its sender's, read with
+        # the page (`accounts.invitations.invitation_statuses`).
+        return self.email
 
     @property
-    def status(self) -> str:
+    def status(self) -> InvitationStatus:
+        """The status as stored: "pending" while open (see `InvitationStatus`)."""
         if self.accepted_at is not None:
-            return "accepted"
+            return InvitationStatus.ACCEPTED
         if self.revoked_at is not None:
-            return "revoked"
+            return InvitationStatus.REVOKED
         if self.expires_at <= timezone.now():
-            return "expired"
-        return "pending"
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.PENDING
 
 
 class APIToken(TenantModel):

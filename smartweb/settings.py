@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
         "ConsentPurposeEnum": "compliance.choices.ConsentPurpose",
         "SubjectRequestStatusEnum": "compliance.choices.RequestStatus",
         "SavedViewResourceEnum": "savedviews.models.ViewResource",
+        "InvitationStatusEnum": "accounts.models.InvitationStatus",
         # The names these had before email's own `direction` and `kind` came.
         "DirectionEnum": "leads.choices.Direction",
         "KindEnum": "compliance.choices.RequestKind",

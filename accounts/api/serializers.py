@@ -4,12 +4,15 @@ organization's id is an unknown id (400), never a link."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts import invitations
 from accounts.models import (
     APIToken,
     AuditLog,
     Invitation,
+    InvitationStatus,
     Membership,
     Organization,
     Plan,
@@ -321,15 +324,29 @@ class MemberInviteSerializer(RefusesProfileFields, Serializer):
     team = PrimaryKeyRelatedField(queryset=TEAMS, required=False, allow_null=True)
 
 
+class InvitationListSerializer(serializers.ListSerializer):
+    """A page of invitations, their statuses decided at once (`invitation_statuses`)."""
+
+    def to_representation(self, data):
+        rows = list(data.all() if hasattr(data, "all") else data)
+        self._context["invitation_statuses"] = invitations.invitation_statuses(rows)
+        return super().to_representation(rows)
+
+
 class InvitationSerializer(RoleAnsweredToReaders, ModelSerializer):
     """An invitation (`role`: null to whoever may invite but not read roles)."""
 
     role = RoleSummarySerializer(read_only=True)
     team = TeamSummarySerializer(read_only=True, allow_null=True)
-    status = TextField(read_only=True)
+    status = serializers.SerializerMethodField(
+        help_text="`pending`: its link works. `lapsed`: open, but its sender may no longer"
+        " send it (their membership or role changed), so its link is refused; it stands"
+        " again if they may send it again."
+    )
 
     class Meta:
         model = Invitation
+        list_serializer_class = InvitationListSerializer
         fields = [
             "id",
             "email",
@@ -343,6 +360,13 @@ class InvitationSerializer(RoleAnsweredToReaders, ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=InvitationStatus.choices))
+    def get_status(self, invitation) -> str:
+        statuses = self.context.get("invitation_statuses")
+        if statuses is None:
+            statuses = invitations.invitation_statuses([invitation])
+        return statuses[invitation.pk]
 
 
 class InvitationAcceptSerializer(Serializer):

@@ -7,7 +7,9 @@ import re
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client, TestCase
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -369,6 +371,176 @@ def test_an_invitation_stands_only_while_its_sender_may_still_send_it(admin_a, o
 
 
 INVITER = {("users", "create"): "all", ("users", "read"): "all"}
+
+# What the lists read of an invitation whose sender may no longer send it
+
+INVITATIONS = "/admin/accounts/invitation/"
+
+
+def _lose_the_right(how, sender, admin, organization):
+    """`sender` may no longer send what they sent, as `how` says (as `admin` changes it)."""
+    with factories.acting_as(admin, organization):
+        membership = Membership.objects.get(user=sender)
+        if how == "demoted":
+            # Still inviting, but no longer giving all a Sales Rep may do.
+            recruiter = services.role_create(name="Recruiter", grants=RECRUITER, acting_user=admin)
+            changes = {"role": recruiter}
+        elif how == "deactivated":
+            changes = {"is_active": False}
+        elif how == "lost_users_create":
+            # Their own role, which they invited to, no longer invites.
+            services.role_set_permissions(
+                role=membership.role, grants={("users", "read"): "all"}, acting_user=admin
+            )
+            return
+        if how == "removed":
+            services.membership_delete(membership=membership, acting_user=admin)
+        else:
+            services.membership_update(membership=membership, changes=changes, acting_user=admin)
+
+
+def _listed_statuses(page) -> dict[str, str]:
+    """The admin list's status of each invitation, by email."""
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page.content.decode(), re.S)
+    return {
+        re.search(r'class="field-email"><a[^>]*>([^<]*)</a>', row).group(1): re.search(
+            r'class="field-status">([^<]*)<', row
+        ).group(1)
+        for row in rows
+        if "field-status" in row
+    }
+
+
+def _answered_statuses(client) -> dict[str, str]:
+    """The API's status of each invitation, by email."""
+    answered = client.get("/api/v1/invitations/")
+    assert answered.status_code == 200, answered.content
+    return {row["email"]: row["status"] for row in answered.json()["results"]}
+
+
+def _shown_status(page) -> str:
+    """The status on an invitation's admin page."""
+    html = page.content.decode()
+    return re.search(r'field-status.*?<div class="readonly">([^<]*)</div>', html, re.S).group(1)
+
+
+@pytest.mark.parametrize("how", ["demoted", "deactivated", "removed", "lost_users_create"])
+def test_an_invitation_its_sender_may_no_longer_send_reads_lapsed(
+    how, org_a, admin_a, admin_b, org_b
+):
+    """The admin's list and page and the API (list and one) read "lapsed" where the link
+    is refused, by the one rule; an invitation whose sender may still send it reads
+    "pending". Another organization's admin is shown neither."""
+    if how == "lost_users_create":
+        with factories.acting_as(admin_a, org_a):
+            services.role_create(name="Inviter", grants=INVITER, acting_user=admin_a)
+        sender = factories.make_member(org_a, "inviter")
+        role = "inviter"
+    else:
+        sender = factories.make_member(org_a, "org_admin")
+        role = "sales_rep"
+    assert invite(sender, org_a, "lapsing@example.test", role=role).status_code == 202
+    assert invite(admin_a, org_a, "standing@example.test").status_code == 202
+    lapsing = link_token(mail.outbox[0])
+    with tenant_context(org_a):
+        ids = dict(Invitation.objects.values_list("email", "pk"))
+    expected = {"lapsing@example.test": "lapsed", "standing@example.test": "pending"}
+
+    _lose_the_right(how, sender, admin_a, org_a)
+
+    _refused(lapsing)
+    page = admin_client(admin_a)
+    listed = page.get(INVITATIONS)
+    assert listed.status_code == 200
+    assert _listed_statuses(listed) == {email: s.title() for email, s in expected.items()}
+    api = factories.api_client(admin_a, org_a)
+    assert _answered_statuses(api) == expected
+    for email, status in expected.items():
+        shown = page.get(f"{INVITATIONS}{ids[email]}/change/")
+        assert shown.status_code == 200
+        assert _shown_status(shown) == status.title()
+        assert api.get(f"/api/v1/invitations/{ids[email]}/").json()["status"] == status
+    other_page, other_api = admin_client(admin_b), factories.api_client(admin_b, org_b)
+    assert _listed_statuses(other_page.get(INVITATIONS)) == {}
+    assert _answered_statuses(other_api) == {}
+    for pk in ids.values():
+        assert other_page.get(f"{INVITATIONS}{pk}/change/").status_code == 404
+        assert other_api.get(f"/api/v1/invitations/{pk}/").status_code == 404
+
+
+def test_a_lapsed_invitation_may_be_revoked_and_stands_again_when_its_sender_may_send_it(
+    org_a, admin_a
+):
+    """Lapsed is not final: the link works again once its sender may send it again, so it
+    stays theirs to revoke."""
+    sender = factories.make_member(org_a, "org_admin")
+    other = factories.make_member(org_a, "org_admin")
+    for who, email in ((sender, "back@example.test"), (other, "revoked@example.test")):
+        assert invite(who, org_a, email).status_code == 202
+    with factories.acting_as(admin_a, org_a):
+        for who in (sender, other):
+            services.membership_update(
+                membership=Membership.objects.get(user=who),
+                changes={"is_active": False},
+                acting_user=admin_a,
+            )
+    api = factories.api_client(admin_a, org_a)
+
+    assert _answered_statuses(api) == {
+        "back@example.test": "lapsed",
+        "revoked@example.test": "lapsed",
+    }
+    with tenant_context(org_a):
+        revoked = Invitation.objects.get(email="revoked@example.test")
+    answer = api.post(f"/api/v1/invitations/{revoked.pk}/revoke/")
+    assert answer.status_code == 200 and answer.json()["status"] == "revoked"
+    with tenant_context(org_a):
+        Membership.objects.filter(user=sender).update(is_active=True)
+    assert _answered_statuses(api) == {
+        "back@example.test": "pending",
+        "revoked@example.test": "revoked",
+    }
+
+
+def test_the_invitation_lists_read_their_senders_in_queries_that_do_not_grow(org_a, admin_a):
+    """Whether each invitation stands is decided for the page at once: the admin's list
+    and the API's answer a page of twelve, sent by twelve people (some of whom may still
+    send them, some made a rep, some removed), in the queries of a page of three."""
+    sales_rep = _role(org_a, "sales_rep")
+    counter = iter(range(100))
+
+    def send(kinds):
+        for how in kinds:
+            sender = factories.make_member(org_a, "org_admin")
+            with tenant_context(org_a):
+                Invitation.objects.create(
+                    email=f"counted{next(counter)}@example.test",
+                    role=sales_rep,
+                    invited_by=sender,
+                    key_hash=f"{next(counter):064d}",
+                    expires_at=timezone.now() + dt.timedelta(days=1),
+                )
+            if how:
+                _lose_the_right(how, sender, admin_a, org_a)
+
+    page, api = admin_client(admin_a), factories.api_client(admin_a, org_a)
+
+    def counted():
+        with CaptureQueriesContext(connection) as listed:
+            assert page.get(INVITATIONS).status_code == 200
+        with CaptureQueriesContext(connection) as answered:
+            assert api.get("/api/v1/invitations/").status_code == 200
+        return len(listed), len(answered)
+
+    send([None, "deactivated", "removed"])
+    counted()  # a token's first use is recorded
+    few = counted()
+    send([None, "deactivated", "removed"] * 3)
+    assert counted() == few
+    assert sorted(_answered_statuses(api).values()) == ["lapsed"] * 8 + ["pending"] * 4
+    assert sorted(_listed_statuses(page.get(INVITATIONS)).values()) == (
+        ["Lapsed"] * 8 + ["Pending"] * 4
+    )
 
 
 def test_an_invitations_role_is_named_only_to_whoever_may_read_roles(org_a, admin_a, rep_a):

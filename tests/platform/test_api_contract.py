@@ -15,12 +15,12 @@ import requests
 import schemathesis
 from schemathesis.core.transport import Response
 
-from accounts.models import Membership
+from accounts.models import Membership, Role
 from leads import normalize
 from leads.models import Interaction
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories as crm
-from tests.factories import api_client
+from tests.factories import api_client, make_member
 from tests.leads.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +84,35 @@ def test_a_members_role_answered_null_to_a_rep_keeps_to_the_schema(schema, org_a
         rows = response.json().get("results", [response.json()])
         assert [row["role"] for row in rows] == [None] * len(rows)
         conforms(schema, template, "GET", response)
+
+
+def test_a_lapsed_invitation_keeps_to_the_schema(schema, raw_schema, org_a, admin_a):
+    """An invitation whose sender may no longer send it is answered "lapsed", one of the
+    statuses the schema lists."""
+    sender = make_member(org_a, "org_admin")
+    sent = api_client(sender, org_a).post(
+        "/api/v1/users/", {"email": "lapsing@example.test", "role": str(_role_id(org_a))}
+    )
+    assert sent.status_code == 202, sent.content
+    with tenant_context(org_a):
+        Membership.objects.filter(user=sender).update(is_active=False)
+    client = api_client(admin_a, org_a)
+    for path, template in [
+        ("/api/v1/invitations/", "/api/v1/invitations/"),
+        (f"/api/v1/invitations/{sent.json()['id']}/", "/api/v1/invitations/{id}/"),
+    ]:
+        response = client.get(path)
+        assert response.json().get("results", [response.json()])[0]["status"] == "lapsed"
+        conforms(schema, template, "GET", response)
+    status = raw_schema["components"]["schemas"]["Invitation"]["properties"]["status"]
+    enum = raw_schema["components"]["schemas"]["InvitationStatusEnum"]["enum"]
+    assert status["allOf"] == [{"$ref": "#/components/schemas/InvitationStatusEnum"}]
+    assert set(enum) == {"pending", "lapsed", "expired", "accepted", "revoked"}
+
+
+def _role_id(organization):
+    with tenant_context(organization):
+        return Role.objects.get(slug="sales_rep").pk
 
 
 def test_task_lists_answer_pages_of_whole_tasks(schema, org_a, rep_a, midday):
