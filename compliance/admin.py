@@ -119,9 +119,17 @@ def _erase(modeladmin, request, subjects: list[Subject]) -> None:
     """Erase each subject's data, or none (`_each_or_none`): the people erased before a
     refusal keep their rows and history, no suppression entry nor audit event of theirs
     is kept, and their files stay in the storage (an erasure removes them as it
-    commits)."""
-    erased = _each_or_none(request, subjects, services.erase_subject, undone="Nothing was erased.")
-    modeladmin.message_user(request, f"Erased {len(erased)} person(s).", messages.SUCCESS)
+    commits). A person erased before is refused, or their request since is answered with
+    that erasure, as the service decides; the messages count the two apart."""
+    done = _each_or_none(request, subjects, services.erase_subject, undone="Nothing was erased.")
+    answered = sum(map(services.erased_before, done))
+    modeladmin.message_user(request, f"Erased {len(done) - answered} person(s).", messages.SUCCESS)
+    if answered:
+        modeladmin.message_user(
+            request,
+            f"Answered {answered} request(s) of people erased before, without erasing them again.",
+            messages.INFO,
+        )
 
 
 ERASE_WARNING = (

@@ -5,7 +5,9 @@ request names it, as the request's lead or among the leads merged into that lead
 the erasure covered (`result["lead_ids"]`). An erasure is final: nothing may be written
 to an erased lead, its company or its rows again (interactions, enrichments, consent
 records, tasks, opportunities with their proposals and contracts, files attached to any
-of them); deleting stays possible, since it adds nothing.
+of them); deleting stays possible, since it adds nothing. Nor is the person erased again:
+`erase_subject` finds the erasure that was (`erasure_of`) and refuses (`AlreadyErased`),
+or answers with it a request of theirs that came since.
 
 Ordering with a running erasure. `erase_subject` takes its leads `FOR UPDATE` before it
 reads or writes anything, and completes its request in the same transaction. A writer
@@ -28,11 +30,13 @@ from functools import reduce
 
 from django.db import connection
 from django.db.models import Q
+from django.utils import timezone
 
 from compliance.choices import RequestKind, RequestStatus
 from compliance.models import SubjectRequest
 from crm.models import Contract, Opportunity, Proposal
 from leads.models import Company, Lead
+from smartweb import time_zones
 from smartweb.errors import Refusal
 from smartweb.tenancy.context import current_organization_id
 
@@ -47,8 +51,19 @@ class LeadErased(Refusal):
 
     code = "erased"
 
-    def __init__(self):
-        super().__init__(ERASED_MESSAGE)
+    def __init__(self, message: str = ERASED_MESSAGE):
+        super().__init__(message)
+
+
+class AlreadyErased(LeadErased):
+    """An erasure of a person erased before (`erasure`, the request it answered): there
+    is nothing left to erase, and it is not done again (HTTP 409, code `erased`)."""
+
+    def __init__(self, erasure: SubjectRequest):
+        day = timezone.localdate(erasure.completed_at, time_zones.organization_zone())
+        super().__init__(
+            f"This person was already erased on {day:%Y-%m-%d}: there is nothing left to erase."
+        )
 
 
 def _ids(leads: Iterable) -> list:
@@ -70,17 +85,23 @@ def lock_leads(leads: Iterable, *, for_update: bool) -> None:
         )
 
 
+def _erasures_naming(ids: list):
+    """The completed erasure requests that name any of the leads `ids`: as their lead, or
+    among the leads merged into it that the erasure covered."""
+    named = reduce(
+        operator.or_, (Q(result__contains={"lead_ids": [str(pk)]}) for pk in ids), Q(lead__in=ids)
+    )
+    return SubjectRequest.objects.filter(
+        named, kind=RequestKind.ERASURE, status=RequestStatus.COMPLETED
+    )
+
+
 def erased_lead_ids(leads: Iterable) -> set:
     """Those of the leads (leads or ids) that are erased."""
     ids = _ids(leads)
     if not ids:
         return set()
-    named = reduce(
-        operator.or_, (Q(result__contains={"lead_ids": [str(pk)]}) for pk in ids), Q(lead__in=ids)
-    )
-    found = SubjectRequest.objects.filter(
-        named, kind=RequestKind.ERASURE, status=RequestStatus.COMPLETED
-    ).values_list("lead_id", "result")
+    found = _erasures_naming(ids).values_list("lead_id", "result")
     erased = {str(lead_id) for lead_id, _ in found} | {
         pk for _, result in found for pk in (result or {}).get("lead_ids", ())
     }
@@ -89,6 +110,12 @@ def erased_lead_ids(leads: Iterable) -> set:
 
 def is_erased(lead) -> bool:
     return bool(erased_lead_ids([lead]))
+
+
+def erasure_of(lead) -> SubjectRequest | None:
+    """The erasure request whose completion erased the lead (the first, were there more),
+    or None while the lead is not erased."""
+    return _erasures_naming([lead.pk]).order_by("completed_at").first()
 
 
 def refuse_if_erased(*leads, for_update: bool = False) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Case, F, Func, Value, When
+from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Left
 from django.utils import timezone
@@ -252,22 +252,28 @@ def close_calls(subject: Subject) -> int:
     )
 
 
+def _scrub_part(part: Part, pattern: str) -> dict[str, int]:
+    spec = SCRUBS[part.model]
+    historical = history_model(part.model)
+    return {
+        "records": part.rows().update(**_changes(part.model, spec, pattern, history=False)),
+        "history": part.history().update(**_changes(historical, spec, pattern, history=True))
+        if historical
+        else 0,
+    }
+
+
 def scrub(subject: Subject, identifiers: Identifiers) -> dict[str, dict[str, int]]:
     """Overwrite the subject's personal data; returns rows changed per model."""
     pattern = identifiers.pattern()
-    counts = {}
-    for part in subject:
-        spec = SCRUBS.get(part.model)
-        if spec is None:
-            continue
-        historical = history_model(part.model)
-        counts[part.label] = {
-            "records": part.rows().update(**_changes(part.model, spec, pattern, history=False)),
-            "history": part.history().update(**_changes(historical, spec, pattern, history=True))
-            if historical
-            else 0,
-        }
-    return counts
+    return {part.label: _scrub_part(part, pattern) for part in subject if part.model in SCRUBS}
+
+
+def scrub_request(subject_request: SubjectRequest) -> None:
+    """Clear what one request holds of its person (its notes, history included), as the
+    erasure of the person clears their requests: for a request that comes after it."""
+    match = Q(id=subject_request.pk)  # `pk` would be the history id on history rows
+    _scrub_part(Part(SubjectRequest, match, subject_request.organization_id), pattern="")
 
 
 def remove_attachments(subject: Subject) -> int:

@@ -35,6 +35,8 @@ from smartweb.writes import locked
 
 CONSENT_WITHDRAWN_REASON = "Cancelled: consent to contact withdrawn."
 ERASED_REASON = "Cancelled: the person's data was erased."
+# The answer of an erasure request whose person was erased before it.
+ALREADY_ERASED = "already_erased"
 ACTIVE_CALL_STATUSES = (AICallStatus.QUEUED, AICallStatus.IN_PROGRESS)
 
 
@@ -104,23 +106,17 @@ def subject_request_reject(
     return _close(subject_request, RequestStatus.REJECTED, acting_user, {})
 
 
-def _request_for(
-    kind: str, lead: Lead, subject_request: SubjectRequest | None, acting_user: User | None
-) -> SubjectRequest:
+def _pending_request(
+    kind: str, lead: Lead, subject_request: SubjectRequest | None
+) -> SubjectRequest | None:
+    """The request to answer, locked: the one given, or else the person's own open one
+    (None when they made none)."""
     if subject_request is None:
-        # The person's own request, when they made one, is the one this answers.
-        subject_request = (
+        return (
             SubjectRequest.objects.select_for_update()
             .filter(kind=kind, lead=lead, status=RequestStatus.OPEN)
             .order_by("received_at")
             .first()
-        )
-    if subject_request is None:
-        return SubjectRequest.objects.create(
-            organization_id=lead.organization_id,
-            kind=kind,
-            lead=lead,
-            requested_by=_user(acting_user),
         )
     # Read under its lock: one closed meanwhile (by someone else) is refused, not closed
     # a second time over the first answer.
@@ -130,6 +126,18 @@ def _request_for(
     if subject_request.status != RequestStatus.OPEN:
         raise ValidationError("That request is already closed.")
     return subject_request
+
+
+def _request_for(
+    kind: str, lead: Lead, subject_request: SubjectRequest | None, acting_user: User | None
+) -> SubjectRequest:
+    """The request to answer (`_pending_request`), or a new one of the user's."""
+    return _pending_request(kind, lead, subject_request) or SubjectRequest.objects.create(
+        organization_id=lead.organization_id,
+        kind=kind,
+        lead=lead,
+        requested_by=_user(acting_user),
+    )
 
 
 def _close(
@@ -214,9 +222,14 @@ def erase_subject(
     The subject's leads are locked first and stay locked until the erasure commits:
     writers that came before it finish first (and are scrubbed), writers that come while
     it runs wait for it and are then refused, as every later write is (`compliance.erased`).
+    A person is erased once: a second erasure, the one that waited for the first
+    included, erases nothing again (`_answer_erased_before`).
     """
     _authorize_subject(acting_user, Action.DELETE, lead)
     erased.lock_leads([lead], for_update=True)
+    earlier = erased.erasure_of(lead)  # read under the lock: an erasure before has finished
+    if earlier is not None:
+        return _answer_erased_before(lead, earlier, subject_request, acting_user)
     subject = subject_of(lead)  # read under the lock: a merge into the lead has finished
     erased.lock_leads(subject.lead_ids, for_update=True)
     subject_request = _request_for(RequestKind.ERASURE, lead, subject_request, acting_user)
@@ -247,6 +260,31 @@ def erase_subject(
         details={"subject_request": str(subject_request.pk), **result},
     )
     return subject_request
+
+
+def _answer_erased_before(
+    lead: Lead,
+    earlier: SubjectRequest,
+    subject_request: SubjectRequest | None,
+    acting_user: User | None,
+) -> SubjectRequest:
+    """The person was erased by `earlier`: nothing is left to erase, and nothing is
+    erased, suppressed or logged again. Their request that came since (the one given, or
+    their own open one) is answered with that erasure, its notes cleared as the erasure
+    cleared those before it; with none to answer, the erasure is refused (`AlreadyErased`)."""
+    pending = _pending_request(RequestKind.ERASURE, lead, subject_request)
+    if pending is None:
+        raise erased.AlreadyErased(earlier)
+    erasure.scrub_request(pending)
+    pending.refresh_from_db()
+    answer = {"subject_request": str(earlier.pk), "completed_at": earlier.completed_at.isoformat()}
+    return _close(pending, RequestStatus.COMPLETED, acting_user, {ALREADY_ERASED: answer})
+
+
+def erased_before(subject_request: SubjectRequest) -> bool:
+    """Was the erasure request answered with an earlier erasure of its person (nothing
+    erased by it)?"""
+    return ALREADY_ERASED in (subject_request.result or {})
 
 
 # --- consent -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from compliance import services
 from compliance.management.context import lead_of, organization_of
+from smartweb.errors import REFUSALS, refusal_message
 from smartweb.tenancy.context import tenant_context
 
 
@@ -24,6 +25,9 @@ class Command(BaseCommand):
         if not options["yes"]:
             raise CommandError("Erasure cannot be undone: add --yes to confirm.")
         organization = organization_of(options["organization"])
-        with tenant_context(organization):
-            done = services.erase_subject(lead=lead_of(options["lead_id"]), acting_user=None)
+        try:
+            with tenant_context(organization):
+                done = services.erase_subject(lead=lead_of(options["lead_id"]), acting_user=None)
+        except REFUSALS as exc:  # a person erased before, with no request of theirs open
+            raise CommandError(refusal_message(exc)) from exc
         self.stdout.write(json.dumps({"subject_request": str(done.pk), **done.result}, indent=2))
