@@ -351,6 +351,9 @@ class Interaction(TenantOwnedModel):
 
     rbac_resource = Resource.INTERACTIONS
     scope_owner_field = "lead__assigned_to"
+    # The lead's own notes and calls: a colleague the lead is shared with reads them, at
+    # either level; writing them stays in the lead's scope (ADR 0041).
+    shared_with_parent = {Action.READ: "lead"}
     # Its history is read by id, by lead (a subject's data) and by date, never by its author.
     history_unindexed = ("created_by",)
 

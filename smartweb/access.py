@@ -9,7 +9,10 @@ Explicit object grants (django-guardian, `UserObjectGrant`) add single objects o
 a scope the role gives for that action, never in place of one: a grant stops counting
 when the user's role no longer does that action on any row of the resource (a member
 made Read Only keeps no edit share). They are written by sharing a record
-(`sharing.services`) and only read here.
+(`sharing.services`) and only read here. A model whose rows are part of their parent's
+record names the actions a grant of the parent gives on them in `shared_with_parent`
+(a lead's notes and calls are read with the lead: `{Action.READ: "lead"}`), within the
+scope the role gives on the model, as for its own grants.
 Models say who owns a row with `scope_owner_field` (a field path such as
 "assigned_to", "lead__assigned_to" or a team's "memberships__user", or a tuple of paths
 any of which owns it) and
@@ -182,16 +185,31 @@ def grant_codename(action: str, model) -> str:
     return f"{_DJANGO_ACTION[Action(action)]}_{model._meta.model_name}"
 
 
-def _granted_q(user, action: str, model) -> Q:
+def _granted_pks(user, action: str, model) -> list[str]:
     from accounts.models import UserObjectGrant
 
-    granted = UserObjectGrant.objects.filter(
-        organization_id=current_organization_id(),
-        user_id=user.pk,
-        permission__codename=grant_codename(action, model),
-        content_type=ContentType.objects.get_for_model(model),
-    ).values_list("object_pk", flat=True)
-    return Q(pk__in=list(granted))
+    return list(
+        UserObjectGrant.objects.filter(
+            organization_id=current_organization_id(),
+            user_id=user.pk,
+            permission__codename=grant_codename(action, model),
+            content_type=ContentType.objects.get_for_model(model),
+        ).values_list("object_pk", flat=True)
+    )
+
+
+def _granted_q(user, action: str, model) -> Q:
+    """The rows granted to `user` for `action`, and, for an action the model names in
+    `shared_with_parent` (action -> the field of its parent), the rows of the parents
+    granted for it that are not in the trash (a lead's notes are read by whoever it is
+    shared with). A sub-select of the parents, as an owner path through them is."""
+    granted = Q(pk__in=_granted_pks(user, action, model))
+    parent_field = getattr(model, "shared_with_parent", {}).get(action)
+    if parent_field is not None:
+        parent = model._meta.get_field(parent_field).related_model
+        shared = parent._default_manager.filter(pk__in=_granted_pks(user, action, parent))
+        granted |= Q(**{f"{parent_field}__in": shared.values("pk")})
+    return granted
 
 
 def resource_of(model) -> str:

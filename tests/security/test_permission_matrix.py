@@ -20,6 +20,7 @@ from django.test import RequestFactory
 
 from accounts import services as account_services
 from accounts.models import Membership, Team, UserObjectGrant
+from leads.models import Lead
 from smartweb import access
 from smartweb.admin import TenantModelAdmin
 from smartweb.rbac import Action, Resource, Scope
@@ -40,21 +41,36 @@ def world(django_db_setup, django_db_blocker):
 
 
 def _grants_for(world, user):
-    """One object grant per object action, each on a different row of the outsider's:
-    (model, pk, action)."""
+    """One object grant per object action, each on a different row of the outsider's, and
+    the read grant of a share of their lead, which its notes are read with
+    (`shared_with_parent`): (model, pk, action)."""
     chain = world.chains[str(world.outsider.pk)]
     models = sorted(chain, key=lambda m: m._meta.label)
     return {
         (model, chain[model].pk, action)
         for model, action in zip(models[::3], OBJECT_ACTIONS, strict=False)
-    }
+    } | {(Lead, chain[Lead].pk, Action.READ)}
+
+
+def _granted_rows(model, row, action) -> set[tuple[type, object]]:
+    """The rows whose grant of `action` reaches `row`: itself, and its parent when the
+    model is read with it (`shared_with_parent`)."""
+    rows = {(model, row.pk)}
+    parent = getattr(model, "shared_with_parent", {}).get(action)
+    if parent is not None:
+        rows.add((model._meta.get_field(parent).related_model, getattr(row, f"{parent}_id")))
+    return rows
 
 
 def _expected_object(role, model, row, needed, action, grants) -> bool:
-    """The role's scope gives it, or a grant of it on this row within a scope the role
-    gives for that action (a grant never stands in for the role)."""
+    """The role's scope gives it, or a grant of it on this row (or on the parent it is
+    read with) within a scope the role gives for that action (a grant never stands in
+    for the role)."""
     needed = needed or access.unowned_scope(model, action)
-    granted = (model, row.pk, action) in grants and allows(role, model.rbac_resource, action)
+    granted = any(
+        (granted_model, pk, action) in grants
+        for granted_model, pk in _granted_rows(model, row, action)
+    ) and allows(role, model.rbac_resource, action)
     return allows(role, model.rbac_resource, action, needed) or granted
 
 
