@@ -1,16 +1,24 @@
 """What the product accepts as a JSON value, wherever it comes from (an API body, a
-webhook, an admin form, a job): nested at most `MAX_DEPTH` deep, and no NUL character in
-any text or key (PostgreSQL can store neither in `text` nor in `jsonb`: a NUL would be a
-server error when written). Request bodies are bounded in size by Django's
-`DATA_UPLOAD_MAX_MEMORY_SIZE`, checked when the body is read.
+webhook, an admin form, a job): nested at most `MAX_DEPTH` deep, no NUL character in any
+text or key (PostgreSQL can store neither in `text` nor in `jsonb`: a NUL would be a
+server error when written), and no number that is not finite (NaN, Infinity: not JSON,
+and `jsonb` refuses them, while the API's renderer would write one as `null`). Request
+bodies are bounded in size by Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`, checked when the
+body is read.
 
 `loads` parses with orjson (whose own depth limit, 1024, is past what Python's recursive
 code after it survives: encoding, validation, copies), then `check` walks the value once,
-without recursion, so a hostile value cannot exhaust the stack either.
+without recursion, so a hostile value cannot exhaust the stack either. orjson refuses the
+`NaN`, `Infinity` and `-Infinity` that Python's parser reads, and a number past a float's
+range (`1e400`), as it refuses any text that is not JSON, saying only at which character:
+a text it refuses is read again by Python's parser, and `check` names the field that
+holds such a number.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 import orjson
@@ -21,6 +29,9 @@ MAX_DEPTH = 32
 NUL = "\x00"
 NUL_MESSAGE = "Null characters are not allowed."
 DEPTH_MESSAGE = f"JSON nested deeper than {MAX_DEPTH} levels is not accepted."
+NOT_FINITE_MESSAGE = (
+    "A number must be finite: NaN, Infinity and numbers out of range are not accepted."
+)
 
 
 def loads(data: bytes | str) -> Any:
@@ -31,9 +42,24 @@ def loads(data: bytes | str) -> Any:
     except orjson.JSONDecodeError as exc:
         if str(exc).startswith("depth limit exceeded"):
             raise Refused("", DEPTH_MESSAGE) from exc
+        _check_as_python_reads(data)
         raise ValueError(f"The body is not valid JSON: {exc}") from exc
     check(value)
     return value
+
+
+def _check_as_python_reads(data: bytes | str) -> None:
+    """`check` the value Python's parser reads from a text orjson refused: `Refused` at a
+    number that is not finite (or, nested past Python's recursion limit, for its depth);
+    nothing when the text is no JSON value for it either, or when orjson refused it for
+    another reason (a lone surrogate)."""
+    try:
+        value = json.loads(data)
+    except RecursionError as exc:
+        raise Refused("", DEPTH_MESSAGE) from exc
+    except ValueError:
+        return
+    check(value)
 
 
 class Refused(ValidationError):
@@ -45,14 +71,19 @@ class Refused(ValidationError):
 
 
 def check(value: Any, field: str | None = None) -> None:
-    """Refuse a value nested too deep or holding a NUL character, naming its place as a
-    dotted path (`company.metadata.note`, `permissions.0.resource`) under `field`."""
+    """Refuse a value nested too deep, holding a NUL character or a number that is not
+    finite, naming its place as a dotted path (`company.metadata.note`,
+    `permissions.0.resource`) under `field`."""
     stack: list[tuple[Any, tuple, int]] = [(value, (field,) if field else (), 1)]
     while stack:
         item, path, depth = stack.pop()
         if isinstance(item, str):
             if NUL in item:
                 _refuse(path, NUL_MESSAGE)
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                _refuse(path, NOT_FINITE_MESSAGE)
             continue
         if not isinstance(item, dict | list):
             continue

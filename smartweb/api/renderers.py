@@ -12,8 +12,9 @@ and U+2029 escaped) took ~0.33 ms for a page of 50 leads (62 KB); orjson writes 
 Two differences, which no field of the API meets: a float below 1e-4 or from 1e16 is
 written positionally or without the exponent's sign (`0.00001`, `1e16` where Python
 writes `1e-05`, `1e+16`; the same number to any JSON reader); and a NaN or infinity, which
-DRF refuses, is written `null`. No model has a float column and jsonb refuses NaN and
-infinity, so the API's floats are those of stored JSON, read back from jsonb.
+DRF refuses, is written `null`. No model has a float column, jsonb refuses NaN and
+infinity, and `smartweb.json_input` refuses them wherever JSON enters (ADR 0013), so the
+API's floats are those of stored JSON, read back from jsonb.
 """
 
 from __future__ import annotations

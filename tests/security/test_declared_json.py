@@ -10,6 +10,7 @@ from django.db import models
 from accounts import services as account_services
 from accounts.models import Organization
 from leads.models import Interaction
+from smartweb.json_input import NOT_FINITE_MESSAGE
 from smartweb.json_schema import DeclaredJSONField
 from smartweb.tenancy.context import tenant_context
 from tests import factories
@@ -96,6 +97,11 @@ def test_good_settings_are_kept(org_a, admin_a):
         ('{"lead_scoring": "x"}', 'lead_scoring: "x" is not of type "object"'),
         ("[" * 50_000, "JSON nested deeper than 32 levels is not accepted."),
         ('{"note": "a\\u0000b"}', "note: Null characters are not allowed."),
+        ('{"qualification_threshold": NaN}', f"qualification_threshold: {NOT_FINITE_MESSAGE}"),
+        (
+            '{"retention": {"history_days": -Infinity}}',
+            f"retention.history_days: {NOT_FINITE_MESSAGE}",
+        ),
     ],
 )
 def test_the_admin_shows_a_bad_setting_on_the_field(org_a, admin_a, text, message):

@@ -1,7 +1,8 @@
 """Hostile input is a 4xx in the API's error shape, never a server error.
 
 Every operation of the OpenAPI schema that takes a body is sent a deeply nested body, a
-NUL character and an oversized body; every read operation a NUL in a query parameter.
+NUL character, a number that is not finite and an oversized body; every read operation a
+NUL in a query parameter.
 The operations are read from the schema, so a new endpoint is covered as it is added.
 Detail paths are filled with a row of the demo data (`seed_demo`, loaded once for the
 module and rolled back after it).
@@ -26,6 +27,7 @@ from accounts.models import Organization
 from accounts.services import role_create
 from leads.models import Lead, LeadForm
 from mailing import services as mailing_services
+from smartweb.json_input import NOT_FINITE_MESSAGE
 from smartweb.tenancy.context import tenant_context
 from sso import session as sso_session
 from tests import factories
@@ -183,6 +185,17 @@ def test_a_nul_character_anywhere_in_a_body_is_refused_naming_the_field(
     body = json.dumps({"notes": {"items": ["fine", "bad\u0000text"]}}).encode()
     error = _error(_send(client, method, path, body, demo), 400)
     assert error["details"] == {"notes.items.1": ["Null characters are not allowed."]}
+
+
+@pytest.mark.parametrize("method, path", WITH_BODY)
+def test_a_number_that_is_not_finite_anywhere_in_a_body_is_refused_naming_the_field(
+    method, path, demo, platform_admin
+):
+    """`NaN` (as Python writes it; not JSON) is not taken for a missing value."""
+    client = factories.api_client(platform_admin, demo)
+    body = b'{"notes": {"items": [1, NaN]}}'
+    error = _error(_send(client, method, path, body, demo), 400)
+    assert error["details"] == {"notes.items.1": [NOT_FINITE_MESSAGE]}
 
 
 @pytest.mark.parametrize("method, path", WITH_BODY)
