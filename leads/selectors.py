@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from leads.choices import POSITIVE_OUTCOMES, InteractionType
-from leads.models import Company, Interaction, Lead, Tag
+from leads.models import Company, Interaction, Lead, LeadTag, Tag
 from leads.scoring import ENGAGEMENT_WINDOW_DAYS
 from smartweb import access, listing
-from smartweb.rbac import Action
+from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_organization_id
 
 # Interactions that reach the lead (a note is internal, a website visit is theirs alone).
@@ -253,10 +253,26 @@ def duplicate_groups(queryset: QuerySet[Lead]) -> tuple[list[dict], bool]:
 def with_readable_lead_counts(tags: QuerySet[Tag], user) -> QuerySet[Tag]:
     """Each tag with `active_leads`: how many of its leads outside the trash `user` may
     read (a rep their own, a manager their team's), not the organization's count, which
-    told them about leads they may not see. One correlated count in the tags' query."""
+    told them about leads they may not see. One correlated count in the tags' query.
+
+    Whoever reads every lead counts the tag's links less those of leads in the trash, from
+    the links' index and the trash's: counting the leads looked each linked lead up to see
+    that it is not in the trash (26,029 look-ups for the six tags of the largest
+    organization at 1M leads, 41 ms)."""
+    if access.scope_for(user, Action.READ, Resource.LEADS) == Scope.ALL:
+        links = LeadTag.objects.filter(tag=OuterRef("pk"))
+        trashed = Lead.all_objects.filter(deleted_at__isnull=False).values("pk")
+        return tags.annotate(
+            active_leads=_counted(links) - _counted(links.filter(lead__in=trashed))
+        )
     leads = access.visible(user, Action.READ, Lead.objects.filter(tags=OuterRef("pk")))
+    return tags.annotate(active_leads=_counted(leads))
+
+
+def _counted(rows: QuerySet) -> Coalesce:
+    """How many `rows` there are, as a correlated sub-select."""
     # COUNT as a plain function, not an aggregate: no GROUP BY in the sub-select.
-    counted = leads.order_by().annotate(
+    counted = rows.order_by().annotate(
         count=Func("pk", function="COUNT", output_field=IntegerField())
     )
-    return tags.annotate(active_leads=Coalesce(Subquery(counted.values("count")), 0))
+    return Coalesce(Subquery(counted.values("count")), 0)

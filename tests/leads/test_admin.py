@@ -4,9 +4,12 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditLog
-from leads.models import Interaction, Lead, LeadTag
+from leads import selectors
+from leads.models import Interaction, Lead, LeadTag, Tag
+from smartweb import access
+from smartweb.rbac import Action
 from smartweb.tenancy.context import tenant_context
-from tests.leads.factories import InteractionFactory, TagFactory, make_lead
+from tests.leads.factories import InteractionFactory, TagFactory, acting_as, make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -375,3 +378,39 @@ def test_the_tag_list_counts_only_the_leads_one_may_read(
     more, more_queries = _tag_counts(client, rep_a)
     assert more == {"hot": 2, "cold": 0, "warm": 0}
     assert more_queries == queries
+
+
+def test_the_tag_list_counts_as_many_leads_as_one_may_read_of_each_tag(
+    client, org_a, org_b, admin_a, manager_a, rep_a, rep_a2, tag_b
+):
+    """The admin's counts (the tag's links less its trashed leads') and everyone else's are
+    the leads each may read that carry the tag, outside the trash; a deleted tag keeps its
+    count; another organization's links count for none of them."""
+    tags = [TagFactory(organization=org_a, name=name) for name in ("hot", "cold", "unused")]
+    for n in range(12):
+        owner = [rep_a, rep_a2, manager_a, None][n % 4]
+        lead = make_lead(org_a, contact_name=f"Lead {n}", assigned_to=owner)
+        with tenant_context(org_a):
+            for tag in tags[: 1 + n % 2]:
+                LeadTag.objects.create(lead=lead, tag=tag)
+            if n % 5 == 0:
+                Lead.objects.filter(pk=lead.pk).update(deleted_at=lead.created_at)
+    with tenant_context(org_a):
+        Tag.objects.filter(pk=tags[1].pk).update(deleted_at=tags[1].created_at)
+    other = make_lead(org_b, contact_name="Elsewhere")
+    with tenant_context(org_b):
+        LeadTag.objects.create(lead=other, tag=tag_b)
+    for user in (admin_a, manager_a, rep_a, rep_a2):
+        with acting_as(org_a, user):
+            counted = {
+                tag.name: tag.active_leads
+                for tag in selectors.with_readable_lead_counts(Tag.all_objects.all(), user)
+            }
+            readable = access.visible(user, Action.READ, Lead.objects.all())
+            expected = {tag.name: readable.filter(tags=tag).count() for tag in tags}
+        assert counted == expected, user.email
+    assert expected["hot"] > 0
+    for user in (admin_a, rep_a):
+        _login(client, user)
+        listed = client.get(reverse("admin:leads_tag_changelist"), {"state": "all", "o": "4"})
+        assert {"hot", "cold", "unused"} <= {tag.name for tag in listed.context["cl"].result_list}
