@@ -43,6 +43,7 @@ from sharing.admin import SharesAdminMixin
 from smartweb import access
 from smartweb.admin import (
     CurrentChoicesInlineMixin,
+    IndexedValuesFilter,
     ReadOnlyAdminMixin,
     TenantOwnedModelAdmin,
     add_refusal,
@@ -209,7 +210,13 @@ class CompanyAdminForm(KeepsJSONOriginalsMixin, forms.ModelForm):
 class CompanyAdmin(AttachmentsAdminMixin, CompanySearchMixin, LeadsAdmin):
     form = CompanyAdminForm
     list_display = ["name", "business_type", "city", "phone", "website_link", "is_customer"]
-    list_filter = ["business_type", "size", WebsiteStatusFilter, "is_customer", "country"]
+    list_filter = [
+        "business_type",
+        "size",
+        WebsiteStatusFilter,
+        "is_customer",
+        ("country", IndexedValuesFilter),  # company_org_country
+    ]
     search_fields = ["name", "city", "postal_code", "phone", "email", "website_domain"]
     readonly_fields = ["customer_since", "created_at", "updated_at"]
     fieldsets = [

@@ -152,6 +152,9 @@ class Company(TenantOwnedModel):
             active_index("organization", "phone_normalized", name="company_org_phone"),
             active_index("organization", "email_normalized", name="company_org_email"),
             active_index("organization", "website_domain", name="company_org_domain"),
+            # The countries the list's filter offers, walked one at a time (the trash's too,
+            # which the list also shows): smartweb.admin.IndexedValuesFilter.
+            models.Index(fields=["organization", "country"], name="company_org_country"),
         ]
 
     def __str__(self) -> str:

@@ -29,6 +29,7 @@ from django.forms.models import model_to_dict
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import Truncator
@@ -37,7 +38,7 @@ from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
 
-from smartweb import access, admin_submissions, outage, people
+from smartweb import access, admin_submissions, index_walks, outage, people
 from smartweb.admin_deleted_rows import live_deleted_objects
 from smartweb.admin_deletes import RefusedDeleteShownMixin, RowsRefused
 from smartweb.admin_links import (
@@ -606,6 +607,22 @@ class ScopedOwnerFilter(admin.RelatedFieldListFilter):
 
     def field_choices(self, field, request, model_admin):
         return owners_offered(request.user, model_admin.model.rbac_resource)
+
+
+class IndexedValuesFilter(admin.AllValuesFieldListFilter):
+    """Django's filter by the values of a column (its parameters unchanged: the company
+    list's `country=` and `country__isnull=`), offering the same values, those of the rows
+    the user may read, found by walking an index of (organization, that column) one value
+    at a time (`index_walks.distinct_values`): Django read every row of the list, the
+    whole organization's, at each page load (the companies' countries: 230 ms for the
+    largest organization at 1M leads). For a column without NULLs, so indexed."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        # Django's own lazy choices, walked when the filter is drawn.
+        self.lookup_choices = SimpleLazyObject(
+            partial(index_walks.distinct_values, self.lookup_choices)
+        )
 
 
 class ReadableRelatedFilter(admin.RelatedFieldListFilter):
