@@ -43,6 +43,7 @@ from sharing.admin import SharesAdminMixin
 from smartweb import access
 from smartweb.admin import (
     CurrentChoicesInlineMixin,
+    DeletedListFilter,
     IndexedValuesFilter,
     ReadOnlyAdminMixin,
     TenantOwnedModelAdmin,
@@ -678,6 +679,15 @@ class InteractionAdmin(ByLeadSearchMixin, LeadsAdmin):
 
     def own_matches(self, word):
         return search.interaction_matches(word)
+
+    def walks_date_hierarchy(self, request):
+        # The organization's active interactions by time (interaction_org_occurred) are the
+        # rows of whoever reads them all. A rep's are read through their leads, where each
+        # step of a walk would cost what Django's one read of them all costs.
+        return (
+            DeletedListFilter.state(request) == "active"
+            and access.scope_for(request.user, Action.READ, Resource.INTERACTIONS) == Scope.ALL
+        )
 
     @admin.display(description="subject", ordering="subject")
     def subject_as_read(self, obj):
