@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.fields.json import KeyTransform
-from django.db.models.functions import Cast, Left
+from django.db.models.functions import Cast, Left, Lower
 from django.utils import timezone
 
 from attachments.models import RECORD_RESOURCES
@@ -34,8 +34,9 @@ from attachments.services import attachments_erase
 from compliance.models import ConsentRecord, SubjectRequest
 from compliance.subject import Part, Subject, history_model
 from crm.models import AICall, Contract, Opportunity, Proposal, ProposalLineItem, Task
-from leads.models import Company, Interaction, Lead, LeadEnrichment, Tag
+from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.normalize import DEFAULT_COUNTRY_CODE, normalize_phone
+from leads.services import tag_remove
 from mailing.models import EmailMessage
 from notifications.services import notifications_erase
 
@@ -250,6 +251,38 @@ def close_calls(subject: Subject) -> int:
         .filter(result_recorded_at__isnull=True)
         .update(result_recorded_at=timezone.now())
     )
+
+
+def remove_tags(subject: Subject, identifiers: Identifiers) -> int:
+    """Settle the subject's live tags that name the person, before the scrub; how many
+    were deleted.
+
+    A tag is the organization's label, shared by leads, its name unique among the live
+    ones; one that names the person is personal data. One that no other lead carries is
+    the person's own: it is taken off them and deleted. One that other leads carry keeps
+    serving them under its scrubbed name, unless that name is another live tag's (another
+    person's, erased before, or one of this person's scrubbed to the same name): then it
+    is folded into that tag, whose leads it becomes, and deleted. The scrub overwrites
+    the names of all of them, history included, as of every tag of the subject."""
+    pattern = identifiers.pattern()
+    if not pattern:
+        return 0
+    naming = list(
+        subject.part(Tag)
+        .rows()
+        .filter(deleted_at__isnull=True, name__iregex=pattern)
+        .annotate(scrubbed=Lower(_regexp_replace(Tag, "name", pattern)))
+    )
+    others = Tag.objects.exclude(pk__in=[tag.pk for tag in naming])
+    kept: dict[str, Tag] = {}
+    for tag in naming:
+        shared = LeadTag.objects.filter(tag=tag).exclude(lead_id__in=subject.lead_ids).exists()
+        into = kept.get(tag.scrubbed) or others.filter(name__iexact=tag.scrubbed).first()
+        if shared and into is None:
+            kept[tag.scrubbed] = tag
+        else:
+            tag_remove(tag=tag, into=into if shared else None)
+    return len(naming) - len(kept)
 
 
 def _scrub_part(part: Part, pattern: str) -> dict[str, int]:

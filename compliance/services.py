@@ -241,10 +241,12 @@ def erase_subject(
         subject.part(AICall).rows().filter(status__in=ACTIVE_CALL_STATUSES), ERASED_REASON
     )
     erasure.close_calls(subject)
+    tags_removed = erasure.remove_tags(subject, identifiers)
     rows = erasure.scrub(subject, identifiers)
     result = {
         "lead_ids": sorted(map(str, subject.lead_ids)),
         "rows": rows,
+        "tags_removed": tags_removed,
         "attachments": erasure.remove_attachments(subject),
         "notifications": erasure.remove_notifications(subject),
         "suppression_entries": suppressed,

@@ -45,6 +45,7 @@ from smartweb.errors import REFUSALS, refusal_message
 from smartweb.locks import advisory_xact_lock
 from smartweb.outage import retried_on_conflict
 from smartweb.rbac import Action, Resource, Scope
+from smartweb.tenancy.context import acting_user as context_user
 from smartweb.tenancy.context import current_membership, current_organization_id
 from smartweb.writes import DeletedMeanwhile, locked, locked_rows, save_changed, values_of
 from webhooks import outbox, payloads
@@ -733,6 +734,17 @@ def tag_update(*, tag: Tag, acting_user: User | None, data: Mapping[str, Any]) -
 def tag_delete(*, tag: Tag, acting_user: User | None) -> None:
     """Soft-delete the tag and take it off every lead (with history)."""
     access.require(acting_user, Action.DELETE, Resource.LEADS, tag)
+    tag_remove(tag=tag)
+
+
+def tag_remove(*, tag: Tag, into: Tag | None = None) -> None:
+    """Take the tag off every lead (giving those leads `into` instead, when given) and
+    soft-delete it, with history written as the user in context. Checks no permission:
+    for callers that checked theirs (`tag_delete`, an erasure folding a tag into the one
+    its scrubbed name is)."""
+    if into is not None:
+        for lead in Lead.all_objects.filter(lead_tags__tag=tag):
+            _add_tags(lead, [into], context_user())
     for lead_tag in LeadTag.objects.filter(tag=tag):
         lead_tag.delete()
     tag.delete()

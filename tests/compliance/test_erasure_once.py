@@ -35,8 +35,7 @@ pytestmark = pytest.mark.django_db
 LEADS = "/admin/leads/lead/"
 REQUESTS = "/admin/compliance/subjectrequest/"
 LATE_NOTE = "Wrote again from a new address, asking to be forgotten."
-# Another person, with no tag of their own: two people's tags that name them redact to
-# the same name, which erasing both does not yet handle.
+# Another person: a lead and its company, nothing else.
 OTHER = "Ambrosine Plumtree"
 
 
