@@ -34,7 +34,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.translation import gettext
-from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
+from procrastinate.contrib.django.admin import ProcrastinateEventInline, ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -1198,28 +1198,37 @@ def is_deleted(obj) -> bool:
 
 class PlatformOnlyAdminMixin:
     """Pages of global tables that hold every organization's data (the job queue):
-    platform super admins only, whatever Django permissions a staff user holds."""
+    platform super admins only, whatever Django permissions a staff user holds. It only
+    ever narrows what the page itself allows them: the job pages show a job, and its
+    list's actions retry or cancel it; none edits or deletes one (procrastinate's
+    models refuse it, and a job deleted under its running worker is lost to it)."""
 
     platform_only = True
 
     def has_module_permission(self, request):
-        return request.user.is_superuser
+        return request.user.is_superuser and super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return request.user.is_superuser and super().has_view_permission(request, obj)
 
     def has_add_permission(self, request, *args):
-        return False
+        return request.user.is_superuser and super().has_add_permission(request, *args)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return request.user.is_superuser and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+class JobEventInline(ReadOnlyAdminMixin, ProcrastinateEventInline):
+    """A job's events as the queue wrote them, in order."""
+
+    ordering = ["at", "id"]
 
 
 class PlatformJobAdmin(HistoryNotChangeLogMixin, PlatformOnlyAdminMixin, ProcrastinateJobAdmin):
-    pass
+    inlines = [JobEventInline]
 
 
 # Roles and grants are the project's own (accounts); Django's global groups are unused,
