@@ -1230,6 +1230,11 @@ class JobEventInline(ReadOnlyAdminMixin, ProcrastinateEventInline):
 class PlatformJobAdmin(HistoryNotChangeLogMixin, PlatformOnlyAdminMixin, ProcrastinateJobAdmin):
     inlines = [JobEventInline]
 
+    def has_history_permission(self, request, obj) -> bool:
+        """A job's history is its events, on its page: no organization's audit log holds
+        it (the "History" button led to the current one's, filtered by the job's id)."""
+        return False
+
 
 # Roles and grants are the project's own (accounts); Django's global groups are unused,
 # and a page of them would let a staff user edit rows shared by every organization.

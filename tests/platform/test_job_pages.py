@@ -11,7 +11,7 @@ from django.urls import reverse
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from tests.accounts.conftest import admin_client
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_member
 from webhooks.jobs import defer_delivery
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +65,11 @@ def test_a_job_is_neither_changed_nor_deleted_from_its_pages(org_a, root):
     )
     assert answer.status_code == 302
     assert ProcrastinateJob.objects.filter(pk=job.pk, status="todo").exists()
+
+
+def test_a_jobs_history_is_its_events_not_an_organizations_audit_log(org_a):
+    # A super admin who is also an organization's admin reads its audit log.
+    root = admin_client(make_member(org_a, "org_admin", is_superuser=True))
+    job = _queued(org_a)
+    assert 'class="historylink"' not in root.get(_page("change", job.pk)).content.decode()
+    assert root.get(_page("history", job.pk)).status_code == 403
