@@ -14,7 +14,7 @@ from accounts.audit import AuditAction
 from accounts.models import Invitation, Membership, Organization, Role, User
 from smartweb.tenancy.context import tenant_context
 from tests.accounts.conftest import audit_rows
-from tests.factories import make_organization
+from tests.factories import make_member, make_organization
 from tests.sso.conftest import links, sso_sign_in
 
 
@@ -192,3 +192,19 @@ def test_a_provider_session_reaches_its_own_organization_only(place):
     password.force_login(place.ann)
     answer = password.get("/api/v1/leads/", HTTP_X_ORGANIZATION=str(elsewhere.pk))
     assert answer.status_code == 200
+
+
+def test_a_provider_session_of_a_super_admin_does_not_reach_the_job_queue(place):
+    """The job queue holds every organization's jobs: a super admin signed in through an
+    organization's provider works in that organization, not on the platform's pages."""
+    root = make_member(place.organization, "org_admin", email="new@example.test", is_superuser=True)
+    jobs = "/admin/procrastinate/procrastinatejob/"
+    client = Client()
+    assert sso_sign_in(client, "acme", root.email).status_code == 302
+    assert client.get(jobs).status_code == 403
+    assert jobs not in client.get("/admin/").content.decode()
+
+    password = Client()
+    password.force_login(root)
+    assert password.get(jobs).status_code == 200
+    assert jobs in password.get("/admin/").content.decode()
