@@ -29,13 +29,17 @@ from django.forms.models import model_to_dict
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.translation import gettext
+from procrastinate.contrib.django import app as queue
 from procrastinate.contrib.django.admin import ProcrastinateEventInline, ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
+from procrastinate.exceptions import UniqueViolation
+from procrastinate.jobs import Status
 from simple_history.admin import SimpleHistoryAdmin
 
 from smartweb import access, admin_submissions, index_walks, outage, people
@@ -405,7 +409,25 @@ def refused_rows(formset_class: type[forms.BaseFormSet]) -> type[forms.BaseFormS
     )
 
 
-class RefusalsShownMixin:
+class ActionRefusalsShownMixin:
+    """A list's bulk action refused, shown on the list with nothing written; for a page
+    with no form to save (`RefusalsShownMixin` shows a save's refusal too)."""
+
+    def response_action(self, request, queryset):
+        """A bulk action the services refuse (a rule, a row's permission, a unique value
+        taken: `RowsRefused` names each row), that lost a deadlock to a concurrent change
+        (after its service's own retry), or waited past the lock timeout for rows another
+        change holds, shows why as an error message on the list and writes nothing
+        (`attempt`). An action the user may not take at all is not among their choices
+        (`get_actions`): Django answers "No action selected"."""
+        response, refusal = attempt(partial(super().response_action, request, queryset))
+        if refusal is None:
+            return response
+        self.message_user(request, refusal_message(refusal, NOT_PERMITTED), messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+
+class RefusalsShownMixin(ActionRefusalsShownMixin):
     """A save the services refuse (a rule, a permission, an invalid transition), or that
     meets a concurrent change (a deadlock, rows held past the lock timeout), writes
     nothing and shows the same form again, as posted, inlines included, with the refusal
@@ -561,19 +583,6 @@ class RefusalsShownMixin:
     def changelist_url(self) -> str:
         meta = self.model._meta
         return reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
-
-    def response_action(self, request, queryset):
-        """A bulk action the services refuse (a rule, a row's permission, a unique value
-        taken: `RowsRefused` names each row), that lost a deadlock to a concurrent change
-        (after its service's own retry), or waited past the lock timeout for rows another
-        change holds, shows why as an error message on the list and writes nothing
-        (`attempt`). An action the user may not take at all is not among their choices
-        (`get_actions`): Django answers "No action selected"."""
-        response, refusal = attempt(partial(super().response_action, request, queryset))
-        if refusal is None:
-            return response
-        self.message_user(request, refusal_message(refusal, NOT_PERMITTED), messages.ERROR)
-        return HttpResponseRedirect(request.get_full_path())
 
     def _check_may_post(self, request, object_id) -> None:
         """The page's own permission, checked before the save: one who may not post here
@@ -1238,13 +1247,78 @@ class JobEventInline(ReadOnlyAdminMixin, ProcrastinateEventInline):
     ordering = ["at", "id"]
 
 
-class PlatformJobAdmin(HistoryNotChangeLogMixin, PlatformOnlyAdminMixin, ProcrastinateJobAdmin):
+# A job's status, as a refused action names it.
+JOB_STATES = {
+    Status.TODO.value: "is waiting to run",
+    Status.DOING.value: "is running",
+    Status.SUCCEEDED.value: "has succeeded",
+    Status.FAILED.value: "has failed",
+    Status.CANCELLED.value: "was cancelled",
+    Status.ABORTING.value: "is being aborted",
+    Status.ABORTED.value: "was aborted",
+}
+
+
+class PlatformJobAdmin(
+    ActionRefusalsShownMixin,
+    HistoryNotChangeLogMixin,
+    PlatformOnlyAdminMixin,
+    ProcrastinateJobAdmin,
+):
+    """The job queue. Its actions retry failed jobs and cancel waiting ones, all the jobs
+    chosen or none, each refused one named with why (`each_or_none`): a running job is
+    neither put back in the queue beside its worker nor said to be cancelled, and a
+    second click finds the jobs of the first retried or cancelled already. Procrastinate's
+    "Abort" is not offered: it asks a running job to stop, and no job here asks whether
+    it should (`context.should_abort`), so the job ran on."""
+
     inlines = [JobEventInline]
+    actions = ["retry_selected", "cancel_selected"]
 
     def has_history_permission(self, request, obj) -> bool:
         """A job's history is its events, on its page: no organization's audit log holds
         it (the "History" button led to the current one's, filtered by the job's id)."""
         return False
+
+    def has_queue_permission(self, request) -> bool:
+        """May the user retry and cancel jobs? Whoever may see them."""
+        return self.has_view_permission(request)
+
+    @admin.action(description="Retry selected failed jobs", permissions=["queue"])
+    def retry_selected(self, request, queryset):
+        retried = each_or_none(_locked(queryset), _retry, undone="Nothing was retried.")
+        self.message_user(request, f"Retried {len(retried)} job(s).", messages.SUCCESS)
+
+    @admin.action(description="Cancel selected waiting jobs", permissions=["queue"])
+    def cancel_selected(self, request, queryset):
+        cancelled = each_or_none(_locked(queryset), _cancel, undone="Nothing was cancelled.")
+        self.message_user(request, f"Cancelled {len(cancelled)} job(s).", messages.SUCCESS)
+
+
+def _locked(jobs):
+    """The jobs as they are once locked: no worker takes or ends one meanwhile, and a
+    second click reads what the first did."""
+    return jobs.select_for_update().order_by("pk")
+
+
+def _retry(job) -> None:
+    if job.status != Status.FAILED.value:
+        raise Refusal(f"only a failed job is retried, and this one {JOB_STATES[job.status]}")
+    try:
+        queue.job_manager.retry_job_by_id(job.id, timezone.now())
+    except UniqueViolation as exc:  # the one unique value of a waiting job
+        raise Refusal(
+            f"a job with its queueing lock ({job.queueing_lock}) waits to run: it does the "
+            "same work"
+        ) from exc
+
+
+def _cancel(job) -> None:
+    if job.status != Status.TODO.value:
+        raise Refusal(
+            f"only a job waiting to run is cancelled, and this one {JOB_STATES[job.status]}"
+        )
+    queue.job_manager.cancel_job_by_id(job.id)
 
 
 # Roles and grants are the project's own (accounts); Django's global groups are unused,
