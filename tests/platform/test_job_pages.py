@@ -1,12 +1,15 @@
 """The job queue's pages (procrastinate's jobs, every organization's at once): a platform
 super admin opens a job read-only, what its arguments and locks say escaped, its events
-in order, and can neither edit nor delete it there."""
+in order, and can neither edit nor delete it there; no member of any organization, in
+whatever role, opens them or takes their actions, not even one given Django's own
+permissions on jobs."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -73,3 +76,19 @@ def test_a_jobs_history_is_its_events_not_an_organizations_audit_log(org_a):
     job = _queued(org_a)
     assert 'class="historylink"' not in root.get(_page("change", job.pk)).content.decode()
     assert root.get(_page("history", job.pk)).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["admin_a", "manager_a", "rep_a", "readonly_a", "admin_b"])
+def test_no_member_of_an_organization_reaches_the_jobs(request, org_a, who):
+    user = request.getfixturevalue(who)
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="procrastinate"))
+    client = admin_client(user)
+    job = _queued(org_a)
+    for view in ("change", "history", "delete"):
+        assert client.get(_page(view, job.pk)).status_code == 403, view
+    assert client.get(JOBS).status_code == 403
+    for action in ("retry_selected", "cancel_selected"):
+        answer = client.post(JOBS, {"action": action, "_selected_action": [job.pk]})
+        assert answer.status_code == 403, action
+    assert ProcrastinateJob.objects.get(pk=job.pk).status == "todo"
+    assert JOBS not in client.get(reverse("admin:index")).content.decode()
