@@ -57,6 +57,14 @@ def test_a_job_opens_read_only_its_arguments_escaped(org_a, root):
     assert "Type: deferred" in " ".join(re.sub(r"<[^>]+>", " ", body).split())
 
 
+def test_the_list_finds_a_job_by_its_lock_and_lists_no_lock_to_filter_by(org_a, root):
+    for endpoint in ("one", "two"):
+        defer_delivery(organization_id=org_a.pk, endpoint_id=endpoint)
+    assert not re.search(r"[?&;](?:queueing_)?lock=", root.get(JOBS).content.decode())
+    found = root.get(JOBS, {"q": "webhooks.deliver:two"}).context_data["cl"].result_list
+    assert [job.args["endpoint_id"] for job in found] == ["two"]
+
+
 def test_a_job_is_neither_changed_nor_deleted_from_its_pages(org_a, root):
     job = _queued(org_a)
     assert root.post(_page("change", job.pk), {"status": "succeeded"}).status_code == 403
