@@ -31,7 +31,6 @@ from tests.servers import ARTIFACTS_ROOT, job_worker, runtime_database_url
 
 JOBS = reverse("admin:procrastinate_procrastinatejob_changelist")
 
-
 # Each action, what its refusal leads with, and which jobs it takes.
 ACTIONS = (
     ("retry_selected", "Nothing was retried.", "only a failed job is retried"),
@@ -69,11 +68,16 @@ def _events(job: ProcrastinateJob) -> list[str]:
 
 
 def _act(client, action: str, job: ProcrastinateJob) -> list[str]:
-    """The list's action on the job, as the list's form posts it; the messages the page
-    shows (read from the page: two clients at once each see the other's context)."""
+    """The list's action on the job, as the list's form posts it; the messages shown."""
     answer = client.post(JOBS, {"action": action, "_selected_action": [job.pk]}, follow=True)
     assert answer.status_code == 200
-    shown = re.findall(r'<li class="(?:success|error)">(.*?)</li>', answer.content.decode(), re.S)
+    return _shown(answer.content.decode())
+
+
+def _shown(page: str) -> list[str]:
+    """The messages of a page, as it shows them (read from the page: two clients at once
+    each see the other's context)."""
+    shown = re.findall(r'<li class="(?:success|error)">(.*?)</li>', page, re.S)
     return [unescape(message) for message in shown]
 
 
@@ -233,6 +237,7 @@ def test_a_refusal_names_the_job_escaped(committed, root):  # noqa: F811
     answer = root.post(
         JOBS, {"action": "retry_selected", "_selected_action": [job.pk]}, follow=True
     )
-    assert "<img src=x" not in answer.content.decode()
+    page = answer.content.decode()
+    assert "<img src=x" not in page
     why = "only a failed job is retried, and this one is waiting to run"
-    assert _act(root, "retry_selected", job) == _refusal("Nothing was retried.", job, why)
+    assert _shown(page) == _refusal("Nothing was retried.", job, why)
