@@ -30,7 +30,10 @@ def _page(view: str, job_id: int) -> str:
 
 def _queued(org) -> ProcrastinateJob:
     defer_delivery(organization_id=org.pk, endpoint_id=HOSTILE)
-    return ProcrastinateJob.objects.get(task_name="webhooks.deliver")
+    # This organization's: a job another test left committed is not this one.
+    return ProcrastinateJob.objects.get(
+        task_name="webhooks.deliver", args__organization_id=str(org.pk)
+    )
 
 
 def _actions(client) -> set[str]:
