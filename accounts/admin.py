@@ -385,19 +385,20 @@ class AuditLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
 @admin.register(Organization)
 class OrganizationAdmin(MissingRowIs404Mixin, HistoryNotChangeLogMixin, admin.ModelAdmin):
     """An organization admin sees and edits their current organization; platform super
-    admins see all. New organizations: `manage.py create_organization` or the API."""
+    admins (`access.platform_admin`: not on a session confined to one organization) see
+    all. New organizations: `manage.py create_organization` or the API."""
 
     list_display = ["name", "slug", "plan", "is_active", "created_at"]
     search_fields = ["name", "slug"]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if request.user.is_superuser:
+        if access.platform_admin(request):
             return queryset
         return queryset.filter(pk=current_organization_id())
 
     def _may(self, request, action, obj) -> bool:
-        if request.user.is_superuser:
+        if access.platform_admin(request):
             return True
         if obj is not None and obj.pk != current_organization_id():
             return False
@@ -419,12 +420,12 @@ class OrganizationAdmin(MissingRowIs404Mixin, HistoryNotChangeLogMixin, admin.Mo
         return False
 
     def get_fields(self, request, obj=None):
-        if request.user.is_superuser:
+        if access.platform_admin(request):
             return ["name", "slug", "plan", "is_active", "time_zone", "settings", "created_at"]
         return ["name", "slug", "plan", "time_zone", "settings", "created_at"]
 
     def get_readonly_fields(self, request, obj=None):
-        if request.user.is_superuser:
+        if access.platform_admin(request):
             return ["slug", "created_at"]
         return ["slug", "plan", "created_at"]
 
@@ -442,7 +443,8 @@ class UserAdmin(
 ):
     """Members of the current organization, read-only: a user is global and their
     profile is theirs (ADR 0011). Each user edits their own name (and password, asking
-    for the current one); platform super admins see and edit every user, but not the
+    for the current one); platform super admins (`access.platform_admin`) see and edit
+    every user, but not the
     platform flags, which the database keeps to the operator. People join through
     Invitations; their role, team and active flag are on the Memberships page."""
 
@@ -462,27 +464,27 @@ class UserAdmin(
         return obj is not None and obj.pk == request.user.pk
 
     def get_fieldsets(self, request, obj=None):
-        if request.user.is_superuser:
+        if access.platform_admin(request):
             fields = [*forms.PlatformUserChangeForm.Meta.fields, *self.platform_readonly]
         else:
             fields = ["email", "full_name", "last_login", "date_joined"]
         return ((None, {"fields": fields}),)
 
     def get_readonly_fields(self, request, obj=None):
-        if request.user.is_superuser:
+        if access.platform_admin(request):
             return self.platform_readonly
         if self._own(request, obj):
             return ["email", "last_login", "date_joined"]
         return ["email", "full_name", "last_login", "date_joined"]
 
     def get_form(self, request, obj=None, **kwargs):
-        if not request.user.is_superuser:
+        if not access.platform_admin(request):
             kwargs["form"] = forms.OwnProfileForm
         return super().get_form(request, obj, **kwargs)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if request.user.is_superuser:
+        if access.platform_admin(request):
             return queryset
         members = access.visible(request.user, Action.READ, Membership.objects.all())
         return queryset.filter(pk__in=members.values("user_id"))
@@ -491,15 +493,17 @@ class UserAdmin(
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or access.can(request.user, Action.READ, Resource.USERS)
+        return access.platform_admin(request) or access.can(
+            request.user, Action.READ, Resource.USERS
+        )
 
     def has_view_permission(self, request, obj=None):
-        if request.user.is_superuser or self._own(request, obj):
+        if access.platform_admin(request) or self._own(request, obj):
             return True
         return access.can(request.user, Action.READ, Resource.USERS) and self._visible(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser or self._own(request, obj)
+        return access.platform_admin(request) or self._own(request, obj)
 
     def has_add_permission(self, request):
         # Nobody creates another person's account: organizations invite (Invitations).
@@ -514,7 +518,7 @@ class UserAdmin(
             # One's own password: the page that asks for the current one (Django's form
             # here sets a new one without it).
             return HttpResponseRedirect(reverse("admin:password_change"))
-        if not request.user.is_superuser:
+        if not access.platform_admin(request):
             raise PermissionDenied
         return super().user_change_password(request, id, form_url)
 

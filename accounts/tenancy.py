@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from accounts.models import Membership, Organization
+from smartweb import access
 from smartweb.tenancy import context
 
 ORGANIZATION_HEADER = "HTTP_X_ORGANIZATION"
@@ -109,7 +110,7 @@ def activate_request(request, user, *, requested: str | None, token=None) -> Non
             if confined and membership is not None and str(membership.organization_id) != confined:
                 raise PermissionDenied(CONFINED_REFUSAL)
         except PermissionDenied:
-            if requested and user.is_superuser and not confined:
+            if requested and access.platform_admin(request):
                 _enter_as_platform_admin(request, user, requested)
                 return
             raise

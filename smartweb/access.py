@@ -39,7 +39,19 @@ _DJANGO_ACTION = {
 }
 
 
-def _platform_admin(user) -> bool:
+def platform_admin(request) -> bool:
+    """Is the request's user a platform super admin, on a session that reaches every
+    organization? Not on one signed in through an organization's identity provider,
+    which vouches for that organization's members alone (`confined_organization`): that
+    session is its membership there, as any member's. The one rule for every page, API
+    and check of platform-wide reach (every organization, every user, the global tables)."""
+    # Here: the platform layer imports no app at load time.
+    from accounts.tenancy import confined_organization
+
+    return bool(request.user.is_superuser) and confined_organization(request) is None
+
+
+def _entered_as_platform_admin(user) -> bool:
     """A super admin inside an organization they entered through platform access."""
     return bool(
         getattr(user, "is_superuser", False)
@@ -82,7 +94,7 @@ def scope_for(user, action: str, resource: str) -> Scope | None:
     """The widest scope the current membership has for (resource, action), or None."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    if _platform_admin(user):
+    if _entered_as_platform_admin(user):
         return Scope.ALL
     membership = current_membership()
     if membership is None or membership.user_id != user.pk or not membership.is_active:

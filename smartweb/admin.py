@@ -1205,19 +1205,9 @@ def is_deleted(obj) -> bool:
     return getattr(obj, "deleted_at", None) is not None
 
 
-def platform_admin(request) -> bool:
-    """Is the request's user a platform super admin, on a session that reaches every
-    organization? Not on one signed in through an organization's identity provider,
-    which vouches for that organization's members alone (`confined_organization`)."""
-    # Here: the platform layer imports no app at load time.
-    from accounts.tenancy import confined_organization
-
-    return request.user.is_superuser and confined_organization(request) is None
-
-
 class PlatformOnlyAdminMixin:
     """Pages of global tables that hold every organization's data (the job queue):
-    platform super admins only (`platform_admin`), whatever Django permissions a staff
+    platform super admins only (`access.platform_admin`), whatever Django permissions a staff
     user holds. It only ever narrows what the page itself allows them: the job pages
     show a job, and its list's actions retry or cancel it; none edits or deletes one
     (procrastinate's models refuse it, and a job deleted under its running worker is
@@ -1226,19 +1216,19 @@ class PlatformOnlyAdminMixin:
     platform_only = True
 
     def has_module_permission(self, request):
-        return platform_admin(request) and super().has_module_permission(request)
+        return access.platform_admin(request) and super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None):
-        return platform_admin(request) and super().has_view_permission(request, obj)
+        return access.platform_admin(request) and super().has_view_permission(request, obj)
 
     def has_add_permission(self, request, *args):
-        return platform_admin(request) and super().has_add_permission(request, *args)
+        return access.platform_admin(request) and super().has_add_permission(request, *args)
 
     def has_change_permission(self, request, obj=None):
-        return platform_admin(request) and super().has_change_permission(request, obj)
+        return access.platform_admin(request) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return platform_admin(request) and super().has_delete_permission(request, obj)
+        return access.platform_admin(request) and super().has_delete_permission(request, obj)
 
 
 class JobEventInline(ReadOnlyAdminMixin, ProcrastinateEventInline):

@@ -105,11 +105,14 @@ class TenantAdminSite(admin.AdminSite):
     def has_permission(self, request):
         """The back office is open to platform super admins, and to a member whose
         active membership of the current organization has a role that allows it. Not
-        `is_staff`: a flag on the global user that no organization may set or clear."""
+        `is_staff`: a flag on the global user that no organization may set or clear. A
+        super admin on a session confined to one organization is its member there."""
+        from smartweb.access import platform_admin  # models: not at the app's load
+
         user = request.user
         if not (user.is_authenticated and user.is_active):
             return False
-        if user.is_superuser:
+        if platform_admin(request):
             return True
         membership = current_membership()
         return membership is not None and membership.is_active and membership.role.back_office
@@ -152,10 +155,11 @@ class TenantAdminSite(admin.AdminSite):
     def organization_choices(request) -> list[tuple[str, str]]:
         from accounts.models import Organization
         from accounts.tenancy import confined_organization, user_memberships
+        from smartweb.access import platform_admin
 
-        user, confined = request.user, confined_organization(request)
-        if user.is_superuser and not confined:
+        if platform_admin(request):
             return [(str(o.pk), o.name) for o in Organization.objects.order_by("name")]
+        user, confined = request.user, confined_organization(request)
         # The memberships the request's organization was chosen from, read once.
         listed = getattr(request, "user_memberships", None)
         memberships = user_memberships(user) if listed is None else listed

@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from smartweb import backups, jobs, outage, replica
+from smartweb import access, backups, jobs, outage, replica
 
 
 def unavailable(**kwargs) -> JsonResponse:
@@ -19,9 +19,16 @@ def unavailable(**kwargs) -> JsonResponse:
 
 
 def may_see_full_report(request) -> bool:
+    """The report is the platform's (every organization's failed jobs among it): for a
+    platform super admin (`access.platform_admin`) or the platform's staff, neither on a
+    session one organization's identity provider signed in, which reaches it alone."""
+    from accounts.tenancy import confined_organization  # the platform layer: when used
+
     user = request.user
-    if user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser):
-        return True
+    if user.is_authenticated and user.is_active:
+        staff = user.is_staff and confined_organization(request) is None
+        if staff or access.platform_admin(request):
+            return True
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     expected = settings.HEALTH_TOKEN
     return bool(expected) and scheme == "Bearer" and hmac.compare_digest(token, expected)

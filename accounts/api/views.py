@@ -27,7 +27,7 @@ from accounts.models import (
     Team,
     UserSession,
 )
-from accounts.tenancy import choose_membership, user_memberships
+from accounts.tenancy import choose_membership, confined_organization, user_memberships
 from smartweb import access
 from smartweb.api.filters import FilterBackend, FilterSet
 from smartweb.api.pagination import LargeListCursorPagination
@@ -326,8 +326,8 @@ class OrganizationPermission(HasResourcePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        if view.action == "create" or user.is_superuser:
-            return bool(user.is_superuser)
+        if view.action == "create" or access.platform_admin(request):
+            return access.platform_admin(request)
         return super().has_permission(request, view)
 
     def has_object_permission(self, request, view, obj):
@@ -353,12 +353,13 @@ class OrganizationViewSet(
     def get_queryset(self):
         user = self.request.user
         if self.action in ("list", "retrieve"):
-            if user.is_superuser:
+            if access.platform_admin(self.request):
                 return Organization.objects.all()
-            member_of = user_memberships(user).filter(is_active=True).values("organization_id")
-            return Organization.objects.filter(
-                Q(pk__in=member_of) | Q(pk=current_organization_id())
-            )
+            if confined_organization(self.request) is None:
+                member_of = user_memberships(user).filter(is_active=True).values("organization_id")
+                return Organization.objects.filter(
+                    Q(pk__in=member_of) | Q(pk=current_organization_id())
+                )
         return Organization.objects.filter(pk=current_organization_id())
 
     def get_serializer_class(self):
