@@ -35,9 +35,11 @@ def search_words(text: str) -> list[str]:
 
 
 class WordSearchMixin:
-    """Django's search (every word of the text matches the row), each word matched by
-    `word_matches` instead of `icontains` filters over `search_fields`, which stay the
-    fields the list names as searched (Django's checks and the autocomplete need them)."""
+    """Django's search (every word of the text matches the row), each word of three
+    characters or more matched by `word_matches` instead of `icontains` filters over
+    `search_fields`, which stay the fields the list names as searched (Django's checks and
+    the autocomplete need them). A shorter word has no trigram to look up: Django's own
+    filters match it, as before."""
 
     def word_matches(self, word: str) -> Q:
         raise NotImplementedError
@@ -46,7 +48,11 @@ class WordSearchMixin:
         # The rows the list's search offers at all (autocomplete: live rows it may attach).
         queryset, may_have_duplicates = super().get_search_results(request, queryset, "")
         for word in search_words(search_term):
-            queryset = queryset.filter(self.word_matches(word))
+            if len(word.strip()) >= search.SUBSTRING_MIN:
+                queryset = queryset.filter(self.word_matches(word))
+                continue
+            queryset, duplicates = super().get_search_results(request, queryset, word)
+            may_have_duplicates |= duplicates
         return queryset, may_have_duplicates
 
 

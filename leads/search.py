@@ -27,8 +27,7 @@ INTERACTION_MATCHES_LISTED = 1_000
 # The back office's substring search (docs/decisions/0056): a word in one of the fields.
 COMPANIES_CONTAINING_FUNCTION = "smartweb_match_companies"
 LEADS_CONTAINING_FUNCTION = "smartweb_match_leads"
-# A substring is looked up from this many characters on (leads migration 0011): a shorter
-# one has no trigram, and would read every row of the organization.
+# Their trigram indexes find a word from this many characters on (leads migration 0011).
 SUBSTRING_MIN = 3
 
 
@@ -48,22 +47,16 @@ def lead_matches(value: str) -> Q:
     return Q(pk__in=_ids(LEAD_FUNCTION, value))
 
 
-def _containing(function: str, whole_words: str, word: str) -> RawSQL:
-    # A shorter word is matched as a whole word of the fields (full text), as the API does.
-    return _ids(function if len(word.strip()) >= SUBSTRING_MIN else whole_words, word)
-
-
 def companies_containing(word: str) -> RawSQL:
     """Ids of the current organization's companies with `word` in their name, city,
-    postal code, phone, email or web domain (any case); a word shorter than three
-    characters as a whole word of them."""
-    return _containing(COMPANIES_CONTAINING_FUNCTION, COMPANY_FUNCTION, word)
+    postal code, phone, email or web domain (any case)."""
+    return _ids(COMPANIES_CONTAINING_FUNCTION, word)
 
 
 def leads_containing(word: str) -> RawSQL:
     """Ids of the current organization's leads with `word` in their contact's name, email
-    or phone, or in their company's name, phone, email or web domain (as above)."""
-    return _containing(LEADS_CONTAINING_FUNCTION, LEAD_FUNCTION, word)
+    or phone, or in their company's name, phone, email or web domain (any case)."""
+    return _ids(LEADS_CONTAINING_FUNCTION, word)
 
 
 def similar_companies(value: str) -> RawSQL:
