@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 
+from django.db.models import Q
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -152,6 +153,11 @@ class LeadViewSet(RecordSharesMixin, ServiceModelViewSet):
         "company__name",
     ]
     ordering = ["-lead_score", "-created_at", "id"]
+    # A live lead's company is live (a company's deletion takes its lead, and a lead is
+    # not restored under a deleted company: smartweb.restore_parents); said, the planner
+    # reads the companies in name order from their index of live ones (company_org_name)
+    # instead of sorting all of the organization's.
+    ordering_conditions = {"company__name": Q(company__deleted_at__isnull=True)}
     action_permissions = {
         "restore": Action.DELETE,
         "qualify": Action.UPDATE,

@@ -273,7 +273,9 @@ class OrderingFilter(drf_filters.OrderingFilter):
     naming the fields it is, where DRF drops the term and lists in its default order (a
     client believed the list sorted as asked). A term is one of those fields, descending
     with a leading `-`; several are separated by commas; empty, the default order. The
-    schema states the same (ordering_pattern)."""
+    schema states the same (ordering_pattern). The order asked for is made total, by the
+    list's default order and then the primary key (`tie_broken`): pages of unchanged rows
+    neither repeat nor skip one."""
 
     def get_ordering(self, request, queryset, view):
         given = request.query_params.get(self.ordering_param)
@@ -283,7 +285,19 @@ class OrderingFilter(drf_filters.OrderingFilter):
         refused = unordered_terms(given, fields)
         if refused:
             raise ValidationError({self.ordering_param: [ordering_refusal(refused, fields)]})
-        return given.split(",")
+        return tie_broken(given.split(","), default_order(queryset, view))
+
+    def filter_queryset(self, request, queryset, view):
+        """Ordered; and, ordered by a field the view states a condition for
+        (`ordering_conditions`), filtered by it: a condition every listed row meets
+        already, stated so that the planner may read the field's partial index."""
+        ordering = self.get_ordering(request, queryset, view)
+        if not ordering:
+            return queryset
+        conditions = getattr(view, "ordering_conditions", {})
+        for field in {term.lstrip("-") for term in ordering} & conditions.keys():
+            queryset = queryset.filter(conditions[field])
+        return queryset.order_by(*ordering)
 
     def ordered_by(self, queryset, view, request) -> list[str]:
         """The fields the list may be ordered by: the view's `ordering_fields`, or DRF's
@@ -300,6 +314,37 @@ class OrderingFilter(drf_filters.OrderingFilter):
                 f" `-`: {', '.join(f'`{name}`' for name in fields)}."
             )
         return parameters
+
+
+def tie_broken(terms: list[str], default: list[str]) -> list[str]:
+    """`terms`, then the list's `default` order on the fields they leave out, then the
+    primary key in the direction of the last term, unless a term orders by it already.
+
+    Rows equal in the fields asked for (a time stamp, a status, a score shared by
+    thousands of rows) then come in one order on every page: PostgreSQL returns ties in
+    any order, one that may change with a page's LIMIT and OFFSET, so a row could be
+    listed on two pages and another on none. The default order first, not the key alone:
+    an index serving it within the field asked for keeps serving the page (the leads by
+    status, then by score, from `lead_active_status_score`), where the key alone would
+    have every row of the first status sorted."""
+    asked = {term.lstrip("-") for term in terms}
+    ordered = [*terms, *(term for term in default if term.lstrip("-") not in asked)]
+    if not any(term.lstrip("-") in ("pk", "id") for term in ordered):
+        ordered.append("-pk" if ordered[-1].startswith("-") else "pk")
+    return ordered
+
+
+def default_order(queryset, view) -> list[str]:
+    """The order a list has when none is asked for: its view's, its queryset's own or its
+    model's (the terms that name fields)."""
+    ordering = getattr(view, "ordering", None) or queryset.query.order_by
+    if not ordering:
+        ordering = queryset.model._meta.ordering
+    return [
+        term
+        for term in ([ordering] if isinstance(ordering, str) else ordering)
+        if isinstance(term, str)
+    ]
 
 
 def unordered_terms(ordering: str, fields) -> list[str]:

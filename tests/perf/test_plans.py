@@ -95,6 +95,23 @@ def test_key_query_uses_its_index_under_rls(name, params):
         assert functions & {"smartweb_search_companies", "smartweb_search_leads"}, name
 
 
+def _list_plan(params, path: str, table: str) -> list[dict]:
+    client = bench_run.api_clients(params)["admin"]
+    statements = bench_run.captured_sql(client, path, (table,))
+    assert statements, path
+    return _plans(statements, str(params["organization"]), str(params["admin"]))
+
+
+def test_leads_by_company_name_read_the_companies_in_index_order(params):
+    """The list states that a live lead's company is live (`ordering_conditions`), so the
+    companies are read in name order from their index of live ones, not all sorted."""
+    nodes = _list_plan(params, "/api/v1/leads/?ordering=-company__name", "leads_lead")
+    used = {n["Index Name"] for n in nodes if n.get("Relation Name") == "leads_company"}
+    assert "company_org_name" in used, used
+    sorts = [n for n in nodes if n["Node Type"] == "Sort"]
+    assert not sorts, [n["Sort Key"] for n in sorts]
+
+
 KEY_INDEXES = {
     "lead_org_phone",
     "lead_org_email",

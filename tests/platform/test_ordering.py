@@ -5,9 +5,13 @@ are separated by commas; the schema states the same."""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 import pytest
 
 from leads.models import Lead
+from smartweb.api.filters import tie_broken
 from smartweb.tenancy.context import tenant_context
 from tests.factories import api_client
 from tests.leads.factories import make_lead
@@ -52,3 +56,38 @@ def test_the_schema_states_the_orderings_a_list_takes(raw_schema):
     [ordering] = [p for p in parameters if p["name"] == "ordering"]
     fields = "due_at|priority|created_at|status"
     assert ordering["schema"]["pattern"] == f"^(-?({fields})(,-?({fields}))*)?$"
+
+
+@pytest.mark.parametrize(
+    "asked, default, ordered",
+    [
+        # the default order after the fields asked, without those fields; it ends in the key
+        (
+            ["status"],
+            ["-lead_score", "-created_at", "id"],
+            ["status", "-lead_score", "-created_at", "id"],
+        ),
+        (["created_at"], ["-created_at"], ["created_at", "pk"]),
+        (["-updated_at"], ["-created_at"], ["-updated_at", "-created_at", "-pk"]),
+        (["-name"], ["name", "id"], ["-name", "id"]),
+        (["due_at"], [], ["due_at", "pk"]),
+    ],
+)
+def test_an_order_asked_for_is_made_total(asked, default, ordered):
+    assert tie_broken(asked, default) == ordered
+
+
+def test_rows_equal_in_the_field_asked_for_page_each_once_in_one_order(org_a, admin_a):
+    """Equal in status, score and creation time: by id, each on one page only."""
+    leads = [_scored(org_a, f"Tied {n}", 50) for n in range(7)]
+    with tenant_context(org_a):
+        Lead.objects.update(created_at=dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC))
+    client = api_client(admin_a, org_a)
+    listed = []
+    for page in (1, 2, 3, 4):
+        response = client.get(
+            "/api/v1/leads/", {"ordering": "status", "page_size": 2, "page": page}
+        )
+        assert response.status_code == 200, response.content
+        listed += [row["id"] for row in response.json()["results"]]
+    assert listed == sorted((str(lead.pk) for lead in leads), key=uuid.UUID)
