@@ -252,6 +252,8 @@ class Opportunity(TenantOwnedModel):
                 include=["id", "status"],
             ),
             active_index("organization", "-created_at", name="crm_opp_org_created"),
+            # What changed since (`ordering=updated_at`, `updated_after`; docs/decisions/0057).
+            active_index("organization", "updated_at", name="crm_opp_org_updated"),
             models.Index(
                 fields=["organization", "expected_close_date"],
                 condition=Q(status=OpportunityStatus.OPEN, deleted_at__isnull=True),
@@ -685,6 +687,8 @@ class Task(TenantOwnedModel):
                 name="crm_task_open_due",
             ),
             active_index("organization", "due_at", "-created_at", name="crm_task_org_due"),
+            # What changed since (`ordering=updated_at`, `updated_after`; docs/decisions/0057).
+            active_index("organization", "updated_at", name="crm_task_org_updated"),
         ]
 
     def __str__(self) -> str:

@@ -155,6 +155,9 @@ class Company(TenantOwnedModel):
             # The countries the list's filter offers, walked one at a time (the trash's too,
             # which the list also shows): smartweb.admin.IndexedValuesFilter.
             models.Index(fields=["organization", "country"], name="company_org_country"),
+            # What changed since (docs/decisions/0057), as for leads; the newest first.
+            active_index("organization", "updated_at", name="company_org_updated"),
+            active_index("organization", "created_at", name="company_org_created"),
         ]
 
     def __str__(self) -> str:
@@ -309,6 +312,11 @@ class Lead(TenantOwnedModel):
             ),
             active_index("organization", "next_follow_up_at", name="lead_org_follow_up"),
             active_index("organization", "-created_at", name="lead_org_created"),
+            # What changed since (`ordering=updated_at`, `updated_after`): an integration's
+            # sync, paged in this order to the end; and who was called longest ago, or
+            # lately (docs/decisions/0057).
+            active_index("organization", "updated_at", name="lead_org_updated"),
+            active_index("organization", "last_contacted_at", name="lead_org_last_contacted"),
             active_index("organization", "contact_phone_normalized", name="lead_org_phone"),
             active_index("organization", "contact_email_normalized", name="lead_org_email"),
             GinIndex(fields=["organization", "search_vector"], name="lead_org_search"),

@@ -33,7 +33,12 @@ from crm.models import (
 from leads.models import Lead
 from leads.phone_search import of_leads_with, typed_phones
 from leads.search import lead_matches
-from smartweb.api.filters import FilterSet, MultipleChoiceFilter, SearchFilterSet
+from smartweb.api.filters import (
+    ChangedFilterSet,
+    FilterSet,
+    MultipleChoiceFilter,
+    SearchFilterSet,
+)
 
 
 def opportunity_matches(value: str) -> Q:
@@ -47,7 +52,7 @@ def opportunity_matches(value: str) -> Q:
     return matches
 
 
-class OpportunityFilter(SearchFilterSet):
+class OpportunityFilter(ChangedFilterSet, SearchFilterSet):
     matches = staticmethod(opportunity_matches)
     status = MultipleChoiceFilter(choices=OpportunityStatus.choices)
     pipeline = django_filters.UUIDFilter()
@@ -119,7 +124,7 @@ class AICallFilter(FilterSet):
         fields = ["provider_call_id"]
 
 
-class TaskFilter(FilterSet):
+class TaskFilter(ChangedFilterSet):
     status = MultipleChoiceFilter(choices=TaskStatus.choices)
     type = MultipleChoiceFilter(choices=TaskType.choices)
     priority = MultipleChoiceFilter(choices=TaskPriority.choices)

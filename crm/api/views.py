@@ -200,7 +200,14 @@ class OpportunityViewSet(RecordSharesMixin, CRMViewSet):
     }
     filter_backends = SAVED_VIEW_BACKENDS
     filterset_class = crm_filters.OpportunityFilter
-    ordering_fields = ["weighted_value", "value", "expected_close_date", "created_at", "name"]
+    ordering_fields = [
+        "weighted_value",
+        "value",
+        "expected_close_date",
+        "created_at",
+        "name",
+        "updated_at",
+    ]
     ordering = ["-created_at"]
 
     def base_queryset(self):
@@ -487,7 +494,7 @@ class TaskViewSet(CRMViewSet):
     filter_backends = SAVED_VIEW_BACKENDS
     filterset_class = crm_filters.TaskFilter
     search_fields = ["title", "description"]
-    ordering_fields = ["due_at", "priority", "created_at", "status"]
+    ordering_fields = ["due_at", "priority", "created_at", "status", "updated_at"]
 
     def perform_write(self, instance, data):
         user = self.request.user

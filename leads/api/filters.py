@@ -33,7 +33,13 @@ from leads.choices import (
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.phone_search import companies_with, ids_of, leads_with, typed_phones
 from leads.search import company_matches, interaction_matches, lead_matches
-from smartweb.api.filters import FilterSet, IntegerFilter, MultipleChoiceFilter, SearchFilterSet
+from smartweb.api.filters import (
+    ChangedFilterSet,
+    FilterSet,
+    IntegerFilter,
+    MultipleChoiceFilter,
+    SearchFilterSet,
+)
 
 
 class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
@@ -53,7 +59,7 @@ def _or_by_phone(model, matches: Callable[[str], Q], with_phones: Callable[[set]
     return search
 
 
-class CompanyFilter(SearchFilterSet):
+class CompanyFilter(ChangedFilterSet, SearchFilterSet):
     matches = staticmethod(_or_by_phone(Company, company_matches, companies_with))
     business_type = MultipleChoiceFilter(choices=BusinessType.choices)
     size = MultipleChoiceFilter(choices=CompanySize.choices)
@@ -69,7 +75,7 @@ class CompanyFilter(SearchFilterSet):
         fields = ["is_customer", "country"]
 
 
-class LeadFilter(SearchFilterSet):
+class LeadFilter(ChangedFilterSet, SearchFilterSet):
     matches = staticmethod(_or_by_phone(Lead, lead_matches, leads_with))
     status = MultipleChoiceFilter(choices=LeadStatus.choices)
     source = MultipleChoiceFilter(choices=LeadSource.choices)

@@ -255,6 +255,15 @@ class FilterSet(
         return form_class
 
 
+class ChangedFilterSet(FilterSet):
+    """`updated_after` and `updated_before`: the rows changed within a time, as a sync
+    asks "what changed since" (with `ordering=updated_at`). Each model listing them has
+    an index of its live rows by organization and `updated_at`, which serves both."""
+
+    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+
+
 class SearchFilterSet(FilterSet):
     """`?search=`: the rows that `matches(text)` finds. The apps search through
     organization-scoped functions (leads.search), never through a filter that RLS keeps

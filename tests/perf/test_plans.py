@@ -95,11 +95,34 @@ def test_key_query_uses_its_index_under_rls(name, params):
         assert functions & {"smartweb_search_companies", "smartweb_search_leads"}, name
 
 
+# A sync's "what changed since" (docs/decisions/0057): each list by update time, either
+# way, alone or after a time, is read in the order of its organization's index by update
+# time, under RLS: no sort of the organization's rows (ties only), at any size.
+SYNCED = {
+    "leads": ("leads_lead", "lead_org_updated"),
+    "companies": ("leads_company", "company_org_updated"),
+    "opportunities": ("crm_opportunity", "crm_opp_org_updated"),
+    "tasks": ("crm_task", "crm_task_org_updated"),
+}
+
+
 def _list_plan(params, path: str, table: str) -> list[dict]:
     client = bench_run.api_clients(params)["admin"]
     statements = bench_run.captured_sql(client, path, (table,))
     assert statements, path
     return _plans(statements, str(params["organization"]), str(params["admin"]))
+
+
+@pytest.mark.parametrize("since", ["", "&updated_after=2020-01-01T00:00:00Z"])
+@pytest.mark.parametrize("ordering", ["updated_at", "-updated_at"])
+@pytest.mark.parametrize("resource", list(SYNCED))
+def test_a_sync_reads_the_rows_in_index_order_under_rls(resource, ordering, since, params):
+    table, index = SYNCED[resource]
+    nodes = _list_plan(params, f"/api/v1/{resource}/?ordering={ordering}{since}", table)
+    scans = [n for n in nodes if n.get("Relation Name") == table and "Index Name" in n]
+    assert any(n["Index Name"] == index for n in scans), [n["Index Name"] for n in scans]
+    sorted_by = [key for n in nodes if n["Node Type"] == "Sort" for key in n["Sort Key"]]
+    assert not any("updated_at" in key for key in sorted_by), sorted_by
 
 
 def test_leads_by_company_name_read_the_companies_in_index_order(params):

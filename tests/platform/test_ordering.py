@@ -10,9 +10,11 @@ import uuid
 
 import pytest
 
-from leads.models import Lead
+from crm.models import Opportunity, Task
+from leads.models import Company, Lead
 from smartweb.api.filters import tie_broken
 from smartweb.tenancy.context import tenant_context
+from tests.crm import factories as crm
 from tests.factories import api_client
 from tests.leads.factories import make_lead
 
@@ -54,7 +56,7 @@ def test_the_list_is_ordered_only_by_what_it_orders_by(org_a, admin_a):
 def test_the_schema_states_the_orderings_a_list_takes(raw_schema):
     parameters = raw_schema["paths"]["/api/v1/tasks/"]["get"]["parameters"]
     [ordering] = [p for p in parameters if p["name"] == "ordering"]
-    fields = "due_at|priority|created_at|status"
+    fields = "due_at|priority|created_at|status|updated_at"
     assert ordering["schema"]["pattern"] == f"^(-?({fields})(,-?({fields}))*)?$"
 
 
@@ -91,3 +93,40 @@ def test_rows_equal_in_the_field_asked_for_page_each_once_in_one_order(org_a, ad
         assert response.status_code == 200, response.content
         listed += [row["id"] for row in response.json()["results"]]
     assert listed == sorted((str(lead.pk) for lead in leads), key=uuid.UUID)
+
+
+def _rows(organization, resource: str) -> tuple:
+    """Two rows of the list's model."""
+    if resource == "leads":
+        return make_lead(organization), make_lead(organization)
+    if resource == "companies":
+        return make_lead(organization).company, make_lead(organization).company
+    if resource == "opportunities":
+        return crm.opportunity(organization), crm.opportunity(organization)
+    return crm.task(organization, title="Call back"), crm.task(organization, title="Quote")
+
+
+MODELS = {"leads": Lead, "companies": Company, "opportunities": Opportunity, "tasks": Task}
+
+
+@pytest.mark.parametrize("resource", list(MODELS))
+def test_a_list_is_ordered_and_filtered_by_when_its_rows_last_changed(resource, org_a, admin_a):
+    """A sync's "what changed since": `updated_after` from a time on, `updated_before`
+    until it, and either way by `updated_at`."""
+    old, new = _rows(org_a, resource)
+    with tenant_context(org_a):
+        for row, year in ((old, 2025), (new, 2026)):
+            MODELS[resource].objects.filter(pk=row.pk).update(
+                updated_at=dt.datetime(year, 3, 1, tzinfo=dt.UTC)
+            )
+    client = api_client(admin_a, org_a)
+
+    def ids(**query) -> list[str]:
+        response = client.get(f"/api/v1/{resource}/", query)
+        assert response.status_code == 200, response.content
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids(updated_after="2026-03-01T00:00:00Z") == [str(new.pk)]
+    assert ids(updated_before="2026-03-01T00:00:00Z") == [str(old.pk)]
+    assert ids(ordering="updated_at") == [str(old.pk), str(new.pk)]
+    assert ids(ordering="-updated_at") == [str(new.pk), str(old.pk)]
