@@ -25,6 +25,16 @@ def registered_admins() -> list[admin.ModelAdmin]:
     return sorted(admin.site._registry.values(), key=lambda a: a.model._meta.label)
 
 
+def searched(browser, url: str, term: str) -> list[str]:
+    """The rows of the admin list at `url` shown once `term` is typed in its search box
+    and searched: their change pages' paths."""
+    browser.open(url)
+    browser.fill("q", term)
+    browser.click("#changelist-search input[type=submit]")
+    links = [link.split("?")[0] for link in browser.result_links()]
+    return [link for link in links if link.startswith(url)]
+
+
 def demo_organization(slug: str = "demo") -> Organization:
     return Organization.objects.get(slug=slug)
 

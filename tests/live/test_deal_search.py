@@ -19,11 +19,7 @@ OPPORTUNITIES = reverse("admin:crm_opportunity_changelist")
 
 def _found(browser, term: str) -> list[str]:
     """The deals the list shows once `term` is typed in its search box and searched."""
-    browser.open(OPPORTUNITIES)
-    browser.fill("q", term)
-    browser.click("#changelist-search input[type=submit]")
-    links = [link.split("?")[0] for link in browser.result_links()]
-    return [link for link in links if link.startswith(OPPORTUNITIES)]
+    return pages.searched(browser, OPPORTUNITIES, term)
 
 
 def test_the_rep_finds_a_deal_by_its_companys_name_before_and_after_a_rename(browser):

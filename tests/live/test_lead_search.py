@@ -15,15 +15,6 @@ from tests.live import pages
 LEADS = reverse("admin:leads_lead_changelist")
 
 
-def _found(browser, url: str, term: str) -> list[str]:
-    """The rows the list at `url` shows once `term` is typed in its search box."""
-    browser.open(url)
-    browser.fill("q", term)
-    browser.click("#changelist-search input[type=submit]")
-    links = [link.split("?")[0] for link in browser.result_links()]
-    return [link for link in links if link.startswith(url)]
-
-
 def test_a_rep_finds_their_lead_by_part_of_any_searched_field(browser):
     organization = pages.demo_organization()
     rep = User.objects.get(email=pages.email_of("rep"))
@@ -42,11 +33,11 @@ def test_a_rep_finds_their_lead_by_part_of_any_searched_field(browser):
     )
     change = reverse("admin:leads_lead_change", args=[theirs.pk])
     browser.login(pages.email_of("rep"))
-    assert _found(browser, LEADS, f"wenna {mark}") == [change]
-    assert _found(browser, LEADS, f"office-{mark}") == [change]
-    assert _found(browser, LEADS, f"quillfeather-{mark[:5]}") == [change]
+    assert pages.searched(browser, LEADS, f"wenna {mark}") == [change]
+    assert pages.searched(browser, LEADS, f"office-{mark}") == [change]
+    assert pages.searched(browser, LEADS, f"quillfeather-{mark[:5]}") == [change]
     # The other rep's lead is not theirs to see (nothing found: a near company name is
     # offered instead, their own lead's).
-    assert reverse("admin:leads_lead_change", args=[other.pk]) not in _found(
+    assert reverse("admin:leads_lead_change", args=[other.pk]) not in pages.searched(
         browser, LEADS, f"Kit {mark}"
     )
