@@ -289,3 +289,22 @@ def tables_containing(organization, needles: list[str]) -> dict[str, int]:
             if count:
                 found[table] = count
     return found
+
+
+def _confirmed_action(client, url: str, action: str, rows):
+    return client.post(
+        url,
+        {"action": action, "_selected_action": [str(row.pk) for row in rows], "confirm": "yes"},
+    )
+
+
+def erase_on_list(client, *leads):
+    """The leads list's *Erase the person's data* on `leads`, confirmed."""
+    return _confirmed_action(client, "/admin/leads/lead/", "erase_subject_data", leads)
+
+
+def fulfil_erasure(client, *requests):
+    """The requests list's *Erase* on `requests`, confirmed."""
+    return _confirmed_action(
+        client, "/admin/compliance/subjectrequest/", "fulfil_erasure", requests
+    )

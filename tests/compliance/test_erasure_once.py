@@ -26,14 +26,12 @@ from leads.models import Company, Lead
 from smartweb.tenancy.context import tenant_context
 from smartweb.time_zones import zone_of
 from tests import factories
-from tests.compliance.conftest import tables_containing
+from tests.compliance.conftest import erase_on_list, fulfil_erasure, tables_containing
 from tests.concurrency import Racer, wait_until_blocked
 from tests.crm.conftest import committed, live_org  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
-LEADS = "/admin/leads/lead/"
-REQUESTS = "/admin/compliance/subjectrequest/"
 LATE_NOTE = "Wrote again from a new address, asking to be forgotten."
 # Another person: a lead and its company, nothing else.
 OTHER = "Ambrosine Plumtree"
@@ -100,28 +98,6 @@ def _messages(response) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-def _erase_on_list(client, *leads):
-    return client.post(
-        LEADS,
-        {
-            "action": "erase_subject_data",
-            "_selected_action": [str(lead.pk) for lead in leads],
-            "confirm": "yes",
-        },
-    )
-
-
-def _fulfil(client, *requests):
-    return client.post(
-        REQUESTS,
-        {
-            "action": "fulfil_erasure",
-            "_selected_action": [str(r.pk) for r in requests],
-            "confirm": "yes",
-        },
-    )
-
-
 def _api_erase(user, organization, lead, **data):
     return factories.api_client(user, organization).post(
         f"/api/v1/leads/{lead.pk}/erase/", data, format="json"
@@ -155,7 +131,7 @@ def test_an_erased_person_chosen_again_on_the_leads_list_stops_the_erasure_of_al
     before = _trace(org_a, subject), tables_containing(org_a, ["plumtree"])
     client = factories.admin_browser(admin_a)
 
-    response = _erase_on_list(client, subject.lead, other)
+    response = erase_on_list(client, subject.lead, other)
     assert response.status_code == 302
     assert _messages(response) == [
         f"Nothing was erased. “{_person(org_a, subject.lead)}”: {_refusal(org_a, erasure)}"
@@ -164,7 +140,7 @@ def test_an_erased_person_chosen_again_on_the_leads_list_stops_the_erasure_of_al
     assert client.get(response["Location"]).status_code == 200
 
     # Left out, the other one is erased.
-    response = _erase_on_list(client, other)
+    response = erase_on_list(client, other)
     assert _messages(response) == ["Erased 1 person(s)."]
     assert tables_containing(org_a, ["plumtree"]) == {}
 
@@ -237,7 +213,7 @@ def test_a_request_made_after_the_erasure_is_answered_as_already_erased(org_a, a
     before = _trace(org_a, subject)
     client = factories.admin_browser(admin_a)
 
-    response = _fulfil(client, late, pending)
+    response = fulfil_erasure(client, late, pending)
     assert response.status_code == 302
     assert _messages(response) == [
         "Erased 1 person(s).",
@@ -275,7 +251,7 @@ def test_erasing_from_the_leads_list_answers_the_person_s_open_request(org_a, ad
     only it: nothing is erased."""
     erasure = _erased(org_a, admin_a, subject)
     late = _late_request(org_a, admin_a, subject)
-    response = _erase_on_list(factories.admin_browser(admin_a), subject.lead)
+    response = erase_on_list(factories.admin_browser(admin_a), subject.lead)
     assert _messages(response) == [
         "Erased 0 person(s).",
         "Answered 1 request(s) of people erased before, without erasing them again.",
@@ -292,7 +268,7 @@ def test_another_organization_s_admin_learns_and_changes_nothing(
     erasure = _erased(org_a, admin_a, subject)
     late = _late_request(org_a, admin_a, subject)
     before = _trace(org_a, subject)
-    for post, chosen in ((_erase_on_list, subject.lead), (_fulfil, late)):
+    for post, chosen in ((erase_on_list, subject.lead), (fulfil_erasure, late)):
         response = post(factories.admin_browser(admin_b), chosen)
         assert response.status_code == 302
         assert _messages(response) == ["Erased 0 person(s)."]  # none of theirs chosen
@@ -309,7 +285,7 @@ def test_a_member_without_the_right_is_refused_and_changes_nothing(
     _erased(org_a, admin_a, subject)
     late = _late_request(org_a, admin_a, subject)
     before = _trace(org_a, subject)
-    assert _fulfil(factories.admin_browser(manager_a), late).status_code == 403
+    assert fulfil_erasure(factories.admin_browser(manager_a), late).status_code == 403
     refused = _api_erase(manager_a, org_a, subject.lead, subject_request=str(late.pk))
     assert refused.status_code == 403
     assert "already erased" not in refused.content.decode()

@@ -21,27 +21,14 @@ from leads import services as lead_services
 from leads.models import Lead, LeadTag, Tag
 from smartweb.tenancy.context import tenant_context
 from tests import factories
-from tests.compliance.conftest import tables_containing
+from tests.compliance.conftest import erase_on_list, tables_containing
 
 pytestmark = pytest.mark.django_db
-
-LEADS = "/admin/leads/lead/"
 
 
 def _erase(organization, admin, person):
     with factories.acting_as(admin, organization):
         return services.erase_subject(lead=person.lead, acting_user=admin)
-
-
-def _erase_on_list(client, *leads):
-    return client.post(
-        LEADS,
-        {
-            "action": "erase_subject_data",
-            "_selected_action": [str(lead.pk) for lead in leads],
-            "confirm": "yes",
-        },
-    )
 
 
 def _messages(response) -> list[str]:
@@ -85,7 +72,7 @@ def test_two_people_with_their_own_tag_are_erased_on_the_leads_list(
 ):
     _erase(org_a, admin_a, subject)
 
-    response = _erase_on_list(factories.admin_browser(admin_a), neighbour.lead)
+    response = erase_on_list(factories.admin_browser(admin_a), neighbour.lead)
 
     assert response.status_code == 302
     assert _messages(response) == ["Erased 1 person(s)."]
@@ -98,7 +85,7 @@ def test_two_people_with_their_own_tag_are_erased_on_the_leads_list(
 
 
 def test_two_people_with_their_own_tag_are_erased_in_one_batch(org_a, admin_a, subject, neighbour):
-    response = _erase_on_list(factories.admin_browser(admin_a), subject.lead, neighbour.lead)
+    response = erase_on_list(factories.admin_browser(admin_a), subject.lead, neighbour.lead)
 
     assert _messages(response) == ["Erased 2 person(s)."]
     assert _live_tags(org_a) == {}
@@ -188,7 +175,7 @@ def test_a_refused_batch_changes_no_tag(org_a, admin_a, subject, neighbour):
     _erase(org_a, admin_a, subject)
     before = _live_tags(org_a), _tags_of(org_a, neighbour.lead)
 
-    response = _erase_on_list(factories.admin_browser(admin_a), neighbour.lead, subject.lead)
+    response = erase_on_list(factories.admin_browser(admin_a), neighbour.lead, subject.lead)
 
     assert _messages(response)[0].startswith("Nothing was erased.")
     assert (_live_tags(org_a), _tags_of(org_a, neighbour.lead)) == before
