@@ -80,29 +80,31 @@ def test_without_an_organization_nothing_is_found(twins, function, text):
     assert _ids(function, text) == set()
 
 
-@pytest.mark.parametrize("text", ["Ashbrook", "ashbrook plumbing", "shbroo", "Robin"])
-def test_an_organization_finds_only_its_own_rows(twins, org_a, org_b, text):
+WORDS = (LEAD_FUNCTION, COMPANY_FUNCTION)
+SUBSTRINGS = (LEADS_CONTAINING_FUNCTION, COMPANIES_CONTAINING_FUNCTION)
+
+
+@pytest.mark.parametrize(
+    "functions, text, of_company",
+    [
+        (WORDS, "Ashbrook", True),
+        (WORDS, "ashbrook plumbing", True),
+        (WORDS, "shbroo", True),
+        (WORDS, "Robin", False),  # a contact name is the lead's, not the company's
+        (SUBSTRINGS, "shbroo", True),
+        (SUBSTRINGS, "ASHBROOK PLUMB", True),
+        (SUBSTRINGS, "obin Ash", False),
+    ],
+)
+def test_an_organization_finds_only_its_own_rows(twins, org_a, org_b, functions, text, of_company):
+    lead_function, company_function = functions
     for org, other in ((org_a, org_b), (org_b, org_a)):
         mine, theirs = twins[org.pk], twins[other.pk]
         with tenant_context(org):
-            leads = _ids(LEAD_FUNCTION, text)
-            companies = _ids(COMPANY_FUNCTION, text)
+            leads = _ids(lead_function, text)
+            companies = _ids(company_function, text)
         assert leads == {mine.pk}
-        assert theirs.pk not in leads
-        if text != "Robin":  # a contact name is the lead's, not the company's
-            assert companies == {mine.company_id}
-        assert theirs.company_id not in companies
-
-
-@pytest.mark.parametrize("text", ["shbroo", "ASHBROOK PLUMB", "obin Ash"])
-def test_the_substring_functions_find_only_the_organization_s_own_rows(twins, org_a, org_b, text):
-    for org, other in ((org_a, org_b), (org_b, org_a)):
-        mine, theirs = twins[org.pk], twins[other.pk]
-        with tenant_context(org):
-            leads = _ids(LEADS_CONTAINING_FUNCTION, text)
-            companies = _ids(COMPANIES_CONTAINING_FUNCTION, text)
-        assert leads == {mine.pk}
-        assert companies == ({mine.company_id} if text != "obin Ash" else set())
+        assert companies == ({mine.company_id} if of_company else set())
         assert theirs.pk not in leads and theirs.company_id not in companies
 
 
