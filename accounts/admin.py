@@ -304,6 +304,7 @@ class APITokenAdmin(TenantModelAdmin):
         "revoked_at",
         "last_used_at",
         "sso_authorized_at",
+        "confined",
         "sso_refused_at",
         "second_factor_at",
     ]

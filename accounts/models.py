@@ -330,6 +330,17 @@ class APIToken(TenantModel):
     # When the organization's identity provider vouched for the token's creation (ADR
     # 0033): where single sign-on is required, a token without it is refused.
     sso_authorized_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Made by a sign-in that vouched for this organization alone (its identity provider):
+    # the token acts as its user's membership here, never with a super admin's reach
+    # over the platform (`smartweb.platform_reach`). Kept apart from `sso_authorized_at`,
+    # which unlinking the identity clears.
+    confined = models.BooleanField(
+        default=False,
+        editable=False,
+        verbose_name="confined to its organization",
+        help_text="Made through the organization's identity provider, which vouches for "
+        "this organization alone: the token never reaches the rest of the platform.",
+    )
     # The last refusal for want of single sign-on that was audited (one row an hour).
     sso_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
     # When the token was created after a second factor (a code with the password, or a

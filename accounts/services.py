@@ -35,6 +35,7 @@ from accounts.models import (
 )
 from smartweb import access, json_schema, time_zones
 from smartweb.locks import advisory_xact_lock
+from smartweb.platform_reach import platform_reach
 from smartweb.rbac import ADMIN_ROLE_SLUGS, DEFAULT_ROLES, SCOPE_RANK, Action, Resource, Scope
 from smartweb.tenancy.context import (
     current_membership,
@@ -241,8 +242,9 @@ def token_create(
     request=None,
 ) -> tuple[APIToken, str]:
     """A new API token; the secret is returned once and never stored. `sso_authorized`:
-    created by a sign-in through the organization's identity provider (ADR 0033);
-    `second_factor`: by a sign-in that gave a second factor."""
+    created by a sign-in through the organization's identity provider (ADR 0033), which
+    vouches for that organization alone, so the token is confined to it; `second_factor`:
+    by a sign-in that gave a second factor."""
     raw = APIToken.new_secret(organization_id)
     now = timezone.now()
     token = APIToken.objects.create(
@@ -253,6 +255,7 @@ def token_create(
         key_prefix=raw[:12],
         expires_at=now + dt.timedelta(days=expires_in_days) if expires_in_days else None,
         sso_authorized_at=now if sso_authorized else None,
+        confined=sso_authorized,
         second_factor_at=now if second_factor else None,
     )
     record_audit_event(
@@ -533,7 +536,7 @@ def organization_update(
         for field in ("plan", "is_active")
         if field in changes and changes[field] != getattr(organization, field)
     }
-    if platform_fields and not getattr(acting_user, "is_superuser", False):
+    if platform_fields and not platform_reach(acting_user):
         raise PermissionDenied("Only platform super admins change the plan or deactivate.")
     if "name" in changes:
         changes = {**changes, "name": _organization_name(changes["name"])}
@@ -575,11 +578,11 @@ def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | N
     change it, never an organization admin, whose business is the membership. The
     platform flags (is_staff, is_superuser) are the operator's: the database refuses
     them to the application."""
-    if acting_user is not None and not acting_user.is_superuser and acting_user.pk != user.pk:
+    if acting_user is not None and not platform_reach(acting_user) and acting_user.pk != user.pk:
         raise PermissionDenied(
             "A user's profile is theirs: change their membership (role, team, active) instead."
         )
-    allowed = PLATFORM_USER_FIELDS if acting_user is None or acting_user.is_superuser else ()
+    allowed = PLATFORM_USER_FIELDS if acting_user is None or platform_reach(acting_user) else ()
     allowed = allowed or USER_OWN_FIELDS
     # As stored: the instance may be the request's user, read before a password change.
     user = locked(user)
@@ -667,7 +670,7 @@ def password_reset(
     any more), without the current one: the user forgot it, or it is believed stolen.
     Every device of the user is signed out; with `revoke_api_tokens`, every API token too.
     The user is emailed (`security_notices`). Returns how many tokens were revoked."""
-    if not acting_user.is_superuser:
+    if not platform_reach(acting_user):
         raise PermissionDenied("Only platform super admins reset another user's password.")
     if acting_user.pk == user.pk:
         raise PermissionDenied("Change your own password with the current one.")

@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from accounts.models import Membership, Organization
 from smartweb import access
+from smartweb.platform_reach import confined_to
 from smartweb.tenancy import context
 
 ORGANIZATION_HEADER = "HTTP_X_ORGANIZATION"
@@ -43,6 +44,14 @@ def user_memberships(user):
         .select_related("organization")
         .order_by("joined_at")
     )
+
+
+def reachable_memberships(user):
+    """The memberships the user's sign-in may act through: every one, or the one of the
+    organization a confined sign-in vouches for (`smartweb.platform_reach`)."""
+    memberships = user_memberships(user)
+    confined = confined_to(user)
+    return memberships if confined is None else memberships.filter(organization_id=confined)
 
 
 def choose_membership(user, requested: str | None, memberships=None) -> Membership | None:
@@ -90,9 +99,9 @@ CONFINED_REFUSAL = (
 
 
 def confined_organization(request) -> str | None:
-    """The one organization a session may act in, where its sign-in vouches for no other
-    (set by the single sign-on middleware: a provider speaks for its own organization)."""
-    return getattr(request, "confined_to_organization", None)
+    """The one organization a request may act in, where its sign-in vouches for no other
+    (a session signed in through an organization's provider, or a token it made)."""
+    return confined_to(getattr(request, "user", None))
 
 
 def activate_request(request, user, *, requested: str | None, token=None) -> None:

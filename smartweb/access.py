@@ -28,6 +28,7 @@ from django.db.models import Q, QuerySet
 
 from smartweb.errors import NOT_PERMITTED
 from smartweb.models import SCOPE_MEMO, stored_rows
+from smartweb.platform_reach import platform_reach
 from smartweb.rbac import SCOPE_RANK, Action, Resource, Scope
 from smartweb.tenancy.context import current_membership, current_organization_id
 
@@ -40,21 +41,18 @@ _DJANGO_ACTION = {
 
 
 def platform_admin(request) -> bool:
-    """Is the request's user a platform super admin, on a session that reaches every
-    organization? Not on one signed in through an organization's identity provider,
-    which vouches for that organization's members alone (`confined_organization`): that
-    session is its membership there, as any member's. The one rule for every page, API
-    and check of platform-wide reach (every organization, every user, the global tables)."""
-    # Here: the platform layer imports no app at load time.
-    from accounts.tenancy import confined_organization
-
-    return bool(request.user.is_superuser) and confined_organization(request) is None
+    """Is the request's user a platform super admin, on a sign-in that reaches every
+    organization? Not on one an organization's identity provider vouched for, which is
+    its membership there, as any member's (`smartweb.platform_reach`). The one rule for
+    every page and API of platform-wide reach (every organization, every user, the
+    global tables); services ask `platform_reach` of their acting user."""
+    return platform_reach(request.user)
 
 
 def _entered_as_platform_admin(user) -> bool:
     """A super admin inside an organization they entered through platform access."""
     return bool(
-        getattr(user, "is_superuser", False)
+        platform_reach(user)
         and current_organization_id() is not None
         and current_membership() is None
     )

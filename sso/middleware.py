@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 
 from accounts.audit import AuditAction, record_audit_event
+from smartweb.platform_reach import confine
 from smartweb.tenancy.context import tenant_context
 from sso import policy, session
 
@@ -32,8 +33,8 @@ class RequiredSignInMiddleware:
         mark = session.signed_in_through(request)
         if mark is not None:
             # A provider vouches for its own organization's members, not for what else
-            # the same account may reach (accounts.tenancy.confined_organization).
-            request.confined_to_organization = mark["organization"]
+            # the same account may reach.
+            confine(user, mark["organization"])
         required = policy.requiring_organizations(user)
         if not required:
             return

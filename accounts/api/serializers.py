@@ -98,6 +98,7 @@ class TokenSerializer(ModelSerializer):
             "revoked_at",
             "last_used_at",
             "sso_authorized_at",
+            "confined",
             "second_factor_at",
             "status",
             "is_current",
@@ -180,7 +181,11 @@ class MeSerializer(Serializer):
     user = MeUserSerializer()
     organization = serializers.SerializerMethodField()
     membership = serializers.UUIDField(allow_null=True, help_text="The current membership.")
-    memberships = MeMembershipSerializer(many=True, help_text="In every organization.")
+    memberships = MeMembershipSerializer(
+        many=True,
+        help_text="In every organization the sign-in reaches: one signed in through an"
+        " organization's identity provider reaches that organization alone.",
+    )
     permissions = serializers.DictField(
         child=serializers.DictField(child=TextField()),
         help_text="Effective permissions here: resource -> action -> scope.",

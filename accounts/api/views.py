@@ -27,7 +27,12 @@ from accounts.models import (
     Team,
     UserSession,
 )
-from accounts.tenancy import choose_membership, confined_organization, user_memberships
+from accounts.tenancy import (
+    choose_membership,
+    confined_organization,
+    reachable_memberships,
+    user_memberships,
+)
 from smartweb import access
 from smartweb.api.filters import FilterBackend, FilterSet
 from smartweb.api.pagination import LargeListCursorPagination
@@ -233,7 +238,7 @@ class MeView(OrganizationContextMixin, APIView):
             "user": user,
             "organization": getattr(request._request, "organization", None),
             "membership": membership.pk if membership else None,
-            "memberships": [self._with_role(user, m) for m in user_memberships(user)],
+            "memberships": [self._with_role(user, m) for m in reachable_memberships(user)],
             "permissions": self._permissions(user),
         }
         return Response(s.MeSerializer(me).data)

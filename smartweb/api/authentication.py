@@ -24,6 +24,7 @@ from accounts.models import (
     hash_token,
 )
 from smartweb import access
+from smartweb.platform_reach import confine
 from smartweb.tenancy import context
 from sso import policy
 from sso.models import IdentityProvider
@@ -154,6 +155,8 @@ class OrganizationTokenAuthentication(authentication.BaseAuthentication):
         if two_factor.token_lacks_second_factor(token):
             context.activate(organization_id=None)
             raise exceptions.PermissionDenied(SECOND_FACTOR_REFUSAL, code="second_factor_required")
+        if token.confined:
+            confine(token.user, token.organization_id)
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             APIToken.objects.filter(pk=token.pk).update(last_used_at=now)

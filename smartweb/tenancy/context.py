@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection, connections, transaction
 
+from smartweb.platform_reach import platform_reach
+
 if TYPE_CHECKING:
     from accounts.models import Membership, User
 
@@ -152,7 +154,7 @@ def activate_platform_access(
     """
     from accounts.audit import AuditAction, record_audit_event
 
-    if not getattr(actor, "is_superuser", False):
+    if not platform_reach(actor):
         raise PermissionError("Only platform super admins may cross organizations.")
     token = activate(organization_id=organization_id, user=actor)
     record_audit_event(

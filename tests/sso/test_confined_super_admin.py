@@ -1,7 +1,8 @@
 """A platform super admin signed in through an organization's provider (the real sign-in)
-works as a member of that organization, nowhere else: every organization, every user,
-another user's password and the platform's reports are for a password session of the
-same account (`smartweb.access.platform_admin`)."""
+works as a member of that organization, nowhere else, and so does a token that session
+made: every organization, every user, another user's password, an organization's plan
+and the platform's reports are for a password sign-in of the same account
+(`smartweb.platform_reach`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from types import SimpleNamespace
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
-from accounts.models import Role
+from accounts.models import Membership, Organization, Role
 from smartweb.tenancy.context import tenant_context
+from sso import identities
+from tests.accounts.conftest import bearer, obtain_token
 from tests.factories import make_member, make_organization, org_admin
 from tests.sso.conftest import sso_sign_in
 
@@ -116,3 +120,82 @@ def test_the_organizations_api_lists_its_organization_alone(place, two):
 def test_the_full_health_report_is_the_platforms(two):
     assert two.provider.get("/healthz?full=1").status_code == 403
     assert two.password.get("/healthz?full=1").status_code == 200
+
+
+def _api(client: Client) -> APIClient:
+    api = APIClient()
+    api.cookies = client.cookies
+    return api
+
+
+def _provider_token(two) -> APIClient:
+    answer = _api(two.provider).post("/api/v1/auth/sso-token/", {"name": "ci"}, format="json")
+    assert answer.status_code == 201, answer.content
+    return bearer(answer.json()["token"])
+
+
+def _password_token(two) -> APIClient:
+    answer = obtain_token(two.root.email, name="ci")
+    assert answer.status_code == 201, answer.content
+    return bearer(answer.json()["token"])
+
+
+def _plan(organization) -> str:
+    return Organization.objects.get(pk=organization.pk).plan
+
+
+def test_its_own_organizations_plan_is_the_platforms(place, two):
+    own = f"/api/v1/organizations/{place.organization.pk}/"
+    for client in (_api(two.provider), _provider_token(two)):
+        answer = client.patch(own, {"plan": "enterprise"}, format="json")
+        assert answer.status_code == 403, answer.content
+        assert client.patch(own, {"is_active": False}, format="json").status_code == 403
+        assert _plan(place.organization) != "enterprise"
+        assert Organization.objects.get(pk=place.organization.pk).is_active
+        # What its role lets any organization admin change, it changes.
+        assert client.patch(own, {"name": "Acme Ltd"}, format="json").status_code == 200
+
+    answer = _password_token(two).patch(own, {"plan": "enterprise"}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert _plan(place.organization) == "enterprise"
+
+
+def test_a_token_the_provider_session_made_reaches_its_organization_alone(place, two):
+    def names(client):
+        return {row["name"] for row in client.get("/api/v1/organizations/").json()["results"]}
+
+    confined, full = _provider_token(two), _password_token(two)
+    assert names(confined) == {"Acme"}
+    assert confined.get(f"/api/v1/organizations/{two.beta.pk}/").status_code == 404
+    created = {"name": "Gamma", "admin_email": "gil@gamma.test", "plan": "free"}
+    assert confined.post("/api/v1/organizations/", created, format="json").status_code == 403
+    assert not Organization.objects.filter(name="Gamma").exists()
+    # Its organization's rows, as the member it is.
+    assert confined.get("/api/v1/leads/").status_code == 200
+
+    assert names(full) == {"Acme", "Beta"}
+    assert full.get(f"/api/v1/organizations/{two.beta.pk}/").status_code == 200
+
+
+def test_the_token_stays_confined_once_the_identity_is_unlinked(place, two):
+    confined = _provider_token(two)
+    [link] = two.root.oauth_accounts.all()
+    identities.unlink(link=link, acting_user=two.root)
+    assert {row["name"] for row in confined.get("/api/v1/organizations/").json()["results"]} == {
+        "Acme"
+    }
+
+
+def test_me_lists_the_membership_the_sign_in_vouches_for(place, two):
+    with tenant_context(two.beta):
+        role = Role.objects.get(slug="sales_rep")
+        Membership.objects.create(organization=two.beta, user=two.root, role=role)
+
+    def organizations(client):
+        return {
+            row["organization"]["name"] for row in client.get("/api/v1/me/").json()["memberships"]
+        }
+
+    assert organizations(_api(two.provider)) == {"Acme"}
+    assert organizations(_provider_token(two)) == {"Acme"}
+    assert organizations(_api(two.password)) == {"Acme", "Beta"}
