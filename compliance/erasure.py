@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Left, Lower
@@ -39,6 +39,7 @@ from leads.normalize import DEFAULT_COUNTRY_CODE, normalize_phone
 from leads.services import tag_remove
 from mailing.models import EmailMessage
 from notifications.services import notifications_erase
+from smartweb import outage
 
 ERASED = "[erased]"
 HISTORY_ORIGIN_CLEARED = {"history_ip_address": None, "history_user_agent": ""}
@@ -260,29 +261,52 @@ def remove_tags(subject: Subject, identifiers: Identifiers) -> int:
     A tag is the organization's label, shared by leads, its name unique among the live
     ones; one that names the person is personal data. One that no other lead carries is
     the person's own: it is taken off them and deleted. One that other leads carry keeps
-    serving them under its scrubbed name, unless that name is another live tag's (another
-    person's, erased before, or one of this person's scrubbed to the same name): then it
-    is folded into that tag, whose leads it becomes, and deleted. The scrub overwrites
-    the names of all of them, history included, as of every tag of the subject."""
+    serving them under its scrubbed name (`_take_scrubbed_name`), unless that name is
+    another live tag's (another person's, erased before or meanwhile, or one of this
+    person's scrubbed to the same name): then it is folded into that tag, whose leads it
+    becomes, and deleted. The scrub overwrites the names of all of them, history
+    included, as of every tag of the subject."""
     pattern = identifiers.pattern()
     if not pattern:
         return 0
+    scrubbed_name = _regexp_replace(Tag, "name", pattern)
     naming = list(
         subject.part(Tag)
         .rows()
         .filter(deleted_at__isnull=True, name__iregex=pattern)
-        .annotate(scrubbed=Lower(_regexp_replace(Tag, "name", pattern)))
+        .annotate(scrubbed=Lower(scrubbed_name))
+        # Names taken in one order by every erasure: two never wait for each other.
+        .order_by("scrubbed", "pk")
     )
     others = Tag.objects.exclude(pk__in=[tag.pk for tag in naming])
     kept: dict[str, Tag] = {}
     for tag in naming:
         shared = LeadTag.objects.filter(tag=tag).exclude(lead_id__in=subject.lead_ids).exists()
-        into = kept.get(tag.scrubbed) or others.filter(name__iexact=tag.scrubbed).first()
+        into = kept.get(tag.scrubbed)
         if shared and into is None:
-            kept[tag.scrubbed] = tag
-        else:
-            tag_remove(tag=tag, into=into if shared else None)
+            into = _take_scrubbed_name(tag, scrubbed_name, others)
+            if into is None:
+                kept[tag.scrubbed] = tag
+                continue
+        tag_remove(tag=tag, into=into if shared else None)
     return len(naming) - len(kept)
+
+
+def _take_scrubbed_name(tag: Tag, scrubbed_name: Func, others) -> Tag | None:
+    """Rename the tag to its scrubbed name now (None), or the live tag that has that name,
+    to fold it into. The unique rule on live names decides between sessions: a tag given
+    that name by another session (an erasure, a tag created or renamed) and not committed
+    yet makes the rename wait; committed, it is the one folded into, as it would be a
+    moment later; rolled back, the name is free."""
+    while (into := others.filter(name__iexact=tag.scrubbed).first()) is None:
+        try:
+            with transaction.atomic():
+                Tag.objects.filter(pk=tag.pk).update(name=scrubbed_name)
+            return None
+        except IntegrityError as exc:
+            if not outage.is_duplicate(exc):
+                raise
+    return into
 
 
 def _scrub_part(part: Part, pattern: str) -> dict[str, int]:
