@@ -156,6 +156,7 @@ def test_token_list_shows_own_tokens_of_this_organization_without_secrets(
         "revoked_at",
         "last_used_at",
         "sso_authorized_at",
+        "confined",
         "second_factor_at",
         "status",
         "is_current",
