@@ -16,6 +16,7 @@ the waiting one does the work.
 deployment needs no outside cron: one periodic job per entry, named
 `smartweb.command.<name>`. To schedule another command, add an entry; each command does
 its own per-organization work in each organization's context and is safe to run again.
+The queue's own retention is one of them: `purge_job_queue` (smartweb.job_retention).
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ SCHEDULED_COMMANDS: tuple[ScheduledCommand, ...] = (
     ScheduledCommand("purge_expired", "43 2 * * *", ("--all", "--no-progress")),
     # Stored attachment files that no row names (attachments.sweep), daily after the purge.
     ScheduledCommand("sweep_attachment_files", "29 3 * * *"),
+    # The job queue's ended jobs past their retention (smartweb.job_retention), daily.
+    ScheduledCommand("purge_job_queue", "3 4 * * *"),
 )
 
 
@@ -141,12 +144,15 @@ async def _end_superseded(manager, job) -> None:
     )
 
 
-LAST_FAILED_TASKS = """
-SELECT task_name FROM (
-    SELECT DISTINCT ON (task_name) task_name, status FROM procrastinate_jobs
-     WHERE status IN ('succeeded', 'failed') ORDER BY task_name, id DESC
-) last WHERE status = 'failed' ORDER BY 1
+# Each task's last job that succeeded or failed: what the health report reads, and what
+# the queue's retention keeps whatever its age (smartweb.job_retention).
+LAST_FINISHED_JOBS = """
+SELECT DISTINCT ON (task_name) id, task_name, status FROM procrastinate_jobs
+ WHERE status IN ('succeeded', 'failed') ORDER BY task_name, id DESC
 """
+LAST_FAILED_TASKS = (
+    f"SELECT task_name FROM ({LAST_FINISHED_JOBS}) last WHERE status = 'failed' ORDER BY 1"
+)
 
 
 def failed_tasks(cursor) -> list[str]:

@@ -453,6 +453,14 @@ if not 0 < JOBS_HEARTBEAT_SECONDS < JOBS_STALLED_AFTER_SECONDS:
     raise ImproperlyConfigured("JOBS_HEARTBEAT_SECONDS must be below JOBS_STALLED_AFTER_SECONDS.")
 if not 0 < JOBS_STALLED_CHECK_SECONDS < 60:
     raise ImproperlyConfigured("JOBS_STALLED_CHECK_SECONDS must be between 1 and 59.")
+# Jobs that ended are deleted with their events once they ended JOBS_FINISHED_DAYS ago
+# (succeeded, cancelled, aborted), JOBS_FAILED_DAYS ago when they failed: operators read
+# failures later than successes (smartweb.job_retention, daily). Waiting and running jobs
+# are never deleted, nor each task's last finished one, which the health report reads.
+JOBS_FINISHED_DAYS = env_int("JOBS_FINISHED_DAYS", 7)
+JOBS_FAILED_DAYS = env_int("JOBS_FAILED_DAYS", 30)
+if not 1 <= JOBS_FINISHED_DAYS <= JOBS_FAILED_DAYS:
+    raise ImproperlyConfigured("JOBS_FINISHED_DAYS must be 1 or more, JOBS_FAILED_DAYS no less.")
 # Jobs a worker runs at once, each on a thread and a database connection of its own: a job
 # waiting on a slow outside party (a webhook receiver near its deadline) holds up one of
 # them, not the others' work.

@@ -57,6 +57,7 @@ def test_the_jobs_are_scheduled():
     assert schedules["notifications.purge_read"] == "50 3 * * *"
     assert schedules["smartweb.command.purge_expired"] == "43 2 * * *"
     assert schedules["smartweb.command.sweep_attachment_files"] == "29 3 * * *"
+    assert schedules["smartweb.command.purge_job_queue"] == "3 4 * * *"
     assert set(platform_jobs.scheduled_command_jobs) == {
         entry.name for entry in platform_jobs.SCHEDULED_COMMANDS
     }
