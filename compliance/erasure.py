@@ -42,6 +42,8 @@ from notifications.services import notifications_erase
 from smartweb import outage
 
 ERASED = "[erased]"
+# Rounds of looking a scrubbed tag name up and taking it (`_take_scrubbed_name`).
+NAME_ATTEMPTS = 3
 HISTORY_ORIGIN_CLEARED = {"history_ip_address": None, "history_user_agent": ""}
 # A name part shorter than this is not redacted inside labels ("Al" in "Alarm").
 MIN_NAME_PART = 3
@@ -297,14 +299,18 @@ def _take_scrubbed_name(tag: Tag, scrubbed_name: Func, others) -> Tag | None:
     to fold it into. The unique rule on live names decides between sessions: a tag given
     that name by another session (an erasure, a tag created or renamed) and not committed
     yet makes the rename wait; committed, it is the one folded into, as it would be a
-    moment later; rolled back, the name is free."""
+    moment later; rolled back, the name is free. A name still taken after a few rounds is
+    held by none of `others` (one of the subject's own tags, named what another scrubs
+    to): the duplicate is raised rather than tried forever."""
+    attempts = NAME_ATTEMPTS
     while (into := others.filter(name__iexact=tag.scrubbed).first()) is None:
         try:
             with transaction.atomic():
                 Tag.objects.filter(pk=tag.pk).update(name=scrubbed_name)
             return None
         except IntegrityError as exc:
-            if not outage.is_duplicate(exc):
+            attempts -= 1
+            if not (outage.is_duplicate(exc) and attempts):
                 raise
     return into
 
