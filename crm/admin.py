@@ -65,6 +65,7 @@ from smartweb.forms import form_changes
 from smartweb.json_widgets import KeepsJSONOriginalsMixin, json_object_html
 from smartweb.models import stored_rows
 from smartweb.rbac import Action, Resource
+from smartweb.tenancy.context import acting_user
 
 
 def _message(exc: Exception) -> str:
@@ -886,8 +887,9 @@ class CampaignAdmin(SecretPageAdminMixin, CRMAdmin):
     def results(self, obj):
         if obj.pk is None:
             return "—"
-        # Counts only: no call or lead detail, so the campaign's viewers may see them.
-        outcomes = selectors.call_outcomes(obj.calls.all())
+        # The calls the user may see, counted as the API's statistics count them: the
+        # campaign is the whole organization's, each call its lead owner's.
+        outcomes = selectors.campaign_call_outcomes(user=acting_user(), campaign=obj)
         parts = [f"{r['status']}: {r['count']}" for r in outcomes["by_status"]]
         parts += [f"{r['outcome']}: {r['count']}" for r in outcomes["by_outcome"]]
         return ", ".join(parts) or "No calls yet."

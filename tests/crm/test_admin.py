@@ -1,6 +1,8 @@
 """The CRM back office: every page works for the organization's people, shows nothing of
 another organization, and writes through the services."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -9,8 +11,8 @@ from accounts import services as account_services
 from accounts.models import Membership
 from crm import services
 from crm.admin import CONVERTIBLE_LEADS_ONLY
-from crm.choices import CampaignStatus, ContractStatus, ProposalStatus
-from crm.models import AICallWebhookSecret, Campaign, Contract, Opportunity, Proposal, Task
+from crm.choices import AICallStatus, CallOutcome, CampaignStatus, ContractStatus, ProposalStatus
+from crm.models import AICall, AICallWebhookSecret, Campaign, Contract, Opportunity, Proposal, Task
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 from tests.factories import make_member
@@ -295,6 +297,34 @@ def test_a_finished_campaigns_page_is_read_only(org_a, admin_a, manager_a, statu
         assert not page.context_data["has_change_permission"]
         editable = client.get(reverse("admin:crm_campaign_change", args=[draft.pk]))
         assert 'name="_save"' in editable.content.decode()
+
+
+def test_a_campaigns_results_count_only_the_calls_the_user_may_see(org_a, admin_a, rep_a, rep_a2):
+    """A campaign is read by the whole organization, its calls by their leads' owners: a
+    rep's campaign page counts their own calls, as the API's statistics do, and nothing of
+    a colleague's (how many were called, what they answered)."""
+    campaign = factories.campaign(org_a)
+    factories.ai_call(
+        org_a, for_lead=factories.lead(org_a, assigned_to=rep_a), in_campaign=campaign
+    )
+    for _ in range(2):
+        theirs = factories.ai_call(
+            org_a, for_lead=factories.lead(org_a, assigned_to=rep_a2), in_campaign=campaign
+        )
+        with tenant_context(org_a):
+            AICall.objects.filter(pk=theirs.pk).update(
+                status=AICallStatus.COMPLETED, outcome=CallOutcome.CALLBACK
+            )
+    page = reverse("admin:crm_campaign_change", args=[campaign.pk])
+
+    assert _results(_admin(admin_a).get(page)) == "completed: 2, in_progress: 1, callback: 2"
+    assert _results(_admin(rep_a).get(page)) == "in_progress: 1"
+
+
+def _results(page) -> str:
+    """The campaign page's Results, as shown."""
+    shown = re.search(r'field-results.*?class="readonly">(.*?)</div>', page.content.decode(), re.S)
+    return shown[1].strip()
 
 
 def _name(user) -> str:
