@@ -56,6 +56,7 @@ from smartweb.admin import (
     adopt,
     attempt,
 )
+from smartweb.admin_readers import NamedToReadersMixin
 from smartweb.admin_secrets import SecretPage, SecretPageAdminMixin
 from smartweb.admin_steps import StepsAdminMixin
 from smartweb.admin_time_widgets import LocalDateTimeMixin
@@ -981,8 +982,11 @@ class DueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Task)
-class TaskAdmin(ErasedRowStepsMixin, StepsAdminMixin, CRMAdmin):
+class TaskAdmin(NamedToReadersMixin, ErasedRowStepsMixin, StepsAdminMixin, CRMAdmin):
     assignee_field = "assigned_to"
+    # A task is its assignee's, its lead and deal their owners': a task on a colleague's
+    # lead (given by a manager, or kept when the lead went to them) names neither.
+    named_to_readers = ("lead", "opportunity")
     steps = admin_steps.TASK_STEPS
     list_display = ["title", "type", "priority", "status", "due_at", "assigned_to", "lead"]
     list_filter = [
