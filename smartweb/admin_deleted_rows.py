@@ -1,5 +1,5 @@
 """What a soft delete from the admin takes along, as its confirmation page lists it: the
-live rows only.
+live rows only, and of a kind no admin page shows, those its reader may read.
 
 Django's confirmation (`get_deleted_objects`, for a row's page and the list's "Delete
 selected") collects every row a delete would cascade to or be protected by, rows in the
@@ -19,16 +19,30 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
+from smartweb import access
 from smartweb.models import TenantOwnedModel
+from smartweb.rbac import Action
 
 
 class LiveRowsCollector(NestedObjects):
-    """Django's collector for the confirmation page, reading no row in the trash."""
+    """Django's collector for the confirmation page, reading no row in the trash, nor a
+    row that no admin page shows (a lead's tag) where `reader` may not read it. A row an
+    admin page shows is asked of that page: one its reader may not delete is refused by
+    its kind alone ("your account doesn't have permission to delete … task"), never named
+    or counted. A row with no page was named and counted whoever read it: a sales manager
+    removing a tag was told how many leads of the whole organization carry it."""
+
+    def __init__(self, *args, reader, admin_site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reader, self.admin_site = reader, admin_site
 
     def related_objects(self, related_model, related_fields, objs):
         rows = super().related_objects(related_model, related_fields, objs)
         if issubclass(related_model, TenantOwnedModel):
             rows = rows.filter(deleted_at__isnull=True)
+        scoped = getattr(related_model, "rbac_resource", None) is not None
+        if scoped and not self.admin_site.is_registered(related_model):
+            rows = access.visible(self.reader, Action.READ, rows)
         return rows
 
 
@@ -37,7 +51,12 @@ def live_deleted_objects(objs, request, admin_site):
     named and linked as there) through `LiveRowsCollector`."""
     if not len(objs):
         return [], {}, set(), []
-    collector = LiveRowsCollector(using=router.db_for_write(objs[0]._meta.model), origin=objs)
+    collector = LiveRowsCollector(
+        using=router.db_for_write(objs[0]._meta.model),
+        origin=objs,
+        reader=request.user,
+        admin_site=admin_site,
+    )
     collector.collect(objs)
     perms_needed: set = set()
 
