@@ -253,11 +253,6 @@ class CompanyAdmin(AttachmentsAdminMixin, CompanySearchMixin, LeadsAdmin):
     def base_queryset(self):
         return Company.all_objects.defer("search_vector")
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        scope = access.scope_for(request.user, Action.READ, Resource.COMPANIES)
-        return queryset if scope == Scope.ALL else queryset.distinct()
-
     @admin.display(description="website", ordering="website_domain")
     def website_link(self, obj):
         return (
