@@ -293,14 +293,15 @@ class Lead(TenantOwnedModel):
                 condition=Q(deleted_at__isnull=True),
             ),
             active_index("organization", "-lead_score", name="lead_active_score"),
-            # A rep's leads by score; carries the id so that a rep's own scope over rows
-            # owned through their leads (AI calls, smartweb.access) reads the index alone.
+            # A rep's leads by score; carries the id and the company so that a rep's own
+            # scope over rows owned through their leads (AI calls, companies:
+            # smartweb.access) reads the index alone.
             active_index(
                 "organization",
                 "assigned_to",
                 "-lead_score",
                 name="lead_org_assignee",
-                include=["id"],
+                include=["id", "company"],
             ),
             # A rep's leads of one status by score, and their count, from the index alone.
             active_index(
