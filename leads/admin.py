@@ -53,6 +53,7 @@ from smartweb.admin import (
     owners_offered,
     unowned_offered,
 )
+from smartweb.admin_counts import CappedCountMixin
 from smartweb.admin_versions import VersionedRowsInlineMixin
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.forms import form_changes
@@ -643,7 +644,7 @@ def _as_read(field: str) -> str:
 
 
 @admin.register(Interaction)
-class InteractionAdmin(ByLeadSearchMixin, LeadsAdmin):
+class InteractionAdmin(CappedCountMixin, ByLeadSearchMixin, LeadsAdmin):
     form = InteractionAdminForm
     list_display = [
         "occurred_at",
@@ -656,8 +657,8 @@ class InteractionAdmin(ByLeadSearchMixin, LeadsAdmin):
     ]
     list_filter = ["type", "direction", "outcome"]
     list_select_related = ["lead__company", "created_by"]
-    # Millions of rows: the page's own count is enough (each count reads ~650k entries
-    # for the largest organization at 1M leads).
+    # Millions of rows: counted up to a cap (each whole count read ~650k entries for the
+    # largest organization at 1M leads), and never the organization's total beside it.
     show_full_result_count = False
     # Matched by `word_matches`: words of the subject and notes, as the API searches them
     # (a substring of millions of notes has no index to find it), or the lead's.
