@@ -14,13 +14,11 @@ already found, by operators PostgreSQL deems leakproof, so that they are index c
 under the policy too.
 
 A walk pays where the list's rows are read from that index, the organization's rows
-filtered; each step costs what reading the list's first row costs. A rep's companies are
-(their scope, an OR over their leads and their own records, reads the organization's
-companies): each step passes over the organization's companies until it meets one of
-theirs, a handful for a country they hold as others do, but every company of a country
-they hold none of. A rep's interactions are not: they are read through their leads, so
-that each step would cost what Django's one read of them all costs (the caller decides:
-`TenantModelAdmin.walks_date_hierarchy`).
+filtered; each step costs what reading the list's first row costs. A rep's or a team's
+rows are not: their companies are found by id from their leads and their own records,
+their interactions through their leads (`smartweb.access`), so that each step would cost
+what Django's one read of them all costs (the callers decide: `smartweb.admin.
+IndexedValuesFilter`, `TenantModelAdmin.walks_date_hierarchy`).
 """
 
 from __future__ import annotations
