@@ -1,8 +1,8 @@
 """A long list of the back office counted as the API counts its long lists: up to a cap.
 
 Django's list counts every row it filters on each page load, for "N interactions" and its
-page links: ~650,000 interactions of the largest organization at 1M leads, 30-45 ms a
-page (bench/README.md). An admin with `CappedCountMixin` counts at most
+page links: the 660,868 active interactions of the largest organization at 1M leads,
+26-45 ms a page (bench/README.md). An admin with `CappedCountMixin` counts at most
 `CappedCountPaginator.COUNT_CAP` + 1 rows of them, as `/api/v1/` lists do, and says so:
 "10000+ interactions", "10000+ results", "Select all 10000+ interactions"
 (`templates/admin/pagination.html`, `search_form.html`, `actions.html`, on the
@@ -16,7 +16,7 @@ from django.contrib.admin.views.main import PAGE_VAR
 from smartweb.api.pagination import CappedCountPaginator
 
 
-def page_asked(request) -> int:
+def _page_asked(request) -> int:
     """The page number of a list's request, as Django's list reads it (the first when
     it is not a number)."""
     try:
@@ -32,7 +32,7 @@ class CappedCountMixin:
     the whole count."""
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        if page_asked(request) * per_page > CappedCountPaginator.COUNT_CAP:
+        if _page_asked(request) * per_page > CappedCountPaginator.COUNT_CAP:
             return super().get_paginator(
                 request, queryset, per_page, orphans, allow_empty_first_page
             )

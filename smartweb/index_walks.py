@@ -17,8 +17,8 @@ A walk pays where the list's rows are read from that index, the organization's r
 filtered; each step costs what reading the list's first row costs. A rep's or a team's
 rows are not: their companies are found by id from their leads and their own records,
 their interactions through their leads (`smartweb.access`), so that each step would cost
-what Django's one read of them all costs (the callers decide: `smartweb.admin.
-IndexedValuesFilter`, `TenantModelAdmin.walks_date_hierarchy`).
+what Django's one read of them all costs (the callers decide:
+`smartweb.admin.IndexedValuesFilter`, `TenantModelAdmin.walks_date_hierarchy`).
 """
 
 from __future__ import annotations
