@@ -34,7 +34,7 @@ from crm.models import (
 )
 from leads import services as lead_services
 from leads.choices import InteractionType
-from leads.models import Interaction, Lead, LeadEnrichment, Tag
+from leads.models import Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from smartweb.tenancy.context import tenant_context
 
 
@@ -308,3 +308,15 @@ def fulfil_erasure(client, *requests):
     return _confirmed_action(
         client, "/admin/compliance/subjectrequest/", "fulfil_erasure", requests
     )
+
+
+def tags_of(organization, lead) -> set[str]:
+    """The names of the tags `lead` carries."""
+    with tenant_context(organization):
+        return set(LeadTag.objects.filter(lead_id=lead.pk).values_list("tag__name", flat=True))
+
+
+def live_tags(organization) -> dict[str, int]:
+    """Each live tag's name, with how many leads carry it."""
+    with tenant_context(organization):
+        return {tag.name: tag.lead_tags.count() for tag in Tag.objects.all()}

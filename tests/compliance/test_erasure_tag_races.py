@@ -20,10 +20,10 @@ from compliance import services
 from compliance.choices import RequestStatus
 from compliance.erasure import ERASED
 from leads import services as lead_services
-from leads.models import Lead, LeadTag, Tag
+from leads.models import Lead, Tag
 from smartweb.tenancy.context import tenant_context
 from tests import factories
-from tests.compliance.conftest import tables_containing
+from tests.compliance.conftest import live_tags, tables_containing, tags_of
 from tests.concurrency import Racer, wait_until_blocked
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,17 +48,6 @@ def _friend(organization, name: str, tag: Tag) -> Lead:
             allow_duplicate=True,
         )
         return lead_services.lead_set_tags(lead=lead, tags=[tag], acting_user=None)
-
-
-def _tags_of(organization, lead) -> set[str]:
-    with tenant_context(organization):
-        return set(LeadTag.objects.filter(lead_id=lead.pk).values_list("tag__name", flat=True))
-
-
-def _live_tags(organization) -> dict[str, int]:
-    """Each live tag's name, with how many leads carry it."""
-    with tenant_context(organization):
-        return {tag.name: tag.lead_tags.count() for tag in Tag.objects.all()}
 
 
 def _while_held(organization, admin, hold, race) -> Racer:
@@ -87,9 +76,9 @@ def test_two_erasures_at_once_share_the_scrubbed_name_of_their_tags(
     assert second.error is None, repr(second.error)
     assert second.result.status == RequestStatus.COMPLETED
     # One tag of the scrubbed name, carried by both people's leads and their friends'.
-    assert _live_tags(org_a) == {SCRUBBED: 4}
+    assert live_tags(org_a) == {SCRUBBED: 4}
     for lead in (subject.lead, neighbour.lead, una, vic):
-        assert _tags_of(org_a, lead) == {SCRUBBED}
+        assert tags_of(org_a, lead) == {SCRUBBED}
     assert tables_containing(org_a, ["quixotefield", "brackenbury"]) == {}
 
 
@@ -111,9 +100,9 @@ def test_a_tag_renamed_to_the_scrubbed_name_while_the_erasure_runs_takes_its_lea
     assert erasure.error is None, repr(erasure.error)
     assert erasure.result.status == RequestStatus.COMPLETED
     assert erasure.result.result["tags_removed"] == 1
-    assert _live_tags(org_a) == {RENAMED: 3}
+    assert live_tags(org_a) == {RENAMED: 3}
     for lead in (subject.lead, una, ida):
-        assert _tags_of(org_a, lead) == {RENAMED}
+        assert tags_of(org_a, lead) == {RENAMED}
     assert tables_containing(org_a, ["quixotefield"]) == {}
 
 
@@ -134,5 +123,5 @@ def test_a_tag_added_through_the_api_while_the_erasure_names_one_so_is_refused_b
     answer = adding.result
     assert answer.status_code == 400, answer.content
     assert answer.json()["error"]["details"]["name"] == ["A tag with this name exists."]
-    assert _live_tags(org_a) == {SCRUBBED: 2}
-    assert _tags_of(org_a, una) == {SCRUBBED}
+    assert live_tags(org_a) == {SCRUBBED: 2}
+    assert tags_of(org_a, una) == {SCRUBBED}

@@ -18,10 +18,10 @@ from django.contrib.messages import get_messages
 from compliance import services
 from compliance.erasure import ERASED
 from leads import services as lead_services
-from leads.models import Lead, LeadTag, Tag
+from leads.models import Lead, Tag
 from smartweb.tenancy.context import tenant_context
 from tests import factories
-from tests.compliance.conftest import erase_on_list, tables_containing
+from tests.compliance.conftest import erase_on_list, live_tags, tables_containing, tags_of
 
 pytestmark = pytest.mark.django_db
 
@@ -51,17 +51,6 @@ def _tag(organization, name: str) -> Tag:
         return Tag.objects.create(organization_id=organization.pk, name=name)
 
 
-def _tags_of(organization, lead) -> set[str]:
-    with tenant_context(organization):
-        return set(LeadTag.objects.filter(lead_id=lead.pk).values_list("tag__name", flat=True))
-
-
-def _live_tags(organization) -> dict[str, int]:
-    """Each live tag's name, with how many leads carry it."""
-    with tenant_context(organization):
-        return {tag.name: tag.lead_tags.count() for tag in Tag.objects.all()}
-
-
 def _names_in_history(organization, tag: Tag) -> set[str]:
     with tenant_context(organization):
         return set(Tag.history.filter(id=tag.pk).values_list("name", flat=True))
@@ -77,9 +66,9 @@ def test_two_people_with_their_own_tag_are_erased_on_the_leads_list(
     assert response.status_code == 302
     assert _messages(response) == ["Erased 1 person(s)."]
     # Each person's own tag is gone: from them, from the tags, and from its history.
-    assert _live_tags(org_a) == {}
+    assert live_tags(org_a) == {}
     for person in (subject, neighbour):
-        assert _tags_of(org_a, person.lead) == set()
+        assert tags_of(org_a, person.lead) == set()
         assert _names_in_history(org_a, person.rows["tag"]) == {f"vip-{ERASED}"}
     assert tables_containing(org_a, ["quixotefield", "brackenbury"]) == {}
 
@@ -88,7 +77,7 @@ def test_two_people_with_their_own_tag_are_erased_in_one_batch(org_a, admin_a, s
     response = erase_on_list(factories.admin_browser(admin_a), subject.lead, neighbour.lead)
 
     assert _messages(response) == ["Erased 2 person(s)."]
-    assert _live_tags(org_a) == {}
+    assert live_tags(org_a) == {}
     assert tables_containing(org_a, ["quixotefield", "brackenbury"]) == {}
 
 
@@ -100,7 +89,7 @@ def test_the_api_erases_the_second_person_with_their_own_tag(org_a, admin_a, sub
     )
 
     assert response.status_code == 200, response.content
-    assert _live_tags(org_a) == {}
+    assert live_tags(org_a) == {}
     assert tables_containing(org_a, ["brackenbury"]) == {}
 
 
@@ -124,9 +113,9 @@ def test_a_tag_other_leads_carry_is_folded_into_the_tag_of_its_scrubbed_name(
 
     # Every lead of the family tag carries the tag its name now is; one that had both
     # carries it once. The family tag is deleted, its name scrubbed with its history.
-    assert _live_tags(org_a) == {f"{ERASED} family": 4}
+    assert live_tags(org_a) == {f"{ERASED} family": 4}
     for lead in (subject.lead, cousin, stranger, both):
-        assert _tags_of(org_a, lead) == {f"{ERASED} family"}
+        assert tags_of(org_a, lead) == {f"{ERASED} family"}
     with tenant_context(org_a):
         family = Tag.all_objects.get(pk=family.pk)
     assert family.is_deleted and family.name == f"{ERASED} family"
@@ -144,11 +133,11 @@ def test_two_shared_tags_of_one_person_that_scrub_to_one_name_become_one(org_a, 
 
     _erase(org_a, admin_a, subject)
 
-    assert list(_live_tags(org_a).values()) == [3]
-    (name,) = _live_tags(org_a)
+    assert list(live_tags(org_a).values()) == [3]
+    (name,) = live_tags(org_a)
     assert name.lower() == f"{ERASED} friends"
     for lead in (subject.lead, first, second):
-        assert _tags_of(org_a, lead) == {name}
+        assert tags_of(org_a, lead) == {name}
     assert tables_containing(org_a, ["zebulon", "quixotefield"]) == {}
 
 
@@ -159,24 +148,24 @@ def test_another_organizations_tags_are_not_touched(org_a, org_b, admin_a, subje
     their_lead = _lead(org_b, "Stranger Ida", theirs)
     with tenant_context(org_a):
         lead_services.lead_set_tags(lead=subject.lead, tags=[family], acting_user=None)
-    before = _live_tags(org_b), _tags_of(org_b, outsider.lead)
+    before = live_tags(org_b), tags_of(org_b, outsider.lead)
 
     _erase(org_a, admin_a, subject)
 
     # Organization A's family tag keeps its leads under its scrubbed name: the other
     # organization's tag of that name is not A's.
-    assert _live_tags(org_a) == {f"{ERASED} family": 2}
-    assert _tags_of(org_a, cousin) == {f"{ERASED} family"}
-    assert (_live_tags(org_b), _tags_of(org_b, outsider.lead)) == before
-    assert _tags_of(org_b, their_lead) == {f"{ERASED} family"}
+    assert live_tags(org_a) == {f"{ERASED} family": 2}
+    assert tags_of(org_a, cousin) == {f"{ERASED} family"}
+    assert (live_tags(org_b), tags_of(org_b, outsider.lead)) == before
+    assert tags_of(org_b, their_lead) == {f"{ERASED} family"}
 
 
 def test_a_refused_batch_changes_no_tag(org_a, admin_a, subject, neighbour):
     _erase(org_a, admin_a, subject)
-    before = _live_tags(org_a), _tags_of(org_a, neighbour.lead)
+    before = live_tags(org_a), tags_of(org_a, neighbour.lead)
 
     response = erase_on_list(factories.admin_browser(admin_a), neighbour.lead, subject.lead)
 
     assert _messages(response)[0].startswith("Nothing was erased.")
-    assert (_live_tags(org_a), _tags_of(org_a, neighbour.lead)) == before
+    assert (live_tags(org_a), tags_of(org_a, neighbour.lead)) == before
     assert before[1] == {"vip-brackenbury"}
