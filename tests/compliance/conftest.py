@@ -36,6 +36,7 @@ from leads import services as lead_services
 from leads.choices import InteractionType
 from leads.models import Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from smartweb.tenancy.context import tenant_context
+from tests import factories
 
 
 @dataclass
@@ -320,3 +321,22 @@ def live_tags(organization) -> dict[str, int]:
     """Each live tag's name, with how many leads carry it."""
     with tenant_context(organization):
         return {tag.name: tag.lead_tags.count() for tag in Tag.objects.all()}
+
+
+def erase_as(organization, admin, person):
+    """Erase `person`'s lead through the service, as `admin` would."""
+    with factories.acting_as(admin, organization):
+        return compliance_services.erase_subject(lead=person.lead, acting_user=admin)
+
+
+def tagged_lead(organization, name: str, *tags: Tag) -> Lead:
+    """A new lead of `name` carrying `tags` (another lead carrying a person's tag shares
+    it, and the tag outlives that person's erasure)."""
+    with tenant_context(organization):
+        lead = lead_services.lead_create(
+            acting_user=None,
+            data={"contact_name": name},
+            company_data={"name": f"{name} Ltd"},
+            allow_duplicate=True,
+        )
+        return lead_services.lead_set_tags(lead=lead, tags=list(tags), acting_user=None)

@@ -20,10 +20,10 @@ from compliance import services
 from compliance.choices import RequestStatus
 from compliance.erasure import ERASED
 from leads import services as lead_services
-from leads.models import Lead, Tag
+from leads.models import Tag
 from smartweb.tenancy.context import tenant_context
 from tests import factories
-from tests.compliance.conftest import live_tags, tables_containing, tags_of
+from tests.compliance.conftest import erase_as, live_tags, tables_containing, tagged_lead, tags_of
 from tests.concurrency import Racer, wait_until_blocked
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,23 +31,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCRUBBED = f"vip-{ERASED}"
 # The same name as a user would type it.
 RENAMED = f"VIP-{ERASED}"
-
-
-def _erase(organization, admin, person):
-    with factories.acting_as(admin, organization):
-        return services.erase_subject(lead=person.lead, acting_user=admin)
-
-
-def _friend(organization, name: str, tag: Tag) -> Lead:
-    """Another lead carrying `tag`: the tag is shared, and outlives the erasure."""
-    with tenant_context(organization):
-        lead = lead_services.lead_create(
-            acting_user=None,
-            data={"contact_name": name},
-            company_data={"name": f"{name} Ltd"},
-            allow_duplicate=True,
-        )
-        return lead_services.lead_set_tags(lead=lead, tags=[tag], acting_user=None)
 
 
 def _while_held(organization, admin, hold, race) -> Racer:
@@ -63,14 +46,14 @@ def _while_held(organization, admin, hold, race) -> Racer:
 def test_two_erasures_at_once_share_the_scrubbed_name_of_their_tags(
     org_a, admin_a, subject, neighbour
 ):
-    una = _friend(org_a, "Friend Una", subject.rows["tag"])
-    vic = _friend(org_a, "Friend Vic", neighbour.rows["tag"])
+    una = tagged_lead(org_a, "Friend Una", subject.rows["tag"])
+    vic = tagged_lead(org_a, "Friend Vic", neighbour.rows["tag"])
 
     second = _while_held(
         org_a,
         admin_a,
         lambda: services.erase_subject(lead=subject.lead, acting_user=admin_a),
-        lambda: _erase(org_a, admin_a, neighbour),
+        lambda: erase_as(org_a, admin_a, neighbour),
     )
 
     assert second.error is None, repr(second.error)
@@ -85,16 +68,16 @@ def test_two_erasures_at_once_share_the_scrubbed_name_of_their_tags(
 def test_a_tag_renamed_to_the_scrubbed_name_while_the_erasure_runs_takes_its_leads(
     org_a, admin_a, subject
 ):
-    una = _friend(org_a, "Friend Una", subject.rows["tag"])
+    una = tagged_lead(org_a, "Friend Una", subject.rows["tag"])
     with tenant_context(org_a):
         gold = Tag.objects.create(organization_id=org_a.pk, name="gold")
-    ida = _friend(org_a, "Stranger Ida", gold)
+    ida = tagged_lead(org_a, "Stranger Ida", gold)
 
     erasure = _while_held(
         org_a,
         admin_a,
         lambda: lead_services.tag_update(tag=gold, acting_user=admin_a, data={"name": RENAMED}),
-        lambda: _erase(org_a, admin_a, subject),
+        lambda: erase_as(org_a, admin_a, subject),
     )
 
     assert erasure.error is None, repr(erasure.error)
@@ -109,7 +92,7 @@ def test_a_tag_renamed_to_the_scrubbed_name_while_the_erasure_runs_takes_its_lea
 def test_a_tag_added_through_the_api_while_the_erasure_names_one_so_is_refused_by_name(
     org_a, admin_a, subject
 ):
-    una = _friend(org_a, "Friend Una", subject.rows["tag"])
+    una = tagged_lead(org_a, "Friend Una", subject.rows["tag"])
     client = factories.api_client(admin_a, org_a)
 
     adding = _while_held(

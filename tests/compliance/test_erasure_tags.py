@@ -15,35 +15,25 @@ from __future__ import annotations
 import pytest
 from django.contrib.messages import get_messages
 
-from compliance import services
 from compliance.erasure import ERASED
 from leads import services as lead_services
-from leads.models import Lead, Tag
+from leads.models import Tag
 from smartweb.tenancy.context import tenant_context
 from tests import factories
-from tests.compliance.conftest import erase_on_list, live_tags, tables_containing, tags_of
+from tests.compliance.conftest import (
+    erase_as,
+    erase_on_list,
+    live_tags,
+    tables_containing,
+    tagged_lead,
+    tags_of,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def _erase(organization, admin, person):
-    with factories.acting_as(admin, organization):
-        return services.erase_subject(lead=person.lead, acting_user=admin)
-
-
 def _messages(response) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def _lead(organization, name: str, *tags: Tag) -> Lead:
-    with tenant_context(organization):
-        lead = lead_services.lead_create(
-            acting_user=None,
-            data={"contact_name": name},
-            company_data={"name": f"{name} Ltd"},
-            allow_duplicate=True,
-        )
-        return lead_services.lead_set_tags(lead=lead, tags=list(tags), acting_user=None)
 
 
 def _tag(organization, name: str) -> Tag:
@@ -59,7 +49,7 @@ def _names_in_history(organization, tag: Tag) -> set[str]:
 def test_two_people_with_their_own_tag_are_erased_on_the_leads_list(
     org_a, admin_a, subject, neighbour
 ):
-    _erase(org_a, admin_a, subject)
+    erase_as(org_a, admin_a, subject)
 
     response = erase_on_list(factories.admin_browser(admin_a), neighbour.lead)
 
@@ -82,7 +72,7 @@ def test_two_people_with_their_own_tag_are_erased_in_one_batch(org_a, admin_a, s
 
 
 def test_the_api_erases_the_second_person_with_their_own_tag(org_a, admin_a, subject, neighbour):
-    _erase(org_a, admin_a, subject)
+    erase_as(org_a, admin_a, subject)
 
     response = factories.api_client(admin_a, org_a).post(
         f"/api/v1/leads/{neighbour.lead.pk}/erase/", {}, format="json"
@@ -97,16 +87,16 @@ def test_a_tag_other_leads_carry_is_folded_into_the_tag_of_its_scrubbed_name(
     org_a, admin_a, subject
 ):
     family = _tag(org_a, "Quixotefield family")
-    cousin = _lead(org_a, "Cousin Amos", family)
+    cousin = tagged_lead(org_a, "Cousin Amos", family)
     taken = _tag(org_a, f"{ERASED} family")
-    stranger = _lead(org_a, "Stranger Ida", taken)
-    both = _lead(org_a, "Friend Ned", family, taken)
+    stranger = tagged_lead(org_a, "Stranger Ida", taken)
+    both = tagged_lead(org_a, "Friend Ned", family, taken)
     with tenant_context(org_a):
         lead_services.lead_set_tags(
             lead=subject.lead, tags=[subject.rows["tag"], family], acting_user=None
         )
 
-    erasure = _erase(org_a, admin_a, subject)
+    erasure = erase_as(org_a, admin_a, subject)
 
     # Their own tag is deleted, the family tag folded and deleted.
     assert erasure.result["tags_removed"] == 2
@@ -126,12 +116,12 @@ def test_a_tag_other_leads_carry_is_folded_into_the_tag_of_its_scrubbed_name(
 def test_two_shared_tags_of_one_person_that_scrub_to_one_name_become_one(org_a, admin_a, subject):
     by_first = _tag(org_a, "Zebulon friends")
     by_last = _tag(org_a, "quixotefield FRIENDS")
-    first = _lead(org_a, "Friend Una", by_first)
-    second = _lead(org_a, "Friend Vic", by_last)
+    first = tagged_lead(org_a, "Friend Una", by_first)
+    second = tagged_lead(org_a, "Friend Vic", by_last)
     with tenant_context(org_a):
         lead_services.lead_set_tags(lead=subject.lead, tags=[by_first, by_last], acting_user=None)
 
-    _erase(org_a, admin_a, subject)
+    erase_as(org_a, admin_a, subject)
 
     assert list(live_tags(org_a).values()) == [3]
     (name,) = live_tags(org_a)
@@ -143,14 +133,14 @@ def test_two_shared_tags_of_one_person_that_scrub_to_one_name_become_one(org_a, 
 
 def test_another_organizations_tags_are_not_touched(org_a, org_b, admin_a, subject, outsider):
     family = _tag(org_a, "Quixotefield family")
-    cousin = _lead(org_a, "Cousin Amos", family)
+    cousin = tagged_lead(org_a, "Cousin Amos", family)
     theirs = _tag(org_b, f"{ERASED} family")
-    their_lead = _lead(org_b, "Stranger Ida", theirs)
+    their_lead = tagged_lead(org_b, "Stranger Ida", theirs)
     with tenant_context(org_a):
         lead_services.lead_set_tags(lead=subject.lead, tags=[family], acting_user=None)
     before = live_tags(org_b), tags_of(org_b, outsider.lead)
 
-    _erase(org_a, admin_a, subject)
+    erase_as(org_a, admin_a, subject)
 
     # Organization A's family tag keeps its leads under its scrubbed name: the other
     # organization's tag of that name is not A's.
@@ -161,7 +151,7 @@ def test_another_organizations_tags_are_not_touched(org_a, org_b, admin_a, subje
 
 
 def test_a_refused_batch_changes_no_tag(org_a, admin_a, subject, neighbour):
-    _erase(org_a, admin_a, subject)
+    erase_as(org_a, admin_a, subject)
     before = live_tags(org_a), tags_of(org_a, neighbour.lead)
 
     response = erase_on_list(factories.admin_browser(admin_a), neighbour.lead, subject.lead)
