@@ -54,6 +54,14 @@ class AttachmentSerializer(ModelSerializer):
         return reverse("attachment-download", args=[attachment.pk])
 
 
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class NonEmptyFileField(serializers.FileField):
+    """A file of one byte at least, as the schema says (DRF's own says any binary)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_empty_file=False, **kwargs)
+
+
 class AttachmentUploadSerializer(Serializer):
     """multipart/form-data: the file and exactly one record it belongs to."""
 
@@ -62,8 +70,7 @@ class AttachmentUploadSerializer(Serializer):
     opportunity = RecordField("opportunity")
     proposal = RecordField("proposal")
     contract = RecordField("contract")
-    file = serializers.FileField(
-        allow_empty_file=False,
+    file = NonEmptyFileField(
         use_url=False,
         help_text="PDF, PNG, JPEG, GIF, WebP, plain text, CSV, DOCX or XLSX, checked on its "
         "content; the name's extension must match.",

@@ -85,12 +85,18 @@ class TextField(TextOnlyMixin, serializers.CharField):
     pass
 
 
+# `ONE_LINE` refuses text holding a control character, a match the schema would state as
+# the pattern every value must hold: the API checks the same rule as the pattern of the
+# whole text, which the schema states as it is.
+ONE_LINE_TEXT = RegexValidator(r"\A[^\x00-\x1f\x7f]*\Z", ONE_LINE.message, code=ONE_LINE.code)
+
+
 class NameField(TextField):
     """A person's name: one line (`smartweb.validators.ONE_LINE`, as the user model's)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.validators.append(ONE_LINE)
+        self.validators.append(ONE_LINE_TEXT)
 
 
 class SlugField(TextOnlyMixin, serializers.SlugField):

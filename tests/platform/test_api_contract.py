@@ -369,3 +369,21 @@ def test_the_schema_states_bounds_and_forms_the_server_checks(raw_schema, org_a,
     )
     assert response.status_code == 201
     assert response.json()["website"] == "https://shop.example.co.uk"
+
+
+def test_a_persons_name_and_an_upload_are_stated_as_the_server_checks_them(
+    raw_schema, org_a, admin_a
+):
+    """A person's name is one line: the schema's pattern is the text every name must be
+    (it was the control character a name must not hold, so the schema called every good
+    name invalid). An uploaded file is one byte at least."""
+    components = raw_schema["components"]["schemas"]
+    for name in ("PatchedMeUpdateRequest", "InvitationAcceptRequest"):
+        pattern = components[name]["properties"]["full_name"]["oneOf"][0]["pattern"]
+        assert all(re.search(pattern, v) for v in ("Riley O'Brien", ".exe", "Zoë")), name
+        assert not any(re.search(pattern, v) for v in ("Riley\nO'Brien", "tab\there")), name
+    client = api_client(admin_a, org_a)
+    for value, status in (("Riley O'Brien", 200), ("Riley\nO'Brien", 400)):
+        response = client.patch("/api/v1/me/", {"full_name": value}, format="json")
+        assert response.status_code == status, value
+    assert components["AttachmentUploadRequest"]["properties"]["file"]["minLength"] == 1
