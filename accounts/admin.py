@@ -443,10 +443,10 @@ class UserAdmin(
     MissingRowIs404Mixin, HistoryNotChangeLogMixin, RefusalsShownMixin, DjangoUserAdmin
 ):
     """Members of the current organization, read-only: a user is global and their
-    profile is theirs (ADR 0011). Each user edits their own name (and password, asking
-    for the current one); platform super admins (`access.platform_admin`) see and edit
-    every user, but not the
-    platform flags, which the database keeps to the operator. People join through
+    profile is theirs (ADR 0011). Each user edits their own name and time zone (and
+    password, asking for the current one); platform super admins
+    (`access.platform_admin`) see and edit every user, but not the platform flags, which
+    the database keeps to the operator. People join through
     Invitations; their role, team and active flag are on the Memberships page."""
 
     form = forms.PlatformUserChangeForm
@@ -467,6 +467,8 @@ class UserAdmin(
     def get_fieldsets(self, request, obj=None):
         if access.platform_admin(request):
             fields = [*forms.PlatformUserChangeForm.Meta.fields, *self.platform_readonly]
+        elif self._own(request, obj):
+            fields = ["email", "full_name", "time_zone", "last_login", "date_joined"]
         else:
             fields = ["email", "full_name", "last_login", "date_joined"]
         return ((None, {"fields": fields}),)

@@ -19,6 +19,7 @@ from accounts import (
     user_tokens,
 )
 from accounts.models import Invitation, Membership, Role, Team, User
+from smartweb import time_zones
 from smartweb.errors import NOT_PERMITTED, refusal_message
 from smartweb.forms import form_changes
 from smartweb.tenancy.context import acting_user
@@ -204,21 +205,47 @@ class InvitationForm(forms.ModelForm):
         return cleaned_data
 
 
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [("", "Each organization's own"), *((n, n) for n in sorted(time_zones.available()))]
+
+
+def time_zone_field() -> forms.ChoiceField:
+    """A user's own time zone, picked from the server's tz database; blank keeps each
+    organization's (ADR 0050)."""
+    return forms.ChoiceField(
+        choices=_time_zone_choices,
+        required=False,
+        label="Time zone",
+        help_text=User._meta.get_field("time_zone").help_text,
+    )
+
+
 class PlatformUserChangeForm(UserChangeForm):
     """A platform super admin's view of a user. The platform flags (is_staff,
     is_superuser) are shown, not edited: the database refuses them to the application."""
 
+    time_zone = time_zone_field()
+
     class Meta(UserChangeForm.Meta):
         model = User
-        fields = ["email", "password", "full_name", "is_active", "default_organization"]
+        fields = [
+            "email",
+            "password",
+            "full_name",
+            "time_zone",
+            "is_active",
+            "default_organization",
+        ]
 
 
 class OwnProfileForm(forms.ModelForm):
     """A user's own profile, as they edit it in the back office."""
 
+    time_zone = time_zone_field()
+
     class Meta:
         model = User
-        fields = ["full_name"]
+        fields = ["full_name", "time_zone"]
 
 
 def revoke_tokens_choice(form, *, label: str, whose: str) -> None:

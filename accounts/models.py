@@ -105,6 +105,17 @@ class User(QuickLoadModel, AbstractBaseUser, PermissionsMixin):
     default_organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        # A writer that names none (older code during a deploy) leaves the user on their
+        # organization's zone.
+        db_default="",
+        validators=[time_zones.validate_time_zone],
+        help_text="Where you read and type times in the back office, in every organization:"
+        " an IANA name such as America/New_York. Blank: each organization's own zone.",
+    )
 
     objects = UserManager()
 

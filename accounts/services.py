@@ -567,15 +567,15 @@ def organization_update(
 # Users and memberships
 
 
-USER_OWN_FIELDS = ("full_name",)
-PLATFORM_USER_FIELDS = ("full_name", "email", "is_active", "default_organization")
+USER_OWN_FIELDS = ("full_name", "time_zone")
+PLATFORM_USER_FIELDS = ("full_name", "time_zone", "email", "is_active", "default_organization")
 
 
 @transaction.atomic
 def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | None) -> User:
     """Change a user's global profile. Users are global (ADR 0002, 0011): only the user
-    (their name) and platform super admins (also email, active, default organization)
-    change it, never an organization admin, whose business is the membership. The
+    (their name and time zone) and platform super admins (also email, active, default
+    organization) change it, never an organization admin, whose business is the membership. The
     platform flags (is_staff, is_superuser) are the operator's: the database refuses
     them to the application."""
     if acting_user is not None and not platform_reach(acting_user) and acting_user.pk != user.pk:
@@ -586,6 +586,8 @@ def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | N
     allowed = allowed or USER_OWN_FIELDS
     # As stored: the instance may be the request's user, read before a password change.
     user = locked(user)
+    if changes.get("time_zone"):  # blank: each organization's own zone
+        _validate_time_zone(changes["time_zone"])
     if "email" in changes:
         changes = {**changes, "email": (changes["email"] or "").strip().lower()}
         validate_email(changes["email"])

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organization
 from notifications.models import Notification, NotificationSettings
 from notifications.services import mine, settings_of
+from smartweb import time_zones
 
 # The digest lists at most this many notifications; the rest are counted.
 DIGEST_MAX_ITEMS = 20
@@ -46,7 +47,11 @@ def _page() -> str:
 
 def _compose(organization: Organization, notifications: list[Notification], total: int) -> str:
     lines = [f"Unread in {organization.name}:", ""]
-    lines += [f"- {n.message} ({n.created_at:%d %b %H:%M} UTC)" for n in notifications]
+    zone = timezone.get_current_timezone_name()
+    lines += [
+        f"- {n.message} ({timezone.localtime(n.created_at):%d %b %H:%M} {zone})"
+        for n in notifications
+    ]
     if total > len(notifications):
         lines.append(f"… and {total - len(notifications)} more.")
     lines += [
@@ -71,9 +76,12 @@ def _send_one(organization: Organization, membership: Membership, now: dt.dateti
     total = unread.count()
     if not total:
         return False
+    # Times in the member's zone: theirs, or else the organization's, which the job runs in.
+    with timezone.override(time_zones.zone_for(user, timezone.get_current_timezone())):
+        message = _compose(organization, list(unread[:DIGEST_MAX_ITEMS]), total)
     send_mail(
         subject=f"{total} unread notification{'s' if total != 1 else ''} in {organization.name}",
-        message=_compose(organization, list(unread[:DIGEST_MAX_ITEMS]), total),
+        message=message,
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[user.email],
     )

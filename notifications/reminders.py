@@ -14,6 +14,7 @@ from crm.choices import TASK_OPEN_STATUSES, ProposalStatus
 from crm.models import Proposal, Task
 from notifications.choices import NotificationKind
 from notifications.services import notify
+from smartweb import time_zones
 
 # A task due within this is "due soon".
 TASK_DUE_SOON = dt.timedelta(hours=1)
@@ -52,8 +53,12 @@ def remind_tasks(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     told = 0
     for task in _open_tasks(due_at__gt=now, due_at__lte=now + TASK_DUE_SOON):
-        # In the organization's time zone, which the job runs in (smartweb.jobs).
-        due = f"{timezone.localtime(task.due_at):%H:%M} {timezone.get_current_timezone_name()}"
+        # In the assignee's time zone: theirs, or else the organization's, which the job
+        # runs in (smartweb.jobs).
+        with timezone.override(
+            time_zones.zone_for(task.assigned_to, timezone.get_current_timezone())
+        ):
+            due = f"{timezone.localtime(task.due_at):%H:%M} {timezone.get_current_timezone_name()}"
         told += _task_reminder(task, NotificationKind.TASK_DUE, f"Due at {due}: {task.title}")
     for task in _open_tasks(due_at__lte=now, due_at__gt=now - OVERDUE_HORIZON):
         told += _task_reminder(task, NotificationKind.TASK_OVERDUE, f"Overdue: {task.title}")

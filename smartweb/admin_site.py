@@ -49,7 +49,7 @@ class TenantAdminSite(admin.AdminSite):
                 self._activate(request)
                 # Until the request ends (smartweb.time_zones.LocalTimeMiddleware): the
                 # page is rendered after the view returns.
-                time_zones.activate_for(getattr(request, "organization", None))
+                time_zones.activate_for(getattr(request, "organization", None), user)
                 if self._second_factor_missing(request):
                     return self._sign_in_again(request)
             return inner(request, *args, **kwargs)
@@ -124,6 +124,7 @@ class TenantAdminSite(admin.AdminSite):
             context["current_organization_id"] = current_organization_id()
             context["notifications_unread"] = self.notifications_unread(request.user)
             context["time_zone_name"] = timezone.get_current_timezone_name()
+            context["time_zone_chosen"] = bool(getattr(request.user, "time_zone", ""))
         return context
 
     def get_app_list(self, request, app_label=None):

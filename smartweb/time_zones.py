@@ -1,12 +1,14 @@
-"""The organization's time zone: where its people read and type times (docs/decisions/0050).
+"""The organization's time zone: where its people read and type times (docs/decisions/0050),
+unless a user chose their own.
 
-Stored times are UTC. The back office shows and takes them in the organization's zone:
-its requests run with that zone active (`activate_for`, called by the admin site once the
-organization is known), and `LocalTimeMiddleware` clears it before and after every
-request, so that a worker thread never carries one request's zone into the next (the API
-answers and reads in UTC, as it always has). Jobs with no request run each organization's
-work in its zone (`smartweb.jobs.each_organization`). A service that decides by "today"
-whoever calls it (a proposal's last valid day) asks `organization_today`.
+Stored times are UTC. The back office shows and takes them in the user's zone, or else
+the organization's: its requests run with that zone active (`activate_for`, called by the
+admin site once the organization is known), and `LocalTimeMiddleware` clears it before
+and after every request, so that a worker thread never carries one request's zone into
+the next (the API answers and reads in UTC, as it always has). Jobs with no request run
+each organization's work in its zone (`smartweb.jobs.each_organization`). A service that
+decides by "today" whoever calls it (a proposal's last valid day) asks
+`organization_today`.
 
 The platform layer imports no app at load time: an organization is anything with a
 `time_zone` attribute.
@@ -50,9 +52,17 @@ def zone_of(organization) -> dt.tzinfo:
     return zone_named(getattr(organization, "time_zone", None))
 
 
-def activate_for(organization) -> None:
-    """Show and read times in `organization`'s zone for the rest of the request."""
-    timezone.activate(zone_of(organization))
+def zone_for(user, otherwise: dt.tzinfo) -> dt.tzinfo:
+    """Where `user` reads times: the zone they chose for themselves, or `otherwise` (their
+    organization's)."""
+    own = getattr(user, "time_zone", "")
+    return zone_named(own) if own else otherwise
+
+
+def activate_for(organization, user=None) -> None:
+    """Show and read times in `user`'s zone in `organization` for the rest of the
+    request."""
+    timezone.activate(zone_for(user, zone_of(organization)))
 
 
 def organization_zone() -> dt.tzinfo:

@@ -153,7 +153,15 @@ class SessionSerializer(ModelSerializer):
 class MeUserSerializer(ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "is_staff", "is_superuser", "default_organization"]
+        fields = [
+            "id",
+            "email",
+            "full_name",
+            "time_zone",
+            "is_staff",
+            "is_superuser",
+            "default_organization",
+        ]
         read_only_fields = fields
 
 
@@ -403,14 +411,22 @@ class MemberUpdateSerializer(RefusesProfileFields, Serializer):
 
 
 class MeUpdateSerializer(Serializer):
-    """What one changes of one's own profile: one's name. Any other field given (the
-    email, the platform flags, a name the API does not know) is refused, never ignored
-    with a 200 that changed nothing."""
+    """What one changes of one's own profile: one's name and time zone. Any other field
+    given (the email, the platform flags, a name the API does not know) is refused, never
+    ignored with a 200 that changed nothing."""
 
     full_name = NameField(max_length=200, allow_blank=True)
+    time_zone = TextField(
+        max_length=64,
+        allow_blank=True,
+        validators=[time_zones.validate_time_zone],
+        help_text="Where you read and type times in the back office, in every organization:"
+        " an IANA name such as America/New_York; blank for each organization's own. The API"
+        " answers in UTC whatever it is.",
+    )
 
     def unknown_field_message(self, name: str) -> str:
-        return "Not a field you may change here: only full_name."
+        return "Not a field you may change here: only full_name and time_zone."
 
 
 class PasswordChangeSerializer(Serializer):

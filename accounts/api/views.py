@@ -245,7 +245,8 @@ class MeView(OrganizationContextMixin, APIView):
 
     @extend_schema(request=s.MeUpdateSerializer, responses=s.MeSerializer)
     def patch(self, request):
-        """Change your own profile (your name); it is the same in every organization."""
+        """Change your own profile (your name, your time zone in the back office); it is the
+        same in every organization."""
         serializer = s.MeUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.user_update(

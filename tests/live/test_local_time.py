@@ -78,3 +78,33 @@ def test_every_role_reads_its_organizations_zone(browser, read, role):
     assert editable == (role == "admin")
     if not editable:
         assert ZONE in browser.find(".field-time_zone").text
+
+
+def test_a_rep_chooses_their_own_zone_from_the_header(browser, read):
+    """The header's zone opens the user's own profile, where they pick their zone; their
+    pages then read in it, and saving one unchanged changes nothing."""
+    rep = User.objects.get(email=pages.email_of("rep"))
+    task = crm_factories.task(
+        pages.demo_organization(),
+        title="Live own zone: measure the gutters",
+        assigned_to=rep,
+        due_at=dt.datetime(2027, 7, 1, 15, 0, tzinfo=dt.UTC),
+    )
+    browser.login(rep.email)
+    try:
+        browser.open(reverse("admin:index"))
+        browser.click("#time-zone a")
+        assert browser.path == reverse("admin:accounts_user_change", args=[rep.pk])
+        assert browser.selected("time_zone") == [""]
+        browser.choose("time_zone", value="America/New_York")
+        browser.save()
+        assert browser.errors() == []
+        rep.refresh_from_db()
+        assert rep.time_zone == "America/New_York"
+        browser.open(reverse("admin:crm_task_change", args=[task.pk]))
+        assert browser.find("#time-zone").text == "Times in America/New_York"
+        assert browser.values("[name='due_at_1']") == ["11:00:00"]
+        pages.save_unchanged(browser, admin.site._registry[Task], task.pk)
+        assert _stored_due(task) == dt.datetime(2027, 7, 1, 15, 0, tzinfo=dt.UTC)
+    finally:
+        User.objects.filter(pk=rep.pk).update(time_zone="")

@@ -103,7 +103,7 @@ def test_one_own_profile_says_what_may_be_changed(org_a, admin_a):
     response = api_client(admin_a, org_a).patch("/api/v1/me/", {"email": "x@y.example"})
     assert response.status_code == 400
     assert response.json()["error"]["details"] == {
-        "email": ["Not a field you may change here: only full_name."]
+        "email": ["Not a field you may change here: only full_name and time_zone."]
     }
 
 
