@@ -55,20 +55,33 @@ def _walked(values: QuerySet, steps: str, steps_params: tuple = ()) -> list:
         return [value for (value,) in cursor.fetchall()]
 
 
+# Each value once, in order: from the last one found, the first greater one.
+_VALUES = """
+    walk(value) AS (
+        (SELECT value FROM listed ORDER BY value LIMIT 1)
+      UNION ALL
+        SELECT (SELECT value FROM listed WHERE value > walk.value ORDER BY value LIMIT 1)
+          FROM walk
+         WHERE walk.value IS NOT NULL
+    )
+"""
+
+
 def distinct_values(values: QuerySet) -> list:
     """The distinct values of the one-column values queryset `values` (a column without
     NULLs), in order, as `values.distinct().order_by(column)` gives them."""
-    steps = """
-        walk(value) AS (
-            (SELECT value FROM listed ORDER BY value LIMIT 1)
-          UNION ALL
-            SELECT (SELECT value FROM listed WHERE value > walk.value ORDER BY value LIMIT 1)
-              FROM walk
-             WHERE walk.value IS NOT NULL
-        )
-        SELECT value FROM walk WHERE value IS NOT NULL
-    """
-    return _walked(values, steps)
+    return _walked(values, f"{_VALUES} SELECT value FROM walk WHERE value IS NOT NULL")
+
+
+def spellings(values: QuerySet, text: str) -> list:
+    """The distinct values of the one-column text values queryset `values` (a column
+    without NULLs) equal to `text` in any case, by Django's `iexact` (`UPPER(value) =
+    UPPER(text)`): for a filter `column__in=spellings(…)`, which an index of
+    (organization, the column) serves under the policy, where `UPPER` of the column, not
+    leakproof, is checked on every row of the organization. One look-up per distinct
+    value of the column, not one per row."""
+    steps = f"{_VALUES} SELECT value FROM walk WHERE UPPER(value::text) = UPPER(%s)"
+    return _walked(values, steps, (text,))
 
 
 def bucket_starts(values: QuerySet, kind: str) -> list[dt.datetime]:

@@ -33,6 +33,7 @@ from leads.choices import (
 from leads.models import Company, Interaction, Lead, LeadEnrichment, LeadTag, Tag
 from leads.phone_search import companies_with, ids_of, leads_with, typed_phones
 from leads.search import company_matches, interaction_matches, lead_matches
+from smartweb import index_walks
 from smartweb.api.filters import (
     ChangedFilterSet,
     FilterSet,
@@ -66,13 +67,19 @@ class CompanyFilter(ChangedFilterSet, SearchFilterSet):
     website_status = django_filters.ChoiceFilter(
         choices=WebsiteStatus.choices, field_name="online_presence__website_status"
     )
-    city = django_filters.CharFilter(lookup_expr="iexact")
+    city = django_filters.CharFilter(method="filter_city")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Company
         fields = ["is_customer", "country"]
+
+    def filter_city(self, queryset, name, value):
+        # The organization's spellings of the city, then those by `company_org_city`:
+        # `city__iexact` read every company of the organization (docs/decisions/0061).
+        cities = Company.objects.values("city")
+        return queryset.filter(city__in=index_walks.spellings(cities, value))
 
 
 class LeadFilter(ChangedFilterSet, SearchFilterSet):
