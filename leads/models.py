@@ -159,7 +159,7 @@ class Company(TenantOwnedModel):
             active_index("organization", "updated_at", name="company_org_updated"),
             active_index("organization", "created_at", name="company_org_created"),
             # The list by city or by trade, in either order (the rest of the order sorted
-            # within each value), their filters and counts (docs/decisions/0061).
+            # within each value), their filters and counts (docs/decisions/0057, amended).
             active_index("organization", "city", name="company_org_city"),
             active_index("organization", "business_type", name="company_org_trade"),
         ]

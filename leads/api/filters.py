@@ -77,7 +77,7 @@ class CompanyFilter(ChangedFilterSet, SearchFilterSet):
 
     def filter_city(self, queryset, name, value):
         # The organization's spellings of the city, then those by `company_org_city`:
-        # `city__iexact` read every company of the organization (docs/decisions/0061).
+        # `city__iexact` read every company of the organization (docs/decisions/0057, amended).
         cities = Company.objects.values("city")
         return queryset.filter(city__in=index_walks.spellings(cities, value))
 

@@ -1,5 +1,5 @@
 """Live companies by organization and city, and by organization and trade
-(docs/decisions/0061): the company list ordered by either reads the first value's
+(docs/decisions/0057, amended): the company list ordered by either reads the first value's
 companies in index order and sorts those alone, where it sorted every company of the
 organization (0.2 s a page for the largest at 1M leads); the trade filter and the city
 filter (its spellings, `smartweb.index_walks.spellings`) and their counts read the

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bench import measure
 from bench import run as bench_run
+from bench.rows import CITIES
 from leads import selectors
 from leads.models import Lead
 from smartweb.tenancy.context import tenant_context
@@ -163,6 +164,33 @@ def test_a_reps_companies_are_read_by_id_from_their_leads(params):
         looked_up = node.get("Index Cond", "")
         assert "(id = " in looked_up or "created_by_id = " in looked_up, node
         assert "SubPlan" not in node.get("Filter", ""), node
+
+
+# The company list by city or by trade (docs/decisions/0057, amended): either way, read in
+# the order of the organization's index of that column, the rest of the order sorted
+# within each value (an incremental sort, never a sort of every company); the filters by
+# the index too. Sorting disabled as well: at this size a sort of all is as cheap.
+BY_CITY_OR_TRADE = {
+    "ordering=city": "company_org_city",
+    "ordering=-city": "company_org_city",
+    "ordering=business_type": "company_org_trade",
+    "ordering=-business_type": "company_org_trade",
+    f"city={CITIES[0][0].upper()}": "company_org_city",
+    "business_type=plumber": "company_org_trade",
+}
+
+
+@pytest.mark.parametrize("query", list(BY_CITY_OR_TRADE))
+def test_companies_by_city_or_trade_are_read_by_their_index(query, params):
+    client = bench_run.api_clients(params)["admin"]
+    statements = bench_run.captured_sql(client, f"/api/v1/companies/?{query}", ("leads_company",))
+    assert statements, query
+    off = ("seqscan", "sort")
+    nodes = _plans(statements, str(params["organization"]), str(params["admin"]), off)
+    used = {n["Index Name"] for n in nodes if n.get("Relation Name") == "leads_company"}
+    assert BY_CITY_OR_TRADE[query] in used, used
+    sorts = [n for n in nodes if n["Node Type"] == "Sort"]
+    assert not sorts, [n["Sort Key"] for n in sorts]
 
 
 KEY_INDEXES = {
