@@ -75,7 +75,7 @@ class CompanyFilter(ChangedFilterSet, SearchFilterSet):
         model = Company
         fields = ["is_customer", "country"]
 
-    def filter_city(self, queryset, name, value):
+    def filter_city(self, queryset, name, value: str):
         # The organization's spellings of the city, then those by `company_org_city`:
         # `city__iexact` read every company of the organization (docs/decisions/0057, amended).
         cities = Company.objects.values("city")
