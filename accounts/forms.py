@@ -22,6 +22,7 @@ from accounts.models import Invitation, Membership, Role, Team, User
 from smartweb import time_zones
 from smartweb.errors import NOT_PERMITTED, refusal_message
 from smartweb.forms import form_changes
+from smartweb.rbac import Action
 from smartweb.tenancy.context import acting_user
 
 
@@ -184,8 +185,10 @@ class InvitationForm(forms.ModelForm):
         # refused only once chosen and sent.
         if "role" in self.fields:
             self.fields["role"].queryset = services.grantable_roles(acting_user()).order_by("name")
+        # The teams, those the inviter may place a member in.
         if "team" in self.fields:
-            self.fields["team"].queryset = Team.objects.order_by("name")
+            teams = services.placeable_teams(acting_user(), Action.CREATE)
+            self.fields["team"].queryset = teams.order_by("name")
 
     def clean(self):
         cleaned_data = super().clean()

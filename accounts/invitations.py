@@ -45,7 +45,9 @@ from accounts.models import (
 from accounts.services import (
     ensure_role_grantable,
     grants_beyond,
+    may_place_in_team,
     membership_create,
+    placeable_teams,
     role_grant_maps,
 )
 from smartweb.locks import advisory_xact_lock
@@ -55,6 +57,8 @@ from smartweb.writes import locked
 
 SALT = "accounts.invitation"
 DEFAULT_DAYS = 7
+# A team places its member where its team scope reads (`placeable_teams`).
+NOT_PLACEABLE = "You may not invite a member into that team: you may place members in your own."
 
 
 class InvalidInvitation(ValidationError):
@@ -93,6 +97,9 @@ def invitation_check(*, email: str, role: Role, team: Team | None, acting_user: 
         if row is not None and row.organization_id != organization_id:
             raise ValidationError(f"{row} does not belong to this organization.")
     ensure_role_grantable(role, acting_user)
+    placeable = placeable_teams(acting_user, Action.CREATE)
+    if team is not None and not placeable.filter(pk=team.pk).exists():
+        raise ValidationError({"team": NOT_PLACEABLE})
     if Membership.objects.filter(user__email__iexact=email).exists():
         raise ValidationError({"email": "This person is a member of the organization already."})
     return email
@@ -230,7 +237,8 @@ def invitation_statuses(invitations: Iterable[Invitation]) -> dict[uuid.UUID, st
 
 def _may_send(invitation: Invitation, sender: Membership, grants: dict) -> bool:
     """Whether the role of `sender` gives what sending `invitation` needs: the whole of
-    its role, and inviting (users:create) at all (`grants`: each role's, by id)."""
+    its role, inviting (users:create) at all, and into its team (`may_place_in_team`)
+    (`grants`: each role's, by id)."""
     needed = {(Resource.USERS, Action.CREATE): Scope.OWN, **grants[invitation.role_id]}
     own = grants[sender.role_id]
     beyond = grants_beyond(
@@ -239,7 +247,8 @@ def _may_send(invitation: Invitation, sender: Membership, grants: dict) -> bool:
         own=lambda resource, action: own.get((resource, action)),
         own_back_office=sender.role.back_office,
     )
-    return beyond is None
+    inviting = own.get((Resource.USERS, Action.CREATE))
+    return beyond is None and may_place_in_team(inviting, invitation.team_id, sender.team_id)
 
 
 def _stands(invitation: Invitation) -> bool:

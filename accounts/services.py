@@ -714,27 +714,45 @@ def _ensure_not_above(membership: Membership, acting_user: User | None) -> None:
         ) from None
 
 
+def may_place_in_team(scope: str | None, team_id, own_team_id) -> bool:
+    """May a member of team `own_team_id` (None: of no team), whose scope of users:create
+    (inviting) or users:update (moving) is `scope`, place a member in team `team_id`? A
+    member's team is what their team scope reads, so placing one in a team widens what
+    they see: with the right for the whole organization, any team; at team scope, one's
+    own team alone. No team (None) narrows and is always allowed."""
+    if team_id is None or scope == Scope.ALL:
+        return True
+    return scope == Scope.TEAM and own_team_id is not None and team_id == own_team_id
+
+
+def placeable_teams(acting_user: User | None, action: str) -> models.QuerySet[Team]:
+    """The teams `acting_user` may place a member in by `action` on users
+    (`may_place_in_team`): what the invitation form offers. None is the system, trusted."""
+    teams = Team.objects.all()
+    if acting_user is None:
+        return teams
+    scope = access.scope_for(acting_user, action, Resource.USERS)
+    if scope == Scope.ALL:
+        return teams
+    actor = current_membership()
+    own_team_id = actor.team_id if actor is not None else None
+    if own_team_id is None or not may_place_in_team(scope, own_team_id, own_team_id):
+        return teams.none()
+    return teams.filter(pk=own_team_id)
+
+
 def _ensure_team_reachable(membership: Membership, team: Team | None, acting_user) -> None:
-    """A member's team is what their team scope reads, so moving a member into a team
-    widens what they see: a member with users:update of the whole organization moves
-    anyone anywhere; with it for their team, they move others of their team into their
-    own team only; no one moves themselves into a team otherwise (a role with users:update
-    of one's own membership changed one's team, and the team scope with it). Leaving a
-    team (no team) narrows what one sees and needs no more than the membership's change."""
-    if acting_user is None or team is None:
-        return
-    if team.pk == membership.team_id:
+    """Moving a member into a team needs the right to place them there
+    (`may_place_in_team`); at team scope, others of one's team only: no one moves
+    themselves into a team otherwise (a role with users:update of one's own membership
+    changed one's team, and the team scope with it). Leaving a team (no team) narrows what
+    one sees and needs no more than the membership's change."""
+    if acting_user is None or team is None or team.pk == membership.team_id:
         return
     scope = access.scope_for(acting_user, Action.UPDATE, Resource.USERS)
-    if scope == Scope.ALL:
-        return
     actor = current_membership()
-    if (
-        scope == Scope.TEAM
-        and actor is not None
-        and membership.user_id != acting_user.pk
-        and team.pk == actor.team_id
-    ):
+    placed = may_place_in_team(scope, team.pk, actor.team_id if actor is not None else None)
+    if placed and (scope == Scope.ALL or membership.user_id != acting_user.pk):
         return
     raise PermissionDenied("You may not move this member into that team.")
 

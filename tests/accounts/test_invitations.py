@@ -646,3 +646,95 @@ def test_the_invitation_form_offers_only_the_roles_the_inviter_may_give(org_a, a
     assert sent.status_code == 302
     with tenant_context(org_a):
         assert Invitation.objects.get().role.slug == "recruiter"
+
+
+# Invites members at team scope: into their own team only.
+TEAM_RECRUITER = {
+    ("users", "create"): "team",
+    ("users", "read"): "all",
+    ("users", "update"): "team",
+    ("teams", "read"): "all",
+    ("roles", "read"): "all",
+    ("leads", "read"): "team",
+}
+
+
+def test_an_invitation_names_only_a_team_its_sender_may_place_members_in(org_a, admin_a, team_a):
+    """A member's team is what their team scope reads, so an invitation into a team places
+    its new member where moving a member would (`membership_check`): who invites at team
+    scope invites into their own team, or none, and is refused another team (400 at
+    `team`, in the API and the admin's form, nothing written): a new account of their own
+    invited there would read that team's leads. The form offers their own team alone; who
+    invites for the whole organization invites into any team."""
+    south = factories.make_team(org_a, "South")
+    with factories.acting_as(admin_a, org_a):
+        services.role_create(
+            name="Team recruiter", slug="team-recruiter", grants=TEAM_RECRUITER, acting_user=admin_a
+        )
+    recruiter = factories.make_member(org_a, "team-recruiter", team=team_a)
+    role = str(_role(org_a, "team-recruiter").pk)
+    add = "/admin/accounts/invitation/add/"
+
+    refused = invite(recruiter, org_a, "puppet@example.test", "team-recruiter", team=str(south.pk))
+    assert refused.status_code == 400, refused.content
+    assert list(refused.json()["error"]["details"]) == ["team"]
+    page = admin_client(recruiter)
+    assert select_labels(page.get(add).content.decode(), "team") == ["---------", "North"]
+    form = page.post(add, {"email": "puppet@example.test", "role": role, "team": south.pk})
+    assert form.status_code == 200
+    assert list(form.context["adminform"].form.errors) == ["team"]
+
+    with tenant_context(org_a):
+        assert not Invitation.objects.exists()
+
+    for email, team in (("north@example.test", team_a), ("no.team@example.test", None)):
+        extra = {"team": str(team.pk)} if team else {}
+        sent = invite(recruiter, org_a, email, "team-recruiter", **extra)
+        assert sent.status_code == 202, sent.content
+    sent = invite(admin_a, org_a, "south@example.test", "team-recruiter", team=str(south.pk))
+    assert sent.status_code == 202, sent.content
+    with tenant_context(org_a):
+        placed = dict(Invitation.objects.values_list("email", "team__name"))
+    assert placed == {
+        "north@example.test": "North",
+        "no.team@example.test": None,
+        "south@example.test": "South",
+    }
+
+
+def test_an_invitation_into_a_team_lapses_when_its_sender_leaves_the_team(org_a, admin_a, team_a):
+    """An invitation stands while its sender may still send it, its team included: a
+    sender who invites at team scope and is moved to another team no longer places anyone
+    in the team they left (the link is refused, the lists read "lapsed"); one into no team
+    stands. Moved back, the invitation stands again."""
+    south = factories.make_team(org_a, "South")
+    with factories.acting_as(admin_a, org_a):
+        services.role_create(
+            name="Team recruiter", slug="team-recruiter", grants=TEAM_RECRUITER, acting_user=admin_a
+        )
+    recruiter = factories.make_member(org_a, "team-recruiter", team=team_a)
+    sent = invite(recruiter, org_a, "north@example.test", "team-recruiter", team=str(team_a.pk))
+    assert sent.status_code == 202, sent.content
+    assert invite(recruiter, org_a, "none@example.test", "team-recruiter").status_code == 202
+    north = link_token(mail.outbox[0])
+    api = factories.api_client(admin_a, org_a)
+
+    def move_recruiter(team):
+        with factories.acting_as(admin_a, org_a):
+            services.membership_update(
+                membership=Membership.objects.get(user=recruiter),
+                changes={"team": team},
+                acting_user=admin_a,
+            )
+
+    move_recruiter(south)
+    assert _answered_statuses(api) == {
+        "north@example.test": "lapsed",
+        "none@example.test": "pending",
+    }
+    _refused(north)
+    move_recruiter(team_a)
+    assert _answered_statuses(api) == {
+        "north@example.test": "pending",
+        "none@example.test": "pending",
+    }
