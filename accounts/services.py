@@ -280,6 +280,7 @@ def token_revoke(
     concurrent revocation too, whose lock this waits for) is left as it is, and audited
     once. `reason`, for the audit row: why it was revoked when not on its own (with a
     password change)."""
+    _ensure_may_revoke(token, acting_user)
     token = locked(token)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
@@ -292,6 +293,18 @@ def token_revoke(
             details={"reason": reason} if reason else None,
         )
     return token
+
+
+def _ensure_may_revoke(token: APIToken, acting_user: User | None) -> None:
+    """One's own tokens are one's own to revoke; another member's, only for whoever may
+    manage their membership (`_ensure_not_above`): revoking them stops the member's
+    integrations, and a custom role with users:update did so to the organization admin's."""
+    if acting_user is None or acting_user.pk == token.user_id:
+        return
+    access.require(acting_user, Action.UPDATE, Resource.USERS, token)
+    membership = Membership.all_objects.filter(user_id=token.user_id).first()
+    if membership is not None:
+        _ensure_not_above(membership, acting_user, refusal=NOT_THEIR_TOKENS)
 
 
 def tokens_revoke_all(
@@ -701,7 +714,13 @@ def password_reset(
     )
 
 
-def _ensure_not_above(membership: Membership, acting_user: User | None) -> None:
+NOT_ABOVE = "This member's role grants more than yours: you cannot change their membership."
+NOT_THEIR_TOKENS = "This member's role grants more than yours: you cannot revoke their tokens."
+
+
+def _ensure_not_above(
+    membership: Membership, acting_user: User | None, *, refusal: str = NOT_ABOVE
+) -> None:
     """A member manages only memberships whose role grants no more than their own: a
     custom role with users:update does not reach the organization admin."""
     if acting_user is not None and acting_user.pk == membership.user_id:
@@ -709,9 +728,7 @@ def _ensure_not_above(membership: Membership, acting_user: User | None) -> None:
     try:
         ensure_role_grantable(membership.role, acting_user)
     except ValidationError:
-        raise PermissionDenied(
-            "This member's role grants more than yours: you cannot change their membership."
-        ) from None
+        raise PermissionDenied(refusal) from None
 
 
 def may_place_in_team(scope: str | None, team_id, own_team_id) -> bool:

@@ -324,6 +324,41 @@ def test_revoke_tokens_from_the_admin(admin_a, rows_a, org_a):
     assert AuditAction.TOKEN_REVOKED in audit_actions(org_a)
 
 
+def test_a_member_revokes_no_token_of_a_member_whose_role_grants_more(org_a, admin_a):
+    """A member who manages the members (users:update of the organization) and little
+    else revokes the token of a colleague of their role, not an Organization Admin's,
+    whose membership is not theirs to change either: the list says why and revokes none
+    of those chosen."""
+    grants = {("users", action): "all" for action in ("read", "update")}
+    with factories.acting_as(admin_a, org_a):
+        services.role_create(name="People desk", grants=grants, acting_user=admin_a)
+    desk, colleague = (factories.make_member(org_a, "people-desk") for _ in range(2))
+    for user in (admin_a, colleague):
+        factories.api_client(user, org_a)
+    with tenant_context(org_a):
+        admins, colleagues = (APIToken.objects.get(user=user) for user in (admin_a, colleague))
+    client = admin_client(desk)
+
+    def revoke(*tokens):
+        selected = [str(token.pk) for token in tokens]
+        return client.post(
+            f"{ADMIN}/apitoken/", {"action": "revoke_selected", "_selected_action": selected}
+        )
+
+    refused = revoke(admins, colleagues)
+    assert refused.status_code == 302
+    shown = [str(m) for m in client.get(refused["Location"]).context["messages"]]
+    assert any("you cannot revoke their tokens" in message for message in shown), shown
+    with tenant_context(org_a):
+        assert not APIToken.objects.filter(revoked_at__isnull=False).exists()
+    assert revoke(colleagues).status_code == 302
+    with tenant_context(org_a):
+        revoked = set(
+            APIToken.objects.filter(revoked_at__isnull=False).values_list("pk", flat=True)
+        )
+    assert revoked == {colleagues.pk}
+
+
 def test_token_pages_never_show_the_hash(admin_a, rows_a):
     client = admin_client(admin_a)
     token = rows_a["apitoken"]
