@@ -59,6 +59,7 @@ SALT = "accounts.invitation"
 DEFAULT_DAYS = 7
 # A team places its member where its team scope reads (`placeable_teams`).
 NOT_PLACEABLE = "You may not invite a member into that team: you may place members in your own."
+NOT_REVOKED_ABOVE = "This invitation's role grants more than yours: you cannot revoke it."
 
 
 class InvalidInvitation(ValidationError):
@@ -163,6 +164,12 @@ def invitation_create(
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation, acting_user: User | None) -> Invitation:
+    # One takes back only an invitation one could send: one to a role granting more than
+    # one's own is not theirs, as the membership it makes would not be theirs to change.
+    try:
+        ensure_role_grantable(invitation.role, acting_user)
+    except ValidationError:
+        raise PermissionDenied(NOT_REVOKED_ABOVE) from None
     # Checked under the row's lock: of concurrent revocations one revokes, one is audited.
     invitation = locked(invitation)
     if invitation.status != "pending":

@@ -738,3 +738,29 @@ def test_an_invitation_into_a_team_lapses_when_its_sender_leaves_the_team(org_a,
         "north@example.test": "pending",
         "none@example.test": "pending",
     }
+
+
+def test_no_one_revokes_an_invitation_to_a_role_above_their_own(org_a, admin_a, rep_a):
+    """A recruiter reads every invitation of the organization, and revokes those they
+    could have sent: not an Organization Admin's invitation of another admin, whose role
+    grants more than theirs (403 in the API; the admin's list says why and revokes none
+    of those chosen), as they do not change that admin's membership either."""
+    with factories.acting_as(admin_a, org_a):
+        services.role_create(name="Recruiter", grants=RECRUITER, acting_user=admin_a)
+        Membership.objects.filter(user=rep_a).update(role=Role.objects.get(slug="recruiter"))
+    above = invite(admin_a, org_a, "new.admin@example.test", role="org_admin").json()["id"]
+    own = invite(rep_a, org_a, "new.recruiter@example.test", role="recruiter").json()["id"]
+    api = factories.api_client(rep_a, org_a)
+
+    refused = api.post(f"/api/v1/invitations/{above}/revoke/")
+    assert refused.status_code == 403, refused.content
+    page = admin_client(rep_a)
+    listed = page.post(INVITATIONS, {"action": "revoke_selected", "_selected_action": [above, own]})
+    shown = [str(m) for m in page.get(listed["Location"]).context["messages"]]
+    assert any("grants more than yours" in message for message in shown), shown
+    assert _answered_statuses(api) == {
+        "new.admin@example.test": "pending",
+        "new.recruiter@example.test": "pending",
+    }
+    revoked = api.post(f"/api/v1/invitations/{own}/revoke/")
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
