@@ -217,6 +217,13 @@ class SubjectRequestAdmin(SubjectActionPermissions, AppendOnlyAdminMixin, Tenant
     def get_readonly_fields(self, request, obj=None):
         return [self._person(request), "result"]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A request is opened about a person: the column is empty only once their lead
+        # is purged, so the add page's chooser may not be left empty.
+        if db_field.name == "lead":
+            kwargs["required"] = True
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_list_display(self, request):
         return [
             self._person(request) if column == "person" else column

@@ -2,10 +2,12 @@
 lead where its page opens for the viewer."""
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Membership, Role, RolePermission
 from compliance import services
 from compliance.choices import RequestKind
+from compliance.models import SubjectRequest
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import tenant_context
 from tests import factories
@@ -75,3 +77,27 @@ def test_the_person_is_linked_only_where_their_lead_opens(client, org_a, admin_a
 
     client.force_login(admin_a)
     assert lead_page in client.get(f"{LIST}{request.pk}/change/").content.decode()
+
+
+def test_a_request_added_without_its_person_is_refused_on_the_form(client, org_a, admin_a, subject):
+    """The lead chooser of the add page may be left empty: the page asks for the person
+    (it answered 500), and records the request once they are chosen."""
+    client.force_login(admin_a)
+    now = timezone.localtime()
+    form = {
+        "kind": RequestKind.EXPORT,
+        "received_at_0": now.date().isoformat(),
+        "received_at_1": now.strftime("%H:%M:%S"),
+        "notes": "Asked by phone",
+        "_save": "Save",
+    }
+    refused = client.post(f"{LIST}add/", form)
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors == {"lead": ["This field is required."]}
+    with tenant_context(org_a):
+        assert not SubjectRequest.objects.exists()
+
+    saved = client.post(f"{LIST}add/", {**form, "lead": str(subject.lead.pk)})
+    assert saved.status_code == 302
+    with tenant_context(org_a):
+        assert SubjectRequest.objects.get().lead == subject.lead
