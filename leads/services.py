@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
@@ -23,6 +23,7 @@ from accounts.models import Membership, Organization, User
 from compliance.erased import (
     LeadErased,
     erased_lead_ids,
+    lock_leads,
     refuse_if_company_erased,
     refuse_if_erased,
 )
@@ -741,7 +742,15 @@ def tag_remove(*, tag: Tag, into: Tag | None = None) -> None:
     """Take the tag off every lead (giving those leads `into` instead, when given) and
     soft-delete it, with history written as the user in context. Checks no permission:
     for callers that checked theirs (`tag_delete`, an erasure folding a tag into the one
-    its scrubbed name is)."""
+    its scrubbed name is).
+
+    Its leads, then the tag, are locked before its links are listed, in the order a
+    tagging takes them (its lead, then its tags: `_hold_tags`): a tagging under way is
+    waited for and its link taken off below; one that comes later waits for this and is
+    refused. Listed without the lock, a link committed meanwhile stayed on a deleted tag."""
+    linked = Lead.all_objects.filter(lead_tags__tag=tag).values_list("pk", flat=True)
+    lock_leads(linked, for_update=True)
+    locked_rows(Tag, [tag])
     if into is not None:
         for lead in Lead.all_objects.filter(lead_tags__tag=tag):
             _add_tags(lead, [into], context_user())
@@ -776,7 +785,27 @@ def _check_tags(lead: Lead, tags: Iterable[Tag]) -> list[Tag]:
     tags = list(dict.fromkeys(tags))
     if any(t.organization_id != lead.organization_id or t.is_deleted for t in tags):
         raise ValidationError({"tags": "Unknown tag."})
+    _hold_tags(lead.organization_id, tags)
     return tags
+
+
+def _hold_tags(organization_id, tags: list[Tag]) -> None:
+    """Share-lock the tags until the transaction ends, and refuse one deleted by then: a
+    delete holds its tag from before it lists the tag's links (`tag_remove`), so a link
+    made here is either listed and taken off by it, or waits for it and is refused, as
+    the same request a moment later is. Shared: taggings of one tag do not wait on each
+    other."""
+    ids = sorted(tag.pk for tag in tags)
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Tag._meta.db_table} WHERE organization_id = %s AND id = ANY(%s)"
+            " AND deleted_at IS NULL ORDER BY id FOR SHARE",
+            [organization_id, ids],
+        )
+        if len(cursor.fetchall()) != len(ids):
+            raise ValidationError({"tags": "Unknown tag."})
 
 
 def _add_tags(lead: Lead, tags: Iterable[Tag], acting_user: User | None) -> int:
