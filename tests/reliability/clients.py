@@ -108,3 +108,15 @@ def public_form(organization, name: str):
                 "required_fields": ["contact_email"],
             },
         )
+
+
+def refused_otherwise(refused: list[tuple[int, dict]], field: str) -> list[dict]:
+    """Of the refusals (status, error) of writes racing a change that removes what they
+    name, those refused other than as the same request a moment later is (400 at `field`:
+    it is no longer there) or as a lost deadlock is, to send again (409, ADR 0010)."""
+    return [
+        error
+        for code, error in refused
+        if (code, error["code"]) != (409, "concurrent_change")
+        and not (code == 400 and field in error["details"])
+    ]

@@ -12,7 +12,7 @@ from crm.models import Task
 from leads.models import Interaction, Lead, LeadEnrichment
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
-from tests.reliability.clients import admin_session, at_once
+from tests.reliability.clients import admin_session, at_once, refused_otherwise
 
 ROUNDS = 6
 
@@ -62,9 +62,4 @@ def test_rows_added_to_a_lead_while_it_is_merged_end_up_on_the_merged_lead(
     assert stranded == [], stranded
     # Refused as the same request sent a moment later is (the lead, merged, is not there),
     # or as a lost deadlock is, to send again (ADR 0010): never acknowledged and stranded.
-    assert [
-        error
-        for code, error in refused
-        if (code, error["code"]) != (409, "concurrent_change")
-        and not (code == 400 and "lead" in error["details"])
-    ] == []
+    assert refused_otherwise(refused, "lead") == []
