@@ -77,7 +77,7 @@ def _send_one(organization: Organization, membership: Membership, now: dt.dateti
     if not total:
         return False
     # Times in the member's zone: theirs, or else the organization's, which the job runs in.
-    with timezone.override(time_zones.zone_for(user, timezone.get_current_timezone())):
+    with time_zones.read_by(user):
         message = _compose(organization, list(unread[:DIGEST_MAX_ITEMS]), total)
     send_mail(
         subject=f"{total} unread notification{'s' if total != 1 else ''} in {organization.name}",

@@ -55,9 +55,7 @@ def remind_tasks(*, now: dt.datetime | None = None) -> int:
     for task in _open_tasks(due_at__gt=now, due_at__lte=now + TASK_DUE_SOON):
         # In the assignee's time zone: theirs, or else the organization's, which the job
         # runs in (smartweb.jobs).
-        with timezone.override(
-            time_zones.zone_for(task.assigned_to, timezone.get_current_timezone())
-        ):
+        with time_zones.read_by(task.assigned_to):
             due = f"{timezone.localtime(task.due_at):%H:%M} {timezone.get_current_timezone_name()}"
         told += _task_reminder(task, NotificationKind.TASK_DUE, f"Due at {due}: {task.title}")
     for task in _open_tasks(due_at__lte=now, due_at__gt=now - OVERDUE_HORIZON):

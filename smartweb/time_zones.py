@@ -59,6 +59,12 @@ def zone_for(user, otherwise: dt.tzinfo) -> dt.tzinfo:
     return zone_named(own) if own else otherwise
 
 
+def read_by(user):
+    """A `with` in which times read as `user` reads them: their own zone, or else the one
+    active (their organization's, in a job run for it)."""
+    return timezone.override(zone_for(user, timezone.get_current_timezone()))
+
+
 def activate_for(organization, user=None) -> None:
     """Show and read times in `user`'s zone in `organization` for the rest of the
     request."""
