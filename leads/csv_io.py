@@ -625,11 +625,26 @@ class _Importer:
         return len(rows)
 
     def _tags(self, names: set[str], user: User | None) -> dict[str, Tag]:
+        """The tags of `names` by lower-cased name, those missing created, held until the
+        import commits (`services.hold_tags`), as a tagging holds its tags: a delete of
+        one waits for the import and takes the import's links off with the tag's others.
+        One deleted before it is held (the hold waited for its delete) is missing on the
+        next reading and created anew, as by the import sent a moment later; before, the
+        import linked its leads to the deleted tag."""
+        while True:
+            tags = self._named_tags(names, user)
+            if services.hold_tags(self.organization_id, tags.values()) == {
+                tag.pk for tag in tags.values()
+            }:
+                return tags
+
+    def _named_tags(self, names: set[str], user: User | None) -> dict[str, Tag]:
         """The tags of `names` by lower-cased name, those missing created. A tag that
         someone adds meanwhile (the API, the admin) is the import's too: its insert waits
         for theirs and then does nothing (ON CONFLICT), and theirs, committed, is read
         back. Only the tags created here get their history row."""
-        existing = {t.name.lower(): t for t in Tag.objects.all()}
+        keys = {name.lower() for name in names}
+        existing = {t.name.lower(): t for t in Tag.objects.all() if t.name.lower() in keys}
         missing = {}
         for name in sorted(names):
             if name.lower() not in existing and name.lower() not in missing:

@@ -745,7 +745,7 @@ def tag_remove(*, tag: Tag, into: Tag | None = None) -> None:
     its scrubbed name is).
 
     Its leads, then the tag, are locked before its links are listed, in the order a
-    tagging takes them (its lead, then its tags: `_hold_tags`): a tagging under way is
+    tagging takes them (its lead, then its tags: `hold_tags`): a tagging under way is
     waited for and its link taken off below; one that comes later waits for this and is
     refused. Listed without the lock, a link committed meanwhile stayed on a deleted tag."""
     linked = Lead.all_objects.filter(lead_tags__tag=tag).values_list("pk", flat=True)
@@ -785,27 +785,28 @@ def _check_tags(lead: Lead, tags: Iterable[Tag]) -> list[Tag]:
     tags = list(dict.fromkeys(tags))
     if any(t.organization_id != lead.organization_id or t.is_deleted for t in tags):
         raise ValidationError({"tags": "Unknown tag."})
-    _hold_tags(lead.organization_id, tags)
+    if len(hold_tags(lead.organization_id, tags)) != len(tags):
+        raise ValidationError({"tags": "Unknown tag."})
     return tags
 
 
-def _hold_tags(organization_id, tags: list[Tag]) -> None:
-    """Share-lock the tags until the transaction ends, and refuse one deleted by then: a
-    delete holds its tag from before it lists the tag's links (`tag_remove`), so a link
-    made here is either listed and taken off by it, or waits for it and is refused, as
-    the same request a moment later is. Shared: taggings of one tag do not wait on each
-    other."""
-    ids = sorted(tag.pk for tag in tags)
+def hold_tags(organization_id, tags: Iterable[Tag]) -> set:
+    """Share-lock the tags until the transaction ends: the ids of those not deleted by
+    then. A delete locks its tag before it lists the tag's links (`tag_remove`): a link
+    made to a held tag is listed and taken off by a delete that comes later, and a tag
+    whose delete the hold waited for is not held, which the caller refuses (a tagging,
+    as the same request a moment later is) or creates anew (an import). Shared:
+    taggings and imports of one tag do not wait on each other."""
+    ids = sorted({tag.pk for tag in tags})
     if not ids:
-        return
+        return set()
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id FROM {Tag._meta.db_table} WHERE organization_id = %s AND id = ANY(%s)"
             " AND deleted_at IS NULL ORDER BY id FOR SHARE",
             [organization_id, ids],
         )
-        if len(cursor.fetchall()) != len(ids):
-            raise ValidationError({"tags": "Unknown tag."})
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _add_tags(lead: Lead, tags: Iterable[Tag], acting_user: User | None) -> int:

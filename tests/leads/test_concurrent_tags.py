@@ -104,3 +104,62 @@ def test_a_tag_added_through_the_api_while_an_import_adds_it_is_refused_by_name(
         [tag] = Tag.objects.all()
         assert tag.name == "hot"
         assert list(Lead.objects.get().tags.all()) == [tag]
+
+
+def _import_tagged(admin, organization, tag_name: str):
+    """An import, as `admin`, of one lead tagged `tag_name`."""
+    source = io.StringIO(f"company_name,tags\nHot Pies,{tag_name}\n")
+    with factories.acting_as(admin, organization):
+        return csv_io.import_leads(source=source, acting_user=admin)
+
+
+def _tags_of_imported_lead(organization) -> list[Tag]:
+    with tenant_context(organization):
+        lead = Lead.objects.get(company__name="Hot Pies")
+        links = LeadTag.objects.filter(lead=lead).select_related("tag")
+        return [link.tag for link in links]
+
+
+def test_an_import_naming_a_tag_being_deleted_waits_and_tags_with_a_new_one():
+    """The tag "hot" is being deleted (not committed yet) when an import names it: the
+    import waits for the delete, then gives its lead a new "hot", as the import sent a
+    moment later would. Before, it linked its lead to the tag it read before the delete,
+    and the link stayed on the deleted tag."""
+    organization = factories.make_organization("Tag Delete Import Race")
+    admin = factories.org_admin(organization)
+    with tenant_context(organization):
+        tag = TagFactory(organization=organization, name="hot")
+    with factories.acting_as(admin, organization), transaction.atomic():
+        services.tag_delete(tag=tag, acting_user=admin)
+        importing = Racer(lambda: _import_tagged(admin, organization, "hot"))
+        wait_until_blocked(importing.start())
+    importing.join()
+    assert importing.error is None, repr(importing.error)
+    assert importing.result.committed and importing.result.created == 1
+    [given] = _tags_of_imported_lead(organization)
+    assert given.pk != tag.pk and given.name == "hot" and not given.is_deleted
+
+
+def test_a_tag_deleted_while_an_import_links_leads_to_it_is_taken_off_them():
+    """An import has linked its lead to "hot" (not committed yet) when the tag is deleted:
+    the delete waits for the import, then takes the tag off the imported lead too.
+    Before, it did not wait, and the import's link stayed on the deleted tag."""
+    organization = factories.make_organization("Import Tag Delete Race")
+    admin = factories.org_admin(organization)
+    with tenant_context(organization):
+        tag = TagFactory(organization=organization, name="hot")
+    with transaction.atomic():
+        report = _import_tagged(admin, organization, "hot")
+
+        def delete():
+            with factories.acting_as(admin, organization):
+                services.tag_delete(tag=tag, acting_user=admin)
+
+        deleting = Racer(delete)
+        wait_until_blocked(deleting.start())
+    deleting.join()
+    assert deleting.error is None, repr(deleting.error)
+    assert report.committed and report.created == 1
+    assert _tags_of_imported_lead(organization) == []
+    with tenant_context(organization):
+        assert Tag.all_objects.get(pk=tag.pk).is_deleted
