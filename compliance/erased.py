@@ -25,8 +25,10 @@ erasure wait for each other, never deadlock (tests/compliance/test_erasure_races
 from __future__ import annotations
 
 import operator
+import uuid
 from collections.abc import Iterable
 from functools import reduce
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Q
@@ -70,19 +72,29 @@ def _ids(leads: Iterable) -> list:
     return sorted({getattr(lead, "pk", lead) for lead in leads if lead is not None}, key=str)
 
 
-def lock_leads(leads: Iterable, *, for_update: bool) -> None:
+class LockedLead(NamedTuple):
+    """A lead's row as its lock found it: deleted, and the lead it was merged into."""
+
+    deleted: bool
+    merged_into_id: uuid.UUID | None
+
+
+def lock_leads(leads: Iterable, *, for_update: bool) -> dict[str, LockedLead]:
     """Lock the leads' rows (given as leads or ids; soft-deleted ones too) until the
-    transaction ends, in one order (no deadlock between two writers of the same leads)."""
+    transaction ends, in one order (no deadlock between two writers of the same leads).
+    What the lock found of each, by id as text: the row as the writer that held the lock
+    before committed it (a merge, a delete), read in the locking statement itself."""
     ids = _ids(leads)
     if not ids:
-        return
+        return {}
     mode = "UPDATE" if for_update else "KEY SHARE"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {Lead._meta.db_table} WHERE organization_id = %s AND id = ANY(%s)"
-            f" ORDER BY id FOR {mode}",
+            f"SELECT id, deleted_at IS NOT NULL, merged_into_id FROM {Lead._meta.db_table}"
+            f" WHERE organization_id = %s AND id = ANY(%s) ORDER BY id FOR {mode}",
             [current_organization_id(), ids],
         )
+        return {str(pk): LockedLead(deleted, into) for pk, deleted, into in cursor.fetchall()}
 
 
 def _erasures_naming(ids: list):
@@ -118,13 +130,15 @@ def erasure_of(lead) -> SubjectRequest | None:
     return _erasures_naming([lead.pk]).order_by("completed_at").first()
 
 
-def refuse_if_erased(*leads, for_update: bool = False) -> None:
+def refuse_if_erased(*leads, for_update: bool = False) -> dict[str, LockedLead]:
     """Lock the leads (leads or ids; None is skipped) and refuse with `LeadErased` when
-    any of them is erased. `for_update`: the caller goes on to update the lead itself
-    (it would otherwise upgrade a shared lock, and two such writers deadlock)."""
-    lock_leads(leads, for_update=for_update)
+    any of them is erased; what the lock found of them (`lock_leads`). `for_update`: the
+    caller goes on to update the lead itself (it would otherwise upgrade a shared lock,
+    and two such writers deadlock)."""
+    locked = lock_leads(leads, for_update=for_update)
     if erased_lead_ids(leads):
         raise LeadErased()
+    return locked
 
 
 def refuse_if_company_erased(company: Company, *, for_update: bool = False) -> None:

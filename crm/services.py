@@ -1774,8 +1774,7 @@ def _apply_task_fields(task: Task, changes: dict, acting_user: User | None) -> N
     if task.opportunity_id and not task.lead_id:
         task.lead_id = task.opportunity.lead_id
     if task._state.adding or {"lead", "opportunity"} & set(changes):
-        refuse_if_erased(task.lead_id)
-        lead_services.refuse_if_lead_deleted(task.lead_id)
+        lead_services.lock_lead_to_add_to(task.lead_id)
     if task.status == TaskStatus.DONE:
         task.completed_at = task.completed_at or timezone.now()
     else:

@@ -914,18 +914,21 @@ def _touch_last_contacted(lead: Lead, interaction: Interaction) -> None:
         lead.last_contacted_at = occurred
 
 
-def refuse_if_lead_deleted(lead) -> None:
-    """Refuse adding a row to a lead (a lead or its id) deleted or merged away since the
-    request found it, at `lead`, as the same request sent a moment later is refused.
-    Called under the lead's lock (`refuse_if_erased`), so it reads the row as a delete or
-    merge that held the lock committed it: a merge moved the lead's rows to its primary
-    before this one came, and the row would be left on the merged lead, out of sight."""
-    gone = Lead.all_objects.filter(pk=getattr(lead, "pk", lead), deleted_at__isnull=False)
-    for merged_into in gone.values_list("merged_into_id", flat=True):
-        if merged_into:
-            message = f"This lead was merged into lead {merged_into}: add it there."
-            raise ValidationError({"lead": message})
-        raise ValidationError({"lead": "This lead is deleted."})
+def lock_lead_to_add_to(lead) -> None:
+    """Lock the lead (a lead or its id) a row is added to, as `refuse_if_erased` does, and
+    refuse one erased, or deleted or merged away since the request found it (at `lead`,
+    as the same request sent a moment later is refused). The lock's own statement reads
+    the row as a delete or merge that held the lock committed it: a merge moved the
+    lead's rows to its primary before this one came, and the row would be left on the
+    merged lead, out of sight."""
+    pk = getattr(lead, "pk", lead)
+    found = refuse_if_erased(pk).get(str(pk))
+    if found is None or not found.deleted:
+        return
+    if found.merged_into_id:
+        message = f"This lead was merged into lead {found.merged_into_id}: add it there."
+        raise ValidationError({"lead": message})
+    raise ValidationError({"lead": "This lead is deleted."})
 
 
 @transaction.atomic
@@ -934,8 +937,7 @@ def interaction_log(
 ) -> Interaction:
     """Record a touchpoint; a contact moves last_contacted_at, and the lead is re-scored."""
     _authorize_for_lead(acting_user, Action.CREATE, Resource.INTERACTIONS, lead)
-    refuse_if_erased(lead)
-    refuse_if_lead_deleted(lead)
+    lock_lead_to_add_to(lead)
     interaction = Interaction(
         organization_id=lead.organization_id, lead=lead, created_by=user_or_none(acting_user)
     )
@@ -998,8 +1000,7 @@ def enrichment_record(
 ) -> LeadEnrichment:
     """Store what a provider found; with `apply`, copy it onto the company and re-score."""
     _authorize_for_lead(acting_user, Action.UPDATE, Resource.LEADS, lead)
-    refuse_if_erased(lead)
-    refuse_if_lead_deleted(lead)
+    lock_lead_to_add_to(lead)
     # Optional as on the model: a provider that found nothing still reports it.
     data = {} if data is None else data
     errors: dict = {}

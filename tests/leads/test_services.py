@@ -263,6 +263,21 @@ def test_a_call_logged_on_a_lead_read_before_another_change_scores_the_stored_le
     assert read_first.lead_score == 0  # the caller's instance carries the new score
 
 
+def test_a_note_locks_its_lead_and_checks_it_is_not_merged_away_in_one_statement(
+    org_a, rep_a, django_assert_num_queries
+):
+    """Its statements: the savepoint, the lead's lock, which reads whether the lead was
+    deleted or merged away meanwhile (`lock_lead_to_add_to`), the erasure check, the
+    note and its history row, the re-score's lock, settings and engagement counts (the
+    score unchanged, nothing saved), the release. The merge check was a statement of its
+    own after the lock."""
+    lead = make_lead(org_a, assigned_to=rep_a)
+    with acting_as(org_a, rep_a):
+        services.interaction_log(lead=lead, acting_user=rep_a, data={"type": "note"})
+        with django_assert_num_queries(9):
+            services.interaction_log(lead=lead, acting_user=rep_a, data={"type": "note"})
+
+
 def test_rep_cannot_log_on_someone_elses_lead(org_a, rep_a, rep_a2):
     lead = make_lead(org_a, assigned_to=rep_a2)
     with acting_as(org_a, rep_a), pytest.raises(PermissionDenied):
