@@ -1020,7 +1020,10 @@ def enrichment_record(
     _full_clean(enrichment, errors)
     enrichment.save()
     if apply:
-        company = locked(lead.company)
+        # The lead, then its company, as a re-score and a merge lock them: locked alone
+        # first, the company was waited for by a note's re-score holding the lead, which
+        # this one's re-score then waited for (a lost deadlock, 409).
+        company = locked(lead, "company", no_key=True).company
         before = values_of(company)
         presence = {**company.online_presence}
         presence.update({k: data[k] for k in PRESENCE_KEYS if k in data})
