@@ -15,6 +15,8 @@ from attachments import content, files
 from attachments.models import RECORD_RESOURCES, Attachment
 from attachments.selectors import record_field_of
 from compliance.erased import refuse_if_row_erased
+from leads.models import Lead
+from leads.services import lock_lead_to_add_to
 from smartweb import access
 from smartweb.rbac import Action
 
@@ -29,9 +31,13 @@ def _require_change(user, record) -> str:
 def attachment_create(*, record, upload, acting_user, name: str | None = None) -> Attachment:
     """Check the upload, store it under a random name and record it on `record`. Nothing
     is added to a record of an erased lead (`compliance.erased`): refused before the file
-    is stored, under a lock on the lead held until the row is in."""
+    is stored, under a lock on the lead held until the row is in; nor to a lead merged
+    away meanwhile, which the file would stay on, out of sight."""
     field = _require_change(acting_user, record)
-    refuse_if_row_erased(record)
+    if isinstance(record, Lead):
+        lock_lead_to_add_to(record)
+    else:
+        refuse_if_row_erased(record)
     checked = content.check(upload, name or upload.name or "")
     sha256 = files.sha256_of(upload)
     extension = content.ALLOWED[checked.content_type][0]

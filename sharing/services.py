@@ -22,6 +22,7 @@ from accounts.models import Membership, User, UserObjectGrant
 from compliance.erased import refuse_if_erased
 from crm.models import Opportunity
 from leads.models import Lead
+from leads.services import lock_lead_to_add_to
 from sharing.choices import SHARED_ACTIONS, ShareAccess
 from sharing.selectors import Share, grants_of, share_candidates, shared_codenames
 from smartweb import access
@@ -146,7 +147,11 @@ def record_share(
     refuse_unless_may_share(acting_user, record, level)
     if record.deleted_at is not None:
         raise ValidationError("A record in the trash is not shared: restore it first.")
-    refuse_if_erased(lead_id_of(record))
+    if isinstance(record, Lead):
+        # Merged away meanwhile, the share would be left on the merged lead.
+        lock_lead_to_add_to(record)
+    else:
+        refuse_if_erased(lead_id_of(record))
     colleague = _colleague(user, acting_user)
     _refuse_beyond_their_role(colleague, record, level)
     _lock_share(record, colleague.pk)
