@@ -1,7 +1,8 @@
 """Password logins with lockout, shared by the API token endpoint and the admin login.
 
 Failed attempts within `LOGIN_LOCKOUT_SECONDS` are counted three ways, by the client's
-address as `smartweb.origin.client_ip` reads it (through the trusted proxies):
+address as `smartweb.origin.client_network` reads it (through the trusted proxies; an
+IPv6 client by its /64 network, which it may send from any address of):
 
 - per address and account: `LOGIN_FAILURE_LIMIT` failures for one email from one
   address lock that email from that address;
@@ -34,7 +35,7 @@ from django.utils import timezone
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import LoginAttempt, User
 from accounts.tenancy import choose_membership
-from smartweb.origin import client_ip
+from smartweb.origin import client_network
 from smartweb.tenancy.context import tenant_context, user_context
 from smartweb.tenancy.durable import durable
 
@@ -154,7 +155,7 @@ def refuse_if_locked(
 ) -> None:
     """Raise (and audit) `LoginLocked` while the email, the address or the pair is
     locked: for a password and for a second factor's code alike."""
-    locked = lock_status(email, client_ip(request))
+    locked = lock_status(email, client_network(request))
     if locked is not None:
         audit_login_event(
             AuditAction.LOGIN_LOCKED,
@@ -171,7 +172,7 @@ def refuse_if_locked(
 def count_failure(request, *, email: str, user: User | None, requested=None, details: dict) -> None:
     """A failed password or code: counted towards the locks, and audited. Durable: kept
     however the request that failed ends."""
-    record_attempt(email, client_ip(request), success=False)
+    record_attempt(email, client_network(request), success=False)
     audit_login_event(
         AuditAction.LOGIN_FAILED,
         request=request,
@@ -208,7 +209,7 @@ def check_credentials(
 def login_succeeded(request, user: User, *, organization_id=None, method: str) -> None:
     """Clear the email's failure counts, make the address one of its usual ones, and audit
     the login (in `organization_id`, or the user's default organization)."""
-    record_attempt(user.email.lower(), client_ip(request), success=True)
+    record_attempt(user.email.lower(), client_network(request), success=True)
     if organization_id is None:
         organization_id = home_organization_id(user, None)
     with tenant_context(organization_id, user=user):

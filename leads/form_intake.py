@@ -3,9 +3,9 @@ the API endpoint (leads.api.lead_forms) and the form page (leads.form_pages).
 
 No user signs in. In order, each step answering before the next one runs:
 1. a body over `LEAD_FORM_MAX_BODY_BYTES`: 413;
-2. the client address (`smartweb.origin.client_ip`) over `LEAD_FORM_ADDRESS_LIMIT`
-   submissions per window, whatever the forms: 429 with Retry-After (an address guessing
-   keys is limited too);
+2. the client (`smartweb.origin.client_network`: an IPv6 client by its /64) over
+   `LEAD_FORM_ADDRESS_LIMIT` submissions per window, whatever the forms: 429 with
+   Retry-After (an address guessing keys is limited too);
 3. a key with no active form (unknown, inactive, deleted: one answer): 404;
 4. in the form's organization, with no user: an `Origin` the form does not allow: 403;
    the form over `LEAD_FORM_KEY_LIMIT` submissions per window: 429;
@@ -35,7 +35,7 @@ from leads import lead_forms
 from leads.models import Company, Lead, LeadForm
 from smartweb import rate_limit
 from smartweb.api.serializers import BooleanField, TextField
-from smartweb.origin import client_ip
+from smartweb.origin import client_ip, client_network
 from smartweb.tenancy.context import tenant_context
 
 # Hidden from people by the page's styles; a robot filling every field fills it too.
@@ -148,7 +148,7 @@ def receive(request, public_key: str, read_data: Callable[[], Mapping[str, Any]]
     if _body_length(request) > settings.LEAD_FORM_MAX_BODY_BYTES:
         limit = settings.LEAD_FORM_MAX_BODY_BYTES
         return Answer(413, "too_large", f"The submission is larger than {limit} bytes.")
-    address = client_ip(request) or "unknown"
+    address = client_network(request) or "unknown"
     refused = _limit("lead-form-address", address, settings.LEAD_FORM_ADDRESS_LIMIT)
     if refused:
         return refused

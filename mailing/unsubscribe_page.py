@@ -26,7 +26,7 @@ from accounts.models import Organization
 from compliance.suppression import mail_suppression_of_digest
 from mailing import optout, unsubscribe
 from smartweb import rate_limit
-from smartweb.origin import client_ip
+from smartweb.origin import client_network
 from smartweb.tenancy.context import tenant_context
 
 TEMPLATE = "mailing/unsubscribe.html"
@@ -44,7 +44,7 @@ def _rate_limited(request):
     try:
         rate_limit.hit(
             "unsubscribe-address",
-            client_ip(request) or "unknown",
+            client_network(request) or "unknown",
             limit=settings.UNSUBSCRIBE_ADDRESS_LIMIT,
             window=settings.UNSUBSCRIBE_RATE_WINDOW_SECONDS,
         )

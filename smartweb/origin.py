@@ -6,6 +6,8 @@ and every log line carry it.
   none trusted, `X-Forwarded-For` is ignored (anyone can send it); with N trusted, the
   N-th entry from the right is the address the outermost trusted proxy saw. Every place
   that needs the client's address uses this one function.
+- `client_network(request)`: what a per-client limit counts (rate limits, login locks):
+  the IPv4 address, or the /64 network of an IPv6 address.
 - `RequestOriginMiddleware` (first in MIDDLEWARE): keeps a well-formed incoming
   `X-Request-ID` or makes one, answers it in the response's `X-Request-ID`, and holds the
   origin for the request's code.
@@ -85,6 +87,26 @@ def client_ip(request) -> str | None:
     # written by the client and prove nothing.
     chain = [*forwarded, remote]
     return _valid_ip(chain[max(0, len(chain) - 1 - trusted)])
+
+
+# An IPv6 client is given a whole /64 (every LAN is one) and may send from any of its
+# 2^64 addresses: a limit counted per address would never be reached (ADR 0058).
+CLIENT_IPV6_PREFIX = 64
+
+
+def client_network(request) -> str | None:
+    """The client as a per-client limit counts it: its IPv4 address (an IPv4-mapped IPv6
+    one as IPv4, as a dual-stack socket reports it), or its IPv6 address's /64 network
+    written as that network's first address."""
+    found = client_ip(request)
+    if found is None:
+        return None
+    address = ipaddress.ip_address(found)
+    if address.version == 4:
+        return found
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{address}/{CLIENT_IPV6_PREFIX}", strict=False)[0])
 
 
 def user_agent(request) -> str:

@@ -101,6 +101,18 @@ def test_one_address_is_locked_across_emails(login_limit, settings, admin_a, org
     assert obtain_token(admin_a.email, client=elsewhere).status_code == 201
 
 
+def test_one_ipv6_network_is_locked_across_its_addresses(login_limit, settings, admin_a):
+    """An IPv6 client sends from any address of its /64: each guess from a new one still
+    counts towards the one lock; a client of another network still gets in."""
+    for n in range(settings.LOGIN_ADDRESS_FAILURE_LIMIT):
+        fail(f"guess{n}@example.test", 1, client=APIClient(REMOTE_ADDR=f"2001:db8:1:2::{n:x}"))
+
+    rotated = APIClient(REMOTE_ADDR="2001:db8:1:2:ffff:ffff:ffff:ffff")
+    assert obtain_token(admin_a.email, client=rotated).status_code == 429
+    neighbour = APIClient(REMOTE_ADDR="2001:db8:1:3::1")
+    assert obtain_token(admin_a.email, client=neighbour).status_code == 201
+
+
 def test_the_owner_gets_in_from_a_usual_address_while_the_attacker_is_locked(
     login_limit, rep_a, org_a
 ):

@@ -241,6 +241,27 @@ def test_one_address_is_limited_across_forms_with_retry_after(settings, org_a, f
     assert len(rows(org_a)) == 4
 
 
+def test_an_ipv6_client_is_limited_across_the_addresses_of_its_network(settings, org_a, form_a):
+    """A client given a /64 may send from any of its addresses; another network and
+    IPv4 clients seen through a dual-stack socket are each counted apart."""
+    settings.LEAD_FORM_ADDRESS_LIMIT = 2
+    codes = [
+        submit(form_a, {"contact_email": f"p{n}@x.example"}, REMOTE_ADDR=address).status_code
+        for n, address in enumerate(
+            [
+                "2001:db8:5:6::1",
+                "2001:db8:5:6:a::2",
+                "2001:db8:5:6:ffff:ffff:ffff:ffff",
+                "2001:db8:5:7::1",
+                "::ffff:192.0.2.1",
+                "::ffff:192.0.2.2",
+            ]
+        )
+    ]
+    assert codes == [201, 201, 429, 201, 201, 201]
+    assert len(rows(org_a)) == 5
+
+
 def test_one_form_is_limited_across_addresses(settings, org_a, form_a):
     settings.LEAD_FORM_KEY_LIMIT = 2
     codes = [
