@@ -403,6 +403,8 @@ class OrganizationAdmin(MissingRowIs404Mixin, HistoryNotChangeLogMixin, admin.Mo
             return True
         if obj is not None and obj.pk != current_organization_id():
             return False
+        if action == Action.UPDATE:
+            return services.may_change_organization(request.user)
         return access.can(request.user, action, Resource.ORGANIZATIONS)
 
     def has_module_permission(self, request):

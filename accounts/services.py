@@ -533,6 +533,28 @@ def _ensure_admin_remains(membership: Membership, *, removing: bool = False) -> 
 
 # Organizations
 
+NOT_THE_ORGANIZATIONS = (
+    "The organization's set-up is changed by whoever may update the whole organization."
+)
+
+
+def may_change_organization(user: User | None) -> bool:
+    """May `user` change the organization's own set-up (its name, settings and time zone,
+    its identity provider)? The organization is one object of the whole organization, which
+    no own or team scope reaches: organizations:update for all of it, or platform reach.
+    None is the system."""
+    return (
+        user is None
+        or platform_reach(user)
+        or access.can_organization_wide(user, Action.UPDATE, Resource.ORGANIZATIONS)
+    )
+
+
+def ensure_may_change_organization(user: User | None) -> None:
+    """PermissionDenied unless `may_change_organization`."""
+    if not may_change_organization(user):
+        raise PermissionDenied(NOT_THE_ORGANIZATIONS)
+
 
 @transaction.atomic
 def organization_update(
@@ -544,6 +566,7 @@ def organization_update(
     Runs in the organization's own context; a platform super admin editing another
     organization enters it through `platform_access` (audited).
     """
+    ensure_may_change_organization(acting_user)
     platform_fields = {
         field
         for field in ("plan", "is_active")

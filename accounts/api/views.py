@@ -334,6 +334,8 @@ class OrganizationPermission(HasResourcePermission):
             return False
         if view.action == "create" or access.platform_admin(request):
             return access.platform_admin(request)
+        if view.action in ("update", "partial_update"):
+            return services.may_change_organization(user)
         return super().has_permission(request, view)
 
     def has_object_permission(self, request, view, obj):

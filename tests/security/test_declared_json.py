@@ -75,7 +75,7 @@ def test_a_bad_setting_is_refused_by_the_api_and_lead_creation_keeps_working(org
 def test_the_settings_service_refuses_what_the_schema_does_not_declare(
     org_a, admin_a, settings, where
 ):
-    with tenant_context(org_a, user=admin_a), pytest.raises(ValidationError) as refused:
+    with factories.acting_as(admin_a, org_a), pytest.raises(ValidationError) as refused:
         account_services.organization_update(
             organization=org_a, changes={"settings": settings}, acting_user=admin_a
         )

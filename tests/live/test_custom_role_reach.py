@@ -1,0 +1,64 @@
+"""What custom roles reach, in the browser, on the live server (ADR 0011): the
+organization's set-up needs organizations:update for the whole organization."""
+
+from __future__ import annotations
+
+import itertools
+
+from django.urls import reverse
+
+from accounts import services
+from accounts.models import Membership, Organization
+from smartweb.rbac import Action, Resource, Scope
+from smartweb.tenancy.context import tenant_context
+from tests import factories
+from tests.live import pages
+
+_numbers = itertools.count(1)
+SAVE_BUTTONS = "input[name='_save'], input[name='_continue']"
+
+
+def _member(name: str, grants: dict):
+    """A member of the demo organization whose custom role grants `grants` (and signs in to
+    the back office)."""
+    n = next(_numbers)
+    organization = pages.demo_organization()
+    with tenant_context(organization):
+        role = services.role_create(name=f"{name} {n}", grants=grants, back_office=True)
+    person = factories.UserFactory(email=f"{name.lower().replace(' ', '.')}.{n}@example.test")
+    with tenant_context(organization):
+        Membership.objects.create(organization=organization, user=person, role=role)
+    return person
+
+
+def _posted(browser, path: str, data: dict) -> int:
+    """The status of a form posted as the browser would post it (a hand-made form)."""
+    session = browser.session()
+    url = browser.base_url + path
+    answer = session.post(
+        url,
+        data={**data, "csrfmiddlewaretoken": session.cookies.get("csrftoken")},
+        headers={"Referer": url},
+        allow_redirects=False,
+        timeout=60,
+    )
+    return answer.status_code
+
+
+def test_the_organization_is_read_only_to_an_update_short_of_the_whole_organization(browser, read):
+    editor = _member(
+        "Office helper",
+        {
+            (Resource.ORGANIZATIONS, Action.READ): Scope.ALL,
+            (Resource.ORGANIZATIONS, Action.UPDATE): Scope.TEAM,
+        },
+    )
+    organization = pages.demo_organization()
+    change = reverse("admin:accounts_organization_change", args=[organization.pk])
+    browser.login(editor.email, factories.PASSWORD)
+    browser.open(change)
+    assert organization.name in browser.find("#content").text
+    assert not browser.exists(SAVE_BUTTONS)
+    form = {"name": "Taken over", "time_zone": "UTC", "settings": "{}"}
+    assert _posted(browser, change, form) == 403
+    assert Organization.objects.get(pk=organization.pk).name == organization.name
