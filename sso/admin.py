@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from smartweb.admin import TenantModelAdmin, adopt
+from smartweb.rbac import Action
 from sso import policy, services
 from sso.models import IdentityProvider
 
@@ -72,6 +73,19 @@ class IdentityProviderAdmin(TenantModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_change_permission(request)
+
+    # The rule of the services (`services.may_configure`), not the organization's
+    # permission at any scope: organizations:create opened the Add page.
+    def has_add_permission(self, request):
+        return services.may_configure(request.user, Action.CREATE)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = services.may_configure(request.user, Action.UPDATE)
+        return allowed and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = services.may_configure(request.user, Action.DELETE)
+        return allowed and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         changes = {name: form.cleaned_data[name] for name in form.changed_data}

@@ -5,14 +5,17 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
 from accounts import crypto
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import User
+from accounts.services import may_change_organization
+from smartweb import access
 from smartweb.outbound import RefusedURL, check_url
+from smartweb.rbac import Action, Resource
 from sso.choices import ProviderKind
 from sso.models import IdentityProvider
 
@@ -49,6 +52,28 @@ def _emails(values) -> list[str]:
             raise ValidationError({"required_emails": f"{value!r} is not an email."}) from None
         emails.append(email)
     return sorted(set(emails))
+
+
+NOT_CONFIGURED_HERE = (
+    "The identity provider signs in as the organization's members: it is set up by whoever"
+    " may update the whole organization."
+)
+
+
+def may_configure(user: User | None, action: str = Action.UPDATE) -> bool:
+    """May `user` create, change or delete (`action`) the organization's identity
+    provider? It signs in as any member it covers, so it is the organization's own set-up:
+    the right to change the whole organization (`may_change_organization`: organizations:
+    update for all of it, which no role hands on beyond its giver's own), and `action`'s
+    permission on the organization. None is the system."""
+    return may_change_organization(user) and (
+        user is None or access.can(user, action, Resource.ORGANIZATIONS)
+    )
+
+
+def _ensure_may_configure(user: User | None, action: str) -> None:
+    if not may_configure(user, action):
+        raise PermissionDenied(NOT_CONFIGURED_HERE)
 
 
 # How the provider is reached, and the client it knows: a save that changes one of them
@@ -110,6 +135,7 @@ def provider_save(
     """Create (provider None) or change the organization's provider. The client secret
     is stored encrypted; empty keeps the current one (a new provider needs one)."""
     creating = provider is None
+    _ensure_may_configure(acting_user, Action.CREATE if creating else Action.UPDATE)
     provider = provider or IdentityProvider()
     current = {name: getattr(provider, name) for name in PROVIDER_FIELDS}
     reach = reaches_provider(None if creating else current, {**current, **changes}, client_secret)
@@ -140,6 +166,7 @@ def provider_delete(*, provider: IdentityProvider, acting_user: User | None, req
     """Delete the organization's provider: sign-in through it ends, and so does the
     sign-in it required. Audited as a change of the set-up (recorded first: the row then
     has no id)."""
+    _ensure_may_configure(acting_user, Action.DELETE)
     record_audit_event(
         action=AuditAction.SSO_PROVIDER_CHANGED,
         actor=acting_user,

@@ -1,10 +1,12 @@
 """What custom roles reach, in the browser, on the live server (ADR 0011): the
-organization's set-up needs organizations:update for the whole organization."""
+organization's set-up and its identity provider need organizations:update for the whole
+organization."""
 
 from __future__ import annotations
 
 import itertools
 
+import pytest
 from django.urls import reverse
 
 from accounts import services
@@ -62,3 +64,30 @@ def test_the_organization_is_read_only_to_an_update_short_of_the_whole_organizat
     form = {"name": "Taken over", "time_zone": "UTC", "settings": "{}"}
     assert _posted(browser, change, form) == 403
     assert Organization.objects.get(pk=organization.pk).name == organization.name
+
+
+@pytest.mark.parametrize(
+    "grants",
+    [
+        {(Resource.ORGANIZATIONS, Action.CREATE): Scope.ALL},
+        {
+            (Resource.ORGANIZATIONS, Action.CREATE): Scope.ALL,
+            (Resource.ORGANIZATIONS, Action.UPDATE): Scope.TEAM,
+        },
+    ],
+    ids=["create", "create-and-update-team"],
+)
+def test_no_identity_provider_page_opens_short_of_the_whole_organizations_update(
+    browser, read, grants
+):
+    reads = {(Resource.ORGANIZATIONS, Action.READ): Scope.ALL}
+    member = _member("Provider helper", {**reads, **grants})
+    browser.login(member.email, factories.PASSWORD)
+    add = reverse("admin:sso_identityprovider_add")
+    assert browser.status(add) == 403
+    assert browser.status(reverse("admin:sso_identityprovider_changelist")) == 403
+    browser.open(reverse("admin:index"))
+    assert not browser.exists(f"a[href='{reverse('admin:sso_identityprovider_changelist')}']")
+
+    browser.login(pages.email_of("admin"))
+    assert browser.status(add) == 200

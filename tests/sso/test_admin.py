@@ -6,15 +6,18 @@ from __future__ import annotations
 import socket
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from accounts import crypto
+from accounts import services as account_services
 from accounts.audit import AuditAction
 from smartweb.tenancy.context import tenant_context
+from sso import services
 from sso.models import IdentityProvider
 from sso.services import PROVIDER_FIELDS
 from tests.accounts.conftest import admin_client, audit_rows
-from tests.factories import make_member, make_organization, org_admin
+from tests.factories import acting_as, make_member, make_organization, org_admin
 from tests.html_forms import form_data
 from tests.oidc_provider.server import CLIENT_SECRET
 from tests.sso.conftest import configure
@@ -202,3 +205,56 @@ def test_a_change_of_how_the_provider_is_reached_is_still_checked(
         stored = IdentityProvider.objects.get()
     assert stored.updated_at == provider_out_of_reach.updated_at
     assert crypto.decrypt(stored.client_secret_encrypted) == CLIENT_SECRET
+
+
+ORGANIZATIONS_ALL = {
+    ("organizations", action): "all" for action in ("create", "read", "update", "delete")
+}
+
+
+def _member_of_role(place, name, grants):
+    with tenant_context(place.organization):
+        role = account_services.role_create(name=name, grants=grants)
+    return make_member(place.organization, role.slug)
+
+
+@pytest.mark.parametrize(
+    "grants",
+    [
+        {("organizations", "create"): "all", ("organizations", "read"): "all"},
+        {**ORGANIZATIONS_ALL, ("organizations", "update"): "team"},
+        {**ORGANIZATIONS_ALL, ("organizations", "update"): "own"},
+    ],
+    ids=["create", "update-team", "update-own"],
+)
+def test_setting_up_the_provider_needs_the_update_of_the_whole_organization(place, grants):
+    """The provider signs in as any member it covers: organizations:create, or an update
+    short of the whole organization, opens none of its pages (403), and the services refuse
+    it whoever calls them. Nothing is written."""
+    member = _member_of_role(place, "Set-up helper", grants)
+    client = admin_client(member)
+    for url in (LIST, f"{LIST}add/", _change(place.provider)):
+        assert client.get(url).status_code == 403, url
+    data = {"name": "Mine", "kind": "google", "client_id": "mine", "client_secret": "mine"}
+    assert client.post(f"{LIST}add/", data).status_code == 403
+    assert client.post(f"{LIST}{place.provider.pk}/delete/", {"post": "yes"}).status_code == 403
+    with acting_as(member, place.organization):
+        provider = IdentityProvider.objects.get()
+        with pytest.raises(PermissionDenied):
+            services.provider_save(provider=provider, changes={"name": "Mine"}, acting_user=member)
+        with pytest.raises(PermissionDenied):
+            services.provider_delete(provider=provider, acting_user=member)
+    with tenant_context(place.organization):
+        assert list(IdentityProvider.objects.values_list("name", flat=True)) == ["Test provider"]
+
+
+def test_the_update_of_the_whole_organization_sets_up_the_provider(place):
+    member = _member_of_role(place, "Set-up lead", ORGANIZATIONS_ALL)
+    client = admin_client(member)
+    for url in (LIST, f"{LIST}add/", _change(place.provider)):
+        assert client.get(url).status_code == 200, url
+    data = form_data(client.get(_change(place.provider)).content.decode())
+    data.update(name=["Renamed"])
+    assert client.post(_change(place.provider), data).status_code == 302
+    with tenant_context(place.organization):
+        assert IdentityProvider.objects.get().name == "Renamed"
