@@ -198,9 +198,10 @@ class OpenInvitation:
 def invitation_statuses(invitations: Iterable[Invitation]) -> dict[uuid.UUID, str]:
     """Each invitation's status by its id, as its link is answered: as stored
     (`Invitation.status`), or "lapsed" for a pending one its sender may no longer send:
-    an invitation an admin sent before being made a rep, or removed, no longer makes
-    anyone an admin (ADR 0011). One sent without a member (a command, platform access)
-    stands as it was trusted.
+    an invitation an admin sent before being made a rep, or removed, or whose account was
+    deactivated, no longer makes anyone an admin (ADR 0011). One sent without a member (a
+    command, platform access) stands as it was trusted, while the platform account that
+    sent it is active.
 
     The senders and the roles of a page of invitations (each read with its role) are read
     at once: three queries at most, whatever their number."""
@@ -217,12 +218,18 @@ def invitation_statuses(invitations: Iterable[Invitation]) -> dict[uuid.UUID, st
     sender_ids = {invitation.invited_by_id for invitation in sent}
     senders = {
         membership.user_id: membership
-        for membership in Membership.objects.select_related("role").filter(user_id__in=sender_ids)
+        for membership in Membership.objects.select_related("role", "user").filter(
+            user_id__in=sender_ids
+        )
     }
     # Senders without a membership: platform super admins' invitations stand.
     unlisted = sender_ids - senders.keys()
     platform = (
-        set(User.objects.filter(pk__in=unlisted, is_superuser=True).values_list("pk", flat=True))
+        set(
+            User.objects.filter(pk__in=unlisted, is_superuser=True, is_active=True).values_list(
+                "pk", flat=True
+            )
+        )
         if unlisted
         else set()
     )
@@ -232,11 +239,13 @@ def invitation_statuses(invitations: Iterable[Invitation]) -> dict[uuid.UUID, st
     )
     for invitation in sent:
         sender = senders.get(invitation.invited_by_id)
-        stands = (
-            invitation.invited_by_id in platform
-            if sender is None
-            else sender.is_active and _may_send(invitation, sender, grants)
-        )
+        if sender is None:
+            stands = invitation.invited_by_id in platform
+        else:
+            # Their membership and their account both active: either deactivated, they
+            # send nothing any more.
+            active = sender.is_active and sender.user.is_active
+            stands = active and _may_send(invitation, sender, grants)
         if not stands:
             statuses[invitation.pk] = InvitationStatus.LAPSED
     return statuses

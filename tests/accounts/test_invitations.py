@@ -387,6 +387,10 @@ def _lose_the_right(how, sender, admin, organization):
             changes = {"role": recruiter}
         elif how == "deactivated":
             changes = {"is_active": False}
+        elif how == "account_deactivated":
+            # Their account, by the platform: their membership is left as it was.
+            services.user_update(user=sender, changes={"is_active": False}, acting_user=None)
+            return
         elif how == "lost_users_create":
             # Their own role, which they invited to, no longer invites.
             services.role_set_permissions(
@@ -424,7 +428,9 @@ def _shown_status(page) -> str:
     return re.search(r'field-status.*?<div class="readonly">([^<]*)</div>', html, re.S).group(1)
 
 
-@pytest.mark.parametrize("how", ["demoted", "deactivated", "removed", "lost_users_create"])
+@pytest.mark.parametrize(
+    "how", ["demoted", "deactivated", "account_deactivated", "removed", "lost_users_create"]
+)
 def test_an_invitation_its_sender_may_no_longer_send_reads_lapsed(
     how, org_a, admin_a, admin_b, org_b
 ):
@@ -504,8 +510,9 @@ def test_a_lapsed_invitation_may_be_revoked_and_stands_again_when_its_sender_may
 
 def test_the_invitation_lists_read_their_senders_in_queries_that_do_not_grow(org_a, admin_a):
     """Whether each invitation stands is decided for the page at once: the admin's list
-    and the API's answer a page of twelve, sent by twelve people (some of whom may still
-    send them, some made a rep, some removed), in the queries of a page of three."""
+    and the API's answer a page of sixteen, sent by sixteen people (some of whom may still
+    send them, some deactivated, some removed, some whose account was deactivated), in the
+    queries of a page of four."""
     sales_rep = _role(org_a, "sales_rep")
     counter = iter(range(100))
 
@@ -532,14 +539,15 @@ def test_the_invitation_lists_read_their_senders_in_queries_that_do_not_grow(org
             assert api.get("/api/v1/invitations/").status_code == 200
         return len(listed), len(answered)
 
-    send([None, "deactivated", "removed"])
+    kinds = [None, "deactivated", "removed", "account_deactivated"]
+    send(kinds)
     counted()  # a token's first use is recorded
     few = counted()
-    send([None, "deactivated", "removed"] * 3)
+    send(kinds * 3)
     assert counted() == few
-    assert sorted(_answered_statuses(api).values()) == ["lapsed"] * 8 + ["pending"] * 4
+    assert sorted(_answered_statuses(api).values()) == ["lapsed"] * 12 + ["pending"] * 4
     assert sorted(_listed_statuses(page.get(INVITATIONS)).values()) == (
-        ["Lapsed"] * 8 + ["Pending"] * 4
+        ["Lapsed"] * 12 + ["Pending"] * 4
     )
 
 

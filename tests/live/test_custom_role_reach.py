@@ -1,6 +1,6 @@
 """What custom roles reach, in the browser, on the live server (ADR 0011): the
 organization's set-up and its identity provider need organizations:update for the whole
-organization."""
+organization; an invitation from a deactivated account is refused at its link."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from accounts import services
+from accounts.invitations import invitation_create
 from accounts.models import Membership, Organization
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import tenant_context
@@ -91,3 +92,35 @@ def test_no_identity_provider_page_opens_short_of_the_whole_organizations_update
 
     browser.login(pages.email_of("admin"))
     assert browser.status(add) == 200
+
+
+def test_an_invitation_from_a_deactivated_account_is_refused_at_its_link(browser, read):
+    organization = pages.demo_organization()
+    sender = _member(
+        "Recruiter",
+        {(Resource.USERS, Action.CREATE): Scope.ALL, (Resource.USERS, Action.READ): Scope.ALL},
+    )
+    email = f"invited.{next(_numbers)}@example.test"
+    tokens = []
+    with factories.acting_as(sender, organization):
+        guest = services.role_create(
+            name=f"Guest {next(_numbers)}", grants={}, back_office=False, acting_user=sender
+        )
+        invitation_create(
+            email=email,
+            role=guest,
+            acting_user=sender,
+            link=lambda token: tokens.append(token) or f"http://testserver/invitations/{token}/",
+        )
+    with tenant_context(organization):
+        services.user_update(user=sender, changes={"is_active": False}, acting_user=None)
+
+    browser.open("/healthz")
+    browser.driver.delete_all_cookies()
+    browser.open(reverse("invitation-accept", args=[tokens[0]]))
+    assert "invalid or has expired" in browser.find("#content").text
+    assert not browser.exists("[name='password1']")
+
+    browser.login(pages.email_of("admin"))
+    browser.open(reverse("admin:accounts_invitation_changelist") + f"?q={email}")
+    assert browser.texts("#result_list td.field-status") == ["Lapsed"]
