@@ -40,7 +40,11 @@ from leads.normalize import (
     website_domain,
 )
 from notifications import events as notification_events
-from sharing.reassigning import refuse_merging_into_a_share, refuse_reassigning_by_a_share
+from sharing.reassigning import (
+    NOT_CONVERTED_BY_A_SHARE,
+    refuse_merging_into_a_share,
+    refuse_reassigning_by_a_share,
+)
 from smartweb import access, json_schema, time_zones
 from smartweb.errors import REFUSALS, refusal_message
 from smartweb.locks import advisory_xact_lock
@@ -632,6 +636,12 @@ def lead_change_status(
     allowed = allowed_transitions(current.status)
     if status not in allowed:
         raise InvalidTransition(current=current.status, requested=status, allowed=allowed)
+    if status == LeadStatus.CONVERTED:
+        # Converted, the lead's sale is taken: a colleague it is only shared with does not
+        # (ADR 0041), as they do not convert it into a deal or reassign it.
+        refuse_reassigning_by_a_share(
+            acting_user, current, Resource.LEADS, "status", NOT_CONVERTED_BY_A_SHARE
+        )
     reason = (reason or "").strip()
     if status == LeadStatus.QUALIFIED:
         settings = organization_settings(current.organization_id)

@@ -28,10 +28,13 @@ def may_reassign(user, record, resource: str) -> bool:
     return user is None or access.can(user, Action.UPDATE, resource, obj=record, with_grants=False)
 
 
-def refuse_reassigning_by_a_share(user, record, resource: str, field_name: str) -> None:
-    """A ValidationError at `field_name` unless `may_reassign`."""
+def refuse_reassigning_by_a_share(
+    user, record, resource: str, field_name: str, refusal: str = NOT_BY_A_SHARE
+) -> None:
+    """A ValidationError at `field_name` unless `may_reassign` (`refusal`: what taking it
+    over is called there; a lead's status set to converted says so)."""
     if not may_reassign(user, record, resource):
-        raise ValidationError({field_name: NOT_BY_A_SHARE})
+        raise ValidationError({field_name: refusal})
 
 
 def refuse_merging_into_a_share(user, lead, resource: str) -> None:

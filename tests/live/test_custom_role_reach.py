@@ -1,6 +1,7 @@
 """What custom roles reach, in the browser, on the live server (ADR 0011): the
 organization's set-up and its identity provider need organizations:update for the whole
-organization; an invitation from a deactivated account is refused at its link."""
+organization; an invitation from a deactivated account is refused at its link; a lead
+shared for editing is not set converted by its colleague."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.invitations import invitation_create
-from accounts.models import Membership, Organization
+from accounts.models import Membership, Organization, Role
+from leads.choices import LeadStatus
+from leads.models import Lead
+from sharing.reassigning import NOT_CONVERTED_BY_A_SHARE
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import tenant_context
 from tests import factories
+from tests.crm import factories as crm_factories
 from tests.live import pages
 
 _numbers = itertools.count(1)
@@ -124,3 +129,26 @@ def test_an_invitation_from_a_deactivated_account_is_refused_at_its_link(browser
     browser.login(pages.email_of("admin"))
     browser.open(reverse("admin:accounts_invitation_changelist") + f"?q={email}")
     assert browser.texts("#result_list td.field-status") == ["Lapsed"]
+
+
+def test_the_status_action_does_not_convert_a_lead_shared_for_editing(browser, read):
+    organization = pages.demo_organization()
+    with tenant_context(organization):
+        rep = Membership.objects.get(user__email=pages.email_of("rep")).user
+        sales_rep = Role.objects.get(slug="sales_rep")
+    colleague = factories.UserFactory(email=f"colleague.{next(_numbers)}@example.test")
+    with tenant_context(organization):
+        Membership.objects.create(organization=organization, user=colleague, role=sales_rep)
+    lead = crm_factories.qualified_lead(organization, assigned_to=rep)
+    factories.share(lead, colleague, organization, by=rep, access="update")
+
+    browser.login(colleague.email, factories.PASSWORD)
+    browser.open(reverse("admin:leads_lead_changelist"))
+    browser.run_action("change_status_selected", [str(lead.pk)])
+    browser.choose("status", value=LeadStatus.CONVERTED)
+    browser.click("input[type=submit]")
+    messages = browser.messages()
+    assert "Changed 0 lead(s)." in messages
+    assert any(NOT_CONVERTED_BY_A_SHARE in message for message in messages), messages
+    with tenant_context(organization):
+        assert Lead.objects.get(pk=lead.pk).status == LeadStatus.QUALIFIED

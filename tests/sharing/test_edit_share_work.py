@@ -13,6 +13,7 @@ from django.urls import reverse
 from crm.admin import CONVERTIBLE_LEADS_ONLY
 from crm.models import Opportunity, Proposal
 from crm.proposal_reach import NOT_BY_A_SHARE as PROPOSAL_NOT_BY_A_SHARE
+from leads.models import Lead
 from sharing.reassigning import NOT_CONVERTED_BY_A_SHARE
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
@@ -70,6 +71,61 @@ def test_the_admin_does_not_offer_converting_a_lead_shared_for_editing(org_a, re
     assert done.status_code == 302
     with tenant_context(org_a):
         assert Opportunity.objects.get(lead=lead).owner_id == rep_a.pk
+
+
+def _status(organization, lead) -> str:
+    with tenant_context(organization):
+        return Lead.objects.get(pk=lead.pk).status
+
+
+def test_a_lead_shared_for_editing_is_not_set_converted_by_its_colleague(
+    org_a, rep_a, rep_a2, admin_b
+):
+    """Setting the status to converted takes the sale over as converting does: refused at
+    `status` (400) as a reassignment is, by the change of status and by a change of the
+    lead alike. Its other moves stay the colleague's; its owner converts it."""
+    lead = factories.qualified_lead(org_a, assigned_to=rep_a)
+    share(lead, rep_a2, org_a, by=rep_a, access="update")
+    colleague, url = api_client(rep_a2, org_a), f"/api/v1/leads/{lead.pk}/"
+    converted = {"status": "converted"}
+
+    for refused in (
+        colleague.post(f"{url}change-status/", converted, format="json"),
+        colleague.patch(url, converted, format="json"),
+    ):
+        assert refused.status_code == 400, refused.json()
+        assert refused.json()["error"]["details"] == {"status": [NOT_CONVERTED_BY_A_SHARE]}
+    assert _status(org_a, lead) == "qualified"
+
+    outsider = api_client(admin_b).post(f"{url}change-status/", converted, format="json")
+    assert outsider.status_code == 404
+    moved = colleague.post(f"{url}change-status/", {"status": "nurturing"}, format="json")
+    assert moved.status_code == 200, moved.json()
+    done = api_client(rep_a, org_a).post(f"{url}change-status/", converted, format="json")
+    assert done.status_code == 200, done.json()
+    assert _status(org_a, lead) == "converted"
+
+
+def test_the_admins_status_action_does_not_convert_a_lead_shared_for_editing(org_a, rep_a, rep_a2):
+    lead = factories.qualified_lead(org_a, assigned_to=rep_a)
+    share(lead, rep_a2, org_a, by=rep_a, access="update")
+    action = {
+        "action": "change_status_selected",
+        "_selected_action": [str(lead.pk)],
+        "apply": "1",
+        "status": "converted",
+        "reason": "",
+    }
+    changelist = reverse("admin:leads_lead_changelist")
+
+    answer = admin_browser(rep_a2).post(changelist, action, follow=True)
+    shown = [str(message) for message in answer.context["messages"]]
+    assert "Changed 0 lead(s)." in shown
+    assert any(NOT_CONVERTED_BY_A_SHARE in message for message in shown), shown
+    assert _status(org_a, lead) == "qualified"
+
+    admin_browser(rep_a).post(changelist, action)
+    assert _status(org_a, lead) == "converted"
 
 
 def test_a_deal_shared_for_editing_gets_no_proposal_from_its_colleague(
