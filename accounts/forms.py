@@ -156,13 +156,19 @@ class MembershipForm(ServiceCheckedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Offered: the roles the editor may give (as an invitation's), and the member's
-        # own, so that the page saved unchanged is taken.
+        # Offered: the roles the editor may give (as an invitation's) and the teams they
+        # may place members in (`placeable_teams`, as an invitation's), and the member's
+        # own role and team, so that the page saved unchanged is taken.
         if "role" in self.fields:
             offered = services.grantable_roles(acting_user())
             if self.instance.role_id is not None:
                 offered |= Role.objects.filter(pk=self.instance.role_id)
             self.fields["role"].queryset = offered.order_by("name")
+        if "team" in self.fields:
+            teams = services.placeable_teams(acting_user(), Action.UPDATE)
+            if self.instance.team_id is not None:
+                teams |= Team.objects.filter(pk=self.instance.team_id)
+            self.fields["team"].queryset = teams.order_by("name")
 
     def service_check(self, cleaned_data):
         services.membership_check(

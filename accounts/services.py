@@ -767,7 +767,8 @@ def may_place_in_team(scope: str | None, team_id, own_team_id) -> bool:
 
 def placeable_teams(acting_user: User | None, action: str) -> models.QuerySet[Team]:
     """The teams `acting_user` may place a member in by `action` on users
-    (`may_place_in_team`): what the invitation form offers. None is the system, trusted."""
+    (`may_place_in_team`): what the invitation form (`Action.CREATE`) and the membership
+    form (`Action.UPDATE`) offer. None is the system, trusted."""
     teams = Team.objects.all()
     if acting_user is None:
         return teams

@@ -12,6 +12,7 @@ from accounts.models import APIToken, AuditLog, Membership, Organization, Role, 
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.accounts.conftest import admin_client, audit_actions, audit_rows
+from tests.html_forms import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -542,3 +543,46 @@ def test_the_membership_pages_name_roles_to_their_readers_only(
         assert "Read Only" in seen["page"]
         assert {"Sales Rep", "Read Only"} <= seen["history"]  # "Sales Rep → Read Only"
         assert "Sales Rep" in seen["version"]
+
+
+def test_the_membership_form_offers_the_teams_the_editor_may_place_members_in(
+    org_a, admin_a, team_a
+):
+    """A member who edits their team's members (users:update at team scope) is offered
+    their own team and no team, as on the invitation form (`placeable_teams`); another
+    team, posted all the same, is refused and nothing is saved. The page saved unchanged
+    changes nothing. The Organization Admin is offered every team."""
+    grants = {("users", "read"): "all", ("teams", "read"): "all", ("users", "update"): "team"}
+    with factories.acting_as(admin_a, org_a):
+        services.role_create(name="Team desk", grants=grants, acting_user=admin_a)
+    desk, colleague = (factories.make_member(org_a, "team-desk", team=team_a) for _ in "ab")
+    other = factories.make_team(org_a, "Night shift")
+    with tenant_context(org_a):
+        membership = Membership.objects.get(user=colleague)
+    url = f"{ADMIN}/membership/{membership.pk}/change/"
+    client = admin_client(desk)
+
+    def offered(page) -> set[str]:
+        select = re.search(r'<select[^>]*name="team"[^>]*>(.*?)</select>', page, re.S).group(1)
+        return set(re.findall(r"<option[^>]*>([^<]*)</option>", select))
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert offered(page.content.decode()) == {"---------", team_a.name}
+    every_team = {"---------", team_a.name, other.name}
+    assert offered(admin_client(admin_a).get(url).content.decode()) == every_team
+
+    def stored():
+        with tenant_context(org_a):
+            row = Membership.objects.get(pk=membership.pk)
+        return row.team_id, row.role_id, row.is_active, row.updated_at
+
+    before = stored()
+    data = form_data(page.content.decode())
+    moved = client.post(url, {**data, "team": [str(other.pk)]})
+    assert moved.status_code == 200
+    assert "Select a valid choice" in moved.content.decode()
+    assert stored() == before
+
+    assert client.post(url, data).status_code == 302
+    assert stored() == before

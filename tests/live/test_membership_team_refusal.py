@@ -1,9 +1,10 @@
 """The membership page's team rule in the browser: a member whose users:update is not the
 whole organization's (a team lead's, of their team; a rep's, of their own membership)
-moves no one into another team, themselves included. The save is refused with a message
-that says so, nothing is saved, and the page still shows what they chose. An unchanged
-save is accepted from every role that may change the page and leaves the membership as it
-was; the demo roles that only read it see no save button."""
+moves no one into another team, themselves included. The page offers the teams they may
+place members in (`placeable_teams`, as the invitation form) and the member's own; another
+team, posted all the same (a hand-edited page), is refused on the page and nothing is
+saved. An unchanged save is accepted from every role that may change the page and leaves
+the membership as it was; the demo roles that only read it see no save button."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tests import factories
 from tests.live import pages
 
 MEMBERSHIP_ADMIN = admin.site.get_model_admin(Membership)
-REFUSED = "You may not move this member into that team."
+REFUSED = "Select a valid choice. That choice is not one of the available choices."
 _numbers = itertools.count(1)
 
 
@@ -73,12 +74,17 @@ def _stored(membership: Membership) -> tuple:
 def _move_refused(browser, membership: Membership, team: Team) -> None:
     before = _stored(membership)
     browser.open(_change(membership))
-    browser.choose("team", value=str(team.pk))
+    assert str(team.pk) not in browser.options("team"), "a team they may not place in"
+    browser.force_choice("team", str(team.pk))
     browser.save("_continue")
     assert REFUSED in browser.messages() + browser.errors(), browser.messages() + browser.errors()
     assert browser.path.split("?")[0] == _change(membership), "the page was left"
-    assert browser.selected("team") == [str(team.pk)], "the choice was lost"
     assert _stored(membership) == before
+
+
+def _offered_teams(browser, membership: Membership) -> set[str]:
+    browser.open(_change(membership))
+    return set(browser.options("team").values())
 
 
 def test_a_team_lead_moves_neither_themselves_nor_a_member_into_another_team(browser, people):
@@ -86,6 +92,18 @@ def test_a_team_lead_moves_neither_themselves_nor_a_member_into_another_team(bro
     browser.login(team_lead.email, factories.PASSWORD)
     _move_refused(browser, _membership(team_lead.email), other_team)
     _move_refused(browser, _membership(pages.email_of("rep")), other_team)
+
+
+def test_the_team_dropdown_offers_the_teams_the_editor_may_place_members_in(browser, people):
+    team_lead, self_editor, _ = people
+    browser.login(team_lead.email, factories.PASSWORD)
+    assert _offered_teams(browser, _membership(pages.email_of("rep"))) == {"Field sales"}
+    browser.login(self_editor.email, factories.PASSWORD)
+    assert _offered_teams(browser, _membership(self_editor.email)) == set()
+    browser.login(pages.email_of("admin"))
+    with tenant_context(pages.demo_organization()):
+        every_team = set(Team.objects.values_list("name", flat=True))
+    assert _offered_teams(browser, _membership(pages.email_of("rep"))) == every_team
 
 
 def test_a_rep_who_edits_their_own_membership_moves_into_no_team(browser, people):
