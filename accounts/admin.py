@@ -41,6 +41,7 @@ from smartweb.admin import (
     TenantOwnedModelAdmin,
     adopt,
 )
+from smartweb.admin_pages import PageShownMixin
 from smartweb.admin_readers import NamedToReadersMixin
 from smartweb.admin_versions import VersionedRowsInlineMixin
 from smartweb.forms import form_changes
@@ -384,7 +385,9 @@ class AuditLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(MissingRowIs404Mixin, HistoryNotChangeLogMixin, admin.ModelAdmin):
+class OrganizationAdmin(
+    PageShownMixin, MissingRowIs404Mixin, HistoryNotChangeLogMixin, admin.ModelAdmin
+):
     """An organization admin sees and edits their current organization; platform super
     admins (`access.platform_admin`: not on a session confined to one organization) see
     all. New organizations: `manage.py create_organization` or the API."""
@@ -442,7 +445,11 @@ class OrganizationAdmin(MissingRowIs404Mixin, HistoryNotChangeLogMixin, admin.Mo
 
 @admin.register(User)
 class UserAdmin(
-    MissingRowIs404Mixin, HistoryNotChangeLogMixin, RefusalsShownMixin, DjangoUserAdmin
+    PageShownMixin,
+    MissingRowIs404Mixin,
+    HistoryNotChangeLogMixin,
+    RefusalsShownMixin,
+    DjangoUserAdmin,
 ):
     """Members of the current organization, read-only: a user is global and their
     profile is theirs (ADR 0011). Each user edits their own name and time zone (and

@@ -19,7 +19,6 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers, widgets
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, unquote
-from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
@@ -50,6 +49,7 @@ from smartweb.admin_links import (
     links_where_readable,
     url_if_readable,
 )
+from smartweb.admin_pages import PageShownChangeList, PageShownMixin
 from smartweb.admin_submissions import SUBMISSION_FIELD, submitted_once
 from smartweb.admin_time_widgets import LocalDateTimeMixin
 from smartweb.admin_typed_input import typed_input_html
@@ -128,7 +128,7 @@ def column_ordering(model_admin, column):
     return getattr(attr, "admin_order_field", None)
 
 
-class TenantChangeList(ChangeList):
+class TenantChangeList(PageShownChangeList):
     """A changelist reads its page alone, then the `list_select_related` relations by id
     (prefetched), never joined: under RLS a joined tenant table hides its organization
     from the planner, which then drove a page of 100 interactions from their leads and
@@ -703,6 +703,7 @@ class FieldBoundsMixin:
 
 
 class TenantModelAdmin(
+    PageShownMixin,
     LocalDateTimeMixin,
     MissingRowIs404Mixin,
     HistoryNotChangeLogMixin,
@@ -1255,6 +1256,7 @@ JOB_STATES = {
 
 
 class PlatformJobAdmin(
+    PageShownMixin,
     ActionRefusalsShownMixin,
     HistoryNotChangeLogMixin,
     PlatformOnlyAdminMixin,
