@@ -229,7 +229,32 @@ def time_zone_field() -> forms.ChoiceField:
     )
 
 
-class PlatformUserChangeForm(UserChangeForm):
+class StoredTimeZoneKeptMixin:
+    """A user's stored zone stays a choice when the server's tz database no longer knows
+    it (a zone renamed or removed by a tz update), labelled so: their profile is then
+    saved unchanged, as any other, where it was refused as "Select a valid choice". Their
+    times read as UTC meanwhile (`time_zones.zone_named`). Choosing a name the server does
+    not know is still refused, here and by the model's check of a changed zone."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.time_zone
+        if "time_zone" in self.fields and stored and stored not in time_zones.available():
+            label = f"{stored} (not known here: times shown in UTC)"
+            self.fields["time_zone"].choices = [
+                *self.fields["time_zone"].choices[:1],
+                (stored, label),
+                *self.fields["time_zone"].choices[1:],
+            ]
+
+    def _get_validation_exclusions(self):
+        exclusions = super()._get_validation_exclusions()
+        if "time_zone" not in self.changed_data:
+            exclusions.add("time_zone")  # as stored: not checked against the tz database
+        return exclusions
+
+
+class PlatformUserChangeForm(StoredTimeZoneKeptMixin, UserChangeForm):
     """A platform super admin's view of a user. The platform flags (is_staff,
     is_superuser) are shown, not edited: the database refuses them to the application."""
 
@@ -247,7 +272,7 @@ class PlatformUserChangeForm(UserChangeForm):
         ]
 
 
-class OwnProfileForm(forms.ModelForm):
+class OwnProfileForm(StoredTimeZoneKeptMixin, forms.ModelForm):
     """A user's own profile, as they edit it in the back office."""
 
     time_zone = time_zone_field()

@@ -181,3 +181,47 @@ def test_reminders_and_the_digest_name_times_in_each_members_zone(
     (digest,) = [mail for mail in mailoutbox if mail.to == [london_rep.email]]
     created = timezone.localtime(theirs.created_at, TOKYO)
     assert f"({created:%d %b %H:%M} Asia/Tokyo)" in digest.body
+
+
+GONE = "Old/Zone"  # a name a tz update removed: stored before it, unknown to the server now
+
+
+def _row(user) -> dict:
+    return User.objects.filter(pk=user.pk).values().get()
+
+
+def test_a_stored_zone_the_server_no_longer_knows_stays_until_changed(london, london_rep):
+    User.objects.filter(pk=london_rep.pk).update(time_zone=GONE)  # as stored before
+    task = crm.task(
+        london, assigned_to=london_rep, due_at=dt.datetime(2027, 7, 1, 15, 0, tzinfo=UTC)
+    )
+    client = admin_client(london_rep)
+    before = _row(london_rep)
+
+    url, profile = _profile(client, london_rep)
+    page = client.get(url).content.decode()
+    assert profile["time_zone"] == [GONE]
+    assert f'<option value="{GONE}" selected>{GONE} (not known here: times shown in UTC)' in page
+    # Times read as UTC meanwhile.
+    assert 'name="due_at_1" value="15:00:00"' in _task_page(client, task)
+
+    # Saved unchanged: nothing written, nothing audited.
+    assert client.post(url, {**profile, "_save": ["Save"]}).status_code == 302
+    assert _row(london_rep) == before
+    assert AuditAction.USER_CHANGED not in audit_actions(london)
+
+    # Another name the server does not know is refused, and nothing is written.
+    refused = client.post(url, {**profile, "time_zone": ["Mars/Olympus_Mons"], "_save": ["Save"]})
+    assert refused.status_code == 200
+    assert "Select a valid choice" in refused.content.decode()
+    assert _row(london_rep) == before
+
+    # The name changed alone keeps the zone; a known zone replaces it.
+    renamed = {**profile, "full_name": ["Ray Roofer"], "_save": ["Save"]}
+    assert client.post(url, renamed).status_code == 302
+    london_rep.refresh_from_db()
+    assert (london_rep.full_name, london_rep.time_zone) == ("Ray Roofer", GONE)
+    assert _set_own_zone(client, london_rep, NEW_YORK).status_code == 302
+    london_rep.refresh_from_db()
+    assert london_rep.time_zone == NEW_YORK
+    assert GONE not in client.get(url).content.decode(), "no longer offered once left"
