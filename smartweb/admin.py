@@ -799,6 +799,11 @@ class TenantModelAdmin(
             context["inline_admin_formsets"] = inline_links_where_readable(
                 context["inline_admin_formsets"], request
             )
+        if add and not self.has_change_permission(request):
+            # Django offers "Save and continue editing" on an add page to whoever may view
+            # the row: it led whoever may add such rows but not change them (a sales rep's
+            # tag, any consent record) to a read-only page.
+            context["show_save_and_continue"] = False
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def attachable_rows(self, request, field_name: str, rows: QuerySet) -> QuerySet:
