@@ -11,7 +11,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.audit import AuditAction
+from accounts.models import AuditLog, User
 from crm.models import Task
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories as crm_factories
@@ -108,3 +109,32 @@ def test_a_rep_chooses_their_own_zone_from_the_header(browser, read):
         assert _stored_due(task) == dt.datetime(2027, 7, 1, 15, 0, tzinfo=dt.UTC)
     finally:
         User.objects.filter(pk=rep.pk).update(time_zone="")
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "rep", "viewer"])
+def test_a_stored_zone_the_server_no_longer_knows_saves_unchanged(browser, read, role):
+    """A zone chosen before a tz update removed it: the profile shows it chosen, labelled
+    as unknown, the pages read in UTC, and the profile saved unchanged writes and audits
+    nothing."""
+    user = User.objects.get(email=pages.email_of(role))
+    User.objects.filter(pk=user.pk).update(time_zone="Old/Zone")
+    try:
+        browser.login(user.email)
+        before = User.objects.filter(pk=user.pk).values().get()  # signed in: last_login
+        with tenant_context(pages.demo_organization()):
+            events = AuditLog.objects.filter(action=AuditAction.USER_CHANGED).count()
+        browser.open(reverse("admin:index"))
+        assert browser.find("#time-zone").text == "Times in UTC"
+        browser.click("#time-zone a")
+        assert browser.selected("time_zone") == ["Old/Zone"]
+        assert browser.options("time_zone")["Old/Zone"] == (
+            "Old/Zone (not known here: times shown in UTC)"
+        )
+        browser.save()
+        assert browser.errors() == [], "the profile saved unchanged was refused"
+        assert browser.messages(), "the save said nothing"
+        assert User.objects.filter(pk=user.pk).values().get() == before
+        with tenant_context(pages.demo_organization()):
+            assert AuditLog.objects.filter(action=AuditAction.USER_CHANGED).count() == events
+    finally:
+        User.objects.filter(pk=user.pk).update(time_zone="")
