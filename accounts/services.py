@@ -622,7 +622,9 @@ def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | N
     allowed = allowed or USER_OWN_FIELDS
     # As stored: the instance may be the request's user, read before a password change.
     user = locked(user)
-    if changes.get("time_zone"):  # blank: each organization's own zone
+    # Blank: each organization's own zone. A stored name the server's tz database no longer
+    # knows is kept when given unchanged (ADR 0050): only a new name is checked.
+    if changes.get("time_zone") and changes["time_zone"] != user.time_zone:
         _validate_time_zone(changes["time_zone"])
     if "email" in changes:
         changes = {**changes, "email": (changes["email"] or "").strip().lower()}

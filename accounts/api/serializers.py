@@ -419,11 +419,17 @@ class MeUpdateSerializer(Serializer):
     time_zone = TextField(
         max_length=64,
         allow_blank=True,
-        validators=[time_zones.validate_time_zone],
         help_text="Where you read and type times in the back office, in every organization:"
         " an IANA name such as America/New_York; blank for each organization's own. The API"
         " answers in UTC whatever it is.",
     )
+
+    def validate_time_zone(self, value: str) -> str:
+        """A name of the server's tz database, or the one stored already: a name a tz
+        update has removed since it was chosen is kept when given back unchanged."""
+        if value and value != self.context["user"].time_zone:
+            time_zones.validate_time_zone(value)
+        return value
 
     def unknown_field_message(self, name: str) -> str:
         return "Not a field you may change here: only full_name and time_zone."

@@ -247,7 +247,9 @@ class MeView(OrganizationContextMixin, APIView):
     def patch(self, request):
         """Change your own profile (your name, your time zone in the back office); it is the
         same in every organization."""
-        serializer = s.MeUpdateSerializer(data=request.data, partial=True)
+        serializer = s.MeUpdateSerializer(
+            data=request.data, partial=True, context={"user": request.user}
+        )
         serializer.is_valid(raise_exception=True)
         services.user_update(
             user=request.user, changes=serializer.validated_data, acting_user=request.user

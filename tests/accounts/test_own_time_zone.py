@@ -225,3 +225,21 @@ def test_a_stored_zone_the_server_no_longer_knows_stays_until_changed(london, lo
     london_rep.refresh_from_db()
     assert london_rep.time_zone == NEW_YORK
     assert GONE not in client.get(url).content.decode(), "no longer offered once left"
+
+
+def test_the_api_keeps_a_stored_zone_the_server_no_longer_knows_when_given_back(london, london_rep):
+    User.objects.filter(pk=london_rep.pk).update(time_zone=GONE)
+    api = factories.api_client(london_rep, london)
+    profile = api.get("/api/v1/me/").json()["user"]
+    assert profile["time_zone"] == GONE
+    before = _row(london_rep)
+    same = {"full_name": profile["full_name"], "time_zone": GONE}
+    answer = api.patch("/api/v1/me/", same, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["user"]["time_zone"] == GONE
+    assert _row(london_rep) == before
+    assert AuditAction.USER_CHANGED not in audit_actions(london)
+    refused = api.patch("/api/v1/me/", {"time_zone": "Mars/Olympus_Mons"}, format="json")
+    assert refused.status_code == 400
+    assert "Unknown time zone" in str(refused.json()["error"]["details"]["time_zone"])
+    assert _row(london_rep) == before
