@@ -180,13 +180,18 @@ class Browser:
         """What a select2 autocomplete field lists for `text` ("No results found" too),
         closed again after."""
         self._search(name, text)
-        # Answered when the box lists the search's results (or says it found none)
-        # rather than loading them.
+        # Answered when the search for `text` has come back and the box lists its results
+        # (or says it found none) rather than loading them. The box first lists the
+        # answer to the empty search it opens with, and `text` is sent only after
+        # select2's typing delay: read then, the box gave the field's first page.
         WebDriverWait(self.driver, 10).until(
             lambda d: d.execute_script(
-                "const box = document.querySelector('.select2-container--open .select2-results');"
-                " return box && !box.querySelector('.loading-results')"
-                " && box.innerText.trim() !== '' && !box.innerText.includes('Searching');"
+                "const answered = performance.getEntriesByType('resource').some("
+                "  entry => new URL(entry.name).searchParams.get('term') === arguments[0]);"
+                " const box = document.querySelector('.select2-container--open .select2-results');"
+                " return answered && box && !box.querySelector('.loading-results')"
+                " && box.innerText.trim() !== '' && !box.innerText.includes('Searching');",
+                text,
             )
         )
         offered = self.texts(".select2-container--open .select2-results__option")
