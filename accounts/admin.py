@@ -392,6 +392,7 @@ class OrganizationAdmin(
     admins (`access.platform_admin`: not on a session confined to one organization) see
     all. New organizations: `manage.py create_organization` or the API."""
 
+    form = forms.OrganizationForm
     list_display = ["name", "slug", "plan", "is_active", "created_at"]
     search_fields = ["name", "slug"]
 

@@ -18,7 +18,7 @@ from accounts import (
     two_factor_views,
     user_tokens,
 )
-from accounts.models import Invitation, Membership, Role, Team, User
+from accounts.models import Invitation, Membership, Organization, Role, Team, User
 from smartweb import time_zones
 from smartweb.errors import NOT_PERMITTED, refusal_message
 from smartweb.forms import form_changes
@@ -230,28 +230,35 @@ def time_zone_field() -> forms.ChoiceField:
 
 
 class StoredTimeZoneKeptMixin:
-    """A user's stored zone stays a choice when the server's tz database no longer knows
-    it (a zone renamed or removed by a tz update), labelled so: their profile is then
-    saved unchanged, as any other, where it was refused as "Select a valid choice". Their
-    times read as UTC meanwhile (`time_zones.zone_named`). Choosing a name the server does
+    """A stored zone (a user's, an organization's) stays valid when the server's tz
+    database no longer knows it (a zone renamed or removed by a tz update), and a choice
+    labelled so where the zone is chosen from a list: the page is then saved unchanged, as
+    any other, where it was refused as "Select a valid choice" or "Unknown time zone".
+    Times read as UTC meanwhile (`time_zones.zone_named`). Choosing a name the server does
     not know is still refused, here and by the model's check of a changed zone."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         stored = self.instance.time_zone
-        if "time_zone" in self.fields and stored and stored not in time_zones.available():
+        field = self.fields.get("time_zone")
+        listed = isinstance(field, forms.ChoiceField)
+        if listed and stored and stored not in time_zones.available():
             label = f"{stored} (not known here: times shown in UTC)"
-            self.fields["time_zone"].choices = [
-                *self.fields["time_zone"].choices[:1],
-                (stored, label),
-                *self.fields["time_zone"].choices[1:],
-            ]
+            field.choices = [*field.choices[:1], (stored, label), *field.choices[1:]]
 
     def _get_validation_exclusions(self):
         exclusions = super()._get_validation_exclusions()
         if "time_zone" not in self.changed_data:
             exclusions.add("time_zone")  # as stored: not checked against the tz database
         return exclusions
+
+
+class OrganizationForm(StoredTimeZoneKeptMixin, forms.ModelForm):
+    """An organization's set-up page (the fields are the admin's, by role)."""
+
+    class Meta:
+        model = Organization
+        fields = ["name", "plan", "is_active", "time_zone", "settings"]
 
 
 class PlatformUserChangeForm(StoredTimeZoneKeptMixin, UserChangeForm):

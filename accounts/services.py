@@ -90,9 +90,9 @@ def _organization_name(name: str | None) -> str:
     return name
 
 
-def _validate_time_zone(name: str) -> None:
+def _validate_time_zone(name: str, stored: str | None = None) -> None:
     try:
-        time_zones.validate_time_zone(name)
+        time_zones.validate_chosen(name, stored)
     except ValidationError as error:
         raise ValidationError({"time_zone": error.messages}) from error
 
@@ -581,7 +581,7 @@ def organization_update(
     if "settings" in changes:
         json_schema.validate(Organization, "settings", changes["settings"])
     if "time_zone" in changes:
-        _validate_time_zone(changes["time_zone"])
+        _validate_time_zone(changes["time_zone"], organization.time_zone)
     if current_organization_id() == organization.pk:
         entered = contextlib.nullcontext()
     else:
@@ -622,10 +622,8 @@ def user_update(*, user: User, changes: Mapping[str, Any], acting_user: User | N
     allowed = allowed or USER_OWN_FIELDS
     # As stored: the instance may be the request's user, read before a password change.
     user = locked(user)
-    # Blank: each organization's own zone. A stored name the server's tz database no longer
-    # knows is kept when given unchanged (ADR 0050): only a new name is checked.
-    if changes.get("time_zone") and changes["time_zone"] != user.time_zone:
-        _validate_time_zone(changes["time_zone"])
+    if changes.get("time_zone"):  # blank: each organization's own zone
+        _validate_time_zone(changes["time_zone"], user.time_zone)
     if "email" in changes:
         changes = {**changes, "email": (changes["email"] or "").strip().lower()}
         validate_email(changes["email"])

@@ -41,6 +41,14 @@ def validate_time_zone(name: str) -> None:
         )
 
 
+def validate_chosen(name: str, stored: str | None) -> None:
+    """A zone chosen for a user or an organization: a name the server knows, or the one
+    stored already, kept when given back unchanged though a tz update has removed it since
+    it was chosen (ADR 0050)."""
+    if name != stored:
+        validate_time_zone(name)
+
+
 def zone_named(name: str | None) -> dt.tzinfo:
     """The zone of that name; UTC for none, or for a name this server no longer knows."""
     if name and name in available():

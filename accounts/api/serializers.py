@@ -222,6 +222,11 @@ class OrganizationSerializer(ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "slug", "created_at", "updated_at"]
+        extra_kwargs = {"time_zone": {"validators": []}}  # checked as chosen, below
+
+    def validate_time_zone(self, value: str) -> str:
+        time_zones.validate_chosen(value, self.instance.time_zone if self.instance else None)
+        return value
 
 
 class OrganizationCreateSerializer(Serializer):
@@ -425,10 +430,8 @@ class MeUpdateSerializer(Serializer):
     )
 
     def validate_time_zone(self, value: str) -> str:
-        """A name of the server's tz database, or the one stored already: a name a tz
-        update has removed since it was chosen is kept when given back unchanged."""
-        if value and value != self.context["user"].time_zone:
-            time_zones.validate_time_zone(value)
+        if value:  # blank: each organization's own zone
+            time_zones.validate_chosen(value, self.context["user"].time_zone)
         return value
 
     def unknown_field_message(self, name: str) -> str:

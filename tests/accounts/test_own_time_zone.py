@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.audit import AuditAction
-from accounts.models import User
+from accounts.models import Organization, User
 from crm.models import Task
 from notifications import jobs, reminders
 from smartweb.jobs import each_organization
@@ -243,3 +243,36 @@ def test_the_api_keeps_a_stored_zone_the_server_no_longer_knows_when_given_back(
     assert refused.status_code == 400
     assert "Unknown time zone" in str(refused.json()["error"]["details"]["time_zone"])
     assert _row(london_rep) == before
+
+
+def test_an_organization_zone_the_server_no_longer_knows_stays_until_changed(london):
+    Organization.objects.filter(pk=london.pk).update(time_zone=GONE)  # as stored before
+    admin = factories.make_member(london, "org_admin")
+    client = admin_client(admin)
+    url = f"/admin/accounts/organization/{london.pk}/change/"
+    page = form_data(client.get(url).content.decode(), "organization_form")
+    before = Organization.objects.filter(pk=london.pk).values().get()
+
+    # Saved unchanged: nothing written, nothing audited.
+    saved = client.post(url, {**page, "_save": ["Save"]})
+    assert saved.status_code == 302, saved.content.decode()
+    assert Organization.objects.filter(pk=london.pk).values().get() == before
+    assert AuditAction.ORGANIZATION_CHANGED not in audit_actions(london)
+
+    # Another name the server does not know is refused; a known one replaces it.
+    refused = client.post(url, {**page, "time_zone": ["Mars/Olympus_Mons"], "_save": ["Save"]})
+    assert refused.status_code == 200
+    assert Organization.objects.filter(pk=london.pk).values().get() == before
+    # Through the API, given back as read: the same.
+    api = factories.api_client(admin, london)
+    read = api.get(f"/api/v1/organizations/{london.pk}/").json()
+    answer = api.patch(f"/api/v1/organizations/{london.pk}/", read, format="json")
+    assert answer.status_code == 200, answer.content
+    assert Organization.objects.filter(pk=london.pk).values().get() == before
+    other = {"time_zone": "Mars/Olympus_Mons"}
+    refused = api.patch(f"/api/v1/organizations/{london.pk}/", other, format="json")
+    assert refused.status_code == 400
+    assert "Unknown time zone" in str(refused.json()["error"]["details"]["time_zone"])
+
+    assert client.post(url, {**page, "time_zone": [NEW_YORK], "_save": ["Save"]}).status_code == 302
+    assert Organization.objects.get(pk=london.pk).time_zone == NEW_YORK
