@@ -21,21 +21,24 @@ import os
 import secrets
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
 from leads import csv_io
-from smartweb import access, csv_output
+from smartweb import access
 from smartweb.locks import advisory_xact_lock_within_timeout
 from smartweb.rbac import Action, Resource
 from smartweb.tenancy.context import current_organization_id
@@ -45,6 +48,8 @@ UPLOAD_DIR = Path(
 )
 KEEP_FOR = 24 * 3600  # seconds
 PREVIEW_ROWS = 5
+# The errors and the duplicates the report's page lists (of each).
+ISSUES_SHOWN = 500
 # How often the import writes its progress for the page to poll (rows checked).
 PROGRESS_EVERY = 500
 IGNORE = ""
@@ -92,11 +97,19 @@ class StoredUpload:
             return default
 
     def write(self, kind: str, data) -> None:
-        # Written under a name of its own then renamed, so that a polling reader never
-        # sees half a file and two writers at once never share (or rename) one file.
+        with self.writing(kind) as out:
+            json.dump(data, out)
+
+    @contextmanager
+    def writing(self, kind: str) -> Iterator[IO[str]]:
+        """A text file to write `kind` into, in place once the block ends without error.
+        Written under a name of its own then renamed, so that a polling reader never sees
+        half a file, a failed writer leaves none, and two writers at once never share (or
+        rename) one file."""
         partial = self.path(f"{kind}.{secrets.token_hex(8)}.partial")
         try:
-            partial.write_text(json.dumps(data))
+            with partial.open("w", encoding="utf-8", newline="") as out:
+                yield out
             os.replace(partial, self.path(kind))
         finally:
             partial.unlink(missing_ok=True)
@@ -112,23 +125,6 @@ class StoredUpload:
 
     def remove_file(self) -> None:
         self.path("csv").unlink(missing_ok=True)
-
-
-def refused_rows(report: dict) -> list[list]:
-    """The refused rows as a CSV to correct and import again: the row's number in the
-    file and its problems (columns the import ignores), then the file's own columns."""
-    problems: dict[int, list[str]] = {}
-    for kind, issues in (("error", report["errors"]), ("duplicate", report["duplicates"])):
-        for issue in issues:
-            where = f"{issue['field']}: " if issue["field"] else ""
-            problems.setdefault(issue["row"], []).append(f"{kind}: {where}{issue['reason']}")
-    return [
-        ["import_row", "import_problems", *report.get("header", [])],
-        *(
-            [number, " | ".join(problems.get(number, [])), *record]
-            for number, record in report.get("refused", [])
-        ),
-    ]
 
 
 def _remove_stale() -> None:
@@ -314,26 +310,24 @@ class ImportWizard:
     def _import(self, request, upload: StoredUpload, form: MappingForm, total: int):
         progress = _Progress(upload, total)
         try:
-            with upload.path("csv").open("rb") as source:
+            with upload.path("csv").open("rb") as source, upload.writing("refused") as refused:
                 report = csv_io.import_leads(
                     source=source,
                     acting_user=request.user,
                     mapping=form.cleaned_data["mapping"],
                     skip_bad_rows=form.cleaned_data["skip_bad_rows"],
                     progress=progress,
+                    refused=refused,
                 )
         except csv_io.ImportRefused as exc:
             form.add_error(None, str(exc))
             return None
         progress.save(done=True)
+        # The issues the page lists, and their counts: every refused row is in the
+        # download, written as the import ran.
         upload.write(
             "report",
-            {
-                **report.as_dict(),
-                "at": timezone.now().isoformat(),
-                "header": report.header,
-                "refused": sorted(report.refused_records.items()),
-            },
+            {**report.as_dict(issues=ISSUES_SHOWN), "at": timezone.now().isoformat()},
         )
         if report.committed:
             self.model_admin.message_user(request, f"Imported {report.created} lead(s).")
@@ -358,15 +352,17 @@ class ImportWizard:
 
     def errors_view(self, request, token: str):
         _require_importer(request)
-        report = StoredUpload.of(request, token).read("report")
-        if report is None:
-            raise Http404("This file has not been imported yet.")
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="import-refused-rows.csv"'
-        writer = csv_output.writer(response)
-        for row in refused_rows(report):
-            writer.writerow(row)
-        return response
+        upload = StoredUpload.of(request, token)
+        try:
+            refused = upload.path("refused").open("rb")
+        except FileNotFoundError:
+            raise Http404("This file has not been imported yet.") from None
+        return FileResponse(
+            refused,
+            as_attachment=True,
+            filename="import-refused-rows.csv",
+            content_type="text/csv; charset=utf-8",
+        )
 
     def progress_view(self, request, token: str):
         _require_importer(request)

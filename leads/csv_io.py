@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import heapq
 import io
+import itertools
 import operator
+import sys
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -127,7 +130,7 @@ class ImportRefused(Exception):
     """The whole file is unusable (too large, not CSV, no company name column…)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class RowIssue:
     row: int
     field: str
@@ -145,23 +148,25 @@ class ImportReport:
     duplicates: list[RowIssue] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     committed: bool = False
-    # The file's header and each refused row as it was in the file, by its row number:
-    # what a person needs to correct those rows and import them again.
-    header: list[str] = field(default_factory=list)
-    refused_records: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def bad_rows(self) -> int:
         return len({issue.row for issue in self.errors})
 
-    def as_dict(self) -> dict:
+    @property
+    def duplicate_count(self) -> int:
+        return len(self.duplicates)
+
+    def as_dict(self, *, issues: int | None = None) -> dict:
+        """The report, with the first `issues` errors and duplicates (all by default)."""
         return {
             "rows": self.rows,
             "created": self.created,
             "committed": self.committed,
             "bad_rows": self.bad_rows,
-            "errors": [e.as_dict() for e in self.errors],
-            "duplicates": [d.as_dict() for d in self.duplicates],
+            "duplicate_count": self.duplicate_count,
+            "errors": [e.as_dict() for e in self.errors[:issues]],
+            "duplicates": [d.as_dict() for d in self.duplicates[:issues]],
             "ignored_columns": self.ignored_columns,
         }
 
@@ -401,7 +406,8 @@ class _Importer:
         return keys
 
     def error(self, row: int, column: str, reason: str) -> None:
-        self.report.errors.append(RowIssue(row, column, reason))
+        # Interned: a file's refused rows mostly share a few reasons.
+        self.report.errors.append(RowIssue(row, column, sys.intern(reason)))
 
     def _column(self, target: str, attr: str) -> str:
         canonical = _COLUMN_OF.get((target, attr), attr)
@@ -753,38 +759,51 @@ def import_leads(
     mapping: Mapping[str, str] | None = None,
     skip_bad_rows: bool = False,
     progress: Callable[[str, int], None] | None = None,
+    refused: IO[str] | None = None,
 ) -> ImportReport:
-    """Import a CSV of leads into the current organization. Raises `ImportRefused`."""
+    """Import a CSV of leads into the current organization. Raises `ImportRefused`.
+    The refused rows, to correct and import again, are written to `refused` as CSV."""
     access.require(acting_user, Action.CREATE, Resource.LEADS)
     access.require(acting_user, Action.CREATE, Resource.COMPANIES)
     text = _read_text(source)
     importer = _Importer(acting_user=acting_user)
     rows = importer.parse(text, {_header_key(k): v for k, v in (mapping or {}).items()}, progress)
     report = importer.report
-    try:
-        with transaction.atomic():
-            # One import per organization at a time, and no lead created meanwhile (see
-            # services.lock_duplicate_keys): the check below sees every lead written before.
-            advisory_xact_lock(services.IMPORT_LOCK, importer.organization_id)
-            rows = importer.deduplicate(rows)
-            if report.errors and not skip_bad_rows:
-                return report
+    with transaction.atomic():
+        # One import per organization at a time, and no lead created meanwhile (see
+        # services.lock_duplicate_keys): the check below sees every lead written before.
+        advisory_xact_lock(services.IMPORT_LOCK, importer.organization_id)
+        rows = importer.deduplicate(rows)
+        if not report.errors or skip_bad_rows:
             report.created = importer.write(rows, progress)
-        report.committed = True
-        return report
-    finally:
-        refused = {issue.row for issue in (*report.errors, *report.duplicates)}
-        report.header, report.refused_records = _records(text, refused)
+            report.committed = True
+    if refused is not None:
+        write_refused(text, report, refused)
+    return report
 
 
-def _records(text: str, numbers: set[int]) -> tuple[list[str], dict[int, list[str]]]:
-    """The header of the file and its records of the given row numbers, numbered as the
-    import numbers them (the header is row 1)."""
+def write_refused(text: str, report: ImportReport, out: IO[str]) -> None:
+    """The refused rows of the file `text` as a CSV to correct and import again: the
+    row's number and its problems (columns the import ignores), then the file's own
+    columns. Written row by row as the file is read again: an import of many refused
+    rows kept them all in memory (530 MB for 17.6 MB of them)."""
+    writer = csv_output.writer(out)
     reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
-    header = next(reader)
-    return header, {
-        number: record for number, record in enumerate(reader, start=2) if number in numbers
-    }
+    writer.writerow(["import_row", "import_problems", *next(reader)])
+    # Both lists are in row order but for the suppressed rows' errors, found last.
+    issues = heapq.merge(
+        (("error", issue) for issue in sorted(report.errors, key=operator.attrgetter("row"))),
+        (("duplicate", issue) for issue in report.duplicates),
+        key=lambda kind_issue: kind_issue[1].row,
+    )
+    records = enumerate(reader, start=2)  # numbered as the import numbers them
+    for number, of_row in itertools.groupby(issues, key=lambda kind_issue: kind_issue[1].row):
+        record = next(record for at, record in records if at == number)
+        problems = " | ".join(
+            f"{kind}: {issue.field + ': ' if issue.field else ''}{issue.reason}"
+            for kind, issue in of_row
+        )
+        writer.writerow([number, problems, *record])
 
 
 # --- export ------------------------------------------------------------------------

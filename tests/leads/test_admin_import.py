@@ -81,7 +81,7 @@ def test_a_failed_import_keeps_the_file_and_offers_the_errors_as_csv(client, org
     token = step2.rstrip("/").rsplit("/", 1)[-1]
     errors = client.get(reverse("admin:leads_lead_import_errors", args=[token]))
     assert errors["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(errors.content.decode())))
+    rows = list(csv.reader(io.StringIO(errors.getvalue().decode())))
     assert rows[0] == ["import_row", "import_problems", *FILE.splitlines()[0].split(",")]
     assert rows[1][0] == "4" and rows[1][1].startswith("error: Phone Number: ")
     assert rows[1][2:] == ["Bad Phone", "phone me", "new", "referral", "z"]
@@ -155,7 +155,7 @@ def test_the_refused_rows_download_corrected_imports_again(client, org_a, admin_
     client.post(step2, {**MAPPING, "skip_bad_rows": "on"})
     token = step2.rstrip("/").rsplit("/", 1)[-1]
     refused = client.get(reverse("admin:leads_lead_import_errors", args=[token]))
-    corrected = refused.content.decode().replace("phone me", "01632 960003")
+    corrected = refused.getvalue().decode().replace("phone me", "01632 960003")
 
     again = _upload(client, corrected, name="refused.csv")
     # The row's number and problems first, as columns the import leaves out.

@@ -248,3 +248,30 @@ def test_the_preview_of_a_large_file_keeps_only_the_rows_it_shows():
     assert shown.total == 50_000
     assert shown.rows == [row.rstrip("\n").split(",")] * 2
     assert peak < 8 * len(data), f"{peak / len(data):.1f} times the file's size"
+
+
+def test_an_import_of_a_large_all_refused_file_keeps_its_memory_bounded(org_a, admin_a, tmp_path):
+    """Each refused row is reported, and offered back as CSV, without the import keeping
+    them all: 17.6 MB of refused rows took 530 MB of a worker's memory when it did."""
+    row = "Refused Company Limited,plumber,,,,Contact Person,not-a-status,,\n"
+    data = (HEADER + row * 50_000).encode()
+    tracemalloc.start()
+    try:
+        with (tmp_path / "refused.csv").open("w", newline="") as refused:
+            report = _import(org_a, admin_a, data, refused=refused)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (report.rows, report.bad_rows, report.committed) == (50_000, 50_000, False)
+    lines = (tmp_path / "refused.csv").read_text().splitlines()
+    assert len(lines) == 50_001
+    assert lines[0] == "import_row,import_problems," + HEADER.rstrip("\n")
+    assert (
+        lines[1]
+        == lines[-1].replace("50001", "2")
+        == (
+            "2,error: status: Unknown status 'not-a-status'.,"
+            "Refused Company Limited,plumber,,,,Contact Person,not-a-status,,"
+        )
+    )
+    assert peak < 8 * len(data), f"{peak / len(data):.1f} times the file's size"
