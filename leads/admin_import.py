@@ -303,7 +303,7 @@ class ImportWizard:
             sample=sample,
             name=upload.read("meta", {}).get("name", ""),
             allowed=allowed_values(),
-            report=report,
+            report=report and report.as_dict(issues=ISSUES_SHOWN),
             token=token,
         )
 
