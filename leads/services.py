@@ -613,7 +613,12 @@ def lead_update(
 
 @transaction.atomic
 def lead_delete(*, lead: Lead, acting_user: User | None) -> None:
+    """Soft-delete the lead with its rows. Its lock first, as a merge takes it (`FOR
+    UPDATE`): a row being added holds the lead `FOR KEY SHARE` (`lock_lead_to_add_to`),
+    which the soft delete's own lock leaves free; the delete now waits for it and takes
+    the row to the trash too, and a row added later is refused at `lead`."""
     access.require(acting_user, Action.DELETE, Resource.LEADS, lead)
+    lock_leads([lead], for_update=True)
     lead.delete()
 
 

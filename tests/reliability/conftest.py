@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from accounts.models import Organization
+from accounts.models import Organization, User
 from tests.conftest import _as_owner
 from tests.fake_provider import serve_provider
 from tests.reliability.clients import StaffBrowser
@@ -84,6 +84,14 @@ def demo_org(django_db_blocker, live_url) -> Organization:
     """The demo organization the live server's staff work in."""
     with django_db_blocker.unblock():
         return Organization.objects.get(slug="demo")
+
+
+@pytest.fixture(scope="module")
+def colleague(django_db_blocker, demo_org) -> str:
+    """A member of the demo organization other than its admin (an id), to share a lead
+    with."""
+    with django_db_blocker.unblock():
+        return str(User.objects.get(email=f"rep2@{demo_org.slug}.smartweb.test").pk)
 
 
 @pytest.fixture(scope="module")

@@ -12,60 +12,20 @@ from collections import Counter
 import pytest
 
 from accounts.audit import AuditAction
-from accounts.models import AuditLog, User
-from attachments.models import Attachment
-from crm.models import Task
-from leads.models import Interaction, Lead, LeadEnrichment
+from accounts.models import AuditLog
+from leads.models import Lead
 from smartweb.tenancy.context import tenant_context
-from tests.attachments import samples
 from tests.crm import factories
 from tests.reliability.clients import admin_session, at_once
+from tests.reliability.lead_additions import ADDED, KINDS, add
 
 ROUNDS = 10
-
-# What each client adds to the duplicate while the first one merges it away: the model
-# of the row it adds, and its request (path and keyword arguments) for the lead, a label
-# and a colleague. A share adds no row of the lead's: it is judged by its audit event.
-ADDED = {
-    "interactions": (
-        Interaction,
-        lambda lead, i, _: (
-            "interactions/",
-            {"json": {"lead": lead, "type": "note", "subject": i}},
-        ),
-    ),
-    "tasks": (Task, lambda lead, i, _: ("tasks/", {"json": {"lead": lead, "title": i}})),
-    "enrichments": (
-        LeadEnrichment,
-        lambda lead, i, _: ("enrichments/", {"json": {"lead": lead, "provider": i, "data": {}}}),
-    ),
-    "attachments": (
-        Attachment,
-        lambda lead, i, _: (
-            "attachments/",
-            {"data": {"lead": lead}, "files": {"file": (f"{i}.png", samples.PNG, "image/png")}},
-        ),
-    ),
-    "shares": (
-        None,
-        lambda lead, i, colleague: (f"leads/{lead}/shares/", {"json": {"user": colleague}}),
-    ),
-}
-# Seven clients adding, notes and enrichments twice (they lock the lead and its company).
-KINDS = (*ADDED, "interactions", "enrichments")
 
 
 @pytest.fixture(scope="module")
 def api(django_db_blocker, demo_org):
     with django_db_blocker.unblock():
         return admin_session(demo_org, name="merges")
-
-
-@pytest.fixture(scope="module")
-def colleague(django_db_blocker, demo_org) -> str:
-    """The member the duplicate is shared with."""
-    with django_db_blocker.unblock():
-        return str(User.objects.get(email="rep2@demo.smartweb.test").pk)
 
 
 def _left_on_merged(kind: str, answer, primary: str, duplicate: Lead) -> bool:
@@ -91,8 +51,7 @@ def test_rows_added_to_a_lead_while_it_is_merged_end_up_on_the_merged_lead(
             if i == 0:
                 body = {"duplicates": [d]}
                 return api.post(f"{live_url}/api/v1/leads/{p}/merge/", json=body, timeout=60)
-            path, request = ADDED[KINDS[i - 1]][1](d, names[i - 1], colleague)
-            return api.post(f"{live_url}/api/v1/{path}", timeout=60, **request)
+            return add(api, live_url, KINDS[i - 1], d, names[i - 1], colleague)
 
         answers = at_once(write, range(len(KINDS) + 1))
         assert answers[0].status_code == 200, answers[0].text
