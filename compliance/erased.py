@@ -143,8 +143,14 @@ def refuse_if_erased(*leads, for_update: bool = False) -> dict[str, LockedLead]:
 
 def refuse_if_company_erased(company: Company, *, for_update: bool = False) -> None:
     """A company is its lead's: refused when a lead of it (deleted ones included) is."""
-    leads = Lead.all_objects.filter(company_id=company.pk).values_list("pk", flat=True)
-    refuse_if_erased(*leads, for_update=for_update)
+    refuse_if_erased(*_lead_ids_of_row(company), for_update=for_update)
+
+
+def lock_company_leads(company: Company) -> None:
+    """Lock the company's leads (deleted ones included) `FOR UPDATE`, before the company:
+    a note's re-score, a lead's edit and a merge lock a lead, then its company, and a
+    change of both taking the company first could deadlock with them."""
+    lock_leads(_lead_ids_of_row(company), for_update=True)
 
 
 def _lead_ids_of_row(row) -> list:

@@ -447,7 +447,9 @@ def company_create(*, acting_user: User | None, data: Mapping[str, Any]) -> Comp
 @transaction.atomic
 def company_update(*, company: Company, acting_user: User | None, data: Mapping) -> Company:
     access.require(acting_user, Action.UPDATE, Resource.COMPANIES, company)
-    refuse_if_company_erased(company)
+    # Its leads before the company, which it then locks: the order a note's re-score and
+    # a lead's edit take them in (`lock_company_leads`).
+    refuse_if_company_erased(company, for_update=True)
     company = locked(company)
     before = values_of(company)
     settings = organization_settings(company.organization_id)

@@ -21,6 +21,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from compliance.erased import lock_company_leads
 from crm.selectors import lead_count_rows
 from leads import csv_io, duplicate_notice, selectors, services
 from leads.api import filters
@@ -87,6 +88,11 @@ class CompanyViewSet(ServiceModelViewSet):
 
     def base_queryset(self):
         return Company.objects.defer("search_vector")
+
+    def check_if_match(self, obj) -> None:
+        # Its lock of the company comes after its leads', as every lock of both does.
+        lock_company_leads(obj)
+        super().check_if_match(obj)
 
     def create(self, request, *args, **kwargs):
         company = services.company_create(acting_user=request.user, data=self.validated())
