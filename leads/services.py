@@ -953,8 +953,10 @@ def interaction_log(
     *, lead: Lead, acting_user: User | None, data: Mapping[str, Any]
 ) -> Interaction:
     """Record a touchpoint; a contact moves last_contacted_at, and the lead is re-scored."""
-    _authorize_for_lead(acting_user, Action.CREATE, Resource.INTERACTIONS, lead)
+    # The lock first: a lead deleted since the request found it is then refused at
+    # `lead`, as a moment later, not as out of the user's scope (a 403).
     lock_lead_to_add_to(lead)
+    _authorize_for_lead(acting_user, Action.CREATE, Resource.INTERACTIONS, lead)
     interaction = Interaction(
         organization_id=lead.organization_id, lead=lead, created_by=user_or_none(acting_user)
     )
@@ -1016,8 +1018,8 @@ def enrichment_record(
     apply: bool = True,
 ) -> LeadEnrichment:
     """Store what a provider found; with `apply`, copy it onto the company and re-score."""
+    lock_lead_to_add_to(lead)  # before the scope check, as `interaction_log`'s
     _authorize_for_lead(acting_user, Action.UPDATE, Resource.LEADS, lead)
-    lock_lead_to_add_to(lead)
     # Optional as on the model: a provider that found nothing still reports it.
     data = {} if data is None else data
     errors: dict = {}
