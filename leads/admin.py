@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from attachments.admin import AttachmentsAdminMixin
+from compliance.erased import lock_company_leads
 from leads import (
     admin_duplicates,
     admin_forms,
@@ -261,6 +262,13 @@ class CompanyAdmin(AttachmentsAdminMixin, CompanySearchMixin, LeadsAdmin):
             if obj.website
             else ""
         )
+
+    def lock_before_saving(self, request, object_id) -> None:
+        # The page's version check locks the company, and its save its leads: the leads
+        # first, as a note's re-score and the API's edit take them (ADR 0012).
+        company = self.get_object(request, object_id)
+        if company is not None:
+            lock_company_leads(company)
 
     def save_model(self, request, obj, form, change):
         data = form_changes(form, services.COMPANY_FIELDS)
