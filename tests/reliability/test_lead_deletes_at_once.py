@@ -1,4 +1,5 @@
-"""A lead deleted while colleagues add to it, against four web workers: every note, task,
+"""A lead deleted (by itself or with its company) while colleagues add to it, against four
+web workers: every note, task,
 enrichment, file and share acknowledged was added before the delete, and went to the
 trash with the lead (a note, a task, an enrichment: restored with it); one that comes
 after the delete is refused as the same request a moment later is, never left on the
@@ -43,17 +44,26 @@ def _left_on_deleted(kind: str, answer, lead: Lead) -> bool:
     return row.deleted_at != lead.deleted_at
 
 
+# The path of the delete that takes the lead to the trash.
+DELETES = {
+    "lead": lambda lead: f"leads/{lead.pk}/",
+    "its company": lambda lead: f"companies/{lead.company_id}/",
+}
+
+
+@pytest.mark.parametrize("removal", sorted(DELETES))
 def test_rows_added_to_a_lead_while_it_is_deleted_go_to_the_trash_with_it(
-    live_url, api, colleague, demo_org
+    live_url, api, colleague, demo_org, removal
 ):
     stranded, refused = [], []
     for _ in range(ROUNDS):
-        lead = str(factories.lead(demo_org).pk)
+        made = factories.lead(demo_org)
+        lead, delete = str(made.pk), f"{live_url}/api/v1/{DELETES[removal](made)}"
         labels = [f"added-{uuid.uuid4().hex[:8]}" for _ in KINDS]
 
-        def write(i: int, lead=lead, names=labels):
+        def write(i: int, lead=lead, delete=delete, names=labels):
             if i == 0:
-                return api.delete(f"{live_url}/api/v1/leads/{lead}/", timeout=60)
+                return api.delete(delete, timeout=60)
             return add(api, live_url, KINDS[i - 1], lead, names[i - 1], colleague)
 
         answers = at_once(write, range(len(KINDS) + 1))
