@@ -225,8 +225,11 @@ def _queue(
     from mailing import jobs  # as crm's services do: the task module loads on first use
 
     organization_id, message_pk = message.organization_id, message.pk
+    # Robust, as a webhook's nudge (`webhooks.outbox.nudge_on_commit`): the message is
+    # committed, and the minute's sweep queues any due (`mailing.jobs.sweep`).
     transaction.on_commit(
-        lambda: jobs.defer_send(organization_id=organization_id, message_id=message_pk)
+        lambda: jobs.defer_send(organization_id=organization_id, message_id=message_pk),
+        robust=True,
     )
     return message
 

@@ -10,7 +10,6 @@ written.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from typing import Any
 
@@ -83,13 +82,20 @@ def emit(event_type: str, payload: dict[str, Any], *, dedupe_key: str = ""):
 def nudge_on_commit(organization_id, endpoint_id) -> None:
     """Queue the endpoint's drain once the transaction commits: once per transaction,
     however many events it emits (a CSV import emits one per lead). A callback of a
-    savepoint rolled back is dropped by Django, so the next emit registers it again."""
+    savepoint rolled back is dropped by Django, so the next emit registers it again.
+    Robust: the deliveries are committed by then, and the minute's sweep queues the
+    drain of any endpoint with one due (`webhooks.jobs.sweep`), so a queue that fails
+    (the database lost between the commit and this) is logged, not answered as a
+    failure of the request that did commit."""
     pending = connection.run_on_commit
     if any(getattr(func, NUDGE_MARK, None) == endpoint_id for _, func, _ in pending):
         return
-    nudge = functools.partial(_nudge, organization_id, endpoint_id)
+
+    def nudge():  # a function, not a partial: Django names it when it logs a failure
+        _nudge(organization_id, endpoint_id)
+
     setattr(nudge, NUDGE_MARK, endpoint_id)
-    transaction.on_commit(nudge)
+    transaction.on_commit(nudge, robust=True)
 
 
 def _nudge(organization_id, endpoint_id) -> None:

@@ -16,6 +16,7 @@ import pytest
 from django.core import mail
 from django.db import connection, transaction
 from django.utils import timezone
+from procrastinate.exceptions import ConnectorException
 
 from crm import services as crm_services
 from notifications.choices import NotificationKind
@@ -28,7 +29,7 @@ from tests.internal_addresses import EMBEDDED_INTERNAL, resolve
 from tests.job_queue import run_worker
 from tests.leads.factories import make_lead
 from tests.webhooks.conftest import SECRET, drain, make_endpoint
-from webhooks import jobs, services
+from webhooks import backlog, jobs, services
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint, OutboxEvent
 
@@ -530,3 +531,24 @@ def test_an_endpoint_deleted_during_an_attempt_counts_no_failure(org_a, receiver
     assert gone.deleted_at is not None
     assert (gone.consecutive_failures, gone.is_active) == (0, True)
     assert attempts(org_a) == [(1, 500, False)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_that_cannot_be_queued_after_the_commit_leaves_the_write_done(
+    org_a, receiver, monkeypatch
+):
+    """The database lost between a commit and the queueing of its drain: the write that
+    committed is not failed for it (it was answered 500), and the minute's sweep finds
+    the endpoint due."""
+    endpoint = make_endpoint(org_a, receiver.url, [EventType.LEAD_CREATED])
+
+    def lost(**kwargs):
+        raise ConnectorException("terminating connection due to administrator command")
+
+    monkeypatch.setattr(jobs, "defer_delivery", lost)
+    lead = make_lead(org_a, contact_name="Committed")
+    with tenant_context(org_a):
+        assert list(backlog.endpoints_due().values_list("pk", flat=True)) == [endpoint.pk]
+    monkeypatch.undo()
+    assert drain(org_a) == 1
+    assert [event["data"]["lead"]["id"] for event in receiver.events()] == [str(lead.pk)]
