@@ -13,6 +13,7 @@ smartweb.api.viewsets.DeclaredParametersOnly but those whose query strings other
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 
 from drf_spectacular.generators import SchemaGenerator
@@ -36,6 +37,9 @@ def _operations() -> dict[tuple[Callable, str], tuple[str, str]]:
     return operations
 
 
+_GENERATING = threading.Lock()
+
+
 @functools.cache
 def declared(callback: Callable, method: str) -> frozenset[str] | None:
     """The query parameters the schema declares for the operation of `callback` (a URL
@@ -45,11 +49,15 @@ def declared(callback: Callable, method: str) -> frozenset[str] | None:
     if endpoint is None:
         return None
     path, path_regex = endpoint
-    generator = SchemaGenerator()
-    view = generator.create_view(callback, method)
-    path = generator.coerce_path(path, method, view)
-    view.request = spectacular_settings.GET_MOCK_REQUEST(method, path, view, None)
-    return view.schema.query_parameter_names(path, path_regex, method, generator.registry)
+    # One at a time: the schema generator loads its extensions on first use, and two
+    # threads of a worker doing so at once failed one request with a 500 (one thread read
+    # an extension's target as the other cleared it). Once per operation and process.
+    with _GENERATING:
+        generator = SchemaGenerator()
+        view = generator.create_view(callback, method)
+        path = generator.coerce_path(path, method, view)
+        view.request = spectacular_settings.GET_MOCK_REQUEST(method, path, view, None)
+        return view.schema.query_parameter_names(path, path_regex, method, generator.registry)
 
 
 def unknown_parameter_message(name: str, known) -> str:
