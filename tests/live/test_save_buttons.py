@@ -59,12 +59,17 @@ def test_an_add_page_offers_the_buttons_its_user_may_follow(browser, role, model
     assert _names(browser) == offered
 
 
-def test_a_rep_saves_a_tag_and_sees_the_list(browser, read):
-    name = f"Needs photos {next(_numbers)}"
-    browser.login(pages.email_of("rep"))
+def _add_tag(browser, role: str, name: str, button: str) -> None:
+    """As `role`, a tag named `name` added on its page with `button`."""
+    browser.login(pages.email_of(role))
     browser.open(_add(Tag))
     browser.fill("name", name)
-    browser.save(SAVE)
+    browser.save(button)
+
+
+def test_a_rep_saves_a_tag_and_sees_the_list(browser, read):
+    name = f"Needs photos {next(_numbers)}"
+    _add_tag(browser, "rep", name, SAVE)
     assert browser.path.split("?")[0] == reverse("admin:leads_tag_changelist")
     assert any("was added successfully" in said for said in browser.messages())
     with tenant_context(pages.demo_organization()):
@@ -73,10 +78,7 @@ def test_a_rep_saves_a_tag_and_sees_the_list(browser, read):
 
 def test_a_manager_continues_editing_the_tag_they_added(browser, read):
     name = f"Roofers {next(_numbers)}"
-    browser.login(pages.email_of("manager"))
-    browser.open(_add(Tag))
-    browser.fill("name", name)
-    browser.save(CONTINUE)
+    _add_tag(browser, "manager", name, CONTINUE)
     with tenant_context(pages.demo_organization()):
         tag = Tag.objects.get(name=name)
     assert browser.path == reverse("admin:leads_tag_change", args=[tag.pk])
