@@ -14,9 +14,7 @@ from django.db.models import Q
 from attachments import content, files
 from attachments.models import RECORD_RESOURCES, Attachment
 from attachments.selectors import record_field_of
-from compliance.erased import refuse_if_row_erased
-from leads.models import Lead
-from leads.services import lock_lead_to_add_to
+from leads.services import lock_record_to_add_to
 from smartweb import access
 from smartweb.rbac import Action
 
@@ -34,10 +32,7 @@ def attachment_create(*, record, upload, acting_user, name: str | None = None) -
     is stored, under a lock on the lead held until the row is in; nor to a lead merged
     away meanwhile, which the file would stay on, out of sight."""
     field = _require_change(acting_user, record)
-    if isinstance(record, Lead):
-        lock_lead_to_add_to(record)
-    else:
-        refuse_if_row_erased(record)
+    lock_record_to_add_to(record)
     checked = content.check(upload, name or upload.name or "")
     sha256 = files.sha256_of(upload)
     extension = content.ALLOWED[checked.content_type][0]

@@ -26,6 +26,7 @@ from compliance.erased import (
     lock_leads,
     refuse_if_company_erased,
     refuse_if_erased,
+    refuse_if_row_erased,
 )
 from compliance.suppression import ensure_not_suppressed
 from leads import scoring, selectors, status_notes
@@ -946,6 +947,16 @@ def lock_lead_to_add_to(lead) -> None:
         message = f"This lead was merged into lead {found.merged_into_id}: add it there."
         raise ValidationError({"lead": message})
     raise ValidationError({"lead": "This lead is deleted."})
+
+
+def lock_record_to_add_to(record) -> None:
+    """Before a row (a file, a share) is added to `record`: a lead locked and checked as
+    `lock_lead_to_add_to`; another record (a company, a deal) refused when its lead is
+    erased (`refuse_if_row_erased`)."""
+    if isinstance(record, Lead):
+        lock_lead_to_add_to(record)
+    else:
+        refuse_if_row_erased(record)
 
 
 @transaction.atomic

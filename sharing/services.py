@@ -19,10 +19,9 @@ from django.db import transaction
 
 from accounts.audit import AuditAction, record_audit_event
 from accounts.models import Membership, User, UserObjectGrant
-from compliance.erased import refuse_if_erased
 from crm.models import Opportunity
 from leads.models import Lead
-from leads.services import lock_lead_to_add_to
+from leads.services import lock_record_to_add_to
 from sharing.choices import SHARED_ACTIONS, ShareAccess
 from sharing.selectors import Share, grants_of, share_candidates, shared_codenames
 from smartweb import access
@@ -147,11 +146,8 @@ def record_share(
     refuse_unless_may_share(acting_user, record, level)
     if record.deleted_at is not None:
         raise ValidationError("A record in the trash is not shared: restore it first.")
-    if isinstance(record, Lead):
-        # Merged away meanwhile, the share would be left on the merged lead.
-        lock_lead_to_add_to(record)
-    else:
-        refuse_if_erased(lead_id_of(record))
+    # A lead merged away meanwhile would keep the share, out of sight.
+    lock_record_to_add_to(record)
     colleague = _colleague(user, acting_user)
     _refuse_beyond_their_role(colleague, record, level)
     _lock_share(record, colleague.pk)
