@@ -6,7 +6,7 @@ DEVDB := $(PY) -m smartweb.devdb run --
 # migrate as the owner role; everything else runs as the runtime role (under RLS)
 MIGRATE := DATABASE_URL=$$DATABASE_OWNER_URL $(PY) manage.py migrate --no-input
 
-.PHONY: install run test test-pooled fuzz lint format migrations-check bench stop-db
+.PHONY: install run test test-server test-pooled fuzz lint format migrations-check bench stop-db
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,21 @@ run: install
 
 test: install
 	$(DEVDB) sh -c '$(PY) -m pytest $(PYTEST_ARGS)'
+
+# The parts of the suite that depend on the PostgreSQL server rather than on the code: the
+# query plans and search functions, operations (backups, replica, moves, upgrades), locking
+# and faults, and the schema's security rules (RLS, roles, distribution, pushdown). CI runs
+# the whole suite on the embedded server (PostgreSQL 18) and these on the oldest supported
+# server, PostgreSQL 15 (docs/decisions/0059-ci-on-two-servers.md).
+SERVER_TESTS := tests/perf tests/ops tests/reliability \
+  tests/security/test_rls_coverage.py tests/security/test_rls_raw_sql.py \
+  tests/security/test_database_role_check.py tests/security/test_identity_constraints.py \
+  tests/security/test_distribution_rules.py tests/security/test_router_pushdown.py \
+  tests/security/test_citus_plan.py tests/security/test_scopes.py \
+  tests/security/test_tampered_cursors.py tests/platform/test_token_lookup.py \
+  tests/platform/test_context_on_a_lost_connection.py tests/platform/test_count_with_page.py
+test-server: install
+	$(DEVDB) sh -c '$(PY) -m pytest $(SERVER_TESTS) $(PYTEST_ARGS)'
 
 # Through a transaction-mode PgBouncer (tests/pooler/fixtures.py; Debian's pgbouncer):
 # the pooler's own tests, the connection reuse leak tests and the API isolation tests,
