@@ -157,7 +157,8 @@ def test_readonly_users_cannot_import(org_a, readonly_a):
 
 
 def test_export_round_trips_and_guards_formulas(org_a, admin_a, lead_a, lead_b):
-    make_lead(org_a, company={"name": "=HYPERLINK(evil)", "phone": "+44 1632 960099"})
+    notes = "Quote sent;=SUM(1)\n-2+3"
+    make_lead(org_a, company={"name": "=HYPERLINK(evil)", "phone": "+44 1632 960099"}, notes=notes)
     out = io.StringIO()
     with acting_as(org_a, admin_a):
         count = csv_io.export_leads(queryset=Lead.objects.all(), out=out, acting_user=admin_a)
@@ -166,14 +167,16 @@ def test_export_round_trips_and_guards_formulas(org_a, admin_a, lead_a, lead_b):
     assert count == 2 == len(rows)
     evil = next(r for r in rows if "HYPERLINK" in r["company_name"])
     assert evil["company_name"] == "'=HYPERLINK(evil)" and evil["phone"] == "'+44 1632 960099"
+    assert evil["notes"] == "Quote sent;'=SUM(1)\n'-2+3"
     assert "Bravo Roofing" not in out.getvalue()
     with tenant_context(org_a):
         Lead.objects.all().delete()
         Company.objects.all().delete()
     report = _import(org_a, admin_a, out.getvalue())
     assert report.created == 2, report.as_dict()
-    names = {lead.company.name for lead in _leads(org_a)}
-    assert names == {"=HYPERLINK(evil)", "Drip Drop Plumbing"}
+    names = {lead.company.name: lead.notes for lead in _leads(org_a)}
+    assert names.keys() == {"=HYPERLINK(evil)", "Drip Drop Plumbing"}
+    assert names["=HYPERLINK(evil)"] == notes
 
 
 def test_export_respects_the_users_scope(org_a, rep_a, lead_a, lead_a2):
