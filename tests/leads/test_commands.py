@@ -1,5 +1,6 @@
 """Management commands of the leads app and the demo data."""
 
+import csv
 import io
 
 import pytest
@@ -53,6 +54,54 @@ def test_import_leads_command_reports_bad_rows(tmp_path, org_a):
         assert not Lead.objects.exists()
     out, err = _run("import_leads", str(path), "--organization", "acme", "--skip-bad-rows")
     assert "1 lead(s) created" in out and "row 3, phone" in err
+
+
+def test_import_leads_command_writes_the_refused_rows_as_the_admin_offers_them(tmp_path, org_a):
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "company_name,phone\nDrip,01632 960001\nBad,nope\n=Evil,01632 960003\nAlso bad,nope\n"
+    )
+    refused = tmp_path / "refused.csv"
+    args = ("import_leads", str(path), "--organization", "acme", "--refused", str(refused))
+    with pytest.raises(CommandError, match="Nothing imported"):
+        _run(*args)
+    phone_problem = "error: phone: Enter a phone number of digits, spaces, +, -, ( and )."
+    expected = [
+        ["import_row", "import_problems", "company_name", "phone"],
+        ["3", phone_problem, "Bad", "nope"],
+        ["5", phone_problem, "Also bad", "nope"],
+    ]
+    assert list(csv.reader(refused.open(newline=""))) == expected
+    out, _ = _run(*args, "--skip-bad-rows")
+    assert "2 lead(s) created, 0 duplicate(s) skipped, 2 bad row(s)" in out
+    assert list(csv.reader(refused.open(newline=""))) == expected
+    # Imported again: every row refused, a formula in one kept inert.
+    with pytest.raises(CommandError, match="Nothing imported"):
+        _run(*args)
+    rows = list(csv.reader(refused.open(newline="")))
+    assert [row[:1] + row[2:] for row in rows[1:]] == [
+        ["2", "Drip", "01632 960001"],
+        ["3", "Bad", "nope"],
+        ["4", "'=Evil", "01632 960003"],
+        ["5", "Also bad", "nope"],
+    ]
+    assert rows[1][1].startswith("duplicate: phone: Duplicate of lead (Drip)")
+
+
+def test_import_leads_command_writes_no_refused_rows_when_it_cannot_import(tmp_path, org_a):
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\x00\x01\x02")
+    refused = tmp_path / "refused.csv"
+    with pytest.raises(CommandError, match="binary"):
+        _run("import_leads", str(binary), "--organization", "acme", "--refused", str(refused))
+    assert not refused.exists()
+    path = tmp_path / "leads.csv"
+    path.write_text("company_name\nDrip\n")
+    nowhere = tmp_path / "missing" / "refused.csv"
+    with pytest.raises(CommandError, match="Cannot write"):
+        _run("import_leads", str(path), "--organization", "acme", "--refused", str(nowhere))
+    with tenant_context(org_a):
+        assert not Lead.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,38 @@
-"""manage.py import_leads FILE --organization ORG [--skip-bad-rows] [--map col=field …]"""
+"""manage.py import_leads FILE --organization ORG [--skip-bad-rows] [--map col=field …]
+[--report REPORT.json] [--refused REFUSED.csv]"""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from leads import csv_io
 from leads.management.context import add_arguments, command_context
+
+
+@contextmanager
+def _refused_rows(path: str | None) -> Iterator[IO[str] | None]:
+    """The file the import writes its refused rows into (`csv_io.write_refused`, as for
+    the admin's download), None without a path. Opened before the import, so that a path
+    that cannot be written stops the command before it imports; removed when the import
+    fails whole."""
+    if not path:
+        yield None
+        return
+    try:
+        out = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115  (closed below)
+    except OSError as exc:
+        raise CommandError(f"Cannot write {path}: {exc.strerror}.") from exc
+    try:
+        with out:
+            yield out
+    except BaseException:
+        Path(path).unlink(missing_ok=True)
+        raise
 
 
 class Command(BaseCommand):
@@ -29,6 +55,12 @@ class Command(BaseCommand):
             help=f"Read a column as a field. Fields: {', '.join(csv_io.COLUMNS)}.",
         )
         parser.add_argument("--report", help="Write the full report here as JSON.")
+        parser.add_argument(
+            "--refused",
+            metavar="FILE",
+            help="Write the refused rows here as CSV, each with its row number and problems,"
+            " to correct and import again (the admin's refused-rows download).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="No progress bars.")
 
     def handle(self, *args, **options):
@@ -50,13 +82,18 @@ class Command(BaseCommand):
             bars[stage].update(n)
 
         try:
-            with source, command_context(options) as (organization, user):
+            with (
+                source,
+                _refused_rows(options["refused"]) as refused,
+                command_context(options) as (organization, user),
+            ):
                 report = csv_io.import_leads(
                     source=source,
                     acting_user=user,
                     mapping=mapping,
                     skip_bad_rows=options["skip_bad_rows"],
                     progress=progress,
+                    refused=refused,
                 )
         except csv_io.ImportRefused as exc:
             raise CommandError(f"Refused: {exc}") from exc
