@@ -9,6 +9,10 @@ table) and does its work inside `tenant_context(organization_id)`, under RLS.
 - `place_ai_call`: hands one queued call to the provider, retried with exponential
   backoff while the provider is unavailable. The provider request carries the call's
   id as idempotency key, so a retry never places a second call;
+- `sweep`: every minute, queues a pass of each active campaign that has work now and no
+  pass waiting or running, and the placing of each call waiting for the provider with no
+  job (a queueing lost with the database between a commit and its queueing, a pass
+  whose job failed: `services.campaign_work_due`);
 - `demo_report_call`: the local demo provider's result webhook (crm.demo_provider);
 - `report_overdue_tasks`: every five minutes, `task.overdue` webhook events for the
   tasks that came due (`services.tasks_report_overdue`);
@@ -25,6 +29,7 @@ import logging
 
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
 from procrastinate.exceptions import AlreadyEnqueued
 
 from accounts.models import Organization
@@ -42,6 +47,7 @@ PLACE_CALL_RETRY = RetryStrategy(
     max_attempts=5, exponential_wait=4, retry_exceptions={ProviderUnavailable}
 )
 RUN_RETRY = RetryStrategy(max_attempts=3, exponential_wait=10)
+SWEEP_BATCH = 500
 
 
 def defer_campaign_run(*, organization_id, campaign_id, at: dt.datetime | None = None) -> None:
@@ -106,6 +112,41 @@ def place_ai_call(context, *, organization_id: str, ai_call_id: str) -> str:
 def _fail(organization_id: str, ai_call_id: str, reason: str) -> None:
     with tenant_context(organization_id):
         services.ai_call_mark_failed(ai_call_id=ai_call_id, reason=reason)
+
+
+@app.periodic(cron="* * * * *")
+@app.task(name="crm.sweep", queue=QUEUE, queueing_lock="crm.sweep", pass_context=True)
+def sweep(context, timestamp: int) -> int:
+    queued = 0
+    with job_connection(context):
+        for organization_id in Organization.objects.values_list("pk", flat=True):
+            with tenant_context(organization_id):
+                runs, calls = services.campaign_work_due()
+                calls = list(calls.values_list("pk", flat=True)[:SWEEP_BATCH])
+            for campaign_id in _without_job(run_campaign, "campaign_id", runs):
+                defer_campaign_run(organization_id=organization_id, campaign_id=campaign_id)
+                queued += 1
+            for ai_call_id in _without_job(place_ai_call, "ai_call_id", calls):
+                defer_place_call(organization_id=organization_id, ai_call_id=ai_call_id)
+                queued += 1
+    return queued
+
+
+def _without_job(task, argument: str, ids: list) -> list:
+    """Those of `ids` that no job of `task` waiting or running names as its `argument`.
+    A running job counts too: a second one queued beside it would only wait for it to end,
+    and the first, retried meanwhile, could not go back to the queue beside it (their
+    queueing lock)."""
+    if not ids:
+        return []
+    named = set(
+        ProcrastinateJob.objects.filter(
+            task_name=task.name,
+            status__in=("todo", "doing"),
+            **{f"args__{argument}__in": [str(pk) for pk in ids]},
+        ).values_list(f"args__{argument}", flat=True)
+    )
+    return [pk for pk in ids if str(pk) not in named]
 
 
 @app.task(

@@ -9,8 +9,9 @@ written: the transaction rolls back.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
@@ -89,8 +90,10 @@ DEFAULT_STAGES: tuple[tuple[str, int, bool, bool], ...] = (
 CONVERTIBLE_LEAD_STATUSES = (LeadStatus.QUALIFIED,)
 # A campaign run looks again this often while it has leads to call or calls in flight.
 CAMPAIGN_RUN_INTERVAL = dt.timedelta(minutes=15)
-# A queued call without a provider id after this long lost its job: queue it again.
-STALE_QUEUED_CALL = dt.timedelta(minutes=10)
+# Work committed this long ago with no job for it lost its queueing (the database gone
+# between the commit and the queueing, a pass whose job failed): the minute's sweep
+# (crm.jobs.sweep) queues it. Younger work may be between its commit and its queueing.
+UNQUEUED_AFTER = dt.timedelta(minutes=1)
 # Calls still unreported after this long no longer keep a campaign open.
 PENDING_CALL_HORIZON = dt.timedelta(hours=24)
 # The history's change reason column holds this much of why a deal was won.
@@ -1320,19 +1323,33 @@ def campaign_cancel(*, campaign: Campaign, acting_user: User | None) -> Campaign
 def _schedule_run(campaign: Campaign, at: dt.datetime | None) -> None:
     from crm import jobs
 
-    transaction.on_commit(
-        lambda: jobs.defer_campaign_run(
-            organization_id=campaign.organization_id, campaign_id=campaign.pk, at=at
-        )
+    _defer_on_commit(
+        jobs.defer_campaign_run,
+        organization_id=campaign.organization_id,
+        campaign_id=campaign.pk,
+        at=at,
     )
 
 
 def _schedule_call(organization_id, ai_call_id) -> None:
     from crm import jobs
 
-    transaction.on_commit(
-        lambda: jobs.defer_place_call(organization_id=organization_id, ai_call_id=ai_call_id)
-    )
+    _defer_on_commit(jobs.defer_place_call, organization_id=organization_id, ai_call_id=ai_call_id)
+
+
+def _defer_on_commit(defer: Callable[..., None], **arguments) -> None:
+    """`defer(**arguments)` (a job of crm.jobs queued) once the transaction commits.
+    Robust, as a webhook's nudge (`webhooks.outbox.nudge_on_commit`): the write is
+    committed by then, and the minute's sweep (`crm.jobs.sweep`) queues a pass or a call
+    that is due with no job, so a queueing that fails (the database lost between the
+    commit and this) is logged, not answered as a failure of the request that did
+    commit."""
+
+    @functools.wraps(defer)  # Django names the function when it logs a failure
+    def queue():
+        defer(**arguments)
+
+    transaction.on_commit(queue, robust=True)
 
 
 @dataclass(frozen=True)
@@ -1378,7 +1395,6 @@ def campaign_run(*, campaign: Campaign, now: dt.datetime | None = None) -> Campa
         return _complete(campaign, now)
     if not calling_window_open(campaign, now):
         return CampaignRun(next_run_at=next_window_start(campaign, now))
-    _requeue_stale_calls(campaign, now)
     allowance = _allowance(campaign, now)
     targets = list(campaign_targets(campaign)[:allowance]) if allowance else []
     for lead in targets:
@@ -1439,20 +1455,30 @@ def _allowance(campaign: Campaign, now: dt.datetime) -> int:
     return max(allowance, 0)
 
 
-def _requeue_stale_calls(campaign: Campaign, now: dt.datetime) -> int:
-    """Queued calls whose job was lost (a crash between commit and defer) are queued again;
-    the job's queueing lock makes this a no-op for calls whose job still waits."""
-    stale = list(
-        campaign.calls.filter(
-            deleted_at__isnull=True,
-            status=AICallStatus.QUEUED,
-            provider_call_id="",
-            updated_at__lt=now - STALE_QUEUED_CALL,
-        ).values_list("pk", flat=True)[:500]
-    )
-    for pk in stale:
-        _schedule_call(campaign.organization_id, pk)
-    return len(stale)
+def campaign_work_due(now: dt.datetime | None = None) -> tuple[list, QuerySet[AICall]]:
+    """The current organization's campaign work that a job should be doing now, committed
+    UNQUEUED_AFTER ago or longer: the active campaigns a pass has work for (calling hours
+    open, or the schedule over: the pass completes the campaign), and the calls queued by
+    a campaign calling now, still to be handed to the provider. `crm.jobs.sweep` queues
+    those that no job waits for or runs. A campaign outside its calling hours waits for
+    them (its pass then is queued for when they open), and so do its queued calls."""
+    now = now or timezone.now()
+    settled = now - UNQUEUED_AFTER
+    active = list(Campaign.objects.filter(status=CampaignStatus.ACTIVE))
+    calling = [campaign.pk for campaign in active if calling_window_open(campaign, now)]
+    runs = [
+        campaign.pk
+        for campaign in active
+        if campaign.updated_at < settled
+        and (campaign.pk in calling or (campaign.ends_at is not None and now >= campaign.ends_at))
+    ]
+    calls = AICall.objects.filter(
+        campaign__in=calling,
+        status=AICallStatus.QUEUED,
+        provider_call_id="",
+        updated_at__lt=settled,
+    ).order_by("created_at")
+    return runs, calls
 
 
 # --- AI calls -------------------------------------------------------------------------
@@ -1463,7 +1489,13 @@ def ai_call_prepare(
 ) -> tuple[str, CallRequest] | None:
     """The provider's name and what it needs to place a queued call, or None when the call
     must not be placed now. A call that waits (campaign paused, calling hours closed) stays
-    queued for the campaign's next pass; a lead no longer contactable fails it."""
+    queued, and the minute's sweep queues it again once its campaign calls
+    (`campaign_work_due`); a lead no longer contactable fails it.
+
+    Run twice for one call (its queueing after the commit, come late, beside the sweep's
+    job), the second finds the call started and places nothing: the jobs of one call
+    never run at once (their procrastinate `lock`, `crm.jobs.defer_place_call`), and a
+    second placing would carry the same idempotency key."""
     call = AICall.objects.select_related("campaign", "lead__company").filter(pk=ai_call_id).first()
     if call is None or call.status != AICallStatus.QUEUED or call.provider_call_id:
         return None

@@ -1,10 +1,17 @@
 """The job queue against the real database: a launched campaign's jobs are run by an
 in-process procrastinate worker, place calls with the provider (a local HTTP server),
-retry while it is unavailable, and the webhook closes the loop."""
+retry while it is unavailable, and the webhook closes the loop. A pass or a call whose
+queueing is lost after its commit is queued by the minute's sweep, and placed once."""
+
+import logging
 
 from django.db import connection
+from django.db.models import F
 from django.test import Client
+from procrastinate.exceptions import ConnectorException
 
+from crm import jobs as crm_jobs
+from crm import services
 from crm.choices import AICallStatus, CampaignStatus, TaskType
 from crm.jobs import PLACE_CALL_RETRY
 from crm.models import AICall, Campaign, Task
@@ -143,3 +150,130 @@ def test_the_last_failed_attempt_fails_the_call(live_org, fake_provider):
     with tenant_context(organization):
         call = AICall.objects.get()
         assert call.status == AICallStatus.FAILED and "500" in call.failure_reason
+
+
+def lost(**kwargs):
+    """A queueing after the commit, with the database lost in between."""
+    raise ConnectorException("terminating connection due to administrator command")
+
+
+def settle(organization, model) -> None:
+    """Written a while ago: the sweep takes work with no job as queueing lost only once it
+    is older than UNQUEUED_AFTER (younger work may be between its commit and its queueing)."""
+    with tenant_context(organization):
+        model.objects.update(updated_at=F("updated_at") - services.UNQUEUED_AFTER)
+
+
+def sweep() -> None:
+    crm_jobs.sweep.defer(timestamp=0)  # as the periodic schedule does every minute
+    run_worker("crm")
+
+
+def queued(task_name: str) -> int:
+    return sum(1 for name, status, _ in jobs() if name == task_name and status == "todo")
+
+
+def test_a_launch_whose_pass_cannot_be_queued_succeeds_and_the_sweep_runs_it(
+    live_org, fake_provider, monkeypatch, caplog
+):
+    organization, admin, _ = live_org
+    targets = [factories.lead(organization) for _ in range(2)]
+    factories.webhook_secret(organization)
+    campaign = factories.campaign(organization)
+    monkeypatch.setattr(crm_jobs, "defer_campaign_run", lost)
+
+    with caplog.at_level(logging.ERROR, logger="django.db.backends.base"):
+        response = api_client(admin, organization).post(f"/api/v1/campaigns/{campaign.pk}/launch/")
+    assert response.status_code == 200, response.content
+    assert "administrator command" in caplog.text  # logged, not answered
+    with tenant_context(organization):
+        assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.ACTIVE
+    assert jobs() == []
+
+    monkeypatch.undo()
+    sweep()  # just launched: its pass may still be on its way to the queue
+    assert queued("crm.run_campaign") == 0 and not fake_provider.requests
+    settle(organization, Campaign)
+    sweep()
+    assert len(fake_provider.requests) == 2
+    with tenant_context(organization):
+        calls = list(AICall.objects.all())
+    assert {c.lead_id for c in calls} == {t.pk for t in targets}
+    assert {c.status for c in calls} == {AICallStatus.IN_PROGRESS}
+    assert queued("crm.run_campaign") == 1  # the next pass waits
+
+
+def test_calls_whose_placing_cannot_be_queued_are_placed_by_the_sweep(
+    live_org, fake_provider, monkeypatch
+):
+    organization, admin, _ = live_org
+    for _ in range(2):
+        factories.lead(organization)
+    factories.webhook_secret(organization)
+    campaign = factories.campaign(organization)
+    api_client(admin, organization).post(f"/api/v1/campaigns/{campaign.pk}/launch/")
+    monkeypatch.setattr(crm_jobs, "defer_place_call", lost)
+
+    run_worker("crm")
+    assert [(name, status) for name, status, _ in jobs() if name.startswith("crm.place_")] == []
+    assert [(name, status) for name, status, _ in jobs() if name == "crm.run_campaign"] == [
+        ("crm.run_campaign", "succeeded"),
+        ("crm.run_campaign", "todo"),  # the pass is done, and the next one waits
+    ]
+    with tenant_context(organization):
+        assert [c.status for c in AICall.objects.all()] == [AICallStatus.QUEUED] * 2
+
+    monkeypatch.undo()
+    settle(organization, AICall)
+    sweep()
+    assert len(fake_provider.requests) == 2 and fake_provider.placed_calls() == 2
+    with tenant_context(organization):
+        assert [c.status for c in AICall.objects.all()] == [AICallStatus.IN_PROGRESS] * 2
+    assert queued("crm.run_campaign") == 1  # a pass waits already: the sweep added none
+
+
+def test_the_sweep_queues_no_second_placing_beside_a_running_one(live_org, fake_provider):
+    organization, admin, _ = live_org
+    factories.lead(organization)
+    factories.webhook_secret(organization)
+    campaign = factories.campaign(organization)
+    api_client(admin, organization).post(f"/api/v1/campaigns/{campaign.pk}/launch/")
+    with tenant_context(organization):
+        services.campaign_run(campaign=campaign)  # the call, its placing queued
+    settle(organization, AICall)
+    fake_provider.answer(200, {"call_id": "prov-call-slow", "status": "queued"}, delay=3)
+    crm_jobs.sweep.defer(timestamp=0)
+
+    # The placing waits on the provider while the pass, then the sweep, run beside it.
+    run_worker("crm", concurrency=2)
+    assert [name for name, _, _ in jobs()].count("crm.place_ai_call") == 1
+    assert len(fake_provider.requests) == 1
+    with tenant_context(organization):
+        call = AICall.objects.get()
+    assert (call.status, call.provider_call_id) == (AICallStatus.IN_PROGRESS, "prov-call-slow")
+
+
+def test_a_call_queued_twice_is_placed_once(live_org, fake_provider):
+    organization, admin, _ = live_org
+    factories.lead(organization)
+    factories.webhook_secret(organization)
+    campaign = factories.campaign(organization)
+    with tenant_context(organization):
+        services.campaign_launch(campaign=campaign, acting_user=None)
+        services.campaign_run(campaign=campaign)
+        call = AICall.objects.get()
+    # A second job for the call: its queueing after the commit, come late, beside the
+    # sweep's job already started. The two run one after the other.
+    crm_jobs.place_ai_call.configure(lock=f"crm.ai_call:{call.pk}").defer(
+        organization_id=str(organization.pk), ai_call_id=str(call.pk)
+    )
+    fake_provider.answer(200, {"call_id": "prov-call-once", "status": "queued"}, delay=1)
+
+    run_worker("crm", concurrency=2)
+    run_worker("crm")
+    placings = [status for name, status, _ in jobs() if name == "crm.place_ai_call"]
+    assert placings == ["succeeded", "succeeded"]
+    assert len(fake_provider.requests) == 1
+    with tenant_context(organization):
+        call.refresh_from_db()
+    assert (call.status, call.provider_call_id) == (AICallStatus.IN_PROGRESS, "prov-call-once")
