@@ -73,6 +73,7 @@ def test_the_jobs_are_scheduled():
     assert schedules["notifications.remind"] == "*/5 * * * *"
     assert schedules["notifications.send_digests"] == "5 * * * *"
     assert schedules["crm.expire_proposals"] == "7 * * * *"
+    assert schedules["crm.sweep"] == "* * * * *"
     assert schedules["notifications.purge_read"] == "50 3 * * *"
     assert schedules["smartweb.command.purge_expired"] == "43 2 * * *"
     assert schedules["smartweb.command.sweep_attachment_files"] == "29 3 * * *"
