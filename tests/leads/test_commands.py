@@ -88,18 +88,19 @@ def test_import_leads_command_writes_the_refused_rows_as_the_admin_offers_them(t
     assert rows[1][1].startswith("duplicate: phone: Duplicate of lead (Drip)")
 
 
-def test_import_leads_command_writes_no_refused_rows_when_it_cannot_import(tmp_path, org_a):
+@pytest.mark.parametrize("option", ["--refused", "--report"])
+def test_import_leads_command_writes_no_file_when_it_cannot_import(tmp_path, org_a, option):
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"\x00\x01\x02")
-    refused = tmp_path / "refused.csv"
+    written = tmp_path / "written"
     with pytest.raises(CommandError, match="binary"):
-        _run("import_leads", str(binary), "--organization", "acme", "--refused", str(refused))
-    assert not refused.exists()
+        _run("import_leads", str(binary), "--organization", "acme", option, str(written))
+    assert not written.exists()
     path = tmp_path / "leads.csv"
     path.write_text("company_name\nDrip\n")
-    nowhere = tmp_path / "missing" / "refused.csv"
+    nowhere = tmp_path / "missing" / "written"
     with pytest.raises(CommandError, match="Cannot write"):
-        _run("import_leads", str(path), "--organization", "acme", "--refused", str(nowhere))
+        _run("import_leads", str(path), "--organization", "acme", option, str(nowhere))
     with tenant_context(org_a):
         assert not Lead.objects.exists()
 

@@ -15,11 +15,10 @@ from leads.management.context import add_arguments, command_context
 
 
 @contextmanager
-def _refused_rows(path: str | None) -> Iterator[IO[str] | None]:
-    """The file the import writes its refused rows into (`csv_io.write_refused`, as for
-    the admin's download), None without a path. Opened before the import, so that a path
-    that cannot be written stops the command before it imports; removed when the import
-    fails whole."""
+def _output_file(path: str | None) -> Iterator[IO[str] | None]:
+    """A file the command writes (the refused rows, the report), None without a path.
+    Opened before the import, so that a path that cannot be written stops the command
+    before it imports; removed when the import fails whole."""
     if not path:
         yield None
         return
@@ -84,7 +83,8 @@ class Command(BaseCommand):
         try:
             with (
                 source,
-                _refused_rows(options["refused"]) as refused,
+                _output_file(options["refused"]) as refused,
+                _output_file(options["report"]) as report_file,
                 command_context(options) as (organization, user),
             ):
                 report = csv_io.import_leads(
@@ -95,17 +95,16 @@ class Command(BaseCommand):
                     progress=progress,
                     refused=refused,
                 )
+                if report_file:
+                    json.dump(report.as_dict(), report_file, indent=2)
         except csv_io.ImportRefused as exc:
             raise CommandError(f"Refused: {exc}") from exc
         finally:
             for bar in bars.values():
                 bar.close()
-        self._report(report, options)
+        self._report(report)
 
-    def _report(self, report: csv_io.ImportReport, options) -> None:
-        if options["report"]:
-            with open(options["report"], "w", encoding="utf-8") as out:
-                json.dump(report.as_dict(), out, indent=2)
+    def _report(self, report: csv_io.ImportReport) -> None:
         for issue in report.errors[:50]:
             self.stderr.write(f"row {issue.row}, {issue.field or 'row'}: {issue.reason}")
         if len(report.errors) > 50:
