@@ -176,6 +176,7 @@ class RoleAdmin(AccountsAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
+        # A new role is made with its permissions, at once (`save_related`).
         if change:
             adopt(
                 obj,
@@ -183,21 +184,26 @@ class RoleAdmin(AccountsAdmin):
                     role=obj, changes=form_changes(form), acting_user=request.user
                 ),
             )
-        else:
+
+    def save_related(self, request, form, formsets, change):
+        if not change:
+            # Its permissions are part of creating it (roles:create), not a change of it.
+            grants = {key: scope for formset in formsets for key, scope in formset.grants().items()}
             adopt(
-                obj,
+                form.instance,
                 services.role_create(
                     name=form.cleaned_data["name"],
                     slug=form.cleaned_data["slug"],
                     description=form.cleaned_data.get("description", ""),
                     back_office=form.cleaned_data.get("back_office", True),
-                    grants={},
+                    grants=grants,
                     acting_user=request.user,
                 ),
             )
+        super().save_related(request, form, formsets, change)
 
     def save_formset(self, request, form, formset, change):
-        if formset.has_changed():
+        if change and formset.has_changed():
             services.role_set_permissions(
                 role=form.instance, grants=formset.grants(), acting_user=request.user
             )

@@ -46,10 +46,10 @@ from accounts.services import (
     ensure_role_grantable,
     grants_beyond,
     may_place_in_team,
-    membership_create,
     placeable_teams,
     role_grant_maps,
 )
+from smartweb import access
 from smartweb.locks import advisory_xact_lock
 from smartweb.rbac import Action, Resource, Scope
 from smartweb.tenancy.context import current_organization_id, tenant_context
@@ -117,7 +117,9 @@ def invitation_create(
     request=None,
 ) -> Invitation:
     """Invite `email` to the current organization and send them the link (`link(token)`
-    is its absolute URL). An open invitation of the same email is replaced."""
+    is its absolute URL). An open invitation of the same email is replaced. Whoever may
+    invite (users:create) sends it, as the API and the admin ask."""
+    access.require(acting_user, Action.CREATE, Resource.USERS)
     email = invitation_check(email=email, role=role, team=team, acting_user=acting_user)
     # One invitation of an email at a time: several sent at once each revoked the open
     # one they saw, then inserted theirs, and collided on the unique index with one
@@ -164,6 +166,10 @@ def invitation_create(
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation, acting_user: User | None) -> Invitation:
+    # Whoever may invite (users:create) reaches the invitations of their scope (the
+    # organization's, their team's, their own: its sender's), as the API and the admin list
+    # them.
+    access.require(acting_user, Action.CREATE, Resource.USERS, invitation)
     # One takes back only an invitation one could send: one to a role granting more than
     # one's own is not theirs, as the membership it makes would not be theirs to change.
     try:
@@ -347,13 +353,7 @@ def invitation_accept(
 def _join(invitation: Invitation, account: User, request, **details) -> Membership:
     """Make `account` a member as `invitation` says, and use the invitation up."""
     with tenant_context(invitation.organization_id, user=account):
-        membership = membership_create(
-            user=account,
-            role=invitation.role,
-            team=invitation.team,
-            acting_user=account,
-            invited_by=invitation.invited_by,
-        )
+        membership = _admit(invitation, account)
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = account
         invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
@@ -364,6 +364,33 @@ def _join(invitation: Invitation, account: User, request, **details) -> Membersh
             request=request,
             details={"email": invitation.email, **details},
         )
+    return membership
+
+
+def _admit(invitation: Invitation, account: User) -> Membership:
+    """The membership `invitation` makes of `account`. People join by invitation alone:
+    a standing invitation (its sender may still send it, `invitation_statuses`) is what
+    lets them in, so a membership is made here and nowhere else. A removed member's row is
+    restored, not duplicated: owners and assignees reference it (ADR 0011)."""
+    membership = Membership.all_objects.filter(user=account).first()
+    if membership is not None and not membership.is_deleted:
+        raise ValidationError({"email": "This person is a member of the organization already."})
+    if membership is None:
+        membership = Membership(user=account, organization_id=invitation.organization_id)
+    membership.role, membership.team, membership.is_active = invitation.role, invitation.team, True
+    membership.invited_by = invitation.invited_by or account
+    membership.joined_at = timezone.now()
+    membership.save()
+    if membership.is_deleted:
+        # Restored once it has its new role: the old one may have been deleted since,
+        # and a restore brings no row back under a deleted parent.
+        membership.restore()
+    record_audit_event(
+        action=AuditAction.MEMBERSHIP_CREATED,
+        actor=account,
+        target=membership,
+        details={"user": account.email, "role": invitation.role.slug},
+    )
     return membership
 
 

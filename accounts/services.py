@@ -107,7 +107,11 @@ def organization_create(
     time_zone: str = time_zones.DEFAULT,
     acting_user: User | None = None,
 ) -> Organization:
-    """A new organization with its default roles, setup steps and first admin."""
+    """A new organization with its default roles, setup steps and first admin: made by
+    the operator (a command, the system: None) or a platform super admin, as the API
+    allows (`platform_reach`)."""
+    if acting_user is not None and not platform_reach(acting_user):
+        raise PermissionDenied("Only platform super admins create organizations.")
     name = _organization_name(name)
     slug = _clean_slug(name, slug)
     _validate_time_zone(time_zone)
@@ -157,46 +161,21 @@ def organization_create(
 
 
 @transaction.atomic
-def membership_create(
-    *,
-    user: User,
-    role: Role,
-    team=None,
-    acting_user: User | None = None,
-    invited_by: User | None = None,
-) -> Membership:
-    """Make `user` a member of the role's organization (people join by invitation:
-    `accounts.invitations`). A removed member's row is restored, not duplicated: owners
-    and assignees reference it (ADR 0011)."""
-    membership = Membership.all_objects.filter(user=user).first()
-    if membership is not None and not membership.is_deleted:
-        raise ValidationError({"email": "This person is a member of the organization already."})
-    if membership is None:
-        membership = Membership(user=user, organization_id=role.organization_id)
-    membership.role, membership.team, membership.is_active = role, team, True
-    membership.invited_by = invited_by or acting_user
-    membership.joined_at = timezone.now()
-    membership.save()
-    if membership.is_deleted:
-        # Restored once it has its new role: the old one may have been deleted since,
-        # and a restore brings no row back under a deleted parent.
-        membership.restore()
-    record_audit_event(
-        action=AuditAction.MEMBERSHIP_CREATED,
-        actor=acting_user,
-        target=membership,
-        details={"user": user.email, "role": role.slug},
-    )
-    return membership
-
-
-@transaction.atomic
 def role_set_permissions(
     *, role: Role, grants: dict[tuple[str, str], str], acting_user: User | None = None
 ) -> Role:
-    """Replace the role's permissions; system roles are fixed. They are part of the role as
-    shown, so its version moves when they change (ADR 0012): an `If-Match` read before is
-    stale. The role's lock makes concurrent replacements wait for each other."""
+    """Replace the role's permissions (a change of the role: roles:update); system roles
+    are fixed. They are part of the role as shown, so its version moves when they change
+    (ADR 0012): an `If-Match` read before is stale."""
+    access.require(acting_user, Action.UPDATE, Resource.ROLES, role)
+    return _replace_permissions(role, grants, acting_user)
+
+
+def _replace_permissions(
+    role: Role, grants: Mapping[tuple[str, str], str], acting_user: User | None
+) -> Role:
+    """`role_set_permissions` once permitted, and a new role's first permissions. The
+    role's lock makes concurrent replacements wait for each other."""
     role = locked(role)
     before = values_of(role)
     if role.is_system:
@@ -311,7 +290,11 @@ def tokens_revoke_all(
     *, user: User, acting_user: User, reason: str, request=None, keep: APIToken | None = None
 ) -> int:
     """Revoke the user's active API tokens in every organization, but `keep` (the token
-    of the request that asked), each audited in its organization; how many."""
+    of the request that asked), each audited in its organization; how many. Every
+    organization's are the user's own to revoke, or a platform super admin's (as
+    `token_revoke` finds in each: no membership reaches another's in all of them)."""
+    if acting_user is not None and acting_user.pk != user.pk and not platform_reach(acting_user):
+        raise PermissionDenied("Only platform super admins revoke another user's tokens.")
     revoked = 0
     for tokens in user_tokens.active_in_each_organization(user, acting_user=acting_user):
         for token in tokens.exclude(pk=getattr(keep, "pk", None)).select_for_update():
@@ -822,7 +805,16 @@ def membership_check(
 def membership_update(
     *, membership: Membership, changes: Mapping[str, Any], acting_user: User | None
 ) -> Membership:
-    """Change a member's role, team or active flag (a deactivated member sees nothing)."""
+    """Change a member's role, team or active flag (a deactivated member sees nothing):
+    users:update within its scope, as the API and the admin ask."""
+    access.require(acting_user, Action.UPDATE, Resource.USERS, membership)
+    return _membership_change(membership, changes, acting_user)
+
+
+def _membership_change(
+    membership: Membership, changes: Mapping[str, Any], acting_user: User | None
+) -> Membership:
+    """`membership_update` once permitted, and a deleted team's members leaving it."""
     membership = _locked_membership(membership)
     membership_check(membership=membership, changes=changes, acting_user=acting_user)
     _save_changes(
@@ -856,7 +848,9 @@ def membership_delete_check(*, membership: Membership, acting_user: User | None)
 
 @transaction.atomic
 def membership_delete(*, membership: Membership, acting_user: User | None) -> None:
-    """Remove a person from the organization (soft delete: history keeps the row)."""
+    """Remove a person from the organization (soft delete: history keeps the row):
+    users:delete within its scope, as the API and the admin ask."""
+    access.require(acting_user, Action.DELETE, Resource.USERS, membership)
     membership = _locked_membership(membership)
     membership_delete_check(membership=membership, acting_user=acting_user)
     membership.delete()
@@ -888,6 +882,7 @@ def team_check(*, name: str, manager: User | None, team: Team | None = None) -> 
 
 @transaction.atomic
 def team_create(*, name: str, manager: User | None = None, acting_user: User | None) -> Team:
+    access.require(acting_user, Action.CREATE, Resource.TEAMS)
     team_check(name=name, manager=manager)
     team = Team.objects.create(name=name.strip(), manager=manager)
     record_audit_event(
@@ -913,7 +908,10 @@ def may_change_team_manager(user: User | None) -> bool:
 
 @transaction.atomic
 def team_update(*, team: Team, changes: Mapping[str, Any], acting_user: User | None) -> Team:
+    """Rename a team or (`may_change_team_manager`) name its manager: teams:update within
+    its scope (a team is its members': a Sales Manager's reaches their own)."""
     _ensure_in_organization(team)
+    access.require(acting_user, Action.UPDATE, Resource.TEAMS, team)
     team = locked(team)
     if (
         "manager" in changes
@@ -934,10 +932,14 @@ def team_update(*, team: Team, changes: Mapping[str, Any], acting_user: User | N
 
 @transaction.atomic
 def team_delete(*, team: Team, acting_user: User | None) -> None:
-    """Delete a team; its members stay in the organization without a team."""
+    """Delete a team (teams:delete within its scope); its members stay in the organization
+    without a team, each a change of their membership that needs no more than the
+    deletion (leaving a team narrows what one sees), on members not above the user's own
+    (`membership_check`)."""
     _ensure_in_organization(team)
+    access.require(acting_user, Action.DELETE, Resource.TEAMS, team)
     for membership in Membership.objects.filter(team=team):
-        membership_update(membership=membership, changes={"team": None}, acting_user=acting_user)
+        _membership_change(membership, {"team": None}, acting_user)
     team.delete()
     record_audit_event(
         action=AuditAction.TEAM_DELETED, actor=acting_user, target=team, details={"name": team.name}
@@ -971,7 +973,9 @@ def role_create(
     acting_user: User | None = None,
 ) -> Role:
     """A custom role of the current organization with its permissions (`back_office`:
-    whether its members may sign in to the admin)."""
+    whether its members may sign in to the admin): roles:create, with its permissions at
+    once (no roles:update asked of a role being made)."""
+    access.require(acting_user, Action.CREATE, Resource.ROLES)
     slug = role_check(name=name, slug=slug)
     ensure_grantable(grants=grants, acting_user=acting_user, back_office=back_office)
     role = Role.objects.create(
@@ -983,14 +987,15 @@ def role_create(
         target=role,
         details={"name": role.name, "slug": role.slug},
     )
-    return role_set_permissions(role=role, grants=grants, acting_user=acting_user)
+    return _replace_permissions(role, grants, acting_user)
 
 
 @transaction.atomic
 def role_update(*, role: Role, changes: Mapping[str, Any], acting_user: User | None) -> Role:
     """Rename or describe a custom role, or change its back-office sign-in (permissions:
-    `role_set_permissions`)."""
+    `role_set_permissions`): roles:update (a role is the whole organization's: scope all)."""
     _ensure_in_organization(role)
+    access.require(acting_user, Action.UPDATE, Resource.ROLES, role)
     role = locked(role)
     role_change_check(role=role, acting_user=acting_user)
     if "back_office" in changes:
@@ -1021,6 +1026,8 @@ def role_delete_check(*, role: Role, acting_user: User | None) -> None:
 
 @transaction.atomic
 def role_delete(*, role: Role, acting_user: User | None) -> None:
+    """Delete a custom role no one holds: roles:delete (of the whole organization)."""
+    access.require(acting_user, Action.DELETE, Resource.ROLES, role)
     role_delete_check(role=role, acting_user=acting_user)
     role.delete()
     record_audit_event(
@@ -1036,7 +1043,10 @@ def role_delete(*, role: Role, acting_user: User | None) -> None:
 
 @transaction.atomic
 def session_revoke(*, session: UserSession, acting_user: User, request=None) -> UserSession:
-    """Sign a device out: the session middleware refuses a revoked session from now on."""
+    """Sign a device out: the session middleware refuses a revoked session from now on.
+    One's own devices alone, as the API lists them (None: the system)."""
+    if acting_user is not None and acting_user.pk != session.user_id:
+        raise PermissionDenied("Only your own devices are yours to sign out.")
     if session.revoked_at is None:
         session.revoked_at = timezone.now()
         session.save(update_fields=["revoked_at", "updated_at"])

@@ -11,6 +11,7 @@ identity, exactly those it vouched for; with several, more than that, never fewe
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +23,10 @@ from smartweb.tenancy.context import tenant_context, user_context
 
 @transaction.atomic
 def unlink(*, link: OAuthAccount, acting_user: User, request=None) -> None:
+    """Unlink an identity of `acting_user`'s own, as the API lists them: another's is not
+    theirs to unlink (nor are the tokens it vouched for theirs to withdraw)."""
+    if link.user_id != acting_user.pk:
+        raise PermissionDenied("Only your own identities are yours to unlink.")
     with user_context(acting_user):
         organization_ids = list(
             user_memberships(acting_user)

@@ -19,7 +19,7 @@ def rows_a(org_a, admin_a, rep_a, team_a):
     """One row of A for each endpoint, by kind."""
     factories.api_client(rep_a, org_a)  # a token of rep_a
     Client().post("/admin/login/", {"username": admin_a.email, "password": PASSWORD})
-    with tenant_context(org_a, user=admin_a):
+    with factories.acting_as(admin_a, org_a):
         custom = services.role_create(
             name="Custom", grants={("teams", "read"): "all"}, acting_user=admin_a
         )

@@ -19,7 +19,7 @@ from smartweb.rbac import ROLE_HELP
 from smartweb.tenancy.context import tenant_context
 from tests import factories
 from tests.accounts.conftest import admin_client, audit_actions, audit_rows
-from tests.html_forms import select_labels
+from tests.html_forms import form_data, select_labels
 
 pytestmark = pytest.mark.django_db
 
@@ -284,6 +284,40 @@ def test_the_admin_shows_a_role_above_the_user_read_only(admin_a, rep_a, org_a):
     assert browser.get(f"/admin/accounts/role/{manager['id']}/change/").status_code == 200
     with tenant_context(org_a):
         assert Role.objects.get(pk=big["id"]).name == "Big"
+
+
+@pytest.mark.parametrize("maker", ["admin", "creator"])
+def test_the_admins_add_page_makes_a_role_with_its_permissions(admin_a, rep_a, org_a, maker):
+    """The permissions of a role made on the admin's Add page are part of making it: an
+    Organization Admin's, and those of a member who may create roles but change none
+    (roles:create without roles:update), are saved with it."""
+    creator = create_role(
+        factories.api_client(admin_a, org_a),
+        name="Role creator",
+        permissions=[
+            {"resource": "roles", "action": action, "scope": "all"} for action in ("create", "read")
+        ]
+        + [{"resource": "leads", "action": "read", "scope": "all"}],
+    ).json()
+    give_role(rep_a, org_a, creator["id"])
+    browser = admin_client(admin_a if maker == "admin" else rep_a)
+    add = "/admin/accounts/role/add/"
+    data = {
+        **{name: values[0] for name, values in form_data(browser.get(add).text).items()},
+        "name": "Lead reader",
+        "slug": "lead-reader",
+        "permissions-TOTAL_FORMS": "1",
+        "permissions-0-resource": "leads",
+        "permissions-0-action": "read",
+        "permissions-0-scope": "team",
+    }
+
+    posted = browser.post(add, data)
+
+    assert posted.status_code == 302, posted.content.decode()[:2000]
+    with tenant_context(org_a):
+        role = Role.objects.get(slug="lead-reader")
+        assert services.role_grant_map(role) == {("leads", "read"): "team"}
 
 
 def test_another_organizations_roles_are_404(admin_a, org_a, org_b):

@@ -15,7 +15,7 @@ from crm.choices import AICallStatus, CallOutcome, CampaignStatus, ContractStatu
 from crm.models import AICall, AICallWebhookSecret, Campaign, Contract, Opportunity, Proposal, Task
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
-from tests.factories import make_member
+from tests.factories import acting_as, make_member
 from tests.html_forms import form_data
 
 pytestmark = pytest.mark.django_db
@@ -390,7 +390,7 @@ def test_former_members_stay_in_the_owner_filter_for_those_who_read_every_row(
     for organization, admin, leaving in ((org_a, admin_a, rep_a2), (org_b, admin_b, elsewhere)):
         with tenant_context(organization):
             membership = Membership.objects.get(user=leaving)
-        with tenant_context(organization, user=admin):
+        with acting_as(admin, organization):
             account_services.membership_delete(membership=membership, acting_user=admin)
     page, title = "crm_opportunity_changelist", "owner"
     former = f"{_name(rep_a2)} (former member)"
