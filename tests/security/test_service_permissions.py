@@ -1,15 +1,20 @@
 """Every service that writes checks its own permission, whoever calls it: each public
 function of the services taking an `acting_user` (found by inspection, so a new one is
-checked too) refuses a member whose role grants nothing."""
+checked too) refuses a member whose role grants nothing, and writes nothing."""
 
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import pytest
+from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
+from accounts import invitations
 from accounts import services as account_services
+from accounts.models import APIToken, Invitation, Membership, OAuthAccount, Role, Team, UserSession
 from compliance import services as compliance_services
 from compliance.models import SubjectRequest
 from crm import services as crm_services
@@ -19,6 +24,9 @@ from leads.models import Interaction, Lead, LeadEnrichment, Tag
 from savedviews import services as saved_view_services
 from savedviews.models import SavedView
 from smartweb.tenancy.context import tenant_context
+from sso import identities as sso_identities
+from sso import services as sso_services
+from sso.models import IdentityProvider
 from tests import factories
 from tests.factories import acting_as
 from tests.security.conftest import committed_for_module
@@ -29,6 +37,10 @@ from webhooks.models import Endpoint
 pytestmark = pytest.mark.django_db
 
 SERVICE_MODULES = (
+    account_services,
+    invitations,
+    sso_services,
+    sso_identities,
     lead_services,
     crm_services,
     compliance_services,
@@ -37,6 +49,28 @@ SERVICE_MODULES = (
 )
 # Bulk services filter what they are given to what the user may change, and say so.
 FILTERING = {"leads_rescore", "leads_change_status"}
+# What the forms and pages ask before a write, writing nothing: the checks a write makes
+# (each refuses with the write's own reason) and the choices a form offers.
+NOT_WRITES = {
+    "ensure_grantable",
+    "ensure_role_grantable",
+    "grantable_roles",
+    "invitation_check",
+    "membership_check",
+    "membership_delete_check",
+    "placeable_teams",
+    "role_change_check",
+    "role_delete_check",
+}
+# Arguments a service names as another's but means otherwise: {service: {argument: the
+# key of `_rows` it takes}}.
+MEANT_OTHERWISE = {
+    "membership_update": {"changes": "membership_changes"},
+    "user_update": {"changes": "profile_changes"},
+    "provider_save": {"provider": "identity_provider"},
+    "provider_delete": {"provider": "identity_provider"},
+    "unlink": {"link": "identity"},
+}
 
 
 def _write_services():
@@ -46,12 +80,15 @@ def _write_services():
         for name, function in inspect.getmembers(module, inspect.isfunction)
         if function.__module__ == module.__name__
         and not name.startswith("_")
+        and name not in NOT_WRITES
         and "acting_user" in inspect.signature(function).parameters
     )
 
 
-def _rows():
-    """A row for each kind of argument the services take, by the argument's name."""
+def _rows(organization, peer):
+    """A row for each kind of argument the services take, by the argument's name. The
+    people's are the peer's, a member with the same role as the user (so that no rule
+    but the permission's refuses), and the roles, teams and invitations grant nothing."""
     lead = Lead.objects.filter(opportunities__isnull=False).first()
     first = lambda model: model._default_manager.first()  # noqa: E731
     return {
@@ -90,38 +127,105 @@ def _rows():
         "data": {"name": "Changed"},
         "name": "Changed",
         "reason": "Because",
+        "organization": organization,
+        "changes": {"name": "Changed"},
+        "membership_changes": {"is_active": False},
+        "profile_changes": {"full_name": "Changed"},
+        "user": peer,
+        "membership": Membership.objects.get(user=peer),
+        "admin_email": peer.email,
+        "admin_password": None,
+        "new_password": None,
+        "revoke_api_tokens": False,
+        "token": first(APIToken),
+        "session": UserSession.objects.get(user=peer),
+        "identity": OAuthAccount.objects.get(user=peer),
+        "team": Team.objects.get(name="Spare"),
+        "role": Role.objects.get(slug="spare"),
+        "grants": {},
+        "invitation": Invitation.objects.get(role__slug="spare"),
+        "email": "another.invitee@example.test",
+        "link": str,
+        "identity_provider": first(IdentityProvider),
     }
+
+
+def _stored() -> dict[str, list[str]]:
+    """Every row the user could reach, as stored: of the organization's tables (history
+    included) and the global ones (users, their devices and identities), of every model
+    of the project."""
+    return {
+        model._meta.db_table: sorted(str(row) for row in model._base_manager.values_list())
+        for model in apps.get_models()
+        if _of_the_project(model)
+    }
+
+
+def _of_the_project(model) -> bool:
+    """A table of the project's own (not a page's model without one, nor a library's)."""
+    path = Path(apps.get_app_config(model._meta.app_label).path)
+    return (
+        model._meta.managed
+        and not model._meta.proxy
+        and path.is_relative_to(settings.BASE_DIR)
+        and "site-packages" not in path.parts
+    )
 
 
 @pytest.fixture(scope="module")
 def nobody(django_db_setup, django_db_blocker):
-    """An organization with a row in every table, and a member whose role grants nothing."""
+    """An organization with a row in every table, a member whose role grants nothing and
+    a peer of theirs (with a device and an identity), and a role, a team and an invitation
+    that grant nothing."""
     with committed_for_module(django_db_blocker):
         organization = populate_every_tenant_table()
         with tenant_context(organization):
             account_services.role_create(name="Nobody", slug="nobody", grants={})
-        yield organization, factories.make_member(organization, "nobody")
+            spare = account_services.role_create(name="Spare", slug="spare", grants={})
+            account_services.team_create(name="Spare", acting_user=None)
+            invitations.invitation_create(
+                email="invitee@example.test", role=spare, acting_user=None, link=str
+            )
+        peer = factories.make_member(organization, "nobody")
+        UserSession.objects.create(user=peer, session_key="peer-session")
+        OAuthAccount.objects.create(user=peer, provider="google", provider_account_id="peer")
+        yield organization, factories.make_member(organization, "nobody"), peer
 
 
 def test_the_services_are_found():
     names = {name.rsplit(".", 1)[1] for name, _ in _write_services()}
-    assert {"lead_update", "proposal_accept", "erase_subject", "webhook_secret_rotate"} <= names
+    assert {
+        "lead_update",
+        "proposal_accept",
+        "erase_subject",
+        "webhook_secret_rotate",
+        "team_create",
+        "role_set_permissions",
+        "membership_update",
+        "invitation_revoke",
+        "provider_save",
+        "unlink",
+    } <= names
 
 
 @pytest.mark.parametrize(("name", "service"), _write_services(), ids=lambda v: str(v))
 def test_a_write_service_refuses_a_member_without_the_permission(nobody, name, service):
-    organization, user = nobody
+    organization, user, peer = nobody
+    short_name = name.rsplit(".", 1)[1]
     with acting_as(user, organization):
-        rows = _rows()
+        rows = _rows(organization, peer)
         required = [
             p.name
             for p in inspect.signature(service).parameters.values()
             if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.name != "acting_user"
         ]
-        arguments = {key: rows[key] for key in required}
-        if name.rsplit(".", 1)[1] in FILTERING:
+        meant = MEANT_OTHERWISE.get(short_name, {})
+        arguments = {key: rows[meant.get(key, key)] for key in required}
+        before = _stored()
+        if short_name in FILTERING:
             result = service(acting_user=user, **arguments)
             assert (result if isinstance(result, int) else result[0]) == 0
-            return
-        with pytest.raises(PermissionDenied):
-            service(acting_user=user, **arguments)
+        else:
+            with pytest.raises(PermissionDenied):
+                service(acting_user=user, **arguments)
+        assert _stored() == before
