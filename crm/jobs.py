@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
@@ -36,7 +37,7 @@ from accounts.models import Organization
 from crm import demo_provider, rollups, services
 from crm.models import Campaign
 from crm.providers import ProviderError, ProviderUnavailable, get_provider
-from smartweb.jobs import each_organization, job_connection
+from smartweb.jobs import each_organization, job_connection, queue_due
 from smartweb.tenancy.context import tenant_context
 
 log = logging.getLogger(__name__)
@@ -117,19 +118,23 @@ def _fail(organization_id: str, ai_call_id: str, reason: str) -> None:
 @app.periodic(cron="* * * * *")
 @app.task(name="crm.sweep", queue=QUEUE, queueing_lock="crm.sweep", pass_context=True)
 def sweep(context, timestamp: int) -> int:
-    queued = 0
     with job_connection(context):
-        for organization_id in Organization.objects.values_list("pk", flat=True):
-            with tenant_context(organization_id):
-                runs, calls = services.campaign_work_due()
-                calls = list(calls.values_list("pk", flat=True)[:SWEEP_BATCH])
-            for campaign_id in _without_job(run_campaign, "campaign_id", runs):
-                defer_campaign_run(organization_id=organization_id, campaign_id=campaign_id)
-                queued += 1
-            for ai_call_id in _without_job(place_ai_call, "ai_call_id", calls):
-                defer_place_call(organization_id=organization_id, ai_call_id=ai_call_id)
-                queued += 1
-    return queued
+        return queue_due(_campaign_work_due)
+
+
+def _campaign_work_due(organization_id) -> list:
+    runs, calls = services.campaign_work_due()
+    calls = list(calls.values_list("pk", flat=True)[:SWEEP_BATCH])
+    return [
+        *(
+            partial(defer_campaign_run, organization_id=organization_id, campaign_id=pk)
+            for pk in _without_job(run_campaign, "campaign_id", runs)
+        ),
+        *(
+            partial(defer_place_call, organization_id=organization_id, ai_call_id=pk)
+            for pk in _without_job(place_ai_call, "ai_call_id", calls)
+        ),
+    ]
 
 
 def _without_job(task, argument: str, ids: list) -> list:

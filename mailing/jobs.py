@@ -8,13 +8,13 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
-from accounts.models import Organization
 from mailing import delivery
-from smartweb.jobs import job_connection
+from smartweb.jobs import job_connection, queue_due
 from smartweb.tenancy.context import tenant_context
 
 log = logging.getLogger(__name__)
@@ -42,12 +42,10 @@ def send(context, *, organization_id: str, message_id: str) -> str:
 @app.periodic(cron="* * * * *")
 @app.task(name="mailing.sweep", queue=QUEUE, queueing_lock="mailing.sweep", pass_context=True)
 def sweep(context, timestamp: int) -> int:
-    queued = 0
     with job_connection(context):
-        for organization_id in Organization.objects.values_list("pk", flat=True):
-            with tenant_context(organization_id):
-                ids = list(delivery.due().values_list("pk", flat=True)[:SWEEP_BATCH])
-            for message_id in ids:
-                defer_send(organization_id=organization_id, message_id=message_id)
-            queued += len(ids)
-    return queued
+        return queue_due(_sends_due)
+
+
+def _sends_due(organization_id) -> list:
+    ids = delivery.due().values_list("pk", flat=True)[:SWEEP_BATCH]
+    return [partial(defer_send, organization_id=organization_id, message_id=pk) for pk in ids]

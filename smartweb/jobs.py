@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -68,6 +68,23 @@ def each_organization(work: Callable) -> int:
         with tenant_context(organization), timezone.override(time_zones.zone_of(organization)):
             done += work(organization)
     return done
+
+
+def queue_due(due: Callable[[object], Iterable[Callable[[], object]]]) -> int:
+    """A sweep: in each organization's context, `due(organization_id)` reads the work a
+    job should be doing, given as the queueings of those jobs; they are made once the
+    context is left (the queue's rows are its own), and counted. The sweeps recover
+    work whose queueing was lost after its commit (webhooks, email, campaigns)."""
+    from accounts.models import Organization
+
+    queued = 0
+    for organization_id in Organization.objects.values_list("pk", flat=True):
+        with tenant_context(organization_id):
+            queueings = list(due(organization_id))
+        for queue in queueings:
+            queue()
+        queued += len(queueings)
+    return queued
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,10 @@ through the production command's connector."""
 
 from __future__ import annotations
 
+from django.db import connection
 from procrastinate.contrib.django import app
+
+from tests.conftest import _as_owner
 
 
 def run_worker(*queues: str, concurrency: int = 1) -> None:
@@ -17,4 +20,13 @@ def run_worker(*queues: str, concurrency: int = 1) -> None:
             concurrency=concurrency,
             install_signal_handlers=False,
             listen_notify=False,
+        )
+
+
+def empty_queue() -> None:
+    """Remove every job, as a test that counts the queue's jobs starts from none: the
+    queue is no model, so the flush after a transactional test leaves other tests' jobs."""
+    with _as_owner(), connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers"
         )

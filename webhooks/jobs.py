@@ -15,12 +15,13 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
 from accounts.models import Organization
-from smartweb.jobs import job_connection
+from smartweb.jobs import job_connection, queue_due
 from smartweb.tenancy.context import tenant_context
 from webhooks import backlog, delivery, log_retention
 
@@ -55,15 +56,13 @@ def deliver(context, *, organization_id: str, endpoint_id: str) -> int:
 @app.periodic(cron="* * * * *")
 @app.task(name="webhooks.sweep", queue=QUEUE, queueing_lock="webhooks.sweep", pass_context=True)
 def sweep(context, timestamp: int) -> int:
-    queued = 0
     with job_connection(context):
-        for organization_id in Organization.objects.values_list("pk", flat=True):
-            with tenant_context(organization_id):
-                due = list(backlog.endpoints_due().values_list("pk", flat=True))
-            for endpoint_id in due:
-                defer_delivery(organization_id=organization_id, endpoint_id=endpoint_id)
-            queued += len(due)
-    return queued
+        return queue_due(_drains_due)
+
+
+def _drains_due(organization_id) -> list:
+    due = backlog.endpoints_due().values_list("pk", flat=True)
+    return [partial(defer_delivery, organization_id=organization_id, endpoint_id=pk) for pk in due]
 
 
 @app.periodic(cron="40 3 * * *")

@@ -6,6 +6,7 @@ queueing is lost after its commit is queued by the minute's sweep, and placed on
 import contextlib
 import logging
 
+import pytest
 from django.db import connection
 from django.db.models import F
 from django.test import Client
@@ -21,7 +22,12 @@ from leads.models import Interaction, Lead
 from smartweb.tenancy.context import tenant_context
 from tests.crm import factories
 from tests.factories import api_client
-from tests.job_queue import run_worker
+from tests.job_queue import empty_queue, run_worker
+
+
+@pytest.fixture(autouse=True)
+def no_earlier_jobs(transactional_db):
+    empty_queue()
 
 
 def jobs() -> list[tuple[str, str, int]]:
