@@ -19,7 +19,9 @@ from smartweb import access
 from smartweb.rbac import Action
 
 
-def _require_change(user, record) -> str:
+def require_change(user, record) -> str:
+    """Refuse unless `user` may change `record` (`update` on it, in its scope): the rule
+    of its files and of emailing it (`mailing.email_document`). The record's field."""
     field = record_field_of(record)
     access.require(user, Action.UPDATE, RECORD_RESOURCES[field], record)
     return field
@@ -31,7 +33,7 @@ def attachment_create(*, record, upload, acting_user, name: str | None = None) -
     is added to a record of an erased lead (`compliance.erased`): refused before the file
     is stored, under a lock on the lead held until the row is in; nor to a lead merged
     away meanwhile, which the file would stay on, out of sight."""
-    field = _require_change(acting_user, record)
+    field = require_change(acting_user, record)
     lock_record_to_add_to(record)
     checked = content.check(upload, name or upload.name or "")
     sha256 = files.sha256_of(upload)
@@ -60,7 +62,7 @@ def attachment_create(*, record, upload, acting_user, name: str | None = None) -
 
 def attachment_delete(*, attachment: Attachment, acting_user) -> None:
     """Move the attachment to the trash; its file goes when the row is purged."""
-    _require_change(acting_user, attachment.record)
+    require_change(acting_user, attachment.record)
     attachment.delete()
 
 

@@ -875,8 +875,11 @@ def export_leads(
     *, queryset, out: IO[str], acting_user: User | None, request=None, description: str = ""
 ) -> int:
     """Write the leads of `queryset` the user may read as CSV; audited. Returns the count.
+    A user whose role reads no leads is refused, as the API and the admin refuse them,
+    before the export is recorded.
 
     Leads who opted out of the sale or sharing of their data (CCPA) are left out."""
+    access.require(acting_user, Action.READ, Resource.LEADS)
     queryset = exclude_do_not_sell(queryset)
     if acting_user is not None:
         queryset = access.visible(acting_user, Action.READ, queryset)

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts import signing_secrets
 from accounts.models import Organization, User
-from attachments.services import attachment_create
+from attachments.services import attachment_create, require_change
 from compliance.choices import SuppressionReason
 from compliance.suppression import mail_suppression
 from leads.choices import Direction, InteractionType
@@ -308,10 +308,13 @@ def _document_text(kind: str, record, lead: Lead, sender, organization) -> Compo
 
 
 def email_document(*, record, kind: str, acting_user: User | None) -> EmailMessage | None:
-    """Email a proposal or contract (locked and authorized by its workflow step) to its
-    lead's contact, with its PDF, which is kept as an attachment of the record. A lead
-    without an address gets no email (the document was handed over another way); one
-    that may not be written to refuses the step. Called inside the step's transaction."""
+    """Email a proposal or contract (locked by its workflow step) to its lead's contact,
+    with its PDF, which is kept as an attachment of the record. It needs what the step
+    needs, the right to change the record, and refuses anyone else before telling them
+    anything of the lead (whether it may be written to). A lead without an address gets
+    no email (the document was handed over another way); one that may not be written to
+    refuses the step. Called inside the step's transaction."""
+    require_change(acting_user, record)
     lead = Lead.objects.select_related("company").get(pk=record.opportunity.lead_id)
     if not lead.contact_email:
         return None
