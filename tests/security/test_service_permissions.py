@@ -5,24 +5,35 @@ checked too) refuses a member whose role grants nothing, and writes nothing."""
 from __future__ import annotations
 
 import inspect
+import io
 from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts import invitations
+from accounts import invitations, signing_secrets, user_tokens
 from accounts import services as account_services
 from accounts.models import APIToken, Invitation, Membership, OAuthAccount, Role, Team, UserSession
+from attachments import services as attachment_services
+from attachments.models import Attachment
 from compliance import services as compliance_services
 from compliance.models import SubjectRequest
 from crm import services as crm_services
 from crm.models import Campaign, Contract, Opportunity, Pipeline, PipelineStage, Proposal, Task
+from leads import csv_io, lead_forms
 from leads import services as lead_services
-from leads.models import Interaction, Lead, LeadEnrichment, Tag
+from leads.models import Interaction, Lead, LeadEnrichment, LeadForm, Tag
+from mailing import services as mailing_services
+from mailing.choices import MessageKind
+from mailing.models import EmailTemplate, InboundSecret
+from notifications import events as notification_events
 from savedviews import services as saved_view_services
 from savedviews.models import SavedView
+from sharing import selectors as sharing_selectors
+from sharing import services as sharing_services
 from smartweb.tenancy.context import tenant_context
 from sso import identities as sso_identities
 from sso import services as sso_services
@@ -36,16 +47,28 @@ from webhooks.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 
+# Every module with a public function taking an `acting_user`. The email provider's
+# inbound webhook (`mailing.inbound`) and the lead's own unsubscribe link
+# (`mailing.optout`) act for no user and take none.
 SERVICE_MODULES = (
     account_services,
     invitations,
+    signing_secrets,
+    user_tokens,
     sso_services,
     sso_identities,
     lead_services,
+    lead_forms,
+    csv_io,
     crm_services,
     compliance_services,
     saved_view_services,
     webhook_services,
+    attachment_services,
+    mailing_services,
+    sharing_services,
+    sharing_selectors,
+    notification_events,
 )
 # Bulk services filter what they are given to what the user may change, and say so.
 FILTERING = {"leads_rescore", "leads_change_status"}
@@ -61,6 +84,16 @@ NOT_WRITES = {
     "placeable_teams",
     "role_change_check",
     "role_delete_check",
+    "refuse_unless_may_share",
+    "share_candidates",
+    "active_in_each_organization",
+}
+# What a service tells a person of a change it has authorised, in its transaction, naming
+# the acting user as the one who made it: not a change of its own to authorise.
+REPORTS_AN_AUTHORISED_CHANGE = {
+    "lead_assigned": "tells the assignee of an assignment lead_update or leads_assign made",
+    "proposal_accepted": "tells the deal's owner of an acceptance proposal_accept made",
+    "mentioned": "tells those a note mentions of a note interaction_log or _update wrote",
 }
 # Arguments a service names as another's but means otherwise: {service: {argument: the
 # key of `_rows` it takes}}.
@@ -70,6 +103,8 @@ MEANT_OTHERWISE = {
     "provider_save": {"provider": "identity_provider"},
     "provider_delete": {"provider": "identity_provider"},
     "unlink": {"link": "identity"},
+    "email_document": {"record": "proposal", "kind": "message_kind"},
+    "import_leads": {"source": "csv_file"},
 }
 
 
@@ -81,6 +116,7 @@ def _write_services():
         if function.__module__ == module.__name__
         and not name.startswith("_")
         and name not in NOT_WRITES
+        and name not in REPORTS_AN_AUTHORISED_CHANGE
         and "acting_user" in inspect.signature(function).parameters
     )
 
@@ -147,6 +183,19 @@ def _rows(organization, peer):
         "email": "another.invitee@example.test",
         "link": str,
         "identity_provider": first(IdentityProvider),
+        "record": lead,
+        "upload": SimpleUploadedFile("note.txt", b"A note.", content_type="text/plain"),
+        "attachment": first(Attachment),
+        "template": first(EmailTemplate),
+        "subject": "Changed",
+        "body": "Changed",
+        "message_kind": MessageKind.PROPOSAL,
+        "model": InboundSecret,
+        "audit_action": "test.secret_rotated",
+        "csv_file": io.StringIO("company_name,contact_email\nImported,imported@example.test\n"),
+        "out": io.StringIO(),
+        "form": first(LeadForm),
+        "access_level": "read",
     }
 
 
@@ -205,6 +254,12 @@ def test_the_services_are_found():
         "invitation_revoke",
         "provider_save",
         "unlink",
+        "attachment_create",
+        "email_document",
+        "import_leads",
+        "lead_form_update",
+        "record_share",
+        "rotate",
     } <= names
 
 
@@ -217,7 +272,9 @@ def test_a_write_service_refuses_a_member_without_the_permission(nobody, name, s
         required = [
             p.name
             for p in inspect.signature(service).parameters.values()
-            if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.name != "acting_user"
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.default is p.empty
+            and p.name != "acting_user"
         ]
         meant = MEANT_OTHERWISE.get(short_name, {})
         arguments = {key: rows[meant.get(key, key)] for key in required}
