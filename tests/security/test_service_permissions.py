@@ -91,7 +91,7 @@ NOT_WRITES = {
 # What a service tells a person of a change it has authorised, in its transaction, naming
 # the acting user as the one who made it: not a change of its own to authorise.
 REPORTS_AN_AUTHORISED_CHANGE = {
-    "lead_assigned": "tells the assignee of an assignment lead_update or leads_assign made",
+    "lead_assigned": "tells the assignee of an assignment lead_create, _update, leads_assign made",
     "proposal_accepted": "tells the deal's owner of an acceptance proposal_accept made",
     "mentioned": "tells those a note mentions of a note interaction_log or _update wrote",
 }
