@@ -320,8 +320,9 @@ def discover(runtime_url: str) -> dict:
     }
 
 
-def api_clients(params: dict) -> dict:
-    """A test client per actor, each with a real API token of the organization."""
+def api_clients(params: dict, actors: tuple[str, ...] = ("admin", "rep")) -> dict:
+    """A test client per actor (a user id in `params`), each with a real API token of the
+    organization."""
     from rest_framework.test import APIClient
 
     from accounts import services
@@ -329,7 +330,7 @@ def api_clients(params: dict) -> dict:
     from smartweb.tenancy.context import tenant_context
 
     clients = {}
-    for actor in ("admin", "rep"):
+    for actor in actors:
         user = User.objects.get(pk=params[actor])
         with tenant_context(params["organization"], user=user):
             _, raw = services.token_create(

@@ -1,9 +1,10 @@
 """A company is its live lead's assignee's and its creator's (`Company.scope_owner_field`).
-The permission service finds a user's companies as one set of ids, those of their leads
-and those they recorded, each through its own index (`smartweb.access`): the same rows as
-the rule read plainly (either owner, or'ed), for every role, in the admin's list and the
-API's, never another organization's; and a rep's API page reads its count with its rows,
-in one statement (no DISTINCT)."""
+The permission service finds a rep's companies as one set of ids, those of their leads
+and those they recorded, each through its own index, and a team's by either path or'ed,
+its leads an EXISTS (`smartweb.access`): the same rows as the rule read plainly (either
+owner, or'ed), for every role, in the admin's list and the API's, never another
+organization's; and a rep's API page reads its count with its rows, in one statement (no
+DISTINCT)."""
 
 from __future__ import annotations
 
