@@ -1,7 +1,7 @@
 """A company is its live lead's assignee's and its creator's (`Company.scope_owner_field`).
-The permission service finds a rep's companies as one set of ids, those of their leads
-and those they recorded, each through its own index, and a team's by either path or'ed,
-its leads an EXISTS (`smartweb.access`): the same rows as the rule read plainly (either
+The permission service finds a user's companies as one set of ids, those of their leads
+and those they recorded, each through its own index, and a team holding many by either
+path or'ed, each an EXISTS (`smartweb.access`): the same rows as the rule read plainly (either
 owner, or'ed), for every role, in the admin's list and the API's, never another
 organization's; and a rep's API page reads its count with its rows, in one statement (no
 DISTINCT)."""
@@ -107,8 +107,19 @@ def _plainly(owners: list) -> Q:
     return Q(pk__in=of_their_leads) | Q(created_by__in=owners)
 
 
+@pytest.fixture(params=["looked up", "walked"])
+def team_rows(request, monkeypatch):
+    """A team's companies as one set of ids, or, as for a team holding many, their paths
+    or'ed and walked in the list's order (`access.TEAM_WALK_FROM`)."""
+    if request.param == "walked":
+        monkeypatch.setattr(access, "TEAM_WALK_FROM", 1)
+    return request.param
+
+
 @pytest.mark.parametrize("who", sorted(SEEN))
-def test_the_permission_service_gives_the_rows_of_the_plain_rule(request, companies, org_a, who):
+def test_the_permission_service_gives_the_rows_of_the_plain_rule(
+    request, companies, org_a, who, team_rows
+):
     user = request.getfixturevalue(who)
     names = dict(zip(companies.values(), companies, strict=True))
     with acting_as(user, org_a):
@@ -132,7 +143,7 @@ def _in_name_order(organization, names: set) -> list[str]:
 
 @pytest.mark.parametrize("who", sorted(SEEN))
 def test_the_admin_list_shows_the_scope_in_name_order_with_its_count(
-    request, companies, org_a, who
+    request, companies, org_a, who, team_rows
 ):
     browser = admin_browser(request.getfixturevalue(who))
     for state, expected in (("all", SEEN[who]), ("active", SEEN[who] - TRASHED)):
@@ -145,7 +156,9 @@ def test_the_admin_list_shows_the_scope_in_name_order_with_its_count(
 
 
 @pytest.mark.parametrize("who", sorted(SEEN))
-def test_the_api_list_gives_the_scope_in_name_order_with_its_count(request, companies, org_a, who):
+def test_the_api_list_gives_the_scope_in_name_order_with_its_count(
+    request, companies, org_a, who, team_rows
+):
     answer = api_client(request.getfixturevalue(who), org_a).get("/api/v1/companies/").json()
     expected = _in_name_order(org_a, SEEN[who] - TRASHED)
     assert [row["name"] for row in answer["results"]] == expected
