@@ -162,7 +162,7 @@ TEAM_WALK_FROM = 5_000
 
 def _owner_q(model, user, scope: Scope, action: str, *, listing: bool = False) -> Q | None:
     """The filter of rows within `scope`; None means no filter (all). `listing`: for a
-    list, not a check of one row (`can`)."""
+    list, not a check of one row (`can`, `within_scope`)."""
     if scope == Scope.ALL:
         return None
     owner_fields = getattr(model, "scope_owner_field", None)
@@ -181,12 +181,14 @@ def _owner_q(model, user, scope: Scope, action: str, *, listing: bool = False) -
     # rep's 1,881 companies were found by reading all 130,497 at 1M leads (bench/README.md).
     first, *others = (_owned_ids(model, path, lookup, owners)[0] for path in owner_fields)
     ids = first.union(*others, all=True)
-    if listing and scope == Scope.TEAM and ids[:TEAM_WALK_FROM].count() == TEAM_WALK_FROM:
-        # Unless a team holds many (a sales manager's at 100k leads: 11,777 companies of
-        # 13,054): PostgreSQL estimates the ids of a union at 200 whatever their number,
-        # so each was looked up and all sorted for a page. Their paths or'ed, each an
-        # EXISTS (`_owned_row`), a list walks its ordering's index and keeps the team's,
-        # and its count reads an index of ids alone.
+    if not listing or (scope == Scope.TEAM and ids[:TEAM_WALK_FROM].count() == TEAM_WALK_FROM):
+        # One row checked: its paths or'ed, each an EXISTS (`_owned_row`), probe for that
+        # row by key, where the union first reads every row its owners hold, and no count
+        # decides. A list, unless a team holds many (a sales
+        # manager's at 100k leads: 11,777 companies of 13,054): PostgreSQL estimates the
+        # ids of a union at 200 whatever their number, so each was looked up and all
+        # sorted for a page. Or'ed, a list walks its ordering's index and keeps the
+        # team's, and its count reads an index of ids alone.
         return reduce(operator.or_, (Q(_owned_row(model, p, lookup, owners)) for p in owner_fields))
     return Q(pk__in=ids)
 
@@ -274,10 +276,17 @@ def _kept_private(model, user) -> Q | None:
 
 
 def visible(
-    user, action: str, queryset: QuerySet, resource: str | None = None, *, with_grants: bool = True
+    user,
+    action: str,
+    queryset: QuerySet,
+    resource: str | None = None,
+    *,
+    with_grants: bool = True,
+    listing: bool = True,
 ) -> QuerySet:
     """The rows of `queryset` the user may act on with `action`. `with_grants=False`: those
-    their role alone reaches, shares left out (as `can`)."""
+    their role alone reaches, shares left out (as `can`). `listing=False`: the queryset is
+    one row (`within_scope`), filtered in the form that finds one row."""
     model = queryset.model
     # Rows whose access is their record's, of several kinds (attachments: ADR 0030).
     records_q = getattr(model, "records_q", None)
@@ -291,7 +300,7 @@ def visible(
     if scope is None:
         return queryset.none()
     granted = _granted_q(user, action, model) if with_grants and _has_object_grants(user) else None
-    owner_q = _owner_q(model, user, scope, action, listing=True)
+    owner_q = _owner_q(model, user, scope, action, listing=listing)
     if owner_q is None:
         return queryset
     return queryset.filter(owner_q | granted if granted is not None else owner_q)
@@ -306,7 +315,7 @@ def within_scope(user, action: str, obj, resource: str | None = None) -> bool:
     return _remembered(
         obj,
         (user.pk, "visible", action, resource),
-        lambda: visible(user, action, rows, resource=resource).exists(),
+        lambda: visible(user, action, rows, resource=resource, listing=False).exists(),
     )
 
 
